@@ -1,0 +1,210 @@
+"""gradlens_core: an autograd engine on numpy with PyTorch's semantics and event hooks.
+
+``import gradlens_core as torch`` runs ordinary PyTorch programs of the supported subset
+and prints what PyTorch prints; every node creation, alias, in-place edit and backward
+pass is reported to listeners (see :func:`subscribe`).
+
+>>> import gradlens_core as torch
+>>> a = torch.tensor([1., 2., 3.], requires_grad=True)
+>>> out = a.sigmoid()
+>>> out.sum().backward()
+>>> a.grad
+tensor([0.1966, 0.1050, 0.0452])
+"""
+
+from __future__ import annotations
+
+from . import _methods
+from ._dtype import (
+    bool_ as bool,
+)
+from ._dtype import (
+    dtype,
+    float16,
+    float32,
+    float64,
+    int8,
+    int16,
+    int32,
+    int64,
+    promote_types,
+    uint8,
+)
+from ._events import subscribe
+from ._factories import (
+    arange,
+    as_tensor,
+    device,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    seed,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from ._grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from ._handles import RemovableHandle
+from ._ops import (
+    abs,
+    absolute,
+    add,
+    addmm,
+    allclose,
+    amax,
+    amin,
+    argmax,
+    argmin,
+    bmm,
+    cat,
+    ceil,
+    clamp,
+    clip,
+    clone,
+    concat,
+    cos,
+    div,
+    divide,
+    dot,
+    eq,
+    equal,
+    exp,
+    floor,
+    floor_divide,
+    ge,
+    gt,
+    isclose,
+    isfinite,
+    isinf,
+    isnan,
+    le,
+    log,
+    log1p,
+    log_softmax,
+    logical_and,
+    logical_not,
+    logical_or,
+    lt,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    mm,
+    mul,
+    multiply,
+    mv,
+    ne,
+    neg,
+    norm,
+    outer,
+    pow,
+    prod,
+    reciprocal,
+    relu,
+    remainder,
+    round,
+    rsub,
+    sigmoid,
+    sign,
+    sin,
+    softmax,
+    sqrt,
+    square,
+    stack,
+    std,
+    sub,
+    subtract,
+    sum,
+    tanh,
+    true_divide,
+    trunc,
+    var,
+    where,
+)
+from ._str import set_printoptions
+from ._tensor import Size, Tensor
+from ._views import (
+    chunk,
+    flatten,
+    narrow,
+    permute,
+    reshape,
+    select,
+    split,
+    squeeze,
+    t,
+    transpose,
+    unbind,
+    unsqueeze,
+)
+
+_methods.install()
+
+from . import autograd, nn, optim  # noqa: E402  (they use the installed Tensor methods)
+
+__version__ = "0.1.0"
+
+float = float32
+double = float64
+half = float16
+long = int64
+int = int32
+short = int16
+cfloat = None
+strided = "torch.strided"
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> int:
+    return input.numel()
+
+
+def detach(input: Tensor) -> Tensor:
+    return input.detach()
+
+
+def get_default_dtype() -> dtype:
+    from . import _dtype
+
+    return _dtype.default_float
+
+
+def is_floating_point(input: Tensor) -> bool:
+    return input.is_floating_point()
+
+
+def result_type(a, b) -> dtype:
+    from . import _dtype
+
+    return _dtype.result_type(a, b)
+
+
+class _Cuda:
+    @staticmethod
+    def is_available() -> bool:
+        return False
+
+    @staticmethod
+    def device_count() -> int:
+        return 0
+
+
+cuda = _Cuda()

@@ -1,0 +1,451 @@
+"""The autograd graph and the backward engine.
+
+A backward node is an instance of a small class named as PyTorch names it
+(``SigmoidBackward0``); the class carries the derivative formula, the instance carries
+the edges to the next nodes, the saved tensors and the constants the formula needs.
+
+>>> import gradlens_core as torch
+>>> a = torch.tensor([1., 2.], requires_grad=True)
+>>> (a * a).sum().backward()
+>>> a.grad
+tensor([2., 4.])
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import re
+import traceback
+import warnings
+
+import numpy as np
+
+from . import _events, _grad_mode
+from ._handles import HookDict, add_hook
+
+__all__ = ["Node", "SavedTensor", "AccumulateGrad", "backward_formula", "run_backward"]
+
+ERR_BACKWARD_TWICE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you call "
+    ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+    "graph a second time or if you need to access saved tensors after calling backward."
+)
+ERR_DETACHED_IN_PLACE = (
+    "Trying to use a saved tensor that has been detached in-place, i.e. with .detach_().This is "
+    "not supported, please use out-of-place `.detach()` instead"
+)
+
+_seq = itertools.count()
+_SHORT_NAME = re.compile(r"Backward\d*$")
+
+
+def short_name(node: Node) -> str:
+    """``SigmoidBackward0`` -> ``Sigmoid``: how PyTorch names a node in the in-place error."""
+    return _SHORT_NAME.sub("", node.name())
+
+
+class Node:
+    """A backward function: gradients of its outputs in, gradients of its inputs out."""
+
+    __slots__ = (
+        "next_functions",
+        "_saved",
+        "_ctx",
+        "_input_meta",
+        "_seq",
+        "_hooks",
+        "_pre_hooks",
+        "_tensor_pre_hooks",
+        "_retain",
+        "_anomaly_trace",
+        "_metadata",
+        "__weakref__",
+    )
+    _formula = None  # (node, grad, ns) -> tuple of input grads; set per node class
+    _n_outputs = 1
+
+    def __init__(self, next_functions=(), saved=(), ctx=None, input_meta=()) -> None:
+        self.next_functions = next_functions
+        self._saved = saved
+        self._ctx = ctx
+        self._input_meta = input_meta
+        self._seq = next(_seq)
+        self._hooks = self._pre_hooks = self._tensor_pre_hooks = self._retain = None
+        self._metadata = None
+        self._anomaly_trace = _forward_trace() if _grad_mode._anomaly[0] else None
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self):#x}>"
+
+    @property
+    def metadata(self) -> dict:
+        if self._metadata is None:
+            self._metadata = {}
+        return self._metadata
+
+    def register_hook(self, fn):
+        """``fn(grad_inputs, grad_outputs)`` runs after the node; a returned tuple replaces grad_inputs."""
+        if self._hooks is None:
+            self._hooks = HookDict()
+        return add_hook(self._hooks, fn)
+
+    def register_prehook(self, fn):
+        """``fn(grad_outputs)`` runs before the node; a returned tuple replaces grad_outputs."""
+        if self._pre_hooks is None:
+            self._pre_hooks = HookDict()
+        return add_hook(self._pre_hooks, fn)
+
+    def _register_tensor_hook(self, output_nr: int, fn):
+        if self._tensor_pre_hooks is None:
+            self._tensor_pre_hooks = HookDict()
+        return add_hook(self._tensor_pre_hooks, (output_nr, fn))
+
+    def unpack(self, ns):
+        """The saved values, checked against their versions; tensors when ns records a graph."""
+        return [s.unpack(self, ns) for s in self._saved]
+
+    def release(self) -> None:
+        for s in self._saved:
+            s.release()
+
+    def _saved_tensors(self) -> tuple:
+        return self._saved
+
+    def apply_formula(self, grads, ns):
+        return self._formula(self, grads[0] if self._n_outputs == 1 else grads, ns)
+
+
+_node_classes: dict = {}
+
+
+def node_class(name: str, formula=None, base=Node, n_outputs: int = 1) -> type:
+    """The node class PyTorch calls ``name`` (created once)."""
+    cls = _node_classes.get(name)
+    if cls is None:
+        attrs = {"__slots__": (), "_n_outputs": n_outputs}
+        if formula is not None:
+            attrs["_formula"] = staticmethod(formula)
+        cls = type(name, (base,), attrs)
+        _node_classes[name] = cls
+    return cls
+
+
+def backward_formula(name: str):
+    """Decorator: register ``fn(node, grad, ns)`` as the formula of node class ``name``."""
+
+    def register(fn):
+        return node_class(name, fn)
+
+    return register
+
+
+def _forward_trace() -> str:
+    return "".join(traceback.format_stack()[:-3])
+
+
+class AccumulateGrad(Node):
+    """The gradient edge of a leaf: writes what arrives into ``variable.grad``."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable) -> None:
+        super().__init__()
+        self.variable = variable
+
+
+class SavedTensor:
+    """A value a node saved for backward, with the version it had when saved."""
+
+    __slots__ = ("tensor", "data", "counter", "version", "is_output", "was_leaf", "released")
+
+    def __init__(self, tensor=None, data=None, is_output=False) -> None:
+        self.tensor = tensor
+        self.data = data
+        self.is_output = is_output
+        self.released = False
+        if tensor is not None:
+            self.counter = tensor._version_counter
+            self.version = self.counter[0]
+            self.was_leaf = tensor._grad_fn is None
+        else:
+            self.counter = None
+            self.version = 0
+            self.was_leaf = True
+
+    def release(self) -> None:
+        self.released = True
+        self.tensor = self.data = None
+
+    def unpack(self, node: Node, ns):
+        if self.released:
+            raise RuntimeError(ERR_BACKWARD_TWICE)
+        t = self.tensor
+        if t is None:  # a Python scalar saved as a wrapped number
+            return self.data
+        grad_fn = node if self.is_output else t._grad_fn
+        if not self.is_output and not self.was_leaf and grad_fn is None:
+            raise RuntimeError(ERR_DETACHED_IN_PLACE)
+        current = self.counter[0]
+        if current != self.version:
+            raise RuntimeError(version_error(t, grad_fn, current, self.version))
+        if ns.records_graph:
+            if self.is_output:
+                return t._alias_with_grad_fn(node)
+            return t
+        return t._data
+
+    def __repr__(self) -> str:
+        state = "freed" if self.released else f"version {self.version}"
+        return f"<SavedTensor {state}>"
+
+
+def version_error(t, grad_fn, current: int, expected: int) -> str:
+    owner = f", which is output {t._output_nr} of {short_name(grad_fn)}," if grad_fn is not None else ""
+    hint = (
+        "Hint: the backtrace further above shows the operation that failed to compute its gradient. "
+        "The variable in question was changed in there or anywhere later. Good luck!"
+        if _grad_mode._anomaly[0]
+        else "Hint: enable anomaly detection to find the operation that failed to compute its "
+        "gradient, with torch.autograd.set_detect_anomaly(True)."
+    )
+    return (
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [{t.type()} {list(t.shape)}]{owner} is at version {current}; expected version "
+        f"{expected} instead. {hint}"
+    )
+
+
+# ----------------------------------------------------------------------------- engine
+
+
+def _graph_order(roots):
+    """Dependency counts of every node reachable from ``roots`` (iterative: graphs can be deep)."""
+    deps: dict = {}
+    seen = set(roots)
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        for nxt, _ in node.next_functions:
+            if nxt is None:
+                continue
+            deps[nxt] = deps.get(nxt, 0) + 1
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return deps, seen
+
+
+def _needed(roots, deps, targets):
+    """Nodes with a target strictly below them: only these run under autograd.grad."""
+    order = []  # a topological order (roots first), from Kahn's algorithm
+    remaining = dict(deps)
+    ready = [r for r in roots if remaining.get(r, 0) == 0]
+    seen = set(ready)
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for nxt, _ in node.next_functions:
+            if nxt is None:
+                continue
+            remaining[nxt] -= 1
+            if remaining[nxt] == 0 and nxt not in seen:
+                seen.add(nxt)
+                ready.append(nxt)
+    needed = set()
+    for node in reversed(order):
+        if any(n in targets or n in needed for n, _ in node.next_functions if n is not None):
+            needed.add(node)
+    return needed
+
+
+def run_backward(roots, grad_roots, retain_graph, create_graph, inputs=None, allow_unused=False, accumulate=True):
+    """Run the graph backwards from ``roots`` (tensors) seeded with ``grad_roots``.
+
+    With ``inputs`` and ``accumulate=False`` (``autograd.grad``) the gradients reaching those
+    tensors are returned instead of being accumulated; with ``accumulate=True`` and ``inputs``
+    only those tensors get ``.grad``.
+    """
+    from . import _ns
+    from ._tensor import Tensor
+
+    ns = _ns.TENSOR if create_graph else _ns.NUMPY
+    if _events.active:
+        _events.emit(
+            "backward_begin", roots=tuple(roots), inputs=inputs, retain_graph=retain_graph, create_graph=create_graph
+        )
+    current = [None]
+    prev_mode = _grad_mode._state.enabled
+    _grad_mode._state.enabled = bool(create_graph)
+    try:
+        result = _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumulate, current, Tensor)
+    except BaseException as exc:
+        if _events.active:
+            _events.emit("backward_error", roots=tuple(roots), error=exc, node=current[0])
+        raise
+    finally:
+        _grad_mode._state.enabled = prev_mode
+    if _events.active:
+        _events.emit("backward_end", roots=tuple(roots))
+    return result
+
+
+def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumulate, current, Tensor):
+    buffers: dict = {}
+    root_nodes = []
+    for t, g in zip(roots, grad_roots):
+        node, nr = t._edge()
+        if node is None:
+            continue
+        slot = buffers.setdefault(node, [None] * node._n_outputs)
+        slot[nr] = g if slot[nr] is None else slot[nr] + g
+        if node not in root_nodes:
+            root_nodes.append(node)
+    deps, _ = _graph_order(root_nodes)
+
+    captures = None  # (node, output_nr) -> indices into ``inputs``
+    targets = needed = None
+    if inputs is not None:
+        captures = {}
+        for i, t in enumerate(inputs):
+            node, nr = t._edge()
+            if node is not None:
+                captures.setdefault((node, nr), []).append(i)
+        targets = {n for n, _ in captures}
+        needed = _needed(root_nodes, deps, targets)
+    results = [None] * (len(inputs) if inputs is not None else 0)
+
+    heap = [(-n._seq, n._seq, n) for n in root_nodes if deps.get(n, 0) == 0]
+    heapq.heapify(heap)
+    while heap:
+        node = heapq.heappop(heap)[2]
+        current[0] = node
+        grads = buffers.pop(node, None) or [None] * node._n_outputs
+        grads = _run_pre_hooks(node, grads, ns, Tensor)
+        if captures is not None:
+            for nr, g in enumerate(grads):
+                for i in captures.get((node, nr), ()):
+                    results[i] = g
+        if isinstance(node, AccumulateGrad):
+            run = targets is None or (accumulate and node in targets)
+        else:
+            run = needed is None or node in needed
+        out = None
+        if run:
+            out = _apply(node, grads, ns, retain_graph, Tensor)
+        for i, (nxt, nr) in enumerate(node.next_functions):
+            if nxt is None:
+                continue
+            g = out[i] if out is not None else None
+            if g is not None:
+                slot = buffers.get(nxt)
+                if slot is None:
+                    slot = buffers[nxt] = [None] * nxt._n_outputs
+                slot[nr] = g if slot[nr] is None else slot[nr] + g
+            left = deps[nxt] - 1
+            deps[nxt] = left
+            if left == 0:
+                heapq.heappush(heap, (-nxt._seq, nxt._seq, nxt))
+    current[0] = None
+    if inputs is not None and accumulate:
+        for t, g in zip(inputs, results):
+            if g is not None and t._grad_fn is not None:
+                t._accumulate(g, ns.records_graph)
+        return None
+    if inputs is not None:
+        for i, g in enumerate(results):
+            if g is None and not allow_unused:
+                raise RuntimeError(
+                    f"The differentiated Tensor at index {i} appears to not have been used in the graph. "
+                    "Set allow_unused=True if this is the desired behavior."
+                )
+        return tuple(None if g is None else _as_tensor(g, Tensor) for g in results)
+    return None
+
+
+def _as_tensor(g, Tensor):
+    return g if isinstance(g, Tensor) else Tensor._wrap(g)
+
+
+def _as_array(g):
+    return g._data if hasattr(g, "_data") else g
+
+
+def _run_pre_hooks(node, grads, ns, Tensor):
+    """Tensor hooks (registration order), then retain_grad, then node pre-hooks."""
+    hooks = node._tensor_pre_hooks
+    if hooks:
+        for output_nr, fn in tuple(hooks.values()):
+            g = grads[output_nr]
+            if g is None:
+                continue
+            res = fn(_as_tensor(g, Tensor))
+            if res is not None:
+                grads[output_nr] = res if ns.records_graph else _as_array(res)
+    if node._retain:
+        for output_nr, ref in tuple(node._retain.items()):
+            t = ref()
+            g = grads[output_nr]
+            if t is not None and g is not None:
+                t._retain_grad_update(g)
+    if node._pre_hooks:
+        for fn in tuple(node._pre_hooks.values()):
+            res = fn(tuple(None if g is None else _as_tensor(g, Tensor) for g in grads))
+            if res is not None:
+                grads = [None if g is None else (g if ns.records_graph else _as_array(g)) for g in res]
+    return grads
+
+
+def _apply(node, grads, ns, retain_graph, Tensor):
+    if isinstance(node, AccumulateGrad):
+        if grads[0] is not None:
+            node.variable._accumulate(grads[0], ns.records_graph)
+        return ()
+    if all(g is None for g in grads):
+        return None
+    try:
+        out = node.apply_formula(grads, ns)
+    except Exception:
+        if _grad_mode._anomaly[0]:
+            _warn_anomaly(node)
+        raise
+    if not retain_graph:
+        node.release()
+    out = list(out)
+    meta = node._input_meta
+    for i, g in enumerate(out):
+        if g is None:
+            continue
+        if node.next_functions[i][0] is None:
+            out[i] = None
+            continue
+        if meta:
+            shape, dt = meta[i]
+            out[i] = ns.validate(g, shape, dt)
+    if node._hooks:
+        for fn in tuple(node._hooks.values()):
+            res = fn(
+                tuple(None if g is None else _as_tensor(g, Tensor) for g in out),
+                tuple(None if g is None else _as_tensor(g, Tensor) for g in grads),
+            )
+            if res is not None:
+                out = [None if g is None else (g if ns.records_graph else _as_array(g)) for g in res]
+    if _grad_mode._anomaly[0]:
+        for i, g in enumerate(out):
+            if g is not None and np.isnan(_as_array(g)).any():
+                _warn_anomaly(node)
+                raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.")
+    return out
+
+
+def _warn_anomaly(node) -> None:
+    trace = node._anomaly_trace or "No forward pass information available."
+    warnings.warn(
+        f"Error detected in {node.name()}. Traceback of forward call that caused the error:\n{trace}",
+        UserWarning,
+        stacklevel=3,
+    )

@@ -1,0 +1,294 @@
+"""Tensor factories: ``tensor``, ``zeros``, ``arange``, ``randn`` ... and the random generator.
+
+>>> import gradlens_core as torch
+>>> torch.tensor([1, 2, 3.]).dtype, torch.tensor([1, 2]).dtype
+(torch.float32, torch.int64)
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from . import _dtype, _events
+from ._tensor import Tensor
+
+__all__ = [
+    "tensor",
+    "as_tensor",
+    "from_numpy",
+    "zeros",
+    "ones",
+    "full",
+    "empty",
+    "arange",
+    "linspace",
+    "eye",
+    "zeros_like",
+    "ones_like",
+    "full_like",
+    "empty_like",
+    "rand",
+    "randn",
+    "randint",
+    "rand_like",
+    "randn_like",
+    "manual_seed",
+    "device",
+]
+
+
+class device:
+    """A device; only ``cpu`` exists here."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type: str = "cpu", index=None) -> None:
+        self.type = str(type).split(":")[0]
+        self.index = index
+
+    def __repr__(self) -> str:
+        return f"device(type='{self.type}')"
+
+    def __str__(self) -> str:
+        return self.type
+
+    def __eq__(self, other) -> bool:
+        return str(self) == str(other)
+
+    def __hash__(self) -> int:
+        return hash(self.type)
+
+
+def _check_requires_grad(t: Tensor, requires_grad: bool) -> Tensor:
+    if requires_grad:
+        if t._data.dtype.kind != "f":
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+        t._requires_grad = True
+    return t
+
+
+def _created(t: Tensor, op: str) -> Tensor:
+    if _events.active:
+        _events.emit("created", tensor=t, grad_fn=None, inputs=(), op=op)
+    return t
+
+
+def _has_tensor(data) -> bool:
+    if isinstance(data, Tensor):
+        return True
+    if isinstance(data, (list, tuple)):
+        return any(_has_tensor(d) for d in data)
+    return False
+
+
+def _unwrap(data):
+    if isinstance(data, Tensor):
+        return data._data
+    if isinstance(data, (list, tuple)):
+        return [_unwrap(d) for d in data]
+    return data
+
+
+def _array_from(data, dt: _dtype.dtype | None) -> np.ndarray:
+    from_numpy_like = isinstance(data, (np.ndarray, np.generic))
+    if not from_numpy_like and _has_tensor(data):
+        data = _unwrap(data)
+        from_numpy_like = True
+    try:
+        arr = np.array(data, dtype=None if dt is None else dt.np)
+    except ValueError as e:
+        raise ValueError(f"expected sequence of equal lengths: {e}") from None
+    if arr.dtype == object:
+        raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+    if dt is None:
+        if arr.dtype.kind == "f" and not from_numpy_like:
+            arr = arr.astype(_dtype.default_float.np)
+        elif arr.dtype.kind in "iu" and not from_numpy_like:
+            arr = arr.astype(np.int64)
+        _dtype.from_numpy_dtype(arr.dtype)  # refuses unsupported dtypes with PyTorch's message
+    return arr
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
+    """A new leaf tensor holding a copy of ``data`` (float32 for Python floats, int64 for ints)."""
+    if isinstance(data, Tensor):
+        warnings.warn(
+            "To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() or "
+            "sourceTensor.detach().clone().requires_grad_(True), rather than torch.tensor(sourceTensor).",
+            UserWarning,
+            stacklevel=2,
+        )
+        arr = data._data.astype(dtype.np if dtype else data._data.dtype, copy=True)
+    else:
+        arr = _array_from(data, dtype)
+    t = Tensor._wrap(arr)
+    return _created(_check_requires_grad(t, requires_grad), "tensor")
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    if isinstance(data, Tensor):
+        return data if dtype is None or data.dtype is dtype else data.to(dtype)
+    if isinstance(data, np.ndarray) and (dtype is None or dtype.np == data.dtype):
+        return from_numpy(data)
+    return tensor(data, dtype=dtype)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``array`` (writes through either are seen by both)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    _dtype.from_numpy_dtype(array.dtype)
+    t = Tensor._wrap(array.view())
+    if _events.active:
+        _events.emit("created", tensor=t, grad_fn=None, inputs=(), op="from_numpy")
+        _events.emit("aliased", tensor=t, source=None, kind="from_numpy", op="from_numpy", array=array)
+    return t
+
+
+def _size(size) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for s in size:
+        if not isinstance(s, (int, np.integer)):
+            raise TypeError(f"size must be a tuple of ints, but got {type(s).__name__}")
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
+    return tuple(int(s) for s in size)
+
+
+def _filled(size, value, dtype, requires_grad, op) -> Tensor:
+    dt = dtype or _dtype.default_float
+    t = Tensor._wrap(np.full(_size(size), value, dtype=dt.np))
+    return _created(_check_requires_grad(t, requires_grad), op)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+    return _filled(size, 0, dtype, requires_grad, "zeros")
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+    return _filled(size, 1, dtype, requires_grad, "ones")
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+    return _filled(size, 0, dtype, requires_grad, "empty")
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    if dtype is None:
+        dtype = _dtype.result_type(fill_value)
+    return _filled((tuple(size),), fill_value, dtype, requires_grad, "full")
+
+
+def _like(t: Tensor, value, dtype, requires_grad, op) -> Tensor:
+    return _filled((t._data.shape,), value, dtype or t.dtype, requires_grad, op)
+
+
+def zeros_like(input, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _like(input, 0, dtype, requires_grad, "zeros_like")
+
+
+def ones_like(input, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _like(input, 1, dtype, requires_grad, "ones_like")
+
+
+def empty_like(input, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _like(input, 0, dtype, requires_grad, "empty_like")
+
+
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _like(input, fill_value, dtype, requires_grad, "full_like")
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Values from ``start`` to ``end`` (exclusive); int64 unless an argument is a float."""
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) / step < 0:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    if dtype is None:
+        dtype = _dtype.result_type(start, end, step)
+    n = int(np.ceil((end - start) / step))
+    data = (start + step * np.arange(n, dtype=np.float64)).astype(dtype.np)
+    t = Tensor._wrap(data)
+    return _created(_check_requires_grad(t, requires_grad), "arange")
+
+
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    dt = dtype or _dtype.default_float
+    t = Tensor._wrap(np.linspace(start, end, int(steps)).astype(dt.np))
+    return _created(_check_requires_grad(t, requires_grad), "linspace")
+
+
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    dt = dtype or _dtype.default_float
+    t = Tensor._wrap(np.eye(n, n if m is None else m, dtype=dt.np))
+    return _created(_check_requires_grad(t, requires_grad), "eye")
+
+
+# ----------------------------------------------------------------------------- randomness
+
+_rng = [np.random.default_rng(0)]
+
+
+def manual_seed(seed: int):
+    """Seed gradlens_core's generator (its numbers differ from PyTorch's, but are reproducible)."""
+    _rng[0] = np.random.default_rng(int(seed))
+    return _rng[0]
+
+
+def seed() -> int:
+    s = int(np.random.SeedSequence().entropy % (2**63))
+    manual_seed(s)
+    return s
+
+
+def _random(size, dtype, requires_grad, draw, op) -> Tensor:
+    dt = dtype or _dtype.default_float
+    t = Tensor._wrap(np.asarray(draw(_rng[0], _size(size))).astype(dt.np))
+    return _created(_check_requires_grad(t, requires_grad), op)
+
+
+def rand(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
+    return _random(size, dtype, requires_grad, lambda g, s: g.random(s), "rand")
+
+
+def randn(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
+    return _random(size, dtype, requires_grad, lambda g, s: g.standard_normal(s), "randn")
+
+
+def rand_like(input, *, dtype=None, requires_grad=False) -> Tensor:
+    return rand(input._data.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def randn_like(input, *, dtype=None, requires_grad=False) -> Tensor:
+    return randn(input._data.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def randint(low, high=None, size=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    if high is None:
+        low, high = 0, low
+    dt = dtype or _dtype.int64
+    t = Tensor._wrap(_rng[0].integers(low, high, size=tuple(size)).astype(dt.np))
+    return _created(t, "randint")
+
+
+def randperm(n, *, dtype=None, device=None) -> Tensor:
+    dt = dtype or _dtype.int64
+    return _created(Tensor._wrap(_rng[0].permutation(n).astype(dt.np)), "randperm")
+
+
+def legacy_new(cls, *args, **kwargs):
+    """``torch.Tensor(...)``: from data (float32) or an uninitialised shape."""
+    if cls is not Tensor and not args:
+        return Tensor.__new__(Tensor)
+    if not args:
+        return Tensor._wrap(np.zeros((0,), dtype=np.float32))
+    if len(args) == 1 and isinstance(args[0], (list, tuple, np.ndarray, Tensor)):
+        data = args[0]._data if isinstance(args[0], Tensor) else args[0]
+        return Tensor._wrap(np.array(data, dtype=np.float32))
+    return Tensor._wrap(np.zeros(_size(args), dtype=np.float32))

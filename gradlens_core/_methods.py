@@ -1,0 +1,272 @@
+"""Bind the ops of ``_ops`` and ``_views`` to Tensor as methods and operators."""
+
+from __future__ import annotations
+
+from . import _dtype, _ops, _views
+from ._tensor import Tensor
+
+_METHODS = {
+    # arithmetic
+    "add": _ops.add,
+    "sub": _ops.sub,
+    "subtract": _ops.sub,
+    "mul": _ops.mul,
+    "multiply": _ops.mul,
+    "div": _ops.div,
+    "divide": _ops.div,
+    "true_divide": _ops.div,
+    "floor_divide": _ops.floor_divide,
+    "remainder": _ops.remainder,
+    "pow": _ops.pow,
+    "neg": _ops.neg,
+    "negative": _ops.neg,
+    "reciprocal": _ops.reciprocal,
+    "square": _ops.square,
+    "exp": _ops.exp,
+    "log": _ops.log,
+    "log1p": _ops.log1p,
+    "sqrt": _ops.sqrt,
+    "sin": _ops.sin,
+    "cos": _ops.cos,
+    "tanh": _ops.tanh,
+    "sigmoid": _ops.sigmoid,
+    "relu": _ops.relu,
+    "abs": _ops.abs,
+    "absolute": _ops.abs,
+    "round": _ops.round,
+    "floor": _ops.floor,
+    "ceil": _ops.ceil,
+    "trunc": _ops.trunc,
+    "sign": _ops.sign,
+    "clamp": _ops.clamp,
+    "clip": _ops.clamp,
+    "clamp_min": _ops.clamp_min,
+    "clamp_max": _ops.clamp_max,
+    "maximum": _ops.maximum,
+    "minimum": _ops.minimum,
+    # comparisons and logic
+    "eq": _ops.eq,
+    "ne": _ops.ne,
+    "lt": _ops.lt,
+    "le": _ops.le,
+    "gt": _ops.gt,
+    "ge": _ops.ge,
+    "logical_not": _ops.logical_not,
+    "logical_and": _ops.logical_and,
+    "logical_or": _ops.logical_or,
+    "isnan": _ops.isnan,
+    "isinf": _ops.isinf,
+    "isfinite": _ops.isfinite,
+    "argmax": _ops.argmax,
+    "argmin": _ops.argmin,
+    "allclose": _ops.allclose,
+    "equal": _ops.equal,
+    "isclose": _ops.isclose,
+    # reductions
+    "sum": _ops.sum,
+    "mean": _ops.mean,
+    "prod": _ops.prod,
+    "max": _ops.max,
+    "min": _ops.min,
+    "amax": _ops.amax,
+    "amin": _ops.amin,
+    "var": _ops.var,
+    "std": _ops.std,
+    "norm": _ops.norm,
+    # products
+    "matmul": _ops.matmul,
+    "mm": _ops.mm,
+    "mv": _ops.mv,
+    "bmm": _ops.bmm,
+    "dot": _ops.dot,
+    "outer": _ops.outer,
+    "softmax": _ops.softmax,
+    "log_softmax": _ops.log_softmax,
+    # copies and casts
+    "clone": _ops.clone,
+    "contiguous": _ops.contiguous,
+    "to": _ops.to,
+    "type_as": _ops.type_as,
+    "float": _ops._caster(_dtype.float32),
+    "double": _ops._caster(_dtype.float64),
+    "half": _ops._caster(_dtype.float16),
+    "long": _ops._caster(_dtype.int64),
+    "int": _ops._caster(_dtype.int32),
+    "short": _ops._caster(_dtype.int16),
+    "char": _ops._caster(_dtype.int8),
+    "byte": _ops._caster(_dtype.uint8),
+    "bool": _ops._caster(_dtype.bool_),
+    # in place
+    "add_": _ops.add_,
+    "sub_": _ops.sub_,
+    "mul_": _ops.mul_,
+    "div_": _ops.div_,
+    "zero_": _ops.zero_,
+    "fill_": _ops.fill_,
+    "copy_": _ops.copy_,
+    "clamp_": _ops.clamp_,
+    "clip_": _ops.clamp_,
+    "relu_": _ops.relu_,
+    "sigmoid_": _ops.sigmoid_,
+    "tanh_": _ops.tanh_,
+    "exp_": _ops.exp_,
+    "log_": _ops.log_,
+    "sqrt_": _ops.sqrt_,
+    "sin_": _ops.sin_,
+    "cos_": _ops.cos_,
+    "abs_": _ops.abs_,
+    "neg_": _ops.neg_,
+    "round_": _ops.round_,
+    "floor_": _ops.floor_,
+    "ceil_": _ops.ceil_,
+    "index_put_": _views.index_put_,
+    # views
+    "view": _views.view,
+    "view_as": _views.view_as,
+    "reshape": _views.reshape,
+    "reshape_as": _views.reshape_as,
+    "flatten": _views.flatten,
+    "unflatten": _views.unflatten,
+    "transpose": _views.transpose,
+    "swapaxes": _views.transpose,
+    "swapdims": _views.transpose,
+    "t": _views.t,
+    "permute": _views.permute,
+    "unsqueeze": _views.unsqueeze,
+    "squeeze": _views.squeeze,
+    "expand": _views.expand,
+    "expand_as": _views.expand_as,
+    "select": _views.select,
+    "narrow": _views.narrow,
+    "unbind": _views.unbind,
+    "split": _views.split,
+    "chunk": _views.chunk,
+    "__getitem__": _views.getitem,
+    "__setitem__": _views.setitem,
+}
+
+
+def _reflected(fn):
+    def method(self, other):
+        return fn(self, other)
+
+    return method
+
+
+def _rsub(self, other):
+    return _ops.rsub(self, other)
+
+
+def _rtruediv(self, other):
+    if isinstance(other, Tensor):
+        return _ops.div(other, self)
+    return _ops.mul(_ops.reciprocal(self), other)
+
+
+def _rpow(self, other):
+    return _ops._rpow(other, self)
+
+
+def _rmatmul(self, other):
+    return _ops.matmul(_ops.as_tensor_arg(other), self)
+
+
+def _rfloordiv(self, other):
+    return _ops.floor_divide(_ops.as_tensor_arg(other), self)
+
+
+def _ipow(self, other):
+    raise RuntimeError("gradlens_core does not support **= in place; use x = x ** y")
+
+
+_OPERATORS = {
+    "__add__": _ops.add,
+    "__radd__": _ops.add,
+    "__iadd__": _ops.add_,
+    "__sub__": _ops.sub,
+    "__rsub__": _rsub,
+    "__isub__": _ops.sub_,
+    "__mul__": _ops.mul,
+    "__rmul__": _ops.mul,
+    "__imul__": _ops.mul_,
+    "__truediv__": _ops.div,
+    "__rtruediv__": _rtruediv,
+    "__itruediv__": _ops.div_,
+    "__floordiv__": _ops.floor_divide,
+    "__rfloordiv__": _rfloordiv,
+    "__mod__": _ops.remainder,
+    "__pow__": _ops.pow,
+    "__rpow__": _rpow,
+    "__matmul__": _ops.matmul,
+    "__rmatmul__": _rmatmul,
+    "__neg__": _ops.neg,
+    "__abs__": _ops.abs,
+    "__eq__": _ops.eq,
+    "__ne__": _ops.ne,
+    "__lt__": _ops.lt,
+    "__le__": _ops.le,
+    "__gt__": _ops.gt,
+    "__ge__": _ops.ge,
+    "__and__": _ops.bitwise_and,
+    "__rand__": _ops.bitwise_and,
+    "__or__": _ops.bitwise_or,
+    "__ror__": _ops.bitwise_or,
+    "__xor__": _ops.bitwise_xor,
+    "__invert__": _ops.bitwise_not,
+}
+
+
+def _pos(self):
+    return self
+
+
+def _T(self):
+    if self.ndim <= 2:
+        return _views.t(self)
+    return _views.permute(self, *reversed(range(self.ndim)))
+
+
+def _mT(self):
+    return _views.transpose(self, -2, -1)
+
+
+def _new_tensor(self, data, dtype=None, requires_grad=False):
+    from ._factories import tensor
+
+    return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+
+def _new_filled(value):
+    def method(self, *size, dtype=None, requires_grad=False, device=None):
+        from ._factories import _filled
+
+        return _filled(size, value, dtype or self.dtype, requires_grad, "new")
+
+    return method
+
+
+def _new_full(self, size, fill_value, dtype=None, requires_grad=False, device=None):
+    from ._factories import _filled
+
+    return _filled((tuple(size),), fill_value, dtype or self.dtype, requires_grad, "new_full")
+
+
+def _cpu(self, *args, **kwargs):
+    return self
+
+
+def install() -> None:
+    for name, fn in {**_METHODS, **_OPERATORS}.items():
+        setattr(Tensor, name, fn)
+    Tensor.__hash__ = lambda self: id(self)
+    Tensor.__pos__ = _pos
+    Tensor.__ipow__ = _ipow
+    Tensor.T = property(_T)
+    Tensor.mT = property(_mT)
+    Tensor.new_tensor = _new_tensor
+    Tensor.new_zeros = _new_filled(0)
+    Tensor.new_ones = _new_filled(1)
+    Tensor.new_empty = _new_filled(0)
+    Tensor.new_full = _new_full
+    Tensor.cpu = _cpu
+    Tensor.detach_cpu = _cpu

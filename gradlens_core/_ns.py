@@ -1,0 +1,267 @@
+"""Array namespaces for backward formulas.
+
+Every formula is written once, with operators and ``ns.<function>``. On the fast path
+``ns`` is :data:`NUMPY` and the formula computes raw numpy gradients; under
+``create_graph=True`` it is :data:`TENSOR`, whose functions are differentiable
+gradlens_core ops, so the formula itself is recorded as a graph.
+
+>>> import numpy as np
+>>> NUMPY.sum_to(np.ones((2, 3)), (3,))
+array([2., 2., 2.])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["NUMPY", "TENSOR", "sum_to_axes"]
+
+
+def sum_to_axes(shape, target):
+    """Axes to sum over so that an array of ``shape`` reduces to ``target`` (None if it cannot)."""
+    lead = len(shape) - len(target)
+    if lead < 0:
+        return None
+    axes = list(range(lead))
+    for i, n in enumerate(target):
+        have = shape[lead + i]
+        if n == 1 and have != 1:
+            axes.append(lead + i)
+        elif n != have:
+            return None
+    return tuple(axes)
+
+
+def _invalid_grad(shape, target):
+    return RuntimeError(
+        f"Function returned an invalid gradient - got {list(shape)} but expected shape compatible with {list(target)}"
+    )
+
+
+class _Numpy:
+    """Formulas on raw numpy arrays."""
+
+    records_graph = False
+
+    @staticmethod
+    def validate(g, shape, dtype):
+        if type(g) is not np.ndarray:
+            g = np.asarray(g)
+        if g.shape != shape:
+            g = _Numpy.sum_to(g, shape)
+        if g.dtype != dtype:
+            g = g.astype(dtype)
+        return g
+
+    @staticmethod
+    def sum_to(g, shape):
+        axes = sum_to_axes(g.shape, shape)
+        if axes is None:
+            raise _invalid_grad(g.shape, shape)
+        if axes:
+            g = g.sum(axis=axes, keepdims=True)
+        return np.asarray(g).reshape(shape)
+
+    exp = staticmethod(np.exp)
+    log = staticmethod(np.log)
+    sin = staticmethod(np.sin)
+    cos = staticmethod(np.cos)
+    sign = staticmethod(np.sign)
+    sqrt = staticmethod(np.sqrt)
+    matmul = staticmethod(np.matmul)
+    outer = staticmethod(np.outer)
+
+    @staticmethod
+    def where(cond, a, b):
+        return np.where(cond, a, b)
+
+    @staticmethod
+    def sum(x, axis=None, keepdims=False):
+        return np.asarray(np.sum(x, axis=axis, keepdims=keepdims))
+
+    @staticmethod
+    def reshape(x, shape):
+        return np.reshape(x, shape)
+
+    @staticmethod
+    def expand(x, shape):
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def swapaxes(x, a, b):
+        return np.swapaxes(x, a, b)
+
+    @staticmethod
+    def mT(x):
+        return np.swapaxes(x, -1, -2)
+
+    @staticmethod
+    def permute(x, dims):
+        return np.transpose(x, dims)
+
+    @staticmethod
+    def zeros(shape, like):
+        return np.zeros(shape, dtype=like.dtype)
+
+    @staticmethod
+    def zeros_like(x):
+        return np.zeros_like(x)
+
+    @staticmethod
+    def scatter(g, shape, key):
+        """Zeros of ``shape`` with ``g`` written at ``key`` (the backward of indexing a view)."""
+        out = np.zeros(shape, dtype=g.dtype)
+        out[key] = g
+        return out
+
+    @staticmethod
+    def index_add(g, shape, key):
+        """Zeros of ``shape`` with ``g`` added at the advanced index ``key`` (repeats add up)."""
+        out = np.zeros(shape, dtype=g.dtype)
+        np.add.at(out, key, g)
+        return out
+
+    @staticmethod
+    def take(g, key):
+        return g[key]
+
+    @staticmethod
+    def split(g, sizes, axis):
+        bounds = np.cumsum(sizes)[:-1]
+        return np.split(g, bounds, axis=axis)
+
+    @staticmethod
+    def select(g, axis, index):
+        return np.take(g, index, axis=axis)
+
+    @staticmethod
+    def value(x):
+        return x
+
+    @staticmethod
+    def exclusive_prod(x, axis):
+        """Product of all other elements along ``axis`` (zero-safe), for prod's backward."""
+        x = np.moveaxis(x, axis, -1)
+        ones = np.ones(x.shape[:-1] + (1,), dtype=x.dtype)
+        left = np.cumprod(np.concatenate([ones, x[..., :-1]], axis=-1), axis=-1)
+        right = np.cumprod(np.concatenate([ones, x[..., ::-1][..., :-1]], axis=-1), axis=-1)[..., ::-1]
+        return np.moveaxis(left * right, -1, axis)
+
+
+class _Tensor:
+    """Formulas on gradlens_core tensors: the gradient computation itself is recorded."""
+
+    records_graph = True
+
+    @staticmethod
+    def validate(g, shape, dtype):
+        from ._tensor import Tensor
+
+        if not isinstance(g, Tensor):
+            g = Tensor._wrap(np.asarray(g))
+        if g._data.shape != shape:
+            g = _Tensor.sum_to(g, shape)
+        if g._data.dtype != dtype:
+            from ._dtype import from_numpy_dtype
+
+            g = g.to(from_numpy_dtype(dtype))
+        return g
+
+    @staticmethod
+    def sum_to(g, shape):
+        axes = sum_to_axes(g._data.shape, shape)
+        if axes is None:
+            raise _invalid_grad(g._data.shape, shape)
+        if axes:
+            g = g.sum(axes, keepdim=True)
+        return g.reshape(shape) if g._data.shape != shape else g
+
+    @staticmethod
+    def _f(name):
+        from . import _ops
+
+        return getattr(_ops, name)
+
+    def exp(self, x):
+        return self._f("exp")(x)
+
+    def log(self, x):
+        return self._f("log")(x)
+
+    def sin(self, x):
+        return self._f("sin")(x)
+
+    def cos(self, x):
+        return self._f("cos")(x)
+
+    def sign(self, x):
+        return self._f("sign")(x)
+
+    def sqrt(self, x):
+        return self._f("sqrt")(x)
+
+    def matmul(self, a, b):
+        return self._f("matmul")(a, b)
+
+    def outer(self, a, b):
+        return a.unsqueeze(1) * b.unsqueeze(0)
+
+    def where(self, cond, a, b):
+        return self._f("where")(cond, a, b)
+
+    def sum(self, x, axis=None, keepdims=False):
+        return x.sum() if axis is None else x.sum(axis, keepdim=keepdims)
+
+    def reshape(self, x, shape):
+        return x.reshape(shape)
+
+    def expand(self, x, shape):
+        return x.expand(shape)
+
+    def swapaxes(self, x, a, b):
+        return x.transpose(a, b)
+
+    def mT(self, x):
+        return x.transpose(-1, -2)
+
+    def permute(self, x, dims):
+        return x.permute(dims)
+
+    def zeros(self, shape, like):
+        from ._tensor import Tensor
+
+        return Tensor._wrap(np.zeros(shape, dtype=like._data.dtype))
+
+    def zeros_like(self, x):
+        from ._tensor import Tensor
+
+        return Tensor._wrap(np.zeros_like(x._data))
+
+    def scatter(self, g, shape, key):
+        from ._views import scatter_into
+
+        return scatter_into(g, shape, key, False)
+
+    def index_add(self, g, shape, key):
+        from ._views import scatter_into
+
+        return scatter_into(g, shape, key, True)
+
+    def take(self, g, key):
+        return g[key]
+
+    def split(self, g, sizes, axis):
+        return g.split(list(sizes), axis)
+
+    def select(self, g, axis, index):
+        return g.select(axis, index)
+
+    def value(self, x):
+        return x
+
+    def exclusive_prod(self, x, axis):
+        raise NotImplementedError("create_graph=True through prod() is not supported")
+
+
+NUMPY = _Numpy()
+TENSOR = _Tensor()

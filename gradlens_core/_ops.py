@@ -1,0 +1,1452 @@
+"""Differentiable and non-differentiable ops, with PyTorch's node names and saved tensors.
+
+Each op computes its value with numpy and records a node whose class carries the
+derivative formula (``fn(node, grad, ns)``, see ``_ns``). What a node saves follows
+PyTorch's ``tools/autograd/derivatives.yaml``: it decides which in-place edits break
+backward, so it is part of the observable behaviour.
+
+>>> import gradlens_core as torch
+>>> x = torch.tensor([1., 2.], requires_grad=True)
+>>> (x * x).grad_fn
+<MulBackward0 ...>
+"""
+
+from __future__ import annotations
+
+import builtins
+import numbers
+
+import numpy as np
+
+from . import _dtype, _events
+from ._autograd import backward_formula, node_class
+from ._tensor import Tensor, check_inplace, finish_inplace, needs_grad, record
+
+_ndarray = np.ndarray
+_wrap = Tensor._wrap
+
+
+def _arr(x) -> np.ndarray:
+    return x if type(x) is _ndarray else np.asarray(x)
+
+
+def _is_scalar(x) -> bool:
+    return isinstance(x, (numbers.Number, np.generic)) and not isinstance(x, Tensor)
+
+
+def as_tensor_arg(x, like: Tensor | None = None) -> Tensor:
+    """Turn a non-tensor operand (a list, an array) into a tensor."""
+    if isinstance(x, Tensor):
+        return x
+    from ._factories import tensor
+
+    return tensor(x)
+
+
+def _cast(x, dt: _dtype.dtype):
+    """Values of operand ``x`` (tensor or Python scalar) in dtype ``dt``."""
+    if isinstance(x, Tensor):
+        d = x._data
+        return d if d.dtype == dt.np else d.astype(dt.np)
+    return x
+
+
+def _operands(a, b):
+    """(array_a, array_or_scalar_b, dtype) of a binary op under PyTorch's promotion."""
+    if isinstance(b, Tensor):
+        da, db = a._data, b._data
+        if da.dtype == db.dtype:
+            return da, db, None
+    elif isinstance(b, float) and a._data.dtype.kind == "f":
+        return a._data, b, None
+    elif not _is_scalar(b):
+        b = as_tensor_arg(b)
+    dt = _dtype.result_type(a, b)
+    db = _cast(b, dt)
+    if not isinstance(db, _ndarray):
+        db = dt.np.type(db)
+    return _cast(a, dt), db, dt
+
+
+def broadcast_error(sa, sb) -> RuntimeError:
+    """PyTorch's message for shapes that do not broadcast."""
+    n = builtins.max(len(sa), len(sb))
+    pa = (1,) * (n - len(sa)) + tuple(sa)
+    pb = (1,) * (n - len(sb)) + tuple(sb)
+    for i in range(n - 1, -1, -1):
+        if pa[i] != pb[i] and pa[i] != 1 and pb[i] != 1:
+            return RuntimeError(
+                f"The size of tensor a ({pa[i]}) must match the size of tensor b ({pb[i]}) at non-singleton dimension {i}"
+            )
+    return RuntimeError(f"shapes {list(sa)} and {list(sb)} cannot be broadcast")
+
+
+def _shape_of(x):
+    return x.shape if isinstance(x, (Tensor, _ndarray)) else ()
+
+
+def _compute(fn, a, b):
+    try:
+        return fn(a, b)
+    except ValueError:
+        raise broadcast_error(_shape_of(a), _shape_of(b)) from None
+
+
+def _float_data(x: Tensor) -> np.ndarray:
+    d = x._data
+    return d if d.dtype.kind == "f" else d.astype(np.float32)
+
+
+# ============================================================================ arithmetic
+
+
+@backward_formula("AddBackward0")
+def _add_bw(node, g, ns):
+    alpha = node._ctx
+    return g, (g if alpha == 1 else g * alpha)
+
+
+@backward_formula("SubBackward0")
+def _sub_bw(node, g, ns):
+    alpha = node._ctx
+    return g, (-g if alpha == 1 else -g * alpha)
+
+
+@backward_formula("RsubBackward1")
+def _rsub_bw(node, g, ns):
+    return (-g if node._ctx == 1 else -g * node._ctx,)
+
+
+@backward_formula("MulBackward0")
+def _mul_bw(node, g, ns):
+    need_a = node.next_functions[0][0] is not None
+    need_b = node.next_functions[1][0] is not None
+    s = node._saved
+    return (g * s[0].unpack(node, ns) if need_a else None, g * s[1].unpack(node, ns) if need_b else None)
+
+
+@backward_formula("DivBackward0")
+def _div_bw(node, g, ns):
+    need_a = node.next_functions[0][0] is not None
+    need_b = node.next_functions[1][0] is not None
+    s = node._saved
+    other = s[0].unpack(node, ns)
+    ga = g / other if need_a else None
+    gb = -g * s[1].unpack(node, ns) / (other * other) if need_b else None
+    return ga, gb
+
+
+@backward_formula("NegBackward0")
+def _neg_bw(node, g, ns):
+    return (-g,)
+
+
+@backward_formula("ReciprocalBackward0")
+def _reciprocal_bw(node, g, ns):
+    (r,) = node.unpack(ns)
+    return (-g * r * r,)
+
+
+@backward_formula("PowBackward0")
+def _pow_scalar_bw(node, g, ns):
+    x, e = node.unpack(ns)
+    if e == 0:
+        return (g * 0,)
+    return (g * e * x ** (e - 1),)
+
+
+@backward_formula("PowBackward1")
+def _pow_tensor_bw(node, g, ns):
+    x, e, r = node.unpack(ns)
+    need_a = node.next_functions[0][0] is not None
+    need_b = node.next_functions[1][0] is not None
+    ga = ns.where(e == 0, g * 0, g * e * x ** ns.where(e == 0, e, e - 1)) if need_a else None
+    gb = ns.where((x == 0) & (e >= 0), g * 0, g * r * ns.log(x)) if need_b else None
+    return ga, gb
+
+
+@backward_formula("PowBackward2")
+def _pow_rscalar_bw(node, g, ns):
+    base, r = node.unpack(ns)
+    if base == 0:
+        return (g * 0,)
+    return (g * r * float(np.log(base)),)
+
+
+def _add_like(a, b, alpha, np_fn, node_cls, op):
+    if not isinstance(a, Tensor):
+        a = as_tensor_arg(a)
+    da, db, _ = _operands(a, b)
+    if alpha != 1:
+        db = db * alpha
+    out = _wrap(_arr(_compute(np_fn, da, db)))
+    return record(out, node_cls, (a, b), ctx=alpha, op=op)
+
+
+_AddBackward0 = node_class("AddBackward0")
+_SubBackward0 = node_class("SubBackward0")
+_MulBackward0 = node_class("MulBackward0")
+_DivBackward0 = node_class("DivBackward0")
+
+
+def add(input, other, *, alpha=1, out=None):
+    """``input + alpha * other`` (AddBackward0; saves nothing)."""
+    return _add_like(input, other, alpha, np.add, _AddBackward0, "add")
+
+
+def sub(input, other, *, alpha=1, out=None):
+    """``input - alpha * other`` (SubBackward0; saves nothing)."""
+    if isinstance(input, Tensor) and input._data.dtype == np.bool_:
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+            "`logical_xor()` operator instead."
+        )
+    return _add_like(input, other, alpha, np.subtract, _SubBackward0, "sub")
+
+
+subtract = sub
+
+
+def rsub(input, other, alpha=1):
+    """``other - alpha * input`` for a Python number ``other`` (RsubBackward1)."""
+    if isinstance(other, Tensor):
+        return sub(other, input, alpha=alpha)
+    da, db, _ = _operands(input, other)
+    out = _wrap(_arr(db - (da * alpha if alpha != 1 else da)))
+    return record(out, node_class("RsubBackward1"), (input,), ctx=alpha, op="rsub")
+
+
+def mul(input, other, *, out=None):
+    """Elementwise product (MulBackward0): saves ``other`` if ``input`` needs grad, and vice versa."""
+    if not isinstance(input, Tensor):
+        input, other = other, input
+    da, db, _ = _operands(input, other)
+    out = _wrap(_arr(_compute(np.multiply, da, db)))
+    if needs_grad(input, other):
+        saved = (_saved_operand(other, db, input), _saved_operand(input, da, other))
+        return record(out, _MulBackward0, (input, other), saved, op="mul")
+    return record(out, _MulBackward0, (input, other), op="mul")
+
+
+multiply = mul
+
+
+def _saved_operand(x, values, partner):
+    """What a binary op saves of operand ``x``: the tensor if ``partner`` needs grad, else nothing."""
+    if not (isinstance(partner, Tensor) and partner.requires_grad):
+        return None
+    return x if isinstance(x, Tensor) else values
+
+
+def div(input, other, *, rounding_mode=None, out=None):
+    """True division (DivBackward0): saves ``other``, and ``input`` if ``other`` needs grad."""
+    if rounding_mode is not None:
+        return _floor_or_trunc_div(input, other, rounding_mode)
+    if not isinstance(input, Tensor):
+        input = as_tensor_arg(input)
+    da, db, dt = _operands(input, other)
+    if (dt.np if dt else da.dtype).kind != "f":
+        da = da.astype(np.float32)
+        db = db.astype(np.float32) if isinstance(db, _ndarray) else float(db)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = _wrap(_arr(_compute(np.true_divide, da, db)))
+    if needs_grad(input, other):
+        saved = (other if isinstance(other, Tensor) else db, _saved_operand(input, da, other))
+        return record(out, _DivBackward0, (input, other), saved, op="div")
+    return record(out, _DivBackward0, (input, other), op="div")
+
+
+true_divide = divide = div
+
+
+def _floor_or_trunc_div(a, b, mode):
+    da, db, _ = _operands(as_tensor_arg(a), b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if mode == "floor":
+            res = np.floor_divide(da, db) if da.dtype.kind in "iu" else np.floor(da / db)
+        elif mode == "trunc":
+            res = np.trunc(da / db).astype(da.dtype) if da.dtype.kind in "iu" else np.trunc(da / db)
+        else:
+            raise RuntimeError(
+                f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{mode}'"
+            )
+    return _nondiff(_arr(res), (a, b), "div")
+
+
+def floor_divide(input, other):
+    return _floor_or_trunc_div(input, other, "floor")
+
+
+def remainder(input, other):
+    da, db, _ = _operands(as_tensor_arg(input), other)
+    return _nondiff(_arr(np.mod(da, db)), (input, other), "remainder")
+
+
+def neg(input):
+    """``-input`` (NegBackward0)."""
+    if input._data.dtype == np.bool_:
+        raise RuntimeError(
+            "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+            "invert a mask, use the `~` or `logical_not()` operator instead."
+        )
+    return record(_wrap(_arr(np.negative(input._data))), node_class("NegBackward0"), (input,), op="neg")
+
+
+negative = neg
+
+
+def reciprocal(input):
+    """``1 / input`` (ReciprocalBackward0; saves the result)."""
+    with np.errstate(divide="ignore"):
+        data = _arr(np.reciprocal(_float_data(input)))
+    return record(_wrap(data), node_class("ReciprocalBackward0"), (input,), save_output=True, op="reciprocal")
+
+
+def pow(input, exponent):
+    """``input ** exponent``: PowBackward0 (scalar exponent), 1 (tensor), 2 (scalar base)."""
+    if not isinstance(input, Tensor):
+        return _rpow(exponent, input)
+    if isinstance(exponent, Tensor):
+        da, db, _ = _operands(input, exponent)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = _wrap(_arr(_compute(np.power, da, db)))
+        return record(out, node_class("PowBackward1"), (input, exponent), (input, exponent), save_output=True, op="pow")
+    da, db, _ = _operands(input, exponent)
+    if da.dtype.kind in "iub" and isinstance(exponent, numbers.Integral) and exponent < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = _wrap(_arr(np.power(da, db)))
+    return record(out, node_class("PowBackward0"), (input,), (input, exponent), op="pow")
+
+
+def _rpow(base, exponent: Tensor):
+    de = _float_data(exponent) if isinstance(base, float) else exponent._data
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        out = _wrap(_arr(np.power(de.dtype.type(base), de)))
+    return record(out, node_class("PowBackward2"), (exponent,), (base,), save_output=True, op="pow")
+
+
+def square(input):
+    return pow(input, 2)
+
+
+# ============================================================================ unary elementwise
+
+
+def _unary(name, np_fn, save_input=False, save_output=False, float_only=True):
+    node_cls = node_class(name)
+    op = name[: name.index("Backward")].lower()
+
+    def fn(input, *, out=None):
+        data = _float_data(input) if float_only else input._data
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            res = _arr(np_fn(data))
+        return record(_wrap(res), node_cls, (input,), (input,) if save_input else (), None, save_output, op)
+
+    fn.__name__ = op
+    fn.__doc__ = f"Elementwise {op} ({name}{'; saves its input' if save_input else ''}{'; saves its result' if save_output else ''})."
+    return fn
+
+
+@backward_formula("ExpBackward0")
+def _exp_bw(node, g, ns):
+    (r,) = node.unpack(ns)
+    return (g * r,)
+
+
+@backward_formula("LogBackward0")
+def _log_bw(node, g, ns):
+    (x,) = node.unpack(ns)
+    return (g / x,)
+
+
+@backward_formula("SqrtBackward0")
+def _sqrt_bw(node, g, ns):
+    (r,) = node.unpack(ns)
+    return (g / (2 * r),)
+
+
+@backward_formula("SinBackward0")
+def _sin_bw(node, g, ns):
+    (x,) = node.unpack(ns)
+    return (g * ns.cos(x),)
+
+
+@backward_formula("CosBackward0")
+def _cos_bw(node, g, ns):
+    (x,) = node.unpack(ns)
+    return (-g * ns.sin(x),)
+
+
+@backward_formula("TanhBackward0")
+def _tanh_bw(node, g, ns):
+    (r,) = node.unpack(ns)
+    return (g * (1 - r * r),)
+
+
+@backward_formula("SigmoidBackward0")
+def _sigmoid_bw(node, g, ns):
+    (r,) = node.unpack(ns)
+    return (g * (1 - r) * r,)
+
+
+@backward_formula("ReluBackward0")
+def _relu_bw(node, g, ns):
+    (r,) = node.unpack(ns)
+    return (ns.where(r > 0, g, g * 0),)
+
+
+@backward_formula("AbsBackward0")
+def _abs_bw(node, g, ns):
+    (x,) = node.unpack(ns)
+    return (g * ns.sign(x),)
+
+
+@backward_formula("Log1pBackward0")
+def _log1p_bw(node, g, ns):
+    (x,) = node.unpack(ns)
+    return (g / (x + 1),)
+
+
+def _zero_grad_formula(node, g, ns):
+    return (g * 0,)
+
+
+for _name in ("RoundBackward0", "FloorBackward0", "CeilBackward0", "SignBackward0", "TruncBackward0"):
+    node_class(_name, _zero_grad_formula)
+
+
+def _np_sigmoid(x):
+    # exp(-|x|) never overflows; the two branches give the same value where both are finite.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+def _np_relu(x):
+    return np.maximum(x, x.dtype.type(0))
+
+
+exp = _unary("ExpBackward0", np.exp, save_output=True)
+log = _unary("LogBackward0", np.log, save_input=True)
+log1p = _unary("Log1pBackward0", np.log1p, save_input=True)
+sqrt = _unary("SqrtBackward0", np.sqrt, save_output=True)
+sin = _unary("SinBackward0", np.sin, save_input=True)
+cos = _unary("CosBackward0", np.cos, save_input=True)
+tanh = _unary("TanhBackward0", np.tanh, save_output=True)
+sigmoid = _unary("SigmoidBackward0", _np_sigmoid, save_output=True)
+relu = _unary("ReluBackward0", _np_relu, save_output=True, float_only=False)
+abs = _unary("AbsBackward0", np.abs, save_input=True, float_only=False)
+absolute = abs
+round = _unary("RoundBackward0", np.round, float_only=False)
+floor = _unary("FloorBackward0", np.floor, float_only=False)
+ceil = _unary("CeilBackward0", np.ceil, float_only=False)
+trunc = _unary("TruncBackward0", np.trunc, float_only=False)
+sign = _unary("SignBackward0", np.sign, float_only=False)
+
+
+@backward_formula("ClampBackward1")
+def _clamp_bw(node, g, ns):
+    x, lo, hi = node.unpack(ns)
+    mask = None
+    if lo is not None:
+        mask = x >= lo
+    if hi is not None:
+        mask = (x <= hi) if mask is None else mask & (x <= hi)
+    return (ns.where(mask, g, g * 0),)
+
+
+def clamp(input, min=None, max=None):
+    """Clip values into [min, max] (ClampBackward1; saves its input)."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        return _clamp_tensor(input, min, max)
+    res = input._data
+    if min is not None:
+        res = np.maximum(res, res.dtype.type(min))
+    if max is not None:
+        res = np.minimum(res, res.dtype.type(max))
+    out = _wrap(_arr(res) if res is not input._data else res.copy())
+    return record(out, node_class("ClampBackward1"), (input,), (input, min, max), op="clamp")
+
+
+def _clamp_tensor(input, lo, hi):
+    out = input
+    if lo is not None:
+        out = maximum(out, as_tensor_arg(lo))
+    if hi is not None:
+        out = minimum(out, as_tensor_arg(hi))
+    return out
+
+
+clip = clamp
+
+
+def clamp_min(input, min):
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    return clamp(input, max=max)
+
+
+@backward_formula("MaximumBackward0")
+def _maximum_bw(node, g, ns):
+    a, b = node.unpack(ns)
+    half = g * 0.5
+    return (ns.where(a > b, g, ns.where(a == b, half, g * 0)), ns.where(b > a, g, ns.where(a == b, half, g * 0)))
+
+
+@backward_formula("MinimumBackward0")
+def _minimum_bw(node, g, ns):
+    a, b = node.unpack(ns)
+    half = g * 0.5
+    return (ns.where(a < b, g, ns.where(a == b, half, g * 0)), ns.where(b < a, g, ns.where(a == b, half, g * 0)))
+
+
+def maximum(input, other):
+    da, db, _ = _operands(input, other)
+    out = _wrap(_arr(_compute(np.maximum, da, db)))
+    return record(out, node_class("MaximumBackward0"), (input, other), (input, other), op="maximum")
+
+
+def minimum(input, other):
+    da, db, _ = _operands(input, other)
+    out = _wrap(_arr(_compute(np.minimum, da, db)))
+    return record(out, node_class("MinimumBackward0"), (input, other), (input, other), op="minimum")
+
+
+# ============================================================================ non-differentiable
+
+
+def _nondiff(data, inputs, op):
+    """A result with no history (comparisons, argmax, integer results)."""
+    out = _wrap(data)
+    if _events.active:
+        _events.emit("created", tensor=out, grad_fn=None, inputs=tuple(i for i in inputs if isinstance(i, Tensor)), op=op)
+    return out
+
+
+def _compare(np_fn, op):
+    def fn(input, other):
+        if other is None:
+            return False if op == "eq" else True
+        da, db, _ = _operands(input, other)
+        return _nondiff(_arr(_compute(np_fn, da, db)), (input, other), op)
+
+    fn.__name__ = op
+    return fn
+
+
+eq = _compare(np.equal, "eq")
+ne = _compare(np.not_equal, "ne")
+lt = less = _compare(np.less, "lt")
+le = less_equal = _compare(np.less_equal, "le")
+gt = greater = _compare(np.greater, "gt")
+ge = greater_equal = _compare(np.greater_equal, "ge")
+
+
+def _logical(np_fn, op):
+    def fn(input, other):
+        da, db, _ = _operands(input, other)
+        if da.dtype.kind == "f":
+            raise RuntimeError(f'"{op}_cpu" not implemented for \'{input.dtype._legacy}\'')
+        return _nondiff(_arr(_compute(np_fn, da, db)), (input, other), op)
+
+    return fn
+
+
+bitwise_and = _logical(np.bitwise_and, "bitwise_and")
+bitwise_or = _logical(np.bitwise_or, "bitwise_or")
+bitwise_xor = _logical(np.bitwise_xor, "bitwise_xor")
+
+
+def logical_not(input):
+    return _nondiff(np.logical_not(input._data), (input,), "logical_not")
+
+
+def bitwise_not(input):
+    if input._data.dtype.kind == "f":
+        raise RuntimeError(f"\"bitwise_not_cpu\" not implemented for '{input.dtype._legacy}'")
+    return _nondiff(np.invert(input._data), (input,), "bitwise_not")
+
+
+def logical_and(input, other):
+    return _nondiff(np.logical_and(input._data, _operands(input, other)[1]), (input, other), "logical_and")
+
+
+def logical_or(input, other):
+    return _nondiff(np.logical_or(input._data, _operands(input, other)[1]), (input, other), "logical_or")
+
+
+def isnan(input):
+    return _nondiff(np.isnan(input._data), (input,), "isnan")
+
+
+def isinf(input):
+    return _nondiff(np.isinf(input._data), (input,), "isinf")
+
+
+def isfinite(input):
+    return _nondiff(np.isfinite(input._data), (input,), "isfinite")
+
+
+def _dims(x: Tensor, dim):
+    if isinstance(dim, (list, tuple)):
+        return tuple(sorted(x._wrap_dim(d) for d in dim))
+    return (x._wrap_dim(dim),)
+
+
+def argmax(input, dim=None, keepdim=False):
+    if dim is None:
+        res = np.asarray(np.argmax(input._data), dtype=np.int64)
+        if keepdim:
+            res = res.reshape((1,) * input.ndim)
+    else:
+        d = input._wrap_dim(dim)
+        res = np.asarray(np.argmax(input._data, axis=d, keepdims=keepdim), dtype=np.int64)
+    return _nondiff(res, (input,), "argmax")
+
+
+def argmin(input, dim=None, keepdim=False):
+    if dim is None:
+        res = np.asarray(np.argmin(input._data), dtype=np.int64)
+    else:
+        res = np.asarray(np.argmin(input._data, axis=input._wrap_dim(dim), keepdims=keepdim), dtype=np.int64)
+    return _nondiff(res, (input,), "argmin")
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    return bool(np.allclose(input._data, as_tensor_arg(other)._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def equal(input, other) -> bool:
+    return input._data.shape == other._data.shape and bool(np.array_equal(input._data, other._data))
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return _nondiff(np.isclose(input._data, as_tensor_arg(other)._data, rtol, atol, equal_nan), (input, other), "isclose")
+
+
+# ============================================================================ reductions
+
+
+@backward_formula("SumBackward0")
+def _sum_bw(node, g, ns):
+    return (ns.expand(g, node._ctx),)
+
+
+@backward_formula("SumBackward1")
+def _sum_dim_bw(node, g, ns):
+    shape, dims, keepdim = node._ctx
+    if not keepdim:
+        g = ns.reshape(g, _kept_shape(shape, dims))
+    return (ns.expand(g, shape),)
+
+
+@backward_formula("MeanBackward0")
+def _mean_bw(node, g, ns):
+    shape = node._ctx
+    return (ns.expand(g / _numel(shape), shape),)
+
+
+@backward_formula("MeanBackward1")
+def _mean_dim_bw(node, g, ns):
+    shape, dims, keepdim = node._ctx
+    count = 1
+    for d in dims:
+        count *= shape[d]
+    if not keepdim:
+        g = ns.reshape(g, _kept_shape(shape, dims))
+    return (ns.expand(g / count, shape),)
+
+
+def _numel(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def _kept_shape(shape, dims):
+    return tuple(1 if i in dims else n for i, n in enumerate(shape))
+
+
+def _reduce_dtype(x: Tensor, dtype):
+    if dtype is not None:
+        return dtype.np
+    return np.int64 if x._data.dtype.kind in "iub" else x._data.dtype
+
+
+def sum(input, dim=None, keepdim=False, *, dtype=None):
+    """Sum of all elements (SumBackward0) or over ``dim`` (SumBackward1)."""
+    if not isinstance(input, Tensor):
+        return builtins.sum(input)
+    out_dt = _reduce_dtype(input, dtype)
+    if dim is None or (isinstance(dim, (list, tuple)) and len(dim) == 0):
+        res = np.asarray(input._data.sum(dtype=out_dt))
+        if keepdim:
+            res = res.reshape((1,) * input.ndim)
+        return record(_wrap(res), node_class("SumBackward0"), (input,), ctx=input._data.shape, op="sum")
+    dims = _dims(input, dim)
+    res = np.asarray(input._data.sum(axis=dims, keepdims=keepdim, dtype=out_dt))
+    ctx = (input._data.shape, dims, keepdim)
+    return record(_wrap(res), node_class("SumBackward1"), (input,), ctx=ctx, op="sum")
+
+
+def mean(input, dim=None, keepdim=False, *, dtype=None):
+    """Mean of all elements (MeanBackward0) or over ``dim`` (MeanBackward1)."""
+    if input._data.dtype.kind != "f" and dtype is None:
+        raise RuntimeError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating point or "
+            f"complex dtype. Got: {input.dtype._legacy}"
+        )
+    d = input._data if dtype is None else input._data.astype(dtype.np)
+    if dim is None:
+        res = np.asarray(d.mean(dtype=d.dtype))
+        if keepdim:
+            res = res.reshape((1,) * input.ndim)
+        return record(_wrap(res), node_class("MeanBackward0"), (input,), ctx=d.shape, op="mean")
+    dims = _dims(input, dim)
+    res = np.asarray(d.mean(axis=dims, keepdims=keepdim, dtype=d.dtype))
+    return record(_wrap(res), node_class("MeanBackward1"), (input,), ctx=(d.shape, dims, keepdim), op="mean")
+
+
+@backward_formula("ProdBackward0")
+def _prod_bw(node, g, ns):
+    x, r = node.unpack(ns)
+    if ns.records_graph:
+        return (g * r / x,)
+    shape = x.shape
+    others = ns.exclusive_prod(x.reshape(-1), 0).reshape(shape)
+    return (g * others,)
+
+
+@backward_formula("ProdBackward1")
+def _prod_dim_bw(node, g, ns):
+    x, r = node.unpack(ns)
+    dim, keepdim = node._ctx
+    if not keepdim:
+        g = ns.reshape(g, _kept_shape(x.shape, (dim,)))
+    if ns.records_graph:
+        rk = r if keepdim else r.unsqueeze(dim)
+        return (g * rk / x,)
+    return (g * ns.exclusive_prod(x, dim),)
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    """Product of elements (ProdBackward0 / ProdBackward1; saves input and result)."""
+    out_dt = _reduce_dtype(input, dtype)
+    if dim is None:
+        res = np.asarray(input._data.prod(dtype=out_dt))
+        return record(_wrap(res), node_class("ProdBackward0"), (input,), (input,), save_output=True, op="prod")
+    d = input._wrap_dim(dim)
+    res = np.asarray(input._data.prod(axis=d, keepdims=keepdim, dtype=out_dt))
+    out = _wrap(res)
+    return record(out, node_class("ProdBackward1"), (input,), (input,), ctx=(d, keepdim), save_output=True, op="prod")
+
+
+def _extreme_all_bw(node, g, ns):
+    x, r = node.unpack(ns)
+    mask = x == r
+    count = ns.sum(mask * 1.0) if not ns.records_graph else mask.sum()
+    return (ns.where(mask, g / count, g * 0),)
+
+
+node_class("MaxBackward1", _extreme_all_bw)
+node_class("MinBackward1", _extreme_all_bw)
+
+
+def _extreme_dim_bw(node, g, ns):
+    (indices,) = node.unpack(ns)
+    shape, dim, keepdim = node._ctx
+    idx = indices if not ns.records_graph else indices._data
+    if not keepdim:
+        g = ns.reshape(g, _kept_shape(shape, (dim,)))
+        idx = np.expand_dims(idx, dim)
+    grid = list(np.indices(idx.shape, sparse=True))
+    grid[dim] = idx
+    return (ns.index_add(g, shape, tuple(grid)),)
+
+
+node_class("MaxBackward0", _extreme_dim_bw)
+node_class("MinBackward0", _extreme_dim_bw)
+
+
+class _ReturnTypes(tuple):
+    """``torch.return_types.max(values=..., indices=...)``."""
+
+    _name = ""
+
+    def __new__(cls, values, indices):
+        return tuple.__new__(cls, (values, indices))
+
+    @property
+    def values(self):
+        return self[0]
+
+    @property
+    def indices(self):
+        return self[1]
+
+    def __repr__(self) -> str:
+        return f"torch.return_types.{self._name}(\nvalues={self[0]!r},\nindices={self[1]!r})"
+
+
+def _return_type(name):
+    return type(name, (_ReturnTypes,), {"_name": name, "__slots__": ()})
+
+
+_max_rt, _min_rt, _sort_rt, _topk_rt = (_return_type(n) for n in ("max", "min", "sort", "topk"))
+
+
+def _extreme(input, dim, keepdim, other, is_max):
+    name = "max" if is_max else "min"
+    if isinstance(dim, Tensor):
+        other, dim = dim, None
+    if other is not None:
+        return maximum(input, other) if is_max else minimum(input, other)
+    if dim is None:
+        if input._data.size == 0:
+            raise RuntimeError(
+                f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument."
+            )
+        res = np.asarray(input._data.max() if is_max else input._data.min())
+        node = node_class("MaxBackward1" if is_max else "MinBackward1")
+        return record(_wrap(res), node, (input,), (input,), save_output=True, op=name)
+    d = input._wrap_dim(dim)
+    data = input._data
+    idx = np.argmax(data, axis=d) if is_max else np.argmin(data, axis=d)
+    idx = np.asarray(idx, dtype=np.int64)
+    values = np.take_along_axis(data, np.expand_dims(idx, d), axis=d)
+    if not keepdim:
+        values = values.squeeze(d)
+    else:
+        idx = np.expand_dims(idx, d)
+    idx_t = _wrap(idx)
+    node = node_class("MaxBackward0" if is_max else "MinBackward0")
+    vals = record(_wrap(np.ascontiguousarray(values)), node, (input,), (idx_t,), ctx=(data.shape, d, keepdim), op=name)
+    return (_max_rt if is_max else _min_rt)(vals, idx_t)
+
+
+def max(input, dim=None, keepdim=False, *, other=None):
+    """Largest element (MaxBackward1), or (values, indices) over ``dim`` (MaxBackward0)."""
+    return _extreme(input, dim, keepdim, other, True)
+
+
+def min(input, dim=None, keepdim=False, *, other=None):
+    """Smallest element (MinBackward1), or (values, indices) over ``dim`` (MinBackward0)."""
+    return _extreme(input, dim, keepdim, other, False)
+
+
+def amax(input, dim=(), keepdim=False):
+    if dim == () or dim is None:
+        return max(input)
+    return max(input, dim, keepdim).values
+
+
+def amin(input, dim=(), keepdim=False):
+    if dim == () or dim is None:
+        return min(input)
+    return min(input, dim, keepdim).values
+
+
+def var(input, dim=None, unbiased=True, keepdim=False, *, correction=None):
+    c = (1 if unbiased else 0) if correction is None else correction
+    m = mean(input, dim, keepdim=True)
+    sq = (input - m) ** 2
+    n = input.numel() if dim is None else _numel(tuple(input.shape[d] for d in _dims(input, dim)))
+    return sum(sq, dim, keepdim) / builtins.max(n - c, 0)
+
+
+def std(input, dim=None, unbiased=True, keepdim=False, *, correction=None):
+    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+
+
+def norm(input, p=2, dim=None, keepdim=False):
+    if p == 2 or p == "fro":
+        return sqrt(sum(input * input, dim, keepdim))
+    if p == 1:
+        return sum(abs(input), dim, keepdim)
+    return sum(abs(input) ** p, dim, keepdim) ** (1.0 / p)
+
+
+# ============================================================================ matrix products
+
+
+@backward_formula("MmBackward0")
+def _mm_bw(node, g, ns):
+    need_a = node.next_functions[0][0] is not None
+    need_b = node.next_functions[1][0] is not None
+    s = node._saved
+    ga = ns.matmul(g, ns.mT(s[1].unpack(node, ns))) if need_a else None
+    gb = ns.matmul(ns.mT(s[0].unpack(node, ns)), g) if need_b else None
+    return ga, gb
+
+
+@backward_formula("DotBackward0")
+def _dot_bw(node, g, ns):
+    need_a = node.next_functions[0][0] is not None
+    need_b = node.next_functions[1][0] is not None
+    s = node._saved
+    return (g * s[1].unpack(node, ns) if need_a else None, g * s[0].unpack(node, ns) if need_b else None)
+
+
+@backward_formula("MvBackward0")
+def _mv_bw(node, g, ns):
+    need_a = node.next_functions[0][0] is not None
+    need_b = node.next_functions[1][0] is not None
+    s = node._saved
+    ga = ns.outer(g, s[1].unpack(node, ns)) if need_a else None
+    gb = ns.matmul(ns.mT(s[0].unpack(node, ns)), g) if need_b else None
+    return ga, gb
+
+
+@backward_formula("AddmmBackward0")
+def _addmm_bw(node, g, ns):
+    need_m1 = node.next_functions[1][0] is not None
+    need_m2 = node.next_functions[2][0] is not None
+    s = node._saved
+    g1 = ns.matmul(g, ns.mT(s[1].unpack(node, ns))) if need_m1 else None
+    g2 = ns.matmul(ns.mT(s[0].unpack(node, ns)), g) if need_m2 else None
+    return g, g1, g2
+
+
+@backward_formula("BmmBackward0")
+def _bmm_bw(node, g, ns):
+    need_a = node.next_functions[0][0] is not None
+    need_b = node.next_functions[1][0] is not None
+    s = node._saved
+    ga = ns.matmul(g, ns.mT(s[1].unpack(node, ns))) if need_a else None
+    gb = ns.matmul(ns.mT(s[0].unpack(node, ns)), g) if need_b else None
+    return ga, gb
+
+
+def _check_float_dtypes(a, b, op):
+    if a._data.dtype != b._data.dtype:
+        raise RuntimeError(
+            f"expected m1 and m2 to have the same dtype, but got: {a._data.dtype.name} != {b._data.dtype.name}"
+            if op == "mm"
+            else f"expected scalar type {a.dtype._legacy} but found {b.dtype._legacy}"
+        )
+
+
+def _two_saved(a, b):
+    return (_saved_operand(a, None, b) if isinstance(b, Tensor) else None, _saved_operand(b, None, a))
+
+
+def mm(input, mat2):
+    """Matrix product of two matrices (MmBackward0; saves each operand the other's grad needs)."""
+    if input.ndim != 2:
+        raise RuntimeError("self must be a matrix")
+    if mat2.ndim != 2:
+        raise RuntimeError("mat2 must be a matrix")
+    if input.shape[1] != mat2.shape[0]:
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({input.shape[0]}x{input.shape[1]} and "
+            f"{mat2.shape[0]}x{mat2.shape[1]})"
+        )
+    _check_float_dtypes(input, mat2, "mm")
+    out = _wrap(input._data @ mat2._data)
+    return record(out, node_class("MmBackward0"), (input, mat2), _two_saved(input, mat2), op="mm")
+
+
+def dot(input, other):
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(
+            f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors"
+        )
+    if input.shape[0] != other.shape[0]:
+        raise RuntimeError(
+            f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src [{other.shape[0]}] to have "
+            f"the same number of elements, but got {input.shape[0]} and {other.shape[0]} elements respectively"
+        )
+    _check_float_dtypes(input, other, "dot")
+    out = _wrap(np.asarray(np.dot(input._data, other._data)))
+    return record(out, node_class("DotBackward0"), (input, other), _two_saved(input, other), op="dot")
+
+
+def mv(input, vec):
+    if input.shape[1] != vec.shape[0]:
+        raise RuntimeError(
+            f"size mismatch, got input ({input.shape[0]}), mat ({input.shape[0]}x{input.shape[1]}), vec ({vec.shape[0]})"
+        )
+    out = _wrap(input._data @ vec._data)
+    return record(out, node_class("MvBackward0"), (input, vec), _two_saved(input, vec), op="mv")
+
+
+def bmm(input, mat2):
+    if input.ndim != 3 or mat2.ndim != 3:
+        raise RuntimeError(f"batch1 must be a 3D tensor")
+    if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
+        raise RuntimeError(
+            f"Expected size for first two dimensions of batch2 tensor to be: [{input.shape[0]}, {input.shape[2]}] "
+            f"but got: [{mat2.shape[0]}, {mat2.shape[1]}]."
+        )
+    out = _wrap(input._data @ mat2._data)
+    return record(out, node_class("BmmBackward0"), (input, mat2), _two_saved(input, mat2), op="bmm")
+
+
+@backward_formula("UnsafeViewBackward0")
+def _unsafe_view_bw(node, g, ns):
+    return (ns.reshape(g, node._ctx),)
+
+
+def matmul(input, other):
+    """``input @ other`` dispatched as PyTorch does (dot, mv, mm, or a batched product)."""
+    if not isinstance(other, Tensor):
+        other = as_tensor_arg(other)
+    if input.ndim == 0 or other.ndim == 0:
+        raise RuntimeError(
+            f"both arguments to matmul need to be at least 1D, but they are {input.ndim}D and {other.ndim}D"
+        )
+    if input.ndim == 1 and other.ndim == 1:
+        return dot(input, other)
+    if input.ndim == 2 and other.ndim == 1:
+        return mv(input, other)
+    if input.ndim == 1 and other.ndim == 2:
+        return mm(input.unsqueeze(0), other).squeeze(0)
+    if input.ndim == 2 and other.ndim == 2:
+        return mm(input, other)
+    if input.ndim >= 3 and other.ndim <= 2:
+        # fold the batch into the rows: one mm, then an unsafe view back (as PyTorch does)
+        lead = input.shape[:-1]
+        folded = input.reshape(-1, input.shape[-1])
+        rhs = other if other.ndim == 2 else other.unsqueeze(1)
+        if folded.shape[1] != rhs.shape[0]:
+            raise RuntimeError(
+                f"mat1 and mat2 shapes cannot be multiplied ({folded.shape[0]}x{folded.shape[1]} and "
+                f"{rhs.shape[0]}x{rhs.shape[1]})"
+            )
+        prod_ = mm(folded, rhs)
+        shape = tuple(lead) + ((other.shape[-1],) if other.ndim == 2 else ())
+        out = _wrap(prod_._data.reshape(shape))
+        return record(out, node_class("UnsafeViewBackward0"), (prod_,), ctx=prod_._data.shape, op="matmul")
+    a = input if input.ndim > 1 else input.unsqueeze(0)
+    b = other if other.ndim > 1 else other.unsqueeze(-1)
+    if a.shape[-1] != b.shape[-2]:
+        raise RuntimeError(
+            f"Expected size for first two dimensions of batch2 tensor to be: [{a.shape[0]}, {a.shape[-1]}] "
+            f"but got: [{b.shape[0]}, {b.shape[-2]}]."
+        )
+    try:
+        data = np.matmul(a._data, b._data)
+    except ValueError:
+        raise broadcast_error(a.shape[:-2], b.shape[:-2]) from None
+    res = record(_wrap(data), node_class("BmmBackward0"), (a, b), _two_saved(a, b), op="matmul")
+    if input.ndim == 1:
+        res = res.squeeze(-2)
+    if other.ndim == 1:
+        res = res.squeeze(-1)
+    return res
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """``input + mat1 @ mat2`` (AddmmBackward0)."""
+    if mat1.shape[1] != mat2.shape[0]:
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({mat1.shape[0]}x{mat1.shape[1]} and "
+            f"{mat2.shape[0]}x{mat2.shape[1]})"
+        )
+    data = mat1._data @ mat2._data
+    try:
+        data = data + input._data
+    except ValueError:
+        raise broadcast_error(input.shape, data.shape) from None
+    out = _wrap(data)
+    saved = (_saved_operand(mat1, None, mat2), _saved_operand(mat2, None, mat1))
+    return record(out, node_class("AddmmBackward0"), (input, mat1, mat2), saved, op="addmm")
+
+
+def outer(input, vec2):
+    return input.unsqueeze(1) * vec2.unsqueeze(0)
+
+
+ger = outer
+
+
+# ============================================================================ softmax
+
+
+@backward_formula("SoftmaxBackward0")
+def _softmax_bw(node, g, ns):
+    (r,) = node.unpack(ns)
+    dim = node._ctx
+    return (r * (g - ns.sum(g * r, dim, True)),)
+
+
+@backward_formula("LogSoftmaxBackward0")
+def _log_softmax_bw(node, g, ns):
+    (r,) = node.unpack(ns)
+    dim = node._ctx
+    return (g - ns.exp(r) * ns.sum(g, dim, True),)
+
+
+def _softmax_dtype(input, dtype):
+    d = input._data if dtype is None else input._data.astype(dtype.np)
+    if d.dtype.kind != "f":
+        raise RuntimeError(f'"softmax_lastdim_kernel_impl" not implemented for \'{input.dtype._legacy}\'')
+    return d
+
+
+def softmax(input, dim=None, dtype=None, _stacklevel=3):
+    """Softmax over ``dim`` (SoftmaxBackward0; saves its result)."""
+    d = _softmax_dtype(input, dtype)
+    dim = input._wrap_dim(_implicit_dim(input, dim))
+    z = d - d.max(axis=dim, keepdims=True)
+    e = np.exp(z)
+    res = e / e.sum(axis=dim, keepdims=True)
+    return record(_wrap(res), node_class("SoftmaxBackward0"), (input,), ctx=dim, save_output=True, op="softmax")
+
+
+def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
+    """Log-softmax over ``dim`` (LogSoftmaxBackward0; saves its result)."""
+    d = _softmax_dtype(input, dtype)
+    dim = input._wrap_dim(_implicit_dim(input, dim))
+    z = d - d.max(axis=dim, keepdims=True)
+    res = z - np.log(np.exp(z).sum(axis=dim, keepdims=True))
+    out = _wrap(res)
+    return record(out, node_class("LogSoftmaxBackward0"), (input,), ctx=dim, save_output=True, op="log_softmax")
+
+
+def _implicit_dim(input, dim):
+    if dim is not None:
+        return dim
+    return 0 if input.ndim in (0, 1, 3) else 1
+
+
+# ============================================================================ selection and joining
+
+
+@backward_formula("WhereBackward0")
+def _where_bw(node, g, ns):
+    (cond,) = node.unpack(ns)
+    z = g * 0
+    return None, ns.where(cond, g, z), ns.where(cond, z, g)
+
+
+def where(condition, input=None, other=None):
+    """Elementwise choice (WhereBackward0; saves the condition)."""
+    if input is None and other is None:
+        return tuple(_wrap(np.asarray(i, dtype=np.int64)) for i in np.nonzero(condition._data))
+    if condition._data.dtype != np.bool_:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {condition.dtype._legacy}")
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        input = as_tensor_arg(input)
+    if isinstance(input, Tensor):
+        da, db, _ = _operands(input, other)
+    else:
+        db, da, _ = _operands(other, input)
+    try:
+        res = np.where(condition._data, da, db)
+    except ValueError:
+        raise broadcast_error(condition.shape, _shape_of(da)) from None
+    return record(_wrap(_arr(res)), node_class("WhereBackward0"), (condition, input, other), (condition,), op="where")
+
+
+@backward_formula("CatBackward0")
+def _cat_bw(node, g, ns):
+    dim, sizes = node._ctx
+    return tuple(ns.split(g, sizes, dim))
+
+
+def cat(tensors, dim=0, *, out=None):
+    """Concatenate along ``dim`` (CatBackward0)."""
+    tensors = [as_tensor_arg(t) for t in tensors]
+    if not tensors:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    ref = next((t for t in tensors if t.ndim), tensors[0])
+    if ref.ndim == 0:
+        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
+    d = ref._wrap_dim(dim)
+    parts = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)]
+    dt = _dtype.result_type(*[t.dtype for t in parts]) if parts else ref.dtype
+    for i, t in enumerate(parts):
+        if t.ndim != ref.ndim:
+            raise RuntimeError(
+                f"Tensors must have same number of dimensions: got {ref.ndim} and {t.ndim}"
+            )
+        for k in range(ref.ndim):
+            if k != d and t.shape[k] != ref.shape[k]:
+                raise RuntimeError(
+                    f"Sizes of tensors must match except in dimension {d}. Expected size {ref.shape[k]} but got size "
+                    f"{t.shape[k]} for tensor number {i} in the list."
+                )
+    res = np.concatenate([_cast(t, dt) for t in parts], axis=d)
+    sizes = [t.shape[d] for t in parts]
+    return record(_wrap(res), node_class("CatBackward0"), tuple(parts), ctx=(d, sizes), op="cat")
+
+
+concat = concatenate = cat
+
+
+@backward_formula("StackBackward0")
+def _stack_bw(node, g, ns):
+    dim, n = node._ctx
+    return tuple(ns.select(g, dim, i) for i in range(n))
+
+
+def stack(tensors, dim=0, *, out=None):
+    """Stack along a new ``dim`` (StackBackward0)."""
+    tensors = [as_tensor_arg(t) for t in tensors]
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    for i, t in enumerate(tensors):
+        if t.shape != tensors[0].shape:
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {list(tensors[0].shape)} at entry 0 and "
+                f"{list(t.shape)} at entry {i}"
+            )
+    d = tensors[0]._wrap_dim(dim, tensors[0].ndim + 1)
+    dt = _dtype.result_type(*[t.dtype for t in tensors])
+    res = np.stack([_cast(t, dt) for t in tensors], axis=d)
+    return record(_wrap(res), node_class("StackBackward0"), tuple(tensors), ctx=(d, len(tensors)), op="stack")
+
+
+# ============================================================================ copies and casts
+
+
+@backward_formula("CloneBackward0")
+def _clone_bw(node, g, ns):
+    return (g,)
+
+
+@backward_formula("ToCopyBackward0")
+def _to_copy_bw(node, g, ns):
+    return (g,)
+
+
+def clone(input, *, memory_format=None):
+    """A copy with its own storage that stays in the graph (CloneBackward0)."""
+    return record(_wrap(input._data.copy()), node_class("CloneBackward0"), (input,), op="clone")
+
+
+def contiguous(input, memory_format=None):
+    return input if input._data.flags.c_contiguous else clone(input)
+
+
+def _to_dtype(input, dt: _dtype.dtype, copy=False):
+    if dt is input.dtype and not copy:
+        return input
+    data = input._data.astype(dt.np)
+    if dt.is_floating_point and input._data.dtype.kind == "f":
+        return record(_wrap(data), node_class("ToCopyBackward0"), (input,), op="to")
+    return _nondiff(data, (input,), "to")
+
+
+def to(input, *args, **kwargs):
+    """Convert dtype (``to(torch.float64)``); devices other than cpu are refused."""
+    dt = kwargs.get("dtype")
+    copy = kwargs.get("copy", False)
+    for a in args:
+        if isinstance(a, _dtype.dtype):
+            dt = a
+        elif isinstance(a, Tensor):
+            dt = a.dtype
+        elif isinstance(a, str) or type(a).__name__ == "device":
+            _check_device(a)
+    dev = kwargs.get("device")
+    if dev is not None:
+        _check_device(dev)
+    if dt is None:
+        return input
+    return _to_dtype(input, dt, copy)
+
+
+def _check_device(dev) -> None:
+    name = str(dev)
+    if not name.startswith("cpu"):
+        raise RuntimeError(f"gradlens_core runs on the CPU only; cannot move a tensor to '{name}'")
+
+
+def _caster(dt):
+    def fn(self, memory_format=None):
+        return _to_dtype(self, dt)
+
+    return fn
+
+
+def type_as(input, other):
+    return _to_dtype(input, other.dtype)
+
+
+# ============================================================================ in-place ops
+
+
+def _write(self: Tensor, values, op: str) -> None:
+    """Store ``values`` into ``self`` (broadcast, cast to self's dtype as PyTorch allows)."""
+    dst = self._data
+    shape = _shape_of(values)
+    if shape != dst.shape:
+        try:
+            full = np.broadcast_shapes(shape, dst.shape)
+        except ValueError:
+            raise broadcast_error(dst.shape, shape) from None
+        if full != dst.shape:
+            raise RuntimeError(
+                f"output with shape {list(dst.shape)} doesn't match the broadcast shape {list(full)}"
+            )
+    vd = values.dtype if isinstance(values, _ndarray) else np.result_type(values)
+    if vd != dst.dtype and not _can_cast_inplace(vd, dst.dtype):
+        raise RuntimeError(
+            f"result type {_dtype.from_numpy_dtype(vd)._legacy} can't be cast to the desired output type "
+            f"{_dtype.from_numpy_dtype(dst.dtype)._legacy}"
+        )
+    dst[...] = values
+
+
+def _can_cast_inplace(src, dst) -> bool:
+    kinds = "biuf"
+    return kinds.index(np.dtype(src).kind if np.dtype(src).kind != "u" else "i") <= kinds.index(
+        np.dtype(dst).kind if np.dtype(dst).kind != "u" else "i"
+    ) or np.dtype(src).kind == np.dtype(dst).kind
+
+
+def _snapshot(self: Tensor):
+    """``self`` as it is before an in-place edit, for formulas that need the old values."""
+    old = _wrap(self._data.copy())
+    old._grad_fn = self._grad_fn
+    old._output_nr = self._output_nr
+    old._requires_grad = self._requires_grad
+    return old
+
+
+def _inplace_binary(self, other, np_fn, node_cls, op, alpha=1):
+    check_inplace(self)
+    if not isinstance(other, Tensor) and not _is_scalar(other):
+        other = as_tensor_arg(other)
+    da, db, dt = _operands(self, other)
+    if alpha != 1:
+        db = db * alpha
+    res = _compute(np_fn, da, db)
+    saved = ()
+    if node_cls is _MulBackward0 and needs_grad(self, other):
+        saved = (_saved_operand(other, db, self), _snapshot(self) if _requires(other) else None)
+    elif node_cls is _DivBackward0 and needs_grad(self, other):
+        saved = (other if isinstance(other, Tensor) else db, _snapshot(self) if _requires(other) else None)
+    _write(self, res, op)
+    return finish_inplace(self, op, node_cls, (self, other), saved, ctx=alpha)
+
+
+def _requires(x) -> bool:
+    return isinstance(x, Tensor) and x.requires_grad
+
+
+def add_(self, other, *, alpha=1):
+    return _inplace_binary(self, other, np.add, _AddBackward0, "add_", alpha)
+
+
+def sub_(self, other, *, alpha=1):
+    return _inplace_binary(self, other, np.subtract, _SubBackward0, "sub_", alpha)
+
+
+def mul_(self, other):
+    return _inplace_binary(self, other, np.multiply, _MulBackward0, "mul_")
+
+
+def div_(self, other, *, rounding_mode=None):
+    if self._data.dtype.kind != "f":
+        raise RuntimeError("result type Float can't be cast to the desired output type " + self.dtype._legacy)
+    return _inplace_binary(self, other, np.true_divide, _DivBackward0, "div_")
+
+
+def _inplace_unary(name, np_fn, save_output=False, save_input=False):
+    node_cls = node_class(name)
+    op = name[: name.index("Backward")].lower() + "_"
+
+    def fn(self):
+        check_inplace(self)
+        saved = (_snapshot(self),) if save_input and needs_grad(self) else ()
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            _write(self, np_fn(self._data), op)
+        return finish_inplace(self, op, node_cls, (self,), saved, save_output=save_output)
+
+    fn.__name__ = op
+    fn.__doc__ = f"In-place {op[:-1]} (bumps the version counter)."
+    return fn
+
+
+exp_ = _inplace_unary("ExpBackward0", np.exp, save_output=True)
+sigmoid_ = _inplace_unary("SigmoidBackward0", _np_sigmoid, save_output=True)
+tanh_ = _inplace_unary("TanhBackward0", np.tanh, save_output=True)
+relu_ = _inplace_unary("ReluBackward0", _np_relu, save_output=True)
+sqrt_ = _inplace_unary("SqrtBackward0", np.sqrt, save_output=True)
+log_ = _inplace_unary("LogBackward0", np.log, save_input=True)
+sin_ = _inplace_unary("SinBackward0", np.sin, save_input=True)
+cos_ = _inplace_unary("CosBackward0", np.cos, save_input=True)
+abs_ = _inplace_unary("AbsBackward0", np.abs, save_input=True)
+neg_ = _inplace_unary("NegBackward0", np.negative)
+round_ = _inplace_unary("RoundBackward0", np.round)
+floor_ = _inplace_unary("FloorBackward0", np.floor)
+ceil_ = _inplace_unary("CeilBackward0", np.ceil)
+node_class("ZeroBackward0", _zero_grad_formula)
+node_class("FillBackward0", _zero_grad_formula)
+
+
+@backward_formula("FillBackward1")
+def _fill_tensor_bw(node, g, ns):
+    return g * 0, ns.sum(g)
+
+
+def zero_(self):
+    """Fill with zeros in place (ZeroBackward0)."""
+    check_inplace(self)
+    self._data[...] = 0
+    return finish_inplace(self, "zero_", node_class("ZeroBackward0"), (self,))
+
+
+def fill_(self, value):
+    """Fill with ``value`` in place (FillBackward0, or FillBackward1 for a 0-d tensor value)."""
+    check_inplace(self)
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise RuntimeError(
+                f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} dimensions."
+            )
+        _write(self, value._data.astype(self._data.dtype), "fill_")
+        return finish_inplace(self, "fill_", node_class("FillBackward1"), (self, value))
+    _write(self, value, "fill_")
+    return finish_inplace(self, "fill_", node_class("FillBackward0"), (self,))
+
+
+def clamp_(self, min=None, max=None):
+    """In-place clamp (ClampBackward1; saves the original values)."""
+    check_inplace(self)
+    saved = (_snapshot(self), min, max) if needs_grad(self) else ()
+    res = self._data
+    if min is not None:
+        res = np.maximum(res, res.dtype.type(min))
+    if max is not None:
+        res = np.minimum(res, res.dtype.type(max))
+    _write(self, res, "clamp_")
+    return finish_inplace(self, "clamp_", node_class("ClampBackward1"), (self,), saved)
+
+
+clip_ = clamp_
+
+
+@backward_formula("CopyBackwards")
+def _copy_bw(node, g, ns):
+    return g * 0, g
+
+
+def copy_(self, src, non_blocking=False):
+    """Copy ``src`` into ``self`` (CopyBackwards: self's old values get zero grad)."""
+    check_inplace(self)
+    src = as_tensor_arg(src)
+    data = src._data
+    if data.dtype != self._data.dtype:
+        data = data.astype(self._data.dtype)
+    try:
+        np.broadcast_to(data, self._data.shape)
+    except ValueError:
+        raise RuntimeError(
+            f"The size of tensor a ({self.shape[-1] if self.ndim else 1}) must match the size of tensor b "
+            f"({src.shape[-1] if src.ndim else 1}) at non-singleton dimension {builtins.max(self.ndim - 1, 0)}"
+        ) from None
+    self._data[...] = data
+    return finish_inplace(self, "copy_", node_class("CopyBackwards"), (self, src))
+
+
+def requires_grad_op(self, requires_grad=True):
+    return self.requires_grad_(requires_grad)

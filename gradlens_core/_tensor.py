@@ -1,0 +1,661 @@
+"""The Tensor: a numpy array plus PyTorch's autograd metadata.
+
+A tensor's values live in ``_data``, a numpy array that may be a view of another
+tensor's array (storage sharing). ``_version_counter`` is a one-element list shared by
+views and ``detach()`` results; in-place ops bump it. Rarely used autograd state
+(``.grad``, hooks, view bookkeeping) sits in ``_meta``, created on demand.
+
+>>> import gradlens_core as torch
+>>> a = torch.tensor([1., 2., 3.], requires_grad=True)
+>>> a.sigmoid()
+tensor([0.7311, 0.8808, 0.9526], grad_fn=<SigmoidBackward0>)
+"""
+
+from __future__ import annotations
+
+import warnings
+import weakref
+
+import numpy as np
+
+from . import _autograd, _dtype, _events, _grad_mode
+from ._autograd import AccumulateGrad, SavedTensor
+from ._handles import HookDict, add_hook
+
+__all__ = ["Tensor", "Size", "record", "check_inplace", "finish_inplace"]
+
+
+class Size(tuple):
+    """A tensor shape; prints as ``torch.Size([2, 3])``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"torch.Size({list(self)})"
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+
+class _Meta:
+    """Autograd state most tensors never need (PyTorch's AutogradMeta)."""
+
+    __slots__ = ("grad", "retains_grad", "hooks", "accumulator", "base", "view_steps", "view_version")
+
+    def __init__(self) -> None:
+        self.grad = None
+        self.retains_grad = False
+        self.hooks = None
+        self.accumulator = None
+        self.base = None
+        self.view_steps = ()
+        self.view_version = 0
+
+
+_NON_LEAF_GRAD_WARNING = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad field to "
+    "be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you access "
+    "the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead. See "
+    "github.com/pytorch/pytorch/pull/30531 for more information."
+)
+
+_new = object.__new__
+
+
+class Tensor:
+    """A multi-dimensional array that can record the operations applied to it."""
+
+    __slots__ = ("_data", "_grad_fn", "_output_nr", "_requires_grad", "_version_counter", "_meta", "__weakref__")
+    __array_priority__ = 1000  # numpy defers to our reflected operators
+
+    def __new__(cls, *args, **kwargs):
+        from ._factories import legacy_new
+
+        return legacy_new(cls, *args, **kwargs)
+
+    def __init__(self, *args, **kwargs) -> None:
+        pass
+
+    @classmethod
+    def _wrap(cls, data: np.ndarray, requires_grad: bool = False) -> Tensor:
+        """A new leaf tensor over ``data`` (no copy)."""
+        t = _new(cls)
+        t._data = data
+        t._grad_fn = None
+        t._output_nr = 0
+        t._requires_grad = requires_grad
+        t._version_counter = [0]
+        t._meta = None
+        return t
+
+    # ------------------------------------------------------------------ metadata
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None):
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[self._wrap_dim(dim)]
+
+    @property
+    def dtype(self) -> _dtype.dtype:
+        return _dtype._BY_NP[self._data.dtype]
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    def ndimension(self) -> int:
+        return self._data.ndim
+
+    def numel(self) -> int:
+        return self._data.size
+
+    def nelement(self) -> int:
+        return self._data.size
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def device(self) -> str:
+        from ._factories import device
+
+        return device("cpu")
+
+    is_cuda = False
+    is_sparse = False
+    is_quantized = False
+    is_meta = False
+    layout = "torch.strided"
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    def is_complex(self) -> bool:
+        return False
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"torch.{self.dtype._legacy}Tensor"
+        return self.to(dtype)
+
+    def stride(self, dim: int | None = None):
+        strides = tuple(s // self._data.itemsize for s in self._data.strides)
+        return strides if dim is None else strides[self._wrap_dim(dim)]
+
+    def storage_offset(self) -> int:
+        root = _root_array(self._data)
+        return (self.data_ptr() - root.__array_interface__["data"][0]) // self._data.itemsize
+
+    def is_contiguous(self) -> bool:
+        return self._data.flags.c_contiguous
+
+    def data_ptr(self) -> int:
+        return self._data.__array_interface__["data"][0]
+
+    def _storage_key(self) -> int:
+        """An identity for the memory this tensor's values live in (shared by all aliases)."""
+        return id(_root_array(self._data))
+
+    def _wrap_dim(self, dim: int, ndim: int | None = None) -> int:
+        n = self._data.ndim if ndim is None else ndim
+        lo, hi = (-n, n - 1) if n else (-1, 0)
+        if not lo <= dim <= hi:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})")
+        return dim % n if n else 0
+
+    # ------------------------------------------------------------------ autograd state
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad or self._grad_fn is not None
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self._set_requires_grad(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` of a leaf in place and return it."""
+        self._set_requires_grad(requires_grad, method=True)
+        return self
+
+    def _set_requires_grad(self, value, method=False) -> None:
+        value = bool(value)
+        if self._grad_fn is not None:
+            msg = "you can only change requires_grad flags of leaf variables."
+            if not value:
+                msg += (
+                    " If you want to use a computed variable in a subgraph that doesn't require "
+                    "differentiation use var_no_grad = var.detach()."
+                )
+            raise RuntimeError(msg)
+        if value and self._data.dtype.kind != "f":
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        if value != self._requires_grad:
+            self._requires_grad = value
+            if _events.active:
+                _events.emit("flag_changed", tensor=self, flag="requires_grad", value=value)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._grad_fn is None
+
+    @property
+    def grad_fn(self):
+        meta = self._meta
+        if meta is not None and meta.base is not None:
+            return self._view_grad_fn()
+        return self._grad_fn
+
+    @property
+    def output_nr(self) -> int:
+        return self._output_nr
+
+    @property
+    def _base(self):
+        return None if self._meta is None else self._meta.base
+
+    def _is_view(self) -> bool:
+        return self._meta is not None and self._meta.base is not None
+
+    @property
+    def _version(self) -> int:
+        return self._version_counter[0]
+
+    def _get_meta(self) -> _Meta:
+        meta = self._meta
+        if meta is None:
+            meta = self._meta = _Meta()
+        return meta
+
+    @property
+    def grad(self):
+        meta = self._meta
+        if self._grad_fn is not None and (meta is None or not meta.retains_grad):
+            warnings.warn(_NON_LEAF_GRAD_WARNING, UserWarning, stacklevel=2)
+        return None if meta is None else meta.grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}")
+            if value.dtype is not self.dtype:
+                raise RuntimeError("assigned grad has data of a different type")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError(
+                    f"attempting to assign a gradient of size '{list(value.shape)}' to a tensor of size "
+                    f"'{list(self.shape)}'. Please ensure that the gradient and the tensor are the same size"
+                )
+        meta = self._get_meta()
+        if meta.grad is None and value is None:
+            return
+        meta.grad = value
+        if _events.active:
+            _events.emit("accumulated", tensor=self, grad=value, how="set")
+
+    @grad.deleter
+    def grad(self) -> None:
+        self.grad = None
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` of this non-leaf after backward (a no-op on leaves)."""
+        if self._grad_fn is None:
+            if not self._requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            return
+        meta = self._get_meta()
+        if meta.retains_grad:
+            return
+        meta.retains_grad = True
+        node = self.grad_fn
+        if node._retain is None:
+            node._retain = {}
+        node._retain[self._output_nr] = weakref.ref(self)
+        if _events.active:
+            _events.emit("flag_changed", tensor=self, flag="retain_grad", value=True)
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._meta is not None and self._meta.retains_grad
+
+    def _retain_grad_update(self, g) -> None:
+        meta = self._get_meta()
+        if meta.grad is None:
+            meta.grad = Tensor._wrap(g._data.copy() if isinstance(g, Tensor) else np.array(g, copy=True))
+        else:
+            meta.grad = Tensor._wrap(meta.grad._data + (g._data if isinstance(g, Tensor) else g))
+        if _events.active:
+            _events.emit("accumulated", tensor=self, grad=meta.grad, how="retain")
+
+    def _accumulate(self, g, create_graph: bool) -> None:
+        """AccumulateGrad: the first grad is stored, later ones are added (in place unless create_graph)."""
+        meta = self._get_meta()
+        old = meta.grad
+        if old is None:
+            if isinstance(g, Tensor):
+                meta.grad = g if create_graph else Tensor._wrap(g._data.copy())
+            else:
+                meta.grad = Tensor._wrap(np.array(g, dtype=self._data.dtype, copy=True))
+        elif create_graph:
+            meta.grad = old + g
+        else:
+            data = g._data if isinstance(g, Tensor) else g
+            np.add(old._data, data, out=old._data, casting="unsafe")
+            old._version_counter[0] += 1
+        if _events.active:
+            _events.emit("accumulated", tensor=self, grad=meta.grad, how="backward")
+
+    def _edge(self):
+        """(node, output_nr) through which gradient reaches this tensor, or (None, 0)."""
+        meta = self._meta
+        if meta is not None and meta.base is not None:
+            node = self._view_grad_fn()
+        else:
+            node = self._grad_fn
+        if node is not None:
+            return node, self._output_nr
+        if not self._requires_grad:
+            return None, 0
+        return self._grad_accumulator(), 0
+
+    def _grad_accumulator(self) -> AccumulateGrad:
+        meta = self._get_meta()
+        acc = meta.accumulator() if meta.accumulator is not None else None
+        if acc is None:
+            acc = AccumulateGrad(self)
+            if meta.hooks is not None:
+                acc._tensor_pre_hooks = meta.hooks
+            meta.accumulator = weakref.ref(acc)
+        return acc
+
+    def _view_grad_fn(self):
+        # A view whose storage was edited in place since its grad_fn was set gets a fresh
+        # AsStridedBackward0 pointing at its base's current history, as in PyTorch.
+        meta = self._meta
+        if meta.view_version != self._version_counter[0]:
+            meta.view_version = self._version_counter[0]
+            base = meta.base
+            if base.requires_grad:
+                self._grad_fn = _as_strided_node(base, meta.view_steps, self)
+                self._output_nr = 0
+        return self._grad_fn
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._grad_fn is not None:
+            return self.grad_fn._register_tensor_hook(self._output_nr, hook)
+        meta = self._get_meta()
+        if meta.hooks is None:
+            meta.hooks = HookDict()
+            acc = meta.accumulator() if meta.accumulator is not None else None
+            if acc is not None:
+                acc._tensor_pre_hooks = meta.hooks
+        return add_hook(meta.hooks, (0, hook))
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+        """Compute the gradient of this tensor w.r.t. graph leaves (see ``autograd.backward``)."""
+        from .autograd import backward
+
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    # ------------------------------------------------------------------ detaching and aliasing
+    def detach(self) -> Tensor:
+        """A new tensor sharing storage and version counter, cut from the graph."""
+        out = Tensor._wrap(self._data)
+        out._version_counter = self._version_counter
+        if _events.active:
+            _events.emit("aliased", tensor=out, source=self, kind="detach", op="detach")
+        return out
+
+    def detach_(self) -> Tensor:
+        """Detach this tensor from the graph in place, making it a leaf (refused on views)."""
+        if self._is_view():
+            raise RuntimeError(
+                "Can't detach views in-place. Use detach() instead. If you are using "
+                "DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set as "
+                "True, gradients are views of DDP buckets, and hence detach_() cannot be called on "
+                "these gradients. To fix this error, please refer to the Optimizer.zero_grad() "
+                "function in torch/optim/optimizer.py as the solution."
+            )
+        old = self._grad_fn
+        self._grad_fn = None
+        self._output_nr = 0
+        self._requires_grad = False
+        if _events.active:
+            _events.emit("detached_in_place", tensor=self, old_grad_fn=old)
+        return self
+
+    @property
+    def data(self) -> Tensor:
+        """The same storage with a fresh version counter and no history: edits are invisible to autograd."""
+        out = Tensor._wrap(self._data)
+        if _events.active:
+            _events.emit("aliased", tensor=out, source=self, kind="data", op="data")
+        return out
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(value).__name__}")
+        self._data = value._data
+        if _events.active:
+            _events.emit("aliased", tensor=self, source=value, kind="data", op="data=")
+
+    def _alias_with_grad_fn(self, node) -> Tensor:
+        """A saved output unpacked for a differentiable backward: same values, history ``node``."""
+        out = Tensor._wrap(self._data)
+        out._version_counter = self._version_counter
+        out._grad_fn = node
+        out._output_nr = self._output_nr
+        return out
+
+    # ------------------------------------------------------------------ leaving the tensor world
+    def _escaped(self, how: str) -> None:
+        if _events.active and self.requires_grad:
+            _events.emit("value_escaped", tensor=self, how=how)
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The values as a numpy array sharing memory (refused while the tensor requires grad)."""
+        if self.requires_grad and _grad_mode._state.enabled and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        arr = self._data.view()
+        if _events.active:
+            self._escaped("numpy")
+            _events.emit("aliased", tensor=self, source=self, kind="numpy", op="numpy", array=arr)
+        return arr
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        self._escaped("item")
+        return self._data.reshape(()).item()
+
+    def tolist(self):
+        self._escaped("tolist")
+        return self._data.tolist()
+
+    def __float__(self) -> float:
+        if self._data.size != 1:
+            raise TypeError("only one element tensors can be converted to Python scalars")
+        self._escaped("float")
+        return float(self._data.reshape(()))
+
+    def __int__(self) -> int:
+        if self._data.size != 1:
+            raise TypeError("only one element tensors can be converted to Python scalars")
+        self._escaped("int")
+        return int(self._data.reshape(()))
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self._data.reshape(()))
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        self._escaped("bool")
+        return bool(self._data.reshape(()))
+
+    def __array__(self, dtype=None, copy=None):
+        if self.requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        return self._data if dtype is None else self._data.astype(dtype)
+
+    def __len__(self) -> int:
+        if not self._data.ndim:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if not self._data.ndim:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        from ._str import tensor_repr
+
+        node = self.grad_fn
+        return tensor_repr(
+            self._data,
+            self.dtype.name,
+            grad_fn_name=None if node is None else node.name(),
+            requires_grad=self._requires_grad,
+        )
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0 and spec:
+            return format(self._data.item(), spec)
+        return repr(self)
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild, (self._data.copy(), self._requires_grad))
+
+    def __deepcopy__(self, memo):
+        if self._grad_fn is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol at the moment."
+            )
+        out = type(self)._wrap(self._data.copy(), self._requires_grad)
+        if self._meta is not None and self._meta.grad is not None:
+            out.grad = Tensor._wrap(self._meta.grad._data.copy())
+        memo[id(self)] = out
+        return out
+
+
+def _rebuild(data, requires_grad):
+    return Tensor._wrap(data, requires_grad)
+
+
+def _root_array(a: np.ndarray) -> np.ndarray:
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+# ----------------------------------------------------------------------------- recording
+
+
+def _input_meta(inputs):
+    return tuple((t._data.shape, t._data.dtype) if isinstance(t, Tensor) else (None, None) for t in inputs)
+
+
+def record(out, node_cls, inputs, saved=(), ctx=None, save_output=False, op=None):
+    """Attach history to the fresh result ``out`` of an op over ``inputs``; returns ``out``.
+
+    ``saved`` lists what the formula needs: tensors (saved with their version) or Python
+    scalars. Nothing is recorded when grad mode is off or no input requires grad.
+    """
+    if _grad_mode._state.enabled:
+        for t in inputs:
+            if isinstance(t, Tensor) and (t._requires_grad or t._grad_fn is not None):
+                node = _make_node(node_cls, inputs, saved, ctx)
+                out._grad_fn = node
+                if save_output:
+                    _save_output(node, out)
+                break
+    if _events.active:
+        _events.emit("created", tensor=out, grad_fn=out._grad_fn, inputs=tuple(inputs), op=op or node_cls.__name__)
+    return out
+
+
+def _make_node(node_cls, inputs, saved, ctx):
+    edges = tuple(t._edge() if isinstance(t, Tensor) else (None, 0) for t in inputs)
+    saved_list = tuple(SavedTensor(s) if isinstance(s, Tensor) else SavedTensor(data=s) for s in saved)
+    node = node_cls(edges, saved_list, ctx, _input_meta(inputs))
+    if _events.active:
+        for s in saved_list:
+            if s.tensor is not None:
+                _events.emit("saved", node=node, tensor=s.tensor, version=s.version, is_output=False)
+    return node
+
+
+def _save_output(node, out) -> None:
+    s = SavedTensor(out, is_output=True)
+    node._saved = node._saved + (s,)
+    if _events.active:
+        _events.emit("saved", node=node, tensor=out, version=s.version, is_output=True)
+
+
+def needs_grad(*inputs) -> bool:
+    """Whether an op over ``inputs`` records history right now."""
+    if not _grad_mode._state.enabled:
+        return False
+    for t in inputs:
+        if isinstance(t, Tensor) and (t._requires_grad or t._grad_fn is not None):
+            return True
+    return False
+
+
+# ----------------------------------------------------------------------------- in-place edits
+
+
+def check_inplace(self: Tensor) -> None:
+    """Refuse in-place edits PyTorch refuses: on leaves that require grad (and their views)
+    outside no_grad, and through tensors whose elements overlap in memory (``expand``)."""
+    if _grad_mode._state.enabled:
+        if self._grad_fn is None and self._requires_grad:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        meta = self._meta
+        if meta is not None and meta.base is not None:
+            base = meta.base
+            if base._grad_fn is None and base._requires_grad:
+                raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+    strides = self._data.strides
+    if 0 in strides and any(st == 0 and n > 1 for st, n in zip(strides, self._data.shape)):
+        raise RuntimeError(
+            "unsupported operation: more than one element of the written-to tensor refers to a single "
+            "memory location. Please clone() the tensor before performing the operation."
+        )
+
+
+def finish_inplace(self: Tensor, op: str, node_cls, inputs, saved=(), ctx=None, save_output=False) -> Tensor:
+    """After the values of ``self`` were overwritten: bump the version and rebase the history.
+
+    ``inputs[0]`` is ``self`` as it was before the edit (its edge is read before it changes).
+    """
+    counter = self._version_counter
+    old_version = counter[0]
+    counter[0] = old_version + 1
+    if needs_grad(*inputs):
+        node = _make_node(node_cls, inputs, saved, ctx)
+        _set_history(self, node)
+        if save_output:
+            _save_output(node, self)
+    if _events.active:
+        _events.emit(
+            "mutated", tensor=self, op=op, old_version=old_version, new_version=counter[0], inputs=tuple(inputs[1:])
+        )
+    return self
+
+
+def _set_history(self: Tensor, node) -> None:
+    meta = self._meta
+    if meta is None or meta.base is None:
+        self._grad_fn = node
+        self._output_nr = 0
+        return
+    # In-place on a view: the base's history becomes CopySlices(base history, op), and the
+    # view's history is regenerated from the base (PyTorch's rebase_history).
+    base = meta.base
+    copy_slices = _copy_slices_node(base, meta.view_steps, node)
+    base._grad_fn = copy_slices
+    base._output_nr = 0
+    self._grad_fn = _as_strided_node(base, meta.view_steps, self)
+    self._output_nr = 0
+    meta.view_version = self._version_counter[0]
+
+
+def _copy_slices_node(base, steps, fn):
+    from ._views import CopySlices
+
+    edges = (base._edge(),) + fn.next_functions[1:]
+    meta = ((base._data.shape, base._data.dtype),) + fn._input_meta[1:]
+    node = CopySlices(edges, (), (steps, base._data.shape, base._data.dtype), meta)
+    node.fn = fn
+    return node
+
+
+def _as_strided_node(base, steps, view):
+    from ._views import AsStridedBackward0
+
+    return AsStridedBackward0(
+        (base._edge(),), (), (steps, base._data.shape, base._data.dtype), ((base._data.shape, base._data.dtype),)
+    )

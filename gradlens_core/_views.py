@@ -1,0 +1,521 @@
+"""View ops: results that share storage and version counter with their input.
+
+Each view remembers the chain of steps from its base (the tensor that owns the memory),
+so an in-place edit through the view can rebase the base's history (``CopySlices``) and
+the view's own history can be regenerated (``AsStridedBackward0``), as PyTorch does.
+
+>>> import gradlens_core as torch
+>>> x = torch.arange(4.)
+>>> v = x[1:3]
+>>> v._base is x, v.data_ptr() - x.data_ptr()
+(True, 4)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _events
+from ._autograd import Node, node_class
+from ._tensor import Tensor, _Meta, record
+
+__all__ = ["ViewStep", "make_view", "CopySlices", "AsStridedBackward0"]
+
+
+class ViewStep:
+    """One view op: ``forward(array)`` makes the view, ``backward(grad, ns)`` sends its grad back."""
+
+    __slots__ = ("forward", "backward")
+
+    def __init__(self, forward, backward) -> None:
+        self.forward = forward
+        self.backward = backward
+
+
+def _view_formula(node, g, ns):
+    return (node._ctx.backward(g, ns),)
+
+
+def view_node(name: str) -> type:
+    """The node class of a view op (its formula is the step's backward)."""
+    return node_class(name, _view_formula)
+
+
+def make_view(self: Tensor, data: np.ndarray, name: str, step: ViewStep, op: str) -> Tensor:
+    """A tensor viewing ``self``'s memory through ``step`` (``data`` is ``step.forward(self._data)``)."""
+    out = Tensor._wrap(data)
+    counter = out._version_counter = self._version_counter
+    meta = out._meta = _Meta()
+    src = self._meta
+    if src is not None and src.base is not None:
+        meta.base = src.base
+        meta.view_steps = src.view_steps + (step,)
+    else:
+        meta.base = self
+        meta.view_steps = (step,)
+    meta.view_version = counter[0]
+    record(out, view_node(name), (self,), ctx=step, op=op)
+    if _events.active:
+        _events.emit("aliased", tensor=out, source=self, kind="view", op=op)
+    return out
+
+
+def _apply_steps(array, steps):
+    for step in steps:
+        array = step.forward(array)
+    return array
+
+
+def _view_grad_to_base(g, steps, ns):
+    for step in reversed(steps):
+        g = step.backward(g, ns)
+    return g
+
+
+class AsStridedBackward0(Node):
+    """The regenerated history of a view whose base was edited in place."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def _formula(node, g, ns):
+        steps = node._ctx[0]
+        return (_view_grad_to_base(g, steps, ns),)
+
+
+class CopySlices(Node):
+    """History of a base after an in-place edit through one of its views.
+
+    The gradient of the base outside the view passes through; inside the view it goes
+    through the edit's own backward ``fn``.
+    """
+
+    __slots__ = ("fn",)
+
+    @staticmethod
+    def _formula(node, g, ns):
+        if ns.records_graph:
+            raise NotImplementedError("create_graph=True through an in-place edit of a view is not supported")
+        steps = node._ctx[0]
+        fn = node.fn
+        result = np.array(g, copy=True)
+        grad_slice = _apply_steps(result, steps)
+        fn_grads = list(fn.apply_formula([grad_slice.copy()], ns))
+        g0 = fn_grads[0]
+        if g0 is None or fn.next_functions[0][0] is None and False:
+            grad_slice[...] = 0
+        else:
+            grad_slice[...] = g0
+        return [result] + fn_grads[1:]
+
+    def release(self) -> None:
+        self.fn.release()
+
+    def _saved_tensors(self) -> tuple:
+        return self.fn._saved
+
+
+# ----------------------------------------------------------------------------- the view ops
+
+
+def _reshape_step(in_shape):
+    return lambda g, ns: ns.reshape(g, in_shape)
+
+
+def _infer_shape(shape, numel):
+    shape = list(shape)
+    if shape.count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    known = 1
+    for s in shape:
+        if s != -1:
+            if s < 0:
+                raise RuntimeError(f"invalid shape dimension {s}")
+            known *= s
+    if -1 in shape:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{shape}' is invalid for input of size {numel}")
+        shape[shape.index(-1)] = numel // known
+    elif known != numel:
+        raise RuntimeError(f"shape '{shape}' is invalid for input of size {numel}")
+    return tuple(shape)
+
+
+def _shape_args(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+def view(self: Tensor, *shape) -> Tensor:
+    """The same memory seen with another shape (ViewBackward0); refused if strides forbid it."""
+    if len(shape) == 1 and hasattr(shape[0], "np"):
+        raise RuntimeError("view(dtype) is not supported by gradlens_core")
+    new = _infer_shape(_shape_args(shape), self._data.size)
+    data = _try_view(self._data, new)
+    if data is None:
+        raise RuntimeError(
+            "view size is not compatible with input tensor's size and stride (at least one dimension spans "
+            "across two contiguous subspaces). Use .reshape(...) instead."
+        )
+    step = ViewStep(lambda a: a.reshape(new), _reshape_step(self._data.shape))
+    return make_view(self, data, "ViewBackward0", step, "view")
+
+
+def _try_view(a: np.ndarray, shape):
+    try:
+        return np.reshape(a, shape, copy=False)
+    except ValueError:
+        return None
+
+
+def reshape(self: Tensor, *shape) -> Tensor:
+    """``view`` when the strides allow it, else a copy (UnsafeViewBackward0 after a clone)."""
+    new = _infer_shape(_shape_args(shape), self._data.size)
+    data = _try_view(self._data, new)
+    if data is not None:
+        step = ViewStep(lambda a: a.reshape(new), _reshape_step(self._data.shape))
+        return make_view(self, data, "ViewBackward0", step, "reshape")
+    from ._autograd import node_class
+    from ._ops import clone
+
+    copy = clone(self)
+    out = Tensor._wrap(copy._data.reshape(new))
+    return record(out, node_class("UnsafeViewBackward0"), (copy,), ctx=copy._data.shape, op="reshape")
+
+
+def view_as(self, other):
+    return view(self, other.shape)
+
+
+def reshape_as(self, other):
+    return reshape(self, other.shape)
+
+
+def flatten(self: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if self._data.ndim == 0:
+        return reshape(self, 1)
+    s = self._wrap_dim(start_dim)
+    e = self._wrap_dim(end_dim)
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if s == e:
+        return self
+    shape = self._data.shape
+    n = 1
+    for k in shape[s : e + 1]:
+        n *= k
+    return reshape(self, shape[:s] + (n,) + shape[e + 1 :])
+
+
+def unflatten(self, dim, sizes):
+    d = self._wrap_dim(dim)
+    shape = self._data.shape
+    return view(self, shape[:d] + tuple(sizes) + shape[d + 1 :])
+
+
+def transpose(self: Tensor, dim0: int, dim1: int) -> Tensor:
+    """Swap two dims (TransposeBackward0)."""
+    n = max(self._data.ndim, 1)
+    d0, d1 = self._wrap_dim(dim0, n), self._wrap_dim(dim1, n)
+    if self._data.ndim == 0:
+        return make_view(self, self._data.view(), "TransposeBackward0", _IDENTITY, "transpose")
+    step = ViewStep(lambda a: a.swapaxes(d0, d1), lambda g, ns: ns.swapaxes(g, d0, d1))
+    return make_view(self, self._data.swapaxes(d0, d1), "TransposeBackward0", step, "transpose")
+
+
+swapaxes = swapdims = transpose
+
+_IDENTITY = ViewStep(lambda a: a.view(), lambda g, ns: g)
+
+
+def t(self: Tensor) -> Tensor:
+    """Transpose a matrix (TBackward0); 0-d and 1-d tensors are returned as views unchanged."""
+    if self._data.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self._data.ndim}D")
+    if self._data.ndim < 2:
+        return make_view(self, self._data.view(), "TBackward0", _IDENTITY, "t")
+    step = ViewStep(lambda a: a.T, lambda g, ns: ns.swapaxes(g, 0, 1))
+    return make_view(self, self._data.T, "TBackward0", step, "t")
+
+
+def permute(self: Tensor, *dims) -> Tensor:
+    """Reorder dims (PermuteBackward0)."""
+    dims = _shape_args(dims)
+    if len(dims) != self._data.ndim:
+        raise RuntimeError(
+            f"permute(sparse_coo): number of dimensions in the tensor input does not match the length of the "
+            f"desired ordering of dimensions i.e. input.dim() = {self._data.ndim} is not equal to len(dims) = {len(dims)}"
+        )
+    dims = tuple(self._wrap_dim(d) for d in dims)
+    if len(set(dims)) != len(dims):
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    inverse = tuple(int(i) for i in np.argsort(dims))
+    step = ViewStep(lambda a: a.transpose(dims), lambda g, ns: ns.permute(g, inverse))
+    return make_view(self, self._data.transpose(dims), "PermuteBackward0", step, "permute")
+
+
+def unsqueeze(self: Tensor, dim: int) -> Tensor:
+    """Insert a dim of size 1 (UnsqueezeBackward0)."""
+    d = self._wrap_dim(dim, self._data.ndim + 1)
+    step = ViewStep(lambda a: np.expand_dims(a, d), _reshape_step(self._data.shape))
+    return make_view(self, np.expand_dims(self._data, d), "UnsqueezeBackward0", step, "unsqueeze")
+
+
+def squeeze(self: Tensor, dim=None) -> Tensor:
+    """Drop dims of size 1: all (SqueezeBackward0), one (SqueezeBackward1) or several (SqueezeBackward2)."""
+    shape = self._data.shape
+    if dim is None:
+        new = tuple(s for s in shape if s != 1)
+        name = "SqueezeBackward0"
+    else:
+        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        wrapped = {self._wrap_dim(d, max(len(shape), 1)) for d in dims}
+        new = tuple(s for i, s in enumerate(shape) if not (i in wrapped and s == 1))
+        name = "SqueezeBackward1" if isinstance(dim, int) else "SqueezeBackward2"
+    step = ViewStep(lambda a: a.reshape(new), _reshape_step(shape))
+    return make_view(self, self._data.reshape(new), name, step, "squeeze")
+
+
+def expand(self: Tensor, *sizes) -> Tensor:
+    """Broadcast to a larger shape without copying (ExpandBackward0); writing to it is refused."""
+    sizes = _shape_args(sizes)
+    shape = self._data.shape
+    if len(sizes) < len(shape):
+        raise RuntimeError(
+            f"expand(torch.{self.dtype._legacy}Tensor{{{list(shape)}}}, size={list(sizes)}): the number of sizes "
+            f"provided ({len(sizes)}) must be greater or equal to the number of dimensions in the tensor ({len(shape)})"
+        )
+    lead = len(sizes) - len(shape)
+    target = []
+    for i, s in enumerate(sizes):
+        have = shape[i - lead] if i >= lead else None
+        if s == -1:
+            if have is None:
+                raise RuntimeError(
+                    f"The expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension {i}"
+                )
+            s = have
+        elif have is not None and have != s and have != 1:
+            raise RuntimeError(
+                f"The expanded size of the tensor ({s}) must match the existing size ({have}) at non-singleton "
+                f"dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: {list(shape)}"
+            )
+        target.append(s)
+    target = tuple(target)
+    step = ViewStep(lambda a: _broadcast(a, target), lambda g, ns: ns.sum_to(g, shape))
+    return make_view(self, _broadcast(self._data, target), "ExpandBackward0", step, "expand")
+
+
+def _broadcast(a, shape):
+    # as_strided keeps the writeable flag (np.broadcast_to would not): writes into the base
+    # stay visible, and writes into the expanded tensor are refused by check_inplace.
+    b = np.broadcast_to(a, shape)
+    return np.lib.stride_tricks.as_strided(a, shape, b.strides, writeable=a.flags.writeable)
+
+
+def expand_as(self, other):
+    return expand(self, other.shape)
+
+
+def select(self: Tensor, dim: int, index: int) -> Tensor:
+    """One slice at ``index`` along ``dim`` (SelectBackward0)."""
+    if self._data.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    d = self._wrap_dim(dim)
+    n = self._data.shape[d]
+    if not -n <= index < n:
+        raise IndexError(f"index {index} is out of bounds for dimension {d} with size {n}")
+    key = (slice(None),) * d + (index,)
+    return _key_view(self, key, "SelectBackward0", "select")
+
+
+def narrow(self: Tensor, dim: int, start: int, length: int) -> Tensor:
+    d = self._wrap_dim(dim)
+    key = (slice(None),) * d + (slice(start, start + length),)
+    return _key_view(self, key, "SliceBackward0", "narrow")
+
+
+def _key_view(self, key, name, op):
+    key = key + (Ellipsis,)  # an Ellipsis keeps a 0-d result an array view, not a numpy scalar
+    in_shape = self._data.shape
+    step = ViewStep(lambda a: a[key], lambda g, ns: ns.scatter(g, in_shape, key))
+    return make_view(self, self._data[key], name, step, op)
+
+
+def unbind(self: Tensor, dim: int = 0):
+    d = self._wrap_dim(dim)
+    return tuple(select(self, d, i) for i in range(self._data.shape[d]))
+
+
+def split(self: Tensor, split_size, dim: int = 0):
+    d = self._wrap_dim(dim)
+    n = self._data.shape[d]
+    if isinstance(split_size, int):
+        sizes = [min(split_size, n - i) for i in range(0, n, split_size)] if n else [0]
+    else:
+        sizes = list(split_size)
+        if sum(sizes) != n:
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at dimension {d}), "
+                f"but got split_sizes={sizes}"
+            )
+    out, start = [], 0
+    for s in sizes:
+        out.append(narrow(self, d, start, s))
+        start += s
+    return tuple(out)
+
+
+def chunk(self: Tensor, chunks: int, dim: int = 0):
+    d = self._wrap_dim(dim)
+    n = self._data.shape[d]
+    size = -(-n // chunks)
+    return split(self, size, d)
+
+
+# ----------------------------------------------------------------------------- indexing
+
+
+def _is_basic(item) -> bool:
+    return item is None or item is Ellipsis or isinstance(item, (int, slice, np.integer)) and not isinstance(item, bool)
+
+
+def _normalise_key(key):
+    if not isinstance(key, tuple):
+        key = (key,)
+    return key
+
+
+def _to_index(item):
+    if isinstance(item, Tensor):
+        d = item._data
+        if d.dtype.kind == "f":
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        return d
+    if isinstance(item, (list, np.ndarray)):
+        return np.asarray(item)
+    return item
+
+
+def getitem(self: Tensor, key) -> Tensor:
+    """Basic indexing makes views (SliceBackward0, SelectBackward0, ...); advanced indexing copies (IndexBackward0)."""
+    items = _normalise_key(key)
+    if all(_is_basic(i) for i in items):
+        return _basic_index(self, items)
+    return _advanced_index(self, tuple(_to_index(i) for i in items))
+
+
+def _basic_index(self: Tensor, items) -> Tensor:
+    # Apply the key one component at a time, as PyTorch's applySlicing does, so the history
+    # reads as PyTorch's (full slices are skipped; ints select; None unsqueezes).
+    n_specified = sum(1 for i in items if i is not None and i is not Ellipsis)
+    if n_specified > self._data.ndim:
+        raise IndexError(f"too many indices for tensor of dimension {self._data.ndim}")
+    out = self
+    dim = 0
+    for pos, item in enumerate(items):
+        if item is Ellipsis:
+            dim += self._data.ndim - n_specified
+        elif item is None:
+            out = unsqueeze(out, dim)
+            dim += 1
+        elif isinstance(item, slice):
+            size = out._data.shape[dim]
+            start, stop, step = item.indices(size)
+            if step <= 0:
+                raise ValueError("step must be greater than zero")
+            if (start, stop, step) != (0, size, 1):
+                out = _key_view(out, (slice(None),) * dim + (slice(start, max(stop, start), step),), "SliceBackward0", "slice")
+            dim += 1
+        else:
+            size = out._data.shape[dim]
+            if not -size <= item < size:
+                raise IndexError(f"index {item} is out of bounds for dimension {dim} with size {size}")
+            out = select(out, dim, int(item))
+    if out is self:
+        return make_view(self, self._data.view(), "AliasBackward0", _IDENTITY, "alias")
+    return out
+
+
+def _advanced_index(self: Tensor, key) -> Tensor:
+    from ._autograd import node_class
+
+    try:
+        data = self._data[key]
+    except IndexError as e:
+        raise IndexError(str(e)) from None
+    out = Tensor._wrap(np.ascontiguousarray(data))
+    return record(out, node_class("IndexBackward0", _index_bw), (self,), ctx=(self._data.shape, key), op="index")
+
+
+def _index_bw(node, g, ns):
+    shape, key = node._ctx
+    return (ns.index_add(g, shape, key),)
+
+
+def _index_put_bw(node, g, ns):
+    key, value_shape = node._ctx
+    if ns.records_graph:
+        raise NotImplementedError("create_graph=True through index_put_ is not supported")
+    gself = g.copy()
+    gself[key] = 0
+    return gself, ns.take(g, key)
+
+
+def setitem(self: Tensor, key, value) -> None:
+    """``self[key] = value``: a copy into a view for basic keys (CopySlices on the base), else index_put_."""
+    from ._ops import as_tensor_arg, copy_, fill_
+
+    items = _normalise_key(key)
+    if all(_is_basic(i) for i in items):
+        target = _basic_index(self, items) if items != () else self
+        if isinstance(value, Tensor):
+            copy_(target, value)
+        elif isinstance(value, (list, tuple, np.ndarray)):
+            copy_(target, as_tensor_arg(value))
+        else:
+            fill_(target, value)
+        return
+    index_put_(self, tuple(_to_index(i) for i in items), value)
+
+
+def index_put_(self: Tensor, key, value, accumulate=False) -> Tensor:
+    from ._autograd import node_class
+    from ._ops import as_tensor_arg
+    from ._tensor import check_inplace, finish_inplace
+
+    check_inplace(self)
+    if isinstance(key, tuple) and key and isinstance(key[0], Tensor):
+        key = tuple(_to_index(k) for k in key)
+    v = value if isinstance(value, Tensor) else as_tensor_arg(value)
+    vd = v._data.astype(self._data.dtype, copy=False)
+    try:
+        if accumulate:
+            np.add.at(self._data, key, vd)
+        else:
+            self._data[key] = vd
+    except (ValueError, IndexError) as e:
+        raise RuntimeError(str(e)) from None
+    node = node_class("IndexPutBackward0", _index_put_bw)
+    return finish_inplace(self, "index_put_", node, (self, v), ctx=(key, v._data.shape))
+
+
+# ----------------------------------------------------------------------------- scatter (double backward)
+
+
+def _scatter_bw(node, g, ns):
+    key, _ = node._ctx
+    return (ns.take(g, key),)
+
+
+def scatter_into(g: Tensor, shape, key, accumulate: bool) -> Tensor:
+    """Zeros of ``shape`` with ``g`` placed at ``key``: the differentiable backward of indexing."""
+    from ._autograd import node_class
+
+    out = np.zeros(shape, dtype=g._data.dtype)
+    if accumulate:
+        np.add.at(out, key, g._data)
+    else:
+        out[key] = g._data
+    return record(Tensor._wrap(out), node_class("IndexPutBackward0", _scatter_bw), (g,), ctx=(key, shape), op="scatter")
