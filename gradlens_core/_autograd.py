@@ -263,35 +263,51 @@ def _needed(roots, deps, targets):
     return needed
 
 
-def run_backward(roots, grad_roots, retain_graph, create_graph, inputs=None, allow_unused=False, accumulate=True):
+def run_backward(
+    roots, grad_roots, retain_graph, create_graph, inputs=None, allow_unused=False, accumulate=True, current=None
+):
     """Run the graph backwards from ``roots`` (tensors) seeded with ``grad_roots``.
 
     With ``inputs`` and ``accumulate=False`` (``autograd.grad``) the gradients reaching those
     tensors are returned instead of being accumulated; with ``accumulate=True`` and ``inputs``
-    only those tensors get ``.grad``.
+    only those tensors get ``.grad``. ``current[0]`` names the node being run (for errors).
     """
+    if current is None:
+        current = [None]
     from . import _ns
     from ._tensor import Tensor
 
     ns = _ns.TENSOR if create_graph else _ns.NUMPY
-    if _events.active:
-        _events.emit(
-            "backward_begin", roots=tuple(roots), inputs=inputs, retain_graph=retain_graph, create_graph=create_graph
-        )
-    current = [None]
     prev_mode = _grad_mode._state.enabled
     _grad_mode._state.enabled = bool(create_graph)
     try:
-        result = _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumulate, current, Tensor)
-    except BaseException as exc:
-        if _events.active:
-            _events.emit("backward_error", roots=tuple(roots), error=exc, node=current[0])
-        raise
+        return _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumulate, current, Tensor)
     finally:
         _grad_mode._state.enabled = prev_mode
-    if _events.active:
-        _events.emit("backward_end", roots=tuple(roots))
-    return result
+
+
+class BackwardEvents:
+    """Report a backward pass (begin, then end or error with the node being run) to listeners."""
+
+    __slots__ = ("roots", "current")
+
+    def __init__(self, roots, inputs, retain_graph, create_graph) -> None:
+        self.roots = tuple(r for r in roots if r is not None)
+        self.current = [None]
+        if _events.active:
+            _events.emit(
+                "backward_begin", roots=self.roots, inputs=inputs, retain_graph=retain_graph, create_graph=create_graph
+            )
+
+    def __enter__(self):
+        return self.current
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if _events.active:
+            if exc is not None:
+                _events.emit("backward_error", roots=self.roots, error=exc, node=self.current[0])
+            else:
+                _events.emit("backward_end", roots=self.roots)
 
 
 def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumulate, current, Tensor):

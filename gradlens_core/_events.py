@@ -25,6 +25,8 @@ backward_error     roots, error, node (the node being run, or None)
 accumulated        tensor, grad (None when cleared), how ('backward', 'set', 'retain')
 value_escaped      tensor, how ('item', 'tolist', 'float', 'int', 'numpy', 'bool')
 flag_changed       tensor, flag ('requires_grad', 'retain_grad'), value
+inplace_refused    tensor, op, error (an in-place edit PyTorch refuses, e.g. on a
+                   leaf that requires grad; emitted just before the error is raised)
 =================  ===============================================================
 """
 
@@ -46,6 +48,7 @@ KINDS = (
     "accumulated",
     "value_escaped",
     "flag_changed",
+    "inplace_refused",
 )
 
 _listeners = HookDict()

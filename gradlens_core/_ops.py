@@ -1312,7 +1312,7 @@ def _snapshot(self: Tensor):
 
 
 def _inplace_binary(self, other, np_fn, node_cls, op, alpha=1):
-    check_inplace(self)
+    check_inplace(self, op)
     if not isinstance(other, Tensor) and not _is_scalar(other):
         other = as_tensor_arg(other)
     da, db, dt = _operands(self, other)
@@ -1355,7 +1355,7 @@ def _inplace_unary(name, np_fn, save_output=False, save_input=False):
     op = name[: name.index("Backward")].lower() + "_"
 
     def fn(self):
-        check_inplace(self)
+        check_inplace(self, op)
         saved = (_snapshot(self),) if save_input and needs_grad(self) else ()
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             _write(self, np_fn(self._data), op)
@@ -1390,14 +1390,14 @@ def _fill_tensor_bw(node, g, ns):
 
 def zero_(self):
     """Fill with zeros in place (ZeroBackward0)."""
-    check_inplace(self)
+    check_inplace(self, "zero_")
     self._data[...] = 0
     return finish_inplace(self, "zero_", node_class("ZeroBackward0"), (self,))
 
 
 def fill_(self, value):
     """Fill with ``value`` in place (FillBackward0, or FillBackward1 for a 0-d tensor value)."""
-    check_inplace(self)
+    check_inplace(self, "fill_")
     if isinstance(value, Tensor):
         if value.ndim:
             raise RuntimeError(
@@ -1411,7 +1411,7 @@ def fill_(self, value):
 
 def clamp_(self, min=None, max=None):
     """In-place clamp (ClampBackward1; saves the original values)."""
-    check_inplace(self)
+    check_inplace(self, "clamp_")
     saved = (_snapshot(self), min, max) if needs_grad(self) else ()
     res = self._data
     if min is not None:
@@ -1432,7 +1432,7 @@ def _copy_bw(node, g, ns):
 
 def copy_(self, src, non_blocking=False):
     """Copy ``src`` into ``self`` (CopyBackwards: self's old values get zero grad)."""
-    check_inplace(self)
+    check_inplace(self, "copy_")
     src = as_tensor_arg(src)
     data = src._data
     if data.dtype != self._data.dtype:

@@ -587,23 +587,32 @@ def needs_grad(*inputs) -> bool:
 # ----------------------------------------------------------------------------- in-place edits
 
 
-def check_inplace(self: Tensor) -> None:
+def check_inplace(self: Tensor, op: str = "in-place op") -> None:
     """Refuse in-place edits PyTorch refuses: on leaves that require grad (and their views)
     outside no_grad, and through tensors whose elements overlap in memory (``expand``)."""
     if _grad_mode._state.enabled:
         if self._grad_fn is None and self._requires_grad:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+            _refuse(self, op, "a leaf Variable that requires grad is being used in an in-place operation.")
         meta = self._meta
         if meta is not None and meta.base is not None:
             base = meta.base
             if base._grad_fn is None and base._requires_grad:
-                raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+                _refuse(self, op, "a view of a leaf Variable that requires grad is being used in an in-place operation.")
     strides = self._data.strides
     if 0 in strides and any(st == 0 and n > 1 for st, n in zip(strides, self._data.shape)):
-        raise RuntimeError(
+        _refuse(
+            self,
+            op,
             "unsupported operation: more than one element of the written-to tensor refers to a single "
-            "memory location. Please clone() the tensor before performing the operation."
+            "memory location. Please clone() the tensor before performing the operation.",
         )
+
+
+def _refuse(self: Tensor, op: str, message: str):
+    error = RuntimeError(message)
+    if _events.active:
+        _events.emit("inplace_refused", tensor=self, op=op, error=error)
+    raise error
 
 
 def finish_inplace(self: Tensor, op: str, node_cls, inputs, saved=(), ctx=None, save_output=False) -> Tensor:

@@ -485,7 +485,7 @@ def index_put_(self: Tensor, key, value, accumulate=False) -> Tensor:
     from ._ops import as_tensor_arg
     from ._tensor import check_inplace, finish_inplace
 
-    check_inplace(self)
+    check_inplace(self, "index_put_")
     if isinstance(key, tuple) and key and isinstance(key[0], Tensor):
         key = tuple(_to_index(k) for k in key)
     v = value if isinstance(value, Tensor) else as_tensor_arg(value)

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from .._autograd import Node, run_backward
+from .._autograd import BackwardEvents, Node, run_backward
 from .._grad_mode import (
     detect_anomaly,
     enable_grad,
@@ -91,9 +91,10 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
     if retain_graph is None:
         retain_graph = create_graph
-    _check_roots(tensors)
-    seeds = _make_grads(tensors, grads, create_graph)
-    run_backward(tensors, seeds, retain_graph, create_graph, inputs=inputs, accumulate=True)
+    with BackwardEvents(tensors, inputs, retain_graph, create_graph) as current:
+        _check_roots(tensors)
+        seeds = _make_grads(tensors, grads, create_graph)
+        run_backward(tensors, seeds, retain_graph, create_graph, inputs=inputs, accumulate=True, current=current)
 
 
 def grad(
@@ -119,11 +120,19 @@ def grad(
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     if retain_graph is None:
         retain_graph = create_graph
-    _check_roots(outputs)
-    seeds = _make_grads(outputs, _as_tuple(grad_outputs), create_graph)
-    result = run_backward(
-        outputs, seeds, retain_graph, create_graph, inputs=inputs_t, allow_unused=allow_unused, accumulate=False
-    )
+    with BackwardEvents(outputs, inputs_t, retain_graph, create_graph) as current:
+        _check_roots(outputs)
+        seeds = _make_grads(outputs, _as_tuple(grad_outputs), create_graph)
+        result = run_backward(
+            outputs,
+            seeds,
+            retain_graph,
+            create_graph,
+            inputs=inputs_t,
+            allow_unused=allow_unused,
+            accumulate=False,
+            current=current,
+        )
     if materialize_grads:
         from .._factories import zeros_like
 
