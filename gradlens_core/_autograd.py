@@ -161,7 +161,7 @@ class AccumulateGrad(Node):
 class SavedTensor:
     """A value a node saved for backward, with the version it had when saved."""
 
-    __slots__ = ("tensor", "data", "counter", "version", "is_output", "was_leaf", "released")
+    __slots__ = ("tensor", "data", "counter", "version", "is_output", "was_leaf", "released", "__weakref__")
 
     def __init__(self, tensor=None, data=None, is_output=False) -> None:
         self.tensor = tensor

@@ -18,7 +18,7 @@ aliased            tensor, source, kind ('view', 'detach', 'data', 'numpy',
                    'from_numpy'), op; for 'numpy' the array is under ``array``
 detached_in_place  tensor, old_grad_fn
 mutated            tensor, op, old_version, new_version, inputs
-saved              node, tensor, version, is_output
+saved              node, tensor, version, is_output, saved (the SavedTensor)
 backward_begin     roots, inputs (None for backward()), retain_graph, create_graph
 backward_end       roots
 backward_error     roots, error, node (the node being run, or None)
@@ -82,7 +82,7 @@ def listener_count() -> int:
     return len(_listeners)
 
 
-def emit(kind: str, **payload) -> None:
+def emit(event: str, /, **payload) -> None:
     """Send one event to every listener (callers check ``active`` first)."""
     for listener in tuple(_listeners.values()):
-        listener(kind, payload)
+        listener(event, payload)

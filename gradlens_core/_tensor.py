@@ -563,7 +563,7 @@ def _make_node(node_cls, inputs, saved, ctx):
     if _events.active:
         for s in saved_list:
             if s.tensor is not None:
-                _events.emit("saved", node=node, tensor=s.tensor, version=s.version, is_output=False)
+                _events.emit("saved", node=node, tensor=s.tensor, version=s.version, is_output=False, saved=s)
     return node
 
 
@@ -571,7 +571,7 @@ def _save_output(node, out) -> None:
     s = SavedTensor(out, is_output=True)
     node._saved = node._saved + (s,)
     if _events.active:
-        _events.emit("saved", node=node, tensor=out, version=s.version, is_output=True)
+        _events.emit("saved", node=node, tensor=out, version=s.version, is_output=True, saved=s)
 
 
 def needs_grad(*inputs) -> bool:

@@ -156,7 +156,9 @@ def compare_with_torch(
 def _compare_output(k: int, g, t, torch, atol: float, rtol: float) -> None:
     where = f"output {k}"
     if not isinstance(t, torch.Tensor):
-        assert not isinstance(g, gradlens_core.Tensor), f"{where}: torch gave {type(t).__name__}, gradlens_core a Tensor"
+        assert not isinstance(g, gradlens_core.Tensor), (
+            f"{where}: torch gave {type(t).__name__}, gradlens_core a Tensor"
+        )
         assert type(g) is type(t), f"{where}: type {type(g).__name__} != torch's {type(t).__name__}"
         assert g == t, f"{where}: {g!r} != torch's {t!r}"
         return
@@ -286,3 +288,484 @@ def gradcheck(
 
 def tensors_of(seq: Sequence) -> list:
     return [s for s in seq if isinstance(s, gradlens_core.Tensor)]
+
+
+# ----------------------------------------------------------------------------- the op table
+#
+# One list of differentiable ops, shared by test_gradcheck.py (central differences in
+# float64) and test_vs_torch.py (the same lambdas against real torch in float32). Inputs
+# are float64 arrays chosen away from kinks (relu/abs at 0, clamp bounds, max ties) and
+# inside each op's domain (log, sqrt, pow with a tensor exponent need positive bases).
+
+_rng = np.random.default_rng(20240613)
+
+
+def U(*shape, low=-2.0, high=2.0) -> np.ndarray:
+    """Uniform values in [low, high)."""
+    return np.asarray(_rng.uniform(low, high, size=shape))
+
+
+def P(*shape) -> np.ndarray:
+    """Positive values in [0.5, 2)."""
+    return np.asarray(_rng.uniform(0.5, 2.0, size=shape))
+
+
+def K(*shape) -> np.ndarray:
+    """Values at least 0.3 away from zero (relu, abs, division)."""
+    # np.asarray: the product of two 0-d arrays is a numpy scalar, not an array
+    return np.asarray(_rng.uniform(0.3, 2.0, size=shape) * np.where(_rng.random(shape) < 0.5, -1.0, 1.0))
+
+
+def M(*shape) -> np.ndarray:
+    """A boolean mask with both values present."""
+    m = _rng.random(shape) < 0.5
+    m.flat[0], m.flat[-1] = True, False
+    return m
+
+
+# Away from the clamp bounds -0.5 and 0.5 by more than 0.1.
+CLAMP_X = np.array([[-1.3, -0.2, 0.7], [0.1, -0.8, 1.6]])
+
+
+class OpCase:
+    """One op: ``fn(module, *tensors)`` over ``inputs``; per-checker keyword overrides."""
+
+    __slots__ = ("id", "fn", "inputs", "gradcheck_kw", "torch_kw")
+
+    def __init__(self, id: str, fn: Callable, *inputs, gradcheck_kw=None, torch_kw=None) -> None:
+        self.id = id
+        self.fn = fn
+        self.inputs = inputs
+        self.gradcheck_kw = gradcheck_kw or {}
+        self.torch_kw = torch_kw or {}
+
+    def __repr__(self) -> str:
+        return f"OpCase({self.id})"
+
+
+def as_float32(inputs) -> list:
+    return [a.astype(np.float32) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a for a in inputs]
+
+
+BROADCAST_SHAPES = [
+    ("same", (2, 3), (2, 3)),
+    ("row", (2, 3), (3,)),
+    ("outer", (2, 1), (1, 3)),
+    ("0d_left", (), (2, 3)),
+    ("0d_right", (2, 3), ()),
+]
+
+
+def _binary_cases() -> list:
+    cases = []
+    for tag, sa, sb in BROADCAST_SHAPES:
+        cases += [
+            OpCase(f"add_{tag}", lambda t, x, y: x + y, U(*sa), U(*sb)),
+            OpCase(f"sub_{tag}", lambda t, x, y: x - y, U(*sa), U(*sb)),
+            OpCase(f"mul_{tag}", lambda t, x, y: x * y, U(*sa), U(*sb)),
+            OpCase(f"div_{tag}", lambda t, x, y: x / y, U(*sa), K(*sb)),
+            OpCase(f"pow_tensor_tensor_{tag}", lambda t, x, y: x**y, P(*sa), U(*sb)),
+            OpCase(f"maximum_{tag}", lambda t, x, y: t.maximum(x, y), U(*sa), U(*sb)),
+            OpCase(f"minimum_{tag}", lambda t, x, y: t.minimum(x, y), U(*sa), U(*sb)),
+            OpCase(f"where_{tag}", lambda t, c, x, y: t.where(c, x, y), M(2, 3), U(*sa), U(*sb)),
+        ]
+    cases += [
+        OpCase("add_alpha", lambda t, x, y: t.add(x, y, alpha=2.5), U(2, 3), U(2, 3)),
+        OpCase("sub_alpha", lambda t, x, y: t.sub(x, y, alpha=-1.5), U(2, 3), U(3)),
+        OpCase("add_scalar", lambda t, x: x + 1.5, U(2, 3)),
+        OpCase("radd_scalar", lambda t, x: 1.5 + x, U(2, 3)),
+        OpCase("sub_scalar", lambda t, x: x - 0.5, U(2, 3)),
+        OpCase("rsub_scalar", lambda t, x: 0.5 - x, U(2, 3)),
+        OpCase("mul_scalar", lambda t, x: x * 3.0, U(2, 3)),
+        OpCase("rmul_scalar", lambda t, x: 3.0 * x, U(2, 3)),
+        OpCase("div_scalar", lambda t, x: x / 4.0, U(2, 3)),
+        OpCase("rdiv_scalar", lambda t, x: 2.0 / x, K(2, 3)),
+        OpCase("pow_scalar_2", lambda t, x: x**2, U(2, 3)),
+        OpCase("pow_scalar_3", lambda t, x: x**3, U(2, 3)),
+        OpCase("pow_scalar_int_method", lambda t, x: x.pow(3), U(2, 3)),
+        OpCase("pow_scalar_half", lambda t, x: x**0.5, P(2, 3)),
+        OpCase("pow_scalar_neg", lambda t, x: x**-1.5, P(2, 3)),
+        OpCase("pow_fn_tensor_scalar", lambda t, x: t.pow(x, 2.5), P(2, 3)),
+        OpCase("pow_fn_tensor_tensor", lambda t, x, y: t.pow(x, y), P(2, 3), U(2, 3)),
+        OpCase("rpow_scalar", lambda t, x: 2.0**x, U(2, 3)),
+        OpCase("pow_fn_scalar_tensor", lambda t, x: t.pow(1.7, x), U(2, 3)),
+        OpCase("same_tensor_twice", lambda t, x: x * x + x / (x * x + 1), U(2, 3)),
+    ]
+    return cases
+
+
+def _unary_cases() -> list:
+    return [
+        OpCase("neg", lambda t, x: -x, U(2, 3)),
+        OpCase("neg_method", lambda t, x: x.neg(), U(2, 3)),
+        OpCase("exp", lambda t, x: x.exp(), U(2, 3)),
+        OpCase("exp_fn", lambda t, x: t.exp(x), U(2, 3)),
+        OpCase("log", lambda t, x: x.log(), P(2, 3)),
+        OpCase("sqrt", lambda t, x: x.sqrt(), P(2, 3)),
+        OpCase("sin", lambda t, x: x.sin(), U(2, 3)),
+        OpCase("cos", lambda t, x: x.cos(), U(2, 3)),
+        OpCase("tanh", lambda t, x: x.tanh(), U(2, 3)),
+        OpCase("sigmoid", lambda t, x: x.sigmoid(), U(2, 3)),
+        OpCase("sigmoid_fn", lambda t, x: t.sigmoid(x), U(2, 3)),
+        OpCase("relu", lambda t, x: x.relu(), K(2, 3)),
+        OpCase("relu_fn", lambda t, x: t.relu(x), K(2, 3)),
+        OpCase("abs", lambda t, x: x.abs(), K(2, 3)),
+        OpCase("abs_fn", lambda t, x: t.abs(x), K(2, 3)),
+        OpCase("clamp_min", lambda t, x: x.clamp(min=-0.5), CLAMP_X),
+        OpCase("clamp_max", lambda t, x: x.clamp(max=0.5), CLAMP_X),
+        OpCase("clamp_both", lambda t, x: x.clamp(-0.5, 0.5), CLAMP_X),
+        OpCase("clamp_fn", lambda t, x: t.clamp(x, min=-0.5, max=0.5), CLAMP_X),
+        OpCase("clamp_min_method", lambda t, x: x.clamp_min(-0.5), CLAMP_X),
+    ]
+
+
+def _reduction_cases() -> list:
+    x3 = (2, 3, 4)
+    return [
+        OpCase("sum_all", lambda t, x: x.sum(), U(*x3)),
+        OpCase("sum_fn", lambda t, x: t.sum(x), U(*x3)),
+        OpCase("sum_dim1", lambda t, x: x.sum(1), U(*x3)),
+        OpCase("sum_dim_neg", lambda t, x: x.sum(-1), U(*x3)),
+        OpCase("sum_dims_tuple", lambda t, x: x.sum((0, 2)), U(*x3)),
+        OpCase("sum_dims_tuple_neg", lambda t, x: x.sum((-1, 0)), U(*x3)),
+        OpCase("sum_keepdim", lambda t, x: x.sum(1, keepdim=True), U(*x3)),
+        OpCase("sum_dims_keepdim", lambda t, x: x.sum(dim=(0, -1), keepdim=True), U(*x3)),
+        OpCase("sum_0d", lambda t, x: x.sum(), U()),
+        OpCase("mean_all", lambda t, x: x.mean(), U(*x3)),
+        OpCase("mean_dim1", lambda t, x: x.mean(1), U(*x3)),
+        OpCase("mean_dim_neg", lambda t, x: x.mean(-2), U(*x3)),
+        OpCase("mean_dims_tuple", lambda t, x: x.mean((0, 2)), U(*x3)),
+        OpCase("mean_keepdim", lambda t, x: x.mean(-1, keepdim=True), U(*x3)),
+        OpCase("mean_fn", lambda t, x: t.mean(x, 0), U(*x3)),
+        OpCase("prod_all", lambda t, x: x.prod(), P(2, 3)),
+        OpCase("prod_dim", lambda t, x: x.prod(1), U(2, 3, 2)),
+        OpCase("prod_dim_neg_keepdim", lambda t, x: x.prod(-1, keepdim=True), U(2, 3)),
+        OpCase("max_all", lambda t, x: x.max(), U(*x3)),
+        OpCase("max_dim", lambda t, x: x.max(1), U(*x3)),
+        OpCase("max_dim_values", lambda t, x: x.max(dim=-1).values, U(*x3)),
+        OpCase("max_dim_keepdim", lambda t, x: x.max(0, keepdim=True), U(*x3)),
+        OpCase("min_all", lambda t, x: x.min(), U(*x3)),
+        OpCase("min_dim", lambda t, x: x.min(2), U(*x3)),
+        OpCase("min_dim_neg_keepdim", lambda t, x: x.min(-2, keepdim=True), U(*x3)),
+        OpCase("max_fn", lambda t, x: t.max(x), U(2, 3)),
+        OpCase("min_fn_dim", lambda t, x: t.min(x, 1)[0], U(2, 3)),
+    ]
+
+
+def _matmul_cases() -> list:
+    return [
+        OpCase("matmul_1d_1d", lambda t, a, b: a @ b, U(3), U(3)),
+        OpCase("matmul_2d_1d", lambda t, a, b: a @ b, U(2, 3), U(3)),
+        OpCase("matmul_1d_2d", lambda t, a, b: a @ b, U(3), U(3, 4)),
+        OpCase("matmul_2d_2d", lambda t, a, b: a @ b, U(2, 3), U(3, 4)),
+        OpCase("matmul_3d_2d", lambda t, a, b: a @ b, U(2, 2, 3), U(3, 4)),
+        OpCase("matmul_3d_1d", lambda t, a, b: a @ b, U(2, 2, 3), U(3)),
+        OpCase("matmul_1d_3d", lambda t, a, b: a @ b, U(3), U(2, 3, 4)),
+        OpCase("matmul_3d_3d", lambda t, a, b: a @ b, U(2, 2, 3), U(2, 3, 4)),
+        OpCase("matmul_3d_3d_broadcast", lambda t, a, b: a @ b, U(1, 2, 3), U(2, 3, 4)),
+        OpCase("matmul_4d_3d_broadcast", lambda t, a, b: a @ b, U(2, 1, 2, 3), U(3, 3, 2)),
+        OpCase("matmul_fn", lambda t, a, b: t.matmul(a, b), U(2, 3), U(3, 2)),
+        OpCase("matmul_method", lambda t, a, b: a.matmul(b), U(2, 3), U(3, 2)),
+        OpCase("mm", lambda t, a, b: t.mm(a, b), U(2, 3), U(3, 4)),
+        OpCase("mm_method", lambda t, a, b: a.mm(b), U(3, 2), U(2, 2)),
+        OpCase("mm_transposed", lambda t, a, b: a.t().mm(b), U(3, 2), U(3, 2)),
+    ]
+
+
+def _softmax_cases() -> list:
+    x3 = (2, 3, 4)
+    return [
+        OpCase("softmax_dim1", lambda t, x: x.softmax(1), U(*x3)),
+        OpCase("softmax_dim_neg", lambda t, x: t.softmax(x, dim=-1), U(*x3)),
+        OpCase("softmax_dim0", lambda t, x: x.softmax(0), U(*x3)),
+        OpCase("log_softmax_dim1", lambda t, x: x.log_softmax(1), U(*x3)),
+        OpCase("log_softmax_dim_neg", lambda t, x: t.log_softmax(x, dim=-1), U(*x3)),
+        OpCase("log_softmax_dim0", lambda t, x: x.log_softmax(0), U(*x3)),
+    ]
+
+
+def _join_cases() -> list:
+    return [
+        OpCase("cat_dim0", lambda t, x, y: t.cat([x, y]), U(2, 3), U(1, 3)),
+        OpCase("cat_dim1", lambda t, x, y: t.cat([x, y], 1), U(2, 3), U(2, 2)),
+        OpCase("cat_dim_neg", lambda t, x, y, z: t.cat((x, y, z), dim=-1), U(2, 1), U(2, 3), U(2, 2)),
+        OpCase("cat_same_tensor", lambda t, x: t.cat([x, x * 2]), U(2, 3)),
+        OpCase("stack_dim0", lambda t, x, y: t.stack([x, y]), U(2, 3), U(2, 3)),
+        OpCase("stack_dim2", lambda t, x, y: t.stack([x, y], 2), U(2, 3), U(2, 3)),
+        OpCase("stack_dim_neg", lambda t, x, y, z: t.stack((x, y, z), dim=-1), U(3), U(3), U(3)),
+        OpCase("where_broadcast_cond", lambda t, c, x, y: t.where(c, x, y), M(3), U(2, 3), U(2, 1)),
+        OpCase("where_scalar_other", lambda t, c, x: t.where(c, x, 0.5), M(2, 3), U(2, 3)),
+    ]
+
+
+def _view_cases() -> list:
+    return [
+        OpCase("slice_step", lambda t, x: x[::2], U(5, 3)),
+        OpCase("slice_2d_step", lambda t, x: x[1:, ::2], U(4, 3)),
+        OpCase("slice_neg", lambda t, x: x[-3:-1], U(4, 3)),
+        OpCase("index_int", lambda t, x: x[1], U(4, 3)),
+        OpCase("index_int_neg_slice", lambda t, x: x[-1, 1:], U(4, 3)),
+        OpCase("index_none_ellipsis", lambda t, x: x[None, ..., 1], U(4, 3)),
+        OpCase("index_ellipsis", lambda t, x: x[..., 0], U(2, 3, 4)),
+        OpCase("select", lambda t, x: x.select(1, 2), U(4, 3)),
+        OpCase("select_neg", lambda t, x: x.select(-1, -1), U(2, 3, 4)),
+        OpCase("view", lambda t, x: x.view(3, 4), U(4, 3)),
+        OpCase("view_infer", lambda t, x: x.view(-1), U(4, 3)),
+        OpCase("view_tuple", lambda t, x: x.view((2, 2, 3)), U(4, 3)),
+        OpCase("reshape", lambda t, x: x.reshape(2, 6), U(4, 3)),
+        OpCase("reshape_noncontiguous", lambda t, x: x.t().reshape(-1), U(4, 3)),
+        OpCase("reshape_fn", lambda t, x: t.reshape(x, (6, 2)), U(4, 3)),
+        OpCase("transpose", lambda t, x: x.transpose(0, 1), U(4, 3)),
+        OpCase("transpose_neg", lambda t, x: x.transpose(-1, 0), U(2, 3, 4)),
+        OpCase("t", lambda t, x: x.t(), U(4, 3)),
+        OpCase("t_1d", lambda t, x: x.t(), U(3)),
+        OpCase("T", lambda t, x: x.T, U(4, 3)),
+        OpCase("permute", lambda t, x: x.permute(2, 0, 1), U(2, 3, 4)),
+        OpCase("permute_neg", lambda t, x: x.permute(-1, -3, -2), U(2, 3, 4)),
+        OpCase("unsqueeze0", lambda t, x: x.unsqueeze(0), U(4, 3)),
+        OpCase("unsqueeze_neg", lambda t, x: x.unsqueeze(-1), U(4, 3)),
+        OpCase("squeeze_all", lambda t, x: x.squeeze(), U(2, 1, 3, 1)),
+        OpCase("squeeze_dim", lambda t, x: x.squeeze(1), U(2, 1, 3)),
+        OpCase("squeeze_dim_noop", lambda t, x: x.squeeze(0), U(2, 1, 3)),
+        OpCase("squeeze_dims_tuple", lambda t, x: x.squeeze((1, 3)), U(2, 1, 3, 1)),
+        OpCase("expand", lambda t, x: x.expand(3, 4), U(3, 1)),
+        OpCase("expand_new_dims", lambda t, x: x.expand(2, 3), U(3)),
+        OpCase("expand_minus_one", lambda t, x: x.expand(2, -1, 4), U(3, 1)),
+        OpCase("expand_as", lambda t, x, y: x.expand_as(y), U(1, 3), U(2, 3)),
+        OpCase("flatten", lambda t, x: x.flatten(), U(2, 3, 4)),
+        OpCase("flatten_start", lambda t, x: x.flatten(1), U(2, 3, 4)),
+        OpCase("flatten_range", lambda t, x: t.flatten(x, 0, 1), U(2, 3, 4)),
+        OpCase("narrow", lambda t, x: x.narrow(1, 1, 2), U(4, 3)),
+        OpCase("chunk", lambda t, x: x.chunk(2, 0), U(4, 3)),
+        OpCase("split_sizes", lambda t, x: x.split([1, 2], 1), U(4, 3)),
+        OpCase("unbind", lambda t, x: x.unbind(1), U(4, 3)),
+        OpCase("view_of_view", lambda t, x: x.t()[1:].unsqueeze(0)[..., ::2], U(4, 3)),
+        OpCase("view_then_op", lambda t, x: x.view(3, 4).exp() * x.t().reshape(3, 4), U(4, 3)),
+    ]
+
+
+def _advanced_index_cases() -> list:
+    return [
+        OpCase("index_int_list", lambda t, x: x[[0, 2, 0]], U(4, 3)),
+        OpCase("index_long_tensor", lambda t, x: x[t.tensor([3, 1, 3, 3])], U(4, 3)),
+        OpCase("index_bool_mask", lambda t, x, m: x[m], U(4, 3), M(4, 3)),
+        OpCase("index_bool_rows", lambda t, x, m: x[m], U(4, 3), M(4)),
+        OpCase("index_second_dim_list", lambda t, x: x[:, [2, 0, 2]], U(4, 3)),
+        OpCase("index_pairs", lambda t, x: x[[0, 1, 3], [2, 0, 2]], U(4, 3)),
+    ]
+
+
+def _copy_cases() -> list:
+    return [
+        OpCase("clone", lambda t, x: x.clone(), U(2, 3)),
+        OpCase("clone_fn", lambda t, x: t.clone(x) * 2, U(2, 3)),
+        OpCase("to_float64", lambda t, x: x.to(t.float64) * 2, U(2, 3)),
+        OpCase("double", lambda t, x: x.double().exp(), U(2, 3)),
+        OpCase("contiguous", lambda t, x: x.t().contiguous(), U(2, 3)),
+    ]
+
+
+# ----------------------------------------------------------------------------- in place on non-leaf clones
+
+
+def _set_basic_row(t, x, y):
+    c = x.clone()
+    c[0] = y
+    return c
+
+
+def _set_basic_step(t, x, y):
+    c = x.clone()
+    c[1:, ::2] = y * 2
+    return c
+
+
+def _set_basic_ellipsis(t, x, y):
+    c = x.clone()
+    c[..., 1] = y.exp()
+    return c
+
+
+def _set_basic_scalar_tensor(t, x, y):
+    c = x.clone()
+    c[1, 2] = y
+    return c
+
+
+def _set_basic_python_scalar(t, x):
+    c = x.clone()
+    c[0] = 2.0
+    return c * x
+
+
+def _set_advanced_list(t, x, y):
+    c = x.clone()
+    c[[0, 2]] = y
+    return c
+
+
+def _set_advanced_mask(t, x, y, m):
+    c = x.clone()
+    c[m] = y
+    return c
+
+
+def _set_advanced_scalar(t, x, m):
+    c = x.clone()
+    c[m] = 0.0
+    return c * x
+
+
+def _inplace_view_of_clone(t, x, y):
+    c = x.clone()
+    c[1].mul_(y)
+    return c
+
+
+def _inplace_transposed_view(t, x):
+    c = x.clone()
+    v = c.t()
+    v[0].exp_()
+    return c, v
+
+
+def _inplace_view_then_use(t, x, y):
+    c = x.clone()
+    c[0].sigmoid_()
+    return c * y
+
+
+def _inplace_chain(t, x, y):
+    c = x * 1.5
+    c.mul_(y)
+    c.add_(1)
+    c.div_(y)
+    c.exp_()
+    return c
+
+
+def _inplace_view_chain(t, x, y):
+    c = x.clone()
+    v = c.view(3, 2)
+    v[:, 1].add_(y)
+    v.mul_(2)
+    return c
+
+
+def _inplace_cases() -> list:
+    return [
+        OpCase("add_", lambda t, x, y: x.clone().add_(y), U(2, 3), U(2, 3)),
+        OpCase("add__broadcast", lambda t, x, y: x.clone().add_(y), U(2, 3), U(3)),
+        OpCase("add__scalar", lambda t, x: x.clone().add_(2.0), U(2, 3)),
+        OpCase("add__alpha", lambda t, x, y: x.clone().add_(y, alpha=3), U(2, 3), U(2, 3)),
+        OpCase("iadd", lambda t, x, y: _iadd(x.clone(), y), U(2, 3), U(2, 3)),
+        OpCase("sub_", lambda t, x, y: x.clone().sub_(y), U(2, 3), U(1, 3)),
+        OpCase("mul_", lambda t, x, y: x.clone().mul_(y), U(2, 3), U(2, 3)),
+        OpCase("mul__broadcast", lambda t, x, y: x.clone().mul_(y), U(2, 3), U(2, 1)),
+        OpCase("mul__scalar", lambda t, x: x.clone().mul_(3.0), U(2, 3)),
+        OpCase("mul__0d", lambda t, x, y: x.clone().mul_(y), U(2, 3), U()),
+        OpCase("div_", lambda t, x, y: x.clone().div_(y), U(2, 3), K(2, 3)),
+        OpCase("div__scalar", lambda t, x: x.clone().div_(4.0), U(2, 3)),
+        OpCase("exp_", lambda t, x: x.clone().exp_(), U(2, 3)),
+        OpCase("sigmoid_", lambda t, x: x.clone().sigmoid_(), U(2, 3)),
+        OpCase("tanh_", lambda t, x: x.clone().tanh_(), U(2, 3)),
+        OpCase("relu_", lambda t, x: x.clone().relu_(), K(2, 3)),
+        OpCase("sin_", lambda t, x: x.clone().sin_(), U(2, 3)),
+        OpCase("log_", lambda t, x: x.clone().log_(), P(2, 3)),
+        OpCase("sqrt_", lambda t, x: x.clone().sqrt_(), P(2, 3)),
+        OpCase("clamp__both", lambda t, x: x.clone().clamp_(-0.5, 0.5), CLAMP_X),
+        OpCase("clamp__min", lambda t, x: x.clone().clamp_(min=-0.5), CLAMP_X),
+        OpCase("clamp__max", lambda t, x: x.clone().clamp_(max=0.5), CLAMP_X),
+        OpCase("copy_", lambda t, x, y: x.clone().copy_(y), U(2, 3), U(2, 3)),
+        OpCase("copy__broadcast", lambda t, x, y: x.clone().copy_(y), U(2, 3), U(3)),
+        OpCase("inplace_chain", _inplace_chain, U(2, 3), K(2, 3)),
+        OpCase("setitem_basic_row", _set_basic_row, U(3, 3), U(3)),
+        OpCase("setitem_basic_step", _set_basic_step, U(3, 3), U(2, 2)),
+        OpCase("setitem_basic_ellipsis", _set_basic_ellipsis, U(2, 3), U(2)),
+        OpCase("setitem_basic_0d", _set_basic_scalar_tensor, U(2, 3), U()),
+        OpCase("setitem_basic_python_scalar", _set_basic_python_scalar, U(2, 3)),
+        OpCase("setitem_advanced_list", _set_advanced_list, U(3, 3), U(2, 3)),
+        OpCase(
+            "setitem_advanced_mask",
+            _set_advanced_mask,
+            U(2, 3),
+            U(3),
+            np.array([[True, False, True], [False, True, False]]),
+        ),
+        OpCase("setitem_advanced_python_scalar", _set_advanced_scalar, U(2, 3), M(2, 3)),
+        OpCase("inplace_on_view_of_clone", _inplace_view_of_clone, U(2, 3), U(3)),
+        OpCase("inplace_on_transposed_view", _inplace_transposed_view, U(2, 3)),
+        OpCase("inplace_on_view_then_use", _inplace_view_then_use, U(2, 3), U(2, 3)),
+        OpCase("inplace_on_view_chain", _inplace_view_chain, U(2, 3), U(3)),
+    ]
+
+
+def _iadd(c, y):
+    c += y
+    return c
+
+
+# ----------------------------------------------------------------------------- second derivatives
+
+
+def _grad_of(f, n_inputs: int = 1, seed: int = 3):
+    """``autograd.grad(f(*xs), xs, grad_outputs=v, create_graph=True)``: a function whose own gradient
+    is the second derivative of ``f``."""
+    v_cache: dict = {}
+
+    def fn(t, *xs):
+        out = f(t, *xs)
+        key = tuple(out.shape)
+        if key not in v_cache:
+            v_cache[key] = np.random.default_rng(seed).standard_normal(key)
+        v = t.tensor(v_cache[key].astype(to_numpy(out).dtype))
+        grads = t.autograd.grad(out, xs[:n_inputs], grad_outputs=v, create_graph=True)
+        return grads
+
+    return fn
+
+
+def second_order_cases() -> list:
+    return [
+        OpCase("exp", _grad_of(lambda t, x: x.exp()), U(2, 3)),
+        OpCase("sin", _grad_of(lambda t, x: x.sin()), U(2, 3)),
+        OpCase("cos", _grad_of(lambda t, x: x.cos()), U(2, 3)),
+        OpCase("tanh", _grad_of(lambda t, x: x.tanh()), U(2, 3)),
+        OpCase("sigmoid", _grad_of(lambda t, x: x.sigmoid()), U(2, 3)),
+        OpCase("log", _grad_of(lambda t, x: x.log()), P(2, 3)),
+        OpCase("sqrt", _grad_of(lambda t, x: x.sqrt()), P(2, 3)),
+        OpCase("pow_scalar", _grad_of(lambda t, x: x**3), U(2, 3)),
+        OpCase("pow_scalar_fractional", _grad_of(lambda t, x: x**2.5), P(2, 3)),
+        OpCase("pow_tensor_tensor", _grad_of(lambda t, x, y: x**y, 2), P(2, 3), U(2, 3)),
+        OpCase("rpow", _grad_of(lambda t, x: 1.7**x), U(2, 3)),
+        OpCase("mul", _grad_of(lambda t, x, y: x * y * x, 2), U(2, 3), U(2, 3)),
+        OpCase("div", _grad_of(lambda t, x, y: x / y, 2), U(2, 3), K(2, 3)),
+        OpCase("div_broadcast", _grad_of(lambda t, x, y: x / y, 2), U(2, 3), K(3)),
+        OpCase("sum", _grad_of(lambda t, x: x.sum(1) ** 2), U(2, 3)),
+        OpCase("sum_all", _grad_of(lambda t, x: x.sum() ** 3), U(2, 3)),
+        OpCase("mean", _grad_of(lambda t, x: x.mean(0) ** 3), U(2, 3)),
+        OpCase("mean_all", _grad_of(lambda t, x: x.mean().exp()), U(2, 3)),
+        OpCase("matmul_2d", _grad_of(lambda t, a, b: a @ b, 2), U(2, 3), U(3, 2)),
+        OpCase("matmul_squared", _grad_of(lambda t, a: (a @ a).sin()), U(3, 3)),
+        OpCase("matmul_1d_1d", _grad_of(lambda t, a, b: (a @ b) ** 2, 2), U(3), U(3)),
+        OpCase("matmul_3d_2d", _grad_of(lambda t, a, b: a @ b, 2), U(2, 2, 3), U(3, 2)),
+    ]
+
+
+def op_cases() -> list:
+    """Every differentiable op case (ids are unique)."""
+    cases = (
+        _binary_cases()
+        + _unary_cases()
+        + _reduction_cases()
+        + _matmul_cases()
+        + _softmax_cases()
+        + _join_cases()
+        + _view_cases()
+        + _advanced_index_cases()
+        + _copy_cases()
+        + _inplace_cases()
+    )
+    ids = [c.id for c in cases]
+    assert len(ids) == len(set(ids)), "duplicate op case ids"
+    return cases

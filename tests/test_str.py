@@ -157,9 +157,7 @@ CASES = [
     # np.zeros((0,), dtype=np.bool_)
     Case(np.zeros((0,), dtype=np.bool_), "bool", "tensor([], dtype=torch.bool)"),
     # np.zeros((0,), dtype=np.float64)
-    Case(
-        np.zeros((0,), dtype=np.float64), "float64", "tensor([], dtype=torch.float64)"
-    ),
+    Case(np.zeros((0,), dtype=np.float64), "float64", "tensor([], dtype=torch.float64)"),
     # np.zeros((0, 3), dtype=np.float32)
     Case(np.zeros((0, 3), dtype=np.float32), "float32", "tensor([], size=(0, 3))"),
     # np.zeros((2, 0), dtype=np.float64)
@@ -188,9 +186,7 @@ CASES = [
         "tensor([ 1., -2., 30.])",
     ),
     # torch.tensor([0., 0., -0.])
-    Case(
-        np.array([0.0, 0.0, -0.0], dtype=np.float32), "float32", "tensor([0., 0., -0.])"
-    ),
+    Case(np.array([0.0, 0.0, -0.0], dtype=np.float32), "float32", "tensor([0., 0., -0.])"),
     # torch.tensor([1., nan, inf, -inf])
     Case(
         np.array([1.0, np.nan, np.inf, -np.inf], dtype=np.float32),
@@ -230,9 +226,7 @@ CASES = [
         "tensor([0.0001, 0.1000], dtype=torch.float64)",
     ),
     # torch.tensor([1., 1000.])
-    Case(
-        np.array([1.0, 1000.0], dtype=np.float32), "float32", "tensor([   1., 1000.])"
-    ),
+    Case(np.array([1.0, 1000.0], dtype=np.float32), "float32", "tensor([   1., 1000.])"),
     # torch.tensor([1., 1000.5])
     Case(
         np.array([1.0, 1000.5], dtype=np.float32),
@@ -606,9 +600,7 @@ CASES = [
     ),
     # torch.arange(10.).reshape(2, 5)
     Case(
-        np.array(
-            [[0.0, 1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0, 9.0]], dtype=np.float32
-        ),
+        np.array([[0.0, 1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0, 9.0]], dtype=np.float32),
         "float32",
         "tensor([[0.,  ..., 4.],\n        [5.,  ..., 9.]])",
         options={"threshold": 5, "edgeitems": 1},
@@ -622,9 +614,7 @@ CASES = [
     ),
     # torch.arange(10.).reshape(2, 5)
     Case(
-        np.array(
-            [[0.0, 1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0, 9.0]], dtype=np.float32
-        ),
+        np.array([[0.0, 1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0, 9.0]], dtype=np.float32),
         "float32",
         "tensor([...], size=(2, 5))",
         options={"threshold": 5, "edgeitems": 0},
@@ -755,21 +745,13 @@ def test_grad_fn_takes_precedence_over_requires_grad() -> None:
 def test_default_dtype_float64() -> None:
     # Recorded after ``torch.set_default_dtype(torch.float64)``.
     f64, f32 = np.array([1.5, 2.0]), np.array([1.5], np.float32)
-    assert S.tensor_repr(f64, "float64", default_dtype="float64") == (
-        "tensor([1.5000, 2.0000])"
-    )
-    assert S.tensor_repr(f32, "float32", default_dtype="float64") == (
-        "tensor([1.5000], dtype=torch.float32)"
-    )
-    assert S.tensor_repr(np.zeros(0), "float64", default_dtype="float64") == (
-        "tensor([])"
-    )
+    assert S.tensor_repr(f64, "float64", default_dtype="float64") == ("tensor([1.5000, 2.0000])")
+    assert S.tensor_repr(f32, "float32", default_dtype="float64") == ("tensor([1.5000], dtype=torch.float32)")
+    assert S.tensor_repr(np.zeros(0), "float64", default_dtype="float64") == ("tensor([])")
 
 
 def test_accepts_lists_and_torch_prefixed_dtype_names() -> None:
-    assert S.tensor_repr([1.0, 2.5], "torch.float64") == (
-        "tensor([1.0000, 2.5000], dtype=torch.float64)"
-    )
+    assert S.tensor_repr([1.0, 2.5], "torch.float64") == ("tensor([1.0000, 2.5000], dtype=torch.float64)")
 
 
 def test_float_dtype_name_wins_over_integer_array() -> None:
@@ -899,9 +881,7 @@ def _assert_all_equal(pairs: list[tuple[str, str]]) -> None:
     bad = [(exp, got) for exp, got in pairs if exp != got]
     if bad:
         exp, got = bad[0]
-        pytest.fail(
-            f"{len(bad)}/{len(pairs)} differ; first:\ntorch:\n{exp}\nours:\n{got}"
-        )
+        pytest.fail(f"{len(bad)}/{len(pairs)} differ; first:\ntorch:\n{exp}\nours:\n{got}")
 
 
 @pytest.mark.parametrize("dtype", _NP_DTYPES, ids=lambda d: np.dtype(d).name)
@@ -948,9 +928,7 @@ def test_suffix_wrapping_matches_torch(torch) -> None:
     pairs = []
     for n in range(45):
         for dtype in (torch.float32, torch.float64, torch.float16, torch.int32):
-            base = (torch.arange(n) * 7 - 20).to(dtype) / (
-                3 if dtype.is_floating_point else 1
-            )
+            base = (torch.arange(n) * 7 - 20).to(dtype) / (3 if dtype.is_floating_point else 1)
             variants = [base, base.reshape(1, -1), base.reshape(-1, 1)]
             if dtype.is_floating_point:
                 variants += [base.requires_grad_() * 1, base.detach().requires_grad_()]

@@ -180,7 +180,7 @@ def _save(node, t, outputs):
     else:
         s = SavedTensor(t)
     if _events.active:
-        _events.emit("saved", node=node, tensor=t, version=s.version, is_output=is_output)
+        _events.emit("saved", node=node, tensor=t, version=s.version, is_output=is_output, saved=s)
     return s
 
 

@@ -1,0 +1,115 @@
+"""The seam between the recorder and an autograd engine.
+
+The recorder reads tensors and nodes only through an adapter, so a torch adapter that
+produces the same events from real PyTorch can reuse every explanation.
+
+>>> import gradlens_core as torch
+>>> CORE.describe(torch.ones(2))["shape"]
+(2,)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["CoreAdapter", "CORE"]
+
+
+class CoreAdapter:
+    """Reads gradlens_core tensors and backward nodes."""
+
+    def __init__(self) -> None:
+        import gradlens_core
+
+        self.core = gradlens_core
+        self.Tensor = gradlens_core.Tensor
+        from gradlens_core._autograd import AccumulateGrad
+
+        self.AccumulateGrad = AccumulateGrad
+
+    def subscribe(self, listener):
+        return self.core.subscribe(listener)
+
+    def is_tensor(self, obj) -> bool:
+        return isinstance(obj, self.Tensor)
+
+    def is_module(self, obj) -> bool:
+        module_cls = getattr(self.core.nn, "Module", None)
+        return module_cls is not None and isinstance(obj, module_cls)
+
+    def describe(self, t) -> dict:
+        node = t._grad_fn
+        return {
+            "shape": tuple(t._data.shape),
+            "dtype": t.dtype.name,
+            "requires_grad": t.requires_grad,
+            "is_leaf": node is None,
+            "grad_fn": None if node is None else node.name(),
+            "version": t._version_counter[0],
+        }
+
+    def grad_fn(self, t):
+        return t.grad_fn
+
+    def grad(self, t):
+        meta = t._meta
+        return None if meta is None else meta.grad
+
+    def requires_grad(self, t) -> bool:
+        return t.requires_grad
+
+    def is_leaf(self, t) -> bool:
+        return t._grad_fn is None
+
+    def is_parameter(self, t) -> bool:
+        return type(t).__name__ == "Parameter"
+
+    def version(self, t) -> int:
+        return t._version_counter[0]
+
+    def counter_key(self, t) -> int:
+        return id(t._version_counter)
+
+    def storage_key(self, t) -> int:
+        return t._storage_key()
+
+    def storage_key_of_array(self, a) -> int:
+        while isinstance(a.base, np.ndarray):
+            a = a.base
+        return id(a)
+
+    def shares_memory(self, t, other) -> bool:
+        a = t._data if self.is_tensor(t) else t
+        b = other._data if self.is_tensor(other) else other
+        return bool(np.shares_memory(a, b))
+
+    def node_name(self, node) -> str:
+        return node.name()
+
+    def next_functions(self, node):
+        return node.next_functions
+
+    def is_accumulate(self, node) -> bool:
+        return isinstance(node, self.AccumulateGrad)
+
+    def accumulate_variable(self, node):
+        return node.variable
+
+    def saved_entries(self, node):
+        return node._saved_tensors()
+
+    def saved_live(self, saved) -> bool:
+        return not saved.released
+
+    def saved_values(self, saved):
+        t = saved.tensor
+        return None if t is None else t._data
+
+    def is_grad_enabled(self) -> bool:
+        return self.core.is_grad_enabled()
+
+    def named_parameters(self, module):
+        return module.named_parameters()
+
+
+CORE = CoreAdapter()

@@ -1,0 +1,133 @@
+"""``gradlens.trace()``: record what gradlens_core does and explain it.
+
+>>> import gradlens_core as torch, gradlens
+>>> with gradlens.trace() as tr:
+...     a = torch.tensor([1., 2., 3.], requires_grad=True)
+...     out = a.sigmoid()
+...     c = out.data
+...     c.zero_()
+...     out.sum().backward()
+>>> [h.kind for h in tr.hazards()]
+['silent_wrong_grad']
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from . import analysis
+from .findings import Report
+from .frames import user_frame
+from .recorder import Recorder
+
+__all__ = ["Trace", "trace", "last_trace"]
+
+_last = [None]
+
+
+def last_trace():
+    """The most recent trace (None before the first one)."""
+    ref = _last[0]
+    return ref() if ref is not None else None
+
+
+class Trace:
+    """A recording of gradlens_core activity, with the questions gradlens answers about it."""
+
+    def __init__(self, adapter=None) -> None:
+        self.recorder = Recorder() if adapter is None else Recorder(adapter)
+        self.error = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> Trace:
+        """Start listening (idempotent)."""
+        _last[0] = weakref.ref(self)
+        _keep_last[0] = self
+        self.recorder.start()
+        return self
+
+    def stop(self) -> Trace:
+        """Stop listening; the graph and findings stay available."""
+        self.recorder.stop(user_frame(2))
+        return self
+
+    @property
+    def active(self) -> bool:
+        return self.recorder.active
+
+    def __enter__(self) -> Trace:
+        return self.start()
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.error = exc
+        self.recorder.stop(user_frame(2))
+
+    # ------------------------------------------------------------------ answers
+    @property
+    def graph(self):
+        """A ``networkx.MultiDiGraph`` of tensors (``t<k>``) and backward nodes (``n<k>``)."""
+        return self.recorder.graph
+
+    def why_none(self, t):
+        """Why ``t.grad`` is None: an :class:`~gradlens.findings.Explanation`."""
+        return analysis.why_none(self.recorder, t)
+
+    def cutoffs(self) -> list:
+        """Every place a gradient path was cut (:class:`~gradlens.findings.Cutoff`)."""
+        return self.recorder.cutoffs()
+
+    def hazards(self) -> list:
+        """In-place edits that break backward or silently corrupt it (:class:`~gradlens.findings.Hazard`)."""
+        self.recorder._add_hazards(analysis.check_numpy_writes(self.recorder))
+        return list(self.recorder.hazards)
+
+    def failures(self) -> tuple:
+        """Backward calls that raised, with their explanations."""
+        return analysis.failures(self.recorder)
+
+    def report(self) -> Report:
+        """All findings: explanations of named leaves with grad None, cut-offs, hazards, failures."""
+        rec = self.recorder
+        hazards = tuple(self.hazards())
+        params = analysis.unexplained_parameters(rec)
+        param_ids = {e.tensor_id for _, e in params}
+        explanations = []
+        if rec.runs:
+            for r in list(rec.records.values()):
+                t = r.ref()
+                if t is None or r.name is None or r.gid in param_ids:
+                    continue
+                if not (r.requires_grad or r.rebound_from) or rec.adapter.grad(t) is not None:
+                    continue
+                if not rec.adapter.is_leaf(t) and r.rebound_from is None:
+                    continue
+                explanations.append(self.why_none(t))
+        return Report(
+            tensors=sum(1 for _, d in rec.graph.nodes(data=True) if d.get("kind") == "tensor"),
+            nodes=sum(1 for _, d in rec.graph.nodes(data=True) if d.get("kind") == "node"),
+            explanations=tuple(explanations),
+            cutoffs=tuple(self.cutoffs()),
+            hazards=hazards,
+            failures=self.failures(),
+            parameters=params,
+            file=next(iter(rec.files), None),
+        )
+
+    def __repr__(self) -> str:
+        state = "active" if self.active else "stopped"
+        g = self.recorder.graph
+        return f"<gradlens.Trace {state}: {g.number_of_nodes()} graph nodes, {len(self.recorder.hazards)} hazards>"
+
+    def _repr_pretty_(self, p, cycle) -> None:
+        p.text(str(self.report()))
+
+    def _repr_html_(self) -> str:
+        return self.report()._repr_html_()
+
+
+_keep_last = [None]  # the most recent trace stays reachable for gradlens.why_none()
+
+
+def trace(adapter=None) -> Trace:
+    """A new :class:`Trace`; use it as a context manager or call ``start()``/``stop()``."""
+    return Trace(adapter)

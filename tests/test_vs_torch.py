@@ -1,0 +1,294 @@
+"""The op table of ``helpers.py`` against real PyTorch, plus dtype promotion, printing and metadata."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import as_float32, compare_with_torch, op_cases
+
+import gradlens_core
+
+OPS = op_cases()
+
+
+@pytest.mark.parametrize("case", OPS, ids=[c.id for c in OPS])
+def test_op_matches_torch(case):
+    compare_with_torch(case.fn, *as_float32(case.inputs), **case.torch_kw)
+
+
+@pytest.mark.parametrize("case", OPS, ids=[c.id for c in OPS])
+def test_op_matches_torch_float64(case):
+    compare_with_torch(case.fn, *case.inputs, dtype="float64", **case.torch_kw)
+
+
+# ----------------------------------------------------------------------------- dtype promotion
+
+PROMOTION = {
+    "int64_times_float_scalar": lambda t: t.tensor([1, 2, 3]) * 1.5,
+    "int64_times_float32": lambda t: t.tensor([1, 2, 3]) * t.tensor([0.5, 1.5, 2.5]),
+    "float32_times_float64": lambda t: t.tensor([1.0, 2.0]) * t.tensor([0.5, 1.5], dtype=t.float64),
+    "float64_plus_float32": lambda t: t.tensor([1.0], dtype=t.float64) + t.tensor([0.25]),
+    "int32_plus_int64": lambda t: t.tensor([1, 2], dtype=t.int32) + t.tensor([3, 4]),
+    "uint8_plus_int8": lambda t: t.tensor([1, 2], dtype=t.uint8) + t.tensor([1, -2], dtype=t.int8),
+    "uint8_minus_int_scalar_wraps": lambda t: t.tensor([1, 2], dtype=t.uint8) - 3,
+    "int_div_int": lambda t: t.tensor([1, 2, 3]) / t.tensor([2, 4, 4]),
+    "int_div_int_scalar": lambda t: t.tensor([3, 4]) / 2,
+    "int_0d_div_int_0d": lambda t: t.tensor(3) / t.tensor(2),
+    "int_floordiv_negative": lambda t: t.tensor([-3, 3, 7]) // 2,
+    "float_floordiv": lambda t: t.tensor([-3.0, 3.0]) // 2,
+    "bool_plus_int": lambda t: t.tensor([True, False]) + t.tensor([1, 2]),
+    "bool_plus_int_scalar": lambda t: t.tensor([True, False]) + 1,
+    "bool_plus_bool_scalar": lambda t: t.tensor([True, False]) + True,
+    "bool_times_float": lambda t: t.tensor([True, False]) * 1.5,
+    "int_times_bool_scalar": lambda t: t.tensor([1, 2]) * True,
+    "comparison_plus_int": lambda t: (t.tensor([1, 2]) > 1.5) + 1,
+    "float16_plus_float_scalar": lambda t: t.tensor([1.0, 2.0], dtype=t.float16) + 2.5,
+    "int64_dim_plus_0d_float32": lambda t: t.tensor([1, 2]) + t.tensor(1.5),
+    "int64_dim_plus_0d_float64": lambda t: t.tensor([1, 2]) + t.tensor(1.5, dtype=t.float64),
+    "int32_dim_plus_0d_int64": lambda t: t.tensor([1, 2], dtype=t.int32) + t.tensor(7),
+    "int8_dim_plus_0d_int64_wraps": lambda t: t.tensor([1, 2], dtype=t.int8) + t.tensor(300),
+    "float32_dim_plus_0d_float64": lambda t: t.tensor([1.0, 2.0]) + t.tensor(1.5, dtype=t.float64),
+    "float16_dim_times_0d_float64": lambda t: t.tensor([1.5, 2.0], dtype=t.float16) * t.tensor(2.0, dtype=t.float64),
+    "bool_dim_plus_0d_int": lambda t: t.tensor([True, False]) + t.tensor(2),
+    "0d_float_times_int32_dim": lambda t: t.tensor(2.5) * t.tensor([1, 2], dtype=t.int32),
+    "0d_int_plus_float_scalar": lambda t: t.tensor(5) + 2.5,
+    "0d_int32_plus_0d_int64": lambda t: t.tensor(5, dtype=t.int32) + t.tensor(2),
+    "int_pow_float": lambda t: t.tensor([1, 2]) ** 2.5,
+    "int_pow_int": lambda t: t.tensor([1, 2]) ** 2,
+    "int_pow_float_tensor": lambda t: t.tensor([2, 3]) ** t.tensor([2.0, 0.5]),
+    "int_sqrt": lambda t: t.tensor([1, 2]).sqrt(),
+    "int_exp": lambda t: t.tensor([0, 1]).exp(),
+    "bool_sum": lambda t: t.tensor([True, False, True]).sum(),
+    "int32_sum": lambda t: t.tensor([1, 2], dtype=t.int32).sum(),
+    "where_int_and_float_scalar": lambda t: t.where(t.tensor([True, False]), t.tensor([1, 2]), 2.5),
+    "cat_int_and_float": lambda t: t.cat([t.tensor([1, 2]), t.tensor([1.5])]),
+    "float32_times_numpy_float64_scalar": lambda t: t.tensor([1.0, 2.0]) * np.float64(2.0),
+    "float32_div_numpy_float64_scalar": lambda t: t.tensor([1.0, 2.0]) / np.float64(4.0),
+}
+
+
+@pytest.mark.parametrize("fn", PROMOTION.values(), ids=PROMOTION.keys())
+def test_dtype_promotion_matches_torch(fn):
+    compare_with_torch(fn, grad=False)
+
+
+# ----------------------------------------------------------------------------- printing
+
+REPRS = {
+    "sigmoid": lambda t: t.tensor([1.0, 2.0, 3.0], requires_grad=True).sigmoid(),
+    "leaf_requires_grad": lambda t: t.tensor([[1.0, -2.5], [3.25, 0.0]], requires_grad=True),
+    "sum_0d": lambda t: (t.tensor([1.0, 2.0], requires_grad=True) * 3).sum(),
+    "mean_dim": lambda t: t.tensor([[1.0, 2.0], [3.0, 5.0]], requires_grad=True).mean(1),
+    "max_dim_return_type": lambda t: t.tensor([[1.0, 4.0], [3.0, 2.0]], requires_grad=True).max(1),
+    "select_view": lambda t: t.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)[1],
+    "float64_result": lambda t: t.tensor([1.0, 2.0], dtype=t.float64, requires_grad=True).exp(),
+    "int_division": lambda t: t.tensor([1, 2, 3]) / 3,
+    "bool_comparison": lambda t: t.tensor([1.0, 2.0, 3.0]) > 1.5,
+    "int64_arange": lambda t: t.arange(5) * 2,
+    "float16": lambda t: t.tensor([1.0, 2.5], dtype=t.float16) * 3,
+    "setitem_copyslices": lambda t: _setitem_repr(t),
+    "matmul": lambda t: t.tensor([[1.0, 2.0]], requires_grad=True) @ t.tensor([[3.0], [4.0]]),
+    "large_values_sci": lambda t: t.tensor([1e-5, 1.0, 1e6]) * 2,
+    "nan_inf": lambda t: t.tensor([0.0, 1.0, -1.0]) / 0,
+    "detached": lambda t: t.tensor([1.0, 2.0], requires_grad=True).exp().detach(),
+}
+
+
+def _setitem_repr(t):
+    y = t.tensor([1.0, 2.0, 3.0], requires_grad=True).clone()
+    y[1] = 0.0
+    return y
+
+
+@pytest.mark.parametrize("fn", REPRS.values(), ids=REPRS.keys())
+def test_repr_matches_torch(fn, torch):
+    assert repr(fn(gradlens_core)) == repr(fn(torch))
+    assert str(fn(gradlens_core)) == str(fn(torch))
+
+
+# ----------------------------------------------------------------------------- metadata: versions, leaves, aliasing
+#
+# Each scenario runs with gradlens_core and with torch and returns what it observed.
+
+
+def _versions_views_and_bases(t):
+    seen = []
+    x = t.zeros(4, 3)
+    v = x[1]
+    w = x.t()
+    d = x.detach()
+    dd = x.data
+
+    def snap(label):
+        seen.append((label, x._version, v._version, w._version, d._version, dd._version))
+
+    snap("start")
+    v.add_(1)
+    snap("view add_")
+    x.mul_(2)
+    snap("base mul_")
+    w[0, 0] = 5.0
+    snap("setitem on view")
+    d.zero_()
+    snap("detach zero_")
+    dd.add_(1)
+    snap("data add_")
+    x[0] = 1.0
+    snap("setitem basic")
+    x[[0, 1]] = 2.0
+    snap("setitem advanced")
+    x += 1
+    snap("iadd")
+    x[t.tensor([True, False, True, False])] = t.tensor(3.0)
+    snap("setitem mask")
+    v.copy_(t.ones(3))
+    snap("copy_")
+    x.fill_(0)
+    snap("fill_")
+    seen.append(("values", x.tolist()))
+    return seen
+
+
+def _versions_autograd(t):
+    seen = []
+    a = t.ones(3, requires_grad=True)
+    b = a * 2
+    seen.append((a._version, b._version))
+    b.add_(1)
+    b[0] = 5.0
+    c = b.view(3)
+    c.mul_(2)
+    seen.append((a._version, b._version, c._version))
+    with t.no_grad():
+        a.add_(1)
+        a[0] = 0.0
+    seen.append(a._version)
+    e = b.exp()
+    e.sigmoid_()
+    seen.append((b._version, e._version))
+    try:
+        b.view(3, 1).add(t.ones(2, 2))  # a failed op does not bump anything
+    except RuntimeError:
+        pass
+    seen.append(b._version)
+    g = t.ones(2)
+    g.requires_grad_()
+    seen.append(g._version)
+    (g * 2).sum().backward()
+    (g * 2).sum().backward()  # accumulation into .grad bumps the grad's version, not g's
+    seen.append((g._version, g.grad._version))
+    return seen
+
+
+def _leaf_flags(t):
+    a = t.tensor([1.0, 2.0], requires_grad=True)
+    n = t.tensor([1.0, 2.0])
+    with t.no_grad():
+        under_no_grad = a * 2
+        view_no_grad = a[0]
+    cases = {
+        "leaf": a,
+        "plain": n,
+        "op": a * 2,
+        "op_on_plain": n * 2,
+        "detach": a.detach(),
+        "data": a.data,
+        "view": a[0],
+        "view_of_plain": n[0],
+        "under_no_grad": under_no_grad,
+        "view_under_no_grad": view_no_grad,
+        "clone": a.clone(),
+        "to_float64": a.to(t.float64),
+        "long_cast": a.long(),
+        "argmax": a.argmax(),
+        "comparison": a > 1,
+        "tensor_of_tensor_result": (a * 1).detach().requires_grad_(),
+        "sum": a.sum(),
+        "int_tensor": t.tensor([1, 2]),
+        "max_indices": a.max(0).indices,
+        "round": a.round(),
+        "sign": a.sign(),
+    }
+    return {k: (v.is_leaf, v.requires_grad, v.grad_fn is None, str(v.dtype)) for k, v in cases.items()}
+
+
+def _aliasing(t):
+    x = t.arange(12.0)
+    m = x.view(3, 4)
+    views = {
+        "view": m,
+        "view_of_view_row": m[1],
+        "t": m.t(),
+        "slice_step": x[2::3],
+        "select": m.select(1, 2),
+        "unsqueeze": x.unsqueeze(0),
+        "squeeze": x.view(1, 12).squeeze(),
+        "expand": x[:3].expand(2, 3),
+        "reshape_viewable": m.reshape(2, 6),
+        "reshape_copy": m.t().reshape(12),
+        "flatten_2d": m.flatten(),
+        "flatten_1d": x.flatten(),
+        "permute": m.permute(1, 0),
+        "transpose": m.transpose(0, 1),
+        "detach": x.detach(),
+        "data": x.data,
+        "clone": x.clone(),
+        "adv_index": x[[0, 1]],
+        "contiguous_of_t": m.t().contiguous(),
+        "contiguous_of_contiguous": m.contiguous(),
+        "narrow": m.narrow(1, 1, 2),
+        "chunk0": m.chunk(2, 1)[1],
+        "unbind": m.unbind(0)[2],
+        "float_of_float": x.float(),
+        "to_same_dtype": x.to(t.float32),
+        "double": x.double(),
+    }
+    out = {}
+    for k, v in views.items():
+        base = v._base
+        out[k] = (
+            base is x,
+            base is m,
+            base is None,
+            v is x,
+            v is m,
+            v.data_ptr() == x.data_ptr(),
+            _offset_in(v, x),
+            v.storage_offset(),
+            v.stride(),
+            v.is_contiguous(),
+        )
+    return out
+
+
+def _version_sharing(t):
+    x = t.arange(6.0)
+    v = x.view(2, 3)
+    d = x.detach()
+    dd = x.data
+    n = x.numpy()
+    n[0] = 100.0  # numpy writes are invisible to the version counter
+    v[1, 1] = -1.0
+    d.add_(1)
+    dd.mul_(2)
+    return [x._version, v._version, d._version, dd._version, x.tolist(), v.tolist()]
+
+
+def _offset_in(v, x):
+    """Byte offset of v's first element inside x's memory, or None when v's memory is elsewhere (a copy)."""
+    off = v.data_ptr() - x.data_ptr()
+    return off if 0 <= off < x.numel() * x.element_size() else None
+
+
+META = {
+    "versions_views_and_bases": _versions_views_and_bases,
+    "versions_autograd": _versions_autograd,
+    "leaf_flags": _leaf_flags,
+    "aliasing": _aliasing,
+    "version_sharing": _version_sharing,
+}
+
+
+@pytest.mark.parametrize("scenario", META.values(), ids=META.keys())
+def test_metadata_matches_torch(scenario, torch):
+    assert scenario(gradlens_core) == scenario(torch)
