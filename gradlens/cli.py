@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import runpy
 import sys
 import traceback
 
@@ -37,6 +36,7 @@ def report_json(tr) -> dict:
 
 
 def _run(args) -> int:
+    from .runner import run_code
     from .trace import Trace
 
     path = args.script
@@ -48,19 +48,28 @@ def _run(args) -> int:
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
     if args.as_torch:
         _alias_torch()
+    try:
+        with open(path, encoding="utf-8") as fh:
+            code = compile(fh.read(), path, "exec")
+    except (SyntaxError, UnicodeDecodeError) as exc:
+        sys.argv, sys.path[:] = saved_argv, saved_path
+        print(f"gradlens: cannot compile {path}: {exc}", file=sys.stderr)
+        return 2
+    namespace = {"__name__": "__main__", "__file__": path}
     tr = Trace()
     status = 0
-    tr.start()
     try:
-        runpy.run_path(path, run_name="__main__")
-    except SystemExit as exc:
-        status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except BaseException:
-        traceback.print_exc()
-        status = 1
+        error = run_code(code, namespace, tr)
     finally:
-        tr.recorder.stop(frame=None)
         sys.argv, sys.path[:] = saved_argv, saved_path
+    if isinstance(error, SystemExit):
+        status = error.code if isinstance(error.code, int) else (0 if error.code is None else 1)
+    elif error is not None:
+        # the script's own traceback, without gradlens's runner frame
+        tb = error.__traceback__.tb_next if error.__traceback__ is not None else None
+        traceback.print_exception(type(error), error, tb)
+        sys.stderr.flush()
+        status = 1
     print(tr.report())
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
@@ -87,16 +96,20 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="gradlens", description="Explain gradient flow in gradlens_core programs.")
     parser.add_argument("--version", action="version", version=f"gradlens {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="trace a script and print the findings")
+    run = sub.add_parser(
+        "run", help="trace a script and print the findings", usage="gradlens run SCRIPT.py [options] [-- script args]"
+    )
     run.add_argument("script", help="a Python script written against gradlens_core")
-    run.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the script")
     run.add_argument("--json", metavar="OUT.json", help="also write the findings and graph as JSON")
     run.add_argument("--html", metavar="OUT.html", help="also write a standalone HTML page with the graph")
     run.add_argument("--as-torch", action="store_true", help="let `import torch` load gradlens_core")
     sub.add_parser("demo", help="run the seed tutorial's programs and explain each")
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
     if args.command == "demo":
+        if rest:
+            parser.error("unrecognized arguments: " + " ".join(rest))
         from .demo import main as demo_main
 
         return demo_main()
+    args.args = [a for a in rest if a != "--"]
     return _run(args)

@@ -5,14 +5,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
+import sys
 import textwrap
-import traceback
 
-from .trace import Trace
+from .runner import run_source
 
-__all__ = ["PROGRAMS", "run_program", "main"]
+__all__ = ["PROGRAMS", "main"]
 
 # (title, what the tutorial says, source, names of tensors whose missing grad to explain)
 PROGRAMS = [
@@ -130,29 +128,10 @@ PROGRAMS = [
 ]
 
 
-def run_program(source: str, filename: str = "<demo>"):
-    """Run ``source`` under a trace; returns (trace, printed output, error or None)."""
-    code = compile(textwrap.dedent(source).strip("\n") + "\n", filename, "exec")
-    namespace: dict = {"__name__": "__main__"}
-    out = io.StringIO()
-    error = None
-    tr = Trace()
-    with contextlib.redirect_stdout(out):
-        tr.start()
-        try:
-            exec(code, namespace)
-        except Exception as exc:
-            error = exc
-            print("raised " + "".join(traceback.format_exception_only(type(exc), exc)).strip().split(". ")[0])
-        finally:
-            tr.recorder.stop(frame=None)
-    return tr, out.getvalue(), error, namespace
-
-
 def main(out=None) -> int:
-    write = (out or __import__("sys").stdout).write
+    write = (out or sys.stdout).write
     for title, story, source, names in PROGRAMS:
-        tr, printed, error, ns = run_program(source, f"<{title.split('.')[0]}>")
+        tr, printed, error, ns = run_source(source, f"<{title.split('.')[0]}>")
         write("=" * 78 + "\n" + title + "\n" + story + "\n\n")
         for i, line in enumerate(textwrap.dedent(source).strip("\n").splitlines(), 1):
             write(f"  {i:2d} | {line}\n")

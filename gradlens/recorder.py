@@ -24,6 +24,8 @@ Tensors are held by weak reference only, so tracing never keeps user tensors ali
 
 from __future__ import annotations
 
+import inspect
+import sys
 import warnings
 import weakref
 
@@ -35,6 +37,9 @@ from .findings import Cutoff
 from .frames import user_frame
 
 __all__ = ["Recorder", "TensorRecord", "NodeRecord", "SavedRecord", "BackwardRun"]
+
+_SNAPSHOT_LOCALS = sys.version_info < (3, 13)
+_CO_OPTIMIZED = inspect.CO_OPTIMIZED
 
 
 class TensorRecord:
@@ -232,11 +237,20 @@ class Recorder:
 
     def _scan_names(self, f) -> None:
         scope = f.f_code
-        adapter = self.adapter
         try:
-            items = list(f.f_locals.items())
+            local_dict = f.f_locals
+            items = list(local_dict.items())
         except Exception:  # exotic frames: names are a convenience, never an error
             return
+        if _SNAPSHOT_LOCALS and f.f_code.co_flags & _CO_OPTIMIZED:
+            # Before Python 3.13 a function frame's f_locals is a cached snapshot that holds
+            # strong references until the next access: drop them so tracing keeps nothing alive.
+            local_dict.clear()
+        self.scan_namespace(items, scope)
+
+    def scan_namespace(self, items, scope) -> None:
+        """Learn variable names from ``(name, value)`` pairs (a frame's locals, a script's globals)."""
+        adapter = self.adapter
         for name, value in items:
             if name.startswith("_"):
                 continue
