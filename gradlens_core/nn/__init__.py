@@ -10,7 +10,7 @@ Sequential(
 
 from __future__ import annotations
 
-from . import functional, init, parameter
+from . import functional, init, modules, parameter
 from .activation import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .container import ModuleList, Sequential
 from .flatten import Flatten
@@ -38,5 +38,6 @@ __all__ = [
     "CrossEntropyLoss",
     "functional",
     "init",
+    "modules",
     "parameter",
 ]

@@ -21,7 +21,7 @@ from .._autograd import backward_formula, node_class
 from .._tensor import Tensor, record
 from ._reduction import MEAN, NONE
 
-__all__ = ["mse_loss", "nll_loss"]
+__all__ = ["mse_loss", "nll_loss", "mul_scalar", "div_scalar", "masked_fill"]
 
 
 def _np(x):
@@ -40,8 +40,10 @@ def _mse_loss_bw(node, g, ns):
     need_y = node.next_functions[1][0] is not None
     # PyTorch: norm * (input - target) * grad, norm = 2/numel for 'mean', else 2
     norm = 2.0 / numel if reduction == MEAN and numel else 2.0
-    grad = (x - y) * norm * g
-    return (grad if need_x else None, -grad if need_y else None)
+    # the target's grad is mse_loss_backward(grad, target, self): (y - x), not -(x - y), so 0 stays +0
+    gx = (x - y) * norm * g if need_x else None
+    gy = (y - x) * norm * g if need_y else None
+    return gx, gy
 
 
 def mse_loss(input: Tensor, target: Tensor, reduction: int) -> Tensor:
@@ -75,20 +77,19 @@ def _rows(target: np.ndarray, shape) -> np.ndarray:
 
 
 def _picked_weights(t, weight, ignore_index, dtype):
-    """(safe class index per sample, its weight: 0 where the target is ignored)."""
+    """(kept mask, safe class index per sample, its weight: 0 where the target is ignored)."""
     valid = t != ignore_index
     safe = np.where(valid, t, 0)
     w = weight[safe] if weight is not None else np.ones(safe.shape, dtype)
-    return safe, np.where(valid, w, 0).astype(dtype, copy=False)
+    return valid, safe, np.where(valid, w, 0).astype(dtype, copy=False)
 
 
-@backward_formula("NllLossBackward0")
 def _nll_loss_bw(node, g, ns):
     saved = node.unpack(ns)
     t, total_weight = _np(saved[1]), saved[2]
     weight = _np(saved[3]) if len(saved) > 3 else None
     reduction, ignore_index, shape, np_dtype = node._ctx
-    safe, w = _picked_weights(_rows(t, shape), weight, ignore_index, np_dtype)
+    valid, safe, w = _picked_weights(_rows(t, shape), weight, ignore_index, np_dtype)
     batched_shape = shape if len(shape) > 1 else (1,) + tuple(shape)
     if reduction == MEAN:
         # all targets ignored: total_weight is 0 and every grad stays 0 (PyTorch writes none)
@@ -98,7 +99,8 @@ def _nll_loss_bw(node, g, ns):
         gv = np.asarray(g, dtype=np_dtype)
         if reduction == NONE:
             gv = gv.reshape(safe.shape)
-        vals = np.broadcast_to(-gv, safe.shape) * w
+        # PyTorch writes -w * g only at kept targets; everything else stays exactly +0
+        vals = np.where(valid, w * np.broadcast_to(-gv, safe.shape), 0)
         out = np.zeros(batched_shape, np_dtype)
         np.put_along_axis(out, safe[:, None], vals[:, None], axis=1)
         return (out.reshape(shape),)
@@ -111,6 +113,7 @@ def _nll_loss_bw(node, g, ns):
     return (coef_t * g,)
 
 
+node_class("NllLossBackward0", _nll_loss_bw)
 node_class("NllLoss2DBackward0", _nll_loss_bw)
 
 
@@ -125,9 +128,10 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None, reduction: in
     if bad.any():
         raise IndexError(f"Target {t[bad].flat[0]} is out of bounds.")
     w_np = None if weight is None else weight._data.astype(x.dtype, copy=False)
-    safe, w = _picked_weights(t, w_np, ignore_index, x.dtype)
+    valid, safe, w = _picked_weights(t, w_np, ignore_index, x.dtype)
     picked = np.take_along_axis(xb, safe[:, None], axis=1)[:, 0]
-    losses = -picked * w
+    # ignored targets give +0, not -0 (PyTorch writes 0 there rather than computing -x * 0)
+    losses = np.where(valid, -picked * w, 0)  # ignored targets give +0, not -x * 0
     total = np.asarray(w.sum(dtype=x.dtype)) if reduction != NONE else np.zeros((), x.dtype)
     with np.errstate(invalid="ignore", divide="ignore"):
         if reduction == NONE:
@@ -140,3 +144,53 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None, reduction: in
     saved = (input, target, total_weight) + ((weight,) if weight is not None else ())
     ctx = (reduction, ignore_index, shape, x.dtype)
     return record(Tensor._wrap(out), node_class(node_name), (input,), saved, ctx=ctx, op="nll_loss")
+
+
+# ----------------------------------------------------------------------------- Scalar overloads
+# ATen code such as cross_entropy multiplies by C++ scalars (mul.Scalar / div.Scalar), which
+# PyTorch records as MulBackward1 / DivBackward1; Python's ``t * 2`` gives MulBackward0.
+
+
+def _mul_scalar_bw(node, g, ns):
+    return (g * node._ctx,)
+
+
+def _div_scalar_bw(node, g, ns):
+    return (g / node._ctx,)
+
+
+def _masked_fill_bw(node, g, ns):
+    (mask,) = node.unpack(ns)
+    return (ns.where(mask, g * 0, g),)
+
+
+_SCALAR_NODES = {
+    "MulBackward1": (node_class("MulBackward1", _mul_scalar_bw), _mul_scalar_bw),
+    "DivBackward1": (node_class("DivBackward1", _div_scalar_bw), _div_scalar_bw),
+    "MaskedFillBackward0": (node_class("MaskedFillBackward0", _masked_fill_bw), _masked_fill_bw),
+}
+
+
+def _scalar_op(t: Tensor, scalar, name: str, fallback, saved=()):
+    cls, formula = _SCALAR_NODES[name]
+    if cls._formula is not formula:  # the engine registered this name first: use its plain op
+        return fallback(t, scalar)
+    data = fallback(Tensor._wrap(t._data), scalar)._data
+    return record(Tensor._wrap(data), cls, (t,), saved, ctx=scalar, op=name[: name.index("Backward")].lower())
+
+
+def mul_scalar(t: Tensor, scalar: float) -> Tensor:
+    """``t * scalar`` recorded as PyTorch's mul.Scalar (MulBackward1)."""
+    return _scalar_op(t, scalar, "MulBackward1", lambda a, s: a * s)
+
+
+def div_scalar(t: Tensor, scalar: float) -> Tensor:
+    """``t / scalar`` recorded as PyTorch's div.Scalar (DivBackward1)."""
+    return _scalar_op(t, scalar, "DivBackward1", lambda a, s: a / s)
+
+
+def masked_fill(t: Tensor, mask: Tensor, value: float) -> Tensor:
+    """``t.masked_fill(mask, value)`` (MaskedFillBackward0, saves the mask), out of place."""
+    from .. import _ops
+
+    return _scalar_op(t, value, "MaskedFillBackward0", lambda a, v: _ops.where(mask, v, a), saved=(mask,))

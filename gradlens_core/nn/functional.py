@@ -4,7 +4,7 @@
 >>> import gradlens_core.nn.functional as F
 >>> logits = torch.tensor([[2., 0.5], [0.1, 1.0]], requires_grad=True)
 >>> F.cross_entropy(logits, torch.tensor([0, 1]))
-tensor(0.3186, grad_fn=<NllLossBackward0>)
+tensor(0.2713, grad_fn=<NllLossBackward0>)
 """
 
 from __future__ import annotations
@@ -175,9 +175,7 @@ def _check_nll_args(input: Tensor, target: Tensor, weight: Tensor | None, n_clas
         )
 
 
-def nll_loss(
-    input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"
-) -> Tensor:
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean") -> Tensor:
     """Negative log likelihood of log-probabilities ``input`` at class indices ``target``.
 
     ``input`` is (C,) with a 0-d target, (N, C) with (N,) targets, or (N, C, d1, ...) with
@@ -235,8 +233,7 @@ def cross_entropy(
     """``nll_loss(log_softmax(input, class_dim), target)`` for class-index targets.
 
     Class-probability targets (float, same shape as ``input``) and ``label_smoothing`` are
-    supported with composite ops, as in ATen; the values match PyTorch but some inner node
-    names differ (PyTorch's Scalar overloads such as MulBackward1 are not separate here).
+    supported with composite ops, as in ATen.
     """
     red = _reduction_enum(size_average, reduce, reduction)
     class_dim = 0 if input.dim() == 1 else 1
@@ -244,8 +241,8 @@ def cross_entropy(
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     lsm = log_softmax(input, class_dim)
     n_classes = input.shape[class_dim] if input.dim() else 1
-    if target.is_floating_point():
-        if tuple(input.shape) != tuple(target.shape):
+    if tuple(input.shape) == tuple(target.shape):  # ATen decides by shape, then checks the dtype
+        if not target.is_floating_point():
             raise RuntimeError(
                 f"Expected floating point type for target with class probabilities, got {target.dtype._legacy}"
             )
@@ -261,7 +258,7 @@ def cross_entropy(
     else:
         smooth = -lsm.sum(class_dim)
     ignored = target == ignore_index
-    smooth = _ops.where(ignored, 0.0, smooth)
+    smooth = _loss_ops.masked_fill(smooth, ignored, 0.0)
     if red == _reduction.MEAN:
         if weight is not None:
             kept = target[_ops.logical_not(ignored)].flatten()
@@ -270,7 +267,7 @@ def cross_entropy(
             smooth = smooth.sum() / _ops.logical_not(ignored).sum()
     elif red == _reduction.SUM:
         smooth = smooth.sum()
-    return nll * (1 - label_smoothing) + smooth * (label_smoothing / n_classes)
+    return _loss_ops.mul_scalar(nll, 1 - label_smoothing) + _loss_ops.mul_scalar(smooth, label_smoothing / n_classes)
 
 
 _REDUCTION_NAMES = {_reduction.NONE: "none", _reduction.MEAN: "mean", _reduction.SUM: "sum"}
@@ -288,4 +285,4 @@ def _cross_entropy_probs(lsm, target, weight, red, label_smoothing, class_dim, n
         return -prod.sum(class_dim)
     if red == _reduction.SUM:
         return -prod.sum()
-    return -prod.sum() / (lsm.numel() // n_classes if n_classes else 0)
+    return _loss_ops.div_scalar(-prod.sum(), lsm.numel() // n_classes if n_classes else 0)
