@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import numbers
+
+import numpy as np
+
 from . import _dtype, _ops, _views
 from ._tensor import Tensor
 
@@ -120,6 +124,10 @@ _METHODS = {
     "floor_": _ops.floor_,
     "ceil_": _ops.ceil_,
     "index_put_": _views.index_put_,
+    "masked_fill": _ops.masked_fill,
+    "masked_fill_": _ops.masked_fill_,
+    "uniform_": _ops.uniform_,
+    "normal_": _ops.normal_,
     # views
     "view": _views.view,
     "view_as": _views.view_as,
@@ -255,9 +263,31 @@ def _cpu(self, *args, **kwargs):
     return self
 
 
+_OPERAND_TYPES = (Tensor, numbers.Number, np.ndarray, np.generic, list, tuple)
+
+
+def _binary_operator(fn):
+    # Unsupported operands (None, strings, ...) make Python raise its own TypeError,
+    # "unsupported operand type(s) for +: 'Tensor' and 'NoneType'", as PyTorch does.
+    def method(self, other):
+        if not isinstance(other, _OPERAND_TYPES):
+            return NotImplemented
+        return fn(self, other)
+
+    method.__name__ = getattr(fn, "__name__", "operator")
+    method.__doc__ = fn.__doc__
+    return method
+
+
+_UNARY = {"__neg__", "__abs__", "__invert__"}
+_COMPARISONS = {"__eq__", "__ne__"}
+
+
 def install() -> None:
-    for name, fn in {**_METHODS, **_OPERATORS}.items():
+    for name, fn in _METHODS.items():
         setattr(Tensor, name, fn)
+    for name, fn in _OPERATORS.items():
+        setattr(Tensor, name, fn if name in _UNARY or name in _COMPARISONS else _binary_operator(fn))
     Tensor.__hash__ = lambda self: id(self)
     Tensor.__pos__ = _pos
     Tensor.__ipow__ = _ipow

@@ -1005,7 +1005,10 @@ def matmul(input, other):
     if input.ndim == 2 and other.ndim == 1:
         return mv(input, other)
     if input.ndim == 1 and other.ndim == 2:
-        return mm(input.unsqueeze(0), other).squeeze(0)
+        # PyTorch: unsqueeze(0).mm(other).squeeze_(0), so the result's node is SqueezeBackward4
+        prod_ = mm(input.unsqueeze(0), other)
+        out = _wrap(prod_._data.reshape(prod_._data.shape[1:]))
+        return record(out, node_class("SqueezeBackward4", _unsafe_view_bw), (prod_,), ctx=prod_._data.shape, op="matmul")
     if input.ndim == 2 and other.ndim == 2:
         return mm(input, other)
     if input.ndim >= 3 and other.ndim <= 2:
@@ -1450,3 +1453,45 @@ def copy_(self, src, non_blocking=False):
 
 def requires_grad_op(self, requires_grad=True):
     return self.requires_grad_(requires_grad)
+
+
+@backward_formula("MaskedFillBackward0")
+def _masked_fill_bw(node, g, ns):
+    (mask,) = node.unpack(ns)
+    return ns.where(mask, g * 0, g), None
+
+
+def masked_fill(input, mask, value):
+    """Values replaced by ``value`` where ``mask`` is True (MaskedFillBackward0; saves the mask)."""
+    if mask._data.dtype != np.bool_:
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype._legacy}")
+    v = value._data if isinstance(value, Tensor) else value
+    try:
+        res = np.where(mask._data, np.asarray(v, dtype=input._data.dtype), input._data)
+    except ValueError:
+        raise broadcast_error(input.shape, mask.shape) from None
+    return record(_wrap(_arr(res)), node_class("MaskedFillBackward0"), (input, mask), (mask,), op="masked_fill")
+
+
+def masked_fill_(self, mask, value):
+    """In-place ``masked_fill`` (MaskedFillBackward0)."""
+    check_inplace(self, "masked_fill_")
+    v = value._data if isinstance(value, Tensor) else value
+    _write(self, np.where(mask._data, np.asarray(v, dtype=self._data.dtype), self._data), "masked_fill_")
+    return finish_inplace(self, "masked_fill_", node_class("MaskedFillBackward0"), (self, mask), (mask,))
+
+
+def _random_fill(op, draw):
+    def fn(self, *args, generator=None):
+        from ._factories import _rng
+
+        check_inplace(self, op)
+        _write(self, draw(_rng[0], self._data.shape, *args).astype(self._data.dtype), op)
+        return finish_inplace(self, op, node_class("FillBackward0"), (self,))
+
+    fn.__name__ = op
+    return fn
+
+
+uniform_ = _random_fill("uniform_", lambda g, shape, a=0.0, b=1.0: g.uniform(a, b, shape))
+normal_ = _random_fill("normal_", lambda g, shape, mean=0.0, std=1.0: g.normal(mean, std, shape))
