@@ -14,7 +14,13 @@ tensor([0.1966, 0.1050, 0.0452])
 
 from __future__ import annotations
 
+import warnings as _warnings
+
 from . import _methods
+
+# numpy's floating-point RuntimeWarnings (inf - inf, sin(inf), ...) raised from inside the
+# engine are not PyTorch behaviour: PyTorch returns nan/inf silently.
+_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"gradlens_core\.")
 from ._dtype import (
     bool_ as bool,
 )

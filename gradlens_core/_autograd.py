@@ -341,12 +341,13 @@ def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumula
         node = heapq.heappop(heap)[2]
         current[0] = node
         grads = buffers.pop(node, None) or [None] * node._n_outputs
-        grads = _run_pre_hooks(node, grads, ns, Tensor)
+        if node._tensor_pre_hooks or node._retain or node._pre_hooks:
+            grads = _run_pre_hooks(node, grads, ns, Tensor)
         if captures is not None:
             for nr, g in enumerate(grads):
                 for i in captures.get((node, nr), ()):
                     results[i] = g
-        if isinstance(node, AccumulateGrad):
+        if node.__class__ is AccumulateGrad:
             run = targets is None or (accumulate and node in targets)
         else:
             run = needed is None or node in needed
@@ -417,11 +418,15 @@ def _run_pre_hooks(node, grads, ns, Tensor):
 
 
 def _apply(node, grads, ns, retain_graph, Tensor):
-    if isinstance(node, AccumulateGrad):
+    """Run one node: its formula, then checks that each input grad has the input's shape and dtype."""
+    if node.__class__ is AccumulateGrad:
         if grads[0] is not None:
             node.variable._accumulate(grads[0], ns.records_graph)
         return ()
-    if all(g is None for g in grads):
+    for g in grads:
+        if g is not None:
+            break
+    else:
         return None
     try:
         out = node.apply_formula(grads, ns)
@@ -433,15 +438,19 @@ def _apply(node, grads, ns, retain_graph, Tensor):
         node.release()
     out = list(out)
     meta = node._input_meta
-    for i, g in enumerate(out):
+    fast = not ns.records_graph
+    for i, (nxt, _) in enumerate(node.next_functions):
+        g = out[i]
         if g is None:
             continue
-        if node.next_functions[i][0] is None:
+        if nxt is None:
             out[i] = None
             continue
         if meta:
             shape, dt = meta[i]
-            out[i] = ns.validate(g, shape, dt)
+            # the common case (an array of the right shape and dtype) skips the call
+            if not (fast and g.__class__ is np.ndarray and g.shape == shape and g.dtype == dt):
+                out[i] = ns.validate(g, shape, dt)
     if node._hooks:
         for fn in tuple(node._hooks.values()):
             res = fn(

@@ -533,8 +533,8 @@ def _root_array(a: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- recording
 
 
-def _input_meta(inputs):
-    return tuple((t._data.shape, t._data.dtype) if isinstance(t, Tensor) else (None, None) for t in inputs)
+_NO_META = (None, None)
+_NO_EDGE = (None, 0)
 
 
 def record(out, node_cls, inputs, saved=(), ctx=None, save_output=False, op=None):
@@ -557,9 +557,23 @@ def record(out, node_cls, inputs, saved=(), ctx=None, save_output=False, op=None
 
 
 def _make_node(node_cls, inputs, saved, ctx):
-    edges = tuple(t._edge() if isinstance(t, Tensor) else (None, 0) for t in inputs)
-    saved_list = tuple(SavedTensor(s) if isinstance(s, Tensor) else SavedTensor(data=s) for s in saved)
-    node = node_cls(edges, saved_list, ctx, _input_meta(inputs))
+    edges = []
+    meta = []
+    for t in inputs:
+        if isinstance(t, Tensor):
+            # inline of t._edge() for the common case: no view bookkeeping
+            node = t._grad_fn
+            if node is not None and t._meta is None:
+                edges.append((node, t._output_nr))
+            else:
+                edges.append(t._edge())
+            d = t._data
+            meta.append((d.shape, d.dtype))
+        else:
+            edges.append(_NO_EDGE)
+            meta.append(_NO_META)
+    saved_list = [SavedTensor(s) if isinstance(s, Tensor) else SavedTensor(data=s) for s in saved] if saved else ()
+    node = node_cls(tuple(edges), saved_list, ctx, meta)
     if _events.active:
         for s in saved_list:
             if s.tensor is not None:
@@ -569,7 +583,7 @@ def _make_node(node_cls, inputs, saved, ctx):
 
 def _save_output(node, out) -> None:
     s = SavedTensor(out, is_output=True)
-    node._saved = node._saved + (s,)
+    node._saved = [*node._saved, s]
     if _events.active:
         _events.emit("saved", node=node, tensor=out, version=s.version, is_output=True, saved=s)
 
@@ -656,7 +670,7 @@ def _copy_slices_node(base, steps, fn):
     from ._views import CopySlices
 
     edges = (base._edge(),) + fn.next_functions[1:]
-    meta = ((base._data.shape, base._data.dtype),) + fn._input_meta[1:]
+    meta = [(base._data.shape, base._data.dtype), *fn._input_meta[1:]]
     node = CopySlices(edges, (), (steps, base._data.shape, base._data.dtype), meta)
     node.fn = fn
     return node
@@ -666,5 +680,5 @@ def _as_strided_node(base, steps, view):
     from ._views import AsStridedBackward0
 
     return AsStridedBackward0(
-        (base._edge(),), (), (steps, base._data.shape, base._data.dtype), ((base._data.shape, base._data.dtype),)
+        (base._edge(),), (), (steps, base._data.shape, base._data.dtype), [(base._data.shape, base._data.dtype)]
     )
