@@ -48,6 +48,20 @@ class CoreAdapter:
             "version": t._version_counter[0],
         }
 
+    def fill(self, rec, t) -> None:
+        """Copy what the recorder keeps about ``t`` into ``rec`` (the hot path of tracing)."""
+        data = t._data
+        node = t._grad_fn
+        rec.shape = data.shape
+        rec.dtype = data.dtype.name
+        counter = t._version_counter
+        rec.version = counter[0]
+        rec.requires_grad = t._requires_grad or node is not None
+        rec.is_leaf = node is None
+        rec.counter = id(counter)
+        rec.storage = t._storage_key()
+        rec.is_param = type(t).__name__ == "Parameter"
+
     def grad_fn(self, t):
         return t.grad_fn
 

@@ -140,9 +140,9 @@ def why_none(recorder, t) -> Explanation:
     for run in runs:
         for r in run.roots:
             roots.setdefault(r, run)
-    path = _path_to(recorder.graph, rec.gid, roots)
+    path = _path_to(recorder, rec.gid, roots)
     if path is not None:
-        cut = _first_cut(recorder.graph, path)
+        cut = _first_cut(recorder, path)
         if cut is not None:
             kind, line = cut
             run = roots[path[-1]]
@@ -178,7 +178,7 @@ def why_none(recorder, t) -> Explanation:
             path=tuple(path),
         )
 
-    if _used_in_graph(recorder.graph, rec.gid):
+    if any(not e.cut for e in rec.flow_out):
         return _explain(
             rec,
             "no_backward_yet",
@@ -220,80 +220,82 @@ def _first_sentence(error, limit: int = 160) -> str:
 def _made_how(recorder, rec) -> str:
     if rec.detached_line is not None:
         return f" (it was detached in place by `.detach_()` at {_at(rec.detached_line)})"
-    for src, _, key, data in recorder.graph.in_edges(rec.gid, keys=True, data=True):
-        if key == "flow" and data.get("cut"):
-            src_rec = recorder.records.get(src)
-            return f" (it was made from {_q(src_rec)} by {_CUT_WORDS[data['cut']]} at {_at(data.get('line'))})"
+    for e in rec.flow_in:
+        if e.cut:
+            return f" (it was made from {_q(recorder.records.get(e.src))} by {_CUT_WORDS[e.cut]} at {_at(e.cut_line)})"
     return ""
 
 
 def _upstream_cut(recorder, rec) -> str:
     """How the history of ``rec`` was cut somewhere upstream (for backward on a cut result)."""
     seen = {rec.gid}
-    queue = deque([rec.gid])
+    queue = deque([rec])
     while queue:
-        g = queue.popleft()
-        for src, _, key, data in recorder.graph.in_edges(g, keys=True, data=True):
-            if key != "flow":
-                continue
-            if data.get("cut"):
+        r = queue.popleft()
+        for e in r.flow_in:
+            if e.cut:
                 return (
-                    f": it was computed from {_q(recorder.records.get(src))}, cut off by "
-                    f"{_CUT_WORDS[data['cut']]} at {_at(data.get('cut_line', data.get('line')))}"
+                    f": it was computed from {_q(recorder.records.get(e.src))}, cut off by "
+                    f"{_CUT_WORDS[e.cut]} at {_at(e.cut_line)}"
                 )
-            if src not in seen:
-                seen.add(src)
+            src = recorder.records.get(e.src)
+            if src is not None and e.src not in seen:
+                seen.add(e.src)
                 queue.append(src)
     return ""
 
 
-def _path_to(graph, start, targets):
+def _path_to(recorder, start, targets):
     """Shortest data-flow path from ``start`` to any target (iterative BFS), or None."""
     if start in targets:
         return [start]
+    records = recorder.records
     prev = {start: None}
     queue = deque([start])
     while queue:
-        g = queue.popleft()
-        for _, nxt, key in graph.out_edges(g, keys=True):
-            if key != "flow" or nxt in prev:
+        rec = records.get(queue.popleft())
+        if rec is None:
+            continue
+        for e in rec.flow_out:
+            nxt = e.dst
+            if nxt in prev:
                 continue
-            prev[nxt] = g
+            prev[nxt] = e
             if nxt in targets:
                 path = [nxt]
                 while prev[path[-1]] is not None:
-                    path.append(prev[path[-1]])
+                    path.append(prev[path[-1]].src)
                 return path[::-1]
             queue.append(nxt)
     return None
 
 
-def _first_cut(graph, path):
+def _first_cut(recorder, path):
+    records = recorder.records
     for a, b in zip(path, path[1:]):
-        data = graph.get_edge_data(a, b, key="flow")
-        if data and data.get("cut"):
-            return data["cut"], data.get("cut_line", data.get("line"))
+        rec = records.get(a)
+        for e in rec.flow_out if rec is not None else ():
+            if e.dst == b and e.cut:
+                return e.cut, e.cut_line
     return None
 
 
 def _escape_below(recorder, start):
     """The first ``.item()``/numpy escape of ``start`` or of anything computed from it."""
+    records = recorder.records
     seen = {start}
     queue = deque([start])
     while queue:
-        g = queue.popleft()
-        rec = recorder.records.get(g)
-        if rec is not None and rec.escapes:
+        rec = records.get(queue.popleft())
+        if rec is None:
+            continue
+        if rec.escapes:
             return rec.escapes[0]
-        for _, nxt, key in recorder.graph.out_edges(g, keys=True):
-            if key == "flow" and nxt not in seen:
-                seen.add(nxt)
-                queue.append(nxt)
+        for e in rec.flow_out:
+            if e.dst not in seen:
+                seen.add(e.dst)
+                queue.append(e.dst)
     return None
-
-
-def _used_in_graph(graph, gid) -> bool:
-    return any(key == "flow" and not data.get("cut") for _, _, key, data in graph.out_edges(gid, keys=True, data=True))
 
 
 def unexplained_parameters(recorder):
@@ -306,13 +308,10 @@ def unexplained_parameters(recorder):
         if adapter.grad(p) is not None:
             continue
         rec = recorder.record_of(p)
-        if rec is not None and (rec.name is None or rec.name.split(".")[0] not in recorder.modules):
+        if rec is None:
+            rec = recorder.record_for(p, (None, None), "parameter")
+        if rec.name is None or rec.name.split(".")[0] not in recorder.modules:
             rec.name = name
-            recorder.graph.nodes[rec.gid]["name"] = name
-        elif rec is None:
-            rec = recorder._record(p, (None, None), "parameter")
-            rec.name = name
-            recorder.graph.nodes[rec.gid]["name"] = name
         out.append((name, why_none(recorder, p)))
     return tuple(out)
 

@@ -17,16 +17,27 @@ SKIP_DIRS = (
     os.path.dirname(os.path.abspath(gradlens_core.__file__)) + os.sep,
     os.path.dirname(os.path.abspath(__file__)) + os.sep,
 )
-_SKIP_NAMES = ("<frozen ", os.path.join("contextlib.py"))
+_skip_cache: dict = {}
 
 
 def _skipped(filename: str) -> bool:
-    return filename.startswith(SKIP_DIRS) or filename.startswith("<frozen ") or filename.endswith("contextlib.py")
+    skip = _skip_cache.get(filename)
+    if skip is None:
+        skip = filename.startswith(SKIP_DIRS) or filename.startswith("<frozen ") or filename.endswith("contextlib.py")
+        _skip_cache[filename] = skip
+    return skip
 
 
 def user_frame(depth: int = 1):
     """The innermost frame whose code is not gradlens_core's or gradlens's own (None if none)."""
     f = sys._getframe(depth)
-    while f is not None and _skipped(f.f_code.co_filename):
+    cache = _skip_cache
+    while f is not None:
+        filename = f.f_code.co_filename
+        skip = cache.get(filename)
+        if skip is None:
+            skip = _skipped(filename)
+        if not skip:
+            return f
         f = f.f_back
-    return f
+    return None

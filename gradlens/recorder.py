@@ -1,6 +1,8 @@
-"""The recorder: a listener that turns gradlens_core events into a graph.
+"""The recorder: a listener that turns gradlens_core events into compact records.
 
-Graph nodes are tensors (``t<k>``) and backward nodes (``n<k>``); edges carry a ``kind``:
+Tensors (``t<k>``) and backward nodes (``n<k>``) are small slotted records; edges are kept
+in adjacency lists. ``recorder.graph`` builds a ``networkx.MultiDiGraph`` from them on
+demand, with edge keys:
 
 ========  =====================================================================
 flow      data went from one tensor into another (``cut`` names a cut, if any)
@@ -11,6 +13,9 @@ alias     two tensors share storage (``alias`` = view, detach, data, numpy)
 ========  =====================================================================
 
 Tensors are held by weak reference only, so tracing never keeps user tensors alive.
+When a tensor dies and no finding refers to it, its record is dropped (its data-flow
+edges are bridged, so paths and cuts survive): memory follows live tensors and
+findings, not the number of steps traced.
 
 >>> import gradlens_core as torch
 >>> rec = Recorder()
@@ -18,7 +23,7 @@ Tensors are held by weak reference only, so tracing never keeps user tensors ali
 >>> a = torch.ones(2, requires_grad=True)
 >>> b = a.detach()
 >>> rec.stop()
->>> [c.kind for c in rec.cuts]
+>>> [c.kind for c in rec.cutoffs()]
 ['detach']
 """
 
@@ -36,10 +41,11 @@ from .adapter import CORE
 from .findings import Cutoff
 from .frames import user_frame
 
-__all__ = ["Recorder", "TensorRecord", "NodeRecord", "SavedRecord", "BackwardRun"]
+__all__ = ["Recorder", "TensorRecord", "NodeRecord", "SavedRecord", "BackwardRun", "Flow"]
 
 _SNAPSHOT_LOCALS = sys.version_info < (3, 13)
 _CO_OPTIMIZED = inspect.CO_OPTIMIZED
+PINNED_RUNS = 3  # the roots of the most recent backward passes are kept for explanations
 
 
 class TensorRecord:
@@ -52,19 +58,25 @@ class TensorRecord:
         "file",
         "line",
         "op",
+        "shape",
+        "dtype",
+        "version",
         "requires_grad",
         "is_leaf",
         "node_gid",
         "counter",
         "storage",
         "alias_kind",
+        "alias_of",
         "detached_line",
         "rebound_from",
         "accumulated_line",
         "cleared_line",
         "escapes",
         "is_param",
-        "refused",
+        "alive",
+        "flow_in",
+        "flow_out",
     )
 
     def __init__(self, gid, ref, file, line, op) -> None:
@@ -74,32 +86,64 @@ class TensorRecord:
         self.file = file
         self.line = line
         self.op = op
+        self.shape = ()
+        self.dtype = ""
+        self.version = 0
         self.requires_grad = False
         self.is_leaf = True
         self.node_gid = None
         self.counter = None
         self.storage = None
         self.alias_kind = None
+        self.alias_of = None  # (source gid, kind)
         self.detached_line = None
         self.rebound_from = None
         self.accumulated_line = None
         self.cleared_line = None
         self.escapes = None
         self.is_param = False
-        self.refused = None
-
-    @property
-    def alive(self) -> bool:
-        return self.ref() is not None
+        self.alive = True
+        self.flow_in = []
+        self.flow_out = []
 
     def label(self) -> str:
         return self.name or self.gid
+
+    def attrs(self, grad_fn_name) -> dict:
+        return {
+            "kind": "tensor",
+            "name": self.name or "",
+            "op": self.op or "",
+            "shape": str(tuple(self.shape)),
+            "dtype": self.dtype,
+            "requires_grad": self.requires_grad,
+            "is_leaf": self.is_leaf,
+            "grad_fn": grad_fn_name or "",
+            "version": self.version,
+            "line": -1 if self.line is None else self.line,
+            "file": self.file or "",
+            "alive": self.alive,
+        }
+
+
+class Flow:
+    """A data-flow edge ``src -> dst``; ``cut`` names the cut kind ('' when the gradient flows)."""
+
+    __slots__ = ("src", "dst", "cut", "cut_line", "line", "op")
+
+    def __init__(self, src, dst, cut, cut_line, line, op) -> None:
+        self.src = src
+        self.dst = dst
+        self.cut = cut
+        self.cut_line = cut_line
+        self.line = line
+        self.op = op
 
 
 class NodeRecord:
     """A backward node (``SigmoidBackward0``) and where it was made."""
 
-    __slots__ = ("gid", "ref", "name", "file", "line", "output")
+    __slots__ = ("gid", "ref", "name", "file", "line", "output", "next", "saved")
 
     def __init__(self, gid, ref, name, file, line) -> None:
         self.gid = gid
@@ -108,6 +152,8 @@ class NodeRecord:
         self.file = file
         self.line = line
         self.output = None
+        self.next = []
+        self.saved = []
 
 
 class SavedRecord:
@@ -147,31 +193,38 @@ class BackwardRun:
         self.finished = False
 
 
+def _no_ref():
+    return None
+
+
 class Recorder:
-    """Listens to an engine's events and keeps the graph (see module docstring)."""
+    """Listens to an engine's events and keeps the records (see module docstring)."""
 
     def __init__(self, adapter=CORE) -> None:
         self.adapter = adapter
-        self.graph = nx.MultiDiGraph()
         self.tensors: dict = {}  # id(tensor) -> TensorRecord, live tensors only
         self.records: dict = {}  # gid -> TensorRecord
         self.nodes: dict = {}  # id(node) -> NodeRecord, live nodes only
         self.node_records: dict = {}  # gid -> NodeRecord
-        self.saved: list = []
         self._saved_by_counter: dict = {}
         self._saved_by_storage: dict = {}
         self.hazards: list = []
         self._hazard_keys: set = set()
-        self.cuts: list = []
+        self.cuts: list = []  # (kind, line, source gid, result gid, file, op)
         self.runs: list = []
-        self.numpy_exports: dict = {}  # storage key -> (source gid, line)
+        self.numpy_exports: dict = {}  # storage key -> (source gid, line, source required grad)
         self.bindings: dict = {}  # (scope, name) -> gid
         self.modules: dict = {}  # name -> weakref to an nn.Module seen in user code
         self.files: set = set()
+        self.pinned: set = set()  # gids findings refer to: never dropped
+        self.internal_errors: list = []
+        self.dropped = 0
         self._ref_key: dict = {}
         self._node_ref_key: dict = {}
         self._count = 0
-        self.internal_errors: list = []
+        self._changes = 0
+        self._graph = None
+        self._graph_at = -1
         self._handle = None
         self._frame = None
         self._frame_line = None
@@ -204,9 +257,8 @@ class Recorder:
             return
         self._handle.remove()
         self._handle = None
-        f = frame if frame is not None else user_frame(2)
-        if f is not None:
-            self._scan_names(f)
+        if frame is not None:
+            self._scan_names(frame)
         self._frame = None
 
     def __call__(self, kind: str, payload: dict) -> None:
@@ -219,6 +271,7 @@ class Recorder:
             self.internal_errors.append(f"{kind}: {type(exc).__name__}: {exc}")
             if len(self.internal_errors) == 1:
                 warnings.warn(f"gradlens: recording failed and was skipped ({self.internal_errors[0]})", stacklevel=2)
+        self._changes += 1
 
     # ------------------------------------------------------------------ where and names
     def _where(self):
@@ -231,12 +284,10 @@ class Recorder:
             self._scan_names(f)
             self._frame = f
             self._frame_line = line
-        file = f.f_code.co_filename
-        self.files.add(file)
-        return file, line
+            self.files.add(f.f_code.co_filename)
+        return f.f_code.co_filename, line
 
     def _scan_names(self, f) -> None:
-        scope = f.f_code
         try:
             local_dict = f.f_locals
             items = list(local_dict.items())
@@ -246,7 +297,7 @@ class Recorder:
             # Before Python 3.13 a function frame's f_locals is a cached snapshot that holds
             # strong references until the next access: drop them so tracing keeps nothing alive.
             local_dict.clear()
-        self.scan_namespace(items, scope)
+        self.scan_namespace(items, f.f_code)
 
     def scan_namespace(self, items, scope) -> None:
         """Learn variable names from ``(name, value)`` pairs (a frame's locals, a script's globals)."""
@@ -265,34 +316,35 @@ class Recorder:
                 self.bindings[key] = rec.gid
                 if rec.name is None:
                     rec.name = name
-                    self.graph.nodes[rec.gid]["name"] = name
                 if prev is not None:
-                    self._check_rebinding(self.records.get(prev), rec)
+                    self._check_rebinding(self.records.get(prev), rec, name)
             elif adapter.is_module(value):
                 self.modules[name] = weakref.ref(value)
 
-    def _check_rebinding(self, old, new) -> None:
-        # `w = w - lr * w.grad`: the name moved from a leaf that required grad to a non-leaf
+    def _check_rebinding(self, old, new, name) -> None:
+        # `w = w - lr * w.grad`: the name of a leaf that required grad now holds a non-leaf
         # computed from it; the new w will never get a .grad.
-        if old is None or new.is_leaf or not (old.is_leaf and old.requires_grad):
+        if old is None or new.is_leaf or old.name != name or not (old.is_leaf and old.requires_grad):
             return
         if new.rebound_from is None and self._flows_from(old.gid, new.gid):
             new.rebound_from = old.gid
-            new.name = old.name or new.name
-            self.graph.nodes[new.gid]["name"] = new.name
+            new.name = name
+            self.pinned.update((old.gid, new.gid))
 
     def _flows_from(self, src: str, dst: str, limit: int = 10000) -> bool:
         seen = {dst}
         stack = [dst]
+        records = self.records
         while stack and len(seen) < limit:
-            g = stack.pop()
-            for pred, _, kind in self.graph.in_edges(g, keys=True):
-                if kind != "flow" or pred in seen:
-                    continue
-                if pred == src:
+            rec = records.get(stack.pop())
+            if rec is None:
+                continue
+            for e in rec.flow_in:
+                if e.src == src:
                     return True
-                seen.add(pred)
-                stack.append(pred)
+                if e.src not in seen:
+                    seen.add(e.src)
+                    stack.append(e.src)
         return False
 
     # ------------------------------------------------------------------ records
@@ -302,7 +354,7 @@ class Recorder:
             return rec
         return None
 
-    def _record(self, t, where, op) -> TensorRecord:
+    def record_for(self, t, where=(None, None), op="external") -> TensorRecord:
         """The record of tensor ``t`` (made now if gradlens has not seen it yet)."""
         rec = self._lookup(t)
         if rec is not None:
@@ -312,70 +364,48 @@ class Recorder:
         gid = f"t{self._count}"
         ref = weakref.ref(t, self._tensor_died)
         self._ref_key[ref] = id(t)
-        file, line = where
-        rec = TensorRecord(gid, ref, file, line, op)
-        desc = adapter.describe(t)
-        rec.requires_grad = desc["requires_grad"]
-        rec.is_leaf = desc["is_leaf"]
-        rec.counter = adapter.counter_key(t)
-        rec.storage = adapter.storage_key(t)
-        rec.is_param = adapter.is_parameter(t)
+        rec = TensorRecord(gid, ref, where[0], where[1], op)
+        adapter.fill(rec, t)
         self.tensors[id(t)] = rec
         self.records[gid] = rec
-        self.graph.add_node(
-            gid,
-            kind="tensor",
-            name=None,
-            op=op,
-            shape=desc["shape"],
-            dtype=desc["dtype"],
-            requires_grad=desc["requires_grad"],
-            is_leaf=desc["is_leaf"],
-            grad_fn=desc["grad_fn"],
-            version=desc["version"],
-            line=line,
-            file=file,
-        )
         node = adapter.grad_fn(t)
         if node is not None:
             self._link_grad_fn(rec, node, where)
         return rec
 
-    def _tensor_died(self, ref) -> None:
-        key = self._ref_key.pop(ref, None)
-        rec = self.tensors.get(key)
-        if rec is not None and rec.ref is ref:
-            del self.tensors[key]
-            self.graph.nodes[rec.gid]["alive"] = False
-
-    def _node_died(self, ref) -> None:
-        key = self._node_ref_key.pop(ref, None)
-        rec = self.nodes.get(key)
-        if rec is not None and rec.ref is ref:
-            del self.nodes[key]
+    _record = record_for
 
     def _node(self, node, where) -> NodeRecord:
+        """The record of a backward node; unknown next nodes are recorded too (iteratively)."""
         rec = self.nodes.get(id(node))
         if rec is not None and rec.ref() is node:
             return rec
         adapter = self.adapter
+        first = self._new_node(node, where)
+        stack = [(first, node)]
+        while stack:
+            rec, n = stack.pop()
+            for nxt, _ in adapter.next_functions(n):
+                if nxt is None:
+                    continue
+                if adapter.is_accumulate(nxt):
+                    rec.next.append(self.record_for(adapter.accumulate_variable(nxt), (None, None), "leaf").gid)
+                    continue
+                known = self.nodes.get(id(nxt))
+                if known is None or known.ref() is not nxt:
+                    known = self._new_node(nxt, (None, None))
+                    stack.append((known, nxt))
+                rec.next.append(known.gid)
+        return first
+
+    def _new_node(self, node, where) -> NodeRecord:
         self._count += 1
         gid = f"n{self._count}"
         ref = weakref.ref(node, self._node_died)
         self._node_ref_key[ref] = id(node)
-        file, line = where
-        rec = NodeRecord(gid, ref, adapter.node_name(node), file, line)
+        rec = NodeRecord(gid, ref, self.adapter.node_name(node), where[0], where[1])
         self.nodes[id(node)] = rec
         self.node_records[gid] = rec
-        self.graph.add_node(gid, kind="node", name=rec.name, line=line, file=file)
-        for nxt, _ in adapter.next_functions(node):
-            if nxt is None:
-                continue
-            if adapter.is_accumulate(nxt):
-                leaf = self._record(adapter.accumulate_variable(nxt), (None, None), "leaf")
-                self.graph.add_edge(gid, leaf.gid, key="next")
-            else:
-                self.graph.add_edge(gid, self._node(nxt, (None, None)).gid, key="next")
         return rec
 
     def _link_grad_fn(self, rec: TensorRecord, node, where) -> None:
@@ -386,71 +416,141 @@ class Recorder:
         rec.is_leaf = False
         rec.requires_grad = True
         nrec.output = rec.gid
-        attrs = self.graph.nodes[rec.gid]
-        attrs.update(grad_fn=nrec.name, is_leaf=False, requires_grad=True)
-        self.graph.add_edge(rec.gid, nrec.gid, key="grad_fn")
 
-    def _flow(self, src: TensorRecord, dst: TensorRecord, cut: str | None, where, op, cut_after=None) -> None:
-        if cut_after is not None:
-            self.graph.add_edge(src.gid, dst.gid, key="flow", cut=cut_after[0], cut_line=cut_after[1], line=where[1], op=op)
-            return
-        self.graph.add_edge(src.gid, dst.gid, key="flow", cut=cut or "", line=where[1], op=op)
-        if cut:
+    def _flow(self, src: TensorRecord, dst: TensorRecord, cut, where, op, cut_line=None) -> None:
+        e = Flow(src.gid, dst.gid, cut or "", cut_line if cut_line is not None else where[1], where[1], op)
+        src.flow_out.append(e)
+        dst.flow_in.append(e)
+        if cut and cut_line is None:
             self.cuts.append((cut, where[1], src.gid, dst.gid, where[0], op))
+            self.pinned.update((src.gid, dst.gid))
+
+    # ------------------------------------------------------------------ forgetting the dead
+    def _tensor_died(self, ref) -> None:
+        key = self._ref_key.pop(ref, None)
+        rec = self.tensors.get(key)
+        if rec is None or rec.ref is not ref:
+            return
+        del self.tensors[key]
+        rec.alive = False
+        if rec.gid not in self.pinned:
+            self._drop(rec)
+
+    def _drop(self, rec: TensorRecord) -> None:
+        """Forget a dead tensor no finding refers to, bridging its data flow so paths survive."""
+        records = self.records
+        ins = [e for e in rec.flow_in if e.src != rec.gid]
+        outs = [e for e in rec.flow_out if e.dst != rec.gid]
+        for e in ins:
+            src = records.get(e.src)
+            if src is not None:
+                src.flow_out.remove(e)
+        for e in outs:
+            dst = records.get(e.dst)
+            if dst is not None:
+                dst.flow_in.remove(e)
+        for i in ins:
+            src = records.get(i.src)
+            if src is None:
+                continue
+            for o in outs:
+                dst = records.get(o.dst)
+                if dst is None or any(x.dst == o.dst and x.cut == (i.cut or o.cut) for x in src.flow_out):
+                    continue
+                cut = i.cut or o.cut
+                line = i.cut_line if i.cut else o.cut_line
+                e = Flow(i.src, o.dst, cut, line, o.line, o.op)
+                src.flow_out.append(e)
+                dst.flow_in.append(e)
+        del records[rec.gid]
+        self.dropped += 1
+        self._changes += 1
+
+    def _node_died(self, ref) -> None:
+        key = self._node_ref_key.pop(ref, None)
+        rec = self.nodes.get(key)
+        if rec is None or rec.ref is not ref:
+            return
+        del self.nodes[key]
+        if rec.gid in self.pinned:
+            return
+        for srec in rec.saved:
+            self._unindex_saved(srec)
+        del self.node_records[rec.gid]
+        self._changes += 1
+
+    def _unindex_saved(self, srec) -> None:
+        for index, key in ((self._saved_by_counter, srec.counter), (self._saved_by_storage, srec.storage)):
+            lst = index.get(key)
+            if lst is not None:
+                try:
+                    lst.remove(srec)
+                except ValueError:
+                    pass
+                if not lst:
+                    del index[key]
+
+    def pin(self, *gids) -> None:
+        """Keep these records even after their tensors die (findings refer to them)."""
+        self.pinned.update(g for g in gids if g)
 
     # ------------------------------------------------------------------ event handlers
     def _created(self, where, tensor, grad_fn, inputs, op) -> None:
         adapter = self.adapter
-        rec = self._record(tensor, where, op)
+        rec = self.record_for(tensor, where, op)
         if grad_fn is not None:
             self._link_grad_fn(rec, grad_fn, where)
-        inputs = [i for i in inputs if adapter.is_tensor(i)]
         cut = None
-        if grad_fn is None and any(adapter.requires_grad(i) for i in inputs):
+        tensors = [i for i in inputs if adapter.is_tensor(i)]
+        if grad_fn is None and any(adapter.requires_grad(i) for i in tensors):
             cut = "non_differentiable" if adapter.is_grad_enabled() else "no_grad"
-        for inp in inputs:
-            src = self._record(inp, (None, None), "external")
+        for inp in tensors:
+            src = self.record_for(inp)
             if adapter.requires_grad(inp):
                 self._flow(src, rec, cut, where, op)
             elif src.detached_line is not None:
                 # a use of a tensor after detach_(): cut from the history it had before
-                self._flow(src, rec, None, where, op, cut_after=("detach_", src.detached_line))
+                self._flow(src, rec, "detach_", where, op, cut_line=src.detached_line)
             else:
                 self._flow(src, rec, None, where, op)
 
     def _aliased(self, where, tensor, source, kind, op, array=None) -> None:
         adapter = self.adapter
         if kind == "numpy":
-            src = self._record(source, where, op)
+            src = self.record_for(source, where, op)
             storage = adapter.storage_key_of_array(array)
             self.numpy_exports[storage] = (src.gid, where[1], adapter.requires_grad(source))
+            self.pin(src.gid)
             self._snapshot_saved(storage)
             if adapter.requires_grad(source):
                 src.escapes = (src.escapes or ()) + (("numpy", where[1]),)
             return
-        rec = self._record(tensor, where, op)
+        rec = self.record_for(tensor, where, op)
         rec.alias_kind = kind
         if kind == "from_numpy":
             export = self.numpy_exports.get(adapter.storage_key(tensor))
-            if export is not None:
+            if export is not None and export[0] in self.records:
                 src = self.records[export[0]]
-                self.graph.add_edge(src.gid, rec.gid, key="alias", alias="numpy")
+                rec.alias_of = (src.gid, "numpy")
                 self._flow(src, rec, "numpy" if export[2] else None, where, op)
             return
-        src = self._record(source, where, op)
-        self.graph.add_edge(src.gid, rec.gid, key="alias", alias=kind)
+        if source is None:
+            return
+        src = self.record_for(source, where, op)
+        rec.alias_of = (src.gid, kind)
         if kind in ("detach", "data"):
             self._flow(src, rec, kind if adapter.requires_grad(source) else None, where, op)
 
     def _detached_in_place(self, where, tensor, old_grad_fn) -> None:
         from .analysis import hazards_for_detach
 
-        rec = self._record(tensor, where, "detach_")
+        rec = self.record_for(tensor, where, "detach_")
         rec.detached_line = where[1]
         was = rec.requires_grad
         rec.is_leaf = True
         rec.requires_grad = False
-        self.graph.nodes[rec.gid].update(is_leaf=True, requires_grad=False, grad_fn=None, detached_line=where[1])
+        rec.node_gid = None
+        self.pin(rec.gid)
         if was:
             self.cuts.append(("detach_", where[1], rec.gid, rec.gid, where[0], "detach_"))
         self._add_hazards(hazards_for_detach(self, rec, where))
@@ -459,34 +559,34 @@ class Recorder:
         from .analysis import hazards_for_edit
 
         adapter = self.adapter
-        rec = self._record(tensor, where, op)
-        self.graph.nodes[rec.gid]["version"] = new_version
+        rec = self.record_for(tensor, where, op)
+        rec.version = new_version
         node = adapter.grad_fn(tensor)
         if node is not None:
             self._link_grad_fn(rec, node, where)
             base = getattr(tensor, "_base", None)
             if base is not None and adapter.grad_fn(base) is not None:
-                self._link_grad_fn(self._record(base, where, "base"), adapter.grad_fn(base), where)
+                self._link_grad_fn(self.record_for(base, where, "base"), adapter.grad_fn(base), where)
         for inp in inputs:
             if adapter.is_tensor(inp):
                 cut = "no_grad" if adapter.requires_grad(inp) and node is None else None
-                self._flow(self._record(inp, (None, None), "external"), rec, cut, where, op)
+                self._flow(self.record_for(inp), rec, cut, where, op)
         self._add_hazards(hazards_for_edit(self, tensor, rec, op, where))
 
     def _saved(self, where, node, tensor, version, is_output, saved=None) -> None:
         adapter = self.adapter
         nrec = self._node(node, where)
-        trec = self._record(tensor, where, "saved")
-        self.graph.add_edge(nrec.gid, trec.gid, key="saved", version=version)
-        ref = weakref.ref(saved) if saved is not None else (lambda: None)
+        trec = self.record_for(tensor, where, "saved")
+        ref = weakref.ref(saved) if saved is not None else _no_ref
         srec = SavedRecord(
             nrec, trec, version, adapter.counter_key(tensor), adapter.storage_key(tensor), is_output, where[1], where[0], ref
         )
-        self.saved.append(srec)
+        nrec.saved.append(srec)
         self._saved_by_counter.setdefault(srec.counter, []).append(srec)
         self._saved_by_storage.setdefault(srec.storage, []).append(srec)
-        if srec.storage in self.numpy_exports:
-            srec.snapshot = np.array(adapter.saved_values(saved), copy=True) if saved is not None else None
+        if srec.storage in self.numpy_exports and saved is not None:
+            values = adapter.saved_values(saved)
+            srec.snapshot = None if values is None else np.array(values, copy=True)
 
     def _snapshot_saved(self, storage) -> None:
         for srec in self._saved_by_storage.get(storage, ()):
@@ -497,16 +597,38 @@ class Recorder:
                     srec.snapshot = np.array(values, copy=True)
 
     def saved_for(self, counter=None, storage=None) -> list:
+        """Saved-tensor records sharing a version counter, or a storage."""
         if counter is not None:
-            return self._saved_by_counter.get(counter, [])
-        return self._saved_by_storage.get(storage, [])
+            return list(self._saved_by_counter.get(counter, ()))
+        return list(self._saved_by_storage.get(storage, ()))
 
     def _backward_begin(self, where, roots, inputs, retain_graph, create_graph) -> None:
         from .analysis import check_numpy_writes
 
-        run = BackwardRun(tuple(self._record(r, where, "root").gid for r in roots), where[1], where[0])
+        run = BackwardRun(tuple(self.record_for(r, where, "root").gid for r in roots), where[1], where[0])
         self.runs.append(run)
+        self.pin(*run.roots)
+        if len(self.runs) > PINNED_RUNS:
+            self._unpin_run(self.runs[-PINNED_RUNS - 1])
         self._add_hazards(check_numpy_writes(self))
+
+    def _unpin_run(self, run) -> None:
+        keep = {g for r in self.runs[-PINNED_RUNS:] for g in r.roots} | self._finding_gids()
+        for g in run.roots:
+            if g in keep:
+                continue
+            self.pinned.discard(g)
+            rec = self.records.get(g)
+            if rec is not None and not rec.alive:
+                self._drop(rec)
+
+    def _finding_gids(self) -> set:
+        out = set()
+        for kind, line, src, dst, file, op in self.cuts:
+            out.update((src, dst))
+        for h in self.hazards:
+            out.update((h.tensor, h.saved_tensor))
+        return out
 
     def _backward_end(self, where, roots) -> None:
         if self.runs:
@@ -519,9 +641,10 @@ class Recorder:
         run.error = error
         if node is not None:
             run.node = self._node(node, (None, None))
+            self.pin(run.node.gid)
 
     def _accumulated(self, where, tensor, grad, how) -> None:
-        rec = self._record(tensor, where, "leaf")
+        rec = self.record_for(tensor, where, "leaf")
         if grad is not None:
             rec.accumulated_line = where[1] if how != "backward" else (self.runs[-1].line if self.runs else where[1])
             rec.cleared_line = None
@@ -529,21 +652,21 @@ class Recorder:
             rec.cleared_line = where[1]
 
     def _value_escaped(self, where, tensor, how) -> None:
-        rec = self._record(tensor, where, how)
-        kind = "numpy" if how == "numpy" else "item"
-        if how != "numpy":
-            rec.escapes = (rec.escapes or ()) + ((kind, where[1]),)
+        if how == "numpy":
+            return  # recorded with the alias, where the array is known
+        rec = self.record_for(tensor, where, how)
+        rec.escapes = (rec.escapes or ()) + (("item", where[1]),)
+        self.pin(rec.gid)
 
     def _flag_changed(self, where, tensor, flag, value) -> None:
-        rec = self._record(tensor, where, flag)
+        rec = self.record_for(tensor, where, flag)
         if flag == "requires_grad":
             rec.requires_grad = value
-            self.graph.nodes[rec.gid]["requires_grad"] = value
 
     def _inplace_refused(self, where, tensor, op, error) -> None:
         from .analysis import refused_hazard
 
-        rec = self._record(tensor, where, op)
+        rec = self.record_for(tensor, where, op)
         self._add_hazards([refused_hazard(self, rec, op, error, where)])
 
     def _add_hazards(self, hazards) -> None:
@@ -554,21 +677,20 @@ class Recorder:
             if key not in self._hazard_keys:
                 self._hazard_keys.add(key)
                 self.hazards.append(h)
+                self.pin(h.tensor, h.saved_tensor, h.node_id)
 
     # ------------------------------------------------------------------ queries
+    def record_of(self, t):
+        """The record of a tensor seen in this trace (None if it was not)."""
+        return self._lookup(t)
+
     def cutoffs(self) -> list:
         """The cuts seen so far, with the tensors' current names."""
         out = []
         for kind, line, src, dst, file, op in self.cuts:
             s, d = self.records.get(src), self.records.get(dst)
-            out.append(
-                Cutoff(kind, line, src, dst, s.name if s else None, d.name if d else None, file=file, op=op)
-            )
+            out.append(Cutoff(kind, line, src, dst, s.name if s else None, d.name if d else None, file=file, op=op))
         return out
-
-    def record_of(self, t):
-        """The record of a tensor seen in this trace (None if it was not)."""
-        return self._lookup(t)
 
     def parameters(self):
         """(qualified name, parameter) of every nn.Module parameter seen in user code."""
@@ -580,3 +702,36 @@ class Recorder:
             for pname, p in self.adapter.named_parameters(module):
                 out.append((f"{mname}.{pname}", p))
         return out
+
+    @property
+    def graph(self) -> nx.MultiDiGraph:
+        """The records as a networkx graph (rebuilt only when something changed)."""
+        if self._graph is None or self._graph_at != self._changes:
+            self._graph = self.build_graph()
+            self._graph_at = self._changes
+        return self._graph
+
+    def build_graph(self) -> nx.MultiDiGraph:
+        g = nx.MultiDiGraph()
+        nodes = self.node_records
+        for gid, n in nodes.items():
+            g.add_node(gid, kind="node", name=n.name, line=-1 if n.line is None else n.line, file=n.file or "")
+        for gid, rec in self.records.items():
+            node = nodes.get(rec.node_gid)
+            g.add_node(gid, **rec.attrs(node.name if node else None))
+        for gid, rec in self.records.items():
+            if rec.node_gid in nodes:
+                g.add_edge(gid, rec.node_gid, key="grad_fn")
+            for e in rec.flow_out:
+                if e.dst in self.records:
+                    g.add_edge(gid, e.dst, key="flow", cut=e.cut, line=-1 if e.line is None else e.line, op=e.op or "")
+            if rec.alias_of is not None and rec.alias_of[0] in self.records:
+                g.add_edge(rec.alias_of[0], gid, key="alias", alias=rec.alias_of[1])
+        for gid, n in nodes.items():
+            for nxt in n.next:
+                if nxt in nodes or nxt in self.records:
+                    g.add_edge(gid, nxt, key="next")
+            for s in n.saved:
+                if s.tensor.gid in self.records:
+                    g.add_edge(gid, s.tensor.gid, key="saved", version=s.version)
+        return g

@@ -1,31 +1,48 @@
-"""Shared fixtures: every test starts with gradlens_core's global state at its defaults."""
+"""Shared fixtures for the gradlens_core engine tests.
+
+The engine's global state (grad mode, anomaly mode, event listeners) is reset around
+each engine test, and a test that leaves it changed fails. Other test modules in this
+directory (the debugger's) are left alone.
+"""
 
 from __future__ import annotations
 
 import pytest
 
-import gradlens_core
 from gradlens_core import _events, _grad_mode
+
+ENGINE_TEST_MODULES = {
+    "test_gradcheck",
+    "test_vs_torch",
+    "test_events",
+    "test_errors",
+    "test_tensor_basics",
+    "test_views_inplace",
+    "test_autograd_engine",
+}
 
 
 @pytest.fixture(autouse=True)
-def _clean_global_state():
-    """Grad mode on, anomaly detection off, no event listener — before and after each test."""
+def _clean_engine_state(request):
+    """Grad mode on, anomaly detection off, no new event listener — before and after each engine test."""
+    if request.module.__name__.rsplit(".", 1)[-1] not in ENGINE_TEST_MODULES:
+        yield
+        return
     _grad_mode._state.enabled = True
     _grad_mode._anomaly[0] = False
-    leaked_before = _events.listener_count()
+    listeners_before = set(_events._listeners)
     yield
-    grad_enabled = gradlens_core.is_grad_enabled()
-    anomaly = gradlens_core.autograd.is_anomaly_enabled()
-    leaked = _events.listener_count() - leaked_before
+    grad_enabled = _grad_mode._state.enabled
+    anomaly = _grad_mode._anomaly[0]
+    leaked = set(_events._listeners) - listeners_before
     _grad_mode._state.enabled = True
     _grad_mode._anomaly[0] = False
-    if leaked > 0:
-        _events._listeners.clear()
-        _events._refresh()
+    for key in leaked:
+        _events._listeners.pop(key, None)
+    _events._refresh()
     assert grad_enabled, "the test left grad mode disabled"
     assert not anomaly, "the test left anomaly detection on"
-    assert leaked <= 0, "the test left an event listener subscribed"
+    assert not leaked, "the test left an event listener subscribed"
 
 
 @pytest.fixture

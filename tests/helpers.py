@@ -1,4 +1,4 @@
-"""Test helpers: one comparison with real PyTorch, one gradient checker.
+"""Test helpers: one comparison with real PyTorch, one gradient checker, and the op table.
 
 ``compare_with_torch`` follows tinygrad's ``helper_test_op``: the same lambda runs on
 ``gradlens_core`` and on ``torch`` (the module is its first argument), over identical
@@ -12,12 +12,15 @@ upstream gradient, every input's ``.grad``.
 central differences of the same function; it needs no torch.
 
 >>> gradcheck(lambda t, x: x.exp(), np.array([0.1, 0.2]))  # doctest: +SKIP
+
+``op_cases()`` / ``second_order_cases()`` list every differentiable op once; both
+test_gradcheck.py and test_vs_torch.py run them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -27,10 +30,13 @@ import gradlens_core
 __all__ = [
     "compare_with_torch",
     "gradcheck",
-    "uniform",
     "first_sentence",
     "grad_fn_name",
     "to_numpy",
+    "OpCase",
+    "op_cases",
+    "second_order_cases",
+    "as_float32",
 ]
 
 _DEFAULT_TOL = {
@@ -38,12 +44,6 @@ _DEFAULT_TOL = {
     "float32": (1e-5, 1e-4),
     "float64": (1e-10, 1e-8),
 }
-
-
-def uniform(shape, low: float = -2.0, high: float = 2.0, seed: int = 0, dtype="float64") -> np.ndarray:
-    """Seeded uniform values in [low, high) — for ops that need a domain (log, sqrt, ...)."""
-    rng = np.random.default_rng(seed)
-    return rng.uniform(low, high, size=shape).astype(dtype)
 
 
 def first_sentence(message: str) -> str:
@@ -62,10 +62,6 @@ def grad_fn_name(t) -> str | None:
 def to_numpy(t) -> np.ndarray:
     """Values of a gradlens_core or torch tensor as a fresh numpy array (no graph, no events needed)."""
     return np.array(t.detach().numpy(), copy=True)
-
-
-def _is_tensor(module, x) -> bool:
-    return isinstance(x, module.Tensor)
 
 
 def _flatten_outputs(module, out) -> list:
@@ -145,37 +141,56 @@ def compare_with_torch(
     g_list = _flatten_outputs(gradlens_core, g_out)
     t_list = _flatten_outputs(torch, t_out)
     assert len(g_list) == len(t_list), f"number of outputs: gradlens_core {len(g_list)}, torch {len(t_list)}"
+    problems: list[str] = []
     for k, (g, t) in enumerate(zip(g_list, t_list)):
-        _compare_output(k, g, t, torch, atol, rtol)
-
+        _compare_output(problems, k, g, t, torch, atol, rtol)
     if grad and not forward_only:
-        _compare_backward(g_list, t_list, g_in, t_in, torch, atol, rtol, seed)
+        try:
+            _compare_backward(problems, g_list, t_list, g_in, t_in, torch, atol, rtol, seed)
+        except Exception as e:
+            if not problems:
+                raise
+            # still report the forward differences (e.g. a node name) along with this
+            problems.append(f"backward: {type(e).__name__}: {e}")
+    assert not problems, "gradlens_core differs from torch:\n  " + "\n  ".join(problems)
     return g_out, t_out, g_in, t_in
 
 
-def _compare_output(k: int, g, t, torch, atol: float, rtol: float) -> None:
+def _check(problems: list, ok: bool, message: str) -> bool:
+    if not ok:
+        problems.append(message)
+    return ok
+
+
+def _compare_output(problems: list, k: int, g, t, torch, atol: float, rtol: float) -> None:
     where = f"output {k}"
     if not isinstance(t, torch.Tensor):
-        assert not isinstance(g, gradlens_core.Tensor), (
-            f"{where}: torch gave {type(t).__name__}, gradlens_core a Tensor"
-        )
-        assert type(g) is type(t), f"{where}: type {type(g).__name__} != torch's {type(t).__name__}"
-        assert g == t, f"{where}: {g!r} != torch's {t!r}"
+        if _check(problems, not isinstance(g, gradlens_core.Tensor), f"{where}: a Tensor, torch gave {t!r}"):
+            _check(problems, type(g) is type(t) and g == t, f"{where}: {g!r} != torch's {t!r}")
         return
-    assert isinstance(g, gradlens_core.Tensor), f"{where}: gradlens_core gave {type(g).__name__}, torch a Tensor"
-    assert str(g.dtype) == str(t.dtype), f"{where}: dtype {g.dtype} != torch's {t.dtype}"
-    assert tuple(g.shape) == tuple(t.shape), f"{where}: shape {tuple(g.shape)} != torch's {tuple(t.shape)}"
-    assert grad_fn_name(g) == grad_fn_name(t), f"{where}: grad_fn {grad_fn_name(g)} != torch's {grad_fn_name(t)}"
-    assert g.requires_grad == t.requires_grad, f"{where}: requires_grad {g.requires_grad} != torch's {t.requires_grad}"
-    assert g.is_leaf == t.is_leaf, f"{where}: is_leaf {g.is_leaf} != torch's {t.is_leaf}"
+    if not _check(problems, isinstance(g, gradlens_core.Tensor), f"{where}: {type(g).__name__}, torch gave a Tensor"):
+        return
+    _check(problems, str(g.dtype) == str(t.dtype), f"{where}: dtype {g.dtype} != torch's {t.dtype}")
+    _check(
+        problems, grad_fn_name(g) == grad_fn_name(t), f"{where}: grad_fn {grad_fn_name(g)} != torch's {grad_fn_name(t)}"
+    )
+    _check(
+        problems, g.requires_grad == t.requires_grad, f"{where}: requires_grad {g.requires_grad} != {t.requires_grad}"
+    )
+    _check(problems, g.is_leaf == t.is_leaf, f"{where}: is_leaf {g.is_leaf} != torch's {t.is_leaf}")
+    if not _check(problems, tuple(g.shape) == tuple(t.shape), f"{where}: shape {tuple(g.shape)} != {tuple(t.shape)}"):
+        return
     gv, tv = to_numpy(g), to_numpy(t)
-    if tv.dtype.kind in "biu":
-        np.testing.assert_array_equal(gv, tv, err_msg=f"{where}: values differ from torch")
-    else:
-        np.testing.assert_allclose(gv, tv, atol=atol, rtol=rtol, equal_nan=True, err_msg=f"{where}: values differ")
+    try:
+        if tv.dtype.kind in "biu":
+            np.testing.assert_array_equal(gv, tv)
+        else:
+            np.testing.assert_allclose(gv, tv, atol=atol, rtol=rtol, equal_nan=True)
+    except AssertionError as e:
+        problems.append(f"{where}: values differ: {str(e).strip()}")
 
 
-def _compare_backward(g_list, t_list, g_in, t_in, torch, atol, rtol, seed) -> None:
+def _compare_backward(problems: list, g_list, t_list, g_in, t_in, torch, atol, rtol, seed) -> None:
     rng = np.random.default_rng(seed + 1)
     g_roots, g_seeds, t_roots, t_seeds = [], [], [], []
     for g, t in zip(g_list, t_list):
@@ -194,14 +209,19 @@ def _compare_backward(g_list, t_list, g_in, t_in, torch, atol, rtol, seed) -> No
             continue
         where = f"input {i}"
         if t.grad is None:
-            assert g.grad is None, f"{where}: .grad is {g.grad!r}, torch's is None"
+            _check(problems, g.grad is None, f"{where}: .grad is {g.grad!r}, torch's is None")
             continue
-        assert g.grad is not None, f"{where}: .grad is None, torch's is {t.grad!r}"
-        assert str(g.grad.dtype) == str(t.grad.dtype), f"{where}: grad dtype {g.grad.dtype} != torch's {t.grad.dtype}"
-        assert tuple(g.grad.shape) == tuple(t.grad.shape), f"{where}: grad shape differs"
-        np.testing.assert_allclose(
-            to_numpy(g.grad), to_numpy(t.grad), atol=atol, rtol=rtol, err_msg=f"{where}: .grad differs from torch"
+        if not _check(problems, g.grad is not None, f"{where}: .grad is None, torch's is {t.grad!r}"):
+            continue
+        _check(
+            problems, str(g.grad.dtype) == str(t.grad.dtype), f"{where}: grad dtype {g.grad.dtype} != {t.grad.dtype}"
         )
+        if not _check(problems, tuple(g.grad.shape) == tuple(t.grad.shape), f"{where}: grad shape differs"):
+            continue
+        try:
+            np.testing.assert_allclose(to_numpy(g.grad), to_numpy(t.grad), atol=atol, rtol=rtol)
+        except AssertionError as e:
+            problems.append(f"{where}: .grad differs from torch: {str(e).strip()}")
 
 
 # ----------------------------------------------------------------------------- gradient checker
@@ -284,10 +304,6 @@ def gradcheck(
         any_nonzero = any_nonzero or bool(np.any(numeric != 0))
     assert checked, "no floating-point input to check"
     assert any_nonzero, "every numerical gradient is zero: the check would be vacuous"
-
-
-def tensors_of(seq: Sequence) -> list:
-    return [s for s in seq if isinstance(s, gradlens_core.Tensor)]
 
 
 # ----------------------------------------------------------------------------- the op table
@@ -560,6 +576,13 @@ def _copy_cases() -> list:
         OpCase("clone", lambda t, x: x.clone(), U(2, 3)),
         OpCase("clone_fn", lambda t, x: t.clone(x) * 2, U(2, 3)),
         OpCase("to_float64", lambda t, x: x.to(t.float64) * 2, U(2, 3)),
+        # a float32 round trip: the function is linear, so a large eps only has to beat float32 rounding
+        OpCase(
+            "to_float32_and_back",
+            lambda t, x: x.to(t.float32).to(t.float64) * 2,
+            U(2, 3),
+            gradcheck_kw={"eps": 1e-2, "atol": 1e-4},
+        ),
         OpCase("double", lambda t, x: x.double().exp(), U(2, 3)),
         OpCase("contiguous", lambda t, x: x.t().contiguous(), U(2, 3)),
     ]
@@ -752,6 +775,54 @@ def second_order_cases() -> list:
     ]
 
 
+def _fill_with_0d(t, x, v):
+    return x.clone().fill_(v)
+
+
+def _index_put_accumulate(t, x, v):
+    return x.clone().index_put_((t.tensor([0, 0]),), v, accumulate=True)
+
+
+def _more_cases() -> list:
+    """Further differentiable ops of the engine, and 0-d inputs."""
+    return [
+        OpCase("amax_dim", lambda t, x: x.amax(1), U(2, 3, 4)),
+        OpCase("amin_dim_neg", lambda t, x: x.amin(-1), U(2, 3, 4)),
+        OpCase("var_all", lambda t, x: x.var(), U(2, 3)),
+        OpCase("var_dim", lambda t, x: x.var(1), U(2, 3)),
+        OpCase("std_dim_keepdim", lambda t, x: x.std(0, keepdim=True), U(2, 3)),
+        OpCase("norm", lambda t, x: x.norm(), U(2, 3)),
+        OpCase("log1p", lambda t, x: x.log1p(), P(2, 3)),
+        OpCase("reciprocal", lambda t, x: x.reciprocal(), K(2, 3)),
+        OpCase("square", lambda t, x: x.square(), U(2, 3)),
+        OpCase("dot", lambda t, x, y: t.dot(x, y), U(3), U(3)),
+        OpCase("mv", lambda t, x, y: t.mv(x, y), U(2, 3), U(3)),
+        OpCase("bmm", lambda t, x, y: t.bmm(x, y), U(2, 2, 3), U(2, 3, 2)),
+        OpCase("addmm", lambda t, b, x, y: t.addmm(b, x, y), U(3), U(2, 4), U(4, 3)),
+        OpCase("outer", lambda t, x, y: t.outer(x, y), U(2), U(3)),
+        OpCase("rsub_fn", lambda t, x: t.rsub(x, 2.0), U(2, 3)),
+        OpCase("unflatten", lambda t, x: x.unflatten(1, (3, 1)), U(4, 3)),
+        OpCase("view_as", lambda t, x, y: x.view_as(y), U(4, 3), U(3, 4)),
+        OpCase("reshape_as_noncontiguous", lambda t, x, y: x.t().reshape_as(y), U(4, 3), U(12)),
+        OpCase("swapaxes", lambda t, x: x.swapaxes(0, 1), U(4, 3)),
+        OpCase("mT", lambda t, x: x.mT, U(2, 4, 3)),
+        OpCase("index_0d_long_tensor", lambda t, x: x[t.tensor(1)], U(4, 3)),
+        OpCase("clamp_tensor_bounds", lambda t, x, lo: x.clamp(min=lo), U(2, 3), U(3)),
+        OpCase("fill__0d_tensor", _fill_with_0d, U(2, 3), U()),
+        OpCase("index_put__accumulate", _index_put_accumulate, U(2, 3), U(2, 3)),
+        OpCase("sub__alpha", lambda t, x, y: x.clone().sub_(y, alpha=2), U(2, 3), U(2, 3)),
+        OpCase("neg_", lambda t, x: x.clone().neg_(), U(2, 3)),
+        OpCase("0d_exp", lambda t, x: x.exp(), U()),
+        OpCase("0d_expand", lambda t, x: x.expand(2, 2), U()),
+        OpCase("0d_unsqueeze", lambda t, x: x.unsqueeze(0), U()),
+        OpCase("0d_sum_dim0", lambda t, x: x.sum(0), U()),
+        OpCase("0d_mean_dim_neg_keepdim", lambda t, x: x.mean(-1, keepdim=True), U()),
+        OpCase("0d_max_dim0", lambda t, x: x.max(0), U()),
+        OpCase("0d_softmax", lambda t, x: x.softmax(0) * x, U()),
+        OpCase("0d_stack", lambda t, x: t.stack([x, x * 2]), U()),
+    ]
+
+
 def op_cases() -> list:
     """Every differentiable op case (ids are unique)."""
     cases = (
@@ -765,6 +836,7 @@ def op_cases() -> list:
         + _advanced_index_cases()
         + _copy_cases()
         + _inplace_cases()
+        + _more_cases()
     )
     ids = [c.id for c in cases]
     assert len(ids) == len(set(ids)), "duplicate op case ids"

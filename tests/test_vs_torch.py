@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import as_float32, compare_with_torch, op_cases
+from helpers import as_float32, compare_with_torch, op_cases, second_order_cases
 
 import gradlens_core
 
@@ -19,6 +19,110 @@ def test_op_matches_torch(case):
 @pytest.mark.parametrize("case", OPS, ids=[c.id for c in OPS])
 def test_op_matches_torch_float64(case):
     compare_with_torch(case.fn, *case.inputs, dtype="float64", **case.torch_kw)
+
+
+SECOND = second_order_cases()
+
+
+@pytest.mark.parametrize("case", SECOND, ids=[c.id for c in SECOND])
+def test_second_derivative_matches_torch(case):
+    """First-order grads with create_graph (values, node names), then their own backward."""
+    compare_with_torch(case.fn, *case.inputs, dtype="float64")
+
+
+# ----------------------------------------------------------------------------- conventions at kinks and edges
+#
+# Values exactly where a derivative is not defined (ties, 0 for relu/abs/sqrt, clamp bounds)
+# and numerically extreme inputs: torch's conventions are the oracle here (no gradcheck).
+
+F = np.float32
+TIES = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]], dtype=F)
+AT_ZERO = np.array([-1.0, 0.0, 0.5, 1.0], dtype=F)
+
+EDGES = {
+    "max_all_ties_split_evenly": (lambda t, x: x.max(), TIES),
+    "min_all_ties_split_evenly": (lambda t, x: x.min(), TIES),
+    "max_dim_ties": (lambda t, x: x.max(1), TIES),
+    "min_dim_ties": (lambda t, x: x.min(0), TIES),
+    "relu_at_zero": (lambda t, x: x.relu(), AT_ZERO),
+    "abs_at_zero": (lambda t, x: x.abs(), AT_ZERO),
+    "clamp_at_bounds": (lambda t, x: x.clamp(0.0, 0.5), AT_ZERO),
+    "clamp_min_at_bound": (lambda t, x: x.clamp(min=0.0), AT_ZERO),
+    "maximum_ties": (lambda t, x, y: t.maximum(x, y), AT_ZERO, np.array([0.0, 0.0, 0.5, 2.0], dtype=F)),
+    "minimum_ties": (lambda t, x, y: t.minimum(x, y), AT_ZERO, np.array([0.0, 0.0, 0.5, 2.0], dtype=F)),
+    "pow_tensor_zero_base": (
+        lambda t, x, y: x**y,
+        np.array([0.0, 0.0, 2.0], dtype=F),
+        np.array([0.0, 2.0, 0.0], dtype=F),
+    ),
+    "pow_scalar_zero_exponent": (lambda t, x: x**0, AT_ZERO),
+    "pow_zero_base_half": (lambda t, x: x**0.5, np.array([0.0, 4.0], dtype=F)),
+    "rpow_zero_base": (lambda t, x: 0.0**x, np.array([0.0, 2.0], dtype=F)),
+    "sqrt_at_zero": (lambda t, x: x.sqrt(), np.array([0.0, 4.0], dtype=F)),
+    "div_by_zero": (lambda t, x, y: x / y, np.array([1.0, -1.0, 0.0], dtype=F), np.zeros(3, dtype=F)),
+    "log_at_zero": (lambda t, x: x.log(), np.array([0.0, 1.0], dtype=F)),
+    "prod_one_zero": (lambda t, x: x.prod(), np.array([2.0, 0.0, 3.0], dtype=F)),
+    "prod_two_zeros": (lambda t, x: x.prod(), np.array([2.0, 0.0, 0.0], dtype=F)),
+    "prod_dim_with_zero": (lambda t, x: x.prod(1), np.array([[2.0, 0.0, 3.0], [1.0, 2.0, 3.0]], dtype=F)),
+    "sigmoid_saturated": (lambda t, x: x.sigmoid(), np.array([-100.0, 100.0, 0.0], dtype=F)),
+    "tanh_saturated": (lambda t, x: x.tanh(), np.array([-30.0, 30.0], dtype=F)),
+    "log_softmax_large_logits": (lambda t, x: x.log_softmax(0), np.array([1000.0, 0.0], dtype=F)),
+    "softmax_large_logits": (lambda t, x: x.softmax(0), np.array([1000.0, 0.0, -1000.0], dtype=F)),
+    "round_zero_grad": (lambda t, x: x.round(), (2, 3)),
+    "sign_zero_grad": (lambda t, x: x.sign(), (2, 3)),
+    "floor_zero_grad": (lambda t, x: x.floor(), (2, 3)),
+    "div_floor_mode": (lambda t, x, y: t.div(x, y, rounding_mode="floor"), (2, 3), (2, 3)),
+    "sum_dtype_arg": (lambda t, x: x.sum(dtype=t.float64), (2, 3)),
+    "mean_dtype_arg": (lambda t, x: x.mean(dtype=t.float64), (2, 3)),
+    "softmax_dtype_arg": (lambda t, x: x.softmax(-1, dtype=t.float64), (2, 3)),
+    "cat_with_empty": (lambda t, x: t.cat([x, t.zeros(0, 3)]), (2, 3)),
+    "where_two_python_scalars": (lambda t, x: t.where(x > 0, 1.0, 0.0), (2, 3)),
+    "mul_by_bool_mask": (lambda t, x: x * (x > 0), (2, 3)),
+    "mul_by_int_tensor": (lambda t, x: x * t.tensor([1, 2, 3]), (2, 3)),
+    "float32_plus_0d_float64_requiring_grad": (
+        lambda t, x: x + t.tensor(2.0, dtype=t.float64, requires_grad=True),
+        (2, 3),
+    ),
+    "float32_times_float64_dimensioned": (lambda t, x, y: x * y, (2, 3), np.ones((2, 3))),
+    "int_pow_tensor_exponent": (lambda t, x: x ** t.tensor([1, 2, 3]), (2, 3)),
+    "half_cast": (lambda t, x: x.half(), (2,)),
+    "type_as_float64": (lambda t, x, y: x.type_as(y), (2,), np.zeros(2)),
+    "chunk_uneven": (lambda t, x: x.chunk(3, 1), (2, 5)),
+    "split_int": (lambda t, x: x.split(2, 1), (2, 5)),
+    "expand_then_sum": (lambda t, x: x.expand(4, 3).sum(0), (3,)),
+    "same_input_twice_in_cat": (lambda t, x: t.cat([x, x]) * 2, (3,)),
+}
+
+
+@pytest.mark.parametrize("args", EDGES.values(), ids=EDGES.keys())
+def test_edge_convention_matches_torch(args):
+    fn, *inputs = args
+    compare_with_torch(fn, *inputs)
+
+
+# ----------------------------------------------------------------------------- the helper itself can fail
+
+
+def test_compare_with_torch_detects_wrong_values():
+    with pytest.raises(AssertionError, match="values differ"):
+        compare_with_torch(lambda t, x: x + 1 if t is gradlens_core else x + 1.001, (2, 3))
+
+
+def test_compare_with_torch_detects_wrong_grad():
+    def fn(t, x):
+        if t is gradlens_core:
+            x.register_hook(lambda g: g * 2)  # same forward and node, doubled gradient
+        return x.exp()
+
+    with pytest.raises(AssertionError, match="grad differs"):
+        compare_with_torch(fn, (2, 3))
+
+
+def test_compare_with_torch_detects_wrong_node_name_and_dtype():
+    with pytest.raises(AssertionError, match="grad_fn"):
+        compare_with_torch(lambda t, x: x * 1 if t is gradlens_core else x + 0, (2,))
+    with pytest.raises(AssertionError, match="dtype"):
+        compare_with_torch(lambda t, x: x.double() if t is gradlens_core else x, (2,), grad=False)
 
 
 # ----------------------------------------------------------------------------- dtype promotion
@@ -292,3 +396,27 @@ META = {
 @pytest.mark.parametrize("scenario", META.values(), ids=META.keys())
 def test_metadata_matches_torch(scenario, torch):
     assert scenario(gradlens_core) == scenario(torch)
+
+
+# ----------------------------------------------------------------------------- no stray numpy warnings
+
+NUMPY_WARNING_PROGRAM = """
+import gradlens_core as torch
+z = torch.tensor([0.0, 2.0], requires_grad=True)
+e = torch.tensor([0.0, 2.0], requires_grad=True)
+for out in (z ** e, z ** 0.5, z.sqrt(), z.log(), torch.tensor([1.0, -1.0], requires_grad=True) / torch.zeros(2)):
+    out.backward(torch.ones_like(out))
+print("done")
+"""
+
+
+def test_inf_and_nan_at_edges_print_no_numpy_warnings():
+    """torch prints nothing for inf/nan from x**y, sqrt, log, division at 0; a fresh interpreter with the
+    default warning filters must not print numpy's RuntimeWarnings either."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", NUMPY_WARNING_PROGRAM], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "done"
+    assert "Warning" not in proc.stderr, proc.stderr

@@ -1,0 +1,631 @@
+"""Bad input raises PyTorch's exception class with PyTorch's first sentence.
+
+Every expected message below was printed by torch 2.13.0 (CPU) for the same program;
+when torch is importable the same programs are also compared with it live.
+"""
+
+from __future__ import annotations
+
+import pytest
+from helpers import first_sentence
+
+import gradlens_core
+
+# ----------------------------------------------------------------------------- the programs
+
+
+def _leaf_inplace(t):
+    a = t.ones(3, requires_grad=True)
+    a.add_(1)
+
+
+def _leaf_view_inplace(t):
+    a = t.ones(3, requires_grad=True)
+    a[0].add_(1)
+
+
+def _leaf_setitem(t):
+    a = t.ones(3, requires_grad=True)
+    a[0] = 2.0
+
+
+def _no_grad_view_inplace(t):
+    a = t.ones(3, requires_grad=True)
+    with t.no_grad():
+        v = a[:2]
+    v.mul_(2)
+
+
+def _detach_view_in_place(t):
+    b = t.ones(3, requires_grad=True) * 2
+    b[0].detach_()
+
+
+def _backward_twice(t):
+    a = t.ones(3, requires_grad=True)
+    y = a.exp().sum()
+    y.backward()
+    y.backward()
+
+
+def _backward_twice_scalar_mul(t):
+    a = t.ones(3, requires_grad=True)
+    y = (a * 2).sum()  # mul by a Python number saves the scalar, so the graph is freed
+    y.backward()
+    y.backward()
+
+
+def _modified_saved_output(t):
+    a = t.ones(3, requires_grad=True)
+    y = a.sigmoid()
+    y.mul_(2)
+    y.sum().backward()
+
+
+def _modified_saved_input(t):
+    a = t.ones(3, requires_grad=True)
+    c = a + 0
+    y = c.sin()
+    c.add_(1)
+    y.sum().backward()
+
+
+def _modified_saved_plain_tensor(t):
+    a = t.ones(3, requires_grad=True)
+    w = t.ones(3)
+    y = a * w
+    w.add_(1)
+    y.sum().backward()
+
+
+def _modified_saved_through_view(t):
+    a = t.ones(2, 3, dtype=t.float64, requires_grad=True)
+    y = a.exp()
+    y[0, 0] = 0.0
+    y.sum().backward()
+
+
+def _modified_saved_through_detach(t):
+    a = t.ones(3, requires_grad=True)
+    y = a.tanh()
+    y.detach().zero_()
+    y.sum().backward()
+
+
+def _hook_without_grad(t):
+    t.ones(3).register_hook(lambda g: g)
+
+
+def _grad_unused_input(t):
+    a = t.ones(3, requires_grad=True)
+    b = t.ones(3, requires_grad=True)
+    t.autograd.grad((a * 2).sum(), [a, b])
+
+
+def _backward_non_scalar(t):
+    (t.ones(3, requires_grad=True) * 2).backward()
+
+
+def _backward_not_requiring_grad(t):
+    t.ones(3).sum().backward()
+
+
+def _backward_through_detached(t):
+    t.ones(3, requires_grad=True).detach().sum().backward()
+
+
+def _grad_of_non_grad_output(t):
+    a = t.ones(3)
+    t.autograd.grad(a.sum(), a)
+
+
+def _grad_wrt_non_grad_input(t):
+    a = t.ones(3, requires_grad=True)
+    b = t.ones(3)
+    t.autograd.grad((a * b).sum(), b)
+
+
+def _backward_gradient_shape(t):
+    (t.ones(3, requires_grad=True) * 2).backward(t.ones(2))
+
+
+def _backward_empty_inputs(t):
+    t.ones(3, requires_grad=True).exp().backward(t.ones(3), inputs=[])
+
+
+def _retain_grad_without_grad(t):
+    t.ones(3).retain_grad()
+
+
+def _requires_grad_false_on_non_leaf(t):
+    (t.ones(3, requires_grad=True) * 2).requires_grad_(False)
+
+
+ERRORS = [
+    # matmul shapes
+    (
+        "matmul_2d_2d",
+        lambda t: t.ones(2, 3) @ t.ones(4, 5),
+        RuntimeError,
+        "mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)",
+    ),
+    (
+        "matmul_2d_1d",
+        lambda t: t.ones(2, 3) @ t.ones(4),
+        RuntimeError,
+        "size mismatch, got input (2), mat (2x3), vec (4)",
+    ),
+    (
+        "matmul_1d_1d",
+        lambda t: t.ones(3) @ t.ones(4),
+        RuntimeError,
+        "inconsistent tensor size, expected tensor [3] and src [4] to have the same number of elements, but got 3 and 4 elements respectively",
+    ),
+    (
+        "matmul_1d_2d",
+        lambda t: t.ones(3) @ t.ones(4, 5),
+        RuntimeError,
+        "mat1 and mat2 shapes cannot be multiplied (1x3 and 4x5)",
+    ),
+    (
+        "mm_fn",
+        lambda t: t.mm(t.ones(2, 3), t.ones(4, 5)),
+        RuntimeError,
+        "mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)",
+    ),
+    (
+        "matmul_3d_3d",
+        lambda t: t.ones(2, 2, 3) @ t.ones(2, 4, 5),
+        RuntimeError,
+        "Expected size for first two dimensions of batch2 tensor to be:",
+    ),
+    # backward entry points
+    (
+        "backward_non_scalar",
+        _backward_non_scalar,
+        RuntimeError,
+        "grad can be implicitly created only for scalar outputs",
+    ),
+    (
+        "backward_not_requiring_grad",
+        _backward_not_requiring_grad,
+        RuntimeError,
+        "element 0 of tensors does not require grad and does not have a grad_fn",
+    ),
+    (
+        "backward_through_detached",
+        _backward_through_detached,
+        RuntimeError,
+        "element 0 of tensors does not require grad and does not have a grad_fn",
+    ),
+    ("backward_gradient_shape", _backward_gradient_shape, RuntimeError, "Mismatch in shape:"),
+    (
+        "backward_empty_inputs",
+        _backward_empty_inputs,
+        RuntimeError,
+        "`inputs` argument to `backward()` cannot be empty.",
+    ),
+    (
+        "backward_twice",
+        _backward_twice,
+        RuntimeError,
+        "Trying to backward through the graph a second time (or directly access saved tensors after they have already been freed).",
+    ),
+    (
+        "backward_twice_scalar_mul",
+        _backward_twice_scalar_mul,
+        RuntimeError,
+        "Trying to backward through the graph a second time (or directly access saved tensors after they have already been freed).",
+    ),
+    # autograd.grad
+    (
+        "grad_unused_input",
+        _grad_unused_input,
+        RuntimeError,
+        "The differentiated Tensor at index 1 appears to not have been used in the graph.",
+    ),
+    (
+        "grad_of_non_grad_output",
+        _grad_of_non_grad_output,
+        RuntimeError,
+        "element 0 of tensors does not require grad and does not have a grad_fn",
+    ),
+    (
+        "grad_wrt_non_grad_input",
+        _grad_wrt_non_grad_input,
+        RuntimeError,
+        "One of the differentiated Tensors does not require grad",
+    ),
+    # leaving the graph
+    (
+        "numpy_requires_grad",
+        lambda t: t.ones(3, requires_grad=True).numpy(),
+        RuntimeError,
+        "Can't call numpy() on Tensor that requires grad.",
+    ),
+    # requires_grad on integers
+    (
+        "int_tensor_requires_grad_kwarg",
+        lambda t: t.tensor([1, 2], requires_grad=True),
+        RuntimeError,
+        "Only Tensors of floating point and complex dtype can require gradients",
+    ),
+    (
+        "int_tensor_requires_grad_method",
+        lambda t: t.tensor([1, 2]).requires_grad_(),
+        RuntimeError,
+        "only Tensors of floating point dtype can require gradients",
+    ),
+    (
+        "int_zeros_requires_grad_kwarg",
+        lambda t: t.zeros(2, dtype=t.int64, requires_grad=True),
+        RuntimeError,
+        "Only Tensors of floating point and complex dtype can require gradients",
+    ),
+    (
+        "requires_grad_false_on_non_leaf",
+        _requires_grad_false_on_non_leaf,
+        RuntimeError,
+        "you can only change requires_grad flags of leaf variables.",
+    ),
+    # broadcasting
+    (
+        "broadcast_add",
+        lambda t: t.ones(2, 3) + t.ones(4),
+        RuntimeError,
+        "The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 1",
+    ),
+    (
+        "broadcast_mul",
+        lambda t: t.ones(2, 3) * t.ones(3, 2),
+        RuntimeError,
+        "The size of tensor a (3) must match the size of tensor b (2) at non-singleton dimension 1",
+    ),
+    (
+        "broadcast_leading",
+        lambda t: t.ones(4, 3) - t.ones(2, 1, 3) * t.ones(5, 1, 1),
+        RuntimeError,
+        "The size of tensor a (2) must match the size of tensor b (5) at non-singleton dimension 0",
+    ),
+    # views
+    (
+        "view_non_contiguous",
+        lambda t: t.ones(2, 3).t().view(6),
+        RuntimeError,
+        "view size is not compatible with input tensor's size and stride (at least one dimension spans across two contiguous subspaces).",
+    ),
+    ("view_invalid_shape", lambda t: t.ones(2, 3).view(4), RuntimeError, "shape '[4]' is invalid for input of size 6"),
+    (
+        "view_invalid_inferred_shape",
+        lambda t: t.ones(2, 3).view(-1, 4),
+        RuntimeError,
+        "shape '[-1, 4]' is invalid for input of size 6",
+    ),
+    (
+        "expand_invalid",
+        lambda t: t.ones(3, 2).expand(3, 4),
+        RuntimeError,
+        "The expanded size of the tensor (4) must match the existing size (2) at non-singleton dimension 1.",
+    ),
+    (
+        "write_to_expanded",
+        lambda t: t.ones(3, 1).expand(3, 4).add_(1),
+        RuntimeError,
+        "unsupported operation: more than one element of the written-to tensor refers to a single memory location.",
+    ),
+    # in-place on leaves
+    (
+        "inplace_on_leaf",
+        _leaf_inplace,
+        RuntimeError,
+        "a leaf Variable that requires grad is being used in an in-place operation.",
+    ),
+    (
+        "inplace_on_view_of_leaf",
+        _leaf_view_inplace,
+        RuntimeError,
+        "a view of a leaf Variable that requires grad is being used in an in-place operation.",
+    ),
+    (
+        "setitem_on_leaf",
+        _leaf_setitem,
+        RuntimeError,
+        "a view of a leaf Variable that requires grad is being used in an in-place operation.",
+    ),
+    (
+        "inplace_on_view_made_under_no_grad",
+        _no_grad_view_inplace,
+        RuntimeError,
+        "A view was created in no_grad mode and is being modified inplace with grad mode enabled.",
+    ),
+    ("detach__on_view", _detach_view_in_place, RuntimeError, "Can't detach views in-place."),
+    # the in-place error at backward
+    (
+        "modified_saved_output",
+        _modified_saved_output,
+        RuntimeError,
+        "one of the variables needed for gradient computation has been modified by an inplace operation:",
+    ),
+    (
+        "modified_saved_input",
+        _modified_saved_input,
+        RuntimeError,
+        "one of the variables needed for gradient computation has been modified by an inplace operation:",
+    ),
+    (
+        "modified_saved_plain_tensor",
+        _modified_saved_plain_tensor,
+        RuntimeError,
+        "one of the variables needed for gradient computation has been modified by an inplace operation:",
+    ),
+    (
+        "modified_saved_through_view",
+        _modified_saved_through_view,
+        RuntimeError,
+        "one of the variables needed for gradient computation has been modified by an inplace operation:",
+    ),
+    (
+        "modified_saved_through_detach",
+        _modified_saved_through_detach,
+        RuntimeError,
+        "one of the variables needed for gradient computation has been modified by an inplace operation:",
+    ),
+    # hooks and retain_grad
+    (
+        "hook_without_grad",
+        _hook_without_grad,
+        RuntimeError,
+        "cannot register a hook on a tensor that doesn't require gradient",
+    ),
+    (
+        "retain_grad_without_grad",
+        _retain_grad_without_grad,
+        RuntimeError,
+        "can't retain_grad on Tensor that has requires_grad=False",
+    ),
+    # indexing
+    ("index_out_of_range", lambda t: t.ones(3)[5], IndexError, "index 5 is out of bounds for dimension 0 with size 3"),
+    (
+        "index_negative_out_of_range",
+        lambda t: t.ones(3)[-4],
+        IndexError,
+        "index -4 is out of bounds for dimension 0 with size 3",
+    ),
+    (
+        "index_out_of_range_second_dim",
+        lambda t: t.ones(2, 3)[1, 3],
+        IndexError,
+        "index 3 is out of bounds for dimension 1 with size 3",
+    ),
+    (
+        "index_out_of_range_after_slice",
+        lambda t: t.ones(2, 3)[:, 5],
+        IndexError,
+        "index 5 is out of bounds for dimension 1 with size 3",
+    ),
+    (
+        "index_out_of_range_list",
+        lambda t: t.ones(3)[[0, 5]],
+        IndexError,
+        "index 5 is out of bounds for dimension 0 with size 3",
+    ),
+    ("too_many_indices", lambda t: t.ones(2, 3)[0, 1, 2], IndexError, "too many indices for tensor of dimension 2"),
+    (
+        "float_index",
+        lambda t: t.ones(3)[t.tensor([0.0])],
+        IndexError,
+        "tensors used as indices must be long, int, byte or bool tensors",
+    ),
+    (
+        "select_out_of_range",
+        lambda t: t.ones(2, 3).select(1, 3),
+        IndexError,
+        "select(): index 3 out of range for tensor of size [2, 3] at dimension 1",
+    ),
+    # dims
+    (
+        "dim_out_of_range_sum",
+        lambda t: t.ones(2, 3).sum(2),
+        IndexError,
+        "Dimension out of range (expected to be in range of [-2, 1], but got 2)",
+    ),
+    (
+        "dim_out_of_range_negative",
+        lambda t: t.ones(2, 3).softmax(-3),
+        IndexError,
+        "Dimension out of range (expected to be in range of [-2, 1], but got -3)",
+    ),
+    (
+        "dim_out_of_range_transpose",
+        lambda t: t.ones(2, 3).transpose(0, 2),
+        IndexError,
+        "Dimension out of range (expected to be in range of [-2, 1], but got 2)",
+    ),
+    (
+        "dim_out_of_range_unsqueeze",
+        lambda t: t.ones(2, 3).unsqueeze(3),
+        IndexError,
+        "Dimension out of range (expected to be in range of [-3, 2], but got 3)",
+    ),
+    # scalars out of tensors
+    (
+        "item_multi_element",
+        lambda t: t.ones(3).item(),
+        RuntimeError,
+        "a Tensor with 3 elements cannot be converted to Scalar",
+    ),
+    (
+        "float_multi_element",
+        lambda t: float(t.ones(3)),
+        ValueError,
+        "only one element tensors can be converted to Python scalars",
+    ),
+    (
+        "int_multi_element",
+        lambda t: int(t.ones(3)),
+        ValueError,
+        "only one element tensors can be converted to Python scalars",
+    ),
+    (
+        "bool_multi_element",
+        lambda t: bool(t.ones(3)),
+        RuntimeError,
+        "Boolean value of Tensor with more than one value is ambiguous",
+    ),
+    ("len_0d", lambda t: len(t.tensor(1.0)), TypeError, "len() of a 0-d tensor"),
+    # others
+    (
+        "bool_subtraction",
+        lambda t: t.tensor([True]) - t.tensor([False]),
+        RuntimeError,
+        "Subtraction, the `-` operator, with two bool tensors is not supported.",
+    ),
+    ("mean_of_int", lambda t: t.tensor([1, 2]).mean(), RuntimeError, "mean(): could not infer output dtype."),
+    (
+        "cat_size_mismatch",
+        lambda t: t.cat([t.ones(2, 3), t.ones(2, 4)]),
+        RuntimeError,
+        "Sizes of tensors must match except in dimension 0.",
+    ),
+    (
+        "stack_size_mismatch",
+        lambda t: t.stack([t.ones(2, 3), t.ones(3, 2)]),
+        RuntimeError,
+        "stack expects each tensor to be equal size, but got [2, 3] at entry 0 and [3, 2] at entry 1",
+    ),
+]
+
+IDS = [e[0] for e in ERRORS]
+
+
+def _raised(fn, module):
+    with pytest.raises(Exception) as info:
+        fn(module)
+    return info.value
+
+
+@pytest.mark.parametrize("name, fn, exc, sentence", ERRORS, ids=IDS)
+def test_error_matches_recorded_torch(name, fn, exc, sentence):
+    err = _raised(fn, gradlens_core)
+    assert type(err) is exc, f"{type(err).__name__}: {err}"
+    assert str(err).startswith(sentence), str(err)
+
+
+@pytest.mark.parametrize("name, fn, exc, sentence", ERRORS, ids=IDS)
+def test_error_matches_live_torch(name, fn, exc, sentence, torch):
+    theirs = _raised(fn, torch)
+    ours = _raised(fn, gradlens_core)
+    assert type(theirs) is exc and str(theirs).startswith(sentence), "the recorded expectation is stale"
+    assert type(ours) is type(theirs)
+    assert first_sentence(str(ours)) == first_sentence(str(theirs))
+
+
+def test_first_sentence_helper():
+    assert first_sentence("Can't detach views in-place. Use detach() instead.") == "Can't detach views in-place."
+    assert first_sentence("shape '[4]' is invalid for input of size 6") == "shape '[4]' is invalid for input of size 6"
+    assert first_sentence("Mismatch in shape: grad_output[0] has a shape of torch.Size([2])") == "Mismatch in shape:"
+    assert first_sentence("torch.Size([2]) and more.\nsecond line") == "torch.Size([2]) and more."
+
+
+# ----------------------------------------------------------------------------- the in-place error in full
+
+VERSION_ERRORS = [
+    (
+        _modified_saved_output,
+        "one of the variables needed for gradient computation has been modified by an inplace operation: "
+        "[torch.FloatTensor [3]], which is output 0 of Sigmoid, is at version 1; expected version 0 instead.",
+    ),
+    (
+        _modified_saved_input,
+        "one of the variables needed for gradient computation has been modified by an inplace operation: "
+        "[torch.FloatTensor [3]], which is output 0 of Add, is at version 1; expected version 0 instead.",
+    ),
+    (
+        _modified_saved_plain_tensor,
+        "one of the variables needed for gradient computation has been modified by an inplace operation: "
+        "[torch.FloatTensor [3]] is at version 1; expected version 0 instead.",
+    ),
+    (
+        _modified_saved_through_view,
+        "one of the variables needed for gradient computation has been modified by an inplace operation: "
+        "[torch.DoubleTensor [2, 3]], which is output 0 of Exp, is at version 1; expected version 0 instead.",
+    ),
+]
+
+HINT = (
+    " Hint: enable anomaly detection to find the operation that failed to compute its gradient, "
+    "with torch.autograd.set_detect_anomaly(True, check_nan=False)."
+)
+
+
+@pytest.mark.parametrize("fn, message", VERSION_ERRORS, ids=[f[0].__name__.strip("_") for f in VERSION_ERRORS])
+def test_inplace_error_names_tensor_node_and_versions(fn, message):
+    err = _raised(fn, gradlens_core)
+    assert str(err).startswith(message), str(err)
+
+
+@pytest.mark.parametrize("fn, message", VERSION_ERRORS, ids=[f[0].__name__.strip("_") for f in VERSION_ERRORS])
+def test_inplace_error_full_text_matches_torch(fn, message, torch):
+    theirs = str(_raised(fn, torch))
+    assert theirs == message + HINT, "the recorded expectation is stale"
+    assert str(_raised(fn, gradlens_core)) == theirs
+
+
+def test_inplace_error_hint_under_anomaly_mode():
+    with gradlens_core.autograd.set_detect_anomaly(True):
+        with pytest.warns(UserWarning, match="Error detected in SigmoidBackward0"):
+            err = _raised(_modified_saved_output, gradlens_core)
+    assert str(err).endswith(
+        "Hint: the backtrace further above shows the operation that failed to compute its gradient. "
+        "The variable in question was changed in there or anywhere later. Good luck!"
+    )
+
+
+# ----------------------------------------------------------------------------- allowed cases next to the errors
+
+
+def test_grad_unused_input_allowed_returns_none():
+    a = gradlens_core.ones(3, requires_grad=True)
+    b = gradlens_core.ones(3, requires_grad=True)
+    ga, gb = gradlens_core.autograd.grad((a * 2).sum(), [a, b], allow_unused=True)
+    assert ga.tolist() == [2.0, 2.0, 2.0]
+    assert gb is None
+
+
+def test_grad_unused_input_materialized_as_zeros():
+    a = gradlens_core.ones(3, requires_grad=True)
+    b = gradlens_core.ones(2, requires_grad=True)
+    ga, gb = gradlens_core.autograd.grad((a * 2).sum(), [a, b], materialize_grads=True)
+    assert gb.tolist() == [0.0, 0.0]
+
+
+def test_backward_twice_with_retain_graph_accumulates():
+    a = gradlens_core.ones(3, requires_grad=True)
+    y = a.exp().sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    assert a.grad.tolist() == pytest.approx([2 * 2.718281828] * 3, rel=1e-6)
+
+
+def test_graph_without_saved_tensors_can_run_backward_twice():
+    a = gradlens_core.ones(3, requires_grad=True)
+    y = (a + 1).sum()
+    y.backward()
+    y.backward()
+    assert a.grad.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_numpy_allowed_under_no_grad_and_after_detach():
+    a = gradlens_core.ones(3, requires_grad=True)
+    with gradlens_core.no_grad():
+        assert a.numpy().tolist() == [1.0, 1.0, 1.0]
+    assert a.detach().numpy().tolist() == [1.0, 1.0, 1.0]
+
+
+def test_inplace_on_leaf_allowed_under_no_grad():
+    a = gradlens_core.ones(3, requires_grad=True)
+    with gradlens_core.no_grad():
+        a.mul_(2)
+        a[0] = 5.0
+    assert a.tolist() == [5.0, 2.0, 2.0]
+    assert a.is_leaf and a.requires_grad and a.grad_fn is None
