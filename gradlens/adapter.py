@@ -63,7 +63,10 @@ class CoreAdapter:
         rec.is_param = type(t).__name__ == "Parameter"
 
     def grad_fn(self, t):
-        return t.grad_fn
+        try:
+            return t.grad_fn
+        except RuntimeError:  # a no_grad view whose base changed: PyTorch refuses to answer
+            return t._grad_fn
 
     def grad(self, t):
         meta = t._meta

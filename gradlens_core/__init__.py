@@ -62,7 +62,14 @@ from ._factories import (
     zeros,
     zeros_like,
 )
-from ._grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from ._grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from ._handles import RemovableHandle
 from ._ops import (
     abs,

@@ -127,7 +127,9 @@ def node_class(name: str, formula=None, base=Node, n_outputs: int = 1) -> type:
     """The node class PyTorch calls ``name`` (created once)."""
     cls = _node_classes.get(name)
     if cls is None:
-        attrs = {"__slots__": (), "_n_outputs": n_outputs}
+        attrs = {"__slots__": ()}
+        if base is Node:  # multi-output node bases keep the count per instance
+            attrs["_n_outputs"] = n_outputs
         if formula is not None:
             attrs["_formula"] = staticmethod(formula)
         cls = type(name, (base,), attrs)
@@ -136,10 +138,13 @@ def node_class(name: str, formula=None, base=Node, n_outputs: int = 1) -> type:
 
 
 def backward_formula(name: str):
-    """Decorator: register ``fn(node, grad, ns)`` as the formula of node class ``name``."""
+    """Decorator: register ``fn(node, grad, ns)`` as the formula of node class ``name``.
+
+    The function is returned unchanged (it can serve other node names too)."""
 
     def register(fn):
-        return node_class(name, fn)
+        node_class(name, fn)
+        return fn
 
     return register
 
@@ -211,7 +216,7 @@ def version_error(t, grad_fn, current: int, expected: int) -> str:
         "The variable in question was changed in there or anywhere later. Good luck!"
         if _grad_mode._anomaly[0]
         else "Hint: enable anomaly detection to find the operation that failed to compute its "
-        "gradient, with torch.autograd.set_detect_anomaly(True)."
+        "gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False)."
     )
     return (
         "one of the variables needed for gradient computation has been modified by an inplace "

@@ -229,8 +229,7 @@ def _pos(self):
 
 
 def _T(self):
-    if self.ndim <= 2:
-        return _views.t(self)
+    # PyTorch's .T is a permute of all dims, whatever the rank (PermuteBackward0)
     return _views.permute(self, *reversed(range(self.ndim)))
 
 

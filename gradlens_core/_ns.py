@@ -76,6 +76,10 @@ class _Numpy:
         return np.where(cond, a, b)
 
     @staticmethod
+    def div_scalar(x, k):
+        return x / k
+
+    @staticmethod
     def sum(x, axis=None, keepdims=False):
         return np.asarray(np.sum(x, axis=axis, keepdims=keepdims))
 
@@ -208,6 +212,11 @@ class _Tensor:
 
     def where(self, cond, a, b):
         return self._f("where")(cond, a, b)
+
+    def div_scalar(self, x, k):
+        from .nn._loss_ops import div_scalar
+
+        return div_scalar(x, k)
 
     def sum(self, x, axis=None, keepdims=False):
         return x.sum() if axis is None else x.sum(axis, keepdim=keepdims)

@@ -57,7 +57,7 @@ def _operands(a, b):
         da, db = a._data, b._data
         if da.dtype == db.dtype:
             return da, db, None
-    elif isinstance(b, float) and a._data.dtype.kind == "f":
+    elif type(b) is float and a._data.dtype.kind == "f":
         return a._data, b, None
     elif not _is_scalar(b):
         b = as_tensor_arg(b)
@@ -132,7 +132,7 @@ def _div_bw(node, g, ns):
     s = node._saved
     other = s[0].unpack(node, ns)
     ga = g / other if need_a else None
-    gb = -g * s[1].unpack(node, ns) / (other * other) if need_b else None
+    gb = -g * ((s[1].unpack(node, ns) / other) / other) if need_b else None
     return ga, gb
 
 
@@ -161,7 +161,7 @@ def _pow_tensor_bw(node, g, ns):
     need_a = node.next_functions[0][0] is not None
     need_b = node.next_functions[1][0] is not None
     ga = ns.where(e == 0, g * 0, g * e * x ** ns.where(e == 0, e, e - 1)) if need_a else None
-    gb = ns.where((x == 0) & (e >= 0), g * 0, g * r * ns.log(x)) if need_b else None
+    gb = g * ns.where((x == 0) & (e >= 0), r * 0, r * ns.log(x)) if need_b else None
     return ga, gb
 
 
@@ -260,7 +260,8 @@ true_divide = divide = div
 
 
 def _floor_or_trunc_div(a, b, mode):
-    da, db, _ = _operands(as_tensor_arg(a), b)
+    a = as_tensor_arg(a)
+    da, db, _ = _operands(a, b)
     with np.errstate(divide="ignore", invalid="ignore"):
         if mode == "floor":
             res = np.floor_divide(da, db) if da.dtype.kind in "iu" else np.floor(da / db)
@@ -270,7 +271,11 @@ def _floor_or_trunc_div(a, b, mode):
             raise RuntimeError(
                 f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{mode}'"
             )
-    return _nondiff(_arr(res), (a, b), "div")
+    out = _wrap(_arr(res))
+    if out._data.dtype.kind != "f":
+        return _nondiff(out._data, (a, b), "div")
+    # differentiable with a zero gradient, as PyTorch's div with a rounding mode
+    return record(out, node_class("DivBackward2"), (a, b), op="div")
 
 
 def floor_divide(input, other):
@@ -305,7 +310,7 @@ def reciprocal(input):
 def pow(input, exponent):
     """``input ** exponent``: PowBackward0 (scalar exponent), 1 (tensor), 2 (scalar base)."""
     if not isinstance(input, Tensor):
-        return _rpow(exponent, input)
+        return _rpow(input, exponent)
     if isinstance(exponent, Tensor):
         da, db, _ = _operands(input, exponent)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -386,16 +391,35 @@ def _cos_bw(node, g, ns):
     return (-g * ns.sin(x),)
 
 
+def _fused(name, formula, inputs, values):
+    """Record a backward computation as one node, as PyTorch records tanh_backward & co."""
+    return record(_wrap(_arr(values)), node_class(name, formula), inputs, inputs, op=name)
+
+
 @backward_formula("TanhBackward0")
 def _tanh_bw(node, g, ns):
     (r,) = node.unpack(ns)
+    if ns.records_graph:
+        return (_fused("TanhBackwardBackward0", _tanh_bb, (g, r), g._data * (1 - r._data * r._data)),)
     return (g * (1 - r * r),)
+
+
+def _tanh_bb(node, gg, ns):
+    g, r = node.unpack(ns)
+    return gg * (1 - r * r), -2 * gg * g * r
 
 
 @backward_formula("SigmoidBackward0")
 def _sigmoid_bw(node, g, ns):
     (r,) = node.unpack(ns)
+    if ns.records_graph:
+        return (_fused("SigmoidBackwardBackward0", _sigmoid_bb, (g, r), g._data * (1 - r._data) * r._data),)
     return (g * (1 - r) * r,)
+
+
+def _sigmoid_bb(node, gg, ns):
+    g, r = node.unpack(ns)
+    return gg * (1 - r) * r, gg * g * (1 - 2 * r)
 
 
 @backward_formula("ReluBackward0")
@@ -410,7 +434,7 @@ def _abs_bw(node, g, ns):
     return (g * ns.sign(x),)
 
 
-@backward_formula("Log1pBackward0")
+@backward_formula("Log1PBackward0")
 def _log1p_bw(node, g, ns):
     (x,) = node.unpack(ns)
     return (g / (x + 1),)
@@ -422,6 +446,11 @@ def _zero_grad_formula(node, g, ns):
 
 for _name in ("RoundBackward0", "FloorBackward0", "CeilBackward0", "SignBackward0", "TruncBackward0"):
     node_class(_name, _zero_grad_formula)
+
+
+@backward_formula("DivBackward2")
+def _div_rounded_bw(node, g, ns):
+    return g * 0, g * 0
 
 
 def _np_sigmoid(x):
@@ -436,7 +465,7 @@ def _np_relu(x):
 
 exp = _unary("ExpBackward0", np.exp, save_output=True, quiet=True)
 log = _unary("LogBackward0", np.log, save_input=True, quiet=True)
-log1p = _unary("Log1pBackward0", np.log1p, save_input=True, quiet=True)
+log1p = _unary("Log1PBackward0", np.log1p, save_input=True, quiet=True)
 sqrt = _unary("SqrtBackward0", np.sqrt, save_output=True, quiet=True)
 sin = _unary("SinBackward0", np.sin, save_input=True)
 cos = _unary("CosBackward0", np.cos, save_input=True)
@@ -452,6 +481,8 @@ trunc = _unary("TruncBackward0", np.trunc, float_only=False)
 sign = _unary("SignBackward0", np.sign, float_only=False)
 
 
+@backward_formula("ClampMinBackward0")
+@backward_formula("ClampMaxBackward0")
 @backward_formula("ClampBackward1")
 def _clamp_bw(node, g, ns):
     x, lo, hi = node.unpack(ns)
@@ -463,39 +494,55 @@ def _clamp_bw(node, g, ns):
     return (ns.where(mask, g, g * 0),)
 
 
-def clamp(input, min=None, max=None):
-    """Clip values into [min, max] (ClampBackward1; saves its input)."""
+def _clip(data, lo, hi):
+    res = data
+    if lo is not None:
+        res = np.maximum(res, lo if isinstance(lo, _ndarray) else res.dtype.type(lo))
+    if hi is not None:
+        res = np.minimum(res, hi if isinstance(hi, _ndarray) else res.dtype.type(hi))
+    return _arr(res) if res is not data else res.copy()
+
+
+def clamp(input, min=None, max=None, _name="ClampBackward1"):
+    """Clip values into [min, max] (ClampBackward1; saves its input; ClampBackward0 for tensor bounds)."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        return _clamp_tensor(input, min, max)
-    res = input._data
-    if min is not None:
-        res = np.maximum(res, res.dtype.type(min))
-    if max is not None:
-        res = np.minimum(res, res.dtype.type(max))
-    out = _wrap(_arr(res) if res is not input._data else res.copy())
-    return record(out, node_class("ClampBackward1"), (input,), (input, min, max), op="clamp")
+        lo = None if min is None else as_tensor_arg(min)
+        hi = None if max is None else as_tensor_arg(max)
+        try:
+            res = _clip(input._data, None if lo is None else lo._data, None if hi is None else hi._data)
+        except ValueError:
+            raise broadcast_error(input.shape, (lo if lo is not None else hi).shape) from None
+        inputs = (input, lo, hi)
+        return record(_wrap(res), node_class("ClampBackward0"), inputs, inputs, op="clamp")
+    return record(_wrap(_clip(input._data, min, max)), node_class(_name), (input,), (input, min, max), op="clamp")
 
 
-def _clamp_tensor(input, lo, hi):
-    out = input
-    if lo is not None:
-        out = maximum(out, as_tensor_arg(lo))
-    if hi is not None:
-        out = minimum(out, as_tensor_arg(hi))
-    return out
+@backward_formula("ClampBackward0")
+def _clamp_tensor_bw(node, g, ns):
+    x, lo, hi = node.unpack(ns)
+    z = g * 0
+    above = (x >= lo) if lo is not None else None
+    below = (x <= hi) if hi is not None else None
+    keep = above if below is None else (below if above is None else above & below)
+    gx = ns.where(keep, g, z)
+    glo = None if lo is None else ns.where(x < lo, g, z)
+    ghi = None if hi is None else ns.where(x > hi, g, z)
+    return gx, glo, ghi
 
 
 clip = clamp
 
 
 def clamp_min(input, min):
-    return clamp(input, min=min)
+    """``clamp(min=...)`` recorded as PyTorch's clamp_min (ClampMinBackward0)."""
+    return clamp(input, min=min, _name="ClampMinBackward0")
 
 
 def clamp_max(input, max):
-    return clamp(input, max=max)
+    """``clamp(max=...)`` recorded as PyTorch's clamp_max (ClampMaxBackward0)."""
+    return clamp(input, max=max, _name="ClampMaxBackward0")
 
 
 @backward_formula("MaximumBackward0")
@@ -600,9 +647,9 @@ def isfinite(input):
 
 
 def _dims(x: Tensor, dim):
-    if isinstance(dim, (list, tuple)):
-        return tuple(sorted(x._wrap_dim(d) for d in dim))
-    return (x._wrap_dim(dim),)
+    """Wrapped reduction dims; a 0-d tensor accepts dim 0/-1 and has no axis to reduce."""
+    dims = tuple(sorted(x._wrap_dim(d) for d in dim)) if isinstance(dim, (list, tuple)) else (x._wrap_dim(dim),)
+    return dims if x._data.ndim else ()
 
 
 def argmax(input, dim=None, keepdim=False):
@@ -655,7 +702,7 @@ def _sum_dim_bw(node, g, ns):
 @backward_formula("MeanBackward0")
 def _mean_bw(node, g, ns):
     shape = node._ctx
-    return (ns.expand(g / _numel(shape), shape),)
+    return (ns.div_scalar(ns.expand(g, shape), _numel(shape)),)
 
 
 @backward_formula("MeanBackward1")
@@ -666,7 +713,7 @@ def _mean_dim_bw(node, g, ns):
         count *= shape[d]
     if not keepdim:
         g = ns.reshape(g, _kept_shape(shape, dims))
-    return (ns.expand(g / count, shape),)
+    return (ns.div_scalar(ns.expand(g, shape), count),)
 
 
 def _numel(shape):
@@ -749,6 +796,8 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
         res = np.asarray(input._data.prod(dtype=out_dt))
         return record(_wrap(res), node_class("ProdBackward0"), (input,), (input,), save_output=True, op="prod")
     d = input._wrap_dim(dim)
+    if input._data.ndim == 0:
+        return record(_wrap(input._data.astype(out_dt)), node_class("CloneBackward0"), (input,), op="prod")
     res = np.asarray(input._data.prod(axis=d, keepdims=keepdim, dtype=out_dt))
     out = _wrap(res)
     return record(out, node_class("ProdBackward1"), (input,), (input,), ctx=(d, keepdim), save_output=True, op="prod")
@@ -768,6 +817,8 @@ node_class("MinBackward1", _extreme_all_bw)
 def _extreme_dim_bw(node, g, ns):
     (indices,) = node.unpack(ns)
     shape, dim, keepdim = node._ctx
+    if dim is None:  # a 0-d input: the value itself was selected
+        return (g,)
     idx = indices if not ns.records_graph else indices._data
     if not keepdim:
         g = ns.reshape(g, _kept_shape(shape, (dim,)))
@@ -824,6 +875,11 @@ def _extreme(input, dim, keepdim, other, is_max):
         return record(_wrap(res), node, (input,), (input,), save_output=True, op=name)
     d = input._wrap_dim(dim)
     data = input._data
+    node = node_class("MaxBackward0" if is_max else "MinBackward0")
+    if data.ndim == 0:
+        idx_t = _wrap(np.zeros((), dtype=np.int64))
+        vals = record(_wrap(data.copy()), node, (input,), (idx_t,), ctx=(data.shape, None, keepdim), op=name)
+        return (_max_rt if is_max else _min_rt)(vals, idx_t)
     idx = np.argmax(data, axis=d) if is_max else np.argmin(data, axis=d)
     idx = np.asarray(idx, dtype=np.int64)
     values = np.take_along_axis(data, np.expand_dims(idx, d), axis=d)
@@ -847,36 +903,130 @@ def min(input, dim=None, keepdim=False, *, other=None):
     return _extreme(input, dim, keepdim, other, False)
 
 
+def _reduce_dims(input, dim):
+    """All dims for ``dim`` None or (), else the wrapped dims."""
+    if dim is None or dim == () or dim == []:
+        return tuple(range(input._data.ndim))
+    return _dims(input, dim)
+
+
+def _keep(g, shape, dims, keepdim, ns):
+    return g if keepdim else ns.reshape(g, _kept_shape(shape, dims))
+
+
+@backward_formula("AmaxBackward0")
+@backward_formula("AminBackward0")
+def _amax_bw(node, g, ns):
+    x, r = node.unpack(ns)
+    dims, keepdim = node._ctx
+    shape = tuple(x.shape)
+    g = _keep(g, shape, dims, keepdim, ns)
+    r = _keep(r, shape, dims, keepdim, ns)
+    mask = x == r
+    count = ns.sum(mask * 1.0, dims, True) if dims else mask * 1.0
+    return (ns.where(mask, g / count, g * 0),)
+
+
+def _amax_like(input, dim, keepdim, is_max):
+    dims = _reduce_dims(input, dim)
+    fn = np.amax if is_max else np.amin
+    res = np.asarray(fn(input._data, axis=dims, keepdims=keepdim))
+    name = "AmaxBackward0" if is_max else "AminBackward0"
+    return record(_wrap(res), node_class(name), (input,), (input,), ctx=(dims, keepdim), save_output=True, op=name[:4].lower())
+
+
 def amax(input, dim=(), keepdim=False):
-    if dim == () or dim is None:
-        return max(input)
-    return max(input, dim, keepdim).values
+    """Largest values over ``dim`` (AmaxBackward0; ties share the gradient evenly)."""
+    return _amax_like(input, dim, keepdim, True)
 
 
 def amin(input, dim=(), keepdim=False):
-    if dim == () or dim is None:
-        return min(input)
-    return min(input, dim, keepdim).values
+    """Smallest values over ``dim`` (AminBackward0)."""
+    return _amax_like(input, dim, keepdim, False)
 
 
-def var(input, dim=None, unbiased=True, keepdim=False, *, correction=None):
-    c = (1 if unbiased else 0) if correction is None else correction
-    m = mean(input, dim, keepdim=True)
-    sq = (input - m) ** 2
-    n = input.numel() if dim is None else _numel(tuple(input.shape[d] for d in _dims(input, dim)))
-    return sum(sq, dim, keepdim) / builtins.max(n - c, 0)
+def _correction(unbiased, correction):
+    if correction is not None:
+        return correction
+    return 1 if unbiased is None or unbiased else 0
 
 
-def std(input, dim=None, unbiased=True, keepdim=False, *, correction=None):
-    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+@backward_formula("VarBackward0")
+def _var_bw(node, g, ns):
+    (x,) = node.unpack(ns)
+    dims, keepdim, c = node._ctx
+    shape = tuple(x.shape)
+    n = _numel(tuple(shape[d] for d in dims))
+    mean_ = ns.sum(x, dims, True) / n if dims else x
+    return (_keep(g, shape, dims, keepdim, ns) * 2 * (x - mean_) / builtins.max(n - c, 0),)
 
 
-def norm(input, p=2, dim=None, keepdim=False):
-    if p == 2 or p == "fro":
-        return sqrt(sum(input * input, dim, keepdim))
+@backward_formula("StdBackward0")
+def _std_bw(node, g, ns):
+    x, r = node.unpack(ns)
+    dims, keepdim, c = node._ctx
+    shape = tuple(x.shape)
+    n = _numel(tuple(shape[d] for d in dims))
+    mean_ = ns.sum(x, dims, True) / n if dims else x
+    r = _keep(r, shape, dims, keepdim, ns)
+    return (_keep(g, shape, dims, keepdim, ns) * (x - mean_) / (builtins.max(n - c, 0) * r),)
+
+
+def _var_data(input, dims, c, keepdim):
+    d = input._data
+    n = _numel(tuple(d.shape[k] for k in dims))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m = d.mean(axis=dims, keepdims=True) if dims else d
+        return np.asarray((((d - m) ** 2).sum(axis=dims, keepdims=keepdim) / builtins.max(n - c, 0)).astype(d.dtype))
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Variance over ``dim`` (VarBackward0; Bessel's correction by default)."""
+    if isinstance(dim, bool):
+        unbiased, dim = dim, None
+    dims = _reduce_dims(input, dim)
+    c = _correction(unbiased, correction)
+    res = _var_data(input, dims, c, keepdim)
+    return record(_wrap(res), node_class("VarBackward0"), (input,), (input,), ctx=(dims, keepdim, c), op="var")
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Standard deviation over ``dim`` (StdBackward0)."""
+    if isinstance(dim, bool):
+        unbiased, dim = dim, None
+    dims = _reduce_dims(input, dim)
+    c = _correction(unbiased, correction)
+    res = np.sqrt(_var_data(input, dims, c, keepdim))
+    ctx = (dims, keepdim, c)
+    return record(_wrap(np.asarray(res)), node_class("StdBackward0"), (input,), (input,), ctx=ctx, save_output=True, op="std")
+
+
+@backward_formula("LinalgVectorNormBackward0")
+def _norm_bw(node, g, ns):
+    x, r = node.unpack(ns)
+    p, dims, keepdim = node._ctx
+    shape = tuple(x.shape)
+    g = _keep(g, shape, dims, keepdim, ns)
+    r = _keep(r, shape, dims, keepdim, ns)
+    if p == 2:
+        return (ns.where(r == 0, g * 0, g * x / r),)
     if p == 1:
-        return sum(abs(input), dim, keepdim)
-    return sum(abs(input) ** p, dim, keepdim) ** (1.0 / p)
+        return (g * ns.sign(x),)
+    scale = ns.sign(x) * (x * ns.sign(x)) ** (p - 1) / r ** (p - 1)
+    return (ns.where(r == 0, g * 0, g * scale),)
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """Vector p-norm over ``dim`` (LinalgVectorNormBackward0)."""
+    p = 2 if p in ("fro", None) else p
+    if not isinstance(p, (int, float)) or p in (0, float("inf"), float("-inf")):
+        raise NotImplementedError(f"gradlens_core supports norm p >= 1 (finite), got {p!r}")
+    dims = _reduce_dims(input, dim)
+    d = _float_data(input)
+    res = np.asarray(((np.abs(d) ** p).sum(axis=dims, keepdims=keepdim)) ** (1.0 / p)).astype(d.dtype)
+    ctx = (p, dims, keepdim)
+    out = _wrap(res)
+    return record(out, node_class("LinalgVectorNormBackward0"), (input,), (input,), ctx=ctx, save_output=True, op="norm")
 
 
 # ============================================================================ matrix products
@@ -1033,23 +1183,37 @@ def matmul(input, other):
         shape = tuple(lead) + ((other.shape[-1],) if other.ndim == 2 else ())
         out = _wrap(prod_._data.reshape(shape))
         return record(out, node_class("UnsafeViewBackward0"), (prod_,), ctx=prod_._data.shape, op="matmul")
+    if 3 <= input.ndim <= other.ndim and all(n == 1 for n in input.shape[:-2]):
+        # a batch of one matrix against a real batch: PyTorch squeezes it to a matrix and
+        # folds the transposed problem, (other^T @ input^T)^T, then makes it contiguous
+        a2 = input
+        while a2.ndim > 2:
+            a2 = a2.squeeze(0)
+        return contiguous(matmul(other.mT, a2.t()).mT)
+    return _batched_matmul(input, other)
+
+
+def _batched_matmul(input, other):
+    # PyTorch broadcasts the batch dims, folds them into one, runs bmm and views the
+    # result back (its node is UnsafeViewBackward0).
     a = input if input.ndim > 1 else input.unsqueeze(0)
     b = other if other.ndim > 1 else other.unsqueeze(-1)
     if a.shape[-1] != b.shape[-2]:
         raise RuntimeError(
-            f"Expected size for first two dimensions of batch2 tensor to be: [{a.shape[0]}, {a.shape[-1]}] "
-            f"but got: [{b.shape[0]}, {b.shape[-2]}]."
+            f"Expected size for first two dimensions of batch2 tensor to be: [{_numel(a.shape[:-2])}, {a.shape[-1]}] "
+            f"but got: [{_numel(b.shape[:-2])}, {b.shape[-2]}]."
         )
     try:
-        data = np.matmul(a._data, b._data)
+        batch = np.broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
     except ValueError:
         raise broadcast_error(a.shape[:-2], b.shape[:-2]) from None
-    res = record(_wrap(data), node_class("BmmBackward0"), (a, b), _two_saved(a, b), op="matmul")
-    if input.ndim == 1:
-        res = res.squeeze(-2)
-    if other.ndim == 1:
-        res = res.squeeze(-1)
-    return res
+    n = _numel(batch)
+    a3 = a.expand(*batch, *a.shape[-2:]).reshape(n, a.shape[-2], a.shape[-1])
+    b3 = b.expand(*batch, *b.shape[-2:]).reshape(n, b.shape[-2], b.shape[-1])
+    prod_ = bmm(a3, b3)
+    shape = tuple(batch) + ((a.shape[-2],) if input.ndim > 1 else ()) + ((b.shape[-1],) if other.ndim > 1 else ())
+    out = _wrap(prod_._data.reshape(shape))
+    return record(out, node_class("UnsafeViewBackward0"), (prod_,), ctx=prod_._data.shape, op="matmul")
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
@@ -1394,7 +1558,7 @@ node_class("ZeroBackward0", _zero_grad_formula)
 node_class("FillBackward0", _zero_grad_formula)
 
 
-@backward_formula("FillBackward1")
+@backward_formula("FillBackward3")
 def _fill_tensor_bw(node, g, ns):
     return g * 0, ns.sum(g)
 
@@ -1415,7 +1579,7 @@ def fill_(self, value):
                 f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} dimensions."
             )
         _write(self, value._data.astype(self._data.dtype), "fill_")
-        return finish_inplace(self, "fill_", node_class("FillBackward1"), (self, value))
+        return finish_inplace(self, "fill_", node_class("FillBackward3"), (self, value))
     _write(self, value, "fill_")
     return finish_inplace(self, "fill_", node_class("FillBackward0"), (self,))
 

@@ -43,9 +43,10 @@ class Size(tuple):
 class _Meta:
     """Autograd state most tensors never need (PyTorch's AutogradMeta)."""
 
-    __slots__ = ("grad", "retains_grad", "hooks", "accumulator", "base", "view_steps", "view_version")
+    __slots__ = ("grad", "retains_grad", "hooks", "accumulator", "base", "view_steps", "view_version", "no_grad_view")
 
     def __init__(self) -> None:
+        self.no_grad_view = False
         self.grad = None
         self.retains_grad = False
         self.hooks = None
@@ -64,6 +65,19 @@ _NON_LEAF_GRAD_WARNING = (
 )
 
 _new = object.__new__
+
+# c10's names of scalar types, as PyTorch prints them in the grad-assignment error
+_C_TYPE_NAMES = {
+    "float32": "float",
+    "float64": "double",
+    "float16": "c10::Half",
+    "int64": "long int",
+    "int32": "int",
+    "int16": "short int",
+    "int8": "signed char",
+    "uint8": "unsigned char",
+    "bool": "bool",
+}
 
 
 class Tensor:
@@ -206,6 +220,8 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
+        if self._meta is not None and self._meta.base is not None:
+            return self._view_grad_fn() is None
         return self._grad_fn is None
 
     @property
@@ -249,7 +265,11 @@ class Tensor:
             if not isinstance(value, Tensor):
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}")
             if value.dtype is not self.dtype:
-                raise RuntimeError("assigned grad has data of a different type")
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype '{_C_TYPE_NAMES.get(value.dtype.name, value.dtype.name)}'"
+                    f" to a tensor with grad_dtype '{self.dtype._legacy}'. Please ensure that the gradient and the "
+                    "tensor have the same dtype"
+                )
             if value._data.shape != self._data.shape:
                 raise RuntimeError(
                     f"attempting to assign a gradient of size '{list(value.shape)}' to a tensor of size "
@@ -301,8 +321,13 @@ class Tensor:
         meta = self._get_meta()
         old = meta.grad
         if old is None:
-            if isinstance(g, Tensor):
-                meta.grad = g if create_graph else Tensor._wrap(g._data.copy())
+            if create_graph and isinstance(g, Tensor):
+                # PyTorch copies the new grad into a fresh buffer (CopyBackwards keeps it differentiable)
+                from ._ops import copy_
+
+                meta.grad = copy_(Tensor._wrap(np.empty_like(g._data)), g)
+            elif isinstance(g, Tensor):
+                meta.grad = Tensor._wrap(g._data.copy())
             else:
                 meta.grad = Tensor._wrap(np.array(g, dtype=self._data.dtype, copy=True))
         elif create_graph:
@@ -341,6 +366,14 @@ class Tensor:
         # A view whose storage was edited in place since its grad_fn was set gets a fresh
         # AsStridedBackward0 pointing at its base's current history, as in PyTorch.
         meta = self._meta
+        if meta.view_version != self._version_counter[0] and meta.no_grad_view:
+            raise RuntimeError(
+                "A view was created in no_grad mode and its base or another view of its base has been modified "
+                "inplace with grad mode enabled. Given that this use case is ambiguous and error-prone, it is "
+                "forbidden. You can clarify your code by moving both the view and the inplace either both inside "
+                "the no_grad block (if you don't want the inplace to be tracked) or both outside (if you want the "
+                "inplace to be tracked)."
+            )
         if meta.view_version != self._version_counter[0]:
             meta.view_version = self._version_counter[0]
             base = meta.base
@@ -448,13 +481,13 @@ class Tensor:
 
     def __float__(self) -> float:
         if self._data.size != 1:
-            raise TypeError("only one element tensors can be converted to Python scalars")
+            raise ValueError("only one element tensors can be converted to Python scalars")
         self._escaped("float")
         return float(self._data.reshape(()))
 
     def __int__(self) -> int:
         if self._data.size != 1:
-            raise TypeError("only one element tensors can be converted to Python scalars")
+            raise ValueError("only one element tensors can be converted to Python scalars")
         self._escaped("int")
         return int(self._data.reshape(()))
 
@@ -605,9 +638,18 @@ def check_inplace(self: Tensor, op: str = "in-place op") -> None:
     """Refuse in-place edits PyTorch refuses: on leaves that require grad (and their views)
     outside no_grad, and through tensors whose elements overlap in memory (``expand``)."""
     if _grad_mode._state.enabled:
+        meta = self._meta
+        if meta is not None and meta.no_grad_view:
+            _refuse(
+                self,
+                op,
+                "A view was created in no_grad mode and is being modified inplace with grad mode enabled. Given "
+                "that this use case is ambiguous and error-prone, it is forbidden. You can clarify your code by "
+                "moving both the view and the inplace either both inside the no_grad block (if you don't want the "
+                "inplace to be tracked) or both outside (if you want the inplace to be tracked).",
+            )
         if self._grad_fn is None and self._requires_grad:
             _refuse(self, op, "a leaf Variable that requires grad is being used in an in-place operation.")
-        meta = self._meta
         if meta is not None and meta.base is not None:
             base = meta.base
             if base._grad_fn is None and base._requires_grad:

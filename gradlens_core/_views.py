@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _events
+from . import _events, _grad_mode
 from ._autograd import Node, node_class
 from ._tensor import Tensor, _Meta, record
 
@@ -54,6 +54,11 @@ def make_view(self: Tensor, data: np.ndarray, name: str, step: ViewStep, op: str
         meta.base = self
         meta.view_steps = (step,)
     meta.view_version = counter[0]
+    if not _grad_mode._state.enabled and self.requires_grad:
+        # a view made under no_grad still requires grad (as a leaf); editing it with grad
+        # mode on is refused (see check_inplace)
+        out._requires_grad = True
+        meta.no_grad_view = True
     record(out, view_node(name), (self,), ctx=step, op=op)
     if _events.active:
         _events.emit("aliased", tensor=out, source=self, kind="view", op=op)
@@ -325,7 +330,13 @@ def select(self: Tensor, dim: int, index: int) -> Tensor:
     d = self._wrap_dim(dim)
     n = self._data.shape[d]
     if not -n <= index < n:
-        raise IndexError(f"index {index} is out of bounds for dimension {d} with size {n}")
+        raise IndexError(
+            f"select(): index {index} out of range for tensor of size {list(self._data.shape)} at dimension {d}"
+        )
+    return _select(self, d, int(index))
+
+
+def _select(self: Tensor, d: int, index: int) -> Tensor:
     key = (slice(None),) * d + (index,)
     return _key_view(self, key, "SelectBackward0", "select")
 
@@ -343,16 +354,75 @@ def _key_view(self, key, name, op):
     return make_view(self, self._data[key], name, step, op)
 
 
+class MultiViewNode(Node):
+    """One node for several views of the same input (SplitBackward0, UnbindBackward0, ...)."""
+
+    __slots__ = ("_n_outputs",)
+
+    @staticmethod
+    def _formula(node, grads, ns):
+        in_shape, keys = node._ctx
+        total = None
+        for g, key in zip(grads, keys):
+            if g is None:
+                continue
+            part = ns.scatter(g, in_shape, key)
+            total = part if total is None else total + part
+        return (total,)
+
+    def apply_formula(self, grads, ns):
+        return self._formula(self, grads, ns)
+
+
+def _multi_view(self: Tensor, keys, name: str, op: str) -> tuple:
+    """Views ``self[key]`` for each key, made by one node as PyTorch's split/unbind do."""
+    from ._tensor import needs_grad
+
+    keys = [k + (Ellipsis,) for k in keys]
+    in_shape = self._data.shape
+    node = None
+    if needs_grad(self):
+        cls = node_class(name, base=MultiViewNode)
+        node = cls((self._edge(),), (), (in_shape, keys), [(in_shape, self._data.dtype)])
+        node._n_outputs = len(keys)
+    src = self._meta
+    outs = []
+    for i, key in enumerate(keys):
+        out = Tensor._wrap(self._data[key])
+        counter = out._version_counter = self._version_counter
+        meta = out._meta = _Meta()
+        step = ViewStep((lambda k: lambda a: a[k])(key), (lambda k: lambda g, ns: ns.scatter(g, in_shape, k))(key))
+        if src is not None and src.base is not None:
+            meta.base, meta.view_steps = src.base, src.view_steps + (step,)
+        else:
+            meta.base, meta.view_steps = self, (step,)
+        meta.view_version = counter[0]
+        if node is not None:
+            out._grad_fn = node
+            out._output_nr = i
+        if _events.active:
+            _events.emit("created", tensor=out, grad_fn=node, inputs=(self,), op=op)
+            _events.emit("aliased", tensor=out, source=self, kind="view", op=op)
+        outs.append(out)
+    return tuple(outs)
+
+
 def unbind(self: Tensor, dim: int = 0):
+    """The slices along ``dim`` (UnbindBackward0)."""
     d = self._wrap_dim(dim)
-    return tuple(select(self, d, i) for i in range(self._data.shape[d]))
+    keys = [(slice(None),) * d + (i,) for i in range(self._data.shape[d])]
+    return _multi_view(self, keys, "UnbindBackward0", "unbind")
 
 
 def split(self: Tensor, split_size, dim: int = 0):
+    """Pieces along ``dim``: of ``split_size`` each (SplitBackward0) or of the given sizes (SplitWithSizesBackward0)."""
     d = self._wrap_dim(dim)
     n = self._data.shape[d]
     if isinstance(split_size, int):
+        if split_size <= 0 and n:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
         sizes = [min(split_size, n - i) for i in range(0, n, split_size)] if n else [0]
+        name = "SplitBackward0"
     else:
         sizes = list(split_size)
         if sum(sizes) != n:
@@ -360,17 +430,23 @@ def split(self: Tensor, split_size, dim: int = 0):
                 f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at dimension {d}), "
                 f"but got split_sizes={sizes}"
             )
-    out, start = [], 0
-    for s in sizes:
-        out.append(narrow(self, d, start, s))
-        start += s
-    return tuple(out)
+        name = "SplitWithSizesBackward0"
+    keys, start = [], 0
+    for size in sizes:
+        keys.append((slice(None),) * d + (slice(start, start + size),))
+        start += size
+    return _multi_view(self, keys, name, "split")
 
 
 def chunk(self: Tensor, chunks: int, dim: int = 0):
+    """``chunks`` pieces along ``dim`` (the last may be smaller; SplitBackward0)."""
+    if chunks <= 0:
+        raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
     d = self._wrap_dim(dim)
     n = self._data.shape[d]
-    size = -(-n // chunks)
+    size = -(-n // chunks) if n else 0
+    if size == 0:
+        return split(self, [0] * chunks if not n else [n], d)
     return split(self, size, d)
 
 
@@ -378,6 +454,9 @@ def chunk(self: Tensor, chunks: int, dim: int = 0):
 
 
 def _is_basic(item) -> bool:
+    if isinstance(item, Tensor):
+        # a 0-d integer tensor indexes like an int (a view), as in PyTorch
+        return item._data.ndim == 0 and item._data.dtype.kind in "iu"
     return item is None or item is Ellipsis or isinstance(item, (int, slice, np.integer)) and not isinstance(item, bool)
 
 
@@ -413,10 +492,13 @@ def _basic_index(self: Tensor, items) -> Tensor:
     if n_specified > self._data.ndim:
         raise IndexError(f"too many indices for tensor of dimension {self._data.ndim}")
     out = self
-    dim = 0
-    for pos, item in enumerate(items):
+    dim = 0  # position in ``out``
+    src_dim = 0  # position in ``self``, for error messages
+    for item in items:
         if item is Ellipsis:
-            dim += self._data.ndim - n_specified
+            skip = self._data.ndim - n_specified
+            dim += skip
+            src_dim += skip
         elif item is None:
             out = unsqueeze(out, dim)
             dim += 1
@@ -426,13 +508,17 @@ def _basic_index(self: Tensor, items) -> Tensor:
             if step <= 0:
                 raise ValueError("step must be greater than zero")
             if (start, stop, step) != (0, size, 1):
-                out = _key_view(out, (slice(None),) * dim + (slice(start, max(stop, start), step),), "SliceBackward0", "slice")
+                key = (slice(None),) * dim + (slice(start, max(stop, start), step),)
+                out = _key_view(out, key, "SliceBackward0", "slice")
             dim += 1
+            src_dim += 1
         else:
+            index = int(item)
             size = out._data.shape[dim]
-            if not -size <= item < size:
-                raise IndexError(f"index {item} is out of bounds for dimension {dim} with size {size}")
-            out = select(out, dim, int(item))
+            if not -size <= index < size:
+                raise IndexError(f"index {index} is out of bounds for dimension {src_dim} with size {size}")
+            out = _select(out, dim, index)
+            src_dim += 1
     if out is self:
         return make_view(self, self._data.view(), "AliasBackward0", _IDENTITY, "alias")
     return out
@@ -444,7 +530,7 @@ def _advanced_index(self: Tensor, key) -> Tensor:
     try:
         data = self._data[key]
     except IndexError as e:
-        raise IndexError(str(e)) from None
+        raise IndexError(str(e).replace(" axis ", " dimension ")) from None
     out = Tensor._wrap(np.ascontiguousarray(data))
     return record(out, node_class("IndexBackward0", _index_bw), (self,), ctx=(self._data.shape, key), op="index")
 
@@ -455,9 +541,11 @@ def _index_bw(node, g, ns):
 
 
 def _index_put_bw(node, g, ns):
-    key, value_shape = node._ctx
+    key, value_shape, accumulate = node._ctx
     if ns.records_graph:
         raise NotImplementedError("create_graph=True through index_put_ is not supported")
+    if accumulate:
+        return g, ns.take(g, key)
     gself = g.copy()
     gself[key] = 0
     return gself, ns.take(g, key)
@@ -474,8 +562,10 @@ def setitem(self: Tensor, key, value) -> None:
             copy_(target, value)
         elif isinstance(value, (list, tuple, np.ndarray)):
             copy_(target, as_tensor_arg(value))
-        else:
+        elif target is self and not self._is_view():
             fill_(target, value)
+        else:
+            copy_(target, Tensor._wrap(np.asarray(value, dtype=self._data.dtype)))
         return
     index_put_(self, tuple(_to_index(i) for i in items), value)
 
@@ -498,7 +588,7 @@ def index_put_(self: Tensor, key, value, accumulate=False) -> Tensor:
     except (ValueError, IndexError) as e:
         raise RuntimeError(str(e)) from None
     node = node_class("IndexPutBackward0", _index_put_bw)
-    return finish_inplace(self, "index_put_", node, (self, v), ctx=(key, v._data.shape))
+    return finish_inplace(self, "index_put_", node, (self, v), ctx=(key, v._data.shape, accumulate))
 
 
 # ----------------------------------------------------------------------------- scatter (double backward)

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 from .._autograd import BackwardEvents, Node, run_backward
 from .._grad_mode import (
     detect_anomaly,
@@ -91,6 +93,15 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
     if retain_graph is None:
         retain_graph = create_graph
+    if create_graph and inputs is None:
+        warnings.warn(
+            "Using backward() with create_graph=True will create a reference cycle between the parameter and its "
+            "gradient which can cause a memory leak. We recommend using autograd.grad when creating the graph to "
+            "avoid this. If you have to use this function, make sure to reset the .grad fields of your parameters "
+            "to None after use to break the cycle and avoid the leak.",
+            UserWarning,
+            stacklevel=3,
+        )
     with BackwardEvents(tensors, inputs, retain_graph, create_graph) as current:
         _check_roots(tensors)
         seeds = _make_grads(tensors, grads, create_graph)
@@ -113,15 +124,15 @@ def grad(
     inputs_t = _as_tuple(inputs)
     if allow_unused is None:
         allow_unused = materialize_grads
-    for t in inputs_t:
-        if not isinstance(t, Tensor):
-            raise TypeError(f"grad requires Tensor inputs, got {type(t).__name__}")
-        if not t.requires_grad:
-            raise RuntimeError("One of the differentiated Tensors does not require grad")
     if retain_graph is None:
         retain_graph = create_graph
     with BackwardEvents(outputs, inputs_t, retain_graph, create_graph) as current:
         _check_roots(outputs)
+        for t in inputs_t:
+            if not isinstance(t, Tensor):
+                raise TypeError(f"grad requires Tensor inputs, got {type(t).__name__}")
+            if not t.requires_grad:
+                raise RuntimeError("One of the differentiated Tensors does not require grad")
         seeds = _make_grads(outputs, _as_tuple(grad_outputs), create_graph)
         result = run_backward(
             outputs,

@@ -159,15 +159,9 @@ def _div_scalar_bw(node, g, ns):
     return (g / node._ctx,)
 
 
-def _masked_fill_bw(node, g, ns):
-    (mask,) = node.unpack(ns)
-    return (ns.where(mask, g * 0, g),)
-
-
 _SCALAR_NODES = {
     "MulBackward1": (node_class("MulBackward1", _mul_scalar_bw), _mul_scalar_bw),
     "DivBackward1": (node_class("DivBackward1", _div_scalar_bw), _div_scalar_bw),
-    "MaskedFillBackward0": (node_class("MaskedFillBackward0", _masked_fill_bw), _masked_fill_bw),
 }
 
 
@@ -193,4 +187,4 @@ def masked_fill(t: Tensor, mask: Tensor, value: float) -> Tensor:
     """``t.masked_fill(mask, value)`` (MaskedFillBackward0, saves the mask), out of place."""
     from .. import _ops
 
-    return _scalar_op(t, value, "MaskedFillBackward0", lambda a, v: _ops.where(mask, v, a), saved=(mask,))
+    return _ops.masked_fill(t, mask, value)
