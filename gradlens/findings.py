@@ -11,7 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["CAUSES", "CUT_KINDS", "HAZARD_KINDS", "Explanation", "Cutoff", "Hazard", "BackwardFailure", "Report"]
+__all__ = [
+    "CAUSES",
+    "CUT_KINDS",
+    "HAZARD_KINDS",
+    "Explanation",
+    "Cutoff",
+    "Hazard",
+    "BackwardFailure",
+    "Report",
+    "FindingList",
+]
 
 CUT_KINDS = ("detach", "data", "detach_", "no_grad", "non_differentiable", "numpy", "item")
 CAUSES = (
@@ -47,6 +57,9 @@ class Explanation:
 
         return explanation_text(self)
 
+    def _repr_pretty_(self, p, cycle) -> None:
+        p.text(str(self))
+
     def _repr_html_(self) -> str:
         from .render_html import explanation_html
 
@@ -70,6 +83,14 @@ class Cutoff:
         from .render_text import cutoff_text
 
         return cutoff_text(self)
+
+    def _repr_pretty_(self, p, cycle) -> None:
+        p.text(str(self))
+
+    def _repr_html_(self) -> str:
+        from .render_html import cutoff_html
+
+        return cutoff_html(self)
 
 
 @dataclass(frozen=True)
@@ -99,6 +120,14 @@ class Hazard:
 
         return hazard_text(self)
 
+    def _repr_pretty_(self, p, cycle) -> None:
+        p.text(str(self))
+
+    def _repr_html_(self) -> str:
+        from .render_html import hazard_html
+
+        return hazard_html(self)
+
 
 @dataclass(frozen=True)
 class BackwardFailure:
@@ -109,6 +138,17 @@ class BackwardFailure:
     node: str | None
     hazard: Hazard | None = None
     message: str = ""
+
+    def __str__(self) -> str:
+        return self.message or f"backward() at line {self.line} raised: {self.error}"
+
+    def _repr_pretty_(self, p, cycle) -> None:
+        p.text(str(self))
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return f"<p class='gradlens-failure'>{escape(str(self))}</p>"
 
 
 @dataclass(frozen=True)
@@ -144,3 +184,37 @@ class Report:
         from .render_html import report_html
 
         return report_html(self)
+
+
+class FindingList(tuple):
+    """A tuple of findings that displays as a titled list (what ``%gradlens cutoffs`` returns).
+
+    >>> fl = FindingList([Cutoff("detach", 4, "t3", "t4", "out", "c")], "Cut-offs")
+    >>> print(fl)
+    Cut-offs (1):
+      cut-off [detach] line 4: `out` -> `c` (None)
+    """
+
+    title: str
+
+    def __new__(cls, items=(), title: str = "Findings"):
+        self = super().__new__(cls, items)
+        self.title = title
+        return self
+
+    def __str__(self) -> str:
+        if not self:
+            return f"{self.title}: none"
+        lines = [f"{self.title} ({len(self)}):"]
+        for item in self:
+            lines += ["  " + s for s in str(item).splitlines()]
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, p, cycle) -> None:
+        p.text(str(self))
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        body = "".join(item._repr_html_() for item in self) or "<p>none</p>"
+        return f"<div class='gradlens-findings'><h4>{escape(self.title)} ({len(self)})</h4>{body}</div>"

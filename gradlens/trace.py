@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import weakref
 
 from . import analysis
@@ -20,7 +22,7 @@ from .findings import Report
 from .frames import user_frame
 from .recorder import Recorder
 
-__all__ = ["Trace", "trace", "last_trace"]
+__all__ = ["Trace", "trace", "last_trace", "clear_last"]
 
 _last = [None]
 
@@ -103,8 +105,8 @@ class Trace:
                     continue
                 explanations.append(self.why_none(t))
         return Report(
-            tensors=sum(1 for _, d in rec.graph.nodes(data=True) if d.get("kind") == "tensor"),
-            nodes=sum(1 for _, d in rec.graph.nodes(data=True) if d.get("kind") == "node"),
+            tensors=len(rec.records),
+            nodes=len(rec.node_records),
             explanations=tuple(explanations),
             cutoffs=tuple(self.cutoffs()),
             hazards=hazards,
@@ -122,10 +124,55 @@ class Trace:
         p.text(str(self.report()))
 
     def _repr_html_(self) -> str:
-        return self.report()._repr_html_()
+        from .render_html import trace_html
+
+        return trace_html(self)
+
+    def export(self, path) -> str:
+        """Write the graph to ``path``: GraphML (``.graphml``) or JSON with the findings (``.json``).
+
+        Returns the format written (``'graphml'`` or ``'json'``); any other extension is a ValueError.
+        """
+        ext = os.path.splitext(str(path))[1].lower()
+        if ext == ".json":
+            from .cli import report_json
+
+            with open(path, "w", encoding="utf-8") as fh:
+                json.dump(report_json(self), fh, indent=1, default=str)
+            return "json"
+        if ext == ".graphml":
+            import networkx as nx
+
+            nx.write_graphml(_graphml_ready(self.graph), path)
+            return "graphml"
+        raise ValueError(f"cannot export to {str(path)!r}: the file name must end in .graphml or .json")
 
 
 _keep_last = [None]  # the most recent trace stays reachable for gradlens.why_none()
+
+
+def clear_last() -> None:
+    """Forget the most recent trace (``%gradlens clear``): ``gradlens.why_none`` needs a new one."""
+    _last[0] = None
+    _keep_last[0] = None
+
+
+def _graphml_ready(graph):
+    """A copy of ``graph`` whose attributes GraphML can hold: no None, shapes as text."""
+    import networkx as nx
+
+    def clean(attrs):
+        out = {}
+        for k, v in attrs.items():
+            if v is None:
+                continue
+            out[k] = v if isinstance(v, (str, int, float, bool)) else str(list(v) if isinstance(v, tuple) else v)
+        return out
+
+    g = nx.MultiDiGraph()
+    g.add_nodes_from((n, clean(d)) for n, d in graph.nodes(data=True))
+    g.add_edges_from((u, v, k, clean(d)) for u, v, k, d in graph.edges(keys=True, data=True))
+    return g
 
 
 def trace(adapter=None) -> Trace:
