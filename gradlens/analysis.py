@@ -365,7 +365,7 @@ def _make_hazard(recorder, kind, srec, edited, op, where, alias=None) -> Hazard:
         message = (
             f"{edit} at {_at(where[1])} edits {_q(edited)}{via} in place, bumping {whose}, "
             f"which {node.name} saved at {_at(srec.line)}: backward through it will raise "
-            f"\"one of the variables needed for gradient computation has been modified by an inplace operation\". "
+            f'"one of the variables needed for gradient computation has been modified by an inplace operation". '
             "Edit a `.clone()` instead, or do the edit after backward."
         )
     else:
@@ -407,8 +407,8 @@ def hazards_for_detach(recorder, rec, where) -> list:
             node=srec.node.name,
             message=(
                 f"`{rec.name or 't'}.detach_()` at {_at(where[1])} detaches {_q(rec)} in place, but "
-                f"{srec.node.name} saved it at {_at(srec.line)}: backward through it will raise \"Trying to use a "
-                "saved tensor that has been detached in-place\". Use `.detach()` (out of place) instead."
+                f'{srec.node.name} saved it at {_at(srec.line)}: backward through it will raise "Trying to use a '
+                'saved tensor that has been detached in-place". Use `.detach()` (out of place) instead.'
             ),
             op="detach_",
             alias="direct",

@@ -159,7 +159,19 @@ class NodeRecord:
 class SavedRecord:
     """A tensor saved by a node for backward, at a version."""
 
-    __slots__ = ("node", "tensor", "version", "counter", "storage", "is_output", "line", "file", "ref", "snapshot", "hazard")
+    __slots__ = (
+        "node",
+        "tensor",
+        "version",
+        "counter",
+        "storage",
+        "is_output",
+        "line",
+        "file",
+        "ref",
+        "snapshot",
+        "hazard",
+    )
 
     def __init__(self, node, tensor, version, counter, storage, is_output, line, file, ref) -> None:
         self.node = node  # NodeRecord
@@ -579,7 +591,15 @@ class Recorder:
         trec = self.record_for(tensor, where, "saved")
         ref = weakref.ref(saved) if saved is not None else _no_ref
         srec = SavedRecord(
-            nrec, trec, version, adapter.counter_key(tensor), adapter.storage_key(tensor), is_output, where[1], where[0], ref
+            nrec,
+            trec,
+            version,
+            adapter.counter_key(tensor),
+            adapter.storage_key(tensor),
+            is_output,
+            where[1],
+            where[0],
+            ref,
         )
         nrec.saved.append(srec)
         self._saved_by_counter.setdefault(srec.counter, []).append(srec)
@@ -624,8 +644,8 @@ class Recorder:
 
     def _finding_gids(self) -> set:
         out = set()
-        for kind, line, src, dst, file, op in self.cuts:
-            out.update((src, dst))
+        for cut in self.cuts:
+            out.update(cut[2:4])
         for h in self.hazards:
             out.update((h.tensor, h.saved_tensor))
         return out

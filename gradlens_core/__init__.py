@@ -17,10 +17,6 @@ from __future__ import annotations
 import warnings as _warnings
 
 from . import _methods
-
-# numpy's floating-point RuntimeWarnings (inf - inf, sin(inf), ...) raised from inside the
-# engine are not PyTorch behaviour: PyTorch returns nan/inf silently.
-_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"gradlens_core\.")
 from ._dtype import (
     bool_ as bool,
 )
@@ -167,6 +163,10 @@ from ._views import (
 )
 
 _methods.install()
+
+# numpy's floating-point RuntimeWarnings (inf - inf, sin(inf), ...) raised from inside the
+# engine are not PyTorch behaviour: PyTorch returns nan/inf silently.
+_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"gradlens_core\.")
 
 from . import autograd, nn, optim  # noqa: E402  (they use the installed Tensor methods)
 

@@ -268,9 +268,7 @@ def _floor_or_trunc_div(a, b, mode):
         elif mode == "trunc":
             res = np.trunc(da / db).astype(da.dtype) if da.dtype.kind in "iu" else np.trunc(da / db)
         else:
-            raise RuntimeError(
-                f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{mode}'"
-            )
+            raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{mode}'")
     out = _wrap(_arr(res))
     if out._data.dtype.kind != "f":
         return _nondiff(out._data, (a, b), "div")
@@ -578,7 +576,9 @@ def _nondiff(data, inputs, op):
     """A result with no history (comparisons, argmax, integer results)."""
     out = _wrap(data)
     if _events.active:
-        _events.emit("created", tensor=out, grad_fn=None, inputs=tuple(i for i in inputs if isinstance(i, Tensor)), op=op)
+        _events.emit(
+            "created", tensor=out, grad_fn=None, inputs=tuple(i for i in inputs if isinstance(i, Tensor)), op=op
+        )
     return out
 
 
@@ -605,7 +605,7 @@ def _logical(np_fn, op):
     def fn(input, other):
         da, db, _ = _operands(input, other)
         if da.dtype.kind == "f":
-            raise RuntimeError(f'"{op}_cpu" not implemented for \'{input.dtype._legacy}\'')
+            raise RuntimeError(f"\"{op}_cpu\" not implemented for '{input.dtype._legacy}'")
         return _nondiff(_arr(_compute(np_fn, da, db)), (input, other), op)
 
     return fn
@@ -680,7 +680,9 @@ def equal(input, other) -> bool:
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    return _nondiff(np.isclose(input._data, as_tensor_arg(other)._data, rtol, atol, equal_nan), (input, other), "isclose")
+    return _nondiff(
+        np.isclose(input._data, as_tensor_arg(other)._data, rtol, atol, equal_nan), (input, other), "isclose"
+    )
 
 
 # ============================================================================ reductions
@@ -932,7 +934,9 @@ def _amax_like(input, dim, keepdim, is_max):
     fn = np.amax if is_max else np.amin
     res = np.asarray(fn(input._data, axis=dims, keepdims=keepdim))
     name = "AmaxBackward0" if is_max else "AminBackward0"
-    return record(_wrap(res), node_class(name), (input,), (input,), ctx=(dims, keepdim), save_output=True, op=name[:4].lower())
+    return record(
+        _wrap(res), node_class(name), (input,), (input,), ctx=(dims, keepdim), save_output=True, op=name[:4].lower()
+    )
 
 
 def amax(input, dim=(), keepdim=False):
@@ -998,7 +1002,9 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     c = _correction(unbiased, correction)
     res = np.sqrt(_var_data(input, dims, c, keepdim))
     ctx = (dims, keepdim, c)
-    return record(_wrap(np.asarray(res)), node_class("StdBackward0"), (input,), (input,), ctx=ctx, save_output=True, op="std")
+    return record(
+        _wrap(np.asarray(res)), node_class("StdBackward0"), (input,), (input,), ctx=ctx, save_output=True, op="std"
+    )
 
 
 @backward_formula("LinalgVectorNormBackward0")
@@ -1026,7 +1032,9 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     res = np.asarray(((np.abs(d) ** p).sum(axis=dims, keepdims=keepdim)) ** (1.0 / p)).astype(d.dtype)
     ctx = (p, dims, keepdim)
     out = _wrap(res)
-    return record(out, node_class("LinalgVectorNormBackward0"), (input,), (input,), ctx=ctx, save_output=True, op="norm")
+    return record(
+        out, node_class("LinalgVectorNormBackward0"), (input,), (input,), ctx=ctx, save_output=True, op="norm"
+    )
 
 
 # ============================================================================ matrix products
@@ -1111,9 +1119,7 @@ def mm(input, mat2):
 
 def dot(input, other):
     if input.ndim != 1 or other.ndim != 1:
-        raise RuntimeError(
-            f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors"
-        )
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
     if input.shape[0] != other.shape[0]:
         raise RuntimeError(
             f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src [{other.shape[0]}] to have "
@@ -1135,7 +1141,7 @@ def mv(input, vec):
 
 def bmm(input, mat2):
     if input.ndim != 3 or mat2.ndim != 3:
-        raise RuntimeError(f"batch1 must be a 3D tensor")
+        raise RuntimeError("batch1 must be a 3D tensor")
     if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
         raise RuntimeError(
             f"Expected size for first two dimensions of batch2 tensor to be: [{input.shape[0]}, {input.shape[2]}] "
@@ -1166,7 +1172,9 @@ def matmul(input, other):
         # PyTorch: unsqueeze(0).mm(other).squeeze_(0), so the result's node is SqueezeBackward4
         prod_ = mm(input.unsqueeze(0), other)
         out = _wrap(prod_._data.reshape(prod_._data.shape[1:]))
-        return record(out, node_class("SqueezeBackward4", _unsafe_view_bw), (prod_,), ctx=prod_._data.shape, op="matmul")
+        return record(
+            out, node_class("SqueezeBackward4", _unsafe_view_bw), (prod_,), ctx=prod_._data.shape, op="matmul"
+        )
     if input.ndim == 2 and other.ndim == 2:
         return mm(input, other)
     if input.ndim >= 3 and other.ndim <= 2:
@@ -1260,7 +1268,7 @@ def _log_softmax_bw(node, g, ns):
 def _softmax_dtype(input, dtype):
     d = input._data if dtype is None else input._data.astype(dtype.np)
     if d.dtype.kind != "f":
-        raise RuntimeError(f'"softmax_lastdim_kernel_impl" not implemented for \'{input.dtype._legacy}\'')
+        raise RuntimeError(f"\"softmax_lastdim_kernel_impl\" not implemented for '{input.dtype._legacy}'")
     return d
 
 
@@ -1305,7 +1313,9 @@ def where(condition, input=None, other=None):
     if input is None and other is None:
         return tuple(_wrap(np.asarray(i, dtype=np.int64)) for i in np.nonzero(condition._data))
     if condition._data.dtype != np.bool_:
-        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {condition.dtype._legacy}")
+        raise RuntimeError(
+            f"where expected condition to be a boolean tensor, but got a tensor with dtype {condition.dtype._legacy}"
+        )
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         input = as_tensor_arg(input)
     if isinstance(input, Tensor):
@@ -1338,9 +1348,7 @@ def cat(tensors, dim=0, *, out=None):
     dt = _dtype.result_type(*[t.dtype for t in parts]) if parts else ref.dtype
     for i, t in enumerate(parts):
         if t.ndim != ref.ndim:
-            raise RuntimeError(
-                f"Tensors must have same number of dimensions: got {ref.ndim} and {t.ndim}"
-            )
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {ref.ndim} and {t.ndim}")
         for k in range(ref.ndim):
             if k != d and t.shape[k] != ref.shape[k]:
                 raise RuntimeError(
@@ -1458,9 +1466,7 @@ def _write(self: Tensor, values, op: str) -> None:
         except ValueError:
             raise broadcast_error(dst.shape, shape) from None
         if full != dst.shape:
-            raise RuntimeError(
-                f"output with shape {list(dst.shape)} doesn't match the broadcast shape {list(full)}"
-            )
+            raise RuntimeError(f"output with shape {list(dst.shape)} doesn't match the broadcast shape {list(full)}")
     vd = values.dtype if isinstance(values, _ndarray) else np.result_type(values)
     if vd != dst.dtype and not _can_cast_inplace(vd, dst.dtype):
         raise RuntimeError(
@@ -1472,9 +1478,11 @@ def _write(self: Tensor, values, op: str) -> None:
 
 def _can_cast_inplace(src, dst) -> bool:
     kinds = "biuf"
-    return kinds.index(np.dtype(src).kind if np.dtype(src).kind != "u" else "i") <= kinds.index(
-        np.dtype(dst).kind if np.dtype(dst).kind != "u" else "i"
-    ) or np.dtype(src).kind == np.dtype(dst).kind
+    return (
+        kinds.index(np.dtype(src).kind if np.dtype(src).kind != "u" else "i")
+        <= kinds.index(np.dtype(dst).kind if np.dtype(dst).kind != "u" else "i")
+        or np.dtype(src).kind == np.dtype(dst).kind
+    )
 
 
 def _snapshot(self: Tensor):

@@ -192,9 +192,7 @@ def _summarized_data(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def _vector_str(
-    vector: np.ndarray, indent: int, summarize: bool, formatter: _Formatter
-) -> str:
+def _vector_str(vector: np.ndarray, indent: int, summarize: bool, formatter: _Formatter) -> str:
     """Format a 1-d array, wrapping lines at ``linewidth``."""
     opts = PRINT_OPTIONS
     edge = opts.edgeitems
@@ -213,9 +211,7 @@ def _vector_str(
     return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
 
 
-def _tensor_str_with_formatter(
-    array: np.ndarray, indent: int, summarize: bool, formatter: _Formatter
-) -> str:
+def _tensor_str_with_formatter(array: np.ndarray, indent: int, summarize: bool, formatter: _Formatter) -> str:
     """Recursively format ``array``; ``indent`` is the column of its "["."""
     if array.ndim == 0:
         return formatter.format(array.item())
@@ -227,9 +223,7 @@ def _tensor_str_with_formatter(
     else:
         rows = list(range(size))
     slices = [
-        "..."
-        if row is None
-        else _tensor_str_with_formatter(array[row], indent + 1, summarize, formatter)
+        "..." if row is None else _tensor_str_with_formatter(array[row], indent + 1, summarize, formatter)
         for row in rows
     ]
     # Higher dimensions are separated by more blank lines, as in numpy.

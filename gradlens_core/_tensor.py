@@ -18,7 +18,7 @@ import weakref
 
 import numpy as np
 
-from . import _autograd, _dtype, _events, _grad_mode
+from . import _dtype, _events, _grad_mode
 from ._autograd import AccumulateGrad, SavedTensor
 from ._handles import HookDict, add_hook
 
@@ -263,7 +263,9 @@ class Tensor:
     def grad(self, value) -> None:
         if value is not None:
             if not isinstance(value, Tensor):
-                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}")
+                raise TypeError(
+                    f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}"
+                )
             if value.dtype is not self.dtype:
                 raise RuntimeError(
                     f"attempting to assign a gradient with dtype '{_C_TYPE_NAMES.get(value.dtype.name, value.dtype.name)}'"
@@ -498,7 +500,7 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         self._escaped("bool")
         return bool(self._data.reshape(()))
 
@@ -653,7 +655,9 @@ def check_inplace(self: Tensor, op: str = "in-place op") -> None:
         if meta is not None and meta.base is not None:
             base = meta.base
             if base._grad_fn is None and base._requires_grad:
-                _refuse(self, op, "a view of a leaf Variable that requires grad is being used in an in-place operation.")
+                _refuse(
+                    self, op, "a view of a leaf Variable that requires grad is being used in an in-place operation."
+                )
     strides = self._data.strides
     if 0 in strides and any(st == 0 and n > 1 for st, n in zip(strides, self._data.shape)):
         _refuse(

@@ -467,7 +467,7 @@ def test_tracing_keeps_no_user_tensor_alive():
     with gradlens.trace() as tr:
         import gradlens_core as torch
 
-        a = torch.tensor([1., 2.], requires_grad=True)
+        a = torch.tensor([1.0, 2.0], requires_grad=True)
         out = a.sigmoid()
         c = out.detach()
         ref = weakref.ref(c)
@@ -496,5 +496,5 @@ def test_trace_closed_when_block_raises():
     before = events.listener_count()
     with pytest.raises(ZeroDivisionError):
         with gradlens.trace():
-            1 / 0
+            raise ZeroDivisionError("inside the trace")
     assert events.listener_count() == before

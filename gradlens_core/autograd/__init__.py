@@ -72,7 +72,9 @@ def _make_grads(outputs, grads, create_graph):
                     f"{out.shape}."
                 )
             g_arr = g._data
-        result.append(Tensor._wrap(g_arr) if create_graph and not isinstance(g, Tensor) else (g if create_graph else g_arr))
+        result.append(
+            Tensor._wrap(g_arr) if create_graph and not isinstance(g, Tensor) else (g if create_graph else g_arr)
+        )
     return result
 
 

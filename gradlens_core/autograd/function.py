@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import _events, _grad_mode
 from .._autograd import Node, SavedTensor
-from .._tensor import Tensor, _save_output, _set_history, needs_grad
+from .._tensor import Tensor, _set_history, needs_grad
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 
@@ -118,7 +118,9 @@ class Function(metaclass=_FunctionMeta):
 
     @staticmethod
     def backward(ctx, *grad_outputs):
-        raise NotImplementedError("You must implement either the backward or vjp method for your custom autograd.Function to use it with backward mode AD.")
+        raise NotImplementedError(
+            "You must implement either the backward or vjp method for your custom autograd.Function to use it with backward mode AD."
+        )
 
     vjp = backward
 
@@ -135,7 +137,9 @@ class Function(metaclass=_FunctionMeta):
         tensor_outs = [o for o in outs if isinstance(o, Tensor)]
         if record:
             node.next_functions = edges
-            node._input_meta = tuple((a._data.shape, a._data.dtype) if isinstance(a, Tensor) else (None, None) for a in args)
+            node._input_meta = tuple(
+                (a._data.shape, a._data.dtype) if isinstance(a, Tensor) else (None, None) for a in args
+            )
             node._n_outputs = len(tensor_outs)
             node._output_meta = [(o._data.shape, o._data.dtype) for o in tensor_outs]
             dirty = {id(t) for t in getattr(node, "dirty_tensors", ())}
@@ -161,7 +165,13 @@ class Function(metaclass=_FunctionMeta):
                 t._version_counter[0] += 1
         if _events.active:
             for o in tensor_outs:
-                _events.emit("created", tensor=o, grad_fn=o._grad_fn, inputs=tuple(a for a in args if isinstance(a, Tensor)), op=cls.__name__)
+                _events.emit(
+                    "created",
+                    tensor=o,
+                    grad_fn=o._grad_fn,
+                    inputs=tuple(a for a in args if isinstance(a, Tensor)),
+                    op=cls.__name__,
+                )
         return outputs
 
 
