@@ -112,7 +112,7 @@ def why_none(recorder, t) -> Explanation:
         return _explain(
             rec,
             "requires_grad_false",
-            rec.detached_line or rec.line,
+            rec.detached_line or rec.flag_line or rec.line,
             f"{name} does not require grad{how}, so autograd never computes a gradient for it. Create it with "
             "`requires_grad=True` (or call `.requires_grad_()` on a leaf) if you need one.",
         )
@@ -220,6 +220,8 @@ def _first_sentence(error, limit: int = 160) -> str:
 def _made_how(recorder, rec) -> str:
     if rec.detached_line is not None:
         return f" (it was detached in place by `.detach_()` at {_at(rec.detached_line)})"
+    if rec.flag_line is not None:
+        return f" (`requires_grad` was switched off at {_at(rec.flag_line)})"
     for e in rec.flow_in:
         if e.cut:
             return f" (it was made from {_q(recorder.records.get(e.src))} by {_CUT_WORDS[e.cut]} at {_at(e.cut_line)})"
@@ -309,7 +311,7 @@ def unexplained_parameters(recorder):
             continue
         rec = recorder.record_of(p)
         if rec is None:
-            rec = recorder.record_for(p, (None, None), "parameter")
+            continue  # a module from before this trace that this trace never touched
         if rec.name is None or rec.name.split(".")[0] not in recorder.modules:
             rec.name = name
         out.append((name, why_none(recorder, p)))

@@ -1,6 +1,7 @@
 """The command line: ``python -m gradlens run SCRIPT.py`` and ``python -m gradlens demo``.
 
->>> main(["--version"])  # doctest: +SKIP
+>>> main(["run", "no_such_script.py"])
+2
 """
 
 from __future__ import annotations

@@ -50,10 +50,9 @@ USAGE = """\
 
 COMMANDS = ("trace", "on", "off", "why", "cutoffs", "hazards", "graph", "export", "clear", "help")
 
-# Names in the user namespace are learnt after each cell under this one scope, so a name
-# re-bound in a later cell is compared with what it held before. (IPython compiles each
-# top-level statement of a cell as its own code object, so frame scopes never match.)
-_SCOPE = "<ipython user namespace>"
+# Names in the user namespace are learnt after each cell under the namespace's identity,
+# the scope the recorder also gives module-level frames, so a name re-bound in a later
+# cell is compared with what it held before.
 
 # ``%%gradlens trace`` runs the cell's body; this comment stands in for the magic's own
 # line, so line numbers (gradlens's and IPython's traceback) are the lines of the cell
@@ -75,7 +74,7 @@ def run_cell_traced(shell, cell: str) -> Trace:
         result = shell.run_cell(source, store_history=False)
     finally:
         tr.recorder.stop(frame=None)
-    tr.recorder.scan_namespace(list(shell.user_ns.items()), _SCOPE)
+    tr.recorder.scan_namespace(list(shell.user_ns.items()), id(shell.user_ns))
     tr.error = result.error_before_exec or result.error_in_exec
     return tr
 
@@ -125,7 +124,7 @@ class CellTracing:
             return
         tr = self.trace
         tr.recorder.stop(frame=None)
-        tr.recorder.scan_namespace(list(self.shell.user_ns.items()), _SCOPE)
+        tr.recorder.scan_namespace(list(self.shell.user_ns.items()), id(self.shell.user_ns))
         tr.error = result.error_in_exec
         after = self._counts()
         raw = getattr(result.info, "raw_cell", "") or ""

@@ -74,6 +74,7 @@ class TensorRecord:
         "cleared_line",
         "escapes",
         "is_param",
+        "flag_line",
         "alive",
         "flow_in",
         "flow_out",
@@ -102,6 +103,7 @@ class TensorRecord:
         self.cleared_line = None
         self.escapes = None
         self.is_param = False
+        self.flag_line = None  # where requires_grad was last switched off
         self.alive = True
         self.flow_in = []
         self.flow_out = []
@@ -123,6 +125,7 @@ class TensorRecord:
             "line": -1 if self.line is None else self.line,
             "file": self.file or "",
             "alive": self.alive,
+            "detached_line": -1 if self.detached_line is None else self.detached_line,
         }
 
 
@@ -305,11 +308,14 @@ class Recorder:
             items = list(local_dict.items())
         except Exception:  # exotic frames: names are a convenience, never an error
             return
-        if _SNAPSHOT_LOCALS and f.f_code.co_flags & _CO_OPTIMIZED:
+        optimized = f.f_code.co_flags & _CO_OPTIMIZED
+        if _SNAPSHOT_LOCALS and optimized:
             # Before Python 3.13 a function frame's f_locals is a cached snapshot that holds
             # strong references until the next access: drop them so tracing keeps nothing alive.
             local_dict.clear()
-        self.scan_namespace(items, f.f_code)
+        # module-level names live in the globals dict, whichever code object (an IPython cell
+        # runs each top-level statement as its own code) assigns them
+        self.scan_namespace(items, f.f_code if optimized else id(f.f_globals))
 
     def scan_namespace(self, items, scope) -> None:
         """Learn variable names from ``(name, value)`` pairs (a frame's locals, a script's globals)."""
@@ -682,6 +688,7 @@ class Recorder:
         rec = self.record_for(tensor, where, flag)
         if flag == "requires_grad":
             rec.requires_grad = value
+            rec.flag_line = None if value else where[1]
 
     def _inplace_refused(self, where, tensor, op, error) -> None:
         from .analysis import refused_hazard

@@ -29,7 +29,7 @@ def run_code(code, namespace: dict, tr: Trace) -> BaseException | None:
         error = exc
     finally:
         tr.recorder.stop(frame=None)
-        tr.recorder.scan_namespace(list(namespace.items()), code)
+        tr.recorder.scan_namespace(list(namespace.items()), id(namespace))
         tr.error = error
     return error
 

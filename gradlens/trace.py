@@ -5,7 +5,7 @@
 ...     a = torch.tensor([1., 2., 3.], requires_grad=True)
 ...     out = a.sigmoid()
 ...     c = out.data
-...     c.zero_()
+...     _ = c.zero_()
 ...     out.sum().backward()
 >>> [h.kind for h in tr.hazards()]
 ['silent_wrong_grad']

@@ -107,6 +107,7 @@ class Node:
 
     def unpack(self, ns):
         """The saved values, checked against their versions; tensors when ns records a graph."""
+        __tracebackhide__ = True
         return [s.unpack(self, ns) for s in self._saved]
 
     def release(self) -> None:
@@ -117,6 +118,7 @@ class Node:
         return self._saved
 
     def apply_formula(self, grads, ns):
+        __tracebackhide__ = True
         return self._formula(self, grads[0] if self._n_outputs == 1 else grads, ns)
 
 
@@ -187,6 +189,7 @@ class SavedTensor:
         self.tensor = self.data = None
 
     def unpack(self, node: Node, ns):
+        __tracebackhide__ = True
         if self.released:
             raise RuntimeError(ERR_BACKWARD_TWICE)
         t = self.tensor
@@ -277,6 +280,7 @@ def run_backward(
     tensors are returned instead of being accumulated; with ``accumulate=True`` and ``inputs``
     only those tensors get ``.grad``. ``current[0]`` names the node being run (for errors).
     """
+    __tracebackhide__ = True  # IPython: the traceback ends at the user's line
     if current is None:
         current = [None]
     from . import _ns
@@ -316,6 +320,7 @@ class BackwardEvents:
 
 
 def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumulate, current, Tensor):
+    __tracebackhide__ = True
     buffers: dict = {}
     root_nodes = []
     for t, g in zip(roots, grad_roots):
@@ -424,6 +429,7 @@ def _run_pre_hooks(node, grads, ns, Tensor):
 
 def _apply(node, grads, ns, retain_graph, Tensor):
     """Run one node: its formula, then checks that each input grad has the input's shape and dtype."""
+    __tracebackhide__ = True
     if node.__class__ is AccumulateGrad:
         if grads[0] is not None:
             node.variable._accumulate(grads[0], ns.records_graph)

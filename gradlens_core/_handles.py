@@ -1,10 +1,11 @@
 """Removable handles for hooks and event listeners, as in ``torch/utils/hooks.py``.
 
->>> hooks = {}
->>> h = RemovableHandle(hooks)
->>> hooks[h.id] = print
->>> h.remove(); hooks
-{}
+>>> hooks = HookDict()
+>>> h = add_hook(hooks, print)
+>>> len(hooks)
+1
+>>> h.remove(); len(hooks)
+0
 """
 
 from __future__ import annotations

@@ -400,6 +400,7 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
         """Compute the gradient of this tensor w.r.t. graph leaves (see ``autograd.backward``)."""
+        __tracebackhide__ = True  # IPython: the traceback ends at the user's line
         from .autograd import backward
 
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)

@@ -6,12 +6,16 @@ seeded inputs, and everything a user can observe is compared: values, dtype, sha
 ``grad_fn`` class name, ``requires_grad``, and after a backward pass with a seeded
 upstream gradient, every input's ``.grad``.
 
->>> compare_with_torch(lambda t, x, y: (x * y).sum(1), (2, 3), (2, 3))  # doctest: +SKIP
+Example (needs torch)::
+
+    compare_with_torch(lambda t, x, y: (x * y).sum(1), (2, 3), (2, 3))
 
 ``gradcheck`` compares gradlens_core's analytical vector-Jacobian products with float64
 central differences of the same function; it needs no torch.
 
->>> gradcheck(lambda t, x: x.exp(), np.array([0.1, 0.2]))  # doctest: +SKIP
+Example::
+
+    gradcheck(lambda t, x: x.exp(), np.array([0.1, 0.2]))
 
 ``op_cases()`` / ``second_order_cases()`` list every differentiable op once; both
 test_gradcheck.py and test_vs_torch.py run them.

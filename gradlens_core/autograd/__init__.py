@@ -88,6 +88,7 @@ def _check_roots(outputs) -> None:
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None, inputs=None):
     """Accumulate gradients of ``tensors`` into the ``.grad`` of the leaves they depend on."""
+    __tracebackhide__ = True
     tensors = _as_tuple(tensors)
     grads = _as_tuple(grad_tensors if grad_tensors is not None else grad_variables)
     inputs = _as_tuple(inputs)
@@ -122,6 +123,7 @@ def grad(
     materialize_grads=False,
 ):
     """Gradients of ``outputs`` w.r.t. ``inputs``, returned as a tuple (``.grad`` is not touched)."""
+    __tracebackhide__ = True
     outputs = _as_tuple(outputs)
     inputs_t = _as_tuple(inputs)
     if allow_unused is None:
