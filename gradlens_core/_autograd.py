@@ -105,6 +105,14 @@ class Node:
             self._tensor_pre_hooks = HookDict()
         return add_hook(self._tensor_pre_hooks, (output_nr, fn))
 
+    def needs(self, i: int) -> bool:
+        """Whether input ``i`` wants a gradient (it has an edge)."""
+        return self.next_functions[i][0] is not None
+
+    def saved_value(self, i: int, ns):
+        """Saved value ``i``, checked against its version."""
+        return self._saved[i].unpack(self, ns)
+
     def unpack(self, ns):
         """The saved values, checked against their versions; tensors when ns records a graph."""
         __tracebackhide__ = True

@@ -117,22 +117,21 @@ def _rsub_bw(node, g, ns):
     return (-g if node._ctx == 1 else -g * node._ctx,)
 
 
+@backward_formula("DotBackward0")
 @backward_formula("MulBackward0")
 def _mul_bw(node, g, ns):
-    need_a = node.next_functions[0][0] is not None
-    need_b = node.next_functions[1][0] is not None
-    s = node._saved
-    return (g * s[0].unpack(node, ns) if need_a else None, g * s[1].unpack(node, ns) if need_b else None)
+    # saved: (other, self) -- each operand's grad needs the other one
+    return (
+        g * node.saved_value(0, ns) if node.needs(0) else None,
+        g * node.saved_value(1, ns) if node.needs(1) else None,
+    )
 
 
 @backward_formula("DivBackward0")
 def _div_bw(node, g, ns):
-    need_a = node.next_functions[0][0] is not None
-    need_b = node.next_functions[1][0] is not None
-    s = node._saved
-    other = s[0].unpack(node, ns)
-    ga = g / other if need_a else None
-    gb = -g * ((s[1].unpack(node, ns) / other) / other) if need_b else None
+    other = node.saved_value(0, ns)
+    ga = g / other if node.needs(0) else None
+    gb = -g * ((node.saved_value(1, ns) / other) / other) if node.needs(1) else None
     return ga, gb
 
 
@@ -1040,52 +1039,27 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 # ============================================================================ matrix products
 
 
+@backward_formula("BmmBackward0")
 @backward_formula("MmBackward0")
 def _mm_bw(node, g, ns):
-    need_a = node.next_functions[0][0] is not None
-    need_b = node.next_functions[1][0] is not None
-    s = node._saved
-    ga = ns.matmul(g, ns.mT(s[1].unpack(node, ns))) if need_a else None
-    gb = ns.matmul(ns.mT(s[0].unpack(node, ns)), g) if need_b else None
+    # saved: (self, mat2)
+    ga = ns.matmul(g, ns.mT(node.saved_value(1, ns))) if node.needs(0) else None
+    gb = ns.matmul(ns.mT(node.saved_value(0, ns)), g) if node.needs(1) else None
     return ga, gb
-
-
-@backward_formula("DotBackward0")
-def _dot_bw(node, g, ns):
-    need_a = node.next_functions[0][0] is not None
-    need_b = node.next_functions[1][0] is not None
-    s = node._saved
-    return (g * s[1].unpack(node, ns) if need_a else None, g * s[0].unpack(node, ns) if need_b else None)
 
 
 @backward_formula("MvBackward0")
 def _mv_bw(node, g, ns):
-    need_a = node.next_functions[0][0] is not None
-    need_b = node.next_functions[1][0] is not None
-    s = node._saved
-    ga = ns.outer(g, s[1].unpack(node, ns)) if need_a else None
-    gb = ns.matmul(ns.mT(s[0].unpack(node, ns)), g) if need_b else None
+    ga = ns.outer(g, node.saved_value(1, ns)) if node.needs(0) else None
+    gb = ns.matmul(ns.mT(node.saved_value(0, ns)), g) if node.needs(1) else None
     return ga, gb
 
 
 @backward_formula("AddmmBackward0")
 def _addmm_bw(node, g, ns):
-    need_m1 = node.next_functions[1][0] is not None
-    need_m2 = node.next_functions[2][0] is not None
-    s = node._saved
-    g1 = ns.matmul(g, ns.mT(s[1].unpack(node, ns))) if need_m1 else None
-    g2 = ns.matmul(ns.mT(s[0].unpack(node, ns)), g) if need_m2 else None
+    g1 = ns.matmul(g, ns.mT(node.saved_value(1, ns))) if node.needs(1) else None
+    g2 = ns.matmul(ns.mT(node.saved_value(0, ns)), g) if node.needs(2) else None
     return g, g1, g2
-
-
-@backward_formula("BmmBackward0")
-def _bmm_bw(node, g, ns):
-    need_a = node.next_functions[0][0] is not None
-    need_b = node.next_functions[1][0] is not None
-    s = node._saved
-    ga = ns.matmul(g, ns.mT(s[1].unpack(node, ns))) if need_a else None
-    gb = ns.matmul(ns.mT(s[0].unpack(node, ns)), g) if need_b else None
-    return ga, gb
 
 
 def _check_float_dtypes(a, b, op):
@@ -1127,7 +1101,8 @@ def dot(input, other):
         )
     _check_float_dtypes(input, other, "dot")
     out = _wrap(np.asarray(np.dot(input._data, other._data)))
-    return record(out, node_class("DotBackward0"), (input, other), _two_saved(input, other), op="dot")
+    saved = _two_saved(input, other)[::-1]  # (other, self), as MulBackward0's formula reads them
+    return record(out, node_class("DotBackward0"), (input, other), saved, op="dot")
 
 
 def mv(input, vec):

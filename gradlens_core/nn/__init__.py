@@ -11,33 +11,7 @@ Sequential(
 from __future__ import annotations
 
 from . import functional, init, modules, parameter
-from .activation import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
-from .container import ModuleList, Sequential
-from .flatten import Flatten
-from .linear import Identity, Linear
-from .loss import CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
-from .module import Module
+from .modules import *  # noqa: F403  (the module classes, listed once in nn.modules)
 from .parameter import Parameter
 
-__all__ = [
-    "Module",
-    "Parameter",
-    "Linear",
-    "Identity",
-    "ReLU",
-    "Sigmoid",
-    "Tanh",
-    "Softmax",
-    "LogSoftmax",
-    "Flatten",
-    "Sequential",
-    "ModuleList",
-    "MSELoss",
-    "L1Loss",
-    "NLLLoss",
-    "CrossEntropyLoss",
-    "functional",
-    "init",
-    "modules",
-    "parameter",
-]
+__all__ = [*modules.__all__, "Parameter", "functional", "init", "modules", "parameter"]
