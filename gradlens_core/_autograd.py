@@ -46,23 +46,33 @@ def short_name(node: Node) -> str:
     return _SHORT_NAME.sub("", node.name())
 
 
+class _NodeExtra:
+    """Hooks and debugging state of a node; most nodes never have any (keeps Node small)."""
+
+    __slots__ = ("hooks", "pre_hooks", "tensor_pre_hooks", "retain", "metadata", "anomaly_trace")
+
+    def __init__(self) -> None:
+        self.hooks = self.pre_hooks = self.tensor_pre_hooks = self.retain = self.metadata = None
+        self.anomaly_trace = None
+
+
+def _extra_field(name: str):
+    def get(self):
+        x = self._x
+        return None if x is None else getattr(x, name)
+
+    def set(self, value):
+        if self._x is None:
+            self._x = _NodeExtra()
+        setattr(self._x, name, value)
+
+    return property(get, set)
+
+
 class Node:
     """A backward function: gradients of its outputs in, gradients of its inputs out."""
 
-    __slots__ = (
-        "next_functions",
-        "_saved",
-        "_ctx",
-        "_input_meta",
-        "_seq",
-        "_hooks",
-        "_pre_hooks",
-        "_tensor_pre_hooks",
-        "_retain",
-        "_anomaly_trace",
-        "_metadata",
-        "__weakref__",
-    )
+    __slots__ = ("next_functions", "_saved", "_ctx", "_input_meta", "_seq", "_x", "__weakref__")
     _formula = None  # (node, grad, ns) -> tuple of input grads; set per node class
     _n_outputs = 1
 
@@ -72,9 +82,16 @@ class Node:
         self._ctx = ctx
         self._input_meta = input_meta
         self._seq = next(_seq)
-        self._hooks = self._pre_hooks = self._tensor_pre_hooks = self._retain = None
-        self._metadata = None
-        self._anomaly_trace = _forward_trace() if _grad_mode._anomaly[0] else None
+        self._x = None
+        if _grad_mode._anomaly[0]:
+            self._anomaly_trace = _forward_trace()
+
+    _hooks = _extra_field("hooks")
+    _pre_hooks = _extra_field("pre_hooks")
+    _tensor_pre_hooks = _extra_field("tensor_pre_hooks")
+    _retain = _extra_field("retain")
+    _metadata = _extra_field("metadata")
+    _anomaly_trace = _extra_field("anomaly_trace")
 
     def name(self) -> str:
         return type(self).__name__
@@ -171,6 +188,24 @@ class AccumulateGrad(Node):
     def __init__(self, variable) -> None:
         super().__init__()
         self.variable = variable
+
+
+class _NotSaved:
+    """A None in a node's saved values: an absent bound, or an operand whose partner's grad
+    is not wanted (shared by all nodes, so it costs nothing)."""
+
+    __slots__ = ()
+    tensor = None
+    released = False
+
+    def release(self) -> None:
+        pass
+
+    def unpack(self, node, ns):
+        return None
+
+
+NOT_SAVED = _NotSaved()
 
 
 class SavedTensor:
@@ -353,38 +388,42 @@ def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumula
         needed = _needed(root_nodes, deps, targets)
     results = [None] * (len(inputs) if inputs is not None else 0)
 
-    heap = [(-n._seq, n._seq, n) for n in root_nodes if deps.get(n, 0) == 0]
+    # ready nodes, latest-created first (sequence numbers are unique, so nodes never compare)
+    heap = [(-n._seq, n) for n in root_nodes if deps.get(n, 0) == 0]
     heapq.heapify(heap)
+    heappop, heappush = heapq.heappop, heapq.heappush
     while heap:
-        node = heapq.heappop(heap)[2]
+        node = heappop(heap)[1]
         current[0] = node
         grads = buffers.pop(node, None) or [None] * node._n_outputs
-        if node._tensor_pre_hooks or node._retain or node._pre_hooks:
+        x = node._x
+        if x is not None and (x.tensor_pre_hooks or x.retain or x.pre_hooks):
             grads = _run_pre_hooks(node, grads, ns, Tensor)
         if captures is not None:
             for nr, g in enumerate(grads):
                 for i in captures.get((node, nr), ()):
                     results[i] = g
-        if node.__class__ is AccumulateGrad:
-            run = targets is None or (accumulate and node in targets)
+            if node.__class__ is AccumulateGrad:
+                run = accumulate and node in targets
+            else:
+                run = node in needed
+            out = _apply(node, grads, ns, retain_graph, Tensor) if run else None
         else:
-            run = needed is None or node in needed
-        out = None
-        if run:
             out = _apply(node, grads, ns, retain_graph, Tensor)
-        for i, (nxt, nr) in enumerate(node.next_functions):
-            if nxt is None:
-                continue
-            g = out[i] if out is not None else None
-            if g is not None:
-                slot = buffers.get(nxt)
-                if slot is None:
-                    slot = buffers[nxt] = [None] * nxt._n_outputs
-                slot[nr] = g if slot[nr] is None else slot[nr] + g
-            left = deps[nxt] - 1
-            deps[nxt] = left
-            if left == 0:
-                heapq.heappush(heap, (-nxt._seq, nxt._seq, nxt))
+        i = 0
+        for nxt, nr in node.next_functions:
+            if nxt is not None:
+                g = out[i] if out is not None else None
+                if g is not None:
+                    slot = buffers.get(nxt)
+                    if slot is None:
+                        slot = buffers[nxt] = [None] * nxt._n_outputs
+                    slot[nr] = g if slot[nr] is None else slot[nr] + g
+                left = deps[nxt] - 1
+                deps[nxt] = left
+                if left == 0:
+                    heappush(heap, (-nxt._seq, nxt))
+            i += 1
     current[0] = None
     if inputs is not None and accumulate:
         for t, g in zip(inputs, results):
@@ -470,8 +509,9 @@ def _apply(node, grads, ns, retain_graph, Tensor):
             # the common case (an array of the right shape and dtype) skips the call
             if not (fast and g.__class__ is np.ndarray and g.shape == shape and g.dtype == dt):
                 out[i] = ns.validate(g, shape, dt)
-    if node._hooks:
-        for fn in tuple(node._hooks.values()):
+    x = node._x
+    if x is not None and x.hooks:
+        for fn in tuple(x.hooks.values()):
             res = fn(
                 tuple(None if g is None else _as_tensor(g, Tensor) for g in out),
                 tuple(None if g is None else _as_tensor(g, Tensor) for g in grads),

@@ -19,7 +19,7 @@ import weakref
 import numpy as np
 
 from . import _dtype, _events, _grad_mode
-from ._autograd import AccumulateGrad, SavedTensor
+from ._autograd import NOT_SAVED, AccumulateGrad, SavedTensor
 from ._handles import HookDict, add_hook
 
 __all__ = ["Tensor", "Size", "record", "check_inplace", "finish_inplace"]
@@ -608,7 +608,11 @@ def _make_node(node_cls, inputs, saved, ctx):
         else:
             edges.append(_NO_EDGE)
             meta.append(_NO_META)
-    saved_list = [SavedTensor(s) if isinstance(s, Tensor) else SavedTensor(data=s) for s in saved] if saved else ()
+    saved_list = (
+        [SavedTensor(s) if isinstance(s, Tensor) else (NOT_SAVED if s is None else SavedTensor(data=s)) for s in saved]
+        if saved
+        else ()
+    )
     node = node_cls(tuple(edges), saved_list, ctx, meta)
     if _events.active:
         for s in saved_list:
