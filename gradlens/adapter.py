@@ -26,6 +26,10 @@ class CoreAdapter:
         from gradlens_core._autograd import AccumulateGrad
 
         self.AccumulateGrad = AccumulateGrad
+        from gradlens_core._dtype import _BY_NP
+
+        # numpy's dtype.name is a slow Python property; this is the tracing hot path
+        self._dtype_names = {np_dtype: d.name for np_dtype, d in _BY_NP.items()}
 
     def subscribe(self, listener):
         return self.core.subscribe(listener)
@@ -53,7 +57,7 @@ class CoreAdapter:
         data = t._data
         node = t._grad_fn
         rec.shape = data.shape
-        rec.dtype = data.dtype.name
+        rec.dtype = self._dtype_names[data.dtype]
         counter = t._version_counter
         rec.version = counter[0]
         rec.requires_grad = t._requires_grad or node is not None

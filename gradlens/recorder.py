@@ -243,6 +243,9 @@ class Recorder:
         self._handle = None
         self._frame = None
         self._frame_line = None
+        # bound once: a new bound method per weakref would cost on every op
+        self._on_tensor_death = self._tensor_died
+        self._on_node_death = self._node_died
         self._dispatch = {
             "created": self._created,
             "aliased": self._aliased,
@@ -380,7 +383,7 @@ class Recorder:
         adapter = self.adapter
         self._count += 1
         gid = f"t{self._count}"
-        ref = weakref.ref(t, self._tensor_died)
+        ref = weakref.ref(t, self._on_tensor_death)
         self._ref_key[ref] = id(t)
         rec = TensorRecord(gid, ref, where[0], where[1], op)
         adapter.fill(rec, t)
@@ -419,7 +422,7 @@ class Recorder:
     def _new_node(self, node, where) -> NodeRecord:
         self._count += 1
         gid = f"n{self._count}"
-        ref = weakref.ref(node, self._node_died)
+        ref = weakref.ref(node, self._on_node_death)
         self._node_ref_key[ref] = id(node)
         rec = NodeRecord(gid, ref, self.adapter.node_name(node), where[0], where[1])
         self.nodes[id(node)] = rec

@@ -219,8 +219,8 @@ class SavedTensor:
         self.is_output = is_output
         self.released = False
         if tensor is not None:
-            self.counter = tensor._version_counter
-            self.version = self.counter[0]
+            counter = self.counter = tensor._version_counter
+            self.version = counter[0]
             self.was_leaf = tensor._grad_fn is None
         else:
             self.counter = None

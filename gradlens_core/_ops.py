@@ -220,7 +220,11 @@ def mul(input, other, *, out=None):
     if not isinstance(input, Tensor):
         input, other = other, input
     da, db, _ = _operands(input, other)
-    out = _wrap(_arr(_compute(np.multiply, da, db)))
+    try:
+        res = np.multiply(da, db)
+    except ValueError:
+        raise broadcast_error(_shape_of(da), _shape_of(db)) from None
+    out = _wrap(res if res.__class__ is _ndarray else np.asarray(res))
     if needs_grad(input, other):
         saved = (_saved_operand(other, db, input), _saved_operand(input, da, other))
         return record(out, _MulBackward0, (input, other), saved, op="mul")
@@ -343,7 +347,9 @@ def _unary(name, np_fn, save_input=False, save_output=False, float_only=True, qu
     op = name[: name.index("Backward")].lower()
 
     def fn(input, *, out=None):
-        data = _float_data(input) if float_only else input._data
+        data = input._data
+        if float_only and data.dtype.kind != "f":
+            data = data.astype(np.float32)
         if quiet:
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 res = np_fn(data)

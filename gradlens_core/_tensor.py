@@ -569,6 +569,7 @@ def _root_array(a: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- recording
 
 
+_state = _grad_mode._state  # thread-local grad mode, read by every op
 _NO_META = (None, None)
 _NO_EDGE = (None, 0)
 
@@ -579,7 +580,7 @@ def record(out, node_cls, inputs, saved=(), ctx=None, save_output=False, op=None
     ``saved`` lists what the formula needs: tensors (saved with their version) or Python
     scalars. Nothing is recorded when grad mode is off or no input requires grad.
     """
-    if _grad_mode._state.enabled:
+    if _state.enabled:
         for t in inputs:
             if isinstance(t, Tensor) and (t._requires_grad or t._grad_fn is not None):
                 node = _make_node(node_cls, inputs, saved, ctx)
@@ -630,7 +631,7 @@ def _save_output(node, out) -> None:
 
 def needs_grad(*inputs) -> bool:
     """Whether an op over ``inputs`` records history right now."""
-    if not _grad_mode._state.enabled:
+    if not _state.enabled:
         return False
     for t in inputs:
         if isinstance(t, Tensor) and (t._requires_grad or t._grad_fn is not None):
