@@ -95,9 +95,9 @@ class CoreAdapter:
         return t._storage_key()
 
     def storage_key_of_array(self, a) -> int:
-        while isinstance(a.base, np.ndarray):
-            a = a.base
-        return id(a)
+        from gradlens_core._tensor import _root_array
+
+        return id(_root_array(a))
 
     def shares_memory(self, t, other) -> bool:
         a = t._data if self.is_tensor(t) else t

@@ -561,9 +561,16 @@ def _rebuild(data, requires_grad):
 
 
 def _root_array(a: np.ndarray) -> np.ndarray:
-    while isinstance(a.base, np.ndarray):
-        a = a.base
-    return a
+    """The array that owns the memory ``a`` views (through as_strided's holder objects too)."""
+    while True:
+        base = a.base
+        if base is None:
+            return a
+        if not isinstance(base, np.ndarray):
+            base = getattr(base, "base", None)  # np.lib.stride_tricks.as_strided keeps a holder
+            if not isinstance(base, np.ndarray):
+                return a
+        a = base
 
 
 # ----------------------------------------------------------------------------- recording
