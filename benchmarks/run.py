@@ -43,10 +43,17 @@ def _torch():
 
 
 def _traced(step):
-    def run():
-        with gradlens.trace():
-            step()
+    """The step under one long-lived trace (tracing left on), listening only while it runs."""
+    recorder = gradlens.trace().recorder
 
+    def run():
+        recorder.start()
+        try:
+            step()
+        finally:
+            recorder.stop()
+
+    run.recorder = recorder
     return run
 
 

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -44,25 +45,16 @@ def _run(args) -> int:
     if not os.path.isfile(path):
         print(f"gradlens: no such script: {path}", file=sys.stderr)
         return 2
-    saved_argv, saved_path = sys.argv, list(sys.path)
-    sys.argv = [path, *args.args]
-    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
-    if args.as_torch:
-        _alias_torch()
-    try:
-        with open(path, encoding="utf-8") as fh:
-            code = compile(fh.read(), path, "exec")
-    except (SyntaxError, UnicodeDecodeError) as exc:
-        sys.argv, sys.path[:] = saved_argv, saved_path
-        print(f"gradlens: cannot compile {path}: {exc}", file=sys.stderr)
-        return 2
-    namespace = {"__name__": "__main__", "__file__": path}
     tr = Trace()
+    with _script_context(path, args.args, args.as_torch):
+        try:
+            with open(path, encoding="utf-8") as fh:
+                code = compile(fh.read(), path, "exec")
+        except (SyntaxError, UnicodeDecodeError) as exc:
+            print(f"gradlens: cannot compile {path}: {exc}", file=sys.stderr)
+            return 2
+        error = run_code(code, {"__name__": "__main__", "__file__": path}, tr)
     status = 0
-    try:
-        error = run_code(code, namespace, tr)
-    finally:
-        sys.argv, sys.path[:] = saved_argv, saved_path
     if isinstance(error, SystemExit):
         status = error.code if isinstance(error.code, int) else (0 if error.code is None else 1)
     elif error is not None:
@@ -81,6 +73,26 @@ def _run(args) -> int:
         with open(args.html, "w", encoding="utf-8") as fh:
             fh.write(standalone_page(tr))
     return status
+
+
+@contextlib.contextmanager
+def _script_context(path, argv, as_torch):
+    """Run as the script would run alone: its argv and folder, and `import torch` aliased
+    if asked; everything is restored afterwards (real torch stays real)."""
+    saved_argv, saved_path = sys.argv, list(sys.path)
+    saved_modules = {k: v for k, v in sys.modules.items() if k == "torch" or k.startswith("torch.")}
+    sys.argv = [path, *argv]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+    if as_torch:
+        _alias_torch()
+    try:
+        yield
+    finally:
+        sys.argv, sys.path[:] = saved_argv, saved_path
+        if as_torch:
+            for k in [k for k in sys.modules if k == "torch" or k.startswith("torch.")]:
+                del sys.modules[k]
+            sys.modules.update(saved_modules)
 
 
 def _alias_torch() -> None:
