@@ -130,6 +130,35 @@ class Hazard:
 
 
 @dataclass(frozen=True)
+class ErrorInfo:
+    """An exception as gradlens keeps it: its class, message and traceback positions.
+
+    Keeping the exception itself would keep its traceback's frames, and through them
+    every tensor in those frames, alive.
+    """
+
+    type_name: str
+    message: str
+    ident: int  # id() of the exception, to match the same error seen twice
+    frames: tuple = ()  # (line, file, function) per traceback entry, innermost last
+
+    @classmethod
+    def of(cls, exc):
+        if exc is None or isinstance(exc, ErrorInfo):
+            return exc
+        frames = []
+        tb = exc.__traceback__
+        while tb is not None:
+            code = tb.tb_frame.f_code
+            frames.append((tb.tb_lineno, code.co_filename, code.co_name))
+            tb = tb.tb_next
+        return cls(type(exc).__name__, str(exc), id(exc), tuple(frames))
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
 class BackwardFailure:
     """A backward call that raised, with the hazard that explains it when there is one."""
 

@@ -30,7 +30,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from traitlets import Bool, Int, TraitError, Unicode, validate
 
-from .findings import FindingList
+from .findings import ErrorInfo, FindingList
 from .trace import Trace, clear_last, last_trace
 
 __all__ = ["GradlensMagics", "CellTracing", "run_cell_traced", "load", "unload", "USAGE"]
@@ -75,7 +75,7 @@ def run_cell_traced(shell, cell: str) -> Trace:
     finally:
         tr.recorder.stop(frame=None)
     tr.recorder.scan_namespace(list(shell.user_ns.items()), id(shell.user_ns))
-    tr.error = result.error_before_exec or result.error_in_exec
+    tr.error = ErrorInfo.of(result.error_before_exec or result.error_in_exec)
     return tr
 
 
@@ -125,7 +125,7 @@ class CellTracing:
         tr = self.trace
         tr.recorder.stop(frame=None)
         tr.recorder.scan_namespace(list(self.shell.user_ns.items()), id(self.shell.user_ns))
-        tr.error = result.error_in_exec
+        tr.error = ErrorInfo.of(result.error_in_exec)
         after = self._counts()
         raw = getattr(result.info, "raw_cell", "") or ""
         if self.show is None or raw.lstrip().startswith("%%gradlens") or self._before is None:

@@ -38,7 +38,7 @@ import networkx as nx
 import numpy as np
 
 from .adapter import CORE
-from .findings import Cutoff
+from .findings import Cutoff, ErrorInfo
 from .frames import user_frame
 
 __all__ = ["Recorder", "TensorRecord", "NodeRecord", "SavedRecord", "BackwardRun", "Flow"]
@@ -667,7 +667,7 @@ class Recorder:
         if not self.runs:
             return
         run = self.runs[-1]
-        run.error = error
+        run.error = ErrorInfo.of(error)
         if node is not None:
             run.node = self._node(node, (None, None))
             self.pin(run.node.gid)

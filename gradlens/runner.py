@@ -12,6 +12,7 @@ import io
 import textwrap
 import traceback
 
+from .findings import ErrorInfo
 from .trace import Trace
 
 __all__ = ["run_source", "error_line"]
@@ -30,7 +31,7 @@ def run_code(code, namespace: dict, tr: Trace) -> BaseException | None:
     finally:
         tr.recorder.stop(frame=None)
         tr.recorder.scan_namespace(list(namespace.items()), id(namespace))
-        tr.error = error
+        tr.error = ErrorInfo.of(error)
     return error
 
 

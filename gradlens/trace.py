@@ -18,7 +18,7 @@ import os
 import weakref
 
 from . import analysis
-from .findings import Report
+from .findings import ErrorInfo, Report
 from .frames import user_frame
 from .recorder import Recorder
 
@@ -61,7 +61,7 @@ class Trace:
         return self.start()
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.error = exc
+        self.error = ErrorInfo.of(exc)
         self.recorder.stop(user_frame(2))
 
     # ------------------------------------------------------------------ answers

@@ -89,7 +89,7 @@ def _first_sentence(exc) -> str:
     m = re.search(r"\.\s+[A-Z]", text)
     if m:
         text = text[: m.start()]
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return f"{exc.type_name}: {text}" if text else exc.type_name
 
 
 def _tensor_words(graph, gid) -> str:
@@ -109,11 +109,7 @@ def hazard_path(h) -> tuple:
 
 def _raise_site(exc, files) -> tuple:
     """(line, file) of the innermost traceback frame in traced code (the cell), else of the cell's frame."""
-    entries = []
-    tb = exc.__traceback__
-    while tb is not None:
-        entries.append((tb.tb_lineno, tb.tb_frame.f_code.co_filename, tb.tb_frame.f_code.co_name))
-        tb = tb.tb_next
+    entries = exc.frames
     traced = [e for e in entries if e[1] in files]
     if not traced:
         traced = [e for e in entries if e[2] == "<module>"]
@@ -137,10 +133,10 @@ def error_note(tr, report=None) -> ErrorNote | None:
     error = _first_sentence(exc)
     failed_runs = [run for run in rec.runs if run.error is not None]
     for run, failure in zip(failed_runs, report.failures):
-        if run.error is exc:
+        if run.error.ident == exc.ident:
             h = failure.hazard
             return ErrorNote(
-                f"backward() raised {type(exc).__name__}",
+                f"backward() raised {exc.type_name}",
                 error,
                 failure.line,
                 run.file or file,
@@ -149,7 +145,7 @@ def error_note(tr, report=None) -> ErrorNote | None:
                 path=hazard_path(h) if h is not None else _path_to_roots(report, run.roots),
                 **_hazard_words(rec.graph, h),
             )
-    title = f"the cell raised {type(exc).__name__}"
+    title = f"the cell raised {exc.type_name}"
     for h in report.hazards:
         if line is not None and h.edit_line == line and h.file in (file, None):
             return ErrorNote(

@@ -46,9 +46,9 @@ def highlighted(svg: str) -> tuple:
 
 @pytest.fixture
 def inplace():
-    tr, _, error, _ = run_source(SEED_INPLACE)
+    tr, _, error, namespace = run_source(SEED_INPLACE)
     assert isinstance(error, RuntimeError)
-    return tr
+    yield tr  # the program's variables stay alive meanwhile, as a user's would
 
 
 def test_children_and_state_for_a_known_trace(inplace):
