@@ -92,6 +92,7 @@ class CellTracing:
         self.trace = Trace()
         self._depth = 0  # %%gradlens trace runs a cell inside a cell
         self._before = None
+        self._mark = None
 
     def register(self) -> None:
         self.shell.events.register("pre_run_cell", self.pre_run_cell)
@@ -115,6 +116,7 @@ class CellTracing:
         self._depth += 1
         if self._depth == 1:
             self._before = self._counts()
+            self._mark = self.trace.checkpoint()
             self.trace.error = None
             self.trace.start()
 
@@ -133,7 +135,7 @@ class CellTracing:
         found = after[:3] != self._before[:3]
         used = after[3] != self._before[3]
         if found or (tr.error is not None and used):
-            self.show(tr)
+            self.show(tr, since=self._mark)  # this cell's findings, not the whole session's
 
 
 @magics_class
@@ -147,11 +149,16 @@ class GradlensMagics(Magics):
     variable = Unicode("_gradlens", help="Where `%%gradlens trace` and `%gradlens on` keep their trace.").tag(
         config=True
     )
+    keep_widgets = Int(
+        20,
+        help="How many findings widgets stay live; older ones are closed (their text and HTML stay in the output).",
+    ).tag(config=True)
 
     def __init__(self, shell=None, **kwargs) -> None:
         super().__init__(shell=shell, **kwargs)
         self.session: CellTracing | None = None
         self._stored: set = set()  # user_ns names holding traces the magics made
+        self._shown: list = []  # the findings widgets still live, oldest first
 
     @validate("max_nodes")
     def _positive(self, proposal):
@@ -206,16 +213,21 @@ class GradlensMagics(Magics):
         if self.auto_display:
             self._show(tr, max_nodes)
 
-    def _show(self, tr, max_nodes: int | None = None) -> None:
+    def _show(self, tr, max_nodes: int | None = None, since=None) -> None:
         from IPython.display import display
 
         from .widget import FindingsWidget
 
-        display(FindingsWidget(tr, max_nodes=max_nodes or self.max_nodes))
+        widget = FindingsWidget(tr, max_nodes=max_nodes or self.max_nodes, since=since)
+        display(widget)
+        # every live widget holds its trace and graph: a long session keeps only the newest
+        self._shown.append(widget)
+        while len(self._shown) > max(self.keep_widgets, 0):
+            self._shown.pop(0).release()
 
-    def _auto_show(self, tr) -> None:
+    def _auto_show(self, tr, since=None) -> None:
         if self.auto_display:  # read at each cell: `%config` may change it while `on`
-            self._show(tr)
+            self._show(tr, since=since)
 
     def on(self) -> None:
         if self.session is not None:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+import threading
 import warnings
 import weakref
 
@@ -46,6 +47,7 @@ __all__ = ["Recorder", "TensorRecord", "NodeRecord", "SavedRecord", "BackwardRun
 _SNAPSHOT_LOCALS = sys.version_info < (3, 13)
 _CO_OPTIMIZED = inspect.CO_OPTIMIZED
 PINNED_RUNS = 3  # the roots of the most recent backward passes are kept for explanations
+MAX_FINDINGS = 500  # cut-offs and hazards kept (each); a trace left on for hours keeps the newest
 
 
 class TensorRecord:
@@ -54,6 +56,7 @@ class TensorRecord:
     __slots__ = (
         "gid",
         "ref",
+        "key",
         "name",
         "file",
         "line",
@@ -83,6 +86,7 @@ class TensorRecord:
     def __init__(self, gid, ref, file, line, op) -> None:
         self.gid = gid
         self.ref = ref
+        self.key = None  # id() of the tensor while it lives
         self.name = None
         self.file = file
         self.line = line
@@ -234,8 +238,12 @@ class Recorder:
         self.pinned: set = set()  # gids findings refer to: never dropped
         self.internal_errors: list = []
         self.dropped = 0
-        self._ref_key: dict = {}
-        self._node_ref_key: dict = {}
+        self._ref_rec: dict = {}  # weakref -> TensorRecord
+        self._node_ref_rec: dict = {}  # weakref -> NodeRecord
+        self._dead: list = []  # records whose tensors died, dropped at the next safe point
+        self._dead_nodes: list = []
+        self._run_of_thread: dict = {}  # thread id -> the BackwardRun it is running
+        self._lock = threading.RLock()
         self._count = 0
         self._changes = 0
         self._graph = None
@@ -283,13 +291,18 @@ class Recorder:
         handler = self._dispatch.get(kind)
         if handler is None:
             return
-        try:
-            handler(self._where(), **payload)
-        except Exception as exc:  # a recorder bug must never break the user's program
-            self.internal_errors.append(f"{kind}: {type(exc).__name__}: {exc}")
-            if len(self.internal_errors) == 1:
-                warnings.warn(f"gradlens: recording failed and was skipped ({self.internal_errors[0]})", stacklevel=2)
-        self._changes += 1
+        with self._lock:  # threads may run ops concurrently; records change one event at a time
+            if self._dead or self._dead_nodes:
+                self.flush()
+            try:
+                handler(self._where(), **payload)
+            except Exception as exc:  # a recorder bug must never break the user's program
+                self.internal_errors.append(f"{kind}: {type(exc).__name__}: {exc}")
+                if len(self.internal_errors) == 1:
+                    warnings.warn(
+                        f"gradlens: recording failed and was skipped ({self.internal_errors[0]})", stacklevel=2
+                    )
+            self._changes += 1
 
     # ------------------------------------------------------------------ where and names
     def _where(self):
@@ -384,8 +397,9 @@ class Recorder:
         self._count += 1
         gid = f"t{self._count}"
         ref = weakref.ref(t, self._on_tensor_death)
-        self._ref_key[ref] = id(t)
         rec = TensorRecord(gid, ref, where[0], where[1], op)
+        rec.key = id(t)
+        self._ref_rec[ref] = rec
         adapter.fill(rec, t)
         self.tensors[id(t)] = rec
         self.records[gid] = rec
@@ -423,8 +437,8 @@ class Recorder:
         self._count += 1
         gid = f"n{self._count}"
         ref = weakref.ref(node, self._on_node_death)
-        self._node_ref_key[ref] = id(node)
         rec = NodeRecord(gid, ref, self.adapter.node_name(node), where[0], where[1])
+        self._node_ref_rec[ref] = (rec, id(node))
         self.nodes[id(node)] = rec
         self.node_records[gid] = rec
         return rec
@@ -445,17 +459,40 @@ class Recorder:
         if cut and cut_line is None:
             self.cuts.append((cut, where[1], src.gid, dst.gid, where[0], op))
             self.pinned.update((src.gid, dst.gid))
+            if len(self.cuts) > MAX_FINDINGS:
+                old = self.cuts.pop(0)
+                self._unpin(old[2], old[3])
 
     # ------------------------------------------------------------------ forgetting the dead
     def _tensor_died(self, ref) -> None:
-        key = self._ref_key.pop(ref, None)
-        rec = self.tensors.get(key)
-        if rec is None or rec.ref is not ref:
+        # A weakref callback: it may run inside any code (the cycle collector), so it only
+        # unlinks the id and queues the record; flush() drops it at a safe point.
+        rec = self._ref_rec.pop(ref, None)
+        if rec is None:
             return
-        del self.tensors[key]
+        if self.tensors.get(rec.key) is rec:
+            del self.tensors[rec.key]
         rec.alive = False
-        if rec.gid not in self.pinned:
-            self._drop(rec)
+        self._dead.append(rec)
+
+    def flush(self) -> None:
+        """Forget what died since the last call (unless a finding refers to it)."""
+        with self._lock:
+            self._flush()
+
+    def _flush(self) -> None:
+        while self._dead:
+            rec = self._dead.pop()
+            if rec.gid not in self.pinned and rec.gid in self.records:
+                self._drop(rec)
+        while self._dead_nodes:
+            rec = self._dead_nodes.pop()
+            if rec.gid in self.pinned or rec.gid not in self.node_records:
+                continue
+            for srec in rec.saved:
+                self._unindex_saved(srec)
+            del self.node_records[rec.gid]
+            self._changes += 1
 
     def _drop(self, rec: TensorRecord) -> None:
         """Forget a dead tensor no finding refers to, bridging its data flow so paths survive."""
@@ -488,17 +525,13 @@ class Recorder:
         self._changes += 1
 
     def _node_died(self, ref) -> None:
-        key = self._node_ref_key.pop(ref, None)
-        rec = self.nodes.get(key)
-        if rec is None or rec.ref is not ref:
+        entry = self._node_ref_rec.pop(ref, None)
+        if entry is None:
             return
-        del self.nodes[key]
-        if rec.gid in self.pinned:
-            return
-        for srec in rec.saved:
-            self._unindex_saved(srec)
-        del self.node_records[rec.gid]
-        self._changes += 1
+        rec, key = entry
+        if self.nodes.get(key) is rec:
+            del self.nodes[key]
+        self._dead_nodes.append(rec)
 
     def _unindex_saved(self, srec) -> None:
         for index, key in ((self._saved_by_counter, srec.counter), (self._saved_by_storage, srec.storage)):
@@ -510,6 +543,16 @@ class Recorder:
                     pass
                 if not lst:
                     del index[key]
+
+    def _unpin(self, *gids) -> None:
+        """Let records go once no kept finding or recent root refers to them (dropped if dead)."""
+        keep = self._finding_gids() | {g for r in self.runs[-PINNED_RUNS:] for g in r.roots}
+        for g in gids:
+            if g and g not in keep:
+                self.pinned.discard(g)
+                rec = self.records.get(g)
+                if rec is not None and not rec.alive:
+                    self._dead.append(rec)
 
     def pin(self, *gids) -> None:
         """Keep these records even after their tensors die (findings refer to them)."""
@@ -636,6 +679,7 @@ class Recorder:
 
         run = BackwardRun(tuple(self.record_for(r, where, "root").gid for r in roots), where[1], where[0])
         self.runs.append(run)
+        self._run_of_thread[threading.get_ident()] = run
         self.pin(*run.roots)
         if len(self.runs) > PINNED_RUNS:
             self._unpin_run(self.runs[-PINNED_RUNS - 1])
@@ -649,7 +693,7 @@ class Recorder:
             self.pinned.discard(g)
             rec = self.records.get(g)
             if rec is not None and not rec.alive:
-                self._drop(rec)
+                self._dead.append(rec)
 
     def _finding_gids(self) -> set:
         out = set()
@@ -659,14 +703,18 @@ class Recorder:
             out.update((h.tensor, h.saved_tensor))
         return out
 
+    def _this_threads_run(self):
+        return self._run_of_thread.pop(threading.get_ident(), None)
+
     def _backward_end(self, where, roots) -> None:
-        if self.runs:
-            self.runs[-1].finished = True
+        run = self._this_threads_run()
+        if run is not None:
+            run.finished = True
 
     def _backward_error(self, where, roots, error, node) -> None:
-        if not self.runs:
+        run = self._this_threads_run()
+        if run is None:
             return
-        run = self.runs[-1]
         run.error = ErrorInfo.of(error)
         if node is not None:
             run.node = self._node(node, (None, None))
@@ -708,6 +756,9 @@ class Recorder:
                 self._hazard_keys.add(key)
                 self.hazards.append(h)
                 self.pin(h.tensor, h.saved_tensor, h.node_id)
+                if len(self.hazards) > MAX_FINDINGS:
+                    old = self.hazards.pop(0)
+                    self._unpin(old.tensor, old.saved_tensor, old.node_id)
 
     # ------------------------------------------------------------------ queries
     def record_of(self, t):
@@ -736,6 +787,7 @@ class Recorder:
     @property
     def graph(self) -> nx.MultiDiGraph:
         """The records as a networkx graph (rebuilt only when something changed)."""
+        self.flush()
         if self._graph is None or self._graph_at != self._changes:
             self._graph = self.build_graph()
             self._graph_at = self._changes
@@ -743,25 +795,27 @@ class Recorder:
 
     def build_graph(self) -> nx.MultiDiGraph:
         g = nx.MultiDiGraph()
-        nodes = self.node_records
+        # snapshots: a weakref callback may queue records meanwhile (never mutates these)
+        nodes = dict(self.node_records)
+        records = dict(self.records)
         for gid, n in nodes.items():
             g.add_node(gid, kind="node", name=n.name, line=-1 if n.line is None else n.line, file=n.file or "")
-        for gid, rec in self.records.items():
+        for gid, rec in records.items():
             node = nodes.get(rec.node_gid)
             g.add_node(gid, **rec.attrs(node.name if node else None))
-        for gid, rec in self.records.items():
+        for gid, rec in records.items():
             if rec.node_gid in nodes:
                 g.add_edge(gid, rec.node_gid, key="grad_fn")
             for e in rec.flow_out:
-                if e.dst in self.records:
+                if e.dst in records:
                     g.add_edge(gid, e.dst, key="flow", cut=e.cut, line=-1 if e.line is None else e.line, op=e.op or "")
-            if rec.alias_of is not None and rec.alias_of[0] in self.records:
+            if rec.alias_of is not None and rec.alias_of[0] in records:
                 g.add_edge(rec.alias_of[0], gid, key="alias", alias=rec.alias_of[1])
         for gid, n in nodes.items():
             for nxt in n.next:
-                if nxt in nodes or nxt in self.records:
+                if nxt in nodes or nxt in records:
                     g.add_edge(gid, nxt, key="next")
             for s in n.saved:
-                if s.tensor.gid in self.records:
+                if s.tensor.gid in records:
                     g.add_edge(gid, s.tensor.gid, key="saved", version=s.version)
         return g

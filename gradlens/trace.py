@@ -72,6 +72,7 @@ class Trace:
 
     def why_none(self, t):
         """Why ``t.grad`` is None: an :class:`~gradlens.findings.Explanation`."""
+        self.recorder.flush()
         return analysis.why_none(self.recorder, t)
 
     def cutoffs(self) -> list:
@@ -87,10 +88,28 @@ class Trace:
         """Backward calls that raised, with their explanations."""
         return analysis.failures(self.recorder)
 
-    def report(self) -> Report:
-        """All findings: explanations of named leaves with grad None, cut-offs, hazards, failures."""
+    def checkpoint(self) -> tuple:
+        """A mark of the findings so far; ``report(since=mark)`` lists only newer ones."""
         rec = self.recorder
+        return (frozenset(id(h) for h in rec.hazards), frozenset(id(c) for c in rec.cuts), len(rec.runs))
+
+    def report(self, since: tuple | None = None) -> Report:
+        """All findings: explanations of named leaves with grad None, cut-offs, hazards, failures.
+
+        With ``since`` (a :meth:`checkpoint`), hazards, cut-offs and failed backward calls
+        are only those found after it (``%gradlens on`` shows each cell its own).
+        """
+        rec = self.recorder
+        rec.flush()
         hazards = tuple(self.hazards())
+        cutoffs = tuple(self.cutoffs())
+        failures = self.failures()
+        if since is not None:
+            old_hazards, old_cuts, old_runs = since
+            hazards = tuple(h for h in hazards if id(h) not in old_hazards)
+            cutoffs = tuple(c for c, raw in zip(cutoffs, rec.cuts) if id(raw) not in old_cuts)
+            old_failures = sum(r.error is not None for r in rec.runs[:old_runs])
+            failures = failures[old_failures:]
         params = analysis.unexplained_parameters(rec)
         param_ids = {e.tensor_id for _, e in params}
         explanations = []
@@ -108,9 +127,9 @@ class Trace:
             tensors=len(rec.records),
             nodes=len(rec.node_records),
             explanations=tuple(explanations),
-            cutoffs=tuple(self.cutoffs()),
+            cutoffs=cutoffs,
             hazards=hazards,
-            failures=self.failures(),
+            failures=failures,
             parameters=params,
             file=next(iter(rec.files), None),
         )

@@ -220,10 +220,10 @@ class FindingsWidget(widgets.VBox):
     selected = traitlets.Int(-1, help="index into .items of the selected finding (-1: none)")
     highlight = traitlets.Tuple(help="graph ids drawn highlighted: the selected finding's path")
 
-    def __init__(self, tr, max_nodes: int = 150, **kwargs) -> None:
+    def __init__(self, tr, max_nodes: int = 150, since=None, **kwargs) -> None:
         self.trace = tr
         self.max_nodes = max_nodes
-        self.report = tr.report()
+        self.report = tr.report(since=since)
         self.note = error_note(tr, self.report)
         self.items = finding_items(self.report, self.note)
         self._syncing = False
@@ -270,6 +270,18 @@ class FindingsWidget(widgets.VBox):
             first = next((i for i, it in enumerate(self.items) if it.tab == "hazards"), 0 if self.items else -1)
         self.select_finding(first)
         self.tabs.selected_index = self._tab_of(first)
+
+    def release(self) -> None:
+        """Close this widget and all its parts, and let go of the trace (frees their memory)."""
+        stack = [self, *self.selectors.values(), self.graph_selector]
+        while stack:
+            w = stack.pop()
+            stack.extend(c for c in getattr(w, "children", ()) if isinstance(c, widgets.Widget))
+            # layout and style are widgets of their own, registered until closed
+            stack.extend(p for p in (getattr(w, "layout", None), getattr(w, "style", None)) if p is not None)
+            w.close()
+        self.trace = self.report = self.note = None
+        self.items = []
 
     def _tab_of(self, index: int) -> int:
         """The tab that shows finding ``index`` (an error shows its hazard, or its explanations)."""
