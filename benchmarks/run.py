@@ -57,17 +57,23 @@ def _traced(step):
     return run
 
 
-def time_variants(variants: dict, repeat: int) -> dict:
-    """Median seconds of each variant, interleaving their runs."""
+def time_variants(variants: dict, repeat: int, rounds: int = 3) -> dict:
+    """Median seconds of each variant.
+
+    Variants take turns in short blocks over ``rounds`` rounds: machine noise hits them
+    alike, while numpy's and torch's thread pools are not woken in strict alternation
+    (their spinning threads would slow each other down).
+    """
     times = {name: [] for name in variants}
-    for fn in variants.values():
-        fn()  # warm up
-    for _ in range(repeat):
+    block = max(1, repeat // rounds)
+    for _ in range(rounds):
         for name, fn in variants.items():
-            gc.collect()
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
+            fn()  # warm up (and let the other library's threads go idle)
+            for _ in range(block):
+                gc.collect()
+                t0 = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t0)
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 

@@ -31,7 +31,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=None, help="hypothesis seed (default: random, printed)")
     parser.add_argument("--max-steps", type=int, default=None, help="steps per program (default: the generator's)")
     parser.add_argument("--ignore", action="append", default=[], metavar="REGEX", help="skip differences matching")
-    parser.add_argument("--trace", action="store_true", help="run gradlens_core under gradlens.trace()")
+    parser.add_argument(
+        "--trace", action="store_true", help="also run each program under gradlens.trace() and ask gradlens about it"
+    )
     parser.add_argument("--all", action="store_true", help="print every disagreeing program, not one per kind")
     parser.add_argument("--no-shrink", action="store_true", help="print programs as found")
     args = parser.parse_args(argv)
@@ -39,7 +41,7 @@ def main(argv=None) -> int:
     import random
 
     import torch
-    from fuzz_programs import MAX_STEPS, minimize, programs, run_program
+    from fuzz_programs import MAX_STEPS, check_tracing, minimize, programs, run_program
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hyp_seed
 
@@ -65,23 +67,14 @@ def main(argv=None) -> int:
     @given(programs(torch, max_steps=args.max_steps or MAX_STEPS))
     def run(program):
         count[0] += 1
-        tracer = None
-        if args.trace:
-            import gradlens
-
-            tracer = gradlens.trace()
-        d = run_program(program, torch, ignore=ignore if patterns else None, tracer=tracer)
-        if tracer is not None:
-            try:
-                str(tracer.report())
-                tracer.recorder.graph
-            except Exception as exc:  # noqa: BLE001
-                internal.append((program, f"report: {type(exc).__name__}: {exc}"))
-            for err in tracer.recorder.internal_errors:
-                internal.append((program, err))
+        d = run_program(program, torch, ignore=ignore if patterns else None)
         if d is not None:
             failing[0] += 1
             found.setdefault(d.key, []).append(d)
+        if args.trace:
+            problems = check_tracing(program)
+            if problems:
+                internal.append((program, problems))
         if count[0] % 1000 == 0:
             print(f"... {count[0]} programs, {failing[0]} disagreeing, {len(found)} kinds", flush=True)
 
@@ -101,10 +94,10 @@ def main(argv=None) -> int:
             print(d.report())
     if internal:
         print("\n" + "=" * 100)
-        print(f"{len(internal)} gradlens recorder/report errors under --trace:")
-        for program, err in internal[:20]:
-            print(err)
+        print(f"{len(internal)} programs where tracing changed something or gradlens failed (--trace):")
+        for program, problems in sorted(internal, key=lambda x: len(x[0].steps))[:20]:
             print(program.source())
+            print("\n".join(problems))
             print("-" * 60)
     return 1 if found or internal else 0
 

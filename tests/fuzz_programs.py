@@ -56,6 +56,7 @@ __all__ = [
     "run_step",
     "fresh_namespace",
     "minimize",
+    "check_tracing",
     "PRELUDE",
 ]
 
@@ -107,8 +108,29 @@ class Program:
     def __str__(self) -> str:
         return self.source()
 
+    def __repr__(self) -> str:
+        body = "\n".join(self.source().splitlines()[len(PRELUDE.splitlines()) + 2 :])
+        return f'Program.parse("""\n{body}\n""")'
+
     def __len__(self) -> int:
         return len(self.steps)
+
+    @classmethod
+    def parse(cls, text: str) -> Program:
+        """The program written as :meth:`source` writes it (without the header): one statement per
+        line; ``with A, B:`` followed by indented statements puts them in those modes."""
+        steps = []
+        modes: tuple = ()
+        for line in text.strip("\n").splitlines():
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            if line.startswith("with ") and line.rstrip().endswith(":"):
+                modes = tuple(m.strip() for m in line.rstrip()[5:-1].split(", "))
+                continue
+            if not line.startswith((" ", "\t")):
+                modes = ()
+            steps.append(Step(line.strip(), modes))
+        return cls(tuple(steps))
 
 
 # ----------------------------------------------------------------------------- running
@@ -169,7 +191,7 @@ def run_step(ns: dict, step: Step) -> Outcome:
                 for m in step.modes:
                     stack.enter_context(eval(m, ns))
                 exec(code, ns)
-        except Exception as exc:  # noqa: BLE001 - the error is the observation
+        except Exception as exc:
             error = (type(exc).__name__, first_sentence(str(exc)))
     found = tuple((w.category.__name__, first_sentence(str(w.message))) for w in caught)
     return Outcome(error, found)
@@ -200,7 +222,7 @@ class _Values:
 def _attr(fn):
     try:
         return fn()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return _Err(type(exc).__name__, first_sentence(str(exc)))
 
 
@@ -251,7 +273,9 @@ def describe(obj, grad: bool = True):
     return f"<{type(obj).__name__}>"
 
 
-_TOL = {"float16": (1e-2, 1e-2), "float32": (1e-5, 1e-4), "float64": (1e-9, 1e-7)}
+# float64 values are often float32 values cast up (their last-bit differences, e.g. of linspace, come along),
+# so they get float32's tolerance: real bugs differ by far more.
+_TOL = {"float16": (1e-2, 1e-2), "float32": (1e-5, 1e-4), "float64": (1e-5, 1e-4)}
 
 
 def _values_differ(a: np.ndarray, b: np.ndarray) -> str | None:
@@ -266,56 +290,59 @@ def _values_differ(a: np.ndarray, b: np.ndarray) -> str | None:
     return "values differ"
 
 
-def compare(t, c, path: str, problems: list) -> None:
+def compare(t, c, path: str, problems: list, names=("torch", "gradlens_core")) -> None:
     """Append to ``problems`` every difference between torch's summary ``t`` and gradlens_core's ``c``."""
+    tn, cn = names
     if isinstance(t, dict) and isinstance(c, dict):
         for k in t:
             if k not in c:
-                problems.append(f"{path}.{k}: torch {t[k]!r}, gradlens_core has none")
+                problems.append(f"{path}.{k}: {tn} {t[k]!r}, {cn} has none")
                 continue
-            compare(t[k], c[k], f"{path}.{k}", problems)
+            compare(t[k], c[k], f"{path}.{k}", problems, names)
         return
     if isinstance(t, list) and isinstance(c, list):
         if len(t) != len(c):
-            problems.append(f"{path}: torch has {len(t)} items, gradlens_core {len(c)}")
+            problems.append(f"{path}: {tn} has {len(t)} items, {cn} {len(c)}")
             return
         for i, (a, b) in enumerate(zip(t, c)):
-            compare(a, b, f"{path}[{i}]", problems)
+            compare(a, b, f"{path}[{i}]", problems, names)
         return
     if isinstance(t, _Values) and isinstance(c, _Values):
         why = _values_differ(c.array, t.array)
         if why:
-            problems.append(f"{path}: {why}: torch {t!r}, gradlens_core {c!r}")
+            problems.append(f"{path}: {why}: {tn} {t!r}, {cn} {c!r}")
         return
     if isinstance(t, float) and isinstance(c, float):
         if not (math.isclose(t, c, rel_tol=1e-4, abs_tol=1e-5) or (math.isnan(t) and math.isnan(c)) or t == c):
-            problems.append(f"{path}: torch {t!r}, gradlens_core {c!r}")
+            problems.append(f"{path}: {tn} {t!r}, {cn} {c!r}")
         return
     if type(t) is not type(c) or t != c:
-        problems.append(f"{path}: torch {t!r}, gradlens_core {c!r}")
+        problems.append(f"{path}: {tn} {t!r}, {cn} {c!r}")
 
 
-def compare_namespaces(t_ns: dict, c_ns: dict) -> list:
+def compare_namespaces(t_ns: dict, c_ns: dict, names=("torch", "gradlens_core")) -> list:
     problems: list = []
+    tn, cn = names
     t_names = sorted(k for k in t_ns if k not in _BASE_NAMES and not k.startswith("__"))
     c_names = sorted(k for k in c_ns if k not in _BASE_NAMES and not k.startswith("__"))
     if t_names != c_names:
-        problems.append(f"names: torch {t_names}, gradlens_core {c_names}")
+        problems.append(f"names: {tn} {t_names}, {cn} {c_names}")
         return problems
     for name in ["log", *t_names]:
-        compare(describe(t_ns[name]), describe(c_ns[name]), name, problems)
+        compare(describe(t_ns[name]), describe(c_ns[name]), name, problems, names)
     return problems
 
 
 @dataclasses.dataclass
 class Disagreement:
-    """The first step after which gradlens_core and torch differ."""
+    """The first step after which the two modules differ (torch's outcomes first)."""
 
     program: Program
     index: int  # the step
     problems: list
     torch_outcomes: list
     core_outcomes: list
+    names: tuple = ("torch", "gradlens_core")
 
     @property
     def key(self) -> tuple:
@@ -325,13 +352,14 @@ class Disagreement:
         return (code, tuple(fields))
 
     def report(self) -> str:
+        tn, cn = self.names
         steps = Program(self.program.steps[: self.index + 1])
         notes = {}
         for i, (a, b) in enumerate(zip(self.torch_outcomes, self.core_outcomes)):
             if a.error or b.error or a.warnings or b.warnings or i == self.index:
-                notes[i] = f"torch: {a} | gradlens_core: {b}" if str(a) != str(b) else f"both: {a}"
+                notes[i] = f"{tn}: {a} | {cn}: {b}" if str(a) != str(b) else f"both: {a}"
         return (
-            f"gradlens_core differs from torch after step {self.index}:\n"
+            f"{cn} differs from {tn} after step {self.index}:\n"
             + steps.source(notes)
             + "\n\ndifferences:\n  "
             + "\n  ".join(self.problems)
@@ -346,42 +374,104 @@ def _normalise(code: str) -> str:
     return code
 
 
-def run_program(program: Program, torch, core=gradlens_core, ignore=None, tracer=None) -> Disagreement | None:
+def run_program(
+    program: Program,
+    torch,
+    core=gradlens_core,
+    ignore=None,
+    tracer=None,
+    names=("torch", "gradlens_core"),
+    keep: dict | None = None,
+) -> Disagreement | None:
     """Run ``program`` under ``torch`` and ``core``, one step at a time; the first disagreement, or None.
 
     ``ignore(problem) -> bool`` drops known differences (the long run uses it to look past a
-    bug that is already reported). ``tracer`` (a ``gradlens.Trace``) listens while the
-    program runs: tracing must not change what the program does.
+    bug that is already reported). ``tracer`` (a ``gradlens.Trace``) listens while ``core``
+    runs each step (not while the namespaces are compared): tracing must not change what the
+    program does, so ``run_program(p, gradlens_core, gradlens_core, tracer=tr)`` must agree.
+    ``names`` label the two sides in the report; ``keep`` (a dict) receives both namespaces.
     """
     t_ns, c_ns = fresh_namespace(torch), fresh_namespace(core)
+    if keep is not None:
+        keep.update(torch=t_ns, core=c_ns)
+    tn, cn = names
     t_out: list = []
     c_out: list = []
-    if tracer is not None:
-        tracer.start()
-    try:
-        for i, step in enumerate(program.steps):
-            a = run_step(t_ns, step)
-            b = run_step(c_ns, step)
-            t_out.append(a)
-            c_out.append(b)
-            problems = []
-            if a.error != b.error:
-                problems.append(f"error: torch {_fmt_err(a.error)}, gradlens_core {_fmt_err(b.error)}")
-            if a.warnings != b.warnings:
-                problems.append(f"warnings: torch {list(a.warnings)}, gradlens_core {list(b.warnings)}")
-            problems += compare_namespaces(t_ns, c_ns)
-            if ignore is not None:
-                problems = [p for p in problems if not ignore(p)]
-            if problems:
-                return Disagreement(program, i, problems, t_out, c_out)
-    finally:
+    for i, step in enumerate(program.steps):
+        a = run_step(t_ns, step)
         if tracer is not None:
-            tracer.stop()
+            tracer.recorder.start()
+            try:
+                b = run_step(c_ns, step)
+            finally:
+                tracer.recorder.stop()
+        else:
+            b = run_step(c_ns, step)
+        t_out.append(a)
+        c_out.append(b)
+        problems = []
+        if a.error != b.error:
+            problems.append(f"error: {tn} {_fmt_err(a.error)}, {cn} {_fmt_err(b.error)}")
+        if a.warnings != b.warnings:
+            problems.append(f"warnings: {tn} {list(a.warnings)}, {cn} {list(b.warnings)}")
+        problems += compare_namespaces(t_ns, c_ns, names)
+        if ignore is not None:
+            problems = [p for p in problems if not ignore(p)]
+        if problems:
+            return Disagreement(program, i, problems, t_out, c_out, names)
+    if tracer is not None:
+        tracer.recorder.scan_namespace(list(c_ns.items()), id(c_ns))
     return None
 
 
 def _fmt_err(e) -> str:
     return "no error" if e is None else f"{e[0]}: {e[1]}"
+
+
+def check_tracing(program: Program) -> list:
+    """Run ``program`` on gradlens_core untraced and under ``gradlens.trace()``; what went wrong.
+
+    Tracing must not change what the program does, the recorder must not fail, and every
+    question gradlens answers must get an answer: the report (text and HTML), the graph
+    SVG, hazards, cut-offs, and ``why_none`` of every tensor whose ``.grad`` is None.
+    Returns a list of problems (empty when all is well).
+    """
+    import gc
+
+    import gradlens
+    from gradlens.render_svg import graph_svg
+
+    tr = gradlens.trace()
+    namespaces: dict = {}
+    d = run_program(program, gradlens_core, gradlens_core, tracer=tr, names=("untraced", "traced"), keep=namespaces)
+    if d is not None:
+        return [d.report()]
+    problems = [f"recorder: {e}" for e in tr.recorder.internal_errors]
+    # Dead tensors of the program go now: a collection while the graph is being built breaks it
+    # (test_reliability.py::test_gc_while_the_graph_is_built pins that bug deterministically).
+    gc.collect()
+    try:
+        for name, value in namespaces["core"].items():
+            if isinstance(value, gradlens_core.Tensor):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # .grad of a non-leaf
+                    has_grad = value.grad is not None
+                if not has_grad:
+                    e = tr.why_none(value)
+                    if e.cause not in gradlens.CAUSES or not e.message:
+                        problems.append(f"why_none({name}): {e!r}")
+        report = tr.report()
+        if not (str(report) and report._repr_html_()):
+            problems.append("empty report")
+        if not graph_svg(tr.recorder).startswith("<svg"):
+            problems.append("graph_svg is not an SVG")
+        tr.hazards()
+        tr.cutoffs()
+    except Exception as exc:
+        import traceback
+
+        problems.append("gradlens raised:\n" + "".join(traceback.format_exception(exc)))
+    return problems
 
 
 def minimize(d: Disagreement, torch, core=gradlens_core, ignore=None) -> Disagreement:
@@ -426,7 +516,15 @@ class _Model:
         self.counter = itertools.count()
 
     def run(self, step: Step) -> Outcome:
-        return run_step(self.ns, step)
+        outcome = run_step(self.ns, step)
+        # Look at everything as run_program does after each step (reading grad_fn regenerates a
+        # view's history). Besides keeping the model's state the runner's, this avoids a torch
+        # 2.13 crash: register_hook on a view whose base was edited in place since its grad_fn
+        # was last read is a segmentation fault.
+        for name, value in list(self.ns.items()):
+            if name not in _BASE_NAMES and not name.startswith("__"):
+                describe(value)
+        return outcome
 
     def new(self, prefix: str = "t") -> str:
         return f"{prefix}{next(self.counter)}"
@@ -443,7 +541,7 @@ class _Model:
             warnings.simplefilter("ignore")
             try:
                 return eval(expr, self.ns)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 return None
 
 
@@ -455,7 +553,8 @@ class _Gen:
         self.m = model
 
     def int(self, lo: int, hi: int) -> int:
-        return self.draw(st.integers(lo, hi))
+        """An integer in [lo, hi] (just ``lo`` when the range is empty, e.g. over a dim of size 0)."""
+        return self.draw(st.integers(lo, hi)) if hi > lo else lo
 
     def pick(self, seq):
         seq = list(seq)

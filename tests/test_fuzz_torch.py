@@ -1,0 +1,468 @@
+"""Differential fuzzing against PyTorch 2.13: random programs, bounded run (the long run is scripts/fuzz_long.py).
+
+Each program (``fuzz_programs.programs``) mixes factories, elementwise ops and reductions
+with broadcasting, views and slicing, in-place ops (on views too), ``detach()``,
+``.data``, ``detach_()``, ``no_grad`` blocks, ``retain_grad()``, hooks, one or more
+``backward()`` calls with or without ``retain_graph``, and runs step by step under
+gradlens_core and torch; after every step values, dtypes, ``requires_grad``,
+``is_leaf``, ``grad_fn`` names, ``_version``, every ``.grad``, the hook log and each
+step's error (class and first sentence) must agree. A failing example prints as the
+shrunk program, annotated with both outcomes.
+
+Every disagreement the fuzzer found is also a regression program below
+(``REGRESSIONS``): a minimal program and what it pins down.
+
+Derandomized (fixed examples) so CI is reproducible; a few hundred examples.
+"""
+
+from __future__ import annotations
+
+import textwrap
+import types
+
+import pytest
+from fuzz_programs import PRELUDE, Program, Step, check_tracing, programs, run_program
+from hypothesis import HealthCheck, given, settings
+
+import gradlens_core
+
+torch = pytest.importorskip("torch")
+
+FUZZ = settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
+
+
+@FUZZ
+@given(program=programs(torch))
+def test_gradlens_core_agrees_with_torch(program):
+    d = run_program(program, torch)
+    if d is not None:
+        pytest.fail("\n" + d.report(), pytrace=False)
+
+
+@settings(FUZZ, max_examples=100)
+@given(program=programs(torch))
+def test_tracing_changes_nothing_and_every_program_can_be_explained(program):
+    """The same programs under ``gradlens.trace()``: identical behaviour, no recorder error, and
+    every question gradlens answers (report, HTML, SVG, why_none of each tensor) has an answer."""
+    problems = check_tracing(program)
+    if problems:
+        pytest.fail(program.source() + "\n\n" + "\n".join(problems), pytrace=False)
+
+
+# ----------------------------------------------------------------------------- the runner itself
+
+
+@settings(FUZZ, max_examples=60)
+@given(program=programs(torch))
+def test_torch_agrees_with_itself(program):
+    """No false alarms: the comparison of two runs of the same module finds nothing."""
+    d = run_program(program, torch, torch, names=("torch", "torch again"))
+    if d is not None:
+        pytest.fail("\n" + d.report(), pytrace=False)
+
+
+def test_runner_reports_a_wrong_value_an_error_and_a_grad():
+    wrong = types.SimpleNamespace(**{k: getattr(gradlens_core, k) for k in dir(gradlens_core) if not k.startswith("_")})
+    wrong.ones = gradlens_core.zeros  # a broken factory
+    d = run_program(Program.parse("t0 = torch.ones(2, requires_grad=True)\nt0.sum().backward()"), torch, wrong)
+    assert d is not None and d.index == 0 and any(p.startswith("t0.values") for p in d.problems)
+    assert "t0 = torch.ones(2, requires_grad=True)  # both: ok" in d.report()
+
+    d = run_program(Program.parse("t0 = torch.ones(2)\nt1 = t0.no_such_method()"), torch, torch)
+    assert d is None  # same error on both sides: agreement
+    d = run_program(Program.parse("t0 = torch.ones(2, requires_grad=True)\nt0.sum().backward()"), torch, torch)
+    assert d is None
+
+
+def test_programs_render_and_parse_back():
+    text = (
+        "t0 = torch.ones(2, requires_grad=True)\nwith torch.no_grad():\n    t1 = t0 * 2\n    t1.add_(1)\nt2 = t1 + t0"
+    )
+    p = Program.parse(text)
+    assert p.steps[1] == Step("t1 = t0 * 2", ("torch.no_grad()",))
+    assert p.steps[3] == Step("t2 = t1 + t0")
+    source = p.source()
+    assert source.startswith("import torch") and PRELUDE in source and text in source
+    assert Program.parse(source.split(PRELUDE, 1)[1]) == p
+
+
+# ----------------------------------------------------------------------------- regressions
+
+# Minimal programs of every disagreement the fuzzer found (bounded and long runs). Each
+# stays here once fixed. Comments say what torch does.
+REGRESSIONS = {
+    # --- values, shapes, dtypes
+    "max_min_over_dim_of_1d_is_0d": """
+        t0 = torch.arange(4.0)
+        t1, t2 = t0.max(0)
+        t3, t4 = t0.min(-1)
+    """,  # values and indices of shape (), not (1,)
+    "clamp_int_with_float_bounds_promotes": """
+        t0 = torch.tensor([1, 2])
+        t1 = t0.clamp(0.0, 0.5)
+        t2 = t0.clamp(min=-0.5)
+        t3 = torch.tensor([True, False]).clamp(max=0.5)
+    """,  # float32 results [0.5, 0.5] etc.
+    "clamp__int_with_float_bounds_refused": """
+        t0 = torch.tensor([1, 2])
+        t0.clamp_(0.0, 0.5)
+    """,  # RuntimeError: result type Float can't be cast to the desired output type long int
+    "fill__float_on_int_and_bool": """
+        t0 = torch.tensor([1, 2])
+        t0.fill_(1.5)
+        t1 = torch.tensor([True])
+        t1.fill_(0.5)
+    """,  # allowed: [1, 1] and [True]
+    "add_bools_with_alpha_stays_bool": """
+        t0 = torch.tensor(True)
+        t1 = torch.add(t0, t0, alpha=2)
+    """,  # tensor(True)
+    "float_alpha_with_integral_tensors_refused": """
+        t0 = torch.tensor([1, 2])
+        t1 = torch.sub(t0, t0, alpha=-0.5)
+    """,  # RuntimeError: For integral input tensors, argument alpha must not be a floating point number.
+    "int_power_of_negative_exponent": """
+        t0 = torch.tensor([-2], dtype=torch.int32)
+        t1 = 2 ** t0
+        t2 = torch.tensor([[-1, -2]])
+        t3 = t2.pow(t2)
+    """,  # tensor([0], dtype=torch.int32), tensor([[-1, 0]]); gradlens_core raises numpy's ValueError, then
+    # "shapes [1, 2] and [1, 2] cannot be broadcast"
+    "scalar_base_power_of_bool": """
+        t0 = torch.tensor([True, False])
+        t1 = 2 ** t0
+    """,  # tensor([2, 1]) (int64); gradlens_core: tensor([1, 1], dtype=torch.int8)
+    "sign_of_nan_is_0": """
+        t0 = torch.tensor([-1.5]).log()
+        t1 = t0.sign()
+    """,  # tensor([0.])
+    "index_put_dtypes_must_match": """
+        t0 = torch.ones(3, 2, dtype=torch.float64)
+        t0[:, [0, 1]] = t0 > 0
+    """,  # RuntimeError: Index put requires the source and destination dtypes match, got Double ... Bool ...
+    "softmax_of_0d_is_a_tensor_that_takes_inplace": """
+        t0 = torch.tensor(-0.5, requires_grad=True)
+        t1 = t0.softmax(0)
+        t1 /= t1
+    """,  # DivBackward0; gradlens_core: TypeError 'numpy.float32' object does not support item assignment
+    "cat_of_empty_tensors": """
+        t0 = torch.zeros(0)
+        t1 = torch.cat([t0, t0], 0)
+    """,  # tensor([]); gradlens_core: ValueError need at least one array to concatenate
+    "grads_from_autograd_grad_are_writable": """
+        t0 = torch.ones(3, requires_grad=True)
+        t1, = torch.autograd.grad(t0.sum(), t0)
+        t1.zero_()
+        t1[0] = 2.0
+    """,  # fine; gradlens_core: unsupported operation (stride 0) / ValueError read-only
+    "sign_of_bool": """
+        t0 = torch.tensor([True, False])
+        t1 = t0.sign()
+    """,  # tensor([True, False]); gradlens_core: numpy UFuncTypeError
+    # --- gradients, graph
+    "view_made_in_no_grad_gets_no_gradient": """
+        t0 = torch.ones(3, requires_grad=True)
+        with torch.no_grad():
+            t1 = t0.view(-1)
+        h2 = t1.register_hook(lambda g: record('h2', g))
+        t3 = t1 * 2
+        t3.sum().backward()
+    """,  # t1 requires grad but has no grad accumulator: t3's next_functions ((None, 0), (None, 0)), no .grad, no hook call
+    "view_made_in_no_grad_backward_refused": """
+        t0 = torch.ones(1, requires_grad=True)
+        with torch.no_grad():
+            t1 = t0.t()
+        t1.backward()
+    """,  # RuntimeError: element 0 of tensors does not require grad and does not have a grad_fn
+    "multi_output_views_made_in_no_grad_require_grad": """
+        t0 = torch.arange(2.0, requires_grad=True)
+        with torch.no_grad():
+            t1, t2 = t0.unbind(0)
+            t3, = t0.chunk(1, 0)
+    """,  # requires_grad True (as single-output views)
+    "views_follow_base_requires_grad_": """
+        t0 = torch.zeros(3)
+        t1 = t0.view(3)
+        t0.requires_grad_()
+    """,  # t1.requires_grad True
+    "requires_grad__true_on_non_leaf_is_a_no_op": """
+        t0 = torch.ones(1, requires_grad=True)
+        t1 = t0.mean()
+        t1.requires_grad_()
+    """,  # no error
+    "copy__into_int_tensor_does_not_require_grad": """
+        t0 = torch.tensor([1, 2])
+        t1 = torch.zeros((), requires_grad=True)
+        t0.copy_(t1)
+        t2 = torch.tensor([True, False])
+        t2.view(-1).copy_(t1)
+    """,  # t0, t2 stay leaves without requires_grad
+    "autograd_grad_runs_only_needed_hooks": """
+        t0 = torch.ones(1, requires_grad=True)
+        h1 = t0.register_hook(lambda g: record('h1', g))
+        t2 = t0 * 2
+        t3, = torch.autograd.grad((t2 + t0).sum(), t2)
+    """,  # the leaf's hook is not called (its grad is not needed)
+    "leaf_that_stopped_requiring_grad_gets_no_grad": """
+        t0 = torch.tensor([0.5], requires_grad=True)
+        t1 = t0.sigmoid()
+        t0.detach_()
+        t1.sum().backward()
+        t2 = torch.tensor([0.5], requires_grad=True)
+        t3 = t2 * 2
+        t2.requires_grad_(False)
+        t3.sum().backward()
+    """,  # t0.grad and t2.grad stay None (AccumulateGrad skips a leaf that no longer requires grad)
+    "std_backward_where_std_is_0": """
+        t0 = torch.ones(2, 3, requires_grad=True)
+        t1 = t0.std(0)
+        t1.sum().backward()
+    """,  # t0.grad all 0; gradlens_core: all nan
+    "prod_of_0d_over_dim": """
+        t0 = torch.tensor(2.0, requires_grad=True)
+        t1 = t0.prod(0)
+    """,  # ProdBackward1
+    "basic_index_with_none_order": """
+        t0 = torch.zeros(3, 1, 1, requires_grad=True)
+        t1 = t0[None, -1, -2:]
+    """,  # SliceBackward0 whose next is SelectBackward0 (gradlens_core: SelectBackward0 after UnsqueezeBackward0)
+    "regenerated_view_history_keeps_the_view_op": """
+        t0 = torch.tensor([0.25], requires_grad=True)
+        t1 = t0.t()
+        t2 = t0.detach()
+        t2.view(-1).div_(t1)
+        t3 = torch.arange(5.0, requires_grad=True)
+        t4 = t3.sum(0, keepdim=True)
+        t5 = t4.select(-1, 0)
+        t5 *= t5
+    """,  # t2's next_functions ((None, 0), ('TBackward0', 0)); t4's (('SumBackward1', 0), ('SelectBackward0', 0))
+    "where_has_two_next_functions": """
+        t0 = torch.ones(2, requires_grad=True)
+        t1 = torch.where(t0 > 0, t0, 0.5)
+        t2 = torch.where(t0 > 0, t0, t0 * 2)
+    """,  # ((AccumulateGrad, 0), (None, 0)): no edge for the condition
+    "grad_version_after_backward": """
+        t0 = torch.ones(2, requires_grad=True)
+        t0.sum().backward()
+        g1 = t0.grad
+        t2 = torch.tensor([-0.5], requires_grad=True)
+        t3, = torch.autograd.grad((t2 ** t2).sum(), t2)
+        t4 = torch.zeros(3, 2, requires_grad=True)
+        t5, t6 = t4.max(1)
+        t7, = torch.autograd.grad(t5.sum(), t4)
+    """,  # g1._version == 1, t3._version == 1, t7._version == 2
+    "matmul_1d_2d_result_version": """
+        t0 = torch.ones(2)
+        t1 = torch.eye(2)
+        t2 = t0 @ t1
+    """,  # t2._version == 1
+    "slice_full_is_slice_backward": """
+        t0 = torch.ones(3, requires_grad=True)
+        t1 = t0[:]
+    """,  # SliceBackward0
+    "matmul_grad_fn_names": """
+        t0 = torch.ones(1, 2, 2, requires_grad=True)
+        t1 = torch.matmul(t0, t0)
+        t2 = torch.zeros(2, 1, 3, requires_grad=True)
+        t3 = t2[..., 0] @ t2
+    """,  # UnsafeViewBackward0 (batch of one); CloneBackward0 (2-d @ 3-d)
+    "fill__on_non_leaf_is_fill_backward2": """
+        t0 = torch.ones(1, requires_grad=True)
+        t1 = t0 * 2
+        t1.fill_(1.0)
+    """,  # FillBackward2
+    "setitem_whole_tensor_acts_on_the_tensor": """
+        t0 = torch.ones(1, requires_grad=True)
+        t1 = t0 * 2
+        t1[...] = 1.0
+        t2 = t0 * 2
+        t2[:] = 1.0
+        t3 = t0 * 2
+        t3[:] = t0
+        t4 = torch.ones(2, requires_grad=True)
+        t4[...] = 1.0
+    """,  # FillBackward3, FillBackward3, CopyBackwards; t4: "a leaf Variable that requires grad ..." (not "a view of")
+    "reshape_of_expanded_is_reshape_alias": """
+        t0 = torch.ones(1, 1, requires_grad=True)
+        t1 = t0.expand(3, 3, -1)
+        t2 = t1.reshape(1, 9)
+    """,  # ReshapeAliasBackward0
+    "view_grad_fn_after_base_lost_requires_grad": """
+        t0 = torch.ones(3, requires_grad=True)
+        t1 = t0[None]
+        t0.requires_grad_(False)
+        t0.t().sin_()
+    """,  # t1.grad_fn AsStridedBackward0 (regenerated after the in-place edit)
+    "view_of_detached_base_still_refused": """
+        t0 = torch.ones(1, requires_grad=True)
+        t1 = t0[-1]
+        t0.detach_()
+        t1.neg_()
+    """,  # RuntimeError: a view of a leaf Variable that requires grad is being used in an in-place operation.
+    "multi_output_view_inplace_refused": """
+        t0 = torch.ones(3, 2, requires_grad=True)
+        t1, t2 = t0.split(2, 0)
+        t2.mul_(2)
+        t3 = torch.ones(2, requires_grad=True)
+        t4, t5 = t3.unbind(0)
+        t5.add_(t5)
+        t6 = torch.zeros(3, requires_grad=True)
+        t7, t8, t9 = t6.chunk(3, 0)
+        t9[:-1] = -0.5
+    """,  # ... Output 1 of Unbind ...; Output 0 of Slice is a view and is being modified inplace.  # RuntimeError: Output 1 of Split is a view and is being modified inplace.
+    "multi_output_view_after_base_edit": """
+        t0 = torch.ones(2, requires_grad=True)
+        t1 = t0 * 2
+        t2, t3 = t1.split(1, 0)
+        t1.mul_(2)
+    """,  # t2.grad_fn raises: Output 0 of Split is a view and its base or another view of its base has been modified inplace.
+    "view_of_no_grad_view_after_base_edit": """
+        t0 = torch.zeros(3, requires_grad=True)
+        with torch.no_grad():
+            t1 = t0.expand(3)
+        t2 = t1[1:3]
+        with torch.no_grad():
+            t0.zero_()
+    """,  # t2.grad_fn raises: Output 0 of Slice is a view of a view which was created in no_grad mode ...
+    # --- in-place with overlapping memory
+    "inplace_source_overlaps_destination": """
+        t0 = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+        t0.t().add_(t0)
+        t1 = torch.ones(3, 2)
+        t1[None].add_(t1)
+        t2 = torch.ones(1, 3)
+        t2.unsqueeze(0).copy_(t2)
+        t3 = torch.tensor([2.0, 3.0])
+        t3[t3 > 0] = t3
+    """,  # RuntimeError: unsupported operation: some elements of the input tensor and the written-to tensor refer ...
+    "overlap_checked_before_shapes": """
+        t0 = torch.ones(3, 1)
+        t0[:].mul_(t0.flatten())
+    """,  # RuntimeError: unsupported operation: (gradlens_core complains about shapes)
+    # --- errors of the supported subset (class and first sentence)
+    "bool_subtraction_refused": """
+        t0 = torch.ones(2)
+        t1 = t0 - True
+        t2 = True - t0
+        t3 = t0 - (t0 > 0)
+        t0.sub_(True)
+        t4 = t0 > 0
+        t4.sub_(t4)
+    """,  # RuntimeError: Subtraction, the `-` operator, with a bool tensor is not supported.
+    "bool_negation_in_place_refused": """
+        t0 = torch.tensor([True, False])
+        t0.neg_()
+    """,  # RuntimeError: Negation, the `-` operator, on a bool tensor is not supported.
+    "inplace_float_result_into_int_or_bool": """
+        t0 = torch.arange(4)
+        t0.tanh_()
+        t1 = torch.tensor([True])
+        t1.exp_()
+        t1.sigmoid_()
+    """,  # RuntimeError: result type Float can't be cast to the desired output type Long (Bool)
+    "inplace_div_bool_by_double_message": """
+        t0 = torch.tensor([True])
+        t1 = torch.tensor(2.0, dtype=torch.float64)
+        t0.div_(t1)
+    """,  # RuntimeError: result type Double can't be cast to the desired output type Bool
+    "no_kernel_for_bool_or_long": """
+        t0 = torch.tensor([True, False])
+        t1 = t0.floor()
+        t2 = t0 ** t0
+        t3 = t0.norm()
+        t4 = t0.abs_()
+        t5 = torch.matmul(t0[None], t0[:, None])
+        t6 = torch.arange(4).softmax(0)
+        t8 = t0 @ t0
+        t9 = t0.relu()
+        t10 = torch.arange(3).norm()
+        t7 = torch.arange(4).log_softmax(0)
+    """,  # NotImplementedError "floor_vml_cpu" not implemented for 'Bool', ... (class and kernel name)
+    "var_std_of_integers_refused": """
+        t0 = torch.arange(4)
+        t1 = t0.var()
+        t2 = t0.std(0)
+    """,  # RuntimeError: std and var only support floating point and complex dtypes
+    "var_std_without_degrees_of_freedom_warn": """
+        t0 = torch.ones(1)
+        t1 = t0.var()
+        t2 = t0.std(0)
+    """,  # UserWarning: var(): degrees of freedom is <= 0 ...
+    "nan_results_are_silent": """
+        t0 = torch.ones(1, requires_grad=True)
+        t1 = t0[:0]
+        t2 = t1.mean()
+        t3 = torch.tensor([1.0, -1.0]) / 0
+        t4 = t3.mean()
+    """,  # nan, no warning; gradlens_core leaks numpy's RuntimeWarnings (invalid value in divide / reduce)
+    "duplicate_dims_refused": """
+        t0 = torch.ones(2, 3)
+        t1 = t0.sum((0, -2))
+        t2 = t0.mean((1, -1), keepdim=True)
+        t3 = t0.amax((0, -2))
+    """,  # RuntimeError: dim 0 appears multiple times in the list of dims
+    "max_over_empty_dim": """
+        t0 = torch.zeros(0)
+        t1, t2 = t0.max(0)
+        t3 = t0.argmax()
+    """,  # IndexError: max(): Expected reduction dim 0 to have non-zero size.; IndexError: argmax(): ...
+    "index_error_on_an_empty_dim": """
+        t0 = torch.zeros(0, 3)
+        t1 = t0[[0]]
+    """,  # IndexError: index is out of bounds for dimension with size 0
+    "mT_of_vector": """
+        t0 = torch.ones(2)
+        t1 = t0.mT
+    """,  # RuntimeError: tensor.mT is only supported on matrices or batches of matrices.
+    "permute_without_dims": """
+        t0 = torch.zeros(())
+        t1 = t0.permute()
+    """,  # TypeError: permute() missing 1 required positional arguments: ...
+    "requires_grad_on_int_message": """
+        t0 = torch.tensor([1, 2])
+        t0.requires_grad = True
+    """,  # RuntimeError: only Tensors of floating point and complex dtype can require gradients
+    "set_data_to_int_on_requires_grad": """
+        t0 = torch.ones(2, requires_grad=True)
+        t0.data = torch.tensor([1, 2])
+    """,  # RuntimeError: data set to a tensor that requires gradients must be floating point or complex dtype
+    "copy__broadcast_messages": """
+        t0 = torch.ones(1)
+        t0.copy_(torch.ones(2))
+        t1 = torch.ones(6)
+        t1.copy_(torch.ones(3, 2))
+    """,  # output with shape [1] doesn't match the broadcast shape [2]; ... at non-singleton dimension 1
+    "where_broadcast_message": """
+        t0 = torch.ones(4)
+        t1 = torch.where(t0 > 0, t0, torch.ones(2, 2))
+    """,  # The size of tensor a (4) must match the size of tensor b (2) at non-singleton dimension 1
+    "matmul_messages": """
+        t0 = torch.ones(1, 1, 2)
+        t1 = torch.matmul(t0, t0)
+        t2 = torch.ones(3) @ torch.arange(3)
+    """,  # Expected size for first two dimensions of batch2 tensor to be: ...; dot : expected both vectors to have same dtype ...
+    "index_error_dimension_with_none_and_ellipsis": """
+        t0 = torch.zeros(1, 1, 3)
+        t1 = t0[:, None, -2]
+        t2 = torch.ones(2)
+        t3 = t2[..., 2]
+    """,  # IndexError: index -2 is out of bounds for dimension 2 with size 1; ... dimension 1 with size 2
+    "expand_minus_one_of_0d": """
+        t0 = torch.zeros(())
+        t1 = t0.expand(-1)
+    """,  # RuntimeError: numel: integer multiplication overflow
+}
+
+
+@pytest.mark.parametrize("name", sorted(REGRESSIONS))
+def test_regression(name):
+    program = Program.parse(textwrap.dedent(REGRESSIONS[name]))
+    d = run_program(program, torch)
+    if d is not None:
+        pytest.fail("\n" + d.report(), pytrace=False)
