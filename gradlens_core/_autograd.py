@@ -437,8 +437,15 @@ def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumula
                     f"The differentiated Tensor at index {i} appears to not have been used in the graph. "
                     "Set allow_unused=True if this is the desired behavior."
                 )
-        return tuple(None if g is None else _as_tensor(g, Tensor) for g in results)
+        return tuple(None if g is None else _as_tensor(_owned(g), Tensor) for g in results)
     return None
+
+
+def _owned(g):
+    """A grad handed to the user must be an ordinary writable array (not a broadcast view)."""
+    if isinstance(g, np.ndarray) and (not g.flags.writeable or 0 in g.strides):
+        return np.array(g, copy=True)
+    return g
 
 
 def _as_tensor(g, Tensor):

@@ -230,10 +230,14 @@ def _pos(self):
 
 def _T(self):
     # PyTorch's .T is a permute of all dims, whatever the rank (PermuteBackward0)
-    return _views.permute(self, *reversed(range(self.ndim)))
+    return _views.permute(self, tuple(reversed(range(self.ndim))))
 
 
 def _mT(self):
+    if self.ndim < 2:
+        raise RuntimeError(
+            f"tensor.mT is only supported on matrices or batches of matrices. Got {self.ndim}-D tensor."
+        )
     return _views.transpose(self, -2, -1)
 
 

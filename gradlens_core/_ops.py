@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import builtins
 import numbers
+import warnings
 
 import numpy as np
 
@@ -177,7 +178,7 @@ def _add_like(a, b, alpha, np_fn, node_cls, op):
         a = as_tensor_arg(a)
     da, db, _ = _operands(a, b)
     if alpha != 1:
-        db = db * alpha
+        db = _scaled(db, alpha, da.dtype)
     out = _wrap(_arr(_compute(np_fn, da, db)))
     return record(out, node_cls, (a, b), ctx=alpha, op=op)
 
@@ -188,6 +189,15 @@ _MulBackward0 = node_class("MulBackward0")
 _DivBackward0 = node_class("DivBackward0")
 
 
+def _scaled(values, alpha, dtype):
+    """``alpha * values`` as PyTorch's add/sub apply it (no float alpha for integer tensors)."""
+    if dtype.kind in "iub" and isinstance(alpha, float):
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+    if dtype.kind == "b":
+        return values & bool(alpha) if isinstance(values, _ndarray) else (values and bool(alpha))
+    return values * alpha
+
+
 def add(input, other, *, alpha=1, out=None):
     """``input + alpha * other`` (AddBackward0; saves nothing)."""
     return _add_like(input, other, alpha, np.add, _AddBackward0, "add")
@@ -195,12 +205,25 @@ def add(input, other, *, alpha=1, out=None):
 
 def sub(input, other, *, alpha=1, out=None):
     """``input - alpha * other`` (SubBackward0; saves nothing)."""
-    if isinstance(input, Tensor) and input._data.dtype == np.bool_:
+    _check_bool_sub(input, other)
+    return _add_like(input, other, alpha, np.subtract, _SubBackward0, "sub")
+
+
+def _is_bool(x) -> bool:
+    return isinstance(x, bool) or (isinstance(x, Tensor) and x._data.dtype == np.bool_)
+
+
+def _check_bool_sub(a, b) -> None:
+    if _is_bool(a) and _is_bool(b) and isinstance(a, Tensor) and isinstance(b, Tensor):
         raise RuntimeError(
             "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
             "`logical_xor()` operator instead."
         )
-    return _add_like(input, other, alpha, np.subtract, _SubBackward0, "sub")
+    if _is_bool(a) or _is_bool(b):
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert "
+            "a mask, use the `~` or `logical_not()` operator instead."
+        )
 
 
 subtract = sub
@@ -210,6 +233,7 @@ def rsub(input, other, alpha=1):
     """``other - alpha * input`` for a Python number ``other`` (RsubBackward1)."""
     if isinstance(other, Tensor):
         return sub(other, input, alpha=alpha)
+    _check_bool_sub(input, other)
     da, db, _ = _operands(input, other)
     out = _wrap(_arr(db - (da * alpha if alpha != 1 else da)))
     return record(out, node_class("RsubBackward1"), (input,), ctx=alpha, op="rsub")
@@ -326,7 +350,7 @@ def pow(input, exponent):
 
 
 def _rpow(base, exponent: Tensor):
-    de = _float_data(exponent) if isinstance(base, float) else exponent._data
+    de = _cast(exponent, _dtype.result_type(exponent, base))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         out = _wrap(_arr(np.power(de.dtype.type(base), de)))
     return record(out, node_class("PowBackward2"), (exponent,), (base,), save_output=True, op="pow")
@@ -481,7 +505,16 @@ round = _unary("RoundBackward0", np.round, float_only=False)
 floor = _unary("FloorBackward0", np.floor, float_only=False)
 ceil = _unary("CeilBackward0", np.ceil, float_only=False)
 trunc = _unary("TruncBackward0", np.trunc, float_only=False)
-sign = _unary("SignBackward0", np.sign, float_only=False)
+def _np_sign(x):
+    if x.dtype == np.bool_:
+        return x.copy()
+    out = np.sign(x)
+    if out.dtype.kind == "f":
+        out[np.isnan(out)] = 0  # PyTorch: sign(nan) is 0
+    return out
+
+
+sign = _unary("SignBackward0", _np_sign, float_only=False)
 
 
 @backward_formula("ClampMinBackward0")
@@ -654,10 +687,14 @@ def isfinite(input):
 def _dims(x: Tensor, dim):
     """Wrapped reduction dims; a 0-d tensor accepts dim 0/-1 and has no axis to reduce."""
     dims = tuple(sorted(x._wrap_dim(d) for d in dim)) if isinstance(dim, (list, tuple)) else (x._wrap_dim(dim),)
+    for a, b in zip(dims, dims[1:]):
+        if a == b:
+            raise RuntimeError(f"dim {a} appears multiple times in the list of dims")
     return dims if x._data.ndim else ()
 
 
 def argmax(input, dim=None, keepdim=False):
+    _nonempty_reduction(input, dim, "argmax")
     if dim is None:
         res = np.asarray(np.argmax(input._data), dtype=np.int64)
         if keepdim:
@@ -669,11 +706,22 @@ def argmax(input, dim=None, keepdim=False):
 
 
 def argmin(input, dim=None, keepdim=False):
+    _nonempty_reduction(input, dim, "argmin")
     if dim is None:
         res = np.asarray(np.argmin(input._data), dtype=np.int64)
     else:
         res = np.asarray(np.argmin(input._data, axis=input._wrap_dim(dim), keepdims=keepdim), dtype=np.int64)
     return _nondiff(res, (input,), "argmin")
+
+
+def _nonempty_reduction(input, dim, name) -> None:
+    if dim is None:
+        if input._data.size == 0:
+            raise RuntimeError(
+                f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
+            )
+    elif input._data.ndim and input._data.shape[input._wrap_dim(dim)] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {input._wrap_dim(dim)} to have non-zero size.")
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
@@ -765,12 +813,14 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
         )
     d = input._data if dtype is None else input._data.astype(dtype.np)
     if dim is None:
-        res = np.asarray(d.mean(dtype=d.dtype))
+        with np.errstate(divide="ignore", invalid="ignore"):  # mean of nothing is nan, silently
+            res = np.asarray(d.mean(dtype=d.dtype) if d.size else np.array(np.nan, dtype=d.dtype))
         if keepdim:
             res = res.reshape((1,) * input.ndim)
         return record(_wrap(res), node_class("MeanBackward0"), (input,), ctx=d.shape, op="mean")
     dims = _dims(input, dim)
-    res = np.asarray(d.mean(axis=dims, keepdims=keepdim, dtype=d.dtype))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        res = np.asarray(d.mean(axis=dims, keepdims=keepdim, dtype=d.dtype))
     return record(_wrap(res), node_class("MeanBackward1"), (input,), ctx=(d.shape, dims, keepdim), op="mean")
 
 
@@ -788,6 +838,8 @@ def _prod_bw(node, g, ns):
 def _prod_dim_bw(node, g, ns):
     x, r = node.unpack(ns)
     dim, keepdim = node._ctx
+    if dim is None:  # a 0-d input
+        return (g,)
     if not keepdim:
         g = ns.reshape(g, _kept_shape(x.shape, (dim,)))
     if ns.records_graph:
@@ -804,7 +856,8 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
         return record(_wrap(res), node_class("ProdBackward0"), (input,), (input,), save_output=True, op="prod")
     d = input._wrap_dim(dim)
     if input._data.ndim == 0:
-        return record(_wrap(input._data.astype(out_dt)), node_class("CloneBackward0"), (input,), op="prod")
+        out = _wrap(input._data.astype(out_dt))
+        return record(out, node_class("ProdBackward1"), (input,), (input,), ctx=(None, keepdim), save_output=True, op="prod")
     res = np.asarray(input._data.prod(axis=d, keepdims=keepdim, dtype=out_dt))
     out = _wrap(res)
     return record(out, node_class("ProdBackward1"), (input,), (input,), ctx=(d, keepdim), save_output=True, op="prod")
@@ -887,6 +940,8 @@ def _extreme(input, dim, keepdim, other, is_max):
         idx_t = _wrap(np.zeros((), dtype=np.int64))
         vals = record(_wrap(data.copy()), node, (input,), (idx_t,), ctx=(data.shape, None, keepdim), op=name)
         return (_max_rt if is_max else _min_rt)(vals, idx_t)
+    if data.shape[d] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
     idx = np.argmax(data, axis=d) if is_max else np.argmin(data, axis=d)
     idx = np.asarray(idx, dtype=np.int64)
     values = np.take_along_axis(data, np.expand_dims(idx, d), axis=d)
@@ -896,7 +951,7 @@ def _extreme(input, dim, keepdim, other, is_max):
         idx = np.expand_dims(idx, d)
     idx_t = _wrap(idx)
     node = node_class("MaxBackward0" if is_max else "MinBackward0")
-    vals = record(_wrap(np.ascontiguousarray(values)), node, (input,), (idx_t,), ctx=(data.shape, d, keepdim), op=name)
+    vals = record(_wrap(values.copy()), node, (input,), (idx_t,), ctx=(data.shape, d, keepdim), op=name)
     return (_max_rt if is_max else _min_rt)(vals, idx_t)
 
 
@@ -978,11 +1033,22 @@ def _std_bw(node, g, ns):
     n = _numel(tuple(shape[d] for d in dims))
     mean_ = ns.sum(x, dims, True) / n if dims else x
     r = _keep(r, shape, dims, keepdim, ns)
-    return (_keep(g, shape, dims, keepdim, ns) * (x - mean_) / (builtins.max(n - c, 0) * r),)
+    grad = _keep(g, shape, dims, keepdim, ns) * (x - mean_) / (builtins.max(n - c, 0) * r)
+    return (ns.where(r == 0, grad * 0, grad),)  # PyTorch: no gradient where the std is 0
 
 
-def _var_data(input, dims, c, keepdim):
+def _var_data(input, dims, c, keepdim, name="var"):
+    if input._data.dtype.kind != "f":
+        raise RuntimeError("std and var only support floating point and complex dtypes")
     d = input._data
+    n_all = _numel(tuple(d.shape[k] for k in dims))
+    if n_all - c <= 0:
+        warnings.warn(
+            f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the reduction factor "
+            "(input numel divided by output numel).",
+            UserWarning,
+            stacklevel=4,
+        )
     n = _numel(tuple(d.shape[k] for k in dims))
     with np.errstate(divide="ignore", invalid="ignore"):
         m = d.mean(axis=dims, keepdims=True) if dims else d
@@ -1005,7 +1071,7 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
         unbiased, dim = dim, None
     dims = _reduce_dims(input, dim)
     c = _correction(unbiased, correction)
-    res = np.sqrt(_var_data(input, dims, c, keepdim))
+    res = np.sqrt(_var_data(input, dims, c, keepdim, "std"))
     ctx = (dims, keepdim, c)
     return record(
         _wrap(np.asarray(res)), node_class("StdBackward0"), (input,), (input,), ctx=ctx, save_output=True, op="std"
@@ -1259,7 +1325,7 @@ def softmax(input, dim=None, dtype=None, _stacklevel=3):
     dim = input._wrap_dim(_implicit_dim(input, dim))
     z = d - d.max(axis=dim, keepdims=True)
     e = np.exp(z)
-    res = e / e.sum(axis=dim, keepdims=True)
+    res = _arr(e / e.sum(axis=dim, keepdims=True))
     return record(_wrap(res), node_class("SoftmaxBackward0"), (input,), ctx=dim, save_output=True, op="softmax")
 
 
@@ -1268,7 +1334,7 @@ def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
     d = _softmax_dtype(input, dtype)
     dim = input._wrap_dim(_implicit_dim(input, dim))
     z = d - d.max(axis=dim, keepdims=True)
-    res = z - np.log(np.exp(z).sum(axis=dim, keepdims=True))
+    res = _arr(z - np.log(np.exp(z).sum(axis=dim, keepdims=True)))
     out = _wrap(res)
     return record(out, node_class("LogSoftmaxBackward0"), (input,), ctx=dim, save_output=True, op="log_softmax")
 
@@ -1286,7 +1352,7 @@ def _implicit_dim(input, dim):
 def _where_bw(node, g, ns):
     (cond,) = node.unpack(ns)
     z = g * 0
-    return None, ns.where(cond, g, z), ns.where(cond, z, g)
+    return ns.where(cond, g, z), ns.where(cond, z, g)
 
 
 def where(condition, input=None, other=None):
@@ -1306,8 +1372,15 @@ def where(condition, input=None, other=None):
     try:
         res = np.where(condition._data, da, db)
     except ValueError:
-        raise broadcast_error(condition.shape, _shape_of(da)) from None
-    return record(_wrap(_arr(res)), node_class("WhereBackward0"), (condition, input, other), (condition,), op="where")
+        shapes = [condition.shape, _shape_of(da), _shape_of(db)]
+        for i in range(3):
+            for j in range(i + 1, 3):
+                try:
+                    np.broadcast_shapes(shapes[i], shapes[j])
+                except ValueError:
+                    raise broadcast_error(shapes[i], shapes[j]) from None
+        raise
+    return record(_wrap(_arr(res)), node_class("WhereBackward0"), (input, other), (condition,), op="where")
 
 
 @backward_formula("CatBackward0")
@@ -1336,6 +1409,8 @@ def cat(tensors, dim=0, *, out=None):
                     f"Sizes of tensors must match except in dimension {d}. Expected size {ref.shape[k]} but got size "
                     f"{t.shape[k]} for tensor number {i} in the list."
                 )
+    if not parts:  # only empty 1-d tensors: PyTorch returns an empty one
+        return _nondiff(np.zeros((0,), dtype=_dtype.result_type(*[t.dtype for t in tensors]).np), tensors, "cat")
     res = np.concatenate([_cast(t, dt) for t in parts], axis=d)
     sizes = [t.shape[d] for t in parts]
     return record(_wrap(res), node_class("CatBackward0"), tuple(parts), ctx=(d, sizes), op="cat")
@@ -1501,6 +1576,7 @@ def add_(self, other, *, alpha=1):
 
 
 def sub_(self, other, *, alpha=1):
+    _check_bool_sub(self, other)
     return _inplace_binary(self, other, np.subtract, _SubBackward0, "sub_", alpha)
 
 
@@ -1544,7 +1620,7 @@ round_ = _inplace_unary("RoundBackward0", np.round)
 floor_ = _inplace_unary("FloorBackward0", np.floor)
 ceil_ = _inplace_unary("CeilBackward0", np.ceil)
 node_class("ZeroBackward0", _zero_grad_formula)
-node_class("FillBackward0", _zero_grad_formula)
+node_class("FillBackward2", _zero_grad_formula)
 
 
 @backward_formula("FillBackward3")
@@ -1569,8 +1645,8 @@ def fill_(self, value):
             )
         _write(self, value._data.astype(self._data.dtype), "fill_")
         return finish_inplace(self, "fill_", node_class("FillBackward3"), (self, value))
-    _write(self, value, "fill_")
-    return finish_inplace(self, "fill_", node_class("FillBackward0"), (self,))
+    self._data[...] = np.asarray(value).astype(self._data.dtype)  # fill_ casts any number, as PyTorch
+    return finish_inplace(self, "fill_", node_class("FillBackward2"), (self,))
 
 
 def clamp_(self, min=None, max=None):

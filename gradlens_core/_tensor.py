@@ -190,7 +190,10 @@ class Tensor:
     # ------------------------------------------------------------------ autograd state
     @property
     def requires_grad(self) -> bool:
-        return self._requires_grad or self._grad_fn is not None
+        if self._requires_grad or self._grad_fn is not None:
+            return True
+        meta = self._meta  # a view requires grad while its base does, as in PyTorch
+        return meta is not None and meta.base is not None and meta.base.requires_grad
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
@@ -203,6 +206,8 @@ class Tensor:
 
     def _set_requires_grad(self, value, method=False) -> None:
         value = bool(value)
+        if self._grad_fn is not None and value:
+            return  # a non-leaf already requires grad: PyTorch treats this as a no-op
         if self._grad_fn is not None:
             msg = "you can only change requires_grad flags of leaf variables."
             if not value:
@@ -212,7 +217,8 @@ class Tensor:
                 )
             raise RuntimeError(msg)
         if value and self._data.dtype.kind != "f":
-            raise RuntimeError("only Tensors of floating point dtype can require gradients")
+            kinds = "floating point" if method else "floating point and complex"
+            raise RuntimeError(f"only Tensors of {kinds} dtype can require gradients")
         if value != self._requires_grad:
             self._requires_grad = value
             if _events.active:
@@ -350,7 +356,7 @@ class Tensor:
             node = self._grad_fn
         if node is not None:
             return node, self._output_nr
-        if not self._requires_grad:
+        if not self._requires_grad or (meta is not None and meta.no_grad_view):
             return None, 0
         return self._grad_accumulator(), 0
 
@@ -368,6 +374,8 @@ class Tensor:
         # A view whose storage was edited in place since its grad_fn was set gets a fresh
         # AsStridedBackward0 pointing at its base's current history, as in PyTorch.
         meta = self._meta
+        if meta.no_grad_view and meta.view_version == self._version_counter[0]:
+            return self._grad_fn  # made under no_grad: no history, and no gradient edge
         if meta.view_version != self._version_counter[0] and meta.no_grad_view:
             raise RuntimeError(
                 "A view was created in no_grad mode and its base or another view of its base has been modified "
@@ -376,9 +384,11 @@ class Tensor:
                 "the no_grad block (if you don't want the inplace to be tracked) or both outside (if you want the "
                 "inplace to be tracked)."
             )
-        if meta.view_version != self._version_counter[0]:
+        base = meta.base
+        stale = meta.view_version != self._version_counter[0]
+        if stale or (self._grad_fn is None and base.requires_grad):
+            # edited in place since, or the base started requiring grad later
             meta.view_version = self._version_counter[0]
-            base = meta.base
             if base.requires_grad:
                 self._grad_fn = _as_strided_node(base, meta.view_steps, self)
                 self._output_nr = 0
@@ -444,6 +454,10 @@ class Tensor:
     def data(self, value: Tensor) -> None:
         if not isinstance(value, Tensor):
             raise TypeError(f"Variable data has to be a tensor, but got {type(value).__name__}")
+        if self.requires_grad and value._data.dtype.kind != "f":
+            raise RuntimeError(
+                "data set to a tensor that requires gradients must be floating point or complex dtype"
+            )
         self._data = value._data
         if _events.active:
             _events.emit("aliased", tensor=self, source=value, kind="data", op="data=")
@@ -589,7 +603,9 @@ def record(out, node_cls, inputs, saved=(), ctx=None, save_output=False, op=None
     """
     if _state.enabled:
         for t in inputs:
-            if isinstance(t, Tensor) and (t._requires_grad or t._grad_fn is not None):
+            if isinstance(t, Tensor) and (
+                t._requires_grad or t._grad_fn is not None or (t._meta is not None and t.requires_grad)
+            ):
                 node = _make_node(node_cls, inputs, saved, ctx)
                 out._grad_fn = node
                 if save_output:
@@ -641,7 +657,9 @@ def needs_grad(*inputs) -> bool:
     if not _state.enabled:
         return False
     for t in inputs:
-        if isinstance(t, Tensor) and (t._requires_grad or t._grad_fn is not None):
+        if isinstance(t, Tensor) and (
+            t._requires_grad or t._grad_fn is not None or (t._meta is not None and t.requires_grad)
+        ):
             return True
     return False
 
@@ -654,7 +672,7 @@ def check_inplace(self: Tensor, op: str = "in-place op") -> None:
     outside no_grad, and through tensors whose elements overlap in memory (``expand``)."""
     if _grad_mode._state.enabled:
         meta = self._meta
-        if meta is not None and meta.no_grad_view:
+        if meta is not None and meta.no_grad_view and meta.base.requires_grad:
             _refuse(
                 self,
                 op,
@@ -696,7 +714,7 @@ def finish_inplace(self: Tensor, op: str, node_cls, inputs, saved=(), ctx=None, 
     counter = self._version_counter
     old_version = counter[0]
     counter[0] = old_version + 1
-    if needs_grad(*inputs):
+    if self._data.dtype.kind == "f" and needs_grad(*inputs):
         node = _make_node(node_cls, inputs, saved, ctx)
         _set_history(self, node)
         if save_output:

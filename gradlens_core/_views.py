@@ -55,9 +55,8 @@ def make_view(self: Tensor, data: np.ndarray, name: str, step: ViewStep, op: str
         meta.view_steps = (step,)
     meta.view_version = counter[0]
     if not _grad_mode._state.enabled and self.requires_grad:
-        # a view made under no_grad still requires grad (as a leaf); editing it with grad
-        # mode on is refused (see check_inplace)
-        out._requires_grad = True
+        # a view made under no_grad requires grad while its base does, but has no gradient
+        # edge; editing it with grad mode on is refused (see check_inplace)
         meta.no_grad_view = True
     record(out, view_node(name), (self,), ctx=step, op=op)
     if _events.active:
@@ -246,6 +245,8 @@ def t(self: Tensor) -> Tensor:
 
 def permute(self: Tensor, *dims) -> Tensor:
     """Reorder dims (PermuteBackward0)."""
+    if not dims:
+        raise TypeError('permute() missing 1 required positional arguments: "dims"')
     dims = _shape_args(dims)
     if len(dims) != self._data.ndim:
         raise RuntimeError(
@@ -479,6 +480,12 @@ def _to_index(item):
 
 def getitem(self: Tensor, key) -> Tensor:
     """Basic indexing makes views (SliceBackward0, SelectBackward0, ...); advanced indexing copies (IndexBackward0)."""
+    if isinstance(key, slice) and self._data.ndim:
+        # a lone slice is always applied (PyTorch skips full slices only inside a tuple key)
+        start, stop, step = key.indices(self._data.shape[0])
+        if step <= 0:
+            raise ValueError("step must be greater than zero")
+        return _key_view(self, (slice(start, max(stop, start), step),), "SliceBackward0", "slice")
     items = _normalise_key(key)
     if all(_is_basic(i) for i in items):
         return _basic_index(self, items)
@@ -556,6 +563,14 @@ def setitem(self: Tensor, key, value) -> None:
     from ._ops import as_tensor_arg, copy_, fill_
 
     items = _normalise_key(key)
+    whole = len(items) == 1 and (items[0] is Ellipsis or (type(items[0]) is slice and items[0] == slice(None)))
+    if whole:
+        # the whole tensor: PyTorch fills or copies into the tensor itself (no view, no CopySlices)
+        if isinstance(value, Tensor):
+            copy_(self, value)
+        else:
+            fill_(self, Tensor._wrap(np.asarray(value, dtype=self._data.dtype)))
+        return
     if all(_is_basic(i) for i in items):
         target = _basic_index(self, items) if items != () else self
         if isinstance(value, Tensor):

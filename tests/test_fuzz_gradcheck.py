@@ -434,7 +434,7 @@ def _view_fn(data, shape):
     if kind == "flatten":
         return lambda t, a: t.flatten(a)
     if kind == "T_perm":
-        return lambda t, a: a.permute(*reversed(range(a.dim())))
+        return lambda t, a: a.permute(tuple(reversed(range(a.dim()))))  # a tuple: 0-d too (torch refuses permute())
     d = dim_of(data, n)
     if kind == "transpose":
         d2 = dim_of(data, n)

@@ -82,7 +82,7 @@ def _check_roots(outputs) -> None:
     for i, out in enumerate(outputs):
         if not isinstance(out, Tensor):
             raise TypeError(f"tensors must be Tensors, got {type(out).__name__}")
-        if not out.requires_grad:
+        if not out.requires_grad or out._edge()[0] is None:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
 
 
