@@ -552,7 +552,9 @@ def clamp(input, min=None, max=None, _name="ClampBackward1"):
             raise broadcast_error(input.shape, (lo if lo is not None else hi).shape) from None
         inputs = (input, lo, hi)
         return record(_wrap(res), node_class("ClampBackward0"), inputs, inputs, op="clamp")
-    return record(_wrap(_clip(input._data, min, max)), node_class(_name), (input,), (input, min, max), op="clamp")
+    dt = _dtype.result_type(input, *(v for v in (min, max) if v is not None))  # int.clamp(0.5) is float
+    data = _cast(input, dt)
+    return record(_wrap(_clip(data, min, max)), node_class(_name), (input,), (input, min, max), op="clamp")
 
 
 @backward_formula("ClampBackward0")
@@ -1550,8 +1552,28 @@ def _snapshot(self: Tensor):
     return old
 
 
+def check_no_partial_overlap(self: Tensor, other) -> None:
+    """Refuse a source that shares some, but not all, of the memory an in-place op writes."""
+    if not isinstance(other, Tensor):
+        return
+    a, b = self._data, other._data
+    if a is b or not np.may_share_memory(a, b):
+        return
+    same = (
+        a.shape == b.shape
+        and a.strides == b.strides
+        and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+    )
+    if not same and np.shares_memory(a, b):
+        raise RuntimeError(
+            "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single "
+            "memory location. Please clone() the tensor before performing the operation."
+        )
+
+
 def _inplace_binary(self, other, np_fn, node_cls, op, alpha=1):
     check_inplace(self, op)
+    check_no_partial_overlap(self, other)
     if not isinstance(other, Tensor) and not _is_scalar(other):
         other = as_tensor_arg(other)
     da, db, dt = _operands(self, other)
@@ -1674,6 +1696,7 @@ def copy_(self, src, non_blocking=False):
     """Copy ``src`` into ``self`` (CopyBackwards: self's old values get zero grad)."""
     check_inplace(self, "copy_")
     src = as_tensor_arg(src)
+    check_no_partial_overlap(self, src)
     data = src._data
     if data.dtype != self._data.dtype:
         data = data.astype(self._data.dtype)
