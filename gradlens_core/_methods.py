@@ -235,9 +235,7 @@ def _T(self):
 
 def _mT(self):
     if self.ndim < 2:
-        raise RuntimeError(
-            f"tensor.mT is only supported on matrices or batches of matrices. Got {self.ndim}-D tensor."
-        )
+        raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {self.ndim}-D tensor.")
     return _views.transpose(self, -2, -1)
 
 

@@ -505,6 +505,8 @@ round = _unary("RoundBackward0", np.round, float_only=False)
 floor = _unary("FloorBackward0", np.floor, float_only=False)
 ceil = _unary("CeilBackward0", np.ceil, float_only=False)
 trunc = _unary("TruncBackward0", np.trunc, float_only=False)
+
+
 def _np_sign(x):
     if x.dtype == np.bool_:
         return x.copy()
@@ -719,9 +721,7 @@ def argmin(input, dim=None, keepdim=False):
 def _nonempty_reduction(input, dim, name) -> None:
     if dim is None:
         if input._data.size == 0:
-            raise RuntimeError(
-                f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
-            )
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
     elif input._data.ndim and input._data.shape[input._wrap_dim(dim)] == 0:
         raise IndexError(f"{name}(): Expected reduction dim {input._wrap_dim(dim)} to have non-zero size.")
 
@@ -859,7 +859,9 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
     d = input._wrap_dim(dim)
     if input._data.ndim == 0:
         out = _wrap(input._data.astype(out_dt))
-        return record(out, node_class("ProdBackward1"), (input,), (input,), ctx=(None, keepdim), save_output=True, op="prod")
+        return record(
+            out, node_class("ProdBackward1"), (input,), (input,), ctx=(None, keepdim), save_output=True, op="prod"
+        )
     res = np.asarray(input._data.prod(axis=d, keepdims=keepdim, dtype=out_dt))
     out = _wrap(res)
     return record(out, node_class("ProdBackward1"), (input,), (input,), ctx=(d, keepdim), save_output=True, op="prod")
