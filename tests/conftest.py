@@ -49,3 +49,17 @@ def _clean_engine_state(request):
 def torch():
     """Real PyTorch, or skip the test."""
     return pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module")
+def shell():
+    """An in-process IPython shell with history off, shared by the tests of one module."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    cfg = Config()
+    cfg.HistoryManager.enabled = False
+    cfg.InteractiveShell.colors = "nocolor"
+    sh = InteractiveShell.instance(config=cfg)
+    yield sh
+    InteractiveShell.clear_instance()

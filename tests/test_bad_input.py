@@ -27,9 +27,7 @@ from hypothesis import strategies as st
 pytest.importorskip("IPython")
 
 from IPython.core.error import UsageError  # noqa: E402
-from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
 from IPython.utils.capture import capture_output  # noqa: E402
-from traitlets.config import Config  # noqa: E402
 
 import gradlens  # noqa: E402
 from gradlens.findings import CAUSES  # noqa: E402
@@ -67,16 +65,6 @@ d = y.detach()
 d.zero_()
 z = (b.detach() * 2).sum()
 """
-
-
-@pytest.fixture(scope="module")
-def shell():
-    cfg = Config()
-    cfg.HistoryManager.enabled = False
-    cfg.InteractiveShell.colors = "nocolor"
-    sh = InteractiveShell.instance(config=cfg)
-    yield sh
-    InteractiveShell.clear_instance()
 
 
 @pytest.fixture

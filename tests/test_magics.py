@@ -11,9 +11,7 @@ import pytest
 pytest.importorskip("IPython")
 
 from IPython.core.error import UsageError  # noqa: E402
-from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
 from IPython.utils.capture import capture_output  # noqa: E402
-from traitlets.config import Config  # noqa: E402
 
 import gradlens  # noqa: E402
 from gradlens.findings import FindingList  # noqa: E402
@@ -29,16 +27,6 @@ c = out.detach()
 c.zero_()
 out.sum().backward()
 """
-
-
-@pytest.fixture(scope="module")
-def shell():
-    cfg = Config()
-    cfg.HistoryManager.enabled = False
-    cfg.InteractiveShell.colors = "nocolor"
-    sh = InteractiveShell.instance(config=cfg)
-    yield sh
-    InteractiveShell.clear_instance()
 
 
 @pytest.fixture

@@ -232,20 +232,6 @@ def test_script_that_raises_leaves_no_listener(tmp_path, capsys):
 # ----------------------------------------------------------------------------- the IPython extension
 
 
-@pytest.fixture(scope="module")
-def shell():
-    pytest.importorskip("IPython")
-    from IPython.core.interactiveshell import InteractiveShell
-    from traitlets.config import Config
-
-    cfg = Config()
-    cfg.HistoryManager.enabled = False
-    cfg.InteractiveShell.colors = "nocolor"
-    sh = InteractiveShell.instance(config=cfg)
-    yield sh
-    InteractiveShell.clear_instance()
-
-
 @pytest.fixture
 def ip(shell):
     from gradlens.trace import clear_last
