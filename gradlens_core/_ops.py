@@ -721,7 +721,7 @@ def argmin(input, dim=None, keepdim=False):
 def _nonempty_reduction(input, dim, name) -> None:
     if dim is None:
         if input._data.size == 0:
-            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+            raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
     elif input._data.ndim and input._data.shape[input._wrap_dim(dim)] == 0:
         raise IndexError(f"{name}(): Expected reduction dim {input._wrap_dim(dim)} to have non-zero size.")
 
@@ -1037,8 +1037,10 @@ def _std_bw(node, g, ns):
     n = _numel(tuple(shape[d] for d in dims))
     mean_ = ns.sum(x, dims, True) / n if dims else x
     r = _keep(r, shape, dims, keepdim, ns)
-    grad = _keep(g, shape, dims, keepdim, ns) * (x - mean_) / (builtins.max(n - c, 0) * r)
-    return (ns.where(r == 0, grad * 0, grad),)  # PyTorch: no gradient where the std is 0
+    zero = r == 0
+    safe = ns.where(zero, r * 0 + 1, r)  # PyTorch: no gradient where the std is 0 (not 0/0)
+    grad = _keep(g, shape, dims, keepdim, ns) * (x - mean_) / (builtins.max(n - c, 0) * safe)
+    return (ns.where(zero, grad * 0, grad),)
 
 
 def _var_data(input, dims, c, keepdim, name="var"):
@@ -1639,7 +1641,16 @@ log_ = _inplace_unary("LogBackward0", np.log, save_input=True)
 sin_ = _inplace_unary("SinBackward0", np.sin, save_input=True)
 cos_ = _inplace_unary("CosBackward0", np.cos, save_input=True)
 abs_ = _inplace_unary("AbsBackward0", np.abs, save_input=True)
-neg_ = _inplace_unary("NegBackward0", np.negative)
+_neg_ = _inplace_unary("NegBackward0", np.negative)
+
+
+def neg_(self):
+    """In-place negation (refused on bool tensors, as ``-`` is)."""
+    if self._data.dtype == np.bool_:
+        neg(self)  # raises PyTorch's error
+    return _neg_(self)
+
+
 round_ = _inplace_unary("RoundBackward0", np.round)
 floor_ = _inplace_unary("FloorBackward0", np.floor)
 ceil_ = _inplace_unary("CeilBackward0", np.ceil)
