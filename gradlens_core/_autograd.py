@@ -366,10 +366,12 @@ def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumula
     __tracebackhide__ = True
     buffers: dict = {}
     root_nodes = []
+    shared = set()  # ids of grad arrays referenced elsewhere: a leaf must copy, not take, them
     for t, g in zip(roots, grad_roots):
         node, nr = t._edge()
         if node is None:
             continue
+        shared.add(id(g))
         slot = buffers.setdefault(node, [None] * node._n_outputs)
         slot[nr] = g if slot[nr] is None else slot[nr] + g
         if node not in root_nodes:
@@ -407,18 +409,29 @@ def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumula
                 run = accumulate and node in targets
             else:
                 run = node in needed
-            out = _apply(node, grads, ns, retain_graph, Tensor) if run else None
+            out = _apply(node, grads, ns, retain_graph, Tensor, shared) if run else None
         else:
-            out = _apply(node, grads, ns, retain_graph, Tensor)
+            out = _apply(node, grads, ns, retain_graph, Tensor, shared)
+        first = rest = None  # grads routed so far: one array sent to two inputs is shared
         i = 0
         for nxt, nr in node.next_functions:
             if nxt is not None:
                 g = out[i] if out is not None else None
                 if g is not None:
+                    if first is None:
+                        first = g
+                    else:
+                        if g is first or (rest is not None and any(r is g for r in rest)):
+                            shared.add(id(g))  # e.g. AddBackward0's `g, g`
+                        rest = [g] if rest is None else [*rest, g]
                     slot = buffers.get(nxt)
                     if slot is None:
                         slot = buffers[nxt] = [None] * nxt._n_outputs
-                    slot[nr] = g if slot[nr] is None else slot[nr] + g
+                    if slot[nr] is None:
+                        slot[nr] = g
+                    else:  # summed in the input buffer: PyTorch adds in place (version 1 once stolen)
+                        slot[nr] = slot[nr] + g
+                        shared.add(id(slot[nr]))
                 left = deps[nxt] - 1
                 deps[nxt] = left
                 if left == 0:
@@ -481,12 +494,20 @@ def _run_pre_hooks(node, grads, ns, Tensor):
     return grads
 
 
-def _apply(node, grads, ns, retain_graph, Tensor):
+def _apply(node, grads, ns, retain_graph, Tensor, shared=()):
     """Run one node: its formula, then checks that each input grad has the input's shape and dtype."""
     __tracebackhide__ = True
     if node.__class__ is AccumulateGrad:
-        if grads[0] is not None:
-            node.variable._accumulate(grads[0], ns.records_graph)
+        g = grads[0]
+        if g is not None:
+            fresh = (
+                g.__class__ is np.ndarray
+                and g.base is None
+                and g.flags.writeable
+                and g.flags.c_contiguous
+                and id(g) not in shared
+            )
+            node.variable._accumulate(g, ns.records_graph, fresh)
         return ()
     for g in grads:
         if g is not None:

@@ -324,8 +324,13 @@ class Tensor:
         if _events.active:
             _events.emit("accumulated", tensor=self, grad=meta.grad, how="retain")
 
-    def _accumulate(self, g, create_graph: bool) -> None:
-        """AccumulateGrad: the first grad is stored, later ones are added (in place unless create_graph)."""
+    def _accumulate(self, g, create_graph: bool, fresh: bool = False) -> None:
+        """AccumulateGrad: the first grad is stored, later ones are added (in place unless create_graph).
+
+        A ``fresh`` array (made by a formula, referenced nowhere else) is taken as it is, at
+        version 0; anything else is copied into a new buffer, which PyTorch's copy_ leaves at
+        version 1.
+        """
         meta = self._get_meta()
         old = meta.grad
         if old is None:
@@ -334,10 +339,12 @@ class Tensor:
                 from ._ops import copy_
 
                 meta.grad = copy_(Tensor._wrap(np.empty_like(g._data)), g)
-            elif isinstance(g, Tensor):
-                meta.grad = Tensor._wrap(g._data.copy())
+            elif fresh and g.dtype == self._data.dtype:
+                meta.grad = Tensor._wrap(g)
             else:
-                meta.grad = Tensor._wrap(np.array(g, dtype=self._data.dtype, copy=True))
+                data = g._data if isinstance(g, Tensor) else g
+                meta.grad = Tensor._wrap(np.array(data, dtype=self._data.dtype, copy=True, order="C"))
+                meta.grad._version_counter[0] = 1
         elif create_graph:
             meta.grad = old + g
         else:
