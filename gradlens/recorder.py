@@ -408,8 +408,6 @@ class Recorder:
             self._link_grad_fn(rec, node, where)
         return rec
 
-    _record = record_for
-
     def _node(self, node, where) -> NodeRecord:
         """The record of a backward node; unknown next nodes are recorded too (iteratively)."""
         rec = self.nodes.get(id(node))

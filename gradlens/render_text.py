@@ -33,32 +33,26 @@ def hazard_text(h) -> str:
     return f"hazard [{h.kind}] ({h.severity}) {where}\n  {h.message}"
 
 
+def _section(lines: list, title: str, entries: list) -> None:
+    """Append a titled block of entries (each may span lines), indented under the title."""
+    if not entries:
+        return
+    lines += ["", title]
+    for entry in entries:
+        lines += ["  " + s for s in entry.splitlines()]
+
+
 def report_text(r) -> str:
     lines = [f"gradlens report: {r.summary}"]
-    if r.failures:
-        lines.append("")
-        lines.append("Backward errors:")
-        lines += ["  " + f.message for f in r.failures]
-    if r.hazards:
-        lines.append("")
-        lines.append("In-place hazards:")
-        for h in r.hazards:
-            lines += ["  " + s for s in hazard_text(h).splitlines()]
-    if r.cutoffs:
-        lines.append("")
-        lines.append("Cut-offs:")
-        lines += ["  " + cutoff_text(c) for c in r.cutoffs]
-    if r.explanations:
-        lines.append("")
-        lines.append("Why None?")
-        for e in r.explanations:
-            lines += ["  " + s for s in explanation_text(e).splitlines()]
-    if r.parameters:
-        lines.append("")
-        lines.append("Module parameters without a gradient:")
-        for name, e in r.parameters:
-            lines.append(f"  {name}: [{e.cause}] {_line(e.line)}")
-            lines.append(f"    {e.message}")
+    _section(lines, "Backward errors:", [f.message for f in r.failures])
+    _section(lines, "In-place hazards:", [hazard_text(h) for h in r.hazards])
+    _section(lines, "Cut-offs:", [cutoff_text(c) for c in r.cutoffs])
+    _section(lines, "Why None?", [explanation_text(e) for e in r.explanations])
+    _section(
+        lines,
+        "Module parameters without a gradient:",
+        [f"{name}: [{e.cause}] {_line(e.line)}\n  {e.message}" for name, e in r.parameters],
+    )
     if len(lines) == 1:
         lines.append("nothing to report: no cut-offs, no in-place hazards, no missing gradients.")
     return "\n".join(lines)

@@ -1724,10 +1724,6 @@ def copy_(self, src, non_blocking=False):
     return finish_inplace(self, "copy_", node_class("CopyBackwards"), (self, src))
 
 
-def requires_grad_op(self, requires_grad=True):
-    return self.requires_grad_(requires_grad)
-
-
 @backward_formula("MaskedFillBackward0")
 def _masked_fill_bw(node, g, ns):
     (mask,) = node.unpack(ns)

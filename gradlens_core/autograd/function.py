@@ -144,7 +144,6 @@ class Function(metaclass=_FunctionMeta):
             node._output_meta = [(o._data.shape, o._data.dtype) for o in tensor_outs]
             dirty = {id(t) for t in getattr(node, "dirty_tensors", ())}
             non_diff = {id(t) for t in getattr(node, "non_differentiable", ())}
-            inputs = {id(a) for a in args if isinstance(a, Tensor)}
             for i, o in enumerate(tensor_outs):
                 if id(o) in non_diff:
                     continue
@@ -152,10 +151,7 @@ class Function(metaclass=_FunctionMeta):
                     o._version_counter[0] += 1
                     _set_history(o, node)
                     o._output_nr = i
-                elif id(o) in inputs:
-                    o = _alias_output(o, outs, i)
-                    o._grad_fn, o._output_nr = node, i
-                else:
+                else:  # a new output, or an input returned as is: it now comes from this node
                     o._grad_fn, o._output_nr = node, i
             node._saved_values = tuple(_save(node, t, tensor_outs) for t in getattr(node, "to_save", ()))
             if single:
@@ -173,10 +169,6 @@ class Function(metaclass=_FunctionMeta):
                     op=cls.__name__,
                 )
         return outputs
-
-
-def _alias_output(o, outs, i):
-    return o
 
 
 def _save(node, t, outputs):
