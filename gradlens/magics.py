@@ -105,6 +105,7 @@ class CellTracing:
 
     def _counts(self) -> tuple:
         rec = self.trace.recorder
+        rec.flush()
         return (
             len(rec.hazards),
             len(rec.cuts),

@@ -48,6 +48,7 @@ _SNAPSHOT_LOCALS = sys.version_info < (3, 13)
 _CO_OPTIMIZED = inspect.CO_OPTIMIZED
 PINNED_RUNS = 3  # the roots of the most recent backward passes are kept for explanations
 MAX_FINDINGS = 500  # cut-offs and hazards kept (each); a trace left on for hours keeps the newest
+FLUSH_AT = 4096  # dead records dropped at the latest after this many (a long loop on one line)
 
 
 class TensorRecord:
@@ -292,10 +293,11 @@ class Recorder:
         if handler is None:
             return
         with self._lock:  # threads may run ops concurrently; records change one event at a time
-            if self._dead or self._dead_nodes:
-                self.flush()
             try:
-                handler(self._where(), **payload)
+                where = self._where()
+                if len(self._dead) >= FLUSH_AT:
+                    self._flush()
+                handler(where, **payload)
             except Exception as exc:  # a recorder bug must never break the user's program
                 self.internal_errors.append(f"{kind}: {type(exc).__name__}: {exc}")
                 if len(self.internal_errors) == 1:
@@ -306,12 +308,15 @@ class Recorder:
 
     # ------------------------------------------------------------------ where and names
     def _where(self):
-        """(file, line) of the user's code; scans the frame's names when the line changed."""
+        """(file, line) of the user's code; when the line changed, drops what died (a whole
+        statement's intermediates at once, see ``_drop``) and scans the frame's names."""
         f = user_frame(3)
         if f is None:
             return None, None
         line = f.f_lineno
         if f is not self._frame or line != self._frame_line:
+            if self._dead or self._dead_nodes:
+                self._flush()
             self._scan_names(f)
             self._frame = f
             self._frame_line = line
@@ -479,48 +484,73 @@ class Recorder:
             self._flush()
 
     def _flush(self) -> None:
+        records, pinned = self.records, self.pinned
+        doomed = {}
         while self._dead:
             rec = self._dead.pop()
-            if rec.gid not in self.pinned and rec.gid in self.records:
-                self._drop(rec)
+            if rec.gid not in pinned and records.get(rec.gid) is rec:
+                doomed[rec.gid] = rec
+        if doomed:
+            self._drop(doomed)
         while self._dead_nodes:
             rec = self._dead_nodes.pop()
-            if rec.gid in self.pinned or rec.gid not in self.node_records:
+            if rec.gid in pinned or rec.gid not in self.node_records:
                 continue
             for srec in rec.saved:
                 self._unindex_saved(srec)
             del self.node_records[rec.gid]
             self._changes += 1
 
-    def _drop(self, rec: TensorRecord) -> None:
-        """Forget a dead tensor no finding refers to, bridging its data flow so paths survive."""
+    def _drop(self, doomed: dict) -> None:
+        """Forget dead tensors no finding refers to (``doomed``: gid -> record), bridging their
+        data flow so paths survive.
+
+        A whole batch goes at once: a step's intermediates usually die together, and then no
+        kept record touches the batch and nothing needs a bridge.
+        """
         records = self.records
-        ins = [e for e in rec.flow_in if e.src != rec.gid]
-        outs = [e for e in rec.flow_out if e.dst != rec.gid]
-        for e in ins:
-            src = records.get(e.src)
-            if src is not None:
-                src.flow_out.remove(e)
-        for e in outs:
-            dst = records.get(e.dst)
-            if dst is not None:
-                dst.flow_in.remove(e)
-        for i in ins:
-            src = records.get(i.src)
-            if src is None:
-                continue
-            for o in outs:
-                dst = records.get(o.dst)
-                if dst is None or any(x.dst == o.dst and x.cut == (i.cut or o.cut) for x in src.flow_out):
-                    continue
-                cut = i.cut or o.cut
-                line = i.cut_line if i.cut else o.cut_line
-                e = Flow(i.src, o.dst, cut, line, o.line, o.op)
-                src.flow_out.append(e)
-                dst.flow_in.append(e)
-        del records[rec.gid]
-        self.dropped += 1
+        for rec in doomed.values():
+            for e in rec.flow_in:
+                src = records.get(e.src)
+                if src is not None and e.src not in doomed:
+                    self._bridge(src, doomed)
+        for rec in doomed.values():
+            for e in rec.flow_out:
+                dst = records.get(e.dst)
+                if dst is not None and e.dst not in doomed:
+                    dst.flow_in = [x for x in dst.flow_in if x.src not in doomed]
+        for gid in doomed:
+            del records[gid]
+        self.dropped += len(doomed)
         self._changes += 1
+
+    def _bridge(self, src: TensorRecord, doomed: dict) -> None:
+        """Replace ``src``'s edges into doomed records by one edge to each kept record reachable
+        through them, carrying the first cut on the way (its kind and line)."""
+        into = [e for e in src.flow_out if e.dst in doomed]
+        if not into:
+            return  # bridged already (src fed several doomed records)
+        src.flow_out = [e for e in src.flow_out if e.dst not in doomed]
+        existing = {(e.dst, e.cut) for e in src.flow_out}
+        stack = [(e, e.cut, e.cut_line) for e in into]
+        seen = set()
+        while stack:
+            e, cut, cut_line = stack.pop()
+            for o in doomed[e.dst].flow_out:
+                through = cut or o.cut
+                line = cut_line if cut else o.cut_line
+                if o.dst in doomed:
+                    if (o.dst, through) not in seen:
+                        seen.add((o.dst, through))
+                        stack.append((o, through, line))
+                    continue
+                dst = self.records.get(o.dst)
+                if dst is None or o.dst == src.gid or (o.dst, through) in existing:
+                    continue
+                existing.add((o.dst, through))
+                bridged = Flow(src.gid, o.dst, through, line, o.line, o.op)
+                src.flow_out.append(bridged)
+                dst.flow_in.append(bridged)
 
     def _node_died(self, ref) -> None:
         entry = self._node_ref_rec.pop(ref, None)
@@ -533,13 +563,10 @@ class Recorder:
 
     def _unindex_saved(self, srec) -> None:
         for index, key in ((self._saved_by_counter, srec.counter), (self._saved_by_storage, srec.storage)):
-            lst = index.get(key)
-            if lst is not None:
-                try:
-                    lst.remove(srec)
-                except ValueError:
-                    pass
-                if not lst:
+            entries = index.get(key)
+            if entries is not None:
+                entries.pop(srec, None)
+                if not entries:
                     del index[key]
 
     def _unpin(self, *gids) -> None:
@@ -652,14 +679,15 @@ class Recorder:
             ref,
         )
         nrec.saved.append(srec)
-        self._saved_by_counter.setdefault(srec.counter, []).append(srec)
-        self._saved_by_storage.setdefault(srec.storage, []).append(srec)
+        # dicts used as ordered sets: a weight is saved by every step, and entries go one by one
+        self._saved_by_counter.setdefault(srec.counter, {})[srec] = None
+        self._saved_by_storage.setdefault(srec.storage, {})[srec] = None
         if srec.storage in self.numpy_exports and saved is not None:
             values = adapter.saved_values(saved)
             srec.snapshot = None if values is None else np.array(values, copy=True)
 
     def _snapshot_saved(self, storage) -> None:
-        for srec in self._saved_by_storage.get(storage, ()):
+        for srec in list(self._saved_by_storage.get(storage, ())):
             saved = srec.ref()
             if saved is not None and srec.snapshot is None and self.adapter.saved_live(saved):
                 values = self.adapter.saved_values(saved)

@@ -197,6 +197,29 @@ def test_cut_cause_path_runs_from_tensor_to_loss():
     assert len(e.path) >= 3
 
 
+def test_dropped_intermediates_leave_one_bridged_edge_with_their_cut():
+    tr, ns, _ = run(
+        """
+        import gradlens_core as torch
+        a = torch.ones(2, requires_grad=True)
+        b = torch.ones(2, requires_grad=True)
+        h = a * 2
+        h.detach_()
+        loss = ((h * 3) + (h + 1) + b).sum()
+        loss.backward()
+        """
+    )
+    rec = tr.recorder
+    rec.flush()
+    rh, rl = rec.record_of(ns["h"]), rec.record_of(ns["loss"])
+    assert rec.dropped == 4  # h * 3, h + 1 and the two sums are gone
+    edges = [e for e in rh.flow_out if e.dst == rl.gid]
+    assert [(e.cut, e.cut_line, e.line) for e in edges] == [("detach_", 5, 6)]  # two paths, one edge
+    assert edges[0] in rl.flow_in
+    assert all(e.src in rec.records and e.dst in rec.records for r in rec.records.values() for e in r.flow_in)
+    assert tr.why_none(ns["a"]).cause == "cut:detach_"
+
+
 def test_grad_cleared_by_optimizer_zero_grad_names_its_line():
     e = explain(
         """
