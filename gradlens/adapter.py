@@ -122,6 +122,9 @@ class CoreAdapter:
     def saved_live(self, saved) -> bool:
         return not saved.released
 
+    def saved_tensor(self, saved):
+        return saved.tensor
+
     def saved_values(self, saved):
         t = saved.tensor
         return None if t is None else t._data

@@ -243,6 +243,7 @@ class Recorder:
         self._node_ref_rec: dict = {}  # weakref -> NodeRecord
         self._dead: list = []  # records whose tensors died, dropped at the next safe point
         self._dead_nodes: list = []
+        self._pending_saved: list = []  # (node, SavedTensor) weakrefs, where, version, is_output
         self._run_of_thread: dict = {}  # thread id -> the BackwardRun it is running
         self._lock = threading.RLock()
         self._count = 0
@@ -395,20 +396,21 @@ class Recorder:
 
     def record_for(self, t, where=(None, None), op="external") -> TensorRecord:
         """The record of tensor ``t`` (made now if gradlens has not seen it yet)."""
-        rec = self._lookup(t)
-        if rec is not None:
+        rec = self.tensors.get(id(t))
+        if rec is not None and rec.ref() is t:
             return rec
-        adapter = self.adapter
+        return self._new_record(t, where, op, self.adapter.grad_fn(t))
+
+    def _new_record(self, t, where, op, node) -> TensorRecord:
         self._count += 1
         gid = f"t{self._count}"
         ref = weakref.ref(t, self._on_tensor_death)
         rec = TensorRecord(gid, ref, where[0], where[1], op)
-        rec.key = id(t)
+        key = rec.key = id(t)
         self._ref_rec[ref] = rec
-        adapter.fill(rec, t)
-        self.tensors[id(t)] = rec
+        self.adapter.fill(rec, t)
+        self.tensors[key] = rec
         self.records[gid] = rec
-        node = adapter.grad_fn(t)
         if node is not None:
             self._link_grad_fn(rec, node, where)
         return rec
@@ -419,6 +421,7 @@ class Recorder:
         if rec is not None and rec.ref() is node:
             return rec
         adapter = self.adapter
+        nodes, tensors = self.nodes, self.tensors
         first = self._new_node(node, where)
         stack = [(first, node)]
         while stack:
@@ -427,9 +430,13 @@ class Recorder:
                 if nxt is None:
                     continue
                 if adapter.is_accumulate(nxt):
-                    rec.next.append(self.record_for(adapter.accumulate_variable(nxt), (None, None), "leaf").gid)
+                    leaf = adapter.accumulate_variable(nxt)
+                    known = tensors.get(id(leaf))
+                    if known is None or known.ref() is not leaf:
+                        known = self.record_for(leaf, (None, None), "leaf")
+                    rec.next.append(known.gid)
                     continue
-                known = self.nodes.get(id(nxt))
+                known = nodes.get(id(nxt))
                 if known is None or known.ref() is not nxt:
                     known = self._new_node(nxt, (None, None))
                     stack.append((known, nxt))
@@ -479,8 +486,10 @@ class Recorder:
         self._dead.append(rec)
 
     def flush(self) -> None:
-        """Forget what died since the last call (unless a finding refers to it)."""
+        """Forget what died since the last call (unless a finding refers to it); record the
+        saved tensors still held."""
         with self._lock:
+            self._take_pending_saved()
             self._flush()
 
     def _flush(self) -> None:
@@ -585,17 +594,26 @@ class Recorder:
 
     # ------------------------------------------------------------------ event handlers
     def _created(self, where, tensor, grad_fn, inputs, op) -> None:
+        # the hot path of tracing: one event per op
         adapter = self.adapter
-        rec = self.record_for(tensor, where, op)
-        if grad_fn is not None:
+        tensors = self.tensors
+        rec = tensors.get(id(tensor))
+        if rec is None or rec.ref() is not tensor:
+            rec = self._new_record(tensor, where, op, grad_fn)
+        elif grad_fn is not None:
             self._link_grad_fn(rec, grad_fn, where)
+        sources = []
+        for inp in inputs:
+            if adapter.is_tensor(inp):
+                src = tensors.get(id(inp))
+                if src is None or src.ref() is not inp:
+                    src = self.record_for(inp)
+                sources.append((src, adapter.requires_grad(inp)))
         cut = None
-        tensors = [i for i in inputs if adapter.is_tensor(i)]
-        if grad_fn is None and any(adapter.requires_grad(i) for i in tensors):
+        if grad_fn is None and any(rg for _, rg in sources):
             cut = "non_differentiable" if adapter.is_grad_enabled() else "no_grad"
-        for inp in tensors:
-            src = self.record_for(inp)
-            if adapter.requires_grad(inp):
+        for src, rg in sources:
+            if rg:
                 self._flow(src, rec, cut, where, op)
             elif src.detached_line is not None:
                 # a use of a tensor after detach_(): cut from the history it had before
@@ -663,6 +681,30 @@ class Recorder:
         self._add_hazards(hazards_for_edit(self, tensor, rec, op, where))
 
     def _saved(self, where, node, tensor, version, is_output, saved=None) -> None:
+        # Deferred: most saved tensors are released by backward before anything asks about
+        # them (an edit, a detach_, a query), and then they cost nothing. Memory numpy may
+        # write behind our back is the exception: its values are copied now.
+        exported = self.numpy_exports and self.adapter.storage_key(tensor) in self.numpy_exports
+        if saved is None or exported:
+            self._record_saved(where, node, tensor, version, is_output, saved)
+            return
+        self._pending_saved.append((weakref.ref(node), weakref.ref(saved), where, version, is_output))
+        if len(self._pending_saved) >= FLUSH_AT:
+            self._take_pending_saved()
+
+    def _take_pending_saved(self) -> None:
+        """Record the saved tensors still held for backward (the rest were released meanwhile)."""
+        adapter = self.adapter
+        pending, self._pending_saved = self._pending_saved, []
+        for node_ref, saved_ref, where, version, is_output in pending:
+            node, saved = node_ref(), saved_ref()
+            if node is None or saved is None or not adapter.saved_live(saved):
+                continue
+            tensor = adapter.saved_tensor(saved)
+            if tensor is not None:
+                self._record_saved(where, node, tensor, version, is_output, saved)
+
+    def _record_saved(self, where, node, tensor, version, is_output, saved) -> None:
         adapter = self.adapter
         nrec = self._node(node, where)
         trec = self.record_for(tensor, where, "saved")
@@ -687,6 +729,7 @@ class Recorder:
             srec.snapshot = None if values is None else np.array(values, copy=True)
 
     def _snapshot_saved(self, storage) -> None:
+        self._take_pending_saved()
         for srec in list(self._saved_by_storage.get(storage, ())):
             saved = srec.ref()
             if saved is not None and srec.snapshot is None and self.adapter.saved_live(saved):
@@ -696,6 +739,9 @@ class Recorder:
 
     def saved_for(self, counter=None, storage=None) -> list:
         """Saved-tensor records sharing a version counter, or a storage."""
+        if self._pending_saved:
+            with self._lock:
+                self._take_pending_saved()
         if counter is not None:
             return list(self._saved_by_counter.get(counter, ()))
         return list(self._saved_by_storage.get(storage, ()))

@@ -53,6 +53,7 @@ KINDS = (
 
 _listeners = HookDict()
 active = False  # read by every op; True while at least one listener is subscribed
+_current: tuple = ()  # the listeners, as emit() iterates them (rebuilt on (un)subscribe)
 
 
 class _ListenerHandle(RemovableHandle):
@@ -64,8 +65,9 @@ class _ListenerHandle(RemovableHandle):
 
 
 def _refresh() -> None:
-    global active
-    active = bool(_listeners)
+    global active, _current
+    _current = tuple(_listeners.values())
+    active = bool(_current)
 
 
 def subscribe(listener) -> RemovableHandle:
@@ -84,5 +86,5 @@ def listener_count() -> int:
 
 def emit(event: str, /, **payload) -> None:
     """Send one event to every listener (callers check ``active`` first)."""
-    for listener in tuple(_listeners.values()):
+    for listener in _current:
         listener(event, payload)
