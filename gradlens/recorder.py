@@ -243,6 +243,7 @@ class Recorder:
         self._node_ref_rec: dict = {}  # weakref -> NodeRecord
         self._dead: list = []  # records whose tensors died, dropped at the next safe point
         self._dead_nodes: list = []
+        self._pending_nodes: dict = {}  # id(node) -> (weakref, gid, where, output gid)
         self._pending_saved: list = []  # (node, SavedTensor) weakrefs, where, version, is_output
         self._run_of_thread: dict = {}  # thread id -> the BackwardRun it is running
         self._lock = threading.RLock()
@@ -444,23 +445,54 @@ class Recorder:
         return first
 
     def _new_node(self, node, where) -> NodeRecord:
-        self._count += 1
-        gid = f"n{self._count}"
+        key = id(node)
+        pending = self._pending_nodes.pop(key, None)
+        if pending is not None and pending[0]() is node:
+            _, gid, where, output = pending  # its gid and line were given when it was linked
+        else:
+            self._count += 1
+            gid, output = f"n{self._count}", None
         ref = weakref.ref(node, self._on_node_death)
         rec = NodeRecord(gid, ref, self.adapter.node_name(node), where[0], where[1])
-        self._node_ref_rec[ref] = (rec, id(node))
-        self.nodes[id(node)] = rec
+        rec.output = output
+        self._node_ref_rec[ref] = (rec, key)
+        self.nodes[key] = rec
         self.node_records[gid] = rec
         return rec
 
     def _link_grad_fn(self, rec: TensorRecord, node, where) -> None:
-        nrec = self._node(node, where)
-        if rec.node_gid == nrec.gid:
-            return
-        rec.node_gid = nrec.gid
+        """``node`` made ``rec``'s tensor. Its record is made on demand (``_take_pending_nodes``):
+        most nodes of a step die with the step before anyone asks about them."""
+        key = id(node)
+        nrec = self.nodes.get(key)
+        if nrec is not None and nrec.ref() is node:
+            gid = nrec.gid
+            nrec.output = rec.gid
+        else:
+            pending = self._pending_nodes.get(key)
+            if pending is not None and pending[0]() is node:
+                gid = pending[1]
+            else:
+                self._count += 1
+                gid = f"n{self._count}"
+            self._pending_nodes[key] = (weakref.ref(node), gid, where, rec.gid)
+            if len(self._pending_nodes) >= FLUSH_AT:
+                self._take_pending_nodes()
+        rec.node_gid = gid
         rec.is_leaf = False
         rec.requires_grad = True
-        nrec.output = rec.gid
+
+    def _take_pending_nodes(self) -> None:
+        """Record the linked nodes that are still alive (see ``_link_grad_fn``)."""
+        pending = self._pending_nodes
+        while pending:
+            key, entry = pending.popitem()
+            node = entry[0]()
+            if node is None:
+                continue
+            pending[key] = entry  # _new_node takes its gid and line from here
+            self._node(node, entry[2])
+            pending.pop(key, None)
 
     def _flow(self, src: TensorRecord, dst: TensorRecord, cut, where, op, cut_line=None) -> None:
         e = Flow(src.gid, dst.gid, cut or "", cut_line if cut_line is not None else where[1], where[1], op)
@@ -489,6 +521,7 @@ class Recorder:
         """Forget what died since the last call (unless a finding refers to it); record the
         saved tensors still held."""
         with self._lock:
+            self._take_pending_nodes()
             self._take_pending_saved()
             self._flush()
 
