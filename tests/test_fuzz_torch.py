@@ -424,6 +424,10 @@ REGRESSIONS = {
         t0 = torch.ones(2)
         t1 = t0.mT
     """,  # RuntimeError: tensor.mT is only supported on matrices or batches of matrices.
+    "mT_of_0d_is_the_tensor_itself": """
+        t0 = torch.zeros((), dtype=torch.float64, requires_grad=True)
+        t1 = t0.mT
+    """,  # t1 is t0 (a leaf, no grad_fn); UserWarning: Tensor.mT is deprecated on 0-D tensors. ...
     "permute_without_dims": """
         t0 = torch.zeros(())
         t1 = t0.permute()
