@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["dtype", "result_type", "from_numpy_dtype", "promote_types"]
+__all__ = ["dtype", "result_type", "from_numpy_dtype", "promote_types", "can_cast", "float_result"]
 
 
 class dtype:
     """A tensor element type; prints as PyTorch does (``torch.float32``)."""
 
-    __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize", "_rank", "_legacy")
+    __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize", "_rank", "_legacy", "_cpp")
 
-    def __init__(self, name: str, np_dtype, rank: int, legacy: str) -> None:
+    def __init__(self, name: str, np_dtype, rank: int, legacy: str, cpp: str) -> None:
         self.name = name
         self.np = np.dtype(np_dtype)
         self.is_floating_point = self.np.kind == "f"
@@ -25,6 +25,7 @@ class dtype:
         self.itemsize = self.np.itemsize
         self._rank = rank
         self._legacy = legacy  # "Float" in "torch.FloatTensor" and in cast errors
+        self._cpp = cpp  # the C++ type name some errors print ("long int" in mm's dtype error)
 
     @property
     def is_complex(self) -> bool:
@@ -40,15 +41,15 @@ class dtype:
         return self
 
 
-bool_ = dtype("bool", np.bool_, 0, "Bool")
-uint8 = dtype("uint8", np.uint8, 1, "Byte")
-int8 = dtype("int8", np.int8, 1, "Char")
-int16 = dtype("int16", np.int16, 2, "Short")
-int32 = dtype("int32", np.int32, 3, "Int")
-int64 = dtype("int64", np.int64, 4, "Long")
-float16 = dtype("float16", np.float16, 5, "Half")
-float32 = dtype("float32", np.float32, 6, "Float")
-float64 = dtype("float64", np.float64, 7, "Double")
+bool_ = dtype("bool", np.bool_, 0, "Bool", "bool")
+uint8 = dtype("uint8", np.uint8, 1, "Byte", "unsigned char")
+int8 = dtype("int8", np.int8, 1, "Char", "signed char")
+int16 = dtype("int16", np.int16, 2, "Short", "short int")
+int32 = dtype("int32", np.int32, 3, "Int", "int")
+int64 = dtype("int64", np.int64, 4, "Long", "long int")
+float16 = dtype("float16", np.float16, 5, "Half", "c10::Half")
+float32 = dtype("float32", np.float32, 6, "Float", "float")
+float64 = dtype("float64", np.float64, 7, "Double", "double")
 
 ALL = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64)
 _BY_NP = {d.np: d for d in ALL}
@@ -128,3 +129,16 @@ def result_type(*operands) -> dtype:
         else:
             zero = d if zero is None else promote_types(zero, d)
     return _combine(dim, _combine(zero, wrapped))
+
+
+def can_cast(src: dtype, dst: dtype) -> bool:
+    """c10::canCast: what an in-place op or ``out=`` may write (no float into an integer
+    tensor, nothing but bool into a bool tensor)."""
+    if src.is_floating_point and not dst.is_floating_point:
+        return False
+    return src is bool_ or dst is not bool_
+
+
+def float_result(d: dtype) -> dtype:
+    """The dtype of an op that always computes in floating point (exp, div, ...): integers give the default float."""
+    return d if d.is_floating_point else default_float

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -234,6 +235,14 @@ def _T(self):
 
 
 def _mT(self):
+    if self.ndim == 0:
+        # PyTorch returns the tensor itself, with a deprecation warning
+        warnings.warn(
+            "Tensor.mT is deprecated on 0-D tensors. This function is the identity in these cases.",
+            UserWarning,
+            stacklevel=2,
+        )
+        return self
     if self.ndim < 2:
         raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {self.ndim}-D tensor.")
     return _views.transpose(self, -2, -1)

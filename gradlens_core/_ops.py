@@ -338,21 +338,40 @@ def pow(input, exponent):
         return _rpow(input, exponent)
     if isinstance(exponent, Tensor):
         da, db, _ = _operands(input, exponent)
+        if da.dtype == np.bool_:
+            raise no_kernel("pow", _dtype.bool_)
         with np.errstate(divide="ignore", invalid="ignore"):
-            out = _wrap(_arr(_compute(np.power, da, db)))
+            out = _wrap(_arr(_compute(_power, da, db)))
         return record(out, node_class("PowBackward1"), (input, exponent), (input, exponent), save_output=True, op="pow")
     da, db, _ = _operands(input, exponent)
     if da.dtype.kind in "iub" and isinstance(exponent, numbers.Integral) and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = _wrap(_arr(np.power(da, db)))
+        out = _wrap(_arr(_power(da, db)))
     return record(out, node_class("PowBackward0"), (input,), (input, exponent), op="pow")
+
+
+def _power(base, exp):
+    """``np.power`` with PyTorch's integer rules: a negative exponent gives 0, except for the
+    bases 1 and -1 (numpy refuses it); bools stay bool (numpy makes int8)."""
+    kind = np.result_type(base, exp).kind
+    if kind == "b":
+        return np.power(np.asarray(base, dtype=np.uint8), np.asarray(exp, dtype=np.uint8)).astype(np.bool_)
+    if kind not in "iu":
+        return np.power(base, exp)
+    negative = np.asarray(exp) < 0
+    if not negative.any():
+        return np.power(base, exp)
+    values = np.power(base, np.where(negative, 0, exp))
+    odd = np.asarray(exp) % 2 == 1
+    special = np.where(np.asarray(base) == 1, 1, np.where(np.asarray(base) == -1, np.where(odd, -1, 1), 0))
+    return np.where(negative, special, values).astype(values.dtype)
 
 
 def _rpow(base, exponent: Tensor):
     de = _cast(exponent, _dtype.result_type(exponent, base))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        out = _wrap(_arr(np.power(de.dtype.type(base), de)))
+        out = _wrap(_arr(_power(de.dtype.type(base), de)))
     return record(out, node_class("PowBackward2"), (exponent,), (base,), save_output=True, op="pow")
 
 
@@ -371,6 +390,7 @@ def _unary(name, np_fn, save_input=False, save_output=False, float_only=True, qu
     op = name[: name.index("Backward")].lower()
 
     def fn(input, *, out=None):
+        _check_kernel(input, op)
         data = input._data
         if float_only and data.dtype.kind != "f":
             data = data.astype(np.float32)
@@ -386,6 +406,30 @@ def _unary(name, np_fn, save_input=False, save_output=False, float_only=True, qu
     fn.__name__ = op
     fn.__doc__ = f"Elementwise {op} ({name}{'; saves its input' if save_input else ''}{'; saves its result' if save_output else ''})."
     return fn
+
+
+# ops whose CPU kernel is not compiled for bool tensors, with the kernel's name
+_NO_BOOL_KERNEL = {
+    "floor": "floor_vml_cpu",
+    "ceil": "ceil_vml_cpu",
+    "round": "round_vml_cpu",
+    "trunc": "trunc_vml_cpu",
+    "abs": "abs_cpu",
+}
+
+
+def no_kernel(kernel: str, dt: _dtype.dtype) -> NotImplementedError:
+    """PyTorch's error for a dtype its kernel is not compiled for."""
+    return NotImplementedError(f"\"{kernel}\" not implemented for '{dt._legacy}'")
+
+
+def _check_kernel(input: Tensor, op: str) -> None:
+    if input._data.dtype != np.bool_:
+        return
+    if op == "relu":
+        raise RuntimeError("Boolean inputs not supported for relu")
+    if op in _NO_BOOL_KERNEL:
+        raise no_kernel(_NO_BOOL_KERNEL[op], input.dtype)
 
 
 @backward_formula("ExpBackward0")
@@ -698,6 +742,7 @@ def _dims(x: Tensor, dim):
 
 
 def argmax(input, dim=None, keepdim=False):
+    _no_bool_arg(input, "argmax")
     _nonempty_reduction(input, dim, "argmax")
     if dim is None:
         res = np.asarray(np.argmax(input._data), dtype=np.int64)
@@ -710,12 +755,18 @@ def argmax(input, dim=None, keepdim=False):
 
 
 def argmin(input, dim=None, keepdim=False):
+    _no_bool_arg(input, "argmin")
     _nonempty_reduction(input, dim, "argmin")
     if dim is None:
         res = np.asarray(np.argmin(input._data), dtype=np.int64)
     else:
         res = np.asarray(np.argmin(input._data, axis=input._wrap_dim(dim), keepdims=keepdim), dtype=np.int64)
     return _nondiff(res, (input,), "argmin")
+
+
+def _no_bool_arg(input, name) -> None:
+    if input._data.dtype == np.bool_:
+        raise RuntimeError(f"{name}(): does not support bool input")
 
 
 def _nonempty_reduction(input, dim, name) -> None:
@@ -1104,8 +1155,12 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     p = 2 if p in ("fro", None) else p
     if not isinstance(p, (int, float)) or p in (0, float("inf"), float("-inf")):
         raise NotImplementedError(f"gradlens_core supports norm p >= 1 (finite), got {p!r}")
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(
+            f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {input.dtype._legacy}"
+        )
     dims = _reduce_dims(input, dim)
-    d = _float_data(input)
+    d = input._data
     res = np.asarray(((np.abs(d) ** p).sum(axis=dims, keepdims=keepdim)) ** (1.0 / p)).astype(d.dtype)
     ctx = (p, dims, keepdim)
     out = _wrap(res)
@@ -1140,17 +1195,18 @@ def _addmm_bw(node, g, ns):
     return g, g1, g2
 
 
-def _check_float_dtypes(a, b, op):
-    if a._data.dtype != b._data.dtype:
-        raise RuntimeError(
-            f"expected m1 and m2 to have the same dtype, but got: {a._data.dtype.name} != {b._data.dtype.name}"
-            if op == "mm"
-            else f"expected scalar type {a.dtype._legacy} but found {b.dtype._legacy}"
-        )
-
-
 def _two_saved(a, b):
     return (_saved_operand(a, None, b) if isinstance(b, Tensor) else None, _saved_operand(b, None, a))
+
+
+# The kernels of the matrix products (as PyTorch names them in its errors); none is
+# compiled for bool.
+_PRODUCT_KERNELS = {"mm": "addmm_impl_cpu_", "mv": "addmv_impl_cpu", "dot": "dot", "bmm": "bmm"}
+
+
+def _check_product_kernel(a: Tensor, op: str) -> None:
+    if a._data.dtype == np.bool_:
+        raise no_kernel(_PRODUCT_KERNELS[op], a.dtype)
 
 
 def mm(input, mat2):
@@ -1164,7 +1220,11 @@ def mm(input, mat2):
             f"mat1 and mat2 shapes cannot be multiplied ({input.shape[0]}x{input.shape[1]} and "
             f"{mat2.shape[0]}x{mat2.shape[1]})"
         )
-    _check_float_dtypes(input, mat2, "mm")
+    if input.dtype is not mat2.dtype:
+        raise RuntimeError(
+            f"expected m1 and m2 to have the same dtype, but got: {input.dtype._cpp} != {mat2.dtype._cpp}"
+        )
+    _check_product_kernel(input, "mm")
     out = _wrap(input._data @ mat2._data)
     return record(out, node_class("MmBackward0"), (input, mat2), _two_saved(input, mat2), op="mm")
 
@@ -1172,12 +1232,16 @@ def mm(input, mat2):
 def dot(input, other):
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    if input.dtype is not other.dtype:
+        raise RuntimeError(
+            f"dot : expected both vectors to have same dtype, but found {input.dtype._legacy} and {other.dtype._legacy}"
+        )
     if input.shape[0] != other.shape[0]:
         raise RuntimeError(
             f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src [{other.shape[0]}] to have "
             f"the same number of elements, but got {input.shape[0]} and {other.shape[0]} elements respectively"
         )
-    _check_float_dtypes(input, other, "dot")
+    _check_product_kernel(input, "dot")
     out = _wrap(np.asarray(np.dot(input._data, other._data)))
     saved = _two_saved(input, other)[::-1]  # (other, self), as MulBackward0's formula reads them
     return record(out, node_class("DotBackward0"), (input, other), saved, op="dot")
@@ -1188,18 +1252,30 @@ def mv(input, vec):
         raise RuntimeError(
             f"size mismatch, got input ({input.shape[0]}), mat ({input.shape[0]}x{input.shape[1]}), vec ({vec.shape[0]})"
         )
+    if input.dtype is not vec.dtype:
+        # mv runs as addmv into a result of vec's dtype, which is named first
+        raise RuntimeError(
+            f"addmv input tensors must have the same dtype, but got {vec.dtype._legacy}, {input.dtype._legacy}, "
+            f"and {vec.dtype._legacy}"
+        )
+    _check_product_kernel(input, "mv")
     out = _wrap(input._data @ vec._data)
     return record(out, node_class("MvBackward0"), (input, vec), _two_saved(input, vec), op="mv")
 
 
 def bmm(input, mat2):
-    if input.ndim != 3 or mat2.ndim != 3:
+    if input.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
+    if mat2.ndim != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
     if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
         raise RuntimeError(
             f"Expected size for first two dimensions of batch2 tensor to be: [{input.shape[0]}, {input.shape[2]}] "
             f"but got: [{mat2.shape[0]}, {mat2.shape[1]}]."
         )
+    if input.dtype is not mat2.dtype:
+        raise RuntimeError(f"expected scalar type {input.dtype._legacy} but found {mat2.dtype._legacy}")
+    _check_product_kernel(input, "bmm")
     out = _wrap(input._data @ mat2._data)
     return record(out, node_class("BmmBackward0"), (input, mat2), _two_saved(input, mat2), op="bmm")
 
@@ -1209,72 +1285,105 @@ def _unsafe_view_bw(node, g, ns):
     return (ns.reshape(g, node._ctx),)
 
 
+def _unsafe_view(input: Tensor, shape) -> Tensor:
+    """``at::_unsafe_view``: a reshape that is recorded as a new tensor (UnsafeViewBackward0)."""
+    out = _wrap(input._data.reshape(shape))
+    return record(out, node_class("UnsafeViewBackward0"), (input,), ctx=input._data.shape, op="matmul")
+
+
+def _squeeze0_(t: Tensor) -> Tensor:
+    """``t.squeeze_(0)`` on a fresh result: an in-place edit (version 1, SqueezeBackward4)."""
+    shape = t._data.shape
+    node_cls = node_class("SqueezeBackward4", _unsafe_view_bw)
+    # the node is made while t still has its old shape: that is the shape its grad goes back in
+    finish_inplace(t, "squeeze_", node_cls, (t,), ctx=shape)
+    t._data = t._data.reshape(shape[1:])
+    return t
+
+
 def matmul(input, other):
-    """``input @ other`` dispatched as PyTorch does (dot, mv, mm, or a batched product)."""
+    """``input @ other`` dispatched as PyTorch's ``_matmul_impl`` (dot, mv, mm, folded mm/mv, or bmm)."""
     if not isinstance(other, Tensor):
         other = as_tensor_arg(other)
-    if input.ndim == 0 or other.ndim == 0:
-        raise RuntimeError(
-            f"both arguments to matmul need to be at least 1D, but they are {input.ndim}D and {other.ndim}D"
-        )
-    if input.ndim == 1 and other.ndim == 1:
+    d1, d2 = input.ndim, other.ndim
+    if d1 == 0 or d2 == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {d1}D and {d2}D")
+    if d1 == 1 and d2 == 1:
         return dot(input, other)
-    if input.ndim == 2 and other.ndim == 1:
+    if d1 == 2 and d2 == 1:
         return mv(input, other)
-    if input.ndim == 1 and other.ndim == 2:
-        # PyTorch: unsqueeze(0).mm(other).squeeze_(0), so the result's node is SqueezeBackward4
-        prod_ = mm(input.unsqueeze(0), other)
-        out = _wrap(prod_._data.reshape(prod_._data.shape[1:]))
-        return record(
-            out, node_class("SqueezeBackward4", _unsafe_view_bw), (prod_,), ctx=prod_._data.shape, op="matmul"
-        )
-    if input.ndim == 2 and other.ndim == 2:
+    if d1 == 1 and d2 == 2:
+        return _squeeze0_(mm(input.unsqueeze(0), other))
+    if d1 == 2 and d2 == 2:
         return mm(input, other)
-    if input.ndim >= 3 and other.ndim <= 2:
-        # fold the batch into the rows: one mm, then an unsafe view back (as PyTorch does)
-        lead = input.shape[:-1]
-        folded = input.reshape(-1, input.shape[-1])
-        rhs = other if other.ndim == 2 else other.unsqueeze(1)
-        if folded.shape[1] != rhs.shape[0]:
-            raise RuntimeError(
-                f"mat1 and mat2 shapes cannot be multiplied ({folded.shape[0]}x{folded.shape[1]} and "
-                f"{rhs.shape[0]}x{rhs.shape[1]})"
-            )
-        prod_ = mm(folded, rhs)
-        shape = tuple(lead) + ((other.shape[-1],) if other.ndim == 2 else ())
-        out = _wrap(prod_._data.reshape(shape))
-        return record(out, node_class("UnsafeViewBackward0"), (prod_,), ctx=prod_._data.shape, op="matmul")
-    if 3 <= input.ndim <= other.ndim and all(n == 1 for n in input.shape[:-2]):
-        # a batch of one matrix against a real batch: PyTorch squeezes it to a matrix and
-        # folds the transposed problem, (other^T @ input^T)^T, then makes it contiguous
-        a2 = input
-        while a2.ndim > 2:
-            a2 = a2.squeeze(0)
-        return contiguous(matmul(other.mT, a2.t()).mT)
+    if _should_fold(input, other):
+        return _folded_matmul(input, other)
     return _batched_matmul(input, other)
 
 
-def _batched_matmul(input, other):
-    # PyTorch broadcasts the batch dims, folds them into one, runs bmm and views the
-    # result back (its node is UnsafeViewBackward0).
-    a = input if input.ndim > 1 else input.unsqueeze(0)
-    b = other if other.ndim > 1 else other.unsqueeze(-1)
-    if a.shape[-1] != b.shape[-2]:
-        raise RuntimeError(
-            f"Expected size for first two dimensions of batch2 tensor to be: [{_numel(a.shape[:-2])}, {a.shape[-1]}] "
-            f"but got: [{_numel(b.shape[:-2])}, {b.shape[-2]}]."
-        )
+def _should_fold(a: Tensor, b: Tensor) -> bool:
+    """PyTorch's should_fold: an N-d (N >= 3) by 1-d/2-d product folds the batch into one mm
+    or mv when the small operand requires grad, or the batch dims can be folded without a copy."""
+    big, small = (a, b) if a.ndim >= b.ndim else (b, a)
+    if not (big.ndim >= 3 and small.ndim <= 2):
+        return False
+    if small.requires_grad:
+        return True
+    if a.ndim == 2:
+        return False
+    data = big._data
+    if data.size == 0:
+        return True
+    shape, strides = list(data.shape), list(data.strides)
+    if a.ndim < b.ndim:  # PyTorch looks at b.mT
+        shape[-2:], strides[-2:] = shape[:-3:-1], strides[:-3:-1]
+    return all(strides[i] == strides[i + 1] * shape[i + 1] for i in range(data.ndim - 2))
+
+
+def _folded_matmul(input: Tensor, other: Tensor) -> Tensor:
+    # the larger operand's batch is folded into the rows; if it is the right-hand one, the
+    # transposed problem other^T @ input^T is solved and transposed back (a copy)
+    transpose = other.ndim > input.ndim
+    t1 = other.mT if transpose else input
+    t2 = (input.t() if input.ndim == 2 else input) if transpose else other
+    out_shape = tuple(t1.shape[:-1])
+    folded = t1.reshape(_numel(out_shape), t1.shape[-1])
+    if t2.ndim == 2:
+        output = _unsafe_view(mm(folded, t2), out_shape + (t2.shape[1],))
+        return contiguous(output.mT) if transpose else output
+    return _unsafe_view(mv(folded, t2), out_shape)
+
+
+def _batched_matmul(input: Tensor, other: Tensor) -> Tensor:
+    # PyTorch broadcasts the batch dims, folds them into one, runs bmm and views the result back
+    d1, d2 = input.ndim, other.ndim
+    n = input.shape[-2] if d1 > 1 else 1
+    m1 = input.shape[-1]
+    batch1 = tuple(input.shape[: builtins.max(d1 - 2, 0)])
+    m2 = other.shape[-2] if d2 > 1 else other.shape[0]
+    p = other.shape[-1] if d2 > 1 else 1
+    batch2 = tuple(other.shape[: builtins.max(d2 - 2, 0)])
+    if d1 == 3 and d2 == 3 and batch1[0] != batch2[0]:
+        # a batch of one that requires grad is squeezed to a matrix (its grad is then a plain mm's)
+        if batch1[0] == 1 and input.requires_grad:
+            return matmul(input.squeeze(0), other)
+        if batch2[0] == 1 and other.requires_grad:
+            return matmul(input, other.squeeze(0))
     try:
-        batch = np.broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
+        batch = tuple(np.broadcast_shapes(batch1, batch2))
     except ValueError:
-        raise broadcast_error(a.shape[:-2], b.shape[:-2]) from None
-    n = _numel(batch)
-    a3 = a.expand(*batch, *a.shape[-2:]).reshape(n, a.shape[-2], a.shape[-1])
-    b3 = b.expand(*batch, *b.shape[-2:]).reshape(n, b.shape[-2], b.shape[-1])
+        raise broadcast_error(batch1, batch2) from None
+    count = _numel(batch)
+    a3 = input.expand(*batch, n, m1).reshape(count, n, m1)
+    if d2 == 1:
+        b3 = other.expand(*batch, m2).reshape(count, m2).unsqueeze(2)
+    else:
+        b3 = other.expand(*batch, m2, p).reshape(count, m2, p)
     prod_ = bmm(a3, b3)
-    shape = tuple(batch) + ((a.shape[-2],) if input.ndim > 1 else ()) + ((b.shape[-1],) if other.ndim > 1 else ())
-    out = _wrap(prod_._data.reshape(shape))
-    return record(out, node_class("UnsafeViewBackward0"), (prod_,), ctx=prod_._data.shape, op="matmul")
+    out_shape = batch + ((n,) if d1 > 1 else ()) + ((p,) if d2 > 1 else ())
+    if d2 == 1:
+        prod_ = prod_.squeeze(-1)
+    return _unsafe_view(prod_, out_shape)
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
@@ -1318,17 +1427,20 @@ def _log_softmax_bw(node, g, ns):
     return (g - ns.exp(r) * ns.sum(g, dim, True),)
 
 
-def _softmax_dtype(input, dtype):
+def _softmax_data(input, dim, dtype, op):
+    """(values in the computing dtype, wrapped dim); integer dtypes have no kernel."""
     d = input._data if dtype is None else input._data.astype(dtype.np)
+    dim = input._wrap_dim(_implicit_dim(input, dim))
     if d.dtype.kind != "f":
-        raise RuntimeError(f"\"softmax_lastdim_kernel_impl\" not implemented for '{input.dtype._legacy}'")
-    return d
+        # the kernel for the last dim is a separate one, and named so in the error
+        kernel = f"{op}_lastdim_kernel_impl" if dim >= input.ndim - 1 else f"{op}_kernel_impl"
+        raise no_kernel(kernel, _dtype.from_numpy_dtype(d.dtype))
+    return d, dim
 
 
 def softmax(input, dim=None, dtype=None, _stacklevel=3):
     """Softmax over ``dim`` (SoftmaxBackward0; saves its result)."""
-    d = _softmax_dtype(input, dtype)
-    dim = input._wrap_dim(_implicit_dim(input, dim))
+    d, dim = _softmax_data(input, dim, dtype, "softmax")
     z = d - d.max(axis=dim, keepdims=True)
     e = np.exp(z)
     res = _arr(e / e.sum(axis=dim, keepdims=True))
@@ -1337,8 +1449,7 @@ def softmax(input, dim=None, dtype=None, _stacklevel=3):
 
 def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
     """Log-softmax over ``dim`` (LogSoftmaxBackward0; saves its result)."""
-    d = _softmax_dtype(input, dtype)
-    dim = input._wrap_dim(_implicit_dim(input, dim))
+    d, dim = _softmax_data(input, dim, dtype, "log_softmax")
     z = d - d.max(axis=dim, keepdims=True)
     res = _arr(z - np.log(np.exp(z).sum(axis=dim, keepdims=True)))
     out = _wrap(res)
@@ -1518,33 +1629,38 @@ def type_as(input, other):
 # ============================================================================ in-place ops
 
 
-def _write(self: Tensor, values, op: str) -> None:
-    """Store ``values`` into ``self`` (broadcast, cast to self's dtype as PyTorch allows)."""
-    dst = self._data
-    shape = _shape_of(values)
-    if shape != dst.shape:
-        try:
-            full = np.broadcast_shapes(shape, dst.shape)
-        except ValueError:
-            raise broadcast_error(dst.shape, shape) from None
-        if full != dst.shape:
-            raise RuntimeError(f"output with shape {list(dst.shape)} doesn't match the broadcast shape {list(full)}")
-    vd = values.dtype if isinstance(values, _ndarray) else np.result_type(values)
-    if vd != dst.dtype and not _can_cast_inplace(vd, dst.dtype):
+def _write(self: Tensor, values, op: str, result: _dtype.dtype | None = None) -> None:
+    """Store ``values`` into ``self`` (broadcast, cast to self's dtype as PyTorch allows).
+
+    ``result`` is the dtype PyTorch computes the op in (numpy's may differ: tanh of an int64
+    array is float64 in numpy, float32 in PyTorch); by default the dtype of ``values``.
+    """
+    check_out_shape(self._data.shape, _shape_of(values))
+    if result is None:
+        result = _dtype.from_numpy_dtype(values.dtype if isinstance(values, _ndarray) else np.result_type(values))
+    check_result_dtype(result, self)
+    self._data[...] = values
+
+
+def check_out_shape(dst_shape, src_shape) -> None:
+    """TensorIterator's shape check for a result written into ``dst``: the operands broadcast,
+    and to ``dst``'s shape."""
+    if tuple(src_shape) == tuple(dst_shape):
+        return
+    try:
+        full = np.broadcast_shapes(tuple(src_shape), tuple(dst_shape))
+    except ValueError:
+        raise broadcast_error(dst_shape, src_shape) from None
+    if full != tuple(dst_shape):
+        raise RuntimeError(f"output with shape {list(dst_shape)} doesn't match the broadcast shape {list(full)}")
+
+
+def check_result_dtype(result: _dtype.dtype, self: Tensor) -> None:
+    """Refuse an in-place result ``self`` cannot hold (a float into an integer tensor, ...)."""
+    if not _dtype.can_cast(result, self.dtype):
         raise RuntimeError(
-            f"result type {_dtype.from_numpy_dtype(vd)._legacy} can't be cast to the desired output type "
-            f"{_dtype.from_numpy_dtype(dst.dtype)._legacy}"
+            f"result type {result._legacy} can't be cast to the desired output type {self.dtype._legacy}"
         )
-    dst[...] = values
-
-
-def _can_cast_inplace(src, dst) -> bool:
-    kinds = "biuf"
-    return (
-        kinds.index(np.dtype(src).kind if np.dtype(src).kind != "u" else "i")
-        <= kinds.index(np.dtype(dst).kind if np.dtype(dst).kind != "u" else "i")
-        or np.dtype(src).kind == np.dtype(dst).kind
-    )
 
 
 def _snapshot(self: Tensor):
@@ -1575,21 +1691,23 @@ def check_no_partial_overlap(self: Tensor, other) -> None:
         )
 
 
-def _inplace_binary(self, other, np_fn, node_cls, op, alpha=1):
+def _inplace_binary(self, other, np_fn, node_cls, op, alpha=1, result_dtype=lambda d: d):
+    """``self op= other``; ``result_dtype`` maps the promoted dtype to the op's result dtype."""
     check_inplace(self, op)
     check_no_partial_overlap(self, other)
     if not isinstance(other, Tensor) and not _is_scalar(other):
         other = as_tensor_arg(other)
     da, db, dt = _operands(self, other)
+    result = result_dtype(dt or self.dtype)
     if alpha != 1:
-        db = db * alpha
+        db = _scaled(db, alpha, da.dtype)
     res = _compute(np_fn, da, db)
     saved = ()
     if node_cls is _MulBackward0 and needs_grad(self, other):
         saved = (_saved_operand(other, db, self), _snapshot(self) if _requires(other) else None)
     elif node_cls is _DivBackward0 and needs_grad(self, other):
         saved = (other if isinstance(other, Tensor) else db, _snapshot(self) if _requires(other) else None)
-    _write(self, res, op)
+    _write(self, res, op, result)
     return finish_inplace(self, op, node_cls, (self, other), saved, ctx=alpha)
 
 
@@ -1611,20 +1729,22 @@ def mul_(self, other):
 
 
 def div_(self, other, *, rounding_mode=None):
-    if self._data.dtype.kind != "f":
-        raise RuntimeError("result type Float can't be cast to the desired output type " + self.dtype._legacy)
-    return _inplace_binary(self, other, np.true_divide, _DivBackward0, "div_")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _inplace_binary(self, other, np.true_divide, _DivBackward0, "div_", result_dtype=_dtype.float_result)
 
 
-def _inplace_unary(name, np_fn, save_output=False, save_input=False):
+def _inplace_unary(name, np_fn, save_output=False, save_input=False, float_only=True):
     node_cls = node_class(name)
     op = name[: name.index("Backward")].lower() + "_"
 
     def fn(self):
         check_inplace(self, op)
+        result = _dtype.float_result(self.dtype) if float_only else self.dtype
+        check_result_dtype(result, self)
+        _check_kernel(self, op[:-1])
         saved = (_snapshot(self),) if save_input and needs_grad(self) else ()
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            _write(self, np_fn(self._data), op)
+            _write(self, np_fn(self._data), op, result)
         return finish_inplace(self, op, node_cls, (self,), saved, save_output=save_output)
 
     fn.__name__ = op
@@ -1635,13 +1755,13 @@ def _inplace_unary(name, np_fn, save_output=False, save_input=False):
 exp_ = _inplace_unary("ExpBackward0", np.exp, save_output=True)
 sigmoid_ = _inplace_unary("SigmoidBackward0", _np_sigmoid, save_output=True)
 tanh_ = _inplace_unary("TanhBackward0", np.tanh, save_output=True)
-relu_ = _inplace_unary("ReluBackward0", _np_relu, save_output=True)
+relu_ = _inplace_unary("ReluBackward0", _np_relu, save_output=True, float_only=False)
 sqrt_ = _inplace_unary("SqrtBackward0", np.sqrt, save_output=True)
 log_ = _inplace_unary("LogBackward0", np.log, save_input=True)
 sin_ = _inplace_unary("SinBackward0", np.sin, save_input=True)
 cos_ = _inplace_unary("CosBackward0", np.cos, save_input=True)
-abs_ = _inplace_unary("AbsBackward0", np.abs, save_input=True)
-_neg_ = _inplace_unary("NegBackward0", np.negative)
+abs_ = _inplace_unary("AbsBackward0", np.abs, save_input=True, float_only=False)
+_neg_ = _inplace_unary("NegBackward0", np.negative, float_only=False)
 
 
 def neg_(self):
@@ -1651,9 +1771,9 @@ def neg_(self):
     return _neg_(self)
 
 
-round_ = _inplace_unary("RoundBackward0", np.round)
-floor_ = _inplace_unary("FloorBackward0", np.floor)
-ceil_ = _inplace_unary("CeilBackward0", np.ceil)
+round_ = _inplace_unary("RoundBackward0", np.round, float_only=False)
+floor_ = _inplace_unary("FloorBackward0", np.floor, float_only=False)
+ceil_ = _inplace_unary("CeilBackward0", np.ceil, float_only=False)
 node_class("ZeroBackward0", _zero_grad_formula)
 node_class("FillBackward2", _zero_grad_formula)
 
@@ -1685,16 +1805,41 @@ def fill_(self, value):
 
 
 def clamp_(self, min=None, max=None):
-    """In-place clamp (ClampBackward1; saves the original values)."""
+    """In-place clamp (ClampBackward1; saves the original values; ClampBackward0 for tensor bounds)."""
     check_inplace(self, "clamp_")
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        return _clamp_tensor_(self, min, max)
+    if not self.dtype.is_floating_point:
+        # clamp promotes by hand and allows no promotion in place; its message names the C++ type
+        result = _dtype.result_type(self, *(v for v in (min, max) if v is not None))
+        if result is not self.dtype:
+            raise RuntimeError(
+                f"result type {result._legacy} can't be cast to the desired output type {self.dtype._cpp}"
+            )
     saved = (_snapshot(self), min, max) if needs_grad(self) else ()
-    res = self._data
-    if min is not None:
-        res = np.maximum(res, res.dtype.type(min))
-    if max is not None:
-        res = np.minimum(res, res.dtype.type(max))
-    _write(self, res, "clamp_")
+    _write(self, _clip(self._data, min, max), "clamp_")
     return finish_inplace(self, "clamp_", node_class("ClampBackward1"), (self,), saved)
+
+
+def _clamp_tensor_(self, min, max):
+    lo = None if min is None else as_tensor_arg(min)
+    hi = None if max is None else as_tensor_arg(max)
+    bounds = [b for b in (lo, hi) if b is not None]
+    for b in bounds:
+        check_no_partial_overlap(self, b)
+    result = _dtype.result_type(self, *bounds)
+    try:
+        res = _clip(_cast(self, result), *(None if b is None else _cast(b, result) for b in (lo, hi)))
+    except ValueError:
+        raise broadcast_error(self.shape, bounds[0].shape) from None
+    check_out_shape(self._data.shape, res.shape)
+    check_result_dtype(result, self)
+    inputs = (self, lo, hi)
+    saved = (_snapshot(self), lo, hi) if needs_grad(*inputs) else ()
+    self._data[...] = res
+    return finish_inplace(self, "clamp_", node_class("ClampBackward0"), inputs, saved)
 
 
 clip_ = clamp_
@@ -1710,17 +1855,8 @@ def copy_(self, src, non_blocking=False):
     check_inplace(self, "copy_")
     src = as_tensor_arg(src)
     check_no_partial_overlap(self, src)
-    data = src._data
-    if data.dtype != self._data.dtype:
-        data = data.astype(self._data.dtype)
-    try:
-        np.broadcast_to(data, self._data.shape)
-    except ValueError:
-        raise RuntimeError(
-            f"The size of tensor a ({self.shape[-1] if self.ndim else 1}) must match the size of tensor b "
-            f"({src.shape[-1] if src.ndim else 1}) at non-singleton dimension {builtins.max(self.ndim - 1, 0)}"
-        ) from None
-    self._data[...] = data
+    check_out_shape(self._data.shape, src._data.shape)
+    self._data[...] = src._data  # copy_ casts to any dtype
     return finish_inplace(self, "copy_", node_class("CopyBackwards"), (self, src))
 
 

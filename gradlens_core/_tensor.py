@@ -695,7 +695,8 @@ def check_inplace(self: Tensor, op: str = "in-place op") -> None:
                     self, op, "a view of a leaf Variable that requires grad is being used in an in-place operation."
                 )
     strides = self._data.strides
-    if 0 in strides and any(st == 0 and n > 1 for st, n in zip(strides, self._data.shape)):
+    # an empty tensor has no elements to overlap (numpy may give it zero strides)
+    if 0 in strides and self._data.size and any(st == 0 and n > 1 for st, n in zip(strides, self._data.shape)):
         _refuse(
             self,
             op,

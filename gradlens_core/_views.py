@@ -292,9 +292,29 @@ def expand(self: Tensor, *sizes) -> Tensor:
             f"expand(torch.{self.dtype._legacy}Tensor{{{list(shape)}}}, size={list(sizes)}): the number of sizes "
             f"provided ({len(sizes)}) must be greater or equal to the number of dimensions in the tensor ({len(shape)})"
         )
+    target = _expanded_shape(shape, sizes)
+    step = ViewStep(lambda a: _broadcast(a, target), lambda g, ns: ns.sum_to(g, shape))
+    return make_view(self, _broadcast(self._data, target), "ExpandBackward0", step, "expand")
+
+
+def _expanded_shape(shape, sizes) -> tuple:
+    """PyTorch's inferExpandGeometry: -1 keeps an existing size; a 0-d tensor takes ``sizes`` as
+    they are (so a -1 stays negative). A negative size fails when the result is made."""
+    if not shape:
+        target = tuple(sizes)
+    else:
+        target = _expand_dims(shape, sizes)
+    if any(s < 0 for s in target):
+        raise RuntimeError("numel: integer multiplication overflow")
+    return target
+
+
+def _expand_dims(shape, sizes) -> tuple:
+    # from the last dim to the first, as PyTorch checks them (the first error met is reported)
     lead = len(sizes) - len(shape)
     target = []
-    for i, s in enumerate(sizes):
+    for i in range(len(sizes) - 1, -1, -1):
+        s = sizes[i]
         have = shape[i - lead] if i >= lead else None
         if s == -1:
             if have is None:
@@ -308,9 +328,7 @@ def expand(self: Tensor, *sizes) -> Tensor:
                 f"dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: {list(shape)}"
             )
         target.append(s)
-    target = tuple(target)
-    step = ViewStep(lambda a: _broadcast(a, target), lambda g, ns: ns.sum_to(g, shape))
-    return make_view(self, _broadcast(self._data, target), "ExpandBackward0", step, "expand")
+    return tuple(reversed(target))
 
 
 def _broadcast(a, shape):
@@ -468,14 +486,31 @@ def _normalise_key(key):
 
 
 def _to_index(item):
+    """A key item as PyTorch reads it: tensors, lists and arrays become index arrays (int64 or
+    bool), a 0-d bool tensor a Python bool; the rest stays as it is."""
     if isinstance(item, Tensor):
         d = item._data
-        if d.dtype.kind == "f":
-            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-        return d
-    if isinstance(item, (list, np.ndarray)):
-        return np.asarray(item)
-    return item
+        if d.ndim == 0 and d.dtype == np.bool_:
+            return bool(d)
+    elif isinstance(item, (list, np.ndarray)):
+        d = np.asarray(item)
+        if d.size == 0 and d.dtype.kind == "f":
+            d = d.astype(np.int64)  # [] is an empty index, not a float one
+    else:
+        return item
+    if d.dtype.kind == "f":
+        raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+    return d
+
+
+def _specified_dims(items) -> int:
+    """How many dims of the tensor a key consumes (a bool mask consumes one per dim)."""
+    n = 0
+    for item in items:
+        if item is None or item is Ellipsis or isinstance(item, bool):
+            continue
+        n += item.ndim if isinstance(item, np.ndarray) and item.dtype == np.bool_ else 1
+    return n
 
 
 def getitem(self: Tensor, key) -> Tensor:
@@ -486,59 +521,146 @@ def getitem(self: Tensor, key) -> Tensor:
         if step <= 0:
             raise ValueError("step must be greater than zero")
         return _key_view(self, (slice(start, max(stop, start), step),), "SliceBackward0", "slice")
+    if self._data.ndim == 0 and type(key) is int:
+        # a lone int on a 0-d tensor is a select of a missing dim (PyTorch's applySelect)
+        if key == 0:
+            raise IndexError(
+                "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ to "
+                "convert a 0-dim tensor to a number"
+            )
+        raise IndexError(f"index {key} is out of bounds for dimension 0 with size 0")
     items = _normalise_key(key)
     if all(_is_basic(i) for i in items):
         return _basic_index(self, items)
-    return _advanced_index(self, tuple(_to_index(i) for i in items))
+    out, indices = _apply_slicing(self, [_to_index(i) for i in items])
+    return _advanced_index(out, indices)
 
 
 def _basic_index(self: Tensor, items) -> Tensor:
-    # Apply the key one component at a time, as PyTorch's applySlicing does, so the history
-    # reads as PyTorch's (full slices are skipped; ints select; None unsqueezes).
-    n_specified = sum(1 for i in items if i is not None and i is not Ellipsis)
-    if n_specified > self._data.ndim:
-        raise IndexError(f"too many indices for tensor of dimension {self._data.ndim}")
-    out = self
-    dim = 0  # position in ``out``
-    src_dim = 0  # position in ``self``, for error messages
-    for item in items:
-        if item is Ellipsis:
-            skip = self._data.ndim - n_specified
-            dim += skip
-            src_dim += skip
-        elif item is None:
-            out = unsqueeze(out, dim)
-            dim += 1
-        elif isinstance(item, slice):
-            size = out._data.shape[dim]
-            start, stop, step = item.indices(size)
-            if step <= 0:
-                raise ValueError("step must be greater than zero")
-            if (start, stop, step) != (0, size, 1):
-                key = (slice(None),) * dim + (slice(start, max(stop, start), step),)
-                out = _key_view(out, key, "SliceBackward0", "slice")
-            dim += 1
-            src_dim += 1
-        else:
-            index = int(item)
-            size = out._data.shape[dim]
-            if not -size <= index < size:
-                raise IndexError(f"index {index} is out of bounds for dimension {src_dim} with size {size}")
-            out = _select(out, dim, index)
-            src_dim += 1
+    out, _ = _apply_slicing(self, items)
     if out is self:
         return make_view(self, self._data.view(), "AliasBackward0", _IDENTITY, "alias")
     return out
 
 
-def _advanced_index(self: Tensor, key) -> Tensor:
+def _apply_slicing(self: Tensor, items):
+    """PyTorch's applySlicing: the key is applied one item at a time, so the history reads as
+    PyTorch's (full slices are skipped; ints select; None unsqueezes), and the index arrays
+    are collected by the dim of the result they index.
+
+    Returns ``(view, {dim: index array})``.
+    """
+    n_specified = _specified_dims(items)
+    if n_specified > self._data.ndim:
+        raise IndexError(f"too many indices for tensor of dimension {self._data.ndim}")
+    out = self
+    indices = {}
+    dim = 0  # position in ``out``
+    for position, item in enumerate(items):
+        if item is Ellipsis:
+            dim += self._data.ndim - n_specified
+        elif item is None:
+            out = unsqueeze(out, dim)
+            dim += 1
+        elif isinstance(item, bool):
+            # a new dim of size 1, kept (index [0]) or emptied (index [])
+            out = unsqueeze(out, dim)
+            indices[dim] = np.zeros(1 if item else 0, dtype=np.int64)
+            dim += 1
+        elif isinstance(item, np.ndarray):
+            indices[dim] = item
+            dim += item.ndim if item.dtype == np.bool_ else 1
+        elif isinstance(item, slice):
+            size = out._data.shape[dim]
+            start, stop, step = item.indices(size)
+            if step <= 0:
+                raise ValueError("step must be greater than zero")
+            if not _is_full_slice(item, size):
+                key = (slice(None),) * dim + (slice(start, max(stop, start), step),)
+                out = _key_view(out, key, "SliceBackward0", "slice")
+            dim += 1
+        else:
+            index = int(item)
+            size = out._data.shape[dim]
+            if not -size <= index < size:
+                # PyTorch names the dimension by the index's position in the key
+                raise IndexError(f"index {index} is out of bounds for dimension {position} with size {size}")
+            out = _select(out, dim, index)
+    return out, indices
+
+
+def _is_full_slice(item: slice, size: int) -> bool:
+    """Whether PyTorch skips this slice: it compares the slice as written (``-n:`` is not
+    skipped, ``0:n+5`` is), not the normalised one."""
+    start = 0 if item.start is None else int(item.start)
+    stop = size if item.stop is None else int(item.stop)
+    step = 1 if item.step is None else int(item.step)
+    return start == 0 and stop >= size and step == 1
+
+
+def _index_key(shape, indices) -> tuple:
+    """``(numpy key, result shape)`` of PyTorch's ``index(t, indices)`` for ``t`` of ``shape``,
+    after the checks PyTorch makes before it reads anything (with its errors).
+
+    Bool masks become the index arrays of their True elements; the arrays broadcast together.
+    """
+    arrays = {}
+    for dim, idx in sorted(indices.items()):
+        if idx.dtype != np.bool_:
+            arrays[dim] = idx
+            continue
+        for j in range(idx.ndim):
+            if idx.shape[j] != shape[dim + j]:
+                raise IndexError(
+                    f"The shape of the mask {list(idx.shape)} at index {j} does not match the shape of the indexed "
+                    f"tensor {list(shape)} at index {dim + j}"
+                )
+        for j, nz in enumerate(np.nonzero(idx)):
+            arrays[dim + j] = nz
+    dims = sorted(arrays)
+    try:
+        joint = tuple(np.broadcast_shapes(*(arrays[d].shape for d in dims)))
+    except ValueError:
+        shapes = ", ".join(str(list(arrays[d].shape)) for d in dims)
+        raise IndexError(
+            f"shape mismatch: indexing tensors could not be broadcast together with shapes {shapes}"
+        ) from None
+    if any(shape[d] == 0 for d in dims) and 0 not in joint:
+        raise IndexError("index is out of bounds for dimension with size 0")
+    if dims == list(range(dims[0], dims[-1] + 1)):  # adjacent: the result dims replace them in place
+        result = tuple(shape[: dims[0]]) + joint + tuple(shape[dims[-1] + 1 :])
+    else:  # else they go first
+        result = joint + tuple(n for d, n in enumerate(shape) if d not in arrays)
+    key = tuple(arrays.get(d, slice(None)) for d in range(dims[-1] + 1))
+    return key, result
+
+
+def _check_bounds(shape, key, result_shape) -> None:
+    """PyTorch's kernel checks each index it reads: the first out of range (in the order the
+    result is written) is reported, by its position among the index arrays. An empty result
+    reads nothing."""
+    if 0 in result_shape:
+        return
+    dims = [d for d, k in enumerate(key) if isinstance(k, np.ndarray)]
+    arrays = np.broadcast_arrays(*(key[d] for d in dims))
+    bad = [(a < -shape[d]) | (a >= shape[d]) for a, d in zip(arrays, dims)]
+    where = np.flatnonzero(np.logical_or.reduce(bad))
+    if not where.size:
+        return
+    first = where[0]
+    for j, (a, d, b) in enumerate(zip(arrays, dims, bad)):
+        if b.flat[first]:
+            raise IndexError(f"index {a.flat[first]} is out of bounds for dimension {j} with size {shape[d]}")
+
+
+def _advanced_index(self: Tensor, indices) -> Tensor:
     from ._autograd import node_class
 
-    try:
-        data = self._data[key]
-    except IndexError as e:
-        raise IndexError(str(e).replace(" axis ", " dimension ")) from None
-    out = Tensor._wrap(np.ascontiguousarray(data))
+    key, result_shape = _index_key(self._data.shape, indices)
+    _check_bounds(self._data.shape, key, result_shape)
+    # an empty result reads nothing (numpy would still check the indices)
+    data = np.zeros(result_shape, self._data.dtype) if 0 in result_shape else np.ascontiguousarray(self._data[key])
+    out = Tensor._wrap(data)
     return record(out, node_class("IndexBackward0", _index_bw), (self,), ctx=(self._data.shape, key), op="index")
 
 
@@ -559,7 +681,8 @@ def _index_put_bw(node, g, ns):
 
 
 def setitem(self: Tensor, key, value) -> None:
-    """``self[key] = value``: a copy into a view for basic keys (CopySlices on the base), else index_put_."""
+    """``self[key] = value``: a copy into a view for basic keys (CopySlices on the base), else
+    index_put_ on the view the key's basic items make."""
     from ._ops import as_tensor_arg, copy_, fill_
 
     items = _normalise_key(key)
@@ -582,28 +705,65 @@ def setitem(self: Tensor, key, value) -> None:
         else:
             copy_(target, Tensor._wrap(np.asarray(value, dtype=self._data.dtype)))
         return
-    index_put_(self, tuple(_to_index(i) for i in items), value)
+    target, indices = _apply_slicing(self, [_to_index(i) for i in items])
+    if not isinstance(value, Tensor):
+        # a number takes the tensor's dtype; a list is a tensor of its own
+        value = (
+            as_tensor_arg(value)
+            if isinstance(value, (list, tuple, np.ndarray))
+            else Tensor._wrap(np.asarray(value, dtype=self._data.dtype))
+        )
+    _index_put(target, indices, value, False, strip_value=True)
 
 
-def index_put_(self: Tensor, key, value, accumulate=False) -> Tensor:
-    from ._autograd import node_class
+def index_put_(self: Tensor, indices, values, accumulate=False) -> Tensor:
+    """``self[indices] = values`` (or ``+=`` with ``accumulate``) for a tuple of index tensors (IndexPutBackward0)."""
     from ._ops import as_tensor_arg
+
+    if len(indices) > self._data.ndim:
+        raise IndexError(f"too many indices for tensor of dimension {self._data.ndim} (got {len(indices)})")
+    arrays = {d: _to_index(i) for d, i in enumerate(indices) if i is not None}
+    return _index_put(self, arrays, as_tensor_arg(values), accumulate)
+
+
+def _index_put(self: Tensor, indices, value: Tensor, accumulate: bool, strip_value: bool = False) -> Tensor:
+    from ._autograd import node_class
     from ._tensor import check_inplace, finish_inplace
 
     check_inplace(self, "index_put_")
-    if isinstance(key, tuple) and key and isinstance(key[0], Tensor):
-        key = tuple(_to_index(k) for k in key)
-    v = value if isinstance(value, Tensor) else as_tensor_arg(value)
-    vd = v._data.astype(self._data.dtype, copy=False)
-    try:
-        if accumulate:
-            np.add.at(self._data, key, vd)
-        else:
-            self._data[key] = vd
-    except (ValueError, IndexError) as e:
-        raise RuntimeError(str(e)) from None
+    shape = self._data.shape
+    key, result_shape = _index_key(shape, indices)
+    value_shape = value._data.shape
+    if strip_value:  # item assignment drops the value's leading dims of size 1
+        while value_shape and value_shape[0] == 1:
+            value_shape = value_shape[1:]
+    if not _expandable(value_shape, result_shape):
+        raise RuntimeError(
+            f"shape mismatch: value tensor of shape {list(value_shape)} cannot be broadcast to indexing result of "
+            f"shape {list(result_shape)}"
+        )
+    if value.dtype is not self.dtype:
+        raise RuntimeError(
+            f"Index put requires the source and destination dtypes match, got {self.dtype._legacy} for the "
+            f"destination and {value.dtype._legacy} for the source."
+        )
+    _check_bounds(shape, key, result_shape)
+    vd = value._data.reshape(value_shape)
+    if 0 in result_shape:
+        pass  # nothing is written (numpy would still check the indices)
+    elif accumulate:
+        np.add.at(self._data, key, vd)
+    else:
+        self._data[key] = vd
     node = node_class("IndexPutBackward0", _index_put_bw)
-    return finish_inplace(self, "index_put_", node, (self, v), ctx=(key, v._data.shape, accumulate))
+    return finish_inplace(self, "index_put_", node, (self, value), ctx=(key, value._data.shape, accumulate))
+
+
+def _expandable(shape, target) -> bool:
+    """``at::is_expandable_to``: ``shape`` broadcasts to ``target`` without growing it."""
+    if len(shape) > len(target):
+        return False
+    return all(s == t or s == 1 for s, t in zip(reversed(shape), reversed(target)))
 
 
 # ----------------------------------------------------------------------------- scatter (double backward)
