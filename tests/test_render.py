@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import xml.etree.ElementTree as ET
 
 import networkx as nx
@@ -117,7 +116,7 @@ def test_neighbourhood_is_bounded_and_starts_at_the_focus():
     assert len(near) == 7 and near[:2] == [500, 10] and set(near) <= {8, 9, 10, 11, 12, 498, 499, 500, 501, 502}
 
 
-def test_long_chain_collapses_quickly_without_recursion():
+def test_long_chain_collapses_without_recursion():
     """A 100,000-node graph: the SVG shows the findings' neighbourhood and says how much is hidden."""
     tr, *_ = run_source(
         """
@@ -135,10 +134,7 @@ def test_long_chain_collapses_quickly_without_recursion():
     g = tr.graph
     assert g.number_of_nodes() > 100_000
     [cut] = tr.cutoffs()
-    start = time.perf_counter()
-    svg = graph_svg(tr, max_nodes=120)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 1.0, elapsed
+    svg = graph_svg(tr, max_nodes=120)  # its latency is measured by benchmarks/ (analysis_latency)
     drawn = boxes(svg)
     assert len(drawn) == 120 and {cut.source, cut.result} <= set(drawn)
     hidden = g.number_of_nodes() - 120
@@ -149,9 +145,7 @@ def test_long_chain_collapses_quickly_without_recursion():
     # explaining on the big graph works too, and its 50,000-id path collapses as well
     e = tr.why_none(tr.recorder.records[named(tr)["b"]].ref())
     assert e.cause == "cut:detach" and len(e.path) > 50_000
-    start = time.perf_counter()
     svg = graph_svg(tr, max_nodes=120, highlight=e.path)
-    assert time.perf_counter() - start < 1.0
     drawn = boxes(svg)
     assert {e.path[0], cut.source, cut.result} <= set(drawn)
     assert any("gradlens-hl" in b["class"] for b in drawn.values())
@@ -159,11 +153,9 @@ def test_long_chain_collapses_quickly_without_recursion():
     # and so does the widget, for every finding it can select
     from gradlens.widget import FindingsWidget
 
-    start = time.perf_counter()
     w = FindingsWidget(tr, max_nodes=120)
     for i in range(len(w.items)):
         w.select_finding(i)
-    assert time.perf_counter() - start < 5.0
     assert f"+{hidden} more" in w.html()
 
 
