@@ -161,6 +161,7 @@ from ._views import (
     unbind,
     unsqueeze,
 )
+from ._warn import is_warn_always_enabled, set_warn_always
 
 _methods.install()
 

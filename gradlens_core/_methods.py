@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import numbers
-import warnings
 
 import numpy as np
 
 from . import _dtype, _ops, _views
 from ._tensor import Tensor
+from ._warn import warn_once
 
 _METHODS = {
     # arithmetic
@@ -237,11 +237,7 @@ def _T(self):
 def _mT(self):
     if self.ndim == 0:
         # PyTorch returns the tensor itself, with a deprecation warning
-        warnings.warn(
-            "Tensor.mT is deprecated on 0-D tensors. This function is the identity in these cases.",
-            UserWarning,
-            stacklevel=2,
-        )
+        warn_once("Tensor.mT is deprecated on 0-D tensors. This function is the identity in these cases.")
         return self
     if self.ndim < 2:
         raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {self.ndim}-D tensor.")

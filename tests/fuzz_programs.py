@@ -374,6 +374,20 @@ def _normalise(code: str) -> str:
     return code
 
 
+@contextlib.contextmanager
+def _warn_always(*modules):
+    """Warnings PyTorch gives once per process (TORCH_WARN_ONCE) given every time, on both
+    sides: otherwise whether a program warns would depend on the programs run before it."""
+    before = [m.is_warn_always_enabled() for m in modules]
+    for m in modules:
+        m.set_warn_always(True)
+    try:
+        yield
+    finally:
+        for m, b in zip(modules, before):
+            m.set_warn_always(b)
+
+
 def run_program(
     program: Program,
     torch,
@@ -397,28 +411,29 @@ def run_program(
     tn, cn = names
     t_out: list = []
     c_out: list = []
-    for i, step in enumerate(program.steps):
-        a = run_step(t_ns, step)
-        if tracer is not None:
-            tracer.recorder.start()
-            try:
+    with _warn_always(torch, core):
+        for i, step in enumerate(program.steps):
+            a = run_step(t_ns, step)
+            if tracer is not None:
+                tracer.recorder.start()
+                try:
+                    b = run_step(c_ns, step)
+                finally:
+                    tracer.recorder.stop()
+            else:
                 b = run_step(c_ns, step)
-            finally:
-                tracer.recorder.stop()
-        else:
-            b = run_step(c_ns, step)
-        t_out.append(a)
-        c_out.append(b)
-        problems = []
-        if a.error != b.error:
-            problems.append(f"error: {tn} {_fmt_err(a.error)}, {cn} {_fmt_err(b.error)}")
-        if a.warnings != b.warnings:
-            problems.append(f"warnings: {tn} {list(a.warnings)}, {cn} {list(b.warnings)}")
-        problems += compare_namespaces(t_ns, c_ns, names)
-        if ignore is not None:
-            problems = [p for p in problems if not ignore(p)]
-        if problems:
-            return Disagreement(program, i, problems, t_out, c_out, names)
+            t_out.append(a)
+            c_out.append(b)
+            problems = []
+            if a.error != b.error:
+                problems.append(f"error: {tn} {_fmt_err(a.error)}, {cn} {_fmt_err(b.error)}")
+            if a.warnings != b.warnings:
+                problems.append(f"warnings: {tn} {list(a.warnings)}, {cn} {list(b.warnings)}")
+            problems += compare_namespaces(t_ns, c_ns, names)
+            if ignore is not None:
+                problems = [p for p in problems if not ignore(p)]
+            if problems:
+                return Disagreement(program, i, problems, t_out, c_out, names)
     if tracer is not None:
         tracer.recorder.scan_namespace(list(c_ns.items()), id(c_ns))
     return None

@@ -629,3 +629,25 @@ def test_inplace_on_leaf_allowed_under_no_grad():
         a[0] = 5.0
     assert a.tolist() == [5.0, 2.0, 2.0]
     assert a.is_leaf and a.requires_grad and a.grad_fn is None
+
+
+# ----------------------------------------------------------------------------- warnings given once
+
+
+def test_a_warn_once_warning_is_given_once_unless_warn_always():
+    import warnings
+
+    t = gradlens_core.zeros(())
+    assert gradlens_core.is_warn_always_enabled() is False
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert t.mT is t  # may warn, if nothing in this process did it before
+        assert t.mT is t
+    assert len(caught) <= 1
+    gradlens_core.set_warn_always(True)
+    try:
+        for _ in range(2):
+            with pytest.warns(UserWarning, match="Tensor.mT is deprecated on 0-D tensors"):
+                t.mT  # noqa: B018
+    finally:
+        gradlens_core.set_warn_always(False)

@@ -1,0 +1,32 @@
+"""Warnings PyTorch gives once per process (``TORCH_WARN_ONCE``), unless ``set_warn_always(True)``.
+
+>>> set_warn_always(True); is_warn_always_enabled()
+True
+>>> set_warn_always(False)
+"""
+
+from __future__ import annotations
+
+import warnings
+
+__all__ = ["set_warn_always", "is_warn_always_enabled", "warn_once"]
+
+_always = False
+_given: set = set()
+
+
+def set_warn_always(b: bool) -> None:
+    """Give warnings that PyTorch gives once per process every time (as ``torch.set_warn_always``)."""
+    global _always
+    _always = bool(b)
+
+
+def is_warn_always_enabled() -> bool:
+    return _always
+
+
+def warn_once(message: str, stacklevel: int = 3) -> None:
+    """A UserWarning the first time ``message`` is given in this process (every time if warn-always)."""
+    if _always or message not in _given:
+        _given.add(message)
+        warnings.warn(message, UserWarning, stacklevel=stacklevel)
