@@ -1558,25 +1558,53 @@ def _snapshot(self: Tensor):
 
 def check_no_partial_overlap(self: Tensor, other) -> None:
     """Refuse a source that shares some, but not all, of the memory an in-place op writes."""
-    if not isinstance(other, Tensor):
-        return
-    a, b = self._data, other._data
-    if a is b or not np.may_share_memory(a, b):
-        return
-    same = (
-        a.shape == b.shape
-        and a.strides == b.strides
-        and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+    if isinstance(other, Tensor) and overlap_status(self._data, other._data) == "partial":
+        _refuse_overlap()
+
+
+def check_no_overlap(self: Tensor, other) -> None:
+    """Refuse a source that shares any of the memory an in-place op writes (index_put_)."""
+    if isinstance(other, Tensor) and overlap_status(self._data, other._data) in ("partial", "full"):
+        _refuse_overlap()
+
+
+def _refuse_overlap():
+    raise RuntimeError(
+        "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single "
+        "memory location. Please clone() the tensor before performing the operation."
     )
-    if not same and np.shares_memory(a, b):
-        raise RuntimeError(
-            "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single "
-            "memory location. Please clone() the tensor before performing the operation."
-        )
+
+
+def overlap_status(a: np.ndarray, b: np.ndarray) -> str:
+    """PyTorch's get_overlap_status of two arrays: "full" (the same elements), "partial",
+    "no", or "too_hard" when either is not dense (PyTorch then checks nothing)."""
+    if a is b:
+        return "full"
+    if a.size == 0 or b.size == 0:
+        return "no"
+    if not (_non_overlapping_and_dense(a) and _non_overlapping_and_dense(b)):
+        return "too_hard"
+    a_begin = a.__array_interface__["data"][0]
+    b_begin = b.__array_interface__["data"][0]
+    a_end = a_begin + a.size * a.itemsize
+    b_end = b_begin + b.size * b.itemsize
+    if a_begin == b_begin and a_end == b_end:
+        return "full" if a.strides == b.strides else "partial"
+    return "partial" if a_begin < b_end and b_begin < a_end else "no"
+
+
+def _non_overlapping_and_dense(a: np.ndarray) -> bool:
+    """Whether ``a`` fills its memory range exactly once, in some order of its dims."""
+    expected = a.itemsize
+    for stride, size in sorted((st, n) for st, n in zip(a.strides, a.shape) if n != 1):
+        if stride != expected:
+            return False
+        expected *= size
+    return True
 
 
 def _inplace_binary(self, other, np_fn, node_cls, op, alpha=1):
-    check_inplace(self, op)
+    check_inplace(self, op, (other,))
     check_no_partial_overlap(self, other)
     if not isinstance(other, Tensor) and not _is_scalar(other):
         other = as_tensor_arg(other)
@@ -1665,14 +1693,15 @@ def _fill_tensor_bw(node, g, ns):
 
 def zero_(self):
     """Fill with zeros in place (ZeroBackward0)."""
-    check_inplace(self, "zero_")
+    check_inplace(self, "zero_", overlap="ok")  # filling is idempotent: PyTorch allows expanded tensors
     self._data[...] = 0
     return finish_inplace(self, "zero_", node_class("ZeroBackward0"), (self,))
 
 
 def fill_(self, value):
     """Fill with ``value`` in place (FillBackward0, or FillBackward1 for a 0-d tensor value)."""
-    check_inplace(self, "fill_")
+    # filling with a number is idempotent: PyTorch allows expanded tensors (not with a tensor value)
+    check_inplace(self, "fill_", (value,), overlap="error" if isinstance(value, Tensor) else "ok")
     if isinstance(value, Tensor):
         if value.ndim:
             raise RuntimeError(
@@ -1707,8 +1736,17 @@ def _copy_bw(node, g, ns):
 
 def copy_(self, src, non_blocking=False):
     """Copy ``src`` into ``self`` (CopyBackwards: self's old values get zero grad)."""
-    check_inplace(self, "copy_")
     src = as_tensor_arg(src)
+    # copying a tensor onto the very same elements does nothing (PyTorch returns early, so
+    # even an expanded tensor may be its own source)
+    a, b = self._data, src._data
+    same = (
+        a.shape == b.shape
+        and a.strides == b.strides
+        and a.dtype == b.dtype
+        and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+    )
+    check_inplace(self, "copy_", (src,), overlap="ok" if same else "error")
     check_no_partial_overlap(self, src)
     data = src._data
     if data.dtype != self._data.dtype:
@@ -1744,7 +1782,7 @@ def masked_fill(input, mask, value):
 
 def masked_fill_(self, mask, value):
     """In-place ``masked_fill`` (MaskedFillBackward0)."""
-    check_inplace(self, "masked_fill_")
+    check_inplace(self, "masked_fill_", (value,), overlap="warn")
     v = value._data if isinstance(value, Tensor) else value
     _write(self, np.where(mask._data, np.asarray(v, dtype=self._data.dtype), self._data), "masked_fill_")
     return finish_inplace(self, "masked_fill_", node_class("MaskedFillBackward0"), (self, mask), (mask,))

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import _events, _grad_mode
 from ._autograd import Node, node_class
-from ._tensor import Tensor, _Meta, record
+from ._tensor import DEFAULT, MULTI_OUTPUT_NODE, NO_GRAD_MODE, Tensor, _Meta, record
 
 __all__ = ["ViewStep", "make_view", "CopySlices", "AsStridedBackward0"]
 
@@ -44,24 +44,32 @@ def view_node(name: str) -> type:
 def make_view(self: Tensor, data: np.ndarray, name: str, step: ViewStep, op: str) -> Tensor:
     """A tensor viewing ``self``'s memory through ``step`` (``data`` is ``step.forward(self._data)``)."""
     out = Tensor._wrap(data)
-    counter = out._version_counter = self._version_counter
-    meta = out._meta = _Meta()
-    src = self._meta
-    if src is not None and src.base is not None:
-        meta.base = src.base
-        meta.view_steps = src.view_steps + (step,)
-    else:
-        meta.base = self
-        meta.view_steps = (step,)
-    meta.view_version = counter[0]
-    if not _grad_mode._state.enabled and self.requires_grad:
-        # a view made under no_grad requires grad while its base does, but has no gradient
-        # edge; editing it with grad mode on is refused (see check_inplace)
-        meta.no_grad_view = True
+    _view_meta(out, self, step, DEFAULT)
     record(out, view_node(name), (self,), ctx=step, op=op)
     if _events.active:
         _events.emit("aliased", tensor=out, source=self, kind="view", op=op)
     return out
+
+
+def _view_meta(out: Tensor, source: Tensor, step: ViewStep, creation: str) -> None:
+    """Make ``out`` a view of ``source`` (through ``step``): the same version counter, the
+    root base, the chain of steps from it, and how it was made (PyTorch's CreationMeta: a
+    view made under no_grad, or of such a view, stays NO_GRAD_MODE)."""
+    counter = out._version_counter = source._version_counter
+    meta = out._meta = _Meta()
+    if not _grad_mode._state.enabled:
+        creation = NO_GRAD_MODE
+    src = source._meta
+    if src is not None and src.base is not None:
+        meta.base = src.base
+        meta.view_steps = src.view_steps + (step,)
+        if creation == DEFAULT:
+            creation = src.creation
+    else:
+        meta.base = source
+        meta.view_steps = (step,)
+    meta.creation = creation
+    meta.view_version = counter[0]
 
 
 def _apply_steps(array, steps):
@@ -386,18 +394,11 @@ def _multi_view(self: Tensor, keys, name: str, op: str) -> tuple:
         cls = node_class(name, base=MultiViewNode)
         node = cls((self._edge(),), (), (in_shape, keys), [(in_shape, self._data.dtype)])
         node._n_outputs = len(keys)
-    src = self._meta
     outs = []
     for i, key in enumerate(keys):
         out = Tensor._wrap(self._data[key])
-        counter = out._version_counter = self._version_counter
-        meta = out._meta = _Meta()
         step = ViewStep((lambda k: lambda a: a[k])(key), (lambda k: lambda g, ns: ns.scatter(g, in_shape, k))(key))
-        if src is not None and src.base is not None:
-            meta.base, meta.view_steps = src.base, src.view_steps + (step,)
-        else:
-            meta.base, meta.view_steps = self, (step,)
-        meta.view_version = counter[0]
+        _view_meta(out, self, step, MULTI_OUTPUT_NODE)
         if node is not None:
             out._grad_fn = node
             out._output_nr = i
@@ -587,13 +588,21 @@ def setitem(self: Tensor, key, value) -> None:
 
 def index_put_(self: Tensor, key, value, accumulate=False) -> Tensor:
     from ._autograd import node_class
-    from ._ops import as_tensor_arg
+    from ._ops import as_tensor_arg, check_no_overlap
     from ._tensor import check_inplace, finish_inplace
 
-    check_inplace(self, "index_put_")
+    v = value if isinstance(value, Tensor) else as_tensor_arg(value)
+    check_inplace(self, "index_put_", (v,), overlap="warn")
     if isinstance(key, tuple) and key and isinstance(key[0], Tensor):
         key = tuple(_to_index(k) for k in key)
-    v = value if isinstance(value, Tensor) else as_tensor_arg(value)
+    if _as_masked_fill(key, v):
+        # PyTorch's kernel fills through a lone boolean mask with one value, as masked_fill_
+        check_inplace(self, "masked_fill_", overlap="warn")
+    else:  # PyTorch refuses a source or an index sharing memory with the written tensor
+        for other in (v, *key):
+            if isinstance(other, np.ndarray):
+                other = Tensor._wrap(other)
+            check_no_overlap(self, other)
     vd = v._data.astype(self._data.dtype, copy=False)
     try:
         if accumulate:
@@ -604,6 +613,20 @@ def index_put_(self: Tensor, key, value, accumulate=False) -> Tensor:
         raise RuntimeError(str(e)) from None
     node = node_class("IndexPutBackward0", _index_put_bw)
     return finish_inplace(self, "index_put_", node, (self, v), ctx=(key, v._data.shape, accumulate))
+
+
+def _as_masked_fill(key, value: Tensor) -> bool:
+    """Whether PyTorch's index_put_ runs as masked_fill_: one value, one boolean mask, the
+    other index positions full slices (canDispatchToMaskedFill)."""
+    if value._data.size != 1:
+        return False
+    masks = 0
+    for k in key:
+        if isinstance(k, np.ndarray) and k.dtype == np.bool_:
+            masks += 1
+        elif not (isinstance(k, slice) and k == slice(None)):
+            return False
+    return masks == 1
 
 
 # ----------------------------------------------------------------------------- scatter (double backward)

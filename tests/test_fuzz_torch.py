@@ -480,22 +480,13 @@ KNOWN_DISAGREEMENTS = {
     "index_put_dtypes_must_match",
     "inplace_div_bool_by_double_message",
     "inplace_float_result_into_int_or_bool",
-    "inplace_source_overlaps_destination",
     "int_power_of_negative_exponent",
     "leaf_that_stopped_requiring_grad_gets_no_grad",
     "matmul_1d_2d_result_version",
     "matmul_grad_fn_names",
     "matmul_messages",
-    "multi_output_view_after_base_edit",
-    "multi_output_view_inplace_refused",
-    "multi_output_views_made_in_no_grad_require_grad",
     "no_kernel_for_bool_or_long",
-    "regenerated_view_history_keeps_the_view_op",
     "reshape_of_expanded_is_reshape_alias",
-    "view_grad_fn_after_base_lost_requires_grad",
-    "view_of_detached_base_still_refused",
-    "view_of_no_grad_view_after_base_edit",
-    "views_follow_base_requires_grad_",
 }
 _KNOWN = pytest.mark.xfail(strict=True, reason="known disagreement with torch, not fixed yet (issue 6)")
 
