@@ -388,6 +388,9 @@ def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumula
                 captures.setdefault((node, nr), []).append(i)
         targets = {n for n, _ in captures}
         needed = _needed(root_nodes, deps, targets)
+        if accumulate:  # backward(inputs=...): the inputs' nodes run (non-leaf inputs retain grad)
+            needed |= targets
+            captures = None
     results = [None] * (len(inputs) if inputs is not None else 0)
 
     # ready nodes, latest-created first (sequence numbers are unique, so nodes never compare)
@@ -398,20 +401,20 @@ def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumula
         node = heappop(heap)[1]
         current[0] = node
         grads = buffers.pop(node, None) or [None] * node._n_outputs
-        x = node._x
-        if x is not None and (x.tensor_pre_hooks or x.retain or x.pre_hooks):
-            grads = _run_pre_hooks(node, grads, ns, Tensor)
-        if captures is not None:
-            for nr, g in enumerate(grads):
-                for i in captures.get((node, nr), ()):
-                    results[i] = g
-            if node.__class__ is AccumulateGrad:
-                run = accumulate and node in targets
-            else:
-                run = node in needed
-            out = _apply(node, grads, ns, retain_graph, Tensor, shared) if run else None
-        else:
-            out = _apply(node, grads, ns, retain_graph, Tensor, shared)
+        # As PyTorch's engine: with ``inputs``, only nodes on a path to them run; an input's
+        # own node, when it does not run, still calls its tensor hooks before its grad is
+        # taken (a node that runs is captured before its hooks).
+        run = needed is None or node in needed
+        captured = captures is not None and node in targets
+        if run or captured:
+            hooked = node._x is not None
+            if captured:
+                if hooked and not run:
+                    grads = _run_pre_hooks(node, grads, ns, Tensor, tensor_hooks_only=True)
+                _capture(node, grads, captures, results)
+            if run and hooked:
+                grads = _run_pre_hooks(node, grads, ns, Tensor)
+        out = _apply(node, grads, ns, retain_graph, Tensor, shared) if run else None
         first = rest = None  # grads routed so far: one array sent to two inputs is shared
         i = 0
         for nxt, nr in node.next_functions:
@@ -438,12 +441,7 @@ def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumula
                     heappush(heap, (-nxt._seq, nxt))
             i += 1
     current[0] = None
-    if inputs is not None and accumulate:
-        for t, g in zip(inputs, results):
-            if g is not None and t._grad_fn is not None:
-                t._accumulate(g, ns.records_graph)
-        return None
-    if inputs is not None:
+    if captures is not None:
         for i, g in enumerate(results):
             if g is None and not allow_unused:
                 raise RuntimeError(
@@ -469,8 +467,15 @@ def _as_array(g):
     return g._data if hasattr(g, "_data") else g
 
 
-def _run_pre_hooks(node, grads, ns, Tensor):
-    """Tensor hooks (registration order), then retain_grad, then node pre-hooks."""
+def _capture(node, grads, captures, results) -> None:
+    for nr, g in enumerate(grads):
+        for i in captures.get((node, nr), ()):
+            results[i] = g
+
+
+def _run_pre_hooks(node, grads, ns, Tensor, tensor_hooks_only=False):
+    """Tensor hooks (registration order), then retain_grad, then (unless
+    ``tensor_hooks_only``) node pre-hooks."""
     hooks = node._tensor_pre_hooks
     if hooks:
         for output_nr, fn in tuple(hooks.values()):
@@ -486,7 +491,7 @@ def _run_pre_hooks(node, grads, ns, Tensor):
             g = grads[output_nr]
             if t is not None and g is not None:
                 t._retain_grad_update(g)
-    if node._pre_hooks:
+    if node._pre_hooks and not tensor_hooks_only:
         for fn in tuple(node._pre_hooks.values()):
             res = fn(tuple(None if g is None else _as_tensor(g, Tensor) for g in grads))
             if res is not None:
@@ -499,7 +504,10 @@ def _apply(node, grads, ns, retain_graph, Tensor, shared=()):
     __tracebackhide__ = True
     if node.__class__ is AccumulateGrad:
         g = grads[0]
-        if g is not None:
+        variable = node.variable
+        if g is not None and variable.grad_fn is not None:
+            raise RuntimeError("leaf variable has been moved into the graph interior")
+        if g is not None and variable.requires_grad:  # a leaf that stopped requiring grad gets none
             fresh = (
                 g.__class__ is np.ndarray
                 and g.base is None
@@ -507,7 +515,7 @@ def _apply(node, grads, ns, retain_graph, Tensor, shared=()):
                 and g.flags.c_contiguous
                 and id(g) not in shared
             )
-            node.variable._accumulate(g, ns.records_graph, fresh)
+            variable._accumulate(g, ns.records_graph, fresh)
         return ()
     for g in grads:
         if g is not None:

@@ -212,8 +212,8 @@ class Tensor:
 
     def _set_requires_grad(self, value, method=False) -> None:
         value = bool(value)
-        if self._grad_fn is not None and value:
-            return  # a non-leaf already requires grad: PyTorch treats this as a no-op
+        if self._grad_fn is not None and value and method:
+            return  # requires_grad_() on a non-leaf: PyTorch treats this as a no-op (not the setter)
         if self._grad_fn is not None:
             msg = "you can only change requires_grad flags of leaf variables."
             if not value:

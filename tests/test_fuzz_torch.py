@@ -223,6 +223,31 @@ REGRESSIONS = {
         t2.requires_grad_(False)
         t3.sum().backward()
     """,  # t0.grad and t2.grad stay None (AccumulateGrad skips a leaf that no longer requires grad)
+    "leaf_moved_into_the_graph_interior": """
+        t0 = torch.ones(2, requires_grad=True)
+        t1 = t0 * 2
+        t0.requires_grad_(False)
+        t2 = torch.ones(2, requires_grad=True)
+        t0.mul_(t2)
+        t1.sum().backward()
+    """,  # RuntimeError: leaf variable has been moved into the graph interior
+    "backward_inputs_non_leaf_retains_grad": """
+        t0 = torch.ones(2, requires_grad=True)
+        t1 = t0 * 2
+        (t1 * 3).sum().backward(inputs=[t1])
+    """,  # t1.retains_grad True and t1.grad [3., 3.] (backward calls retain_grad() on its inputs); t0.grad None
+    "requires_grad_setter_on_non_leaf_refused": """
+        t0 = torch.ones(1, requires_grad=True)
+        t1 = t0 * 2
+        t1.requires_grad_()
+        t1.requires_grad = True
+    """,  # requires_grad_() is a no-op; the setter raises RuntimeError: you can only change requires_grad flags of leaf variables.
+    "inplace_saves_its_input_before_the_version_bump": """
+        t0 = torch.ones(2, requires_grad=True)
+        t1 = t0 * 1
+        t1.mul_(t1)
+        t1.sum().backward()
+    """,  # RuntimeError: one of the variables needed for gradient computation has been modified by an inplace operation: ... is at version 1; expected version 0 instead.
     "std_backward_where_std_is_0": """
         t0 = torch.ones(2, 3, requires_grad=True)
         t1 = t0.std(0)
@@ -468,7 +493,6 @@ REGRESSIONS = {
 # is empty). They run and are reported as xfailed, never as passed; strict, so a program
 # that starts to agree with torch fails until its name is removed from here.
 KNOWN_DISAGREEMENTS = {
-    "autograd_grad_runs_only_needed_hooks",
     "basic_index_with_none_order",
     "clamp__int_with_float_bounds_refused",
     "copy__broadcast_messages",
@@ -481,7 +505,6 @@ KNOWN_DISAGREEMENTS = {
     "inplace_div_bool_by_double_message",
     "inplace_float_result_into_int_or_bool",
     "int_power_of_negative_exponent",
-    "leaf_that_stopped_requiring_grad_gets_no_grad",
     "matmul_1d_2d_result_version",
     "matmul_grad_fn_names",
     "matmul_messages",
