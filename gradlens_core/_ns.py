@@ -38,10 +38,23 @@ def _invalid_grad(shape, target):
     )
 
 
+# The versions of grad arrays in the backward passes running now (innermost last), by id:
+# PyTorch builds some grads with in-place ops (zeros, then scatter_), and the tensor the
+# user gets shows that version.
+grad_versions: list = []
+
+
 class _Numpy:
     """Formulas on raw numpy arrays."""
 
     records_graph = False
+
+    @staticmethod
+    def made_in_place(g, edits: int):
+        """Mark the fresh grad ``g`` as built by ``edits`` in-place ops in PyTorch's formula."""
+        if grad_versions:
+            grad_versions[-1][id(g)] = (g, edits)
+        return g
 
     @staticmethod
     def validate(g, shape, dtype):
@@ -136,7 +149,7 @@ class _Numpy:
 
     @staticmethod
     def select(g, axis, index):
-        return np.take(g, index, axis=axis)
+        return g[(slice(None),) * axis + (index, Ellipsis)]  # a view, as PyTorch's unbind
 
     @staticmethod
     def value(x):
@@ -156,6 +169,11 @@ class _Tensor:
     """Formulas on gradlens_core tensors: the gradient computation itself is recorded."""
 
     records_graph = True
+
+    @staticmethod
+    def made_in_place(g, edits: int):
+        g._version_counter[0] += edits
+        return g
 
     @staticmethod
     def validate(g, shape, dtype):

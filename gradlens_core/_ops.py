@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 
 from . import _dtype, _events
-from ._autograd import backward_formula, node_class
+from ._autograd import backward_formula, node_class, non_overlapping_and_dense
 from ._tensor import Tensor, check_inplace, finish_inplace, needs_grad, record
 
 _ndarray = np.ndarray
@@ -589,14 +589,19 @@ def clamp_max(input, max):
 def _maximum_bw(node, g, ns):
     a, b = node.unpack(ns)
     half = g * 0.5
-    return (ns.where(a > b, g, ns.where(a == b, half, g * 0)), ns.where(b > a, g, ns.where(a == b, half, g * 0)))
+    # PyTorch: where(a == b, grad / 2, grad).masked_fill_(a < b, 0), and alike for b
+    ga = ns.where(a > b, g, ns.where(a == b, half, g * 0))
+    gb = ns.where(b > a, g, ns.where(a == b, half, g * 0))
+    return ns.made_in_place(ga, 1), ns.made_in_place(gb, 1)
 
 
 @backward_formula("MinimumBackward0")
 def _minimum_bw(node, g, ns):
     a, b = node.unpack(ns)
     half = g * 0.5
-    return (ns.where(a < b, g, ns.where(a == b, half, g * 0)), ns.where(b < a, g, ns.where(a == b, half, g * 0)))
+    ga = ns.where(a < b, g, ns.where(a == b, half, g * 0))
+    gb = ns.where(b < a, g, ns.where(a == b, half, g * 0))
+    return ns.made_in_place(ga, 1), ns.made_in_place(gb, 1)
 
 
 def maximum(input, other):
@@ -871,7 +876,8 @@ def _extreme_all_bw(node, g, ns):
     x, r = node.unpack(ns)
     mask = x == r
     count = ns.sum(mask * 1.0) if not ns.records_graph else mask.sum()
-    return (ns.where(mask, g / count, g * 0),)
+    # PyTorch: zeros_like(input).masked_fill_(mask, grad / count)
+    return (ns.made_in_place(ns.where(mask, g / count, g * 0), 1),)
 
 
 node_class("MaxBackward1", _extreme_all_bw)
@@ -889,7 +895,8 @@ def _extreme_dim_bw(node, g, ns):
         idx = np.expand_dims(idx, dim)
     grid = list(np.indices(idx.shape, sparse=True))
     grid[dim] = idx
-    return (ns.index_add(g, shape, tuple(grid)),)
+    # PyTorch's value_selecting_reduction_backward: zeros (zero_), then scatter_
+    return (ns.made_in_place(ns.index_add(g, shape, tuple(grid)), 2),)
 
 
 node_class("MaxBackward0", _extreme_dim_bw)
@@ -1582,7 +1589,7 @@ def overlap_status(a: np.ndarray, b: np.ndarray) -> str:
         return "full"
     if a.size == 0 or b.size == 0:
         return "no"
-    if not (_non_overlapping_and_dense(a) and _non_overlapping_and_dense(b)):
+    if not (non_overlapping_and_dense(a) and non_overlapping_and_dense(b)):
         return "too_hard"
     a_begin = a.__array_interface__["data"][0]
     b_begin = b.__array_interface__["data"][0]
@@ -1591,16 +1598,6 @@ def overlap_status(a: np.ndarray, b: np.ndarray) -> str:
     if a_begin == b_begin and a_end == b_end:
         return "full" if a.strides == b.strides else "partial"
     return "partial" if a_begin < b_end and b_begin < a_end else "no"
-
-
-def _non_overlapping_and_dense(a: np.ndarray) -> bool:
-    """Whether ``a`` fills its memory range exactly once, in some order of its dims."""
-    expected = a.itemsize
-    for stride, size in sorted((st, n) for st, n in zip(a.strides, a.shape) if n != 1):
-        if stride != expected:
-            return False
-        expected *= size
-    return True
 
 
 def _inplace_binary(self, other, np_fn, node_cls, op, alpha=1):

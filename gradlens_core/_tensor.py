@@ -330,12 +330,12 @@ class Tensor:
         if _events.active:
             _events.emit("accumulated", tensor=self, grad=meta.grad, how="retain")
 
-    def _accumulate(self, g, create_graph: bool, fresh: bool = False) -> None:
+    def _accumulate(self, g, create_graph: bool, fresh: bool = False, version: int = 0) -> None:
         """AccumulateGrad: the first grad is stored, later ones are added (in place unless create_graph).
 
-        A ``fresh`` array (made by a formula, referenced nowhere else) is taken as it is, at
-        version 0; anything else is copied into a new buffer, which PyTorch's copy_ leaves at
-        version 1.
+        A ``fresh`` array (referenced nowhere else, with this tensor's layout) is taken as it
+        is, with its ``version``; anything else is copied into a new buffer laid out as this
+        tensor, which PyTorch's copy_ leaves at version 1.
         """
         meta = self._get_meta()
         old = meta.grad
@@ -347,9 +347,15 @@ class Tensor:
                 meta.grad = copy_(Tensor._wrap(np.empty_like(g._data)), g)
             elif fresh and g.dtype == self._data.dtype:
                 meta.grad = Tensor._wrap(g)
+                meta.grad._version_counter[0] = version
             else:
+                from ._autograd import non_overlapping_and_dense
+
                 data = g._data if isinstance(g, Tensor) else g
-                meta.grad = Tensor._wrap(np.array(data, dtype=self._data.dtype, copy=True, order="C"))
+                layout = "K" if non_overlapping_and_dense(self._data) else "C"
+                buffer = np.empty_like(self._data, order=layout)
+                np.copyto(buffer, data, casting="unsafe")
+                meta.grad = Tensor._wrap(buffer)
                 meta.grad._version_counter[0] = 1
         elif create_graph:
             meta.grad = old + g

@@ -182,12 +182,15 @@ def _try_view(a: np.ndarray, shape):
 
 
 def reshape(self: Tensor, *shape) -> Tensor:
-    """``view`` when the strides allow it, else a copy (UnsafeViewBackward0 after a clone)."""
+    """``view`` of a contiguous tensor (ViewBackward0); of another tensor whose strides allow
+    it, ``_reshape_alias`` (ReshapeAliasBackward0); else a copy (UnsafeViewBackward0 after a
+    clone), as PyTorch's reshape."""
     new = _infer_shape(_shape_args(shape), self._data.size)
     data = _try_view(self._data, new)
     if data is not None:
         step = ViewStep(lambda a: a.reshape(new), _reshape_step(self._data.shape))
-        return make_view(self, data, "ViewBackward0", step, "reshape")
+        name = "ViewBackward0" if self._data.flags.c_contiguous else "ReshapeAliasBackward0"
+        return make_view(self, data, name, step, "reshape")
     from ._autograd import node_class
     from ._ops import clone
 
@@ -545,7 +548,8 @@ def _advanced_index(self: Tensor, key) -> Tensor:
 
 def _index_bw(node, g, ns):
     shape, key = node._ctx
-    return (ns.index_add(g, shape, key),)
+    # PyTorch: grad.new_zeros(shape).index_put_(indices, grad, accumulate=True)
+    return (ns.made_in_place(ns.index_add(g, shape, key), 1),)
 
 
 def _index_put_bw(node, g, ns):
