@@ -102,11 +102,23 @@ class _Numpy:
 
     @staticmethod
     def expand(x, shape):
-        return np.broadcast_to(x, shape)
+        # a new view even of the same shape, writable as PyTorch's expand (a leaf may take
+        # a 0-d or all-ones expanded grad as it is)
+        x = np.asarray(x)
+        strides = np.broadcast_to(x, shape).strides
+        return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=x.flags.writeable)
 
     @staticmethod
     def swapaxes(x, a, b):
         return np.swapaxes(x, a, b)
+
+    @staticmethod
+    def squeeze(x, dim):
+        return np.squeeze(x, dim)
+
+    @staticmethod
+    def unsqueeze(x, dim):
+        return np.expand_dims(x, dim)
 
     @staticmethod
     def mT(x):
@@ -244,6 +256,12 @@ class _Tensor:
 
     def expand(self, x, shape):
         return x.expand(shape)
+
+    def squeeze(self, x, dim):
+        return x.squeeze(dim)
+
+    def unsqueeze(self, x, dim):
+        return x.unsqueeze(dim)
 
     def swapaxes(self, x, a, b):
         return x.transpose(a, b)

@@ -1600,8 +1600,10 @@ def overlap_status(a: np.ndarray, b: np.ndarray) -> str:
     return "partial" if a_begin < b_end and b_begin < a_end else "no"
 
 
-def _inplace_binary(self, other, np_fn, node_cls, op, alpha=1):
-    check_inplace(self, op, (other,))
+def _inplace_binary(self, other, np_fn, node_cls, op, alpha=1, check_operands=None):
+    check_inplace(self, op, (other,))  # autograd's refusals come first, as PyTorch's
+    if check_operands is not None:
+        check_operands(self, other)
     check_no_partial_overlap(self, other)
     if not isinstance(other, Tensor) and not _is_scalar(other):
         other = as_tensor_arg(other)
@@ -1627,8 +1629,7 @@ def add_(self, other, *, alpha=1):
 
 
 def sub_(self, other, *, alpha=1):
-    _check_bool_sub(self, other)
-    return _inplace_binary(self, other, np.subtract, _SubBackward0, "sub_", alpha)
+    return _inplace_binary(self, other, np.subtract, _SubBackward0, "sub_", alpha, _check_bool_sub)
 
 
 def mul_(self, other):

@@ -275,7 +275,7 @@ def permute(self: Tensor, *dims) -> Tensor:
 def unsqueeze(self: Tensor, dim: int) -> Tensor:
     """Insert a dim of size 1 (UnsqueezeBackward0)."""
     d = self._wrap_dim(dim, self._data.ndim + 1)
-    step = ViewStep(lambda a: np.expand_dims(a, d), _reshape_step(self._data.shape))
+    step = ViewStep(lambda a: np.expand_dims(a, d), lambda g, ns: ns.squeeze(g, d))  # grad.squeeze(dim)
     return make_view(self, np.expand_dims(self._data, d), "UnsqueezeBackward0", step, "unsqueeze")
 
 
@@ -283,15 +283,23 @@ def squeeze(self: Tensor, dim=None) -> Tensor:
     """Drop dims of size 1: all (SqueezeBackward0), one (SqueezeBackward1) or several (SqueezeBackward2)."""
     shape = self._data.shape
     if dim is None:
-        new = tuple(s for s in shape if s != 1)
+        squeezed = [i for i, s in enumerate(shape) if s == 1]
         name = "SqueezeBackward0"
     else:
         dims = (dim,) if isinstance(dim, int) else tuple(dim)
         wrapped = {self._wrap_dim(d, max(len(shape), 1)) for d in dims}
-        new = tuple(s for i, s in enumerate(shape) if not (i in wrapped and s == 1))
+        squeezed = [i for i in sorted(wrapped) if i < len(shape) and shape[i] == 1]
         name = "SqueezeBackward1" if isinstance(dim, int) else "SqueezeBackward2"
-    step = ViewStep(lambda a: a.reshape(new), _reshape_step(shape))
+    new = tuple(s for i, s in enumerate(shape) if i not in squeezed)
+    step = ViewStep(lambda a: a.reshape(new), lambda g, ns: _unsqueeze_to(g, squeezed, ns))
     return make_view(self, self._data.reshape(new), name, step, "squeeze")
+
+
+def _unsqueeze_to(g, dims, ns):
+    """The backward of squeeze: ``grad.unsqueeze(d)`` for each squeezed dim, as PyTorch's unsqueeze_to."""
+    for d in dims:
+        g = ns.unsqueeze(g, d)
+    return g
 
 
 def expand(self: Tensor, *sizes) -> Tensor:
@@ -496,7 +504,7 @@ def getitem(self: Tensor, key) -> Tensor:
     return _advanced_index(self, tuple(_to_index(i) for i in items))
 
 
-def _basic_index(self: Tensor, items) -> Tensor:
+def _basic_index(self: Tensor, items, alias: bool = True) -> Tensor:
     # Apply the key one component at a time, as PyTorch's applySlicing does, so the history
     # reads as PyTorch's (full slices are skipped; ints select; None unsqueezes).
     n_specified = sum(1 for i in items if i is not None and i is not Ellipsis)
@@ -530,7 +538,7 @@ def _basic_index(self: Tensor, items) -> Tensor:
                 raise IndexError(f"index {index} is out of bounds for dimension {src_dim} with size {size}")
             out = _select(out, dim, index)
             src_dim += 1
-    if out is self:
+    if out is self and alias:  # reading: a fresh tensor, as PyTorch's getitem (not setitem)
         return make_view(self, self._data.view(), "AliasBackward0", _IDENTITY, "alias")
     return out
 
@@ -564,30 +572,62 @@ def _index_put_bw(node, g, ns):
 
 
 def setitem(self: Tensor, key, value) -> None:
-    """``self[key] = value``: a copy into a view for basic keys (CopySlices on the base), else index_put_."""
-    from ._ops import as_tensor_arg, copy_, fill_
-
+    """``self[key] = value`` as PyTorch's THPVariable_setitem: basic keys copy into the view
+    they select (CopySlices on the base; no view when they select the whole tensor),
+    advanced keys go to index_put_."""
+    value = _value_to_tensor(self, value)
     items = _normalise_key(key)
-    whole = len(items) == 1 and (items[0] is Ellipsis or (type(items[0]) is slice and items[0] == slice(None)))
-    if whole:
-        # the whole tensor: PyTorch fills or copies into the tensor itself (no view, no CopySlices)
-        if isinstance(value, Tensor):
-            copy_(self, value)
-        else:
-            fill_(self, Tensor._wrap(np.asarray(value, dtype=self._data.dtype)))
-        return
+    if len(items) == 1 and items[0] is False:
+        return  # PyTorch writes nothing
+    if len(items) == 1 and items[0] is True:
+        items = (None,)
     if all(_is_basic(i) for i in items):
-        target = _basic_index(self, items) if items != () else self
-        if isinstance(value, Tensor):
-            copy_(target, value)
-        elif isinstance(value, (list, tuple, np.ndarray)):
-            copy_(target, as_tensor_arg(value))
-        elif target is self and not self._is_view():
-            fill_(target, value)
-        else:
-            copy_(target, Tensor._wrap(np.asarray(value, dtype=self._data.dtype)))
+        copy_to(_basic_index(self, items, alias=False), value)
         return
-    index_put_(self, tuple(_to_index(i) for i in items), value)
+    index_put_(self, tuple(_to_index(i) for i in items), _without_leading_ones(value))
+
+
+def _value_to_tensor(self: Tensor, value) -> Tensor:
+    """A tensor, or a Python number as a 0-d tensor of ``self``'s dtype (PyTorch's valueToTensor)."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, (bool, int, float, complex, np.integer)):  # np.float64 is a float
+        return Tensor._wrap(np.asarray(value).astype(self._data.dtype))
+    raise TypeError(f"can't assign a {_type_name(value)} to a {self.type()}")
+
+
+def _type_name(value) -> str:
+    cls = type(value)
+    return cls.__name__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__name__}"
+
+
+def _without_leading_ones(value: Tensor) -> Tensor:
+    """``value`` viewed without its leading dims of size 1 (PyTorch's slicePrefix1sSize)."""
+    n = _leading_ones(value._data.shape)
+    return view(value, value._data.shape[n:]) if n else value
+
+
+def copy_to(dst: Tensor, src: Tensor) -> None:
+    """Write ``src`` into ``dst`` as PyTorch's indexing copy_to: copy_ of the same shape, fill_
+    with a 0-d source, else the source without leading 1s (a view), expanded to ``dst``."""
+    from ._ops import copy_, fill_
+
+    if dst._data.shape == src._data.shape:
+        copy_(dst, src)
+    elif src._data.ndim == 0:
+        fill_(dst, src)
+    else:
+        src = view(src, src._data.shape[_leading_ones(src._data.shape) :])
+        if src._data.shape != dst._data.shape:
+            src = expand(src, dst._data.shape)
+        copy_(dst, src)
+
+
+def _leading_ones(shape) -> int:
+    n = 0
+    while n < len(shape) and shape[n] == 1:
+        n += 1
+    return n
 
 
 def index_put_(self: Tensor, key, value, accumulate=False) -> Tensor:

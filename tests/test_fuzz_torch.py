@@ -371,6 +371,39 @@ REGRESSIONS = {
         with torch.no_grad():
             t0.zero_()
     """,  # t2.grad_fn raises: Output 0 of Slice is a view of a view which was created in no_grad mode ...
+    "setitem_copies_as_pytorch_copy_to": """
+        t0 = torch.tensor(False)
+        t0[None] = t0
+        t1 = torch.eye(1, requires_grad=True)
+        t2 = t1.clamp(min=-0.5)
+        t2[:-1, None] = t2
+        t3 = t1 * 2
+        t3[0:1] = torch.ones(1, 1, requires_grad=True)
+        t4 = t1.sum() * 1
+        t4[...] = 1.0
+        t5 = t1 * 1
+        t5[()] = 1.0
+    """,  # copy_ of the same shape, fill_ of a 0-d source (t0: no overlap check, _version 1; t5: FillBackward3),
+    # else the source viewed without leading 1s and expanded: t2's next_functions (('ClampBackward1', 0),
+    # ('ExpandBackward0', 0)), t3's (('MulBackward0', 0), ('ViewBackward0', 0)); t4 CopyBackwards
+    "setitem_of_a_list_refused": """
+        t0 = torch.ones(3)
+        t0[1:] = [4.0, 5.0]
+    """,  # TypeError: can't assign a list to a torch.FloatTensor
+    "sum_of_0d_leaf_grad_is_taken_as_it_is": """
+        t0 = torch.tensor(-2.0, requires_grad=True)
+        t0.sum().backward()
+    """,  # t0.grad._version 0 (the expanded grad of a 0-d is a fresh view, stolen by AccumulateGrad)
+    "inplace_on_view_of_leaf_refused_before_operand_checks": """
+        t0 = torch.tensor(3.0, requires_grad=True)
+        t1 = t0.flatten()
+        t1.sub_(True)
+    """,  # RuntimeError: a view of a leaf Variable that requires grad is being used in an in-place operation.
+    "double_backward_of_unsqueeze_is_squeeze": """
+        t0 = torch.ones(2, 3, requires_grad=True)
+        t1 = 0.5 ** t0.unsqueeze(0)
+        t2, = torch.autograd.grad(t1.sum(), t0, create_graph=True)
+    """,  # t2.grad_fn SqueezeBackward1 (UnsqueezeBackward0's formula is grad.squeeze(dim))
     # --- in-place with overlapping memory
     "inplace_source_overlaps_destination": """
         t0 = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
