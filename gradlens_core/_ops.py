@@ -887,8 +887,8 @@ node_class("MinBackward1", _extreme_all_bw)
 def _extreme_dim_bw(node, g, ns):
     (indices,) = node.unpack(ns)
     shape, dim, keepdim = node._ctx
-    if dim is None:  # a 0-d input: the value itself was selected
-        return (g,)
+    if dim is None:  # a 0-d input: the value itself was selected (still zeros, then scatter_)
+        return (ns.made_in_place(ns.index_add(g, shape, ()), 2),)
     idx = indices if not ns.records_graph else indices._data
     if not keepdim:
         g = ns.reshape(g, _kept_shape(shape, (dim,)))
@@ -1575,6 +1575,12 @@ def check_no_overlap(self: Tensor, other) -> None:
         _refuse_overlap()
 
 
+def _same_layout(a: np.ndarray, b: np.ndarray) -> bool:
+    """Same shape and the same strides (numpy's strides of dims of size 1 are arbitrary, where
+    PyTorch's follow the next dim's: they are not compared)."""
+    return a.shape == b.shape and all(n == 1 or sa == sb for n, sa, sb in zip(a.shape, a.strides, b.strides))
+
+
 def _refuse_overlap():
     raise RuntimeError(
         "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single "
@@ -1596,7 +1602,7 @@ def overlap_status(a: np.ndarray, b: np.ndarray) -> str:
     a_end = a_begin + a.size * a.itemsize
     b_end = b_begin + b.size * b.itemsize
     if a_begin == b_begin and a_end == b_end:
-        return "full" if a.strides == b.strides else "partial"
+        return "full" if _same_layout(a, b) else "partial"
     return "partial" if a_begin < b_end and b_begin < a_end else "no"
 
 
@@ -1739,8 +1745,7 @@ def copy_(self, src, non_blocking=False):
     # even an expanded tensor may be its own source)
     a, b = self._data, src._data
     same = (
-        a.shape == b.shape
-        and a.strides == b.strides
+        _same_layout(a, b)
         and a.dtype == b.dtype
         and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
     )

@@ -526,7 +526,7 @@ def _basic_index(self: Tensor, items, alias: bool = True) -> Tensor:
             start, stop, step = item.indices(size)
             if step <= 0:
                 raise ValueError("step must be greater than zero")
-            if (start, stop, step) != (0, size, 1):
+            if not _skipped_slice(item, size):
                 key = (slice(None),) * dim + (slice(start, max(stop, start), step),)
                 out = _key_view(out, key, "SliceBackward0", "slice")
             dim += 1
@@ -541,6 +541,15 @@ def _basic_index(self: Tensor, items, alias: bool = True) -> Tensor:
     if out is self and alias:  # reading: a fresh tensor, as PyTorch's getitem (not setitem)
         return make_view(self, self._data.view(), "AliasBackward0", _IDENTITY, "alias")
     return out
+
+
+def _skipped_slice(item: slice, size: int) -> bool:
+    """PyTorch's applySlice returns the tensor itself for a slice written to start at 0, step
+    1, and stop at or past the end (``[:]``, ``[0:9]``; not ``[-2:]`` even when it spans all)."""
+    start = 0 if item.start is None else int(item.start)
+    stop = size if item.stop is None else int(item.stop)
+    step = 1 if item.step is None else int(item.step)
+    return start == 0 and stop >= size and step == 1
 
 
 def _advanced_index(self: Tensor, key) -> Tensor:

@@ -386,6 +386,22 @@ REGRESSIONS = {
     """,  # copy_ of the same shape, fill_ of a 0-d source (t0: no overlap check, _version 1; t5: FillBackward3),
     # else the source viewed without leading 1s and expanded: t2's next_functions (('ClampBackward1', 0),
     # ('ExpandBackward0', 0)), t3's (('MulBackward0', 0), ('ViewBackward0', 0)); t4 CopyBackwards
+    "setitem_source_expanded_onto_itself": """
+        t0 = torch.zeros(1, 3)
+        t0[None] = t0
+    """,  # fine (the source expanded to [1, 1, 3] has the destination's strides: a full overlap), t0._version 1
+    "slice_from_a_negative_start_is_applied": """
+        t0 = torch.zeros(2, 2, requires_grad=True)
+        t1 = t0 / t0
+        t1[-2:] = 1.5
+        t2 = t0[-2:, 0]
+        t3 = t0[0:5, 0]
+    """,  # t1.grad_fn CopySlices; t2.grad_fn SelectBackward0 after SliceBackward0; t3 SelectBackward0 after AccumulateGrad
+    "max_of_0d_over_dim_grad_version": """
+        t0 = torch.full((), -2.0, requires_grad=True)
+        t1, t2 = t0.max(0)
+        t1.backward()
+    """,  # t0.grad._version 2 (zeros, then scatter_)
     "setitem_of_a_list_refused": """
         t0 = torch.ones(3)
         t0[1:] = [4.0, 5.0]
@@ -538,7 +554,6 @@ REGRESSIONS = {
 # is empty). They run and are reported as xfailed, never as passed; strict, so a program
 # that starts to agree with torch fails until its name is removed from here.
 KNOWN_DISAGREEMENTS = {
-    "basic_index_with_none_order",
     "clamp__int_with_float_bounds_refused",
     "copy__broadcast_messages",
     "expand_minus_one_of_0d",
