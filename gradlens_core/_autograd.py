@@ -467,7 +467,8 @@ def _add_in_buffer(old, g, shared):
         versions = _ns.grad_versions[-1]
         versions[id(old)] = (old, grad_version(old) + 1)
         return old
-    return old + g
+    total = old + g
+    return np.asarray(total) if isinstance(total, np.generic) else total  # 0-d sums are numpy scalars
 
 
 def grad_version(g) -> int:

@@ -468,7 +468,7 @@ def _log1p_bw(node, g, ns):
 
 
 def _zero_grad_formula(node, g, ns):
-    return (g * 0,)
+    return (ns.zeros_like(g),)  # PyTorch's zeros_like(grad): zero even where grad is inf or nan
 
 
 for _name in ("RoundBackward0", "FloorBackward0", "CeilBackward0", "SignBackward0", "TruncBackward0"):

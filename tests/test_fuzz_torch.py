@@ -397,6 +397,16 @@ REGRESSIONS = {
         t2 = t0[-2:, 0]
         t3 = t0[0:5, 0]
     """,  # t1.grad_fn CopySlices; t2.grad_fn SelectBackward0 after SliceBackward0; t3 SelectBackward0 after AccumulateGrad
+    "zero_grad_formulas_are_zeros_like": """
+        t0 = torch.tensor([[-1.0, 0.5]], requires_grad=True)
+        t1 = t0.ceil()
+        t1.sqrt().exp().sum().backward()
+    """,  # t0.grad [[0., 0.]] (CeilBackward0 is zeros_like(grad), not grad * 0 of an inf grad)
+    "sum_of_two_grads_of_0d_is_taken_as_it_is": """
+        t0 = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
+        t1 = torch.add(t0, t0)
+        t1.backward()
+    """,  # t0.grad._version 0 (the two grads are summed anew, and the sum is stolen)
     "max_of_0d_over_dim_grad_version": """
         t0 = torch.full((), -2.0, requires_grad=True)
         t1, t2 = t0.max(0)
