@@ -21,7 +21,7 @@ import warnings
 
 import numpy as np
 
-from . import _events, _grad_mode
+from . import _events, _grad_mode, _ns
 from ._handles import HookDict, add_hook
 
 __all__ = ["Node", "SavedTensor", "AccumulateGrad", "backward_formula", "run_backward"]
@@ -326,15 +326,17 @@ def run_backward(
     __tracebackhide__ = True  # IPython: the traceback ends at the user's line
     if current is None:
         current = [None]
-    from . import _ns
     from ._tensor import Tensor
 
     ns = _ns.TENSOR if create_graph else _ns.NUMPY
     prev_mode = _grad_mode._state.enabled
     _grad_mode._state.enabled = bool(create_graph)
+    _ns.grad_versions.append({})
     try:
-        return _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumulate, current, Tensor)
+        with np.errstate(all="ignore"):  # PyTorch's formulas make inf and nan silently
+            return _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumulate, current, Tensor)
     finally:
+        _ns.grad_versions.pop()
         _grad_mode._state.enabled = prev_mode
 
 
@@ -388,6 +390,9 @@ def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumula
                 captures.setdefault((node, nr), []).append(i)
         targets = {n for n, _ in captures}
         needed = _needed(root_nodes, deps, targets)
+        if accumulate:  # backward(inputs=...): the inputs' nodes run (non-leaf inputs retain grad)
+            needed |= targets
+            captures = None
     results = [None] * (len(inputs) if inputs is not None else 0)
 
     # ready nodes, latest-created first (sequence numbers are unique, so nodes never compare)
@@ -398,20 +403,20 @@ def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumula
         node = heappop(heap)[1]
         current[0] = node
         grads = buffers.pop(node, None) or [None] * node._n_outputs
-        x = node._x
-        if x is not None and (x.tensor_pre_hooks or x.retain or x.pre_hooks):
-            grads = _run_pre_hooks(node, grads, ns, Tensor)
-        if captures is not None:
-            for nr, g in enumerate(grads):
-                for i in captures.get((node, nr), ()):
-                    results[i] = g
-            if node.__class__ is AccumulateGrad:
-                run = accumulate and node in targets
-            else:
-                run = node in needed
-            out = _apply(node, grads, ns, retain_graph, Tensor, shared) if run else None
-        else:
-            out = _apply(node, grads, ns, retain_graph, Tensor, shared)
+        # As PyTorch's engine: with ``inputs``, only nodes on a path to them run; an input's
+        # own node, when it does not run, still calls its tensor hooks before its grad is
+        # taken (a node that runs is captured before its hooks).
+        run = needed is None or node in needed
+        captured = captures is not None and node in targets
+        if run or captured:
+            hooked = node._x is not None
+            if captured:
+                if hooked and not run:
+                    grads = _run_pre_hooks(node, grads, ns, Tensor, tensor_hooks_only=True)
+                _capture(node, grads, captures, results)
+            if run and hooked:
+                grads = _run_pre_hooks(node, grads, ns, Tensor)
+        out = _apply(node, grads, ns, retain_graph, Tensor, shared) if run else None
         first = rest = None  # grads routed so far: one array sent to two inputs is shared
         i = 0
         for nxt, nr in node.next_functions:
@@ -427,38 +432,91 @@ def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumula
                     slot = buffers.get(nxt)
                     if slot is None:
                         slot = buffers[nxt] = [None] * nxt._n_outputs
-                    if slot[nr] is None:
-                        slot[nr] = g
-                    else:  # summed in the input buffer: PyTorch adds in place (version 1 once stolen)
-                        slot[nr] = slot[nr] + g
-                        shared.add(id(slot[nr]))
+                    slot[nr] = g if slot[nr] is None else _add_in_buffer(slot[nr], g, shared)
                 left = deps[nxt] - 1
                 deps[nxt] = left
                 if left == 0:
                     heappush(heap, (-nxt._seq, nxt))
             i += 1
     current[0] = None
-    if inputs is not None and accumulate:
-        for t, g in zip(inputs, results):
-            if g is not None and t._grad_fn is not None:
-                t._accumulate(g, ns.records_graph)
-        return None
-    if inputs is not None:
+    if captures is not None:
         for i, g in enumerate(results):
             if g is None and not allow_unused:
                 raise RuntimeError(
                     f"The differentiated Tensor at index {i} appears to not have been used in the graph. "
                     "Set allow_unused=True if this is the desired behavior."
                 )
-        return tuple(None if g is None else _as_tensor(_owned(g), Tensor) for g in results)
+        return tuple(None if g is None else _result(g, Tensor) for g in results)
     return None
 
 
+def _add_in_buffer(old, g, shared):
+    """PyTorch's InputBuffer::accumulate: a second grad for the same input is added to the
+    first in place when nothing else holds the first (its version moves), else summed anew."""
+    if (
+        old.__class__ is np.ndarray
+        and g.__class__ is np.ndarray
+        and old.base is None
+        and old.flags.writeable
+        and id(old) not in shared
+        and old.dtype == g.dtype
+        and old.shape == np.broadcast_shapes(old.shape, g.shape)
+        and non_overlapping_and_dense(old)
+    ):
+        np.add(old, g, out=old)
+        versions = _ns.grad_versions[-1]
+        versions[id(old)] = (old, grad_version(old) + 1)
+        return old
+    total = old + g
+    return np.asarray(total) if isinstance(total, np.generic) else total  # 0-d sums are numpy scalars
+
+
+def grad_version(g) -> int:
+    """The version PyTorch's tensor for the grad array ``g`` has in this backward pass."""
+    entry = _ns.grad_versions[-1].get(id(g)) if _ns.grad_versions else None
+    return entry[1] if entry is not None and entry[0] is g else 0
+
+
+def non_overlapping_and_dense(a: np.ndarray) -> bool:
+    """Whether ``a`` fills its memory range exactly once, in some order of its dims."""
+    expected = a.itemsize
+    for stride, size in sorted((st, n) for st, n in zip(a.strides, a.shape) if n != 1):
+        if stride != expected:
+            return False
+        expected *= size
+    return True
+
+
+def obeys_layout_contract(g: np.ndarray, variable: np.ndarray) -> bool:
+    """PyTorch's gradient layout contract: a leaf may take ``g`` as its .grad only if ``g``
+    has the variable's strides (a variable that is not dense: C-contiguous)."""
+    if not non_overlapping_and_dense(variable):
+        return g.flags.c_contiguous
+    for size, st, vst in zip(g.shape, g.strides, variable.strides):
+        if (size != 1 and st != vst) or (size == 1 and st == 0):
+            return False
+    return True
+
+
+def _result(g, Tensor):
+    """A grad returned by autograd.grad, with the version PyTorch's would have."""
+    if isinstance(g, Tensor):
+        return g
+    out = Tensor._wrap(_owned(g))
+    out._version_counter[0] = grad_version(g)
+    return out
+
+
 def _owned(g):
-    """A grad handed to the user must be an ordinary writable array (not a broadcast view)."""
-    if isinstance(g, np.ndarray) and (not g.flags.writeable or 0 in g.strides):
+    """A grad handed to the user must be writable. A broadcast grad (e.g. SumBackward0's)
+    stays broadcast, as PyTorch's expanded grad is: writing one element writes them all."""
+    if not isinstance(g, np.ndarray) or g.flags.writeable:
+        return g
+    if 0 not in g.strides:
         return np.array(g, copy=True)
-    return g
+    compact = np.array(g[tuple(slice(0, 1) if st == 0 else slice(None) for st in g.strides)], order="C")
+    strides = tuple(0 if st == 0 else cst for st, cst in zip(g.strides, compact.strides))
+    return np.lib.stride_tricks.as_strided(compact, g.shape, strides, writeable=True)
 
 
 def _as_tensor(g, Tensor):
@@ -469,8 +527,15 @@ def _as_array(g):
     return g._data if hasattr(g, "_data") else g
 
 
-def _run_pre_hooks(node, grads, ns, Tensor):
-    """Tensor hooks (registration order), then retain_grad, then node pre-hooks."""
+def _capture(node, grads, captures, results) -> None:
+    for nr, g in enumerate(grads):
+        for i in captures.get((node, nr), ()):
+            results[i] = g
+
+
+def _run_pre_hooks(node, grads, ns, Tensor, tensor_hooks_only=False):
+    """Tensor hooks (registration order), then retain_grad, then (unless
+    ``tensor_hooks_only``) node pre-hooks."""
     hooks = node._tensor_pre_hooks
     if hooks:
         for output_nr, fn in tuple(hooks.values()):
@@ -486,7 +551,7 @@ def _run_pre_hooks(node, grads, ns, Tensor):
             g = grads[output_nr]
             if t is not None and g is not None:
                 t._retain_grad_update(g)
-    if node._pre_hooks:
+    if node._pre_hooks and not tensor_hooks_only:
         for fn in tuple(node._pre_hooks.values()):
             res = fn(tuple(None if g is None else _as_tensor(g, Tensor) for g in grads))
             if res is not None:
@@ -499,15 +564,18 @@ def _apply(node, grads, ns, retain_graph, Tensor, shared=()):
     __tracebackhide__ = True
     if node.__class__ is AccumulateGrad:
         g = grads[0]
-        if g is not None:
-            fresh = (
+        variable = node.variable
+        if g is not None and variable.grad_fn is not None:
+            raise RuntimeError("leaf variable has been moved into the graph interior")
+        if g is not None and variable.requires_grad:  # a leaf that stopped requiring grad gets none
+            # PyTorch steals a grad nothing else holds that obeys the layout contract
+            steal = (
                 g.__class__ is np.ndarray
-                and g.base is None
                 and g.flags.writeable
-                and g.flags.c_contiguous
                 and id(g) not in shared
+                and obeys_layout_contract(g, variable._data)
             )
-            node.variable._accumulate(g, ns.records_graph, fresh)
+            variable._accumulate(g, ns.records_graph, steal, grad_version(g) if steal else 0)
         return ()
     for g in grads:
         if g is not None:
@@ -537,6 +605,8 @@ def _apply(node, grads, ns, retain_graph, Tensor, shared=()):
             # the common case (an array of the right shape and dtype) skips the call
             if not (fast and g.__class__ is np.ndarray and g.shape == shape and g.dtype == dt):
                 out[i] = ns.validate(g, shape, dt)
+                if fast and out[i] is not g and grad_version(g):  # cast: PyTorch's formula made it so
+                    ns.made_in_place(out[i], grad_version(g))
     x = node._x
     if x is not None and x.hooks:
         for fn in tuple(x.hooks.values()):

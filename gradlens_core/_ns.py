@@ -38,10 +38,23 @@ def _invalid_grad(shape, target):
     )
 
 
+# The versions of grad arrays in the backward passes running now (innermost last), by id:
+# PyTorch builds some grads with in-place ops (zeros, then scatter_), and the tensor the
+# user gets shows that version.
+grad_versions: list = []
+
+
 class _Numpy:
     """Formulas on raw numpy arrays."""
 
     records_graph = False
+
+    @staticmethod
+    def made_in_place(g, edits: int):
+        """Mark the fresh grad ``g`` as built by ``edits`` in-place ops in PyTorch's formula."""
+        if grad_versions:
+            grad_versions[-1][id(g)] = (g, edits)
+        return g
 
     @staticmethod
     def validate(g, shape, dtype):
@@ -89,11 +102,23 @@ class _Numpy:
 
     @staticmethod
     def expand(x, shape):
-        return np.broadcast_to(x, shape)
+        # a new view even of the same shape, writable as PyTorch's expand (a leaf may take
+        # a 0-d or all-ones expanded grad as it is)
+        x = np.asarray(x)
+        strides = np.broadcast_to(x, shape).strides
+        return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=x.flags.writeable)
 
     @staticmethod
     def swapaxes(x, a, b):
         return np.swapaxes(x, a, b)
+
+    @staticmethod
+    def squeeze(x, dim):
+        return np.squeeze(x, dim)
+
+    @staticmethod
+    def unsqueeze(x, dim):
+        return np.expand_dims(x, dim)
 
     @staticmethod
     def mT(x):
@@ -136,7 +161,7 @@ class _Numpy:
 
     @staticmethod
     def select(g, axis, index):
-        return np.take(g, index, axis=axis)
+        return g[(slice(None),) * axis + (index, Ellipsis)]  # a view, as PyTorch's unbind
 
     @staticmethod
     def value(x):
@@ -156,6 +181,11 @@ class _Tensor:
     """Formulas on gradlens_core tensors: the gradient computation itself is recorded."""
 
     records_graph = True
+
+    @staticmethod
+    def made_in_place(g, edits: int):
+        g._version_counter[0] += edits
+        return g
 
     @staticmethod
     def validate(g, shape, dtype):
@@ -226,6 +256,12 @@ class _Tensor:
 
     def expand(self, x, shape):
         return x.expand(shape)
+
+    def squeeze(self, x, dim):
+        return x.squeeze(dim)
+
+    def unsqueeze(self, x, dim):
+        return x.unsqueeze(dim)
 
     def swapaxes(self, x, a, b):
         return x.transpose(a, b)

@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 
 from . import _dtype, _events
-from ._autograd import backward_formula, node_class
+from ._autograd import backward_formula, node_class, non_overlapping_and_dense
 from ._tensor import Tensor, check_inplace, finish_inplace, needs_grad, record
 
 _ndarray = np.ndarray
@@ -512,7 +512,7 @@ def _log1p_bw(node, g, ns):
 
 
 def _zero_grad_formula(node, g, ns):
-    return (g * 0,)
+    return (ns.zeros_like(g),)  # PyTorch's zeros_like(grad): zero even where grad is inf or nan
 
 
 for _name in ("RoundBackward0", "FloorBackward0", "CeilBackward0", "SignBackward0", "TruncBackward0"):
@@ -633,14 +633,19 @@ def clamp_max(input, max):
 def _maximum_bw(node, g, ns):
     a, b = node.unpack(ns)
     half = g * 0.5
-    return (ns.where(a > b, g, ns.where(a == b, half, g * 0)), ns.where(b > a, g, ns.where(a == b, half, g * 0)))
+    # PyTorch: where(a == b, grad / 2, grad).masked_fill_(a < b, 0), and alike for b
+    ga = ns.where(a > b, g, ns.where(a == b, half, g * 0))
+    gb = ns.where(b > a, g, ns.where(a == b, half, g * 0))
+    return ns.made_in_place(ga, 1), ns.made_in_place(gb, 1)
 
 
 @backward_formula("MinimumBackward0")
 def _minimum_bw(node, g, ns):
     a, b = node.unpack(ns)
     half = g * 0.5
-    return (ns.where(a < b, g, ns.where(a == b, half, g * 0)), ns.where(b < a, g, ns.where(a == b, half, g * 0)))
+    ga = ns.where(a < b, g, ns.where(a == b, half, g * 0))
+    gb = ns.where(b < a, g, ns.where(a == b, half, g * 0))
+    return ns.made_in_place(ga, 1), ns.made_in_place(gb, 1)
 
 
 def maximum(input, other):
@@ -922,7 +927,8 @@ def _extreme_all_bw(node, g, ns):
     x, r = node.unpack(ns)
     mask = x == r
     count = ns.sum(mask * 1.0) if not ns.records_graph else mask.sum()
-    return (ns.where(mask, g / count, g * 0),)
+    # PyTorch: zeros_like(input).masked_fill_(mask, grad / count)
+    return (ns.made_in_place(ns.where(mask, g / count, g * 0), 1),)
 
 
 node_class("MaxBackward1", _extreme_all_bw)
@@ -932,15 +938,16 @@ node_class("MinBackward1", _extreme_all_bw)
 def _extreme_dim_bw(node, g, ns):
     (indices,) = node.unpack(ns)
     shape, dim, keepdim = node._ctx
-    if dim is None:  # a 0-d input: the value itself was selected
-        return (g,)
+    if dim is None:  # a 0-d input: the value itself was selected (still zeros, then scatter_)
+        return (ns.made_in_place(ns.index_add(g, shape, ()), 2),)
     idx = indices if not ns.records_graph else indices._data
     if not keepdim:
         g = ns.reshape(g, _kept_shape(shape, (dim,)))
         idx = np.expand_dims(idx, dim)
     grid = list(np.indices(idx.shape, sparse=True))
     grid[dim] = idx
-    return (ns.index_add(g, shape, tuple(grid)),)
+    # PyTorch's value_selecting_reduction_backward: zeros (zero_), then scatter_
+    return (ns.made_in_place(ns.index_add(g, shape, tuple(grid)), 2),)
 
 
 node_class("MaxBackward0", _extreme_dim_bw)
@@ -1674,26 +1681,52 @@ def _snapshot(self: Tensor):
 
 def check_no_partial_overlap(self: Tensor, other) -> None:
     """Refuse a source that shares some, but not all, of the memory an in-place op writes."""
-    if not isinstance(other, Tensor):
-        return
-    a, b = self._data, other._data
-    if a is b or not np.may_share_memory(a, b):
-        return
-    same = (
-        a.shape == b.shape
-        and a.strides == b.strides
-        and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+    if isinstance(other, Tensor) and overlap_status(self._data, other._data) == "partial":
+        _refuse_overlap()
+
+
+def check_no_overlap(self: Tensor, other) -> None:
+    """Refuse a source that shares any of the memory an in-place op writes (index_put_)."""
+    if isinstance(other, Tensor) and overlap_status(self._data, other._data) in ("partial", "full"):
+        _refuse_overlap()
+
+
+def _same_layout(a: np.ndarray, b: np.ndarray) -> bool:
+    """Same shape and the same strides (numpy's strides of dims of size 1 are arbitrary, where
+    PyTorch's follow the next dim's: they are not compared)."""
+    return a.shape == b.shape and all(n == 1 or sa == sb for n, sa, sb in zip(a.shape, a.strides, b.strides))
+
+
+def _refuse_overlap():
+    raise RuntimeError(
+        "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single "
+        "memory location. Please clone() the tensor before performing the operation."
     )
-    if not same and np.shares_memory(a, b):
-        raise RuntimeError(
-            "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single "
-            "memory location. Please clone() the tensor before performing the operation."
-        )
 
 
-def _inplace_binary(self, other, np_fn, node_cls, op, alpha=1, result_dtype=lambda d: d):
+def overlap_status(a: np.ndarray, b: np.ndarray) -> str:
+    """PyTorch's get_overlap_status of two arrays: "full" (the same elements), "partial",
+    "no", or "too_hard" when either is not dense (PyTorch then checks nothing)."""
+    if a is b:
+        return "full"
+    if a.size == 0 or b.size == 0:
+        return "no"
+    if not (non_overlapping_and_dense(a) and non_overlapping_and_dense(b)):
+        return "too_hard"
+    a_begin = a.__array_interface__["data"][0]
+    b_begin = b.__array_interface__["data"][0]
+    a_end = a_begin + a.size * a.itemsize
+    b_end = b_begin + b.size * b.itemsize
+    if a_begin == b_begin and a_end == b_end:
+        return "full" if _same_layout(a, b) else "partial"
+    return "partial" if a_begin < b_end and b_begin < a_end else "no"
+
+
+def _inplace_binary(self, other, np_fn, node_cls, op, alpha=1, check_operands=None, result_dtype=lambda d: d):
     """``self op= other``; ``result_dtype`` maps the promoted dtype to the op's result dtype."""
-    check_inplace(self, op)
+    check_inplace(self, op, (other,))  # autograd's refusals come first, as PyTorch's
+    if check_operands is not None:
+        check_operands(self, other)
     check_no_partial_overlap(self, other)
     if not isinstance(other, Tensor) and not _is_scalar(other):
         other = as_tensor_arg(other)
@@ -1720,8 +1753,7 @@ def add_(self, other, *, alpha=1):
 
 
 def sub_(self, other, *, alpha=1):
-    _check_bool_sub(self, other)
-    return _inplace_binary(self, other, np.subtract, _SubBackward0, "sub_", alpha)
+    return _inplace_binary(self, other, np.subtract, _SubBackward0, "sub_", alpha, _check_bool_sub)
 
 
 def mul_(self, other):
@@ -1785,14 +1817,15 @@ def _fill_tensor_bw(node, g, ns):
 
 def zero_(self):
     """Fill with zeros in place (ZeroBackward0)."""
-    check_inplace(self, "zero_")
+    check_inplace(self, "zero_", overlap="ok")  # filling is idempotent: PyTorch allows expanded tensors
     self._data[...] = 0
     return finish_inplace(self, "zero_", node_class("ZeroBackward0"), (self,))
 
 
 def fill_(self, value):
     """Fill with ``value`` in place (FillBackward0, or FillBackward1 for a 0-d tensor value)."""
-    check_inplace(self, "fill_")
+    # filling with a number is idempotent: PyTorch allows expanded tensors (not with a tensor value)
+    check_inplace(self, "fill_", (value,), overlap="error" if isinstance(value, Tensor) else "ok")
     if isinstance(value, Tensor):
         if value.ndim:
             raise RuntimeError(
@@ -1852,8 +1885,16 @@ def _copy_bw(node, g, ns):
 
 def copy_(self, src, non_blocking=False):
     """Copy ``src`` into ``self`` (CopyBackwards: self's old values get zero grad)."""
-    check_inplace(self, "copy_")
     src = as_tensor_arg(src)
+    # copying a tensor onto the very same elements does nothing (PyTorch returns early, so
+    # even an expanded tensor may be its own source)
+    a, b = self._data, src._data
+    same = (
+        _same_layout(a, b)
+        and a.dtype == b.dtype
+        and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+    )
+    check_inplace(self, "copy_", (src,), overlap="ok" if same else "error")
     check_no_partial_overlap(self, src)
     check_out_shape(self._data.shape, src._data.shape)
     self._data[...] = src._data  # copy_ casts to any dtype
@@ -1880,7 +1921,7 @@ def masked_fill(input, mask, value):
 
 def masked_fill_(self, mask, value):
     """In-place ``masked_fill`` (MaskedFillBackward0)."""
-    check_inplace(self, "masked_fill_")
+    check_inplace(self, "masked_fill_", (value,), overlap="warn")
     v = value._data if isinstance(value, Tensor) else value
     _write(self, np.where(mask._data, np.asarray(v, dtype=self._data.dtype), self._data), "masked_fill_")
     return finish_inplace(self, "masked_fill_", node_class("MaskedFillBackward0"), (self, mask), (mask,))

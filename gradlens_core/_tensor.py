@@ -40,13 +40,19 @@ class Size(tuple):
         return n
 
 
+# How a view was made (PyTorch's CreationMeta). Views made under no_grad, or by an op that
+# returns several views (split, unbind, chunk), may not be edited in place while autograd
+# watches, nor have their history regenerated after their base was edited.
+DEFAULT, NO_GRAD_MODE, MULTI_OUTPUT_NODE = "default", "no_grad", "multi_output"
+
+
 class _Meta:
     """Autograd state most tensors never need (PyTorch's AutogradMeta)."""
 
-    __slots__ = ("grad", "retains_grad", "hooks", "accumulator", "base", "view_steps", "view_version", "no_grad_view")
+    __slots__ = ("grad", "retains_grad", "hooks", "accumulator", "base", "view_steps", "view_version", "creation")
 
     def __init__(self) -> None:
-        self.no_grad_view = False
+        self.creation = DEFAULT
         self.grad = None
         self.retains_grad = False
         self.hooks = None
@@ -206,8 +212,8 @@ class Tensor:
 
     def _set_requires_grad(self, value, method=False) -> None:
         value = bool(value)
-        if self._grad_fn is not None and value:
-            return  # a non-leaf already requires grad: PyTorch treats this as a no-op
+        if self._grad_fn is not None and value and method:
+            return  # requires_grad_() on a non-leaf: PyTorch treats this as a no-op (not the setter)
         if self._grad_fn is not None:
             msg = "you can only change requires_grad flags of leaf variables."
             if not value:
@@ -324,12 +330,12 @@ class Tensor:
         if _events.active:
             _events.emit("accumulated", tensor=self, grad=meta.grad, how="retain")
 
-    def _accumulate(self, g, create_graph: bool, fresh: bool = False) -> None:
+    def _accumulate(self, g, create_graph: bool, fresh: bool = False, version: int = 0) -> None:
         """AccumulateGrad: the first grad is stored, later ones are added (in place unless create_graph).
 
-        A ``fresh`` array (made by a formula, referenced nowhere else) is taken as it is, at
-        version 0; anything else is copied into a new buffer, which PyTorch's copy_ leaves at
-        version 1.
+        A ``fresh`` array (referenced nowhere else, with this tensor's layout) is taken as it
+        is, with its ``version``; anything else is copied into a new buffer laid out as this
+        tensor, which PyTorch's copy_ leaves at version 1.
         """
         meta = self._get_meta()
         old = meta.grad
@@ -341,9 +347,15 @@ class Tensor:
                 meta.grad = copy_(Tensor._wrap(np.empty_like(g._data)), g)
             elif fresh and g.dtype == self._data.dtype:
                 meta.grad = Tensor._wrap(g)
+                meta.grad._version_counter[0] = version
             else:
+                from ._autograd import non_overlapping_and_dense
+
                 data = g._data if isinstance(g, Tensor) else g
-                meta.grad = Tensor._wrap(np.array(data, dtype=self._data.dtype, copy=True, order="C"))
+                layout = "K" if non_overlapping_and_dense(self._data) else "C"
+                buffer = np.empty_like(self._data, order=layout)
+                np.copyto(buffer, data, casting="unsafe")
+                meta.grad = Tensor._wrap(buffer)
                 meta.grad._version_counter[0] = 1
         elif create_graph:
             meta.grad = old + g
@@ -363,7 +375,7 @@ class Tensor:
             node = self._grad_fn
         if node is not None:
             return node, self._output_nr
-        if not self._requires_grad or (meta is not None and meta.no_grad_view):
+        if not self._requires_grad:  # e.g. a view made under no_grad: it has no accumulator
             return None, 0
         return self._grad_accumulator(), 0
 
@@ -378,27 +390,23 @@ class Tensor:
         return acc
 
     def _view_grad_fn(self):
-        # A view whose storage was edited in place since its grad_fn was set gets a fresh
-        # AsStridedBackward0 pointing at its base's current history, as in PyTorch.
+        """The grad_fn of a view, as PyTorch's VariableHooks::grad_fn computes it.
+
+        A view whose storage was edited in place since its history was set gets a fresh
+        AsStridedBackward0 pointing at its base's current history; a view that never had
+        history and whose base does not require grad stays a leaf (its version is not read).
+        """
         meta = self._meta
-        if meta.no_grad_view and meta.view_version == self._version_counter[0]:
-            return self._grad_fn  # made under no_grad: no history, and no gradient edge
-        if meta.view_version != self._version_counter[0] and meta.no_grad_view:
-            raise RuntimeError(
-                "A view was created in no_grad mode and its base or another view of its base has been modified "
-                "inplace with grad mode enabled. Given that this use case is ambiguous and error-prone, it is "
-                "forbidden. You can clarify your code by moving both the view and the inplace either both inside "
-                "the no_grad block (if you don't want the inplace to be tracked) or both outside (if you want the "
-                "inplace to be tracked)."
-            )
-        base = meta.base
-        stale = meta.view_version != self._version_counter[0]
-        if stale or (self._grad_fn is None and base.requires_grad):
-            # edited in place since, or the base started requiring grad later
-            meta.view_version = self._version_counter[0]
-            if base.requires_grad:
-                self._grad_fn = _as_strided_node(base, meta.view_steps, self)
-                self._output_nr = 0
+        if self._grad_fn is None and not meta.base.requires_grad:
+            return None
+        version = self._version_counter[0]
+        if meta.view_version != version:
+            check_view_edit(self, indirect=True)
+            old = self._grad_fn
+            self._grad_fn = _as_strided_node(meta.base, meta.view_steps, self)
+            self._output_nr = 0
+            meta.view_version = version
+            _move_retain_grad(self, old, 0)
         return self._grad_fn
 
     def register_hook(self, hook):
@@ -672,37 +680,90 @@ def needs_grad(*inputs) -> bool:
 # ----------------------------------------------------------------------------- in-place edits
 
 
-def check_inplace(self: Tensor, op: str = "in-place op") -> None:
-    """Refuse in-place edits PyTorch refuses: on leaves that require grad (and their views)
-    outside no_grad, and through tensors whose elements overlap in memory (``expand``)."""
-    if _grad_mode._state.enabled:
+def check_inplace(self: Tensor, op: str = "in-place op", others=(), overlap: str = "error") -> None:
+    """Refuse in-place edits PyTorch refuses (VariableTypeUtils.h check_inplace).
+
+    While grad mode is on and ``self`` or one of ``others`` (the op's other inputs) requires
+    grad: edits of views made under no_grad or by multi-output ops, of leaves that require
+    grad and of their views. Always: writing through a tensor whose elements overlap in
+    memory (``expand``), unless ``overlap`` is "ok" (fill_, zero_) or "warn"
+    (masked_fill_, index_put_: a deprecation warning).
+    """
+    if _grad_mode._state.enabled and (self.requires_grad or any(_requires_grad(o) for o in others)):
         meta = self._meta
-        if meta is not None and meta.no_grad_view and meta.base.requires_grad:
-            _refuse(
-                self,
-                op,
-                "A view was created in no_grad mode and is being modified inplace with grad mode enabled. Given "
-                "that this use case is ambiguous and error-prone, it is forbidden. You can clarify your code by "
-                "moving both the view and the inplace either both inside the no_grad block (if you don't want the "
-                "inplace to be tracked) or both outside (if you want the inplace to be tracked).",
-            )
-        if self._grad_fn is None and self._requires_grad:
-            _refuse(self, op, "a leaf Variable that requires grad is being used in an in-place operation.")
         if meta is not None and meta.base is not None:
-            base = meta.base
-            if base._grad_fn is None and base._requires_grad:
+            check_view_edit(self, op=op)
+            if self.requires_grad and meta.base.is_leaf:
                 _refuse(
                     self, op, "a view of a leaf Variable that requires grad is being used in an in-place operation."
                 )
-    strides = self._data.strides
-    # an empty tensor has no elements to overlap (numpy may give it zero strides)
-    if 0 in strides and self._data.size and any(st == 0 and n > 1 for st, n in zip(strides, self._data.shape)):
+        if self.requires_grad and self.is_leaf:
+            _refuse(self, op, "a leaf Variable that requires grad is being used in an in-place operation.")
+    if overlap != "ok" and _overlaps_itself(self._data):
+        if overlap == "warn":
+            warnings.warn(
+                f"Use of {op} on expanded tensors is deprecated. Please clone() the tensor before performing this "
+                f"operation. This also applies to advanced indexing e.g. {_EXPANDED_HINT.get(op, '')}",
+                UserWarning,
+                stacklevel=4,
+            )
+            return
         _refuse(
             self,
             op,
             "unsupported operation: more than one element of the written-to tensor refers to a single "
             "memory location. Please clone() the tensor before performing the operation.",
         )
+
+
+_EXPANDED_HINT = {"index_put_": "tensor[indices] = tensor", "masked_fill_": "tensor[mask] = scalar"}
+
+
+def _requires_grad(x) -> bool:
+    return isinstance(x, Tensor) and x.requires_grad
+
+
+def _overlaps_itself(a: np.ndarray) -> bool:
+    """Whether two elements of ``a`` share one memory location (a stride 0 over a dim of size > 1).
+    An empty array has no elements to overlap (numpy may give it zero strides)."""
+    strides = a.strides
+    return 0 in strides and a.size > 0 and any(st == 0 and n > 1 for st, n in zip(strides, a.shape))
+
+
+def check_view_edit(self: Tensor, indirect: bool = False, op: str = "in-place op") -> None:
+    """Refuse the edit of a view made under no_grad or by a multi-output op (PyTorch's
+    handle_view_on_rebase). ``indirect``: its base or another view was edited, and its
+    history is being regenerated."""
+    meta = self._meta
+    creation = meta.creation
+    if creation == DEFAULT:
+        return
+    from ._autograd import short_name
+
+    node = self._grad_fn
+    modified = "its base or another view of its base has been" if indirect else "is being"
+    if creation == NO_GRAD_MODE or node is None:
+        if node is not None:
+            prefix = f"Output {self._output_nr} of {short_name(node)} is a view of a view which was created in"
+        else:
+            prefix = "A view was created in"
+        msg = f"{prefix} no_grad mode and {modified} modified inplace with grad mode enabled."
+    else:
+        msg = f"Output {self._output_nr} of {short_name(node)} is a view and {modified} modified inplace."
+    if creation == MULTI_OUTPUT_NODE:
+        msg += (
+            " This view is the output of a function that returns multiple views. Such functions do not allow the "
+            "output views to be modified inplace. You should replace the inplace operation by an out-of-place one."
+        )
+    else:
+        msg += (
+            " Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your code by "
+            "moving both the view and the inplace either both inside the no_grad block (if you don't want the "
+            "inplace to be tracked) or both outside (if you want the inplace to be tracked)."
+        )
+    if indirect:
+        raise RuntimeError(msg)
+    _refuse(self, op, msg)
 
 
 def _refuse(self: Tensor, op: str, message: str):
@@ -715,13 +776,17 @@ def _refuse(self: Tensor, op: str, message: str):
 def finish_inplace(self: Tensor, op: str, node_cls, inputs, saved=(), ctx=None, save_output=False) -> Tensor:
     """After the values of ``self`` were overwritten: bump the version and rebase the history.
 
-    ``inputs[0]`` is ``self`` as it was before the edit (its edge is read before it changes).
+    ``inputs[0]`` is ``self``. As in PyTorch, the node (its edges and saved inputs) is made
+    before the version moves: the edges read the histories the inputs had, and a saved input
+    that shares ``self``'s version counter is stale from the start (backward refuses it).
     """
+    node = None
+    if self._data.dtype.kind == "f" and needs_grad(*inputs):
+        node = _make_node(node_cls, inputs, saved, ctx)
     counter = self._version_counter
     old_version = counter[0]
     counter[0] = old_version + 1
-    if self._data.dtype.kind == "f" and needs_grad(*inputs):
-        node = _make_node(node_cls, inputs, saved, ctx)
+    if node is not None:
         _set_history(self, node)
         if save_output:
             _save_output(node, self)
@@ -735,18 +800,39 @@ def finish_inplace(self: Tensor, op: str, node_cls, inputs, saved=(), ctx=None, 
 def _set_history(self: Tensor, node) -> None:
     meta = self._meta
     if meta is None or meta.base is None:
+        old, old_nr = self._grad_fn, self._output_nr
         self._grad_fn = node
         self._output_nr = 0
+        _move_retain_grad(self, old, old_nr)
         return
     # In-place on a view: the base's history becomes CopySlices(base history, op), and the
     # view's history is regenerated from the base (PyTorch's rebase_history).
     base = meta.base
     copy_slices = _copy_slices_node(base, meta.view_steps, node)
+    old, old_nr = base._grad_fn, base._output_nr
     base._grad_fn = copy_slices
     base._output_nr = 0
+    _move_retain_grad(base, old, old_nr)
+    old, old_nr = self._grad_fn, self._output_nr
     self._grad_fn = _as_strided_node(base, meta.view_steps, self)
     self._output_nr = 0
     meta.view_version = self._version_counter[0]
+    _move_retain_grad(self, old, old_nr)
+
+
+def _move_retain_grad(self: Tensor, old, old_nr: int) -> None:
+    """A tensor that retains grad keeps doing so through its new grad_fn (PyTorch's
+    update_tensor_hooks_on_new_gradfn); hooks registered earlier stay with the old node."""
+    meta = self._meta
+    if meta is None or not meta.retains_grad or old is None or not old._retain:
+        return
+    ref = old._retain.pop(old_nr, None)
+    if ref is None:
+        return
+    new = self._grad_fn
+    if new._retain is None:
+        new._retain = {}
+    new._retain[self._output_nr] = ref
 
 
 def _copy_slices_node(base, steps, fn):

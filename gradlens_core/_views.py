@@ -17,7 +17,7 @@ import numpy as np
 
 from . import _events, _grad_mode
 from ._autograd import Node, node_class
-from ._tensor import Tensor, _Meta, record
+from ._tensor import DEFAULT, MULTI_OUTPUT_NODE, NO_GRAD_MODE, Tensor, _Meta, record
 
 __all__ = ["ViewStep", "make_view", "CopySlices", "AsStridedBackward0"]
 
@@ -44,24 +44,32 @@ def view_node(name: str) -> type:
 def make_view(self: Tensor, data: np.ndarray, name: str, step: ViewStep, op: str) -> Tensor:
     """A tensor viewing ``self``'s memory through ``step`` (``data`` is ``step.forward(self._data)``)."""
     out = Tensor._wrap(data)
-    counter = out._version_counter = self._version_counter
-    meta = out._meta = _Meta()
-    src = self._meta
-    if src is not None and src.base is not None:
-        meta.base = src.base
-        meta.view_steps = src.view_steps + (step,)
-    else:
-        meta.base = self
-        meta.view_steps = (step,)
-    meta.view_version = counter[0]
-    if not _grad_mode._state.enabled and self.requires_grad:
-        # a view made under no_grad requires grad while its base does, but has no gradient
-        # edge; editing it with grad mode on is refused (see check_inplace)
-        meta.no_grad_view = True
+    _view_meta(out, self, step, DEFAULT)
     record(out, view_node(name), (self,), ctx=step, op=op)
     if _events.active:
         _events.emit("aliased", tensor=out, source=self, kind="view", op=op)
     return out
+
+
+def _view_meta(out: Tensor, source: Tensor, step: ViewStep, creation: str) -> None:
+    """Make ``out`` a view of ``source`` (through ``step``): the same version counter, the
+    root base, the chain of steps from it, and how it was made (PyTorch's CreationMeta: a
+    view made under no_grad, or of such a view, stays NO_GRAD_MODE)."""
+    counter = out._version_counter = source._version_counter
+    meta = out._meta = _Meta()
+    if not _grad_mode._state.enabled:
+        creation = NO_GRAD_MODE
+    src = source._meta
+    if src is not None and src.base is not None:
+        meta.base = src.base
+        meta.view_steps = src.view_steps + (step,)
+        if creation == DEFAULT:
+            creation = src.creation
+    else:
+        meta.base = source
+        meta.view_steps = (step,)
+    meta.creation = creation
+    meta.view_version = counter[0]
 
 
 def _apply_steps(array, steps):
@@ -174,12 +182,15 @@ def _try_view(a: np.ndarray, shape):
 
 
 def reshape(self: Tensor, *shape) -> Tensor:
-    """``view`` when the strides allow it, else a copy (UnsafeViewBackward0 after a clone)."""
+    """``view`` of a contiguous tensor (ViewBackward0); of another tensor whose strides allow
+    it, ``_reshape_alias`` (ReshapeAliasBackward0); else a copy (UnsafeViewBackward0 after a
+    clone), as PyTorch's reshape."""
     new = _infer_shape(_shape_args(shape), self._data.size)
     data = _try_view(self._data, new)
     if data is not None:
         step = ViewStep(lambda a: a.reshape(new), _reshape_step(self._data.shape))
-        return make_view(self, data, "ViewBackward0", step, "reshape")
+        name = "ViewBackward0" if self._data.flags.c_contiguous else "ReshapeAliasBackward0"
+        return make_view(self, data, name, step, "reshape")
     from ._autograd import node_class
     from ._ops import clone
 
@@ -264,7 +275,7 @@ def permute(self: Tensor, *dims) -> Tensor:
 def unsqueeze(self: Tensor, dim: int) -> Tensor:
     """Insert a dim of size 1 (UnsqueezeBackward0)."""
     d = self._wrap_dim(dim, self._data.ndim + 1)
-    step = ViewStep(lambda a: np.expand_dims(a, d), _reshape_step(self._data.shape))
+    step = ViewStep(lambda a: np.expand_dims(a, d), lambda g, ns: ns.squeeze(g, d))  # grad.squeeze(dim)
     return make_view(self, np.expand_dims(self._data, d), "UnsqueezeBackward0", step, "unsqueeze")
 
 
@@ -272,15 +283,23 @@ def squeeze(self: Tensor, dim=None) -> Tensor:
     """Drop dims of size 1: all (SqueezeBackward0), one (SqueezeBackward1) or several (SqueezeBackward2)."""
     shape = self._data.shape
     if dim is None:
-        new = tuple(s for s in shape if s != 1)
+        squeezed = [i for i, s in enumerate(shape) if s == 1]
         name = "SqueezeBackward0"
     else:
         dims = (dim,) if isinstance(dim, int) else tuple(dim)
         wrapped = {self._wrap_dim(d, max(len(shape), 1)) for d in dims}
-        new = tuple(s for i, s in enumerate(shape) if not (i in wrapped and s == 1))
+        squeezed = [i for i in sorted(wrapped) if i < len(shape) and shape[i] == 1]
         name = "SqueezeBackward1" if isinstance(dim, int) else "SqueezeBackward2"
-    step = ViewStep(lambda a: a.reshape(new), _reshape_step(shape))
+    new = tuple(s for i, s in enumerate(shape) if i not in squeezed)
+    step = ViewStep(lambda a: a.reshape(new), lambda g, ns: _unsqueeze_to(g, squeezed, ns))
     return make_view(self, self._data.reshape(new), name, step, "squeeze")
+
+
+def _unsqueeze_to(g, dims, ns):
+    """The backward of squeeze: ``grad.unsqueeze(d)`` for each squeezed dim, as PyTorch's unsqueeze_to."""
+    for d in dims:
+        g = ns.unsqueeze(g, d)
+    return g
 
 
 def expand(self: Tensor, *sizes) -> Tensor:
@@ -404,18 +423,11 @@ def _multi_view(self: Tensor, keys, name: str, op: str) -> tuple:
         cls = node_class(name, base=MultiViewNode)
         node = cls((self._edge(),), (), (in_shape, keys), [(in_shape, self._data.dtype)])
         node._n_outputs = len(keys)
-    src = self._meta
     outs = []
     for i, key in enumerate(keys):
         out = Tensor._wrap(self._data[key])
-        counter = out._version_counter = self._version_counter
-        meta = out._meta = _Meta()
         step = ViewStep((lambda k: lambda a: a[k])(key), (lambda k: lambda g, ns: ns.scatter(g, in_shape, k))(key))
-        if src is not None and src.base is not None:
-            meta.base, meta.view_steps = src.base, src.view_steps + (step,)
-        else:
-            meta.base, meta.view_steps = self, (step,)
-        meta.view_version = counter[0]
+        _view_meta(out, self, step, MULTI_OUTPUT_NODE)
         if node is not None:
             out._grad_fn = node
             out._output_nr = i
@@ -536,9 +548,9 @@ def getitem(self: Tensor, key) -> Tensor:
     return _advanced_index(out, indices)
 
 
-def _basic_index(self: Tensor, items) -> Tensor:
+def _basic_index(self: Tensor, items, alias: bool = True) -> Tensor:
     out, _ = _apply_slicing(self, items)
-    if out is self:
+    if out is self and alias:  # reading: a fresh tensor, as PyTorch's getitem (not setitem)
         return make_view(self, self._data.view(), "AliasBackward0", _IDENTITY, "alias")
     return out
 
@@ -666,7 +678,8 @@ def _advanced_index(self: Tensor, indices) -> Tensor:
 
 def _index_bw(node, g, ns):
     shape, key = node._ctx
-    return (ns.index_add(g, shape, key),)
+    # PyTorch: grad.new_zeros(shape).index_put_(indices, grad, accumulate=True)
+    return (ns.made_in_place(ns.index_add(g, shape, key), 1),)
 
 
 def _index_put_bw(node, g, ns):
@@ -681,39 +694,63 @@ def _index_put_bw(node, g, ns):
 
 
 def setitem(self: Tensor, key, value) -> None:
-    """``self[key] = value``: a copy into a view for basic keys (CopySlices on the base), else
-    index_put_ on the view the key's basic items make."""
-    from ._ops import as_tensor_arg, copy_, fill_
-
+    """``self[key] = value`` as PyTorch's THPVariable_setitem: basic keys copy into the view
+    they select (CopySlices on the base; no view when they select the whole tensor),
+    advanced keys go to index_put_ on the view the key's basic items make."""
+    value = _value_to_tensor(self, value)
     items = _normalise_key(key)
-    whole = len(items) == 1 and (items[0] is Ellipsis or (type(items[0]) is slice and items[0] == slice(None)))
-    if whole:
-        # the whole tensor: PyTorch fills or copies into the tensor itself (no view, no CopySlices)
-        if isinstance(value, Tensor):
-            copy_(self, value)
-        else:
-            fill_(self, Tensor._wrap(np.asarray(value, dtype=self._data.dtype)))
-        return
+    if len(items) == 1 and items[0] is False:
+        return  # PyTorch writes nothing
+    if len(items) == 1 and items[0] is True:
+        items = (None,)
     if all(_is_basic(i) for i in items):
-        target = _basic_index(self, items) if items != () else self
-        if isinstance(value, Tensor):
-            copy_(target, value)
-        elif isinstance(value, (list, tuple, np.ndarray)):
-            copy_(target, as_tensor_arg(value))
-        elif target is self and not self._is_view():
-            fill_(target, value)
-        else:
-            copy_(target, Tensor._wrap(np.asarray(value, dtype=self._data.dtype)))
+        copy_to(_basic_index(self, items, alias=False), value)
         return
     target, indices = _apply_slicing(self, [_to_index(i) for i in items])
-    if not isinstance(value, Tensor):
-        # a number takes the tensor's dtype; a list is a tensor of its own
-        value = (
-            as_tensor_arg(value)
-            if isinstance(value, (list, tuple, np.ndarray))
-            else Tensor._wrap(np.asarray(value, dtype=self._data.dtype))
-        )
-    _index_put(target, indices, value, False, strip_value=True)
+    _index_put(target, indices, _without_leading_ones(value), False)
+
+
+def _value_to_tensor(self: Tensor, value) -> Tensor:
+    """A tensor, or a Python number as a 0-d tensor of ``self``'s dtype (PyTorch's valueToTensor)."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, (bool, int, float, complex, np.integer)):  # np.float64 is a float
+        return Tensor._wrap(np.asarray(value).astype(self._data.dtype))
+    raise TypeError(f"can't assign a {_type_name(value)} to a {self.type()}")
+
+
+def _type_name(value) -> str:
+    cls = type(value)
+    return cls.__name__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__name__}"
+
+
+def _without_leading_ones(value: Tensor) -> Tensor:
+    """``value`` viewed without its leading dims of size 1 (PyTorch's slicePrefix1sSize)."""
+    n = _leading_ones(value._data.shape)
+    return view(value, value._data.shape[n:]) if n else value
+
+
+def copy_to(dst: Tensor, src: Tensor) -> None:
+    """Write ``src`` into ``dst`` as PyTorch's indexing copy_to: copy_ of the same shape, fill_
+    with a 0-d source, else the source without leading 1s (a view), expanded to ``dst``."""
+    from ._ops import copy_, fill_
+
+    if dst._data.shape == src._data.shape:
+        copy_(dst, src)
+    elif src._data.ndim == 0:
+        fill_(dst, src)
+    else:
+        src = view(src, src._data.shape[_leading_ones(src._data.shape) :])
+        if src._data.shape != dst._data.shape:
+            src = expand(src, dst._data.shape)
+        copy_(dst, src)
+
+
+def _leading_ones(shape) -> int:
+    n = 0
+    while n < len(shape) and shape[n] == 1:
+        n += 1
+    return n
 
 
 def index_put_(self: Tensor, indices, values, accumulate=False) -> Tensor:
@@ -723,32 +760,39 @@ def index_put_(self: Tensor, indices, values, accumulate=False) -> Tensor:
     if len(indices) > self._data.ndim:
         raise IndexError(f"too many indices for tensor of dimension {self._data.ndim} (got {len(indices)})")
     arrays = {d: _to_index(i) for d, i in enumerate(indices) if i is not None}
-    return _index_put(self, arrays, as_tensor_arg(values), accumulate)
+    return _index_put(self, arrays, values if isinstance(values, Tensor) else as_tensor_arg(values), accumulate)
 
 
-def _index_put(self: Tensor, indices, value: Tensor, accumulate: bool, strip_value: bool = False) -> Tensor:
+def _index_put(self: Tensor, indices: dict, value: Tensor, accumulate: bool) -> Tensor:
+    """PyTorch's _index_put_impl_, its checks in its order: the expanded-self warning, the
+    dispatch of one value through one mask to masked_fill_, memory overlap of the value and
+    the indices, the indices, the value's shape and dtype, then the bounds as it writes."""
     from ._autograd import node_class
+    from ._ops import check_no_overlap
     from ._tensor import check_inplace, finish_inplace
 
-    check_inplace(self, "index_put_")
+    check_inplace(self, "index_put_", (value,), overlap="warn")
+    masked = not accumulate and _as_masked_fill(indices, value)
+    if masked:
+        check_inplace(self, "masked_fill_", overlap="warn")
+    else:
+        for other in (value, *indices.values()):
+            check_no_overlap(self, other if isinstance(other, Tensor) else Tensor._wrap(other))
     shape = self._data.shape
     key, result_shape = _index_key(shape, indices)
-    value_shape = value._data.shape
-    if strip_value:  # item assignment drops the value's leading dims of size 1
-        while value_shape and value_shape[0] == 1:
-            value_shape = value_shape[1:]
-    if not _expandable(value_shape, result_shape):
-        raise RuntimeError(
-            f"shape mismatch: value tensor of shape {list(value_shape)} cannot be broadcast to indexing result of "
-            f"shape {list(result_shape)}"
-        )
-    if value.dtype is not self.dtype:
-        raise RuntimeError(
-            f"Index put requires the source and destination dtypes match, got {self.dtype._legacy} for the "
-            f"destination and {value.dtype._legacy} for the source."
-        )
+    if not masked:
+        if not _expandable(value._data.shape, result_shape):
+            raise RuntimeError(
+                f"shape mismatch: value tensor of shape {list(value._data.shape)} cannot be broadcast to indexing "
+                f"result of shape {list(result_shape)}"
+            )
+        if value.dtype is not self.dtype:
+            raise RuntimeError(
+                f"Index put requires the source and destination dtypes match, got {self.dtype._legacy} for the "
+                f"destination and {value.dtype._legacy} for the source."
+            )
     _check_bounds(shape, key, result_shape)
-    vd = value._data.reshape(value_shape)
+    vd = value._data.astype(self._data.dtype, copy=False)
     if 0 in result_shape:
         pass  # nothing is written (numpy would still check the indices)
     elif accumulate:
@@ -764,6 +808,15 @@ def _expandable(shape, target) -> bool:
     if len(shape) > len(target):
         return False
     return all(s == t or s == 1 for s, t in zip(reversed(shape), reversed(target)))
+
+
+def _as_masked_fill(indices: dict, value: Tensor) -> bool:
+    """Whether PyTorch's index_put_ runs as masked_fill_: one value, and one boolean mask as
+    the only index (canDispatchToMaskedFill)."""
+    if value._data.size != 1 or len(indices) != 1:
+        return False
+    (index,) = indices.values()
+    return index.dtype == np.bool_
 
 
 # ----------------------------------------------------------------------------- scatter (double backward)

@@ -223,6 +223,31 @@ REGRESSIONS = {
         t2.requires_grad_(False)
         t3.sum().backward()
     """,  # t0.grad and t2.grad stay None (AccumulateGrad skips a leaf that no longer requires grad)
+    "leaf_moved_into_the_graph_interior": """
+        t0 = torch.ones(2, requires_grad=True)
+        t1 = t0 * 2
+        t0.requires_grad_(False)
+        t2 = torch.ones(2, requires_grad=True)
+        t0.mul_(t2)
+        t1.sum().backward()
+    """,  # RuntimeError: leaf variable has been moved into the graph interior
+    "backward_inputs_non_leaf_retains_grad": """
+        t0 = torch.ones(2, requires_grad=True)
+        t1 = t0 * 2
+        (t1 * 3).sum().backward(inputs=[t1])
+    """,  # t1.retains_grad True and t1.grad [3., 3.] (backward calls retain_grad() on its inputs); t0.grad None
+    "requires_grad_setter_on_non_leaf_refused": """
+        t0 = torch.ones(1, requires_grad=True)
+        t1 = t0 * 2
+        t1.requires_grad_()
+        t1.requires_grad = True
+    """,  # requires_grad_() is a no-op; the setter raises RuntimeError: you can only change requires_grad flags of leaf variables.
+    "inplace_saves_its_input_before_the_version_bump": """
+        t0 = torch.ones(2, requires_grad=True)
+        t1 = t0 * 1
+        t1.mul_(t1)
+        t1.sum().backward()
+    """,  # RuntimeError: one of the variables needed for gradient computation has been modified by an inplace operation: ... is at version 1; expected version 0 instead.
     "std_backward_where_std_is_0": """
         t0 = torch.ones(2, 3, requires_grad=True)
         t1 = t0.std(0)
@@ -261,6 +286,18 @@ REGRESSIONS = {
         t5, t6 = t4.max(1)
         t7, = torch.autograd.grad(t5.sum(), t4)
     """,  # g1._version == 1, t3._version == 1, t7._version == 2
+    "grad_versions_follow_pytorch_formulas": """
+        t0 = torch.tensor([[0.5, -1.0], [1.5, 0.25]], requires_grad=True)
+        torch.stack([t0, t0]).sum().backward()
+        g1 = t0.grad
+        t0.grad = None
+        torch.cat([t0, t0 * 2]).sum().backward()
+        g2 = t0.grad
+        t3, = torch.autograd.grad(t0[[0, 1, 0]].sum(), t0)
+        t4, = torch.autograd.grad(torch.maximum(t0, t0 * 0.5).sum(), t0)
+        t5, = torch.autograd.grad(t0.max(), t0)
+    """,  # g1._version 0, g2._version 0 (a view of the grad is taken as it is); t3 1 (new_zeros + index_put_),
+    # t4 2 (masked_fill_, then a second grad added in place), t5 1 (zeros_like + masked_fill_)
     "matmul_1d_2d_result_version": """
         t0 = torch.ones(2)
         t1 = torch.eye(2)
@@ -334,6 +371,65 @@ REGRESSIONS = {
         with torch.no_grad():
             t0.zero_()
     """,  # t2.grad_fn raises: Output 0 of Slice is a view of a view which was created in no_grad mode ...
+    "setitem_copies_as_pytorch_copy_to": """
+        t0 = torch.tensor(False)
+        t0[None] = t0
+        t1 = torch.eye(1, requires_grad=True)
+        t2 = t1.clamp(min=-0.5)
+        t2[:-1, None] = t2
+        t3 = t1 * 2
+        t3[0:1] = torch.ones(1, 1, requires_grad=True)
+        t4 = t1.sum() * 1
+        t4[...] = 1.0
+        t5 = t1 * 1
+        t5[()] = 1.0
+    """,  # copy_ of the same shape, fill_ of a 0-d source (t0: no overlap check, _version 1; t5: FillBackward3),
+    # else the source viewed without leading 1s and expanded: t2's next_functions (('ClampBackward1', 0),
+    # ('ExpandBackward0', 0)), t3's (('MulBackward0', 0), ('ViewBackward0', 0)); t4 CopyBackwards
+    "setitem_source_expanded_onto_itself": """
+        t0 = torch.zeros(1, 3)
+        t0[None] = t0
+    """,  # fine (the source expanded to [1, 1, 3] has the destination's strides: a full overlap), t0._version 1
+    "slice_from_a_negative_start_is_applied": """
+        t0 = torch.zeros(2, 2, requires_grad=True)
+        t1 = t0 / t0
+        t1[-2:] = 1.5
+        t2 = t0[-2:, 0]
+        t3 = t0[0:5, 0]
+    """,  # t1.grad_fn CopySlices; t2.grad_fn SelectBackward0 after SliceBackward0; t3 SelectBackward0 after AccumulateGrad
+    "zero_grad_formulas_are_zeros_like": """
+        t0 = torch.tensor([[-1.0, 0.5]], requires_grad=True)
+        t1 = t0.ceil()
+        t1.sqrt().exp().sum().backward()
+    """,  # t0.grad [[0., 0.]] (CeilBackward0 is zeros_like(grad), not grad * 0 of an inf grad)
+    "sum_of_two_grads_of_0d_is_taken_as_it_is": """
+        t0 = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
+        t1 = torch.add(t0, t0)
+        t1.backward()
+    """,  # t0.grad._version 0 (the two grads are summed anew, and the sum is stolen)
+    "max_of_0d_over_dim_grad_version": """
+        t0 = torch.full((), -2.0, requires_grad=True)
+        t1, t2 = t0.max(0)
+        t1.backward()
+    """,  # t0.grad._version 2 (zeros, then scatter_)
+    "setitem_of_a_list_refused": """
+        t0 = torch.ones(3)
+        t0[1:] = [4.0, 5.0]
+    """,  # TypeError: can't assign a list to a torch.FloatTensor
+    "sum_of_0d_leaf_grad_is_taken_as_it_is": """
+        t0 = torch.tensor(-2.0, requires_grad=True)
+        t0.sum().backward()
+    """,  # t0.grad._version 0 (the expanded grad of a 0-d is a fresh view, stolen by AccumulateGrad)
+    "inplace_on_view_of_leaf_refused_before_operand_checks": """
+        t0 = torch.tensor(3.0, requires_grad=True)
+        t1 = t0.flatten()
+        t1.sub_(True)
+    """,  # RuntimeError: a view of a leaf Variable that requires grad is being used in an in-place operation.
+    "double_backward_of_unsqueeze_is_squeeze": """
+        t0 = torch.ones(2, 3, requires_grad=True)
+        t1 = 0.5 ** t0.unsqueeze(0)
+        t2, = torch.autograd.grad(t1.sum(), t0, create_graph=True)
+    """,  # t2.grad_fn SqueezeBackward1 (UnsqueezeBackward0's formula is grad.squeeze(dim))
     # --- in-place with overlapping memory
     "inplace_source_overlaps_destination": """
         t0 = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
@@ -471,22 +567,7 @@ REGRESSIONS = {
 # Disagreements the fuzzer found that are not fixed yet (issue 6 stays open until this set
 # is empty). They run and are reported as xfailed, never as passed; strict, so a program
 # that starts to agree with torch fails until its name is removed from here.
-KNOWN_DISAGREEMENTS = {
-    "autograd_grad_runs_only_needed_hooks",
-    "grad_version_after_backward",
-    "grads_from_autograd_grad_are_writable",
-    "inplace_source_overlaps_destination",
-    "leaf_that_stopped_requiring_grad_gets_no_grad",
-    "multi_output_view_after_base_edit",
-    "multi_output_view_inplace_refused",
-    "multi_output_views_made_in_no_grad_require_grad",
-    "regenerated_view_history_keeps_the_view_op",
-    "reshape_of_expanded_is_reshape_alias",
-    "view_grad_fn_after_base_lost_requires_grad",
-    "view_of_detached_base_still_refused",
-    "view_of_no_grad_view_after_base_edit",
-    "views_follow_base_requires_grad_",
-}
+KNOWN_DISAGREEMENTS: set = set()
 _KNOWN = pytest.mark.xfail(strict=True, reason="known disagreement with torch, not fixed yet (issue 6)")
 
 

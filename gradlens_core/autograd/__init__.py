@@ -108,6 +108,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     with BackwardEvents(tensors, inputs, retain_graph, create_graph) as current:
         _check_roots(tensors)
         seeds = _make_grads(tensors, grads, create_graph)
+        for t in inputs or ():
+            t.retain_grad()  # as PyTorch: a non-leaf input gets its .grad through retain_grad
         run_backward(tensors, seeds, retain_graph, create_graph, inputs=inputs, accumulate=True, current=current)
 
 
