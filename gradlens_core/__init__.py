@@ -14,9 +14,7 @@ tensor([0.1966, 0.1050, 0.0452])
 
 from __future__ import annotations
 
-import warnings as _warnings
-
-from . import _methods
+from . import _methods, _warn
 from ._dtype import (
     bool_ as bool,
 )
@@ -165,9 +163,7 @@ from ._warn import is_warn_always_enabled, set_warn_always
 
 _methods.install()
 
-# numpy's floating-point RuntimeWarnings (inf - inf, sin(inf), ...) raised from inside the
-# engine are not PyTorch behaviour: PyTorch returns nan/inf silently.
-_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"gradlens_core\.")
+_warn.silence_numpy_float_warnings()
 
 from . import autograd, nn, optim  # noqa: E402  (they use the installed Tensor methods)
 

@@ -21,6 +21,7 @@ import numpy as np
 from . import _dtype, _events, _grad_mode
 from ._autograd import NOT_SAVED, AccumulateGrad, SavedTensor
 from ._handles import HookDict, add_hook
+from ._warn import warn_once
 
 __all__ = ["Tensor", "Size", "record", "check_inplace", "finish_inplace"]
 
@@ -510,6 +511,11 @@ class Tensor:
         return self._data.tolist()
 
     def __float__(self) -> float:
+        if _grad_mode._state.enabled and self.requires_grad:
+            warn_once(
+                "Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n"
+                "Consider using tensor.detach() first."
+            )
         if self._data.size != 1:
             raise ValueError("only one element tensors can be converted to Python scalars")
         self._escaped("float")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 
-__all__ = ["set_warn_always", "is_warn_always_enabled", "warn_once"]
+__all__ = ["set_warn_always", "is_warn_always_enabled", "warn_once", "silence_numpy_float_warnings"]
 
 _always = False
 _given: set = set()
@@ -30,3 +30,10 @@ def warn_once(message: str, stacklevel: int = 3) -> None:
     if _always or message not in _given:
         _given.add(message)
         warnings.warn(message, UserWarning, stacklevel=stacklevel)
+
+
+def silence_numpy_float_warnings() -> None:
+    """Ignore numpy's floating-point RuntimeWarnings (inf - inf, sin(inf), ...) raised from inside
+    the engine: PyTorch returns nan/inf silently. Called on import; call it again inside a
+    ``warnings.catch_warnings()`` block that reset the filters (pytest does, per test)."""
+    warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"gradlens_core\.")

@@ -171,13 +171,12 @@ def _compile(code: str):
 
 @contextlib.contextmanager
 def _recording_warnings():
-    """Record every warning, except those a library deliberately silences for its own modules
-    (gradlens_core ignores numpy's floating-point RuntimeWarnings raised inside it, as PyTorch
-    returns nan/inf silently)."""
-    keep = [f for f in warnings.filters if f[0] == "ignore" and f[3] is not None]
+    """Record every warning, except numpy's floating-point RuntimeWarnings raised inside
+    gradlens_core, which it silences on import (PyTorch returns nan/inf silently); pytest
+    resets the filters for each test, so they are silenced again here."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        warnings.filters[:0] = keep
+        gradlens_core._warn.silence_numpy_float_warnings()
         yield caught
 
 
