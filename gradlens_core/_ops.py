@@ -1180,12 +1180,40 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 
 
 @backward_formula("BmmBackward0")
-@backward_formula("MmBackward0")
-def _mm_bw(node, g, ns):
+def _bmm_bw(node, g, ns):
     # saved: (self, mat2)
     ga = ns.matmul(g, ns.mT(node.saved_value(1, ns))) if node.needs(0) else None
     gb = ns.matmul(ns.mT(node.saved_value(0, ns)), g) if node.needs(1) else None
     return ga, gb
+
+
+@backward_formula("MmBackward0")
+def _mm_bw(node, g, ns):
+    # saved: (self, mat2); ctx: which of them is column-major
+    ga = _mm_mat1_grad(g, node.saved_value(1, ns), node._ctx[0], ns) if node.needs(0) else None
+    gb = _mm_mat2_grad(g, node.saved_value(0, ns), node._ctx[1], ns) if node.needs(1) else None
+    return ga, gb
+
+
+def _column_major(a: np.ndarray) -> bool:
+    """PyTorch's test for a column-major matrix (strides (1, rows)), e.g. a transposed weight."""
+    return a.strides[0] == a.itemsize and a.strides[1] == a.itemsize * a.shape[0]
+
+
+def _mm_mat1_grad(g, mat2, column_major: bool, ns):
+    """PyTorch's mm_mat1_backward: the grad of a column-major mat1 is made column-major too."""
+    if column_major:
+        return ns.mT(ns.matmul(mat2, ns.mT(g)))
+    return ns.matmul(g, ns.mT(mat2))
+
+
+def _mm_mat2_grad(g, mat1, column_major: bool, ns):
+    """PyTorch's mm_mat2_backward: the grad of a column-major mat2 (``x @ w.t()``) is made
+    column-major, so that through ``t()`` it has the weight's own layout and AccumulateGrad
+    takes it without a copy."""
+    if column_major:
+        return ns.mT(ns.matmul(ns.mT(g), mat1))
+    return ns.matmul(ns.mT(mat1), g)
 
 
 @backward_formula("MvBackward0")
@@ -1197,8 +1225,9 @@ def _mv_bw(node, g, ns):
 
 @backward_formula("AddmmBackward0")
 def _addmm_bw(node, g, ns):
-    g1 = ns.matmul(g, ns.mT(node.saved_value(1, ns))) if node.needs(1) else None
-    g2 = ns.matmul(ns.mT(node.saved_value(0, ns)), g) if node.needs(2) else None
+    # saved: (mat1, mat2); ctx: which of them is column-major
+    g1 = _mm_mat1_grad(g, node.saved_value(1, ns), node._ctx[0], ns) if node.needs(1) else None
+    g2 = _mm_mat2_grad(g, node.saved_value(0, ns), node._ctx[1], ns) if node.needs(2) else None
     return g, g1, g2
 
 
@@ -1233,7 +1262,8 @@ def mm(input, mat2):
         )
     _check_product_kernel(input, "mm")
     out = _wrap(input._data @ mat2._data)
-    return record(out, node_class("MmBackward0"), (input, mat2), _two_saved(input, mat2), op="mm")
+    layouts = (_column_major(input._data), _column_major(mat2._data))
+    return record(out, node_class("MmBackward0"), (input, mat2), _two_saved(input, mat2), ctx=layouts, op="mm")
 
 
 def dot(input, other):
@@ -1407,7 +1437,8 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
         raise broadcast_error(input.shape, data.shape) from None
     out = _wrap(data)
     saved = (_saved_operand(mat1, None, mat2), _saved_operand(mat2, None, mat1))
-    return record(out, node_class("AddmmBackward0"), (input, mat1, mat2), saved, op="addmm")
+    layouts = (_column_major(mat1._data), _column_major(mat2._data))
+    return record(out, node_class("AddmmBackward0"), (input, mat1, mat2), saved, ctx=layouts, op="addmm")
 
 
 def outer(input, vec2):

@@ -572,6 +572,17 @@ REGRESSIONS = {
         v5 = int(t0)
     """,  # UserWarning: Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.
     # (once per process, before the one-element check; not under no_grad, not for int())
+    "grad_of_a_transposed_matrix_operand_keeps_its_layout": """
+        t0 = torch.ones(2, 3, requires_grad=True)
+        t1 = torch.ones(4, 3) @ t0.t()
+        t1.sum().backward()
+        t2 = torch.ones(3, 4, requires_grad=True)
+        t3 = t2.t().mm(torch.ones(3, 2))
+        t3.sum().backward()
+        t4 = torch.nn.functional.linear(torch.ones(4, 3), t0, torch.ones(2))
+        t4.sum().backward()
+    """,  # t0.grad._version 0, then 1 (mm_mat2_backward makes the grad column-major, so through t() it is
+    # row-major like t0 and AccumulateGrad takes it); t2.grad._version 0 (mm_mat1_backward)
 }
 
 
