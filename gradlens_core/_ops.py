@@ -1672,23 +1672,55 @@ def _snapshot(self: Tensor):
     return old
 
 
+_OVERLAP_MESSAGE = (
+    "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory "
+    "location. Please clone() the tensor before performing the operation."
+)
+
+
 def check_no_partial_overlap(self: Tensor, other) -> None:
-    """Refuse a source that shares some, but not all, of the memory an in-place op writes."""
-    if not isinstance(other, Tensor):
-        return
-    a, b = self._data, other._data
-    if a is b or not np.may_share_memory(a, b):
-        return
-    same = (
-        a.shape == b.shape
-        and a.strides == b.strides
-        and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
-    )
-    if not same and np.shares_memory(a, b):
-        raise RuntimeError(
-            "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single "
-            "memory location. Please clone() the tensor before performing the operation."
-        )
+    """Refuse a source that shares some, but not all, of the memory an in-place op writes
+    (ATen's assert_no_partial_overlap, run before the shapes are compared)."""
+    if isinstance(other, Tensor) and _overlap_status(self, other) == "partial":
+        raise RuntimeError(_OVERLAP_MESSAGE)
+
+
+def check_no_overlap(self: Tensor, other: Tensor) -> None:
+    """Refuse a source that shares any memory with the written-to tensor (ATen's
+    assert_no_overlap, as index_put_ checks its value)."""
+    if _overlap_status(self, other) in ("full", "partial"):
+        raise RuntimeError(_OVERLAP_MESSAGE)
+
+
+def _overlap_status(a: Tensor, b: Tensor) -> str:
+    """ATen's get_overlap_status: "full", "partial", "none", or "too hard" (then nothing is
+    refused) when either tensor is not laid out densely without overlap, e.g. expanded."""
+    if a is b:
+        return "full"
+    x, y = a._data, b._data
+    if x.size == 0 or y.size == 0:
+        return "none"
+    if not (_non_overlapping_and_dense(a) and _non_overlapping_and_dense(b)):
+        return "too hard"
+    if a._storage_key() != b._storage_key():
+        return "none"
+    a_begin, b_begin = a.data_ptr(), b.data_ptr()
+    a_end, b_end = a_begin + x.nbytes, b_begin + y.nbytes
+    if a_begin == b_begin and a_end == b_end:
+        return "full" if a.stride() == b.stride() else "partial"
+    return "partial" if a_begin < b_end and b_begin < a_end else "none"
+
+
+def _non_overlapping_and_dense(t: Tensor) -> bool:
+    """Whether the elements fill a block of memory exactly, in some order of the dims (sizes
+    of 1 do not count)."""
+    dims = sorted((st, n) for st, n in zip(t.stride(), t._data.shape) if n > 1)
+    expected = 1
+    for st, n in dims:
+        if st != expected:
+            return False
+        expected *= n
+    return True
 
 
 def _inplace_binary(self, other, np_fn, node_cls, op, alpha=1, result_dtype=lambda d: d):
@@ -1880,7 +1912,10 @@ def masked_fill(input, mask, value):
 
 def masked_fill_(self, mask, value):
     """In-place ``masked_fill`` (MaskedFillBackward0)."""
-    check_inplace(self, "masked_fill_")
+    from ._views import warn_if_expanded
+
+    check_inplace(self, "masked_fill_", internal_overlap=False)
+    warn_if_expanded(self, "masked_fill_", "tensor[mask] = scalar")
     v = value._data if isinstance(value, Tensor) else value
     _write(self, np.where(mask._data, np.asarray(v, dtype=self._data.dtype), self._data), "masked_fill_")
     return finish_inplace(self, "masked_fill_", node_class("MaskedFillBackward0"), (self, mask), (mask,))

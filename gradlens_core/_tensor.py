@@ -672,9 +672,10 @@ def needs_grad(*inputs) -> bool:
 # ----------------------------------------------------------------------------- in-place edits
 
 
-def check_inplace(self: Tensor, op: str = "in-place op") -> None:
+def check_inplace(self: Tensor, op: str = "in-place op", internal_overlap: bool = True) -> None:
     """Refuse in-place edits PyTorch refuses: on leaves that require grad (and their views)
-    outside no_grad, and through tensors whose elements overlap in memory (``expand``)."""
+    outside no_grad, and through tensors whose elements overlap in memory (``expand``) unless
+    ``internal_overlap`` is False (index_put_ and masked_fill_ only warn, see has_internal_overlap)."""
     if _grad_mode._state.enabled:
         meta = self._meta
         if meta is not None and meta.no_grad_view and meta.base.requires_grad:
@@ -694,15 +695,20 @@ def check_inplace(self: Tensor, op: str = "in-place op") -> None:
                 _refuse(
                     self, op, "a view of a leaf Variable that requires grad is being used in an in-place operation."
                 )
-    strides = self._data.strides
-    # an empty tensor has no elements to overlap (numpy may give it zero strides)
-    if 0 in strides and self._data.size and any(st == 0 and n > 1 for st, n in zip(strides, self._data.shape)):
+    if internal_overlap and has_internal_overlap(self):
         _refuse(
             self,
             op,
             "unsupported operation: more than one element of the written-to tensor refers to a single "
             "memory location. Please clone() the tensor before performing the operation.",
         )
+
+
+def has_internal_overlap(self: Tensor) -> bool:
+    """Whether some elements share one memory location (a dim expanded with stride 0)."""
+    strides = self._data.strides
+    # an empty tensor has no elements to overlap (numpy may give it zero strides)
+    return bool(self._data.size) and any(st == 0 and n > 1 for st, n in zip(strides, self._data.shape))
 
 
 def _refuse(self: Tensor, op: str, message: str):

@@ -13,6 +13,8 @@ the view's own history can be regenerated (``AsStridedBackward0``), as PyTorch d
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from . import _events, _grad_mode
@@ -334,8 +336,22 @@ def _expand_dims(shape, sizes) -> tuple:
 def _broadcast(a, shape):
     # as_strided keeps the writeable flag (np.broadcast_to would not): writes into the base
     # stay visible, and writes into the expanded tensor are refused by check_inplace.
-    b = np.broadcast_to(a, shape)
-    return np.lib.stride_tricks.as_strided(a, shape, b.strides, writeable=a.flags.writeable)
+    return np.lib.stride_tricks.as_strided(a, shape, _expanded_strides(a, shape), writeable=a.flags.writeable)
+
+
+def _expanded_strides(a, shape) -> tuple:
+    """PyTorch's inferExpandGeometry strides: a grown dim gets stride 0, a new dim of size 1 the
+    stride that would make it contiguous with the next (numpy would give 0). The overlap checks
+    of in-place ops compare strides, so a new dim of size 1 matters."""
+    lead = len(shape) - a.ndim
+    strides = [0] * len(shape)
+    for i in range(len(shape) - 1, -1, -1):
+        if i >= lead:
+            have = a.shape[i - lead]
+            strides[i] = a.strides[i - lead] if have == shape[i] else 0
+        else:
+            strides[i] = shape[i + 1] * strides[i + 1] if i + 1 < len(shape) and shape[i] == 1 else 0
+    return tuple(strides)
 
 
 def expand_as(self, other):
@@ -681,39 +697,47 @@ def _index_put_bw(node, g, ns):
 
 
 def setitem(self: Tensor, key, value) -> None:
-    """``self[key] = value``: a copy into a view for basic keys (CopySlices on the base), else
-    index_put_ on the view the key's basic items make."""
-    from ._ops import as_tensor_arg, copy_, fill_
-
-    items = _normalise_key(key)
-    whole = len(items) == 1 and (items[0] is Ellipsis or (type(items[0]) is slice and items[0] == slice(None)))
-    if whole:
-        # the whole tensor: PyTorch fills or copies into the tensor itself (no view, no CopySlices)
-        if isinstance(value, Tensor):
-            copy_(self, value)
-        else:
-            fill_(self, Tensor._wrap(np.asarray(value, dtype=self._data.dtype)))
-        return
-    if all(_is_basic(i) for i in items):
-        target = _basic_index(self, items) if items != () else self
-        if isinstance(value, Tensor):
-            copy_(target, value)
-        elif isinstance(value, (list, tuple, np.ndarray)):
-            copy_(target, as_tensor_arg(value))
-        elif target is self and not self._is_view():
-            fill_(target, value)
-        else:
-            copy_(target, Tensor._wrap(np.asarray(value, dtype=self._data.dtype)))
-        return
+    """``self[key] = value`` as PyTorch's THPVariable_setitem: the value becomes a tensor, the
+    key's basic items make a view (full slices are skipped, so ``x[:]`` is ``x`` itself), and the
+    value is copied into it (:func:`_copy_to`), or index_put_ writes it when the key indexes."""
+    value = _value_to_tensor(self, value)
+    if key is False:
+        return  # a lone False selects nothing: not even the version moves
+    items = _normalise_key(None if key is True else key)  # a lone True is an unsqueeze
     target, indices = _apply_slicing(self, [_to_index(i) for i in items])
-    if not isinstance(value, Tensor):
-        # a number takes the tensor's dtype; a list is a tensor of its own
-        value = (
-            as_tensor_arg(value)
-            if isinstance(value, (list, tuple, np.ndarray))
-            else Tensor._wrap(np.asarray(value, dtype=self._data.dtype))
-        )
+    if not indices:
+        _copy_to(target, value)
+        return
     _index_put(target, indices, value, False, strip_value=True)
+
+
+def _value_to_tensor(self: Tensor, value) -> Tensor:
+    """PyTorch's valueToTensor: a tensor as it is, a Python number as a 0-d tensor of self's
+    dtype; nothing else (not even a list) can be assigned."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, (int, float, np.integer)) and not isinstance(value, np.bool_):
+        return Tensor._wrap(np.asarray(value).astype(self._data.dtype))
+    kind = type(value)
+    name = f"numpy.{kind.__name__}" if kind.__module__ == "numpy" else kind.__name__
+    raise TypeError(f"can't assign a {name} to a torch.{self.dtype._legacy}Tensor")
+
+
+def _copy_to(dst: Tensor, src: Tensor) -> None:
+    """PyTorch's copy_to: copy_ when the shapes are equal, fill_ from a 0-d value, else copy_ of
+    the value (its leading dims of size 1 dropped) expanded to ``dst``'s shape; the overlap
+    checks of copy_ then see the expanded value."""
+    from ._ops import copy_, fill_
+
+    if dst._data.shape == src._data.shape:
+        copy_(dst, src)
+    elif src._data.ndim == 0:
+        fill_(dst, src)
+    else:
+        src = view(src, _strip_leading_ones(src)._data.shape)
+        if src._data.shape != dst._data.shape:
+            src = expand(src, *dst._data.shape)
+        copy_(dst, src)
 
 
 def index_put_(self: Tensor, indices, values, accumulate=False) -> Tensor:
@@ -728,27 +752,34 @@ def index_put_(self: Tensor, indices, values, accumulate=False) -> Tensor:
 
 def _index_put(self: Tensor, indices, value: Tensor, accumulate: bool, strip_value: bool = False) -> Tensor:
     from ._autograd import node_class
+    from ._ops import check_no_overlap
     from ._tensor import check_inplace, finish_inplace
 
-    check_inplace(self, "index_put_")
+    check_inplace(self, "index_put_", internal_overlap=False)
+    if strip_value:  # item assignment views the value without its leading dims of size 1
+        value = _strip_leading_ones(value)
+    warn_if_expanded(self, "index_put_", "tensor[indices] = tensor")
     shape = self._data.shape
     key, result_shape = _index_key(shape, indices)
-    value_shape = value._data.shape
-    if strip_value:  # item assignment drops the value's leading dims of size 1
-        while value_shape and value_shape[0] == 1:
-            value_shape = value_shape[1:]
-    if not _expandable(value_shape, result_shape):
-        raise RuntimeError(
-            f"shape mismatch: value tensor of shape {list(value_shape)} cannot be broadcast to indexing result of "
-            f"shape {list(result_shape)}"
-        )
-    if value.dtype is not self.dtype:
-        raise RuntimeError(
-            f"Index put requires the source and destination dtypes match, got {self.dtype._legacy} for the "
-            f"destination and {value.dtype._legacy} for the source."
-        )
+    if not accumulate and _fills_a_mask(indices, value):
+        # ATen's index_put_ dispatches to masked_fill_ with the value as a number: no overlap,
+        # shape or dtype check on the value
+        warn_if_expanded(self, "masked_fill_", "tensor[mask] = scalar")
+        vd = np.asarray(value._data.item()).astype(self._data.dtype)
+    else:
+        check_no_overlap(self, value)
+        if not _expandable(value._data.shape, result_shape):
+            raise RuntimeError(
+                f"shape mismatch: value tensor of shape {list(value._data.shape)} cannot be broadcast to indexing "
+                f"result of shape {list(result_shape)}"
+            )
+        if value.dtype is not self.dtype:
+            raise RuntimeError(
+                f"Index put requires the source and destination dtypes match, got {self.dtype._legacy} for the "
+                f"destination and {value.dtype._legacy} for the source."
+            )
+        vd = value._data
     _check_bounds(shape, key, result_shape)
-    vd = value._data.reshape(value_shape)
     if 0 in result_shape:
         pass  # nothing is written (numpy would still check the indices)
     elif accumulate:
@@ -757,6 +788,32 @@ def _index_put(self: Tensor, indices, value: Tensor, accumulate: bool, strip_val
         self._data[key] = vd
     node = node_class("IndexPutBackward0", _index_put_bw)
     return finish_inplace(self, "index_put_", node, (self, value), ctx=(key, value._data.shape, accumulate))
+
+
+def _strip_leading_ones(value: Tensor) -> Tensor:
+    shape = value._data.shape
+    while shape and shape[0] == 1:
+        shape = shape[1:]
+    return value if shape == value._data.shape else view(value, shape)
+
+
+def _fills_a_mask(indices, value: Tensor) -> bool:
+    """ATen's canDispatchToMaskedFill: one bool mask and a one-element value."""
+    return value._data.size == 1 and len(indices) == 1 and next(iter(indices.values())).dtype == np.bool_
+
+
+def warn_if_expanded(self: Tensor, op: str, example: str) -> None:
+    """index_put_ and masked_fill_ write through expanded dims with a warning (other in-place
+    ops refuse them)."""
+    from ._tensor import has_internal_overlap
+
+    if has_internal_overlap(self):
+        warnings.warn(
+            f"Use of {op} on expanded tensors is deprecated. Please clone() the tensor before performing this "
+            f"operation. This also applies to advanced indexing e.g. {example}",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def _expandable(shape, target) -> bool:

@@ -345,6 +345,67 @@ REGRESSIONS = {
         t3 = torch.tensor([2.0, 3.0])
         t3[t3 > 0] = t3
     """,  # RuntimeError: unsupported operation: some elements of the input tensor and the written-to tensor refer ...
+    "expanded_source_is_too_hard_to_overlap": """
+        t0 = torch.tensor([-2.0, 0.0, 1.0], requires_grad=True)
+        t1 = t0.expand(2, 3)
+        with torch.no_grad():
+            t0 -= t1
+        t2 = torch.zeros(3, 3, 2)
+        t2[-2:, 2, 1:].add_(t2)
+    """,  # RuntimeError: output with shape [3] doesn't match the broadcast shape [2, 3]; The size of tensor a (2)
+    # must match ...: ATen finds no overlap it can judge (an expanded or strided operand is "too hard"), then
+    # compares the shapes
+    "setitem_expands_the_value_before_copy": """
+        t0 = torch.ones(3)
+        t0[None] = t0
+        t1 = torch.full((), 0.5)
+        t1[None] = t1
+        t2 = torch.tensor([2.0, 3.0], requires_grad=True)
+        t3 = t2 * 2
+        t3[:1] = t2[1]
+        t4 = torch.ones(2, 3, requires_grad=True)
+        t5 = t4 * 2
+        t5[0] = t4[1:]
+        t5[:1] = t4[:, :1]
+    """,  # allowed (the value expanded to [1, 3] overlaps t0 fully); t3's CopySlices -> ExpandBackward0 ->
+    # ViewBackward0, t5's -> ViewBackward0; RuntimeError: The expanded size of the tensor (1) must match ...
+    "setitem_on_0d_with_equal_shapes_is_copy": """
+        t0 = torch.ones(3, requires_grad=True)
+        t1 = t0.sum()
+        t1[...] = 2.0
+        t2 = t0.sum()
+        t2[()] = 2.0
+        t3 = t0 * 2
+        t3[()] = 2.0
+        t3[0:9] = t0.sum()
+    """,  # CopyBackwards (the value is a 0-d tensor of the same shape); t3: FillBackward3 (x[:] is x itself)
+    "setitem_values_and_lone_bools": """
+        t0 = torch.ones(3, requires_grad=True)
+        t1 = t0 * 2
+        t1[False] = 1.0
+        t1[(False,)] = 1.0
+        t1[True] = 1.0
+        t1[:] = [1.0, 2.0, 3.0]
+    """,  # a lone False does nothing (version 0), (False,) is an empty index_put_; TypeError: can't assign a
+    # list to a torch.FloatTensor
+    "index_put_value_overlaps_destination": """
+        t0 = torch.tensor([2.0, 3.0])
+        t0[[0]] = t0[1]
+        t1 = torch.tensor([2.0])
+        t1[t1 > 0] = t1
+        t2 = torch.tensor([2.0, 3.0])
+        t2[t2 > 2] = torch.tensor([[1]])
+        t3 = torch.eye(1).squeeze(1)
+        t3[torch.tensor([0, 0])] = t3
+    """,  # RuntimeError: unsupported operation: some elements ...; a one-element value and a mask are a
+    # masked_fill_ of a number (no overlap or dtype check): t1 [2.], t2 [2., 1.]
+    "index_put_on_expanded_warns": """
+        t0 = torch.ones(3)
+        t1 = t0.expand(2, 3)
+        t1[[0]] = torch.ones(3)
+        t1[t1 > 0] = 2.0
+        t1.masked_fill_(t1 > 0, 1.0)
+    """,  # UserWarning: Use of index_put_ on expanded tensors is deprecated. ... (and of masked_fill_)
     "overlap_checked_before_shapes": """
         t0 = torch.ones(3, 1)
         t0[:].mul_(t0.flatten())
@@ -475,7 +536,6 @@ KNOWN_DISAGREEMENTS = {
     "autograd_grad_runs_only_needed_hooks",
     "grad_version_after_backward",
     "grads_from_autograd_grad_are_writable",
-    "inplace_source_overlaps_destination",
     "leaf_that_stopped_requiring_grad_gets_no_grad",
     "multi_output_view_after_base_edit",
     "multi_output_view_inplace_refused",
