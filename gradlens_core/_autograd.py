@@ -333,7 +333,9 @@ def run_backward(
     prev_mode = _grad_mode._state.enabled
     _grad_mode._state.enabled = bool(create_graph)
     try:
-        return _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumulate, current, Tensor)
+        # inf and nan flow through gradients silently, as in PyTorch (numpy would warn)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumulate, current, Tensor)
     finally:
         _grad_mode._state.enabled = prev_mode
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import _dtype, _events
 from ._autograd import backward_formula, node_class
-from ._tensor import Tensor, check_inplace, finish_inplace, needs_grad, record
+from ._tensor import Tensor, check_inplace, check_internal_overlap, finish_inplace, needs_grad, record
 
 _ndarray = np.ndarray
 _wrap = Tensor._wrap
@@ -151,7 +151,7 @@ def _reciprocal_bw(node, g, ns):
 def _pow_scalar_bw(node, g, ns):
     x, e = node.unpack(ns)
     if e == 0:
-        return (g * 0,)
+        return (ns.zeros_like(g),)
     return (g * e * x ** (e - 1),)
 
 
@@ -160,7 +160,7 @@ def _pow_tensor_bw(node, g, ns):
     x, e, r = node.unpack(ns)
     need_a = node.next_functions[0][0] is not None
     need_b = node.next_functions[1][0] is not None
-    ga = ns.where(e == 0, g * 0, g * e * x ** ns.where(e == 0, e, e - 1)) if need_a else None
+    ga = ns.where(e == 0, ns.zeros_like(g), g * e * x ** ns.where(e == 0, e, e - 1)) if need_a else None
     gb = g * ns.where((x == 0) & (e >= 0), r * 0, r * ns.log(x)) if need_b else None
     return ga, gb
 
@@ -177,7 +177,8 @@ def _add_like(a, b, alpha, np_fn, node_cls, op):
     if not isinstance(a, Tensor):
         a = as_tensor_arg(a)
     da, db, _ = _operands(a, b)
-    if alpha != 1:
+    if not _alpha_is_one(alpha):
+        _check_broadcast(da, db)  # TensorIterator's shapes come before add's alpha check
         db = _scaled(db, alpha, da.dtype)
     out = _wrap(_arr(_compute(np_fn, da, db)))
     return record(out, node_cls, (a, b), ctx=alpha, op=op)
@@ -189,8 +190,23 @@ _MulBackward0 = node_class("MulBackward0")
 _DivBackward0 = node_class("DivBackward0")
 
 
+def _alpha_is_one(alpha) -> bool:
+    # a float 1.0 or True is still checked against the dtype
+    return type(alpha) is int and alpha == 1
+
+
+def _check_broadcast(a, b) -> None:
+    try:
+        np.broadcast_shapes(_shape_of(a), _shape_of(b))
+    except ValueError:
+        raise broadcast_error(_shape_of(a), _shape_of(b)) from None
+
+
 def _scaled(values, alpha, dtype):
-    """``alpha * values`` as PyTorch's add/sub apply it (no float alpha for integer tensors)."""
+    """``alpha * values`` as PyTorch's add/sub apply it (ATen's alpha_check: a bool alpha only for
+    bool results, no float alpha for integer tensors)."""
+    if isinstance(alpha, (bool, np.bool_)) and dtype.kind != "b":
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
     if dtype.kind in "iub" and isinstance(alpha, float):
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
     if dtype.kind == "b":
@@ -496,7 +512,7 @@ def _sigmoid_bb(node, gg, ns):
 @backward_formula("ReluBackward0")
 def _relu_bw(node, g, ns):
     (r,) = node.unpack(ns)
-    return (ns.where(r > 0, g, g * 0),)
+    return (ns.where(r > 0, g, ns.zeros_like(g)),)
 
 
 @backward_formula("AbsBackward0")
@@ -512,7 +528,8 @@ def _log1p_bw(node, g, ns):
 
 
 def _zero_grad_formula(node, g, ns):
-    return (g * 0,)
+    # zeros, not g * 0: PyTorch's zeros_like(grad) stays 0 where the incoming grad is inf or nan
+    return (ns.zeros_like(g),)
 
 
 for _name in ("RoundBackward0", "FloorBackward0", "CeilBackward0", "SignBackward0", "TruncBackward0"):
@@ -521,7 +538,7 @@ for _name in ("RoundBackward0", "FloorBackward0", "CeilBackward0", "SignBackward
 
 @backward_formula("DivBackward2")
 def _div_rounded_bw(node, g, ns):
-    return g * 0, g * 0
+    return ns.zeros_like(g), ns.zeros_like(g)
 
 
 def _np_sigmoid(x):
@@ -556,7 +573,7 @@ def _np_sign(x):
         return x.copy()
     out = np.sign(x)
     if out.dtype.kind == "f":
-        out[np.isnan(out)] = 0  # PyTorch: sign(nan) is 0
+        out = np.where(np.isnan(out), 0, out).astype(out.dtype)  # PyTorch: sign(nan) is 0 (also of a 0-d tensor)
     return out
 
 
@@ -573,7 +590,7 @@ def _clamp_bw(node, g, ns):
         mask = x >= lo
     if hi is not None:
         mask = (x <= hi) if mask is None else mask & (x <= hi)
-    return (ns.where(mask, g, g * 0),)
+    return (ns.where(mask, g, ns.zeros_like(g)),)
 
 
 def _clip(data, lo, hi):
@@ -606,7 +623,7 @@ def clamp(input, min=None, max=None, _name="ClampBackward1"):
 @backward_formula("ClampBackward0")
 def _clamp_tensor_bw(node, g, ns):
     x, lo, hi = node.unpack(ns)
-    z = g * 0
+    z = ns.zeros_like(g)
     above = (x >= lo) if lo is not None else None
     below = (x <= hi) if hi is not None else None
     keep = above if below is None else (below if above is None else above & below)
@@ -632,15 +649,15 @@ def clamp_max(input, max):
 @backward_formula("MaximumBackward0")
 def _maximum_bw(node, g, ns):
     a, b = node.unpack(ns)
-    half = g * 0.5
-    return (ns.where(a > b, g, ns.where(a == b, half, g * 0)), ns.where(b > a, g, ns.where(a == b, half, g * 0)))
+    half, z = g * 0.5, ns.zeros_like(g)
+    return (ns.where(a > b, g, ns.where(a == b, half, z)), ns.where(b > a, g, ns.where(a == b, half, z)))
 
 
 @backward_formula("MinimumBackward0")
 def _minimum_bw(node, g, ns):
     a, b = node.unpack(ns)
-    half = g * 0.5
-    return (ns.where(a < b, g, ns.where(a == b, half, g * 0)), ns.where(b < a, g, ns.where(a == b, half, g * 0)))
+    half, z = g * 0.5, ns.zeros_like(g)
+    return (ns.where(a < b, g, ns.where(a == b, half, z)), ns.where(b < a, g, ns.where(a == b, half, z)))
 
 
 def maximum(input, other):
@@ -922,7 +939,7 @@ def _extreme_all_bw(node, g, ns):
     x, r = node.unpack(ns)
     mask = x == r
     count = ns.sum(mask * 1.0) if not ns.records_graph else mask.sum()
-    return (ns.where(mask, g / count, g * 0),)
+    return (ns.where(mask, g / count, ns.zeros_like(g)),)
 
 
 node_class("MaxBackward1", _extreme_all_bw)
@@ -1143,11 +1160,11 @@ def _norm_bw(node, g, ns):
     g = _keep(g, shape, dims, keepdim, ns)
     r = _keep(r, shape, dims, keepdim, ns)
     if p == 2:
-        return (ns.where(r == 0, g * 0, g * x / r),)
+        return (ns.where(r == 0, ns.zeros_like(g), g * x / r),)
     if p == 1:
         return (g * ns.sign(x),)
     scale = ns.sign(x) * (x * ns.sign(x)) ** (p - 1) / r ** (p - 1)
-    return (ns.where(r == 0, g * 0, g * scale),)
+    return (ns.where(r == 0, ns.zeros_like(g), g * scale),)
 
 
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
@@ -1468,7 +1485,7 @@ def _implicit_dim(input, dim):
 @backward_formula("WhereBackward0")
 def _where_bw(node, g, ns):
     (cond,) = node.unpack(ns)
-    z = g * 0
+    z = ns.zeros_like(g)
     return ns.where(cond, g, z), ns.where(cond, z, g)
 
 
@@ -1731,7 +1748,10 @@ def _inplace_binary(self, other, np_fn, node_cls, op, alpha=1, result_dtype=lamb
         other = as_tensor_arg(other)
     da, db, dt = _operands(self, other)
     result = result_dtype(dt or self.dtype)
-    if alpha != 1:
+    # TensorIterator checks the shapes, then the result dtype, before add_ checks alpha
+    check_out_shape(self._data.shape, _shape_of(db))
+    check_result_dtype(result, self)
+    if not _alpha_is_one(alpha):
         db = _scaled(db, alpha, da.dtype)
     res = _compute(np_fn, da, db)
     saved = ()
@@ -1812,7 +1832,7 @@ node_class("FillBackward2", _zero_grad_formula)
 
 @backward_formula("FillBackward3")
 def _fill_tensor_bw(node, g, ns):
-    return g * 0, ns.sum(g)
+    return ns.zeros_like(g), ns.sum(g)
 
 
 def zero_(self):
@@ -1879,23 +1899,33 @@ clip_ = clamp_
 
 @backward_formula("CopyBackwards")
 def _copy_bw(node, g, ns):
-    return g * 0, g
+    return ns.zeros_like(g), g
 
 
 def copy_(self, src, non_blocking=False):
     """Copy ``src`` into ``self`` (CopyBackwards: self's old values get zero grad)."""
-    check_inplace(self, "copy_")
+    check_inplace(self, "copy_", internal_overlap=False)
     src = as_tensor_arg(src)
-    check_no_partial_overlap(self, src)
-    check_out_shape(self._data.shape, src._data.shape)
-    self._data[...] = src._data  # copy_ casts to any dtype
+    if not _same_data(self, src):  # else ATen's copy_ returns before any check (the version still moves)
+        check_internal_overlap(self, "copy_")
+        check_no_partial_overlap(self, src)
+        check_out_shape(self._data.shape, src._data.shape)
+        self._data[...] = src._data  # copy_ casts to any dtype
     return finish_inplace(self, "copy_", node_class("CopyBackwards"), (self, src))
+
+
+def _same_data(a: Tensor, b: Tensor) -> bool:
+    """Whether ``a`` and ``b`` are the same elements of the same memory, of the same dtype."""
+    x, y = a._data, b._data
+    return a is b or (
+        a.data_ptr() == b.data_ptr() and x.shape == y.shape and a.stride() == b.stride() and x.dtype == y.dtype
+    )
 
 
 @backward_formula("MaskedFillBackward0")
 def _masked_fill_bw(node, g, ns):
     (mask,) = node.unpack(ns)
-    return ns.where(mask, g * 0, g), None
+    return ns.where(mask, ns.zeros_like(g), g), None
 
 
 def masked_fill(input, mask, value):

@@ -22,7 +22,7 @@ from . import _dtype, _events, _grad_mode
 from ._autograd import NOT_SAVED, AccumulateGrad, SavedTensor
 from ._handles import HookDict, add_hook
 
-__all__ = ["Tensor", "Size", "record", "check_inplace", "finish_inplace"]
+__all__ = ["Tensor", "Size", "record", "check_inplace", "check_internal_overlap", "finish_inplace"]
 
 
 class Size(tuple):
@@ -695,7 +695,13 @@ def check_inplace(self: Tensor, op: str = "in-place op", internal_overlap: bool 
                 _refuse(
                     self, op, "a view of a leaf Variable that requires grad is being used in an in-place operation."
                 )
-    if internal_overlap and has_internal_overlap(self):
+    if internal_overlap:
+        check_internal_overlap(self, op)
+
+
+def check_internal_overlap(self: Tensor, op: str) -> None:
+    """Refuse to write through a tensor whose elements share memory (ATen's assert_no_internal_overlap)."""
+    if has_internal_overlap(self):
         _refuse(
             self,
             op,

@@ -181,6 +181,16 @@ def _recording_warnings():
         yield caught
 
 
+# Warnings PyTorch gives once per process (TORCH_WARN_ONCE), as gradlens_core does: whether a
+# step warns depends on what ran before it in the process, so they are not compared.
+WARN_ONCE = (
+    "Tensor.mT is deprecated on 0-D tensors.",
+    "Tensor.T is deprecated on 0-D tensors.",
+    "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is deprecated and it will throw an "
+    "error in a future release.",
+)
+
+
 def run_step(ns: dict, step: Step) -> Outcome:
     """Run ``step`` in namespace ``ns``; never raises (the error is part of the outcome)."""
     error = None
@@ -194,7 +204,7 @@ def run_step(ns: dict, step: Step) -> Outcome:
         except Exception as exc:
             error = (type(exc).__name__, first_sentence(str(exc)))
     found = tuple((w.category.__name__, first_sentence(str(w.message))) for w in caught)
-    return Outcome(error, found)
+    return Outcome(error, tuple(w for w in found if w[1] not in WARN_ONCE))
 
 
 # ----------------------------------------------------------------------------- comparing

@@ -127,6 +127,19 @@ REGRESSIONS = {
         t0 = torch.tensor(True)
         t1 = torch.add(t0, t0, alpha=2)
     """,  # tensor(True)
+    "alpha_checked_after_shapes_and_dtypes": """
+        t0 = torch.tensor([True, False])
+        t0.unsqueeze(0).add_(-1, alpha=0.5)
+        t1 = torch.tensor([1, 2])
+        t2 = torch.add(t1, torch.ones(3, dtype=torch.long), alpha=0.5)
+        t1.add_(torch.ones(3), alpha=0.5)
+        t3 = torch.add(t1, t1, alpha=1.0)
+        t4 = torch.sub(t1, 1, alpha=True)
+        t5 = torch.ones(2)
+        t5.add_(1, alpha=True)
+    """,  # result type Long can't be cast to the desired output type Bool; The size of tensor a (2) must match
+    # ...; output with shape [2] doesn't match ...; For integral input tensors, argument alpha must not be a
+    # floating point number. (1.0 too); Boolean alpha only supported for Boolean results.
     "float_alpha_with_integral_tensors_refused": """
         t0 = torch.tensor([1, 2])
         t1 = torch.sub(t0, t0, alpha=-0.5)
@@ -165,6 +178,12 @@ REGRESSIONS = {
         t1.zero_()
         t1[0] = 2.0
     """,  # fine; gradlens_core: unsupported operation (stride 0) / ValueError read-only
+    "sign_of_0d_float": """
+        t0 = torch.full((), 3.0, requires_grad=True)
+        t1 = t0.sign()
+        t2 = torch.tensor(-1.5).log().sign()
+    """,  # tensor(1., grad_fn=<SignBackward0>), tensor(0.); gradlens_core: TypeError 'numpy.float32' object does
+    # not support item assignment
     "sign_of_bool": """
         t0 = torch.tensor([True, False])
         t1 = t0.sign()
@@ -228,6 +247,20 @@ REGRESSIONS = {
         t1 = t0.std(0)
         t1.sum().backward()
     """,  # t0.grad all 0; gradlens_core: all nan
+    "zero_gradients_stay_zero_past_inf_and_nan": """
+        t0 = torch.tensor([-1.0, 0.0, 0.5], requires_grad=True)
+        t0.ceil().sqrt().sum().backward()
+        t1 = torch.tensor([-1.0, 0.0, 0.5], requires_grad=True)
+        t1.relu().sqrt().sum().backward()
+        t2 = torch.tensor([-1.0, 0.0, 0.5], requires_grad=True)
+        t2.clamp(min=0.25).sub(0.25).sqrt().sum().backward()
+        t3 = torch.tensor([-1.0, 0.0, 0.5], requires_grad=True)
+        torch.where(t3 > 0, t3, 0.0).sqrt().sum().backward()
+        t4 = torch.tensor([-1.0, 0.0, 0.5], requires_grad=True)
+        t5 = t4 * 1
+        t5.fill_(-1.0)
+        t5.sqrt().sum().backward()
+    """,  # grads [0, 0, x]: zeros_like(grad) and where(mask, grad, 0), not grad * 0 (which is nan for inf or nan)
     "prod_of_0d_over_dim": """
         t0 = torch.tensor(2.0, requires_grad=True)
         t1 = t0.prod(0)
@@ -406,6 +439,17 @@ REGRESSIONS = {
         t1[t1 > 0] = 2.0
         t1.masked_fill_(t1 > 0, 1.0)
     """,  # UserWarning: Use of index_put_ on expanded tensors is deprecated. ... (and of masked_fill_)
+    "copy__of_the_same_data_returns_early": """
+        t0 = torch.tensor(-2.0)
+        t1 = t0.expand(3)
+        t1.copy_(t1)
+        t1.copy_(t0.expand(3))
+        t1.copy_(t0)
+        t2 = torch.ones(3, requires_grad=True)
+        t3 = t2 * 2
+        t3.copy_(t3)
+    """,  # allowed (versions 1, 2) though t1 is expanded: ATen's copy_ returns before its checks when self and
+    # src are the same elements; RuntimeError: unsupported operation: more than one element ...; CopyBackwards
     "overlap_checked_before_shapes": """
         t0 = torch.ones(3, 1)
         t0[:].mul_(t0.flatten())
@@ -488,7 +532,11 @@ REGRESSIONS = {
     "mT_of_0d_is_the_tensor_itself": """
         t0 = torch.zeros((), dtype=torch.float64, requires_grad=True)
         t1 = t0.mT
-    """,  # t1 is t0 (a leaf, no grad_fn); UserWarning: Tensor.mT is deprecated on 0-D tensors. ...
+        t2 = torch.ones(3)
+        t3 = t2.T
+        t4 = t1.mT
+    """,  # t1 is t0 (a leaf, no grad_fn); UserWarning: Tensor.mT is deprecated on 0-D tensors. ... (once per
+    # process, as the x.T warning on t2: not compared, see WARN_ONCE in fuzz_programs)
     "permute_without_dims": """
         t0 = torch.zeros(())
         t1 = t0.permute()
