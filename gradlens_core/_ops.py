@@ -230,7 +230,7 @@ def _is_bool(x) -> bool:
 
 
 def _check_bool_sub(a, b) -> None:
-    if _is_bool(a) and _is_bool(b) and isinstance(a, Tensor) and isinstance(b, Tensor):
+    if _is_bool(a) and _is_bool(b):  # a Python bool is wrapped as a bool tensor
         raise RuntimeError(
             "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
             "`logical_xor()` operator instead."
@@ -1740,9 +1740,12 @@ def _non_overlapping_and_dense(t: Tensor) -> bool:
     return True
 
 
-def _inplace_binary(self, other, np_fn, node_cls, op, alpha=1, result_dtype=lambda d: d):
-    """``self op= other``; ``result_dtype`` maps the promoted dtype to the op's result dtype."""
+def _inplace_binary(self, other, np_fn, node_cls, op, alpha=1, result_dtype=lambda d: d, check=None):
+    """``self op= other``; ``result_dtype`` maps the promoted dtype to the op's result dtype;
+    ``check(self, other)`` is the op's own check (after autograd's, before TensorIterator's)."""
     check_inplace(self, op)
+    if check is not None:
+        check(self, other)
     check_no_partial_overlap(self, other)
     if not isinstance(other, Tensor) and not _is_scalar(other):
         other = as_tensor_arg(other)
@@ -1772,8 +1775,7 @@ def add_(self, other, *, alpha=1):
 
 
 def sub_(self, other, *, alpha=1):
-    _check_bool_sub(self, other)
-    return _inplace_binary(self, other, np.subtract, _SubBackward0, "sub_", alpha)
+    return _inplace_binary(self, other, np.subtract, _SubBackward0, "sub_", alpha, check=_check_bool_sub)
 
 
 def mul_(self, other):
@@ -1837,14 +1839,15 @@ def _fill_tensor_bw(node, g, ns):
 
 def zero_(self):
     """Fill with zeros in place (ZeroBackward0)."""
-    check_inplace(self, "zero_")
+    check_inplace(self, "zero_", internal_overlap=False)  # a fill is idempotent: expanded dims are fine
     self._data[...] = 0
     return finish_inplace(self, "zero_", node_class("ZeroBackward0"), (self,))
 
 
 def fill_(self, value):
     """Fill with ``value`` in place (FillBackward0, or FillBackward1 for a 0-d tensor value)."""
-    check_inplace(self, "fill_")
+    # filling with a number is idempotent: ATen allows expanded dims then (not with a tensor value)
+    check_inplace(self, "fill_", internal_overlap=isinstance(value, Tensor))
     if isinstance(value, Tensor):
         if value.ndim:
             raise RuntimeError(

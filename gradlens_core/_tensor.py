@@ -520,7 +520,8 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+            many = "no values" if self._data.size == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {many} is ambiguous")
         self._escaped("bool")
         return bool(self._data.reshape(()))
 
@@ -731,9 +732,11 @@ def finish_inplace(self: Tensor, op: str, node_cls, inputs, saved=(), ctx=None, 
     """
     counter = self._version_counter
     old_version = counter[0]
+    # the node saves its inputs before the version moves, as PyTorch's autograd kernel does: an
+    # input that is ``self`` (or a view of it) is then stale for backward
+    node = _make_node(node_cls, inputs, saved, ctx) if self._data.dtype.kind == "f" and needs_grad(*inputs) else None
     counter[0] = old_version + 1
-    if self._data.dtype.kind == "f" and needs_grad(*inputs):
-        node = _make_node(node_cls, inputs, saved, ctx)
+    if node is not None:
         _set_history(self, node)
         if save_output:
             _save_output(node, self)
