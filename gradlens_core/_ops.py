@@ -1455,20 +1455,33 @@ def _softmax_data(input, dim, dtype, op):
     return d, dim
 
 
+def _wide(d):
+    # PyTorch's kernels compute half precision in float (its accumulate type), then round
+    return d.astype(np.float32) if d.dtype == np.float16 else d
+
+
+def _shift(d, dim):
+    # the max along ``dim`` keeps exp from overflowing; an empty tensor has none (and needs none)
+    return d.max(axis=dim, keepdims=True, initial=-np.inf)
+
+
 def softmax(input, dim=None, dtype=None, _stacklevel=3):
     """Softmax over ``dim`` (SoftmaxBackward0; saves its result)."""
     d, dim = _softmax_data(input, dim, dtype, "softmax")
-    z = d - d.max(axis=dim, keepdims=True)
+    w = _wide(d)
+    z = w - _shift(w, dim)
     e = np.exp(z)
-    res = _arr(e / e.sum(axis=dim, keepdims=True))
+    res = _arr((e / e.sum(axis=dim, keepdims=True)).astype(d.dtype, copy=False))
     return record(_wrap(res), node_class("SoftmaxBackward0"), (input,), ctx=dim, save_output=True, op="softmax")
 
 
 def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
     """Log-softmax over ``dim`` (LogSoftmaxBackward0; saves its result)."""
     d, dim = _softmax_data(input, dim, dtype, "log_softmax")
-    z = d - d.max(axis=dim, keepdims=True)
-    res = _arr(z - np.log(np.exp(z).sum(axis=dim, keepdims=True)))
+    w = _wide(d)
+    z = w - _shift(w, dim)
+    with np.errstate(divide="ignore", invalid="ignore"):  # log of an empty sum, silently
+        res = _arr((z - np.log(np.exp(z).sum(axis=dim, keepdims=True))).astype(d.dtype, copy=False))
     out = _wrap(res)
     return record(out, node_class("LogSoftmaxBackward0"), (input,), ctx=dim, save_output=True, op="log_softmax")
 
@@ -1520,21 +1533,36 @@ def where(condition, input=None, other=None):
 @backward_formula("CatBackward0")
 def _cat_bw(node, g, ns):
     dim, sizes = node._ctx
-    return tuple(ns.split(g, sizes, dim))
+    pieces = iter(ns.split(g, [n for n in sizes if n is not None], dim))
+    # a skipped empty 1-d input gets an empty gradient
+    return tuple(ns.zeros((0,), g) if n is None else next(pieces) for n in sizes)
+
+
+def _skipped_in_cat(t: Tensor) -> bool:
+    # PyTorch's legacy rule: an empty 1-d tensor joins any cat (its shape is not checked)
+    return t._data.ndim == 1 and t._data.shape[0] == 0
 
 
 def cat(tensors, dim=0, *, out=None):
-    """Concatenate along ``dim`` (CatBackward0)."""
+    """Concatenate along ``dim`` (CatBackward0; every input has an edge, even a skipped empty one)."""
     tensors = [as_tensor_arg(t) for t in tensors]
     if not tensors:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
-    ref = next((t for t in tensors if t.ndim), tensors[0])
-    if ref.ndim == 0:
-        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
+    dt = _dtype.result_type(*[t.dtype for t in tensors])
+    parts = [t for t in tensors if not _skipped_in_cat(t)]
+    if not parts:  # only empty 1-d tensors: an empty one
+        sizes = [None] * len(tensors)
+        return record(
+            _wrap(np.zeros((0,), dtype=dt.np)), node_class("CatBackward0"), tuple(tensors), ctx=(0, sizes), op="cat"
+        )
+    ref = parts[0]
     d = ref._wrap_dim(dim)
-    parts = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)]
-    dt = _dtype.result_type(*[t.dtype for t in parts]) if parts else ref.dtype
-    for i, t in enumerate(parts):
+    for i, t in enumerate(tensors):
+        if _skipped_in_cat(t):
+            continue
         if t.ndim != ref.ndim:
             raise RuntimeError(f"Tensors must have same number of dimensions: got {ref.ndim} and {t.ndim}")
         for k in range(ref.ndim):
@@ -1543,11 +1571,9 @@ def cat(tensors, dim=0, *, out=None):
                     f"Sizes of tensors must match except in dimension {d}. Expected size {ref.shape[k]} but got size "
                     f"{t.shape[k]} for tensor number {i} in the list."
                 )
-    if not parts:  # only empty 1-d tensors: PyTorch returns an empty one
-        return _nondiff(np.zeros((0,), dtype=_dtype.result_type(*[t.dtype for t in tensors]).np), tensors, "cat")
     res = np.concatenate([_cast(t, dt) for t in parts], axis=d)
-    sizes = [t.shape[d] for t in parts]
-    return record(_wrap(res), node_class("CatBackward0"), tuple(parts), ctx=(d, sizes), op="cat")
+    sizes = [None if _skipped_in_cat(t) else t.shape[d] for t in tensors]
+    return record(_wrap(res), node_class("CatBackward0"), tuple(tensors), ctx=(d, sizes), op="cat")
 
 
 concat = concatenate = cat
@@ -1914,7 +1940,9 @@ def copy_(self, src, non_blocking=False):
         check_no_partial_overlap(self, src)
         check_out_shape(self._data.shape, src._data.shape)
         self._data[...] = src._data  # copy_ casts to any dtype
-    return finish_inplace(self, "copy_", node_class("CopyBackwards"), (self, src))
+    # copy_ (unlike the generated in-place ops) records history only into a float tensor
+    node_cls = node_class("CopyBackwards") if self._data.dtype.kind == "f" else None
+    return finish_inplace(self, "copy_", node_cls, (self, src))
 
 
 def _same_data(a: Tensor, b: Tensor) -> bool:
@@ -1928,30 +1956,50 @@ def _same_data(a: Tensor, b: Tensor) -> bool:
 @backward_formula("MaskedFillBackward0")
 def _masked_fill_bw(node, g, ns):
     (mask,) = node.unpack(ns)
-    return ns.where(mask, ns.zeros_like(g), g), None
+    return (ns.where(mask, ns.zeros_like(g), g),)
+
+
+@backward_formula("MaskedFillBackward1")
+def _masked_fill_tensor_bw(node, g, ns):
+    (mask,) = node.unpack(ns)
+    z = ns.zeros_like(g)
+    return ns.where(mask, z, g), ns.sum(ns.where(mask, g, z))
+
+
+def _masked_fill_args(self, mask, value):
+    """(value as an array, node class, differentiable inputs): a tensor value (0-d only) is an
+    input of its own (MaskedFillBackward1); the mask never is."""
+    if mask._data.dtype != np.bool_:
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype._legacy}")
+    if not isinstance(value, Tensor):
+        return np.asarray(value, dtype=self._data.dtype), node_class("MaskedFillBackward0"), (self,)
+    if value.ndim:
+        raise RuntimeError(
+            f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with {value.ndim} dimension(s)."
+        )
+    return value._data.astype(self._data.dtype), node_class("MaskedFillBackward1"), (self, value)
 
 
 def masked_fill(input, mask, value):
-    """Values replaced by ``value`` where ``mask`` is True (MaskedFillBackward0; saves the mask)."""
-    if mask._data.dtype != np.bool_:
-        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype._legacy}")
-    v = value._data if isinstance(value, Tensor) else value
+    """Values replaced by ``value`` where ``mask`` is True (MaskedFillBackward0, or 1 for a tensor
+    value; saves the mask)."""
+    v, node_cls, inputs = _masked_fill_args(input, mask, value)
     try:
-        res = np.where(mask._data, np.asarray(v, dtype=input._data.dtype), input._data)
+        res = np.where(mask._data, v, input._data)
     except ValueError:
         raise broadcast_error(input.shape, mask.shape) from None
-    return record(_wrap(_arr(res)), node_class("MaskedFillBackward0"), (input, mask), (mask,), op="masked_fill")
+    return record(_wrap(_arr(res)), node_cls, inputs, (mask,), op="masked_fill")
 
 
 def masked_fill_(self, mask, value):
-    """In-place ``masked_fill`` (MaskedFillBackward0)."""
+    """In-place ``masked_fill`` (MaskedFillBackward0, or 1 for a tensor value)."""
     from ._views import warn_if_expanded
 
     check_inplace(self, "masked_fill_", internal_overlap=False)
     warn_if_expanded(self, "masked_fill_", "tensor[mask] = scalar")
-    v = value._data if isinstance(value, Tensor) else value
-    _write(self, np.where(mask._data, np.asarray(v, dtype=self._data.dtype), self._data), "masked_fill_")
-    return finish_inplace(self, "masked_fill_", node_class("MaskedFillBackward0"), (self, mask), (mask,))
+    v, node_cls, inputs = _masked_fill_args(self, mask, value)
+    _write(self, np.where(mask._data, v, self._data), "masked_fill_")
+    return finish_inplace(self, "masked_fill_", node_cls, inputs, (mask,))
 
 
 def _random_fill(op, draw):

@@ -729,12 +729,14 @@ def finish_inplace(self: Tensor, op: str, node_cls, inputs, saved=(), ctx=None, 
     """After the values of ``self`` were overwritten: bump the version and rebase the history.
 
     ``inputs[0]`` is ``self`` as it was before the edit (its edge is read before it changes).
+    ``node_cls`` None records no history. As PyTorch's generated in-place kernels, an integer
+    ``self`` gets history too when another input requires grad (``fill_`` with such a value).
     """
     counter = self._version_counter
     old_version = counter[0]
     # the node saves its inputs before the version moves, as PyTorch's autograd kernel does: an
     # input that is ``self`` (or a view of it) is then stale for backward
-    node = _make_node(node_cls, inputs, saved, ctx) if self._data.dtype.kind == "f" and needs_grad(*inputs) else None
+    node = _make_node(node_cls, inputs, saved, ctx) if node_cls is not None and needs_grad(*inputs) else None
     counter[0] = old_version + 1
     if node is not None:
         _set_history(self, node)

@@ -168,6 +168,24 @@ REGRESSIONS = {
         t1 = t0.softmax(0)
         t1 /= t1
     """,  # DivBackward0; gradlens_core: TypeError 'numpy.float32' object does not support item assignment
+    "softmax_of_empty_and_of_half": """
+        t0 = torch.ones(1, requires_grad=True)
+        t1 = t0[:-1].log_softmax(0)
+        t2 = torch.ones(2, 0).softmax(0)
+        t3 = torch.tensor([1.0, 2.0], dtype=torch.float16).softmax(0)
+    """,  # empty results (gradlens_core: numpy's ValueError zero-size array to reduction operation maximum);
+    # t3 computed in float, then rounded: [0.2690, 0.7310]
+    "cat_keeps_an_edge_for_every_input": """
+        t0 = torch.ones(1, requires_grad=True)
+        t1 = torch.cat([t0 * 2, t0[1:]], 0)
+        t2 = torch.ones(0, requires_grad=True)
+        t3 = torch.cat([t2, t2], 0)
+        t4 = torch.ones(2, 2, requires_grad=True)
+        t5 = torch.cat([torch.ones(0, dtype=torch.float64), t4, t2], 1)
+        t5.sum().backward()
+        t6 = torch.cat([t4, torch.ones(0), torch.ones(2, 3)], 0)
+    """,  # CatBackward0 with an edge per input, also for a skipped empty 1-d one (t3 too); t5 is float64 and 2x2
+    # (gradlens_core: "Tensors must have same number of dimensions: got 1 and 2"); "... for tensor number 2 ..."
     "cat_of_empty_tensors": """
         t0 = torch.zeros(0)
         t1 = torch.cat([t0, t0], 0)
@@ -219,6 +237,22 @@ REGRESSIONS = {
         t1 = t0.mean()
         t1.requires_grad_()
     """,  # no error
+    "fill_into_int_from_a_value_that_requires_grad": """
+        t0 = torch.eye(2, requires_grad=True)
+        t1 = t0.mean()
+        t2 = torch.arange(3)
+        t2[1:] = t1
+        t3 = torch.tensor([True, False])
+        t3.fill_(t1)
+        t4 = torch.arange(3)
+        t4[t4 > 0] = t1
+        t5 = torch.arange(3.0)
+        t5.masked_fill_(t5 > 0, t1)
+        t6 = t0.masked_fill(t0 > 0, 2.0)
+        t7 = t0.masked_fill(t0 > 0, t1)
+        t7.sum().backward()
+    """,  # t2: CopySlices, t3: FillBackward3, t4: IndexPutBackward0 (the generated in-place kernels give an
+    # int tensor history; copy_ does not); MaskedFillBackward1 with edges (self, value); t6's only edge is t0's
     "copy__into_int_tensor_does_not_require_grad": """
         t0 = torch.tensor([1, 2])
         t1 = torch.zeros((), requires_grad=True)
