@@ -786,6 +786,19 @@ def _no_bool_arg(input, name) -> None:
         raise RuntimeError(f"{name}(): does not support bool input")
 
 
+def _zero_numel_check_dims(input, dim, name) -> None:
+    """ATen's zero_numel_check_dims for an empty input: each dim, named as given, must be non-empty."""
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    if not dims:
+        raise RuntimeError(
+            f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim "
+            "with the 'dim' argument."
+        )
+    for d in dims:
+        if input._data.shape[input._wrap_dim(d)] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+
+
 def _nonempty_reduction(input, dim, name) -> None:
     if dim is None:
         if input._data.size == 0:
@@ -858,18 +871,26 @@ def _reduce_dtype(x: Tensor, dtype):
     return np.int64 if x._data.dtype.kind in "iub" else x._data.dtype
 
 
+def _silent():
+    """PyTorch makes inf and nan without a word; numpy warns (the filter for gradlens_core's
+    modules does not see warnings raised inside numpy's own Python functions, such as ndarray.sum)."""
+    return np.errstate(invalid="ignore", over="ignore")
+
+
 def sum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum of all elements (SumBackward0) or over ``dim`` (SumBackward1)."""
     if not isinstance(input, Tensor):
         return builtins.sum(input)
     out_dt = _reduce_dtype(input, dtype)
     if dim is None or (isinstance(dim, (list, tuple)) and len(dim) == 0):
-        res = np.asarray(input._data.sum(dtype=out_dt))
+        with _silent():  # inf - inf is nan, silently
+            res = np.asarray(input._data.sum(dtype=out_dt))
         if keepdim:
             res = res.reshape((1,) * input.ndim)
         return record(_wrap(res), node_class("SumBackward0"), (input,), ctx=input._data.shape, op="sum")
     dims = _dims(input, dim)
-    res = np.asarray(input._data.sum(axis=dims, keepdims=keepdim, dtype=out_dt))
+    with _silent():
+        res = np.asarray(input._data.sum(axis=dims, keepdims=keepdim, dtype=out_dt))
     ctx = (input._data.shape, dims, keepdim)
     return record(_wrap(res), node_class("SumBackward1"), (input,), ctx=ctx, op="sum")
 
@@ -922,7 +943,8 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
     """Product of elements (ProdBackward0 / ProdBackward1; saves input and result)."""
     out_dt = _reduce_dtype(input, dtype)
     if dim is None:
-        res = np.asarray(input._data.prod(dtype=out_dt))
+        with _silent():  # inf * 0 is nan, silently
+            res = np.asarray(input._data.prod(dtype=out_dt))
         return record(_wrap(res), node_class("ProdBackward0"), (input,), (input,), save_output=True, op="prod")
     d = input._wrap_dim(dim)
     if input._data.ndim == 0:
@@ -930,7 +952,8 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
         return record(
             out, node_class("ProdBackward1"), (input,), (input,), ctx=(None, keepdim), save_output=True, op="prod"
         )
-    res = np.asarray(input._data.prod(axis=d, keepdims=keepdim, dtype=out_dt))
+    with _silent():
+        res = np.asarray(input._data.prod(axis=d, keepdims=keepdim, dtype=out_dt))
     out = _wrap(res)
     return record(out, node_class("ProdBackward1"), (input,), (input,), ctx=(d, keepdim), save_output=True, op="prod")
 
@@ -1062,6 +1085,9 @@ def _amax_bw(node, g, ns):
 
 
 def _amax_like(input, dim, keepdim, is_max):
+    name = "amax" if is_max else "amin"
+    if input._data.size == 0:
+        _zero_numel_check_dims(input, dim, name)
     dims = _reduce_dims(input, dim)
     fn = np.amax if is_max else np.amin
     res = np.asarray(fn(input._data, axis=dims, keepdims=keepdim))
@@ -1111,9 +1137,14 @@ def _std_bw(node, g, ns):
     return (ns.where(zero, grad * 0, grad),)
 
 
-def _var_data(input, dims, c, keepdim, name="var"):
+def _check_var_dtype(input) -> None:
+    # checked before the dims are
     if input._data.dtype.kind != "f":
         raise RuntimeError("std and var only support floating point and complex dtypes")
+
+
+def _var_data(input, dims, c, keepdim, name="var"):
+    _check_var_dtype(input)
     d = input._data
     n_all = _numel(tuple(d.shape[k] for k in dims))
     if n_all - c <= 0:
@@ -1133,6 +1164,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance over ``dim`` (VarBackward0; Bessel's correction by default)."""
     if isinstance(dim, bool):
         unbiased, dim = dim, None
+    _check_var_dtype(input)
     dims = _reduce_dims(input, dim)
     c = _correction(unbiased, correction)
     res = _var_data(input, dims, c, keepdim)
@@ -1143,6 +1175,7 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Standard deviation over ``dim`` (StdBackward0)."""
     if isinstance(dim, bool):
         unbiased, dim = dim, None
+    _check_var_dtype(input)
     dims = _reduce_dims(input, dim)
     c = _correction(unbiased, correction)
     res = np.sqrt(_var_data(input, dims, c, keepdim, "std"))

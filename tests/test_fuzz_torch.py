@@ -569,6 +569,19 @@ REGRESSIONS = {
         t1 = t0.var()
         t2 = t0.std(0)
     """,  # RuntimeError: std and var only support floating point and complex dtypes
+    "var_std_dtype_checked_before_dims": """
+        t0 = torch.tensor(False)
+        t1 = t0.var(1)
+        t2 = torch.tensor(1).std(5)
+    """,  # RuntimeError: std and var only support floating point and complex dtypes (not: Dimension out of range)
+    "sum_and_prod_of_inf_are_silent": """
+        t0 = torch.tensor([float("inf"), float("-inf"), 0.0, 1e30, 1e30])
+        t1 = t0.sum()
+        t2 = t0[None].sum(1)
+        t3 = t0.prod()
+        t4 = t0[None].prod(1)
+        t5 = t0[3:].prod()
+    """,  # nan, nan, nan, [nan], inf, no warning (gradlens_core leaked numpy's "invalid value encountered in reduce")
     "var_std_without_degrees_of_freedom_warn": """
         t0 = torch.ones(1)
         t1 = t0.var()
@@ -592,6 +605,14 @@ REGRESSIONS = {
         t1, t2 = t0.max(0)
         t3 = t0.argmax()
     """,  # IndexError: max(): Expected reduction dim 0 to have non-zero size.; IndexError: argmax(): ...
+    "amax_amin_over_empty_dims": """
+        t0 = torch.zeros(3, 0)
+        t1 = t0.amax(-1)
+        t2 = t0.amin((1, 0))
+        t3 = t0.amax()
+        t4 = t0.amax(0)
+    """,  # IndexError: amax(): Expected reduction dim -1 to have non-zero size. (the dim as given); amin(): ... dim
+    # 1 ...; RuntimeError: amax(): Expected reduction dim to be specified for input.numel() == 0. ...; t4 empty
     "index_error_on_an_empty_dim": """
         t0 = torch.zeros(0, 3)
         t1 = t0[[0]]
