@@ -475,7 +475,7 @@ def _sin_bw(node, g, ns):
 @backward_formula("CosBackward0")
 def _cos_bw(node, g, ns):
     (x,) = node.unpack(ns)
-    return (-g * ns.sin(x),)
+    return (g * -ns.sin(x),)  # as derivatives.yaml: grad * -self.sin() (create_graph records NegBackward0)
 
 
 def _fused(name, formula, inputs, values):

@@ -295,6 +295,10 @@ REGRESSIONS = {
         t5.fill_(-1.0)
         t5.sqrt().sum().backward()
     """,  # grads [0, 0, x]: zeros_like(grad) and where(mask, grad, 0), not grad * 0 (which is nan for inf or nan)
+    "cos_double_backward_graph": """
+        t0 = torch.tensor([0.0, -1.5], dtype=torch.float16, requires_grad=True)
+        t1, = torch.autograd.grad(t0.cos().sum(), t0, create_graph=True)
+    """,  # t1.next_functions ((None, 0), ('NegBackward0', 0)): grad * -self.sin()
     "prod_of_0d_over_dim": """
         t0 = torch.tensor(2.0, requires_grad=True)
         t1 = t0.prod(0)
