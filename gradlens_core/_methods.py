@@ -231,6 +231,14 @@ def _pos(self):
 
 def _T(self):
     # PyTorch's .T is a permute of all dims, whatever the rank (PermuteBackward0)
+    if self.ndim == 0:
+        warn_once("Tensor.T is deprecated on 0-D tensors. This function is the identity in these cases.")
+    elif self.ndim != 2:
+        warn_once(
+            "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is deprecated and it will "
+            "throw an error in a future release. Consider `x.mT` to transpose batches of matrices or "
+            "`x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a tensor."
+        )
     return _views.permute(self, tuple(reversed(range(self.ndim))))
 
 

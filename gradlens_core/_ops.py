@@ -151,7 +151,7 @@ def _reciprocal_bw(node, g, ns):
 def _pow_scalar_bw(node, g, ns):
     x, e = node.unpack(ns)
     if e == 0:
-        return (g * 0,)
+        return (ns.zeros_like(g),)
     return (g * e * x ** (e - 1),)
 
 
@@ -160,7 +160,7 @@ def _pow_tensor_bw(node, g, ns):
     x, e, r = node.unpack(ns)
     need_a = node.next_functions[0][0] is not None
     need_b = node.next_functions[1][0] is not None
-    ga = ns.where(e == 0, g * 0, g * e * x ** ns.where(e == 0, e, e - 1)) if need_a else None
+    ga = ns.where(e == 0, ns.zeros_like(g), g * e * x ** ns.where(e == 0, e, e - 1)) if need_a else None
     gb = g * ns.where((x == 0) & (e >= 0), r * 0, r * ns.log(x)) if need_b else None
     return ga, gb
 
@@ -177,7 +177,8 @@ def _add_like(a, b, alpha, np_fn, node_cls, op):
     if not isinstance(a, Tensor):
         a = as_tensor_arg(a)
     da, db, _ = _operands(a, b)
-    if alpha != 1:
+    if not _alpha_is_one(alpha):
+        _check_broadcast(da, db)  # TensorIterator's shapes come before add's alpha check
         db = _scaled(db, alpha, da.dtype)
     out = _wrap(_arr(_compute(np_fn, da, db)))
     return record(out, node_cls, (a, b), ctx=alpha, op=op)
@@ -189,8 +190,23 @@ _MulBackward0 = node_class("MulBackward0")
 _DivBackward0 = node_class("DivBackward0")
 
 
+def _alpha_is_one(alpha) -> bool:
+    # a float 1.0 or True is still checked against the dtype
+    return type(alpha) is int and alpha == 1
+
+
+def _check_broadcast(a, b) -> None:
+    try:
+        np.broadcast_shapes(_shape_of(a), _shape_of(b))
+    except ValueError:
+        raise broadcast_error(_shape_of(a), _shape_of(b)) from None
+
+
 def _scaled(values, alpha, dtype):
-    """``alpha * values`` as PyTorch's add/sub apply it (no float alpha for integer tensors)."""
+    """``alpha * values`` as PyTorch's add/sub apply it (ATen's alpha_check: a bool alpha only for
+    bool results, no float alpha for integer tensors)."""
+    if isinstance(alpha, (bool, np.bool_)) and dtype.kind != "b":
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
     if dtype.kind in "iub" and isinstance(alpha, float):
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
     if dtype.kind == "b":
@@ -214,7 +230,7 @@ def _is_bool(x) -> bool:
 
 
 def _check_bool_sub(a, b) -> None:
-    if _is_bool(a) and _is_bool(b) and isinstance(a, Tensor) and isinstance(b, Tensor):
+    if _is_bool(a) and _is_bool(b):  # a Python bool is wrapped as a bool tensor
         raise RuntimeError(
             "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
             "`logical_xor()` operator instead."
@@ -459,7 +475,7 @@ def _sin_bw(node, g, ns):
 @backward_formula("CosBackward0")
 def _cos_bw(node, g, ns):
     (x,) = node.unpack(ns)
-    return (-g * ns.sin(x),)
+    return (g * -ns.sin(x),)  # as derivatives.yaml: grad * -self.sin() (create_graph records NegBackward0)
 
 
 def _fused(name, formula, inputs, values):
@@ -496,7 +512,7 @@ def _sigmoid_bb(node, gg, ns):
 @backward_formula("ReluBackward0")
 def _relu_bw(node, g, ns):
     (r,) = node.unpack(ns)
-    return (ns.where(r > 0, g, g * 0),)
+    return (ns.where(r > 0, g, ns.zeros_like(g)),)
 
 
 @backward_formula("AbsBackward0")
@@ -521,7 +537,7 @@ for _name in ("RoundBackward0", "FloorBackward0", "CeilBackward0", "SignBackward
 
 @backward_formula("DivBackward2")
 def _div_rounded_bw(node, g, ns):
-    return g * 0, g * 0
+    return ns.zeros_like(g), ns.zeros_like(g)
 
 
 def _np_sigmoid(x):
@@ -556,7 +572,7 @@ def _np_sign(x):
         return x.copy()
     out = np.sign(x)
     if out.dtype.kind == "f":
-        out[np.isnan(out)] = 0  # PyTorch: sign(nan) is 0
+        out = np.where(np.isnan(out), 0, out).astype(out.dtype)  # PyTorch: sign(nan) is 0 (also of a 0-d tensor)
     return out
 
 
@@ -573,7 +589,7 @@ def _clamp_bw(node, g, ns):
         mask = x >= lo
     if hi is not None:
         mask = (x <= hi) if mask is None else mask & (x <= hi)
-    return (ns.where(mask, g, g * 0),)
+    return (ns.where(mask, g, ns.zeros_like(g)),)
 
 
 def _clip(data, lo, hi):
@@ -606,7 +622,7 @@ def clamp(input, min=None, max=None, _name="ClampBackward1"):
 @backward_formula("ClampBackward0")
 def _clamp_tensor_bw(node, g, ns):
     x, lo, hi = node.unpack(ns)
-    z = g * 0
+    z = ns.zeros_like(g)
     above = (x >= lo) if lo is not None else None
     below = (x <= hi) if hi is not None else None
     keep = above if below is None else (below if above is None else above & below)
@@ -632,19 +648,19 @@ def clamp_max(input, max):
 @backward_formula("MaximumBackward0")
 def _maximum_bw(node, g, ns):
     a, b = node.unpack(ns)
-    half = g * 0.5
+    half, z = g * 0.5, ns.zeros_like(g)
     # PyTorch: where(a == b, grad / 2, grad).masked_fill_(a < b, 0), and alike for b
-    ga = ns.where(a > b, g, ns.where(a == b, half, g * 0))
-    gb = ns.where(b > a, g, ns.where(a == b, half, g * 0))
+    ga = ns.where(a > b, g, ns.where(a == b, half, z))
+    gb = ns.where(b > a, g, ns.where(a == b, half, z))
     return ns.made_in_place(ga, 1), ns.made_in_place(gb, 1)
 
 
 @backward_formula("MinimumBackward0")
 def _minimum_bw(node, g, ns):
     a, b = node.unpack(ns)
-    half = g * 0.5
-    ga = ns.where(a < b, g, ns.where(a == b, half, g * 0))
-    gb = ns.where(b < a, g, ns.where(a == b, half, g * 0))
+    half, z = g * 0.5, ns.zeros_like(g)
+    ga = ns.where(a < b, g, ns.where(a == b, half, z))
+    gb = ns.where(b < a, g, ns.where(a == b, half, z))
     return ns.made_in_place(ga, 1), ns.made_in_place(gb, 1)
 
 
@@ -774,6 +790,19 @@ def _no_bool_arg(input, name) -> None:
         raise RuntimeError(f"{name}(): does not support bool input")
 
 
+def _zero_numel_check_dims(input, dim, name) -> None:
+    """ATen's zero_numel_check_dims for an empty input: each dim, named as given, must be non-empty."""
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    if not dims:
+        raise RuntimeError(
+            f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim "
+            "with the 'dim' argument."
+        )
+    for d in dims:
+        if input._data.shape[input._wrap_dim(d)] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+
+
 def _nonempty_reduction(input, dim, name) -> None:
     if dim is None:
         if input._data.size == 0:
@@ -846,18 +875,26 @@ def _reduce_dtype(x: Tensor, dtype):
     return np.int64 if x._data.dtype.kind in "iub" else x._data.dtype
 
 
+def _silent():
+    """PyTorch makes inf and nan without a word; numpy warns (the filter for gradlens_core's
+    modules does not see warnings raised inside numpy's own Python functions, such as ndarray.sum)."""
+    return np.errstate(invalid="ignore", over="ignore")
+
+
 def sum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum of all elements (SumBackward0) or over ``dim`` (SumBackward1)."""
     if not isinstance(input, Tensor):
         return builtins.sum(input)
     out_dt = _reduce_dtype(input, dtype)
     if dim is None or (isinstance(dim, (list, tuple)) and len(dim) == 0):
-        res = np.asarray(input._data.sum(dtype=out_dt))
+        with _silent():  # inf - inf is nan, silently
+            res = np.asarray(input._data.sum(dtype=out_dt))
         if keepdim:
             res = res.reshape((1,) * input.ndim)
         return record(_wrap(res), node_class("SumBackward0"), (input,), ctx=input._data.shape, op="sum")
     dims = _dims(input, dim)
-    res = np.asarray(input._data.sum(axis=dims, keepdims=keepdim, dtype=out_dt))
+    with _silent():
+        res = np.asarray(input._data.sum(axis=dims, keepdims=keepdim, dtype=out_dt))
     ctx = (input._data.shape, dims, keepdim)
     return record(_wrap(res), node_class("SumBackward1"), (input,), ctx=ctx, op="sum")
 
@@ -910,7 +947,8 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
     """Product of elements (ProdBackward0 / ProdBackward1; saves input and result)."""
     out_dt = _reduce_dtype(input, dtype)
     if dim is None:
-        res = np.asarray(input._data.prod(dtype=out_dt))
+        with _silent():  # inf * 0 is nan, silently
+            res = np.asarray(input._data.prod(dtype=out_dt))
         return record(_wrap(res), node_class("ProdBackward0"), (input,), (input,), save_output=True, op="prod")
     d = input._wrap_dim(dim)
     if input._data.ndim == 0:
@@ -918,7 +956,8 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
         return record(
             out, node_class("ProdBackward1"), (input,), (input,), ctx=(None, keepdim), save_output=True, op="prod"
         )
-    res = np.asarray(input._data.prod(axis=d, keepdims=keepdim, dtype=out_dt))
+    with _silent():
+        res = np.asarray(input._data.prod(axis=d, keepdims=keepdim, dtype=out_dt))
     out = _wrap(res)
     return record(out, node_class("ProdBackward1"), (input,), (input,), ctx=(d, keepdim), save_output=True, op="prod")
 
@@ -928,7 +967,7 @@ def _extreme_all_bw(node, g, ns):
     mask = x == r
     count = ns.sum(mask * 1.0) if not ns.records_graph else mask.sum()
     # PyTorch: zeros_like(input).masked_fill_(mask, grad / count)
-    return (ns.made_in_place(ns.where(mask, g / count, g * 0), 1),)
+    return (ns.made_in_place(ns.where(mask, g / count, ns.zeros_like(g)), 1),)
 
 
 node_class("MaxBackward1", _extreme_all_bw)
@@ -1052,6 +1091,9 @@ def _amax_bw(node, g, ns):
 
 
 def _amax_like(input, dim, keepdim, is_max):
+    name = "amax" if is_max else "amin"
+    if input._data.size == 0:
+        _zero_numel_check_dims(input, dim, name)
     dims = _reduce_dims(input, dim)
     fn = np.amax if is_max else np.amin
     res = np.asarray(fn(input._data, axis=dims, keepdims=keepdim))
@@ -1101,9 +1143,14 @@ def _std_bw(node, g, ns):
     return (ns.where(zero, grad * 0, grad),)
 
 
-def _var_data(input, dims, c, keepdim, name="var"):
+def _check_var_dtype(input) -> None:
+    # checked before the dims are
     if input._data.dtype.kind != "f":
         raise RuntimeError("std and var only support floating point and complex dtypes")
+
+
+def _var_data(input, dims, c, keepdim, name="var"):
+    _check_var_dtype(input)
     d = input._data
     n_all = _numel(tuple(d.shape[k] for k in dims))
     if n_all - c <= 0:
@@ -1123,6 +1170,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance over ``dim`` (VarBackward0; Bessel's correction by default)."""
     if isinstance(dim, bool):
         unbiased, dim = dim, None
+    _check_var_dtype(input)
     dims = _reduce_dims(input, dim)
     c = _correction(unbiased, correction)
     res = _var_data(input, dims, c, keepdim)
@@ -1133,6 +1181,7 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Standard deviation over ``dim`` (StdBackward0)."""
     if isinstance(dim, bool):
         unbiased, dim = dim, None
+    _check_var_dtype(input)
     dims = _reduce_dims(input, dim)
     c = _correction(unbiased, correction)
     res = np.sqrt(_var_data(input, dims, c, keepdim, "std"))
@@ -1150,11 +1199,11 @@ def _norm_bw(node, g, ns):
     g = _keep(g, shape, dims, keepdim, ns)
     r = _keep(r, shape, dims, keepdim, ns)
     if p == 2:
-        return (ns.where(r == 0, g * 0, g * x / r),)
+        return (ns.where(r == 0, ns.zeros_like(g), g * x / r),)
     if p == 1:
         return (g * ns.sign(x),)
     scale = ns.sign(x) * (x * ns.sign(x)) ** (p - 1) / r ** (p - 1)
-    return (ns.where(r == 0, g * 0, g * scale),)
+    return (ns.where(r == 0, ns.zeros_like(g), g * scale),)
 
 
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
@@ -1476,20 +1525,33 @@ def _softmax_data(input, dim, dtype, op):
     return d, dim
 
 
+def _wide(d):
+    # PyTorch's kernels compute half precision in float (its accumulate type), then round
+    return d.astype(np.float32) if d.dtype == np.float16 else d
+
+
+def _shift(d, dim):
+    # the max along ``dim`` keeps exp from overflowing; an empty tensor has none (and needs none)
+    return d.max(axis=dim, keepdims=True, initial=-np.inf)
+
+
 def softmax(input, dim=None, dtype=None, _stacklevel=3):
     """Softmax over ``dim`` (SoftmaxBackward0; saves its result)."""
     d, dim = _softmax_data(input, dim, dtype, "softmax")
-    z = d - d.max(axis=dim, keepdims=True)
+    w = _wide(d)
+    z = w - _shift(w, dim)
     e = np.exp(z)
-    res = _arr(e / e.sum(axis=dim, keepdims=True))
+    res = _arr((e / e.sum(axis=dim, keepdims=True)).astype(d.dtype, copy=False))
     return record(_wrap(res), node_class("SoftmaxBackward0"), (input,), ctx=dim, save_output=True, op="softmax")
 
 
 def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
     """Log-softmax over ``dim`` (LogSoftmaxBackward0; saves its result)."""
     d, dim = _softmax_data(input, dim, dtype, "log_softmax")
-    z = d - d.max(axis=dim, keepdims=True)
-    res = _arr(z - np.log(np.exp(z).sum(axis=dim, keepdims=True)))
+    w = _wide(d)
+    z = w - _shift(w, dim)
+    with np.errstate(divide="ignore", invalid="ignore"):  # log of an empty sum, silently
+        res = _arr((z - np.log(np.exp(z).sum(axis=dim, keepdims=True))).astype(d.dtype, copy=False))
     out = _wrap(res)
     return record(out, node_class("LogSoftmaxBackward0"), (input,), ctx=dim, save_output=True, op="log_softmax")
 
@@ -1506,7 +1568,7 @@ def _implicit_dim(input, dim):
 @backward_formula("WhereBackward0")
 def _where_bw(node, g, ns):
     (cond,) = node.unpack(ns)
-    z = g * 0
+    z = ns.zeros_like(g)
     return ns.where(cond, g, z), ns.where(cond, z, g)
 
 
@@ -1541,21 +1603,36 @@ def where(condition, input=None, other=None):
 @backward_formula("CatBackward0")
 def _cat_bw(node, g, ns):
     dim, sizes = node._ctx
-    return tuple(ns.split(g, sizes, dim))
+    pieces = iter(ns.split(g, [n for n in sizes if n is not None], dim))
+    # a skipped empty 1-d input gets an empty gradient
+    return tuple(ns.zeros((0,), g) if n is None else next(pieces) for n in sizes)
+
+
+def _skipped_in_cat(t: Tensor) -> bool:
+    # PyTorch's legacy rule: an empty 1-d tensor joins any cat (its shape is not checked)
+    return t._data.ndim == 1 and t._data.shape[0] == 0
 
 
 def cat(tensors, dim=0, *, out=None):
-    """Concatenate along ``dim`` (CatBackward0)."""
+    """Concatenate along ``dim`` (CatBackward0; every input has an edge, even a skipped empty one)."""
     tensors = [as_tensor_arg(t) for t in tensors]
     if not tensors:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
-    ref = next((t for t in tensors if t.ndim), tensors[0])
-    if ref.ndim == 0:
-        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
+    dt = _dtype.result_type(*[t.dtype for t in tensors])
+    parts = [t for t in tensors if not _skipped_in_cat(t)]
+    if not parts:  # only empty 1-d tensors: an empty one
+        sizes = [None] * len(tensors)
+        return record(
+            _wrap(np.zeros((0,), dtype=dt.np)), node_class("CatBackward0"), tuple(tensors), ctx=(0, sizes), op="cat"
+        )
+    ref = parts[0]
     d = ref._wrap_dim(dim)
-    parts = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)]
-    dt = _dtype.result_type(*[t.dtype for t in parts]) if parts else ref.dtype
-    for i, t in enumerate(parts):
+    for i, t in enumerate(tensors):
+        if _skipped_in_cat(t):
+            continue
         if t.ndim != ref.ndim:
             raise RuntimeError(f"Tensors must have same number of dimensions: got {ref.ndim} and {t.ndim}")
         for k in range(ref.ndim):
@@ -1564,11 +1641,9 @@ def cat(tensors, dim=0, *, out=None):
                     f"Sizes of tensors must match except in dimension {d}. Expected size {ref.shape[k]} but got size "
                     f"{t.shape[k]} for tensor number {i} in the list."
                 )
-    if not parts:  # only empty 1-d tensors: PyTorch returns an empty one
-        return _nondiff(np.zeros((0,), dtype=_dtype.result_type(*[t.dtype for t in tensors]).np), tensors, "cat")
     res = np.concatenate([_cast(t, dt) for t in parts], axis=d)
-    sizes = [t.shape[d] for t in parts]
-    return record(_wrap(res), node_class("CatBackward0"), tuple(parts), ctx=(d, sizes), op="cat")
+    sizes = [None if _skipped_in_cat(t) else t.shape[d] for t in tensors]
+    return record(_wrap(res), node_class("CatBackward0"), tuple(tensors), ctx=(d, sizes), op="cat")
 
 
 concat = concatenate = cat
@@ -1710,6 +1785,12 @@ def _snapshot(self: Tensor):
     return old
 
 
+_OVERLAP_MESSAGE = (
+    "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory "
+    "location. Please clone() the tensor before performing the operation."
+)
+
+
 def check_no_partial_overlap(self: Tensor, other) -> None:
     """Refuse a source that shares some, but not all, of the memory an in-place op writes."""
     if isinstance(other, Tensor) and overlap_status(self._data, other._data) == "partial":
@@ -1763,7 +1844,10 @@ def _inplace_binary(self, other, np_fn, node_cls, op, alpha=1, check_operands=No
         other = as_tensor_arg(other)
     da, db, dt = _operands(self, other)
     result = result_dtype(dt or self.dtype)
-    if alpha != 1:
+    # TensorIterator checks the shapes, then the result dtype, before add_ checks alpha
+    check_out_shape(self._data.shape, _shape_of(db))
+    check_result_dtype(result, self)
+    if not _alpha_is_one(alpha):
         db = _scaled(db, alpha, da.dtype)
     res = _compute(np_fn, da, db)
     saved = ()
@@ -1843,7 +1927,7 @@ node_class("FillBackward2", _zero_grad_formula)
 
 @backward_formula("FillBackward3")
 def _fill_tensor_bw(node, g, ns):
-    return g * 0, ns.sum(g)
+    return ns.zeros_like(g), ns.sum(g)
 
 
 def zero_(self):
@@ -1911,14 +1995,14 @@ clip_ = clamp_
 
 @backward_formula("CopyBackwards")
 def _copy_bw(node, g, ns):
-    return g * 0, g
+    return ns.zeros_like(g), g
 
 
 def copy_(self, src, non_blocking=False):
     """Copy ``src`` into ``self`` (CopyBackwards: self's old values get zero grad)."""
     src = as_tensor_arg(src)
-    # copying a tensor onto the very same elements does nothing (PyTorch returns early, so
-    # even an expanded tensor may be its own source)
+    # copying a tensor onto the very same elements: PyTorch returns before its checks (even an
+    # expanded tensor may be its own source), the version still moves
     a, b = self._data, src._data
     same = (
         _same_layout(a, b)
@@ -1926,36 +2010,59 @@ def copy_(self, src, non_blocking=False):
         and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
     )
     check_inplace(self, "copy_", (src,), overlap="ok" if same else "error")
-    check_no_partial_overlap(self, src)
-    check_out_shape(self._data.shape, src._data.shape)
-    self._data[...] = src._data  # copy_ casts to any dtype
-    return finish_inplace(self, "copy_", node_class("CopyBackwards"), (self, src))
+    if not same:
+        check_no_partial_overlap(self, src)
+        check_out_shape(self._data.shape, src._data.shape)
+        self._data[...] = src._data  # copy_ casts to any dtype
+    # copy_ (unlike the generated in-place ops) records history only into a float tensor
+    node_cls = node_class("CopyBackwards") if self._data.dtype.kind == "f" else None
+    return finish_inplace(self, "copy_", node_cls, (self, src))
 
 
 @backward_formula("MaskedFillBackward0")
 def _masked_fill_bw(node, g, ns):
     (mask,) = node.unpack(ns)
-    return ns.where(mask, g * 0, g), None
+    return (ns.where(mask, ns.zeros_like(g), g),)
+
+
+@backward_formula("MaskedFillBackward1")
+def _masked_fill_tensor_bw(node, g, ns):
+    (mask,) = node.unpack(ns)
+    z = ns.zeros_like(g)
+    return ns.where(mask, z, g), ns.sum(ns.where(mask, g, z))
+
+
+def _masked_fill_args(self, mask, value):
+    """(value as an array, node class, differentiable inputs): a tensor value (0-d only) is an
+    input of its own (MaskedFillBackward1); the mask never is."""
+    if mask._data.dtype != np.bool_:
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype._legacy}")
+    if not isinstance(value, Tensor):
+        return np.asarray(value, dtype=self._data.dtype), node_class("MaskedFillBackward0"), (self,)
+    if value.ndim:
+        raise RuntimeError(
+            f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with {value.ndim} dimension(s)."
+        )
+    return value._data.astype(self._data.dtype), node_class("MaskedFillBackward1"), (self, value)
 
 
 def masked_fill(input, mask, value):
-    """Values replaced by ``value`` where ``mask`` is True (MaskedFillBackward0; saves the mask)."""
-    if mask._data.dtype != np.bool_:
-        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype._legacy}")
-    v = value._data if isinstance(value, Tensor) else value
+    """Values replaced by ``value`` where ``mask`` is True (MaskedFillBackward0, or 1 for a tensor
+    value; saves the mask)."""
+    v, node_cls, inputs = _masked_fill_args(input, mask, value)
     try:
-        res = np.where(mask._data, np.asarray(v, dtype=input._data.dtype), input._data)
+        res = np.where(mask._data, v, input._data)
     except ValueError:
         raise broadcast_error(input.shape, mask.shape) from None
-    return record(_wrap(_arr(res)), node_class("MaskedFillBackward0"), (input, mask), (mask,), op="masked_fill")
+    return record(_wrap(_arr(res)), node_cls, inputs, (mask,), op="masked_fill")
 
 
 def masked_fill_(self, mask, value):
-    """In-place ``masked_fill`` (MaskedFillBackward0)."""
+    """In-place ``masked_fill`` (MaskedFillBackward0, or 1 for a tensor value)."""
     check_inplace(self, "masked_fill_", (value,), overlap="warn")
-    v = value._data if isinstance(value, Tensor) else value
-    _write(self, np.where(mask._data, np.asarray(v, dtype=self._data.dtype), self._data), "masked_fill_")
-    return finish_inplace(self, "masked_fill_", node_class("MaskedFillBackward0"), (self, mask), (mask,))
+    v, node_cls, inputs = _masked_fill_args(self, mask, value)
+    _write(self, np.where(mask._data, v, self._data), "masked_fill_")
+    return finish_inplace(self, "masked_fill_", node_cls, inputs, (mask,))
 
 
 def _random_fill(op, draw):

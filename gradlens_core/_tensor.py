@@ -534,7 +534,8 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+            many = "no values" if self._data.size == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {many} is ambiguous")
         self._escaped("bool")
         return bool(self._data.reshape(()))
 
@@ -785,12 +786,14 @@ def finish_inplace(self: Tensor, op: str, node_cls, inputs, saved=(), ctx=None, 
     ``inputs[0]`` is ``self``. As in PyTorch, the node (its edges and saved inputs) is made
     before the version moves: the edges read the histories the inputs had, and a saved input
     that shares ``self``'s version counter is stale from the start (backward refuses it).
+    ``node_cls`` None records no history. As PyTorch's generated in-place kernels, an integer
+    ``self`` gets history too when another input requires grad (``fill_`` with such a value).
     """
-    node = None
-    if self._data.dtype.kind == "f" and needs_grad(*inputs):
-        node = _make_node(node_cls, inputs, saved, ctx)
     counter = self._version_counter
     old_version = counter[0]
+    # the node saves its inputs before the version moves, as PyTorch's autograd kernel does: an
+    # input that is ``self`` (or a view of it) is then stale for backward
+    node = _make_node(node_cls, inputs, saved, ctx) if node_cls is not None and needs_grad(*inputs) else None
     counter[0] = old_version + 1
     if node is not None:
         _set_history(self, node)

@@ -353,8 +353,22 @@ def _expand_dims(shape, sizes) -> tuple:
 def _broadcast(a, shape):
     # as_strided keeps the writeable flag (np.broadcast_to would not): writes into the base
     # stay visible, and writes into the expanded tensor are refused by check_inplace.
-    b = np.broadcast_to(a, shape)
-    return np.lib.stride_tricks.as_strided(a, shape, b.strides, writeable=a.flags.writeable)
+    return np.lib.stride_tricks.as_strided(a, shape, _expanded_strides(a, shape), writeable=a.flags.writeable)
+
+
+def _expanded_strides(a, shape) -> tuple:
+    """PyTorch's inferExpandGeometry strides: a grown dim gets stride 0, a new dim of size 1 the
+    stride that would make it contiguous with the next (numpy would give 0). The overlap checks
+    of in-place ops compare strides, so a new dim of size 1 matters."""
+    lead = len(shape) - a.ndim
+    strides = [0] * len(shape)
+    for i in range(len(shape) - 1, -1, -1):
+        if i >= lead:
+            have = a.shape[i - lead]
+            strides[i] = a.strides[i - lead] if have == shape[i] else 0
+        else:
+            strides[i] = shape[i + 1] * strides[i + 1] if i + 1 < len(shape) and shape[i] == 1 else 0
+    return tuple(strides)
 
 
 def expand_as(self, other):
@@ -698,11 +712,9 @@ def setitem(self: Tensor, key, value) -> None:
     they select (CopySlices on the base; no view when they select the whole tensor),
     advanced keys go to index_put_ on the view the key's basic items make."""
     value = _value_to_tensor(self, value)
-    items = _normalise_key(key)
-    if len(items) == 1 and items[0] is False:
-        return  # PyTorch writes nothing
-    if len(items) == 1 and items[0] is True:
-        items = (None,)
+    if key is False:
+        return  # a lone False selects nothing: not even the version moves
+    items = _normalise_key(None if key is True else key)  # a lone True is an unsqueeze
     if all(_is_basic(i) for i in items):
         copy_to(_basic_index(self, items, alias=False), value)
         return

@@ -128,6 +128,19 @@ REGRESSIONS = {
         t0 = torch.tensor(True)
         t1 = torch.add(t0, t0, alpha=2)
     """,  # tensor(True)
+    "alpha_checked_after_shapes_and_dtypes": """
+        t0 = torch.tensor([True, False])
+        t0.unsqueeze(0).add_(-1, alpha=0.5)
+        t1 = torch.tensor([1, 2])
+        t2 = torch.add(t1, torch.ones(3, dtype=torch.long), alpha=0.5)
+        t1.add_(torch.ones(3), alpha=0.5)
+        t3 = torch.add(t1, t1, alpha=1.0)
+        t4 = torch.sub(t1, 1, alpha=True)
+        t5 = torch.ones(2)
+        t5.add_(1, alpha=True)
+    """,  # result type Long can't be cast to the desired output type Bool; The size of tensor a (2) must match
+    # ...; output with shape [2] doesn't match ...; For integral input tensors, argument alpha must not be a
+    # floating point number. (1.0 too); Boolean alpha only supported for Boolean results.
     "float_alpha_with_integral_tensors_refused": """
         t0 = torch.tensor([1, 2])
         t1 = torch.sub(t0, t0, alpha=-0.5)
@@ -156,6 +169,24 @@ REGRESSIONS = {
         t1 = t0.softmax(0)
         t1 /= t1
     """,  # DivBackward0; gradlens_core: TypeError 'numpy.float32' object does not support item assignment
+    "softmax_of_empty_and_of_half": """
+        t0 = torch.ones(1, requires_grad=True)
+        t1 = t0[:-1].log_softmax(0)
+        t2 = torch.ones(2, 0).softmax(0)
+        t3 = torch.tensor([1.0, 2.0], dtype=torch.float16).softmax(0)
+    """,  # empty results (gradlens_core: numpy's ValueError zero-size array to reduction operation maximum);
+    # t3 computed in float, then rounded: [0.2690, 0.7310]
+    "cat_keeps_an_edge_for_every_input": """
+        t0 = torch.ones(1, requires_grad=True)
+        t1 = torch.cat([t0 * 2, t0[1:]], 0)
+        t2 = torch.ones(0, requires_grad=True)
+        t3 = torch.cat([t2, t2], 0)
+        t4 = torch.ones(2, 2, requires_grad=True)
+        t5 = torch.cat([torch.ones(0, dtype=torch.float64), t4, t2], 1)
+        t5.sum().backward()
+        t6 = torch.cat([t4, torch.ones(0), torch.ones(2, 3)], 0)
+    """,  # CatBackward0 with an edge per input, also for a skipped empty 1-d one (t3 too); t5 is float64 and 2x2
+    # (gradlens_core: "Tensors must have same number of dimensions: got 1 and 2"); "... for tensor number 2 ..."
     "cat_of_empty_tensors": """
         t0 = torch.zeros(0)
         t1 = torch.cat([t0, t0], 0)
@@ -166,6 +197,12 @@ REGRESSIONS = {
         t1.zero_()
         t1[0] = 2.0
     """,  # fine; gradlens_core: unsupported operation (stride 0) / ValueError read-only
+    "sign_of_0d_float": """
+        t0 = torch.full((), 3.0, requires_grad=True)
+        t1 = t0.sign()
+        t2 = torch.tensor(-1.5).log().sign()
+    """,  # tensor(1., grad_fn=<SignBackward0>), tensor(0.); gradlens_core: TypeError 'numpy.float32' object does
+    # not support item assignment
     "sign_of_bool": """
         t0 = torch.tensor([True, False])
         t1 = t0.sign()
@@ -201,6 +238,22 @@ REGRESSIONS = {
         t1 = t0.mean()
         t1.requires_grad_()
     """,  # no error
+    "fill_into_int_from_a_value_that_requires_grad": """
+        t0 = torch.eye(2, requires_grad=True)
+        t1 = t0.mean()
+        t2 = torch.arange(3)
+        t2[1:] = t1
+        t3 = torch.tensor([True, False])
+        t3.fill_(t1)
+        t4 = torch.arange(3)
+        t4[t4 > 0] = t1
+        t5 = torch.arange(3.0)
+        t5.masked_fill_(t5 > 0, t1)
+        t6 = t0.masked_fill(t0 > 0, 2.0)
+        t7 = t0.masked_fill(t0 > 0, t1)
+        t7.sum().backward()
+    """,  # t2: CopySlices, t3: FillBackward3, t4: IndexPutBackward0 (the generated in-place kernels give an
+    # int tensor history; copy_ does not); MaskedFillBackward1 with edges (self, value); t6's only edge is t0's
     "copy__into_int_tensor_does_not_require_grad": """
         t0 = torch.tensor([1, 2])
         t1 = torch.zeros((), requires_grad=True)
@@ -254,6 +307,24 @@ REGRESSIONS = {
         t1 = t0.std(0)
         t1.sum().backward()
     """,  # t0.grad all 0; gradlens_core: all nan
+    "zero_gradients_stay_zero_past_inf_and_nan": """
+        t0 = torch.tensor([-1.0, 0.0, 0.5], requires_grad=True)
+        t0.ceil().sqrt().sum().backward()
+        t1 = torch.tensor([-1.0, 0.0, 0.5], requires_grad=True)
+        t1.relu().sqrt().sum().backward()
+        t2 = torch.tensor([-1.0, 0.0, 0.5], requires_grad=True)
+        t2.clamp(min=0.25).sub(0.25).sqrt().sum().backward()
+        t3 = torch.tensor([-1.0, 0.0, 0.5], requires_grad=True)
+        torch.where(t3 > 0, t3, 0.0).sqrt().sum().backward()
+        t4 = torch.tensor([-1.0, 0.0, 0.5], requires_grad=True)
+        t5 = t4 * 1
+        t5.fill_(-1.0)
+        t5.sqrt().sum().backward()
+    """,  # grads [0, 0, x]: zeros_like(grad) and where(mask, grad, 0), not grad * 0 (which is nan for inf or nan)
+    "cos_double_backward_graph": """
+        t0 = torch.tensor([0.0, -1.5], dtype=torch.float16, requires_grad=True)
+        t1, = torch.autograd.grad(t0.cos().sum(), t0, create_graph=True)
+    """,  # t1.next_functions ((None, 0), ('NegBackward0', 0)): grad * -self.sin()
     "prod_of_0d_over_dim": """
         t0 = torch.tensor(2.0, requires_grad=True)
         t1 = t0.prod(0)
@@ -314,6 +385,20 @@ REGRESSIONS = {
         t2 = torch.zeros(2, 1, 3, requires_grad=True)
         t3 = t2[..., 0] @ t2
     """,  # UnsafeViewBackward0 (batch of one); CloneBackward0 (2-d @ 3-d)
+    "inplace_saves_inputs_before_the_version_moves": """
+        t0 = torch.full((1, 3), 1.5, requires_grad=True)
+        t1 = t0.square()
+        t1.div_(t1)
+        t1.sum().backward()
+        t2 = torch.full((2, 3), 1.5, requires_grad=True)
+        t3 = t2.square()
+        t3[0].mul_(t3[1])
+        t3.sum().backward()
+        t4 = t2.square()
+        t4.clamp_(t4, t4)
+        t4.sum().backward()
+    """,  # RuntimeError: one of the variables needed for gradient computation has been modified by an inplace
+    # operation: (the node saved the divisor, t1 itself, before div_ bumped its version)
     "fill__on_non_leaf_is_fill_backward2": """
         t0 = torch.ones(1, requires_grad=True)
         t1 = t0 * 2
@@ -442,6 +527,78 @@ REGRESSIONS = {
         t3 = torch.tensor([2.0, 3.0])
         t3[t3 > 0] = t3
     """,  # RuntimeError: unsupported operation: some elements of the input tensor and the written-to tensor refer ...
+    "expanded_source_is_too_hard_to_overlap": """
+        t0 = torch.tensor([-2.0, 0.0, 1.0], requires_grad=True)
+        t1 = t0.expand(2, 3)
+        with torch.no_grad():
+            t0 -= t1
+        t2 = torch.zeros(3, 3, 2)
+        t2[-2:, 2, 1:].add_(t2)
+    """,  # RuntimeError: output with shape [3] doesn't match the broadcast shape [2, 3]; The size of tensor a (2)
+    # must match ...: ATen finds no overlap it can judge (an expanded or strided operand is "too hard"), then
+    # compares the shapes
+    "setitem_expands_the_value_before_copy": """
+        t0 = torch.ones(3)
+        t0[None] = t0
+        t1 = torch.full((), 0.5)
+        t1[None] = t1
+        t2 = torch.tensor([2.0, 3.0], requires_grad=True)
+        t3 = t2 * 2
+        t3[:1] = t2[1]
+        t4 = torch.ones(2, 3, requires_grad=True)
+        t5 = t4 * 2
+        t5[0] = t4[1:]
+        t5[:1] = t4[:, :1]
+    """,  # allowed (the value expanded to [1, 3] overlaps t0 fully); t3's CopySlices -> ExpandBackward0 ->
+    # ViewBackward0, t5's -> ViewBackward0; RuntimeError: The expanded size of the tensor (1) must match ...
+    "setitem_on_0d_with_equal_shapes_is_copy": """
+        t0 = torch.ones(3, requires_grad=True)
+        t1 = t0.sum()
+        t1[...] = 2.0
+        t2 = t0.sum()
+        t2[()] = 2.0
+        t3 = t0 * 2
+        t3[()] = 2.0
+        t3[0:9] = t0.sum()
+    """,  # CopyBackwards (the value is a 0-d tensor of the same shape); t3: FillBackward3 (x[:] is x itself)
+    "setitem_values_and_lone_bools": """
+        t0 = torch.ones(3, requires_grad=True)
+        t1 = t0 * 2
+        t1[False] = 1.0
+        t1[(False,)] = 1.0
+        t1[True] = 1.0
+        t1[:] = [1.0, 2.0, 3.0]
+    """,  # a lone False does nothing (version 0), (False,) is an empty index_put_; TypeError: can't assign a
+    # list to a torch.FloatTensor
+    "index_put_value_overlaps_destination": """
+        t0 = torch.tensor([2.0, 3.0])
+        t0[[0]] = t0[1]
+        t1 = torch.tensor([2.0])
+        t1[t1 > 0] = t1
+        t2 = torch.tensor([2.0, 3.0])
+        t2[t2 > 2] = torch.tensor([[1]])
+        t3 = torch.eye(1).squeeze(1)
+        t3[torch.tensor([0, 0])] = t3
+    """,  # RuntimeError: unsupported operation: some elements ...; a one-element value and a mask are a
+    # masked_fill_ of a number (no overlap or dtype check): t1 [2.], t2 [2., 1.]
+    "index_put_on_expanded_warns": """
+        t0 = torch.ones(3)
+        t1 = t0.expand(2, 3)
+        t1[[0]] = torch.ones(3)
+        t1[t1 > 0] = 2.0
+        t1.masked_fill_(t1 > 0, 1.0)
+    """,  # UserWarning: Use of index_put_ on expanded tensors is deprecated. ... (and of masked_fill_)
+    "copy__of_the_same_data_returns_early": """
+        t0 = torch.tensor(-2.0)
+        t1 = t0.expand(3)
+        t1.copy_(t1)
+        t1.copy_(t0.expand(3))
+        t1.copy_(t0)
+        t2 = torch.ones(3, requires_grad=True)
+        t3 = t2 * 2
+        t3.copy_(t3)
+    """,  # allowed (versions 1, 2) though t1 is expanded: ATen's copy_ returns before its checks when self and
+    # src are the same elements; RuntimeError: unsupported operation: more than one element ...; CopyBackwards
     "overlap_checked_before_shapes": """
         t0 = torch.ones(3, 1)
         t0[:].mul_(t0.flatten())
@@ -456,6 +613,29 @@ REGRESSIONS = {
         t4 = t0 > 0
         t4.sub_(t4)
     """,  # RuntimeError: Subtraction, the `-` operator, with a bool tensor is not supported.
+    "bool_subtraction_messages_and_order": """
+        t0 = torch.tensor([True, False])
+        t1 = torch.sub(t0, True)
+        t2 = True - t0
+        t0.sub_(True)
+        t3 = torch.ones(3, requires_grad=True)
+        t3.view(-1).sub_(True)
+        t3.sub_(t3 > 0, alpha=2)
+    """,  # a Python bool is a bool tensor: "... with two bool tensors is not supported."; autograd's check
+    # comes first: "a view of a leaf Variable ...", "a leaf Variable ..."
+    "bool_of_empty_tensor": """
+        t0 = torch.zeros(2, 0)
+        v1 = bool(t0 > 0)
+    """,  # RuntimeError: Boolean value of Tensor with no values is ambiguous
+    "fill__and_zero__on_expanded_allowed": """
+        t0 = torch.zeros(3, 1, dtype=torch.float64)
+        t1 = t0.expand(3, 3, 3)
+        t1.fill_(-2.0)
+        t1.zero_()
+        t1.fill_(torch.tensor(1.0))
+        t1.uniform_()
+    """,  # filling with a number is idempotent: allowed (versions 1, 2); a tensor value or a random fill:
+    # RuntimeError: unsupported operation: more than one element ...
     "bool_negation_in_place_refused": """
         t0 = torch.tensor([True, False])
         t0.neg_()
@@ -490,6 +670,19 @@ REGRESSIONS = {
         t1 = t0.var()
         t2 = t0.std(0)
     """,  # RuntimeError: std and var only support floating point and complex dtypes
+    "var_std_dtype_checked_before_dims": """
+        t0 = torch.tensor(False)
+        t1 = t0.var(1)
+        t2 = torch.tensor(1).std(5)
+    """,  # RuntimeError: std and var only support floating point and complex dtypes (not: Dimension out of range)
+    "sum_and_prod_of_inf_are_silent": """
+        t0 = torch.tensor([float("inf"), float("-inf"), 0.0, 1e30, 1e30])
+        t1 = t0.sum()
+        t2 = t0[None].sum(1)
+        t3 = t0.prod()
+        t4 = t0[None].prod(1)
+        t5 = t0[3:].prod()
+    """,  # nan, nan, nan, [nan], inf, no warning (gradlens_core leaked numpy's "invalid value encountered in reduce")
     "var_std_without_degrees_of_freedom_warn": """
         t0 = torch.ones(1)
         t1 = t0.var()
@@ -513,6 +706,14 @@ REGRESSIONS = {
         t1, t2 = t0.max(0)
         t3 = t0.argmax()
     """,  # IndexError: max(): Expected reduction dim 0 to have non-zero size.; IndexError: argmax(): ...
+    "amax_amin_over_empty_dims": """
+        t0 = torch.zeros(3, 0)
+        t1 = t0.amax(-1)
+        t2 = t0.amin((1, 0))
+        t3 = t0.amax()
+        t4 = t0.amax(0)
+    """,  # IndexError: amax(): Expected reduction dim -1 to have non-zero size. (the dim as given); amin(): ... dim
+    # 1 ...; RuntimeError: amax(): Expected reduction dim to be specified for input.numel() == 0. ...; t4 empty
     "index_error_on_an_empty_dim": """
         t0 = torch.zeros(0, 3)
         t1 = t0[[0]]
@@ -524,7 +725,11 @@ REGRESSIONS = {
     "mT_of_0d_is_the_tensor_itself": """
         t0 = torch.zeros((), dtype=torch.float64, requires_grad=True)
         t1 = t0.mT
-    """,  # t1 is t0 (a leaf, no grad_fn); UserWarning: Tensor.mT is deprecated on 0-D tensors. ...
+        t2 = torch.ones(3)
+        t3 = t2.T
+        t4 = t1.mT
+    """,  # t1 is t0 (a leaf, no grad_fn); UserWarning: Tensor.mT is deprecated on 0-D tensors. ... (once per
+    # process, as the x.T warning on t2; the runner turns warn-always on for both sides)
     "permute_without_dims": """
         t0 = torch.zeros(())
         t1 = t0.permute()

@@ -438,3 +438,23 @@ def test_non_leaf_grad_access_warns():
 def test_module_is_importable_as_torch():
     assert torch_like.Tensor is gradlens_core.Tensor
     assert isinstance(gradlens_core.ones(1), torch_like.Tensor)
+
+
+def test_transpose_deprecations_warn_once_per_process(monkeypatch):
+    """As PyTorch's TORCH_WARN_ONCE: ``.T`` of a non-matrix and ``.mT`` of a 0-d tensor warn the
+    first time only (unless ``set_warn_always(True)``, which the fuzzing runner turns on)."""
+    from gradlens_core import _warn
+
+    monkeypatch.setattr(_warn, "_given", set())
+    for make in (lambda: torch_like.ones(3).T, lambda: torch_like.zeros(()).mT, lambda: torch_like.zeros(()).T):
+        with warnings.catch_warnings(record=True) as first:
+            warnings.simplefilter("always")
+            make()
+        with warnings.catch_warnings(record=True) as again:
+            warnings.simplefilter("always")
+            make()
+        assert [w.category for w in first] == [UserWarning] and "deprecated" in str(first[0].message)
+        assert again == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert torch_like.ones(2, 3).T.shape == (3, 2)  # a matrix: no warning
