@@ -1785,12 +1785,6 @@ def _snapshot(self: Tensor):
     return old
 
 
-_OVERLAP_MESSAGE = (
-    "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory "
-    "location. Please clone() the tensor before performing the operation."
-)
-
-
 def check_no_partial_overlap(self: Tensor, other) -> None:
     """Refuse a source that shares some, but not all, of the memory an in-place op writes."""
     if isinstance(other, Tensor) and overlap_status(self._data, other._data) == "partial":
