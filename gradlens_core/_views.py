@@ -687,11 +687,12 @@ def _advanced_index(self: Tensor, indices) -> Tensor:
     # an empty result reads nothing (numpy would still check the indices)
     data = np.zeros(result_shape, self._data.dtype) if 0 in result_shape else np.ascontiguousarray(self._data[key])
     out = Tensor._wrap(data)
-    return record(out, node_class("IndexBackward0", _index_bw), (self,), ctx=(self._data.shape, key), op="index")
+    # the indices are saved for backward (and freed by it, as PyTorch's saved indices are)
+    return record(out, node_class("IndexBackward0", _index_bw), (self,), (key,), ctx=self._data.shape, op="index")
 
 
 def _index_bw(node, g, ns):
-    shape, key = node._ctx
+    shape, key = node._ctx, node.saved_value(0, ns)
     # PyTorch: grad.new_zeros(shape).index_put_(indices, grad, accumulate=True)
     return (ns.made_in_place(ns.index_add(g, shape, key), 1),)
 

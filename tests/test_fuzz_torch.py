@@ -788,6 +788,14 @@ REGRESSIONS = {
         t4.sum().backward()
     """,  # t0.grad._version 0, then 1 (mm_mat2_backward makes the grad column-major, so through t() it is
     # row-major like t0 and AccumulateGrad takes it); t2.grad._version 0 (mm_mat1_backward)
+    "index_backward_frees_its_indices": """
+        t0 = torch.tensor([[[0.0], [0.0]]], requires_grad=True)
+        t1 = t0[:, [0, 0]]
+        t1.backward(torch.zeros_like(t1))
+        t2 = t1 / t0
+        t2.backward(torch.ones_like(t2), retain_graph=True)
+    """,  # RuntimeError: Trying to backward through the graph a second time (IndexBackward0's saved indices
+    # were freed by the first backward)
 }
 
 
