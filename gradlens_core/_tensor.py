@@ -304,7 +304,8 @@ class Tensor:
     def retain_grad(self) -> None:
         """Keep ``.grad`` of this non-leaf after backward (a no-op on leaves)."""
         if self._grad_fn is None:
-            if not self._requires_grad:
+            # a view of a leaf requires grad with its base, even one made under no_grad
+            if not self.requires_grad:
                 raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
             return
         meta = self._get_meta()

@@ -796,6 +796,12 @@ REGRESSIONS = {
         t2.backward(torch.ones_like(t2), retain_graph=True)
     """,  # RuntimeError: Trying to backward through the graph a second time (IndexBackward0's saved indices
     # were freed by the first backward)
+    "retain_grad_of_a_no_grad_view_of_a_leaf": """
+        t0 = torch.ones((), requires_grad=True)
+        with torch.set_grad_enabled(False):
+            t1 = t0[()]
+        t1.retain_grad()
+    """,  # no error: t1 requires grad with its base and is a leaf, so retain_grad() is a no-op
 }
 
 
