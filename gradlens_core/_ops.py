@@ -1797,6 +1797,14 @@ def check_no_overlap(self: Tensor, other) -> None:
         _refuse_overlap()
 
 
+def _same_strides(a: np.ndarray, b: np.ndarray) -> bool:
+    """PyTorch's ``a.strides() == b.strides()`` (sizes are not compared: ``t.mT`` of a column fully
+    overlaps ``t``); numpy's strides of dims of size 1 are arbitrary, so those are not compared."""
+    return a.ndim == b.ndim and all(
+        sa == sb or na == nb == 1 for na, nb, sa, sb in zip(a.shape, b.shape, a.strides, b.strides)
+    )
+
+
 def _same_layout(a: np.ndarray, b: np.ndarray) -> bool:
     """Same shape and the same strides (numpy's strides of dims of size 1 are arbitrary, where
     PyTorch's follow the next dim's: they are not compared)."""
@@ -1824,7 +1832,7 @@ def overlap_status(a: np.ndarray, b: np.ndarray) -> str:
     a_end = a_begin + a.size * a.itemsize
     b_end = b_begin + b.size * b.itemsize
     if a_begin == b_begin and a_end == b_end:
-        return "full" if _same_layout(a, b) else "partial"
+        return "full" if _same_strides(a, b) else "partial"
     return "partial" if a_begin < b_end and b_begin < a_end else "no"
 
 

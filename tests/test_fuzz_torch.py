@@ -802,6 +802,13 @@ REGRESSIONS = {
             t1 = t0[()]
         t1.retain_grad()
     """,  # no error: t1 requires grad with its base and is a leaf, so retain_grad() is a no-op
+    "same_memory_same_strides_is_a_full_overlap": """
+        t0 = torch.full((2, 1), -1.5)
+        t1 = t0 ** 0
+        t2 = t1.mT
+        t2.sub_(t1)
+    """,  # RuntimeError: output with shape [1, 2] doesn't match the broadcast shape [2, 2] (t2 and t1 share
+    # memory with equal strides: a full overlap, which in-place ops allow, so the shapes are checked next)
 }
 
 
