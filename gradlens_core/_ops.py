@@ -1798,17 +1798,15 @@ def check_no_overlap(self: Tensor, other) -> None:
 
 
 def _same_strides(a: np.ndarray, b: np.ndarray) -> bool:
-    """PyTorch's ``a.strides() == b.strides()`` (sizes are not compared: ``t.mT`` of a column fully
-    overlaps ``t``); numpy's strides of dims of size 1 are arbitrary, so those are not compared."""
-    return a.ndim == b.ndim and all(
-        sa == sb or na == nb == 1 for na, nb, sa, sb in zip(a.shape, b.shape, a.strides, b.strides)
-    )
+    """PyTorch's ``a.strides() == b.strides()``: sizes are not compared (``t.mT`` of a column
+    fully overlaps ``t``), the strides of dims of size 1 are (``x[..., ::2]`` of a 1×1 tensor
+    only partly overlaps it)."""
+    return a.strides == b.strides
 
 
 def _same_layout(a: np.ndarray, b: np.ndarray) -> bool:
-    """Same shape and the same strides (numpy's strides of dims of size 1 are arbitrary, where
-    PyTorch's follow the next dim's: they are not compared)."""
-    return a.shape == b.shape and all(n == 1 or sa == sb for n, sa, sb in zip(a.shape, a.strides, b.strides))
+    """Same shape and the same strides (those of dims of size 1 too, as PyTorch compares them)."""
+    return a.shape == b.shape and _same_strides(a, b)
 
 
 def _refuse_overlap():
