@@ -105,7 +105,7 @@ class _Numpy:
         # a new view even of the same shape, writable as PyTorch's expand (a leaf may take
         # a 0-d or all-ones expanded grad as it is)
         x = np.asarray(x)
-        strides = np.broadcast_to(x, shape).strides
+        strides = expand_strides(x, tuple(shape))
         return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=x.flags.writeable)
 
     @staticmethod
@@ -310,3 +310,19 @@ class _Tensor:
 
 NUMPY = _Numpy()
 TENSOR = _Tensor()
+
+
+def expand_strides(x: np.ndarray, shape: tuple) -> tuple:
+    """The strides PyTorch's expand gives (inferExpandGeometry): a dim keeps its stride unless it
+    grows from 1 (then 0); a new leading dim of size 1 gets the next dim's extent, where numpy's
+    broadcast_to would give 0 (which the gradient layout contract refuses)."""
+    nd, off = len(shape), len(shape) - x.ndim
+    strides = [0] * nd
+    for i in range(nd - 1, -1, -1):
+        d = i - off
+        if d >= 0:
+            strides[i] = x.strides[d] if x.shape[d] == shape[i] else 0
+        else:
+            inner = shape[i + 1] * strides[i + 1] if i + 1 < nd else x.itemsize
+            strides[i] = inner if shape[i] == 1 else 0
+    return tuple(strides)
