@@ -323,6 +323,6 @@ def expand_strides(x: np.ndarray, shape: tuple) -> tuple:
         if d >= 0:
             strides[i] = x.strides[d] if x.shape[d] == shape[i] else 0
         else:
-            inner = shape[i + 1] * strides[i + 1] if i + 1 < nd else x.itemsize
+            inner = shape[i + 1] * strides[i + 1] if i + 1 < nd else 0  # a 0-d tensor's new dims: 0
             strides[i] = inner if shape[i] == 1 else 0
     return tuple(strides)

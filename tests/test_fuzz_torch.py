@@ -816,8 +816,11 @@ REGRESSIONS = {
         t0 = torch.ones(1, dtype=torch.float64, requires_grad=True)
         t1 = 0.5 ** t0.sum(-1, keepdim=True)
         t1.backward()
+        t2 = torch.ones(1, requires_grad=True)
+        t2.sum().backward()
     """,  # t0.grad._version 0: expand keeps the stride of a dim whose size does not change, so the grad
-    # obeys the layout contract and AccumulateGrad takes it
+    # obeys the layout contract and AccumulateGrad takes it; t2.grad._version 1: a 0-d grad expanded
+    # to (1,) has stride 0 there, which the contract refuses, so it is copied
 }
 
 
