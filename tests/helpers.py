@@ -845,3 +845,14 @@ def op_cases() -> list:
     ids = [c.id for c in cases]
     assert len(ids) == len(set(ids)), "duplicate op case ids"
     return cases
+
+
+def reproducible(max_examples: int, *also_suppress):
+    """Hypothesis settings for a bounded, derandomized run (fixed examples, no database, no
+    deadline), so CI is reproducible; slow or large draws are not health-check failures."""
+    from hypothesis import HealthCheck, settings
+
+    checks = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much, *also_suppress]
+    return settings(
+        max_examples=max_examples, deadline=None, derandomize=True, database=None, suppress_health_check=checks
+    )

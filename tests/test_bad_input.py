@@ -21,7 +21,8 @@ from html import escape
 from html.parser import HTMLParser
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from helpers import reproducible
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 pytest.importorskip("IPython")
@@ -34,13 +35,7 @@ from gradlens.findings import CAUSES  # noqa: E402
 from gradlens.trace import clear_last  # noqa: E402
 from gradlens_core import _events  # noqa: E402
 
-FUZZ = settings(
-    max_examples=150,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+FUZZ = reproducible(150, HealthCheck.function_scoped_fixture)
 
 PAYLOAD = "<script>alert('x\"&y')</script>"
 

@@ -12,19 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import _grad_of
+from helpers import _grad_of, reproducible
 from helpers import gradcheck as _gradcheck
-from hypothesis import HealthCheck, assume, given, reject, settings
+from hypothesis import assume, given, reject
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-SETTINGS = settings(
-    max_examples=15,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
-)
+SETTINGS = reproducible(15)
 
 SHAPES = hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=3)
 SHAPES_1D_UP = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=3)

@@ -22,19 +22,14 @@ import types
 
 import pytest
 from fuzz_programs import PRELUDE, Program, Step, check_tracing, programs, run_program
-from hypothesis import HealthCheck, given, settings
+from helpers import reproducible
+from hypothesis import given, settings
 
 import gradlens_core
 
 torch = pytest.importorskip("torch")
 
-FUZZ = settings(
-    max_examples=300,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
-)
+FUZZ = reproducible(300)
 
 
 @pytest.mark.xfail(
