@@ -453,22 +453,26 @@ def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumula
 def _add_in_buffer(old, g, shared):
     """PyTorch's InputBuffer::accumulate: a second grad for the same input is added to the
     first in place when nothing else holds the first (its version moves), else summed anew."""
-    if (
-        old.__class__ is np.ndarray
-        and g.__class__ is np.ndarray
-        and old.base is None
-        and old.flags.writeable
-        and id(old) not in shared
-        and old.dtype == g.dtype
-        and old.shape == np.broadcast_shapes(old.shape, g.shape)
-        and non_overlapping_and_dense(old)
-    ):
+    if old.__class__ is np.ndarray and g.__class__ is np.ndarray and _can_accumulate_inplace(old, g, shared):
         np.add(old, g, out=old)
         versions = _ns.grad_versions[-1]
         versions[id(old)] = (old, grad_version(old) + 1)
         return old
     total = old + g
     return np.asarray(total) if isinstance(total, np.generic) else total  # 0-d sums are numpy scalars
+
+
+def _can_accumulate_inplace(into: np.ndarray, other: np.ndarray, shared) -> bool:
+    """Whether the buffer may add ``other`` into ``into``: it owns its memory, nothing else
+    holds it, and it is dense."""
+    return (
+        into.dtype == other.dtype
+        and into.base is None
+        and into.flags.writeable
+        and id(into) not in shared
+        and into.shape == np.broadcast_shapes(into.shape, other.shape)
+        and non_overlapping_and_dense(into)
+    )
 
 
 def grad_version(g) -> int:
@@ -499,11 +503,17 @@ def obeys_layout_contract(g: np.ndarray, variable: np.ndarray) -> bool:
 
 
 def _result(g, Tensor):
-    """A grad returned by autograd.grad, with the version PyTorch's would have."""
+    """A grad returned by autograd.grad, with the version PyTorch's would have; a grad that a
+    view op made is a view, as PyTorch's."""
     if isinstance(g, Tensor):
         return g
-    out = Tensor._wrap(_owned(g))
+    data = _owned(g)
+    out = Tensor._wrap(data)
     out._version_counter[0] = grad_version(g)
+    if data.base is not None:
+        from ._views import as_view_of_owner
+
+        as_view_of_owner(out)
     return out
 
 

@@ -72,8 +72,9 @@ class _Numpy:
         if axes is None:
             raise _invalid_grad(g.shape, shape)
         if axes:
-            g = g.sum(axis=axes, keepdims=True)
-        return np.asarray(g).reshape(shape)
+            g = np.asarray(g.sum(axis=axes, keepdims=True))
+        # as at::sum_to: a view only when leading dims go (the sum itself is a fresh array)
+        return g.reshape(shape) if g.ndim != len(shape) else g
 
     exp = staticmethod(np.exp)
     log = staticmethod(np.log)
@@ -110,7 +111,9 @@ class _Numpy:
 
     @staticmethod
     def swapaxes(x, a, b):
-        return np.swapaxes(x, a, b)
+        return np.swapaxes(x, a, b) if x.ndim else x.view()
+
+    t = staticmethod(np.transpose)  # a new view, as PyTorch's t() of a 0-d or 1-d tensor
 
     @staticmethod
     def squeeze(x, dim):
@@ -265,6 +268,9 @@ class _Tensor:
 
     def swapaxes(self, x, a, b):
         return x.transpose(a, b)
+
+    def t(self, x):
+        return x.t()
 
     def mT(self, x):
         return x.transpose(-1, -2)

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import _events, _grad_mode
 from ._autograd import Node, node_class
-from ._tensor import DEFAULT, MULTI_OUTPUT_NODE, NO_GRAD_MODE, Tensor, _Meta, record
+from ._tensor import DEFAULT, MULTI_OUTPUT_NODE, NO_GRAD_MODE, Tensor, _Meta, _root_array, record
 
 __all__ = ["ViewStep", "make_view", "CopySlices", "AsStridedBackward0"]
 
@@ -84,6 +84,48 @@ def _view_grad_to_base(g, steps, ns):
     return g
 
 
+def _element_index(a: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """For each element of ``a``, its position in ``owner``'s memory (elements, not bytes)."""
+    size = a.itemsize
+    offset = (a.__array_interface__["data"][0] - owner.__array_interface__["data"][0]) // size
+    memory = np.arange(owner.size, dtype=np.intp)
+    step = memory.itemsize
+    return np.lib.stride_tricks.as_strided(
+        memory[offset:], a.shape, tuple(st // size * step for st in a.strides), writeable=False
+    )
+
+
+def strided_step(view: np.ndarray, owner: np.ndarray) -> ViewStep:
+    """The view step from ``owner`` (an array owning its memory) to ``view`` of its memory."""
+    where = _element_index(view, owner)
+    in_owner = _element_index(owner, owner)
+
+    def forward(a):
+        memory = np.empty(a.size, a.dtype)
+        memory[in_owner] = a
+        return memory[where]  # a copy: only for regenerating history, which reads values
+
+    def backward(g, ns):
+        if ns.records_graph:
+            raise NotImplementedError("create_graph=True through a view of a computed gradient is not supported")
+        memory = np.zeros(owner.size, g.dtype)
+        np.add.at(memory, where, g)
+        return memory[in_owner]
+
+    return ViewStep(forward, backward)
+
+
+def as_view_of_owner(out: Tensor) -> Tensor:
+    """Make ``out`` (a tensor over a numpy view) a view of a tensor over the memory's owner,
+    as PyTorch's backward formulas return views: made in backward's no_grad mode, so an edit
+    while autograd watches is refused."""
+    owner = _root_array(out._data)
+    base = Tensor._wrap(owner)
+    base._version_counter = out._version_counter
+    _view_meta(out, base, strided_step(out._data, owner), DEFAULT)
+    return out
+
+
 class AsStridedBackward0(Node):
     """The regenerated history of a view whose base was edited in place."""
 
@@ -91,8 +133,13 @@ class AsStridedBackward0(Node):
 
     @staticmethod
     def _formula(node, g, ns):
+        # PyTorch's as_strided_backward writes the grad into fresh zeros (one copy_) and
+        # returns a view of them with the base's geometry: a fresh grad at version 1
         steps = node._ctx[0]
-        return (_view_grad_to_base(g, steps, ns),)
+        out = _view_grad_to_base(g, steps, ns)
+        if not ns.records_graph and np.may_share_memory(out, g):
+            out = out.copy(order="K")
+        return (ns.made_in_place(out, 1),)
 
 
 class CopySlices(Node):
@@ -233,25 +280,22 @@ def transpose(self: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dims (TransposeBackward0)."""
     n = max(self._data.ndim, 1)
     d0, d1 = self._wrap_dim(dim0, n), self._wrap_dim(dim1, n)
-    if self._data.ndim == 0:
-        return make_view(self, self._data.view(), "TransposeBackward0", _IDENTITY, "transpose")
-    step = ViewStep(lambda a: a.swapaxes(d0, d1), lambda g, ns: ns.swapaxes(g, d0, d1))
-    return make_view(self, self._data.swapaxes(d0, d1), "TransposeBackward0", step, "transpose")
+    # the grad is a new view even when the dims are the same (a leaf may then take it)
+    step = ViewStep(lambda a: a.swapaxes(d0, d1) if a.ndim else a.view(), lambda g, ns: ns.swapaxes(g, d0, d1))
+    return make_view(self, step.forward(self._data), "TransposeBackward0", step, "transpose")
 
 
 swapaxes = swapdims = transpose
 
-_IDENTITY = ViewStep(lambda a: a.view(), lambda g, ns: g)
+_ALIAS = ViewStep(lambda a: a.view(), lambda g, ns: g)  # AliasBackward0 passes its grad on as it is
+_T = ViewStep(lambda a: a.T, lambda g, ns: ns.t(g))
 
 
 def t(self: Tensor) -> Tensor:
     """Transpose a matrix (TBackward0); 0-d and 1-d tensors are returned as views unchanged."""
     if self._data.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self._data.ndim}D")
-    if self._data.ndim < 2:
-        return make_view(self, self._data.view(), "TBackward0", _IDENTITY, "t")
-    step = ViewStep(lambda a: a.T, lambda g, ns: ns.swapaxes(g, 0, 1))
-    return make_view(self, self._data.T, "TBackward0", step, "t")
+    return make_view(self, self._data.T, "TBackward0", _T, "t")
 
 
 def permute(self: Tensor, *dims) -> Tensor:
@@ -565,7 +609,7 @@ def getitem(self: Tensor, key) -> Tensor:
 def _basic_index(self: Tensor, items, alias: bool = True) -> Tensor:
     out, _ = _apply_slicing(self, items)
     if out is self and alias:  # reading: a fresh tensor, as PyTorch's getitem (not setitem)
-        return make_view(self, self._data.view(), "AliasBackward0", _IDENTITY, "alias")
+        return make_view(self, self._data.view(), "AliasBackward0", _ALIAS, "alias")
     return out
 
 

@@ -816,6 +816,53 @@ REGRESSIONS = {
     """,  # t0.grad._version 0: expand keeps the stride of a dim whose size does not change, so the grad
     # obeys the layout contract and AccumulateGrad takes it; t2.grad._version 1: a 0-d grad expanded
     # to (1,) has stride 0 there, which the contract refuses, so it is copied
+    "autograd_grad_result_made_by_a_view_op_is_a_no_grad_view": """
+        t1 = torch.linspace(-0.5, 3.0, 3, requires_grad=True)
+        t2, = torch.autograd.grad(t1.sum(), t1)
+        t3 = t1.unsqueeze(0).reshape(3)
+        t4, = torch.autograd.grad((t3 * 2).sum(), t1)
+        t4 *= t1[1]
+        t2 *= t1[1]
+    """,  # t4 is fresh (mul): the edit goes through; t2 is SumBackward0's expand of the seed, made in
+    # backward's no_grad mode: A view was created in no_grad mode and is being modified inplace ...
+    "implicit_seed_checked_before_the_root_requires_grad": """
+        t0 = torch.tensor([-1.0, -1.0, -1.0], requires_grad=True)
+        with torch.no_grad():
+            t1 = t0.transpose(0, 0)
+        t1.backward()
+    """,  # a no_grad view of a tensor that requires grad requires grad itself, so the seed is made
+    # first: grad can be implicitly created only for scalar outputs
+    "grad_of_t_of_1d_is_a_new_view_taken_as_it_is": """
+        t0 = torch.full((1,), 0.0, requires_grad=True)
+        t0.t().backward()
+        t1 = torch.zeros((), requires_grad=True)
+        t1.transpose(0, 0).backward()
+    """,  # t0.grad._version 0 and t1.grad._version 0: TBackward0/TransposeBackward0 return a view of
+    # the seed, which AccumulateGrad steals (before: the seed itself, shared, so copied: version 1)
+    "as_strided_backward_grad_is_written_once": """
+        t0 = torch.full((3,), -2.0, requires_grad=True)
+        t1 = t0[:1]
+        with torch.no_grad():
+            t1.mul_(2)
+        t1.exp().sum().backward()
+    """,  # t1's history is regenerated (AsStridedBackward0), whose grad is zeros + copy_: t0.grad._version 1
+    "sum_to_without_leading_dims_is_no_view": """
+        t0 = torch.tensor([[-1.0], [0.5]], requires_grad=True)
+        t1 = t0.reshape(-1)
+        t2 = t1 / t0
+        t3, = torch.autograd.grad(t2.sum(), t0)
+    """,  # DivBackward0's grad for t0 is a fresh sum (keepdim), so the view path's grad is added into it
+    # in place: t3._version 1
+    "elementwise_output_layout_follows_first_operand": """
+        t0 = torch.eye(3, requires_grad=True)
+        t1 = t0.permute(1, 0)
+        t2 = torch.where(t1 > 0, t1, t0).flatten()
+        t3 = (t1 + t0).flatten()
+        t4 = (t0 + t1).flatten()
+        t5 = t1.clone().flatten()
+        t6 = t1.contiguous().flatten()
+    """,  # TensorIterator lays the output out as its first operand that tells the dims apart: t2, t3
+    # and t5 are UnsafeViewBackward0 of a clone (the output is column-major), t4 and t6 ViewBackward0
 }
 
 

@@ -78,10 +78,16 @@ def _make_grads(outputs, grads, create_graph):
     return result
 
 
-def _check_roots(outputs) -> None:
-    for i, out in enumerate(outputs):
+def _check_types(outputs) -> None:
+    for out in outputs:
         if not isinstance(out, Tensor):
             raise TypeError(f"tensors must be Tensors, got {type(out).__name__}")
+
+
+def _check_roots(outputs) -> None:
+    """The engine's check, after the seeds were made (so a non-scalar root that requires grad
+    through its base, as a view made under no_grad, first fails on its implicit seed)."""
+    for i, out in enumerate(outputs):
         if not out.requires_grad or out._edge()[0] is None:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
 
@@ -106,8 +112,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
             stacklevel=3,
         )
     with BackwardEvents(tensors, inputs, retain_graph, create_graph) as current:
-        _check_roots(tensors)
+        _check_types(tensors)
         seeds = _make_grads(tensors, grads, create_graph)
+        _check_roots(tensors)
         for t in inputs or ():
             t.retain_grad()  # as PyTorch: a non-leaf input gets its .grad through retain_grad
         run_backward(tensors, seeds, retain_graph, create_graph, inputs=inputs, accumulate=True, current=current)
@@ -133,13 +140,14 @@ def grad(
     if retain_graph is None:
         retain_graph = create_graph
     with BackwardEvents(outputs, inputs_t, retain_graph, create_graph) as current:
+        _check_types(outputs)
+        seeds = _make_grads(outputs, _as_tuple(grad_outputs), create_graph)
         _check_roots(outputs)
         for t in inputs_t:
             if not isinstance(t, Tensor):
                 raise TypeError(f"grad requires Tensor inputs, got {type(t).__name__}")
             if not t.requires_grad:
                 raise RuntimeError("One of the differentiated Tensors does not require grad")
-        seeds = _make_grads(outputs, _as_tuple(grad_outputs), create_graph)
         result = run_backward(
             outputs,
             seeds,
