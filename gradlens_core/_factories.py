@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from . import _dtype, _events
+from ._layout import empty_preserving
 from ._tensor import Tensor
 
 __all__ = [
@@ -183,7 +184,10 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> T
 
 
 def _like(t: Tensor, value, dtype, requires_grad, op) -> Tensor:
-    return _filled((t._data.shape,), value, dtype or t.dtype, requires_grad, op)
+    """A tensor shaped and laid out as ``t`` (PyTorch's preserve_format), filled with ``value``."""
+    data = empty_preserving(t._data, (dtype or t.dtype).np)
+    data[...] = value
+    return _created(_check_requires_grad(Tensor._wrap(data), requires_grad), op)
 
 
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -262,11 +266,11 @@ def randn(*size, dtype=None, device=None, requires_grad=False, generator=None) -
 
 
 def rand_like(input, *, dtype=None, requires_grad=False) -> Tensor:
-    return rand(input._data.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+    return _like(input, rand(input._data.shape, dtype=dtype or input.dtype)._data, dtype, requires_grad, "rand_like")
 
 
 def randn_like(input, *, dtype=None, requires_grad=False) -> Tensor:
-    return randn(input._data.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+    return _like(input, randn(input._data.shape, dtype=dtype or input.dtype)._data, dtype, requires_grad, "randn_like")
 
 
 def randint(low, high=None, size=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:

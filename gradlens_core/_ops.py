@@ -21,6 +21,7 @@ import numpy as np
 
 from . import _dtype, _events
 from ._autograd import backward_formula, node_class, non_overlapping_and_dense
+from ._layout import in_operands_layout, preserved_copy
 from ._tensor import Tensor, check_inplace, finish_inplace, needs_grad, record
 
 _ndarray = np.ndarray
@@ -29,87 +30,6 @@ _wrap = Tensor._wrap
 
 def _arr(x) -> np.ndarray:
     return x if type(x) is _ndarray else np.asarray(x)
-
-
-def in_operands_layout(res: np.ndarray, *operands) -> np.ndarray:
-    """``res`` laid out in memory as PyTorch's TensorIterator lays out an elementwise op's
-    output: dims ordered by the operands' strides, the first operand that tells two dims
-    apart deciding (numpy's ufuncs fall back to C order when operands disagree, and
-    ``np.where`` always returns C order). Copies only when the layouts differ, so the
-    common case (every operand C-contiguous) costs one flag test per operand.
-
-    >>> a = np.ones((2, 3)).T
-    >>> in_operands_layout(a + np.ones((3, 2)), a).flags.f_contiguous
-    True
-    """
-    if res.ndim < 2:
-        return res
-    arrays = [a for a in operands if a.__class__ is _ndarray and a.ndim]
-    if all(a.strides == _c_strides(a.shape, a.itemsize) for a in arrays):
-        return res  # numpy and TensorIterator agree: C order
-    shape = res.shape
-    order = _iteration_order(shape, [_broadcast_strides(a, shape) for a in arrays])
-    out = np.empty([shape[d] for d in order], res.dtype).transpose(np.argsort(order))
-    if out.strides == res.strides:
-        return res
-    np.copyto(out, res)
-    return out
-
-
-_C_STRIDES: dict = {}
-
-
-def _c_strides(shape, itemsize) -> tuple:
-    """The strides of a C-contiguous array (size-1 dims included, as numpy allocates them)."""
-    key = (shape, itemsize)
-    strides = _C_STRIDES.get(key)
-    if strides is None:
-        if len(_C_STRIDES) > 4096:  # shapes vary without bound: keep the cache small
-            _C_STRIDES.clear()
-        strides, step = [], itemsize
-        for n in reversed(shape):
-            strides.append(step)
-            step *= n
-        strides = _C_STRIDES[key] = tuple(reversed(strides))
-    return strides
-
-
-def _broadcast_strides(a: np.ndarray, shape) -> tuple:
-    """``a``'s strides broadcast to ``shape`` as TensorIterator sees them: 0 for new and
-    stretched dims, a size-1 dim that stays size 1 keeps its stride (np.broadcast_to zeroes it)."""
-    lead = len(shape) - a.ndim
-    return (0,) * lead + tuple(
-        0 if n == 1 and shape[lead + i] != 1 else st for i, (n, st) in enumerate(zip(a.shape, a.strides))
-    )
-
-
-def _iteration_order(shape, strides) -> list:
-    """The dims from slowest to fastest, as TensorIterator's reorder_dimensions sorts them:
-    an insertion sort from C order where, for each pair of dims, the first operand whose
-    strides (non-zero) differ decides, and equal strides put the smaller dim faster."""
-
-    def should_swap(d0, d1):
-        for st in strides:
-            s0, s1 = st[d0], st[d1]
-            if s0 == 0 or s1 == 0:
-                continue
-            if s0 != s1:
-                return 1 if s0 > s1 else -1
-            if shape[d0] > shape[d1]:
-                return 1
-        return 0
-
-    perm = list(range(len(shape) - 1, -1, -1))  # fastest first
-    for i in range(1, len(perm)):
-        d1 = i
-        for d0 in range(i - 1, -1, -1):
-            c = should_swap(perm[d0], perm[d1])
-            if c > 0:
-                perm[d0], perm[d1] = perm[d1], perm[d0]
-                d1 = d0
-            elif c < 0:
-                break
-    return perm[::-1]
 
 
 def _is_scalar(x) -> bool:
@@ -1775,7 +1695,7 @@ def clone(input, *, memory_format=None):
     """A copy with its own storage that stays in the graph (CloneBackward0), laid out as
     PyTorch's preserve_format: a dense tensor keeps its strides, others get
     TensorIterator's order."""
-    return _clone_of(input, _preserved_copy(input._data))
+    return _clone_of(input, preserved_copy(input._data))
 
 
 def contiguous(input, memory_format=None):
@@ -1784,17 +1704,6 @@ def contiguous(input, memory_format=None):
 
 def _clone_of(input, data):
     return record(_wrap(data), node_class("CloneBackward0"), (input,), op="clone")
-
-
-def _preserved_copy(a: np.ndarray) -> np.ndarray:
-    res = a.copy(order="K")
-    if res.ndim < 2 or res.strides == a.strides:
-        return res
-    if non_overlapping_and_dense(a):
-        out = np.lib.stride_tricks.as_strided(np.empty(a.size, a.dtype), a.shape, a.strides)
-        np.copyto(out, a)
-        return out
-    return in_operands_layout(res, a)
 
 
 def _to_dtype(input, dt: _dtype.dtype, copy=False):

@@ -863,6 +863,13 @@ REGRESSIONS = {
         t6 = t1.contiguous().flatten()
     """,  # TensorIterator lays the output out as its first operand that tells the dims apart: t2, t3
     # and t5 are UnsafeViewBackward0 of a clone (the output is column-major), t4 and t6 ViewBackward0
+    "like_factories_keep_the_layout": """
+        t0 = torch.tensor([[1.0, -0.5], [3.0, -0.5]], dtype=torch.float64, requires_grad=True)
+        t1 = t0.t()
+        t1.backward(torch.ones_like(t1))
+        t2 = torch.zeros_like(t1).flatten()
+    """,  # ones_like of a transposed tensor is transposed (preserve_format), so TBackward0's grad is
+    # row-major as t0 and is taken as it is: t0.grad._version 0; t2 needs a copy: UnsafeViewBackward0
 }
 
 
