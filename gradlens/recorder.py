@@ -52,6 +52,29 @@ MAX_FINDINGS = 500  # cut-offs and hazards kept (each); a trace left on for hour
 FLUSH_AT = 4096  # dead records dropped at the latest after this many (a long loop on one line)
 
 
+_RECORD_DEFAULTS = {
+    "key": None,  # id() of the tensor while it lives
+    "name": None,
+    "shape": (),
+    "dtype": "",
+    "version": 0,
+    "requires_grad": False,
+    "is_leaf": True,
+    "node_gid": None,
+    "counter": None,
+    "storage": None,
+    "alias_kind": None,
+    "alias_of": None,  # (source gid, kind)
+    "detached_line": None,
+    "rebound_from": None,
+    "accumulated_line": None,
+    "cleared_line": None,
+    "escapes": None,
+    "is_param": False,
+    "flag_line": None,  # where requires_grad was last switched off
+}
+
+
 class TensorRecord:
     """What gradlens knows about one tensor (no reference to its data)."""
 
@@ -86,33 +109,22 @@ class TensorRecord:
     )
 
     def __init__(self, gid, ref, file, line, op) -> None:
+        # Only what every record needs is set here (this runs once per traced op); the rest
+        # read as their defaults (``__getattr__``) until something sets them.
         self.gid = gid
         self.ref = ref
-        self.key = None  # id() of the tensor while it lives
-        self.name = None
         self.file = file
         self.line = line
         self.op = op
-        self.shape = ()
-        self.dtype = ""
-        self.version = 0
-        self.requires_grad = False
-        self.is_leaf = True
-        self.node_gid = None
-        self.counter = None
-        self.storage = None
-        self.alias_kind = None
-        self.alias_of = None  # (source gid, kind)
-        self.detached_line = None
-        self.rebound_from = None
-        self.accumulated_line = None
-        self.cleared_line = None
-        self.escapes = None
-        self.is_param = False
-        self.flag_line = None  # where requires_grad was last switched off
         self.alive = True
         self.flow_in = []
         self.flow_out = []
+
+    def __getattr__(self, name):  # an unset slot
+        try:
+            return _RECORD_DEFAULTS[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
     def label(self) -> str:
         return self.name or self.gid
@@ -246,6 +258,7 @@ class Recorder:
         self._dead: list = []  # records whose tensors died, dropped at the next safe point
         self._dead_nodes: list = []
         self._pending_nodes: dict = {}  # id(node) -> (weakref, gid, where, output gid)
+        self._prune_nodes_at = FLUSH_AT
         self._pending_saved: list = []  # (node, SavedTensor) weakrefs, where, version, is_output
         self._run_of_thread: dict = {}  # thread id -> the BackwardRun it is running
         self._lock = threading.RLock()
@@ -478,11 +491,20 @@ class Recorder:
                 self._count += 1
                 gid = f"n{self._count}"
             self._pending_nodes[key] = (weakref.ref(node), gid, where, rec.gid)
-            if len(self._pending_nodes) >= FLUSH_AT:
-                self._take_pending_nodes()
+            if len(self._pending_nodes) >= self._prune_nodes_at:
+                self._prune_pending_nodes()
         rec.node_gid = gid
         rec.is_leaf = False
         rec.requires_grad = True
+
+    def _prune_pending_nodes(self) -> None:
+        """Forget pending nodes that died; the live ones stay pending (a pending entry is as
+        small as a record, and a deep graph kept for backward would otherwise be recorded
+        node by node). The next prune waits until the live ones have doubled: amortized O(1)."""
+        pending = self._pending_nodes
+        for key in [key for key, entry in pending.items() if entry[0]() is None]:
+            del pending[key]
+        self._prune_nodes_at = max(FLUSH_AT, 2 * len(pending))
 
     def _take_pending_nodes(self) -> None:
         """Record the linked nodes that are still alive (see ``_link_grad_fn``)."""
@@ -501,11 +523,15 @@ class Recorder:
         src.flow_out.append(e)
         dst.flow_in.append(e)
         if cut and cut_line is None:
-            self.cuts.append((cut, where[1], src.gid, dst.gid, where[0], op))
-            self.pinned.update((src.gid, dst.gid))
-            if len(self.cuts) > MAX_FINDINGS:
-                old = self.cuts.pop(0)
-                self._unpin(old[2], old[3])
+            self._note_cut(cut, where[1], src.gid, dst.gid, where[0], op)
+
+    def _note_cut(self, cut, line, src_gid, dst_gid, file, op) -> None:
+        """A finding: the gradient is cut between two records, which are kept for explanations."""
+        self.cuts.append((cut, line, src_gid, dst_gid, file, op))
+        self.pinned.update((src_gid, dst_gid))
+        if len(self.cuts) > MAX_FINDINGS:
+            old = self.cuts.pop(0)
+            self._unpin(old[2], old[3])
 
     # ------------------------------------------------------------------ forgetting the dead
     def _tensor_died(self, ref) -> None:
@@ -637,24 +663,28 @@ class Recorder:
             rec = self._new_record(tensor, where, op, grad_fn)
         elif grad_fn is not None:
             self._link_grad_fn(rec, grad_fn, where)
+        tensor_type = adapter.Tensor
         sources = []
         for inp in inputs:
-            if adapter.is_tensor(inp):
+            if isinstance(inp, tensor_type):
                 src = tensors.get(id(inp))
                 if src is None or src.ref() is not inp:
                     src = self.record_for(inp)
-                sources.append((src, adapter.requires_grad(inp)))
+                sources.append((src, inp.requires_grad))
         cut = None
         if grad_fn is None and any(rg for _, rg in sources):
             cut = "non_differentiable" if adapter.is_grad_enabled() else "no_grad"
+        dst, line, file = rec.gid, where[1], where[0]
+        flow_in = rec.flow_in
         for src, rg in sources:
-            if rg:
-                self._flow(src, rec, cut, where, op)
-            elif src.detached_line is not None:
-                # a use of a tensor after detach_(): cut from the history it had before
+            if rg or src.detached_line is None:
+                e = Flow(src.gid, dst, (cut or "") if rg else "", line, line, op)
+                src.flow_out.append(e)
+                flow_in.append(e)
+                if rg and cut:
+                    self._note_cut(cut, line, src.gid, dst, file, op)
+            else:  # a use of a tensor after detach_(): cut from the history it had before
                 self._flow(src, rec, "detach_", where, op, cut_line=src.detached_line)
-            else:
-                self._flow(src, rec, None, where, op)
 
     def _aliased(self, where, tensor, source, kind, op, array=None) -> None:
         adapter = self.adapter
