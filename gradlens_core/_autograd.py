@@ -616,9 +616,7 @@ def _apply(node, grads, ns, retain_graph, Tensor, shared=()):
             shape, dt = meta[i]
             # the common case (an array of the right shape and dtype) skips the call
             if not (fast and g.__class__ is np.ndarray and g.shape == shape and g.dtype == dt):
-                out[i] = ns.validate(g, shape, dt)
-                if fast and out[i] is not g and grad_version(g):  # cast: PyTorch's formula made it so
-                    ns.made_in_place(out[i], grad_version(g))
+                out[i] = ns.validate(g, shape, dt)  # summed or cast: a fresh grad, at version 0
     x = node._x
     if x is not None and x.hooks:
         for fn in tuple(x.hooks.values()):

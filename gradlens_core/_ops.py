@@ -1070,7 +1070,7 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
 def _extreme_all_bw(node, g, ns):
     x, r = node.unpack(ns)
     mask = x == r
-    count = ns.sum(mask * 1.0) if not ns.records_graph else mask.sum()
+    count = mask.sum() if ns.records_graph else int(np.count_nonzero(mask))  # g / count keeps g's dtype
     # PyTorch: zeros_like(input).masked_fill_(mask, grad / count)
     return (ns.made_in_place(ns.where(mask, g / count, ns.zeros_like(g)), 1),)
 

@@ -916,6 +916,15 @@ REGRESSIONS = {
         t5, = torch.autograd.grad(torch.minimum(t1, t0).sum(), t1, t1, create_graph=True)
     """,  # where(self == other, grad / 2, grad).masked_fill_(self > other, 0): t4 and t5
     # MaskedFillBackward0 of ((WhereBackward0, 0),), version 1
+    "grad_summed_or_cast_to_the_input_is_fresh": """
+        t0 = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+        t1 = torch.zeros((1,), requires_grad=True)
+        torch.maximum(t1, t0).backward()
+        t2 = torch.ones(3, dtype=torch.float64, requires_grad=True)
+        t3 = torch.zeros(2, 3, requires_grad=True)
+        torch.minimum(t3, t2).sum().backward()
+    """,  # maximum's grad is built in place (masked_fill_, version 1); the engine's sum_to (t0, t2)
+    # and cast to float32 (t3) make fresh grads: t0.grad, t2.grad, t3.grad at version 0, t1.grad 1
 }
 
 
