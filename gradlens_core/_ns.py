@@ -101,6 +101,8 @@ class _Numpy:
     @staticmethod
     def masked_fill_(x, mask, value):
         """``x`` (a fresh grad) with ``value`` written where ``mask`` holds, as an in-place edit."""
+        if type(x) is not np.ndarray:
+            x = np.array(x)  # numpy's 0-d arithmetic gives a scalar
         np.copyto(x, value, where=mask)
         return _Numpy.made_in_place(x, 1)
 
@@ -115,6 +117,11 @@ class _Numpy:
     @staticmethod
     def sum(x, axis=None, keepdims=False):
         return np.asarray(np.sum(x, axis=axis, keepdims=keepdims))
+
+    @staticmethod
+    def mean(x, axis=None, keepdims=False):
+        total = np.sum(x, axis=axis, keepdims=keepdims)
+        return np.asarray(total / (x.size // max(total.size, 1) if x.size else 0))
 
     @staticmethod
     def reshape(x, shape):
@@ -281,6 +288,9 @@ class _Tensor:
 
     def sum(self, x, axis=None, keepdims=False):
         return x.sum() if axis is None else x.sum(axis, keepdim=keepdims)
+
+    def mean(self, x, axis=None, keepdims=False):
+        return x.mean() if axis is None else x.mean(axis, keepdim=keepdims)
 
     def reshape(self, x, shape):
         return x.reshape(shape)

@@ -14,6 +14,7 @@ backward, so it is part of the observable behaviour.
 from __future__ import annotations
 
 import builtins
+import math
 import numbers
 import warnings
 
@@ -1224,28 +1225,45 @@ def _correction(unbiased, correction):
     return 1 if unbiased is None or unbiased else 0
 
 
+def _var_backward(g, x, ctx, ns):
+    """FunctionsManual's var_backward: ``(2.0 / dof) * grad * (self - self.mean(dim, True))``, with
+    ``grad`` unsqueezed back to the input's dims; over all elements ``self.mean()``, and for
+    ``dof <= 0`` ``grad * where(self == self.mean(), nan, inf)``."""
+    dims, keepdim, c, all_elements = ctx
+    shape = tuple(x.shape)
+    if all_elements:
+        dof = _numel(shape) - c
+        if dof <= 0:
+            return g * _nan_where_mean_else_inf(x, ns)
+        return (2.0 / dof) * g * (x - ns.mean(x))
+    if not keepdim and len(shape) > 1:
+        for d in sorted(dims):  # unsqueeze_multiple
+            g = ns.unsqueeze(g, d)
+    dof = _numel(tuple(shape[d] for d in dims)) - c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (2.0 / dof if dof else math.inf) * g * (x - ns.mean(x, dims, True))  # C++ doubles: 2 / 0 is inf
+
+
+def _nan_where_mean_else_inf(x, ns):
+    """``where(self == self.mean(), nan, inf)``: a constant (no history), in ``x``'s dtype."""
+    data = x._data if ns.records_graph else x
+    values = np.where(data == data.mean(), np.nan, np.inf).astype(data.dtype)
+    return _wrap(values) if ns.records_graph else values
+
+
 @backward_formula("VarBackward0")
 def _var_bw(node, g, ns):
     (x,) = node.unpack(ns)
-    dims, keepdim, c = node._ctx
-    shape = tuple(x.shape)
-    n = _numel(tuple(shape[d] for d in dims))
-    mean_ = ns.sum(x, dims, True) / n if dims else x
-    return (_keep(g, shape, dims, keepdim, ns) * 2 * (x - mean_) / builtins.max(n - c, 0),)
+    return (_var_backward(g, x, node._ctx, ns),)
 
 
 @backward_formula("StdBackward0")
 def _std_bw(node, g, ns):
+    # std_backward: var_backward((grad / (result * 2)).masked_fill_(result == 0, 0), ...)
     x, r = node.unpack(ns)
-    dims, keepdim, c = node._ctx
-    shape = tuple(x.shape)
-    n = _numel(tuple(shape[d] for d in dims))
-    mean_ = ns.sum(x, dims, True) / n if dims else x
-    r = _keep(r, shape, dims, keepdim, ns)
-    zero = r == 0
-    safe = ns.where(zero, r * 0 + 1, r)  # PyTorch: no gradient where the std is 0 (not 0/0)
-    grad = _keep(g, shape, dims, keepdim, ns) * (x - mean_) / (builtins.max(n - c, 0) * safe)
-    return (ns.where(zero, grad * 0, grad),)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        grad_var = ns.masked_fill_(g / (r * 2), r == 0, 0)
+    return (_var_backward(grad_var, x, node._ctx, ns),)
 
 
 def _check_var_dtype(input) -> None:
@@ -1279,7 +1297,8 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     dims = _reduce_dims(input, dim)
     c = _correction(unbiased, correction)
     res = _var_data(input, dims, c, keepdim)
-    return record(_wrap(res), node_class("VarBackward0"), (input,), (input,), ctx=(dims, keepdim, c), op="var")
+    ctx = (dims, keepdim, c, dim is None or input._data.ndim == 0)
+    return record(_wrap(res), node_class("VarBackward0"), (input,), (input,), ctx=ctx, op="var")
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -1290,7 +1309,7 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     dims = _reduce_dims(input, dim)
     c = _correction(unbiased, correction)
     res = np.sqrt(_var_data(input, dims, c, keepdim, "std"))
-    ctx = (dims, keepdim, c)
+    ctx = (dims, keepdim, c, dim is None or input._data.ndim == 0)
     return record(
         _wrap(np.asarray(res)), node_class("StdBackward0"), (input,), (input,), ctx=ctx, save_output=True, op="std"
     )

@@ -925,6 +925,17 @@ REGRESSIONS = {
         torch.minimum(t3, t2).sum().backward()
     """,  # maximum's grad is built in place (masked_fill_, version 1); the engine's sum_to (t0, t2)
     # and cast to float32 (t3) make fresh grads: t0.grad, t2.grad, t3.grad at version 0, t1.grad 1
+    "double_backward_of_var_and_std": """
+        t0 = torch.tensor(-0.5, requires_grad=True)
+        t1, = torch.autograd.grad(t0.var(-1), t0, create_graph=True)
+        t2 = torch.tensor([[0.5, -1.5, 2.0], [1.0, 1.0, 3.0]], requires_grad=True)
+        t3, = torch.autograd.grad(t2.var(1).sum(), t2, create_graph=True)
+        t4, = torch.autograd.grad(t2.std(0).sum(), t2, create_graph=True)
+        t5, = torch.autograd.grad(t2.std().sum(), t2, create_graph=True)
+    """,  # var_backward: a 0-d input with dof <= 0 gives grad * where(self == self.mean(), nan, inf), a
+    # constant: t1 does not require grad; else (2.0 / dof) * grad * (self - self.mean(dim, True)), grad
+    # unsqueezed: t3 MulBackward0 of ((MulBackward1, 0), (SubBackward0, 0)); std_backward passes
+    # (grad / (result * 2)).masked_fill_(result == 0, 0) to it (t4, t5: MulBackward1 of a MaskedFillBackward0)
 }
 
 
