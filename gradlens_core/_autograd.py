@@ -75,6 +75,8 @@ class Node:
     __slots__ = ("next_functions", "_saved", "_ctx", "_input_meta", "_seq", "_x", "__weakref__")
     _formula = None  # (node, grad, ns) -> tuple of input grads; set per node class
     _n_outputs = 1
+    # PyTorch's own formula (C++), not Python code such as a custom Function's backward
+    builtin_formula = True
 
     def __init__(self, next_functions=(), saved=(), ctx=None, input_meta=()) -> None:
         self.next_functions = next_functions
@@ -593,7 +595,7 @@ def _apply(node, grads, ns, retain_graph, Tensor, shared=()):
     else:
         return None
     try:
-        out = node.apply_formula(grads, ns)
+        out = _recorded_formula(node, grads, ns) if ns.records_graph else node.apply_formula(grads, ns)
     except Exception:
         if _grad_mode._anomaly[0]:
             _warn_anomaly(node)
@@ -614,9 +616,7 @@ def _apply(node, grads, ns, retain_graph, Tensor, shared=()):
             shape, dt = meta[i]
             # the common case (an array of the right shape and dtype) skips the call
             if not (fast and g.__class__ is np.ndarray and g.shape == shape and g.dtype == dt):
-                out[i] = ns.validate(g, shape, dt)
-                if fast and out[i] is not g and grad_version(g):  # cast: PyTorch's formula made it so
-                    ns.made_in_place(out[i], grad_version(g))
+                out[i] = ns.validate(g, shape, dt)  # summed or cast: a fresh grad, at version 0
     x = node._x
     if x is not None and x.hooks:
         for fn in tuple(x.hooks.values()):
@@ -632,6 +632,20 @@ def _apply(node, grads, ns, retain_graph, Tensor, shared=()):
                 _warn_anomaly(node)
                 raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.")
     return out
+
+
+def _recorded_formula(node, grads, ns):
+    """Run ``node``'s formula under create_graph=True. A built-in formula is C++ code in
+    PyTorch, whose number operands are Scalars: ``_ns.in_builtin_formula`` tells the ops."""
+    if not node.builtin_formula:
+        return node.apply_formula(grads, ns)
+    flag = _ns.in_builtin_formula
+    outer = flag[0]
+    flag[0] = True
+    try:
+        return node.apply_formula(grads, ns)
+    finally:
+        flag[0] = outer
 
 
 def _warn_anomaly(node) -> None:

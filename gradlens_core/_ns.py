@@ -38,6 +38,14 @@ def _invalid_grad(shape, target):
     )
 
 
+# True while a built-in formula runs under create_graph=True (the engine sets it). PyTorch's
+# built-in formulas are C++, where the number in ``2 * t`` is a Scalar: the op records its
+# Scalar overload (MulBackward1, AddBackward1 ...), and ``2 - t`` / ``2 / t`` are
+# ``empty_like(t).fill_(2).sub_(t)`` / ``.div_(t)``. Python code (user ops, tensor hooks, a
+# custom Function's backward) records the Tensor overload (MulBackward0) as always.
+in_builtin_formula = [False]
+
+
 # The versions of grad arrays in the backward passes running now (innermost last), by id:
 # PyTorch builds some grads with in-place ops (zeros, then scatter_), and the tensor the
 # user gets shows that version.
@@ -81,6 +89,7 @@ class _Numpy:
     sin = staticmethod(np.sin)
     cos = staticmethod(np.cos)
     sign = staticmethod(np.sign)
+    sgn = staticmethod(np.sign)
     sqrt = staticmethod(np.sqrt)
     matmul = staticmethod(np.matmul)
     outer = staticmethod(np.outer)
@@ -90,12 +99,29 @@ class _Numpy:
         return np.where(cond, a, b)
 
     @staticmethod
+    def masked_fill_(x, mask, value):
+        """``x`` (a fresh grad) with ``value`` written where ``mask`` holds, as an in-place edit."""
+        if type(x) is not np.ndarray:
+            x = np.array(x)  # numpy's 0-d arithmetic gives a scalar
+        np.copyto(x, value, where=mask)
+        return _Numpy.made_in_place(x, 1)
+
+    @staticmethod
+    def cast_like(x, like):
+        return x if x.dtype == like.dtype else x.astype(like.dtype)
+
+    @staticmethod
     def div_scalar(x, k):
         return x / k
 
     @staticmethod
     def sum(x, axis=None, keepdims=False):
         return np.asarray(np.sum(x, axis=axis, keepdims=keepdims))
+
+    @staticmethod
+    def mean(x, axis=None, keepdims=False):
+        total = np.sum(x, axis=axis, keepdims=keepdims)
+        return np.asarray(total / (x.size // max(total.size, 1) if x.size else 0))
 
     @staticmethod
     def reshape(x, shape):
@@ -234,6 +260,9 @@ class _Tensor:
     def sign(self, x):
         return self._f("sign")(x)
 
+    def sgn(self, x):
+        return self._f("sgn")(x)
+
     def sqrt(self, x):
         return self._f("sqrt")(x)
 
@@ -246,6 +275,12 @@ class _Tensor:
     def where(self, cond, a, b):
         return self._f("where")(cond, a, b)
 
+    def masked_fill_(self, x, mask, value):
+        return self._f("masked_fill_")(x, mask, value)
+
+    def cast_like(self, x, like):
+        return x if x._data.dtype == like._data.dtype else x.to(like.dtype)
+
     def div_scalar(self, x, k):
         from .nn._loss_ops import div_scalar
 
@@ -253,6 +288,9 @@ class _Tensor:
 
     def sum(self, x, axis=None, keepdims=False):
         return x.sum() if axis is None else x.sum(axis, keepdim=keepdims)
+
+    def mean(self, x, axis=None, keepdims=False):
+        return x.mean() if axis is None else x.mean(axis, keepdim=keepdims)
 
     def reshape(self, x, shape):
         return x.reshape(shape)

@@ -14,18 +14,20 @@ backward, so it is part of the observable behaviour.
 from __future__ import annotations
 
 import builtins
+import math
 import numbers
 import warnings
 
 import numpy as np
 
-from . import _dtype, _events
+from . import _dtype, _events, _ns
 from ._autograd import backward_formula, node_class, non_overlapping_and_dense
 from ._layout import in_operands_layout, preserved_copy
 from ._tensor import Tensor, check_inplace, finish_inplace, needs_grad, record
 
 _ndarray = np.ndarray
 _wrap = Tensor._wrap
+_in_builtin_formula = _ns.in_builtin_formula
 
 
 def _arr(x) -> np.ndarray:
@@ -127,14 +129,25 @@ def _rsub_bw(node, g, ns):
 def _mul_bw(node, g, ns):
     # saved: (other, self) -- each operand's grad needs the other one
     return (
-        g * node.saved_value(0, ns) if node.needs(0) else None,
-        g * node.saved_value(1, ns) if node.needs(1) else None,
+        g * _saved_operand_value(node, 0, g, ns) if node.needs(0) else None,
+        g * _saved_operand_value(node, 1, g, ns) if node.needs(1) else None,
     )
+
+
+def _saved_operand_value(node, i, g, ns):
+    """Saved operand ``i`` of mul/div. PyTorch saves a Python number operand as a wrapped-number
+    tensor, so its formula's ``grad * other`` is the Tensor overload (MulBackward0, an empty
+    edge): under create_graph the number is a 0-d tensor of the grad's dtype (a wrapped number
+    does not promote)."""
+    value = node.saved_value(i, ns)
+    if ns.records_graph and not isinstance(value, Tensor):
+        return _wrap(np.asarray(value, dtype=g._data.dtype))
+    return value
 
 
 @backward_formula("DivBackward0")
 def _div_bw(node, g, ns):
-    other = node.saved_value(0, ns)
+    other = _saved_operand_value(node, 0, g, ns)
     ga = g / other if node.needs(0) else None
     gb = -g * ((node.saved_value(1, ns) / other) / other) if node.needs(1) else None
     return ga, gb
@@ -148,7 +161,11 @@ def _neg_bw(node, g, ns):
 @backward_formula("ReciprocalBackward0")
 def _reciprocal_bw(node, g, ns):
     (r,) = node.unpack(ns)
-    return (-g * r * r,)
+    return (-g * (r * r),)  # derivatives.yaml: -grad * (result * result).conj()
+
+
+# pow's formulas as FunctionsManual.cpp's pow_backward*: where() picks zeros where x ** (e - 1)
+# or log(x) is inf or nan, so numpy is silenced there.
 
 
 @backward_formula("PowBackward0")
@@ -156,25 +173,31 @@ def _pow_scalar_bw(node, g, ns):
     x, e = node.unpack(ns)
     if e == 0:
         return (ns.zeros_like(g),)
-    return (g * e * x ** (e - 1),)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (g * (e * x ** (e - 1)),)  # grad * (exp * self.pow(exp - 1)), exp a Scalar
 
 
 @backward_formula("PowBackward1")
 def _pow_tensor_bw(node, g, ns):
     x, e, r = node.unpack(ns)
-    need_a = node.next_functions[0][0] is not None
-    need_b = node.next_functions[1][0] is not None
-    ga = ns.where(e == 0, ns.zeros_like(g), g * e * x ** ns.where(e == 0, e, e - 1)) if need_a else None
-    gb = g * ns.where((x == 0) & (e >= 0), r * 0, r * ns.log(x)) if need_b else None
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ga = ns.where(e == 0.0, ns.zeros_like(g), g * (e * x ** (e - 1))) if node.needs(0) else None
+        gb = (
+            g * ns.where((x == 0) & (e >= 0), ns.zeros_like(r), r * ns.log(ns.cast_like(x, r)))
+            if node.needs(1)
+            else None
+        )
     return ga, gb
 
 
 @backward_formula("PowBackward2")
 def _pow_rscalar_bw(node, g, ns):
-    base, r = node.unpack(ns)
-    if base == 0:
-        return (g * 0,)
-    return (g * r * float(np.log(base)),)
+    base, e, r = node.unpack(ns)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        scaled = r * float(np.log(base))  # (result * base.log()): the log of a Scalar is a Scalar
+        if base == 0:  # 0 ** e is 0 or 1 for e >= 0: no gradient there (not 0 * -inf)
+            scaled = ns.where(e >= 0, ns.zeros_like(r), scaled)
+        return (g * scaled,)
 
 
 def _add_like(a, b, alpha, np_fn, node_cls, op):
@@ -185,13 +208,46 @@ def _add_like(a, b, alpha, np_fn, node_cls, op):
         _check_broadcast(da, db)  # TensorIterator's shapes come before add's alpha check
         db = _scaled(db, alpha, da.dtype)
     out = _wrap(_arr(_compute(np_fn, da, db)))
+    if _in_builtin_formula[0] and _is_scalar(b):
+        return record(out, _SCALAR_OVERLOADS[node_cls], (a,), ctx=alpha, op=op)
     return record(out, node_cls, (a, b), ctx=alpha, op=op)
+
+
+# ---------------------------------------------------------------- Scalar overloads (C++ formulas)
+# Under create_graph a built-in formula's ``t + 2`` is ATen's add.Scalar (AddBackward1, one
+# edge), ``t * 2`` mul.Scalar (MulBackward1) ..., see ``_ns.in_builtin_formula``.
+
+
+def _scalar_grad_bw(node, g, ns):
+    return (g,)  # add.Scalar / sub.Scalar: handle_r_to_c(self.scalar_type(), grad)
+
+
+def _scaled_by_scalar(input, scalar, op):
+    """``input * scalar`` or ``input / scalar`` as ATen's mul.Scalar / div.Scalar (MulBackward1 /
+    DivBackward1), or None when no node is recorded (the plain op is then the same)."""
+    if not (_in_builtin_formula[0] and _is_scalar(scalar) and isinstance(input, Tensor) and input.requires_grad):
+        return None
+    from .nn import _loss_ops  # owns mul.Scalar / div.Scalar (also used by cross_entropy)
+
+    return _loss_ops.mul_scalar(input, scalar) if op == "mul" else _loss_ops.div_scalar(input, scalar)
+
+
+def _scalar_minus_tensor(scalar, t):
+    """C++ ``scalar - t`` in a formula: ``empty_like(t).fill_(scalar).sub_(t)``, an in-place
+    SubBackward0 whose first edge is empty, at version 2."""
+    filled = _wrap(np.full_like(t._data, scalar))
+    filled._version_counter[0] = 1  # fill_
+    return sub_(filled, t)
 
 
 _AddBackward0 = node_class("AddBackward0")
 _SubBackward0 = node_class("SubBackward0")
 _MulBackward0 = node_class("MulBackward0")
 _DivBackward0 = node_class("DivBackward0")
+_SCALAR_OVERLOADS = {
+    _AddBackward0: node_class("AddBackward1", _scalar_grad_bw),
+    _SubBackward0: node_class("SubBackward1", _scalar_grad_bw),
+}
 
 
 def _alpha_is_one(alpha) -> bool:
@@ -253,6 +309,8 @@ def rsub(input, other, alpha=1):
     """``other - alpha * input`` for a Python number ``other`` (RsubBackward1)."""
     if isinstance(other, Tensor):
         return sub(other, input, alpha=alpha)
+    if _in_builtin_formula[0] and alpha == 1 and input.requires_grad:
+        return _scalar_minus_tensor(other, input)
     _check_bool_sub(input, other)
     da, db, _ = _operands(input, other)
     out = _wrap(_arr(db - (da * alpha if alpha != 1 else da)))
@@ -263,6 +321,10 @@ def mul(input, other, *, out=None):
     """Elementwise product (MulBackward0): saves ``other`` if ``input`` needs grad, and vice versa."""
     if not isinstance(input, Tensor):
         input, other = other, input
+    if _in_builtin_formula[0]:
+        scaled = _scaled_by_scalar(input, other, "mul")
+        if scaled is not None:
+            return scaled
     da, db, _ = _operands(input, other)
     try:
         res = np.multiply(da, db)
@@ -291,6 +353,10 @@ def div(input, other, *, rounding_mode=None, out=None):
         return _floor_or_trunc_div(input, other, rounding_mode)
     if not isinstance(input, Tensor):
         input = as_tensor_arg(input)
+    if _in_builtin_formula[0]:
+        scaled = _scaled_by_scalar(input, other, "div")
+        if scaled is not None:
+            return scaled
     da, db, dt = _operands(input, other)
     if (dt.np if dt else da.dtype).kind != "f":
         da = da.astype(np.float32)
@@ -392,7 +458,7 @@ def _rpow(base, exponent: Tensor):
     de = _cast(exponent, _dtype.result_type(exponent, base))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         out = _wrap(_arr(_power(de.dtype.type(base), de)))
-    return record(out, node_class("PowBackward2"), (exponent,), (base,), save_output=True, op="pow")
+    return record(out, node_class("PowBackward2"), (exponent,), (base, exponent), save_output=True, op="pow")
 
 
 def square(input):
@@ -489,42 +555,72 @@ def _fused(name, formula, inputs, values):
     return record(_wrap(_arr(values)), node_class(name, formula), inputs, inputs, op=name)
 
 
+def _tanh_backward(g, r, ns):
+    """ATen's tanh_backward(grad, result); one node (TanhBackwardBackward0) under create_graph."""
+    if ns.records_graph:
+        return _fused("TanhBackwardBackward0", _tanh_bb, (g, r), g._data * (1 - r._data * r._data))
+    return g * (1 - r * r)
+
+
 @backward_formula("TanhBackward0")
 def _tanh_bw(node, g, ns):
     (r,) = node.unpack(ns)
-    if ns.records_graph:
-        return (_fused("TanhBackwardBackward0", _tanh_bb, (g, r), g._data * (1 - r._data * r._data)),)
-    return (g * (1 - r * r),)
+    return (_tanh_backward(g, r, ns),)
 
 
 def _tanh_bb(node, gg, ns):
+    # derivatives.yaml: grad_output: tanh_backward(grad, output); output: grad * (-2 * output * grad_output)
     g, r = node.unpack(ns)
-    return gg * (1 - r * r), -2 * gg * g * r
+    return _tanh_backward(gg, r, ns), gg * (-2 * r * g)
+
+
+def _sigmoid_backward(g, r, ns):
+    """ATen's sigmoid_backward(grad, result); one node (SigmoidBackwardBackward0) under create_graph."""
+    if ns.records_graph:
+        return _fused("SigmoidBackwardBackward0", _sigmoid_bb, (g, r), g._data * (1 - r._data) * r._data)
+    return g * (1 - r) * r
 
 
 @backward_formula("SigmoidBackward0")
 def _sigmoid_bw(node, g, ns):
     (r,) = node.unpack(ns)
-    if ns.records_graph:
-        return (_fused("SigmoidBackwardBackward0", _sigmoid_bb, (g, r), g._data * (1 - r._data) * r._data),)
-    return (g * (1 - r) * r,)
+    return (_sigmoid_backward(g, r, ns),)
 
 
 def _sigmoid_bb(node, gg, ns):
+    # derivatives.yaml: grad_output: sigmoid_backward(grad, output); output: grad * grad_output * (-2 * output + 1)
     g, r = node.unpack(ns)
-    return gg * (1 - r) * r, gg * g * (1 - 2 * r)
+    return _sigmoid_backward(gg, r, ns), gg * g * (-2 * r + 1)
+
+
+def _threshold_backward(g, x, threshold, ns):
+    """ATen's threshold_backward(grad, self, threshold): grad where self > threshold (and where
+    self is nan), else 0; one node (ThresholdBackwardBackward0) under create_graph."""
+    if ns.records_graph:
+        values = np.where(x._data <= threshold, np.zeros((), g._data.dtype), g._data)
+        return record(_wrap(values), _ThresholdBackwardBackward0, (g, x), (x,), ctx=threshold, op="threshold_backward")
+    return ns.where(x <= threshold, ns.zeros_like(g), g)
+
+
+def _threshold_bb(node, gg, ns):
+    # derivatives.yaml: grad_output: threshold_backward(grad, self, threshold); self: zeros_like(grad)
+    (x,) = node.unpack(ns)
+    return _threshold_backward(gg, x, node._ctx, ns), ns.zeros_like(gg)
+
+
+_ThresholdBackwardBackward0 = node_class("ThresholdBackwardBackward0", _threshold_bb)
 
 
 @backward_formula("ReluBackward0")
 def _relu_bw(node, g, ns):
     (r,) = node.unpack(ns)
-    return (ns.where(r > 0, g, ns.zeros_like(g)),)
+    return (_threshold_backward(g, r, 0, ns),)  # derivatives.yaml: threshold_backward(grad, result, 0)
 
 
 @backward_formula("AbsBackward0")
 def _abs_bw(node, g, ns):
     (x,) = node.unpack(ns)
-    return (g * ns.sign(x),)
+    return (g * ns.sgn(x),)  # derivatives.yaml: grad * self.sgn()
 
 
 @backward_formula("Log1PBackward0")
@@ -537,7 +633,8 @@ def _zero_grad_formula(node, g, ns):
     return (ns.zeros_like(g),)  # PyTorch's zeros_like(grad): zero even where grad is inf or nan
 
 
-for _name in ("RoundBackward0", "FloorBackward0", "CeilBackward0", "SignBackward0", "TruncBackward0"):
+# sgn's formula is _efficientzerotensor for real tensors: zeros as well
+for _name in ("RoundBackward0", "FloorBackward0", "CeilBackward0", "SignBackward0", "SgnBackward0", "TruncBackward0"):
     node_class(_name, _zero_grad_formula)
 
 
@@ -583,6 +680,7 @@ def _np_sign(x):
 
 
 sign = _unary("SignBackward0", _np_sign, float_only=False)
+sgn = _unary("SgnBackward0", _np_sign, float_only=False)  # sign, for real tensors (abs's formula uses it)
 
 
 @backward_formula("ClampMinBackward0")
@@ -651,23 +749,25 @@ def clamp_max(input, max):
     return clamp(input, max=max, _name="ClampMaxBackward0")
 
 
+def _split_grad(g, a, b, a_loses, b_loses, ns):
+    """derivatives.yaml's maximum/minimum: ``where(self == other, grad / 2, grad).masked_fill_(loses, 0)``
+    for each operand (a nan operand loses nowhere: it gets the whole grad)."""
+    tie = a == b
+    ga = ns.masked_fill_(ns.where(tie, g / 2, g), a_loses, 0) if a_loses is not None else None
+    gb = ns.masked_fill_(ns.where(tie, g / 2, g), b_loses, 0) if b_loses is not None else None
+    return ga, gb
+
+
 @backward_formula("MaximumBackward0")
 def _maximum_bw(node, g, ns):
     a, b = node.unpack(ns)
-    half, z = g * 0.5, ns.zeros_like(g)
-    # PyTorch: where(a == b, grad / 2, grad).masked_fill_(a < b, 0), and alike for b
-    ga = ns.where(a > b, g, ns.where(a == b, half, z))
-    gb = ns.where(b > a, g, ns.where(a == b, half, z))
-    return ns.made_in_place(ga, 1), ns.made_in_place(gb, 1)
+    return _split_grad(g, a, b, a < b if node.needs(0) else None, a > b if node.needs(1) else None, ns)
 
 
 @backward_formula("MinimumBackward0")
 def _minimum_bw(node, g, ns):
     a, b = node.unpack(ns)
-    half, z = g * 0.5, ns.zeros_like(g)
-    ga = ns.where(a < b, g, ns.where(a == b, half, z))
-    gb = ns.where(b < a, g, ns.where(a == b, half, z))
-    return ns.made_in_place(ga, 1), ns.made_in_place(gb, 1)
+    return _split_grad(g, a, b, a > b if node.needs(0) else None, a < b if node.needs(1) else None, ns)
 
 
 def maximum(input, other):
@@ -971,7 +1071,7 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
 def _extreme_all_bw(node, g, ns):
     x, r = node.unpack(ns)
     mask = x == r
-    count = ns.sum(mask * 1.0) if not ns.records_graph else mask.sum()
+    count = mask.sum() if ns.records_graph else int(np.count_nonzero(mask))  # g / count keeps g's dtype
     # PyTorch: zeros_like(input).masked_fill_(mask, grad / count)
     return (ns.made_in_place(ns.where(mask, g / count, ns.zeros_like(g)), 1),)
 
@@ -1125,28 +1225,45 @@ def _correction(unbiased, correction):
     return 1 if unbiased is None or unbiased else 0
 
 
+def _var_backward(g, x, ctx, ns):
+    """FunctionsManual's var_backward: ``(2.0 / dof) * grad * (self - self.mean(dim, True))``, with
+    ``grad`` unsqueezed back to the input's dims; over all elements ``self.mean()``, and for
+    ``dof <= 0`` ``grad * where(self == self.mean(), nan, inf)``."""
+    dims, keepdim, c, all_elements = ctx
+    shape = tuple(x.shape)
+    if all_elements:
+        dof = _numel(shape) - c
+        if dof <= 0:
+            return g * _nan_where_mean_else_inf(x, ns)
+        return (2.0 / dof) * g * (x - ns.mean(x))
+    if not keepdim and len(shape) > 1:
+        for d in sorted(dims):  # unsqueeze_multiple
+            g = ns.unsqueeze(g, d)
+    dof = _numel(tuple(shape[d] for d in dims)) - c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (2.0 / dof if dof else math.inf) * g * (x - ns.mean(x, dims, True))  # C++ doubles: 2 / 0 is inf
+
+
+def _nan_where_mean_else_inf(x, ns):
+    """``where(self == self.mean(), nan, inf)``: a constant (no history), in ``x``'s dtype."""
+    data = x._data if ns.records_graph else x
+    values = np.where(data == data.mean(), np.nan, np.inf).astype(data.dtype)
+    return _wrap(values) if ns.records_graph else values
+
+
 @backward_formula("VarBackward0")
 def _var_bw(node, g, ns):
     (x,) = node.unpack(ns)
-    dims, keepdim, c = node._ctx
-    shape = tuple(x.shape)
-    n = _numel(tuple(shape[d] for d in dims))
-    mean_ = ns.sum(x, dims, True) / n if dims else x
-    return (_keep(g, shape, dims, keepdim, ns) * 2 * (x - mean_) / builtins.max(n - c, 0),)
+    return (_var_backward(g, x, node._ctx, ns),)
 
 
 @backward_formula("StdBackward0")
 def _std_bw(node, g, ns):
+    # std_backward: var_backward((grad / (result * 2)).masked_fill_(result == 0, 0), ...)
     x, r = node.unpack(ns)
-    dims, keepdim, c = node._ctx
-    shape = tuple(x.shape)
-    n = _numel(tuple(shape[d] for d in dims))
-    mean_ = ns.sum(x, dims, True) / n if dims else x
-    r = _keep(r, shape, dims, keepdim, ns)
-    zero = r == 0
-    safe = ns.where(zero, r * 0 + 1, r)  # PyTorch: no gradient where the std is 0 (not 0/0)
-    grad = _keep(g, shape, dims, keepdim, ns) * (x - mean_) / (builtins.max(n - c, 0) * safe)
-    return (ns.where(zero, grad * 0, grad),)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        grad_var = ns.masked_fill_(g / (r * 2), r == 0, 0)
+    return (_var_backward(grad_var, x, node._ctx, ns),)
 
 
 def _check_var_dtype(input) -> None:
@@ -1180,7 +1297,8 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     dims = _reduce_dims(input, dim)
     c = _correction(unbiased, correction)
     res = _var_data(input, dims, c, keepdim)
-    return record(_wrap(res), node_class("VarBackward0"), (input,), (input,), ctx=(dims, keepdim, c), op="var")
+    ctx = (dims, keepdim, c, dim is None or input._data.ndim == 0)
+    return record(_wrap(res), node_class("VarBackward0"), (input,), (input,), ctx=ctx, op="var")
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -1191,7 +1309,7 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     dims = _reduce_dims(input, dim)
     c = _correction(unbiased, correction)
     res = np.sqrt(_var_data(input, dims, c, keepdim, "std"))
-    ctx = (dims, keepdim, c)
+    ctx = (dims, keepdim, c, dim is None or input._data.ndim == 0)
     return record(
         _wrap(np.asarray(res)), node_class("StdBackward0"), (input,), (input,), ctx=ctx, save_output=True, op="std"
     )

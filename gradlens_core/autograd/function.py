@@ -62,6 +62,7 @@ class BackwardCFunction(FunctionCtx, Node):
     """The node of a custom Function; it is also the ``ctx`` that forward and backward receive."""
 
     _function = None
+    builtin_formula = False  # its backward is Python code: ``2 * g`` records MulBackward0
 
     def __init__(self) -> None:
         Node.__init__(self)

@@ -1,0 +1,114 @@
+"""Double backward (create_graph=True): the graph a formula records, next to PyTorch's.
+
+PyTorch's built-in formulas are C++, where ``2 * t`` is mul.Scalar (MulBackward1); Python
+code (user ops, tensor hooks, a custom Function's backward) records MulBackward0. These
+tests pin that boundary and a few values of the formulas rewritten as derivatives.yaml.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import gradlens_core
+
+torch = pytest.importorskip("torch")
+
+
+def _names(fn) -> tuple:
+    """``fn``'s name and its next_functions' names (None for an empty edge)."""
+    if fn is None:
+        return None
+    return type(fn).__name__, tuple(None if n is None else type(n).__name__ for n, _ in fn.next_functions)
+
+
+def _both(program):
+    """``program(mod)`` run under torch and gradlens_core; its tensors' graph names, compared."""
+    out = {}
+    for mod in (torch, gradlens_core):
+        result = program(mod)
+        out[mod] = [(_names(t.grad_fn), t.requires_grad) for t in result]
+    assert out[gradlens_core] == out[torch]
+
+
+def test_a_python_number_operand_saved_by_the_user_op_stays_a_tensor_operand():
+    # x * 2 saves the 2 as a wrapped-number tensor: its formula's grad * 2 is MulBackward0
+    def program(mod):
+        x = mod.tensor([1.0, -2.0], requires_grad=True)
+        v = mod.ones(2, requires_grad=True)
+        return [mod.autograd.grad(y, x, v, create_graph=True)[0] for y in (x * 2, x / 4, 3 * x)]
+
+    _both(program)
+
+
+def test_scalar_operands_of_alpha_and_rsub_are_scalars_in_the_formula():
+    def program(mod):
+        x = mod.tensor([1.0, -2.0], requires_grad=True)
+        v = mod.ones(2, requires_grad=True)
+        return [
+            mod.autograd.grad(mod.add(v, x, alpha=2), x, v, create_graph=True)[0],
+            mod.autograd.grad(mod.rsub(x, 1.5, alpha=3), x, v, create_graph=True)[0],
+        ]
+
+    _both(program)
+
+
+def test_a_custom_function_backward_is_python_code():
+    def program(mod):
+        class Twice(mod.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 2
+
+            @staticmethod
+            def backward(ctx, g):
+                return 2 * g
+
+        x = mod.tensor([1.0, -2.0], requires_grad=True)
+        v = mod.ones(2, requires_grad=True)
+        return [mod.autograd.grad(Twice.apply(x), x, v, create_graph=True)[0]]
+
+    _both(program)
+
+
+def test_a_tensor_hook_is_python_code():
+    def program(mod):
+        x = mod.tensor([1.0, -2.0], requires_grad=True)
+        y = x.exp()
+        y.register_hook(lambda g: g * 2)
+        return [mod.autograd.grad(y.sum(), x, create_graph=True)[0]]
+
+    _both(program)
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_relu_passes_the_grad_where_its_result_is_nan(create_graph):
+    # threshold_backward zeroes where result <= 0 only: nan lets the grad through
+    x = gradlens_core.tensor([math.nan, -1.0, 2.0], requires_grad=True)
+    (g,) = gradlens_core.autograd.grad(x.relu().sum(), x, create_graph=create_graph)
+    assert g.tolist() == [1.0, 0.0, 1.0]
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_zero_to_a_negative_power_has_an_infinite_exponent_grad(create_graph):
+    values = []
+    for mod in (torch, gradlens_core):
+        e = mod.tensor([0.0, -1.0, 2.0], requires_grad=True)
+        (g,) = mod.autograd.grad((0.0**e).sum(), e, create_graph=create_graph)
+        values.append(g.tolist())
+    np.testing.assert_array_equal(values[1], values[0])
+
+
+def test_pow_of_a_scalar_base_saves_the_exponent():
+    errors = []
+    for mod in (torch, gradlens_core):
+        x = mod.tensor([1.0, 2.0], requires_grad=True)
+        e = x * 1
+        y = 2**e
+        e.add_(1)
+        with pytest.raises(RuntimeError) as info:
+            y.sum().backward()
+        errors.append(str(info.value))
+    assert errors[1] == errors[0]
