@@ -19,7 +19,7 @@ import numpy as np
 
 from ._autograd import non_overlapping_and_dense
 
-__all__ = ["in_operands_layout", "empty_preserving", "preserved_copy"]
+__all__ = ["in_operands_layout", "empty_preserving", "empty_strided", "preserved_copy"]
 
 _ndarray = np.ndarray
 
@@ -113,9 +113,18 @@ def empty_preserving(a: np.ndarray, dtype=None) -> np.ndarray:
     if a.ndim < 2 or a.strides == _c_strides(a.shape, a.itemsize):
         return np.empty(a.shape, dtype)
     if non_overlapping_and_dense(a):
-        strides = tuple(st // a.itemsize * dtype.itemsize for st in a.strides)
-        return np.lib.stride_tricks.as_strided(np.empty(a.size, dtype), a.shape, strides)
+        return empty_strided(a.shape, tuple(st // a.itemsize * dtype.itemsize for st in a.strides), dtype)
     return _empty_in_order(a.shape, dtype, _iteration_order(a.shape, [a.strides]))
+
+
+def empty_strided(shape, strides, dtype) -> np.ndarray:
+    """An uninitialised array with exactly these (non-negative, byte) strides over fresh
+    memory just large enough, as PyTorch's empty_strided."""
+    dtype = np.dtype(dtype)
+    if 0 in shape:
+        return np.empty(shape, dtype)
+    elements = 1 + sum((n - 1) * st for n, st in zip(shape, strides)) // dtype.itemsize
+    return np.lib.stride_tricks.as_strided(np.empty(elements, dtype), shape, strides)
 
 
 def preserved_copy(a: np.ndarray) -> np.ndarray:

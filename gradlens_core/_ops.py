@@ -1642,7 +1642,7 @@ def _softmax_data(input, dim, dtype, op):
     """(values in the computing dtype, wrapped dim); integer dtypes have no kernel."""
     d = input._data if dtype is None else input._data.astype(dtype.np)
     dim = input._wrap_dim(_implicit_dim(input, dim))
-    if d.dtype.kind != "f":
+    if d.dtype.kind != "f" and d.size:  # an empty tensor runs no kernel
         # the kernel for the last dim is a separate one, and named so in the error
         kernel = f"{op}_lastdim_kernel_impl" if dim >= input.ndim - 1 else f"{op}_kernel_impl"
         raise no_kernel(kernel, _dtype.from_numpy_dtype(d.dtype))
@@ -1656,7 +1656,8 @@ def _wide(d):
 
 def _shift(d, dim):
     # the max along ``dim`` keeps exp from overflowing; an empty tensor has none (and needs none)
-    return d.max(axis=dim, keepdims=True, initial=-np.inf)
+    lowest = -np.inf if d.dtype.kind == "f" else np.iinfo(d.dtype).min  # integers: only empty ones get here
+    return d.max(axis=dim, keepdims=True, initial=lowest)
 
 
 def softmax(input, dim=None, dtype=None, _stacklevel=3):
@@ -1672,12 +1673,27 @@ def softmax(input, dim=None, dtype=None, _stacklevel=3):
 def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
     """Log-softmax over ``dim`` (LogSoftmaxBackward0; saves its result)."""
     d, dim = _softmax_data(input, dim, dtype, "log_softmax")
-    w = _wide(d)
-    z = w - _shift(w, dim)
-    with np.errstate(divide="ignore", invalid="ignore"):  # log of an empty sum, silently
-        res = _arr((z - np.log(np.exp(z).sum(axis=dim, keepdims=True))).astype(d.dtype, copy=False))
+    if d.dtype == np.float16 and dim == d.ndim - 1:
+        res = _half_log_softmax_lastdim(d)
+    else:
+        w = _wide(d)
+        z = w - _shift(w, dim)
+        with np.errstate(divide="ignore", invalid="ignore"):  # log of an empty sum, silently
+            res = _arr((z - np.log(np.exp(z).sum(axis=dim, keepdims=True))).astype(d.dtype, copy=False))
     out = _wrap(res)
     return record(out, node_class("LogSoftmaxBackward0"), (input,), ctx=dim, save_output=True, op="log_softmax")
+
+
+def _half_log_softmax_lastdim(d: np.ndarray) -> np.ndarray:
+    """PyTorch's log_softmax of float16 over the last dim: computed in float, but the kernel
+    keeps the row's sum and its log in float16 arrays, so both are rounded to half before the
+    final ``x - max - log(sum)`` (the other dims' kernel rounds only the result)."""
+    w = d.astype(np.float32)
+    z = w - w.max(axis=-1, keepdims=True, initial=-np.inf)
+    with np.errstate(divide="ignore", invalid="ignore"):  # log of an empty sum, silently
+        total = np.exp(z).sum(axis=-1, keepdims=True).astype(np.float16)
+        log_total = np.log(total.astype(np.float32)).astype(np.float16)
+    return (z - log_total.astype(np.float32)).astype(np.float16)
 
 
 def _implicit_dim(input, dim):

@@ -850,7 +850,7 @@ def _copy_slices_node(base, steps, fn):
 
     edges = (base._edge(),) + fn.next_functions[1:]
     meta = [(base._data.shape, base._data.dtype), *fn._input_meta[1:]]
-    node = CopySlices(edges, (), (steps, base._data.shape, base._data.dtype), meta)
+    node = CopySlices(edges, (), (steps, base._data.shape, base._data.dtype, base._data.strides), meta)
     node.fn = fn
     return node
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import _events, _grad_mode
-from ._autograd import Node, node_class
+from ._autograd import ERR_BACKWARD_TWICE, Node, node_class
+from ._layout import empty_strided
 from ._tensor import DEFAULT, MULTI_OUTPUT_NODE, NO_GRAD_MODE, Tensor, _Meta, _root_array, record
 
 __all__ = ["ViewStep", "make_view", "CopySlices", "AsStridedBackward0"]
@@ -155,23 +156,28 @@ class CopySlices(Node):
     def _formula(node, g, ns):
         if ns.records_graph:
             raise NotImplementedError("create_graph=True through an in-place edit of a view is not supported")
-        steps = node._ctx[0]
         fn = node.fn
-        result = np.array(g, copy=True)
+        if fn is None:  # released by a backward pass, saved values or not (PyTorch drops fn)
+            raise RuntimeError(ERR_BACKWARD_TWICE)
+        steps, shape, _, strides = node._ctx
+        result = empty_strided(shape, strides, g.dtype)  # the base's geometry, as PyTorch's
+        np.copyto(result, g)
         grad_slice = _apply_steps(result, steps)
         fn_grads = list(fn.apply_formula([grad_slice.copy()], ns))
         g0 = fn_grads[0]
-        if g0 is None or fn.next_functions[0][0] is None and False:
-            grad_slice[...] = 0
-        else:
-            grad_slice[...] = g0
-        return [result] + fn_grads[1:]
+        if g0 is None:  # as PyTorch: no grad from the edit, none for the base
+            return [None] + fn_grads[1:]
+        grad_slice[...] = g0
+        # PyTorch's result: empty_strided, copy_(grad), then grad_slice.copy_ (a view of it)
+        return [ns.made_in_place(result, 2)] + fn_grads[1:]
 
     def release(self) -> None:
-        self.fn.release()
+        if self.fn is not None:
+            self.fn.release()
+            self.fn = None
 
     def _saved_tensors(self) -> tuple:
-        return self.fn._saved
+        return () if self.fn is None else self.fn._saved
 
 
 # ----------------------------------------------------------------------------- the view ops

@@ -936,6 +936,36 @@ REGRESSIONS = {
     # constant: t1 does not require grad; else (2.0 / dof) * grad * (self - self.mean(dim, True)), grad
     # unsqueezed: t3 MulBackward0 of ((MulBackward1, 0), (SubBackward0, 0)); std_backward passes
     # (grad / (result * 2)).masked_fill_(result == 0, 0) to it (t4, t5: MulBackward1 of a MaskedFillBackward0)
+    "copy_slices_is_spent_by_a_backward_that_fails_later": """
+        t0 = torch.tensor(0.5, requires_grad=True)
+        t1 = torch.exp(t0)
+        t1[None] = 1.0
+        t1.sum().backward()
+        t1.backward(retain_graph=True)
+    """,  # the first backward ran CopySlices (which drops its fn) before ExpBackward0 found its saved
+    # result modified; the second: Trying to backward through the graph a second time ...
+    "copy_slices_grad_has_the_base_layout_and_two_writes": """
+        t0 = torch.tensor([[[-1.5], [2.0], [2.0]], [[2.0], [1.5], [0.0]]], requires_grad=True)
+        t1 = torch.cat([t0, t0], -3)
+        t1[1:, 1:] = 1.0
+        t1.permute(2, 1, 0).mean().backward()
+        t2 = torch.ones((3,), requires_grad=True)
+        t3 = t2 + True
+        t3[None].tanh_()
+        t3.backward(torch.zeros_like(t3))
+    """,  # CopySlices' grad is empty_strided in the base's layout (so t0.grad is taken: version 0),
+    # written by copy_ and then through the view's slice: t2.grad._version 2
+    "half_log_softmax_rounds_the_sum_over_the_last_dim": """
+        t0 = torch.tensor([1.0, -1.0, -1.0], dtype=torch.float16, requires_grad=True)
+        t1 = t0.log_softmax(0)
+        t2 = t1 * torch.tensor([0.5], dtype=torch.float64)
+    """,  # the last-dim kernel keeps the row's sum and its log in float16: t1[0] is -0.23938, not -0.2395
+    "softmax_of_an_empty_integer_tensor": """
+        t0 = torch.zeros(0, dtype=torch.int64)
+        t1 = t0.softmax(0)
+        t2 = t0.log_softmax(0)
+        t3 = torch.zeros(2, dtype=torch.int64).softmax(0)
+    """,  # empty: no kernel runs, int64 results; t3: "softmax_lastdim_kernel_impl" not implemented for 'Long'
 }
 
 
