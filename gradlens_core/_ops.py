@@ -1483,9 +1483,9 @@ def bmm(input, mat2):
             f"Expected size for first two dimensions of batch2 tensor to be: [{input.shape[0]}, {input.shape[2]}] "
             f"but got: [{mat2.shape[0]}, {mat2.shape[1]}]."
         )
+    _check_product_kernel(input, "bmm")  # the kernel's dispatch on self's dtype comes first
     if input.dtype is not mat2.dtype:
         raise RuntimeError(f"expected scalar type {input.dtype._legacy} but found {mat2.dtype._legacy}")
-    _check_product_kernel(input, "bmm")
     out = _wrap(input._data @ mat2._data)
     return record(out, node_class("BmmBackward0"), (input, mat2), _two_saved(input, mat2), op="bmm")
 

@@ -966,6 +966,12 @@ REGRESSIONS = {
         t2 = t0.log_softmax(0)
         t3 = torch.zeros(2, dtype=torch.int64).softmax(0)
     """,  # empty: no kernel runs, int64 results; t3: "softmax_lastdim_kernel_impl" not implemented for 'Long'
+    "bmm_of_bool_refused_before_dtypes_compared": """
+        t0 = torch.full((2, 2, 2), 0.0)
+        t1 = t0 <= 2.5
+        t2 = t1 @ t0
+    """,  # NotImplementedError: "bmm" not implemented for 'Bool' (the kernel dispatches on self's
+    # dtype before checking mat2's); t0 @ t1 is RuntimeError: expected scalar type Float but found Bool
 }
 
 
