@@ -79,10 +79,13 @@ class _Numpy:
         axes = sum_to_axes(g.shape, shape)
         if axes is None:
             raise _invalid_grad(g.shape, shape)
-        if axes:
-            g = np.asarray(g.sum(axis=axes, keepdims=True))
-        # as at::sum_to: a view only when leading dims go (the sum itself is a fresh array)
-        return g.reshape(shape) if g.ndim != len(shape) else g
+        if not axes:
+            return g.reshape(shape) if g.ndim != len(shape) else g
+        # at::sum_to views the sum when leading dims go, but nothing else holds that sum: the
+        # engine may add into it in place, so it is one fresh array here, reduced into
+        out = np.empty(shape, dtype=g.dtype)
+        g.sum(axis=axes, keepdims=True, out=out.reshape((1,) * (g.ndim - len(shape)) + shape))
+        return out
 
     exp = staticmethod(np.exp)
     log = staticmethod(np.log)

@@ -1844,7 +1844,8 @@ def _to_dtype(input, dt: _dtype.dtype, copy=False):
     if dt is input.dtype and not copy:
         return input
     data = input._data.astype(dt.np)
-    if dt.is_floating_point and input._data.dtype.kind == "f":
+    # differentiable into a floating dtype whatever the source (a bool tensor can require grad)
+    if dt.is_floating_point and input._data.dtype.kind != "c":
         return record(_wrap(data), node_class("ToCopyBackward0"), (input,), op="to")
     return _nondiff(data, (input,), "to")
 

@@ -19,7 +19,7 @@ import weakref
 import numpy as np
 
 from . import _dtype, _events, _grad_mode
-from ._autograd import NOT_SAVED, AccumulateGrad, SavedTensor
+from ._autograd import NOT_SAVED, AccumulateGrad, SavedTensor, warn_unless_layout_contract
 from ._handles import HookDict, add_hook
 from ._warn import warn_once
 
@@ -50,10 +50,21 @@ DEFAULT, NO_GRAD_MODE, MULTI_OUTPUT_NODE = "default", "no_grad", "multi_output"
 class _Meta:
     """Autograd state most tensors never need (PyTorch's AutogradMeta)."""
 
-    __slots__ = ("grad", "retains_grad", "hooks", "accumulator", "base", "view_steps", "view_version", "creation")
+    __slots__ = (
+        "grad",
+        "retains_grad",
+        "hooks",
+        "accumulator",
+        "base",
+        "view_steps",
+        "view_version",
+        "creation",
+        "grad_meta",
+    )
 
     def __init__(self) -> None:
         self.creation = DEFAULT
+        self.grad_meta = None  # (shape, dtype) its grad_fn was made for, once ``.data`` changed them
         self.grad = None
         self.retains_grad = False
         self.hooks = None
@@ -361,10 +372,12 @@ class Tensor:
                 meta.grad._version_counter[0] = 1
         elif create_graph:
             meta.grad = old + g
+            warn_unless_layout_contract(meta.grad._data, self._data)
         else:
             data = g._data if isinstance(g, Tensor) else g
             np.add(old._data, data, out=old._data, casting="unsafe")
             old._version_counter[0] += 1
+            warn_unless_layout_contract(old._data, self._data)
         if _events.active:
             _events.emit("accumulated", tensor=self, grad=meta.grad, how="backward")
 
@@ -473,9 +486,26 @@ class Tensor:
             raise TypeError(f"Variable data has to be a tensor, but got {type(value).__name__}")
         if self.requires_grad and value._data.dtype.kind != "f":
             raise RuntimeError("data set to a tensor that requires gradients must be floating point or complex dtype")
+        if self._grad_fn is not None:
+            self._keep_grad_meta()
         self._data = value._data
         if _events.active:
             _events.emit("aliased", tensor=self, source=value, kind="data", op="data=")
+
+    def _keep_grad_meta(self) -> None:
+        """Before ``.data`` replaces a non-leaf's values: its grad_fn keeps the shape and dtype
+        it recorded for this output, and the engine sums and casts grads to them (PyTorch's
+        input metadata), whatever the tensor now holds."""
+        meta = self._get_meta()
+        if meta.grad_meta is None:
+            meta.grad_meta = (self._data.shape, self._data.dtype)
+
+    def _grad_meta(self) -> tuple:
+        """The (shape, dtype) a grad flowing into this tensor's grad_fn must have."""
+        meta = self._meta
+        if meta is not None and meta.grad_meta is not None:
+            return meta.grad_meta
+        return self._data.shape, self._data.dtype
 
     def _alias_with_grad_fn(self, node) -> Tensor:
         """A saved output unpacked for a differentiable backward: same values, history ``node``."""
@@ -628,6 +658,7 @@ def record(out, node_cls, inputs, saved=(), ctx=None, save_output=False, op=None
                 t._requires_grad or t._grad_fn is not None or (t._meta is not None and t.requires_grad)
             ):
                 node = _make_node(node_cls, inputs, saved, ctx)
+                check_differentiable(out)
                 out._grad_fn = node
                 if save_output:
                     _save_output(node, out)
@@ -635,6 +666,13 @@ def record(out, node_cls, inputs, saved=(), ctx=None, save_output=False, op=None
     if _events.active:
         _events.emit("created", tensor=out, grad_fn=out._grad_fn, inputs=tuple(inputs), op=op or node_cls.__name__)
     return out
+
+
+def check_differentiable(out) -> None:
+    """PyTorch's set_history: an op that records history (its kernel has run) refuses an
+    output whose dtype autograd does not support (only floating and complex ones)."""
+    if out._data.dtype.kind not in "fc":
+        raise RuntimeError(f"Autograd not support dtype: {out.dtype._legacy}")
 
 
 def _make_node(node_cls, inputs, saved, ctx):
@@ -646,10 +684,11 @@ def _make_node(node_cls, inputs, saved, ctx):
             node = t._grad_fn
             if node is not None and t._meta is None:
                 edges.append((node, t._output_nr))
+                d = t._data
+                meta.append((d.shape, d.dtype))
             else:
                 edges.append(t._edge())
-            d = t._data
-            meta.append((d.shape, d.dtype))
+                meta.append(t._grad_meta())
         else:
             edges.append(_NO_EDGE)
             meta.append(_NO_META)

@@ -478,7 +478,7 @@ class MultiViewNode(Node):
 
 def _multi_view(self: Tensor, keys, name: str, op: str) -> tuple:
     """Views ``self[key]`` for each key, made by one node as PyTorch's split/unbind do."""
-    from ._tensor import needs_grad
+    from ._tensor import check_differentiable, needs_grad
 
     keys = [k + (Ellipsis,) for k in keys]
     in_shape = self._data.shape
@@ -493,6 +493,7 @@ def _multi_view(self: Tensor, keys, name: str, op: str) -> tuple:
         step = ViewStep((lambda k: lambda a: a[k])(key), (lambda k: lambda g, ns: ns.scatter(g, in_shape, k))(key))
         _view_meta(out, self, step, MULTI_OUTPUT_NODE)
         if node is not None:
+            check_differentiable(out)
             out._grad_fn = node
             out._output_nr = i
         if _events.active:

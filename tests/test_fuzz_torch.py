@@ -972,6 +972,73 @@ REGRESSIONS = {
         t2 = t1 @ t0
     """,  # NotImplementedError: "bmm" not implemented for 'Bool' (the kernel dispatches on self's
     # dtype before checking mat2's); t0 @ t1 is RuntimeError: expected scalar type Float but found Bool
+    "autograd_refuses_outputs_of_non_differentiable_dtype": """
+        t0 = torch.zeros((), requires_grad=True)
+        t1 = torch.tensor([[True, True]])
+        t1[:, :-1] = t0
+        t4 = t1.float()
+        t2 = t1.t()
+        t3 = t1.sum()
+    """,  # t1 (bool) requires grad through CopySlices; set_history refuses a recorded op's bool or
+    # long output after its kernel ran: RuntimeError: Autograd not support dtype: Bool (t1.t()),
+    # ... Long (t1.sum()); t1.float() is differentiable (ToCopyBackward0)
+    "buffer_adds_in_place_once_the_other_holder_has_run": """
+        t0 = torch.full((), -1.0, requires_grad=True)
+        t1 = t0.flatten()
+        t2 = t1 @ t1
+        t3 = t0 + t2
+        h5 = t3.register_hook(lambda g: g * 2)
+        t3.backward(torch.zeros_like(t3), retain_graph=True)
+    """,  # AddBackward0 sends the hook's grad to t0's buffer and to DotBackward0's; once
+    # DotBackward0 has run only t0's buffer holds it, so the engine adds into it in place:
+    # t0.grad._version 1
+    "leaf_takes_a_view_grad_with_its_base_version": """
+        t0 = torch.ones((), requires_grad=True)
+        t1 = t0.unsqueeze(0)
+        t2 = torch.matmul(t1, t1)
+        t2.backward()
+    """,  # DotBackward0's two grads are added in place (version 1); SqueezeBackward's view of
+    # that sum is taken as t0.grad and shares its version counter: t0.grad._version 1
+    "unbind_views_are_summed_anew": """
+        t2 = torch.zeros(3, requires_grad=True)
+        t3 = torch.stack([t2, t2], 1)
+        t4 = t3 + t3
+        t4.sum().backward(retain_graph=True)
+    """,  # StackBackward0's two grads are views of one sum, so the buffer sums them out of
+    # place and t2 takes that fresh sum: t2.grad._version 0
+    "sum_to_result_is_added_into_in_place": """
+        t0 = torch.tensor(3.0, dtype=torch.float64, requires_grad=True)
+        t1 = t0.expand(2)
+        t3 = t1 + t0
+        t3.backward(torch.zeros_like(t3))
+    """,  # the engine sums AddBackward0's grad for t0 to its shape (a fresh tensor only t0's
+    # buffer holds) and adds ExpandBackward0's into it in place: t0.grad._version 1
+    "accumulating_into_a_grad_that_breaks_the_layout_contract_warns": """
+        t0 = torch.linspace(-1.0, 0.0, 4, requires_grad=True)
+        t2 = t0.unsqueeze(-1)
+        t3 = t2.half()
+        t4 = t0 * t2
+        t2.sum().backward(retain_graph=True)
+        t0.data = t4
+        t3.mean().backward(retain_graph=True)
+    """,  # AccumulateGrad adds the (4,) grad into t0.grad, then CHECK_RESULT finds it does not
+    # obey the layout contract of the (4, 4) param: UserWarning "grad and param do not obey the
+    # gradient layout contract. ..." (TORCH_WARN_ONCE)
+    "data_set_on_a_non_leaf_keeps_its_grad_fn_metadata": """
+        t0 = torch.tensor([1.0, 2.0], requires_grad=True)
+        t1 = t0 @ t0
+        t1.data = torch.tensor([5.0, 7.0])
+        t1.backward(torch.tensor([1.0, 10.0]), retain_graph=True)
+        t2 = t1 * 2
+        t2.sum().backward()
+    """,  # DotBackward0's input metadata stays shape (): the engine sums the root's grad and
+    # MulBackward0's to it (validate_outputs): t0.grad [22, 44] after the first backward
+    "grad_sent_twice_by_one_node_is_summed_anew": """
+        t0 = torch.full((), -1.5, requires_grad=True)
+        t1 = t0 + t0
+        t1.mean().backward()
+    """,  # AddBackward0 returns one tensor for both inputs; while the second is routed it still
+    # holds the first, so t0's buffer sums out of place: t0.grad._version 0
 }
 
 
