@@ -557,6 +557,8 @@ def grad_version(g) -> int:
         if entry is not None and entry[0] is g:
             return entry[1]
         g = getattr(g, "base", None)
+        if g is not None and g.__class__ is not np.ndarray:
+            g = getattr(g, "base", None)  # np.lib.stride_tricks.as_strided keeps a holder
         if g.__class__ is not np.ndarray:
             return 0
 

@@ -1374,10 +1374,11 @@ def _column_major(a: np.ndarray) -> bool:
 
 
 def _mm_mat1_grad(g, mat2, column_major: bool, ns):
-    """PyTorch's mm_mat1_backward: the grad of a column-major mat1 is made column-major too."""
+    """PyTorch's mm_mat1_backward: the grad of a column-major mat1 is made column-major too
+    (its transposes are t(): TBackward0 in a double-backward graph)."""
     if column_major:
-        return ns.mT(ns.matmul(mat2, ns.mT(g)))
-    return ns.matmul(g, ns.mT(mat2))
+        return ns.t(ns.matmul(mat2, ns.t(g)))
+    return ns.matmul(g, ns.t(mat2))
 
 
 def _mm_mat2_grad(g, mat1, column_major: bool, ns):
@@ -1385,14 +1386,14 @@ def _mm_mat2_grad(g, mat1, column_major: bool, ns):
     column-major, so that through ``t()`` it has the weight's own layout and AccumulateGrad
     takes it without a copy."""
     if column_major:
-        return ns.mT(ns.matmul(ns.mT(g), mat1))
-    return ns.matmul(ns.mT(mat1), g)
+        return ns.t(ns.matmul(ns.t(g), mat1))
+    return ns.matmul(ns.t(mat1), g)
 
 
 @backward_formula("MvBackward0")
 def _mv_bw(node, g, ns):
     ga = ns.outer(g, node.saved_value(1, ns)) if node.needs(0) else None
-    gb = ns.matmul(ns.mT(node.saved_value(0, ns)), g) if node.needs(1) else None
+    gb = ns.matmul(ns.t(node.saved_value(0, ns)), g) if node.needs(1) else None  # self.t().mv(grad)
     return ga, gb
 
 
@@ -1615,7 +1616,8 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
 
 
 def outer(input, vec2):
-    return input.unsqueeze(1) * vec2.unsqueeze(0)
+    """PyTorch's composite outer: ``self.reshape({n, 1}) * vec2`` (ViewBackward0, MulBackward0)."""
+    return input.reshape(input.shape[0], 1) * vec2
 
 
 ger = outer
@@ -1832,8 +1834,13 @@ def clone(input, *, memory_format=None):
     return _clone_of(input, preserved_copy(input._data))
 
 
+def contiguous_clone(input):
+    """``clone(memory_format=torch.contiguous_format)``: a C-contiguous copy (CloneBackward0)."""
+    return _clone_of(input, np.array(input._data, order="C"))
+
+
 def contiguous(input, memory_format=None):
-    return input if input._data.flags.c_contiguous else _clone_of(input, np.array(input._data, order="C"))
+    return input if input._data.flags.c_contiguous else contiguous_clone(input)
 
 
 def _clone_of(input, data):
@@ -2156,13 +2163,15 @@ def copy_(self, src, non_blocking=False):
         and a.dtype == b.dtype
         and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
     )
-    check_inplace(self, "copy_", (src,), overlap="ok" if same else "error")
+    # copy_ (unlike the generated in-place ops) requires grad only into a differentiable
+    # dtype (VariableTypeManual's copy_): copying into a bool view made under no_grad is allowed
+    differentiable = self._data.dtype.kind in "fc"
+    check_inplace(self, "copy_", (src,), overlap="ok" if same else "error", tracked=differentiable)
     if not same:
         check_no_partial_overlap(self, src)
         check_out_shape(self._data.shape, src._data.shape)
         self._data[...] = src._data  # copy_ casts to any dtype
-    # copy_ (unlike the generated in-place ops) records history only into a float tensor
-    node_cls = node_class("CopyBackwards") if self._data.dtype.kind == "f" else None
+    node_cls = node_class("CopyBackwards") if differentiable else None
     return finish_inplace(self, "copy_", node_cls, (self, src))
 
 

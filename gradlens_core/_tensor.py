@@ -336,10 +336,17 @@ class Tensor:
 
     def _retain_grad_update(self, g) -> None:
         meta = self._get_meta()
-        if meta.grad is None:
-            meta.grad = Tensor._wrap(g._data.copy() if isinstance(g, Tensor) else np.array(g, copy=True))
+        if isinstance(g, Tensor):  # create_graph: PyTorch's retain_grad hook records its clone and sum
+            if meta.grad is None:
+                from ._ops import contiguous_clone
+
+                meta.grad = contiguous_clone(g)
+            else:
+                meta.grad = meta.grad + g
+        elif meta.grad is None:
+            meta.grad = Tensor._wrap(np.array(g, copy=True))
         else:
-            meta.grad = Tensor._wrap(meta.grad._data + (g._data if isinstance(g, Tensor) else g))
+            meta.grad = Tensor._wrap(meta.grad._data + g)
         if _events.active:
             _events.emit("accumulated", tensor=self, grad=meta.grad, how="retain")
 
@@ -727,16 +734,19 @@ def needs_grad(*inputs) -> bool:
 # ----------------------------------------------------------------------------- in-place edits
 
 
-def check_inplace(self: Tensor, op: str = "in-place op", others=(), overlap: str = "error") -> None:
+def check_inplace(
+    self: Tensor, op: str = "in-place op", others=(), overlap: str = "error", tracked: bool = True
+) -> None:
     """Refuse in-place edits PyTorch refuses (VariableTypeUtils.h check_inplace).
 
     While grad mode is on and ``self`` or one of ``others`` (the op's other inputs) requires
     grad: edits of views made under no_grad or by multi-output ops, of leaves that require
     grad and of their views. Always: writing through a tensor whose elements overlap in
     memory (``expand``), unless ``overlap`` is "ok" (fill_, zero_) or "warn"
-    (masked_fill_, index_put_: a deprecation warning).
+    (masked_fill_, index_put_: a deprecation warning). An edit that is not ``tracked``
+    (copy_ into a non-differentiable dtype) gets only the overlap check.
     """
-    if _grad_mode._state.enabled and (self.requires_grad or any(_requires_grad(o) for o in others)):
+    if tracked and _grad_mode._state.enabled and (self.requires_grad or any(_requires_grad(o) for o in others)):
         meta = self._meta
         if meta is not None and meta.base is not None:
             check_view_edit(self, op=op)

@@ -1039,6 +1039,48 @@ REGRESSIONS = {
         t1.mean().backward()
     """,  # AddBackward0 returns one tensor for both inputs; while the second is routed it still
     # holds the first, so t0's buffer sums out of place: t0.grad._version 0
+    "mm_and_mv_formulas_transpose_with_t": """
+        t0 = torch.tensor([[[-1.5, 2.0]], [[-1.5, -0.5]], [[-1.0, 3.0]]], requires_grad=True)
+        t1 = t0.sum(-1)
+        t2 = 0.5 + t1
+        t5 = t2 @ t0
+        t6, = torch.autograd.grad(t5.sum(), t1, create_graph=True)
+        t7 = torch.ones(2, 3, requires_grad=True)
+        t8 = torch.ones(3, requires_grad=True)
+        t9, t10 = torch.autograd.grad((t7 @ t8).sum(), (t7, t8), create_graph=True)
+        t11 = torch.outer(t8, t8)
+    """,  # mm_mat1/mm_mat2_backward and mv's formula transpose with .t(): TBackward0 in the
+    # double-backward graph; outer is self.reshape({n, 1}) * vec2 (ViewBackward0, MulBackward0)
+    "retain_grad_under_create_graph_records_its_clone": """
+        t0 = torch.tensor([[-2.0, -0.5, 1.0], [1.0, 0.0, -1.5], [3.0, -1.0, 2.0]], requires_grad=True)
+        t2 = t0.floor()
+        t4 = t0 * t2
+        t2.retain_grad()
+        t7, = torch.autograd.grad(t4.sum(), t0, create_graph=True)
+    """,  # the retain_grad hook stores grad.clone(contiguous) while grad mode is on:
+    # t2.grad has grad_fn CloneBackward0 (next MulBackward0)
+    "view_of_an_expanded_grad_keeps_zero_strides": """
+        t0 = torch.eye(1, requires_grad=True)
+        t1 = t0.flatten()
+        t1.sum().backward(retain_graph=True)
+    """,  # ViewBackward0 views SumBackward0's expanded grad with computeStride's strides (0, 0):
+    # the layout contract refuses a size-1 dim of stride 0, so t0.grad is a copy: version 1
+    "leaf_takes_an_expanded_view_of_copy_slices_grad": """
+        t0 = torch.eye(1, requires_grad=True)
+        t2 = t0.sum(-2)
+        t2.t().fill_(2.0)
+        t2.backward()
+    """,  # CopySlices' grad is at version 2; SumBackward1 expands it (a view sharing that
+    # counter) and t0 takes it: t0.grad._version 2
+    "copy_into_a_bool_view_made_under_no_grad": """
+        t0 = torch.arange(3.0, requires_grad=True)
+        t1 = t0 > t0
+        t3 = t0[..., :-1]
+        with torch.no_grad():
+            t5 = t1.expand(3)
+        t5[::2] = t3
+    """,  # VariableTypeManual's copy_: requires_grad &= isDifferentiableType(self), so copying
+    # into a bool view made under no_grad is no tracked edit: no error, t5 [False, False, True]
 }
 
 
