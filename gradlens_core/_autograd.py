@@ -416,13 +416,13 @@ def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumula
     buffers: dict = {}
     root_nodes = []
     holders = GradHolders()
-    for t, g in zip(roots, grad_roots):
+    for index, (t, g) in enumerate(zip(roots, grad_roots)):
         node, nr = t._edge()
         if node is None:
             continue
         holders.pin(g)
         if t._meta is not None and t._meta.grad_meta is not None:  # ``.data`` changed: as PyTorch's GraphRoot
-            g = ns.validate(g, *t._meta.grad_meta)
+            g = _validate_root_grad(g, t._meta.grad_meta, index, ns)
         slot = buffers.setdefault(node, [None] * node._n_outputs)
         slot[nr] = g if slot[nr] is None else slot[nr] + g
         if node not in root_nodes:
@@ -512,6 +512,18 @@ def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumula
                 )
         return tuple(None if g is None else _result(g, Tensor) for g in results)
     return None
+
+
+def _validate_root_grad(g, grad_meta, index: int, ns):
+    """GraphRoot's validate_outputs: a root's grad is summed and cast to the shape and dtype
+    its node was made for, which ``.data`` may have changed since."""
+    shape, _ = grad_meta
+    have = _as_array(g).shape
+    if _ns.sum_to_axes(have, shape) is None:
+        raise RuntimeError(
+            f"invalid gradient at index {index} - got {list(have)} but expected shape compatible with {list(shape)}"
+        )
+    return ns.validate(g, *grad_meta)
 
 
 def _has_repeats(out) -> bool:
@@ -649,9 +661,8 @@ def _run_pre_hooks(node, grads, ns, Tensor, tensor_hooks_only=False):
     if hooks:
         for output_nr, fn in tuple(hooks.values()):
             g = grads[output_nr]
-            if g is None:
-                continue
-            res = fn(_as_tensor(g, Tensor))
+            # called for an output that got no grad too (PyTorch's hook gets None)
+            res = fn(None if g is None else _as_tensor(g, Tensor))
             if res is not None:
                 grads[output_nr] = res if ns.records_graph else _as_array(res)
     if node._retain:

@@ -79,13 +79,12 @@ class _Numpy:
         axes = sum_to_axes(g.shape, shape)
         if axes is None:
             raise _invalid_grad(g.shape, shape)
-        if not axes:
-            return g.reshape(shape) if g.ndim != len(shape) else g
-        # at::sum_to views the sum when leading dims go, but nothing else holds that sum: the
-        # engine may add into it in place, so it is one fresh array here, reduced into
-        out = np.empty(shape, dtype=g.dtype)
-        g.sum(axis=axes, keepdims=True, out=out.reshape((1,) * (g.ndim - len(shape)) + shape))
-        return out
+        if not shape:  # at::sum_to's tensor.sum(): a fresh tensor the engine may add into
+            return np.asarray(g.sum())
+        if axes:
+            g = np.asarray(g.sum(axis=axes, keepdims=True))
+        # as at::sum_to: a view only when leading dims go (the sum itself is a fresh array)
+        return g.reshape(shape) if g.ndim != len(shape) else g
 
     exp = staticmethod(np.exp)
     log = staticmethod(np.log)
@@ -173,7 +172,15 @@ class _Numpy:
 
     @staticmethod
     def zeros_like(x):
-        return np.zeros_like(x)
+        # PyTorch's zeros_like keeps a dense tensor's strides (preserve_format): those of an
+        # expanded grad's size-1 dims too, which the gradient layout contract then refuses
+        if x.flags.c_contiguous and 0 not in x.strides:
+            return np.zeros_like(x)
+        from ._layout import empty_preserving
+
+        out = empty_preserving(x)
+        out[...] = 0
+        return out
 
     @staticmethod
     def scatter(g, shape, key):
@@ -245,6 +252,8 @@ class _Tensor:
         axes = sum_to_axes(g._data.shape, shape)
         if axes is None:
             raise _invalid_grad(g._data.shape, shape)
+        if not shape:  # at::sum_to's tensor.sum() (SumBackward0)
+            return g.sum()
         if axes:
             g = g.sum(axes, keepdim=True)
         return g.reshape(shape) if g._data.shape != shape else g
@@ -334,7 +343,7 @@ class _Tensor:
     def zeros_like(self, x):
         from ._tensor import Tensor
 
-        return Tensor._wrap(np.zeros_like(x._data))
+        return Tensor._wrap(_Numpy.zeros_like(x._data))
 
     def scatter(self, g, shape, key):
         from ._views import scatter_into

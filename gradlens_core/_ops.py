@@ -23,7 +23,7 @@ import numpy as np
 from . import _dtype, _events, _ns
 from ._autograd import backward_formula, node_class, non_overlapping_and_dense
 from ._layout import in_operands_layout, preserved_copy
-from ._tensor import Tensor, check_inplace, finish_inplace, needs_grad, record
+from ._tensor import Tensor, check_inplace, check_internal_overlap, finish_inplace, needs_grad, record
 
 _ndarray = np.ndarray
 _wrap = Tensor._wrap
@@ -1028,8 +1028,10 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
 @backward_formula("ProdBackward0")
 def _prod_bw(node, g, ns):
     x, r = node.unpack(ns)
+    if x.ndim == 0:  # prod_backward returns a 0-d input's grad as it is
+        return (g,)
     if ns.records_graph:
-        return (g * r / x,)
+        return (g * (r / x),)  # prod_backward without zeros: grad * (result / input)
     shape = x.shape
     others = ns.exclusive_prod(x.reshape(-1), 0).reshape(shape)
     return (g * others,)
@@ -1990,9 +1992,12 @@ def overlap_status(a: np.ndarray, b: np.ndarray) -> str:
 
 def _inplace_binary(self, other, np_fn, node_cls, op, alpha=1, check_operands=None, result_dtype=lambda d: d):
     """``self op= other``; ``result_dtype`` maps the promoted dtype to the op's result dtype."""
-    check_inplace(self, op, (other,))  # autograd's refusals come first, as PyTorch's
+    # autograd's refusals come first, then the kernel's operand checks (sub_ of a bool), then
+    # TensorIterator's overlap checks, as PyTorch's
+    check_inplace(self, op, (other,), overlap="ok")
     if check_operands is not None:
         check_operands(self, other)
+    check_internal_overlap(self, op)
     check_no_partial_overlap(self, other)
     if not isinstance(other, Tensor) and not _is_scalar(other):
         other = as_tensor_arg(other)

@@ -406,6 +406,7 @@ class Tensor:
         acc = meta.accumulator() if meta.accumulator is not None else None
         if acc is None:
             acc = AccumulateGrad(self)
+            meta.grad_meta = None  # a new accumulator is made for the tensor as it is now
             if meta.hooks is not None:
                 acc._tensor_pre_hooks = meta.hooks
             meta.accumulator = weakref.ref(acc)
@@ -435,8 +436,9 @@ class Tensor:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it."""
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        if self._grad_fn is not None:
-            return self.grad_fn._register_tensor_hook(self._output_nr, hook)
+        grad_fn = self.grad_fn  # as PyTorch's: a view's grad_fn is regenerated (or refused) here
+        if grad_fn is not None:
+            return grad_fn._register_tensor_hook(self._output_nr, hook)
         meta = self._get_meta()
         if meta.hooks is None:
             meta.hooks = HookDict()
@@ -493,17 +495,19 @@ class Tensor:
             raise TypeError(f"Variable data has to be a tensor, but got {type(value).__name__}")
         if self.requires_grad and value._data.dtype.kind != "f":
             raise RuntimeError("data set to a tensor that requires gradients must be floating point or complex dtype")
-        if self._grad_fn is not None:
+        if self._grad_fn is not None or (self._meta is not None and self._meta.accumulator is not None):
             self._keep_grad_meta()
         self._data = value._data
         if _events.active:
             _events.emit("aliased", tensor=self, source=value, kind="data", op="data=")
 
     def _keep_grad_meta(self) -> None:
-        """Before ``.data`` replaces a non-leaf's values: its grad_fn keeps the shape and dtype
-        it recorded for this output, and the engine sums and casts grads to them (PyTorch's
-        input metadata), whatever the tensor now holds."""
+        """Before ``.data`` replaces the values of a non-leaf, or of a leaf whose AccumulateGrad
+        is alive: that node keeps the shape and dtype it recorded, and the engine sums and
+        casts grads to them (PyTorch's input metadata), whatever the tensor now holds."""
         meta = self._get_meta()
+        if self._grad_fn is None and meta.accumulator() is None:
+            return
         if meta.grad_meta is None:
             meta.grad_meta = (self._data.shape, self._data.dtype)
 
@@ -756,13 +760,19 @@ def check_inplace(
                 )
         if self.requires_grad and self.is_leaf:
             _refuse(self, op, "a leaf Variable that requires grad is being used in an in-place operation.")
+    check_internal_overlap(self, op, overlap, stacklevel=5)
+
+
+def check_internal_overlap(self: Tensor, op: str, overlap: str = "error", stacklevel: int = 4) -> None:
+    """TensorIterator's refusal to write through a tensor whose elements overlap in memory
+    (see ``check_inplace``; an op whose kernel checks its operands first calls it after them)."""
     if overlap != "ok" and _overlaps_itself(self._data):
         if overlap == "warn":
             warnings.warn(
                 f"Use of {op} on expanded tensors is deprecated. Please clone() the tensor before performing this "
                 f"operation. This also applies to advanced indexing e.g. {_EXPANDED_HINT.get(op, '')}",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=stacklevel,
             )
             return
         _refuse(

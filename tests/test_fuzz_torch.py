@@ -1081,6 +1081,73 @@ REGRESSIONS = {
         t5[::2] = t3
     """,  # VariableTypeManual's copy_: requires_grad &= isDifferentiableType(self), so copying
     # into a bool view made under no_grad is no tracked edit: no error, t5 [False, False, True]
+    "prod_of_a_0d_tensor_returns_its_grad": """
+        t0 = torch.zeros((), requires_grad=True)
+        t3 = t0.prod()
+        t3.backward(retain_graph=True)
+        t4 = torch.tensor([2.0, 3.0], requires_grad=True)
+        t5, = torch.autograd.grad(t4.prod(), t4, create_graph=True)
+    """,  # prod_backward returns a 0-d input's grad itself (the caller's ones: t0 copies it,
+    # version 1); without zeros it is grad * (result / input): MulBackward0, next DivBackward0
+    "hook_on_a_no_grad_view_whose_base_was_edited": """
+        t0 = torch.tensor([-2.0, -1.0, -2.0], requires_grad=True)
+        with torch.no_grad():
+            t1 = t0.squeeze()
+            t1.exp_()
+        h3 = t1.register_hook(lambda g: g * 2)
+    """,  # register_hook reads the view's grad_fn, which refuses: RuntimeError: A view was created
+    # in no_grad mode and its base or another view of its base has been modified inplace ...
+    "tensor_hook_of_an_output_without_grad_gets_none": """
+        t0 = torch.ones(3, requires_grad=True)
+        t2, t3, t4 = t0.unbind(0)
+        h8 = t4.register_hook(lambda g: record('h8', g) or g + 1)
+        t2.backward(retain_graph=True)
+    """,  # UnbindBackward0 runs; its tensor pre-hooks are called for every output, t4's with
+    # None: TypeError: unsupported operand type(s) for +: 'NoneType' and 'int'
+    "data_set_on_a_leaf_with_a_live_accumulator": """
+        t0 = torch.full((1,), 1.0)
+        t2 = torch.tensor([1.5, 1.5, 0.5], requires_grad=True)
+        t3, t4, t5 = t2.chunk(3, 0)
+        t2.data = t0
+        t2.backward(torch.zeros_like(t2), retain_graph=True)
+    """,  # SplitBackward0 keeps t2's AccumulateGrad alive with its input metadata [3]:
+    # RuntimeError: invalid gradient at index 0 - got [1] but expected shape compatible with [3]
+    "bool_sub_refused_before_internal_overlap": """
+        t0 = torch.linspace(-0.5, 3.0, 4, requires_grad=True)
+        t1 = torch.div(t0, t0)
+        t2 = t1.expand(3, 4)
+        t2.unsqueeze(0).sub_(True)
+    """,  # sub_check runs before TensorIterator's overlap check: RuntimeError: Subtraction, the
+    # `-` operator, with a bool tensor is not supported. ...
+    "copy_slices_under_create_graph_with_grads_that_need_none": """
+        t0 = torch.tensor([3.0], dtype=torch.float16, requires_grad=True)
+        t1 = t0 / t0
+        t1.view(-1).copy_(t0)
+        t5, = torch.autograd.grad(t1.sum(), t0, create_graph=True)
+    """,  # CopySlices' copy_ edits record nothing when its grad and CopyBackwards' need no grad;
+    # the graph of t5 comes from DivBackward0 (AddBackward0 at the top)
+    "as_strided_backward_result_is_a_view": """
+        t0 = torch.tensor([[-2.0], [0.0], [2.0]], requires_grad=True)
+        t2 = t0 - t0
+        t3 = t2.unsqueeze(0)
+        t3.detach().mul_(2)
+        t3.sum().backward(retain_graph=True)
+    """,  # t3's regenerated AsStridedBackward0 returns a view of its zeroed storage (version 1);
+    # t0's buffer cannot add into a view, so it sums anew: t0.grad._version 0
+    "zeros_like_keeps_an_expanded_grads_strides": """
+        t0 = torch.tensor([-0.5], dtype=torch.float64, requires_grad=True)
+        t1 = t0.ceil()
+        t1.sum().backward(retain_graph=True)
+    """,  # ceil's formula zeros_like(grad) keeps SumBackward0's expanded stride 0 (preserve_format
+    # of a dense tensor); the layout contract refuses it, so t0.grad is a copy: version 1
+    "sum_to_views_its_sum_when_leading_dims_go": """
+        t0 = torch.ones((1, 3, 3))
+        t0.requires_grad = True
+        t1 = t0.unsqueeze(-2)
+        t7 = t1 @ t0
+        t7.sum().backward()
+    """,  # ExpandBackward0's at::sum_to views its keepdim sum as (1, 3, 3): t0's buffer cannot add
+    # into that view, so it sums anew: t0.grad._version 0 (only a 0-d target is a fresh sum())
 }
 
 
