@@ -514,6 +514,16 @@ def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumula
     return None
 
 
+def _check_grad_shape(node, index: int, g, shape) -> None:
+    """validate_outputs: a node's grad must sum to its input's shape."""
+    have = _as_array(g).shape
+    if have != shape and _ns.sum_to_axes(have, shape) is None:
+        raise RuntimeError(
+            f"Function {node.name()} returned an invalid gradient at index {index} - got {list(have)} but expected "
+            f"shape compatible with {list(shape)}"
+        )
+
+
 def _validate_root_grad(g, grad_meta, index: int, ns):
     """GraphRoot's validate_outputs: a root's grad is summed and cast to the shape and dtype
     its node was made for, which ``.data`` may have changed since."""
@@ -724,6 +734,7 @@ def _apply(node, grads, ns, retain_graph, Tensor, holders=None):
             shape, dt = meta[i]
             # the common case (an array of the right shape and dtype) skips the call
             if not (fast and g.__class__ is np.ndarray and g.shape == shape and g.dtype == dt):
+                _check_grad_shape(node, i, g, shape)
                 out[i] = ns.validate(g, shape, dt)  # summed or cast: a fresh grad, at version 0
     x = node._x
     if x is not None and x.hooks:

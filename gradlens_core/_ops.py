@@ -1995,6 +1995,8 @@ def _inplace_binary(self, other, np_fn, node_cls, op, alpha=1, check_operands=No
     # autograd's refusals come first, then the kernel's operand checks (sub_ of a bool), then
     # TensorIterator's overlap checks, as PyTorch's
     check_inplace(self, op, (other,), overlap="ok")
+    if isinstance(other, Tensor) and needs_grad(self, other):
+        other._edge()  # collect_next_edges reads other's grad_fn (a stale no_grad view refuses) before the kernel
     if check_operands is not None:
         check_operands(self, other)
     check_internal_overlap(self, op)

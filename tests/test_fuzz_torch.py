@@ -1148,6 +1148,24 @@ REGRESSIONS = {
         t7.sum().backward()
     """,  # ExpandBackward0's at::sum_to views its keepdim sum as (1, 3, 3): t0's buffer cannot add
     # into that view, so it sums anew: t0.grad._version 0 (only a 0-d target is a fresh sum())
+    "invalid_gradient_names_the_node_and_index": """
+        t0 = torch.tensor([0.0, -1.0, -1.5], requires_grad=True)
+        t2 = t0[torch.tensor([0, 0])]
+        t0.data = t2
+        t6 = 2.5 * t0
+        t6.pow(2).sum().backward(retain_graph=True)
+    """,  # IndexBackward0 keeps t0's AccumulateGrad (metadata [3]) alive: RuntimeError: Function
+    # MulBackward0 returned an invalid gradient at index 0 - got [2] but expected shape compatible with [3]
+    "inplace_reads_the_other_operands_grad_fn_before_its_kernel": """
+        t0 = torch.tensor(1.0, requires_grad=True)
+        t2 = t0 > t0
+        t4 = t0.log()
+        with torch.no_grad():
+            t6 = t4[()]
+        t4.div_(2.5)
+        t2.add_(t6)
+    """,  # collect_next_edges reads t6's grad_fn before the kernel checks dtypes: RuntimeError: A view
+    # was created in no_grad mode and its base or another view of its base has been modified inplace ...
 }
 
 
