@@ -23,6 +23,7 @@ import numpy as np
 
 from . import _events, _grad_mode, _ns
 from ._handles import HookDict, add_hook
+from ._warn import warn_once
 
 __all__ = ["Node", "SavedTensor", "AccumulateGrad", "backward_formula", "run_backward"]
 
@@ -366,16 +367,62 @@ class BackwardEvents:
                 _events.emit("backward_end", roots=self.roots)
 
 
+class GradHolders:
+    """Who holds each grad array during a backward pass, as PyTorch's use counts tell its
+    engine: the caller holds the roots' grads for the whole pass, and every input-buffer
+    slot that stores an array holds it until its node has run. A grad some other holder
+    has may not be added into in place (InputBuffer) nor taken as a leaf's .grad
+    (AccumulateGrad)."""
+
+    __slots__ = ("caller", "slots")
+
+    def __init__(self) -> None:
+        self.caller: dict = {}  # id -> array the caller holds
+        self.slots: dict = {}  # id -> [array, number of buffer slots holding it]
+
+    def pin(self, g) -> None:
+        """The caller holds ``g`` (a root's grad) throughout."""
+        self.caller[id(g)] = g
+
+    def store(self, g) -> None:
+        """A buffer slot now holds ``g``."""
+        entry = self.slots.get(id(g))
+        if entry is None:
+            self.slots[id(g)] = [g, 1]
+        else:
+            entry[1] += 1
+
+    def release(self, grads) -> None:
+        """A node has run: its buffer slots let go of ``grads``."""
+        slots = self.slots
+        for g in grads:
+            entry = slots.get(id(g)) if g is not None else None
+            if entry is not None:
+                if entry[1] <= 1:
+                    del slots[id(g)]
+                else:
+                    entry[1] -= 1
+
+    def others_hold(self, g) -> bool:
+        """Whether something besides one buffer slot holds ``g``."""
+        if id(g) in self.caller:
+            return True
+        entry = self.slots.get(id(g))
+        return entry is not None and entry[1] > 1
+
+
 def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumulate, current, Tensor):
     __tracebackhide__ = True
     buffers: dict = {}
     root_nodes = []
-    shared = set()  # ids of grad arrays referenced elsewhere: a leaf must copy, not take, them
-    for t, g in zip(roots, grad_roots):
+    holders = GradHolders()
+    for index, (t, g) in enumerate(zip(roots, grad_roots)):
         node, nr = t._edge()
         if node is None:
             continue
-        shared.add(id(g))
+        holders.pin(g)
+        if t._meta is not None and t._meta.grad_meta is not None:  # ``.data`` changed: as PyTorch's GraphRoot
+            g = _validate_root_grad(g, t._meta.grad_meta, index, ns)
         slot = buffers.setdefault(node, [None] * node._n_outputs)
         slot[nr] = g if slot[nr] is None else slot[nr] + g
         if node not in root_nodes:
@@ -404,7 +451,8 @@ def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumula
     while heap:
         node = heappop(heap)[1]
         current[0] = node
-        grads = buffers.pop(node, None) or [None] * node._n_outputs
+        stored = buffers.pop(node, None)
+        grads = stored or [None] * node._n_outputs
         # As PyTorch's engine: with ``inputs``, only nodes on a path to them run; an input's
         # own node, when it does not run, still calls its tensor hooks before its grad is
         # taken (a node that runs is captured before its hooks).
@@ -412,29 +460,43 @@ def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumula
         captured = captures is not None and node in targets
         if run or captured:
             hooked = node._x is not None
+            if hooked:  # hooks may replace grads: ``stored`` keeps what the buffer held
+                grads = list(grads)
             if captured:
                 if hooked and not run:
                     grads = _run_pre_hooks(node, grads, ns, Tensor, tensor_hooks_only=True)
                 _capture(node, grads, captures, results)
             if run and hooked:
                 grads = _run_pre_hooks(node, grads, ns, Tensor)
-        out = _apply(node, grads, ns, retain_graph, Tensor, shared) if run else None
-        first = rest = None  # grads routed so far: one array sent to two inputs is shared
+        out = _apply(node, grads, ns, retain_graph, Tensor, holders) if run else None
+        if stored:
+            holders.release(stored)  # as PyTorch's engine, before the outputs are routed
+        # an array a node returns twice (AddBackward0's ``g, g``) is held by its later
+        # outputs while the earlier ones are routed
+        repeated = out is not None and len(out) > 1 and _has_repeats(out)
+        if repeated:
+            for g in out:
+                if g is not None:
+                    holders.store(g)
         i = 0
         for nxt, nr in node.next_functions:
             if nxt is not None:
                 g = out[i] if out is not None else None
                 if g is not None:
-                    if first is None:
-                        first = g
-                    else:
-                        if g is first or (rest is not None and any(r is g for r in rest)):
-                            shared.add(id(g))  # e.g. AddBackward0's `g, g`
-                        rest = [g] if rest is None else [*rest, g]
                     slot = buffers.get(nxt)
                     if slot is None:
                         slot = buffers[nxt] = [None] * nxt._n_outputs
-                    slot[nr] = g if slot[nr] is None else _add_in_buffer(slot[nr], g, shared)
+                    old = slot[nr]
+                    if old is None:
+                        slot[nr] = g
+                        holders.store(g)
+                    else:
+                        total = slot[nr] = _add_in_buffer(old, g, holders)
+                        if total is not old:
+                            holders.release((old,))
+                            holders.store(total)
+                    if repeated:
+                        holders.release((g,))
                 left = deps[nxt] - 1
                 deps[nxt] = left
                 if left == 0:
@@ -452,10 +514,38 @@ def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumula
     return None
 
 
-def _add_in_buffer(old, g, shared):
+def _check_grad_shape(node, index: int, g, shape) -> None:
+    """validate_outputs: a node's grad must sum to its input's shape."""
+    have = _as_array(g).shape
+    if have != shape and _ns.sum_to_axes(have, shape) is None:
+        raise RuntimeError(
+            f"Function {node.name()} returned an invalid gradient at index {index} - got {list(have)} but expected "
+            f"shape compatible with {list(shape)}"
+        )
+
+
+def _validate_root_grad(g, grad_meta, index: int, ns):
+    """GraphRoot's validate_outputs: a root's grad is summed and cast to the shape and dtype
+    its node was made for, which ``.data`` may have changed since."""
+    shape, _ = grad_meta
+    have = _as_array(g).shape
+    if _ns.sum_to_axes(have, shape) is None:
+        raise RuntimeError(
+            f"invalid gradient at index {index} - got {list(have)} but expected shape compatible with {list(shape)}"
+        )
+    return ns.validate(g, *grad_meta)
+
+
+def _has_repeats(out) -> bool:
+    """Whether one array appears twice among a node's output grads."""
+    grads = [g for g in out if g is not None]
+    return len({id(g) for g in grads}) < len(grads)
+
+
+def _add_in_buffer(old, g, holders):
     """PyTorch's InputBuffer::accumulate: a second grad for the same input is added to the
     first in place when nothing else holds the first (its version moves), else summed anew."""
-    if old.__class__ is np.ndarray and g.__class__ is np.ndarray and _can_accumulate_inplace(old, g, shared):
+    if old.__class__ is np.ndarray and g.__class__ is np.ndarray and _can_accumulate_inplace(old, g, holders):
         np.add(old, g, out=old)
         versions = _ns.grad_versions[-1]
         versions[id(old)] = (old, grad_version(old) + 1)
@@ -464,23 +554,35 @@ def _add_in_buffer(old, g, shared):
     return np.asarray(total) if isinstance(total, np.generic) else total  # 0-d sums are numpy scalars
 
 
-def _can_accumulate_inplace(into: np.ndarray, other: np.ndarray, shared) -> bool:
+def _can_accumulate_inplace(into: np.ndarray, other: np.ndarray, holders) -> bool:
     """Whether the buffer may add ``other`` into ``into``: it owns its memory, nothing else
     holds it, and it is dense."""
     return (
-        into.dtype == other.dtype
+        into is not other  # the grad being added holds it too
+        and into.dtype == other.dtype
         and into.base is None
         and into.flags.writeable
-        and id(into) not in shared
+        and not holders.others_hold(into)
         and into.shape == np.broadcast_shapes(into.shape, other.shape)
         and non_overlapping_and_dense(into)
     )
 
 
 def grad_version(g) -> int:
-    """The version PyTorch's tensor for the grad array ``g`` has in this backward pass."""
-    entry = _ns.grad_versions[-1].get(id(g)) if _ns.grad_versions else None
-    return entry[1] if entry is not None and entry[0] is g else 0
+    """The version PyTorch's tensor for the grad array ``g`` has in this backward pass: a
+    view (e.g. SqueezeBackward's) shares its base's version counter."""
+    if not _ns.grad_versions:
+        return 0
+    versions = _ns.grad_versions[-1]
+    while True:
+        entry = versions.get(id(g))
+        if entry is not None and entry[0] is g:
+            return entry[1]
+        g = getattr(g, "base", None)
+        if g is not None and g.__class__ is not np.ndarray:
+            g = getattr(g, "base", None)  # np.lib.stride_tricks.as_strided keeps a holder
+        if g.__class__ is not np.ndarray:
+            return 0
 
 
 def non_overlapping_and_dense(a: np.ndarray) -> bool:
@@ -498,10 +600,27 @@ def obeys_layout_contract(g: np.ndarray, variable: np.ndarray) -> bool:
     has the variable's strides (a variable that is not dense: C-contiguous)."""
     if not non_overlapping_and_dense(variable):
         return g.flags.c_contiguous
+    # strides in elements, as PyTorch's (the grad's dtype may differ from the variable's)
     for size, st, vst in zip(g.shape, g.strides, variable.strides):
-        if (size != 1 and st != vst) or (size == 1 and st == 0):
+        if (size != 1 and st // g.itemsize != vst // variable.itemsize) or (size == 1 and st == 0):
             return False
     return True
+
+
+def warn_unless_layout_contract(g: np.ndarray, variable: np.ndarray) -> None:
+    """AccumulateGrad's CHECK_RESULT after adding into an existing .grad: a warning (once per
+    process) when the sum does not obey the gradient layout contract."""
+    if obeys_layout_contract(g, variable):
+        return
+
+    def layout(a):
+        return f"sizes() = {list(a.shape)}, strides() = {[st // a.itemsize for st in a.strides]}"
+
+    warn_once(
+        "grad and param do not obey the gradient layout contract. This is not an error, but may impair "
+        f"performance.\ngrad.{layout(g)}\nparam.{layout(variable)}",
+        stacklevel=2,
+    )
 
 
 def _result(g, Tensor):
@@ -552,9 +671,8 @@ def _run_pre_hooks(node, grads, ns, Tensor, tensor_hooks_only=False):
     if hooks:
         for output_nr, fn in tuple(hooks.values()):
             g = grads[output_nr]
-            if g is None:
-                continue
-            res = fn(_as_tensor(g, Tensor))
+            # called for an output that got no grad too (PyTorch's hook gets None)
+            res = fn(None if g is None else _as_tensor(g, Tensor))
             if res is not None:
                 grads[output_nr] = res if ns.records_graph else _as_array(res)
     if node._retain:
@@ -571,7 +689,7 @@ def _run_pre_hooks(node, grads, ns, Tensor, tensor_hooks_only=False):
     return grads
 
 
-def _apply(node, grads, ns, retain_graph, Tensor, shared=()):
+def _apply(node, grads, ns, retain_graph, Tensor, holders=None):
     """Run one node: its formula, then checks that each input grad has the input's shape and dtype."""
     __tracebackhide__ = True
     if node.__class__ is AccumulateGrad:
@@ -584,7 +702,7 @@ def _apply(node, grads, ns, retain_graph, Tensor, shared=()):
             steal = (
                 g.__class__ is np.ndarray
                 and g.flags.writeable
-                and id(g) not in shared
+                and not (holders is not None and holders.others_hold(g))
                 and obeys_layout_contract(g, variable._data)
             )
             variable._accumulate(g, ns.records_graph, steal, grad_version(g) if steal else 0)
@@ -616,6 +734,7 @@ def _apply(node, grads, ns, retain_graph, Tensor, shared=()):
             shape, dt = meta[i]
             # the common case (an array of the right shape and dtype) skips the call
             if not (fast and g.__class__ is np.ndarray and g.shape == shape and g.dtype == dt):
+                _check_grad_shape(node, i, g, shape)
                 out[i] = ns.validate(g, shape, dt)  # summed or cast: a fresh grad, at version 0
     x = node._x
     if x is not None and x.hooks:

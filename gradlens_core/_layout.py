@@ -110,7 +110,8 @@ def empty_preserving(a: np.ndarray, dtype=None) -> np.ndarray:
     """An uninitialised array shaped as ``a`` and laid out as PyTorch's empty_like with
     preserve_format: a dense ``a``'s strides exactly, else its dims in TensorIterator's order."""
     dtype = a.dtype if dtype is None else np.dtype(dtype)
-    if a.ndim < 2 or a.strides == _c_strides(a.shape, a.itemsize):
+    # (a one-element 1-d tensor is dense whatever its stride, e.g. 0 when expanded, and keeps it)
+    if (a.ndim < 2 and a.size != 1) or a.strides == _c_strides(a.shape, a.itemsize):
         return np.empty(a.shape, dtype)
     if non_overlapping_and_dense(a):
         return empty_strided(a.shape, tuple(st // a.itemsize * dtype.itemsize for st in a.strides), dtype)

@@ -79,6 +79,8 @@ class _Numpy:
         axes = sum_to_axes(g.shape, shape)
         if axes is None:
             raise _invalid_grad(g.shape, shape)
+        if not shape:  # at::sum_to's tensor.sum(): a fresh tensor the engine may add into
+            return np.asarray(g.sum())
         if axes:
             g = np.asarray(g.sum(axis=axes, keepdims=True))
         # as at::sum_to: a view only when leading dims go (the sum itself is a fresh array)
@@ -125,7 +127,14 @@ class _Numpy:
 
     @staticmethod
     def reshape(x, shape):
-        return np.reshape(x, shape)
+        out = np.reshape(x, shape)
+        if 1 in out.shape and out.base is not None and out.size:
+            # a view: numpy picks any stride for a size-1 dim, PyTorch's computeStride derives it
+            # (0 in an expanded grad, which the gradient layout contract then refuses)
+            strides = view_strides(x, out.shape)
+            if strides != out.strides:
+                out = np.lib.stride_tricks.as_strided(x, out.shape, strides, writeable=x.flags.writeable)
+        return out
 
     @staticmethod
     def expand(x, shape):
@@ -163,7 +172,15 @@ class _Numpy:
 
     @staticmethod
     def zeros_like(x):
-        return np.zeros_like(x)
+        # PyTorch's zeros_like keeps a dense tensor's strides (preserve_format): those of an
+        # expanded grad's size-1 dims too, which the gradient layout contract then refuses
+        if x.flags.c_contiguous and 0 not in x.strides:
+            return np.zeros_like(x)
+        from ._layout import empty_preserving
+
+        out = empty_preserving(x)
+        out[...] = 0
+        return out
 
     @staticmethod
     def scatter(g, shape, key):
@@ -235,6 +252,8 @@ class _Tensor:
         axes = sum_to_axes(g._data.shape, shape)
         if axes is None:
             raise _invalid_grad(g._data.shape, shape)
+        if not shape:  # at::sum_to's tensor.sum() (SumBackward0)
+            return g.sum()
         if axes:
             g = g.sum(axes, keepdim=True)
         return g.reshape(shape) if g._data.shape != shape else g
@@ -270,7 +289,7 @@ class _Tensor:
         return self._f("matmul")(a, b)
 
     def outer(self, a, b):
-        return a.unsqueeze(1) * b.unsqueeze(0)
+        return self._f("outer")(a, b)
 
     def where(self, cond, a, b):
         return self._f("where")(cond, a, b)
@@ -324,7 +343,7 @@ class _Tensor:
     def zeros_like(self, x):
         from ._tensor import Tensor
 
-        return Tensor._wrap(np.zeros_like(x._data))
+        return Tensor._wrap(_Numpy.zeros_like(x._data))
 
     def scatter(self, g, shape, key):
         from ._views import scatter_into
@@ -369,4 +388,28 @@ def expand_strides(x: np.ndarray, shape: tuple) -> tuple:
         else:
             inner = shape[i + 1] * strides[i + 1] if i + 1 < nd else 0  # a 0-d tensor's new dims: 0
             strides[i] = inner if shape[i] == 1 else 0
+    return tuple(strides)
+
+
+def view_strides(x: np.ndarray, shape: tuple) -> tuple:
+    """The (byte) strides PyTorch's view gives ``x`` reshaped to ``shape`` (computeStride),
+    for a reshape numpy could make as a view; a 0-d tensor's view has strides 1."""
+    item = x.itemsize
+    if x.ndim == 0:
+        return (item,) * len(shape)
+    old_shape, old_strides = x.shape, x.strides
+    strides = [0] * len(shape)
+    view_d = len(shape) - 1
+    base = old_strides[-1]  # the stride of the innermost dim of the current chunk
+    tensor_numel = view_numel = 1
+    for d in range(x.ndim - 1, -1, -1):
+        tensor_numel *= old_shape[d]
+        if d == 0 or (old_shape[d - 1] != 1 and old_strides[d - 1] != tensor_numel * base):
+            while view_d >= 0 and (view_numel < tensor_numel or shape[view_d] == 1):
+                strides[view_d] = view_numel * base
+                view_numel *= shape[view_d]
+                view_d -= 1
+            if d > 0:
+                base = old_strides[d - 1]
+                tensor_numel = view_numel = 1
     return tuple(strides)

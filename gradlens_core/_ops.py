@@ -23,7 +23,7 @@ import numpy as np
 from . import _dtype, _events, _ns
 from ._autograd import backward_formula, node_class, non_overlapping_and_dense
 from ._layout import in_operands_layout, preserved_copy
-from ._tensor import Tensor, check_inplace, finish_inplace, needs_grad, record
+from ._tensor import Tensor, check_inplace, check_internal_overlap, finish_inplace, needs_grad, record
 
 _ndarray = np.ndarray
 _wrap = Tensor._wrap
@@ -1028,8 +1028,10 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
 @backward_formula("ProdBackward0")
 def _prod_bw(node, g, ns):
     x, r = node.unpack(ns)
+    if x.ndim == 0:  # prod_backward returns a 0-d input's grad as it is
+        return (g,)
     if ns.records_graph:
-        return (g * r / x,)
+        return (g * (r / x),)  # prod_backward without zeros: grad * (result / input)
     shape = x.shape
     others = ns.exclusive_prod(x.reshape(-1), 0).reshape(shape)
     return (g * others,)
@@ -1374,10 +1376,11 @@ def _column_major(a: np.ndarray) -> bool:
 
 
 def _mm_mat1_grad(g, mat2, column_major: bool, ns):
-    """PyTorch's mm_mat1_backward: the grad of a column-major mat1 is made column-major too."""
+    """PyTorch's mm_mat1_backward: the grad of a column-major mat1 is made column-major too
+    (its transposes are t(): TBackward0 in a double-backward graph)."""
     if column_major:
-        return ns.mT(ns.matmul(mat2, ns.mT(g)))
-    return ns.matmul(g, ns.mT(mat2))
+        return ns.t(ns.matmul(mat2, ns.t(g)))
+    return ns.matmul(g, ns.t(mat2))
 
 
 def _mm_mat2_grad(g, mat1, column_major: bool, ns):
@@ -1385,14 +1388,14 @@ def _mm_mat2_grad(g, mat1, column_major: bool, ns):
     column-major, so that through ``t()`` it has the weight's own layout and AccumulateGrad
     takes it without a copy."""
     if column_major:
-        return ns.mT(ns.matmul(ns.mT(g), mat1))
-    return ns.matmul(ns.mT(mat1), g)
+        return ns.t(ns.matmul(ns.t(g), mat1))
+    return ns.matmul(ns.t(mat1), g)
 
 
 @backward_formula("MvBackward0")
 def _mv_bw(node, g, ns):
     ga = ns.outer(g, node.saved_value(1, ns)) if node.needs(0) else None
-    gb = ns.matmul(ns.mT(node.saved_value(0, ns)), g) if node.needs(1) else None
+    gb = ns.matmul(ns.t(node.saved_value(0, ns)), g) if node.needs(1) else None  # self.t().mv(grad)
     return ga, gb
 
 
@@ -1615,7 +1618,8 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
 
 
 def outer(input, vec2):
-    return input.unsqueeze(1) * vec2.unsqueeze(0)
+    """PyTorch's composite outer: ``self.reshape({n, 1}) * vec2`` (ViewBackward0, MulBackward0)."""
+    return input.reshape(input.shape[0], 1) * vec2
 
 
 ger = outer
@@ -1832,8 +1836,13 @@ def clone(input, *, memory_format=None):
     return _clone_of(input, preserved_copy(input._data))
 
 
+def contiguous_clone(input):
+    """``clone(memory_format=torch.contiguous_format)``: a C-contiguous copy (CloneBackward0)."""
+    return _clone_of(input, np.array(input._data, order="C"))
+
+
 def contiguous(input, memory_format=None):
-    return input if input._data.flags.c_contiguous else _clone_of(input, np.array(input._data, order="C"))
+    return input if input._data.flags.c_contiguous else contiguous_clone(input)
 
 
 def _clone_of(input, data):
@@ -1844,7 +1853,8 @@ def _to_dtype(input, dt: _dtype.dtype, copy=False):
     if dt is input.dtype and not copy:
         return input
     data = input._data.astype(dt.np)
-    if dt.is_floating_point and input._data.dtype.kind == "f":
+    # differentiable into a floating dtype whatever the source (a bool tensor can require grad)
+    if dt.is_floating_point and input._data.dtype.kind != "c":
         return record(_wrap(data), node_class("ToCopyBackward0"), (input,), op="to")
     return _nondiff(data, (input,), "to")
 
@@ -1982,9 +1992,14 @@ def overlap_status(a: np.ndarray, b: np.ndarray) -> str:
 
 def _inplace_binary(self, other, np_fn, node_cls, op, alpha=1, check_operands=None, result_dtype=lambda d: d):
     """``self op= other``; ``result_dtype`` maps the promoted dtype to the op's result dtype."""
-    check_inplace(self, op, (other,))  # autograd's refusals come first, as PyTorch's
+    # autograd's refusals come first, then the kernel's operand checks (sub_ of a bool), then
+    # TensorIterator's overlap checks, as PyTorch's
+    check_inplace(self, op, (other,), overlap="ok")
+    if isinstance(other, Tensor) and needs_grad(self, other):
+        other._edge()  # collect_next_edges reads other's grad_fn (a stale no_grad view refuses) before the kernel
     if check_operands is not None:
         check_operands(self, other)
+    check_internal_overlap(self, op)
     check_no_partial_overlap(self, other)
     if not isinstance(other, Tensor) and not _is_scalar(other):
         other = as_tensor_arg(other)
@@ -2155,13 +2170,15 @@ def copy_(self, src, non_blocking=False):
         and a.dtype == b.dtype
         and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
     )
-    check_inplace(self, "copy_", (src,), overlap="ok" if same else "error")
+    # copy_ (unlike the generated in-place ops) requires grad only into a differentiable
+    # dtype (VariableTypeManual's copy_): copying into a bool view made under no_grad is allowed
+    differentiable = self._data.dtype.kind in "fc"
+    check_inplace(self, "copy_", (src,), overlap="ok" if same else "error", tracked=differentiable)
     if not same:
         check_no_partial_overlap(self, src)
         check_out_shape(self._data.shape, src._data.shape)
         self._data[...] = src._data  # copy_ casts to any dtype
-    # copy_ (unlike the generated in-place ops) records history only into a float tensor
-    node_cls = node_class("CopyBackwards") if self._data.dtype.kind == "f" else None
+    node_cls = node_class("CopyBackwards") if differentiable else None
     return finish_inplace(self, "copy_", node_cls, (self, src))
 
 

@@ -19,7 +19,7 @@ import weakref
 import numpy as np
 
 from . import _dtype, _events, _grad_mode
-from ._autograd import NOT_SAVED, AccumulateGrad, SavedTensor
+from ._autograd import NOT_SAVED, AccumulateGrad, SavedTensor, warn_unless_layout_contract
 from ._handles import HookDict, add_hook
 from ._warn import warn_once
 
@@ -50,10 +50,21 @@ DEFAULT, NO_GRAD_MODE, MULTI_OUTPUT_NODE = "default", "no_grad", "multi_output"
 class _Meta:
     """Autograd state most tensors never need (PyTorch's AutogradMeta)."""
 
-    __slots__ = ("grad", "retains_grad", "hooks", "accumulator", "base", "view_steps", "view_version", "creation")
+    __slots__ = (
+        "grad",
+        "retains_grad",
+        "hooks",
+        "accumulator",
+        "base",
+        "view_steps",
+        "view_version",
+        "creation",
+        "grad_meta",
+    )
 
     def __init__(self) -> None:
         self.creation = DEFAULT
+        self.grad_meta = None  # (shape, dtype) its grad_fn was made for, once ``.data`` changed them
         self.grad = None
         self.retains_grad = False
         self.hooks = None
@@ -325,10 +336,17 @@ class Tensor:
 
     def _retain_grad_update(self, g) -> None:
         meta = self._get_meta()
-        if meta.grad is None:
-            meta.grad = Tensor._wrap(g._data.copy() if isinstance(g, Tensor) else np.array(g, copy=True))
+        if isinstance(g, Tensor):  # create_graph: PyTorch's retain_grad hook records its clone and sum
+            if meta.grad is None:
+                from ._ops import contiguous_clone
+
+                meta.grad = contiguous_clone(g)
+            else:
+                meta.grad = meta.grad + g
+        elif meta.grad is None:
+            meta.grad = Tensor._wrap(np.array(g, copy=True))
         else:
-            meta.grad = Tensor._wrap(meta.grad._data + (g._data if isinstance(g, Tensor) else g))
+            meta.grad = Tensor._wrap(meta.grad._data + g)
         if _events.active:
             _events.emit("accumulated", tensor=self, grad=meta.grad, how="retain")
 
@@ -361,10 +379,12 @@ class Tensor:
                 meta.grad._version_counter[0] = 1
         elif create_graph:
             meta.grad = old + g
+            warn_unless_layout_contract(meta.grad._data, self._data)
         else:
             data = g._data if isinstance(g, Tensor) else g
             np.add(old._data, data, out=old._data, casting="unsafe")
             old._version_counter[0] += 1
+            warn_unless_layout_contract(old._data, self._data)
         if _events.active:
             _events.emit("accumulated", tensor=self, grad=meta.grad, how="backward")
 
@@ -386,6 +406,7 @@ class Tensor:
         acc = meta.accumulator() if meta.accumulator is not None else None
         if acc is None:
             acc = AccumulateGrad(self)
+            meta.grad_meta = None  # a new accumulator is made for the tensor as it is now
             if meta.hooks is not None:
                 acc._tensor_pre_hooks = meta.hooks
             meta.accumulator = weakref.ref(acc)
@@ -415,8 +436,9 @@ class Tensor:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it."""
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        if self._grad_fn is not None:
-            return self.grad_fn._register_tensor_hook(self._output_nr, hook)
+        grad_fn = self.grad_fn  # as PyTorch's: a view's grad_fn is regenerated (or refused) here
+        if grad_fn is not None:
+            return grad_fn._register_tensor_hook(self._output_nr, hook)
         meta = self._get_meta()
         if meta.hooks is None:
             meta.hooks = HookDict()
@@ -473,9 +495,28 @@ class Tensor:
             raise TypeError(f"Variable data has to be a tensor, but got {type(value).__name__}")
         if self.requires_grad and value._data.dtype.kind != "f":
             raise RuntimeError("data set to a tensor that requires gradients must be floating point or complex dtype")
+        if self._grad_fn is not None or (self._meta is not None and self._meta.accumulator is not None):
+            self._keep_grad_meta()
         self._data = value._data
         if _events.active:
             _events.emit("aliased", tensor=self, source=value, kind="data", op="data=")
+
+    def _keep_grad_meta(self) -> None:
+        """Before ``.data`` replaces the values of a non-leaf, or of a leaf whose AccumulateGrad
+        is alive: that node keeps the shape and dtype it recorded, and the engine sums and
+        casts grads to them (PyTorch's input metadata), whatever the tensor now holds."""
+        meta = self._get_meta()
+        if self._grad_fn is None and meta.accumulator() is None:
+            return
+        if meta.grad_meta is None:
+            meta.grad_meta = (self._data.shape, self._data.dtype)
+
+    def _grad_meta(self) -> tuple:
+        """The (shape, dtype) a grad flowing into this tensor's grad_fn must have."""
+        meta = self._meta
+        if meta is not None and meta.grad_meta is not None:
+            return meta.grad_meta
+        return self._data.shape, self._data.dtype
 
     def _alias_with_grad_fn(self, node) -> Tensor:
         """A saved output unpacked for a differentiable backward: same values, history ``node``."""
@@ -628,6 +669,7 @@ def record(out, node_cls, inputs, saved=(), ctx=None, save_output=False, op=None
                 t._requires_grad or t._grad_fn is not None or (t._meta is not None and t.requires_grad)
             ):
                 node = _make_node(node_cls, inputs, saved, ctx)
+                check_differentiable(out)
                 out._grad_fn = node
                 if save_output:
                     _save_output(node, out)
@@ -635,6 +677,13 @@ def record(out, node_cls, inputs, saved=(), ctx=None, save_output=False, op=None
     if _events.active:
         _events.emit("created", tensor=out, grad_fn=out._grad_fn, inputs=tuple(inputs), op=op or node_cls.__name__)
     return out
+
+
+def check_differentiable(out) -> None:
+    """PyTorch's set_history: an op that records history (its kernel has run) refuses an
+    output whose dtype autograd does not support (only floating and complex ones)."""
+    if out._data.dtype.kind not in "fc":
+        raise RuntimeError(f"Autograd not support dtype: {out.dtype._legacy}")
 
 
 def _make_node(node_cls, inputs, saved, ctx):
@@ -646,10 +695,11 @@ def _make_node(node_cls, inputs, saved, ctx):
             node = t._grad_fn
             if node is not None and t._meta is None:
                 edges.append((node, t._output_nr))
+                d = t._data
+                meta.append((d.shape, d.dtype))
             else:
                 edges.append(t._edge())
-            d = t._data
-            meta.append((d.shape, d.dtype))
+                meta.append(t._grad_meta())
         else:
             edges.append(_NO_EDGE)
             meta.append(_NO_META)
@@ -688,16 +738,19 @@ def needs_grad(*inputs) -> bool:
 # ----------------------------------------------------------------------------- in-place edits
 
 
-def check_inplace(self: Tensor, op: str = "in-place op", others=(), overlap: str = "error") -> None:
+def check_inplace(
+    self: Tensor, op: str = "in-place op", others=(), overlap: str = "error", tracked: bool = True
+) -> None:
     """Refuse in-place edits PyTorch refuses (VariableTypeUtils.h check_inplace).
 
     While grad mode is on and ``self`` or one of ``others`` (the op's other inputs) requires
     grad: edits of views made under no_grad or by multi-output ops, of leaves that require
     grad and of their views. Always: writing through a tensor whose elements overlap in
     memory (``expand``), unless ``overlap`` is "ok" (fill_, zero_) or "warn"
-    (masked_fill_, index_put_: a deprecation warning).
+    (masked_fill_, index_put_: a deprecation warning). An edit that is not ``tracked``
+    (copy_ into a non-differentiable dtype) gets only the overlap check.
     """
-    if _grad_mode._state.enabled and (self.requires_grad or any(_requires_grad(o) for o in others)):
+    if tracked and _grad_mode._state.enabled and (self.requires_grad or any(_requires_grad(o) for o in others)):
         meta = self._meta
         if meta is not None and meta.base is not None:
             check_view_edit(self, op=op)
@@ -707,13 +760,19 @@ def check_inplace(self: Tensor, op: str = "in-place op", others=(), overlap: str
                 )
         if self.requires_grad and self.is_leaf:
             _refuse(self, op, "a leaf Variable that requires grad is being used in an in-place operation.")
+    check_internal_overlap(self, op, overlap, stacklevel=5)
+
+
+def check_internal_overlap(self: Tensor, op: str, overlap: str = "error", stacklevel: int = 4) -> None:
+    """TensorIterator's refusal to write through a tensor whose elements overlap in memory
+    (see ``check_inplace``; an op whose kernel checks its operands first calls it after them)."""
     if overlap != "ok" and _overlaps_itself(self._data):
         if overlap == "warn":
             warnings.warn(
                 f"Use of {op} on expanded tensors is deprecated. Please clone() the tensor before performing this "
                 f"operation. This also applies to advanced indexing e.g. {_EXPANDED_HINT.get(op, '')}",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=stacklevel,
             )
             return
         _refuse(

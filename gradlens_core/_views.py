@@ -138,9 +138,21 @@ class AsStridedBackward0(Node):
         # returns a view of them with the base's geometry: a fresh grad at version 1
         steps = node._ctx[0]
         out = _view_grad_to_base(g, steps, ns)
-        if not ns.records_graph and np.may_share_memory(out, g):
-            out = out.copy(order="K")
+        if not ns.records_graph:
+            if np.may_share_memory(out, g):
+                out = out.copy(order="K")
+            if out.base is None:  # a view of that storage: the engine never adds into it in place
+                out = out[...]
         return (ns.made_in_place(out, 1),)
+
+
+def _graph_free(grad, value):
+    """``value``, when ``grad`` does not require grad: under create_graph=True CopySlices runs
+    PyTorch's ops (copy_ into a view of its result) on values only while no grad it writes
+    requires grad; recording those edits is not supported."""
+    if grad.requires_grad:
+        raise NotImplementedError("create_graph=True through an in-place edit of a view is not supported")
+    return value
 
 
 class CopySlices(Node):
@@ -154,19 +166,24 @@ class CopySlices(Node):
 
     @staticmethod
     def _formula(node, g, ns):
-        if ns.records_graph:
-            raise NotImplementedError("create_graph=True through an in-place edit of a view is not supported")
         fn = node.fn
         if fn is None:  # released by a backward pass, saved values or not (PyTorch drops fn)
             raise RuntimeError(ERR_BACKWARD_TWICE)
         steps, shape, _, strides = node._ctx
-        result = empty_strided(shape, strides, g.dtype)  # the base's geometry, as PyTorch's
-        np.copyto(result, g)
+        values = g._data if ns.records_graph else g
+        result = empty_strided(shape, strides, values.dtype)  # the base's geometry, as PyTorch's
+        np.copyto(result, values)
         grad_slice = _apply_steps(result, steps)
-        fn_grads = list(fn.apply_formula([grad_slice.copy()], ns))
+        slice_grad = grad_slice.copy()
+        if ns.records_graph:
+            slice_grad = _graph_free(g, Tensor._wrap(slice_grad))
+        fn_grads = list(fn.apply_formula([slice_grad], ns))
         g0 = fn_grads[0]
         if g0 is None:  # as PyTorch: no grad from the edit, none for the base
             return [None] + fn_grads[1:]
+        if ns.records_graph:
+            g0 = _graph_free(g0, g0)._data
+            result = Tensor._wrap(result)
         grad_slice[...] = g0
         # PyTorch's result: empty_strided, copy_(grad), then grad_slice.copy_ (a view of it)
         return [ns.made_in_place(result, 2)] + fn_grads[1:]
@@ -478,7 +495,7 @@ class MultiViewNode(Node):
 
 def _multi_view(self: Tensor, keys, name: str, op: str) -> tuple:
     """Views ``self[key]`` for each key, made by one node as PyTorch's split/unbind do."""
-    from ._tensor import needs_grad
+    from ._tensor import check_differentiable, needs_grad
 
     keys = [k + (Ellipsis,) for k in keys]
     in_shape = self._data.shape
@@ -493,6 +510,7 @@ def _multi_view(self: Tensor, keys, name: str, op: str) -> tuple:
         step = ViewStep((lambda k: lambda a: a[k])(key), (lambda k: lambda g, ns: ns.scatter(g, in_shape, k))(key))
         _view_meta(out, self, step, MULTI_OUTPUT_NODE)
         if node is not None:
+            check_differentiable(out)
             out._grad_fn = node
             out._output_nr = i
         if _events.active:

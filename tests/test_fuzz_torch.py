@@ -972,6 +972,200 @@ REGRESSIONS = {
         t2 = t1 @ t0
     """,  # NotImplementedError: "bmm" not implemented for 'Bool' (the kernel dispatches on self's
     # dtype before checking mat2's); t0 @ t1 is RuntimeError: expected scalar type Float but found Bool
+    "autograd_refuses_outputs_of_non_differentiable_dtype": """
+        t0 = torch.zeros((), requires_grad=True)
+        t1 = torch.tensor([[True, True]])
+        t1[:, :-1] = t0
+        t4 = t1.float()
+        t2 = t1.t()
+        t3 = t1.sum()
+    """,  # t1 (bool) requires grad through CopySlices; set_history refuses a recorded op's bool or
+    # long output after its kernel ran: RuntimeError: Autograd not support dtype: Bool (t1.t()),
+    # ... Long (t1.sum()); t1.float() is differentiable (ToCopyBackward0)
+    "buffer_adds_in_place_once_the_other_holder_has_run": """
+        t0 = torch.full((), -1.0, requires_grad=True)
+        t1 = t0.flatten()
+        t2 = t1 @ t1
+        t3 = t0 + t2
+        h5 = t3.register_hook(lambda g: g * 2)
+        t3.backward(torch.zeros_like(t3), retain_graph=True)
+    """,  # AddBackward0 sends the hook's grad to t0's buffer and to DotBackward0's; once
+    # DotBackward0 has run only t0's buffer holds it, so the engine adds into it in place:
+    # t0.grad._version 1
+    "leaf_takes_a_view_grad_with_its_base_version": """
+        t0 = torch.ones((), requires_grad=True)
+        t1 = t0.unsqueeze(0)
+        t2 = torch.matmul(t1, t1)
+        t2.backward()
+    """,  # DotBackward0's two grads are added in place (version 1); SqueezeBackward's view of
+    # that sum is taken as t0.grad and shares its version counter: t0.grad._version 1
+    "unbind_views_are_summed_anew": """
+        t2 = torch.zeros(3, requires_grad=True)
+        t3 = torch.stack([t2, t2], 1)
+        t4 = t3 + t3
+        t4.sum().backward(retain_graph=True)
+    """,  # StackBackward0's two grads are views of one sum, so the buffer sums them out of
+    # place and t2 takes that fresh sum: t2.grad._version 0
+    "sum_to_result_is_added_into_in_place": """
+        t0 = torch.tensor(3.0, dtype=torch.float64, requires_grad=True)
+        t1 = t0.expand(2)
+        t3 = t1 + t0
+        t3.backward(torch.zeros_like(t3))
+    """,  # the engine sums AddBackward0's grad for t0 to its shape (a fresh tensor only t0's
+    # buffer holds) and adds ExpandBackward0's into it in place: t0.grad._version 1
+    "accumulating_into_a_grad_that_breaks_the_layout_contract_warns": """
+        t0 = torch.linspace(-1.0, 0.0, 4, requires_grad=True)
+        t2 = t0.unsqueeze(-1)
+        t3 = t2.half()
+        t4 = t0 * t2
+        t2.sum().backward(retain_graph=True)
+        t0.data = t4
+        t3.mean().backward(retain_graph=True)
+    """,  # AccumulateGrad adds the (4,) grad into t0.grad, then CHECK_RESULT finds it does not
+    # obey the layout contract of the (4, 4) param: UserWarning "grad and param do not obey the
+    # gradient layout contract. ..." (TORCH_WARN_ONCE)
+    "data_set_on_a_non_leaf_keeps_its_grad_fn_metadata": """
+        t0 = torch.tensor([1.0, 2.0], requires_grad=True)
+        t1 = t0 @ t0
+        t1.data = torch.tensor([5.0, 7.0])
+        t1.backward(torch.tensor([1.0, 10.0]), retain_graph=True)
+        t2 = t1 * 2
+        t2.sum().backward()
+    """,  # DotBackward0's input metadata stays shape (): the engine sums the root's grad and
+    # MulBackward0's to it (validate_outputs): t0.grad [22, 44] after the first backward
+    "grad_sent_twice_by_one_node_is_summed_anew": """
+        t0 = torch.full((), -1.5, requires_grad=True)
+        t1 = t0 + t0
+        t1.mean().backward()
+    """,  # AddBackward0 returns one tensor for both inputs; while the second is routed it still
+    # holds the first, so t0's buffer sums out of place: t0.grad._version 0
+    "mm_and_mv_formulas_transpose_with_t": """
+        t0 = torch.tensor([[[-1.5, 2.0]], [[-1.5, -0.5]], [[-1.0, 3.0]]], requires_grad=True)
+        t1 = t0.sum(-1)
+        t2 = 0.5 + t1
+        t5 = t2 @ t0
+        t6, = torch.autograd.grad(t5.sum(), t1, create_graph=True)
+        t7 = torch.ones(2, 3, requires_grad=True)
+        t8 = torch.ones(3, requires_grad=True)
+        t9, t10 = torch.autograd.grad((t7 @ t8).sum(), (t7, t8), create_graph=True)
+        t11 = torch.outer(t8, t8)
+    """,  # mm_mat1/mm_mat2_backward and mv's formula transpose with .t(): TBackward0 in the
+    # double-backward graph; outer is self.reshape({n, 1}) * vec2 (ViewBackward0, MulBackward0)
+    "retain_grad_under_create_graph_records_its_clone": """
+        t0 = torch.tensor([[-2.0, -0.5, 1.0], [1.0, 0.0, -1.5], [3.0, -1.0, 2.0]], requires_grad=True)
+        t2 = t0.floor()
+        t4 = t0 * t2
+        t2.retain_grad()
+        t7, = torch.autograd.grad(t4.sum(), t0, create_graph=True)
+    """,  # the retain_grad hook stores grad.clone(contiguous) while grad mode is on:
+    # t2.grad has grad_fn CloneBackward0 (next MulBackward0)
+    "view_of_an_expanded_grad_keeps_zero_strides": """
+        t0 = torch.eye(1, requires_grad=True)
+        t1 = t0.flatten()
+        t1.sum().backward(retain_graph=True)
+    """,  # ViewBackward0 views SumBackward0's expanded grad with computeStride's strides (0, 0):
+    # the layout contract refuses a size-1 dim of stride 0, so t0.grad is a copy: version 1
+    "leaf_takes_an_expanded_view_of_copy_slices_grad": """
+        t0 = torch.eye(1, requires_grad=True)
+        t2 = t0.sum(-2)
+        t2.t().fill_(2.0)
+        t2.backward()
+    """,  # CopySlices' grad is at version 2; SumBackward1 expands it (a view sharing that
+    # counter) and t0 takes it: t0.grad._version 2
+    "copy_into_a_bool_view_made_under_no_grad": """
+        t0 = torch.arange(3.0, requires_grad=True)
+        t1 = t0 > t0
+        t3 = t0[..., :-1]
+        with torch.no_grad():
+            t5 = t1.expand(3)
+        t5[::2] = t3
+    """,  # VariableTypeManual's copy_: requires_grad &= isDifferentiableType(self), so copying
+    # into a bool view made under no_grad is no tracked edit: no error, t5 [False, False, True]
+    "prod_of_a_0d_tensor_returns_its_grad": """
+        t0 = torch.zeros((), requires_grad=True)
+        t3 = t0.prod()
+        t3.backward(retain_graph=True)
+        t4 = torch.tensor([2.0, 3.0], requires_grad=True)
+        t5, = torch.autograd.grad(t4.prod(), t4, create_graph=True)
+    """,  # prod_backward returns a 0-d input's grad itself (the caller's ones: t0 copies it,
+    # version 1); without zeros it is grad * (result / input): MulBackward0, next DivBackward0
+    "hook_on_a_no_grad_view_whose_base_was_edited": """
+        t0 = torch.tensor([-2.0, -1.0, -2.0], requires_grad=True)
+        with torch.no_grad():
+            t1 = t0.squeeze()
+            t1.exp_()
+        h3 = t1.register_hook(lambda g: g * 2)
+    """,  # register_hook reads the view's grad_fn, which refuses: RuntimeError: A view was created
+    # in no_grad mode and its base or another view of its base has been modified inplace ...
+    "tensor_hook_of_an_output_without_grad_gets_none": """
+        t0 = torch.ones(3, requires_grad=True)
+        t2, t3, t4 = t0.unbind(0)
+        h8 = t4.register_hook(lambda g: record('h8', g) or g + 1)
+        t2.backward(retain_graph=True)
+    """,  # UnbindBackward0 runs; its tensor pre-hooks are called for every output, t4's with
+    # None: TypeError: unsupported operand type(s) for +: 'NoneType' and 'int'
+    "data_set_on_a_leaf_with_a_live_accumulator": """
+        t0 = torch.full((1,), 1.0)
+        t2 = torch.tensor([1.5, 1.5, 0.5], requires_grad=True)
+        t3, t4, t5 = t2.chunk(3, 0)
+        t2.data = t0
+        t2.backward(torch.zeros_like(t2), retain_graph=True)
+    """,  # SplitBackward0 keeps t2's AccumulateGrad alive with its input metadata [3]:
+    # RuntimeError: invalid gradient at index 0 - got [1] but expected shape compatible with [3]
+    "bool_sub_refused_before_internal_overlap": """
+        t0 = torch.linspace(-0.5, 3.0, 4, requires_grad=True)
+        t1 = torch.div(t0, t0)
+        t2 = t1.expand(3, 4)
+        t2.unsqueeze(0).sub_(True)
+    """,  # sub_check runs before TensorIterator's overlap check: RuntimeError: Subtraction, the
+    # `-` operator, with a bool tensor is not supported. ...
+    "copy_slices_under_create_graph_with_grads_that_need_none": """
+        t0 = torch.tensor([3.0], dtype=torch.float16, requires_grad=True)
+        t1 = t0 / t0
+        t1.view(-1).copy_(t0)
+        t5, = torch.autograd.grad(t1.sum(), t0, create_graph=True)
+    """,  # CopySlices' copy_ edits record nothing when its grad and CopyBackwards' need no grad;
+    # the graph of t5 comes from DivBackward0 (AddBackward0 at the top)
+    "as_strided_backward_result_is_a_view": """
+        t0 = torch.tensor([[-2.0], [0.0], [2.0]], requires_grad=True)
+        t2 = t0 - t0
+        t3 = t2.unsqueeze(0)
+        t3.detach().mul_(2)
+        t3.sum().backward(retain_graph=True)
+    """,  # t3's regenerated AsStridedBackward0 returns a view of its zeroed storage (version 1);
+    # t0's buffer cannot add into a view, so it sums anew: t0.grad._version 0
+    "zeros_like_keeps_an_expanded_grads_strides": """
+        t0 = torch.tensor([-0.5], dtype=torch.float64, requires_grad=True)
+        t1 = t0.ceil()
+        t1.sum().backward(retain_graph=True)
+    """,  # ceil's formula zeros_like(grad) keeps SumBackward0's expanded stride 0 (preserve_format
+    # of a dense tensor); the layout contract refuses it, so t0.grad is a copy: version 1
+    "sum_to_views_its_sum_when_leading_dims_go": """
+        t0 = torch.ones((1, 3, 3))
+        t0.requires_grad = True
+        t1 = t0.unsqueeze(-2)
+        t7 = t1 @ t0
+        t7.sum().backward()
+    """,  # ExpandBackward0's at::sum_to views its keepdim sum as (1, 3, 3): t0's buffer cannot add
+    # into that view, so it sums anew: t0.grad._version 0 (only a 0-d target is a fresh sum())
+    "invalid_gradient_names_the_node_and_index": """
+        t0 = torch.tensor([0.0, -1.0, -1.5], requires_grad=True)
+        t2 = t0[torch.tensor([0, 0])]
+        t0.data = t2
+        t6 = 2.5 * t0
+        t6.pow(2).sum().backward(retain_graph=True)
+    """,  # IndexBackward0 keeps t0's AccumulateGrad (metadata [3]) alive: RuntimeError: Function
+    # MulBackward0 returned an invalid gradient at index 0 - got [2] but expected shape compatible with [3]
+    "inplace_reads_the_other_operands_grad_fn_before_its_kernel": """
+        t0 = torch.tensor(1.0, requires_grad=True)
+        t2 = t0 > t0
+        t4 = t0.log()
+        with torch.no_grad():
+            t6 = t4[()]
+        t4.div_(2.5)
+        t2.add_(t6)
+    """,  # collect_next_edges reads t6's grad_fn before the kernel checks dtypes: RuntimeError: A view
+    # was created in no_grad mode and its base or another view of its base has been modified inplace ...
 }
 
 
