@@ -122,8 +122,8 @@ def empty_strided(shape, strides, dtype) -> np.ndarray:
     """An uninitialised array with exactly these (non-negative, byte) strides over fresh
     memory just large enough, as PyTorch's empty_strided."""
     dtype = np.dtype(dtype)
-    if 0 in shape:
-        return np.empty(shape, dtype)
+    if 0 in shape or tuple(strides) == _c_strides(tuple(shape), dtype.itemsize):
+        return np.empty(shape, dtype)  # an array that owns its memory (not a view of a buffer)
     elements = 1 + sum((n - 1) * st for n, st in zip(shape, strides)) // dtype.itemsize
     return np.lib.stride_tricks.as_strided(np.empty(elements, dtype), shape, strides)
 
