@@ -19,7 +19,7 @@ import numpy as np
 
 from ._autograd import non_overlapping_and_dense
 
-__all__ = ["in_operands_layout", "empty_preserving", "empty_strided", "preserved_copy"]
+__all__ = ["in_operands_layout", "empty_preserving", "empty_strided", "preserved_copy", "apply_in_iteration_order"]
 
 _ndarray = np.ndarray
 
@@ -133,3 +133,19 @@ def preserved_copy(a: np.ndarray) -> np.ndarray:
     out = empty_preserving(a)
     np.copyto(out, a)
     return out
+
+
+def apply_in_iteration_order(fn, out: np.ndarray, other: np.ndarray) -> None:
+    """``out[...] = fn(out, other)`` one element at a time, in TensorIterator's order, each
+    read of ``other`` seeing the writes before it. For an ``other`` that aliases ``out`` in a
+    way PyTorch cannot analyse (neither is dense): PyTorch then refuses nothing, and its
+    kernel loop reads what it already wrote (numpy would buffer a copy first)."""
+    shape = out.shape
+    live = np.lib.stride_tricks.as_strided(other, shape, _broadcast_strides(other, shape), writeable=False)
+    order = _iteration_order(shape, [out.strides, live.strides])
+    index = [0] * len(shape)
+    for position in np.ndindex(*[shape[d] for d in order]):
+        for d, i in zip(order, position):
+            index[d] = i
+        at = tuple(index)
+        out[at] = fn(out[at], live[at])

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import _dtype, _events, _ns
 from ._autograd import backward_formula, node_class, non_overlapping_and_dense
-from ._layout import in_operands_layout, preserved_copy
+from ._layout import apply_in_iteration_order, in_operands_layout, preserved_copy
 from ._tensor import Tensor, check_inplace, check_internal_overlap, finish_inplace, needs_grad, record
 
 _ndarray = np.ndarray
@@ -2010,14 +2010,34 @@ def _inplace_binary(self, other, np_fn, node_cls, op, alpha=1, check_operands=No
     check_result_dtype(result, self)
     if not _alpha_is_one(alpha):
         db = _scaled(db, alpha, da.dtype)
+    if da is self._data and _aliases_unanalysably(da, db):
+        saved = _inplace_saved(self, other, db, node_cls)
+        apply_in_iteration_order(np_fn, da, db)  # writes self as PyTorch's loop does
+        return finish_inplace(self, op, node_cls, (self, other), saved, ctx=alpha)
     res = _compute(np_fn, da, db)
+    saved = _inplace_saved(self, other, db, node_cls)
+    _write(self, res, op, result)
+    return finish_inplace(self, op, node_cls, (self, other), saved, ctx=alpha)
+
+
+def _aliases_unanalysably(da, db) -> bool:
+    """``db`` shares memory with ``da`` (self's own array) in a way get_overlap_status calls too hard."""
+    return (
+        db.__class__ is _ndarray
+        and np.may_share_memory(da, db)
+        and overlap_status(da, db) == "too_hard"
+        and np.shares_memory(da, db)
+    )
+
+
+def _inplace_saved(self, other, db, node_cls) -> tuple:
+    """What an in-place product or quotient saves (before self changes)."""
     saved = ()
     if node_cls is _MulBackward0 and needs_grad(self, other):
         saved = (_saved_operand(other, db, self), _snapshot(self) if _requires(other) else None)
     elif node_cls is _DivBackward0 and needs_grad(self, other):
         saved = (other if isinstance(other, Tensor) else db, _snapshot(self) if _requires(other) else None)
-    _write(self, res, op, result)
-    return finish_inplace(self, op, node_cls, (self, other), saved, ctx=alpha)
+    return saved
 
 
 def _requires(x) -> bool:

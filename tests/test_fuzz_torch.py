@@ -1173,6 +1173,16 @@ REGRESSIONS = {
         t1.mean().backward(retain_graph=True)
     """,  # CopySlices' grad is a fresh tensor (copy_, then a copy_ through the slice: version 2), which
     # the buffer adds SubBackward0's second grad into in place: t0.grad._version 3
+    "inplace_with_an_unanalysable_alias_reads_its_writes": """
+        t0 = torch.eye(2, requires_grad=True)
+        t1 = t0[..., -1]
+        with torch.no_grad():
+            t0.add_(t1)
+        t2 = torch.arange(4.0).reshape(2, 2).t()
+        t2.add_(t2[0])
+    """,  # t1 is not dense, so PyTorch cannot analyse the overlap, refuses nothing, and its loop
+    # reads what it wrote: t0 [[1, 1], [1, 2]] (numpy would buffer: [[1, 1], [0, 2]]); t2 in
+    # TensorIterator's (column-major) order: [[0, 4], [1, 7]]
 }
 
 
