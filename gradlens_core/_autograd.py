@@ -518,10 +518,7 @@ def _check_grad_shape(node, index: int, g, shape) -> None:
     """validate_outputs: a node's grad must sum to its input's shape."""
     have = _as_array(g).shape
     if have != shape and _ns.sum_to_axes(have, shape) is None:
-        raise RuntimeError(
-            f"Function {node.name()} returned an invalid gradient at index {index} - got {list(have)} but expected "
-            f"shape compatible with {list(shape)}"
-        )
+        raise _ns.invalid_grad(have, shape, f"Function {node.name()} returned an invalid gradient at index {index}")
 
 
 def _validate_root_grad(g, grad_meta, index: int, ns):
@@ -530,9 +527,7 @@ def _validate_root_grad(g, grad_meta, index: int, ns):
     shape, _ = grad_meta
     have = _as_array(g).shape
     if _ns.sum_to_axes(have, shape) is None:
-        raise RuntimeError(
-            f"invalid gradient at index {index} - got {list(have)} but expected shape compatible with {list(shape)}"
-        )
+        raise _ns.invalid_grad(have, shape, f"invalid gradient at index {index}")
     return ns.validate(g, *grad_meta)
 
 

@@ -32,10 +32,9 @@ def sum_to_axes(shape, target):
     return tuple(axes)
 
 
-def _invalid_grad(shape, target):
-    return RuntimeError(
-        f"Function returned an invalid gradient - got {list(shape)} but expected shape compatible with {list(target)}"
-    )
+def invalid_grad(shape, target, what: str = "Function returned an invalid gradient") -> RuntimeError:
+    """PyTorch's validate_outputs error; ``what`` names the node and index when they are known."""
+    return RuntimeError(f"{what} - got {list(shape)} but expected shape compatible with {list(target)}")
 
 
 # True while a built-in formula runs under create_graph=True (the engine sets it). PyTorch's
@@ -78,7 +77,7 @@ class _Numpy:
     def sum_to(g, shape):
         axes = sum_to_axes(g.shape, shape)
         if axes is None:
-            raise _invalid_grad(g.shape, shape)
+            raise invalid_grad(g.shape, shape)
         if not shape:  # at::sum_to's tensor.sum(): a fresh tensor the engine may add into
             return np.asarray(g.sum())
         if axes:
@@ -251,7 +250,7 @@ class _Tensor:
     def sum_to(g, shape):
         axes = sum_to_axes(g._data.shape, shape)
         if axes is None:
-            raise _invalid_grad(g._data.shape, shape)
+            raise invalid_grad(g._data.shape, shape)
         if not shape:  # at::sum_to's tensor.sum() (SumBackward0)
             return g.sum()
         if axes:

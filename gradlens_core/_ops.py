@@ -2013,10 +2013,10 @@ def _inplace_binary(self, other, np_fn, node_cls, op, alpha=1, check_operands=No
     if da is self._data and _aliases_unanalysably(da, db):
         saved = _inplace_saved(self, other, db, node_cls)
         apply_in_iteration_order(np_fn, da, db)  # writes self as PyTorch's loop does
-        return finish_inplace(self, op, node_cls, (self, other), saved, ctx=alpha)
-    res = _compute(np_fn, da, db)
-    saved = _inplace_saved(self, other, db, node_cls)
-    _write(self, res, op, result)
+    else:
+        res = _compute(np_fn, da, db)
+        saved = _inplace_saved(self, other, db, node_cls)
+        _write(self, res, op, result)
     return finish_inplace(self, op, node_cls, (self, other), saved, ctx=alpha)
 
 
