@@ -15,6 +15,7 @@ tensor([0.1966, 0.1050, 0.0452])
 from __future__ import annotations
 
 from . import _methods, _warn
+from ._cumulative import cumprod, cumsum, flip
 from ._dtype import (
     bool_ as bool,
 )

@@ -6,9 +6,15 @@ import numbers
 
 import numpy as np
 
-from . import _dtype, _ops, _views
+from . import _cumulative, _dtype, _ops, _views
 from ._tensor import Tensor
 from ._warn import warn_once
+
+
+def _flip(self, *dims):
+    """``x.flip(0, 1)`` or ``x.flip([0, 1])``, as torch.flip(x, [0, 1])."""
+    return _cumulative.flip(self, _views._shape_args(dims))
+
 
 _METHODS = {
     # arithmetic
@@ -71,6 +77,8 @@ _METHODS = {
     "sum": _ops.sum,
     "mean": _ops.mean,
     "prod": _ops.prod,
+    "cumsum": _cumulative.cumsum,
+    "cumprod": _cumulative.cumprod,
     "max": _ops.max,
     "min": _ops.min,
     "amax": _ops.amax,
@@ -150,6 +158,7 @@ _METHODS = {
     "unbind": _views.unbind,
     "split": _views.split,
     "chunk": _views.chunk,
+    "flip": _flip,
     "__getitem__": _views.getitem,
     "__setitem__": _views.setitem,
 }

@@ -155,7 +155,7 @@ class _Numpy:
 
     @staticmethod
     def unsqueeze(x, dim):
-        return np.expand_dims(x, dim)
+        return unsqueezed(x, dim)
 
     @staticmethod
     def mT(x):
@@ -214,12 +214,15 @@ class _Numpy:
 
     @staticmethod
     def exclusive_prod(x, axis):
-        """Product of all other elements along ``axis`` (zero-safe), for prod's backward."""
-        x = np.moveaxis(x, axis, -1)
-        ones = np.ones(x.shape[:-1] + (1,), dtype=x.dtype)
-        left = np.cumprod(np.concatenate([ones, x[..., :-1]], axis=-1), axis=-1)
-        right = np.cumprod(np.concatenate([ones, x[..., ::-1][..., :-1]], axis=-1), axis=-1)[..., ::-1]
-        return np.moveaxis(left * right, -1, axis)
+        """Product of all other elements along ``axis`` (zero-safe), for prod's backward: the
+        exclusive cumulative products from both ends, in PyTorch's order and C layout."""
+        n = x.shape[axis]
+        lead = (slice(None),) * axis
+        ones = np.ones(x.shape[:axis] + (1,) + x.shape[axis + 1 :], dtype=x.dtype)
+        left = np.cumprod(np.concatenate([ones, x[lead + (slice(0, n - 1),)]], axis=axis), axis=axis)
+        tail = np.flip(x[lead + (slice(1, n),)], axis)
+        right = np.cumprod(np.concatenate([ones, tail], axis=axis), axis=axis)
+        return left * np.ascontiguousarray(np.flip(right, axis))  # torch's flip copies
 
 
 class _Tensor:
@@ -367,7 +370,17 @@ class _Tensor:
         return x
 
     def exclusive_prod(self, x, axis):
-        raise NotImplementedError("create_graph=True through prod() is not supported")
+        """prod_safe_zeros_backward's products, recorded as PyTorch records them (cat, cumprod, flip)."""
+        from ._factories import ones
+        from ._ops import cat
+
+        n = x.shape[axis]
+        ones_size = list(x.shape)
+        ones_size[axis] = 1
+        unit = ones(ones_size, dtype=x.dtype)
+        left = cat([unit, x.narrow(axis, 0, n - 1)], axis).cumprod(axis)
+        right = cat([unit, x.narrow(axis, 1, n - 1).flip([axis])], axis).cumprod(axis).flip([axis])
+        return left * right
 
 
 NUMPY = _Numpy()
@@ -388,6 +401,22 @@ def expand_strides(x: np.ndarray, shape: tuple) -> tuple:
             inner = shape[i + 1] * strides[i + 1] if i + 1 < nd else 0  # a 0-d tensor's new dims: 0
             strides[i] = inner if shape[i] == 1 else 0
     return tuple(strides)
+
+
+def unsqueezed(x: np.ndarray, dim: int) -> np.ndarray:
+    """``x`` with a new dim of size 1 at ``dim``, strided as PyTorch's inferUnsqueezeGeometry
+    (the next dim's extent, or 1 at the end; numpy's expand_dims may pick another stride, and
+    0 for an expanded tensor's new dim is what the gradient layout contract refuses).
+
+    >>> unsqueezed(np.broadcast_to(np.float32(1), (3,)), 0).strides
+    (0, 0)
+    """
+    x = np.asarray(x)
+    stride = x.shape[dim] * x.strides[dim] if dim < x.ndim else x.itemsize
+    strides = x.strides[:dim] + (stride,) + x.strides[dim:]
+    return np.lib.stride_tricks.as_strided(
+        x, x.shape[:dim] + (1,) + x.shape[dim:], strides, writeable=x.flags.writeable
+    )
 
 
 def view_strides(x: np.ndarray, shape: tuple) -> tuple:

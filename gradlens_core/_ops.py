@@ -1025,30 +1025,44 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
     return record(_wrap(res), node_class("MeanBackward1"), (input,), ctx=(d.shape, dims, keepdim), op="mean")
 
 
+def _prod_safe_zeros(g, x, dim, ns):
+    """PyTorch's prod_safe_zeros_backward: the grad times the product of the other elements
+    along ``dim`` (exclusive cumulative products from both ends), exact when ``x`` holds zeros."""
+    if 0 in x.shape:
+        return ns.expand(g, x.shape)
+    if x.shape[dim] == 1:
+        return g
+    return g * ns.exclusive_prod(x, dim)
+
+
 @backward_formula("ProdBackward0")
 def _prod_bw(node, g, ns):
+    """prod_backward: ``grad * (result / input)`` without zeros; with more than one zero (and no
+    graph to record) zeros; otherwise the zero-safe products over the flattened input."""
     x, r = node.unpack(ns)
-    if x.ndim == 0:  # prod_backward returns a 0-d input's grad as it is
+    if x.ndim == 0:
         return (g,)
-    if ns.records_graph:
-        return (g * (r / x),)  # prod_backward without zeros: grad * (result / input)
-    shape = x.shape
-    others = ns.exclusive_prod(x.reshape(-1), 0).reshape(shape)
-    return (g * others,)
+    zeros = np.count_nonzero((x._data if ns.records_graph else x) == 0)
+    if zeros == 0:
+        return (g * (r / x),)
+    if zeros > 1 and not ns.records_graph:
+        return (np.zeros(x.shape, x.dtype),)
+    flat = ns.reshape(x.contiguous() if ns.records_graph else np.ascontiguousarray(x), (-1,))
+    return (ns.reshape(_prod_safe_zeros(g, flat, 0, ns), x.shape),)
 
 
 @backward_formula("ProdBackward1")
 def _prod_dim_bw(node, g, ns):
+    """prod_backward over ``dim``: ``grad * (result / input)`` unless the input holds a zero."""
     x, r = node.unpack(ns)
     dim, keepdim = node._ctx
     if dim is None:  # a 0-d input
         return (g,)
     if not keepdim:
-        g = ns.reshape(g, _kept_shape(x.shape, (dim,)))
-    if ns.records_graph:
-        rk = r if keepdim else r.unsqueeze(dim)
-        return (g * rk / x,)
-    return (g * ns.exclusive_prod(x, dim),)
+        g, r = ns.unsqueeze(g, dim), ns.unsqueeze(r, dim)
+    if np.any((x._data if ns.records_graph else x) == 0):
+        return (_prod_safe_zeros(g, x, dim, ns),)
+    return (g * (r / x),)
 
 
 def prod(input, dim=None, keepdim=False, *, dtype=None):

@@ -763,6 +763,12 @@ def check_inplace(
     check_internal_overlap(self, op, overlap, stacklevel=5)
 
 
+ERR_INTERNAL_OVERLAP = (
+    "unsupported operation: more than one element of the written-to tensor refers to a single "
+    "memory location. Please clone() the tensor before performing the operation."
+)
+
+
 def check_internal_overlap(self: Tensor, op: str, overlap: str = "error", stacklevel: int = 4) -> None:
     """TensorIterator's refusal to write through a tensor whose elements overlap in memory
     (see ``check_inplace``; an op whose kernel checks its operands first calls it after them)."""
@@ -778,8 +784,7 @@ def check_internal_overlap(self: Tensor, op: str, overlap: str = "error", stackl
         _refuse(
             self,
             op,
-            "unsupported operation: more than one element of the written-to tensor refers to a single "
-            "memory location. Please clone() the tensor before performing the operation.",
+            ERR_INTERNAL_OVERLAP,
         )
 
 

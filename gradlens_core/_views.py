@@ -18,7 +18,18 @@ import numpy as np
 from . import _events, _grad_mode
 from ._autograd import ERR_BACKWARD_TWICE, Node, node_class
 from ._layout import empty_strided
-from ._tensor import DEFAULT, MULTI_OUTPUT_NODE, NO_GRAD_MODE, Tensor, _Meta, _root_array, record
+from ._ns import unsqueezed
+from ._tensor import (
+    DEFAULT,
+    ERR_INTERNAL_OVERLAP,
+    MULTI_OUTPUT_NODE,
+    NO_GRAD_MODE,
+    Tensor,
+    _Meta,
+    _overlaps_itself,
+    _root_array,
+    record,
+)
 
 __all__ = ["ViewStep", "make_view", "CopySlices", "AsStridedBackward0"]
 
@@ -184,6 +195,8 @@ class CopySlices(Node):
         if ns.records_graph:
             g0 = _graph_free(g0, g0)._data
             result = Tensor._wrap(result)
+        if _overlaps_itself(grad_slice):  # PyTorch's grad_slice.copy_ checks what it writes to
+            raise RuntimeError(ERR_INTERNAL_OVERLAP)
         grad_slice[...] = g0
         # PyTorch's result: empty_strided, copy_(grad), then grad_slice.copy_ (a view of it)
         return [ns.made_in_place(result, 2)] + fn_grads[1:]
@@ -342,8 +355,8 @@ def permute(self: Tensor, *dims) -> Tensor:
 def unsqueeze(self: Tensor, dim: int) -> Tensor:
     """Insert a dim of size 1 (UnsqueezeBackward0)."""
     d = self._wrap_dim(dim, self._data.ndim + 1)
-    step = ViewStep(lambda a: np.expand_dims(a, d), lambda g, ns: ns.squeeze(g, d))  # grad.squeeze(dim)
-    return make_view(self, np.expand_dims(self._data, d), "UnsqueezeBackward0", step, "unsqueeze")
+    step = ViewStep(lambda a: unsqueezed(a, d), lambda g, ns: ns.squeeze(g, d))  # grad.squeeze(dim)
+    return make_view(self, unsqueezed(self._data, d), "UnsqueezeBackward0", step, "unsqueeze")
 
 
 def squeeze(self: Tensor, dim=None) -> Tensor:

@@ -112,3 +112,27 @@ def test_pow_of_a_scalar_base_saves_the_exponent():
             y.sum().backward()
         errors.append(str(info.value))
     assert errors[1] == errors[0]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[2.0, 0.0, 3.0], [0.0, 0.0, 1.5], [2.0, 5.0, 3.0], [1.5, 0.0, 2.0, 0.5]],
+    ids=["one_zero", "two_zeros", "no_zero", "four"],
+)
+@pytest.mark.parametrize("dim", [None, 1])
+def test_prod_with_zeros_records_the_zero_safe_products(values, dim):
+    # prod_safe_zeros_backward under create_graph: cat, cumprod and flip, then grad * products;
+    # backward through that graph (CumprodBackward0 with zeros, FlipBackward0, CatBackward0)
+    grads = {}
+
+    def program(mod):
+        x = mod.tensor([values, values[::-1]], requires_grad=True)
+        p = x.prod() if dim is None else x.prod(dim)
+        (g,) = mod.autograd.grad(p.sum(), x, create_graph=True)
+        (g * mod.arange(1.0, 1.0 + g.numel()).reshape(g.shape)).sum().backward()
+        grads[mod] = (g.detach().numpy().copy(), x.grad.numpy().copy())
+        return [g]
+
+    _both(program)
+    for got, want in zip(grads[gradlens_core], grads[torch]):
+        np.testing.assert_allclose(got, want, rtol=1e-6)

@@ -573,3 +573,20 @@ def test_second_derivative(name, data):
     f, domain = SECOND[name]
     x = data.draw(SHAPES_1D_UP.flatmap(lambda s: values(s, domain)), label="x")
     gradcheck(_grad_of(f), x)
+
+
+@pytest.mark.parametrize("op", ["cumsum", "cumprod"])
+@SETTINGS
+@given(data=st.data())
+def test_cumulative(op, data):
+    x = data.draw(SHAPES.flatmap(lambda s: values(s, "nonzero")), label="x")
+    d = dim_of(data, x.ndim)
+    gradcheck(lambda t, a: getattr(a, op)(d), x)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_flip(data):
+    x = data.draw(SHAPES.flatmap(lambda s: values(s)), label="x")
+    dims = dims_of(data, x.ndim) if x.ndim else ()
+    gradcheck(lambda t, a: t.flip(a, list(dims)) * a.sum(), x)

@@ -1183,6 +1183,20 @@ REGRESSIONS = {
     """,  # t1 is not dense, so PyTorch cannot analyse the overlap, refuses nothing, and its loop
     # reads what it wrote: t0 [[1, 1], [1, 2]] (numpy would buffer: [[1, 1], [0, 2]]); t2 in
     # TensorIterator's (column-major) order: [[0, 4], [1, 7]]
+    "copy_slices_refuses_to_write_an_overlapping_slice": """
+        t0 = torch.full((), 0.5, requires_grad=True)
+        t1 = torch.sqrt(t0)
+        t2 = t1.expand(3)
+        t2.view(-1).fill_(3.0)
+        t1.backward()
+    """,  # fill_ writes through the expanded view, but CopySlices' grad_slice.copy_ refuses it
+    # (unsupported operation: more than one element ...) before SqrtBackward0 checks versions
+    "prod_backward_with_a_zero_is_zero_safe": """
+        t0 = torch.zeros(1, 2, requires_grad=True)
+        t1 = t0.prod(0, keepdim=True)
+        t1.sum().backward()
+    """,  # a dim of size 1: prod_safe_zeros_backward returns the grad itself, ExpandBackward0's expand
+    # of the seed, which AccumulateGrad refuses (it breaks the layout contract) and clones: version 1?
 }
 
 

@@ -1,0 +1,165 @@
+"""Ops along one dim: ``flip``, ``cumsum`` and ``cumprod`` (FlipBackward0, CumsumBackward0,
+CumprodBackward0), with PyTorch's formulas from ``FunctionsManual.cpp``.
+
+prod's zero-safe backward is built from them, so under ``create_graph=True`` it records
+the graph PyTorch records.
+
+>>> import gradlens_core as torch
+>>> x = torch.tensor([1., 2., 3.], requires_grad=True)
+>>> y = x.cumprod(0)
+>>> y
+tensor([1., 2., 6.], grad_fn=<CumprodBackward0>)
+>>> y.sum().backward()
+>>> x.grad
+tensor([9., 4., 2.])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._autograd import backward_formula, node_class
+from ._dtype import from_numpy_dtype
+from ._layout import empty_preserving
+from ._ns import NUMPY
+from ._tensor import Tensor, record
+
+_wrap = Tensor._wrap
+
+
+def _dims_list(self: Tensor, dims) -> tuple:
+    if isinstance(dims, int):
+        raise TypeError(f"flip(): argument 'dims' (position 2) must be tuple of ints, not {type(dims).__name__}")
+    wrapped = tuple(self._wrap_dim(d) for d in dims)
+    for d in wrapped:
+        if wrapped.count(d) > 1:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    return wrapped
+
+
+def flip(input: Tensor, dims) -> Tensor:
+    """A copy of ``input`` reversed along ``dims`` (FlipBackward0: the grad flipped back).
+
+    >>> import gradlens_core as torch
+    >>> torch.flip(torch.arange(3), [0])
+    tensor([2, 1, 0])
+    """
+    dims = _dims_list(input, dims)
+    data = input._data
+    out = empty_preserving(data)  # PyTorch's flip writes into empty_like(self)
+    np.copyto(out, np.flip(data, dims) if data.ndim else data)
+    return record(_wrap(out), node_class("FlipBackward0"), (input,), ctx=dims, op="flip")
+
+
+@backward_formula("FlipBackward0")
+def _flip_bw(node, g, ns):
+    dims = node._ctx
+    if ns.records_graph:
+        return (g.flip(dims),)
+    return (np.ascontiguousarray(np.flip(g, dims)) if dims else g.copy(),)
+
+
+def _scan_dtype(input: Tensor, dtype):
+    """The result dtype of cumsum/cumprod: ``dtype``, else int64 for integral inputs."""
+    if dtype is not None:
+        return dtype.np
+    return np.dtype(np.int64) if input._data.dtype.kind in "iub" else input._data.dtype
+
+
+def _scan(input: Tensor, dim: int, dtype, ufunc) -> tuple:
+    """(the wrapped dim, the accumulated values in the result dtype, C-contiguous)."""
+    d = input._wrap_dim(dim)
+    data = input._data
+    out_dt = _scan_dtype(input, dtype)
+    # PyTorch accumulates half in float (its acc_type), numpy in half
+    work = np.float32 if out_dt == np.float16 else out_dt
+    with np.errstate(over="ignore", invalid="ignore"):
+        res = ufunc.accumulate(data.astype(work, copy=False), axis=d) if data.ndim else data.astype(work)
+    return d, res.astype(out_dt, order="C", copy=False)  # PyTorch allocates it contiguous
+
+
+def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Cumulative sum along ``dim`` (CumsumBackward0: the grad's reversed cumulative sum).
+
+    >>> import gradlens_core as torch
+    >>> torch.cumsum(torch.tensor([1., 2., 3.]), 0)
+    tensor([1., 3., 6.])
+    """
+    d, res = _scan(input, dim, dtype, np.add)
+    return record(_wrap(res), node_class("CumsumBackward0"), (input,), ctx=(d, input._data.dtype), op="cumsum")
+
+
+def _to_input_dtype(g, dtype, ns):
+    """``grad.to(self.scalar_type())``: a scan with ``dtype=`` sends back its input's dtype."""
+    if ns.records_graph:
+        return g if g._data.dtype == dtype else g.to(from_numpy_dtype(dtype))
+    return g if g.dtype == dtype else g.astype(dtype)
+
+
+def _reversed_cumsum(w, dim: int, ns):
+    """``w.flip(dim).cumsum(dim).flip(dim)``: the sum of each element and those after it."""
+    if ns.records_graph:
+        return w.flip([dim]).cumsum(dim).flip([dim])
+    return np.ascontiguousarray(np.flip(np.cumsum(np.flip(w, dim), axis=dim), dim))
+
+
+@backward_formula("CumsumBackward0")
+def _cumsum_bw(node, g, ns):
+    dim, dtype = node._ctx
+    g = _to_input_dtype(g, dtype, ns)
+    if g.ndim == 0 or int(np.prod(g.shape)) <= 1 or g.shape[dim] == 1:  # cumsum_backward's trivial case
+        return (g,)
+    return (_reversed_cumsum(g, dim, ns),)
+
+
+def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Cumulative product along ``dim`` (CumprodBackward0; saves input and result).
+
+    >>> import gradlens_core as torch
+    >>> torch.cumprod(torch.tensor([1., 2., 3.]), 0)
+    tensor([1., 2., 6.])
+    """
+    d, res = _scan(input, dim, dtype, np.multiply)
+    node = node_class("CumprodBackward0")
+    return record(_wrap(res), node, (input,), (input,), ctx=d, save_output=True, op="cumprod")
+
+
+@backward_formula("CumprodBackward0")
+def _cumprod_bw(node, g, ns):
+    """cumprod_backward: ``reversed_cumsum(result * grad) / input`` without zeros; with zeros,
+    the O(n) masked formula (PyTorch's double backward through zeros is not supported)."""
+    x, out = node.unpack(ns)
+    dim = node._ctx
+    g = _to_input_dtype(g, x._data.dtype if ns.records_graph else x.dtype, ns)
+    if x.ndim == 0 or int(np.prod(x.shape)) <= 1 or x.shape[dim] == 1:
+        return (g,)
+    w = out * g
+    values = x._data if ns.records_graph else x
+    if not np.any(values == 0):
+        return (_reversed_cumsum(w, dim, ns) / x,)
+    if ns.records_graph:
+        raise NotImplementedError("create_graph=True through cumprod() of a tensor holding zeros is not supported")
+    return (_cumprod_bw_with_zeros(g, x, out, w, dim),)
+
+
+def _cumprod_bw_with_zeros(g, x, out, w, dim):
+    """cumprod_backward without grad mode: before the first zero of a slice, the formula
+    without zeros; at it, prod(x[:z1]) * sum(grad[z1:z2] * cumprod(x[z1+1:z2])); after it, 0."""
+    grad_input = np.zeros(x.shape, g.dtype)
+    zeros_seen = np.cumsum(x == 0, axis=dim)
+    before = zeros_seen == 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        head = _reversed_cumsum(np.where(before, w, 0), dim, NUMPY) / x
+    grad_input[before] = head[before]
+    span = zeros_seen == 1  # from the first zero to the second
+    first = np.argmax(span, axis=dim, keepdims=True)
+    first_mask = np.zeros(x.shape, bool)
+    np.put_along_axis(first_mask, first, True, axis=dim)
+    first_mask &= span
+    span &= ~first_mask
+    tail = np.cumprod(np.where(span, x, 1), axis=dim) * np.where(zeros_seen != 1, 0, g)
+    lead = np.take_along_axis(out, np.maximum(first - 1, 0), axis=dim)
+    lead = np.where(first == 0, 1, lead)
+    at_zero = np.broadcast_to(tail.sum(axis=dim, keepdims=True) * lead, x.shape)
+    grad_input[first_mask] = at_zero[first_mask]
+    return grad_input
