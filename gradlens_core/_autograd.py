@@ -448,6 +448,8 @@ def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumula
     heap = [(-n._seq, n) for n in root_nodes if deps.get(n, 0) == 0]
     heapq.heapify(heap)
     heappop, heappush = heapq.heappop, heapq.heappush
+    slots = holders.slots  # holders.store and .release, inlined on this hot path
+    slot_of = slots.get
     while heap:
         node = heappop(heap)[1]
         current[0] = node
@@ -469,8 +471,14 @@ def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumula
             if run and hooked:
                 grads = _run_pre_hooks(node, grads, ns, Tensor)
         out = _apply(node, grads, ns, retain_graph, Tensor, holders) if run else None
-        if stored:
-            holders.release(stored)  # as PyTorch's engine, before the outputs are routed
+        if stored:  # as PyTorch's engine, the buffer lets go before the outputs are routed
+            for g in stored:
+                entry = slot_of(id(g)) if g is not None else None
+                if entry is not None:
+                    if entry[1] <= 1:
+                        del slots[id(g)]
+                    else:
+                        entry[1] -= 1
         # an array a node returns twice (AddBackward0's ``g, g``) is held by its later
         # outputs while the earlier ones are routed
         repeated = out is not None and len(out) > 1 and _has_repeats(out)
@@ -489,7 +497,11 @@ def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumula
                     old = slot[nr]
                     if old is None:
                         slot[nr] = g
-                        holders.store(g)
+                        entry = slot_of(id(g))
+                        if entry is None:
+                            slots[id(g)] = [g, 1]
+                        else:
+                            entry[1] += 1
                     else:
                         total = slot[nr] = _add_in_buffer(old, g, holders)
                         if total is not old:
@@ -533,6 +545,8 @@ def _validate_root_grad(g, grad_meta, index: int, ns):
 
 def _has_repeats(out) -> bool:
     """Whether one array appears twice among a node's output grads."""
+    if len(out) == 2:  # most nodes with several inputs have two
+        return out[0] is out[1] and out[0] is not None
     grads = [g for g in out if g is not None]
     return len({id(g) for g in grads}) < len(grads)
 

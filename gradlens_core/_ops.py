@@ -2193,6 +2193,10 @@ def _copy_bw(node, g, ns):
     return ns.zeros_like(g), g
 
 
+def _second(_, value):
+    return value
+
+
 def copy_(self, src, non_blocking=False):
     """Copy ``src`` into ``self`` (CopyBackwards: self's old values get zero grad)."""
     src = as_tensor_arg(src)
@@ -2211,7 +2215,10 @@ def copy_(self, src, non_blocking=False):
     if not same:
         check_no_partial_overlap(self, src)
         check_out_shape(self._data.shape, src._data.shape)
-        self._data[...] = src._data  # copy_ casts to any dtype
+        if _aliases_unanalysably(a, b):
+            apply_in_iteration_order(_second, a, b)  # PyTorch's loop reads what it wrote
+        else:
+            a[...] = b  # copy_ casts to any dtype
     node_cls = node_class("CopyBackwards") if differentiable else None
     return finish_inplace(self, "copy_", node_cls, (self, src))
 

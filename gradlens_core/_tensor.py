@@ -360,20 +360,17 @@ class Tensor:
         meta = self._get_meta()
         old = meta.grad
         if old is None:
-            if create_graph and isinstance(g, Tensor):
-                # PyTorch copies the new grad into a fresh buffer (CopyBackwards keeps it differentiable)
-                from ._ops import copy_
-
-                meta.grad = copy_(Tensor._wrap(np.empty_like(g._data)), g)
-            elif fresh and g.dtype == self._data.dtype:
+            if fresh and not create_graph:
                 meta.grad = Tensor._wrap(g)
                 meta.grad._version_counter[0] = version
-            else:
-                from ._autograd import non_overlapping_and_dense
+            elif create_graph and isinstance(g, Tensor):
+                # copied into a fresh buffer (CopyBackwards keeps it differentiable)
+                from ._ops import copy_
 
+                meta.grad = copy_(Tensor._wrap(self._contract_buffer(g._data)), g)
+            else:
                 data = g._data if isinstance(g, Tensor) else g
-                layout = "K" if non_overlapping_and_dense(self._data) else "C"
-                buffer = np.empty_like(self._data, order=layout)
+                buffer = self._contract_buffer(data)
                 np.copyto(buffer, data, casting="unsafe")
                 meta.grad = Tensor._wrap(buffer)
                 meta.grad._version_counter[0] = 1
@@ -381,12 +378,27 @@ class Tensor:
             meta.grad = old + g
             warn_unless_layout_contract(meta.grad._data, self._data)
         else:
+            from ._ops import check_out_shape
+
             data = g._data if isinstance(g, Tensor) else g
+            check_out_shape(old._data.shape, data.shape)
             np.add(old._data, data, out=old._data, casting="unsafe")
             old._version_counter[0] += 1
             warn_unless_layout_contract(old._data, self._data)
         if _events.active:
             _events.emit("accumulated", tensor=self, grad=meta.grad, how="backward")
+
+    def _contract_buffer(self, g: np.ndarray) -> np.ndarray:
+        """Where AccumulateGrad copies a grad it may not take (PyTorch's clone_obey_contract):
+        an empty array laid out as this tensor, in its dtype, if it is dense; else a contiguous
+        one shaped as the grad."""
+        from ._autograd import non_overlapping_and_dense
+        from ._ops import check_out_shape
+
+        if non_overlapping_and_dense(self._data):
+            check_out_shape(self._data.shape, g.shape)  # ``.data =`` may have changed the shape
+            return np.empty_like(self._data, order="K")
+        return np.empty(g.shape, g.dtype)
 
     def _edge(self):
         """(node, output_nr) through which gradient reaches this tensor, or (None, 0)."""

@@ -819,10 +819,16 @@ def _reduction(g: _Gen) -> str | None:
             (1, "argmax"),
             (2, "softmax"),
             (1, "log_softmax"),
+            (1, "cumsum"),
+            (1, "cumprod"),
+            (1, "flip"),
         ]
     )
-    if fn in ("softmax", "log_softmax"):
+    if fn in ("softmax", "log_softmax", "cumsum", "cumprod"):
         return f"{name} = {xn}.{fn}({g.dim(t)})"
+    if fn == "flip":
+        dims = [g.dim(t)] if t.dim() < 2 or g.coin(0.5) else [0, -1]
+        return g.pick((f"{name} = torch.flip({xn}, {dims})", f"{name} = {xn}.flip({', '.join(map(str, dims))})"))
     if fn == "norm":
         return f"{name} = {xn}.norm()"
     if g.coin(0.35) and fn != "amax":

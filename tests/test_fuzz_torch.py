@@ -1196,7 +1196,38 @@ REGRESSIONS = {
         t1 = t0.prod(0, keepdim=True)
         t1.sum().backward()
     """,  # a dim of size 1: prod_safe_zeros_backward returns the grad itself, ExpandBackward0's expand
-    # of the seed, which AccumulateGrad refuses (it breaks the layout contract) and clones: version 1?
+    # of the seed, which AccumulateGrad refuses (stride 0 over a dim of size 1 breaks the layout
+    # contract) and copies: t0.grad._version 1
+    "prod_with_zeros_under_create_graph": """
+        t0 = torch.tensor([0.0, 0.0], requires_grad=True)
+        t1 = t0.prod(0)
+        t2, = torch.autograd.grad(t1.sum(), t0, create_graph=True)
+        t2.sum().backward()
+    """,  # prod_safe_zeros_backward recorded: MulBackward0 of (None, MulBackward0 of cumprod and flip),
+    # values 0 (not nan from result / input)
+    "accumulate_grad_copies_into_the_shape_data_gave": """
+        t0 = torch.tensor([[2.0], [0.0]], requires_grad=True)
+        t1 = t0[::2, 0]
+        t0.data = t1
+        t2 = t1.expand(1)
+        t2.backward()
+    """,  # the slice's grad has t0's old shape [2, 1]; AccumulateGrad copies it into a buffer shaped
+    # as t0 is now: RuntimeError: output with shape [1] doesn't match the broadcast shape [2, 1]
+    "accumulate_grad_takes_a_grad_of_another_dtype": """
+        t0 = torch.tensor([[-0.5, -1.0, 1.0]], requires_grad=True)
+        t2 = torch.tensor([[[-1.0], [1.0]]], dtype=torch.float64, requires_grad=True)
+        t3 = t2.trunc()
+        t4 = t3 / t0
+        t0.data = t3
+        t4.sum().backward()
+    """,  # t0 is float64 [1, 2, 1] now; its grad (float32 [1, 3], as the node was made) obeys the
+    # layout contract over its own dims, so AccumulateGrad takes it as it is (no copy, no error)
+    "copy_from_an_unanalysable_alias_reads_its_writes": """
+        t0 = torch.tensor([[0.0, 3.0], [1.0, -2.0]])
+        t1 = t0.select(1, 0)
+        t0.copy_(t1)
+    """,  # t1 is not dense: no overlap refusal, and the copy loop reads t0[1, 0] after writing it:
+    # [[0, 1], [0, 0]]
 }
 
 
