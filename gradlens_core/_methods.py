@@ -287,13 +287,14 @@ def _cpu(self, *args, **kwargs):
 
 
 _OPERAND_TYPES = (Tensor, numbers.Number, np.ndarray, np.generic, list, tuple)
+_COMMON_OPERANDS = frozenset((Tensor, float, int))  # checked first: numbers.Number is a slow ABC check
 
 
 def _binary_operator(fn):
     # Unsupported operands (None, strings, ...) make Python raise its own TypeError,
     # "unsupported operand type(s) for +: 'Tensor' and 'NoneType'", as PyTorch does.
     def method(self, other):
-        if not isinstance(other, _OPERAND_TYPES):
+        if other.__class__ not in _COMMON_OPERANDS and not isinstance(other, _OPERAND_TYPES):
             return NotImplemented
         return fn(self, other)
 

@@ -476,10 +476,13 @@ def _unary(name, np_fn, save_input=False, save_output=False, float_only=True, qu
     op = name[: name.index("Backward")].lower()
 
     def fn(input, *, out=None):
-        _check_kernel(input, op)
         data = input._data
-        if float_only and data.dtype.kind != "f":
-            data = data.astype(np.float32)
+        kind = data.dtype.kind
+        if kind != "f":
+            if kind == "b":
+                _check_kernel(input, op)
+            if float_only:
+                data = data.astype(np.float32)
         if quiet:
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 res = np_fn(data)

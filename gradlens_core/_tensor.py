@@ -681,7 +681,8 @@ def record(out, node_cls, inputs, saved=(), ctx=None, save_output=False, op=None
                 t._requires_grad or t._grad_fn is not None or (t._meta is not None and t.requires_grad)
             ):
                 node = _make_node(node_cls, inputs, saved, ctx)
-                check_differentiable(out)
+                if out._data.dtype.kind not in "fc":
+                    check_differentiable(out)
                 out._grad_fn = node
                 if save_output:
                     _save_output(node, out)
@@ -715,11 +716,16 @@ def _make_node(node_cls, inputs, saved, ctx):
         else:
             edges.append(_NO_EDGE)
             meta.append(_NO_META)
-    saved_list = (
-        [SavedTensor(s) if isinstance(s, Tensor) else (NOT_SAVED if s is None else SavedTensor(data=s)) for s in saved]
-        if saved
-        else ()
-    )
+    saved_list = ()
+    if saved:  # a loop, not a comprehension: cheaper for the one or two values ops save
+        saved_list = []
+        for s in saved:
+            if s is None:
+                saved_list.append(NOT_SAVED)
+            elif isinstance(s, Tensor):
+                saved_list.append(SavedTensor(s))
+            else:
+                saved_list.append(SavedTensor(None, s))
     node = node_cls(tuple(edges), saved_list, ctx, meta)
     if _events.active:
         for s in saved_list:
