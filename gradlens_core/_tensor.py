@@ -700,22 +700,18 @@ def check_differentiable(out) -> None:
 
 
 def _make_node(node_cls, inputs, saved, ctx):
-    edges = []
-    meta = []
-    for t in inputs:
-        if isinstance(t, Tensor):
-            # inline of t._edge() for the common case: no view bookkeeping
-            node = t._grad_fn
-            if node is not None and t._meta is None:
-                edges.append((node, t._output_nr))
-                d = t._data
-                meta.append((d.shape, d.dtype))
-            else:
-                edges.append(t._edge())
-                meta.append(t._grad_meta())
-        else:
-            edges.append(_NO_EDGE)
-            meta.append(_NO_META)
+    # tuples, built without lists for the common one or two inputs (fewer objects for the collector)
+    if len(inputs) == 1:
+        edges, meta = _edge_and_meta(inputs[0])
+        edges, meta = (edges,), (meta,)
+    elif len(inputs) == 2:
+        e0, m0 = _edge_and_meta(inputs[0])
+        e1, m1 = _edge_and_meta(inputs[1])
+        edges, meta = (e0, e1), (m0, m1)
+    else:
+        pairs = [_edge_and_meta(t) for t in inputs]
+        edges = tuple([p[0] for p in pairs])
+        meta = tuple([p[1] for p in pairs])
     saved_list = ()
     if saved:  # a loop, not a comprehension: cheaper for the one or two values ops save
         saved_list = []
@@ -726,12 +722,23 @@ def _make_node(node_cls, inputs, saved, ctx):
                 saved_list.append(SavedTensor(s))
             else:
                 saved_list.append(SavedTensor(None, s))
-    node = node_cls(tuple(edges), saved_list, ctx, meta)
+    node = node_cls(edges, saved_list, ctx, meta)
     if _events.active:
         for s in saved_list:
             if s.tensor is not None:
                 _events.emit("saved", node=node, tensor=s.tensor, version=s.version, is_output=False, saved=s)
     return node
+
+
+def _edge_and_meta(t):
+    """(the edge to ``t``'s history, the (shape, dtype) its grad must have) of one op input."""
+    if isinstance(t, Tensor):
+        node = t._grad_fn
+        if node is not None and t._meta is None:  # inline of t._edge(): no view bookkeeping
+            d = t._data
+            return (node, t._output_nr), (d.shape, d.dtype)
+        return t._edge(), t._grad_meta()
+    return _NO_EDGE, _NO_META
 
 
 def _save_output(node, out) -> None:
