@@ -15,11 +15,20 @@ True
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._autograd import non_overlapping_and_dense
 
-__all__ = ["in_operands_layout", "empty_preserving", "empty_strided", "preserved_copy", "apply_in_iteration_order"]
+__all__ = [
+    "in_operands_layout",
+    "empty_preserving",
+    "empty_strided",
+    "preserved_copy",
+    "apply_in_iteration_order",
+    "vectorized_lanes",
+]
 
 _ndarray = np.ndarray
 
@@ -149,3 +158,118 @@ def apply_in_iteration_order(fn, out: np.ndarray, other: np.ndarray) -> None:
             index[d] = i
         at = tuple(index)
         out[at] = fn(out[at], live[at])
+
+
+# ----------------------------------------------------------------------------- vectorized lanes
+
+# PyTorch's cpu_kernel_vec (ATen/native/cpu/Loops.h) runs each inner row in steps of two
+# Vectorized<T> registers and leaves the rest of the row to a scalar loop. The two paths can
+# disagree on which operand a tie returns: maximum's vector code (_mm256_max_ps) returns its
+# second operand, its scalar code (std::max) its first. That is visible for +0.0 and -0.0.
+#
+# Vectorized<T> is 32 bytes on every x86 CPU PyTorch's CPU build runs these kernels on:
+# AVX2 and the portable DEFAULT build both use 32-byte vectors, and on an AVX512 CPU the
+# kernels registered with REGISTER_DISPATCH (maximum, minimum, clamp, ...) fall back to the
+# AVX2 build (DispatchStub.h registers no AVX512 kernel for them). So the width does not come
+# from the CPU here; measured against torch 2.13 under ATEN_CPU_CAPABILITY=default, avx2 and
+# avx512 alike: 16 float32, 8 float64, 32 float16 elements per step.
+_VEC_BYTES = 32
+_GRAIN_SIZE = 32768  # at::internal::GRAIN_SIZE: smaller ops run on one thread
+
+
+def _intraop_threads() -> int:
+    """PyTorch's default intra-op thread count: the CPUs this process may run on, or fewer if
+    OMP_NUM_THREADS (else MKL_NUM_THREADS) asks for fewer (torch 2.13 caps a larger request:
+    measured with OMP_NUM_THREADS=8 on 2 CPUs, torch.get_num_threads() is 2). A program's own
+    torch.set_num_threads is not seen."""
+    import os
+
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        value = os.environ.get(var, "")
+        if value.isdigit() and int(value) > 0:
+            return min(int(value), cpus)
+    return cpus
+
+
+def vectorized_lanes(shape, inputs, dtype, out=None):
+    """Which elements of an elementwise op PyTorch's CPU kernel computes in its vectorized body
+    (True) rather than its scalar loop (False): ``False`` when none is, else a bool array of
+    ``shape``. Hardware-dependent, mirroring PyTorch's CPU build (see ``_VEC_BYTES``).
+
+    ``inputs`` are the operands (a Python number counts as a 0-d tensor; one of another dtype
+    than the op's ``dtype`` is seen through its cast copy, laid out as ``.to()`` lays it out,
+    as TensorIterator casts it before iterating); ``out`` the output when it exists (in-place
+    ops), else TensorIterator allocates it in its iteration order. The model follows TensorIterator:
+    dims ordered by stride (``_iteration_order``), adjacent dims coalesced, the range split
+    between threads above GRAIN_SIZE; then Loops.h's VectorizedLoop2d: a row is vectorized only
+    if every operand is contiguous in it, or one input has stride 0 (a scalar broadcast) and
+    the others are contiguous, and then only in whole steps of ``2 * 32 // itemsize`` from the
+    start of the row (or of the thread's share of it).
+
+    >>> x = np.zeros(17, np.float32)
+    >>> vectorized_lanes((17,), [x, x], x.dtype).nonzero()[0].size  # one step of 16, then 1 scalar
+    16
+    >>> vectorized_lanes((17,), [x[::-1], x], x.dtype)  # a negative stride: the scalar loop only
+    False
+    """
+    dtype = np.dtype(dtype)
+    itemsize = dtype.itemsize
+    shape = tuple(shape)
+    numel = math.prod(shape)
+    step = 2 * _VEC_BYTES // itemsize
+    if numel < step:
+        return False
+    inputs = [empty_preserving(a, dtype) if isinstance(a, _ndarray) and a.dtype != dtype else a for a in inputs]
+    if out is not None and out.dtype != dtype:  # the kernel writes a C-contiguous temporary, then casts
+        out = np.empty(out.shape, dtype)
+    in_strides = [_broadcast_strides(a, shape) if isinstance(a, _ndarray) else (0,) * len(shape) for a in inputs]
+    perm = _iteration_order(shape, ([out.strides] if out is not None else []) + in_strides)  # slowest first
+    fast = perm[::-1]
+    sizes = [shape[d] for d in fast]
+    if out is None:  # allocated dense in iteration order
+        out_strides, st = [], itemsize
+        for n in sizes:
+            out_strides.append(st)
+            st *= n
+    else:
+        out_strides = [out.strides[d] for d in fast]
+    strides = [out_strides] + [[s[d] for d in fast] for s in in_strides]
+
+    # TensorIteratorBase::coalesce_dimensions, fastest dim first
+    prev = 0
+    for dim in range(1, len(sizes)):
+        if sizes[prev] == 1 or sizes[dim] == 1 or all(sizes[prev] * st[prev] == st[dim] for st in strides):
+            if sizes[prev] == 1:
+                for st in strides:
+                    st[prev] = st[dim]
+            sizes[prev] *= sizes[dim]
+        else:
+            prev += 1
+            if prev != dim:
+                for st in strides:
+                    st[prev] = st[dim]
+                sizes[prev] = sizes[dim]
+    row = sizes[0]
+    out_inner, *in_inner = (st[0] for st in strides)
+
+    # VectorizedLoop2d: is_contiguous, else is_contiguous_scalar for some input, else basic_loop
+    contiguous = out_inner == itemsize and all(s == itemsize for s in in_inner)
+    scalar = out_inner == itemsize and any(
+        s == 0 and all(t == itemsize for j, t in enumerate(in_inner) if j != i) for i, s in enumerate(in_inner)
+    )
+    if not (contiguous or scalar) or row < step:
+        return False
+
+    # each element's position in iteration order
+    k = np.arange(numel).reshape([shape[d] for d in perm]).transpose(np.argsort(perm))
+    start, end = k - k % row, k - k % row + row  # its row
+    threads = _intraop_threads()
+    if numel >= _GRAIN_SIZE and threads > 1:  # at::parallel_for: equal shares, each from its own start
+        share = -(-numel // min(threads, -(-numel // _GRAIN_SIZE)))
+        first = k - k % share
+        start, end = np.maximum(start, first), np.minimum(end, first + share)
+    return k - start < (end - start) // step * step

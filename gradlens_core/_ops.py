@@ -22,7 +22,7 @@ import numpy as np
 
 from . import _dtype, _events, _ns
 from ._autograd import backward_formula, node_class, non_overlapping_and_dense
-from ._layout import apply_in_iteration_order, in_operands_layout, preserved_copy
+from ._layout import apply_in_iteration_order, in_operands_layout, preserved_copy, vectorized_lanes
 from ._tensor import Tensor, check_inplace, check_internal_overlap, finish_inplace, needs_grad, record
 
 _ndarray = np.ndarray
@@ -653,7 +653,11 @@ def _np_sigmoid(x):
 
 
 def _np_relu(x):
-    return np.maximum(x, x.dtype.type(0))
+    res = np.maximum(x, x.dtype.type(0))
+    if x.dtype.kind == "f" and _has_zero(x):
+        # relu is clamp_min(x, 0), which keeps x on a tie: relu(-0.0) is -0.0 (numpy: 0.0)
+        res = _settle_zero_ties(_arr(res), x, 0.0, False)
+    return res
 
 
 exp = _unary("ExpBackward0", np.exp, save_output=True, quiet=True)
@@ -699,12 +703,60 @@ def _clamp_bw(node, g, ns):
     return (ns.where(mask, g, ns.zeros_like(g)),)
 
 
-def _clip(data, lo, hi):
-    res = data
-    if lo is not None:
-        res = np.maximum(res, lo if isinstance(lo, _ndarray) else res.dtype.type(lo))
-    if hi is not None:
-        res = np.minimum(res, hi if isinstance(hi, _ndarray) else res.dtype.type(hi))
+def _has_zero(v) -> bool:
+    """Whether ``v`` (array or number) holds a zero of either sign: short of one, no tie of
+    +0.0 and -0.0 is looked for. One pass: count_nonzero is the quicker on small arrays,
+    ``== 0`` on large ones."""
+    if not isinstance(v, _ndarray):
+        return v == 0
+    return np.count_nonzero(v) != v.size if v.size <= 2048 else bool((v == 0).any())
+
+
+def _settle_zero_ties(res, a, b, second):
+    """Give each tie of +0.0 and -0.0 between ``a`` and ``b`` the operand PyTorch's CPU kernel
+    returns, in place in ``res``: ``b`` where ``second`` is True and ``a`` elsewhere.
+
+    ``second`` is ``vectorized_lanes``' answer for maximum/minimum-like kernels: their
+    vectorized body (``_mm256_max_ps``) returns the second operand on a tie, their scalar
+    loop (``std::max``) the first. Kernels that keep the first operand everywhere (clamp
+    with number bounds: ``vec::clamp_min`` is written ``max(min, a)`` to keep ``a``) pass
+    False. numpy's own choice differs between dtypes, so it is never relied on.
+
+    >>> a, b = np.zeros(17, np.float32), -np.zeros(17, np.float32)
+    >>> res = _settle_zero_ties(np.maximum(a, b), a, b, vectorized_lanes((17,), (a, b), a.dtype))
+    >>> int(np.signbit(res).sum())  # 16 from the vectorized body (b), 1 from the scalar loop (a)
+    16
+    """
+    tie = (a == 0) & (b == 0)
+    if tie.any():
+        np.copyto(res, a if second is False else np.where(second, b, a), where=tie)
+    return res
+
+
+def _clip(data, lo, hi, out=None, dtype=None):
+    """clamp's values: ``minimum(maximum(data, lo), hi)``, each bound optional, computed in
+    ``dtype`` (default: numpy's promotion). A ±0 tie keeps ``data`` for number bounds; for
+    tensor bounds it follows maximum/minimum's kernel (one bound: maximum_stub/minimum_stub;
+    both: clamp_stub, the same vector/scalar split over its three operands). ``out`` is the
+    array written in place, if any."""
+    arrays = [b for b in (lo, hi) if isinstance(b, _ndarray)]
+    layouts = [data, *arrays]  # the operands before casting: vectorized_lanes casts as torch does
+    if dtype is not None:
+        data, lo, hi = (
+            b.astype(dtype.np) if isinstance(b, _ndarray) and b.dtype != dtype.np else b for b in (data, lo, hi)
+        )
+        arrays = [b for b in (lo, hi) if isinstance(b, _ndarray)]
+    res = np.broadcast_to(data, np.broadcast_shapes(data.shape, *(b.shape for b in arrays))) if arrays else data
+    second = None  # computed once, at the first tie
+    for bound, np_fn in ((lo, np.maximum), (hi, np.minimum)):
+        if bound is None:
+            continue
+        step = np_fn(res, bound if isinstance(bound, _ndarray) else res.dtype.type(bound))
+        if step.dtype.kind == "f" and _has_zero(bound) and _has_zero(res):
+            if second is None:
+                second = vectorized_lanes(step.shape, layouts, step.dtype, out) if arrays else False
+            step = _settle_zero_ties(_arr(step), res, bound, second)
+        res = step
     return _arr(res) if res is not data else res.copy()
 
 
@@ -715,8 +767,9 @@ def clamp(input, min=None, max=None, _name="ClampBackward1"):
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         lo = None if min is None else as_tensor_arg(min)
         hi = None if max is None else as_tensor_arg(max)
+        dt = _dtype.result_type(input, *(b for b in (lo, hi) if b is not None))  # a 0-d bound does not promote
         try:
-            res = _clip(input._data, None if lo is None else lo._data, None if hi is None else hi._data)
+            res = _clip(input._data, *(None if b is None else b._data for b in (lo, hi)), dtype=dt)
         except ValueError:
             raise broadcast_error(input.shape, (lo if lo is not None else hi).shape) from None
         inputs = (input, lo, hi)
@@ -773,15 +826,26 @@ def _minimum_bw(node, g, ns):
     return _split_grad(g, a, b, a > b if node.needs(0) else None, a < b if node.needs(1) else None, ns)
 
 
-def maximum(input, other):
+def _extremum(np_fn, input, other) -> np.ndarray:
+    """maximum/minimum's values: numpy's, with a tie of +0.0 and -0.0 given the operand
+    PyTorch's CPU kernel returns there (the second in its vectorized body, the first in its
+    scalar loop: see ``vectorized_lanes``)."""
     da, db, _ = _operands(input, other)
-    out = _wrap(_arr(_compute(np.maximum, da, db)))
+    res = _arr(_compute(np_fn, da, db))
+    if res.dtype.kind == "f" and _has_zero(res):  # a tie of +0.0 and -0.0 leaves a zero
+        # the operands' layouts before casting decide the kernel's loop (vectorized_lanes casts as torch does)
+        layouts = [input._data, other._data if isinstance(other, Tensor) else db]
+        res = _settle_zero_ties(res, da, db, vectorized_lanes(res.shape, layouts, res.dtype))
+    return res
+
+
+def maximum(input, other):
+    out = _wrap(_extremum(np.maximum, input, other))
     return record(out, node_class("MaximumBackward0"), (input, other), (input, other), op="maximum")
 
 
 def minimum(input, other):
-    da, db, _ = _operands(input, other)
-    out = _wrap(_arr(_compute(np.minimum, da, db)))
+    out = _wrap(_extremum(np.minimum, input, other))
     return record(out, node_class("MinimumBackward0"), (input, other), (input, other), op="minimum")
 
 
@@ -2177,7 +2241,7 @@ def _clamp_tensor_(self, min, max):
         check_no_partial_overlap(self, b)
     result = _dtype.result_type(self, *bounds)
     try:
-        res = _clip(_cast(self, result), *(None if b is None else _cast(b, result) for b in (lo, hi)))
+        res = _clip(self._data, *(None if b is None else b._data for b in (lo, hi)), out=self._data, dtype=result)
     except ValueError:
         raise broadcast_error(self.shape, bounds[0].shape) from None
     check_out_shape(self._data.shape, res.shape)
