@@ -653,11 +653,8 @@ def _np_sigmoid(x):
 
 
 def _np_relu(x):
-    res = np.maximum(x, x.dtype.type(0))
-    if x.dtype.kind == "f" and _has_zero(x):
-        # relu is clamp_min(x, 0), which keeps x on a tie: relu(-0.0) is -0.0 (numpy: 0.0)
-        res = _settle_zero_ties(_arr(res), x, 0.0, False)
-    return res
+    # relu is clamp_min(x, 0), which keeps x on a tie: relu(-0.0) is -0.0
+    return _keeping_input(np.maximum, x, x.dtype.type(0))
 
 
 exp = _unary("ExpBackward0", np.exp, save_output=True, quiet=True)
@@ -712,6 +709,40 @@ def _has_zero(v) -> bool:
     return np.count_nonzero(v) != v.size if v.size <= 2048 else bool((v == 0).any())
 
 
+_TIE_ORDER: dict = {}  # (ufunc, dtype) -> numpy's operand on a ±0 tie: 0, 1, or None (not one rule)
+
+
+def _numpy_tie_order(np_fn, dtype):
+    """Which operand numpy's ``np_fn`` (maximum or minimum) returns on a tie of +0.0 and -0.0
+    for ``dtype``, probed once over contiguous, strided and single-element operands (it
+    differs between dtypes; None if the probes disagree)."""
+    key = (np_fn, dtype)
+    if key not in _TIE_ORDER:
+        answers = set()
+        for n, step in ((1, 1), (5, 1), (70, 1), (70, 3)):
+            neg = -np.zeros(n * step, dtype)[::step]
+            pos = dtype.type(0)
+            answers.add((bool(np.signbit(np_fn(neg, pos)).all()), bool((~np.signbit(np_fn(neg, pos))).all())))
+        (first, second), *rest = answers
+        _TIE_ORDER[key] = None if rest or first == second else (0 if first else 1)
+    return _TIE_ORDER[key]
+
+
+def _keeping_input(np_fn, x, bound):
+    """``np_fn(x, bound)`` for a number ``bound``, keeping ``x`` on a tie of +0.0 and -0.0 as
+    PyTorch's clamp kernels do (``vec::clamp_min`` is written ``max(min, a)`` to keep ``a``):
+    the operands go to numpy in the order its own tie rule keeps ``x``, which costs no pass."""
+    if x.dtype.kind != "f":
+        return np_fn(x, bound)
+    order = _numpy_tie_order(np_fn, x.dtype)
+    if order == 0:
+        return np_fn(x, bound)
+    if order == 1:
+        return np_fn(bound, x)
+    res = np_fn(x, bound)
+    return _settle_zero_ties(_arr(res), x, bound, False) if _has_zero(x) else res
+
+
 def _settle_zero_ties(res, a, b, second):
     """Give each tie of +0.0 and -0.0 between ``a`` and ``b`` the operand PyTorch's CPU kernel
     returns, in place in ``res``: ``b`` where ``second`` is True and ``a`` elsewhere.
@@ -739,6 +770,13 @@ def _clip(data, lo, hi, out=None, dtype=None):
     tensor bounds it follows maximum/minimum's kernel (one bound: maximum_stub/minimum_stub;
     both: clamp_stub, the same vector/scalar split over its three operands). ``out`` is the
     array written in place, if any."""
+    if dtype is None and not isinstance(lo, _ndarray) and not isinstance(hi, _ndarray):  # number bounds
+        res = data
+        if lo is not None:
+            res = _keeping_input(np.maximum, res, res.dtype.type(lo))
+        if hi is not None:
+            res = _keeping_input(np.minimum, res, res.dtype.type(hi))
+        return _arr(res) if res is not data else res.copy()
     arrays = [b for b in (lo, hi) if isinstance(b, _ndarray)]
     layouts = [data, *arrays]  # the operands before casting: vectorized_lanes casts as torch does
     if dtype is not None:
