@@ -50,6 +50,9 @@ _CO_OPTIMIZED = inspect.CO_OPTIMIZED
 PINNED_RUNS = 3  # the roots of the most recent backward passes are kept for explanations
 MAX_FINDINGS = 500  # cut-offs and hazards kept (each); a trace left on for hours keeps the newest
 FLUSH_AT = 4096  # dead records dropped at the latest after this many (a long loop on one line)
+# dead records dropped at a line change once this many wait: a batch that spans several
+# statements mostly dies whole, so it needs few bridges, and a flush per line costs more
+FLUSH_BATCH = 256
 
 
 _RECORD_DEFAULTS = {
@@ -304,6 +307,8 @@ class Recorder:
         if frame is not None:
             self._scan_names(frame)
         self._frame = None
+        with self._lock:
+            self._flush()
 
     def __call__(self, kind: str, payload: dict) -> None:
         handler = self._dispatch.get(kind)
@@ -325,14 +330,15 @@ class Recorder:
 
     # ------------------------------------------------------------------ where and names
     def _where(self):
-        """(file, line) of the user's code; when the line changed, drops what died (a whole
-        statement's intermediates at once, see ``_drop``) and scans the frame's names."""
+        """(file, line) of the user's code; when the line changed, scans the frame's names and
+        drops what died once a batch of it waits (whole statements' intermediates at once,
+        see ``_drop``)."""
         f = user_frame(3)
         if f is None:
             return None, None
         line = f.f_lineno
         if f is not self._frame or line != self._frame_line:
-            if self._dead or self._dead_nodes:
+            if len(self._dead) >= FLUSH_BATCH or len(self._dead_nodes) >= FLUSH_BATCH:
                 self._flush()
             self._scan_names(f)
             self._frame = f
