@@ -56,7 +56,7 @@ def _flip_bw(node, g, ns):
     dims = node._ctx
     if ns.records_graph:
         return (g.flip(dims),)
-    return (np.ascontiguousarray(np.flip(g, dims)) if dims else g.copy(),)
+    return (np.array(np.flip(g, dims) if g.ndim else g),)  # a copy, as flip's
 
 
 def _scan_dtype(input: Tensor, dtype):

@@ -1396,17 +1396,24 @@ def _check_var_dtype(input) -> None:
 def _var_data(input, dims, c, keepdim, name="var"):
     _check_var_dtype(input)
     d = input._data
-    n_all = _numel(tuple(d.shape[k] for k in dims))
-    if n_all - c <= 0:
+    n = _numel(tuple(d.shape[k] for k in dims))
+    # PyTorch's reduction factor: input numel divided by output numel (0 for an empty input)
+    out_numel = _numel(tuple(size for k, size in enumerate(d.shape) if k not in dims))
+    factor = d.size // builtins.max(out_numel, 1)
+    if factor - c <= 0:
         warnings.warn(
             f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the reduction factor "
             "(input numel divided by output numel).",
             UserWarning,
             stacklevel=4,
         )
-    n = _numel(tuple(d.shape[k] for k in dims))
     with np.errstate(divide="ignore", invalid="ignore"):
-        m = d.mean(axis=dims, keepdims=True) if dims else d
+        if not dims:
+            m = d
+        elif n:
+            m = d.mean(axis=dims, keepdims=True)
+        else:  # the mean of nothing is nan (np.mean would warn, PyTorch does not)
+            m = np.full(tuple(1 if k in dims else size for k, size in enumerate(d.shape)), np.nan, d.dtype)
         return np.asarray((((d - m) ** 2).sum(axis=dims, keepdims=keepdim) / builtins.max(n - c, 0)).astype(d.dtype))
 
 
@@ -1540,6 +1547,12 @@ def _check_product_kernel(a: Tensor, op: str) -> None:
         raise no_kernel(_PRODUCT_KERNELS[op], a.dtype)
 
 
+def _no_products(result_numel: int, inner: int) -> bool:
+    """Whether a matrix product has nothing to multiply: its result is empty (returned as
+    is) or its inner dim is 0 (zero_()). PyTorch then runs no kernel, so nothing refuses bool."""
+    return result_numel == 0 or inner == 0
+
+
 def mm(input, mat2):
     """Matrix product of two matrices (MmBackward0; saves each operand the other's grad needs)."""
     if input.ndim != 2:
@@ -1555,7 +1568,8 @@ def mm(input, mat2):
         raise RuntimeError(
             f"expected m1 and m2 to have the same dtype, but got: {input.dtype._cpp} != {mat2.dtype._cpp}"
         )
-    _check_product_kernel(input, "mm")
+    if not _no_products(input.shape[0] * mat2.shape[1], input.shape[1]):
+        _check_product_kernel(input, "mm")
     out = _wrap(input._data @ mat2._data)
     layouts = (_column_major(input._data), _column_major(mat2._data))
     return record(out, node_class("MmBackward0"), (input, mat2), _two_saved(input, mat2), ctx=layouts, op="mm")
@@ -1590,7 +1604,8 @@ def mv(input, vec):
             f"addmv input tensors must have the same dtype, but got {vec.dtype._legacy}, {input.dtype._legacy}, "
             f"and {vec.dtype._legacy}"
         )
-    _check_product_kernel(input, "mv")
+    if not _no_products(input.shape[0], input.shape[1]):
+        _check_product_kernel(input, "mv")
     out = _wrap(input._data @ vec._data)
     return record(out, node_class("MvBackward0"), (input, vec), _two_saved(input, vec), op="mv")
 
@@ -1605,10 +1620,14 @@ def bmm(input, mat2):
             f"Expected size for first two dimensions of batch2 tensor to be: [{input.shape[0]}, {input.shape[2]}] "
             f"but got: [{mat2.shape[0]}, {mat2.shape[1]}]."
         )
-    _check_product_kernel(input, "bmm")  # the kernel's dispatch on self's dtype comes first
-    if input.dtype is not mat2.dtype:
-        raise RuntimeError(f"expected scalar type {input.dtype._legacy} but found {mat2.dtype._legacy}")
-    out = _wrap(input._data @ mat2._data)
+    if _no_products(input.shape[0] * input.shape[1] * mat2.shape[2], input.shape[2]):
+        # bmm's result (of batch2's dtype) is empty or zeros: no kernel runs, nothing checks dtypes
+        out = _wrap(np.zeros((input.shape[0], input.shape[1], mat2.shape[2]), mat2._data.dtype))
+    else:
+        _check_product_kernel(input, "bmm")  # the kernel's dispatch on self's dtype comes first
+        if input.dtype is not mat2.dtype:
+            raise RuntimeError(f"expected scalar type {input.dtype._legacy} but found {mat2.dtype._legacy}")
+        out = _wrap(input._data @ mat2._data)
     return record(out, node_class("BmmBackward0"), (input, mat2), _two_saved(input, mat2), op="bmm")
 
 

@@ -1222,6 +1222,24 @@ REGRESSIONS = {
         t4.sum().backward()
     """,  # t0 is float64 [1, 2, 1] now; its grad (float32 [1, 3], as the node was made) obeys the
     # layout contract over its own dims, so AccumulateGrad takes it as it is (no copy, no error)
+    "flip_of_a_0d_tensor_backward": """
+        t0 = torch.tensor(1.0, requires_grad=True)
+        t2 = t0.flip(-1)
+        t2.backward()
+    """,  # FlipBackward0 of a 0-d grad: the grad, copied
+    "matmul_with_nothing_to_multiply_runs_no_kernel": """
+        t0 = torch.tensor([[0.0]])
+        t1 = t0 <= 3
+        t2 = t0.narrow(0, 0, 0)
+        t3 = t2.unsqueeze(2)
+        t5 = torch.matmul(t1, t3)
+    """,  # an empty bmm returns before its kernel, so a bool operand is not refused (result: float32,
+    # batch2's dtype)
+    "var_of_an_empty_reduction_warns": """
+        t0 = torch.zeros(2, 3)
+        t1 = t0.narrow(1, 2, 0)
+        t3 = t1.var(0)
+    """,  # reduction factor = input numel / output numel = 0: UserWarning var(): degrees of freedom is <= 0
     "copy_from_an_unanalysable_alias_reads_its_writes": """
         t0 = torch.tensor([[0.0, 3.0], [1.0, -2.0]])
         t1 = t0.select(1, 0)
