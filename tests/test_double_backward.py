@@ -136,3 +136,62 @@ def test_prod_with_zeros_records_the_zero_safe_products(values, dim):
     _both(program)
     for got, want in zip(grads[gradlens_core], grads[torch]):
         np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+# ----------------------------------------------------------------------------- the graphs formulas record
+
+
+def _deep_names(fn, depth: int = 3):
+    """``fn``'s name and its next_functions', ``depth`` levels down (None for an empty edge)."""
+    if fn is None or depth == 0:
+        return None
+    return type(fn).__name__, tuple(_deep_names(n, depth - 1) for n, _ in fn.next_functions)
+
+
+def _second_order(program, values=((0.5, -1.5, 2.0), (1.0, 0.25, -0.75)), depth: int = 3):
+    """For ``y = program(mod, x)``: the graph ``grad((y * y).sum(), x, create_graph=True)``
+    records (names ``depth`` levels down, the grad's version), and the second-order grad
+    of ``(g * g).sum()``, compared with torch's."""
+    out = {}
+    for mod in (torch, gradlens_core):
+        x = mod.tensor(values, requires_grad=True)
+        y = program(mod, x)
+        (g,) = mod.autograd.grad((y * y).sum(), x, create_graph=True)
+        recorded = (_deep_names(g.grad_fn, depth), g._version)
+        (h,) = mod.autograd.grad((g * g).sum(), x)
+        out[mod] = (recorded, h.numpy().copy())
+    assert out[gradlens_core][0] == out[torch][0]
+    np.testing.assert_allclose(out[gradlens_core][1], out[torch][1], rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda mod, x: x[1] * x[0],
+        lambda mod, x: x[:, 1:] * 2,
+        lambda mod, x: x[:, ::2] * x[:, 1:],
+        lambda mod, x: x.narrow(1, 1, 2).exp(),
+        lambda mod, x: x.select(1, 2) * x[:, 0],
+        lambda mod, x: x[:, :1].expand(2, 3) * x,
+    ],
+    ids=["select", "slice", "step_slices", "narrow", "select_dim1", "expand_of_slice"],
+)
+def test_select_and_slice_record_their_backward_ops(program):
+    # select_backward / slice_backward are ops of their own (SelectBackwardBackward0 ...)
+    _second_order(program)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda mod, x: x.split(1, 1)[0] * x.split(1, 1)[1],
+        lambda mod, x: x.split([1, 2], 1)[1] * 3,
+        lambda mod, x: x.chunk(2, 1)[0].exp(),
+        lambda mod, x: x.unbind(1)[2] * x.unbind(1)[0],
+        lambda mod, x: x.unbind(0)[1].exp(),
+    ],
+    ids=["split", "split_with_sizes", "chunk", "unbind", "unbind_one"],
+)
+def test_split_and_unbind_backward_cat_and_stack(program):
+    # split_backward: cat of the grads, zeros for the missing ones; unbind_backward: stack
+    _second_order(program)
