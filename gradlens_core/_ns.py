@@ -220,11 +220,6 @@ class _Numpy:
         return g[key]
 
     @staticmethod
-    def split(g, sizes, axis):
-        bounds = np.cumsum(sizes)[:-1]
-        return np.split(g, bounds, axis=axis)
-
-    @staticmethod
     def select(g, axis, index):
         return g[(slice(None),) * axis + (index, Ellipsis)]  # a view, as PyTorch's unbind
 
@@ -394,9 +389,6 @@ class _Tensor:
 
     def take(self, g, key):
         return g[key]
-
-    def split(self, g, sizes, axis):
-        return g.split(list(sizes), axis)
 
     def select(self, g, axis, index):
         return g.select(axis, index)

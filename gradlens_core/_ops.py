@@ -944,9 +944,10 @@ def _sum_bw(node, g, ns):
 
 @backward_formula("SumBackward1")
 def _sum_dim_bw(node, g, ns):
+    # sum_backward: unsqueeze_multiple(grad, dims), expanded to the input's sizes
     shape, dims, keepdim = node._ctx
-    if not keepdim:
-        g = ns.reshape(g, _kept_shape(shape, dims))
+    if not keepdim and shape:
+        g = ns.unsqueeze_multiple(g, shape, dims)
     return (ns.expand(g, shape),)
 
 
@@ -959,11 +960,12 @@ def _mean_bw(node, g, ns):
 @backward_formula("MeanBackward1")
 def _mean_dim_bw(node, g, ns):
     shape, dims, keepdim = node._ctx
+    # mean_backward: sum_backward (unsqueeze_multiple, expand) / the count of elements reduced
     count = 1
     for d in dims:
         count *= shape[d]
-    if not keepdim:
-        g = ns.reshape(g, _kept_shape(shape, dims))
+    if not keepdim and shape:
+        g = ns.unsqueeze_multiple(g, shape, dims)
     return (ns.div_scalar(ns.expand(g, shape), count),)
 
 
@@ -1763,10 +1765,17 @@ def where(condition, input=None, other=None):
 
 @backward_formula("CatBackward0")
 def _cat_bw(node, g, ns):
+    # cat_tensors_backward: each input's part of the grad, grad.narrow(dim, start, size); a
+    # skipped empty 1-d input gets zeros({0})
     dim, sizes = node._ctx
-    pieces = iter(ns.split(g, [n for n in sizes if n is not None], dim))
-    # a skipped empty 1-d input gets an empty gradient
-    return tuple(ns.zeros((0,), g) if n is None else next(pieces) for n in sizes)
+    grads, start = [], 0
+    for n in sizes:
+        if n is None:
+            grads.append(ns.zeros((0,), g))
+        else:
+            grads.append(ns.narrow(g, dim, start, n))
+            start += n
+    return tuple(grads)
 
 
 def _skipped_in_cat(t: Tensor) -> bool:

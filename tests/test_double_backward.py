@@ -195,3 +195,32 @@ def test_select_and_slice_record_their_backward_ops(program):
 def test_split_and_unbind_backward_cat_and_stack(program):
     # split_backward: cat of the grads, zeros for the missing ones; unbind_backward: stack
     _second_order(program)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda mod, x: mod.cat([x, x * 2], 1),
+        lambda mod, x: mod.cat([x.exp(), x], 0),
+        lambda mod, x: mod.cat([x.reshape(-1), mod.zeros(0), x[0]]),
+    ],
+    ids=["dim1", "dim0", "with_empty"],
+)
+def test_cat_backward_narrows_the_grad(program):
+    _second_order(program)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda mod, x: x.sum(0) * x,
+        lambda mod, x: x.mean(1),
+        lambda mod, x: x.sum((0, 1)) * x,
+        lambda mod, x: x.mean((0, 1), keepdim=True) * x,
+        lambda mod, x: x.sum(-1).exp(),
+    ],
+    ids=["sum_dim", "mean_dim", "sum_dims", "mean_keepdim", "sum_last"],
+)
+def test_sum_and_mean_over_dims_unsqueeze_the_grad(program):
+    # sum_backward's unsqueeze_multiple, then expand
+    _second_order(program)
