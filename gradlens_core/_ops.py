@@ -1102,18 +1102,20 @@ node_class("MinBackward1", _extreme_all_bw)
 
 
 def _extreme_dim_bw(node, g, ns):
+    """PyTorch's value_selecting_reduction_backward: ``zeros(sizes).scatter_(dim, indices, grad)``,
+    grad and indices unsqueezed at ``dim`` unless kept (zeros, zero_, then scatter_: version 2;
+    ScatterBackward0 under create_graph)."""
     (indices,) = node.unpack(ns)
     shape, dim, keepdim = node._ctx
-    if dim is None:  # a 0-d input: the value itself was selected (still zeros, then scatter_)
-        return (ns.made_in_place(ns.index_add(g, shape, ()), 2),)
+    if dim is None:  # a 0-d input: the value itself was selected
+        return (ns.made_in_place(ns.index_add(g, shape, (), "ScatterBackward0"), 2),)
     idx = indices if not ns.records_graph else indices._data
     if not keepdim:
-        g = ns.reshape(g, _kept_shape(shape, (dim,)))
+        g = ns.unsqueeze_multiple(g, shape, (dim,))
         idx = np.expand_dims(idx, dim)
     grid = list(np.indices(idx.shape, sparse=True))
     grid[dim] = idx
-    # PyTorch's value_selecting_reduction_backward: zeros (zero_), then scatter_
-    return (ns.made_in_place(ns.index_add(g, shape, tuple(grid)), 2),)
+    return (ns.made_in_place(ns.index_add(g, shape, tuple(grid), "ScatterBackward0"), 2),)
 
 
 node_class("MaxBackward0", _extreme_dim_bw)

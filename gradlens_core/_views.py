@@ -785,8 +785,8 @@ def _advanced_index(self: Tensor, indices) -> Tensor:
 
 def _index_bw(node, g, ns):
     shape, key = node._ctx, node.saved_value(0, ns)
-    # PyTorch: grad.new_zeros(shape).index_put_(indices, grad, accumulate=True)
-    return (ns.made_in_place(ns.index_add(g, shape, key), 1),)
+    # PyTorch's index_backward: _index_put_impl_(grad.new_zeros(shape), indices, grad, accumulate=True)
+    return (ns.made_in_place(ns.index_add(g, shape, key, "IndexPutImplBackward0"), 1),)
 
 
 def _index_put_bw(node, g, ns):

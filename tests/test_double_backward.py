@@ -224,3 +224,32 @@ def test_cat_backward_narrows_the_grad(program):
 def test_sum_and_mean_over_dims_unsqueeze_the_grad(program):
     # sum_backward's unsqueeze_multiple, then expand
     _second_order(program)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda mod, x: x.max(1)[0],
+        lambda mod, x: x.min(0)[0] * 2,
+        lambda mod, x: x.max(1, keepdim=True)[0] * x,
+        lambda mod, x: x[0, 0].max(0)[0] * x,
+    ],
+    ids=["max_dim", "min_dim", "keepdim", "zero_dim"],
+)
+def test_max_over_a_dim_scatters_into_zeros(program):
+    # value_selecting_reduction_backward: zeros(sizes).scatter_(dim, indices, grad)
+    _second_order(program)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda mod, x: x[mod.tensor([1, 0])] * x,
+        lambda mod, x: x[:, mod.tensor([2, 2, 0])].exp(),
+        lambda mod, x: x[x > 0] * 2,
+    ],
+    ids=["rows", "repeated_columns", "mask"],
+)
+def test_indexing_backward_is_index_put_impl(program):
+    # index_backward: _index_put_impl_(zeros_like(self), indices, grad, accumulate=True)
+    _second_order(program)
