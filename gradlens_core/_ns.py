@@ -92,6 +92,7 @@ class _Numpy:
     sign = staticmethod(np.sign)
     sgn = staticmethod(np.sign)
     sqrt = staticmethod(np.sqrt)
+    abs = staticmethod(np.abs)
     matmul = staticmethod(np.matmul)
     outer = staticmethod(np.outer)
 
@@ -301,6 +302,9 @@ class _Tensor:
 
     def sqrt(self, x):
         return self._f("sqrt")(x)
+
+    def abs(self, x):
+        return self._f("abs")(x)
 
     def matmul(self, a, b):
         return self._f("matmul")(a, b)

@@ -1090,11 +1090,18 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
 
 
 def _extreme_all_bw(node, g, ns):
+    """PyTorch's evenly_distribute_backward: ``grad.new_zeros(sizes).masked_fill_(mask, grad /
+    mask.sum())``, the mask marking the elements equal to the result (the nan ones when the
+    result is nan); MaskedFillBackward1 under create_graph, an empty edge for the zeros."""
     x, r = node.unpack(ns)
-    mask = x == r
-    count = mask.sum() if ns.records_graph else int(np.count_nonzero(mask))  # g / count keeps g's dtype
-    # PyTorch: zeros_like(input).masked_fill_(mask, grad / count)
-    return (ns.made_in_place(ns.where(mask, g / count, ns.zeros_like(g)), 1),)
+    xd, rd = (x._data, r._data) if ns.records_graph else (x, r)
+    mask = np.isnan(xd) if np.isnan(rd) else xd == rd
+    if ns.records_graph:
+        mask = _wrap(mask)
+        count = mask.sum()
+    else:
+        count = int(np.count_nonzero(mask))  # g / count keeps g's dtype
+    return (ns.masked_fill_(ns.zeros(x.shape, x), mask, g / count),)
 
 
 node_class("MaxBackward1", _extreme_all_bw)
@@ -1209,14 +1216,18 @@ def _keep(g, shape, dims, keepdim, ns):
 @backward_formula("AmaxBackward0")
 @backward_formula("AminBackward0")
 def _amax_bw(node, g, ns):
+    """derivatives.yaml: scale_grad_by_count(restore_reduced_dims(grad), restore_reduced_dims(result)
+    == self, dims), that is ``(grad / mask.sum(dims, True)) * mask``: ties share the grad."""
     x, r = node.unpack(ns)
     dims, keepdim = node._ctx
     shape = tuple(x.shape)
-    g = _keep(g, shape, dims, keepdim, ns)
+    g = _keep(g, shape, dims, keepdim, ns)  # restore_reduced_dims: a reshape
     r = _keep(r, shape, dims, keepdim, ns)
-    mask = x == r
-    count = ns.sum(mask * 1.0, dims, True) if dims else mask * 1.0
-    return (ns.where(mask, g / count, g * 0),)
+    mask = r == x
+    count = ns.sum(mask, dims, True) if dims else mask
+    if not ns.records_graph:
+        count = count.astype(g.dtype)  # PyTorch divides in the grad's dtype
+    return ((g / count) * mask,)
 
 
 def _amax_like(input, dim, keepdim, is_max):
@@ -1340,17 +1351,24 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 @backward_formula("LinalgVectorNormBackward0")
 def _norm_bw(node, g, ns):
+    """FunctionsManual's norm_backward (through linalg_vector_norm_backward): grad and norm
+    unsqueezed at the reduced dims (none when ``dim`` was not given), then by ``p``."""
     x, r = node.unpack(ns)
     p, dims, keepdim = node._ctx
     shape = tuple(x.shape)
-    g = _keep(g, shape, dims, keepdim, ns)
-    r = _keep(r, shape, dims, keepdim, ns)
-    if p == 2:
-        return (ns.where(r == 0, ns.zeros_like(g), g * x / r),)
-    if p == 1:
-        return (g * ns.sign(x),)
-    scale = ns.sign(x) * (x * ns.sign(x)) ** (p - 1) / r ** (p - 1)
-    return (ns.where(r == 0, ns.zeros_like(g), g * scale),)
+    if not keepdim and dims and shape:
+        g = ns.unsqueeze_multiple(g, shape, dims)
+        r = ns.unsqueeze_multiple(r, shape, dims)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if p == 1:
+            return (ns.sgn(x) * g,)
+        if p == 2:
+            return (g * ns.masked_fill_(x / r, r == 0, 0),)
+        if p < 1:
+            self_scaled = ns.sgn(x) * ns.masked_fill_(ns.abs(x) ** (p - 1), x == 0, 0)
+            return (self_scaled * g * r ** (1 - p),)
+        self_scaled = ns.sgn(x) * ns.abs(x) ** (p - 1) if p < 2 else x * ns.abs(x) ** (p - 2)
+        return (self_scaled * ns.masked_fill_(g / r ** (p - 1), r == 0, 0),)
 
 
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
@@ -1365,7 +1383,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     dims = _reduce_dims(input, dim)
     d = input._data
     res = np.asarray(((np.abs(d) ** p).sum(axis=dims, keepdims=keepdim)) ** (1.0 / p)).astype(d.dtype)
-    ctx = (p, dims, keepdim)
+    # the backward sees the dims as given: none (all reduced) are not unsqueezed back
+    ctx = (p, dims if dim is not None and dim != () and dim != [] else (), keepdim)
     out = _wrap(res)
     return record(
         out, node_class("LinalgVectorNormBackward0"), (input,), (input,), ctx=ctx, save_output=True, op="norm"

@@ -253,3 +253,50 @@ def test_max_over_a_dim_scatters_into_zeros(program):
 def test_indexing_backward_is_index_put_impl(program):
     # index_backward: _index_put_impl_(zeros_like(self), indices, grad, accumulate=True)
     _second_order(program)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [((0.5, -1.5, 2.0), (1.0, 0.25, -0.75)), ((2.0, -1.5, 2.0), (1.0, 2.0, -0.75)), ((1.0, math.nan), (2.0, 3.0))],
+    ids=["one_max", "ties", "nan"],
+)
+@pytest.mark.parametrize("op", ["max", "min"])
+def test_max_of_all_fills_zeros_where_the_result_is(values, op):
+    # evenly_distribute_backward: grad.new_zeros(sizes).masked_fill_(mask, grad / mask.sum())
+    _second_order(lambda mod, x: getattr(x, op)() * 2, values)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda mod, x: x.amax(1),
+        lambda mod, x: x.amin(0) * 2,
+        lambda mod, x: x.amax((0, 1), keepdim=True) * x,
+        lambda mod, x: x.amax(),
+    ],
+    ids=["amax", "amin", "keepdim", "all"],
+)
+@pytest.mark.parametrize(
+    "values", [((0.5, -1.5, 2.0), (1.0, 0.25, -0.75)), ((2.0, -1.5, 2.0), (2.0, 2.0, -0.75))], ids=["one", "ties"]
+)
+def test_amax_scales_the_grad_by_the_count_of_ties(program, values):
+    # scale_grad_by_count: (grad / mask.sum(dims, True)) * mask
+    _second_order(program, values)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda mod, x: x.norm(),
+        lambda mod, x: x.norm(dim=1),
+        lambda mod, x: x.norm(dim=(0, 1)) * x,
+        lambda mod, x: x.norm(p=1, dim=0),
+        lambda mod, x: x.norm(p=1.5),
+        lambda mod, x: x.norm(p=3, dim=1, keepdim=True) * x,
+    ],
+    ids=["all", "dim", "all_dims", "p1", "p1_5", "p3_keepdim"],
+)
+@pytest.mark.parametrize("values", [((0.5, -1.5, 2.0), (1.0, 0.25, -0.75)), ((0.0, 0.0, 0.0), (1.0, 0.0, -2.0))])
+def test_norm_backward_masks_a_zero_norm(program, values):
+    # norm_backward: grad * (self / norm).masked_fill_(norm == 0, 0) for p = 2
+    _second_order(program, values)
