@@ -1668,18 +1668,70 @@ ger = outer
 # ============================================================================ softmax
 
 
+def _softmax_backward_data(g, r, dim, ns):
+    """ATen's _softmax_backward_data(grad_output, output, dim): ``output * (grad_output -
+    (grad_output * output).sum(dim, True))``; one node (SoftmaxBackwardDataBackward0, saving
+    grad_output and output) under create_graph."""
+    if ns.records_graph:
+        gd, rd = g._data, r._data
+        values = rd * (gd - np.sum(gd * rd, axis=dim, keepdims=True))
+        return record(
+            _wrap(_arr(values)), _SoftmaxBackwardDataBackward0, (g, r), (g, r), ctx=dim, op="softmax_backward"
+        )
+    return r * (g - ns.sum(g * r, dim, True))
+
+
+def _softmax_bdb(node, gg, ns):
+    # derivatives.yaml: grad_output: _softmax_backward_data(grad, output, dim);
+    # output: softmax_double_backward(grad, grad_output, dim, output), that is
+    # grad_output * grad - (output * grad_output).sum(dim, true) * grad - grad_output * (output * grad).sum(dim, true)
+    g, r = node.unpack(ns)
+    dim = node._ctx
+    return (
+        _softmax_backward_data(gg, r, dim, ns) if node.needs(0) else None,
+        g * gg - ns.sum(r * g, dim, True) * gg - g * ns.sum(r * gg, dim, True) if node.needs(1) else None,
+    )
+
+
+_SoftmaxBackwardDataBackward0 = node_class("SoftmaxBackwardDataBackward0", _softmax_bdb)
+
+
 @backward_formula("SoftmaxBackward0")
 def _softmax_bw(node, g, ns):
     (r,) = node.unpack(ns)
+    return (_softmax_backward_data(g, r, node._ctx, ns),)  # derivatives.yaml: _softmax_backward_data(grad, result, dim)
+
+
+def _log_softmax_backward_data(g, r, dim, ns):
+    """ATen's _log_softmax_backward_data(grad_output, output, dim): ``grad_output -
+    output.exp() * grad_output.sum(dim, True)``; one node (LogSoftmaxBackwardDataBackward0,
+    saving grad_output and output) under create_graph."""
+    if ns.records_graph:
+        gd, rd = g._data, r._data
+        values = gd - np.exp(rd) * np.sum(gd, axis=dim, keepdims=True)
+        node = _LogSoftmaxBackwardDataBackward0
+        return record(_wrap(_arr(values)), node, (g, r), (g, r), ctx=dim, op="log_softmax_backward")
+    return g - ns.exp(r) * ns.sum(g, dim, True)
+
+
+def _log_softmax_bdb(node, gg, ns):
+    # derivatives.yaml: grad_output: grad - (grad * output.exp()).sum(dim, true);
+    # output: -grad_output.sum(dim, true) * output.exp() * grad
+    g, r = node.unpack(ns)
     dim = node._ctx
-    return (r * (g - ns.sum(g * r, dim, True)),)
+    return (
+        gg - ns.sum(gg * ns.exp(r), dim, True) if node.needs(0) else None,
+        -ns.sum(g, dim, True) * ns.exp(r) * gg if node.needs(1) else None,
+    )
+
+
+_LogSoftmaxBackwardDataBackward0 = node_class("LogSoftmaxBackwardDataBackward0", _log_softmax_bdb)
 
 
 @backward_formula("LogSoftmaxBackward0")
 def _log_softmax_bw(node, g, ns):
     (r,) = node.unpack(ns)
-    dim = node._ctx
-    return (g - ns.exp(r) * ns.sum(g, dim, True),)
+    return (_log_softmax_backward_data(g, r, node._ctx, ns),)  # _log_softmax_backward_data(grad, result, dim)
 
 
 def _softmax_data(input, dim, dtype, op):

@@ -300,3 +300,56 @@ def test_amax_scales_the_grad_by_the_count_of_ties(program, values):
 def test_norm_backward_masks_a_zero_norm(program, values):
     # norm_backward: grad * (self / norm).masked_fill_(norm == 0, 0) for p = 2
     _second_order(program, values)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda mod, x: x.softmax(1),
+        lambda mod, x: x.softmax(0) * x,
+        lambda mod, x: x.log_softmax(1),
+        lambda mod, x: x.log_softmax(0).exp() * x,
+    ],
+    ids=["softmax", "softmax_dim0", "log_softmax", "log_softmax_dim0"],
+)
+def test_softmax_backward_is_one_node(program):
+    # _softmax_backward_data / _log_softmax_backward_data are ops with formulas of their own
+    _second_order(program)
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+def test_softmax_backward_node_saves_the_grad_and_the_output(op):
+    # SoftmaxBackwardDataBackward0 saves grad_output: editing it breaks the next backward
+    errors, third = [], []
+    for mod in (torch, gradlens_core):
+        x = mod.tensor([[0.5, -1.5, 2.0], [1.0, 0.25, -0.75]], requires_grad=True)
+        gy = mod.tensor([[1.0, 2.0, -1.0], [0.5, 0.0, 3.0]], requires_grad=True)
+        (g,) = mod.autograd.grad(getattr(x, op)(1), x, gy, create_graph=True)
+        (h,) = mod.autograd.grad((g * g).sum(), gy, create_graph=True, retain_graph=True)
+        (k,) = mod.autograd.grad((h * h).sum(), (x, gy)[0], retain_graph=True)
+        third.append(k.numpy().copy())
+        with mod.no_grad():
+            gy.mul_(2)
+        with pytest.raises(RuntimeError) as info:
+            (g * g).sum().backward()
+        errors.append(str(info.value))
+    assert errors[1] == errors[0]
+    np.testing.assert_allclose(third[1], third[0], rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda mod, x: mod.nn.functional.mse_loss(x, x.detach() * 2),
+        lambda mod, x: mod.nn.functional.mse_loss(x.exp(), x * 3, reduction="sum"),
+        lambda mod, x: mod.nn.functional.mse_loss(x * 2, mod.ones(2, 3), reduction="none"),
+        lambda mod, x: mod.nn.functional.cross_entropy(x, mod.tensor([0, 2])),
+        lambda mod, x: mod.nn.functional.cross_entropy(x, mod.tensor([1, -100]), reduction="sum"),
+        lambda mod, x: mod.nn.functional.nll_loss(x, mod.tensor([2, 1]), weight=mod.tensor([1.0, 2.0, 0.5])),
+        lambda mod, x: mod.nn.functional.nll_loss(x * x, mod.tensor([2, 1]), reduction="none"),
+    ],
+    ids=["mse", "mse_sum_both", "mse_none", "ce", "ce_ignore", "nll_weight", "nll_none"],
+)
+def test_loss_backward_kernels_are_one_node(program):
+    # mse_loss_backward and nll_loss_backward are ops with formulas of their own
+    _second_order(program)
