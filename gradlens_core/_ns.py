@@ -92,6 +92,7 @@ class _Numpy:
     sign = staticmethod(np.sign)
     sgn = staticmethod(np.sign)
     sqrt = staticmethod(np.sqrt)
+    abs = staticmethod(np.abs)
     matmul = staticmethod(np.matmul)
     outer = staticmethod(np.outer)
 
@@ -182,27 +183,42 @@ class _Numpy:
         return out
 
     @staticmethod
-    def scatter(g, shape, key):
-        """Zeros of ``shape`` with ``g`` written at ``key`` (the backward of indexing a view)."""
+    def scatter(g, shape, key, name=None):
+        """Zeros of ``shape`` with ``g`` written at ``key``: the backward of a view by a basic
+        key (select_backward / slice_backward; ``name`` is the node the graph path records)."""
         out = np.zeros(shape, dtype=g.dtype)
         out[key] = g
         return out
 
     @staticmethod
-    def index_add(g, shape, key):
-        """Zeros of ``shape`` with ``g`` added at the advanced index ``key`` (repeats add up)."""
+    def index_add(g, shape, key, name=None):
+        """Zeros of ``shape`` with ``g`` added at the advanced index ``key`` (repeats add up):
+        an in-place write into zeros (``name``: scatter_'s or _index_put_impl_'s node)."""
         out = np.zeros(shape, dtype=g.dtype)
         np.add.at(out, key, g)
         return out
 
     @staticmethod
-    def take(g, key):
-        return g[key]
+    def narrow(g, dim, start, length):
+        return g[(slice(None),) * dim + (slice(start, start + length),)]
 
     @staticmethod
-    def split(g, sizes, axis):
-        bounds = np.cumsum(sizes)[:-1]
-        return np.split(g, bounds, axis=axis)
+    def unsqueeze_multiple(g, shape, dims):
+        """``g`` with a dim of size 1 at each of ``dims`` (FunctionsManual's unsqueeze_multiple;
+        here one reshape, the same values)."""
+        return _Numpy.reshape(g, tuple(1 if i in dims else n for i, n in enumerate(shape)))
+
+    @staticmethod
+    def cat(parts, axis):
+        return np.concatenate(parts, axis=axis)
+
+    @staticmethod
+    def stack(parts, axis):
+        return np.stack(parts, axis=axis)
+
+    @staticmethod
+    def take(g, key):
+        return g[key]
 
     @staticmethod
     def select(g, axis, index):
@@ -287,6 +303,9 @@ class _Tensor:
     def sqrt(self, x):
         return self._f("sqrt")(x)
 
+    def abs(self, x):
+        return self._f("abs")(x)
+
     def matmul(self, a, b):
         return self._f("matmul")(a, b)
 
@@ -347,21 +366,33 @@ class _Tensor:
 
         return Tensor._wrap(_Numpy.zeros_like(x._data))
 
-    def scatter(self, g, shape, key):
-        from ._views import scatter_into
+    def scatter(self, g, shape, key, name):
+        from ._views import place_into
 
-        return scatter_into(g, shape, key, False)
+        return place_into(g, shape, key, name, into_zeros=False)
 
-    def index_add(self, g, shape, key):
-        from ._views import scatter_into
+    def index_add(self, g, shape, key, name):
+        from ._views import place_into
 
-        return scatter_into(g, shape, key, True)
+        return place_into(g, shape, key, name, into_zeros=True)
+
+    def narrow(self, g, dim, start, length):
+        return g.narrow(dim, start, length)
+
+    def unsqueeze_multiple(self, g, shape, dims):
+        """FunctionsManual's unsqueeze_multiple: ``g.unsqueeze(d)`` for each of ``dims`` in order."""
+        for d in sorted(dims):
+            g = g.unsqueeze(d)
+        return g
+
+    def cat(self, parts, axis):
+        return self._f("cat")(parts, axis)
+
+    def stack(self, parts, axis):
+        return self._f("stack")(parts, axis)
 
     def take(self, g, key):
         return g[key]
-
-    def split(self, g, sizes, axis):
-        return g.split(list(sizes), axis)
 
     def select(self, g, axis, index):
         return g.select(axis, index)

@@ -1046,9 +1046,10 @@ def _sum_bw(node, g, ns):
 
 @backward_formula("SumBackward1")
 def _sum_dim_bw(node, g, ns):
+    # sum_backward: unsqueeze_multiple(grad, dims), expanded to the input's sizes
     shape, dims, keepdim = node._ctx
-    if not keepdim:
-        g = ns.reshape(g, _kept_shape(shape, dims))
+    if not keepdim and shape:
+        g = ns.unsqueeze_multiple(g, shape, dims)
     return (ns.expand(g, shape),)
 
 
@@ -1061,11 +1062,12 @@ def _mean_bw(node, g, ns):
 @backward_formula("MeanBackward1")
 def _mean_dim_bw(node, g, ns):
     shape, dims, keepdim = node._ctx
+    # mean_backward: sum_backward (unsqueeze_multiple, expand) / the count of elements reduced
     count = 1
     for d in dims:
         count *= shape[d]
-    if not keepdim:
-        g = ns.reshape(g, _kept_shape(shape, dims))
+    if not keepdim and shape:
+        g = ns.unsqueeze_multiple(g, shape, dims)
     return (ns.div_scalar(ns.expand(g, shape), count),)
 
 
@@ -1190,11 +1192,18 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
 
 
 def _extreme_all_bw(node, g, ns):
+    """PyTorch's evenly_distribute_backward: ``grad.new_zeros(sizes).masked_fill_(mask, grad /
+    mask.sum())``, the mask marking the elements equal to the result (the nan ones when the
+    result is nan); MaskedFillBackward1 under create_graph, an empty edge for the zeros."""
     x, r = node.unpack(ns)
-    mask = x == r
-    count = mask.sum() if ns.records_graph else int(np.count_nonzero(mask))  # g / count keeps g's dtype
-    # PyTorch: zeros_like(input).masked_fill_(mask, grad / count)
-    return (ns.made_in_place(ns.where(mask, g / count, ns.zeros_like(g)), 1),)
+    xd, rd = (x._data, r._data) if ns.records_graph else (x, r)
+    mask = np.isnan(xd) if np.isnan(rd) else xd == rd
+    if ns.records_graph:
+        mask = _wrap(mask)
+        count = mask.sum()
+    else:
+        count = int(np.count_nonzero(mask))  # g / count keeps g's dtype
+    return (ns.masked_fill_(ns.zeros(x.shape, x), mask, g / count),)
 
 
 node_class("MaxBackward1", _extreme_all_bw)
@@ -1202,18 +1211,20 @@ node_class("MinBackward1", _extreme_all_bw)
 
 
 def _extreme_dim_bw(node, g, ns):
+    """PyTorch's value_selecting_reduction_backward: ``zeros(sizes).scatter_(dim, indices, grad)``,
+    grad and indices unsqueezed at ``dim`` unless kept (zeros, zero_, then scatter_: version 2;
+    ScatterBackward0 under create_graph)."""
     (indices,) = node.unpack(ns)
     shape, dim, keepdim = node._ctx
-    if dim is None:  # a 0-d input: the value itself was selected (still zeros, then scatter_)
-        return (ns.made_in_place(ns.index_add(g, shape, ()), 2),)
+    if dim is None:  # a 0-d input: the value itself was selected
+        return (ns.made_in_place(ns.index_add(g, shape, (), "ScatterBackward0"), 2),)
     idx = indices if not ns.records_graph else indices._data
     if not keepdim:
-        g = ns.reshape(g, _kept_shape(shape, (dim,)))
+        g = ns.unsqueeze_multiple(g, shape, (dim,))
         idx = np.expand_dims(idx, dim)
     grid = list(np.indices(idx.shape, sparse=True))
     grid[dim] = idx
-    # PyTorch's value_selecting_reduction_backward: zeros (zero_), then scatter_
-    return (ns.made_in_place(ns.index_add(g, shape, tuple(grid)), 2),)
+    return (ns.made_in_place(ns.index_add(g, shape, tuple(grid), "ScatterBackward0"), 2),)
 
 
 node_class("MaxBackward0", _extreme_dim_bw)
@@ -1307,14 +1318,18 @@ def _keep(g, shape, dims, keepdim, ns):
 @backward_formula("AmaxBackward0")
 @backward_formula("AminBackward0")
 def _amax_bw(node, g, ns):
+    """derivatives.yaml: scale_grad_by_count(restore_reduced_dims(grad), restore_reduced_dims(result)
+    == self, dims), that is ``(grad / mask.sum(dims, True)) * mask``: ties share the grad."""
     x, r = node.unpack(ns)
     dims, keepdim = node._ctx
     shape = tuple(x.shape)
-    g = _keep(g, shape, dims, keepdim, ns)
+    g = _keep(g, shape, dims, keepdim, ns)  # restore_reduced_dims: a reshape
     r = _keep(r, shape, dims, keepdim, ns)
-    mask = x == r
-    count = ns.sum(mask * 1.0, dims, True) if dims else mask * 1.0
-    return (ns.where(mask, g / count, g * 0),)
+    mask = r == x
+    count = ns.sum(mask, dims, True) if dims else mask
+    if not ns.records_graph:
+        count = count.astype(g.dtype)  # PyTorch divides in the grad's dtype
+    return ((g / count) * mask,)
 
 
 def _amax_like(input, dim, keepdim, is_max):
@@ -1445,17 +1460,24 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 @backward_formula("LinalgVectorNormBackward0")
 def _norm_bw(node, g, ns):
+    """FunctionsManual's norm_backward (through linalg_vector_norm_backward): grad and norm
+    unsqueezed at the reduced dims (none when ``dim`` was not given), then by ``p``."""
     x, r = node.unpack(ns)
     p, dims, keepdim = node._ctx
     shape = tuple(x.shape)
-    g = _keep(g, shape, dims, keepdim, ns)
-    r = _keep(r, shape, dims, keepdim, ns)
-    if p == 2:
-        return (ns.where(r == 0, ns.zeros_like(g), g * x / r),)
-    if p == 1:
-        return (g * ns.sign(x),)
-    scale = ns.sign(x) * (x * ns.sign(x)) ** (p - 1) / r ** (p - 1)
-    return (ns.where(r == 0, ns.zeros_like(g), g * scale),)
+    if not keepdim and dims and shape:
+        g = ns.unsqueeze_multiple(g, shape, dims)
+        r = ns.unsqueeze_multiple(r, shape, dims)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if p == 1:
+            return (ns.sgn(x) * g,)
+        if p == 2:
+            return (g * ns.masked_fill_(x / r, r == 0, 0),)
+        if p < 1:
+            self_scaled = ns.sgn(x) * ns.masked_fill_(ns.abs(x) ** (p - 1), x == 0, 0)
+            return (self_scaled * g * r ** (1 - p),)
+        self_scaled = ns.sgn(x) * ns.abs(x) ** (p - 1) if p < 2 else x * ns.abs(x) ** (p - 2)
+        return (self_scaled * ns.masked_fill_(g / r ** (p - 1), r == 0, 0),)
 
 
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
@@ -1470,7 +1492,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     dims = _reduce_dims(input, dim)
     d = input._data
     res = np.asarray(((np.abs(d) ** p).sum(axis=dims, keepdims=keepdim)) ** (1.0 / p)).astype(d.dtype)
-    ctx = (p, dims, keepdim)
+    # the backward sees the dims as given: none (all reduced) are not unsqueezed back
+    ctx = (p, dims if dim is not None and dim != () and dim != [] else (), keepdim)
     out = _wrap(res)
     return record(
         out, node_class("LinalgVectorNormBackward0"), (input,), (input,), ctx=ctx, save_output=True, op="norm"
@@ -1766,18 +1789,70 @@ ger = outer
 # ============================================================================ softmax
 
 
+def _softmax_backward_data(g, r, dim, ns):
+    """ATen's _softmax_backward_data(grad_output, output, dim): ``output * (grad_output -
+    (grad_output * output).sum(dim, True))``; one node (SoftmaxBackwardDataBackward0, saving
+    grad_output and output) under create_graph."""
+    if ns.records_graph:
+        gd, rd = g._data, r._data
+        values = rd * (gd - np.sum(gd * rd, axis=dim, keepdims=True))
+        return record(
+            _wrap(_arr(values)), _SoftmaxBackwardDataBackward0, (g, r), (g, r), ctx=dim, op="softmax_backward"
+        )
+    return r * (g - ns.sum(g * r, dim, True))
+
+
+def _softmax_bdb(node, gg, ns):
+    # derivatives.yaml: grad_output: _softmax_backward_data(grad, output, dim);
+    # output: softmax_double_backward(grad, grad_output, dim, output), that is
+    # grad_output * grad - (output * grad_output).sum(dim, true) * grad - grad_output * (output * grad).sum(dim, true)
+    g, r = node.unpack(ns)
+    dim = node._ctx
+    return (
+        _softmax_backward_data(gg, r, dim, ns) if node.needs(0) else None,
+        g * gg - ns.sum(r * g, dim, True) * gg - g * ns.sum(r * gg, dim, True) if node.needs(1) else None,
+    )
+
+
+_SoftmaxBackwardDataBackward0 = node_class("SoftmaxBackwardDataBackward0", _softmax_bdb)
+
+
 @backward_formula("SoftmaxBackward0")
 def _softmax_bw(node, g, ns):
     (r,) = node.unpack(ns)
+    return (_softmax_backward_data(g, r, node._ctx, ns),)  # derivatives.yaml: _softmax_backward_data(grad, result, dim)
+
+
+def _log_softmax_backward_data(g, r, dim, ns):
+    """ATen's _log_softmax_backward_data(grad_output, output, dim): ``grad_output -
+    output.exp() * grad_output.sum(dim, True)``; one node (LogSoftmaxBackwardDataBackward0,
+    saving grad_output and output) under create_graph."""
+    if ns.records_graph:
+        gd, rd = g._data, r._data
+        values = gd - np.exp(rd) * np.sum(gd, axis=dim, keepdims=True)
+        node = _LogSoftmaxBackwardDataBackward0
+        return record(_wrap(_arr(values)), node, (g, r), (g, r), ctx=dim, op="log_softmax_backward")
+    return g - ns.exp(r) * ns.sum(g, dim, True)
+
+
+def _log_softmax_bdb(node, gg, ns):
+    # derivatives.yaml: grad_output: grad - (grad * output.exp()).sum(dim, true);
+    # output: -grad_output.sum(dim, true) * output.exp() * grad
+    g, r = node.unpack(ns)
     dim = node._ctx
-    return (r * (g - ns.sum(g * r, dim, True)),)
+    return (
+        gg - ns.sum(gg * ns.exp(r), dim, True) if node.needs(0) else None,
+        -ns.sum(g, dim, True) * ns.exp(r) * gg if node.needs(1) else None,
+    )
+
+
+_LogSoftmaxBackwardDataBackward0 = node_class("LogSoftmaxBackwardDataBackward0", _log_softmax_bdb)
 
 
 @backward_formula("LogSoftmaxBackward0")
 def _log_softmax_bw(node, g, ns):
     (r,) = node.unpack(ns)
-    dim = node._ctx
-    return (g - ns.exp(r) * ns.sum(g, dim, True),)
+    return (_log_softmax_backward_data(g, r, node._ctx, ns),)  # _log_softmax_backward_data(grad, result, dim)
 
 
 def _softmax_data(input, dim, dtype, op):
@@ -1884,10 +1959,17 @@ def where(condition, input=None, other=None):
 
 @backward_formula("CatBackward0")
 def _cat_bw(node, g, ns):
+    # cat_tensors_backward: each input's part of the grad, grad.narrow(dim, start, size); a
+    # skipped empty 1-d input gets zeros({0})
     dim, sizes = node._ctx
-    pieces = iter(ns.split(g, [n for n in sizes if n is not None], dim))
-    # a skipped empty 1-d input gets an empty gradient
-    return tuple(ns.zeros((0,), g) if n is None else next(pieces) for n in sizes)
+    grads, start = [], 0
+    for n in sizes:
+        if n is None:
+            grads.append(ns.zeros((0,), g))
+        else:
+            grads.append(ns.narrow(g, dim, start, n))
+            start += n
+    return tuple(grads)
 
 
 def _skipped_in_cat(t: Tensor) -> bool:

@@ -482,7 +482,9 @@ def narrow(self: Tensor, dim: int, start: int, length: int) -> Tensor:
 def _key_view(self, key, name, op):
     key = key + (Ellipsis,)  # an Ellipsis keeps a 0-d result an array view, not a numpy scalar
     in_shape = self._data.shape
-    step = ViewStep(lambda a: a[key], lambda g, ns: ns.scatter(g, in_shape, key))
+    # select_backward / slice_backward (SelectBackwardBackward0 ... under create_graph)
+    backward_op = name.replace("Backward0", "BackwardBackward0")
+    step = ViewStep(lambda a: a[key], lambda g, ns: ns.scatter(g, in_shape, key, backward_op))
     return make_view(self, self._data[key], name, step, op)
 
 
@@ -493,21 +495,26 @@ class MultiViewNode(Node):
 
     @staticmethod
     def _formula(node, grads, ns):
-        in_shape, keys = node._ctx
-        total = None
-        for g, key in zip(grads, keys):
+        in_shape, dim, sizes = node._ctx
+        like = next(g for g in grads if g is not None)
+        if sizes is None:
+            # unbind_backward: stack(grads, dim), zeros({}).expand(sizes) for a missing grad
+            return (ns.stack([ns.expand(ns.zeros((), like), like.shape) if g is None else g for g in grads], dim),)
+        # split_with_sizes_backward: cat(grads, dim), zeros of the piece's size for a missing grad
+        parts = []
+        for g, size in zip(grads, sizes):
             if g is None:
-                continue
-            part = ns.scatter(g, in_shape, key)
-            total = part if total is None else total + part
-        return (total,)
+                g = ns.zeros(in_shape[:dim] + (size,) + in_shape[dim + 1 :], like)
+            parts.append(g)
+        return (ns.cat(parts, dim),)
 
     def apply_formula(self, grads, ns):
         return self._formula(self, grads, ns)
 
 
-def _multi_view(self: Tensor, keys, name: str, op: str) -> tuple:
-    """Views ``self[key]`` for each key, made by one node as PyTorch's split/unbind do."""
+def _multi_view(self: Tensor, keys, name: str, op: str, dim: int, sizes) -> tuple:
+    """Views ``self[key]`` for each key, made by one node as PyTorch's split/unbind do: the
+    pieces' ``sizes`` along ``dim`` (split), or None (unbind, whose keys select)."""
     from ._tensor import check_differentiable, needs_grad
 
     keys = [k + (Ellipsis,) for k in keys]
@@ -515,12 +522,16 @@ def _multi_view(self: Tensor, keys, name: str, op: str) -> tuple:
     node = None
     if needs_grad(self):
         cls = node_class(name, base=MultiViewNode)
-        node = cls((self._edge(),), (), (in_shape, keys), [(in_shape, self._data.dtype)])
+        node = cls((self._edge(),), (), (in_shape, dim, sizes), [(in_shape, self._data.dtype)])
         node._n_outputs = len(keys)
+    # each view's own step back to ``self``: select_backward or slice_backward
+    backward_op = "SelectBackwardBackward0" if sizes is None else "SliceBackwardBackward0"
     outs = []
     for i, key in enumerate(keys):
         out = Tensor._wrap(self._data[key])
-        step = ViewStep((lambda k: lambda a: a[k])(key), (lambda k: lambda g, ns: ns.scatter(g, in_shape, k))(key))
+        step = ViewStep(
+            (lambda k: lambda a: a[k])(key), (lambda k: lambda g, ns: ns.scatter(g, in_shape, k, backward_op))(key)
+        )
         _view_meta(out, self, step, MULTI_OUTPUT_NODE)
         if node is not None:
             check_differentiable(out)
@@ -537,7 +548,7 @@ def unbind(self: Tensor, dim: int = 0):
     """The slices along ``dim`` (UnbindBackward0)."""
     d = self._wrap_dim(dim)
     keys = [(slice(None),) * d + (i,) for i in range(self._data.shape[d])]
-    return _multi_view(self, keys, "UnbindBackward0", "unbind")
+    return _multi_view(self, keys, "UnbindBackward0", "unbind", d, None)
 
 
 def split(self: Tensor, split_size, dim: int = 0):
@@ -561,7 +572,7 @@ def split(self: Tensor, split_size, dim: int = 0):
     for size in sizes:
         keys.append((slice(None),) * d + (slice(start, start + size),))
         start += size
-    return _multi_view(self, keys, name, "split")
+    return _multi_view(self, keys, name, "split", d, sizes)
 
 
 def chunk(self: Tensor, chunks: int, dim: int = 0):
@@ -774,8 +785,8 @@ def _advanced_index(self: Tensor, indices) -> Tensor:
 
 def _index_bw(node, g, ns):
     shape, key = node._ctx, node.saved_value(0, ns)
-    # PyTorch: grad.new_zeros(shape).index_put_(indices, grad, accumulate=True)
-    return (ns.made_in_place(ns.index_add(g, shape, key), 1),)
+    # PyTorch's index_backward: _index_put_impl_(grad.new_zeros(shape), indices, grad, accumulate=True)
+    return (ns.made_in_place(ns.index_add(g, shape, key, "IndexPutImplBackward0"), 1),)
 
 
 def _index_put_bw(node, g, ns):
@@ -916,18 +927,24 @@ def _as_masked_fill(indices: dict, value: Tensor) -> bool:
 # ----------------------------------------------------------------------------- scatter (double backward)
 
 
-def _scatter_bw(node, g, ns):
-    key, _ = node._ctx
-    return (ns.take(g, key),)
+def _placed_bw(node, gg, ns):
+    """The backward of placing a grad at ``key``: the grad read back there. select_backward's
+    is ``grad.select(dim, index)``, slice_backward's ``grad.slice(dim, start, end, step)``,
+    scatter_'s ``grad.gather(dim, index)`` and _index_put_impl_'s ``grad.index(indices)`` (the
+    last two read by indexing here). The zeros written into have no history: no grad."""
+    key = node._ctx
+    return (None,) * (len(node.next_functions) - 1) + (ns.take(gg, key),)
 
 
-def scatter_into(g: Tensor, shape, key, accumulate: bool) -> Tensor:
-    """Zeros of ``shape`` with ``g`` placed at ``key``: the differentiable backward of indexing."""
-    from ._autograd import node_class
-
+def place_into(g: Tensor, shape, key, name: str, into_zeros: bool) -> Tensor:
+    """Zeros of ``shape`` with ``g`` placed at ``key``, recorded as the op PyTorch's formula
+    calls (``name``): select_backward / slice_backward take the grad alone; scatter_ and
+    _index_put_impl_ (``into_zeros``, adding up repeats) write into fresh zeros, their first
+    input, which records an empty edge."""
     out = np.zeros(shape, dtype=g._data.dtype)
-    if accumulate:
+    if into_zeros:
         np.add.at(out, key, g._data)
     else:
         out[key] = g._data
-    return record(Tensor._wrap(out), node_class("IndexPutBackward0", _scatter_bw), (g,), ctx=(key, shape), op="scatter")
+    inputs = (None, g) if into_zeros else (g,)
+    return record(Tensor._wrap(out), node_class(name, _placed_bw), inputs, ctx=key, op=name)

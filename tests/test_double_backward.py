@@ -136,3 +136,220 @@ def test_prod_with_zeros_records_the_zero_safe_products(values, dim):
     _both(program)
     for got, want in zip(grads[gradlens_core], grads[torch]):
         np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+# ----------------------------------------------------------------------------- the graphs formulas record
+
+
+def _deep_names(fn, depth: int = 3):
+    """``fn``'s name and its next_functions', ``depth`` levels down (None for an empty edge)."""
+    if fn is None or depth == 0:
+        return None
+    return type(fn).__name__, tuple(_deep_names(n, depth - 1) for n, _ in fn.next_functions)
+
+
+def _second_order(program, values=((0.5, -1.5, 2.0), (1.0, 0.25, -0.75)), depth: int = 3):
+    """For ``y = program(mod, x)``: the graph ``grad((y * y).sum(), x, create_graph=True)``
+    records (names ``depth`` levels down, the grad's version), and the second-order grad
+    of ``(g * g).sum()``, compared with torch's."""
+    out = {}
+    for mod in (torch, gradlens_core):
+        x = mod.tensor(values, requires_grad=True)
+        y = program(mod, x)
+        (g,) = mod.autograd.grad((y * y).sum(), x, create_graph=True)
+        recorded = (_deep_names(g.grad_fn, depth), g._version)
+        (h,) = mod.autograd.grad((g * g).sum(), x)
+        out[mod] = (recorded, h.numpy().copy())
+    assert out[gradlens_core][0] == out[torch][0]
+    np.testing.assert_allclose(out[gradlens_core][1], out[torch][1], rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda mod, x: x[1] * x[0],
+        lambda mod, x: x[:, 1:] * 2,
+        lambda mod, x: x[:, ::2] * x[:, 1:],
+        lambda mod, x: x.narrow(1, 1, 2).exp(),
+        lambda mod, x: x.select(1, 2) * x[:, 0],
+        lambda mod, x: x[:, :1].expand(2, 3) * x,
+    ],
+    ids=["select", "slice", "step_slices", "narrow", "select_dim1", "expand_of_slice"],
+)
+def test_select_and_slice_record_their_backward_ops(program):
+    # select_backward / slice_backward are ops of their own (SelectBackwardBackward0 ...)
+    _second_order(program)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda mod, x: x.split(1, 1)[0] * x.split(1, 1)[1],
+        lambda mod, x: x.split([1, 2], 1)[1] * 3,
+        lambda mod, x: x.chunk(2, 1)[0].exp(),
+        lambda mod, x: x.unbind(1)[2] * x.unbind(1)[0],
+        lambda mod, x: x.unbind(0)[1].exp(),
+    ],
+    ids=["split", "split_with_sizes", "chunk", "unbind", "unbind_one"],
+)
+def test_split_and_unbind_backward_cat_and_stack(program):
+    # split_backward: cat of the grads, zeros for the missing ones; unbind_backward: stack
+    _second_order(program)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda mod, x: mod.cat([x, x * 2], 1),
+        lambda mod, x: mod.cat([x.exp(), x], 0),
+        lambda mod, x: mod.cat([x.reshape(-1), mod.zeros(0), x[0]]),
+    ],
+    ids=["dim1", "dim0", "with_empty"],
+)
+def test_cat_backward_narrows_the_grad(program):
+    _second_order(program)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda mod, x: x.sum(0) * x,
+        lambda mod, x: x.mean(1),
+        lambda mod, x: x.sum((0, 1)) * x,
+        lambda mod, x: x.mean((0, 1), keepdim=True) * x,
+        lambda mod, x: x.sum(-1).exp(),
+    ],
+    ids=["sum_dim", "mean_dim", "sum_dims", "mean_keepdim", "sum_last"],
+)
+def test_sum_and_mean_over_dims_unsqueeze_the_grad(program):
+    # sum_backward's unsqueeze_multiple, then expand
+    _second_order(program)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda mod, x: x.max(1)[0],
+        lambda mod, x: x.min(0)[0] * 2,
+        lambda mod, x: x.max(1, keepdim=True)[0] * x,
+        lambda mod, x: x[0, 0].max(0)[0] * x,
+    ],
+    ids=["max_dim", "min_dim", "keepdim", "zero_dim"],
+)
+def test_max_over_a_dim_scatters_into_zeros(program):
+    # value_selecting_reduction_backward: zeros(sizes).scatter_(dim, indices, grad)
+    _second_order(program)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda mod, x: x[mod.tensor([1, 0])] * x,
+        lambda mod, x: x[:, mod.tensor([2, 2, 0])].exp(),
+        lambda mod, x: x[x > 0] * 2,
+    ],
+    ids=["rows", "repeated_columns", "mask"],
+)
+def test_indexing_backward_is_index_put_impl(program):
+    # index_backward: _index_put_impl_(zeros_like(self), indices, grad, accumulate=True)
+    _second_order(program)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [((0.5, -1.5, 2.0), (1.0, 0.25, -0.75)), ((2.0, -1.5, 2.0), (1.0, 2.0, -0.75)), ((1.0, math.nan), (2.0, 3.0))],
+    ids=["one_max", "ties", "nan"],
+)
+@pytest.mark.parametrize("op", ["max", "min"])
+def test_max_of_all_fills_zeros_where_the_result_is(values, op):
+    # evenly_distribute_backward: grad.new_zeros(sizes).masked_fill_(mask, grad / mask.sum())
+    _second_order(lambda mod, x: getattr(x, op)() * 2, values)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda mod, x: x.amax(1),
+        lambda mod, x: x.amin(0) * 2,
+        lambda mod, x: x.amax((0, 1), keepdim=True) * x,
+        lambda mod, x: x.amax(),
+    ],
+    ids=["amax", "amin", "keepdim", "all"],
+)
+@pytest.mark.parametrize(
+    "values", [((0.5, -1.5, 2.0), (1.0, 0.25, -0.75)), ((2.0, -1.5, 2.0), (2.0, 2.0, -0.75))], ids=["one", "ties"]
+)
+def test_amax_scales_the_grad_by_the_count_of_ties(program, values):
+    # scale_grad_by_count: (grad / mask.sum(dims, True)) * mask
+    _second_order(program, values)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda mod, x: x.norm(),
+        lambda mod, x: x.norm(dim=1),
+        lambda mod, x: x.norm(dim=(0, 1)) * x,
+        lambda mod, x: x.norm(p=1, dim=0),
+        lambda mod, x: x.norm(p=1.5),
+        lambda mod, x: x.norm(p=3, dim=1, keepdim=True) * x,
+    ],
+    ids=["all", "dim", "all_dims", "p1", "p1_5", "p3_keepdim"],
+)
+@pytest.mark.parametrize("values", [((0.5, -1.5, 2.0), (1.0, 0.25, -0.75)), ((0.0, 0.0, 0.0), (1.0, 0.0, -2.0))])
+def test_norm_backward_masks_a_zero_norm(program, values):
+    # norm_backward: grad * (self / norm).masked_fill_(norm == 0, 0) for p = 2
+    _second_order(program, values)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda mod, x: x.softmax(1),
+        lambda mod, x: x.softmax(0) * x,
+        lambda mod, x: x.log_softmax(1),
+        lambda mod, x: x.log_softmax(0).exp() * x,
+    ],
+    ids=["softmax", "softmax_dim0", "log_softmax", "log_softmax_dim0"],
+)
+def test_softmax_backward_is_one_node(program):
+    # _softmax_backward_data / _log_softmax_backward_data are ops with formulas of their own
+    _second_order(program)
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+def test_softmax_backward_node_saves_the_grad_and_the_output(op):
+    # SoftmaxBackwardDataBackward0 saves grad_output: editing it breaks the next backward
+    errors, third = [], []
+    for mod in (torch, gradlens_core):
+        x = mod.tensor([[0.5, -1.5, 2.0], [1.0, 0.25, -0.75]], requires_grad=True)
+        gy = mod.tensor([[1.0, 2.0, -1.0], [0.5, 0.0, 3.0]], requires_grad=True)
+        (g,) = mod.autograd.grad(getattr(x, op)(1), x, gy, create_graph=True)
+        (h,) = mod.autograd.grad((g * g).sum(), gy, create_graph=True, retain_graph=True)
+        (k,) = mod.autograd.grad((h * h).sum(), (x, gy)[0], retain_graph=True)
+        third.append(k.numpy().copy())
+        with mod.no_grad():
+            gy.mul_(2)
+        with pytest.raises(RuntimeError) as info:
+            (g * g).sum().backward()
+        errors.append(str(info.value))
+    assert errors[1] == errors[0]
+    np.testing.assert_allclose(third[1], third[0], rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda mod, x: mod.nn.functional.mse_loss(x, x.detach() * 2),
+        lambda mod, x: mod.nn.functional.mse_loss(x.exp(), x * 3, reduction="sum"),
+        lambda mod, x: mod.nn.functional.mse_loss(x * 2, mod.ones(2, 3), reduction="none"),
+        lambda mod, x: mod.nn.functional.cross_entropy(x, mod.tensor([0, 2])),
+        lambda mod, x: mod.nn.functional.cross_entropy(x, mod.tensor([1, -100]), reduction="sum"),
+        lambda mod, x: mod.nn.functional.nll_loss(x, mod.tensor([2, 1]), weight=mod.tensor([1.0, 2.0, 0.5])),
+        lambda mod, x: mod.nn.functional.nll_loss(x * x, mod.tensor([2, 1]), reduction="none"),
+    ],
+    ids=["mse", "mse_sum_both", "mse_none", "ce", "ce_ignore", "nll_weight", "nll_none"],
+)
+def test_loss_backward_kernels_are_one_node(program):
+    # mse_loss_backward and nll_loss_backward are ops with formulas of their own
+    _second_order(program)

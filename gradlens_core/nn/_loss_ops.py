@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import _dtype
 from .._autograd import backward_formula, node_class
+from .._ns import NUMPY as _NUMPY
 from .._tensor import Tensor, record
 from ._reduction import MEAN, NONE
 
@@ -32,17 +33,47 @@ def _np(x):
 # ----------------------------------------------------------------------------- mse
 
 
+def _mse_loss_backward(g, x, y, ctx, ns):
+    """ATen's mse_loss_backward(grad, self, target): ``norm * (self - target) * grad``, norm =
+    2/numel for 'mean', else 2; one node (MseLossBackwardBackward0, saving grad_output, self
+    and target) under create_graph."""
+    reduction, numel = ctx
+    norm = 2.0 / numel if reduction == MEAN and numel else 2.0
+    if ns.records_graph:
+        values = np.asarray((x._data - y._data) * norm * g._data)
+        return record(Tensor._wrap(values), _MseLossBackwardBackward0, (g, x, y), (g, x, y), ctx=ctx, op="mse_backward")
+    return (x - y) * norm * g
+
+
+def _mse_loss_double_backward(gg, ctx, ns):
+    """FunctionsManual's mse_loss_double_backward: ``2 * grad``, divided by numel for 'mean'."""
+    reduction, numel = ctx
+    out = 2 * gg
+    return out / numel if reduction == MEAN else out
+
+
+def _mse_loss_bdb(node, gg, ns):
+    # derivatives.yaml: grad_output: mse_loss_backward(grad, self, target);
+    # self: mse_loss_double_backward(grad * grad_output, self); target: -mse_loss_double_backward(...)
+    g, x, y = node.unpack(ns)
+    ctx = node._ctx
+    return (
+        _mse_loss_backward(gg, x, y, ctx, ns) if node.needs(0) else None,
+        _mse_loss_double_backward(gg * g, ctx, ns) if node.needs(1) else None,
+        -_mse_loss_double_backward(gg * g, ctx, ns) if node.needs(2) else None,
+    )
+
+
+_MseLossBackwardBackward0 = node_class("MseLossBackwardBackward0", _mse_loss_bdb)
+
+
 @backward_formula("MseLossBackward0")
 def _mse_loss_bw(node, g, ns):
     x, y = node.unpack(ns)
-    reduction, numel = node._ctx
-    need_x = node.next_functions[0][0] is not None
-    need_y = node.next_functions[1][0] is not None
-    # PyTorch: norm * (input - target) * grad, norm = 2/numel for 'mean', else 2
-    norm = 2.0 / numel if reduction == MEAN and numel else 2.0
-    # the target's grad is mse_loss_backward(grad, target, self): (y - x), not -(x - y), so 0 stays +0
-    gx = (x - y) * norm * g if need_x else None
-    gy = (y - x) * norm * g if need_y else None
+    # derivatives.yaml: self: mse_loss_backward(grad, self, target); target: mse_loss_backward(grad,
+    # target, self), so (y - x), not -(x - y), and 0 stays +0
+    gx = _mse_loss_backward(g, x, y, node._ctx, ns) if node.needs(0) else None
+    gy = _mse_loss_backward(g, y, x, node._ctx, ns) if node.needs(1) else None
     return gx, gy
 
 
@@ -86,6 +117,13 @@ def _picked_weights(t, weight, ignore_index, dtype):
 
 def _nll_loss_bw(node, g, ns):
     saved = node.unpack(ns)
+    if ns.records_graph:
+        # ATen's nll_loss_backward as one node (NllLossBackwardBackward0) over the grad and self
+        # (target, weight and total_weight have no edges); it saves target and weight
+        values = _nll_loss_bw(node, g._data, _NUMPY)[0]
+        fused = _NllLossBackwardBackward0 if node.name() == "NllLossBackward0" else _NllLoss2DBackwardBackward0
+        ctx = (node._ctx[0], node._ctx[1], node.name())
+        return (record(Tensor._wrap(values), fused, (g, saved[0]), saved[1:2] + saved[3:], ctx=ctx, op="nll_backward"),)
     t, total_weight = _np(saved[1]), saved[2]
     weight = _np(saved[3]) if len(saved) > 3 else None
     reduction, ignore_index, shape, np_dtype = node._ctx
@@ -95,39 +133,53 @@ def _nll_loss_bw(node, g, ns):
         # all targets ignored: total_weight is 0 and every grad stays 0 (PyTorch writes none)
         tw = float(_np(total_weight))
         g = g / total_weight if tw != 0 else g * 0
-    if not ns.records_graph:
-        gv = np.asarray(g, dtype=np_dtype)
-        if reduction == NONE:
-            gv = gv.reshape(safe.shape)
-        # PyTorch writes -w * g only at kept targets; everything else stays exactly +0
-        vals = np.where(valid, w * np.broadcast_to(-gv, safe.shape), 0)
-        out = np.zeros(batched_shape, np_dtype)
-        np.put_along_axis(out, safe[:, None], vals[:, None], axis=1)
-        return (out.reshape(shape),)
-    # create_graph: the same values as (constant coefficient) * g, differentiable in g
-    coef = np.zeros(batched_shape, np_dtype)
-    np.put_along_axis(coef, safe[:, None], -w[:, None], axis=1)
-    coef_t = Tensor._wrap(coef.reshape(shape))
-    if reduction == NONE and len(shape) > 1:
-        g = ns.reshape(g, (shape[0], 1) + tuple(shape[2:]))
-    return (coef_t * g,)
+    gv = np.asarray(g, dtype=np_dtype)
+    if reduction == NONE:
+        gv = gv.reshape(safe.shape)
+    # PyTorch writes -w * g only at kept targets; everything else stays exactly +0
+    vals = np.where(valid, w * np.broadcast_to(-gv, safe.shape), 0)
+    out = np.zeros(batched_shape, np_dtype)
+    np.put_along_axis(out, safe[:, None], vals[:, None], axis=1)
+    return (out.reshape(shape),)
+
+
+def _nll_loss_bdb(node, gg, ns):
+    # derivatives.yaml: grad_output: nll_loss(grad, target, weight, reduction, ignore_index);
+    # self: zeros_like(grad)
+    saved = node.unpack(ns)
+    reduction, ignore_index, name = node._ctx
+    weight = saved[1] if len(saved) > 1 else None
+    if ns.records_graph:
+        g_out = nll_loss(gg, saved[0], weight, reduction, ignore_index, name) if node.needs(0) else None
+    else:
+        g_out = _nll_loss_values(gg, saved[0], weight, reduction, ignore_index)[0] if node.needs(0) else None
+    return g_out, ns.zeros_like(gg) if node.needs(1) else None
 
 
 node_class("NllLossBackward0", _nll_loss_bw)
 node_class("NllLoss2DBackward0", _nll_loss_bw)
+_NllLossBackwardBackward0 = node_class("NllLossBackwardBackward0", _nll_loss_bdb)
+_NllLoss2DBackwardBackward0 = node_class("NllLoss2DBackwardBackward0", _nll_loss_bdb)
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None, reduction: int, ignore_index: int, node_name: str):
     """Negative log likelihood of ``input`` (C,), (N, C) or (N, C, H, W) at class indices ``target``."""
-    x = input._data
+    out, total_weight = _nll_loss_values(input._data, target._data, _np(weight), reduction, ignore_index)
+    saved = (input, target, Tensor._wrap(total_weight)) + ((weight,) if weight is not None else ())
+    ctx = (reduction, ignore_index, input._data.shape, input._data.dtype)
+    return record(Tensor._wrap(out), node_class(node_name), (input,), saved, ctx=ctx, op="nll_loss")
+
+
+def _nll_loss_values(x: np.ndarray, target: np.ndarray, weight, reduction: int, ignore_index: int):
+    """(loss, total_weight) of nll_loss on arrays."""
     shape = x.shape
     xb = x if x.ndim > 1 else x[None]
-    t = _rows(target._data, shape)
+    t = _rows(target, shape)
     n_classes = xb.shape[1]
     bad = (t != ignore_index) & ((t < 0) | (t >= n_classes))
     if bad.any():
         raise IndexError(f"Target {t[bad].flat[0]} is out of bounds.")
-    w_np = None if weight is None else weight._data.astype(x.dtype, copy=False)
+    w_np = None if weight is None else weight.astype(x.dtype, copy=False)
     valid, safe, w = _picked_weights(t, w_np, ignore_index, x.dtype)
     picked = np.take_along_axis(xb, safe[:, None], axis=1)[:, 0]
     # ignored targets give +0, not -0 (PyTorch writes 0 there rather than computing -x * 0)
@@ -140,10 +192,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None, reduction: in
             out = np.asarray(losses.sum(dtype=x.dtype) / total)
         else:
             out = np.asarray(losses.sum(dtype=x.dtype))
-    total_weight = Tensor._wrap(total)
-    saved = (input, target, total_weight) + ((weight,) if weight is not None else ())
-    ctx = (reduction, ignore_index, shape, x.dtype)
-    return record(Tensor._wrap(out), node_class(node_name), (input,), saved, ctx=ctx, op="nll_loss")
+    return out, total
 
 
 # ----------------------------------------------------------------------------- Scalar overloads
