@@ -51,6 +51,18 @@ in_builtin_formula = [False]
 grad_versions: list = []
 
 
+def sign_of(x):
+    """PyTorch's sign: numpy's, except that the sign of nan is 0.
+
+    >>> sign_of(np.array([np.nan, -2.0, 0.0]))
+    array([ 0., -1.,  0.])
+    """
+    out = np.sign(x)
+    if out.dtype.kind == "f":
+        out = np.where(np.isnan(out), 0, out).astype(out.dtype)
+    return out
+
+
 class _Numpy:
     """Formulas on raw numpy arrays."""
 
@@ -89,8 +101,8 @@ class _Numpy:
     log = staticmethod(np.log)
     sin = staticmethod(np.sin)
     cos = staticmethod(np.cos)
-    sign = staticmethod(np.sign)
-    sgn = staticmethod(np.sign)
+    sign = staticmethod(sign_of)
+    sgn = staticmethod(sign_of)
     sqrt = staticmethod(np.sqrt)
     abs = staticmethod(np.abs)
     matmul = staticmethod(np.matmul)

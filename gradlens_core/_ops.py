@@ -677,10 +677,7 @@ trunc = _unary("TruncBackward0", np.trunc, float_only=False)
 def _np_sign(x):
     if x.dtype == np.bool_:
         return x.copy()
-    out = np.sign(x)
-    if out.dtype.kind == "f":
-        out = np.where(np.isnan(out), 0, out).astype(out.dtype)  # PyTorch: sign(nan) is 0 (also of a 0-d tensor)
-    return out
+    return _ns.sign_of(x)  # PyTorch: sign(nan) is 0 (also of a 0-d tensor)
 
 
 sign = _unary("SignBackward0", _np_sign, float_only=False)

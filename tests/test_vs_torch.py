@@ -76,6 +76,8 @@ EDGES = {
     "cumsum_int_is_int64": (lambda t, x: t.cumsum(x.int(), 0), (2, 3)),
     "flip_two_dims": (lambda t, x: t.flip(x, [0, -1]) * 2, (2, 3)),
     "flip_method_varargs": (lambda t, x: x.t().flip(1, 0), (2, 3)),
+    "abs_grad_at_nan_is_zero": (lambda t, x: x.abs(), np.array([np.nan, -1.0, 0.0, 2.0], dtype=F)),
+    "norm_1_grad_at_nan_is_zero": (lambda t, x: x.norm(1), np.array([np.nan, -1.0, 0.0, 2.0], dtype=F)),
     "sigmoid_saturated": (lambda t, x: x.sigmoid(), np.array([-100.0, 100.0, 0.0], dtype=F)),
     "tanh_saturated": (lambda t, x: x.tanh(), np.array([-30.0, 30.0], dtype=F)),
     "log_softmax_large_logits": (lambda t, x: x.log_softmax(0), np.array([1000.0, 0.0], dtype=F)),
