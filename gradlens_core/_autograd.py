@@ -39,6 +39,7 @@ ERR_DETACHED_IN_PLACE = (
 )
 
 _seq = itertools.count()
+_ANOMALY = _grad_mode._anomaly  # the process-wide flag's list, bound once for Node()
 _SHORT_NAME = re.compile(r"Backward\d*$")
 
 
@@ -86,7 +87,7 @@ class Node:
         self._input_meta = input_meta
         self._seq = next(_seq)
         self._x = None
-        if _grad_mode._anomaly[0]:
+        if _ANOMALY[0]:
             self._anomaly_trace = _forward_trace()
 
     _hooks = _extra_field("hooks")

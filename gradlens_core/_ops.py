@@ -325,7 +325,10 @@ def mul(input, other, *, out=None):
         scaled = _scaled_by_scalar(input, other, "mul")
         if scaled is not None:
             return scaled
-    da, db, _ = _operands(input, other)
+    if other.__class__ is float and input._data.dtype.kind == "f":  # _operands' common case, inline
+        da, db = input._data, other
+    else:
+        da, db, _ = _operands(input, other)
     try:
         res = np.multiply(da, db)
     except ValueError:
