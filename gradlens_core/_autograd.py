@@ -567,10 +567,12 @@ def _add_in_buffer(old, g, holders):
 def _can_accumulate_inplace(into: np.ndarray, other: np.ndarray, holders) -> bool:
     """Whether the buffer may add ``other`` into ``into``: it owns its memory, nothing else
     holds it, and it is dense."""
+    from ._layout import owns_memory  # _layout builds on this module
+
     return (
         into is not other  # the grad being added holds it too
         and into.dtype == other.dtype
-        and into.base is None
+        and owns_memory(into)
         and into.flags.writeable
         and not holders.others_hold(into)
         and into.shape == np.broadcast_shapes(into.shape, other.shape)
@@ -610,6 +612,8 @@ def obeys_layout_contract(g: np.ndarray, variable: np.ndarray) -> bool:
     has the variable's strides (a variable that is not dense: C-contiguous)."""
     if not non_overlapping_and_dense(variable):
         return g.flags.c_contiguous
+    if g.ndim > variable.ndim:  # ``.data =`` dropped dims: PyTorch compares past the variable's strides
+        return False
     # strides in elements, as PyTorch's (the grad's dtype may differ from the variable's)
     for size, st, vst in zip(g.shape, g.strides, variable.strides):
         if (size != 1 and st // g.itemsize != vst // variable.itemsize) or (size == 1 and st == 0):
@@ -661,7 +665,12 @@ def _owned(g):
 
 
 def _as_tensor(g, Tensor):
-    return g if isinstance(g, Tensor) else Tensor._wrap(g)
+    """A grad handed to a hook: a tensor at the version PyTorch's would have."""
+    if isinstance(g, Tensor):
+        return g
+    t = Tensor._wrap(g)
+    t._version_counter[0] = grad_version(g)
+    return t
 
 
 def _as_array(g):

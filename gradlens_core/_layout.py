@@ -16,6 +16,7 @@ True
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 
@@ -134,7 +135,23 @@ def empty_strided(shape, strides, dtype) -> np.ndarray:
     if 0 in shape or tuple(strides) == _c_strides(tuple(shape), dtype.itemsize):
         return np.empty(shape, dtype)  # an array that owns its memory (not a view of a buffer)
     elements = 1 + sum((n - 1) * st for n, st in zip(shape, strides)) // dtype.itemsize
-    return np.lib.stride_tricks.as_strided(np.empty(elements, dtype), shape, strides)
+    out = np.lib.stride_tricks.as_strided(np.empty(elements, dtype), shape, strides)
+    _PRIVATE_HOLDERS.add(out.base)  # as_strided's holder of a buffer no other array sees
+    return out
+
+
+_PRIVATE_HOLDERS: weakref.WeakSet = weakref.WeakSet()
+
+
+def owns_memory(a: np.ndarray) -> bool:
+    """Whether ``a`` is the one array over its memory, as a PyTorch tensor that is not a view:
+    an array that owns its data, or one ``empty_strided`` made over a buffer of its own.
+
+    >>> owns_memory(empty_strided((1, 1), (0, 0), np.float32)), owns_memory(np.zeros(3)[1:])
+    (True, False)
+    """
+    base = a.base
+    return base is None or (not isinstance(base, np.ndarray) and base in _PRIVATE_HOLDERS)
 
 
 def preserved_copy(a: np.ndarray) -> np.ndarray:

@@ -23,7 +23,15 @@ import numpy as np
 from . import _dtype, _events, _ns
 from ._autograd import backward_formula, node_class, non_overlapping_and_dense
 from ._layout import apply_in_iteration_order, in_operands_layout, preserved_copy, vectorized_lanes
-from ._tensor import Tensor, check_inplace, check_internal_overlap, finish_inplace, needs_grad, record
+from ._tensor import (
+    Tensor,
+    check_inplace,
+    check_internal_overlap,
+    finish_inplace,
+    needs_grad,
+    record,
+    refuse_stale_view,
+)
 
 _ndarray = np.ndarray
 _wrap = Tensor._wrap
@@ -965,11 +973,16 @@ def isfinite(input):
 
 
 def _dims(x: Tensor, dim):
-    """Wrapped reduction dims; a 0-d tensor accepts dim 0/-1 and has no axis to reduce."""
-    dims = tuple(sorted(x._wrap_dim(d) for d in dim)) if isinstance(dim, (list, tuple)) else (x._wrap_dim(dim),)
-    for a, b in zip(dims, dims[1:]):
-        if a == b:
-            raise RuntimeError(f"dim {a} appears multiple times in the list of dims")
+    """Wrapped reduction dims of a differentiable reduction; a 0-d tensor accepts dim 0/-1 and
+    has no axis to reduce."""
+    try:
+        dims = tuple(sorted(x._wrap_dim(d) for d in dim)) if isinstance(dim, (list, tuple)) else (x._wrap_dim(dim),)
+        for a, b in zip(dims, dims[1:]):
+            if a == b:
+                raise RuntimeError(f"dim {a} appears multiple times in the list of dims")
+    except (IndexError, RuntimeError):
+        refuse_stale_view(x)
+        raise
     return dims if x._data.ndim else ()
 
 
@@ -1003,6 +1016,7 @@ def _no_bool_arg(input, name) -> None:
 
 def _zero_numel_check_dims(input, dim, name) -> None:
     """ATen's zero_numel_check_dims for an empty input: each dim, named as given, must be non-empty."""
+    refuse_stale_view(input)  # an empty input is refused next (amax/amin are differentiable)
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
     if not dims:
         raise RuntimeError(
@@ -1266,13 +1280,18 @@ def _extreme(input, dim, keepdim, other, is_max):
         return maximum(input, other) if is_max else minimum(input, other)
     if dim is None:
         if input._data.size == 0:
+            refuse_stale_view(input)
             raise RuntimeError(
                 f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument."
             )
         res = np.asarray(input._data.max() if is_max else input._data.min())
         node = node_class("MaxBackward1" if is_max else "MinBackward1")
         return record(_wrap(res), node, (input,), (input,), save_output=True, op=name)
-    d = input._wrap_dim(dim)
+    try:
+        d = input._wrap_dim(dim)
+    except IndexError:
+        refuse_stale_view(input)
+        raise
     data = input._data
     node = node_class("MaxBackward0" if is_max else "MinBackward0")
     if data.ndim == 0:
@@ -1280,6 +1299,7 @@ def _extreme(input, dim, keepdim, other, is_max):
         vals = record(_wrap(data.copy()), node, (input,), (idx_t,), ctx=(data.shape, None, keepdim), op=name)
         return (_max_rt if is_max else _min_rt)(vals, idx_t)
     if data.shape[d] == 0:
+        refuse_stale_view(input)
         raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
     idx = np.argmax(data, axis=d) if is_max else np.argmin(data, axis=d)
     idx = np.asarray(idx, dtype=np.int64)

@@ -322,8 +322,8 @@ class Tensor:
         meta = self._get_meta()
         if meta.retains_grad:
             return
+        node = self.grad_fn  # a stale no_grad view refuses here, before the flag is set
         meta.retains_grad = True
-        node = self.grad_fn
         if node._retain is None:
             node._retain = {}
         node._retain[self._output_nr] = weakref.ref(self)
@@ -825,6 +825,15 @@ def _overlaps_itself(a: np.ndarray) -> bool:
     An empty array has no elements to overlap (numpy may give it zero strides)."""
     strides = a.strides
     return 0 in strides and a.size > 0 and any(st == 0 and n > 1 for st, n in zip(strides, a.shape))
+
+
+def refuse_stale_view(t) -> None:
+    """PyTorch's autograd layer collects a differentiable op's input edges before its kernel
+    checks the arguments: a view made under no_grad whose base changed refuses there first.
+    Called where such an op is about to refuse its arguments (no cost otherwise)."""
+    if isinstance(t, Tensor) and t._meta is not None and t._meta.base is not None and _state.enabled:
+        if t.requires_grad:
+            t._edge()
 
 
 def check_view_edit(self: Tensor, indirect: bool = False, op: str = "in-place op") -> None:

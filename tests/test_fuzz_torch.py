@@ -1240,6 +1240,40 @@ REGRESSIONS = {
         t1 = t0.narrow(1, 2, 0)
         t3 = t1.var(0)
     """,  # reduction factor = input numel / output numel = 0: UserWarning var(): degrees of freedom is <= 0
+    "accumulate_grad_copies_a_grad_with_more_dims_than_data_left": """
+        t0 = torch.tensor([[[0.0, 0.5]], [[-2.0, 2.0]]], requires_grad=True)
+        t1 = t0[0]
+        t3 = t1.detach()
+        t0.data = t3
+        t1.sum().backward(retain_graph=True)
+    """,  # the grad [2, 1, 2] has more dims than t0 [1, 2]: not the layout contract, so copied:
+    # RuntimeError: output with shape [1, 2] doesn't match the broadcast shape [2, 1, 2]
+    "retain_grad_of_a_stale_view_sets_no_flag": """
+        t0 = torch.tensor([[-2.0], [3.0]], requires_grad=True)
+        t2, = t0.split(2, 1)
+        with torch.set_grad_enabled(False):
+            t2.mul_(t0)
+        t2.retain_grad()
+    """,  # the view refuses (RuntimeError: Output 0 of Split is a view ...) and retains_grad stays False
+    "buffer_adds_into_zeros_laid_out_as_an_expanded_grad": """
+        t0 = torch.ones(1, requires_grad=True)
+        t1 = t0.unsqueeze(-2)
+        t2 = t1.norm()
+        t3 = t1.sign()
+        t4 = torch.add(t3, t2)
+        t4.sum().backward(retain_graph=True)
+    """,  # SignBackward0's zeros_like of the expanded seed has strides (0, 0) over memory of its own:
+    # the buffer adds the norm's grad into it in place, so t0.grad._version is 1
+    "a_stale_view_refuses_before_the_reduction_checks_its_dims": """
+        t0 = torch.linspace(-1.5, -0.5, 1, requires_grad=True)
+        with torch.no_grad():
+            t1 = t0[..., 1:]
+        t2 = t0.relu()
+        with torch.no_grad():
+            t0 /= t2
+        t8 = t1.amax(0)
+    """,  # collect_next_edges reads t1's grad_fn first: RuntimeError: A view was created in no_grad
+    # mode ... (not amax's IndexError for the empty dim)
     "copy_from_an_unanalysable_alias_reads_its_writes": """
         t0 = torch.tensor([[0.0, 3.0], [1.0, -2.0]])
         t1 = t0.select(1, 0)
