@@ -113,7 +113,14 @@ def _iteration_order(shape, strides) -> list:
 
 def _empty_in_order(shape, dtype, order) -> np.ndarray:
     """An uninitialised array whose dims lie in memory in ``order`` (slowest first)."""
-    return np.empty([shape[d] for d in order], dtype).transpose(np.argsort(order))
+    dtype = np.dtype(dtype)
+    strides = [0] * len(shape)
+    step = dtype.itemsize
+    for d in reversed(order):
+        strides[d] = step
+        step *= max(shape[d], 1)
+    # empty_strided, not a transpose: numpy would point views of a transpose at its base
+    return empty_strided(tuple(shape), tuple(strides), dtype)
 
 
 def empty_preserving(a: np.ndarray, dtype=None) -> np.ndarray:
@@ -135,23 +142,26 @@ def empty_strided(shape, strides, dtype) -> np.ndarray:
     if 0 in shape or tuple(strides) == _c_strides(tuple(shape), dtype.itemsize):
         return np.empty(shape, dtype)  # an array that owns its memory (not a view of a buffer)
     elements = 1 + sum((n - 1) * st for n, st in zip(shape, strides)) // dtype.itemsize
-    out = np.lib.stride_tricks.as_strided(np.empty(elements, dtype), shape, strides)
-    _PRIVATE_HOLDERS.add(out.base)  # as_strided's holder of a buffer no other array sees
-    return out
+    return _private(np.lib.stride_tricks.as_strided(np.empty(elements, dtype), shape, strides))
 
 
-_PRIVATE_HOLDERS: weakref.WeakSet = weakref.WeakSet()
+# arrays made here over memory no other array sees (numpy calls them views of that memory)
+_PRIVATE: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def _private(a: np.ndarray) -> np.ndarray:
+    _PRIVATE[id(a)] = a
+    return a
 
 
 def owns_memory(a: np.ndarray) -> bool:
     """Whether ``a`` is the one array over its memory, as a PyTorch tensor that is not a view:
-    an array that owns its data, or one ``empty_strided`` made over a buffer of its own.
+    an array that owns its data, or one ``empty_strided`` made over memory of its own.
 
     >>> owns_memory(empty_strided((1, 1), (0, 0), np.float32)), owns_memory(np.zeros(3)[1:])
     (True, False)
     """
-    base = a.base
-    return base is None or (not isinstance(base, np.ndarray) and base in _PRIVATE_HOLDERS)
+    return a.base is None or _PRIVATE.get(id(a)) is a
 
 
 def preserved_copy(a: np.ndarray) -> np.ndarray:

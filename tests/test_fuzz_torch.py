@@ -1264,6 +1264,14 @@ REGRESSIONS = {
         t4.sum().backward(retain_graph=True)
     """,  # SignBackward0's zeros_like of the expanded seed has strides (0, 0) over memory of its own:
     # the buffer adds the norm's grad into it in place, so t0.grad._version is 1
+    "buffer_adds_into_zeros_laid_out_in_iteration_order": """
+        t0 = torch.ones((2, 2), requires_grad=True)
+        t1 = t0.unsqueeze(2)
+        t3 = t1.sub(t1)
+        t5 = t3.trunc()
+        t5.sum().backward(retain_graph=True)
+    """,  # TruncBackward0's zeros_like of the expanded seed is laid out in TensorIterator's order over
+    # memory of its own: SubBackward0's second grad is added into it in place (t0.grad._version 1)
     "a_stale_view_refuses_before_the_reduction_checks_its_dims": """
         t0 = torch.linspace(-1.5, -0.5, 1, requires_grad=True)
         with torch.no_grad():
