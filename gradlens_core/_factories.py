@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -224,8 +225,67 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     dt = dtype or _dtype.default_float
-    t = Tensor._wrap(np.linspace(start, end, int(steps)).astype(dt.np))
+    steps = int(steps)
+    if np.dtype(dt.np).kind == "f":
+        values = _linspace_float(start, end, steps, np.dtype(dt.np))
+    else:
+        values = np.linspace(start, end, steps).astype(dt.np)
+    t = Tensor._wrap(values)
     return _created(_check_requires_grad(t, requires_grad), "linspace")
+
+
+_C_NAMES = {np.float16: "c10::Half", np.float32: "float", np.float64: "double"}
+
+
+def _linspace_float(start, end, steps: int, dtype: np.dtype) -> np.ndarray:
+    """PyTorch's linspace kernel: ``start + step * i`` for the first half and
+    ``end - step * (steps - i - 1)`` for the rest, with ``step`` in the result's dtype. For
+    float and double each value is one fused multiply-add (rounded once, as the compiled
+    kernel does), emulated in a wider float; c10::Half rounds after each operation. (numpy's
+    float64 linspace differs in the last bit.)
+
+    >>> _linspace_float(-2.0, 0.0, 4, np.dtype(np.float32))[1]  # torch: -1.3333333 rounded down
+    np.float32(-1.3333333)
+    """
+    if steps <= 1:
+        return np.full(steps, start, dtype)
+    kind = dtype.type
+    limit = float(np.finfo(dtype).max)
+    for value in (start, end):
+        if math.isfinite(value) and abs(value) > limit:  # Scalar::to<float> refuses it
+            raise RuntimeError(f"value cannot be converted to type {_C_NAMES[dtype.type]} without overflow")
+    first, last = kind(start), kind(end)
+    with np.errstate(over="ignore", invalid="ignore"):
+        step = (last - first) / kind(steps - 1)
+        idx = np.arange(steps)
+        if dtype == np.float16:  # per operation, in half
+            up = first + step * idx.astype(dtype)
+            down = last - step * (steps - idx - 1).astype(dtype)
+        else:  # float's products are exact in double; double's need an exact fma
+            i = idx.astype(np.float64)
+            up = _fma(np.float64(step), i, np.float64(first))
+            down = _fma(-np.float64(step), steps - 1 - i, np.float64(last))
+        return np.where(idx < steps // 2, up, down).astype(dtype)
+
+
+def _fma(a, b, c):
+    """``a * b + c`` rounded once, in float64 arrays: the product's rounding error found by
+    Dekker's split and the sum's by TwoSum, then added back (as a hardware fma gives).
+
+    >>> _fma(np.float64(0.1), np.arange(3.0), np.float64(1.0)).tolist()
+    [1.0, 1.1, 1.2]
+    """
+    p = a * b
+    split = 134217729.0  # 2**27 + 1: halves of 26 bits, whose products are exact
+    ca, cb = split * a, split * b
+    ah, bh = ca - (ca - a), cb - (cb - b)
+    al, bl = a - ah, b - bh
+    err = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    s = c + p
+    back = s - c
+    low = (c - (s - back)) + (p - back)
+    res = s + (low + err)
+    return np.where(np.isfinite(res), res, p + c)  # inf and nan: no error terms to add
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:

@@ -1272,6 +1272,12 @@ REGRESSIONS = {
         t5.sum().backward(retain_graph=True)
     """,  # TruncBackward0's zeros_like of the expanded seed is laid out in TensorIterator's order over
     # memory of its own: SubBackward0's second grad is added into it in place (t0.grad._version 1)
+    "linspace_rounds_as_pytorch_kernel": """
+        t0 = torch.linspace(-2.0, 0.0, 4, requires_grad=True)
+        t1 = torch.sub(t0, t0, alpha=-0.5)
+        t2 = t1.ceil()
+    """,  # t0[1] is -2 + step (one fused multiply-add, a tie rounded to even): -1.3333332, so t1[1]
+    # is -1.9999999 and its ceil -1 (numpy's linspace: -1.3333334, then -2)
     "a_stale_view_refuses_before_the_reduction_checks_its_dims": """
         t0 = torch.linspace(-1.5, -0.5, 1, requires_grad=True)
         with torch.no_grad():

@@ -434,3 +434,37 @@ def test_inf_and_nan_at_edges_print_no_numpy_warnings():
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "done"
     assert "Warning" not in proc.stderr, proc.stderr
+
+
+# ----------------------------------------------------------------------------- linspace, bit for bit
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_linspace_matches_torch_bit_for_bit(dtype):
+    torch = pytest.importorskip("torch")
+    # PyTorch's kernel counts the first half up from start and the rest back from end, each value
+    # one fused multiply-add; numpy's float64 linspace differs in the last bit
+    rng = np.random.default_rng(7)
+    for _ in range(150):
+        start, end = (float(v) for v in rng.normal(size=2) * 5)
+        if rng.integers(0, 3) == 0:
+            start, end = round(start * 2) / 2, round(end * 2) / 2
+        steps = int(rng.integers(0, 130))
+        want = torch.linspace(start, end, steps, dtype=getattr(torch, dtype)).numpy()
+        got = gradlens_core.linspace(start, end, steps, dtype=getattr(gradlens_core, dtype)).numpy()
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert got.tobytes() == want.tobytes(), (start, end, steps)
+    big = (-3.3, 7.1, 100_000)  # past one thread's share: the same formula per element
+    assert gradlens_core.linspace(*big, dtype=getattr(gradlens_core, dtype)).numpy().tobytes() == (
+        torch.linspace(*big, dtype=getattr(torch, dtype)).numpy().tobytes()
+    )
+
+
+def test_linspace_non_finite_ends_and_overflow_match_torch():
+    torch = pytest.importorskip("torch")
+    for args in [(float("-inf"), 1.0, 3), (0.0, float("inf"), 4), (float("nan"), 1.0, 3)]:
+        want = torch.linspace(*args, dtype=torch.float64).numpy()
+        got = gradlens_core.linspace(*args, dtype=gradlens_core.float64).numpy()
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(RuntimeError, match="value cannot be converted to type float without overflow"):
+        gradlens_core.linspace(0.0, 1e300, 3)
