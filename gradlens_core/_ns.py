@@ -51,6 +51,17 @@ in_builtin_formula = [False]
 grad_versions: list = []
 
 
+def reduced(a) -> np.ndarray:
+    """A reduction's result laid out as PyTorch allocates it: C-contiguous (numpy's keeps the
+    input's dim order).
+
+    >>> reduced(np.ones((3, 3, 3)).transpose(2, 1, 0).sum(axis=0)).strides
+    (24, 8)
+    """
+    a = np.asarray(a)
+    return a if a.ndim < 2 or a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
 def sign_of(x):
     """PyTorch's sign: numpy's, except that the sign of nan is 0.
 
@@ -93,7 +104,7 @@ class _Numpy:
         if not shape:  # at::sum_to's tensor.sum(): a fresh tensor the engine may add into
             return np.asarray(g.sum())
         if axes:
-            g = np.asarray(g.sum(axis=axes, keepdims=True))
+            g = reduced(g.sum(axis=axes, keepdims=True))
         # as at::sum_to: a view only when leading dims go (the sum itself is a fresh array)
         return g.reshape(shape) if g.ndim != len(shape) else g
 
@@ -130,12 +141,12 @@ class _Numpy:
 
     @staticmethod
     def sum(x, axis=None, keepdims=False):
-        return np.asarray(np.sum(x, axis=axis, keepdims=keepdims))
+        return reduced(np.sum(x, axis=axis, keepdims=keepdims))
 
     @staticmethod
     def mean(x, axis=None, keepdims=False):
         total = np.sum(x, axis=axis, keepdims=keepdims)
-        return np.asarray(total / (x.size // max(total.size, 1) if x.size else 0))
+        return reduced(total / (x.size // max(total.size, 1) if x.size else 0))
 
     @staticmethod
     def reshape(x, shape):

@@ -1121,7 +1121,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
         return record(_wrap(res), node_class("SumBackward0"), (input,), ctx=input._data.shape, op="sum")
     dims = _dims(input, dim)
     with _silent():
-        res = np.asarray(input._data.sum(axis=dims, keepdims=keepdim, dtype=out_dt))
+        res = _ns.reduced(input._data.sum(axis=dims, keepdims=keepdim, dtype=out_dt))
     ctx = (input._data.shape, dims, keepdim)
     return record(_wrap(res), node_class("SumBackward1"), (input,), ctx=ctx, op="sum")
 
@@ -1142,7 +1142,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
         return record(_wrap(res), node_class("MeanBackward0"), (input,), ctx=d.shape, op="mean")
     dims = _dims(input, dim)
     with np.errstate(divide="ignore", invalid="ignore"):
-        res = np.asarray(d.mean(axis=dims, keepdims=keepdim, dtype=d.dtype))
+        res = _ns.reduced(d.mean(axis=dims, keepdims=keepdim, dtype=d.dtype))
     return record(_wrap(res), node_class("MeanBackward1"), (input,), ctx=(d.shape, dims, keepdim), op="mean")
 
 
@@ -1200,7 +1200,7 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
             out, node_class("ProdBackward1"), (input,), (input,), ctx=(None, keepdim), save_output=True, op="prod"
         )
     with _silent():
-        res = np.asarray(input._data.prod(axis=d, keepdims=keepdim, dtype=out_dt))
+        res = _ns.reduced(input._data.prod(axis=d, keepdims=keepdim, dtype=out_dt))
     out = _wrap(res)
     return record(out, node_class("ProdBackward1"), (input,), (input,), ctx=(d, keepdim), save_output=True, op="prod")
 
@@ -1358,7 +1358,7 @@ def _amax_like(input, dim, keepdim, is_max):
         _zero_numel_check_dims(input, dim, name)
     dims = _reduce_dims(input, dim)
     fn = np.amax if is_max else np.amin
-    res = np.asarray(fn(input._data, axis=dims, keepdims=keepdim))
+    res = _ns.reduced(fn(input._data, axis=dims, keepdims=keepdim))
     name = "AmaxBackward0" if is_max else "AminBackward0"
     return record(
         _wrap(res), node_class(name), (input,), (input,), ctx=(dims, keepdim), save_output=True, op=name[:4].lower()
@@ -1449,7 +1449,7 @@ def _var_data(input, dims, c, keepdim, name="var"):
             m = d.mean(axis=dims, keepdims=True)
         else:  # the mean of nothing is nan (np.mean would warn, PyTorch does not)
             m = np.full(tuple(1 if k in dims else size for k, size in enumerate(d.shape)), np.nan, d.dtype)
-        return np.asarray((((d - m) ** 2).sum(axis=dims, keepdims=keepdim) / builtins.max(n - c, 0)).astype(d.dtype))
+        return _ns.reduced((((d - m) ** 2).sum(axis=dims, keepdims=keepdim) / builtins.max(n - c, 0)).astype(d.dtype))
 
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -1511,7 +1511,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         )
     dims = _reduce_dims(input, dim)
     d = input._data
-    res = np.asarray(((np.abs(d) ** p).sum(axis=dims, keepdims=keepdim)) ** (1.0 / p)).astype(d.dtype)
+    res = _ns.reduced((((np.abs(d) ** p).sum(axis=dims, keepdims=keepdim)) ** (1.0 / p)).astype(d.dtype))
     # the backward sees the dims as given: none (all reduced) are not unsqueezed back
     ctx = (p, dims if dim is not None and dim != () and dim != [] else (), keepdim)
     out = _wrap(res)
@@ -2248,11 +2248,14 @@ def _inplace_binary(self, other, np_fn, node_cls, op, alpha=1, check_operands=No
     # TensorIterator checks the shapes, then the result dtype, before add_ checks alpha
     check_out_shape(self._data.shape, _shape_of(db))
     check_result_dtype(result, self)
+    raw = db
     if not _alpha_is_one(alpha):
         db = _scaled(db, alpha, da.dtype)
-    if da is self._data and _aliases_unanalysably(da, db):
+    if da is self._data and _aliases_unanalysably(da, raw):
         saved = _inplace_saved(self, other, db, node_cls)
-        apply_in_iteration_order(np_fn, da, db)  # writes self as PyTorch's loop does
+        # writes self as PyTorch's loop does, scaling each value of other as it reads it
+        fn = np_fn if raw is db else (lambda a, b: np_fn(a, _scaled(b, alpha, da.dtype)))
+        apply_in_iteration_order(fn, da, raw)
     else:
         res = _compute(np_fn, da, db)
         saved = _inplace_saved(self, other, db, node_cls)

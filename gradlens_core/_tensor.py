@@ -507,7 +507,13 @@ class Tensor:
             raise TypeError(f"Variable data has to be a tensor, but got {type(value).__name__}")
         if self.requires_grad and value._data.dtype.kind != "f":
             raise RuntimeError("data set to a tensor that requires gradients must be floating point or complex dtype")
-        if self._grad_fn is not None or (self._meta is not None and self._meta.accumulator is not None):
+        meta = self._meta
+        if self._grad_fn is None and meta is not None and value._data.dtype != self._data.dtype:
+            # PyTorch's set_data forgets a leaf's grad accumulator when the type changes: a new
+            # one is made for the tensor as it is now (the graph keeps the old one)
+            meta.accumulator = None
+            meta.grad_meta = None
+        elif self._grad_fn is not None or (meta is not None and meta.accumulator is not None):
             self._keep_grad_meta()
         self._data = value._data
         if _events.active:

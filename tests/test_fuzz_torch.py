@@ -1278,6 +1278,27 @@ REGRESSIONS = {
         t2 = t1.ceil()
     """,  # t0[1] is -2 + step (one fused multiply-add, a tie rounded to even): -1.3333332, so t1[1]
     # is -1.9999999 and its ceil -1 (numpy's linspace: -1.3333334, then -2)
+    "data_of_another_dtype_forgets_the_grad_accumulator": """
+        t0 = torch.tensor([1.0, 0.25], requires_grad=True)
+        t1 = torch.zeros((1,), dtype=torch.float64)
+        t2 = torch.cat([t0, t0 * 2], 0)
+        t0.data = t1
+        t3 = t2.relu()
+        t4, = torch.autograd.grad(t3.sum(), t0, allow_unused=True)
+    """,  # set_data with a new type resets the accumulator: t0's edge is a new one, unused (None)
+    "inplace_with_alpha_reads_an_aliased_operand_as_it_goes": """
+        t0 = torch.linspace(-0.5, 0.5, 4, requires_grad=True)
+        t2 = torch.where(t0 > 0, t0, t0)
+        t5 = t2[-4]
+        t2[..., ::2].sub_(t5, alpha=0.5)
+    """,  # t5 is t2[0], written first: the loop reads -0.25 for t2[2] (alpha applied as it reads)
+    "reductions_are_c_contiguous": """
+        t0 = torch.zeros((3, 3), requires_grad=True)
+        t2 = t0.expand(3, 3, 3)
+        t4 = t2.T
+        t4.mean().backward(retain_graph=True)
+    """,  # ExpandBackward0's sum over a permuted grad is C-contiguous as PyTorch allocates reductions:
+    # it obeys t0's layout, so AccumulateGrad takes it (t0.grad._version 0)
     "a_stale_view_refuses_before_the_reduction_checks_its_dims": """
         t0 = torch.linspace(-1.5, -0.5, 1, requires_grad=True)
         with torch.no_grad():
