@@ -468,7 +468,10 @@ def _power(base, exp):
 def _rpow(base, exponent: Tensor):
     de = _cast(exponent, _dtype.result_type(exponent, base))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        out = _wrap(_arr(_power(de.dtype.type(base), de)))
+        res = _arr(_power(de.dtype.type(base), de))
+    if res.ndim > 1 and not res.flags.c_contiguous:  # pow.Scalar's meta allocates it contiguous
+        res = np.ascontiguousarray(res)
+    out = _wrap(res)
     return record(out, node_class("PowBackward2"), (exponent,), (base, exponent), save_output=True, op="pow")
 
 

@@ -1299,6 +1299,13 @@ REGRESSIONS = {
         t4.mean().backward(retain_graph=True)
     """,  # ExpandBackward0's sum over a permuted grad is C-contiguous as PyTorch allocates reductions:
     # it obeys t0's layout, so AccumulateGrad takes it (t0.grad._version 0)
+    "scalar_to_a_tensor_power_is_contiguous": """
+        t1 = torch.tensor([[1.0, 2.0, -1.0], [-1.5, -2.0, 0.0], [-1.5, 0.0, 0.25]], requires_grad=True)
+        t2 = t1.permute(1, 0)
+        t3 = 0.5 ** t2
+        with torch.no_grad():
+            t3.view(-1).sqrt_()
+    """,  # pow(Scalar, Tensor) is allocated contiguous (not in the exponent's order), so view(-1) works
     "a_stale_view_refuses_before_the_reduction_checks_its_dims": """
         t0 = torch.linspace(-1.5, -0.5, 1, requires_grad=True)
         with torch.no_grad():
