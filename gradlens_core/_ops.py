@@ -333,10 +333,13 @@ def mul(input, other, *, out=None):
         scaled = _scaled_by_scalar(input, other, "mul")
         if scaled is not None:
             return scaled
-    if other.__class__ is float and input._data.dtype.kind == "f":  # _operands' common case, inline
-        da, db = input._data, other
-    else:
-        da, db, _ = _operands(input, other)
+    if other.__class__ is float and input._data.dtype.kind == "f":
+        # the common ``t * 1.5``, inline: what _operands and _saved_operand would give
+        res = np.multiply(input._data, other)
+        out = _wrap(res if res.__class__ is _ndarray else np.asarray(res))
+        saved = (other, None) if input.requires_grad else ()
+        return record(out, _MulBackward0, (input, other), saved, op="mul")
+    da, db, _ = _operands(input, other)
     try:
         res = np.multiply(da, db)
     except ValueError:
@@ -506,7 +509,8 @@ def _unary(name, np_fn, save_input=False, save_output=False, float_only=True, qu
             res = np.asarray(res)
         elif res.ndim > 1:
             res = in_operands_layout(res, data)
-        return record(_wrap(res), node_cls, (input,), (input,) if save_input else (), None, save_output, op)
+        args = (input,)
+        return record(_wrap(res), node_cls, args, args if save_input else (), None, save_output, op)
 
     fn.__name__ = op
     fn.__doc__ = f"Elementwise {op} ({name}{'; saves its input' if save_input else ''}{'; saves its result' if save_output else ''})."
