@@ -612,11 +612,16 @@ def obeys_layout_contract(g: np.ndarray, variable: np.ndarray) -> bool:
     has the variable's strides (a variable that is not dense: C-contiguous)."""
     if not non_overlapping_and_dense(variable):
         return g.flags.c_contiguous
-    if g.ndim > variable.ndim:  # ``.data =`` dropped dims: PyTorch compares past the variable's strides
-        return False
-    # strides in elements, as PyTorch's (the grad's dtype may differ from the variable's)
-    for size, st, vst in zip(g.shape, g.strides, variable.strides):
-        if (size != 1 and st // g.itemsize != vst // variable.itemsize) or (size == 1 and st == 0):
+    # strides in elements, as PyTorch's (the grad's dtype may differ from the variable's); the
+    # grad's dims are walked, a size-1 one only refused with stride 0
+    vstrides = variable.strides
+    for i, (size, st) in enumerate(zip(g.shape, g.strides)):
+        if size == 1:
+            if st == 0:
+                return False
+        elif i >= len(vstrides):  # ``.data =`` dropped dims: PyTorch compares past the strides it has
+            return False
+        elif st // g.itemsize != vstrides[i] // variable.itemsize:
             return False
     return True
 

@@ -1306,6 +1306,20 @@ REGRESSIONS = {
         with torch.no_grad():
             t3.view(-1).sqrt_()
     """,  # pow(Scalar, Tensor) is allocated contiguous (not in the exponent's order), so view(-1) works
+    "accumulate_grad_takes_a_grad_whose_extra_dims_are_size_one": """
+        t0 = torch.ones(1, requires_grad=True)
+        t1 = t0.sum(-1)
+        t0.data = t1
+        t1.backward()
+    """,  # the grad [1] against a 0-d t0: the contract skips size-1 dims, so it is taken (no error)
+    "layout_contract_after_data_drops_a_size_one_dim": """
+        t0 = torch.ones(1, requires_grad=True)
+        t1 = t0.log_softmax(0)
+        t0.sum().backward()
+        t2 = t0.sum(-1)
+        t0.data = t2
+        t1.exp().sum().backward(retain_graph=True)
+    """,  # the grad [1] added into t0.grad obeys the contract of a 0-d t0: no layout warning
     "a_stale_view_refuses_before_the_reduction_checks_its_dims": """
         t0 = torch.linspace(-1.5, -0.5, 1, requires_grad=True)
         with torch.no_grad():
