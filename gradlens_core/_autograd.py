@@ -598,7 +598,10 @@ def grad_version(g) -> int:
 
 
 def non_overlapping_and_dense(a: np.ndarray) -> bool:
-    """Whether ``a`` fills its memory range exactly once, in some order of its dims."""
+    """Whether ``a`` fills its memory range exactly once, in some order of its dims (an empty
+    array is, as PyTorch calls any empty tensor contiguous)."""
+    if a.size == 0:
+        return True
     expected = a.itemsize
     for stride, size in sorted((st, n) for st, n in zip(a.strides, a.shape) if n != 1):
         if stride != expected:
