@@ -307,8 +307,10 @@ class Recorder:
         if frame is not None:
             self._scan_names(frame)
         self._frame = None
-        with self._lock:
-            self._flush()
+        try:
+            self.flush()  # what died during the trace goes now, not at a later query
+        except Exception as exc:  # a recorder bug must never break the user's program
+            self._internal_error("stop", exc)
 
     def __call__(self, kind: str, payload: dict) -> None:
         handler = self._dispatch.get(kind)
@@ -321,12 +323,13 @@ class Recorder:
                     self._flush()
                 handler(where, **payload)
             except Exception as exc:  # a recorder bug must never break the user's program
-                self.internal_errors.append(f"{kind}: {type(exc).__name__}: {exc}")
-                if len(self.internal_errors) == 1:
-                    warnings.warn(
-                        f"gradlens: recording failed and was skipped ({self.internal_errors[0]})", stacklevel=2
-                    )
+                self._internal_error(kind, exc)
             self._changes += 1
+
+    def _internal_error(self, kind: str, exc: Exception) -> None:
+        self.internal_errors.append(f"{kind}: {type(exc).__name__}: {exc}")
+        if len(self.internal_errors) == 1:
+            warnings.warn(f"gradlens: recording failed and was skipped ({self.internal_errors[0]})", stacklevel=3)
 
     # ------------------------------------------------------------------ where and names
     def _where(self):

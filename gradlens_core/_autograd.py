@@ -449,7 +449,7 @@ def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumula
     heap = [(-n._seq, n) for n in root_nodes if deps.get(n, 0) == 0]
     heapq.heapify(heap)
     heappop, heappush = heapq.heappop, heapq.heappush
-    slots = holders.slots  # holders.store and .release, inlined on this hot path
+    slots = holders.slots  # the common holders.store/.release inlined; rarer paths call them
     slot_of = slots.get
     while heap:
         node = heappop(heap)[1]

@@ -16,12 +16,15 @@ tensor([9., 4., 2.])
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._autograd import backward_formula, node_class
 from ._dtype import from_numpy_dtype
 from ._layout import empty_preserving
-from ._ns import NUMPY
+from ._ns import NUMPY, accumulated
+from ._ops import _reduce_dtype
 from ._tensor import Tensor, record
 
 _wrap = Tensor._wrap
@@ -45,10 +48,15 @@ def flip(input: Tensor, dims) -> Tensor:
     tensor([2, 1, 0])
     """
     dims = _dims_list(input, dims)
-    data = input._data
-    out = empty_preserving(data)  # PyTorch's flip writes into empty_like(self)
-    np.copyto(out, np.flip(data, dims) if data.ndim else data)
-    return record(_wrap(out), node_class("FlipBackward0"), (input,), ctx=dims, op="flip")
+    return record(_wrap(_flipped(input._data, dims)), node_class("FlipBackward0"), (input,), ctx=dims, op="flip")
+
+
+def _flipped(a: np.ndarray, dims: tuple) -> np.ndarray:
+    """A copy of ``a`` reversed along ``dims``, laid out as PyTorch's flip lays it out (its
+    kernel writes into empty_like(self))."""
+    out = empty_preserving(a)
+    np.copyto(out, np.flip(a, dims) if a.ndim else a)
+    return out
 
 
 @backward_formula("FlipBackward0")
@@ -56,26 +64,16 @@ def _flip_bw(node, g, ns):
     dims = node._ctx
     if ns.records_graph:
         return (g.flip(dims),)
-    return (np.array(np.flip(g, dims) if g.ndim else g),)  # a copy, as flip's
-
-
-def _scan_dtype(input: Tensor, dtype):
-    """The result dtype of cumsum/cumprod: ``dtype``, else int64 for integral inputs."""
-    if dtype is not None:
-        return dtype.np
-    return np.dtype(np.int64) if input._data.dtype.kind in "iub" else input._data.dtype
+    return (_flipped(g, dims),)
 
 
 def _scan(input: Tensor, dim: int, dtype, ufunc) -> tuple:
     """(the wrapped dim, the accumulated values in the result dtype, C-contiguous)."""
     d = input._wrap_dim(dim)
-    data = input._data
-    out_dt = _scan_dtype(input, dtype)
-    # PyTorch accumulates half in float (its acc_type), numpy in half
-    work = np.float32 if out_dt == np.float16 else out_dt
+    data = input._data.astype(_reduce_dtype(input, dtype), copy=False)  # int64 for integers
     with np.errstate(over="ignore", invalid="ignore"):
-        res = ufunc.accumulate(data.astype(work, copy=False), axis=d) if data.ndim else data.astype(work)
-    return d, res.astype(out_dt, order="C", copy=False)  # PyTorch allocates it contiguous
+        res = accumulated(ufunc, data, d) if data.ndim else data.copy()
+    return d, np.asarray(res, order="C")  # PyTorch allocates it contiguous
 
 
 def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
@@ -100,14 +98,20 @@ def _reversed_cumsum(w, dim: int, ns):
     """``w.flip(dim).cumsum(dim).flip(dim)``: the sum of each element and those after it."""
     if ns.records_graph:
         return w.flip([dim]).cumsum(dim).flip([dim])
-    return np.ascontiguousarray(np.flip(np.cumsum(np.flip(w, dim), axis=dim), dim))
+    return np.ascontiguousarray(np.flip(accumulated(np.add, np.flip(w, dim), dim), dim))
+
+
+def _trivial(shape, dim: int) -> bool:
+    """cumsum/cumprod_backward's trivial case (the grad as it is): at most one element, or one
+    along ``dim``."""
+    return math.prod(shape) <= 1 or shape[dim] == 1
 
 
 @backward_formula("CumsumBackward0")
 def _cumsum_bw(node, g, ns):
     dim, dtype = node._ctx
     g = _to_input_dtype(g, dtype, ns)
-    if g.ndim == 0 or int(np.prod(g.shape)) <= 1 or g.shape[dim] == 1:  # cumsum_backward's trivial case
+    if _trivial(g.shape, dim):
         return (g,)
     return (_reversed_cumsum(g, dim, ns),)
 
@@ -131,7 +135,7 @@ def _cumprod_bw(node, g, ns):
     x, out = node.unpack(ns)
     dim = node._ctx
     g = _to_input_dtype(g, x._data.dtype if ns.records_graph else x.dtype, ns)
-    if x.ndim == 0 or int(np.prod(x.shape)) <= 1 or x.shape[dim] == 1:
+    if _trivial(x.shape, dim):
         return (g,)
     w = out * g
     values = x._data if ns.records_graph else x
@@ -157,7 +161,7 @@ def _cumprod_bw_with_zeros(g, x, out, w, dim):
     np.put_along_axis(first_mask, first, True, axis=dim)
     first_mask &= span
     span &= ~first_mask
-    tail = np.cumprod(np.where(span, x, 1), axis=dim) * np.where(zeros_seen != 1, 0, g)
+    tail = accumulated(np.multiply, np.where(span, x, x.dtype.type(1)), dim) * np.where(zeros_seen != 1, 0, g)
     lead = np.take_along_axis(out, np.maximum(first - 1, 0), axis=dim)
     lead = np.where(first == 0, 1, lead)
     at_zero = np.broadcast_to(tail.sum(axis=dim, keepdims=True) * lead, x.shape)

@@ -226,6 +226,11 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     dt = dtype or _dtype.default_float
     steps = int(steps)
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    for value in (start, end):
+        if isinstance(value, int) and abs(value) >= 2**64:  # PyTorch's argument parser
+            raise OverflowError("int too big to convert")
     if np.dtype(dt.np).kind == "f":
         values = _linspace_float(start, end, steps, np.dtype(dt.np))
     else:
@@ -248,7 +253,8 @@ def _linspace_float(start, end, steps: int, dtype: np.dtype) -> np.ndarray:
     np.float32(-1.3333333)
     """
     if steps <= 1:
-        return np.full(steps, start, dtype)
+        with np.errstate(over="ignore"):  # fill_ with a value half cannot hold gives inf
+            return np.full(steps, start, dtype)
     kind = dtype.type
     limit = float(np.finfo(dtype).max)
     for value in (start, end):

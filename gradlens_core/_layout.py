@@ -15,6 +15,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import math
 import weakref
 
@@ -204,22 +205,25 @@ _VEC_BYTES = 32
 _GRAIN_SIZE = 32768  # at::internal::GRAIN_SIZE: smaller ops run on one thread
 
 
+@functools.cache
 def _intraop_threads() -> int:
-    """PyTorch's default intra-op thread count: the CPUs this process may run on, or fewer if
-    OMP_NUM_THREADS (else MKL_NUM_THREADS) asks for fewer (torch 2.13 caps a larger request:
-    measured with OMP_NUM_THREADS=8 on 2 CPUs, torch.get_num_threads() is 2). A program's own
-    torch.set_num_threads is not seen."""
+    """PyTorch's default intra-op thread count, read once as PyTorch reads it at start-up: the
+    CPUs this process may run on, or fewer if asked for by OMP_NUM_THREADS, which
+    MKL_NUM_THREADS overrides (torch 2.13 caps a larger request: with OMP_NUM_THREADS=8 on 2
+    CPUs, torch.get_num_threads() is 2). Not seen: a program's own torch.set_num_threads, and
+    PyTorch counting physical cores where logical CPUs share them (hyper-threading)."""
     import os
 
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    asked = None
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # the later one wins
         value = os.environ.get(var, "")
         if value.isdigit() and int(value) > 0:
-            return min(int(value), cpus)
-    return cpus
+            asked = int(value)
+    return cpus if asked is None else min(asked, cpus)
 
 
 def vectorized_lanes(shape, inputs, dtype, out=None):

@@ -11,8 +11,14 @@ from ._tensor import Tensor
 from ._warn import warn_once
 
 
-def _flip(self, *dims):
-    """``x.flip(0, 1)`` or ``x.flip([0, 1])``, as torch.flip(x, [0, 1])."""
+def _flip(self, *dims, **kwargs):
+    """``x.flip(0, 1)``, ``x.flip([0, 1])`` or ``x.flip(dims=[0, 1])``, as torch.flip(x, [0, 1])."""
+    if "dims" in kwargs and not dims:
+        dims = (kwargs.pop("dims"),)
+    if kwargs:
+        raise TypeError(f"flip() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    if not dims:
+        raise TypeError('flip() missing 1 required positional arguments: "dims"')
     return _cumulative.flip(self, _views._shape_args(dims))
 
 

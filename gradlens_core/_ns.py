@@ -62,6 +62,18 @@ def reduced(a) -> np.ndarray:
     return a if a.ndim < 2 or a.flags.c_contiguous else np.ascontiguousarray(a)
 
 
+def accumulated(ufunc, a, axis: int) -> np.ndarray:
+    """``ufunc.accumulate`` along ``axis`` as PyTorch's cumulative kernels run it: half is
+    accumulated in float (its acc_type), then rounded back (numpy would accumulate in half).
+
+    >>> float(accumulated(np.add, np.full(3000, 0.1, np.float16), 0)[-1])
+    300.0
+    """
+    if a.dtype == np.float16:
+        return ufunc.accumulate(a.astype(np.float32), axis=axis).astype(np.float16)
+    return ufunc.accumulate(a, axis=axis)
+
+
 def sign_of(x):
     """PyTorch's sign: numpy's, except that the sign of nan is 0.
 
@@ -70,7 +82,8 @@ def sign_of(x):
     """
     out = np.sign(x)
     if out.dtype.kind == "f":
-        out = np.where(np.isnan(out), 0, out).astype(out.dtype)
+        out = np.asarray(out)
+        np.copyto(out, 0, where=np.isnan(out))
     return out
 
 
@@ -258,9 +271,9 @@ class _Numpy:
         n = x.shape[axis]
         lead = (slice(None),) * axis
         ones = np.ones(x.shape[:axis] + (1,) + x.shape[axis + 1 :], dtype=x.dtype)
-        left = np.cumprod(np.concatenate([ones, x[lead + (slice(0, n - 1),)]], axis=axis), axis=axis)
+        left = accumulated(np.multiply, np.concatenate([ones, x[lead + (slice(0, n - 1),)]], axis=axis), axis)
         tail = np.flip(x[lead + (slice(1, n),)], axis)
-        right = np.cumprod(np.concatenate([ones, tail], axis=axis), axis=axis)
+        right = accumulated(np.multiply, np.concatenate([ones, tail], axis=axis), axis)
         return left * np.ascontiguousarray(np.flip(right, axis))  # torch's flip copies
 
 
@@ -468,9 +481,12 @@ def unsqueezed(x: np.ndarray, dim: int) -> np.ndarray:
     x = np.asarray(x)
     stride = x.shape[dim] * x.strides[dim] if dim < x.ndim else x.itemsize
     strides = x.strides[:dim] + (stride,) + x.strides[dim:]
-    return np.lib.stride_tricks.as_strided(
-        x, x.shape[:dim] + (1,) + x.shape[dim:], strides, writeable=x.flags.writeable
-    )
+    shape = x.shape[:dim] + (1,) + x.shape[dim:]
+    if x.flags.c_contiguous:  # a reshape is a view here, usually strided as PyTorch's (and cheap)
+        out = x.reshape(shape)
+        if out.strides == strides:
+            return out
+    return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=x.flags.writeable)
 
 
 def view_strides(x: np.ndarray, shape: tuple) -> tuple:

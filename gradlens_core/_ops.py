@@ -336,19 +336,19 @@ def mul(input, other, *, out=None):
     if other.__class__ is float and input._data.dtype.kind == "f":
         # the common ``t * 1.5``, inline: what _operands and _saved_operand would give
         res = np.multiply(input._data, other)
-        out = _wrap(res if res.__class__ is _ndarray else np.asarray(res))
+        result = _wrap(res if res.__class__ is _ndarray else np.asarray(res))
         saved = (other, None) if input.requires_grad else ()
-        return record(out, _MulBackward0, (input, other), saved, op="mul")
+        return record(result, _MulBackward0, (input, other), saved, op="mul")
     da, db, _ = _operands(input, other)
     try:
         res = np.multiply(da, db)
     except ValueError:
         raise broadcast_error(_shape_of(da), _shape_of(db)) from None
-    out = _wrap(res if res.__class__ is _ndarray else np.asarray(res))
+    result = _wrap(res if res.__class__ is _ndarray else np.asarray(res))
     if needs_grad(input, other):
         saved = (_saved_operand(other, db, input), _saved_operand(input, da, other))
-        return record(out, _MulBackward0, (input, other), saved, op="mul")
-    return record(out, _MulBackward0, (input, other), op="mul")
+        return record(result, _MulBackward0, (input, other), saved, op="mul")
+    return record(result, _MulBackward0, (input, other), op="mul")
 
 
 multiply = mul
@@ -724,22 +724,28 @@ def _has_zero(v) -> bool:
     return np.count_nonzero(v) != v.size if v.size <= 2048 else bool((v == 0).any())
 
 
-_TIE_ORDER: dict = {}  # (ufunc, dtype) -> numpy's operand on a ±0 tie: 0, 1, or None (not one rule)
+_TIE_ORDER: dict = {}  # (ufunc, dtype) -> how numpy keeps the array on a ±0 tie (see below)
 
 
 def _numpy_tie_order(np_fn, dtype):
-    """Which operand numpy's ``np_fn`` (maximum or minimum) returns on a tie of +0.0 and -0.0
-    for ``dtype``, probed once over contiguous, strided and single-element operands (it
-    differs between dtypes; None if the probes disagree)."""
+    """How to call numpy's ``np_fn`` (maximum or minimum) so that a tie of +0.0 and -0.0
+    keeps the array operand ``x``: 0 for ``np_fn(x, bound)``, 1 for ``np_fn(bound, x)``, None
+    if neither does in every probe (contiguous, strided and single-element arrays). numpy's
+    rule differs between dtypes, so it is probed once per dtype."""
     key = (np_fn, dtype)
     if key not in _TIE_ORDER:
-        answers = set()
-        for n, step in ((1, 1), (5, 1), (70, 1), (70, 3)):
-            neg = -np.zeros(n * step, dtype)[::step]
-            pos = dtype.type(0)
-            answers.add((bool(np.signbit(np_fn(neg, pos)).all()), bool((~np.signbit(np_fn(neg, pos))).all())))
-        (first, second), *rest = answers
-        _TIE_ORDER[key] = None if rest or first == second else (0 if first else 1)
+        probes = [-np.zeros(n * step, dtype)[::step] for n, step in ((1, 1), (5, 1), (70, 1), (70, 3))]
+        bound = dtype.type(0)
+
+        def keeps_x(call) -> bool:
+            return all(np.signbit(call(x)).all() for x in probes)
+
+        if keeps_x(lambda x: np_fn(x, bound)):
+            _TIE_ORDER[key] = 0
+        elif keeps_x(lambda x: np_fn(bound, x)):
+            _TIE_ORDER[key] = 1
+        else:
+            _TIE_ORDER[key] = None
     return _TIE_ORDER[key]
 
 
@@ -755,28 +761,34 @@ def _keeping_input(np_fn, x, bound):
     if order == 1:
         return np_fn(bound, x)
     res = np_fn(x, bound)
-    return _settle_zero_ties(_arr(res), x, bound, False) if _has_zero(x) else res
+    return _settle_zero_ties(_arr(res), x, bound, _first_everywhere) if _has_zero(x) else res
 
 
-def _settle_zero_ties(res, a, b, second):
+def _settle_zero_ties(res, a, b, lanes):
     """Give each tie of +0.0 and -0.0 between ``a`` and ``b`` the operand PyTorch's CPU kernel
-    returns, in place in ``res``: ``b`` where ``second`` is True and ``a`` elsewhere.
+    returns, in place in ``res``: ``b`` where ``lanes()`` is True and ``a`` elsewhere.
 
-    ``second`` is ``vectorized_lanes``' answer for maximum/minimum-like kernels: their
-    vectorized body (``_mm256_max_ps``) returns the second operand on a tie, their scalar
-    loop (``std::max``) the first. Kernels that keep the first operand everywhere (clamp
-    with number bounds: ``vec::clamp_min`` is written ``max(min, a)`` to keep ``a``) pass
-    False. numpy's own choice differs between dtypes, so it is never relied on.
+    ``lanes`` (called only if there is a tie: it costs passes over the shape) gives
+    ``vectorized_lanes``' answer for maximum/minimum-like kernels: their vectorized body
+    (``_mm256_max_ps``) returns the second operand on a tie, their scalar loop
+    (``std::max``) the first. Kernels that keep the first operand everywhere (clamp with
+    number bounds: ``vec::clamp_min`` is written ``max(min, a)`` to keep ``a``) pass
+    ``_first_everywhere``. numpy's own choice differs between dtypes, so it is never relied on.
 
     >>> a, b = np.zeros(17, np.float32), -np.zeros(17, np.float32)
-    >>> res = _settle_zero_ties(np.maximum(a, b), a, b, vectorized_lanes((17,), (a, b), a.dtype))
+    >>> res = _settle_zero_ties(np.maximum(a, b), a, b, lambda: vectorized_lanes((17,), (a, b), a.dtype))
     >>> int(np.signbit(res).sum())  # 16 from the vectorized body (b), 1 from the scalar loop (a)
     16
     """
     tie = (a == 0) & (b == 0)
     if tie.any():
+        second = lanes()
         np.copyto(res, a if second is False else np.where(second, b, a), where=tie)
     return res
+
+
+def _first_everywhere():
+    return False
 
 
 def _clip(data, lo, hi, out=None, dtype=None):
@@ -800,15 +812,19 @@ def _clip(data, lo, hi, out=None, dtype=None):
         )
         arrays = [b for b in (lo, hi) if isinstance(b, _ndarray)]
     res = np.broadcast_to(data, np.broadcast_shapes(data.shape, *(b.shape for b in arrays))) if arrays else data
-    second = None  # computed once, at the first tie
+    second = []  # vectorized_lanes' answer, computed once, at the first tie
+
+    def lanes():
+        if not second:
+            second.append(vectorized_lanes(step.shape, layouts, step.dtype, out) if arrays else False)
+        return second[0]
+
     for bound, np_fn in ((lo, np.maximum), (hi, np.minimum)):
         if bound is None:
             continue
         step = np_fn(res, bound if isinstance(bound, _ndarray) else res.dtype.type(bound))
         if step.dtype.kind == "f" and _has_zero(bound) and _has_zero(res):
-            if second is None:
-                second = vectorized_lanes(step.shape, layouts, step.dtype, out) if arrays else False
-            step = _settle_zero_ties(_arr(step), res, bound, second)
+            step = _settle_zero_ties(_arr(step), res, bound, lanes)
         res = step
     return _arr(res) if res is not data else res.copy()
 
@@ -885,10 +901,10 @@ def _extremum(np_fn, input, other) -> np.ndarray:
     scalar loop: see ``vectorized_lanes``)."""
     da, db, _ = _operands(input, other)
     res = _arr(_compute(np_fn, da, db))
-    if res.dtype.kind == "f" and _has_zero(res):  # a tie of +0.0 and -0.0 leaves a zero
+    if res.dtype.kind == "f" and _has_zero(da) and _has_zero(db):  # a ±0 tie needs a zero on each side
         # the operands' layouts before casting decide the kernel's loop (vectorized_lanes casts as torch does)
         layouts = [input._data, other._data if isinstance(other, Tensor) else db]
-        res = _settle_zero_ties(res, da, db, vectorized_lanes(res.shape, layouts, res.dtype))
+        res = _settle_zero_ties(res, da, db, lambda: vectorized_lanes(res.shape, layouts, res.dtype))
     return res
 
 
@@ -982,15 +998,28 @@ def isfinite(input):
 def _dims(x: Tensor, dim):
     """Wrapped reduction dims of a differentiable reduction; a 0-d tensor accepts dim 0/-1 and
     has no axis to reduce."""
-    try:
-        dims = tuple(sorted(x._wrap_dim(d) for d in dim)) if isinstance(dim, (list, tuple)) else (x._wrap_dim(dim),)
-        for a, b in zip(dims, dims[1:]):
-            if a == b:
-                raise RuntimeError(f"dim {a} appears multiple times in the list of dims")
-    except (IndexError, RuntimeError):
-        refuse_stale_view(x)
-        raise
+    dims = _checked_by_kernel(x, _wrapped_dims, x, dim)
     return dims if x._data.ndim else ()
+
+
+def _wrapped_dims(x: Tensor, dim) -> tuple:
+    dims = tuple(sorted(x._wrap_dim(d) for d in dim)) if isinstance(dim, (list, tuple)) else (x._wrap_dim(dim),)
+    for a, b in zip(dims, dims[1:]):
+        if a == b:
+            raise RuntimeError(f"dim {a} appears multiple times in the list of dims")
+    return dims
+
+
+def _checked_by_kernel(x: Tensor, check, *args):
+    """``check(*args)``, an argument check of a differentiable op's kernel: should it refuse,
+    a stale no_grad view ``x`` refuses first, as PyTorch's autograd layer runs before the
+    kernel (outside the ``except``, so the traceback shows only the error raised)."""
+    try:
+        return check(*args)
+    except (IndexError, RuntimeError) as exc:
+        failure = exc
+    refuse_stale_view(x)
+    raise failure
 
 
 def argmax(input, dim=None, keepdim=False):
@@ -1023,7 +1052,7 @@ def _no_bool_arg(input, name) -> None:
 
 def _zero_numel_check_dims(input, dim, name) -> None:
     """ATen's zero_numel_check_dims for an empty input: each dim, named as given, must be non-empty."""
-    refuse_stale_view(input)  # an empty input is refused next (amax/amin are differentiable)
+    refuse_stale_view(input)  # before amax/amin's kernel refuses an empty input's dims
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
     if not dims:
         raise RuntimeError(
@@ -1294,11 +1323,7 @@ def _extreme(input, dim, keepdim, other, is_max):
         res = np.asarray(input._data.max() if is_max else input._data.min())
         node = node_class("MaxBackward1" if is_max else "MinBackward1")
         return record(_wrap(res), node, (input,), (input,), save_output=True, op=name)
-    try:
-        d = input._wrap_dim(dim)
-    except IndexError:
-        refuse_stale_view(input)
-        raise
+    d = _checked_by_kernel(input, input._wrap_dim, dim)
     data = input._data
     node = node_class("MaxBackward0" if is_max else "MinBackward0")
     if data.ndim == 0:
@@ -1333,9 +1358,14 @@ def min(input, dim=None, keepdim=False, *, other=None):
 
 def _reduce_dims(input, dim):
     """All dims for ``dim`` None or (), else the wrapped dims."""
-    if dim is None or dim == () or dim == []:
+    if _all_dims(dim):
         return tuple(range(input._data.ndim))
     return _dims(input, dim)
+
+
+def _all_dims(dim) -> bool:
+    """Whether a reduction's ``dim`` argument asks for all dims (None, () or [])."""
+    return dim is None or dim == () or dim == []
 
 
 def _keep(g, shape, dims, keepdim, ns):
@@ -1400,8 +1430,7 @@ def _var_backward(g, x, ctx, ns):
             return g * _nan_where_mean_else_inf(x, ns)
         return (2.0 / dof) * g * (x - ns.mean(x))
     if not keepdim and len(shape) > 1:
-        for d in sorted(dims):  # unsqueeze_multiple
-            g = ns.unsqueeze(g, d)
+        g = ns.unsqueeze_multiple(g, shape, dims)
     dof = _numel(tuple(shape[d] for d in dims)) - c
     with np.errstate(divide="ignore", invalid="ignore"):
         return (2.0 / dof if dof else math.inf) * g * (x - ns.mean(x, dims, True))  # C++ doubles: 2 / 0 is inf
@@ -1511,7 +1540,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """Vector p-norm over ``dim`` (LinalgVectorNormBackward0)."""
     p = 2 if p in ("fro", None) else p
     if not isinstance(p, (int, float)) or p in (0, float("inf"), float("-inf")):
-        raise NotImplementedError(f"gradlens_core supports norm p >= 1 (finite), got {p!r}")
+        raise NotImplementedError(f"gradlens_core supports a finite, non-zero norm p, got {p!r}")
     if not input.dtype.is_floating_point:
         raise RuntimeError(
             f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {input.dtype._legacy}"
@@ -1520,7 +1549,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     d = input._data
     res = _ns.reduced((((np.abs(d) ** p).sum(axis=dims, keepdims=keepdim)) ** (1.0 / p)).astype(d.dtype))
     # the backward sees the dims as given: none (all reduced) are not unsqueezed back
-    ctx = (p, dims if dim is not None and dim != () and dim != [] else (), keepdim)
+    ctx = (p, () if _all_dims(dim) else dims, keepdim)
     out = _wrap(res)
     return record(
         out, node_class("LinalgVectorNormBackward0"), (input,), (input,), ctx=ctx, save_output=True, op="norm"

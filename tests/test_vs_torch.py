@@ -468,3 +468,17 @@ def test_linspace_non_finite_ends_and_overflow_match_torch():
         np.testing.assert_array_equal(got, want)
     with pytest.raises(RuntimeError, match="value cannot be converted to type float without overflow"):
         gradlens_core.linspace(0.0, 1e300, 3)
+
+
+def test_half_cumulative_ops_accumulate_in_float_both_ways():
+    # PyTorch's cum kernels accumulate half in float (numpy's cumsum of 3000 x 0.1 stalls at 256)
+    torch = pytest.importorskip("torch")
+    for op in ("cumsum", "cumprod", "prod"):
+        grads = []
+        for mod in (torch, gradlens_core):
+            values = [0.1] * 3000 if op == "cumsum" else [1.01] * 300 + [0.0]
+            x = mod.tensor(values, dtype=mod.float16, requires_grad=True)
+            y = x.prod() if op == "prod" else getattr(x, op)(0)
+            y.sum().backward()
+            grads.append((y.detach().numpy().tobytes(), x.grad.numpy().tobytes()))
+        assert grads[0] == grads[1], op
