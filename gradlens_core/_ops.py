@@ -998,7 +998,7 @@ def isfinite(input):
 def _dims(x: Tensor, dim):
     """Wrapped reduction dims of a differentiable reduction; a 0-d tensor accepts dim 0/-1 and
     has no axis to reduce."""
-    dims = _checked_by_kernel(x, _wrapped_dims, x, dim)
+    dims = _checked_by_kernel((x,), _wrapped_dims, x, dim)
     return dims if x._data.ndim else ()
 
 
@@ -1010,15 +1010,16 @@ def _wrapped_dims(x: Tensor, dim) -> tuple:
     return dims
 
 
-def _checked_by_kernel(x: Tensor, check, *args):
+def _checked_by_kernel(inputs, check, *args):
     """``check(*args)``, an argument check of a differentiable op's kernel: should it refuse,
-    a stale no_grad view ``x`` refuses first, as PyTorch's autograd layer runs before the
-    kernel (outside the ``except``, so the traceback shows only the error raised)."""
+    a stale no_grad view among ``inputs`` refuses first, as PyTorch's autograd layer runs
+    before the kernel (outside the ``except``, so the traceback shows only the error raised)."""
     try:
         return check(*args)
     except (IndexError, RuntimeError) as exc:
         failure = exc
-    refuse_stale_view(x)
+    for x in inputs:
+        refuse_stale_view(x)
     raise failure
 
 
@@ -1323,7 +1324,7 @@ def _extreme(input, dim, keepdim, other, is_max):
         res = np.asarray(input._data.max() if is_max else input._data.min())
         node = node_class("MaxBackward1" if is_max else "MinBackward1")
         return record(_wrap(res), node, (input,), (input,), save_output=True, op=name)
-    d = _checked_by_kernel(input, input._wrap_dim, dim)
+    d = _checked_by_kernel((input,), input._wrap_dim, dim)
     data = input._data
     node = node_class("MaxBackward0" if is_max else "MinBackward0")
     if data.ndim == 0:
@@ -1928,25 +1929,28 @@ def _wide(d):
 
 
 def _shift(d, dim):
-    # the max along ``dim`` keeps exp from overflowing; an empty tensor has none (and needs none)
-    lowest = -np.inf if d.dtype.kind == "f" else np.iinfo(d.dtype).min  # integers: only empty ones get here
-    return d.max(axis=dim, keepdims=True, initial=lowest)
+    # the max along ``dim`` keeps exp from overflowing
+    return d.max(axis=dim, keepdims=True, initial=-np.inf)
 
 
 def softmax(input, dim=None, dtype=None, _stacklevel=3):
     """Softmax over ``dim`` (SoftmaxBackward0; saves its result)."""
     d, dim = _softmax_data(input, dim, dtype, "softmax")
-    w = _wide(d)
-    z = w - _shift(w, dim)
-    e = np.exp(z)
-    res = _arr((e / e.sum(axis=dim, keepdims=True)).astype(d.dtype, copy=False))
+    if not d.size:  # an empty tensor runs no kernel (of any dtype)
+        res = np.empty(d.shape, d.dtype)
+    else:
+        w = _wide(d)
+        e = np.exp(w - _shift(w, dim))
+        res = _arr((e / e.sum(axis=dim, keepdims=True)).astype(d.dtype, copy=False))
     return record(_wrap(res), node_class("SoftmaxBackward0"), (input,), ctx=dim, save_output=True, op="softmax")
 
 
 def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
     """Log-softmax over ``dim`` (LogSoftmaxBackward0; saves its result)."""
     d, dim = _softmax_data(input, dim, dtype, "log_softmax")
-    if d.dtype == np.float16 and dim == d.ndim - 1:
+    if not d.size:  # an empty tensor runs no kernel (of any dtype)
+        res = np.empty(d.shape, d.dtype)
+    elif d.dtype == np.float16 and dim == d.ndim - 1:
         res = _half_log_softmax_lastdim(d)
     else:
         w = _wide(d)
@@ -2038,9 +2042,7 @@ def cat(tensors, dim=0, *, out=None):
     tensors = [as_tensor_arg(t) for t in tensors]
     if not tensors:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
-    for i, t in enumerate(tensors):
-        if t.ndim == 0:
-            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
+    d = _checked_by_kernel(tensors, _cat_dim, tensors, dim)
     dt = _dtype.result_type(*[t.dtype for t in tensors])
     parts = [t for t in tensors if not _skipped_in_cat(t)]
     if not parts:  # only empty 1-d tensors: an empty one
@@ -2048,6 +2050,22 @@ def cat(tensors, dim=0, *, out=None):
         return record(
             _wrap(np.zeros((0,), dtype=dt.np)), node_class("CatBackward0"), tuple(tensors), ctx=(0, sizes), op="cat"
         )
+    res = np.concatenate([_cast(t, dt) for t in parts], axis=d)
+    sizes = [None if _skipped_in_cat(t) else t.shape[d] for t in tensors]
+    return record(_wrap(res), node_class("CatBackward0"), tuple(tensors), ctx=(d, sizes), op="cat")
+
+
+concat = concatenate = cat
+
+
+def _cat_dim(tensors, dim):
+    """cat's kernel checks of its tensors; the wrapped dim (None when all are skipped)."""
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
+    parts = [t for t in tensors if not _skipped_in_cat(t)]
+    if not parts:
+        return None
     ref = parts[0]
     d = ref._wrap_dim(dim)
     for i, t in enumerate(tensors):
@@ -2061,12 +2079,7 @@ def cat(tensors, dim=0, *, out=None):
                     f"Sizes of tensors must match except in dimension {d}. Expected size {ref.shape[k]} but got size "
                     f"{t.shape[k]} for tensor number {i} in the list."
                 )
-    res = np.concatenate([_cast(t, dt) for t in parts], axis=d)
-    sizes = [None if _skipped_in_cat(t) else t.shape[d] for t in tensors]
-    return record(_wrap(res), node_class("CatBackward0"), tuple(tensors), ctx=(d, sizes), op="cat")
-
-
-concat = concatenate = cat
+    return d
 
 
 @backward_formula("StackBackward0")

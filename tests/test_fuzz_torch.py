@@ -1328,6 +1328,20 @@ REGRESSIONS = {
         t2.exp().sum().backward()
     """,  # an empty tensor is contiguous, so dense: its strides (0, 1, 1) are compared with the grad's,
     # which differ, and AccumulateGrad copies (t2.grad._version 1)
+    "a_stale_view_refuses_before_cat_checks_its_dim": """
+        t0 = torch.ones(1, requires_grad=True)
+        t1, = t0.split(2, 0)
+        t2 = t0 * t0
+        with torch.no_grad():
+            t0.clamp_(-0.5, 1.0)
+        t4 = torch.cat([t1, t2], 1)
+    """,  # RuntimeError: Output 0 of Split is a view ... (not cat's IndexError for dim 1)
+    "softmax_of_an_empty_bool_tensor_runs_no_kernel": """
+        t0 = torch.full((1,), 1.5)
+        t3 = t0 == 3
+        t4 = t3.narrow(0, 0, 0)
+        t5 = t4.softmax(0)
+    """,  # an empty bool tensor back, as it is
     "a_stale_view_refuses_before_the_reduction_checks_its_dims": """
         t0 = torch.linspace(-1.5, -0.5, 1, requires_grad=True)
         with torch.no_grad():
