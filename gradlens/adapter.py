@@ -126,8 +126,11 @@ class CoreAdapter:
         return saved.tensor
 
     def saved_values(self, saved):
+        """The values backward will read: a saved output's own (kept as saved), else the tensor's."""
         t = saved.tensor
-        return None if t is None else t._data
+        if t is None:
+            return None
+        return saved.data if saved.is_output else t._data
 
     def is_grad_enabled(self) -> bool:
         return self.core.is_grad_enabled()

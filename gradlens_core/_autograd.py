@@ -226,6 +226,8 @@ class SavedTensor:
             counter = self.counter = tensor._version_counter
             self.version = counter[0]
             self.was_leaf = tensor._grad_fn is None
+            if is_output:  # PyTorch keeps an output's tensor_data(): ``.data =`` later does not reach it
+                self.data = tensor._data
         else:
             self.counter = None
             self.version = 0
@@ -248,11 +250,9 @@ class SavedTensor:
         current = self.counter[0]
         if current != self.version:
             raise RuntimeError(version_error(t, grad_fn, current, self.version))
-        if ns.records_graph:
-            if self.is_output:
-                return t._alias_with_grad_fn(node)
-            return t
-        return t._data
+        if self.is_output:
+            return t._alias_with_grad_fn(node, self.data) if ns.records_graph else self.data
+        return t if ns.records_graph else t._data
 
     def __repr__(self) -> str:
         state = "freed" if self.released else f"version {self.version}"

@@ -536,9 +536,10 @@ class Tensor:
             return meta.grad_meta
         return self._data.shape, self._data.dtype
 
-    def _alias_with_grad_fn(self, node) -> Tensor:
-        """A saved output unpacked for a differentiable backward: same values, history ``node``."""
-        out = Tensor._wrap(self._data)
+    def _alias_with_grad_fn(self, node, data: np.ndarray) -> Tensor:
+        """A saved output (its values ``data``, as saved) unpacked for a differentiable
+        backward: this tensor's version counter, history ``node``."""
+        out = Tensor._wrap(data)
         out._version_counter = self._version_counter
         out._grad_fn = node
         out._output_nr = self._output_nr

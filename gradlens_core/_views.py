@@ -790,7 +790,8 @@ def _index_bw(node, g, ns):
 
 
 def _index_put_bw(node, g, ns):
-    key, value_shape, accumulate = node._ctx
+    (key,) = node.unpack(ns)  # saved (as PyTorch saves the indices): gone after a backward
+    value_shape, accumulate = node._ctx
     if ns.records_graph:
         raise NotImplementedError("create_graph=True through index_put_ is not supported")
     if accumulate:
@@ -905,7 +906,7 @@ def _index_put(self: Tensor, indices: dict, value: Tensor, accumulate: bool) -> 
     else:
         self._data[key] = vd
     node = node_class("IndexPutBackward0", _index_put_bw)
-    return finish_inplace(self, "index_put_", node, (self, value), ctx=(key, value._data.shape, accumulate))
+    return finish_inplace(self, "index_put_", node, (self, value), (key,), ctx=(value._data.shape, accumulate))
 
 
 def _expandable(shape, target) -> bool:

@@ -1342,6 +1342,22 @@ REGRESSIONS = {
         t4 = t3.narrow(0, 0, 0)
         t5 = t4.softmax(0)
     """,  # an empty bool tensor back, as it is
+    "a_saved_output_keeps_its_values_after_data_is_replaced": """
+        t0 = torch.ones((3, 1), dtype=torch.float64, requires_grad=True)
+        t1 = torch.exp(t0)
+        t1.data = t0
+        t1.exp().sum().backward()
+    """,  # ExpBackward0 saved t1's tensor_data() (e): t0.grad is e * e, not e * 1
+    "index_put_saves_its_indices_and_frees_them": """
+        t0 = torch.ones(3, requires_grad=True)
+        t1 = torch.relu(t0)
+        t1[t1 > 0] = 0.25
+        t3, = torch.autograd.grad(t1.sum(), t0, allow_unused=True)
+        t5 = t0.sign()
+        t6 = torch.stack([t5, t1], -1)
+        t6.sum().backward()
+    """,  # the failed grad() ran IndexPutBackward0, which freed its indices: the next backward fails
+    # there (Trying to backward through the graph a second time), before relu's version check
     "a_stale_view_refuses_before_the_reduction_checks_its_dims": """
         t0 = torch.linspace(-1.5, -0.5, 1, requires_grad=True)
         with torch.no_grad():
