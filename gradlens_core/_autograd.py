@@ -622,8 +622,11 @@ def obeys_layout_contract(g: np.ndarray, variable: np.ndarray) -> bool:
         if size == 1:
             if st == 0:
                 return False
-        elif i >= len(vstrides):  # ``.data =`` dropped dims: PyTorch compares past the strides it has
-            return False
+        elif i >= len(vstrides):
+            # ``.data =`` dropped dims: PyTorch reads past the variable's strides, into storage a
+            # fresh tensor initialises to stride 1 for dim 0 and 0 beyond
+            if st // g.itemsize != (1 if i == 0 else 0):
+                return False
         elif st // g.itemsize != vstrides[i] // variable.itemsize:
             return False
     return True

@@ -1358,6 +1358,15 @@ REGRESSIONS = {
         t6.sum().backward()
     """,  # the failed grad() ran IndexPutBackward0, which freed its indices: the next backward fails
     # there (Trying to backward through the graph a second time), before relu's version check
+    "accumulate_grad_takes_a_hooked_grad_of_a_leaf_data_made_0d": """
+        t0 = torch.ones(3, requires_grad=True)
+        t1 = t0.cumprod(-1)
+        h2 = t0.register_hook(lambda g: record('h2', g) or g + 1)
+        t3 = t0.sum(0)
+        t0.data = t3
+        t1.sum().backward(retain_graph=True)
+    """,  # the contract reads the 0-d t0's stride 0 past its dims (a fresh tensor's 1): the grad [3]
+    # matches and is taken (t0.grad [2, 2, 2]); cf. accumulate_grad_copies_a_grad_with_more_dims...
     "a_stale_view_refuses_before_the_reduction_checks_its_dims": """
         t0 = torch.linspace(-1.5, -0.5, 1, requires_grad=True)
         with torch.no_grad():
