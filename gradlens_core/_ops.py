@@ -97,14 +97,21 @@ def _shape_of(x):
     return x.shape if isinstance(x, (Tensor, _ndarray)) else ()
 
 
-def _compute(fn, a, b):
+def _compute(fn, a, b, inputs=()):
+    """``fn(a, b)``, laid out as TensorIterator lays it out; shapes that do not broadcast get
+    PyTorch's error, after a stale no_grad view among the differentiable op's ``inputs``
+    refuses (PyTorch's autograd layer runs before the kernel)."""
     try:
         res = fn(a, b)
     except ValueError:
-        raise broadcast_error(_shape_of(a), _shape_of(b)) from None
-    if res.__class__ is _ndarray and res.ndim > 1:
-        return in_operands_layout(res, a, b)
-    return res
+        pass
+    else:
+        if res.__class__ is _ndarray and res.ndim > 1:
+            return in_operands_layout(res, a, b)
+        return res
+    for x in inputs:
+        refuse_stale_view(x)
+    raise broadcast_error(_shape_of(a), _shape_of(b))
 
 
 def _float_data(x: Tensor) -> np.ndarray:
@@ -215,7 +222,7 @@ def _add_like(a, b, alpha, np_fn, node_cls, op):
     if not _alpha_is_one(alpha):
         _check_broadcast(da, db)  # TensorIterator's shapes come before add's alpha check
         db = _scaled(db, alpha, da.dtype)
-    out = _wrap(_arr(_compute(np_fn, da, db)))
+    out = _wrap(_arr(_compute(np_fn, da, db, (a, b))))
     if _in_builtin_formula[0] and _is_scalar(b):
         return record(out, _SCALAR_OVERLOADS[node_cls], (a,), ctx=alpha, op=op)
     return record(out, node_cls, (a, b), ctx=alpha, op=op)
@@ -340,10 +347,7 @@ def mul(input, other, *, out=None):
         saved = (other, None) if input.requires_grad else ()
         return record(result, _MulBackward0, (input, other), saved, op="mul")
     da, db, _ = _operands(input, other)
-    try:
-        res = np.multiply(da, db)
-    except ValueError:
-        raise broadcast_error(_shape_of(da), _shape_of(db)) from None
+    res = _compute(np.multiply, da, db, (input, other))
     result = _wrap(res if res.__class__ is _ndarray else np.asarray(res))
     if needs_grad(input, other):
         saved = (_saved_operand(other, db, input), _saved_operand(input, da, other))
@@ -376,7 +380,7 @@ def div(input, other, *, rounding_mode=None, out=None):
         da = da.astype(np.float32)
         db = db.astype(np.float32) if isinstance(db, _ndarray) else float(db)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = _wrap(_arr(_compute(np.true_divide, da, db)))
+        out = _wrap(_arr(_compute(np.true_divide, da, db, (input, other))))
     if needs_grad(input, other):
         saved = (other if isinstance(other, Tensor) else db, _saved_operand(input, da, other))
         return record(out, _DivBackward0, (input, other), saved, op="div")
@@ -441,7 +445,7 @@ def pow(input, exponent):
         if da.dtype == np.bool_:
             raise no_kernel("pow", _dtype.bool_)
         with np.errstate(divide="ignore", invalid="ignore"):
-            out = _wrap(_arr(_compute(_power, da, db)))
+            out = _wrap(_arr(_compute(_power, da, db, (input, exponent))))
         return record(out, node_class("PowBackward1"), (input, exponent), (input, exponent), save_output=True, op="pow")
     da, db, _ = _operands(input, exponent)
     if da.dtype.kind in "iub" and isinstance(exponent, numbers.Integral) and exponent < 0:
@@ -900,7 +904,7 @@ def _extremum(np_fn, input, other) -> np.ndarray:
     PyTorch's CPU kernel returns there (the second in its vectorized body, the first in its
     scalar loop: see ``vectorized_lanes``)."""
     da, db, _ = _operands(input, other)
-    res = _arr(_compute(np_fn, da, db))
+    res = _arr(_compute(np_fn, da, db, (input, other)))
     if res.dtype.kind == "f" and _has_zero(da) and _has_zero(db):  # a ±0 tie needs a zero on each side
         # the operands' layouts before casting decide the kernel's loop (vectorized_lanes casts as torch does)
         layouts = [input._data, other._data if isinstance(other, Tensor) else db]
@@ -2006,6 +2010,8 @@ def where(condition, input=None, other=None):
     try:
         res = in_operands_layout(np.where(condition._data, da, db), condition._data, da, db)
     except ValueError:
+        for x in (condition, input, other):
+            refuse_stale_view(x)
         shapes = [condition.shape, _shape_of(da), _shape_of(db)]
         for i in range(3):
             for j in range(i + 1, 3):

@@ -1367,6 +1367,14 @@ REGRESSIONS = {
         t1.sum().backward(retain_graph=True)
     """,  # the contract reads the 0-d t0's stride 0 past its dims (a fresh tensor's 1): the grad [3]
     # matches and is taken (t0.grad [2, 2, 2]); cf. accumulate_grad_copies_a_grad_with_more_dims...
+    "a_stale_view_refuses_before_where_checks_its_shapes": """
+        t0 = torch.tensor([[[1.5, 0.25, -1.0], [1.0, 2.0, 1.5], [0.5, 1.5, -2.0]]], requires_grad=True)
+        t1 = t0.reshape(9)
+        t3, t4 = t1.chunk(2, 0)
+        with torch.set_grad_enabled(False):
+            t0[t0 > 0] = -1.0
+        t5 = torch.where(t3 > 0, t3, t1)
+    """,  # RuntimeError: Output 0 of Split is a view ... (not where's shape error: [5] and [9])
     "a_stale_view_refuses_before_the_reduction_checks_its_dims": """
         t0 = torch.linspace(-1.5, -0.5, 1, requires_grad=True)
         with torch.no_grad():
