@@ -2433,10 +2433,11 @@ def fill_(self, value):
 
 def clamp_(self, min=None, max=None):
     """In-place clamp (ClampBackward1; saves the original values; ClampBackward0 for tensor bounds)."""
-    check_inplace(self, "clamp_")
+    check_inplace(self, "clamp_", overlap="ok")
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
+        check_internal_overlap(self, "clamp_")
         return _clamp_tensor_(self, min, max)
     if not self.dtype.is_floating_point:
         # clamp promotes by hand and allows no promotion in place; its message names the C++ type
@@ -2445,6 +2446,7 @@ def clamp_(self, min=None, max=None):
             raise RuntimeError(
                 f"result type {result._legacy} can't be cast to the desired output type {self.dtype._cpp}"
             )
+    check_internal_overlap(self, "clamp_")  # TensorIterator's, after clamp's own dtype check
     saved = (_snapshot(self), min, max) if needs_grad(self) else ()
     _write(self, _clip(self._data, min, max), "clamp_")
     return finish_inplace(self, "clamp_", node_class("ClampBackward1"), (self,), saved)

@@ -1375,6 +1375,12 @@ REGRESSIONS = {
             t0[t0 > 0] = -1.0
         t5 = torch.where(t3 > 0, t3, t1)
     """,  # RuntimeError: Output 0 of Split is a view ... (not where's shape error: [5] and [9])
+    "clamp_checks_the_result_dtype_before_overlap": """
+        t0 = torch.arange(1)
+        t1 = t0.expand(2, -1)
+        t1.clamp_(0.0, 1.0)
+    """,  # RuntimeError: result type Float can't be cast to the desired output type long int (clamp's
+    # own check, before TensorIterator's refusal of the expanded output)
     "a_stale_view_refuses_before_the_reduction_checks_its_dims": """
         t0 = torch.linspace(-1.5, -0.5, 1, requires_grad=True)
         with torch.no_grad():
