@@ -105,8 +105,12 @@ class _Numpy:
             g = np.asarray(g)
         if g.shape != shape:
             g = _Numpy.sum_to(g, shape)
-        if g.dtype != dtype:
-            g = g.astype(dtype)
+        if g.dtype != dtype:  # grad.to(dtype): a copy laid out as the grad (preserve_format)
+            from ._layout import empty_preserving
+
+            cast = empty_preserving(g, dtype)
+            np.copyto(cast, g, casting="unsafe")
+            g = cast
         return g
 
     @staticmethod

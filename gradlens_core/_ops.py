@@ -195,6 +195,8 @@ def _pow_scalar_bw(node, g, ns):
 @backward_formula("PowBackward1")
 def _pow_tensor_bw(node, g, ns):
     x, e, r = node.unpack(ns)
+    if node.needs(0) and not ns.records_graph:
+        _check_bool_sub(_wrap(e), 1)  # pow_backward_self's ``exponent - 1`` refuses a bool exponent
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ga = ns.where(e == 0.0, ns.zeros_like(g), g * (e * x ** (e - 1))) if node.needs(0) else None
         gb = (

@@ -1381,6 +1381,19 @@ REGRESSIONS = {
         t1.clamp_(0.0, 1.0)
     """,  # RuntimeError: result type Float can't be cast to the desired output type long int (clamp's
     # own check, before TensorIterator's refusal of the expanded output)
+    "pow_backward_refuses_a_bool_exponent": """
+        t0 = torch.arange(2.0, requires_grad=True)
+        t1 = t0 <= t0
+        t2 = t0 ** t1
+        t2.mean().backward()
+    """,  # pow_backward_self computes exponent - 1: RuntimeError: Subtraction, the `-` operator, with
+    # a bool tensor is not supported.
+    "a_cast_grad_keeps_its_layout": """
+        t4 = torch.ones((1, 1), requires_grad=True)
+        t5 = t4.double()
+        t5.sum().backward()
+    """,  # validate_outputs' grad.to(float32) preserves the expanded seed's strides (0, 0), which the
+    # layout contract refuses: AccumulateGrad copies (t4.grad._version 1)
     "a_stale_view_refuses_before_the_reduction_checks_its_dims": """
         t0 = torch.linspace(-1.5, -0.5, 1, requires_grad=True)
         with torch.no_grad():
