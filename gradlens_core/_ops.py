@@ -2366,7 +2366,10 @@ def _inplace_unary(name, np_fn, save_output=False, save_input=False, float_only=
     op = name[: name.index("Backward")].lower() + "_"
 
     def fn(self):
-        check_inplace(self, op)
+        check_inplace(self, op, overlap="ok")
+        if op == "relu_":  # relu's own check of a bool input comes before TensorIterator's
+            _check_kernel(self, "relu")
+        check_internal_overlap(self, op)
         result = _dtype.float_result(self.dtype) if float_only else self.dtype
         check_result_dtype(result, self)
         _check_kernel(self, op[:-1])

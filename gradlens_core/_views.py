@@ -29,6 +29,7 @@ from ._tensor import (
     _overlaps_itself,
     _root_array,
     record,
+    refuse_stale_view,
 )
 
 __all__ = ["ViewStep", "make_view", "CopySlices", "AsStridedBackward0"]
@@ -458,10 +459,12 @@ def expand_as(self, other):
 def select(self: Tensor, dim: int, index: int) -> Tensor:
     """One slice at ``index`` along ``dim`` (SelectBackward0)."""
     if self._data.ndim == 0:
+        refuse_stale_view(self)  # autograd collects the edges before select checks its arguments
         raise IndexError("select() cannot be applied to a 0-dim tensor.")
     d = self._wrap_dim(dim)
     n = self._data.shape[d]
     if not -n <= index < n:
+        refuse_stale_view(self)
         raise IndexError(
             f"select(): index {index} out of range for tensor of size {list(self._data.shape)} at dimension {d}"
         )

@@ -1394,6 +1394,19 @@ REGRESSIONS = {
         t5.sum().backward()
     """,  # validate_outputs' grad.to(float32) preserves the expanded seed's strides (0, 0), which the
     # layout contract refuses: AccumulateGrad copies (t4.grad._version 1)
+    "a_stale_view_refuses_before_select_checks_its_index": """
+        t2 = torch.linspace(0.0, -2.0, 3, requires_grad=True)
+        with torch.no_grad():
+            t3 = t2.narrow(0, 2, 0)
+        t3.detach().mul_(2)
+        t5 = t3.select(-1, 0)
+    """,  # RuntimeError: A view was created in no_grad mode ... (not select's IndexError)
+    "relu_refuses_bool_before_overlap": """
+        t0 = torch.tensor([2, 0])
+        t1 = t0 <= t0
+        t2 = t1.expand(3, 2)
+        t2.relu_()
+    """,  # relu's own check first: RuntimeError: Boolean inputs not supported for relu
     "a_stale_view_refuses_before_the_reduction_checks_its_dims": """
         t0 = torch.linspace(-1.5, -0.5, 1, requires_grad=True)
         with torch.no_grad():
