@@ -1472,8 +1472,10 @@ def _check_var_dtype(input) -> None:
 
 
 def _var_data(input, dims, c, keepdim, name="var"):
+    """The variance over ``dims`` in the computing dtype (float for half, PyTorch's
+    accumulate type: callers round once, after std's sqrt too)."""
     _check_var_dtype(input)
-    d = input._data
+    d = _wide(input._data)
     n = _numel(tuple(d.shape[k] for k in dims))
     # PyTorch's reduction factor: input numel divided by output numel (0 for an empty input)
     out_numel = _numel(tuple(size for k, size in enumerate(d.shape) if k not in dims))
@@ -1492,7 +1494,7 @@ def _var_data(input, dims, c, keepdim, name="var"):
             m = d.mean(axis=dims, keepdims=True)
         else:  # the mean of nothing is nan (np.mean would warn, PyTorch does not)
             m = np.full(tuple(1 if k in dims else size for k, size in enumerate(d.shape)), np.nan, d.dtype)
-        return _ns.reduced((((d - m) ** 2).sum(axis=dims, keepdims=keepdim) / builtins.max(n - c, 0)).astype(d.dtype))
+        return _ns.reduced(((d - m) ** 2).sum(axis=dims, keepdims=keepdim) / builtins.max(n - c, 0)).astype(d.dtype)
 
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -1502,7 +1504,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     _check_var_dtype(input)
     dims = _reduce_dims(input, dim)
     c = _correction(unbiased, correction)
-    res = _var_data(input, dims, c, keepdim)
+    res = _var_data(input, dims, c, keepdim).astype(input._data.dtype)
     ctx = (dims, keepdim, c, dim is None or input._data.ndim == 0)
     return record(_wrap(res), node_class("VarBackward0"), (input,), (input,), ctx=ctx, op="var")
 
@@ -1514,7 +1516,7 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     _check_var_dtype(input)
     dims = _reduce_dims(input, dim)
     c = _correction(unbiased, correction)
-    res = np.sqrt(_var_data(input, dims, c, keepdim, "std"))
+    res = np.sqrt(_var_data(input, dims, c, keepdim, "std")).astype(input._data.dtype)
     ctx = (dims, keepdim, c, dim is None or input._data.ndim == 0)
     return record(
         _wrap(np.asarray(res)), node_class("StdBackward0"), (input,), (input,), ctx=ctx, save_output=True, op="std"

@@ -364,16 +364,22 @@ class Tensor:
                 meta.grad = Tensor._wrap(g)
                 meta.grad._version_counter[0] = version
             elif create_graph and isinstance(g, Tensor):
-                # copied into a fresh buffer (CopyBackwards keeps it differentiable)
-                from ._ops import copy_
+                from ._ops import _clone_of, copy_
 
-                meta.grad = copy_(Tensor._wrap(self._contract_buffer(g._data)), g)
+                buffer = self._contract_buffer(g._data)
+                if buffer is None:  # clone(contiguous_format): CloneBackward0
+                    meta.grad = _clone_of(g, np.array(g._data, order="C"))
+                else:  # copied into a fresh buffer (CopyBackwards keeps it differentiable)
+                    meta.grad = copy_(Tensor._wrap(buffer), g)
             else:
                 data = g._data if isinstance(g, Tensor) else g
                 buffer = self._contract_buffer(data)
-                np.copyto(buffer, data, casting="unsafe")
-                meta.grad = Tensor._wrap(buffer)
-                meta.grad._version_counter[0] = 1
+                if buffer is None:  # new_grad.clone(contiguous_format): a fresh tensor, version 0
+                    meta.grad = Tensor._wrap(np.array(data, order="C"))
+                else:  # new_empty_strided(...).copy_(new_grad): version 1
+                    np.copyto(buffer, data, casting="unsafe")
+                    meta.grad = Tensor._wrap(buffer)
+                    meta.grad._version_counter[0] = 1
         elif create_graph:
             meta.grad = old + g
             warn_unless_layout_contract(meta.grad._data, self._data)
@@ -388,17 +394,17 @@ class Tensor:
         if _events.active:
             _events.emit("accumulated", tensor=self, grad=meta.grad, how="backward")
 
-    def _contract_buffer(self, g: np.ndarray) -> np.ndarray:
+    def _contract_buffer(self, g: np.ndarray):
         """Where AccumulateGrad copies a grad it may not take (PyTorch's clone_obey_contract):
-        an empty array laid out as this tensor, in its dtype, if it is dense; else a contiguous
-        one shaped as the grad."""
+        an empty array laid out as this tensor, in its dtype, if it is dense; else None (the
+        grad is cloned contiguous)."""
         from ._autograd import non_overlapping_and_dense
         from ._ops import check_out_shape
 
         if non_overlapping_and_dense(self._data):
             check_out_shape(self._data.shape, g.shape)  # ``.data =`` may have changed the shape
             return np.empty_like(self._data, order="K")
-        return np.empty(g.shape, g.dtype)
+        return None
 
     def _edge(self):
         """(node, output_nr) through which gradient reaches this tensor, or (None, 0)."""

@@ -1407,6 +1407,17 @@ REGRESSIONS = {
         t2 = t1.expand(3, 2)
         t2.relu_()
     """,  # relu's own check first: RuntimeError: Boolean inputs not supported for relu
+    "accumulate_grad_clones_for_a_leaf_that_is_not_dense": """
+        t0 = torch.zeros(1, 3, dtype=torch.float64)
+        t2 = t0.expand(3, -1)
+        t2.requires_grad_()
+        t2.sum().backward()
+    """,  # clone_obey_contract of an overlapping leaf is new_grad.clone(contiguous): version 0
+    "half_var_is_computed_in_float": """
+        t0 = torch.tensor([-1.0, 1.0, 2.0], dtype=torch.float16)
+        t1 = t0.var()
+        v2 = t1.item()
+    """,  # the accumulate type is float, rounded once: 2.333984375 (in half: 2.33203125)
     "a_stale_view_refuses_before_the_reduction_checks_its_dims": """
         t0 = torch.linspace(-1.5, -0.5, 1, requires_grad=True)
         with torch.no_grad():
