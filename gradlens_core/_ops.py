@@ -1375,8 +1375,16 @@ def _all_dims(dim) -> bool:
     return dim is None or dim == () or dim == []
 
 
-def _keep(g, shape, dims, keepdim, ns):
-    return g if keepdim else ns.reshape(g, _kept_shape(shape, dims))
+def _restore_reduced_dims(g, dims, keepdim, ns):
+    """FunctionsManual's restore_reduced_dims: ``g`` reshaped with a 1 at each reduced dim,
+    from ``g``'s own shape (not the input's, which ``.data =`` may have changed)."""
+    if keepdim:
+        return g
+    shape = list(g.shape)
+    total = len(shape) + len(dims)
+    for d in sorted(d % total for d in dims):
+        shape.insert(d, 1)
+    return ns.reshape(g, tuple(shape))
 
 
 @backward_formula("AmaxBackward0")
@@ -1386,9 +1394,8 @@ def _amax_bw(node, g, ns):
     == self, dims), that is ``(grad / mask.sum(dims, True)) * mask``: ties share the grad."""
     x, r = node.unpack(ns)
     dims, keepdim = node._ctx
-    shape = tuple(x.shape)
-    g = _keep(g, shape, dims, keepdim, ns)  # restore_reduced_dims: a reshape
-    r = _keep(r, shape, dims, keepdim, ns)
+    g = _restore_reduced_dims(g, dims, keepdim, ns)
+    r = _restore_reduced_dims(r, dims, keepdim, ns)
     mask = r == x
     count = ns.sum(mask, dims, True) if dims else mask
     if not ns.records_graph:
