@@ -1026,7 +1026,10 @@ def _checked_by_kernel(inputs, check, *args):
         failure = exc
     for x in inputs:
         refuse_stale_view(x)
-    raise failure
+    try:
+        raise failure
+    finally:
+        del failure  # no error -> traceback -> frame -> error cycle keeping the inputs alive
 
 
 def argmax(input, dim=None, keepdim=False):

@@ -889,7 +889,12 @@ def _refuse(self: Tensor, op: str, message: str):
     error = RuntimeError(message)
     if _events.active:
         _events.emit("inplace_refused", tensor=self, op=op, error=error)
-    raise error
+    try:
+        raise error
+    finally:
+        # no error -> traceback -> this frame -> error cycle: the refused tensor (and any
+        # grad accumulator its history holds) goes as soon as the error does, as in PyTorch
+        del error
 
 
 def finish_inplace(self: Tensor, op: str, node_cls, inputs, saved=(), ctx=None, save_output=False) -> Tensor:

@@ -1424,6 +1424,15 @@ REGRESSIONS = {
         t0.data = t4
         t4.pow(2).sum().backward()
     """,  # restore_reduced_dims works from the grad's shape, not the input's (which .data changed)
+    "a_refused_edit_keeps_no_grad_accumulator_alive": """
+        t0 = torch.tensor([-1.0], requires_grad=True)
+        h1 = t0.register_hook(lambda g: g * 2)
+        t0[::2] = 2.0
+        t2 = torch.full((2, 2, 3), -0.5)
+        t0.data = t2
+        t0.backward(torch.zeros_like(t0))
+    """,  # the refused view's history (and t0's accumulator) dies with the error, so .data = keeps
+    # no old metadata: t0.grad has t0's new shape [2, 2, 3]
     "a_stale_view_refuses_before_the_reduction_checks_its_dims": """
         t0 = torch.linspace(-1.5, -0.5, 1, requires_grad=True)
         with torch.no_grad():
