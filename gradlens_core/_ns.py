@@ -74,6 +74,20 @@ def accumulated(ufunc, a, axis: int) -> np.ndarray:
     return ufunc.accumulate(a, axis=axis)
 
 
+def with_unit_dims(shape, dims) -> tuple:
+    """``shape`` with a 1 inserted at each of ``dims`` (dims of the result, as a reduction's
+    dims are of its input): the shape restore_reduced_dims and unsqueeze_multiple give.
+
+    >>> with_unit_dims((2, 3), (0, -1))
+    (1, 2, 3, 1)
+    """
+    out = list(shape)
+    total = len(out) + len(dims)
+    for d in sorted(d % total for d in dims):
+        out.insert(d, 1)
+    return tuple(out)
+
+
 def sign_of(x):
     """PyTorch's sign: numpy's, except that the sign of nan is 0.
 
@@ -243,10 +257,10 @@ class _Numpy:
         return g[(slice(None),) * dim + (slice(start, start + length),)]
 
     @staticmethod
-    def unsqueeze_multiple(g, shape, dims):
+    def unsqueeze_multiple(g, dims):
         """``g`` with a dim of size 1 at each of ``dims`` (FunctionsManual's unsqueeze_multiple;
         here one reshape, the same values)."""
-        return _Numpy.reshape(g, tuple(1 if i in dims else n for i, n in enumerate(shape)))
+        return _Numpy.reshape(g, with_unit_dims(g.shape, dims))
 
     @staticmethod
     def cat(parts, axis):
@@ -419,7 +433,7 @@ class _Tensor:
     def narrow(self, g, dim, start, length):
         return g.narrow(dim, start, length)
 
-    def unsqueeze_multiple(self, g, shape, dims):
+    def unsqueeze_multiple(self, g, dims):
         """FunctionsManual's unsqueeze_multiple: ``g.unsqueeze(d)`` for each of ``dims`` in order."""
         for d in sorted(dims):
             g = g.unsqueeze(d)

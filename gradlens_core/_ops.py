@@ -1109,7 +1109,7 @@ def _sum_dim_bw(node, g, ns):
     # sum_backward: unsqueeze_multiple(grad, dims), expanded to the input's sizes
     shape, dims, keepdim = node._ctx
     if not keepdim and shape:
-        g = ns.unsqueeze_multiple(g, shape, dims)
+        g = ns.unsqueeze_multiple(g, dims)
     return (ns.expand(g, shape),)
 
 
@@ -1127,7 +1127,7 @@ def _mean_dim_bw(node, g, ns):
     for d in dims:
         count *= shape[d]
     if not keepdim and shape:
-        g = ns.unsqueeze_multiple(g, shape, dims)
+        g = ns.unsqueeze_multiple(g, dims)
     return (ns.div_scalar(ns.expand(g, shape), count),)
 
 
@@ -1136,10 +1136,6 @@ def _numel(shape):
     for s in shape:
         n *= s
     return n
-
-
-def _kept_shape(shape, dims):
-    return tuple(1 if i in dims else n for i, n in enumerate(shape))
 
 
 def _reduce_dtype(x: Tensor, dtype):
@@ -1280,7 +1276,7 @@ def _extreme_dim_bw(node, g, ns):
         return (ns.made_in_place(ns.index_add(g, shape, (), "ScatterBackward0"), 2),)
     idx = indices if not ns.records_graph else indices._data
     if not keepdim:
-        g = ns.unsqueeze_multiple(g, shape, (dim,))
+        g = ns.unsqueeze_multiple(g, (dim,))
         idx = np.expand_dims(idx, dim)
     grid = list(np.indices(idx.shape, sparse=True))
     grid[dim] = idx
@@ -1381,13 +1377,7 @@ def _all_dims(dim) -> bool:
 def _restore_reduced_dims(g, dims, keepdim, ns):
     """FunctionsManual's restore_reduced_dims: ``g`` reshaped with a 1 at each reduced dim,
     from ``g``'s own shape (not the input's, which ``.data =`` may have changed)."""
-    if keepdim:
-        return g
-    shape = list(g.shape)
-    total = len(shape) + len(dims)
-    for d in sorted(d % total for d in dims):
-        shape.insert(d, 1)
-    return ns.reshape(g, tuple(shape))
+    return g if keepdim else ns.reshape(g, _ns.with_unit_dims(g.shape, dims))
 
 
 @backward_formula("AmaxBackward0")
@@ -1447,7 +1437,7 @@ def _var_backward(g, x, ctx, ns):
             return g * _nan_where_mean_else_inf(x, ns)
         return (2.0 / dof) * g * (x - ns.mean(x))
     if not keepdim and len(shape) > 1:
-        g = ns.unsqueeze_multiple(g, shape, dims)
+        g = ns.unsqueeze_multiple(g, dims)
     dof = _numel(tuple(shape[d] for d in dims)) - c
     with np.errstate(divide="ignore", invalid="ignore"):
         return (2.0 / dof if dof else math.inf) * g * (x - ns.mean(x, dims, True))  # C++ doubles: 2 / 0 is inf
@@ -1541,8 +1531,8 @@ def _norm_bw(node, g, ns):
     p, dims, keepdim = node._ctx
     shape = tuple(x.shape)
     if not keepdim and dims and shape:
-        g = ns.unsqueeze_multiple(g, shape, dims)
-        r = ns.unsqueeze_multiple(r, shape, dims)
+        g = ns.unsqueeze_multiple(g, dims)
+        r = ns.unsqueeze_multiple(r, dims)
     with np.errstate(divide="ignore", invalid="ignore"):
         if p == 1:
             return (ns.sgn(x) * g,)
@@ -2304,8 +2294,7 @@ def _inplace_binary(self, other, np_fn, node_cls, op, alpha=1, check_operands=No
     # autograd's refusals come first, then the kernel's operand checks (sub_ of a bool), then
     # TensorIterator's overlap checks, as PyTorch's
     check_inplace(self, op, (other,), overlap="ok")
-    if isinstance(other, Tensor) and needs_grad(self, other):
-        other._edge()  # collect_next_edges reads other's grad_fn (a stale no_grad view refuses) before the kernel
+    refuse_stale_view(other)  # collect_next_edges reads other's grad_fn before the kernel checks
     if check_operands is not None:
         check_operands(self, other)
     check_internal_overlap(self, op)
