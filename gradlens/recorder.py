@@ -15,7 +15,9 @@ alias     two tensors share storage (``alias`` = view, detach, data, numpy)
 Tensors are held by weak reference only, so tracing never keeps user tensors alive.
 When a tensor dies and no finding refers to it, its record is dropped (its data-flow
 edges are bridged, so paths and cuts survive): memory follows live tensors and
-findings, not the number of steps traced.
+findings, not the number of steps traced. What an ordinary op makes is only journaled;
+its record is made at the next event or query that needs it, and a tensor that died
+before then never gets one (see ``_Pending``).
 
 >>> import gradlens_core as torch
 >>> rec = Recorder()
@@ -53,6 +55,8 @@ FLUSH_AT = 4096  # dead records dropped at the latest after this many (a long lo
 # dead records dropped at a line change once this many wait: a batch that spans several
 # statements mostly dies whole, so it needs few bridges, and a flush per line costs more
 FLUSH_BATCH = 256
+# events whose handlers need no data-flow edges: they leave the journal (see _Pending) as it is
+_JOURNALED = ("created", "saved", "backward_begin", "backward_end", "accumulated")
 
 
 _RECORD_DEFAULTS = {
@@ -230,6 +234,29 @@ class BackwardRun:
         self.finished = False
 
 
+class _Pending:
+    """A tensor an op made, not recorded yet; or a backward node linked but not recorded yet.
+
+    Tracing's hot path journals what an op made and records it at the next safe point
+    (``Recorder._materialize``): by then most of a statement's intermediates have died, and
+    a dead one costs no record at all, only a bridge for the data flow through it. A node is
+    recorded only when something asks about it (``Recorder._take_pending_nodes``).
+    """
+
+    __slots__ = ("ref", "node_ref", "where", "op", "sources", "rec", "flows_from", "gid", "output")
+
+    def __init__(self, ref, node_ref, where, op=None, sources=(), gid=None, output=None) -> None:
+        self.ref = ref  # weakref to the tensor (None for a node linked to a record)
+        self.node_ref = node_ref  # weakref to its grad_fn (None for a factory's tensor)
+        self.where = where
+        self.op = op
+        self.sources = sources  # TensorRecord or _Pending of each tensor input
+        self.rec = None  # the tensor's record once made
+        self.flows_from = None  # a dead tensor's: the records its data came from
+        self.gid = gid  # the node's graph id, given when first needed
+        self.output = output  # gid of the node's output record
+
+
 def _no_ref():
     return None
 
@@ -255,12 +282,14 @@ class Recorder:
         self.files: set = set()
         self.pinned: set = set()  # gids findings refer to: never dropped
         self.internal_errors: list = []
-        self.dropped = 0
+        self.dropped = 0  # tensors forgotten after they died (recorded or journaled)
         self._ref_rec: dict = {}  # weakref -> TensorRecord
         self._node_ref_rec: dict = {}  # weakref -> NodeRecord
         self._dead: list = []  # records whose tensors died, dropped at the next safe point
         self._dead_nodes: list = []
-        self._pending_nodes: dict = {}  # id(node) -> (weakref, gid, where, output gid)
+        self._pending_nodes: dict = {}  # id(node) -> _Pending, a node linked but not recorded
+        self._journal: list = []  # _Pending tensors made by ops, recorded at the next safe point
+        self._journal_index: dict = {}  # id(tensor) -> its _Pending in the journal
         self._prune_nodes_at = FLUSH_AT
         self._pending_saved: list = []  # (node, SavedTensor) weakrefs, where, version, is_output
         self._run_of_thread: dict = {}  # thread id -> the BackwardRun it is running
@@ -319,6 +348,8 @@ class Recorder:
         with self._lock:  # threads may run ops concurrently; records change one event at a time
             try:
                 where = self._where()
+                if self._journal and kind not in _JOURNALED:
+                    self._materialize()  # the other handlers follow data-flow edges
                 if len(self._dead) >= FLUSH_AT:
                     self._flush()
                 handler(where, **payload)
@@ -366,6 +397,10 @@ class Recorder:
 
     def scan_namespace(self, items, scope) -> None:
         """Learn variable names from ``(name, value)`` pairs (a frame's locals, a script's globals)."""
+        with self._lock:
+            self._scan(items, scope)
+
+    def _scan(self, items, scope) -> None:
         adapter = self.adapter
         for name, value in items:
             if name.startswith("_"):
@@ -391,6 +426,8 @@ class Recorder:
         # computed from it; the new w will never get a .grad.
         if old is None or new.is_leaf or old.name != name or not (old.is_leaf and old.requires_grad):
             return
+        if self._journal:
+            self._materialize()  # the data-flow edges are followed
         if new.rebound_from is None and self._flows_from(old.gid, new.gid):
             new.rebound_from = old.gid
             new.name = name
@@ -417,12 +454,15 @@ class Recorder:
         rec = self.tensors.get(id(t))
         if rec is not None and rec.ref() is t:
             return rec
+        entry = self._journal_index.get(id(t))
+        if entry is not None and entry.ref() is t:
+            return self._promote(entry)
         return None
 
     def record_for(self, t, where=(None, None), op="external") -> TensorRecord:
         """The record of tensor ``t`` (made now if gradlens has not seen it yet)."""
-        rec = self.tensors.get(id(t))
-        if rec is not None and rec.ref() is t:
+        rec = self._lookup(t)
+        if rec is not None:
             return rec
         return self._new_record(t, where, op, self.adapter.grad_fn(t))
 
@@ -442,6 +482,8 @@ class Recorder:
 
     def _node(self, node, where) -> NodeRecord:
         """The record of a backward node; unknown next nodes are recorded too (iteratively)."""
+        if self._journal:
+            self._materialize()  # it may know the node's line
         rec = self.nodes.get(id(node))
         if rec is not None and rec.ref() is node:
             return rec
@@ -471,8 +513,8 @@ class Recorder:
     def _new_node(self, node, where) -> NodeRecord:
         key = id(node)
         pending = self._pending_nodes.pop(key, None)
-        if pending is not None and pending[0]() is node:
-            _, gid, where, output = pending  # its gid and line were given when it was linked
+        if pending is not None and pending.node_ref() is node:
+            gid, where, output = self._pending_gid(pending), pending.where, pending.output
         else:
             self._count += 1
             gid, output = f"n{self._count}", None
@@ -484,7 +526,7 @@ class Recorder:
         self.node_records[gid] = rec
         return rec
 
-    def _link_grad_fn(self, rec: TensorRecord, node, where) -> None:
+    def _link_grad_fn(self, rec: TensorRecord, node, where, node_ref=None) -> None:
         """``node`` made ``rec``'s tensor. Its record is made on demand (``_take_pending_nodes``):
         most nodes of a step die with the step before anyone asks about them."""
         key = id(node)
@@ -494,24 +536,93 @@ class Recorder:
             nrec.output = rec.gid
         else:
             pending = self._pending_nodes.get(key)
-            if pending is not None and pending[0]() is node:
-                gid = pending[1]
+            if pending is not None and pending.node_ref() is node:
+                gid = self._pending_gid(pending)
+                pending.where, pending.output = where, rec.gid
             else:
                 self._count += 1
                 gid = f"n{self._count}"
-            self._pending_nodes[key] = (weakref.ref(node), gid, where, rec.gid)
-            if len(self._pending_nodes) >= self._prune_nodes_at:
-                self._prune_pending_nodes()
+                ref = node_ref or weakref.ref(node)
+                self._pending_nodes[key] = _Pending(None, ref, where, gid=gid, output=rec.gid)
+                if len(self._pending_nodes) >= self._prune_nodes_at:
+                    self._prune_pending_nodes()
         rec.node_gid = gid
         rec.is_leaf = False
         rec.requires_grad = True
+
+    def _pending_gid(self, pending) -> str:
+        """A pending node's graph id (given now if it has none yet)."""
+        if pending.gid is None:
+            self._count += 1
+            pending.gid = f"n{self._count}"
+        return pending.gid
+
+    def _promote(self, entry) -> TensorRecord:
+        """The record of a journaled tensor that is still alive, made now; its data-flow edges
+        wait for ``_materialize`` (what it was made from may be journaled still)."""
+        rec = entry.rec
+        if rec is None:
+            rec = entry.rec = self._new_record(entry.ref(), entry.where, entry.op, None)
+            node = None if entry.node_ref is None else entry.node_ref()
+            if node is not None:
+                self._link_grad_fn(rec, node, entry.where, entry.node_ref)
+        return rec
+
+    def _materialize(self) -> None:
+        """Record what the journal holds, in the order it was made (inputs first).
+
+        A tensor still alive gets its record and its data-flow edges. A dead one gets none:
+        the records its data came from flow on to whatever it fed, as ``_bridge`` would have
+        bridged them, and its node (if alive) waits in ``_pending_nodes`` with its line.
+        """
+        journal, self._journal = self._journal, []
+        self._journal_index = {}
+        for e in journal:
+            srcs = []
+            for s in e.sources:
+                if type(s) is not _Pending:
+                    srcs.append(s)
+                elif s.rec is not None:
+                    srcs.append(s.rec)
+                else:
+                    srcs.extend(s.flows_from)
+            if len(srcs) > 1:
+                srcs = list(dict.fromkeys(srcs))
+            rec = e.rec
+            if rec is None:
+                if e.ref() is not None:
+                    rec = self._promote(e)
+                else:  # died unrecorded: its node (if alive) waits with its line
+                    e.flows_from = srcs
+                    self.dropped += 1
+                    node = None if e.node_ref is None else e.node_ref()
+                    if node is not None and not self._knows_node(node):
+                        self._pending_nodes[id(node)] = e
+                    continue
+            line, op, dst, flow_in = e.where[1], e.op, rec.gid, rec.flow_in
+            for src in srcs:
+                flow = Flow(src.gid, dst, "", line, line, op)
+                src.flow_out.append(flow)
+                flow_in.append(flow)
+        if len(self._pending_nodes) >= self._prune_nodes_at:
+            self._prune_pending_nodes()
+        self._changes += 1
+
+    def _knows_node(self, node) -> bool:
+        """Whether ``node`` is recorded or pending already (a node with several outputs)."""
+        key = id(node)
+        rec = self.nodes.get(key)
+        if rec is not None and rec.ref() is node:
+            return True
+        pending = self._pending_nodes.get(key)
+        return pending is not None and pending.node_ref() is node
 
     def _prune_pending_nodes(self) -> None:
         """Forget pending nodes that died; the live ones stay pending (a pending entry is as
         small as a record, and a deep graph kept for backward would otherwise be recorded
         node by node). The next prune waits until the live ones have doubled: amortized O(1)."""
         pending = self._pending_nodes
-        for key in [key for key, entry in pending.items() if entry[0]() is None]:
+        for key in [key for key, entry in pending.items() if entry.node_ref() is None]:
             del pending[key]
         self._prune_nodes_at = max(FLUSH_AT, 2 * len(pending))
 
@@ -520,11 +631,11 @@ class Recorder:
         pending = self._pending_nodes
         while pending:
             key, entry = pending.popitem()
-            node = entry[0]()
+            node = entry.node_ref()
             if node is None:
                 continue
             pending[key] = entry  # _new_node takes its gid and line from here
-            self._node(node, entry[2])
+            self._node(node, entry.where)
             pending.pop(key, None)
 
     def _flow(self, src: TensorRecord, dst: TensorRecord, cut, where, op, cut_line=None) -> None:
@@ -558,11 +669,14 @@ class Recorder:
         """Forget what died since the last call (unless a finding refers to it); record the
         saved tensors still held."""
         with self._lock:
+            self._materialize()
             self._take_pending_nodes()
             self._take_pending_saved()
             self._flush()
 
     def _flush(self) -> None:
+        if self._journal:
+            self._materialize()  # their flow edges must exist before dead sources are bridged
         records, pinned = self.records, self.pinned
         doomed = {}
         while self._dead:
@@ -664,9 +778,13 @@ class Recorder:
 
     # ------------------------------------------------------------------ event handlers
     def _created(self, where, tensor, grad_fn, inputs, op) -> None:
-        # the hot path of tracing: one event per op
-        adapter = self.adapter
+        # the hot path of tracing: one event per op, mostly journaled
+        if self._journaled(where, tensor, grad_fn, inputs, op):
+            return
+        if self._journal:
+            self._materialize()
         tensors = self.tensors
+        adapter = self.adapter
         rec = tensors.get(id(tensor))
         if rec is None or rec.ref() is not tensor:
             rec = self._new_record(tensor, where, op, grad_fn)
@@ -694,6 +812,43 @@ class Recorder:
                     self._note_cut(cut, line, src.gid, dst, file, op)
             else:  # a use of a tensor after detach_(): cut from the history it had before
                 self._flow(src, rec, "detach_", where, op, cut_line=src.detached_line)
+
+    def _journaled(self, where, tensor, grad_fn, inputs, op) -> bool:
+        """Journal what an op made (see ``_Pending``) when that is all it needs: a new tensor
+        from inputs gradlens knows, with no cut and no use of a tensor after ``detach_()``."""
+        tensors, index = self.tensors, self._journal_index
+        key = id(tensor)
+        if key in tensors:
+            return False
+        known = index.get(key)
+        if known is not None and known.ref() is tensor:
+            return False
+        sources = []
+        tensor_type = self.adapter.Tensor
+        for inp in inputs:
+            k = id(inp)
+            src = index.get(k)
+            if src is None or src.ref() is not inp:
+                src = tensors.get(k)
+                if src is None or src.ref() is not inp:
+                    if isinstance(inp, tensor_type):
+                        return False  # a tensor gradlens has not seen
+                    continue  # a number
+                if src.detached_line is not None:
+                    return False
+            sources.append(src)
+        if grad_fn is None:
+            if any(isinstance(inp, tensor_type) and inp.requires_grad for inp in inputs):
+                return False  # a cut
+            node_ref = None
+        else:
+            node_ref = weakref.ref(grad_fn)
+        entry = index[key] = _Pending(weakref.ref(tensor), node_ref, where, op, sources)
+        journal = self._journal
+        journal.append(entry)
+        if len(journal) >= FLUSH_AT:
+            self._materialize()
+        return True
 
     def _aliased(self, where, tensor, source, kind, op, array=None) -> None:
         adapter = self.adapter
@@ -909,7 +1064,9 @@ class Recorder:
     # ------------------------------------------------------------------ queries
     def record_of(self, t):
         """The record of a tensor seen in this trace (None if it was not)."""
-        return self._lookup(t)
+        with self._lock:
+            self._materialize()
+            return self._lookup(t)
 
     def cutoffs(self) -> list:
         """The cuts seen so far, with the tensors' current names."""

@@ -19,6 +19,7 @@ import sys
 import threading
 import weakref
 
+import networkx as nx
 import pytest
 
 import gradlens
@@ -123,6 +124,39 @@ def test_records_follow_live_tensors_not_steps():
     gc.collect()
     assert len(tr.recorder.records) < 50, len(tr.recorder.records)
     assert len(tr.recorder.node_records) < 50, len(tr.recorder.node_records)
+
+
+def _sin_chain(x, n=100):
+    y = x
+    for _ in range(n):
+        y = (y * 1.01).sin()
+    return y.sum()
+
+
+def test_intermediates_dead_before_anyone_asks_get_no_record():
+    """What an op makes is journaled: a tensor (or node) that died before an event or a query
+    needed it never gets a record or a graph id."""
+
+    def step(x):
+        _sin_chain(x).backward()
+
+    with gradlens.trace() as tr:
+        x = torch.ones(3, requires_grad=True)
+        step(x)
+    rec = tr.recorder
+    assert x.grad is not None
+    assert rec.dropped >= 200  # every y * 1.01 and every y
+    assert rec._count < 10  # graph ids ever handed out (the eager recorder made 400)
+
+
+def test_data_flow_through_unrecorded_intermediates_survives():
+    # every y dies unrecorded (each y * 1.01 lives on, saved by sin for backward)
+    with gradlens.trace() as tr:
+        x = torch.ones(3, requires_grad=True)
+        loss = _sin_chain(x)
+    rec = tr.recorder
+    flows = nx.subgraph_view(tr.graph, filter_edge=lambda u, v, k: k == "flow")
+    assert nx.has_path(flows, rec.record_of(x).gid, rec.record_of(loss).gid)
 
 
 def test_old_traces_are_freed():
