@@ -57,6 +57,7 @@ FLUSH_AT = 4096  # dead records dropped at the latest after this many (a long lo
 FLUSH_BATCH = 256
 # events whose handlers need no data-flow edges: they leave the journal (see _Pending) as it is
 _JOURNALED = ("created", "saved", "backward_begin", "backward_end", "accumulated")
+_NOWHERE = (None, None)
 
 
 _RECORD_DEFAULTS = {
@@ -347,7 +348,8 @@ class Recorder:
             return
         with self._lock:  # threads may run ops concurrently; records change one event at a time
             try:
-                where = self._where()
+                # a saved tensor's line is its node's (the same op): found only if it is recorded
+                where = _NOWHERE if kind == "saved" else self._where()
                 if self._journal and kind not in _JOURNALED:
                     self._materialize()  # the other handlers follow data-flow edges
                 if len(self._dead) >= FLUSH_AT:
@@ -915,9 +917,9 @@ class Recorder:
         # write behind our back is the exception: its values are copied now.
         exported = self.numpy_exports and self.adapter.storage_key(tensor) in self.numpy_exports
         if saved is None or exported:
-            self._record_saved(where, node, tensor, version, is_output, saved)
+            self._record_saved(self._where(), node, tensor, version, is_output, saved)
             return
-        self._pending_saved.append((weakref.ref(node), weakref.ref(saved), where, version, is_output))
+        self._pending_saved.append((weakref.ref(node), weakref.ref(saved), version, is_output))
         if len(self._pending_saved) >= FLUSH_AT:
             self._take_pending_saved()
 
@@ -925,17 +927,19 @@ class Recorder:
         """Record the saved tensors still held for backward (the rest were released meanwhile)."""
         adapter = self.adapter
         pending, self._pending_saved = self._pending_saved, []
-        for node_ref, saved_ref, where, version, is_output in pending:
+        for node_ref, saved_ref, version, is_output in pending:
             node, saved = node_ref(), saved_ref()
             if node is None or saved is None or not adapter.saved_live(saved):
                 continue
             tensor = adapter.saved_tensor(saved)
             if tensor is not None:
-                self._record_saved(where, node, tensor, version, is_output, saved)
+                self._record_saved(_NOWHERE, node, tensor, version, is_output, saved)
 
     def _record_saved(self, where, node, tensor, version, is_output, saved) -> None:
         adapter = self.adapter
         nrec = self._node(node, where)
+        if where[1] is None:
+            where = (nrec.file, nrec.line)  # saved by the op that made the node
         trec = self.record_for(tensor, where, "saved")
         ref = weakref.ref(saved) if saved is not None else _no_ref
         srec = SavedRecord(
