@@ -58,6 +58,7 @@ FLUSH_BATCH = 256
 # events whose handlers need no data-flow edges: they leave the journal (see _Pending) as it is
 _JOURNALED = ("created", "saved", "backward_begin", "backward_end", "accumulated")
 _NOWHERE = (None, None)
+_FIRST_CANDIDATE = 5  # user_frame's depth from _where: the caller of the function that emitted
 
 
 _RECORD_DEFAULTS = {
@@ -73,7 +74,6 @@ _RECORD_DEFAULTS = {
     "storage": None,
     "alias_kind": None,
     "alias_of": None,  # (source gid, kind)
-    "detached_line": None,
     "rebound_from": None,
     "accumulated_line": None,
     "cleared_line": None,
@@ -127,6 +127,7 @@ class TensorRecord:
         self.alive = True
         self.flow_in = []
         self.flow_out = []
+        self.detached_line = None  # read whenever the tensor is an op's input: no default lookup
 
     def __getattr__(self, name):  # an unset slot
         try:
@@ -246,16 +247,21 @@ class _Pending:
 
     __slots__ = ("ref", "node_ref", "where", "op", "sources", "rec", "flows_from", "gid", "output")
 
-    def __init__(self, ref, node_ref, where, op=None, sources=(), gid=None, output=None) -> None:
+    def __init__(self, ref, node_ref, where, op, sources) -> None:
         self.ref = ref  # weakref to the tensor (None for a node linked to a record)
         self.node_ref = node_ref  # weakref to its grad_fn (None for a factory's tensor)
         self.where = where
         self.op = op
         self.sources = sources  # TensorRecord or _Pending of each tensor input
         self.rec = None  # the tensor's record once made
-        self.flows_from = None  # a dead tensor's: the records its data came from
-        self.gid = gid  # the node's graph id, given when first needed
-        self.output = output  # gid of the node's output record
+        # set when needed: ``flows_from``, a dead tensor's sources (the records its data came
+        # from); ``gid`` and ``output``, as a pending node: its graph id and its output's
+
+    def as_node(self, gid=None, output=None):
+        """This entry, waiting in ``_pending_nodes`` as its grad_fn's."""
+        self.gid = gid  # given when first needed
+        self.output = output
+        return self
 
 
 def _no_ref():
@@ -267,6 +273,7 @@ class Recorder:
 
     def __init__(self, adapter=CORE) -> None:
         self.adapter = adapter
+        self._tensor_type = adapter.Tensor
         self.tensors: dict = {}  # id(tensor) -> TensorRecord, live tensors only
         self.records: dict = {}  # gid -> TensorRecord
         self.nodes: dict = {}  # id(node) -> NodeRecord, live nodes only
@@ -302,6 +309,7 @@ class Recorder:
         self._handle = None
         self._frame = None
         self._frame_line = None
+        self._frame_where = _NOWHERE
         # bound once: a new bound method per weakref would cost on every op
         self._on_tensor_death = self._tensor_died
         self._on_node_death = self._node_died
@@ -343,15 +351,26 @@ class Recorder:
             self._internal_error("stop", exc)
 
     def __call__(self, kind: str, payload: dict) -> None:
-        handler = self._dispatch.get(kind)
-        if handler is None:
-            return
         with self._lock:  # threads may run ops concurrently; records change one event at a time
             try:
-                # a saved tensor's line is its node's (the same op): found only if it is recorded
-                where = _NOWHERE if kind == "saved" else self._where()
-                if self._journal and kind not in _JOURNALED:
-                    self._materialize()  # the other handlers follow data-flow edges
+                # the hot path, one "created" per op and a "saved" per tensor it saves: most
+                # are only journaled
+                if kind == "created":
+                    where = self._where()
+                    p = payload
+                    if self._journaled(where, p["tensor"], p["grad_fn"], p["inputs"], p["op"]):
+                        return  # no record changed
+                elif kind == "saved":
+                    if self._saved_later(payload):
+                        return
+                    where = self._where()
+                else:
+                    where = self._where()
+                    if self._journal and kind not in _JOURNALED:
+                        self._materialize()  # the other handlers follow data-flow edges
+                handler = self._dispatch.get(kind)
+                if handler is None:
+                    return
                 if len(self._dead) >= FLUSH_AT:
                     self._flush()
                 handler(where, **payload)
@@ -369,9 +388,12 @@ class Recorder:
         """(file, line) of the user's code; when the line changed, scans the frame's names and
         drops what died once a batch of it waits (whole statements' intermediates at once,
         see ``_drop``)."""
-        f = user_frame(3)
+        # The search starts past this method, __call__, emit and the gradlens_core function
+        # that emitted (events come only from there): each frame object walked past is made
+        # for the walk (Python >= 3.11 makes them lazily), and that is most of a search's cost.
+        f = user_frame(_FIRST_CANDIDATE)
         if f is None:
-            return None, None
+            return _NOWHERE
         line = f.f_lineno
         if f is not self._frame or line != self._frame_line:
             if len(self._dead) >= FLUSH_BATCH or len(self._dead_nodes) >= FLUSH_BATCH:
@@ -379,8 +401,9 @@ class Recorder:
             self._scan_names(f)
             self._frame = f
             self._frame_line = line
+            self._frame_where = (f.f_code.co_filename, line)  # shared by the line's records
             self.files.add(f.f_code.co_filename)
-        return f.f_code.co_filename, line
+        return self._frame_where
 
     def _scan_names(self, f) -> None:
         try:
@@ -545,7 +568,7 @@ class Recorder:
                 self._count += 1
                 gid = f"n{self._count}"
                 ref = node_ref or weakref.ref(node)
-                self._pending_nodes[key] = _Pending(None, ref, where, gid=gid, output=rec.gid)
+                self._pending_nodes[key] = _Pending(None, ref, where, None, ()).as_node(gid, rec.gid)
                 if len(self._pending_nodes) >= self._prune_nodes_at:
                     self._prune_pending_nodes()
         rec.node_gid = gid
@@ -599,7 +622,7 @@ class Recorder:
                     self.dropped += 1
                     node = None if e.node_ref is None else e.node_ref()
                     if node is not None and not self._knows_node(node):
-                        self._pending_nodes[id(node)] = e
+                        self._pending_nodes[id(node)] = e.as_node()
                     continue
             line, op, dst, flow_in = e.where[1], e.op, rec.gid, rec.flow_in
             for src in srcs:
@@ -780,9 +803,7 @@ class Recorder:
 
     # ------------------------------------------------------------------ event handlers
     def _created(self, where, tensor, grad_fn, inputs, op) -> None:
-        # the hot path of tracing: one event per op, mostly journaled
-        if self._journaled(where, tensor, grad_fn, inputs, op):
-            return
+        # what _journaled declined: a cut, a use after detach_(), an input gradlens has not seen
         if self._journal:
             self._materialize()
         tensors = self.tensors
@@ -826,7 +847,7 @@ class Recorder:
         if known is not None and known.ref() is tensor:
             return False
         sources = []
-        tensor_type = self.adapter.Tensor
+        tensor_type = self._tensor_type
         for inp in inputs:
             k = id(inp)
             src = index.get(k)
@@ -848,8 +869,8 @@ class Recorder:
         entry = index[key] = _Pending(weakref.ref(tensor), node_ref, where, op, sources)
         journal = self._journal
         journal.append(entry)
-        if len(journal) >= FLUSH_AT:
-            self._materialize()
+        if len(journal) >= FLUSH_AT:  # a long loop on one line
+            self._flush()
         return True
 
     def _aliased(self, where, tensor, source, kind, op, array=None) -> None:
@@ -911,17 +932,25 @@ class Recorder:
                 self._flow(self.record_for(inp), rec, cut, where, op)
         self._add_hazards(hazards_for_edit(self, tensor, rec, op, where))
 
-    def _saved(self, where, node, tensor, version, is_output, saved=None) -> None:
-        # Deferred: most saved tensors are released by backward before anything asks about
-        # them (an edit, a detach_, a query), and then they cost nothing. Memory numpy may
-        # write behind our back is the exception: its values are copied now.
-        exported = self.numpy_exports and self.adapter.storage_key(tensor) in self.numpy_exports
-        if saved is None or exported:
-            self._record_saved(self._where(), node, tensor, version, is_output, saved)
-            return
-        self._pending_saved.append((weakref.ref(node), weakref.ref(saved), version, is_output))
-        if len(self._pending_saved) >= FLUSH_AT:
+    def _saved_later(self, payload) -> bool:
+        """Defer a saved tensor's record: most are released by backward before anything asks
+        about them (an edit, a detach_, a query), and then they cost nothing. Its line is its
+        node's (the same op), taken when it is recorded. Memory numpy may write behind our
+        back is the exception: its values are copied now (``_saved``)."""
+        saved = payload["saved"]
+        if saved is None:
+            return False
+        exports = self.numpy_exports
+        if exports and self.adapter.storage_key(payload["tensor"]) in exports:
+            return False
+        pending = self._pending_saved
+        pending.append((weakref.ref(payload["node"]), weakref.ref(saved), payload["version"], payload["is_output"]))
+        if len(pending) >= FLUSH_AT:
             self._take_pending_saved()
+        return True
+
+    def _saved(self, where, node, tensor, version, is_output, saved=None) -> None:
+        self._record_saved(where, node, tensor, version, is_output, saved)
 
     def _take_pending_saved(self) -> None:
         """Record the saved tensors still held for backward (the rest were released meanwhile)."""
