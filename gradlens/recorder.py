@@ -59,6 +59,9 @@ FLUSH_BATCH = 256
 _JOURNALED = ("created", "saved", "backward_begin", "backward_end", "accumulated")
 _NOWHERE = (None, None)
 _FIRST_CANDIDATE = 5  # user_frame's depth from _where: the caller of the function that emitted
+# a saved tensor is reported by _make_node or _save_output, under record() or the in-place
+# recorder, which only gradlens_core's ops call: the search may start past them
+_SAVED_CANDIDATE = _FIRST_CANDIDATE + 2
 
 
 _RECORD_DEFAULTS = {
@@ -361,9 +364,9 @@ class Recorder:
                     if self._journaled(where, p["tensor"], p["grad_fn"], p["inputs"], p["op"]):
                         return  # no record changed
                 elif kind == "saved":
-                    if self._saved_later(payload):
+                    where = self._where(_SAVED_CANDIDATE)
+                    if self._saved_later(where, payload):
                         return
-                    where = self._where()
                 else:
                     where = self._where()
                     if self._journal and kind not in _JOURNALED:
@@ -384,14 +387,14 @@ class Recorder:
             warnings.warn(f"gradlens: recording failed and was skipped ({self.internal_errors[0]})", stacklevel=3)
 
     # ------------------------------------------------------------------ where and names
-    def _where(self):
+    def _where(self, depth=_FIRST_CANDIDATE):
         """(file, line) of the user's code; when the line changed, scans the frame's names and
         drops what died once a batch of it waits (whole statements' intermediates at once,
         see ``_drop``)."""
         # The search starts past this method, __call__, emit and the gradlens_core function
         # that emitted (events come only from there): each frame object walked past is made
         # for the walk (Python >= 3.11 makes them lazily), and that is most of a search's cost.
-        f = user_frame(_FIRST_CANDIDATE)
+        f = user_frame(depth)
         if f is None:
             return _NOWHERE
         line = f.f_lineno
@@ -932,11 +935,10 @@ class Recorder:
                 self._flow(self.record_for(inp), rec, cut, where, op)
         self._add_hazards(hazards_for_edit(self, tensor, rec, op, where))
 
-    def _saved_later(self, payload) -> bool:
+    def _saved_later(self, where, payload) -> bool:
         """Defer a saved tensor's record: most are released by backward before anything asks
-        about them (an edit, a detach_, a query), and then they cost nothing. Its line is its
-        node's (the same op), taken when it is recorded. Memory numpy may write behind our
-        back is the exception: its values are copied now (``_saved``)."""
+        about them (an edit, a detach_, a query), and then they cost nothing. Memory numpy may
+        write behind our back is the exception: its values are copied now (``_saved``)."""
         saved = payload["saved"]
         if saved is None:
             return False
@@ -944,7 +946,9 @@ class Recorder:
         if exports and self.adapter.storage_key(payload["tensor"]) in exports:
             return False
         pending = self._pending_saved
-        pending.append((weakref.ref(payload["node"]), weakref.ref(saved), payload["version"], payload["is_output"]))
+        pending.append(
+            (weakref.ref(payload["node"]), weakref.ref(saved), where, payload["version"], payload["is_output"])
+        )
         if len(pending) >= FLUSH_AT:
             self._take_pending_saved()
         return True
@@ -956,19 +960,17 @@ class Recorder:
         """Record the saved tensors still held for backward (the rest were released meanwhile)."""
         adapter = self.adapter
         pending, self._pending_saved = self._pending_saved, []
-        for node_ref, saved_ref, version, is_output in pending:
+        for node_ref, saved_ref, where, version, is_output in pending:
             node, saved = node_ref(), saved_ref()
             if node is None or saved is None or not adapter.saved_live(saved):
                 continue
             tensor = adapter.saved_tensor(saved)
             if tensor is not None:
-                self._record_saved(_NOWHERE, node, tensor, version, is_output, saved)
+                self._record_saved(where, node, tensor, version, is_output, saved)
 
     def _record_saved(self, where, node, tensor, version, is_output, saved) -> None:
         adapter = self.adapter
         nrec = self._node(node, where)
-        if where[1] is None:
-            where = (nrec.file, nrec.line)  # saved by the op that made the node
         trec = self.record_for(tensor, where, "saved")
         ref = weakref.ref(saved) if saved is not None else _no_ref
         srec = SavedRecord(

@@ -343,6 +343,22 @@ def test_in_place_relu_after_sigmoid():
     assert (h.kind, h.edit_line, h.saved_line) == ("breaks_backward", 4, 3)
 
 
+def test_saved_line_of_a_node_an_in_place_view_edit_wraps():
+    # the in-place mul_ on a view saves `t` in a MulBackward0 that CopySlices wraps: no tensor
+    # has that node as grad_fn, so its line is known only from the saved tensor's own event
+    tr, _, _ = run(
+        """
+        import gradlens_core as torch
+        a = torch.full((1,), 2.0, requires_grad=True)
+        t = torch.cat([a, a * 2], -1)
+        t.t().mul_(t)
+        """
+    )
+    assert [(h.kind, h.edit_line, h.saved_line, h.node) for h in tr.hazards()] == [
+        ("breaks_backward", 4, 4, "MulBackward0")
+    ]
+
+
 def test_leaf_in_place_is_a_hazard_with_the_fix():
     tr, ns, error = run(
         """
