@@ -310,7 +310,10 @@ class Recorder:
         self._graph = None
         self._graph_at = -1
         self._handle = None
-        self._frame = None
+        # the user's frame of the last event, by id and code: holding the frame would keep a
+        # returned function's locals (its tensors) alive until the next event elsewhere
+        self._frame_id = None
+        self._frame_code = None
         self._frame_line = None
         self._frame_where = _NOWHERE
         # bound once: a new bound method per weakref would cost on every op
@@ -347,7 +350,7 @@ class Recorder:
         self._handle = None
         if frame is not None:
             self._scan_names(frame)
-        self._frame = None
+        self._frame_id = None
         try:
             self.flush()  # what died during the trace goes now, not at a later query
         except Exception as exc:  # a recorder bug must never break the user's program
@@ -398,11 +401,14 @@ class Recorder:
         if f is None:
             return _NOWHERE
         line = f.f_lineno
-        if f is not self._frame or line != self._frame_line:
+        # A new call's frame may reuse a returned one's id: then it is taken for the same frame
+        # until its line changes (names are learned at the next line instead)
+        if id(f) != self._frame_id or line != self._frame_line or f.f_code is not self._frame_code:
             if len(self._dead) >= FLUSH_BATCH or len(self._dead_nodes) >= FLUSH_BATCH:
                 self._flush()
             self._scan_names(f)
-            self._frame = f
+            self._frame_id = id(f)
+            self._frame_code = f.f_code
             self._frame_line = line
             self._frame_where = (f.f_code.co_filename, line)  # shared by the line's records
             self.files.add(f.f_code.co_filename)

@@ -126,6 +126,20 @@ def test_records_follow_live_tensors_not_steps():
     assert len(tr.recorder.node_records) < 50, len(tr.recorder.node_records)
 
 
+def test_a_returned_function_s_tensors_die_while_the_trace_listens():
+    refs = []
+
+    def step():
+        w = torch.ones(1000, requires_grad=True)
+        y = w * 2
+        refs.extend((weakref.ref(w), weakref.ref(y)))
+
+    with gradlens.trace():
+        step()  # its frame (with w and y in it) is where the trace last found the user's line
+        alive = [r() is not None for r in refs]
+    assert alive == [False, False]
+
+
 def _sin_chain(x, n=100):
     y = x
     for _ in range(n):
