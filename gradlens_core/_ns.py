@@ -110,7 +110,7 @@ class _Numpy:
     def made_in_place(g, edits: int):
         """Mark the fresh grad ``g`` as built by ``edits`` in-place ops in PyTorch's formula."""
         if grad_versions:
-            grad_versions[-1][id(g)] = (g, edits)
+            grad_versions[-1][id(g)] = (g, [edits])
         return g
 
     @staticmethod

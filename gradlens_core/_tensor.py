@@ -350,11 +350,11 @@ class Tensor:
         if _events.active:
             _events.emit("accumulated", tensor=self, grad=meta.grad, how="retain")
 
-    def _accumulate(self, g, create_graph: bool, fresh: bool = False, version: int = 0) -> None:
+    def _accumulate(self, g, create_graph: bool, fresh: bool = False, counter: list | None = None) -> None:
         """AccumulateGrad: the first grad is stored, later ones are added (in place unless create_graph).
 
         A ``fresh`` array (referenced nowhere else, with this tensor's layout) is taken as it
-        is, with its ``version``; anything else is copied into a new buffer laid out as this
+        is, with its version ``counter`` (shared with other views of its buffer); anything else is copied into a new buffer laid out as this
         tensor, which PyTorch's copy_ leaves at version 1.
         """
         meta = self._get_meta()
@@ -362,7 +362,8 @@ class Tensor:
         if old is None:
             if fresh and not create_graph:
                 meta.grad = Tensor._wrap(g)
-                meta.grad._version_counter[0] = version
+                if counter is not None:
+                    meta.grad._version_counter = counter
             elif create_graph and isinstance(g, Tensor):
                 from ._ops import _clone_of, copy_
 

@@ -128,13 +128,20 @@ def strided_step(view: np.ndarray, owner: np.ndarray) -> ViewStep:
     return ViewStep(forward, backward)
 
 
-def as_view_of_owner(out: Tensor) -> Tensor:
+def as_view_of_owner(out: Tensor, bases: dict | None = None) -> Tensor:
     """Make ``out`` (a tensor over a numpy view) a view of a tensor over the memory's owner,
     as PyTorch's backward formulas return views: made in backward's no_grad mode, so an edit
-    while autograd watches is refused."""
+    while autograd watches is refused. ``bases`` (owner id -> base tensor) lets views of one
+    owner share one base."""
     owner = _root_array(out._data)
-    base = Tensor._wrap(owner)
-    base._version_counter = out._version_counter
+    entry = bases.get(id(owner)) if bases is not None else None
+    if entry is not None and entry._data is owner:
+        base = entry
+    else:
+        base = Tensor._wrap(owner)
+        base._version_counter = out._version_counter
+        if bases is not None:
+            bases[id(owner)] = base
     _view_meta(out, base, strided_step(out._data, owner), DEFAULT)
     return out
 

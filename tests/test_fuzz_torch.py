@@ -1449,6 +1449,38 @@ REGRESSIONS = {
         t0.copy_(t1)
     """,  # t1 is not dense: no overlap refusal, and the copy loop reads t0[1, 0] after writing it:
     # [[0, 1], [0, 0]]
+    "grads_narrowed_from_one_buffer_share_its_version_counter": """
+        t0 = torch.tensor([[[0.5, 0.0], [2.0, 3.0], [0.5, -1.0]]], requires_grad=True)
+        t1 = torch.ones_like(t0, requires_grad=True)
+        t2 = torch.cat([t0, t1], 0)
+        t3 = t2[-1]
+        t3.sum().backward()
+        t0.sum().backward()
+    """,  # select_backward's zeros buffer is narrowed by CatBackward0 into both grads, which
+    # AccumulateGrad takes as they are: views sharing the buffer's counter, so adding into
+    # t0.grad in place bumps t1.grad too: t0.grad._version 1 and t1.grad._version 1
+    "a_hook_editing_its_grad_in_place_moves_the_buffers_version": """
+        t0 = torch.ones(4, requires_grad=True)
+        t1 = torch.ones(4, requires_grad=True)
+        h2 = t0.register_hook(lambda g: g.mul_(2))
+        t3 = torch.cat([t0, t1])
+        t4 = t3 * torch.arange(8.0)
+        t4.sum().backward()
+    """,  # the hook's mul_ edits a view of CatBackward0's grad buffer, whose other piece t1
+    # takes: t0.grad._version 1 and t1.grad._version 1
+    "a_view_of_a_passed_grad_shares_its_counter": """
+        t0 = torch.ones(2, 3, requires_grad=True)
+        t1 = torch.ones(6)
+        t1.add_(1)
+        t0.view(6).backward(t1)
+        t1.mul_(2)
+        t2 = torch.ones(3, requires_grad=True)
+        t3 = torch.ones(1, 3)
+        t4, = torch.autograd.grad(t2.unsqueeze(0), t2, t3)
+        t3.add_(1)
+    """,  # ViewBackward0 returns a view of the caller's t1, which t0 takes as its grad: it
+    # shares t1's memory and counter (t0.grad._version 1, then 2, values [[4, 4, 4], ...]);
+    # t4 likewise shares t3's (t4._version 1, values [2, 2, 2])
 }
 
 
