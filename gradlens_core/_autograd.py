@@ -640,9 +640,48 @@ def grad_version(g) -> int:
     return grad_counter(g)[0]
 
 
+def torch_contiguous_strides(shape, itemsize: int) -> tuple:
+    """PyTorch's contiguous (byte) strides: a size-0 dim counts as size 1, so an empty
+    tensor's strides are those of its shape with the zeros read as ones."""
+    strides, step = [], itemsize
+    for n in reversed(shape):
+        strides.append(step)
+        step *= n if n > 1 else 1
+    return tuple(reversed(strides))
+
+
+def torch_strides(a: np.ndarray) -> tuple:
+    """``a``'s (byte) strides as PyTorch's tensor for it has them.
+
+    numpy gives an empty array it allocates strides 0, and views of it keep 0, where
+    PyTorch's strides are contiguous. An empty tensor's array carries PyTorch's strides
+    (``Tensor._wrap``), but a grad array in a backward pass may be such a numpy array, or a
+    reshape of one: read as contiguous. Strides set through ``as_strided`` (an expanded
+    grad's 0s) are meant.
+    """
+    if a.size or any(a.strides):
+        return a.strides
+    b = a
+    while b.base is not None:
+        b = b.base
+        if b.__class__ is not np.ndarray:
+            return a.strides  # as_strided's holder: chosen strides
+    return torch_contiguous_strides(a.shape, a.itemsize)
+
+
+def torch_strided_empty(a: np.ndarray) -> np.ndarray:
+    """The empty array ``a`` with the strides PyTorch's tensor for it has (``torch_strides``)."""
+    strides = torch_strides(a)
+    if strides == a.strides:
+        return a
+    from ._layout import restrided  # _layout builds on this module
+
+    return restrided(a, strides)
+
+
 def non_overlapping_and_dense(a: np.ndarray) -> bool:
     """Whether ``a`` fills its memory range exactly once, in some order of its dims (an empty
-    array is, as PyTorch calls any empty tensor contiguous)."""
+    array is, as PyTorch calls any empty tensor contiguous, whatever its strides)."""
     if a.size == 0:
         return True
     expected = a.itemsize
@@ -660,8 +699,8 @@ def obeys_layout_contract(g: np.ndarray, variable: np.ndarray) -> bool:
         return g.flags.c_contiguous
     # strides in elements, as PyTorch's (the grad's dtype may differ from the variable's); the
     # grad's dims are walked, a size-1 one only refused with stride 0
-    vstrides = variable.strides
-    for i, (size, st) in enumerate(zip(g.shape, g.strides)):
+    vstrides = variable.strides if variable.size else torch_strides(variable)
+    for i, (size, st) in enumerate(zip(g.shape, g.strides if g.size else torch_strides(g))):
         if size == 1:
             if st == 0:
                 return False
@@ -811,7 +850,9 @@ def _apply(node, grads, ns, retain_graph, Tensor, holders=None):
             # the common case (an array of the right shape and dtype) skips the call
             if not (fast and g.__class__ is np.ndarray and g.shape == shape and g.dtype == dt):
                 _check_grad_shape(node, i, g, shape)
-                out[i] = ns.validate(g, shape, dt)  # summed or cast: a fresh grad, at version 0
+                g = out[i] = ns.validate(g, shape, dt)  # summed or cast: a fresh grad, at version 0
+            if fast and not g.size:  # PyTorch's strides, which the next formula's views and AccumulateGrad see
+                out[i] = torch_strided_empty(g)
     x = node._x
     if x is not None and x.hooks:
         for fn in tuple(x.hooks.values()):

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import _dtype, _events, _ns
 from ._autograd import backward_formula, node_class, non_overlapping_and_dense
-from ._layout import apply_in_iteration_order, in_operands_layout, preserved_copy, vectorized_lanes
+from ._layout import apply_in_iteration_order, empty_preserving, in_operands_layout, preserved_copy, vectorized_lanes
 from ._tensor import (
     Tensor,
     check_inplace,
@@ -330,8 +330,10 @@ def rsub(input, other, alpha=1):
         return _scalar_minus_tensor(other, input)
     _check_bool_sub(input, other)
     da, db, _ = _operands(input, other)
-    out = _wrap(_arr(db - (da * alpha if alpha != 1 else da)))
-    return record(out, node_class("RsubBackward1"), (input,), ctx=alpha, op="rsub")
+    res = _arr(db - (da * alpha if alpha != 1 else da))
+    if not res.size and res.ndim > 1:  # (numpy lays out a nonempty result as TensorIterator does)
+        res = in_operands_layout(res, da, db)
+    return record(_wrap(res), node_class("RsubBackward1"), (input,), ctx=alpha, op="rsub")
 
 
 def mul(input, other, *, out=None):
@@ -2152,6 +2154,8 @@ def _to_dtype(input, dt: _dtype.dtype, copy=False):
     if dt is input.dtype and not copy:
         return input
     data = input._data.astype(dt.np)
+    if not data.size:  # _to_copy lays an empty tensor out as empty_like does (numpy zeroes its strides)
+        data = empty_preserving(input._data, dt.np)
     # differentiable into a floating dtype whatever the source (a bool tensor can require grad)
     if dt.is_floating_point and input._data.dtype.kind != "c":
         return record(_wrap(data), node_class("ToCopyBackward0"), (input,), op="to")

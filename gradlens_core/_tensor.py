@@ -19,7 +19,7 @@ import weakref
 import numpy as np
 
 from . import _dtype, _events, _grad_mode
-from ._autograd import NOT_SAVED, AccumulateGrad, SavedTensor, warn_unless_layout_contract
+from ._autograd import NOT_SAVED, AccumulateGrad, SavedTensor, torch_strided_empty, warn_unless_layout_contract
 from ._handles import HookDict, add_hook
 from ._warn import warn_once
 
@@ -116,6 +116,8 @@ class Tensor:
     def _wrap(cls, data: np.ndarray, requires_grad: bool = False) -> Tensor:
         """A new leaf tensor over ``data`` (no copy)."""
         t = _new(cls)
+        if not data.size:  # numpy zeroes the strides of an empty array it makes
+            data = torch_strided_empty(data)
         t._data = data
         t._grad_fn = None
         t._output_nr = 0
@@ -400,10 +402,13 @@ class Tensor:
         an empty array laid out as this tensor, in its dtype, if it is dense; else None (the
         grad is cloned contiguous)."""
         from ._autograd import non_overlapping_and_dense
+        from ._layout import empty_strided
         from ._ops import check_out_shape
 
         if non_overlapping_and_dense(self._data):
             check_out_shape(self._data.shape, g.shape)  # ``.data =`` may have changed the shape
+            if not self._data.size:  # new_empty_strided(sizes, strides): numpy's empty_like zeroes them
+                return empty_strided(self._data.shape, self._data.strides, self._data.dtype)
             return np.empty_like(self._data, order="K")
         return None
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import _events, _grad_mode
 from ._autograd import ERR_BACKWARD_TWICE, Node, node_class
-from ._layout import empty_strided
+from ._layout import empty_strided, restrided
 from ._ns import unsqueezed
 from ._tensor import (
     DEFAULT,
@@ -380,7 +380,10 @@ def squeeze(self: Tensor, dim=None) -> Tensor:
         name = "SqueezeBackward1" if isinstance(dim, int) else "SqueezeBackward2"
     new = tuple(s for i, s in enumerate(shape) if i not in squeezed)
     step = ViewStep(lambda a: a.reshape(new), lambda g, ns: _unsqueeze_to(g, squeezed, ns))
-    return make_view(self, self._data.reshape(new), name, step, "squeeze")
+    data = self._data.reshape(new)
+    if not data.size:  # the kept dims keep their strides (numpy's reshape of an empty array restrides it)
+        data = restrided(data, tuple(st for i, st in enumerate(self._data.strides) if i not in squeezed))
+    return make_view(self, data, name, step, "squeeze")
 
 
 def _unsqueeze_to(g, dims, ns):
