@@ -943,11 +943,38 @@ def _as_masked_fill(indices: dict, value: Tensor) -> bool:
 
 def _placed_bw(node, gg, ns):
     """The backward of placing a grad at ``key``: the grad read back there. select_backward's
-    is ``grad.select(dim, index)``, slice_backward's ``grad.slice(dim, start, end, step)``,
-    scatter_'s ``grad.gather(dim, index)`` and _index_put_impl_'s ``grad.index(indices)`` (the
-    last two read by indexing here). The zeros written into have no history: no grad."""
+    is ``grad.select(dim, index)``, slice_backward's ``grad.slice(dim, start, end, step)`` and
+    _index_put_impl_'s ``grad.index(indices)`` (read by indexing here; scatter_'s gathers:
+    ``_gathered_bw``). The zeros written into have no history: no grad."""
     key = node._ctx
     return (None,) * (len(node.next_functions) - 1) + (ns.take(gg, key),)
+
+
+def _gathered_bw(node, gg, ns):
+    """The backward of scatter_ / scatter_add_ into zeros (derivatives.yaml's
+    ``src: grad.gather(dim, index)``): the grad read back at ``key`` by gather."""
+    key = node._ctx
+    return (None,) * (len(node.next_functions) - 1) + (gather(gg, key, ns),)
+
+
+def gather(g, key, ns):
+    """``g.gather(dim, index)`` for the advanced-index ``key`` that scatter used (a copy;
+    GatherBackward0 under create_graph)."""
+    if not ns.records_graph:
+        return g[key]
+    out = Tensor._wrap(np.array(g._data[key], copy=True))
+    return record(out, node_class("GatherBackward0", _gather_bw), (g,), ctx=(g._data.shape, key), op="gather")
+
+
+def _gather_bw(node, g, ns):
+    """gather_backward: ``grad.new_zeros(sizes).scatter_add_(dim, index, grad)`` (version 1;
+    ScatterAddBackward0 under create_graph)."""
+    shape, key = node._ctx
+    return (ns.made_in_place(ns.index_add(g, shape, key, "ScatterAddBackward0"), 1),)
+
+
+# the nodes of scatter_ and scatter_add_, whose backward gathers (the others index)
+_SCATTERS = ("ScatterBackward0", "ScatterAddBackward0")
 
 
 def place_into(g: Tensor, shape, key, name: str, into_zeros: bool) -> Tensor:
@@ -961,4 +988,5 @@ def place_into(g: Tensor, shape, key, name: str, into_zeros: bool) -> Tensor:
     else:
         out[key] = g._data
     inputs = (None, g) if into_zeros else (g,)
-    return record(Tensor._wrap(out), node_class(name, _placed_bw), inputs, ctx=key, op=name)
+    formula = _gathered_bw if name in _SCATTERS else _placed_bw
+    return record(Tensor._wrap(out), node_class(name, formula), inputs, ctx=key, op=name)

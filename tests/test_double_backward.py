@@ -241,6 +241,45 @@ def test_max_over_a_dim_scatters_into_zeros(program):
     _second_order(program)
 
 
+def _higher_orders(program, values=((0.5, -1.5, 2.0), (1.0, 0.25, -0.75)), depth: int = 6):
+    """For ``y = program(mod, x)``: grads of order 2, 3 and 4 taken with create_graph
+    (``(g * g).sum()`` of the one before), their graphs ``depth`` levels down and their
+    versions, and the fifth-order grad's values, compared with torch's."""
+    out = {}
+    for mod in (torch, gradlens_core):
+        x = mod.tensor(values, requires_grad=True)
+        y = program(mod, x)
+        (g,) = mod.autograd.grad((y * y).sum(), x, create_graph=True)
+        grads = [g]
+        for _ in range(2):
+            (g,) = mod.autograd.grad((g * g).sum(), x, create_graph=True)
+            grads.append(g)
+        (last,) = mod.autograd.grad((g * g).sum(), x)
+        recorded = [(_deep_names(t.grad_fn, depth), t._version) for t in grads]
+        out[mod] = (recorded, [t.detach().numpy().copy() for t in grads + [last]])
+    assert out[gradlens_core][0] == out[torch][0]
+    for mine, theirs in zip(out[gradlens_core][1], out[torch][1]):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda mod, x: x.max(1)[0],
+        lambda mod, x: x.max(1, keepdim=True)[0] * x,
+        lambda mod, x: x[0, 0].max(0)[0] * x,
+        lambda mod, x: x.exp().min(0)[0].pow(3),
+        lambda mod, x: x[mod.tensor([1, 0])] * x,
+    ],
+    ids=["max_dim", "keepdim", "zero_dim", "min_of_exp", "index"],
+)
+def test_scatter_backward_gathers_and_gather_backward_scatter_adds(program):
+    # scatter_'s derivative is src: grad.gather(dim, index) (GatherBackward0, even of a 0-d
+    # grad), whose own is gather_backward: new_zeros(sizes).scatter_add_ (ScatterAddBackward0,
+    # version 1); _index_put_impl_'s is grad.index(indices) (IndexBackward0)
+    _higher_orders(program)
+
+
 @pytest.mark.parametrize(
     "program",
     [
