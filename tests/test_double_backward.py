@@ -392,3 +392,31 @@ def test_softmax_backward_node_saves_the_grad_and_the_output(op):
 def test_loss_backward_kernels_are_one_node(program):
     # mse_loss_backward and nll_loss_backward are ops with formulas of their own
     _second_order(program)
+
+
+@pytest.mark.parametrize(
+    "values, dim",
+    [
+        ([2.0, 0.0, 3.0, 4.0], 0),
+        ([0.0, 2.0, 3.0], 0),
+        ([2.0, 3.0, 0.0], 0),
+        ([2.0, 0.0, 3.0, 0.0, 5.0], 0),
+        ([[1.0, 0.0, 2.0], [3.0, 4.0, 0.5]], -1),
+        ([[1.0, 0.0, 2.0], [0.0, 4.0, 0.5]], 0),
+        ([[[1.0, 0.0], [2.0, 3.0]], [[0.5, 2.0], [0.0, 0.0]]], 1),
+    ],
+    ids=["one_zero", "zero_first", "zero_last", "two_zeros", "rows", "dim0", "3d"],
+)
+def test_cumprod_backward_through_zeros_in_grad_mode(values, dim):
+    # cumprod_backward's GradMode branch: for each k, sum(grad.slice(dim, k) * omitted_products)
+    # copied into zeros.select(dim, k) (CopySlices; at::zeros from C++ is at version 1, then
+    # one copy_ per slice); omitted_products from cat, prod, expand and cumprod of slices
+    out = {}
+    for mod in (torch, gradlens_core):
+        x = mod.tensor(values, dtype=mod.float64, requires_grad=True)
+        y = x.cumprod(dim)
+        v = mod.arange(1.0, y.numel() + 1, dtype=mod.float64).reshape(y.shape).requires_grad_()
+        (g,) = mod.autograd.grad(y, x, v, create_graph=True)
+        out[mod] = ((_deep_names(g.grad_fn, 7), g._version), g.detach().numpy().copy())
+    assert out[gradlens_core][0] == out[torch][0]
+    np.testing.assert_allclose(out[gradlens_core][1], out[torch][1], rtol=1e-12)
