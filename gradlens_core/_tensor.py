@@ -980,6 +980,5 @@ def _copy_slices_node(base, steps, fn):
 def _as_strided_node(base, steps, view):
     from ._views import AsStridedBackward0
 
-    return AsStridedBackward0(
-        (base._edge(),), (), (steps, base._data.shape, base._data.dtype), [(base._data.shape, base._data.dtype)]
-    )
+    d = base._data
+    return AsStridedBackward0((base._edge(),), (), (steps, d.shape, d.dtype, d.strides), [(d.shape, d.dtype)])

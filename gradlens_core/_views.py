@@ -155,7 +155,11 @@ class AsStridedBackward0(Node):
     def _formula(node, g, ns):
         # PyTorch's as_strided_backward writes the grad into fresh zeros (one copy_) and
         # returns a view of them with the base's geometry: a fresh grad at version 1
-        steps = node._ctx[0]
+        steps, shape, dtype = node._ctx[:3]
+        if ns.records_graph:
+            geometries = _steps_geometry(steps, shape, node._ctx[3], dtype)
+            if geometries is not None:
+                return (as_strided_backward(g, *geometries, ns),)
         out = _view_grad_to_base(g, steps, ns)
         if not ns.records_graph:
             if np.may_share_memory(out, g):
@@ -165,13 +169,128 @@ class AsStridedBackward0(Node):
         return (ns.made_in_place(out, 1),)
 
 
-def _graph_free(grad, value):
-    """``value``, when ``grad`` does not require grad: under create_graph=True CopySlices runs
-    PyTorch's ops (copy_ into a view of its result) on values only while no grad it writes
-    requires grad; recording those edits is not supported."""
-    if grad.requires_grad:
-        raise NotImplementedError("create_graph=True through an in-place edit of a view is not supported")
-    return value
+def _copy_slices_recorded(fn, g: Tensor, steps, shape, strides, ns) -> list:
+    """CopySlices' backward under create_graph, as PyTorch's ops record it: the grad copied
+    into a tensor of the base's geometry (CopyBackwards), the edited view's part read through
+    ``as_strided`` (AsStridedBackward0) and cloned contiguous (CloneBackward0) for the edit's
+    own formula ``fn``, whose grad for the view is then copied back into that part (CopySlices
+    of the result: version 2)."""
+    from ._ops import contiguous_clone, copy_
+
+    result = Tensor._wrap(empty_strided(shape, strides, g._data.dtype))
+    copy_(result, g)
+    grad_slice = _strided_view(result, steps)
+    fn_grads = list(fn.apply_formula([contiguous_clone(grad_slice)], ns))
+    g0 = fn_grads[0]
+    if g0 is None:  # as PyTorch: no grad from the edit, none for the base
+        return [None] + fn_grads[1:]
+    if _overlaps_itself(grad_slice._data):  # PyTorch's grad_slice.copy_ checks what it writes to
+        raise RuntimeError(ERR_INTERNAL_OVERLAP)
+    copy_(grad_slice, g0)
+    return [result] + fn_grads[1:]
+
+
+def _strided_view(base: Tensor, steps) -> Tensor:
+    """``base.as_strided(...)`` with the geometry of the view ``steps`` lead to (CopySlices'
+    grad slice, AsStridedBackward0)."""
+    data = _apply_steps(base._data, steps)
+    return _as_strided_view(base, data, _geometry(base._data, base._data), _geometry(data, base._data))
+
+
+def as_strided_storage_view(storage: Tensor, geometry) -> Tensor:
+    """``storage.as_strided(sizes, strides, offset)`` of a fresh 1-d ``storage``."""
+    sizes, strides, offset = geometry
+    a = storage._data
+    data = np.lib.stride_tricks.as_strided(a[offset:], sizes, tuple(st * a.itemsize for st in strides))
+    return _as_strided_view(storage, data, ((a.size,), (1,), 0), geometry)
+
+
+def _as_strided_view(base: Tensor, data: np.ndarray, in_geometry, out_geometry) -> Tensor:
+    """The view ``data`` of ``base`` as ``as_strided`` makes it (AsStridedBackward0, whose
+    formula is as_strided_backward from ``out_geometry`` to ``in_geometry``)."""
+    sizes, strides, offset = out_geometry
+
+    def forward(a):  # regenerating the view over ``base``'s values (a copy)
+        flat = np.lib.stride_tricks.as_strided(a, (a.size,), (a.itemsize,)) if a.ndim != 1 else a
+        return np.lib.stride_tricks.as_strided(flat[offset:], sizes, tuple(st * a.itemsize for st in strides))
+
+    step = ViewStep(forward, lambda g, ns: as_strided_backward(g, in_geometry, out_geometry, ns))
+    return make_view(base, data, "AsStridedBackward0", step, "as_strided")
+
+
+def _geometry(a: np.ndarray, start: np.ndarray) -> tuple:
+    """(sizes, element strides, element offset from ``start``'s first element) of ``a``."""
+    item = a.itemsize
+    offset = (a.__array_interface__["data"][0] - start.__array_interface__["data"][0]) // item
+    return a.shape, tuple(st // item for st in a.strides), offset
+
+
+def _steps_geometry(steps, shape, strides, dtype):
+    """(the base's geometry, the view's) for a view ``steps`` make of a base laid out as
+    ``shape``/``strides``; None if a step copies (its geometry is not a strided view)."""
+    base = empty_strided(shape, strides, dtype)
+    view = _apply_steps(base, steps)
+    if not np.shares_memory(view, base) and view.size:
+        return None
+    return _geometry(base, base), _geometry(view, base)
+
+
+def _maybe_overlapping(sizes, strides) -> bool:
+    """PyTorch's _maybe_overlapping_memory: dims by stride, each must step past the others."""
+    reach = 0
+    for stride, size in sorted(zip(strides, sizes)):
+        if stride <= reach:
+            return True
+        reach += stride * (size - 1)
+    return False
+
+
+def _min_storage_size(sizes, strides, offset) -> int:
+    if 0 in sizes:
+        return offset
+    return offset + 1 + sum((n - 1) * st for n, st in zip(sizes, strides))
+
+
+def as_strided_backward(g, in_geometry, out_geometry, ns):
+    """PyTorch's as_strided_backward: the grad, with size-1 dims squeezed and expanded dims
+    summed, copied into zeros of the storage both geometries span through the output's
+    geometry (CopySlices under create_graph), returned as a view of that storage with the
+    input's geometry (AsStridedBackward0): a fresh grad at version 1."""
+    in_sizes, in_strides, in_offset = in_geometry
+    sizes, strides, offset = out_geometry
+    if 0 in sizes:
+        return ns.zeros(in_sizes, g)
+    out_sizes, out_strides = [], []
+    for i in range(len(sizes) - 1, -1, -1):
+        if sizes[i] == 1:
+            g = ns.squeeze(g, i)
+        elif strides[i] == 0:
+            g = g.sum(i) if ns.records_graph else g.sum(axis=i)
+        else:
+            out_sizes.insert(0, sizes[i])
+            out_strides.insert(0, strides[i])
+    kept = [(n, st) for n, st in zip(in_sizes, in_strides) if n != 1]
+    if _maybe_overlapping([n for n, _ in kept], [st for _, st in kept]) or _maybe_overlapping(out_sizes, out_strides):
+        raise NotImplementedError("as_strided_backward of overlapping geometries is not supported")
+    shared = min(in_offset, offset)
+    in_offset, offset = in_offset - shared, offset - shared
+    size = max(
+        _min_storage_size([n for n, _ in kept], [st for _, st in kept], in_offset),
+        _min_storage_size(out_sizes, out_strides, offset),
+    )
+    dtype = g._data.dtype if ns.records_graph else g.dtype
+    if ns.records_graph:
+        from ._ops import copy_
+
+        storage = Tensor._wrap(np.zeros(size, dtype))  # grad.new_zeros(size)
+        copy_(as_strided_storage_view(storage, (tuple(out_sizes), tuple(out_strides), offset)), g)
+        return as_strided_storage_view(storage, (tuple(in_sizes), tuple(in_strides), in_offset))
+    storage = np.zeros(size, dtype)
+    item = storage.itemsize
+    view = np.lib.stride_tricks.as_strided(storage[offset:], out_sizes, tuple(st * item for st in out_strides))
+    view[...] = g
+    result = np.lib.stride_tricks.as_strided(storage[in_offset:], in_sizes, tuple(st * item for st in in_strides))
+    return ns.made_in_place(result, 1)
 
 
 class CopySlices(Node):
@@ -189,20 +308,15 @@ class CopySlices(Node):
         if fn is None:  # released by a backward pass, saved values or not (PyTorch drops fn)
             raise RuntimeError(ERR_BACKWARD_TWICE)
         steps, shape, _, strides = node._ctx
-        values = g._data if ns.records_graph else g
-        result = empty_strided(shape, strides, values.dtype)  # the base's geometry, as PyTorch's
-        np.copyto(result, values)
-        grad_slice = _apply_steps(result, steps)
-        slice_grad = grad_slice.copy()
         if ns.records_graph:
-            slice_grad = _graph_free(g, Tensor._wrap(slice_grad))
-        fn_grads = list(fn.apply_formula([slice_grad], ns))
+            return _copy_slices_recorded(fn, g, steps, shape, strides, ns)
+        result = empty_strided(shape, strides, g.dtype)  # the base's geometry, as PyTorch's
+        np.copyto(result, g)
+        grad_slice = _apply_steps(result, steps)
+        fn_grads = list(fn.apply_formula([grad_slice.copy()], ns))
         g0 = fn_grads[0]
         if g0 is None:  # as PyTorch: no grad from the edit, none for the base
             return [None] + fn_grads[1:]
-        if ns.records_graph:
-            g0 = _graph_free(g0, g0)._data
-            result = Tensor._wrap(result)
         if _overlaps_itself(grad_slice):  # PyTorch's grad_slice.copy_ checks what it writes to
             raise RuntimeError(ERR_INTERNAL_OVERLAP)
         grad_slice[...] = g0

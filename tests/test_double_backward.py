@@ -420,3 +420,40 @@ def test_cumprod_backward_through_zeros_in_grad_mode(values, dim):
         out[mod] = ((_deep_names(g.grad_fn, 7), g._version), g.detach().numpy().copy())
     assert out[gradlens_core][0] == out[torch][0]
     np.testing.assert_allclose(out[gradlens_core][1], out[torch][1], rtol=1e-12)
+
+
+def _edit_a_row(mod, x):
+    y = x.sin()
+    y[:, 1] = x[:, 0] * 3
+    return y
+
+
+def _add_into_a_transposed_slice(mod, x):
+    y = x.clone()
+    y.t()[1:].add_(x.t()[:-1] ** 2)
+    return y
+
+
+def _copy_into_zeros(mod, x):
+    y = mod.zeros(2, 3, dtype=x.dtype)
+    y[1].copy_(x[0].sin())
+    return y * x
+
+
+@pytest.mark.parametrize(
+    "program, values",
+    [
+        (_edit_a_row, ((0.5, -1.5, 2.0), (1.0, 0.25, -0.75))),
+        (_add_into_a_transposed_slice, ((0.5, -1.5, 2.0), (1.0, 0.25, -0.75))),
+        (_copy_into_zeros, ((0.5, -1.5, 2.0), (1.0, 0.25, -0.75))),
+        (lambda mod, x: x.cumprod(1), ((0.5, 0.0, 2.0), (1.0, 0.25, 0.0))),
+        (lambda mod, x: x.cumprod(0) * x, ((0.0, -1.5, 2.0), (1.0, 0.0, -0.75))),
+    ],
+    ids=["edit_a_row", "add_into_transposed_slice", "copy_into_zeros", "cumprod_zeros", "cumprod_zeros_dim0"],
+)
+def test_copy_slices_backward_records_its_ops(program, values):
+    # CopySlices under create_graph: result = new_empty_strided(base).copy_(grad) (CopyBackwards),
+    # grad_slice = result.as_strided(view) (AsStridedBackward0), fn(grad_slice.clone())
+    # (CloneBackward0), grad_slice.copy_(fn's grad) (CopySlices); as_strided_backward: zeros
+    # of the storage, as_strided(view).copy_(grad), as_strided(input) (AsStridedBackward0)
+    _higher_orders(program, values)
