@@ -249,6 +249,10 @@ class SavedTensor:
             raise RuntimeError(ERR_DETACHED_IN_PLACE)
         current = self.counter[0]
         if current != self.version:
+            if not self.is_output:
+                # PyTorch names data_.grad_fn(): a view whose base was edited since gets its
+                # history regenerated (AsStridedBackward0)
+                grad_fn = t.grad_fn
             raise RuntimeError(version_error(t, grad_fn, current, self.version))
         if self.is_output:
             return t._alias_with_grad_fn(node, self.data) if ns.records_graph else self.data
