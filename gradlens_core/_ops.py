@@ -25,9 +25,11 @@ from ._autograd import backward_formula, node_class, non_overlapping_and_dense
 from ._layout import apply_in_iteration_order, empty_preserving, in_operands_layout, preserved_copy, vectorized_lanes
 from ._tensor import (
     Tensor,
+    _make_node,
     check_inplace,
     check_internal_overlap,
     finish_inplace,
+    mark_original_self,
     needs_grad,
     record,
     refuse_stale_view,
@@ -2236,11 +2238,13 @@ def check_result_dtype(result: _dtype.dtype, self: Tensor) -> None:
 
 
 def _snapshot(self: Tensor):
-    """``self`` as it is before an in-place edit, for formulas that need the old values."""
-    old = _wrap(self._data.copy())
-    old._grad_fn = self._grad_fn
-    old._output_nr = self._output_nr
-    old._requires_grad = self._requires_grad
+    """``self`` as it is before an in-place edit, for formulas that need the old values:
+    PyTorch's kernel saves ``self.clone()``, recorded in grad mode (CloneBackward0 over
+    self's history, which a formula under create_graph differentiates through)."""
+    old = _wrap(preserved_copy(self._data))
+    if needs_grad(self):
+        old._grad_fn = _make_node(node_class("CloneBackward0"), (self,), (), None)
+        mark_original_self(old)
     return old
 
 

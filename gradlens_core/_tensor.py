@@ -917,6 +917,8 @@ def finish_inplace(self: Tensor, op: str, node_cls, inputs, saved=(), ctx=None, 
     # the node saves its inputs before the version moves, as PyTorch's autograd kernel does: an
     # input that is ``self`` (or a view of it) is then stale for backward
     node = _make_node(node_cls, inputs, saved, ctx) if node_cls is not None and needs_grad(*inputs) else None
+    if node is not None and saved and _ORIGINAL_SELF_CLONES:
+        _sequence_original_self(saved)
     counter[0] = old_version + 1
     if node is not None:
         _set_history(self, node)
@@ -927,6 +929,28 @@ def finish_inplace(self: Tensor, op: str, node_cls, inputs, saved=(), ctx=None, 
             "mutated", tensor=self, op=op, old_version=old_version, new_version=counter[0], inputs=tuple(inputs[1:])
         )
     return self
+
+
+# the CloneBackward0 nodes of ``self.clone()``, which an in-place op saves for its formula
+# (``_ops._snapshot``): they must come after the op's node in the engine's order
+_ORIGINAL_SELF_CLONES: weakref.WeakSet = weakref.WeakSet()
+
+
+def mark_original_self(t: Tensor) -> None:
+    """``t`` is the clone of ``self`` an in-place op is about to save."""
+    _ORIGINAL_SELF_CLONES.add(t._grad_fn)
+
+
+def _sequence_original_self(saved) -> None:
+    """PyTorch's in-place kernel makes its grad_fn, then clones the original self: that
+    CloneBackward0 has the later sequence number, so the engine runs it first."""
+    from ._autograd import _seq
+
+    for t in saved:
+        node = t._grad_fn if isinstance(t, Tensor) else None
+        if node is not None and node in _ORIGINAL_SELF_CLONES:
+            _ORIGINAL_SELF_CLONES.discard(node)
+            node._seq = next(_seq)
 
 
 def _set_history(self: Tensor, node) -> None:

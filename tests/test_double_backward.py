@@ -457,3 +457,35 @@ def test_copy_slices_backward_records_its_ops(program, values):
     # (CloneBackward0), grad_slice.copy_(fn's grad) (CopySlices); as_strided_backward: zeros
     # of the storage, as_strided(view).copy_(grad), as_strided(input) (AsStridedBackward0)
     _higher_orders(program, values)
+
+
+def _mul_into_a_row(mod, x):
+    y = x * 1
+    y[0].mul_(x[1])
+    return y
+
+
+def _sin_in_place(mod, x):
+    y = x * 1
+    y.sin_()
+    return y
+
+
+@pytest.mark.parametrize("program", [_mul_into_a_row, _sin_in_place], ids=["mul_of_a_row", "sin_"])
+def test_an_in_place_op_saves_a_recorded_clone_of_self(program):
+    # the kernel saves original_self = self.clone() after making its grad_fn: under
+    # create_graph its formula reads CloneBackward0 over self's old history, which the engine
+    # runs before the op's node (a later sequence number)
+    _higher_orders(program)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda mod, x: (x * 1).div_(x + 3),
+        lambda mod, x: (x.t() * 1).mul_(x.t()),
+    ],
+    ids=["div_", "mul_of_transposed"],
+)
+def test_an_in_place_op_saves_a_recorded_clone_of_self_second_order(program):
+    _second_order(program, depth=6)
