@@ -854,9 +854,7 @@ def _apply(node, grads, ns, retain_graph, Tensor, holders=None):
             # the common case (an array of the right shape and dtype) skips the call
             if not (fast and g.__class__ is np.ndarray and g.shape == shape and g.dtype == dt):
                 _check_grad_shape(node, i, g, shape)
-                g = out[i] = ns.validate(g, shape, dt)  # summed or cast: a fresh grad, at version 0
-            if fast and not g.size:  # PyTorch's strides, which the next formula's views and AccumulateGrad see
-                out[i] = torch_strided_empty(g)
+                out[i] = ns.validate(g, shape, dt)  # summed or cast: a fresh grad, at version 0
     x = node._x
     if x is not None and x.hooks:
         for fn in tuple(x.hooks.values()):
