@@ -145,10 +145,18 @@ def _rsub_bw(node, g, ns):
 @backward_formula("MulBackward0")
 def _mul_bw(node, g, ns):
     # saved: (other, self) -- each operand's grad needs the other one
-    return (
-        g * _saved_operand_value(node, 0, g, ns) if node.needs(0) else None,
-        g * _saved_operand_value(node, 1, g, ns) if node.needs(1) else None,
-    )
+    ga = gb = None
+    if node.needs(0):
+        other = _saved_operand_value(node, 0, g, ns)
+        ga = g * other
+        if g.ndim > 1:  # (a 1-d result has one layout)
+            ga = ns.grad_layout(ga, g, other)
+    if node.needs(1):
+        operand = _saved_operand_value(node, 1, g, ns)
+        gb = g * operand
+        if g.ndim > 1:
+            gb = ns.grad_layout(gb, g, operand)
+    return ga, gb
 
 
 def _saved_operand_value(node, i, g, ns):
@@ -167,6 +175,9 @@ def _div_bw(node, g, ns):
     other = _saved_operand_value(node, 0, g, ns)
     ga = g / other if node.needs(0) else None
     gb = -g * ((node.saved_value(1, ns) / other) / other) if node.needs(1) else None
+    if g.ndim > 1:  # (a 1-d result has one layout)
+        ga = ns.grad_layout(ga, g, other)
+        gb = ns.grad_layout(gb, g, other)
     return ga, gb
 
 
@@ -191,7 +202,7 @@ def _pow_scalar_bw(node, g, ns):
     if e == 0:
         return (ns.zeros_like(g),)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return (g * (e * x ** (e - 1)),)  # grad * (exp * self.pow(exp - 1)), exp a Scalar
+        return (ns.grad_layout(g * (e * x ** (e - 1)), g, x),)  # grad * (exp * self.pow(exp - 1)), exp a Scalar
 
 
 @backward_formula("PowBackward1")
@@ -554,31 +565,36 @@ def _check_kernel(input: Tensor, op: str) -> None:
 @backward_formula("ExpBackward0")
 def _exp_bw(node, g, ns):
     (r,) = node.unpack(ns)
-    return (g * r,)
+    res = g * r
+    return (res if res.ndim < 2 else ns.grad_layout(res, g, r),)
 
 
 @backward_formula("LogBackward0")
 def _log_bw(node, g, ns):
     (x,) = node.unpack(ns)
-    return (g / x,)
+    res = g / x
+    return (res if res.ndim < 2 else ns.grad_layout(res, g, x),)
 
 
 @backward_formula("SqrtBackward0")
 def _sqrt_bw(node, g, ns):
     (r,) = node.unpack(ns)
-    return (g / (2 * r),)
+    res = g / (2 * r)
+    return (res if res.ndim < 2 else ns.grad_layout(res, g, r),)
 
 
 @backward_formula("SinBackward0")
 def _sin_bw(node, g, ns):
     (x,) = node.unpack(ns)
-    return (g * ns.cos(x),)
+    res = g * ns.cos(x)
+    return (res if res.ndim < 2 else ns.grad_layout(res, g, x),)
 
 
 @backward_formula("CosBackward0")
 def _cos_bw(node, g, ns):
     (x,) = node.unpack(ns)
-    return (g * -ns.sin(x),)  # as derivatives.yaml: grad * -self.sin() (create_graph records NegBackward0)
+    res = g * -ns.sin(x)  # as derivatives.yaml: grad * -self.sin() (create_graph records NegBackward0)
+    return (res if res.ndim < 2 else ns.grad_layout(res, g, x),)
 
 
 def _fused(name, formula, inputs, values):
@@ -590,7 +606,8 @@ def _tanh_backward(g, r, ns):
     """ATen's tanh_backward(grad, result); one node (TanhBackwardBackward0) under create_graph."""
     if ns.records_graph:
         return _fused("TanhBackwardBackward0", _tanh_bb, (g, r), g._data * (1 - r._data * r._data))
-    return g * (1 - r * r)
+    res = g * (1 - r * r)
+    return res if res.ndim < 2 else ns.grad_layout(res, g, r)
 
 
 @backward_formula("TanhBackward0")
@@ -609,7 +626,8 @@ def _sigmoid_backward(g, r, ns):
     """ATen's sigmoid_backward(grad, result); one node (SigmoidBackwardBackward0) under create_graph."""
     if ns.records_graph:
         return _fused("SigmoidBackwardBackward0", _sigmoid_bb, (g, r), g._data * (1 - r._data) * r._data)
-    return g * (1 - r) * r
+    res = g * (1 - r) * r
+    return res if res.ndim < 2 else ns.grad_layout(res, g, r)
 
 
 @backward_formula("SigmoidBackward0")
@@ -630,7 +648,8 @@ def _threshold_backward(g, x, threshold, ns):
     if ns.records_graph:
         values = np.where(x._data <= threshold, np.zeros((), g._data.dtype), g._data)
         return record(_wrap(values), _ThresholdBackwardBackward0, (g, x), (x,), ctx=threshold, op="threshold_backward")
-    return ns.where(x <= threshold, ns.zeros_like(g), g)
+    # threshold_backward's TensorIterator takes self before grad
+    return ns.grad_layout(ns.where(x <= threshold, ns.zeros_like(g), g), x, g)
 
 
 def _threshold_bb(node, gg, ns):
@@ -651,13 +670,15 @@ def _relu_bw(node, g, ns):
 @backward_formula("AbsBackward0")
 def _abs_bw(node, g, ns):
     (x,) = node.unpack(ns)
-    return (g * ns.sgn(x),)  # derivatives.yaml: grad * self.sgn()
+    res = g * ns.sgn(x)  # derivatives.yaml: grad * self.sgn()
+    return (res if res.ndim < 2 else ns.grad_layout(res, g, x),)
 
 
 @backward_formula("Log1PBackward0")
 def _log1p_bw(node, g, ns):
     (x,) = node.unpack(ns)
-    return (g / (x + 1),)
+    res = g / (x + 1)
+    return (res if res.ndim < 2 else ns.grad_layout(res, g, x),)
 
 
 def _zero_grad_formula(node, g, ns):

@@ -1481,6 +1481,20 @@ REGRESSIONS = {
     """,  # ViewBackward0 returns a view of the caller's t1, which t0 takes as its grad: it
     # shares t1's memory and counter (t0.grad._version 1, then 2, values [[4, 4, 4], ...]);
     # t4 likewise shares t3's (t4._version 1, values [2, 2, 2])
+    "an_elementwise_formula_lays_its_grad_out_as_the_grad": """
+        t0 = torch.tensor([[[0.5, 0.25], [2.0, 0.25]], [[0.0, 2.0], [3.0, 0.0]]], requires_grad=True)
+        t2 = t0.exp()
+        t4 = t2.permute(2, 1, 0)
+        t4.mean().backward()
+        t5 = torch.ones(2, 2, 2, requires_grad=True)
+        t6 = t5 * t0
+        t6.permute(2, 0, 1).sum().backward()
+        t7 = torch.ones(2, 2, 2, requires_grad=True)
+        t7.relu().permute(1, 2, 0).mean().backward()
+    """,  # fuzz seed 97: mean's grad, permuted back by PermuteBackward0, leads TensorIterator's
+    # layout of ExpBackward0's grad * result (and MulBackward0's grad * other), where numpy
+    # falls back to C order: not t0's layout, so AccumulateGrad copies (t0.grad._version 1,
+    # t5.grad._version 1); threshold_backward takes self first: t7's grad is taken (version 0)
 }
 
 
