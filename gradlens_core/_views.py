@@ -920,12 +920,29 @@ def _index_put_bw(node, g, ns):
     (key,) = node.unpack(ns)  # saved (as PyTorch saves the indices): gone after a backward
     value_shape, accumulate = node._ctx
     if ns.records_graph:
-        raise NotImplementedError("create_graph=True through index_put_ is not supported")
+        # derivatives.yaml: self: accumulate ? grad : grad.index_put(indices, zeros_like(values),
+        # false); values: grad.index(indices) (self's first, as the generated node computes them)
+        gself = gvalues = None
+        if node.needs(0):
+            gself = g if accumulate else _index_put_zeros(g, key, value_shape)
+        if node.needs(1):
+            gvalues = ns.take(g, key)
+        return gself, gvalues
     if accumulate:
         return g, ns.take(g, key)
     gself = g.copy()
     gself[key] = 0
     return gself, ns.take(g, key)
+
+
+def _index_put_zeros(g: Tensor, key, value_shape) -> Tensor:
+    """``g.index_put(indices, zeros(value_shape), false)``: a copy of ``g`` with zeros at
+    ``key`` (IndexPutBackward0 over ``g``; the zeros have no history)."""
+    out = Tensor._wrap(np.array(g._data, copy=True))
+    out._data[key] = 0
+    zeros = Tensor._wrap(np.zeros(value_shape, g._data.dtype))
+    node = node_class("IndexPutBackward0", _index_put_bw)
+    return record(out, node, (g, zeros), (key,), ctx=(value_shape, False), op="index_put")
 
 
 def setitem(self: Tensor, key, value) -> None:

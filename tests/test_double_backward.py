@@ -489,3 +489,30 @@ def test_an_in_place_op_saves_a_recorded_clone_of_self(program):
 )
 def test_an_in_place_op_saves_a_recorded_clone_of_self_second_order(program):
     _second_order(program, depth=6)
+
+
+def _index_put_rows(accumulate):
+    def program(mod, x):
+        v = (x[0, :2] * 3).exp()
+        y = x * 1
+        y.index_put_((mod.tensor([0, 1]), mod.tensor([2, 0])), v, accumulate=accumulate)
+        return y
+
+    return program
+
+
+def _masked_assignment(mod, x):
+    y = x * 1
+    y[x > 0] = x.sum() * 2
+    return y
+
+
+@pytest.mark.parametrize(
+    "program",
+    [_index_put_rows(False), _index_put_rows(True), _masked_assignment],
+    ids=["index_put", "index_put_accumulate", "mask_assignment"],
+)
+def test_index_put_backward_records_index_put_and_index(program):
+    # derivatives.yaml: self: accumulate ? grad : grad.index_put(indices, zeros_like(values),
+    # false) (IndexPutBackward0); values: grad.index(indices) (IndexBackward0)
+    _higher_orders(program)
