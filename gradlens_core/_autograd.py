@@ -249,6 +249,10 @@ class SavedTensor:
             raise RuntimeError(ERR_DETACHED_IN_PLACE)
         current = self.counter[0]
         if current != self.version:
+            if not self.is_output:
+                # PyTorch names data_.grad_fn(): a view whose base was edited since gets its
+                # history regenerated (AsStridedBackward0)
+                grad_fn = t.grad_fn
             raise RuntimeError(version_error(t, grad_fn, current, self.version))
         if self.is_output:
             return t._alias_with_grad_fn(node, self.data) if ns.records_graph else self.data
@@ -319,13 +323,22 @@ def _needed(roots, deps, targets):
 
 
 def run_backward(
-    roots, grad_roots, retain_graph, create_graph, inputs=None, allow_unused=False, accumulate=True, current=None
+    roots,
+    grad_roots,
+    retain_graph,
+    create_graph,
+    inputs=None,
+    allow_unused=False,
+    accumulate=True,
+    current=None,
+    seed_tensors=(),
 ):
     """Run the graph backwards from ``roots`` (tensors) seeded with ``grad_roots``.
 
     With ``inputs`` and ``accumulate=False`` (``autograd.grad``) the gradients reaching those
     tensors are returned instead of being accumulated; with ``accumulate=True`` and ``inputs``
     only those tensors get ``.grad``. ``current[0]`` names the node being run (for errors).
+    ``seed_tensors`` are the tensors the caller passed as grads (their arrays seed the pass).
     """
     __tracebackhide__ = True  # IPython: the traceback ends at the user's line
     if current is None:
@@ -335,13 +348,28 @@ def run_backward(
     ns = _ns.TENSOR if create_graph else _ns.NUMPY
     prev_mode = _grad_mode._state.enabled
     _grad_mode._state.enabled = bool(create_graph)
-    _ns.grad_versions.append({})
+    _ns.grad_versions.append(_seed_versions(seed_tensors))
     try:
         with np.errstate(all="ignore"):  # PyTorch's formulas make inf and nan silently
             return _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumulate, current, Tensor)
     finally:
         _ns.grad_versions.pop()
         _grad_mode._state.enabled = prev_mode
+
+
+def _seed_versions(seed_tensors) -> dict:
+    """The version counters a pass starts with: a formula's view of a grad the caller passed
+    (ViewBackward0's reshape of it) shares that tensor's counter, as in PyTorch. A numpy view
+    names the memory's owner as its base, so the owner gets the counter too."""
+    versions: dict = {}
+    for t in seed_tensors:
+        a = getattr(t, "_data", None)
+        while a.__class__ is np.ndarray:
+            versions.setdefault(id(a), (a, t._version_counter))
+            a = a.base
+            if a is not None and a.__class__ is not np.ndarray:
+                a = getattr(a, "base", None)  # np.lib.stride_tricks.as_strided keeps a holder
+    return versions
 
 
 class BackwardEvents:
@@ -523,7 +551,8 @@ def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumula
                     f"The differentiated Tensor at index {i} appears to not have been used in the graph. "
                     "Set allow_unused=True if this is the desired behavior."
                 )
-        return tuple(None if g is None else _result(g, Tensor) for g in results)
+        bases: dict = {}  # results that view one buffer are views of one base tensor
+        return tuple(None if g is None else _result(g, Tensor, bases) for g in results)
     return None
 
 
@@ -557,8 +586,7 @@ def _add_in_buffer(old, g, holders):
     first in place when nothing else holds the first (its version moves), else summed anew."""
     if old.__class__ is np.ndarray and g.__class__ is np.ndarray and _can_accumulate_inplace(old, g, holders):
         np.add(old, g, out=old)
-        versions = _ns.grad_versions[-1]
-        versions[id(old)] = (old, grad_version(old) + 1)
+        grad_counter(old)[0] += 1
         return old
     total = old + g
     return np.asarray(total) if isinstance(total, np.generic) else total  # 0-d sums are numpy scalars
@@ -580,26 +608,84 @@ def _can_accumulate_inplace(into: np.ndarray, other: np.ndarray, holders) -> boo
     )
 
 
+def grad_counter(g) -> list:
+    """The version counter PyTorch's tensor for the grad array ``g`` has in this backward
+    pass (a one-element list, as a tensor's ``_version_counter``).
+
+    A view shares its base's counter, and PyTorch's formulas return views of one buffer to
+    several inputs (cat's backward narrows one grad into pieces, stack's selects from it):
+    so the grads of two leaves taken from one buffer move together when either is edited in
+    place later. Here a grad that is a numpy view walks its bases to the first array with a
+    counter in this pass; one with none gets a counter at the memory's owner, for the other
+    views of it to find.
+    """
+    if not _ns.grad_versions:
+        return [0]
+    versions = _ns.grad_versions[-1]
+    a = g
+    while True:
+        entry = versions.get(id(a))
+        if entry is not None and entry[0] is a:
+            return entry[1]
+        base = getattr(a, "base", None)
+        if base is not None and base.__class__ is not np.ndarray:
+            base = getattr(base, "base", None)  # np.lib.stride_tricks.as_strided keeps a holder
+        if base.__class__ is not np.ndarray:
+            break
+        a = base
+    counter = [0]
+    versions[id(a)] = (a, counter)
+    return counter
+
+
 def grad_version(g) -> int:
     """The version PyTorch's tensor for the grad array ``g`` has in this backward pass: a
     view (e.g. SqueezeBackward's) shares its base's version counter."""
-    if not _ns.grad_versions:
-        return 0
-    versions = _ns.grad_versions[-1]
-    while True:
-        entry = versions.get(id(g))
-        if entry is not None and entry[0] is g:
-            return entry[1]
-        g = getattr(g, "base", None)
-        if g is not None and g.__class__ is not np.ndarray:
-            g = getattr(g, "base", None)  # np.lib.stride_tricks.as_strided keeps a holder
-        if g.__class__ is not np.ndarray:
-            return 0
+    return grad_counter(g)[0]
+
+
+def torch_contiguous_strides(shape, itemsize: int) -> tuple:
+    """PyTorch's contiguous (byte) strides: a size-0 dim counts as size 1, so an empty
+    tensor's strides are those of its shape with the zeros read as ones."""
+    strides, step = [], itemsize
+    for n in reversed(shape):
+        strides.append(step)
+        step *= n if n > 1 else 1
+    return tuple(reversed(strides))
+
+
+def torch_strides(a: np.ndarray) -> tuple:
+    """``a``'s (byte) strides as PyTorch's tensor for it has them.
+
+    numpy gives an empty array it allocates strides 0, and views of it keep 0, where
+    PyTorch's strides are contiguous. An empty tensor's array carries PyTorch's strides
+    (``Tensor._wrap``), but a grad array in a backward pass may be such a numpy array, or a
+    reshape of one: read as contiguous. Strides set through ``as_strided`` (an expanded
+    grad's 0s) are meant.
+    """
+    if a.size or any(a.strides):
+        return a.strides
+    b = a
+    while b.base is not None:
+        b = b.base
+        if b.__class__ is not np.ndarray:
+            return a.strides  # as_strided's holder: chosen strides
+    return torch_contiguous_strides(a.shape, a.itemsize)
+
+
+def torch_strided_empty(a: np.ndarray) -> np.ndarray:
+    """The empty array ``a`` with the strides PyTorch's tensor for it has (``torch_strides``)."""
+    strides = torch_strides(a)
+    if strides == a.strides:
+        return a
+    from ._layout import restrided  # _layout builds on this module
+
+    return restrided(a, strides)
 
 
 def non_overlapping_and_dense(a: np.ndarray) -> bool:
     """Whether ``a`` fills its memory range exactly once, in some order of its dims (an empty
-    array is, as PyTorch calls any empty tensor contiguous)."""
+    array is, as PyTorch calls any empty tensor contiguous, whatever its strides)."""
     if a.size == 0:
         return True
     expected = a.itemsize
@@ -617,8 +703,8 @@ def obeys_layout_contract(g: np.ndarray, variable: np.ndarray) -> bool:
         return g.flags.c_contiguous
     # strides in elements, as PyTorch's (the grad's dtype may differ from the variable's); the
     # grad's dims are walked, a size-1 one only refused with stride 0
-    vstrides = variable.strides
-    for i, (size, st) in enumerate(zip(g.shape, g.strides)):
+    vstrides = variable.strides if variable.size else torch_strides(variable)
+    for i, (size, st) in enumerate(zip(g.shape, g.strides if g.size else torch_strides(g))):
         if size == 1:
             if st == 0:
                 return False
@@ -648,18 +734,21 @@ def warn_unless_layout_contract(g: np.ndarray, variable: np.ndarray) -> None:
     )
 
 
-def _result(g, Tensor):
+def _result(g, Tensor, bases):
     """A grad returned by autograd.grad, with the version PyTorch's would have; a grad that a
-    view op made is a view, as PyTorch's."""
+    view op made is a view, as PyTorch's (``bases``: the base tensors made so far, by owner)."""
     if isinstance(g, Tensor):
         return g
     data = _owned(g)
     out = Tensor._wrap(data)
-    out._version_counter[0] = grad_version(g)
+    if data is g:
+        out._version_counter = grad_counter(g)
+    else:  # a copy, made writable
+        out._version_counter[0] = grad_version(g)
     if data.base is not None:
         from ._views import as_view_of_owner
 
-        as_view_of_owner(out)
+        as_view_of_owner(out, bases)
     return out
 
 
@@ -680,7 +769,7 @@ def _as_tensor(g, Tensor):
     if isinstance(g, Tensor):
         return g
     t = Tensor._wrap(g)
-    t._version_counter[0] = grad_version(g)
+    t._version_counter = grad_counter(g)  # a hook's in-place edit moves the buffer's version
     return t
 
 
@@ -735,7 +824,7 @@ def _apply(node, grads, ns, retain_graph, Tensor, holders=None):
                 and not (holders is not None and holders.others_hold(g))
                 and obeys_layout_contract(g, variable._data)
             )
-            variable._accumulate(g, ns.records_graph, steal, grad_version(g) if steal else 0)
+            variable._accumulate(g, ns.records_graph, steal, grad_counter(g) if steal else None)
         return ()
     for g in grads:
         if g is not None:

@@ -22,9 +22,10 @@ import numpy as np
 
 from ._autograd import backward_formula, node_class
 from ._dtype import from_numpy_dtype
+from ._factories import ones, zeros
 from ._layout import empty_preserving
 from ._ns import NUMPY, accumulated
-from ._ops import _reduce_dtype
+from ._ops import _reduce_dtype, cat
 from ._tensor import Tensor, record
 
 _wrap = Tensor._wrap
@@ -131,19 +132,46 @@ def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
 @backward_formula("CumprodBackward0")
 def _cumprod_bw(node, g, ns):
     """cumprod_backward: ``reversed_cumsum(result * grad) / input`` without zeros; with zeros,
-    the O(n) masked formula (PyTorch's double backward through zeros is not supported)."""
+    the O(n) masked formula, or under create_graph the O(n^2) one PyTorch differentiates."""
     x, out = node.unpack(ns)
     dim = node._ctx
     g = _to_input_dtype(g, x._data.dtype if ns.records_graph else x.dtype, ns)
     if _trivial(x.shape, dim):
         return (g,)
-    w = out * g
+    w = out * g  # computed (and recorded) before the test for zeros, as in PyTorch
     values = x._data if ns.records_graph else x
     if not np.any(values == 0):
         return (_reversed_cumsum(w, dim, ns) / x,)
     if ns.records_graph:
-        raise NotImplementedError("create_graph=True through cumprod() of a tensor holding zeros is not supported")
+        return (_cumprod_bw_in_grad_mode(g, x, dim),)
     return (_cumprod_bw_with_zeros(g, x, out, w, dim),)
+
+
+def _cumprod_bw_in_grad_mode(g: Tensor, x: Tensor, dim: int) -> Tensor:
+    """cumprod_backward's branch for GradMode (create_graph) when ``x`` holds zeros: the O(n)
+    formula's derivative is not cumprod's second derivative, so PyTorch builds each slice
+    ``k`` of the grad from the products that omit ``x[k]`` (prod of the slices before it,
+    times the cumprod of those after), ``sum(grad[k:] * omitted, dim)``, and copies it into
+    ``zeros.select(dim, k)``: the result's history is CopySlices, at version ``n + 1``."""
+    n = x.shape[dim]
+    grad_input = zeros(x.shape, dtype=g.dtype)
+    grad_input._version_counter[0] = 1  # at::zeros from C++ is empty + zero_(), an in-place edit
+    ones_size = list(x.shape)
+    ones_size[dim] = 1
+    unit = ones(1, dtype=g.dtype).expand(ones_size)
+    for k in range(n):
+        if k == 0:
+            omitted = cat([unit, x.narrow(dim, 1, n - 1).cumprod(dim)], dim)
+        else:
+            until_k = x.narrow(dim, 0, k).prod(dim, keepdim=True)
+            if k == n - 1:
+                omitted = until_k
+            else:
+                from_k_plus_1 = x.narrow(dim, k + 1, n - k - 1).cumprod(dim)
+                omitted = cat([until_k, until_k.expand_as(from_k_plus_1) * from_k_plus_1], dim)
+        grad_slice = (g.narrow(dim, k, n - k) * omitted).sum(dim)
+        grad_input.select(dim, k).copy_(grad_slice)
+    return grad_input
 
 
 def _cumprod_bw_with_zeros(g, x, out, w, dim):

@@ -21,7 +21,7 @@ import weakref
 
 import numpy as np
 
-from ._autograd import non_overlapping_and_dense
+from ._autograd import non_overlapping_and_dense, torch_contiguous_strides, torch_strides
 
 __all__ = [
     "in_operands_layout",
@@ -49,6 +49,8 @@ def in_operands_layout(res: np.ndarray, *operands) -> np.ndarray:
     if all(a.strides == _c_strides(a.shape, a.itemsize) for a in arrays):
         return res  # numpy and TensorIterator agree: C order
     shape = res.shape
+    if not res.size:
+        return _empty_result_layout(res, operands, arrays)
     out = _empty_in_order(shape, res.dtype, _iteration_order(shape, [_broadcast_strides(a, shape) for a in arrays]))
     if out.strides == res.strides:
         return res
@@ -74,13 +76,42 @@ def _c_strides(shape, itemsize) -> tuple:
     return strides
 
 
-def _broadcast_strides(a: np.ndarray, shape) -> tuple:
-    """``a``'s strides broadcast to ``shape`` as TensorIterator sees them: 0 for new and
-    stretched dims, a size-1 dim that stays size 1 keeps its stride (np.broadcast_to zeroes it)."""
+def _broadcast_strides(a: np.ndarray, shape, strides=None) -> tuple:
+    """``a``'s strides (or ``strides``) broadcast to ``shape`` as TensorIterator sees them: 0
+    for new and stretched dims, a size-1 dim that stays size 1 keeps its stride
+    (np.broadcast_to zeroes it)."""
     lead = len(shape) - a.ndim
     return (0,) * lead + tuple(
-        0 if n == 1 and shape[lead + i] != 1 else st for i, (n, st) in enumerate(zip(a.shape, a.strides))
+        0 if n == 1 and shape[lead + i] != 1 else st
+        for i, (n, st) in enumerate(zip(a.shape, a.strides if strides is None else strides))
     )
+
+
+def _empty_result_layout(res: np.ndarray, operands, arrays) -> np.ndarray:
+    """The empty elementwise result ``res`` strided as TensorIterator strides it. Every empty
+    tensor counts as contiguous, so when all operands have the result's shape the fast setup
+    makes it contiguous; a broadcast operand or a number sends it through
+    reorder_dimensions, and unless that order is C order its strides multiply by each size
+    in that order, a 0 included (compatible_stride)."""
+    shape = res.shape
+    strides = torch_contiguous_strides(shape, res.itemsize)
+    if len(arrays) < len(operands) or any(a.shape != shape for a in arrays):
+        order = _iteration_order(shape, [_broadcast_strides(a, shape, torch_strides(a)) for a in arrays])
+        if order != list(range(len(shape))):
+            in_order = [0] * len(shape)
+            step = res.itemsize
+            for d in reversed(order):
+                in_order[d] = step
+                step *= shape[d]
+            strides = tuple(in_order)
+    return restrided(res, strides)
+
+
+def restrided(a: np.ndarray, strides) -> np.ndarray:
+    """The empty array ``a`` with these (byte) strides (it has no elements, so any strides are
+    safe); an array of its own memory if ``a`` was (not a view)."""
+    out = np.lib.stride_tricks.as_strided(a, a.shape, strides, writeable=a.flags.writeable)
+    return _private(out) if owns_memory(a) else out
 
 
 def _iteration_order(shape, strides) -> list:
@@ -129,18 +160,21 @@ def empty_preserving(a: np.ndarray, dtype=None) -> np.ndarray:
     preserve_format: a dense ``a``'s strides exactly, else its dims in TensorIterator's order."""
     dtype = a.dtype if dtype is None else np.dtype(dtype)
     # (a one-element 1-d tensor is dense whatever its stride, e.g. 0 when expanded, and keeps it)
-    if (a.ndim < 2 and a.size != 1) or a.strides == _c_strides(a.shape, a.itemsize):
+    if (a.ndim < 2 and a.size > 1) or a.strides == _c_strides(a.shape, a.itemsize):
         return np.empty(a.shape, dtype)
+    strides = torch_strides(a) if not a.size else a.strides  # an empty 1-d one may keep a stride too
     if non_overlapping_and_dense(a):
-        return empty_strided(a.shape, tuple(st // a.itemsize * dtype.itemsize for st in a.strides), dtype)
-    return _empty_in_order(a.shape, dtype, _iteration_order(a.shape, [a.strides]))
+        return empty_strided(a.shape, tuple(st // a.itemsize * dtype.itemsize for st in strides), dtype)
+    return _empty_in_order(a.shape, dtype, _iteration_order(a.shape, [strides]))
 
 
 def empty_strided(shape, strides, dtype) -> np.ndarray:
     """An uninitialised array with exactly these (non-negative, byte) strides over fresh
     memory just large enough, as PyTorch's empty_strided."""
     dtype = np.dtype(dtype)
-    if 0 in shape or tuple(strides) == _c_strides(tuple(shape), dtype.itemsize):
+    if 0 in shape:  # no memory: only the strides (which numpy would zero) tell
+        return restrided(np.empty(shape, dtype), tuple(strides))
+    if tuple(strides) == _c_strides(tuple(shape), dtype.itemsize):
         return np.empty(shape, dtype)  # an array that owns its memory (not a view of a buffer)
     elements = 1 + sum((n - 1) * st for n, st in zip(shape, strides)) // dtype.itemsize
     return _private(np.lib.stride_tricks.as_strided(np.empty(elements, dtype), shape, strides))

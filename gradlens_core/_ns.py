@@ -110,7 +110,7 @@ class _Numpy:
     def made_in_place(g, edits: int):
         """Mark the fresh grad ``g`` as built by ``edits`` in-place ops in PyTorch's formula."""
         if grad_versions:
-            grad_versions[-1][id(g)] = (g, edits)
+            grad_versions[-1][id(g)] = (g, [edits])
         return g
 
     @staticmethod
@@ -153,6 +153,19 @@ class _Numpy:
     @staticmethod
     def where(cond, a, b):
         return np.where(cond, a, b)
+
+    @staticmethod
+    def grad_layout(res, first, *others):
+        """The elementwise result ``res`` of a formula over ``first`` and ``others`` (in
+        TensorIterator's operand order), laid out as TensorIterator lays it out: numpy agrees
+        when ``res`` already has the first operand's strides (the common case, one
+        comparison); a grad of another layout (e.g. permuted back by PermuteBackward0) leads
+        where numpy would fall back to C order."""
+        if res.__class__ is np.ndarray and res.ndim > 1 and res.strides != getattr(first, "strides", None):
+            from ._layout import in_operands_layout
+
+            return in_operands_layout(res, first, *others)
+        return res
 
     @staticmethod
     def masked_fill_(x, mask, value):
@@ -365,6 +378,9 @@ class _Tensor:
 
     def outer(self, a, b):
         return self._f("outer")(a, b)
+
+    def grad_layout(self, res, first, *others):
+        return res  # the recorded ops lay their results out themselves
 
     def where(self, cond, a, b):
         return self._f("where")(cond, a, b)

@@ -22,12 +22,14 @@ import numpy as np
 
 from . import _dtype, _events, _ns
 from ._autograd import backward_formula, node_class, non_overlapping_and_dense
-from ._layout import apply_in_iteration_order, in_operands_layout, preserved_copy, vectorized_lanes
+from ._layout import apply_in_iteration_order, empty_preserving, in_operands_layout, preserved_copy, vectorized_lanes
 from ._tensor import (
     Tensor,
+    _make_node,
     check_inplace,
     check_internal_overlap,
     finish_inplace,
+    mark_original_self,
     needs_grad,
     record,
     refuse_stale_view,
@@ -143,10 +145,18 @@ def _rsub_bw(node, g, ns):
 @backward_formula("MulBackward0")
 def _mul_bw(node, g, ns):
     # saved: (other, self) -- each operand's grad needs the other one
-    return (
-        g * _saved_operand_value(node, 0, g, ns) if node.needs(0) else None,
-        g * _saved_operand_value(node, 1, g, ns) if node.needs(1) else None,
-    )
+    ga = gb = None
+    if node.needs(0):
+        other = _saved_operand_value(node, 0, g, ns)
+        ga = g * other
+        if g.ndim > 1:  # (a 1-d result has one layout)
+            ga = ns.grad_layout(ga, g, other)
+    if node.needs(1):
+        operand = _saved_operand_value(node, 1, g, ns)
+        gb = g * operand
+        if g.ndim > 1:
+            gb = ns.grad_layout(gb, g, operand)
+    return ga, gb
 
 
 def _saved_operand_value(node, i, g, ns):
@@ -165,6 +175,9 @@ def _div_bw(node, g, ns):
     other = _saved_operand_value(node, 0, g, ns)
     ga = g / other if node.needs(0) else None
     gb = -g * ((node.saved_value(1, ns) / other) / other) if node.needs(1) else None
+    if g.ndim > 1:  # (a 1-d result has one layout)
+        ga = ns.grad_layout(ga, g, other)
+        gb = ns.grad_layout(gb, g, other)
     return ga, gb
 
 
@@ -189,7 +202,7 @@ def _pow_scalar_bw(node, g, ns):
     if e == 0:
         return (ns.zeros_like(g),)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return (g * (e * x ** (e - 1)),)  # grad * (exp * self.pow(exp - 1)), exp a Scalar
+        return (ns.grad_layout(g * (e * x ** (e - 1)), g, x),)  # grad * (exp * self.pow(exp - 1)), exp a Scalar
 
 
 @backward_formula("PowBackward1")
@@ -330,8 +343,10 @@ def rsub(input, other, alpha=1):
         return _scalar_minus_tensor(other, input)
     _check_bool_sub(input, other)
     da, db, _ = _operands(input, other)
-    out = _wrap(_arr(db - (da * alpha if alpha != 1 else da)))
-    return record(out, node_class("RsubBackward1"), (input,), ctx=alpha, op="rsub")
+    res = _arr(db - (da * alpha if alpha != 1 else da))
+    if not res.size and res.ndim > 1:  # (numpy lays out a nonempty result as TensorIterator does)
+        res = in_operands_layout(res, da, db)
+    return record(_wrap(res), node_class("RsubBackward1"), (input,), ctx=alpha, op="rsub")
 
 
 def mul(input, other, *, out=None):
@@ -550,31 +565,36 @@ def _check_kernel(input: Tensor, op: str) -> None:
 @backward_formula("ExpBackward0")
 def _exp_bw(node, g, ns):
     (r,) = node.unpack(ns)
-    return (g * r,)
+    res = g * r
+    return (res if res.ndim < 2 else ns.grad_layout(res, g, r),)
 
 
 @backward_formula("LogBackward0")
 def _log_bw(node, g, ns):
     (x,) = node.unpack(ns)
-    return (g / x,)
+    res = g / x
+    return (res if res.ndim < 2 else ns.grad_layout(res, g, x),)
 
 
 @backward_formula("SqrtBackward0")
 def _sqrt_bw(node, g, ns):
     (r,) = node.unpack(ns)
-    return (g / (2 * r),)
+    res = g / (2 * r)
+    return (res if res.ndim < 2 else ns.grad_layout(res, g, r),)
 
 
 @backward_formula("SinBackward0")
 def _sin_bw(node, g, ns):
     (x,) = node.unpack(ns)
-    return (g * ns.cos(x),)
+    res = g * ns.cos(x)
+    return (res if res.ndim < 2 else ns.grad_layout(res, g, x),)
 
 
 @backward_formula("CosBackward0")
 def _cos_bw(node, g, ns):
     (x,) = node.unpack(ns)
-    return (g * -ns.sin(x),)  # as derivatives.yaml: grad * -self.sin() (create_graph records NegBackward0)
+    res = g * -ns.sin(x)  # as derivatives.yaml: grad * -self.sin() (create_graph records NegBackward0)
+    return (res if res.ndim < 2 else ns.grad_layout(res, g, x),)
 
 
 def _fused(name, formula, inputs, values):
@@ -586,7 +606,8 @@ def _tanh_backward(g, r, ns):
     """ATen's tanh_backward(grad, result); one node (TanhBackwardBackward0) under create_graph."""
     if ns.records_graph:
         return _fused("TanhBackwardBackward0", _tanh_bb, (g, r), g._data * (1 - r._data * r._data))
-    return g * (1 - r * r)
+    res = g * (1 - r * r)
+    return res if res.ndim < 2 else ns.grad_layout(res, g, r)
 
 
 @backward_formula("TanhBackward0")
@@ -605,7 +626,8 @@ def _sigmoid_backward(g, r, ns):
     """ATen's sigmoid_backward(grad, result); one node (SigmoidBackwardBackward0) under create_graph."""
     if ns.records_graph:
         return _fused("SigmoidBackwardBackward0", _sigmoid_bb, (g, r), g._data * (1 - r._data) * r._data)
-    return g * (1 - r) * r
+    res = g * (1 - r) * r
+    return res if res.ndim < 2 else ns.grad_layout(res, g, r)
 
 
 @backward_formula("SigmoidBackward0")
@@ -626,7 +648,8 @@ def _threshold_backward(g, x, threshold, ns):
     if ns.records_graph:
         values = np.where(x._data <= threshold, np.zeros((), g._data.dtype), g._data)
         return record(_wrap(values), _ThresholdBackwardBackward0, (g, x), (x,), ctx=threshold, op="threshold_backward")
-    return ns.where(x <= threshold, ns.zeros_like(g), g)
+    # threshold_backward's TensorIterator takes self before grad
+    return ns.grad_layout(ns.where(x <= threshold, ns.zeros_like(g), g), x, g)
 
 
 def _threshold_bb(node, gg, ns):
@@ -647,13 +670,15 @@ def _relu_bw(node, g, ns):
 @backward_formula("AbsBackward0")
 def _abs_bw(node, g, ns):
     (x,) = node.unpack(ns)
-    return (g * ns.sgn(x),)  # derivatives.yaml: grad * self.sgn()
+    res = g * ns.sgn(x)  # derivatives.yaml: grad * self.sgn()
+    return (res if res.ndim < 2 else ns.grad_layout(res, g, x),)
 
 
 @backward_formula("Log1PBackward0")
 def _log1p_bw(node, g, ns):
     (x,) = node.unpack(ns)
-    return (g / (x + 1),)
+    res = g / (x + 1)
+    return (res if res.ndim < 2 else ns.grad_layout(res, g, x),)
 
 
 def _zero_grad_formula(node, g, ns):
@@ -2152,6 +2177,8 @@ def _to_dtype(input, dt: _dtype.dtype, copy=False):
     if dt is input.dtype and not copy:
         return input
     data = input._data.astype(dt.np)
+    if not data.size:  # _to_copy lays an empty tensor out as empty_like does (numpy zeroes its strides)
+        data = empty_preserving(input._data, dt.np)
     # differentiable into a floating dtype whatever the source (a bool tensor can require grad)
     if dt.is_floating_point and input._data.dtype.kind != "c":
         return record(_wrap(data), node_class("ToCopyBackward0"), (input,), op="to")
@@ -2232,11 +2259,13 @@ def check_result_dtype(result: _dtype.dtype, self: Tensor) -> None:
 
 
 def _snapshot(self: Tensor):
-    """``self`` as it is before an in-place edit, for formulas that need the old values."""
-    old = _wrap(self._data.copy())
-    old._grad_fn = self._grad_fn
-    old._output_nr = self._output_nr
-    old._requires_grad = self._requires_grad
+    """``self`` as it is before an in-place edit, for formulas that need the old values:
+    PyTorch's kernel saves ``self.clone()``, recorded in grad mode (CloneBackward0 over
+    self's history, which a formula under create_graph differentiates through)."""
+    old = _wrap(preserved_copy(self._data))
+    if needs_grad(self):
+        old._grad_fn = _make_node(node_class("CloneBackward0"), (self,), (), None)
+        mark_original_self(old)
     return old
 
 

@@ -19,7 +19,7 @@ import weakref
 import numpy as np
 
 from . import _dtype, _events, _grad_mode
-from ._autograd import NOT_SAVED, AccumulateGrad, SavedTensor, warn_unless_layout_contract
+from ._autograd import NOT_SAVED, AccumulateGrad, SavedTensor, torch_strided_empty, warn_unless_layout_contract
 from ._handles import HookDict, add_hook
 from ._warn import warn_once
 
@@ -116,6 +116,8 @@ class Tensor:
     def _wrap(cls, data: np.ndarray, requires_grad: bool = False) -> Tensor:
         """A new leaf tensor over ``data`` (no copy)."""
         t = _new(cls)
+        if not data.size:  # numpy zeroes the strides of an empty array it makes
+            data = torch_strided_empty(data)
         t._data = data
         t._grad_fn = None
         t._output_nr = 0
@@ -350,11 +352,11 @@ class Tensor:
         if _events.active:
             _events.emit("accumulated", tensor=self, grad=meta.grad, how="retain")
 
-    def _accumulate(self, g, create_graph: bool, fresh: bool = False, version: int = 0) -> None:
+    def _accumulate(self, g, create_graph: bool, fresh: bool = False, counter: list | None = None) -> None:
         """AccumulateGrad: the first grad is stored, later ones are added (in place unless create_graph).
 
         A ``fresh`` array (referenced nowhere else, with this tensor's layout) is taken as it
-        is, with its ``version``; anything else is copied into a new buffer laid out as this
+        is, with its version ``counter`` (shared with other views of its buffer); anything else is copied into a new buffer laid out as this
         tensor, which PyTorch's copy_ leaves at version 1.
         """
         meta = self._get_meta()
@@ -362,7 +364,8 @@ class Tensor:
         if old is None:
             if fresh and not create_graph:
                 meta.grad = Tensor._wrap(g)
-                meta.grad._version_counter[0] = version
+                if counter is not None:
+                    meta.grad._version_counter = counter
             elif create_graph and isinstance(g, Tensor):
                 from ._ops import _clone_of, copy_
 
@@ -399,10 +402,13 @@ class Tensor:
         an empty array laid out as this tensor, in its dtype, if it is dense; else None (the
         grad is cloned contiguous)."""
         from ._autograd import non_overlapping_and_dense
+        from ._layout import empty_strided
         from ._ops import check_out_shape
 
         if non_overlapping_and_dense(self._data):
             check_out_shape(self._data.shape, g.shape)  # ``.data =`` may have changed the shape
+            if not self._data.size:  # new_empty_strided(sizes, strides): numpy's empty_like zeroes them
+                return empty_strided(self._data.shape, self._data.strides, self._data.dtype)
             return np.empty_like(self._data, order="K")
         return None
 
@@ -911,6 +917,8 @@ def finish_inplace(self: Tensor, op: str, node_cls, inputs, saved=(), ctx=None, 
     # the node saves its inputs before the version moves, as PyTorch's autograd kernel does: an
     # input that is ``self`` (or a view of it) is then stale for backward
     node = _make_node(node_cls, inputs, saved, ctx) if node_cls is not None and needs_grad(*inputs) else None
+    if node is not None and saved and _ORIGINAL_SELF_CLONES:
+        _sequence_original_self(saved)
     counter[0] = old_version + 1
     if node is not None:
         _set_history(self, node)
@@ -921,6 +929,28 @@ def finish_inplace(self: Tensor, op: str, node_cls, inputs, saved=(), ctx=None, 
             "mutated", tensor=self, op=op, old_version=old_version, new_version=counter[0], inputs=tuple(inputs[1:])
         )
     return self
+
+
+# the CloneBackward0 nodes of ``self.clone()``, which an in-place op saves for its formula
+# (``_ops._snapshot``): they must come after the op's node in the engine's order
+_ORIGINAL_SELF_CLONES: weakref.WeakSet = weakref.WeakSet()
+
+
+def mark_original_self(t: Tensor) -> None:
+    """``t`` is the clone of ``self`` an in-place op is about to save."""
+    _ORIGINAL_SELF_CLONES.add(t._grad_fn)
+
+
+def _sequence_original_self(saved) -> None:
+    """PyTorch's in-place kernel makes its grad_fn, then clones the original self: that
+    CloneBackward0 has the later sequence number, so the engine runs it first."""
+    from ._autograd import _seq
+
+    for t in saved:
+        node = t._grad_fn if isinstance(t, Tensor) else None
+        if node is not None and node in _ORIGINAL_SELF_CLONES:
+            _ORIGINAL_SELF_CLONES.discard(node)
+            node._seq = next(_seq)
 
 
 def _set_history(self: Tensor, node) -> None:
@@ -974,6 +1004,5 @@ def _copy_slices_node(base, steps, fn):
 def _as_strided_node(base, steps, view):
     from ._views import AsStridedBackward0
 
-    return AsStridedBackward0(
-        (base._edge(),), (), (steps, base._data.shape, base._data.dtype), [(base._data.shape, base._data.dtype)]
-    )
+    d = base._data
+    return AsStridedBackward0((base._edge(),), (), (steps, d.shape, d.dtype, d.strides), [(d.shape, d.dtype)])

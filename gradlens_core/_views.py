@@ -17,7 +17,7 @@ import numpy as np
 
 from . import _events, _grad_mode
 from ._autograd import ERR_BACKWARD_TWICE, Node, node_class
-from ._layout import empty_strided
+from ._layout import empty_strided, restrided
 from ._ns import unsqueezed
 from ._tensor import (
     DEFAULT,
@@ -128,13 +128,20 @@ def strided_step(view: np.ndarray, owner: np.ndarray) -> ViewStep:
     return ViewStep(forward, backward)
 
 
-def as_view_of_owner(out: Tensor) -> Tensor:
+def as_view_of_owner(out: Tensor, bases: dict | None = None) -> Tensor:
     """Make ``out`` (a tensor over a numpy view) a view of a tensor over the memory's owner,
     as PyTorch's backward formulas return views: made in backward's no_grad mode, so an edit
-    while autograd watches is refused."""
+    while autograd watches is refused. ``bases`` (owner id -> base tensor) lets views of one
+    owner share one base."""
     owner = _root_array(out._data)
-    base = Tensor._wrap(owner)
-    base._version_counter = out._version_counter
+    entry = bases.get(id(owner)) if bases is not None else None
+    if entry is not None and entry._data is owner:
+        base = entry
+    else:
+        base = Tensor._wrap(owner)
+        base._version_counter = out._version_counter
+        if bases is not None:
+            bases[id(owner)] = base
     _view_meta(out, base, strided_step(out._data, owner), DEFAULT)
     return out
 
@@ -148,7 +155,11 @@ class AsStridedBackward0(Node):
     def _formula(node, g, ns):
         # PyTorch's as_strided_backward writes the grad into fresh zeros (one copy_) and
         # returns a view of them with the base's geometry: a fresh grad at version 1
-        steps = node._ctx[0]
+        steps, shape, dtype = node._ctx[:3]
+        if ns.records_graph:
+            geometries = _steps_geometry(steps, shape, node._ctx[3], dtype)
+            if geometries is not None:
+                return (as_strided_backward(g, *geometries, ns),)
         out = _view_grad_to_base(g, steps, ns)
         if not ns.records_graph:
             if np.may_share_memory(out, g):
@@ -158,13 +169,128 @@ class AsStridedBackward0(Node):
         return (ns.made_in_place(out, 1),)
 
 
-def _graph_free(grad, value):
-    """``value``, when ``grad`` does not require grad: under create_graph=True CopySlices runs
-    PyTorch's ops (copy_ into a view of its result) on values only while no grad it writes
-    requires grad; recording those edits is not supported."""
-    if grad.requires_grad:
-        raise NotImplementedError("create_graph=True through an in-place edit of a view is not supported")
-    return value
+def _copy_slices_recorded(fn, g: Tensor, steps, shape, strides, ns) -> list:
+    """CopySlices' backward under create_graph, as PyTorch's ops record it: the grad copied
+    into a tensor of the base's geometry (CopyBackwards), the edited view's part read through
+    ``as_strided`` (AsStridedBackward0) and cloned contiguous (CloneBackward0) for the edit's
+    own formula ``fn``, whose grad for the view is then copied back into that part (CopySlices
+    of the result: version 2)."""
+    from ._ops import contiguous_clone, copy_
+
+    result = Tensor._wrap(empty_strided(shape, strides, g._data.dtype))
+    copy_(result, g)
+    grad_slice = _strided_view(result, steps)
+    fn_grads = list(fn.apply_formula([contiguous_clone(grad_slice)], ns))
+    g0 = fn_grads[0]
+    if g0 is None:  # as PyTorch: no grad from the edit, none for the base
+        return [None] + fn_grads[1:]
+    if _overlaps_itself(grad_slice._data):  # PyTorch's grad_slice.copy_ checks what it writes to
+        raise RuntimeError(ERR_INTERNAL_OVERLAP)
+    copy_(grad_slice, g0)
+    return [result] + fn_grads[1:]
+
+
+def _strided_view(base: Tensor, steps) -> Tensor:
+    """``base.as_strided(...)`` with the geometry of the view ``steps`` lead to (CopySlices'
+    grad slice, AsStridedBackward0)."""
+    data = _apply_steps(base._data, steps)
+    return _as_strided_view(base, data, _geometry(base._data, base._data), _geometry(data, base._data))
+
+
+def as_strided_storage_view(storage: Tensor, geometry) -> Tensor:
+    """``storage.as_strided(sizes, strides, offset)`` of a fresh 1-d ``storage``."""
+    sizes, strides, offset = geometry
+    a = storage._data
+    data = np.lib.stride_tricks.as_strided(a[offset:], sizes, tuple(st * a.itemsize for st in strides))
+    return _as_strided_view(storage, data, ((a.size,), (1,), 0), geometry)
+
+
+def _as_strided_view(base: Tensor, data: np.ndarray, in_geometry, out_geometry) -> Tensor:
+    """The view ``data`` of ``base`` as ``as_strided`` makes it (AsStridedBackward0, whose
+    formula is as_strided_backward from ``out_geometry`` to ``in_geometry``)."""
+    sizes, strides, offset = out_geometry
+
+    def forward(a):  # regenerating the view over ``base``'s values (a copy)
+        flat = np.lib.stride_tricks.as_strided(a, (a.size,), (a.itemsize,)) if a.ndim != 1 else a
+        return np.lib.stride_tricks.as_strided(flat[offset:], sizes, tuple(st * a.itemsize for st in strides))
+
+    step = ViewStep(forward, lambda g, ns: as_strided_backward(g, in_geometry, out_geometry, ns))
+    return make_view(base, data, "AsStridedBackward0", step, "as_strided")
+
+
+def _geometry(a: np.ndarray, start: np.ndarray) -> tuple:
+    """(sizes, element strides, element offset from ``start``'s first element) of ``a``."""
+    item = a.itemsize
+    offset = (a.__array_interface__["data"][0] - start.__array_interface__["data"][0]) // item
+    return a.shape, tuple(st // item for st in a.strides), offset
+
+
+def _steps_geometry(steps, shape, strides, dtype):
+    """(the base's geometry, the view's) for a view ``steps`` make of a base laid out as
+    ``shape``/``strides``; None if a step copies (its geometry is not a strided view)."""
+    base = empty_strided(shape, strides, dtype)
+    view = _apply_steps(base, steps)
+    if not np.shares_memory(view, base) and view.size:
+        return None
+    return _geometry(base, base), _geometry(view, base)
+
+
+def _maybe_overlapping(sizes, strides) -> bool:
+    """PyTorch's _maybe_overlapping_memory: dims by stride, each must step past the others."""
+    reach = 0
+    for stride, size in sorted(zip(strides, sizes)):
+        if stride <= reach:
+            return True
+        reach += stride * (size - 1)
+    return False
+
+
+def _min_storage_size(sizes, strides, offset) -> int:
+    if 0 in sizes:
+        return offset
+    return offset + 1 + sum((n - 1) * st for n, st in zip(sizes, strides))
+
+
+def as_strided_backward(g, in_geometry, out_geometry, ns):
+    """PyTorch's as_strided_backward: the grad, with size-1 dims squeezed and expanded dims
+    summed, copied into zeros of the storage both geometries span through the output's
+    geometry (CopySlices under create_graph), returned as a view of that storage with the
+    input's geometry (AsStridedBackward0): a fresh grad at version 1."""
+    in_sizes, in_strides, in_offset = in_geometry
+    sizes, strides, offset = out_geometry
+    if 0 in sizes:
+        return ns.zeros(in_sizes, g)
+    out_sizes, out_strides = [], []
+    for i in range(len(sizes) - 1, -1, -1):
+        if sizes[i] == 1:
+            g = ns.squeeze(g, i)
+        elif strides[i] == 0:
+            g = g.sum(i) if ns.records_graph else g.sum(axis=i)
+        else:
+            out_sizes.insert(0, sizes[i])
+            out_strides.insert(0, strides[i])
+    kept = [(n, st) for n, st in zip(in_sizes, in_strides) if n != 1]
+    if _maybe_overlapping([n for n, _ in kept], [st for _, st in kept]) or _maybe_overlapping(out_sizes, out_strides):
+        raise NotImplementedError("as_strided_backward of overlapping geometries is not supported")
+    shared = min(in_offset, offset)
+    in_offset, offset = in_offset - shared, offset - shared
+    size = max(
+        _min_storage_size([n for n, _ in kept], [st for _, st in kept], in_offset),
+        _min_storage_size(out_sizes, out_strides, offset),
+    )
+    dtype = g._data.dtype if ns.records_graph else g.dtype
+    if ns.records_graph:
+        from ._ops import copy_
+
+        storage = Tensor._wrap(np.zeros(size, dtype))  # grad.new_zeros(size)
+        copy_(as_strided_storage_view(storage, (tuple(out_sizes), tuple(out_strides), offset)), g)
+        return as_strided_storage_view(storage, (tuple(in_sizes), tuple(in_strides), in_offset))
+    storage = np.zeros(size, dtype)
+    item = storage.itemsize
+    view = np.lib.stride_tricks.as_strided(storage[offset:], out_sizes, tuple(st * item for st in out_strides))
+    view[...] = g
+    result = np.lib.stride_tricks.as_strided(storage[in_offset:], in_sizes, tuple(st * item for st in in_strides))
+    return ns.made_in_place(result, 1)
 
 
 class CopySlices(Node):
@@ -182,20 +308,15 @@ class CopySlices(Node):
         if fn is None:  # released by a backward pass, saved values or not (PyTorch drops fn)
             raise RuntimeError(ERR_BACKWARD_TWICE)
         steps, shape, _, strides = node._ctx
-        values = g._data if ns.records_graph else g
-        result = empty_strided(shape, strides, values.dtype)  # the base's geometry, as PyTorch's
-        np.copyto(result, values)
-        grad_slice = _apply_steps(result, steps)
-        slice_grad = grad_slice.copy()
         if ns.records_graph:
-            slice_grad = _graph_free(g, Tensor._wrap(slice_grad))
-        fn_grads = list(fn.apply_formula([slice_grad], ns))
+            return _copy_slices_recorded(fn, g, steps, shape, strides, ns)
+        result = empty_strided(shape, strides, g.dtype)  # the base's geometry, as PyTorch's
+        np.copyto(result, g)
+        grad_slice = _apply_steps(result, steps)
+        fn_grads = list(fn.apply_formula([grad_slice.copy()], ns))
         g0 = fn_grads[0]
         if g0 is None:  # as PyTorch: no grad from the edit, none for the base
             return [None] + fn_grads[1:]
-        if ns.records_graph:
-            g0 = _graph_free(g0, g0)._data
-            result = Tensor._wrap(result)
         if _overlaps_itself(grad_slice):  # PyTorch's grad_slice.copy_ checks what it writes to
             raise RuntimeError(ERR_INTERNAL_OVERLAP)
         grad_slice[...] = g0
@@ -373,7 +494,10 @@ def squeeze(self: Tensor, dim=None) -> Tensor:
         name = "SqueezeBackward1" if isinstance(dim, int) else "SqueezeBackward2"
     new = tuple(s for i, s in enumerate(shape) if i not in squeezed)
     step = ViewStep(lambda a: a.reshape(new), lambda g, ns: _unsqueeze_to(g, squeezed, ns))
-    return make_view(self, self._data.reshape(new), name, step, "squeeze")
+    data = self._data.reshape(new)
+    if not data.size:  # the kept dims keep their strides (numpy's reshape of an empty array restrides it)
+        data = restrided(data, tuple(st for i, st in enumerate(self._data.strides) if i not in squeezed))
+    return make_view(self, data, name, step, "squeeze")
 
 
 def _unsqueeze_to(g, dims, ns):
@@ -796,12 +920,29 @@ def _index_put_bw(node, g, ns):
     (key,) = node.unpack(ns)  # saved (as PyTorch saves the indices): gone after a backward
     value_shape, accumulate = node._ctx
     if ns.records_graph:
-        raise NotImplementedError("create_graph=True through index_put_ is not supported")
+        # derivatives.yaml: self: accumulate ? grad : grad.index_put(indices, zeros_like(values),
+        # false); values: grad.index(indices) (self's first, as the generated node computes them)
+        gself = gvalues = None
+        if node.needs(0):
+            gself = g if accumulate else _index_put_zeros(g, key, value_shape)
+        if node.needs(1):
+            gvalues = ns.take(g, key)
+        return gself, gvalues
     if accumulate:
         return g, ns.take(g, key)
     gself = g.copy()
     gself[key] = 0
     return gself, ns.take(g, key)
+
+
+def _index_put_zeros(g: Tensor, key, value_shape) -> Tensor:
+    """``g.index_put(indices, zeros(value_shape), false)``: a copy of ``g`` with zeros at
+    ``key`` (IndexPutBackward0 over ``g``; the zeros have no history)."""
+    out = Tensor._wrap(np.array(g._data, copy=True))
+    out._data[key] = 0
+    zeros = Tensor._wrap(np.zeros(value_shape, g._data.dtype))
+    node = node_class("IndexPutBackward0", _index_put_bw)
+    return record(out, node, (g, zeros), (key,), ctx=(value_shape, False), op="index_put")
 
 
 def setitem(self: Tensor, key, value) -> None:
@@ -933,11 +1074,38 @@ def _as_masked_fill(indices: dict, value: Tensor) -> bool:
 
 def _placed_bw(node, gg, ns):
     """The backward of placing a grad at ``key``: the grad read back there. select_backward's
-    is ``grad.select(dim, index)``, slice_backward's ``grad.slice(dim, start, end, step)``,
-    scatter_'s ``grad.gather(dim, index)`` and _index_put_impl_'s ``grad.index(indices)`` (the
-    last two read by indexing here). The zeros written into have no history: no grad."""
+    is ``grad.select(dim, index)``, slice_backward's ``grad.slice(dim, start, end, step)`` and
+    _index_put_impl_'s ``grad.index(indices)`` (read by indexing here; scatter_'s gathers:
+    ``_gathered_bw``). The zeros written into have no history: no grad."""
     key = node._ctx
     return (None,) * (len(node.next_functions) - 1) + (ns.take(gg, key),)
+
+
+def _gathered_bw(node, gg, ns):
+    """The backward of scatter_ / scatter_add_ into zeros (derivatives.yaml's
+    ``src: grad.gather(dim, index)``): the grad read back at ``key`` by gather."""
+    key = node._ctx
+    return (None,) * (len(node.next_functions) - 1) + (gather(gg, key, ns),)
+
+
+def gather(g, key, ns):
+    """``g.gather(dim, index)`` for the advanced-index ``key`` that scatter used (a copy;
+    GatherBackward0 under create_graph)."""
+    if not ns.records_graph:
+        return g[key]
+    out = Tensor._wrap(np.array(g._data[key], copy=True))
+    return record(out, node_class("GatherBackward0", _gather_bw), (g,), ctx=(g._data.shape, key), op="gather")
+
+
+def _gather_bw(node, g, ns):
+    """gather_backward: ``grad.new_zeros(sizes).scatter_add_(dim, index, grad)`` (version 1;
+    ScatterAddBackward0 under create_graph)."""
+    shape, key = node._ctx
+    return (ns.made_in_place(ns.index_add(g, shape, key, "ScatterAddBackward0"), 1),)
+
+
+# the nodes of scatter_ and scatter_add_, whose backward gathers (the others index)
+_SCATTERS = ("ScatterBackward0", "ScatterAddBackward0")
 
 
 def place_into(g: Tensor, shape, key, name: str, into_zeros: bool) -> Tensor:
@@ -951,4 +1119,5 @@ def place_into(g: Tensor, shape, key, name: str, into_zeros: bool) -> Tensor:
     else:
         out[key] = g._data
     inputs = (None, g) if into_zeros else (g,)
-    return record(Tensor._wrap(out), node_class(name, _placed_bw), inputs, ctx=key, op=name)
+    formula = _gathered_bw if name in _SCATTERS else _placed_bw
+    return record(Tensor._wrap(out), node_class(name, formula), inputs, ctx=key, op=name)

@@ -241,6 +241,45 @@ def test_max_over_a_dim_scatters_into_zeros(program):
     _second_order(program)
 
 
+def _higher_orders(program, values=((0.5, -1.5, 2.0), (1.0, 0.25, -0.75)), depth: int = 6):
+    """For ``y = program(mod, x)``: grads of order 2, 3 and 4 taken with create_graph
+    (``(g * g).sum()`` of the one before), their graphs ``depth`` levels down and their
+    versions, and the fifth-order grad's values, compared with torch's."""
+    out = {}
+    for mod in (torch, gradlens_core):
+        x = mod.tensor(values, requires_grad=True)
+        y = program(mod, x)
+        (g,) = mod.autograd.grad((y * y).sum(), x, create_graph=True)
+        grads = [g]
+        for _ in range(2):
+            (g,) = mod.autograd.grad((g * g).sum(), x, create_graph=True)
+            grads.append(g)
+        (last,) = mod.autograd.grad((g * g).sum(), x)
+        recorded = [(_deep_names(t.grad_fn, depth), t._version) for t in grads]
+        out[mod] = (recorded, [t.detach().numpy().copy() for t in grads + [last]])
+    assert out[gradlens_core][0] == out[torch][0]
+    for mine, theirs in zip(out[gradlens_core][1], out[torch][1]):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda mod, x: x.max(1)[0],
+        lambda mod, x: x.max(1, keepdim=True)[0] * x,
+        lambda mod, x: x[0, 0].max(0)[0] * x,
+        lambda mod, x: x.exp().min(0)[0].pow(3),
+        lambda mod, x: x[mod.tensor([1, 0])] * x,
+    ],
+    ids=["max_dim", "keepdim", "zero_dim", "min_of_exp", "index"],
+)
+def test_scatter_backward_gathers_and_gather_backward_scatter_adds(program):
+    # scatter_'s derivative is src: grad.gather(dim, index) (GatherBackward0, even of a 0-d
+    # grad), whose own is gather_backward: new_zeros(sizes).scatter_add_ (ScatterAddBackward0,
+    # version 1); _index_put_impl_'s is grad.index(indices) (IndexBackward0)
+    _higher_orders(program)
+
+
 @pytest.mark.parametrize(
     "program",
     [
@@ -353,3 +392,127 @@ def test_softmax_backward_node_saves_the_grad_and_the_output(op):
 def test_loss_backward_kernels_are_one_node(program):
     # mse_loss_backward and nll_loss_backward are ops with formulas of their own
     _second_order(program)
+
+
+@pytest.mark.parametrize(
+    "values, dim",
+    [
+        ([2.0, 0.0, 3.0, 4.0], 0),
+        ([0.0, 2.0, 3.0], 0),
+        ([2.0, 3.0, 0.0], 0),
+        ([2.0, 0.0, 3.0, 0.0, 5.0], 0),
+        ([[1.0, 0.0, 2.0], [3.0, 4.0, 0.5]], -1),
+        ([[1.0, 0.0, 2.0], [0.0, 4.0, 0.5]], 0),
+        ([[[1.0, 0.0], [2.0, 3.0]], [[0.5, 2.0], [0.0, 0.0]]], 1),
+    ],
+    ids=["one_zero", "zero_first", "zero_last", "two_zeros", "rows", "dim0", "3d"],
+)
+def test_cumprod_backward_through_zeros_in_grad_mode(values, dim):
+    # cumprod_backward's GradMode branch: for each k, sum(grad.slice(dim, k) * omitted_products)
+    # copied into zeros.select(dim, k) (CopySlices; at::zeros from C++ is at version 1, then
+    # one copy_ per slice); omitted_products from cat, prod, expand and cumprod of slices
+    out = {}
+    for mod in (torch, gradlens_core):
+        x = mod.tensor(values, dtype=mod.float64, requires_grad=True)
+        y = x.cumprod(dim)
+        v = mod.arange(1.0, y.numel() + 1, dtype=mod.float64).reshape(y.shape).requires_grad_()
+        (g,) = mod.autograd.grad(y, x, v, create_graph=True)
+        out[mod] = ((_deep_names(g.grad_fn, 7), g._version), g.detach().numpy().copy())
+    assert out[gradlens_core][0] == out[torch][0]
+    np.testing.assert_allclose(out[gradlens_core][1], out[torch][1], rtol=1e-12)
+
+
+def _edit_a_row(mod, x):
+    y = x.sin()
+    y[:, 1] = x[:, 0] * 3
+    return y
+
+
+def _add_into_a_transposed_slice(mod, x):
+    y = x.clone()
+    y.t()[1:].add_(x.t()[:-1] ** 2)
+    return y
+
+
+def _copy_into_zeros(mod, x):
+    y = mod.zeros(2, 3, dtype=x.dtype)
+    y[1].copy_(x[0].sin())
+    return y * x
+
+
+@pytest.mark.parametrize(
+    "program, values",
+    [
+        (_edit_a_row, ((0.5, -1.5, 2.0), (1.0, 0.25, -0.75))),
+        (_add_into_a_transposed_slice, ((0.5, -1.5, 2.0), (1.0, 0.25, -0.75))),
+        (_copy_into_zeros, ((0.5, -1.5, 2.0), (1.0, 0.25, -0.75))),
+        (lambda mod, x: x.cumprod(1), ((0.5, 0.0, 2.0), (1.0, 0.25, 0.0))),
+        (lambda mod, x: x.cumprod(0) * x, ((0.0, -1.5, 2.0), (1.0, 0.0, -0.75))),
+    ],
+    ids=["edit_a_row", "add_into_transposed_slice", "copy_into_zeros", "cumprod_zeros", "cumprod_zeros_dim0"],
+)
+def test_copy_slices_backward_records_its_ops(program, values):
+    # CopySlices under create_graph: result = new_empty_strided(base).copy_(grad) (CopyBackwards),
+    # grad_slice = result.as_strided(view) (AsStridedBackward0), fn(grad_slice.clone())
+    # (CloneBackward0), grad_slice.copy_(fn's grad) (CopySlices); as_strided_backward: zeros
+    # of the storage, as_strided(view).copy_(grad), as_strided(input) (AsStridedBackward0)
+    _higher_orders(program, values)
+
+
+def _mul_into_a_row(mod, x):
+    y = x * 1
+    y[0].mul_(x[1])
+    return y
+
+
+def _sin_in_place(mod, x):
+    y = x * 1
+    y.sin_()
+    return y
+
+
+@pytest.mark.parametrize("program", [_mul_into_a_row, _sin_in_place], ids=["mul_of_a_row", "sin_"])
+def test_an_in_place_op_saves_a_recorded_clone_of_self(program):
+    # the kernel saves original_self = self.clone() after making its grad_fn: under
+    # create_graph its formula reads CloneBackward0 over self's old history, which the engine
+    # runs before the op's node (a later sequence number)
+    _higher_orders(program)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda mod, x: (x * 1).div_(x + 3),
+        lambda mod, x: (x.t() * 1).mul_(x.t()),
+    ],
+    ids=["div_", "mul_of_transposed"],
+)
+def test_an_in_place_op_saves_a_recorded_clone_of_self_second_order(program):
+    _second_order(program, depth=6)
+
+
+def _index_put_rows(accumulate):
+    def program(mod, x):
+        v = (x[0, :2] * 3).exp()
+        y = x * 1
+        y.index_put_((mod.tensor([0, 1]), mod.tensor([2, 0])), v, accumulate=accumulate)
+        return y
+
+    return program
+
+
+def _masked_assignment(mod, x):
+    y = x * 1
+    y[x > 0] = x.sum() * 2
+    return y
+
+
+@pytest.mark.parametrize(
+    "program",
+    [_index_put_rows(False), _index_put_rows(True), _masked_assignment],
+    ids=["index_put", "index_put_accumulate", "mask_assignment"],
+)
+def test_index_put_backward_records_index_put_and_index(program):
+    # derivatives.yaml: self: accumulate ? grad : grad.index_put(indices, zeros_like(values),
+    # false) (IndexPutBackward0); values: grad.index(indices) (IndexBackward0)
+    _higher_orders(program)

@@ -529,6 +529,16 @@ def test_first_sentence_helper():
 
 # ----------------------------------------------------------------------------- the in-place error in full
 
+
+def _modified_saved_view_of_edited_base(t):
+    # mul_ saves b[0:2]; editing b[2:4] moves the counter it shares, and SavedVariable names
+    # data_.grad_fn(), the view's history regenerated after its base's edit
+    a = t.tensor([[0.5, 0.0, 2.0], [1.0, -0.5, 3.0]], requires_grad=True)
+    b = (a * 2).view(6)
+    b[2:4].mul_(b[0:2])
+    b.sum().backward()
+
+
 VERSION_ERRORS = [
     (
         _modified_saved_output,
@@ -549,6 +559,11 @@ VERSION_ERRORS = [
         _modified_saved_through_view,
         "one of the variables needed for gradient computation has been modified by an inplace operation: "
         "[torch.DoubleTensor [2, 3]], which is output 0 of Exp, is at version 1; expected version 0 instead.",
+    ),
+    (
+        _modified_saved_view_of_edited_base,
+        "one of the variables needed for gradient computation has been modified by an inplace operation: "
+        "[torch.FloatTensor [2]], which is output 0 of AsStrided, is at version 1; expected version 0 instead.",
     ),
 ]
 

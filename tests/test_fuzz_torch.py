@@ -1449,6 +1449,61 @@ REGRESSIONS = {
         t0.copy_(t1)
     """,  # t1 is not dense: no overlap refusal, and the copy loop reads t0[1, 0] after writing it:
     # [[0, 1], [0, 0]]
+    "grads_narrowed_from_one_buffer_share_its_version_counter": """
+        t0 = torch.tensor([[[0.5, 0.0], [2.0, 3.0], [0.5, -1.0]]], requires_grad=True)
+        t1 = torch.ones_like(t0, requires_grad=True)
+        t2 = torch.cat([t0, t1], 0)
+        t3 = t2[-1]
+        t3.sum().backward()
+        t0.sum().backward()
+    """,  # select_backward's zeros buffer is narrowed by CatBackward0 into both grads, which
+    # AccumulateGrad takes as they are: views sharing the buffer's counter, so adding into
+    # t0.grad in place bumps t1.grad too: t0.grad._version 1 and t1.grad._version 1
+    "a_hook_editing_its_grad_in_place_moves_the_buffers_version": """
+        t0 = torch.ones(4, requires_grad=True)
+        t1 = torch.ones(4, requires_grad=True)
+        h2 = t0.register_hook(lambda g: g.mul_(2))
+        t3 = torch.cat([t0, t1])
+        t4 = t3 * torch.arange(8.0)
+        t4.sum().backward()
+    """,  # the hook's mul_ edits a view of CatBackward0's grad buffer, whose other piece t1
+    # takes: t0.grad._version 1 and t1.grad._version 1
+    "a_view_of_a_passed_grad_shares_its_counter": """
+        t0 = torch.ones(2, 3, requires_grad=True)
+        t1 = torch.ones(6)
+        t1.add_(1)
+        t0.view(6).backward(t1)
+        t1.mul_(2)
+        t2 = torch.ones(3, requires_grad=True)
+        t3 = torch.ones(1, 3)
+        t4, = torch.autograd.grad(t2.unsqueeze(0), t2, t3)
+        t3.add_(1)
+    """,  # ViewBackward0 returns a view of the caller's t1, which t0 takes as its grad: it
+    # shares t1's memory and counter (t0.grad._version 1, then 2, values [[4, 4, 4], ...]);
+    # t4 likewise shares t3's (t4._version 1, values [2, 2, 2])
+    "an_elementwise_formula_lays_its_grad_out_as_the_grad": """
+        t0 = torch.tensor([[[0.5, 0.25], [2.0, 0.25]], [[0.0, 2.0], [3.0, 0.0]]], requires_grad=True)
+        t2 = t0.exp()
+        t4 = t2.permute(2, 1, 0)
+        t4.mean().backward()
+        t5 = torch.ones(2, 2, 2, requires_grad=True)
+        t6 = t5 * t0
+        t6.permute(2, 0, 1).sum().backward()
+        t7 = torch.ones(2, 2, 2, requires_grad=True)
+        t7.relu().permute(1, 2, 0).mean().backward()
+    """,  # fuzz seed 97: mean's grad, permuted back by PermuteBackward0, leads TensorIterator's
+    # layout of ExpBackward0's grad * result (and MulBackward0's grad * other), where numpy
+    # falls back to C order: not t0's layout, so AccumulateGrad copies (t0.grad._version 1,
+    # t5.grad._version 1); threshold_backward takes self first: t7's grad is taken (version 0)
+    "index_put_under_create_graph": """
+        t0 = torch.full((1, 2), 0.5, requires_grad=True)
+        t1 = torch.sub(t0, t0, alpha=-0.5)
+        t3 = t1 * True
+        t3[t3 > 0] = 1.5
+        t4, = torch.autograd.grad(t3.sum(), t1, create_graph=True)
+    """,  # fuzz seed 100: IndexPutBackward0's formula under create_graph is
+    # grad.index_put(indices, zeros_like(values), false): t4 is [[0, 0]] (no history: the grad
+    # of sum() does not require grad), not NotImplementedError
 }
 
 

@@ -117,7 +117,16 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         _check_roots(tensors)
         for t in inputs or ():
             t.retain_grad()  # as PyTorch: a non-leaf input gets its .grad through retain_grad
-        run_backward(tensors, seeds, retain_graph, create_graph, inputs=inputs, accumulate=True, current=current)
+        run_backward(
+            tensors,
+            seeds,
+            retain_graph,
+            create_graph,
+            inputs=inputs,
+            accumulate=True,
+            current=current,
+            seed_tensors=grads or (),
+        )
 
 
 def grad(
@@ -157,6 +166,7 @@ def grad(
             allow_unused=allow_unused,
             accumulate=False,
             current=current,
+            seed_tensors=_as_tuple(grad_outputs) or (),
         )
     if materialize_grads:
         from .._factories import zeros_like
