@@ -55,8 +55,8 @@ FLUSH_AT = 4096  # dead records dropped at the latest after this many (a long lo
 # dead records dropped at a line change once this many wait: a batch that spans several
 # statements mostly dies whole, so it needs few bridges, and a flush per line costs more
 FLUSH_BATCH = 256
-# events whose handlers need no data-flow edges: they leave the journal (see _Pending) as it is
-_JOURNALED = ("created", "saved", "backward_begin", "backward_end", "accumulated")
+# events whose handlers follow no data-flow edges: they leave the journal (see _Pending) as it is
+_NEED_NO_FLOWS = ("created", "saved", "backward_begin", "backward_end", "accumulated")
 _NOWHERE = (None, None)
 _FIRST_CANDIDATE = 5  # user_frame's depth from _where: the caller of the function that emitted
 # a saved tensor is reported by _make_node or _save_output, under record() or the in-place
@@ -372,7 +372,7 @@ class Recorder:
                         return
                 else:
                     where = self._where()
-                    if self._journal and kind not in _JOURNALED:
+                    if self._journal and kind not in _NEED_NO_FLOWS:
                         self._materialize()  # the other handlers follow data-flow edges
                 handler = self._dispatch.get(kind)
                 if handler is None:
@@ -493,7 +493,7 @@ class Recorder:
             return self._promote(entry)
         return None
 
-    def record_for(self, t, where=(None, None), op="external") -> TensorRecord:
+    def record_for(self, t, where=_NOWHERE, op="external") -> TensorRecord:
         """The record of tensor ``t`` (made now if gradlens has not seen it yet)."""
         rec = self._lookup(t)
         if rec is not None:
@@ -534,12 +534,12 @@ class Recorder:
                     leaf = adapter.accumulate_variable(nxt)
                     known = tensors.get(id(leaf))
                     if known is None or known.ref() is not leaf:
-                        known = self.record_for(leaf, (None, None), "leaf")
+                        known = self.record_for(leaf, _NOWHERE, "leaf")
                     rec.next.append(known.gid)
                     continue
                 known = nodes.get(id(nxt))
                 if known is None or known.ref() is not nxt:
-                    known = self._new_node(nxt, (None, None))
+                    known = self._new_node(nxt, _NOWHERE)
                     stack.append((known, nxt))
                 rec.next.append(known.gid)
         return first
@@ -1059,7 +1059,7 @@ class Recorder:
             return
         run.error = ErrorInfo.of(error)
         if node is not None:
-            run.node = self._node(node, (None, None))
+            run.node = self._node(node, _NOWHERE)
             self.pin(run.node.gid)
 
     def _accumulated(self, where, tensor, grad, how) -> None:

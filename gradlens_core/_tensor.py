@@ -356,8 +356,9 @@ class Tensor:
         """AccumulateGrad: the first grad is stored, later ones are added (in place unless create_graph).
 
         A ``fresh`` array (referenced nowhere else, with this tensor's layout) is taken as it
-        is, with its version ``counter`` (shared with other views of its buffer); anything else is copied into a new buffer laid out as this
-        tensor, which PyTorch's copy_ leaves at version 1.
+        is, with its version ``counter`` (shared with other views of its buffer); anything
+        else is copied into a new buffer laid out as this tensor, which PyTorch's copy_
+        leaves at version 1.
         """
         meta = self._get_meta()
         old = meta.grad
