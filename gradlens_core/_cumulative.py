@@ -26,7 +26,7 @@ from ._factories import ones, zeros
 from ._layout import empty_preserving
 from ._ns import NUMPY, accumulated
 from ._ops import _reduce_dtype, cat
-from ._tensor import Tensor, record
+from ._tensor import Tensor, autograd_first, record
 
 _wrap = Tensor._wrap
 
@@ -41,6 +41,7 @@ def _dims_list(self: Tensor, dims) -> tuple:
     return wrapped
 
 
+@autograd_first
 def flip(input: Tensor, dims) -> Tensor:
     """A copy of ``input`` reversed along ``dims`` (FlipBackward0: the grad flipped back).
 
@@ -77,6 +78,7 @@ def _scan(input: Tensor, dim: int, dtype, ufunc) -> tuple:
     return d, np.asarray(res, order="C")  # PyTorch allocates it contiguous
 
 
+@autograd_first
 def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     """Cumulative sum along ``dim`` (CumsumBackward0: the grad's reversed cumulative sum).
 
@@ -117,6 +119,7 @@ def _cumsum_bw(node, g, ns):
     return (_reversed_cumsum(g, dim, ns),)
 
 
+@autograd_first
 def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     """Cumulative product along ``dim`` (CumprodBackward0; saves input and result).
 

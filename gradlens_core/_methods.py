@@ -199,6 +199,13 @@ def _rfloordiv(self, other):
     return _ops.floor_divide(_ops.as_tensor_arg(other), self)
 
 
+def _invert(self):
+    # Python's ~ refuses a non-integral tensor before any op runs (THPVariable_invert)
+    if self._data.dtype.kind in "fc":
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+    return _ops.bitwise_not(self)
+
+
 def _ipow(self, other):
     raise RuntimeError("gradlens_core does not support **= in place; use x = x ** y")
 
@@ -236,7 +243,7 @@ _OPERATORS = {
     "__or__": _ops.bitwise_or,
     "__ror__": _ops.bitwise_or,
     "__xor__": _ops.bitwise_xor,
-    "__invert__": _ops.bitwise_not,
+    "__invert__": _invert,
 }
 
 

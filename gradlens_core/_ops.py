@@ -26,6 +26,7 @@ from ._layout import apply_in_iteration_order, empty_preserving, in_operands_lay
 from ._tensor import (
     Tensor,
     _make_node,
+    autograd_first,
     check_inplace,
     check_internal_overlap,
     finish_inplace,
@@ -407,14 +408,20 @@ def div(input, other, *, rounding_mode=None, out=None):
 true_divide = divide = div
 
 
+@autograd_first
 def _floor_or_trunc_div(a, b, mode):
     a = as_tensor_arg(a)
     da, db, _ = _operands(a, b)
     with np.errstate(divide="ignore", invalid="ignore"):
         if mode == "floor":
-            res = np.floor_divide(da, db) if da.dtype.kind in "iu" else np.floor(da / db)
+            res = (
+                _compute(np.floor_divide, da, db)
+                if da.dtype.kind in "iu"
+                else np.floor(_compute(np.true_divide, da, db))
+            )
         elif mode == "trunc":
-            res = np.trunc(da / db).astype(da.dtype) if da.dtype.kind in "iu" else np.trunc(da / db)
+            q = _compute(np.true_divide, da, db)
+            res = np.trunc(q).astype(da.dtype) if da.dtype.kind in "iu" else np.trunc(q)
         else:
             raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{mode}'")
     out = _wrap(_arr(res))
@@ -430,7 +437,7 @@ def floor_divide(input, other):
 
 def remainder(input, other):
     da, db, _ = _operands(as_tensor_arg(input), other)
-    return _nondiff(_arr(np.mod(da, db)), (input, other), "remainder")
+    return _nondiff(_arr(_compute(np.mod, da, db, (input, other))), (input, other), "remainder")
 
 
 def neg(input):
@@ -860,6 +867,7 @@ def _clip(data, lo, hi, out=None, dtype=None):
     return _arr(res) if res is not data else res.copy()
 
 
+@autograd_first
 def clamp(input, min=None, max=None, _name="ClampBackward1"):
     """Clip values into [min, max] (ClampBackward1; saves its input; ClampBackward0 for tensor bounds)."""
     if min is None and max is None:
@@ -991,15 +999,17 @@ def _logical(np_fn, op):
     return fn
 
 
-bitwise_and = _logical(np.bitwise_and, "bitwise_and")
-bitwise_or = _logical(np.bitwise_or, "bitwise_or")
-bitwise_xor = _logical(np.bitwise_xor, "bitwise_xor")
+# no derivative, but an autograd kernel (a float input that requires grad enters it before the dtype check)
+bitwise_and = autograd_first(_logical(np.bitwise_and, "bitwise_and"))
+bitwise_or = autograd_first(_logical(np.bitwise_or, "bitwise_or"))
+bitwise_xor = autograd_first(_logical(np.bitwise_xor, "bitwise_xor"))
 
 
 def logical_not(input):
     return _nondiff(np.logical_not(input._data), (input,), "logical_not")
 
 
+@autograd_first
 def bitwise_not(input):
     if input._data.dtype.kind == "f":
         raise RuntimeError(f"\"bitwise_not_cpu\" not implemented for '{input.dtype._legacy}'")
@@ -1253,6 +1263,7 @@ def _prod_dim_bw(node, g, ns):
     return (g * (r / x),)
 
 
+@autograd_first
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     """Product of elements (ProdBackward0 / ProdBackward1; saves input and result)."""
     out_dt = _reduce_dtype(input, dtype)
@@ -1666,6 +1677,7 @@ def _no_products(result_numel: int, inner: int) -> bool:
     return result_numel == 0 or inner == 0
 
 
+@autograd_first
 def mm(input, mat2):
     """Matrix product of two matrices (MmBackward0; saves each operand the other's grad needs)."""
     if input.ndim != 2:
@@ -1688,6 +1700,7 @@ def mm(input, mat2):
     return record(out, node_class("MmBackward0"), (input, mat2), _two_saved(input, mat2), ctx=layouts, op="mm")
 
 
+@autograd_first
 def dot(input, other):
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
@@ -1706,6 +1719,7 @@ def dot(input, other):
     return record(out, node_class("DotBackward0"), (input, other), saved, op="dot")
 
 
+@autograd_first
 def mv(input, vec):
     if input.shape[1] != vec.shape[0]:
         raise RuntimeError(
@@ -1723,6 +1737,7 @@ def mv(input, vec):
     return record(out, node_class("MvBackward0"), (input, vec), _two_saved(input, vec), op="mv")
 
 
+@autograd_first
 def bmm(input, mat2):
     if input.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
@@ -1850,6 +1865,7 @@ def _batched_matmul(input: Tensor, other: Tensor) -> Tensor:
     return _unsafe_view(prod_, out_shape)
 
 
+@autograd_first
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """``input + mat1 @ mat2`` (AddmmBackward0)."""
     if mat1.shape[1] != mat2.shape[0]:
@@ -1870,6 +1886,9 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
 
 def outer(input, vec2):
     """PyTorch's composite outer: ``self.reshape({n, 1}) * vec2`` (ViewBackward0, MulBackward0)."""
+    for name, t in (("self", input), ("vec2", vec2)):
+        if t.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {t.ndim}-D")
     return input.reshape(input.shape[0], 1) * vec2
 
 
@@ -1966,6 +1985,7 @@ def _shift(d, dim):
     return d.max(axis=dim, keepdims=True, initial=-np.inf)
 
 
+@autograd_first
 def softmax(input, dim=None, dtype=None, _stacklevel=3):
     """Softmax over ``dim`` (SoftmaxBackward0; saves its result)."""
     d, dim = _softmax_data(input, dim, dtype, "softmax")
@@ -1978,6 +1998,7 @@ def softmax(input, dim=None, dtype=None, _stacklevel=3):
     return record(_wrap(res), node_class("SoftmaxBackward0"), (input,), ctx=dim, save_output=True, op="softmax")
 
 
+@autograd_first
 def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
     """Log-softmax over ``dim`` (LogSoftmaxBackward0; saves its result)."""
     d, dim = _softmax_data(input, dim, dtype, "log_softmax")
@@ -2022,6 +2043,7 @@ def _where_bw(node, g, ns):
     return ns.where(cond, g, z), ns.where(cond, z, g)
 
 
+@autograd_first
 def where(condition, input=None, other=None):
     """Elementwise choice (WhereBackward0; saves the condition)."""
     if input is None and other is None:
@@ -2039,8 +2061,6 @@ def where(condition, input=None, other=None):
     try:
         res = in_operands_layout(np.where(condition._data, da, db), condition._data, da, db)
     except ValueError:
-        for x in (condition, input, other):
-            refuse_stale_view(x)
         shapes = [condition.shape, _shape_of(da), _shape_of(db)]
         for i in range(3):
             for j in range(i + 1, 3):
@@ -2123,6 +2143,7 @@ def _stack_bw(node, g, ns):
     return tuple(ns.select(g, dim, i) for i in range(n))
 
 
+@autograd_first
 def stack(tensors, dim=0, *, out=None):
     """Stack along a new ``dim`` (StackBackward0)."""
     tensors = [as_tensor_arg(t) for t in tensors]
@@ -2571,6 +2592,7 @@ def _masked_fill_args(self, mask, value):
     return value._data.astype(self._data.dtype), node_class("MaskedFillBackward1"), (self, value)
 
 
+@autograd_first
 def masked_fill(input, mask, value):
     """Values replaced by ``value`` where ``mask`` is True (MaskedFillBackward0, or 1 for a tensor
     value; saves the mask)."""

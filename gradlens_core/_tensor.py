@@ -856,6 +856,50 @@ def refuse_stale_view(t) -> None:
             t._edge()
 
 
+def refuse_stale_views(args) -> None:
+    """``refuse_stale_view`` for each of a differentiable op's arguments (the tensors of a list
+    argument, as cat's and stack's, included)."""
+    for x in args:
+        if isinstance(x, (list, tuple)):
+            for y in x:
+                refuse_stale_view(y)
+        else:
+            refuse_stale_view(x)
+
+
+def autograd_first(op):
+    """Decorate a differentiable op whose kernel checks its own arguments: should it refuse them
+    (an IndexError or RuntimeError), a stale no_grad view among its arguments refuses first, as
+    PyTorch's autograd layer collects the input edges before the kernel runs. A composite op
+    (narrow, unflatten, matmul, ...) checks its own arguments before the ops it calls enter
+    autograd, so it is not decorated; neither is an error torch raises before autograd (a
+    TypeError of its argument parser, a NotImplementedError of an unsupported case).
+
+    Nothing is checked unless the op refuses: the untraced hot path pays only the call."""
+
+    def entering_autograd(*args, **kwargs):
+        try:
+            return op(*args, **kwargs)
+        except NotImplementedError:
+            raise
+        except (IndexError, RuntimeError) as exc:
+            failure = exc
+        # outside the ``except``: the traceback shows only the error raised
+        refuse_stale_views(args)
+        refuse_stale_views(kwargs.values())
+        try:
+            raise failure
+        finally:
+            del failure  # no error -> traceback -> frame -> error cycle keeping the inputs alive
+
+    entering_autograd.__name__ = op.__name__
+    entering_autograd.__qualname__ = op.__qualname__
+    entering_autograd.__doc__ = op.__doc__
+    entering_autograd.__module__ = op.__module__
+    entering_autograd.__wrapped__ = op
+    return entering_autograd
+
+
 def check_view_edit(self: Tensor, indirect: bool = False, op: str = "in-place op") -> None:
     """Refuse the edit of a view made under no_grad or by a multi-output op (PyTorch's
     handle_view_on_rebase). ``indirect``: its base or another view was edited, and its

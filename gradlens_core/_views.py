@@ -13,6 +13,8 @@ the view's own history can be regenerated (``AsStridedBackward0``), as PyTorch d
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import _events, _grad_mode
@@ -28,8 +30,8 @@ from ._tensor import (
     _Meta,
     _overlaps_itself,
     _root_array,
+    autograd_first,
     record,
-    refuse_stale_view,
 )
 
 __all__ = ["ViewStep", "make_view", "CopySlices", "AsStridedBackward0"]
@@ -368,6 +370,11 @@ def view(self: Tensor, *shape) -> Tensor:
     """The same memory seen with another shape (ViewBackward0); refused if strides forbid it."""
     if len(shape) == 1 and hasattr(shape[0], "np"):
         raise RuntimeError("view(dtype) is not supported by gradlens_core")
+    return _view(self, shape, "view")
+
+
+@autograd_first
+def _view(self: Tensor, shape, op: str) -> Tensor:
     new = _infer_shape(_shape_args(shape), self._data.size)
     data = _try_view(self._data, new)
     if data is None:
@@ -376,7 +383,7 @@ def view(self: Tensor, *shape) -> Tensor:
             "across two contiguous subspaces). Use .reshape(...) instead."
         )
     step = ViewStep(lambda a: a.reshape(new), _reshape_step(self._data.shape))
-    return make_view(self, data, "ViewBackward0", step, "view")
+    return make_view(self, data, "ViewBackward0", step, op)
 
 
 def _try_view(a: np.ndarray, shape):
@@ -389,13 +396,15 @@ def _try_view(a: np.ndarray, shape):
 def reshape(self: Tensor, *shape) -> Tensor:
     """``view`` of a contiguous tensor (ViewBackward0); of another tensor whose strides allow
     it, ``_reshape_alias`` (ReshapeAliasBackward0); else a copy (UnsafeViewBackward0 after a
-    clone), as PyTorch's reshape."""
+    clone), as PyTorch's reshape. Only the view of a contiguous tensor enters autograd before
+    the shape is checked (reshape is composite)."""
+    if self._data.flags.c_contiguous:
+        return _view(self, shape, "reshape")
     new = _infer_shape(_shape_args(shape), self._data.size)
     data = _try_view(self._data, new)
     if data is not None:
         step = ViewStep(lambda a: a.reshape(new), _reshape_step(self._data.shape))
-        name = "ViewBackward0" if self._data.flags.c_contiguous else "ReshapeAliasBackward0"
-        return make_view(self, data, name, step, "reshape")
+        return make_view(self, data, "ReshapeAliasBackward0", step, "reshape")
     from ._autograd import node_class
     from ._ops import clone
 
@@ -429,11 +438,22 @@ def flatten(self: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 
 def unflatten(self, dim, sizes):
+    """``dim`` split into ``sizes`` (a view). PyTorch's unflatten is composite: it checks the
+    sizes before its view enters autograd."""
     d = self._wrap_dim(dim)
     shape = self._data.shape
+    sizes = list(sizes)
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    if -1 not in sizes and math.prod(sizes) != shape[d]:
+        raise RuntimeError(
+            f"unflatten: Provided sizes {sizes} don't multiply up to the size of dim {d} ({shape[d]}) in the input "
+            "tensor"
+        )
     return view(self, shape[:d] + tuple(sizes) + shape[d + 1 :])
 
 
+@autograd_first
 def transpose(self: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dims (TransposeBackward0)."""
     n = max(self._data.ndim, 1)
@@ -449,6 +469,7 @@ _ALIAS = ViewStep(lambda a: a.view(), lambda g, ns: g)  # AliasBackward0 passes 
 _T = ViewStep(lambda a: a.T, lambda g, ns: ns.t(g))
 
 
+@autograd_first
 def t(self: Tensor) -> Tensor:
     """Transpose a matrix (TBackward0); 0-d and 1-d tensors are returned as views unchanged."""
     if self._data.ndim > 2:
@@ -456,6 +477,7 @@ def t(self: Tensor) -> Tensor:
     return make_view(self, self._data.T, "TBackward0", _T, "t")
 
 
+@autograd_first
 def permute(self: Tensor, *dims) -> Tensor:
     """Reorder dims (PermuteBackward0)."""
     if not dims:
@@ -474,6 +496,7 @@ def permute(self: Tensor, *dims) -> Tensor:
     return make_view(self, self._data.transpose(dims), "PermuteBackward0", step, "permute")
 
 
+@autograd_first
 def unsqueeze(self: Tensor, dim: int) -> Tensor:
     """Insert a dim of size 1 (UnsqueezeBackward0)."""
     d = self._wrap_dim(dim, self._data.ndim + 1)
@@ -481,6 +504,7 @@ def unsqueeze(self: Tensor, dim: int) -> Tensor:
     return make_view(self, unsqueezed(self._data, d), "UnsqueezeBackward0", step, "unsqueeze")
 
 
+@autograd_first
 def squeeze(self: Tensor, dim=None) -> Tensor:
     """Drop dims of size 1: all (SqueezeBackward0), one (SqueezeBackward1) or several (SqueezeBackward2)."""
     shape = self._data.shape
@@ -507,6 +531,7 @@ def _unsqueeze_to(g, dims, ns):
     return g
 
 
+@autograd_first
 def expand(self: Tensor, *sizes) -> Tensor:
     """Broadcast to a larger shape without copying (ExpandBackward0); writing to it is refused."""
     sizes = _shape_args(sizes)
@@ -580,15 +605,14 @@ def expand_as(self, other):
     return expand(self, other.shape)
 
 
+@autograd_first
 def select(self: Tensor, dim: int, index: int) -> Tensor:
     """One slice at ``index`` along ``dim`` (SelectBackward0)."""
     if self._data.ndim == 0:
-        refuse_stale_view(self)  # autograd collects the edges before select checks its arguments
         raise IndexError("select() cannot be applied to a 0-dim tensor.")
     d = self._wrap_dim(dim)
     n = self._data.shape[d]
     if not -n <= index < n:
-        refuse_stale_view(self)
         raise IndexError(
             f"select(): index {index} out of range for tensor of size {list(self._data.shape)} at dimension {d}"
         )
@@ -601,7 +625,20 @@ def _select(self: Tensor, d: int, index: int) -> Tensor:
 
 
 def narrow(self: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """``length`` elements from ``start`` along ``dim`` (SliceBackward0). PyTorch's narrow is
+    composite: it checks its arguments before its slice enters autograd."""
+    if self._data.ndim == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
     d = self._wrap_dim(dim)
+    n = self._data.shape[d]
+    if not -n <= start <= n:
+        raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got {start})")
+    if start < 0:
+        start += n
+    if start > n - length:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
     key = (slice(None),) * d + (slice(start, start + length),)
     return _key_view(self, key, "SliceBackward0", "narrow")
 
@@ -671,6 +708,7 @@ def _multi_view(self: Tensor, keys, name: str, op: str, dim: int, sizes) -> tupl
     return tuple(outs)
 
 
+@autograd_first
 def unbind(self: Tensor, dim: int = 0):
     """The slices along ``dim`` (UnbindBackward0)."""
     d = self._wrap_dim(dim)
@@ -678,6 +716,7 @@ def unbind(self: Tensor, dim: int = 0):
     return _multi_view(self, keys, "UnbindBackward0", "unbind", d, None)
 
 
+@autograd_first
 def split(self: Tensor, split_size, dim: int = 0):
     """Pieces along ``dim``: of ``split_size`` each (SplitBackward0) or of the given sizes (SplitWithSizesBackward0)."""
     d = self._wrap_dim(dim)
@@ -737,6 +776,11 @@ def _to_index(item):
         d = item._data
         if d.ndim == 0 and d.dtype == np.bool_:
             return bool(d)
+    elif isinstance(item, float):
+        raise IndexError(
+            "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid indices "
+            "(got float)"
+        )
     elif isinstance(item, (list, np.ndarray)):
         d = np.asarray(item)
         if d.size == 0 and d.dtype.kind == "f":
@@ -898,6 +942,7 @@ def _check_bounds(shape, key, result_shape) -> None:
             raise IndexError(f"index {a.flat[first]} is out of bounds for dimension {j} with size {shape[d]}")
 
 
+@autograd_first
 def _advanced_index(self: Tensor, indices) -> Tensor:
     from ._autograd import node_class
 

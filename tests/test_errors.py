@@ -666,3 +666,98 @@ def test_a_warn_once_warning_is_given_once_unless_warn_always():
                 t.mT  # noqa: B018
     finally:
         gradlens_core.set_warn_always(False)
+
+
+# ----------------------------------------------------------------------------- a stale no_grad view meets bad arguments
+
+
+def _stale_no_grad_view(t, transposed=False):
+    """A view made under no_grad whose base was then modified in place with grad mode on."""
+    base = t.randn(3, 4, requires_grad=True).clone()
+    with t.no_grad():
+        v = base.t() if transposed else base[:]
+    base.mul_(2)
+    return v
+
+
+# (id, program on the stale view ``v``, transposed view): PyTorch's autograd layer refuses the
+# stale view before a differentiable op's kernel checks its arguments; a composite op (narrow,
+# unflatten, outer, a non-contiguous reshape, Python's indexing) checks its own first.
+STALE_VIEW_BAD_ARGS = [
+    ("view", lambda t, v: v.view(5, 7), False),
+    ("view_two_inferred", lambda t, v: v.view(-1, -1), False),
+    ("view_as", lambda t, v: v.view_as(t.randn(5)), False),
+    ("reshape_contiguous", lambda t, v: v.reshape(5, 7), False),
+    ("reshape_non_contiguous", lambda t, v: v.reshape(5, 7), True),
+    ("flatten", lambda t, v: v.flatten(5), False),
+    ("unflatten", lambda t, v: v.unflatten(1, (3, 3)), False),
+    ("mm", lambda t, v: v.mm(t.randn(5, 2)), False),
+    ("mm_stale_second", lambda t, v: t.randn(2, 5).mm(v), False),
+    ("matmul", lambda t, v: v.matmul(t.randn(5, 2)), False),
+    ("matmul_vector", lambda t, v: v @ t.randn(5), False),
+    ("matmul_0d", lambda t, v: t.matmul(t.tensor(1.0), v), False),
+    ("bmm", lambda t, v: t.bmm(v, t.randn(1, 5, 2)), False),
+    ("mv", lambda t, v: t.mv(v, t.randn(5)), False),
+    ("dot", lambda t, v: t.dot(v, t.randn(5)), False),
+    ("outer", lambda t, v: t.outer(v, v), False),
+    ("addmm", lambda t, v: t.addmm(v, v, v), False),
+    ("linear", lambda t, v: t.nn.functional.linear(v, t.randn(2, 5)), False),
+    ("transpose", lambda t, v: v.transpose(0, 5), False),
+    ("permute_duplicate", lambda t, v: v.permute(0, 0), False),
+    ("permute_length", lambda t, v: v.permute(0), False),
+    ("expand", lambda t, v: v.expand(5, 7), False),
+    ("expand_few_sizes", lambda t, v: v.expand(4), False),
+    ("expand_as", lambda t, v: v.expand_as(t.randn(5, 7)), False),
+    ("unsqueeze", lambda t, v: v.unsqueeze(5), False),
+    ("squeeze", lambda t, v: v.squeeze(5), False),
+    ("squeeze_dims", lambda t, v: v.squeeze((0, 5)), False),
+    ("select", lambda t, v: v.select(0, 10), False),
+    ("index_int", lambda t, v: v[10], False),
+    ("index_float", lambda t, v: v[1.5], False),
+    ("index_tensor", lambda t, v: v[t.tensor([10])], False),
+    ("index_list", lambda t, v: v[[0, 10]], False),
+    ("index_mask", lambda t, v: v[t.tensor([True, False])], False),
+    ("narrow_length", lambda t, v: v.narrow(0, 2, 5), False),
+    ("narrow_negative_length", lambda t, v: v.narrow(0, 0, -1), False),
+    ("narrow_start", lambda t, v: v.narrow(0, 4, 0), False),
+    ("split_size", lambda t, v: v.split(0), False),
+    ("split_dim", lambda t, v: v.split(1, 5), False),
+    ("split_sizes", lambda t, v: v.split([1, 1], 0), False),
+    ("chunk", lambda t, v: v.chunk(0), False),
+    ("unbind", lambda t, v: v.unbind(5), False),
+    ("flip", lambda t, v: v.flip(5), False),
+    ("pow_tensor", lambda t, v: v.pow(t.randn(5)), False),
+    ("pow_tensor_base", lambda t, v: t.pow(t.randn(5), v), False),
+    ("clamp_no_bound", lambda t, v: v.clamp(), False),
+    ("clamp_tensor_bound", lambda t, v: v.clamp(t.randn(5)), False),
+    ("clamp_max_tensor", lambda t, v: v.clamp(max=t.randn(5)), False),
+    ("bitwise_and_float", lambda t, v: v & v, False),
+    ("invert_float", lambda t, v: ~v, False),
+    ("softmax", lambda t, v: v.softmax(5), False),
+    ("log_softmax", lambda t, v: t.nn.functional.log_softmax(v, 5), False),
+    ("cumsum", lambda t, v: v.cumsum(5), False),
+    ("cumprod", lambda t, v: v.cumprod(5), False),
+    ("prod", lambda t, v: v.prod(5), False),
+    ("stack_sizes", lambda t, v: t.stack([v, t.randn(5)]), False),
+    ("stack_dim", lambda t, v: t.stack([v, v], 5), False),
+    ("masked_fill_shape", lambda t, v: v.masked_fill(t.tensor([True, False]), 0.0), False),
+    ("masked_fill_mask_dtype", lambda t, v: v.masked_fill(t.ones(3, 4), 0.0), False),
+    ("where_condition_dtype", lambda t, v: t.where(v, v, v), False),
+    ("div_rounding_mode", lambda t, v: t.div(v, 2, rounding_mode="bad"), False),
+    ("floor_divide_shape", lambda t, v: v // t.randn(5), False),
+    ("remainder_shape", lambda t, v: v % t.randn(5), False),
+    ("nll_loss_target", lambda t, v: t.nn.functional.nll_loss(v, t.tensor([10, 0, 0])), False),
+    ("sum_dim", lambda t, v: v.sum(5), False),
+    ("cat_sizes", lambda t, v: t.cat([v, t.randn(5)]), False),
+]
+
+
+@pytest.mark.parametrize(
+    "program, transposed", [c[1:] for c in STALE_VIEW_BAD_ARGS], ids=[c[0] for c in STALE_VIEW_BAD_ARGS]
+)
+def test_stale_no_grad_view_refuses_before_bad_arguments_as_torch(program, transposed):
+    torch = pytest.importorskip("torch")
+    theirs = _raised(lambda t: program(t, _stale_no_grad_view(t, transposed)), torch)
+    ours = _raised(lambda t: program(t, _stale_no_grad_view(t, transposed)), gradlens_core)
+    assert type(ours) is type(theirs), f"torch: {type(theirs).__name__}: {theirs}\nours: {type(ours).__name__}: {ours}"
+    assert first_sentence(str(ours)) == first_sentence(str(theirs))

@@ -19,7 +19,7 @@ import numpy as np
 from .. import _dtype
 from .._autograd import backward_formula, node_class
 from .._ns import NUMPY as _NUMPY
-from .._tensor import Tensor, record
+from .._tensor import Tensor, autograd_first, record
 from ._reduction import MEAN, NONE
 
 __all__ = ["mse_loss", "nll_loss", "mul_scalar", "div_scalar", "masked_fill"]
@@ -162,6 +162,7 @@ _NllLossBackwardBackward0 = node_class("NllLossBackwardBackward0", _nll_loss_bdb
 _NllLoss2DBackwardBackward0 = node_class("NllLoss2DBackwardBackward0", _nll_loss_bdb)
 
 
+@autograd_first
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None, reduction: int, ignore_index: int, node_name: str):
     """Negative log likelihood of ``input`` (C,), (N, C) or (N, C, H, W) at class indices ``target``."""
     out, total_weight = _nll_loss_values(input._data, target._data, _np(weight), reduction, ignore_index)
