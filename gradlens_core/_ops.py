@@ -34,6 +34,7 @@ from ._tensor import (
     needs_grad,
     record,
     refuse_stale_view,
+    stale_views_first,
 )
 
 _ndarray = np.ndarray
@@ -1039,7 +1040,7 @@ def isfinite(input):
 def _dims(x: Tensor, dim):
     """Wrapped reduction dims of a differentiable reduction; a 0-d tensor accepts dim 0/-1 and
     has no axis to reduce."""
-    dims = _checked_by_kernel((x,), _wrapped_dims, x, dim)
+    dims = stale_views_first(_wrapped_dims, (x, dim))
     return dims if x._data.ndim else ()
 
 
@@ -1049,22 +1050,6 @@ def _wrapped_dims(x: Tensor, dim) -> tuple:
         if a == b:
             raise RuntimeError(f"dim {a} appears multiple times in the list of dims")
     return dims
-
-
-def _checked_by_kernel(inputs, check, *args):
-    """``check(*args)``, an argument check of a differentiable op's kernel: should it refuse,
-    a stale no_grad view among ``inputs`` refuses first, as PyTorch's autograd layer runs
-    before the kernel (outside the ``except``, so the traceback shows only the error raised)."""
-    try:
-        return check(*args)
-    except (IndexError, RuntimeError) as exc:
-        failure = exc
-    for x in inputs:
-        refuse_stale_view(x)
-    try:
-        raise failure
-    finally:
-        del failure  # no error -> traceback -> frame -> error cycle keeping the inputs alive
 
 
 def argmax(input, dim=None, keepdim=False):
@@ -1365,7 +1350,7 @@ def _extreme(input, dim, keepdim, other, is_max):
         res = np.asarray(input._data.max() if is_max else input._data.min())
         node = node_class("MaxBackward1" if is_max else "MinBackward1")
         return record(_wrap(res), node, (input,), (input,), save_output=True, op=name)
-    d = _checked_by_kernel((input,), input._wrap_dim, dim)
+    d = stale_views_first(input._wrap_dim, (dim,), inputs=(input,))
     data = input._data
     node = node_class("MaxBackward0" if is_max else "MinBackward0")
     if data.ndim == 0:
@@ -2097,7 +2082,7 @@ def cat(tensors, dim=0, *, out=None):
     tensors = [as_tensor_arg(t) for t in tensors]
     if not tensors:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
-    d = _checked_by_kernel(tensors, _cat_dim, tensors, dim)
+    d = stale_views_first(_cat_dim, (tensors, dim))
     dt = _dtype.result_type(*[t.dtype for t in tensors])
     parts = [t for t in tensors if not _skipped_in_cat(t)]
     if not parts:  # only empty 1-d tensors: an empty one

@@ -867,30 +867,39 @@ def refuse_stale_views(args) -> None:
             refuse_stale_view(x)
 
 
-def autograd_first(op):
-    """Decorate a differentiable op whose kernel checks its own arguments: should it refuse them
-    (an IndexError or RuntimeError), a stale no_grad view among its arguments refuses first, as
-    PyTorch's autograd layer collects the input edges before the kernel runs. A composite op
-    (narrow, unflatten, matmul, ...) checks its own arguments before the ops it calls enter
-    autograd, so it is not decorated; neither is an error torch raises before autograd (a
-    TypeError of its argument parser, a NotImplementedError of an unsupported case).
-
-    Nothing is checked unless the op refuses: the untraced hot path pays only the call."""
-
-    def entering_autograd(*args, **kwargs):
-        try:
-            return op(*args, **kwargs)
-        except NotImplementedError:
-            raise
-        except (IndexError, RuntimeError) as exc:
-            failure = exc
-        # outside the ``except``: the traceback shows only the error raised
+def stale_views_first(fn, args=(), kwargs=None, inputs=None):
+    """``fn(*args, **kwargs)``: a differentiable op, or its kernel's argument check. Should it
+    refuse its arguments (an IndexError or RuntimeError), a stale no_grad view among
+    ``inputs`` (default: the arguments) refuses first, as PyTorch's autograd layer collects
+    the input edges before the kernel runs. Neither an error torch raises before autograd (a
+    TypeError of its argument parser) nor a NotImplementedError of an unsupported case is
+    preceded. Nothing is checked unless ``fn`` refuses."""
+    kwargs = kwargs or {}
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError:
+        raise
+    except (IndexError, RuntimeError) as exc:
+        failure = exc
+    # outside the ``except``: the traceback shows only the error raised
+    if inputs is None:
         refuse_stale_views(args)
         refuse_stale_views(kwargs.values())
-        try:
-            raise failure
-        finally:
-            del failure  # no error -> traceback -> frame -> error cycle keeping the inputs alive
+    else:
+        refuse_stale_views(inputs)
+    try:
+        raise failure
+    finally:
+        del failure  # no error -> traceback -> frame -> error cycle keeping the inputs alive
+
+
+def autograd_first(op):
+    """Decorate a differentiable op whose kernel checks its own arguments (``stale_views_first``).
+    A composite op (narrow, unflatten, matmul, ...) checks its own arguments before the ops it
+    calls enter autograd, so it is not decorated. The untraced hot path pays only the call."""
+
+    def entering_autograd(*args, **kwargs):
+        return stale_views_first(op, args, kwargs)
 
     entering_autograd.__name__ = op.__name__
     entering_autograd.__qualname__ = op.__qualname__
