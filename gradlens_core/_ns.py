@@ -155,6 +155,13 @@ class _Numpy:
         return np.where(cond, a, b)
 
     @staticmethod
+    def floor_divide(a, b):
+        """``a.div(b, rounding_mode="floor")`` of floats: numpy's floor_divide is CPython's
+        algorithm, which PyTorch's div_floor_floating follows."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.floor_divide(a, b)
+
+    @staticmethod
     def grad_layout(res, first, *others):
         """The elementwise result ``res`` of a formula over ``first`` and ``others`` (in
         TensorIterator's operand order), laid out as TensorIterator lays it out: numpy agrees
@@ -384,6 +391,9 @@ class _Tensor:
 
     def where(self, cond, a, b):
         return self._f("where")(cond, a, b)
+
+    def floor_divide(self, a, b):
+        return self._f("div")(a, b, rounding_mode="floor")
 
     def masked_fill_(self, x, mask, value):
         return self._f("masked_fill_")(x, mask, value)

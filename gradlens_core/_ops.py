@@ -437,8 +437,31 @@ def floor_divide(input, other):
 
 
 def remainder(input, other):
-    da, db, _ = _operands(as_tensor_arg(input), other)
-    return _nondiff(_arr(_compute(np.mod, da, db, (input, other))), (input, other), "remainder")
+    """Python's ``%`` (numpy's mod): RemainderBackward0 for a number ``other``,
+    RemainderBackward1 (saving both) for a tensor. A number ``input`` records no history
+    (PyTorch's remainder.Scalar_Tensor has no derivative)."""
+    if not isinstance(input, Tensor):
+        da, db, _ = _operands(as_tensor_arg(input), other)
+        return _nondiff(_arr(_compute(np.mod, da, db, (input, other))), (input, other), "remainder")
+    da, db, _ = _operands(input, other)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = _wrap(_arr(_compute(np.mod, da, db, (input, other))))
+    if not isinstance(other, Tensor):
+        return record(out, node_class("RemainderBackward0"), (input,), op="remainder")
+    saved = (input, other) if needs_grad(input, other) else ()
+    return record(out, node_class("RemainderBackward1"), (input, other), saved, op="remainder")
+
+
+@backward_formula("RemainderBackward0")
+def _remainder_scalar_bw(node, g, ns):
+    return (g,)  # self: grad
+
+
+@backward_formula("RemainderBackward1")
+def _remainder_bw(node, g, ns):
+    # self: grad; other: -grad * self.div(other, rounding_mode="floor")
+    x, o = node.unpack(ns)
+    return (g if node.needs(0) else None, -g * ns.floor_divide(x, o) if node.needs(1) else None)
 
 
 def neg(input):
