@@ -324,7 +324,7 @@ class Recorder:
             "aliased": self._aliased,
             "detached_in_place": self._detached_in_place,
             "mutated": self._mutated,
-            "saved": self._saved,
+            "saved": self._record_saved,  # what _saved_later does not defer: recorded now
             "backward_begin": self._backward_begin,
             "backward_end": self._backward_end,
             "backward_error": self._backward_error,
@@ -944,7 +944,7 @@ class Recorder:
     def _saved_later(self, where, payload) -> bool:
         """Defer a saved tensor's record: most are released by backward before anything asks
         about them (an edit, a detach_, a query), and then they cost nothing. Memory numpy may
-        write behind our back is the exception: its values are copied now (``_saved``)."""
+        write behind our back is the exception: its values are copied now (``_record_saved``)."""
         saved = payload["saved"]
         if saved is None:
             return False
@@ -958,9 +958,6 @@ class Recorder:
         if len(pending) >= FLUSH_AT:
             self._take_pending_saved()
         return True
-
-    def _saved(self, where, node, tensor, version, is_output, saved=None) -> None:
-        self._record_saved(where, node, tensor, version, is_output, saved)
 
     def _take_pending_saved(self) -> None:
         """Record the saved tensors still held for backward (the rest were released meanwhile)."""

@@ -201,20 +201,23 @@ def _strided_view(base: Tensor, steps) -> Tensor:
 
 def as_strided_storage_view(storage: Tensor, geometry) -> Tensor:
     """``storage.as_strided(sizes, strides, offset)`` of a fresh 1-d ``storage``."""
-    sizes, strides, offset = geometry
     a = storage._data
-    data = np.lib.stride_tricks.as_strided(a[offset:], sizes, tuple(st * a.itemsize for st in strides))
-    return _as_strided_view(storage, data, ((a.size,), (1,), 0), geometry)
+    return _as_strided_view(storage, _strided_over(a, geometry), ((a.size,), (1,), 0), geometry)
+
+
+def _strided_over(flat: np.ndarray, geometry) -> np.ndarray:
+    """The view of the 1-d ``flat`` with ``geometry`` (sizes, element strides, element offset)."""
+    sizes, strides, offset = geometry
+    return np.lib.stride_tricks.as_strided(flat[offset:], sizes, tuple(st * flat.itemsize for st in strides))
 
 
 def _as_strided_view(base: Tensor, data: np.ndarray, in_geometry, out_geometry) -> Tensor:
     """The view ``data`` of ``base`` as ``as_strided`` makes it (AsStridedBackward0, whose
     formula is as_strided_backward from ``out_geometry`` to ``in_geometry``)."""
-    sizes, strides, offset = out_geometry
 
     def forward(a):  # regenerating the view over ``base``'s values (a copy)
         flat = np.lib.stride_tricks.as_strided(a, (a.size,), (a.itemsize,)) if a.ndim != 1 else a
-        return np.lib.stride_tricks.as_strided(flat[offset:], sizes, tuple(st * a.itemsize for st in strides))
+        return _strided_over(flat, out_geometry)
 
     step = ViewStep(forward, lambda g, ns: as_strided_backward(g, in_geometry, out_geometry, ns))
     return make_view(base, data, "AsStridedBackward0", step, "as_strided")
