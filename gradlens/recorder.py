@@ -43,7 +43,7 @@ import numpy as np
 
 from .adapter import CORE
 from .findings import Cutoff, ErrorInfo
-from .frames import user_frame
+from .frames import SKIPPED
 
 __all__ = ["Recorder", "TensorRecord", "NodeRecord", "SavedRecord", "BackwardRun", "Flow"]
 
@@ -58,6 +58,9 @@ FLUSH_BATCH = 256
 # events whose handlers follow no data-flow edges: they leave the journal (see _Pending) as it is
 _NEED_NO_FLOWS = ("created", "saved", "backward_begin", "backward_end", "accumulated")
 _NOWHERE = (None, None)
+_thread_id = threading.get_ident
+# events backward itself may report: they take the line of the backward call (see _run_where)
+_IN_BACKWARD = ("accumulated", "backward_end", "backward_error")
 _FIRST_CANDIDATE = 5  # user_frame's depth from _where: the caller of the function that emitted
 # a saved tensor is reported by _make_node or _save_output, under record() or the in-place
 # recorder, which only gradlens_core's ops call: the search may start past them
@@ -228,12 +231,12 @@ class SavedRecord:
 class BackwardRun:
     """One backward() / autograd.grad() call."""
 
-    __slots__ = ("roots", "line", "file", "error", "node", "finished")
+    __slots__ = ("roots", "where", "line", "file", "error", "node", "finished")
 
-    def __init__(self, roots, line, file) -> None:
+    def __init__(self, roots, where) -> None:
         self.roots = roots  # graph ids of the root tensors
-        self.line = line
-        self.file = file
+        self.where = where  # (file, line) of the call
+        self.file, self.line = where
         self.error = None
         self.node = None  # NodeRecord being run when it failed
         self.finished = False
@@ -302,7 +305,8 @@ class Recorder:
         self._journal: list = []  # _Pending tensors made by ops, recorded at the next safe point
         self._journal_index: dict = {}  # id(tensor) -> its _Pending in the journal
         self._prune_nodes_at = FLUSH_AT
-        self._pending_saved: list = []  # (node, SavedTensor) weakrefs, where, version, is_output
+        self._pending_saved: list = []  # [node and SavedTensor weakrefs, where, version, is_output]
+        self._unplaced: dict = {}  # thread id -> its _pending_saved entries waiting for a line
         self._run_of_thread: dict = {}  # thread id -> the BackwardRun it is running
         self._lock = threading.RLock()
         self._count = 0
@@ -316,6 +320,7 @@ class Recorder:
         self._frame_code = None
         self._frame_line = None
         self._frame_where = _NOWHERE
+        self._lines: dict = {}  # instruction offset -> line, in the code of the last user frame
         # bound once: a new bound method per weakref would cost on every op
         self._on_tensor_death = self._tensor_died
         self._on_node_death = self._node_died
@@ -341,7 +346,8 @@ class Recorder:
 
     def start(self) -> None:
         if self._handle is None:
-            self._handle = self.adapter.subscribe(self)
+            # a bound method: calling the instance would look up __call__ on every event
+            self._handle = self.adapter.subscribe(self.__call__)
 
     def stop(self, frame=None) -> None:
         if self._handle is None:
@@ -351,6 +357,11 @@ class Recorder:
         if frame is not None:
             self._scan_names(frame)
         self._frame_id = None
+        with self._lock:
+            for entries in self._unplaced.values():  # an op stopped between its saves and its result
+                for entry in entries:
+                    entry[2] = _NOWHERE
+            self._unplaced.clear()
         try:
             self.flush()  # what died during the trace goes now, not at a later query
         except Exception as exc:  # a recorder bug must never break the user's program
@@ -363,15 +374,19 @@ class Recorder:
                 # are only journaled
                 if kind == "created":
                     where = self._where()
+                    if self._unplaced:
+                        self._place_saved(where)
                     p = payload
                     if self._journaled(where, p["tensor"], p["grad_fn"], p["inputs"], p["op"]):
                         return  # no record changed
                 elif kind == "saved":
+                    if self._saved_later(payload):
+                        return  # its line is the next event's (see _saved_later)
                     where = self._where(_SAVED_CANDIDATE)
-                    if self._saved_later(where, payload):
-                        return
                 else:
-                    where = self._where()
+                    where = self._run_where(kind, payload) if kind in _IN_BACKWARD else self._where()
+                    if self._unplaced:
+                        self._place_saved(where)
                     if self._journal and kind not in _NEED_NO_FLOWS:
                         self._materialize()  # the other handlers follow data-flow edges
                 handler = self._dispatch.get(kind)
@@ -397,22 +412,45 @@ class Recorder:
         # The search starts past this method, __call__, emit and the gradlens_core function
         # that emitted (events come only from there): each frame object walked past is made
         # for the walk (Python >= 3.11 makes them lazily), and that is most of a search's cost.
-        f = user_frame(depth)
-        if f is None:
-            return _NOWHERE
-        line = f.f_lineno
-        # A new call's frame may reuse a returned one's id: then it is taken for the same frame
-        # until its line changes (names are learned at the next line instead)
-        if id(f) != self._frame_id or line != self._frame_line or f.f_code is not self._frame_code:
-            if len(self._dead) >= FLUSH_BATCH or len(self._dead_nodes) >= FLUSH_BATCH:
-                self._flush()
-            self._scan_names(f)
-            self._frame_id = id(f)
-            self._frame_code = f.f_code
-            self._frame_line = line
-            self._frame_where = (f.f_code.co_filename, line)  # shared by the line's records
-            self.files.add(f.f_code.co_filename)
+        # It is user_frame's loop, inlined: this runs for every event.
+        f = sys._getframe(depth - 1)
+        while SKIPPED[f.f_code.co_filename]:
+            f = f.f_back
+            if f is None:
+                return _NOWHERE
+        code = f.f_code
+        if code is self._frame_code:
+            # f_lineno decodes the line table from its start; the instruction offset maps to
+            # one line for good, so a loop's ops find theirs in a dict
+            lasti = f.f_lasti
+            line = self._lines.get(lasti)
+            if line is None:
+                line = self._lines[lasti] = f.f_lineno
+            # A new call's frame may reuse a returned one's id: then it is taken for the same
+            # frame until its line changes (names are learned at the next line instead)
+            if line == self._frame_line and id(f) == self._frame_id:
+                return self._frame_where
+        else:
+            line = f.f_lineno
+            self._frame_code = code
+            self._lines = {f.f_lasti: line}
+        if len(self._dead) >= FLUSH_BATCH or len(self._dead_nodes) >= FLUSH_BATCH:
+            self._flush()
+        self._scan_names(f)
+        self._frame_id = id(f)
+        self._frame_line = line
+        self._frame_where = (code.co_filename, line)  # shared by the line's records
+        self.files.add(code.co_filename)
         return self._frame_where
+
+    def _run_where(self, kind, payload):
+        """The line of the backward call running in this thread, for what backward itself
+        reports (a leaf's grad written, the end, an error): no frame search from deep inside
+        the engine. Otherwise, or outside backward, the user's line as usual."""
+        run = self._run_of_thread.get(_thread_id())
+        if run is None or (kind == "accumulated" and payload["how"] != "backward"):
+            return self._where()
+        return run.where
 
     def _scan_names(self, f) -> None:
         try:
@@ -941,31 +979,51 @@ class Recorder:
                 self._flow(self.record_for(inp), rec, cut, where, op)
         self._add_hazards(hazards_for_edit(self, tensor, rec, op, where))
 
-    def _saved_later(self, where, payload) -> bool:
+    def _saved_later(self, payload) -> bool:
         """Defer a saved tensor's record: most are released by backward before anything asks
         about them (an edit, a detach_, a query), and then they cost nothing. Memory numpy may
-        write behind our back is the exception: its values are copied now (``_record_saved``)."""
+        write behind our back is the exception: its values are copied now (``_record_saved``).
+
+        An op reports what its node saved just before the tensor it made (or the edit it
+        did), from the same line: the entry takes that next event's line (``_place_saved``)
+        and spares a frame search. Until then it waits, per thread, in ``_unplaced``.
+        """
         saved = payload["saved"]
         if saved is None:
             return False
         exports = self.numpy_exports
         if exports and self.adapter.storage_key(payload["tensor"]) in exports:
             return False
-        pending = self._pending_saved
-        pending.append(
-            (weakref.ref(payload["node"]), weakref.ref(saved), where, payload["version"], payload["is_output"])
-        )
-        if len(pending) >= FLUSH_AT:
-            self._take_pending_saved()
+        entry = [weakref.ref(payload["node"]), weakref.ref(saved), None, payload["version"], payload["is_output"]]
+        self._pending_saved.append(entry)
+        tid, unplaced = _thread_id(), self._unplaced
+        if tid in unplaced:
+            unplaced[tid].append(entry)
+        else:
+            unplaced[tid] = [entry]
         return True
 
+    def _place_saved(self, where) -> None:
+        """Give this thread's saved entries that wait for a line the current event's."""
+        entries = self._unplaced.pop(_thread_id(), None)
+        if entries is not None:
+            for entry in entries:
+                entry[2] = where
+            if len(self._pending_saved) >= FLUSH_AT:
+                self._take_pending_saved()
+
     def _take_pending_saved(self) -> None:
-        """Record the saved tensors still held for backward (the rest were released meanwhile)."""
+        """Record the saved tensors still held for backward (the rest were released meanwhile);
+        those still waiting for their line stay pending."""
         adapter = self.adapter
         pending, self._pending_saved = self._pending_saved, []
-        for node_ref, saved_ref, where, version, is_output in pending:
+        for entry in pending:
+            node_ref, saved_ref, where, version, is_output = entry
             node, saved = node_ref(), saved_ref()
             if node is None or saved is None or not adapter.saved_live(saved):
+                continue
+            if where is None:
+                self._pending_saved.append(entry)
                 continue
             tensor = adapter.saved_tensor(saved)
             if tensor is not None:
@@ -1016,7 +1074,7 @@ class Recorder:
     def _backward_begin(self, where, roots, inputs, retain_graph, create_graph) -> None:
         from .analysis import check_numpy_writes
 
-        run = BackwardRun(tuple(self.record_for(r, where, "root").gid for r in roots), where[1], where[0])
+        run = BackwardRun(tuple(self.record_for(r, where, "root").gid for r in roots), where)
         self.runs.append(run)
         self._run_of_thread[threading.get_ident()] = run
         self.pin(*run.roots)
@@ -1062,7 +1120,7 @@ class Recorder:
     def _accumulated(self, where, tensor, grad, how) -> None:
         rec = self.record_for(tensor, where, "leaf")
         if grad is not None:
-            rec.accumulated_line = where[1] if how != "backward" else (self.runs[-1].line if self.runs else where[1])
+            rec.accumulated_line = where[1]  # for "backward", the backward call's (_run_where)
             rec.cleared_line = None
         elif rec.accumulated_line is not None:
             rec.cleared_line = where[1]

@@ -524,6 +524,41 @@ def test_tracing_while_four_threads_run_ops():
     str(tr.report())
 
 
+def test_a_saved_tensor_keeps_its_thread_s_line_when_another_thread_runs_in_between():
+    # The recorder takes a saved tensor's line from the next event of the same thread (the
+    # op's result): here thread B runs a whole op between thread A's save and A's result.
+    x = torch.ones(3, requires_grad=True)
+    a_saved, b_done = threading.Event(), threading.Event()
+    lines, out = {}, {}
+
+    def gate(kind, payload):  # subscribed after the recorder: A waits right after its save
+        if kind == "saved" and threading.current_thread().name == "A" and not a_saved.is_set():
+            a_saved.set()
+            b_done.wait(5)
+
+    def run_a():
+        lines["a"] = sys._getframe().f_lineno + 1
+        out["a"] = x.sin()
+
+    def run_b():
+        a_saved.wait(5)
+        lines["b"] = sys._getframe().f_lineno + 1
+        out["b"] = x.cos()
+        b_done.set()
+
+    with gradlens.trace() as tr, _events.subscribe(gate):
+        threads = [threading.Thread(target=f, name=n) for f, n in ((run_a, "A"), (run_b, "B"))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+    assert a_saved.is_set() and b_done.is_set()
+    rec = tr.recorder
+    saved = {s.node.name: s.line for s in rec.saved_for(counter=id(x._version_counter))}
+    assert saved == {"SinBackward0": lines["a"], "CosBackward0": lines["b"]}
+    assert rec.internal_errors == []
+
+
 # ----------------------------------------------------------------------------- a 100,000-node graph
 
 
