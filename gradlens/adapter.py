@@ -37,9 +37,9 @@ class CoreAdapter:
     def is_tensor(self, obj) -> bool:
         return isinstance(obj, self.Tensor)
 
-    def is_module(self, obj) -> bool:
-        module_cls = getattr(self.core.nn, "Module", None)
-        return module_cls is not None and isinstance(obj, module_cls)
+    def module_type(self):
+        """gradlens_core's ``nn.Module`` (None while its nn package is not loaded yet)."""
+        return getattr(getattr(self.core, "nn", None), "Module", None)
 
     def describe(self, t) -> dict:
         node = t._grad_fn

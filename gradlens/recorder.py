@@ -42,6 +42,7 @@ import networkx as nx
 import numpy as np
 
 from .adapter import CORE
+from .analysis import check_numpy_writes, hazards_for_detach, hazards_for_edit, refused_hazard
 from .findings import Cutoff, ErrorInfo
 from .frames import SKIPPED
 
@@ -251,7 +252,7 @@ class _Pending:
     recorded only when something asks about it (``Recorder._take_pending_nodes``).
     """
 
-    __slots__ = ("ref", "node_ref", "where", "op", "sources", "rec", "flows_from", "gid", "output")
+    __slots__ = ("ref", "node_ref", "where", "op", "sources", "rec", "view_of", "flows_from", "gid", "output")
 
     def __init__(self, ref, node_ref, where, op, sources) -> None:
         self.ref = ref  # weakref to the tensor (None for a node linked to a record)
@@ -260,6 +261,7 @@ class _Pending:
         self.op = op
         self.sources = sources  # TensorRecord or _Pending of each tensor input
         self.rec = None  # the tensor's record once made
+        self.view_of = None  # for a view: the record or _Pending of the tensor it views
         # set when needed: ``flows_from``, a dead tensor's sources (the records its data came
         # from); ``gid`` and ``output``, as a pending node: its graph id and its output's
 
@@ -383,6 +385,8 @@ class Recorder:
                     if self._saved_later(payload):
                         return  # its line is the next event's (see _saved_later)
                     where = self._where(_SAVED_CANDIDATE)
+                elif kind == "aliased" and payload["kind"] == "view" and self._view_journaled(payload):
+                    return  # the view's record, if it ever needs one, learns it then
                 else:
                     where = self._run_where(kind, payload) if kind in _IN_BACKWARD else self._where()
                     if self._unplaced:
@@ -473,25 +477,29 @@ class Recorder:
             self._scan(items, scope)
 
     def _scan(self, items, scope) -> None:
-        adapter = self.adapter
+        tensor_type, module_type = self._tensor_type, self.adapter.module_type()
+        tensors, bindings, modules = self.tensors, self.bindings, self.modules
         for name, value in items:
             if name.startswith("_"):
                 continue
-            if adapter.is_tensor(value):
-                rec = self._lookup(value)
-                if rec is None:
-                    continue
+            if isinstance(value, tensor_type):
                 key = (scope, name)
-                prev = self.bindings.get(key)
-                if prev == rec.gid:
+                prev = bindings.get(key)
+                rec = tensors.get(id(value))
+                if rec is not None and rec.gid == prev:
+                    continue  # bound as it was (a live record is its tensor's: dead ones leave tensors)
+                rec = self._lookup(value)
+                if rec is None or prev == rec.gid:
                     continue
-                self.bindings[key] = rec.gid
+                bindings[key] = rec.gid
                 if rec.name is None:
                     rec.name = name
                 if prev is not None:
                     self._check_rebinding(self.records.get(prev), rec, name)
-            elif adapter.is_module(value):
-                self.modules[name] = weakref.ref(value)
+            elif module_type is not None and isinstance(value, module_type):
+                known = modules.get(name)
+                if known is None or known() is not value:
+                    modules[name] = weakref.ref(value)
 
     def _check_rebinding(self, old, new, name) -> None:
         # `w = w - lr * w.grad`: the name of a leaf that required grad now holds a non-leaf
@@ -638,6 +646,13 @@ class Recorder:
             node = None if entry.node_ref is None else entry.node_ref()
             if node is not None:
                 self._link_grad_fn(rec, node, entry.where, entry.node_ref)
+            base = entry.view_of
+            if base is not None:
+                rec.alias_kind = "view"
+                if type(base) is _Pending:  # a view of a view holds the first one's base, not it
+                    base = self._promote(base) if base.rec is not None or base.ref() is not None else None
+                if base is not None:
+                    rec.alias_of = (base.gid, "view")
         return rec
 
     def _materialize(self) -> None:
@@ -920,6 +935,23 @@ class Recorder:
             self._flush()
         return True
 
+    def _view_journaled(self, payload) -> bool:
+        """Note on a journaled view what it views, when gradlens knows that tensor: a view
+        op reports its result (journaled) and then the alias, and most views (``w.t()`` in a
+        linear layer) die before anything asks about them."""
+        tensor, source = payload["tensor"], payload["source"]
+        entry = self._journal_index.get(id(tensor))
+        if entry is None or entry.ref() is not tensor or entry.rec is not None:
+            return False
+        key = id(source)
+        src = self._journal_index.get(key)
+        if src is None or src.ref() is not source:
+            src = self.tensors.get(key)
+            if src is None or src.ref() is not source:
+                return False
+        entry.view_of = src
+        return True
+
     def _aliased(self, where, tensor, source, kind, op, array=None) -> None:
         adapter = self.adapter
         if kind == "numpy":
@@ -948,8 +980,6 @@ class Recorder:
             self._flow(src, rec, kind if adapter.requires_grad(source) else None, where, op)
 
     def _detached_in_place(self, where, tensor, old_grad_fn) -> None:
-        from .analysis import hazards_for_detach
-
         rec = self.record_for(tensor, where, "detach_")
         rec.detached_line = where[1]
         was = rec.requires_grad
@@ -962,8 +992,6 @@ class Recorder:
         self._add_hazards(hazards_for_detach(self, rec, where))
 
     def _mutated(self, where, tensor, op, old_version, new_version, inputs) -> None:
-        from .analysis import hazards_for_edit
-
         adapter = self.adapter
         rec = self.record_for(tensor, where, op)
         rec.version = new_version
@@ -1072,8 +1100,6 @@ class Recorder:
         return list(self._saved_by_storage.get(storage, ()))
 
     def _backward_begin(self, where, roots, inputs, retain_graph, create_graph) -> None:
-        from .analysis import check_numpy_writes
-
         run = BackwardRun(tuple(self.record_for(r, where, "root").gid for r in roots), where)
         self.runs.append(run)
         self._run_of_thread[threading.get_ident()] = run
@@ -1139,8 +1165,6 @@ class Recorder:
             rec.flag_line = None if value else where[1]
 
     def _inplace_refused(self, where, tensor, op, error) -> None:
-        from .analysis import refused_hazard
-
         rec = self.record_for(tensor, where, op)
         self._add_hazards([refused_hazard(self, rec, op, error, where)])
 

@@ -173,6 +173,26 @@ def test_data_flow_through_unrecorded_intermediates_survives():
     assert nx.has_path(flows, rec.record_of(x).gid, rec.record_of(loss).gid)
 
 
+def test_views_keep_what_they_view_when_recorded_late():
+    # A view's alias is journaled with it: w.t() in a loop dies unrecorded, while a view that
+    # lives (also a view of a view whose middle view died) still knows it is a view of its base.
+    w = torch.ones(2, 3, requires_grad=True)
+    with gradlens.trace() as tr:
+        for _ in range(50):
+            (w.t() * 2).sum()
+        base = w * 1
+        v = base.t()[0]
+        vv = base[1]
+    rec = tr.recorder
+    assert rec.internal_errors == []
+    assert rec._count < 20  # the 50 w.t() views never got a record
+    kept, middle = rec.record_of(v), rec.record_of(vv)
+    assert (kept.alias_kind, middle.alias_kind) == ("view", "view")
+    assert middle.alias_of == (rec.record_of(base).gid, "view")
+    aliases = [(u, d["alias"]) for u, x, d in tr.graph.in_edges(middle.gid, data=True) if "alias" in d]
+    assert aliases == [(rec.record_of(base).gid, "view")]
+
+
 def test_old_traces_are_freed():
     first = gradlens.trace()
     with first:
