@@ -664,24 +664,29 @@ class Recorder:
         """
         journal, self._journal = self._journal, []
         self._journal_index = {}
+        dropped = 0
         for e in journal:
-            srcs = []
-            for s in e.sources:
-                if type(s) is not _Pending:
-                    srcs.append(s)
-                elif s.rec is not None:
-                    srcs.append(s.rec)
-                else:
-                    srcs.extend(s.flows_from)
-            if len(srcs) > 1:
-                srcs = list(dict.fromkeys(srcs))
+            sources = e.sources
+            if len(sources) == 1 and type(sources[0]) is _Pending and sources[0].rec is None:
+                srcs = sources[0].flows_from  # a chain of dead ones shares one list (never changed)
+            else:
+                srcs = []
+                for s in sources:
+                    if type(s) is not _Pending:
+                        srcs.append(s)
+                    elif s.rec is not None:
+                        srcs.append(s.rec)
+                    else:
+                        srcs.extend(s.flows_from)
+                if len(srcs) > 1:
+                    srcs = list(dict.fromkeys(srcs))
             rec = e.rec
             if rec is None:
                 if e.ref() is not None:
                     rec = self._promote(e)
                 else:  # died unrecorded: its node (if alive) waits with its line
                     e.flows_from = srcs
-                    self.dropped += 1
+                    dropped += 1
                     node = None if e.node_ref is None else e.node_ref()
                     if node is not None and not self._knows_node(node):
                         self._pending_nodes[id(node)] = e.as_node()
@@ -691,6 +696,7 @@ class Recorder:
                 flow = Flow(src.gid, dst, "", line, line, op)
                 src.flow_out.append(flow)
                 flow_in.append(flow)
+        self.dropped += dropped
         if len(self._pending_nodes) >= self._prune_nodes_at:
             self._prune_pending_nodes()
         self._changes += 1
