@@ -59,6 +59,7 @@ FLUSH_BATCH = 256
 # events whose handlers follow no data-flow edges: they leave the journal (see _Pending) as it is
 _NEED_NO_FLOWS = ("created", "saved", "backward_begin", "backward_end", "accumulated")
 _NOWHERE = (None, None)
+_NO_SOURCES = ()
 _thread_id = threading.get_ident
 # events backward itself may report: they take the line of the backward call (see _run_where)
 _IN_BACKWARD = ("accumulated", "backward_end", "backward_error")
@@ -259,7 +260,8 @@ class _Pending:
         self.node_ref = node_ref  # weakref to its grad_fn (None for a factory's tensor)
         self.where = where
         self.op = op
-        self.sources = sources  # TensorRecord or _Pending of each tensor input
+        # the TensorRecord or _Pending each tensor input is: None, the one, or a list of them
+        self.sources = sources
         self.rec = None  # the tensor's record once made
         self.view_of = None  # for a view: the record or _Pending of the tensor it views
         # set when needed: ``flows_from``, a dead tensor's sources (the records its data came
@@ -623,7 +625,7 @@ class Recorder:
                 self._count += 1
                 gid = f"n{self._count}"
                 ref = node_ref or weakref.ref(node)
-                self._pending_nodes[key] = _Pending(None, ref, where, None, ()).as_node(gid, rec.gid)
+                self._pending_nodes[key] = _Pending(None, ref, where, None, None).as_node(gid, rec.gid)
                 if len(self._pending_nodes) >= self._prune_nodes_at:
                     self._prune_pending_nodes()
         rec.node_gid = gid
@@ -667,8 +669,12 @@ class Recorder:
         dropped = 0
         for e in journal:
             sources = e.sources
-            if len(sources) == 1 and type(sources[0]) is _Pending and sources[0].rec is None:
-                srcs = sources[0].flows_from  # a chain of dead ones shares one list (never changed)
+            kind = type(sources)
+            if kind is _Pending:
+                # a chain of dead ones shares one list of sources (never changed)
+                srcs = sources.flows_from if sources.rec is None else (sources.rec,)
+            elif kind is not list:
+                srcs = _NO_SOURCES if sources is None else (sources,)
             else:
                 srcs = []
                 for s in sources:
@@ -914,7 +920,7 @@ class Recorder:
         known = index.get(key)
         if known is not None and known.ref() is tensor:
             return False
-        sources = []
+        sources = None  # one source as itself, more in a list: fewer objects for the collector
         tensor_type = self._tensor_type
         for inp in inputs:
             k = id(inp)
@@ -927,7 +933,12 @@ class Recorder:
                     continue  # a number
                 if src.detached_line is not None:
                     return False
-            sources.append(src)
+            if sources is None:
+                sources = src
+            elif type(sources) is list:
+                sources.append(src)
+            else:
+                sources = [sources, src]
         if grad_fn is None:
             if any(isinstance(inp, tensor_type) and inp.requires_grad for inp in inputs):
                 return False  # a cut
