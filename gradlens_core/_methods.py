@@ -195,6 +195,10 @@ def _rmatmul(self, other):
     return _ops.matmul(_ops.as_tensor_arg(other), self)
 
 
+def _rmod(self, other):
+    return _ops.remainder(other, self)
+
+
 def _rfloordiv(self, other):
     return _ops.floor_divide(_ops.as_tensor_arg(other), self)
 
@@ -226,6 +230,7 @@ _OPERATORS = {
     "__floordiv__": _ops.floor_divide,
     "__rfloordiv__": _rfloordiv,
     "__mod__": _ops.remainder,
+    "__rmod__": _rmod,
     "__pow__": _ops.pow,
     "__rpow__": _rpow,
     "__matmul__": _ops.matmul,

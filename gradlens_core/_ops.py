@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 
 from . import _dtype, _events, _ns
-from ._autograd import backward_formula, node_class, non_overlapping_and_dense
+from ._autograd import NotImplementedNode, backward_formula, node_class, non_overlapping_and_dense
 from ._layout import apply_in_iteration_order, empty_preserving, in_operands_layout, preserved_copy, vectorized_lanes
 from ._tensor import (
     Tensor,
@@ -438,18 +438,40 @@ def floor_divide(input, other):
 
 def remainder(input, other):
     """Python's ``%`` (numpy's mod): RemainderBackward0 for a number ``other``,
-    RemainderBackward1 (saving both) for a tensor. A number ``input`` records no history
-    (PyTorch's remainder.Scalar_Tensor has no derivative)."""
+    RemainderBackward1 (saving both) for a tensor. A number ``input`` is remainder.Scalar_Tensor,
+    which PyTorch has no derivative for: its node is NotImplemented, and backward raises."""
     if not isinstance(input, Tensor):
-        da, db, _ = _operands(as_tensor_arg(input), other)
-        return _nondiff(_arr(_compute(np.mod, da, db, (input, other))), (input, other), "remainder")
+        if _is_scalar(input) and isinstance(other, Tensor):
+            return _number_remainder(input, other)
+        input = as_tensor_arg(input)
     da, db, _ = _operands(input, other)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = _wrap(_arr(_compute(np.mod, da, db, (input, other))))
+        out = _wrap(_arr(_compute(_mod, da, db, (input, other))))
     if not isinstance(other, Tensor):
         return record(out, node_class("RemainderBackward0"), (input,), op="remainder")
     saved = (input, other) if needs_grad(input, other) else ()
     return record(out, node_class("RemainderBackward1"), (input, other), saved, op="remainder")
+
+
+def _mod(a, b):
+    """PyTorch's remainder kernel: integers refuse a zero divisor; floats take fmod, then add
+    ``b`` where the signs differ, so a zero keeps the dividend's sign (numpy's mod gives the
+    divisor's)."""
+    if np.result_type(a, b).kind in "iub":
+        res = np.mod(a, b)  # (shapes are checked first)
+        if not np.all(b):
+            raise RuntimeError("ZeroDivisionError")
+        return res
+    m = np.fmod(a, b)
+    return np.where((m != 0) & ((b < 0) != (m < 0)), m + b, m)
+
+
+def _number_remainder(number, t: Tensor) -> Tensor:
+    # the number is a wrapped scalar of the tensor's dtype category (``_operands`` promotes)
+    dt, dn, _ = _operands(t, number)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = _wrap(_arr(_compute(_mod, dn, dt, (t,))))
+    return record(out, NotImplementedNode, (t,), ctx="aten::remainder", op="remainder")
 
 
 @backward_formula("RemainderBackward0")

@@ -481,6 +481,9 @@ ERRORS = [
         "Subtraction, the `-` operator, with two bool tensors is not supported.",
     ),
     ("mean_of_int", lambda t: t.tensor([1, 2]).mean(), RuntimeError, "mean(): could not infer output dtype."),
+    ("int_remainder_by_zero", lambda t: t.tensor([5, 3]) % 0, RuntimeError, "ZeroDivisionError"),
+    ("int_remainder_by_zero_tensor", lambda t: t.tensor([5, 3]) % t.tensor([0, 1]), RuntimeError, "ZeroDivisionError"),
+    ("number_remainder_by_int_zero", lambda t: 5 % t.tensor([0, 2]), RuntimeError, "ZeroDivisionError"),
     (
         "cat_size_mismatch",
         lambda t: t.cat([t.ones(2, 3), t.ones(2, 4)]),

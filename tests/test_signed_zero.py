@@ -255,3 +255,24 @@ def test_random_ties_match_torch(case):
         return  # e.g. clamp_ refusing a promotion: the error itself is tested elsewhere
     ours = OPS[op](g, *(v(g.tensor(a)) for v, a in zip(views, arrays)))
     assert_same_bits(ours, theirs)
+
+
+# ----------------------------------------------------------------------------- remainder
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("form", ["tensor_tensor", "tensor_number", "number_tensor"])
+def test_remainder_zero_keeps_the_dividends_sign(form, dtype):
+    # PyTorch's kernel is fmod, then ``+ b`` where the signs differ: a zero remainder keeps
+    # the dividend's sign (numpy's mod gives the divisor's)
+    a = np.array([-0.0, 0.0, -6.0, 6.0, 6.0, -6.0, 5.5, -5.5, np.inf, 1.0, -1.0, -0.0], dtype)
+    b = np.array([3.0, -3.0, 3.0, -3.0, 3.0, -3.0, -2.0, 2.0, 2.0, np.inf, np.inf, 0.0], dtype)
+    if form == "tensor_tensor":
+        assert_same_bits(*both(lambda lib, x, y: x % y, a, b))
+    elif form == "tensor_number":
+        for number in (3.0, -3.0, 2, float("inf")):
+            assert_same_bits(*both(lambda lib, x, n=number: lib.remainder(x, n), a))
+    else:
+        for number in (0.0, -0.0, 6.0, -6, 1.5):
+            assert_same_bits(*both(lambda lib, y, n=number: n % y, b))
+

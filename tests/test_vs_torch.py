@@ -580,3 +580,49 @@ def test_half_cumulative_ops_accumulate_in_float_both_ways():
             y.sum().backward()
             grads.append((y.detach().numpy().tobytes(), x.grad.numpy().tobytes()))
         assert grads[0] == grads[1], op
+
+
+# ----------------------------------------------------------------------------- a number's remainder by a tensor
+#
+# remainder.Scalar_Tensor has no derivative in PyTorch: a result that requires grad gets a
+# NotImplemented node, and backward through it raises.
+
+NUMBER_REMAINDER = {
+    "float_mod_float_tensor": lambda t, x: 5.0 % x,
+    "int_mod_float_tensor": lambda t, x: 5 % x,
+    "torch_remainder_float": lambda t, x: t.remainder(5.0, x),
+    "torch_remainder_negative_int": lambda t, x: t.remainder(-3, x),
+    "float_mod_int_tensor": lambda t, x: 5.5 % t.tensor([1, -2, 3]),
+    "int_mod_int_tensor": lambda t, x: 7 % t.tensor([2, -3, 5]),
+    "bool_mod_int_tensor": lambda t, x: t.remainder(True, t.tensor([2, 3])),
+    "float_mod_float64_tensor": lambda t, x: 5 % x.double(),
+    "float_mod_float16_tensor": lambda t, x: 5.0 % x.half(),
+    "mod_zeros": lambda t, x: 5.0 % t.tensor([0.0, -0.0, 2.0], requires_grad=True),
+    "under_no_grad": lambda t, x: _no_grad(t, lambda: 5.0 % x),
+}
+
+
+def _no_grad(t, fn):
+    with t.no_grad():
+        return fn()
+
+
+@pytest.mark.parametrize("fn", NUMBER_REMAINDER.values(), ids=NUMBER_REMAINDER.keys())
+def test_number_remainder_by_tensor_matches_torch(fn):
+    compare_with_torch(fn, np.array([1.5, -2.0, 3.0, -0.7], dtype=F), forward_only=True)
+
+
+def test_number_remainder_by_tensor_prints_and_refuses_backward_as_torch(torch):
+    def run(t):
+        x = t.tensor([1.5, -2.0, 3.0], requires_grad=True)
+        y = 5.0 % x
+        node = y.grad_fn
+        seen = [repr(y), type(node).__name__, node.name(), repr(node).split(" object")[0]]
+        seen.append([type(n).__name__ for n, _ in node.next_functions])
+        for attempt in (lambda: y.sum().backward(), lambda: t.autograd.grad(y.sum(), x)):
+            with pytest.raises(RuntimeError) as info:
+                attempt()
+            seen.append(str(info.value))
+        return seen
+
+    assert run(gradlens_core) == run(torch)
