@@ -22,7 +22,15 @@ import numpy as np
 
 from . import _dtype, _events, _ns
 from ._autograd import NotImplementedNode, backward_formula, node_class, non_overlapping_and_dense
-from ._layout import apply_in_iteration_order, empty_preserving, in_operands_layout, preserved_copy, vectorized_lanes
+from ._layout import (
+    apply_in_iteration_order,
+    empty_preserving,
+    in_operands_layout,
+    preserved_copy,
+    reduce_all_winner,
+    reduction_tie_keys,
+    vectorized_lanes,
+)
 from ._tensor import (
     Tensor,
     _make_node,
@@ -1325,6 +1333,8 @@ def _extreme_all_bw(node, g, ns):
         count = mask.sum()
     else:
         count = int(np.count_nonzero(mask))  # g / count keeps g's dtype
+        if g.dtype.itemsize < 4:  # div's kernel divides a half by a 0-d count in float
+            return (ns.masked_fill_(ns.zeros(x.shape, x), mask, (g.astype(np.float32) / count).astype(g.dtype)),)
     return (ns.masked_fill_(ns.zeros(x.shape, x), mask, g / count),)
 
 
@@ -1393,6 +1403,10 @@ def _extreme(input, dim, keepdim, other, is_max):
                 f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument."
             )
         res = np.asarray(input._data.max() if is_max else input._data.min())
+        if res == 0 and res.dtype.kind == "f":  # which zero: the sign of the one torch's kernel keeps
+            flat = input._data.ravel()
+            zeros = np.flatnonzero(flat == 0)
+            res = np.asarray(flat[reduce_all_winner(flat, zeros)]) if zeros.size > 1 else res
         node = node_class("MaxBackward1" if is_max else "MinBackward1")
         return record(_wrap(res), node, (input,), (input,), save_output=True, op=name)
     d = stale_views_first(input._wrap_dim, (dim,), inputs=(input,))
@@ -1458,6 +1472,8 @@ def _amax_bw(node, g, ns):
     mask = r == x
     count = ns.sum(mask, dims, True) if dims else mask
     if not ns.records_graph:
+        if g.dtype.itemsize < 4 and count.size == 1:  # div's kernel divides a half by one count in float
+            return ((g.astype(np.float32) / count).astype(g.dtype) * mask,)
         count = count.astype(g.dtype)  # PyTorch divides in the grad's dtype
     return ((g / count) * mask,)
 
@@ -1469,10 +1485,26 @@ def _amax_like(input, dim, keepdim, is_max):
     dims = _reduce_dims(input, dim)
     fn = np.amax if is_max else np.amin
     res = _ns.reduced(fn(input._data, axis=dims, keepdims=keepdim))
+    if res.dtype.kind == "f" and _has_zero(res):
+        _settle_reduced_zeros(res, input._data, dims, keepdim)
     name = "AmaxBackward0" if is_max else "AminBackward0"
     return record(
         _wrap(res), node_class(name), (input,), (input,), ctx=(dims, keepdim), save_output=True, op=name[:4].lower()
     )
+
+
+def _settle_reduced_zeros(res, x, dims, keepdim) -> None:
+    """Give each zero of amax/amin's result ``res`` the sign of the zero PyTorch's kernel keeps
+    (``reduction_tie_keys``), in place."""
+    if not dims:
+        return
+    zero = res == 0 if keepdim else np.expand_dims(res == 0, dims)
+    keys = np.where((x == 0) & zero, reduction_tie_keys(x, dims), np.iinfo(np.int64).min)
+    kept = [d for d in range(x.ndim) if d not in dims]
+    moved = np.transpose(keys, kept + list(dims)).reshape([x.shape[d] for d in kept] + [-1])
+    values = np.transpose(x, kept + list(dims)).reshape(moved.shape)
+    winners = np.take_along_axis(values, moved.argmax(-1)[..., None], -1)[..., 0]
+    np.copyto(res, winners.reshape(res.shape), where=res == 0)
 
 
 def amax(input, dim=(), keepdim=False):
