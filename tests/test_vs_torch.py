@@ -483,13 +483,14 @@ def test_empty_tensor_strides_match_torch(make, torch):
 EMPTY_GRADS = {
     "expanded_grad_is_copied": lambda x: x.sum(),
     "contiguous_product_is_taken": lambda x: (x * 2).sum(),
-    # a backward formula's numpy view of a fresh empty grad (TBackward0's transpose) loses the
-    # order of its strides, read as contiguous: AccumulateGrad takes what PyTorch copies.
-    # Restriding every empty grad a formula returns would cost each backward node a check.
-    "transposed_product_is_copied": pytest.param(
-        lambda x: (x.t() * 2).sum(),
-        marks=pytest.mark.xfail(strict=True, reason="an empty grad's transpose in backward reads as contiguous"),
-    ),
+    # TBackward0's transpose of an empty (3, 0) grad has strides (1, 1) in PyTorch: not the
+    # leaf's (3, 1), so AccumulateGrad copies it
+    "transposed_product_is_copied": lambda x: (x.t() * 2).sum(),
+    "permuted_product_is_copied": lambda x: (x.permute(1, 0) * 2).sum(),
+    "transposed_dims_product_is_copied": lambda x: (x.transpose(0, 1) * 2).sum(),
+    "mT_product_is_copied": lambda x: (x.mT * 2).sum(),
+    "unsqueezed_transpose": lambda x: (x.unsqueeze(0).transpose(1, 2) * 2).sum(),
+    "transposed_twice_is_taken": lambda x: (x.t().t() * 2).sum(),
     "broadcast_product_summed_and_squeezed_is_taken": lambda x: (x.unsqueeze(0) * x.new_ones(2, 1, 1)).sum(),
     "mean": lambda x: x.mean(),
     "matmul": lambda x: (x @ x.new_ones(3, 2)).sum(),
