@@ -21,6 +21,7 @@ import warnings
 import numpy as np
 
 from . import _dtype, _events, _ns
+from ._argparse import NotATensor, entry, refuse
 from ._autograd import NotImplementedNode, backward_formula, node_class, non_overlapping_and_dense
 from ._layout import (
     apply_in_iteration_order,
@@ -58,6 +59,13 @@ def _is_scalar(x) -> bool:
     return isinstance(x, (numbers.Number, np.generic)) and not isinstance(x, Tensor)
 
 
+def _number_as_tensor(x) -> Tensor:
+    """A number where a binary op takes a tensor (PyTorch wraps it); anything else is refused."""
+    if not _is_scalar(x):
+        raise NotATensor(x)
+    return as_tensor_arg(x)
+
+
 def as_tensor_arg(x, like: Tensor | None = None) -> Tensor:
     """Turn a non-tensor operand (a list, an array) into a tensor."""
     if isinstance(x, Tensor):
@@ -84,12 +92,20 @@ def _operands(a, b):
     elif type(b) is float and a._data.dtype.kind == "f":
         return a._data, b, None
     elif not _is_scalar(b):
-        b = as_tensor_arg(b)
+        raise NotATensor(b)  # PyTorch's parser refuses it (see _argparse)
     dt = _dtype.result_type(a, b)
     db = _cast(b, dt)
     if not isinstance(db, _ndarray):
         db = dt.np.type(db)
     return _cast(a, dt), db, dt
+
+
+def _converted_operands(a, b):
+    """``_operands`` for ops that take a list or an array as a tensor (as they always did here)."""
+    try:
+        return _operands(a, b)
+    except NotATensor:
+        return _operands(a, as_tensor_arg(b))
 
 
 def broadcast_error(sa, sb) -> RuntimeError:
@@ -242,7 +258,7 @@ def _pow_rscalar_bw(node, g, ns):
 
 def _add_like(a, b, alpha, np_fn, node_cls, op):
     if not isinstance(a, Tensor):
-        a = as_tensor_arg(a)
+        a = _number_as_tensor(a)
     da, db, _ = _operands(a, b)
     if not _alpha_is_one(alpha):
         _check_broadcast(da, db)  # TensorIterator's shapes come before add's alpha check
@@ -305,6 +321,8 @@ def _check_broadcast(a, b) -> None:
 def _scaled(values, alpha, dtype):
     """``alpha * values`` as PyTorch's add/sub apply it (ATen's alpha_check: a bool alpha only for
     bool results, no float alpha for integer tensors)."""
+    if not _is_scalar(alpha) and not isinstance(alpha, Tensor):
+        raise NotATensor(alpha)
     if isinstance(alpha, (bool, np.bool_)) and dtype.kind != "b":
         raise RuntimeError("Boolean alpha only supported for Boolean results.")
     if dtype.kind in "iub" and isinstance(alpha, float):
@@ -314,15 +332,28 @@ def _scaled(values, alpha, dtype):
     return values * alpha
 
 
-def add(input, other, *, alpha=1, out=None):
+# The public binary ops hand a failed call to PyTorch's argument parser (``_argparse.refuse``):
+# a wrong argument type gets the parser's TypeError, which PyTorch raises before the op runs.
+# ``_call`` names the call for it (``_argparse.entry``); the fast path pays nothing.
+
+
+def add(input, other, *, alpha=1, out=None, _call=("add", False)):
     """``input + alpha * other`` (AddBackward0; saves nothing)."""
-    return _add_like(input, other, alpha, np.add, _AddBackward0, "add")
+    try:
+        return _add_like(input, other, alpha, np.add, _AddBackward0, "add")
+    except Exception:
+        refuse(_call, (input, other), alpha=(alpha, 1))
+        raise
 
 
-def sub(input, other, *, alpha=1, out=None):
+def sub(input, other, *, alpha=1, out=None, _call=("sub", False)):
     """``input - alpha * other`` (SubBackward0; saves nothing)."""
-    _check_bool_sub(input, other)
-    return _add_like(input, other, alpha, np.subtract, _SubBackward0, "sub")
+    try:
+        _check_bool_sub(input, other)
+        return _add_like(input, other, alpha, np.subtract, _SubBackward0, "sub")
+    except Exception:
+        refuse(_call, (input, other), alpha=(alpha, 1))
+        raise
 
 
 def _is_bool(x) -> bool:
@@ -342,7 +373,16 @@ def _check_bool_sub(a, b) -> None:
         )
 
 
-subtract = sub
+def _number_first(fn, input, other, _call):
+    """``torch.mul(2, t)``: a number first is a wrapped tensor; anything else is refused as
+    PyTorch's parser refuses it."""
+    if _is_scalar(input) and isinstance(other, Tensor):
+        return fn(other, input)
+    refuse(_call, (input, other))
+    return fn(as_tensor_arg(input), other)
+
+
+subtract = entry(sub, "subtract", False)
 
 
 def rsub(input, other, alpha=1):
@@ -352,17 +392,17 @@ def rsub(input, other, alpha=1):
     if _in_builtin_formula[0] and alpha == 1 and input.requires_grad:
         return _scalar_minus_tensor(other, input)
     _check_bool_sub(input, other)
-    da, db, _ = _operands(input, other)
+    da, db, _ = _converted_operands(input, other)
     res = _arr(db - (da * alpha if alpha != 1 else da))
     if not res.size and res.ndim > 1:  # (numpy lays out a nonempty result as TensorIterator does)
         res = in_operands_layout(res, da, db)
     return record(_wrap(res), node_class("RsubBackward1"), (input,), ctx=alpha, op="rsub")
 
 
-def mul(input, other, *, out=None):
+def mul(input, other, *, out=None, _call=("mul", False)):
     """Elementwise product (MulBackward0): saves ``other`` if ``input`` needs grad, and vice versa."""
     if not isinstance(input, Tensor):
-        input, other = other, input
+        return _number_first(mul, input, other, _call)
     if _in_builtin_formula[0]:
         scaled = _scaled_by_scalar(input, other, "mul")
         if scaled is not None:
@@ -373,7 +413,11 @@ def mul(input, other, *, out=None):
         result = _wrap(res if res.__class__ is _ndarray else np.asarray(res))
         saved = (other, None) if input.requires_grad else ()
         return record(result, _MulBackward0, (input, other), saved, op="mul")
-    da, db, _ = _operands(input, other)
+    try:
+        da, db, _ = _operands(input, other)
+    except Exception:
+        refuse(_call, (input, other))
+        raise
     res = _compute(np.multiply, da, db, (input, other))
     result = _wrap(res if res.__class__ is _ndarray else np.asarray(res))
     if needs_grad(input, other):
@@ -382,7 +426,7 @@ def mul(input, other, *, out=None):
     return record(result, _MulBackward0, (input, other), op="mul")
 
 
-multiply = mul
+multiply = entry(mul, "multiply", False)
 
 
 def _saved_operand(x, values, partner):
@@ -392,17 +436,21 @@ def _saved_operand(x, values, partner):
     return x if isinstance(x, Tensor) else values
 
 
-def div(input, other, *, rounding_mode=None, out=None):
+def div(input, other, *, rounding_mode=None, out=None, _call=("div", False)):
     """True division (DivBackward0): saves ``other``, and ``input`` if ``other`` needs grad."""
-    if rounding_mode is not None:
-        return _floor_or_trunc_div(input, other, rounding_mode)
-    if not isinstance(input, Tensor):
-        input = as_tensor_arg(input)
-    if _in_builtin_formula[0]:
-        scaled = _scaled_by_scalar(input, other, "div")
-        if scaled is not None:
-            return scaled
-    da, db, dt = _operands(input, other)
+    try:
+        if rounding_mode is not None:
+            return _floor_or_trunc_div(input, other, rounding_mode)
+        if not isinstance(input, Tensor):
+            input = _number_as_tensor(input)
+        if _in_builtin_formula[0]:
+            scaled = _scaled_by_scalar(input, other, "div")
+            if scaled is not None:
+                return scaled
+        da, db, dt = _operands(input, other)
+    except Exception:
+        refuse(_call, (input, other), rounding_mode=(rounding_mode, None))
+        raise
     if (dt.np if dt else da.dtype).kind != "f":
         da = da.astype(np.float32)
         db = db.astype(np.float32) if isinstance(db, _ndarray) else float(db)
@@ -414,7 +462,8 @@ def div(input, other, *, rounding_mode=None, out=None):
     return record(out, _DivBackward0, (input, other), op="div")
 
 
-true_divide = divide = div
+true_divide = entry(div, "true_divide", False)
+divide = entry(div, "divide", False)
 
 
 @autograd_first
@@ -440,21 +489,29 @@ def _floor_or_trunc_div(a, b, mode):
     return record(out, node_class("DivBackward2"), (a, b), op="div")
 
 
-def floor_divide(input, other):
-    return _floor_or_trunc_div(input, other, "floor")
+def floor_divide(input, other, *, _call=("floor_divide", False)):
+    try:
+        return _floor_or_trunc_div(input, other, "floor")
+    except Exception:
+        refuse(_call, (input, other))
+        raise
 
 
-def remainder(input, other):
+def remainder(input, other, *, _call=("remainder", False)):
     """Python's ``%`` (numpy's mod): RemainderBackward0 for a number ``other``,
     RemainderBackward1 (saving both) for a tensor. A number ``input`` is remainder.Scalar_Tensor,
     which PyTorch has no derivative for: its node is NotImplemented, and backward raises."""
-    if not isinstance(input, Tensor):
-        if _is_scalar(input) and isinstance(other, Tensor):
-            return _number_remainder(input, other)
-        input = as_tensor_arg(input)
-    da, db, _ = _operands(input, other)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = _wrap(_arr(_compute(_mod, da, db, (input, other))))
+    try:
+        if not isinstance(input, Tensor):
+            if _is_scalar(input) and isinstance(other, Tensor):
+                return _number_remainder(input, other)
+            raise NotATensor(input)
+        da, db, _ = _operands(input, other)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = _wrap(_arr(_compute(_mod, da, db, (input, other))))
+    except Exception:
+        refuse(_call, (input, other))
+        raise
     if not isinstance(other, Tensor):
         return record(out, node_class("RemainderBackward0"), (input,), op="remainder")
     saved = (input, other) if needs_grad(input, other) else ()
@@ -514,18 +571,26 @@ def reciprocal(input):
     return record(_wrap(data), node_class("ReciprocalBackward0"), (input,), save_output=True, op="reciprocal")
 
 
-def pow(input, exponent):
+def pow(input, exponent, *, _call=("pow", False)):
     """``input ** exponent``: PowBackward0 (scalar exponent), 1 (tensor), 2 (scalar base)."""
-    if not isinstance(input, Tensor):
-        return _rpow(input, exponent)
-    if isinstance(exponent, Tensor):
+    try:
+        if not isinstance(input, Tensor):
+            if not isinstance(exponent, Tensor) or not _is_scalar(input):
+                raise NotATensor(input)
+            return _rpow(input, exponent)
+        if isinstance(exponent, Tensor):
+            da, db, _ = _operands(input, exponent)
+            if da.dtype == np.bool_:
+                raise no_kernel("pow", _dtype.bool_)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out = _wrap(_arr(_compute(_power, da, db, (input, exponent))))
+            return record(
+                out, node_class("PowBackward1"), (input, exponent), (input, exponent), save_output=True, op="pow"
+            )
         da, db, _ = _operands(input, exponent)
-        if da.dtype == np.bool_:
-            raise no_kernel("pow", _dtype.bool_)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = _wrap(_arr(_compute(_power, da, db, (input, exponent))))
-        return record(out, node_class("PowBackward1"), (input, exponent), (input, exponent), save_output=True, op="pow")
-    da, db, _ = _operands(input, exponent)
+    except Exception:
+        refuse(_call, (input, exponent))
+        raise
     if da.dtype.kind in "iub" and isinstance(exponent, numbers.Integral) and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -1001,13 +1066,25 @@ def _extremum(np_fn, input, other) -> np.ndarray:
     return res
 
 
-def maximum(input, other):
-    out = _wrap(_extremum(np.maximum, input, other))
+def maximum(input, other, *, _call=("maximum", False)):
+    try:
+        if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
+            raise NotATensor(other)
+        out = _wrap(_extremum(np.maximum, input, other))
+    except Exception:
+        refuse(_call, (input, other))
+        raise
     return record(out, node_class("MaximumBackward0"), (input, other), (input, other), op="maximum")
 
 
-def minimum(input, other):
-    out = _wrap(_extremum(np.minimum, input, other))
+def minimum(input, other, *, _call=("minimum", False)):
+    try:
+        if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
+            raise NotATensor(other)
+        out = _wrap(_extremum(np.minimum, input, other))
+    except Exception:
+        refuse(_call, (input, other))
+        raise
     return record(out, node_class("MinimumBackward0"), (input, other), (input, other), op="minimum")
 
 
@@ -1028,7 +1105,7 @@ def _compare(np_fn, op):
     def fn(input, other):
         if other is None:
             return False if op == "eq" else True
-        da, db, _ = _operands(input, other)
+        da, db, _ = _converted_operands(input, other)
         return _nondiff(_arr(_compute(np_fn, da, db)), (input, other), op)
 
     fn.__name__ = op
@@ -1045,7 +1122,7 @@ ge = greater_equal = _compare(np.greater_equal, "ge")
 
 def _logical(np_fn, op):
     def fn(input, other):
-        da, db, _ = _operands(input, other)
+        da, db, _ = _converted_operands(input, other)
         if da.dtype.kind == "f":
             raise RuntimeError(f"\"{op}_cpu\" not implemented for '{input.dtype._legacy}'")
         return _nondiff(_arr(_compute(np_fn, da, db)), (input, other), op)
@@ -1071,11 +1148,11 @@ def bitwise_not(input):
 
 
 def logical_and(input, other):
-    return _nondiff(np.logical_and(input._data, _operands(input, other)[1]), (input, other), "logical_and")
+    return _nondiff(np.logical_and(input._data, _converted_operands(input, other)[1]), (input, other), "logical_and")
 
 
 def logical_or(input, other):
-    return _nondiff(np.logical_or(input._data, _operands(input, other)[1]), (input, other), "logical_or")
+    return _nondiff(np.logical_or(input._data, _converted_operands(input, other)[1]), (input, other), "logical_or")
 
 
 def isnan(input):
@@ -1645,8 +1722,14 @@ def _norm_bw(node, g, ns):
 
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """Vector p-norm over ``dim`` (LinalgVectorNormBackward0)."""
-    p = 2 if p in ("fro", None) else p
+    p = 2 if p is None or (p.__class__ is str and p == "fro") else p
     if not isinstance(p, (int, float)) or p in (0, float("inf"), float("-inf")):
+        if isinstance(p, str):  # torch.norm takes any other string for a matrix norm
+            if p != "nuc":
+                raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
+            if input.ndim < 2:
+                raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
+        refuse(("linalg_vector_norm", False), (input, p))
         raise NotImplementedError(f"gradlens_core supports a finite, non-zero norm p, got {p!r}")
     if not input.dtype.is_floating_point:
         raise RuntimeError(
@@ -2117,9 +2200,9 @@ def where(condition, input=None, other=None):
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         input = as_tensor_arg(input)
     if isinstance(input, Tensor):
-        da, db, _ = _operands(input, other)
+        da, db, _ = _converted_operands(input, other)
     else:
-        db, da, _ = _operands(other, input)
+        db, da, _ = _converted_operands(other, input)
     try:
         res = in_operands_layout(np.where(condition._data, da, db), condition._data, da, db)
     except ValueError:

@@ -6,6 +6,7 @@ when torch is importable the same programs are also compared with it live.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from helpers import first_sentence
 
@@ -764,3 +765,78 @@ def test_stale_no_grad_view_refuses_before_bad_arguments_as_torch(program, trans
     ours = _raised(lambda t: program(t, _stale_no_grad_view(t, transposed)), gradlens_core)
     assert type(ours) is type(theirs), f"torch: {type(theirs).__name__}: {theirs}\nours: {type(ours).__name__}: {ours}"
     assert first_sentence(str(ours)) == first_sentence(str(theirs))
+
+
+# ----------------------------------------------------------------------------- the argument parser's TypeErrors
+#
+# PyTorch's parser refuses arguments of the wrong type before an op runs, naming the argument
+# (one plausible signature) or listing the signatures; the first line is compared.
+
+BINARY_OPS = ["add", "sub", "mul", "div", "pow", "remainder", "maximum", "minimum"]
+BAD_VALUES = {"str": "a", "None": None, "list": [1.0, 2.0], "tuple": (1.0, 2.0), "bytes": b"a", "object": object()}
+
+
+def _first_line_of_error(fn):
+    try:
+        fn()
+    except Exception as e:  # noqa: BLE001 - the error itself is compared
+        return type(e), str(e).split("\n", 1)[0]
+    return None
+
+
+def _parser_cases():
+    cases = []
+    for op in BINARY_OPS:
+        for label, bad in BAD_VALUES.items():
+            cases.append((f"torch.{op}(v, {label})", lambda t, v, op=op, bad=bad: getattr(t, op)(v, bad)))
+            cases.append((f"v.{op}({label})", lambda t, v, op=op, bad=bad: getattr(v, op)(bad)))
+            cases.append((f"torch.{op}({label}, v)", lambda t, v, op=op, bad=bad: getattr(t, op)(bad, v)))
+    cases += [
+        ("add_alpha_str", lambda t, v: t.add(v, v, alpha="x")),
+        ("add_alpha_none", lambda t, v: t.sub(v, v, alpha=None)),
+        ("add_alpha_list_method", lambda t, v: v.add(v, alpha=[1])),
+        ("div_bad_other_and_mode", lambda t, v: t.div(v, "a", rounding_mode="floor")),
+        ("div_bad_other_and_mode_method", lambda t, v: v.div(None, rounding_mode="trunc")),
+        ("div_mode_int", lambda t, v: v.div(v, rounding_mode=3)),
+        ("pow_numpy_array", lambda t, v: t.pow(v, np.array([1.0, 2.0]))),
+        ("mul_numpy_array", lambda t, v: t.mul(v, np.array([1.0, 2.0]))),
+        ("add_list_operator", lambda t, v: v + [1.0, 2.0]),
+        ("sub_list_operator", lambda t, v: v - [1.0]),
+        ("mul_str_operator", lambda t, v: v * "a"),
+        ("norm_bad_order", lambda t, v: v.norm(p="bad")),
+        ("norm_bad_order_2d", lambda t, v: t.ones(2, 2).norm(p="bad")),
+        ("norm_bad_order_dim", lambda t, v: t.ones(2, 3).norm(p="bad", dim=1)),
+        ("norm_inf_str", lambda t, v: t.norm(v, p="inf")),
+        ("norm_nuc_1d", lambda t, v: v.norm(p="nuc")),
+        ("norm_list_order", lambda t, v: v.norm(p=[1])),
+    ]
+    return cases
+
+
+PARSER_CASES = _parser_cases()
+
+
+@pytest.mark.parametrize("fn", [c[1] for c in PARSER_CASES], ids=[c[0] for c in PARSER_CASES])
+def test_argument_type_errors_match_torch(fn, torch):
+    def run(t):
+        return _first_line_of_error(lambda: fn(t, t.tensor([1.0, 2.0], requires_grad=True)))
+
+    theirs = run(torch)
+    assert theirs is not None, "torch accepted the call"
+    assert run(gradlens_core) == theirs
+
+
+def test_parsed_ops_still_take_numbers_and_tensors(torch):
+    def run(t, op, other, method):
+        v = t.tensor([1.0, 2.0])
+        other = other(t) if callable(other) else other
+        try:
+            out = getattr(v, op)(other) if method else getattr(t, op)(v, other)
+        except Exception as e:  # noqa: BLE001 - compared with torch's
+            return type(e).__name__
+        return out.tolist(), str(out.dtype)
+
+    for op in BINARY_OPS:
+        for other in (lambda t: t.tensor([3.0, 4.0]), 2, 2.5, True, np.float32(2.0), lambda t: t.tensor(2.0)):
+            for method in (False, True):
+                assert run(gradlens_core, op, other, method) == run(torch, op, other, method), (op, other, method)
