@@ -72,6 +72,12 @@ _SIGNATURES = {
     "true_divide": ("Tensor input, Tensor other, *, Tensor out = None", "Tensor input, Number other"),
     "floor_divide": ("Tensor input, Tensor other, *, Tensor out = None", "Tensor input, Number other"),
     "maximum": ("Tensor input, Tensor other, *, Tensor out = None",),
+    "atan2": ("Tensor input, Tensor other, *, Tensor out = None",),
+    "arctan2": ("Tensor input, Tensor other, *, Tensor out = None",),
+    "lerp": (
+        "Tensor input, Tensor end, Tensor weight, *, Tensor out = None",
+        "Tensor input, Tensor end, Number weight, *, Tensor out = None",
+    ),
     # what Tensor.norm calls with a number p (its TypeError names linalg_vector_norm's arguments)
     "linalg_vector_norm": (
         "Tensor input, Number ord = 2, int[1]? dim = None, bool keepdim = False, *, ScalarType? dtype = None, "

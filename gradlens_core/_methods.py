@@ -61,6 +61,12 @@ _METHODS = {
     "clip": _ops.clamp,
     "clamp_min": _ops.clamp_min,
     "clamp_max": _ops.clamp_max,
+    "lerp": entry(_ops.lerp, "lerp", True),
+    "sort": _ops.sort,
+    "argsort": _ops.argsort,
+    "topk": _ops.topk,
+    "atan2": entry(_ops.atan2, "atan2", True),
+    "arctan2": entry(_ops.atan2, "arctan2", True),
     "maximum": entry(_ops.maximum, "maximum", True),
     "minimum": entry(_ops.minimum, "minimum", True),
     # comparisons and logic

@@ -159,6 +159,7 @@ class _Numpy:
     sgn = staticmethod(sign_of)
     sqrt = staticmethod(np.sqrt)
     abs = staticmethod(np.abs)
+    reciprocal = staticmethod(np.reciprocal)
     matmul = staticmethod(np.matmul)
     outer = staticmethod(np.outer)
 
@@ -396,6 +397,9 @@ class _Tensor:
 
     def sqrt(self, x):
         return self._f("sqrt")(x)
+
+    def reciprocal(self, x):
+        return self._f("reciprocal")(x)
 
     def abs(self, x):
         return self._f("abs")(x)

@@ -629,6 +629,111 @@ def square(input):
     return pow(input, 2)
 
 
+# ---------------------------------------------------------------- lerp, atan2
+
+
+def _lerp_values(start, end, weight):
+    """ATen's lerp: ``start + weight * (end - start)`` where ``|weight| < 0.5``, else ``end -
+    (end - start) * (1 - weight)``; the vectorized kernel fuses the multiply and the add (one
+    rounding: a float32 product is exact in float64)."""
+    diff = end - start
+    small = np.abs(weight) < 0.5
+    coeff = np.where(small, weight, weight - 1)
+    base = np.where(small, start, end)
+    if diff.dtype.itemsize < 8:
+        return (coeff.astype(np.float64) * diff + base).astype(diff.dtype)
+    return coeff * diff + base
+
+
+def lerp(input, end, weight, *, out=None, _call=("lerp", False)):
+    """``input + weight * (end - input)``: LerpBackward0 for a number weight (saves it),
+    LerpBackward1 for a tensor (saves weight, and input and end if weight needs grad)."""
+    try:
+        if not (isinstance(input, Tensor) and isinstance(end, Tensor)):
+            raise NotATensor(end)
+        if not (isinstance(weight, Tensor) or _is_scalar(weight)):
+            raise NotATensor(weight)
+    except Exception:
+        refuse(_call, (input, end, weight))
+        raise
+    dt = input._data.dtype
+    if end._data.dtype != dt:
+        raise RuntimeError(f"expected dtype {input.dtype._cpp} for `end` but got dtype {end.dtype._cpp}")
+    if dt.kind != "f":
+        raise no_kernel("lerp_kernel_scalar" if _is_scalar(weight) else "lerp_kernel_tensor", input.dtype)
+    if isinstance(weight, Tensor):
+        w = weight._data
+        if w.dtype != dt:
+            if w.ndim:
+                raise RuntimeError(f"expected dtype {input.dtype._cpp} for `weight` but got dtype {weight.dtype._cpp}")
+            w = w.astype(dt)
+        shapes = (input._data.shape, end._data.shape, w.shape)
+        try:
+            np.broadcast_shapes(*shapes)
+        except ValueError:
+            raise _broadcast3_error(shapes) from None
+        res = _arr(_lerp_values(input._data, end._data, w))
+        saved = (input, end, weight) if weight.requires_grad else (None, None, weight)
+        node = node_class("LerpBackward1")
+        return record(_wrap(res), node, (input, end, weight), saved, op="lerp")
+    _check_broadcast(input._data, end._data)
+    res = _arr(_lerp_values(input._data, end._data, dt.type(weight)))
+    return record(_wrap(res), node_class("LerpBackward0"), (input, end), (weight,), op="lerp")
+
+
+def _broadcast3_error(shapes) -> RuntimeError:
+    a, b, c = shapes
+    try:
+        ab = np.broadcast_shapes(a, b)
+    except ValueError:
+        return broadcast_error(a, b)
+    return broadcast_error(ab, c)
+
+
+@backward_formula("LerpBackward0")
+def _lerp_scalar_bw(node, g, ns):
+    (w,) = node.unpack(ns)  # self: grad * (1 - weight.toDouble()); end: grad * weight
+    return (g * (1 - float(w)) if node.needs(0) else None, g * w if node.needs(1) else None)
+
+
+@backward_formula("LerpBackward1")
+def _lerp_bw(node, g, ns):
+    # self: grad * (1 - weight); end: grad * weight; weight: grad * (end - self)
+    x, e, w = node.unpack(ns)
+    return (
+        g * (1 - w) if node.needs(0) else None,
+        g * w if node.needs(1) else None,
+        g * (e - x) if node.needs(2) else None,
+    )
+
+
+def atan2(input, other, *, out=None, _call=("atan2", False)):
+    """The angle of (other, input) (Atan2Backward0; saves both)."""
+    try:
+        if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
+            raise NotATensor(other)
+        da, db, dt = _operands(input, other)
+    except Exception:
+        refuse(_call, (input, other))
+        raise
+    if (dt.np if dt else da.dtype).kind != "f":
+        da, db = da.astype(np.float32), db.astype(np.float32)
+    res = _arr(_compute(np.arctan2, da, db, (input, other)))
+    return record(_wrap(res), node_class("Atan2Backward0"), (input, other), (input, other), op="atan2")
+
+
+arctan2 = entry(atan2, "arctan2", False)
+
+
+@backward_formula("Atan2Backward0")
+def _atan2_bw(node, g, ns):
+    # atan2_backward: recip = (self * self + other * other).reciprocal();
+    # {grad * other * recip, grad * -self * recip}
+    x, y = node.unpack(ns)
+    recip = ns.reciprocal(x * x + y * y)
+    return (g * y * recip if node.needs(0) else None, g * -x * recip if node.needs(1) else None)
+
+
 # ============================================================================ unary elementwise
 
 
@@ -1517,6 +1622,64 @@ def max(input, dim=None, keepdim=False, *, other=None):
 def min(input, dim=None, keepdim=False, *, other=None):
     """Smallest element (MinBackward1), or (values, indices) over ``dim`` (MinBackward0)."""
     return _extreme(input, dim, keepdim, other, False)
+
+
+node_class("SortBackward0", _extreme_dim_bw)
+node_class("TopkBackward0", _extreme_dim_bw)
+node_class("SortBackward1", _extreme_dim_bw)
+
+
+def _sorted_indices(data: np.ndarray, d: int, descending: bool) -> np.ndarray:
+    """Indices that sort ``data`` along ``d``: equal elements keep their order (what PyTorch's
+    CPU sort gives up to 16 elements; beyond, its unstable std::sort may order ties
+    otherwise), nan last ascending and first descending."""
+    if not descending:
+        return np.argsort(data, axis=d, kind="stable")
+    n = data.shape[d]
+    reverse = np.argsort(np.flip(data, d), axis=d, kind="stable")
+    return np.flip(n - 1 - reverse, d)
+
+
+def _select_along(input, idx, d, node_name, op, rt):
+    """(values, indices) picked by ``idx`` along ``d``, recorded as ``node_name`` (PyTorch's
+    value_selecting_reduction_backward with keepdim: the grad is scattered back)."""
+    data = input._data
+    idx = np.array(idx, dtype=np.int64, order="C")  # (a flip's view: a fresh contiguous copy)
+    values = np.take_along_axis(data, idx, axis=d) if data.ndim else data.copy()
+    idx_t = _wrap(idx)
+    ctx = (data.shape, d if data.ndim else None, True)
+    vals = record(_wrap(values), node_class(node_name), (input,), (idx_t,), ctx=ctx, op=op)
+    return rt(vals, idx_t)
+
+
+def sort(input, dim=-1, descending=False, stable=None):
+    """Sorted values and their indices along ``dim`` (SortBackward0, or SortBackward1 for the
+    overload taking ``stable``; saves the indices)."""
+    if isinstance(dim, bool):  # sort(input, stable, dim, descending) has stable first
+        raise TypeError("sort(): argument 'dim' must be int, not bool")
+    d = input._wrap_dim(dim, builtins.max(input._data.ndim, 1))
+    data = input._data
+    idx = _sorted_indices(data, d, descending) if data.ndim else np.zeros((), np.int64)
+    name = "SortBackward0" if stable is None else "SortBackward1"
+    return _select_along(input, idx, d, name, "sort", _sort_rt)
+
+
+def argsort(input, dim=-1, descending=False, stable=False):
+    """The indices ``sort`` gives (no history)."""
+    return sort(input, dim, descending, stable).indices.detach()
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    """The ``k`` largest (or smallest) values along ``dim`` and their indices (TopkBackward0)."""
+    data = input._data
+    d = input._wrap_dim(dim, builtins.max(data.ndim, 1))
+    n = data.shape[d] if data.ndim else 1
+    if not 0 <= k <= n:
+        raise RuntimeError("selected index k out of range")
+    if not data.ndim:
+        return _select_along(input, np.zeros((), np.int64), d, "TopkBackward0", "topk", _topk_rt)
+    idx = np.take(_sorted_indices(data, d, largest), np.arange(k), axis=d)
+    return _select_along(input, idx, d, "TopkBackward0", "topk", _topk_rt)
 
 
 def _reduce_dims(input, dim):

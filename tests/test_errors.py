@@ -809,6 +809,15 @@ def _parser_cases():
         ("norm_inf_str", lambda t, v: t.norm(v, p="inf")),
         ("norm_nuc_1d", lambda t, v: v.norm(p="nuc")),
         ("norm_list_order", lambda t, v: v.norm(p=[1])),
+        ("atan2_number", lambda t, v: t.atan2(v, 2.0)),
+        ("atan2_str_method", lambda t, v: v.atan2("a")),
+        ("lerp_number_end", lambda t, v: t.lerp(v, 2.0, 0.5)),
+        ("lerp_str_weight_method", lambda t, v: v.lerp(v, "a")),
+        ("lerp_end_dtype", lambda t, v: t.lerp(v, v.double(), 0.5)),
+        ("lerp_weight_dtype", lambda t, v: t.lerp(v, v, v.double())),
+        ("lerp_int", lambda t, v: t.lerp(t.ones(2, dtype=t.int64), t.ones(2, dtype=t.int64), 0.5)),
+        ("lerp_shapes", lambda t, v: t.lerp(v, t.ones(3), 0.5)),
+        ("lerp_weight_shape", lambda t, v: t.lerp(v, v, t.ones(3))),
     ]
     return cases
 

@@ -209,6 +209,13 @@ REPRS = {
     "large_values_sci": lambda t: t.tensor([1e-5, 1.0, 1e6]) * 2,
     "nan_inf": lambda t: t.tensor([0.0, 1.0, -1.0]) / 0,
     "detached": lambda t: t.tensor([1.0, 2.0], requires_grad=True).exp().detach(),
+    "sort_return_type": lambda t: t.tensor([[3.0, 1.0, 2.0]], requires_grad=True).sort(),
+    "topk_return_type": lambda t: t.tensor([3.0, 1.0, 2.0]).topk(2),
+    "argsort": lambda t: t.tensor([[3.0, 1.0, 2.0], [0.0, -1.0, 5.0]]).argsort(dim=0, descending=True),
+    "sort_ties_and_nan": lambda t: t.sort(
+        t.tensor([3.0, 1.0, 3.0, 2.0, 1.0, float("nan"), -0.0, 0.0]), descending=True
+    ),
+    "sort_0d": lambda t: t.tensor(2.0, requires_grad=True).sort(),
 }
 
 
