@@ -875,6 +875,22 @@ def _added_op_cases() -> list:
         OpCase("topk_smallest_dim0", lambda t, x: x.topk(3, dim=0, largest=False), distinct(4, 3)),
         OpCase("topk_all", lambda t, x: x.topk(6).values.exp(), distinct(6)),
         OpCase("topk_of_transposed", lambda t, x: x.t().topk(2), distinct(3, 4)),
+        OpCase("layer_norm", lambda t, x: t.nn.functional.layer_norm(x, (4,)), u(3, 4)),
+        OpCase(
+            "layer_norm_affine",
+            lambda t, x, w, b: t.nn.functional.layer_norm(x, (4,), w, b, eps=1e-3),
+            u(3, 4),
+            u(4),
+            u(4),
+        ),
+        OpCase(
+            "layer_norm_weight_only_2d", lambda t, x, w: t.nn.functional.layer_norm(x, (2, 3), w), u(2, 2, 3), u(2, 3)
+        ),
+        OpCase("layer_norm_bias_only_1d", lambda t, x, b: t.nn.functional.layer_norm(x, (5,), None, b), u(5), u(5)),
+        OpCase("layer_norm_transposed", lambda t, x: t.nn.functional.layer_norm(x.t(), (3,)).exp(), u(3, 4)),
+        OpCase("dropout_p0", lambda t, x: t.nn.functional.dropout(x, 0.0) * 2, u(2, 3)),
+        OpCase("dropout_eval", lambda t, x: t.nn.functional.dropout(x, 0.5, training=False).sin(), u(2, 3)),
+        OpCase("dropout_p1", lambda t, x: t.nn.functional.dropout(x, 1.0) + x, u(2, 3)),
     ]
 
 
