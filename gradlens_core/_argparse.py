@@ -57,6 +57,15 @@ _SIGNATURES = {
         "Number self, Tensor other",
         "Tensor input, Number other, *, Tensor out = None",
     ),
+    # in place: Tensor methods only
+    "add_": ("Tensor input, Tensor other, *, Number alpha = 1", "!Tensor input, Number alpha, Tensor other"),
+    "sub_": ("Tensor input, Tensor other, *, Number alpha = 1", "!Tensor input, Number alpha, Tensor other"),
+    "mul_": ("Tensor input, Tensor other",),
+    "div_": (
+        "Tensor input, Tensor other",
+        "Tensor input, Tensor other, *, str? rounding_mode",
+        "Tensor input, Number other, *, str? rounding_mode",
+    ),
     # aliases list their own overloads
     "subtract": (
         "Tensor input, Tensor other, *, Number alpha = 1, Tensor out = None",
@@ -71,6 +80,10 @@ _SIGNATURES = {
     ),
     "true_divide": ("Tensor input, Tensor other, *, Tensor out = None", "Tensor input, Number other"),
     "floor_divide": ("Tensor input, Tensor other, *, Tensor out = None", "Tensor input, Number other"),
+    **{
+        name: ("Tensor input, Tensor other, *, Tensor out = None", "Tensor input, Number other, *, Tensor out = None")
+        for name in ("eq", "ne", "lt", "le", "gt", "ge", "less", "less_equal", "greater", "greater_equal")
+    },
     "maximum": ("Tensor input, Tensor other, *, Tensor out = None",),
     "atan2": ("Tensor input, Tensor other, *, Tensor out = None",),
     "arctan2": ("Tensor input, Tensor other, *, Tensor out = None",),
@@ -90,6 +103,7 @@ _SIGNATURES = {
 # ops whose Tensor arguments take Python numbers (PyTorch's should_allow_numbers_as_tensors)
 _NUMBERS_AS_TENSORS = frozenset(
     ("add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide", "remainder", "pow")
+    + ("add_", "sub_", "mul_", "div_")
 )
 
 

@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 
 from . import _dtype, _events, _ns
-from ._argparse import NotATensor, entry, refuse
+from ._argparse import NotATensor, entry, parser_error, refuse
 from ._autograd import NotImplementedNode, backward_formula, node_class, non_overlapping_and_dense
 from ._layout import (
     apply_in_iteration_order,
@@ -1207,10 +1207,16 @@ def _nondiff(data, inputs, op):
 
 
 def _compare(np_fn, op):
-    def fn(input, other):
-        if other is None:
-            return False if op == "eq" else True
-        da, db, _ = _converted_operands(input, other)
+    def fn(input, other, *, _call=(op, False)):
+        try:
+            da, db, _ = _operands(input, other)
+        except Exception:
+            if _call[0][:2] == "__":  # ==, !=: PyTorch's parser error becomes NotImplemented
+                if parser_error(op, (other,), {}, True) is not None:
+                    return NotImplemented
+                raise
+            refuse(_call, (input, other))
+            raise
         return _nondiff(_arr(_compute(np_fn, da, db)), (input, other), op)
 
     fn.__name__ = op
@@ -1219,10 +1225,14 @@ def _compare(np_fn, op):
 
 eq = _compare(np.equal, "eq")
 ne = _compare(np.not_equal, "ne")
-lt = less = _compare(np.less, "lt")
-le = less_equal = _compare(np.less_equal, "le")
-gt = greater = _compare(np.greater, "gt")
-ge = greater_equal = _compare(np.greater_equal, "ge")
+lt = _compare(np.less, "lt")
+le = _compare(np.less_equal, "le")
+gt = _compare(np.greater, "gt")
+ge = _compare(np.greater_equal, "ge")
+less = entry(lt, "less", False)
+less_equal = entry(le, "less_equal", False)
+greater = entry(gt, "greater", False)
+greater_equal = entry(ge, "greater_equal", False)
 
 
 def _logical(np_fn, op):
@@ -2658,7 +2668,7 @@ def _inplace_binary(self, other, np_fn, node_cls, op, alpha=1, check_operands=No
     check_internal_overlap(self, op)
     check_no_partial_overlap(self, other)
     if not isinstance(other, Tensor) and not _is_scalar(other):
-        other = as_tensor_arg(other)
+        raise NotATensor(other)  # PyTorch's parser refuses it (see _argparse)
     da, db, dt = _operands(self, other)
     result = result_dtype(dt or self.dtype)
     # TensorIterator checks the shapes, then the result dtype, before add_ checks alpha
@@ -2703,21 +2713,37 @@ def _requires(x) -> bool:
     return isinstance(x, Tensor) and x.requires_grad
 
 
-def add_(self, other, *, alpha=1):
-    return _inplace_binary(self, other, np.add, _AddBackward0, "add_", alpha)
+def add_(self, other, *, alpha=1, _call=("add_", True)):
+    try:
+        return _inplace_binary(self, other, np.add, _AddBackward0, "add_", alpha)
+    except Exception:
+        refuse(_call, (self, other), alpha=(alpha, 1))
+        raise
 
 
-def sub_(self, other, *, alpha=1):
-    return _inplace_binary(self, other, np.subtract, _SubBackward0, "sub_", alpha, _check_bool_sub)
+def sub_(self, other, *, alpha=1, _call=("sub_", True)):
+    try:
+        return _inplace_binary(self, other, np.subtract, _SubBackward0, "sub_", alpha, _check_bool_sub)
+    except Exception:
+        refuse(_call, (self, other), alpha=(alpha, 1))
+        raise
 
 
-def mul_(self, other):
-    return _inplace_binary(self, other, np.multiply, _MulBackward0, "mul_")
+def mul_(self, other, *, _call=("mul_", True)):
+    try:
+        return _inplace_binary(self, other, np.multiply, _MulBackward0, "mul_")
+    except Exception:
+        refuse(_call, (self, other))
+        raise
 
 
-def div_(self, other, *, rounding_mode=None):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return _inplace_binary(self, other, np.true_divide, _DivBackward0, "div_", result_dtype=_dtype.float_result)
+def div_(self, other, *, rounding_mode=None, _call=("div_", True)):
+    try:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _inplace_binary(self, other, np.true_divide, _DivBackward0, "div_", result_dtype=_dtype.float_result)
+    except Exception:
+        refuse(_call, (self, other), rounding_mode=(rounding_mode, None))
+        raise
 
 
 def _inplace_unary(name, np_fn, save_output=False, save_input=False, float_only=True):

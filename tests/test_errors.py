@@ -809,6 +809,21 @@ def _parser_cases():
         ("norm_inf_str", lambda t, v: t.norm(v, p="inf")),
         ("norm_nuc_1d", lambda t, v: v.norm(p="nuc")),
         ("norm_list_order", lambda t, v: v.norm(p=[1])),
+        ("eq_str", lambda t, v: t.eq(v, "a")),
+        ("eq_none", lambda t, v: t.eq(v, None)),
+        ("ne_none_method", lambda t, v: v.ne(None)),
+        ("lt_list", lambda t, v: t.lt(v, [1.0, 2.0])),
+        ("ge_str_method", lambda t, v: v.ge("a")),
+        ("greater_list", lambda t, v: t.greater(v, [1.0, 2.0])),
+        ("lt_list_operator", lambda t, v: v < [1.0, 2.0]),
+        ("le_none_operator", lambda t, v: v <= None),
+        ("add__str", lambda t, v: v.detach().add_("a")),
+        ("add__alpha_str", lambda t, v: v.detach().add_(v, alpha="x")),
+        ("sub__none", lambda t, v: v.detach().sub_(None)),
+        ("mul__list", lambda t, v: v.detach().mul_([1.0])),
+        ("div__str", lambda t, v: v.detach().div_("a")),
+        ("div__none_with_mode", lambda t, v: v.detach().div_(None, rounding_mode="floor")),
+        ("add__str_on_leaf", lambda t, v: v.add_("a")),
         ("atan2_number", lambda t, v: t.atan2(v, 2.0)),
         ("atan2_str_method", lambda t, v: v.atan2("a")),
         ("lerp_number_end", lambda t, v: t.lerp(v, 2.0, 0.5)),
@@ -849,3 +864,11 @@ def test_parsed_ops_still_take_numbers_and_tensors(torch):
         for other in (lambda t: t.tensor([3.0, 4.0]), 2, 2.5, True, np.float32(2.0), lambda t: t.tensor(2.0)):
             for method in (False, True):
                 assert run(gradlens_core, op, other, method) == run(torch, op, other, method), (op, other, method)
+
+
+def test_equality_operators_fall_back_as_in_torch(torch):
+    def run(t):
+        v = t.tensor([1.0, 2.0])
+        return [v == None, v != None, v == "a", v != "a", v == [1.0, 2.0], v != (1.0, 2.0)]  # noqa: E711
+
+    assert run(gradlens_core) == run(torch)
