@@ -489,6 +489,17 @@ def _floor_or_trunc_div(a, b, mode):
     return record(out, node_class("DivBackward2"), (a, b), op="div")
 
 
+def _rounding_division(mode):
+    """The kernel of div with ``rounding_mode`` (as ``_floor_or_trunc_div`` computes it)."""
+    if mode == "floor":
+        return lambda a, b: (
+            np.floor_divide(a, b) if np.result_type(a, b).kind in "iu" else np.floor(np.true_divide(a, b))
+        )
+    if mode == "trunc":
+        return lambda a, b: np.trunc(np.true_divide(a, b)).astype(np.result_type(a, b))
+    raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{mode}'")
+
+
 def floor_divide(input, other, *, _call=("floor_divide", False)):
     try:
         return _floor_or_trunc_div(input, other, "floor")
@@ -2740,6 +2751,10 @@ def mul_(self, other, *, _call=("mul_", True)):
 def div_(self, other, *, rounding_mode=None, _call=("div_", True)):
     try:
         with np.errstate(divide="ignore", invalid="ignore"):
+            if rounding_mode is not None:
+                return _inplace_binary(
+                    self, other, _rounding_division(rounding_mode), node_class("DivBackward2"), "div_"
+                )
             return _inplace_binary(self, other, np.true_divide, _DivBackward0, "div_", result_dtype=_dtype.float_result)
     except Exception:
         refuse(_call, (self, other), rounding_mode=(rounding_mode, None))

@@ -824,6 +824,7 @@ def _parser_cases():
         ("div__str", lambda t, v: v.detach().div_("a")),
         ("div__none_with_mode", lambda t, v: v.detach().div_(None, rounding_mode="floor")),
         ("add__str_on_leaf", lambda t, v: v.add_("a")),
+        ("div__bad_mode", lambda t, v: v.detach().div_(2, rounding_mode="x")),
         ("atan2_number", lambda t, v: t.atan2(v, 2.0)),
         ("atan2_str_method", lambda t, v: v.atan2("a")),
         ("lerp_number_end", lambda t, v: t.lerp(v, 2.0, 0.5)),

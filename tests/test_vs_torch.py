@@ -634,3 +634,19 @@ def test_number_remainder_by_tensor_prints_and_refuses_backward_as_torch(torch):
         return seen
 
     assert run(gradlens_core) == run(torch)
+
+
+# ----------------------------------------------------------------------------- div_ with a rounding mode
+
+ROUNDED_DIV_ = {
+    "floor": lambda t, x, y: x.clone().div_(y, rounding_mode="floor"),
+    "trunc_number": lambda t, x: x.clone().div_(-0.7, rounding_mode="trunc"),
+    "floor_int": lambda t, x: t.tensor([5, -7, 3]).div_(2, rounding_mode="floor") * x,
+    "trunc_int_tensor": lambda t, x: t.tensor([5, -7, 3]).div_(t.tensor([2, 2, -2]), rounding_mode="trunc") * x,
+}
+
+
+@pytest.mark.parametrize("fn", ROUNDED_DIV_.values(), ids=ROUNDED_DIV_.keys())
+def test_inplace_div_rounding_modes_match_torch(fn):
+    arrays = [np.array([5.0, -7.0, 3.5], dtype=F), np.array([2.0, 2.0, -1.5], dtype=F)]
+    compare_with_torch(fn, *arrays[: fn.__code__.co_argcount - 1])
