@@ -1651,9 +1651,10 @@ node_class("SortBackward1", _extreme_dim_bw)
 
 
 def _sorted_indices(data: np.ndarray, d: int, descending: bool) -> np.ndarray:
-    """Indices that sort ``data`` along ``d``: equal elements keep their order (what PyTorch's
-    CPU sort gives up to 16 elements; beyond, its unstable std::sort may order ties
-    otherwise), nan last ascending and first descending."""
+    """Indices that sort ``data`` along ``d``: equal elements keep their order, nan last
+    ascending and first descending. That is PyTorch's ``stable=True``; without it, PyTorch's CPU
+    sort (x86-simd-sort's quicksort, or std::sort for half) may order equal elements otherwise,
+    which is not reproduced here (topk's algorithms are: ``_topk_as_libstdcxx``)."""
     if not descending:
         return np.argsort(data, axis=d, kind="stable")
     n = data.shape[d]
@@ -1700,7 +1701,45 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     if not data.ndim:
         return _select_along(input, np.zeros((), np.int64), d, "TopkBackward0", "topk", _topk_rt)
     idx = np.take(_sorted_indices(data, d, largest), np.arange(k), axis=d)
+    if k:
+        _topk_as_libstdcxx(data, idx, d, k, largest, sorted)
     return _select_along(input, idx, d, "TopkBackward0", "topk", _topk_rt)
+
+
+def _topk_as_libstdcxx(data, idx, d, k, largest, sorted) -> None:
+    """Redo, in ``idx``, the rows whose answer depends on the algorithm: those with equal values
+    (or an unsorted answer from nth_element), as PyTorch's topk_impl_loop runs libstdc++'s
+    partial_sort, or nth_element then sort of the first k - 1 (see ``_stl``)."""
+    from . import _stl
+
+    n = data.shape[d]
+    rows = np.moveaxis(data, d, -1).reshape(-1, n)
+    out = np.moveaxis(idx, d, -1).reshape(-1, k)  # a view of idx when it can be, else written back below
+    partial = k * 64 <= n
+    if sorted or partial:
+        s = np.sort(rows, axis=1)
+        nan = np.isnan(s)
+        redo = ((s[:, 1:] == s[:, :-1]) | (nan[:, 1:] & nan[:, :-1])).any(axis=1)
+    else:
+        redo = np.ones(rows.shape[0], dtype=bool)
+    if not redo.any():
+        return
+    isnan = math.isnan
+    if largest:
+        comp = lambda x, y: (isnan(x[0]) and not isnan(y[0])) or x[0] > y[0]  # noqa: E731
+    else:
+        comp = lambda x, y: (not isnan(x[0]) and isnan(y[0])) or x[0] < y[0]  # noqa: E731
+    for r in np.flatnonzero(redo):
+        queue = list(zip(rows[r].tolist(), range(n)))
+        if partial:
+            _stl.partial_sort(queue, k, comp)
+        else:
+            _stl.nth_element(queue, k - 1, comp)
+            if sorted:
+                _stl.sort(queue, k - 1, comp)
+        out[r] = [i for _, i in queue[:k]]
+    if not np.shares_memory(out, idx):
+        idx[...] = np.moveaxis(out.reshape(np.moveaxis(idx, d, -1).shape), -1, d)
 
 
 def _reduce_dims(input, dim):

@@ -650,3 +650,30 @@ ROUNDED_DIV_ = {
 def test_inplace_div_rounding_modes_match_torch(fn):
     arrays = [np.array([5.0, -7.0, 3.5], dtype=F), np.array([2.0, 2.0, -1.5], dtype=F)]
     compare_with_torch(fn, *arrays[: fn.__code__.co_argcount - 1])
+
+
+# ----------------------------------------------------------------------------- topk's choice among equal values
+
+
+@pytest.mark.parametrize("n", [5, 16, 17, 40, 64, 130, 700])
+@pytest.mark.parametrize("largest", [True, False])
+@pytest.mark.parametrize("sorted_", [True, False])
+def test_topk_picks_among_ties_as_torch(n, largest, sorted_, torch):
+    """PyTorch's topk runs libstdc++'s partial_sort or nth_element (+ sort): not stable, so which
+    of several equal values it returns (and so which element gets the gradient) is theirs."""
+    rng = np.random.default_rng(n)
+    for trial in range(6):
+        a = rng.integers(0, 3, size=(3, n)).astype(F)
+        if trial % 3 == 0:
+            a[rng.random(a.shape) < 0.1] = np.nan
+        if trial % 2:
+            a[a == 0] = -0.0
+        k = int(rng.integers(1, min(n, 12) + 1))
+        outs = []
+        for lib in (gradlens_core, torch):
+            x = lib.tensor(a, requires_grad=True)
+            values, indices = x.topk(k, dim=1, largest=largest, sorted=sorted_)
+            values.backward(lib.ones_like(values))
+            outs.append((indices.numpy().copy(), x.grad.numpy().copy(), np.signbit(values.detach().numpy())))
+        for ours, theirs in zip(*outs):
+            np.testing.assert_array_equal(ours, theirs)
