@@ -20,7 +20,7 @@ import warnings
 
 import numpy as np
 
-from . import _dtype, _events, _ns
+from . import _dtype, _events, _ns, _stl
 from ._argparse import NotATensor, entry, parser_error, refuse
 from ._autograd import NotImplementedNode, backward_formula, node_class, non_overlapping_and_dense
 from ._layout import (
@@ -1652,9 +1652,8 @@ node_class("SortBackward1", _extreme_dim_bw)
 
 def _sorted_indices(data: np.ndarray, d: int, descending: bool) -> np.ndarray:
     """Indices that sort ``data`` along ``d``: equal elements keep their order, nan last
-    ascending and first descending. That is PyTorch's ``stable=True``; without it, PyTorch's CPU
-    sort (x86-simd-sort's quicksort, or std::sort for half) may order equal elements otherwise,
-    which is not reproduced here (topk's algorithms are: ``_topk_as_libstdcxx``)."""
+    ascending and first descending (PyTorch's ``stable=True``; ``sort`` redoes the rows where
+    std::sort would order equal elements otherwise)."""
     if not descending:
         return np.argsort(data, axis=d, kind="stable")
     n = data.shape[d]
@@ -1682,6 +1681,11 @@ def sort(input, dim=-1, descending=False, stable=None):
     d = input._wrap_dim(dim, builtins.max(input._data.ndim, 1))
     data = input._data
     idx = _sorted_indices(data, d, descending) if data.ndim else np.zeros((), np.int64)
+    # an expanded dim (stride 0) is left as it is (sort_kernel returns early)
+    if not stable and data.ndim and data.shape[d] > 1 and data.strides[d]:
+        _redo_rows_as_libstdcxx(
+            data, idx, d, descending, lambda queue: _stl.sort(queue, len(queue), _key_order(descending))
+        )
     name = "SortBackward0" if stable is None else "SortBackward1"
     return _select_along(input, idx, d, name, "sort", _sort_rt)
 
@@ -1702,41 +1706,46 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
         return _select_along(input, np.zeros((), np.int64), d, "TopkBackward0", "topk", _topk_rt)
     idx = np.take(_sorted_indices(data, d, largest), np.arange(k), axis=d)
     if k:
-        _topk_as_libstdcxx(data, idx, d, k, largest, sorted)
+        # topk_impl_loop: partial_sort, or nth_element then sort of the first k - 1
+        comp = _key_order(largest)
+        if k * 64 <= n:
+            algorithm = lambda queue: _stl.partial_sort(queue, k, comp)  # noqa: E731
+        elif sorted:
+            algorithm = lambda queue: (_stl.nth_element(queue, k - 1, comp), _stl.sort(queue, k - 1, comp))  # noqa: E731
+        else:  # nth_element's own order, ties or not
+            algorithm = lambda queue: _stl.nth_element(queue, k - 1, comp)  # noqa: E731
+        _redo_rows_as_libstdcxx(data, idx, d, largest, algorithm, every_row=not (sorted or k * 64 <= n))
     return _select_along(input, idx, d, "TopkBackward0", "topk", _topk_rt)
 
 
-def _topk_as_libstdcxx(data, idx, d, k, largest, sorted) -> None:
-    """Redo, in ``idx``, the rows whose answer depends on the algorithm: those with equal values
-    (or an unsorted answer from nth_element), as PyTorch's topk_impl_loop runs libstdc++'s
-    partial_sort, or nth_element then sort of the first k - 1 (see ``_stl``)."""
-    from . import _stl
+def _key_order(descending: bool):
+    """PyTorch's comparators of (value, index) pairs (KeyValueCompAsc/Desc): nan is largest."""
+    isnan = math.isnan
+    if descending:
+        return lambda x, y: (isnan(x[0]) and not isnan(y[0])) or x[0] > y[0]
+    return lambda x, y: (not isnan(x[0]) and isnan(y[0])) or x[0] < y[0]
 
+
+def _redo_rows_as_libstdcxx(data, idx, d, descending, algorithm, every_row=False) -> None:
+    """Redo, in ``idx`` (indices along ``d``, as numpy's stable order gives them), the rows whose
+    answer depends on the algorithm PyTorch's CPU kernel runs -- those with equal values, or
+    ``every_row`` -- by replaying ``algorithm`` (libstdc++'s, see ``_stl``) on (value, index)
+    pairs. Rows of distinct values come out the same from any correct algorithm."""
     n = data.shape[d]
     rows = np.moveaxis(data, d, -1).reshape(-1, n)
-    out = np.moveaxis(idx, d, -1).reshape(-1, k)  # a view of idx when it can be, else written back below
-    partial = k * 64 <= n
-    if sorted or partial:
-        s = np.sort(rows, axis=1)
-        nan = np.isnan(s)
-        redo = ((s[:, 1:] == s[:, :-1]) | (nan[:, 1:] & nan[:, :-1])).any(axis=1)
-    else:
+    if every_row:
         redo = np.ones(rows.shape[0], dtype=bool)
+    else:
+        s = np.sort(rows, axis=1)
+        nan = np.isnan(s) if s.dtype.kind == "f" else np.zeros(s.shape, dtype=bool)
+        redo = ((s[:, 1:] == s[:, :-1]) | (nan[:, 1:] & nan[:, :-1])).any(axis=1)
     if not redo.any():
         return
-    isnan = math.isnan
-    if largest:
-        comp = lambda x, y: (isnan(x[0]) and not isnan(y[0])) or x[0] > y[0]  # noqa: E731
-    else:
-        comp = lambda x, y: (not isnan(x[0]) and isnan(y[0])) or x[0] < y[0]  # noqa: E731
+    k = idx.shape[d]
+    out = np.moveaxis(idx, d, -1).reshape(-1, k)  # a view of idx when it can be, else written back
     for r in np.flatnonzero(redo):
         queue = list(zip(rows[r].tolist(), range(n)))
-        if partial:
-            _stl.partial_sort(queue, k, comp)
-        else:
-            _stl.nth_element(queue, k - 1, comp)
-            if sorted:
-                _stl.sort(queue, k - 1, comp)
+        algorithm(queue)
         out[r] = [i for _, i in queue[:k]]
     if not np.shares_memory(out, idx):
         idx[...] = np.moveaxis(out.reshape(np.moveaxis(idx, d, -1).shape), -1, d)

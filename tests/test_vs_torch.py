@@ -677,3 +677,27 @@ def test_topk_picks_among_ties_as_torch(n, largest, sorted_, torch):
             outs.append((indices.numpy().copy(), x.grad.numpy().copy(), np.signbit(values.detach().numpy())))
         for ours, theirs in zip(*outs):
             np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "int64", "int16", "bool"])
+@pytest.mark.parametrize("descending", [False, True])
+def test_sort_orders_ties_as_torch(dtype, descending, torch):
+    """PyTorch's CPU sort without ``stable=True`` is libstdc++'s std::sort (introsort): equal
+    values come out in its order, not in index order, beyond 16 elements."""
+    rng = np.random.default_rng(len(dtype) + descending)
+    for n in (5, 17, 40, 100, 300):
+        a = rng.integers(0, 3, size=(2, n)).astype(dtype)
+        if dtype.startswith("float"):
+            a[rng.random(a.shape) < 0.1] = np.nan
+        for stable, dim, view in ((None, 1, False), (False, 0, False), (True, 1, False), (None, 1, True)):
+            outs = []
+            for lib in (gradlens_core, torch):
+                x = lib.tensor(a)
+                if view:  # a transposed layout, and an expanded dim left as it is
+                    x = x.t().contiguous().t()
+                kw = {} if stable is None else {"stable": stable}
+                values, indices = x.sort(dim=dim, descending=descending, **kw)
+                expanded = lib.tensor(a[:, :1]).expand(2, 4).sort(dim=1, descending=descending)
+                outs.append((indices.numpy(), values.numpy(), expanded.indices.numpy()))
+            for ours, theirs in zip(*outs):
+                np.testing.assert_array_equal(ours, theirs)
