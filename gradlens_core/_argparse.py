@@ -84,7 +84,18 @@ _SIGNATURES = {
         name: ("Tensor input, Tensor other, *, Tensor out = None", "Tensor input, Number other, *, Tensor out = None")
         for name in ("eq", "ne", "lt", "le", "gt", "ge", "less", "less_equal", "greater", "greater_equal")
     },
+    "rsub": ("Tensor input, Tensor other, *, Number alpha = 1", "Tensor input, Number other, Number alpha = 1"),
+    "logical_and": ("Tensor input, Tensor other, *, Tensor out = None",),
+    "logical_or": ("Tensor input, Tensor other, *, Tensor out = None",),
+    "where": (
+        "Tensor condition",
+        "Tensor condition, Tensor input, Tensor other, *, Tensor out = None",
+        "Tensor condition, Number self, Tensor other",
+        "Tensor condition, Tensor input, Number other",
+        "Tensor condition, Number self, Number other",
+    ),
     "maximum": ("Tensor input, Tensor other, *, Tensor out = None",),
+    "minimum": ("Tensor input, Tensor other, *, Tensor out = None",),
     "atan2": ("Tensor input, Tensor other, *, Tensor out = None",),
     "arctan2": ("Tensor input, Tensor other, *, Tensor out = None",),
     "lerp": (
@@ -96,7 +107,6 @@ _SIGNATURES = {
         "Tensor input, Number ord = 2, int[1]? dim = None, bool keepdim = False, *, ScalarType? dtype = None, "
         "Tensor out = None",
     ),
-    "minimum": ("Tensor input, Tensor other, *, Tensor out = None",),
 }
 
 

@@ -72,8 +72,8 @@ _METHODS = {
     # comparisons and logic
     **{name: entry(getattr(_ops, name), name, True) for name in ("eq", "ne", "lt", "le", "gt", "ge")},
     "logical_not": _ops.logical_not,
-    "logical_and": _ops.logical_and,
-    "logical_or": _ops.logical_or,
+    "logical_and": entry(_ops.logical_and, "logical_and", True),
+    "logical_or": entry(_ops.logical_or, "logical_or", True),
     "isnan": _ops.isnan,
     "isinf": _ops.isinf,
     "isfinite": _ops.isfinite,

@@ -385,15 +385,21 @@ def _number_first(fn, input, other, _call):
 subtract = entry(sub, "subtract", False)
 
 
-def rsub(input, other, alpha=1):
+def rsub(input, other, alpha=1, *, _call=("rsub", False)):
     """``other - alpha * input`` for a Python number ``other`` (RsubBackward1)."""
-    if isinstance(other, Tensor):
-        return sub(other, input, alpha=alpha)
-    if _in_builtin_formula[0] and alpha == 1 and input.requires_grad:
-        return _scalar_minus_tensor(other, input)
-    _check_bool_sub(input, other)
-    da, db, _ = _converted_operands(input, other)
-    res = _arr(db - (da * alpha if alpha != 1 else da))
+    try:
+        if not isinstance(input, Tensor):
+            raise NotATensor(input)
+        if isinstance(other, Tensor):
+            return sub(other, input, alpha=alpha)
+        if _in_builtin_formula[0] and alpha == 1 and input.requires_grad:
+            return _scalar_minus_tensor(other, input)
+        _check_bool_sub(input, other)
+        da, db, _ = _operands(input, other)
+        res = _arr(db - (da * alpha if alpha != 1 else da))
+    except Exception:
+        refuse(_call, (input, other), alpha=(alpha, 1))
+        raise
     if not res.size and res.ndim > 1:  # (numpy lays out a nonempty result as TensorIterator does)
         res = in_operands_layout(res, da, db)
     return record(_wrap(res), node_class("RsubBackward1"), (input,), ctx=alpha, op="rsub")
@@ -1273,12 +1279,22 @@ def bitwise_not(input):
     return _nondiff(np.invert(input._data), (input,), "bitwise_not")
 
 
-def logical_and(input, other):
-    return _nondiff(np.logical_and(input._data, _converted_operands(input, other)[1]), (input, other), "logical_and")
+def _logical_operand(input, other, _call):
+    try:
+        if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
+            raise NotATensor(other)
+        return _operands(input, other)[1]
+    except Exception:
+        refuse(_call, (input, other))
+        raise
 
 
-def logical_or(input, other):
-    return _nondiff(np.logical_or(input._data, _converted_operands(input, other)[1]), (input, other), "logical_or")
+def logical_and(input, other, *, _call=("logical_and", False)):
+    return _nondiff(np.logical_and(input._data, _logical_operand(input, other, _call)), (input, other), "logical_and")
+
+
+def logical_or(input, other, *, _call=("logical_or", False)):
+    return _nondiff(np.logical_or(input._data, _logical_operand(input, other, _call)), (input, other), "logical_or")
 
 
 def isnan(input):
@@ -2421,20 +2437,24 @@ def _where_bw(node, g, ns):
 
 
 @autograd_first
-def where(condition, input=None, other=None):
+def where(condition, input=None, other=None, *, _call=("where", False)):
     """Elementwise choice (WhereBackward0; saves the condition)."""
-    if input is None and other is None:
-        return tuple(_wrap(np.asarray(i, dtype=np.int64)) for i in np.nonzero(condition._data))
-    if condition._data.dtype != np.bool_:
-        raise RuntimeError(
-            f"where expected condition to be a boolean tensor, but got a tensor with dtype {condition.dtype._legacy}"
-        )
-    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        input = as_tensor_arg(input)
-    if isinstance(input, Tensor):
-        da, db, _ = _converted_operands(input, other)
-    else:
-        db, da, _ = _converted_operands(other, input)
+    try:
+        if input is None and other is None:
+            return tuple(_wrap(np.asarray(i, dtype=np.int64)) for i in np.nonzero(condition._data))
+        if condition._data.dtype != np.bool_:
+            raise RuntimeError(
+                f"where expected condition to be a boolean tensor, but got a tensor with dtype {condition.dtype._legacy}"
+            )
+        if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+            input = _number_as_tensor(input)
+        if isinstance(input, Tensor):
+            da, db, _ = _operands(input, other)
+        else:
+            db, da, _ = _operands(other, input)
+    except Exception:
+        refuse(_call, (condition, input, other))
+        raise
     try:
         res = in_operands_layout(np.where(condition._data, da, db), condition._data, da, db)
     except ValueError:
