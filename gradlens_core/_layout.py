@@ -345,9 +345,11 @@ def vectorized_lanes(shape, inputs, dtype, out=None):
 # max_all/min_all (ReduceAllOpsKernel.cpp) read the input as ``contiguous()`` and fold it with
 # vec::reduce_all: one Vectorized accumulator per thread's share, lane j taking the elements
 # j, j + lanes, ... in order, then the lanes combined (float: AVX2's shuffle tree; double and
-# the short case: lane 0 folded with the others in order). Every step is ``maximum(acc, new)``,
-# which returns ``new`` on a tie (_mm256_max_ps, max_impl), so among equal elements the one
-# latest in that order wins. Half and bfloat16 go through two float accumulators of 8.
+# the short case: lane 0 folded with the others in order). Every vector step is
+# ``maximum(acc, new)``, which returns ``new`` on a tie (_mm256_max_ps), so among equal elements
+# the one latest in that order wins. Half and bfloat16 go through two float accumulators of 8.
+# (The shuffle tree is the AVX2 build's VecReduceAllSIMD, which PyTorch runs on AVX2 and
+# AVX512 CPUs alike, see ``_VEC_BYTES``; a CPU without AVX2 would fold the lanes in order.)
 _SHUFFLE_TREE_RANK = np.array([0, 4, 2, 6, 1, 5, 3, 7])  # f(f(f(v0,v4),f(v2,v6)),f(f(v1,v5),f(v3,v7)))
 
 

@@ -1223,21 +1223,40 @@ def _nondiff(data, inputs, op):
     return out
 
 
-def _compare(np_fn, op):
-    def fn(input, other, *, _call=(op, False)):
+def _compare(np_fn, op, call=None):
+    """A comparison named ``call`` = (torch's name, whether a Tensor method) in the parser's
+    errors; ``__eq__``/``__ne__`` return NotImplemented where the parser refuses the operand."""
+    call = call or (op, False)
+
+    def fn(input, other):
         try:
             da, db, _ = _operands(input, other)
         except Exception:
-            if _call[0][:2] == "__":  # ==, !=: PyTorch's parser error becomes NotImplemented
+            if call[0][:2] == "__":  # ==, !=: PyTorch's parser error becomes NotImplemented
                 if parser_error(op, (other,), {}, True) is not None:
                     return NotImplemented
                 raise
-            refuse(_call, (input, other))
+            refuse(call, (input, other))
             raise
         return _nondiff(_arr(_compute(np_fn, da, db)), (input, other), op)
 
-    fn.__name__ = op
+    fn.__name__ = call[0]
     return fn
+
+
+_COMPARISONS = {
+    "eq": np.equal,
+    "ne": np.not_equal,
+    "lt": np.less,
+    "le": np.less_equal,
+    "gt": np.greater,
+    "ge": np.greater_equal,
+}
+
+
+def comparison(op: str, name: str, method: bool):
+    """The comparison ``op`` as torch's ``name`` (an alias, a Tensor method, ``__eq__``)."""
+    return _compare(_COMPARISONS[op], op, (name, method))
 
 
 eq = _compare(np.equal, "eq")
@@ -1246,10 +1265,10 @@ lt = _compare(np.less, "lt")
 le = _compare(np.less_equal, "le")
 gt = _compare(np.greater, "gt")
 ge = _compare(np.greater_equal, "ge")
-less = entry(lt, "less", False)
-less_equal = entry(le, "less_equal", False)
-greater = entry(gt, "greater", False)
-greater_equal = entry(ge, "greater_equal", False)
+less = comparison("lt", "less", False)
+less_equal = comparison("le", "less_equal", False)
+greater = comparison("gt", "greater", False)
+greater_equal = comparison("ge", "greater_equal", False)
 
 
 def _logical(np_fn, op):
@@ -1621,11 +1640,12 @@ def _extreme(input, dim, keepdim, other, is_max):
             raise RuntimeError(
                 f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument."
             )
-        res = np.asarray(input._data.max() if is_max else input._data.min())
+        res = input._data.max() if is_max else input._data.min()
         if res == 0 and res.dtype.kind == "f":  # which zero: the sign of the one torch's kernel keeps
             flat = input._data.ravel()
             zeros = np.flatnonzero(flat == 0)
-            res = np.asarray(flat[reduce_all_winner(flat, zeros)]) if zeros.size > 1 else res
+            res = flat[reduce_all_winner(flat, zeros)] if zeros.size > 1 else res
+        res = np.asarray(res)
         node = node_class("MaxBackward1" if is_max else "MinBackward1")
         return record(_wrap(res), node, (input,), (input,), save_output=True, op=name)
     d = stale_views_first(input._wrap_dim, (dim,), inputs=(input,))
@@ -1810,7 +1830,7 @@ def _amax_like(input, dim, keepdim, is_max):
     dims = _reduce_dims(input, dim)
     fn = np.amax if is_max else np.amin
     res = _ns.reduced(fn(input._data, axis=dims, keepdims=keepdim))
-    if res.dtype.kind == "f" and _has_zero(res):
+    if res.dtype.kind == "f" and np.count_nonzero(res) != res.size:  # a zero: which sign torch keeps
         _settle_reduced_zeros(res, input._data, dims, keepdim)
     name = "AmaxBackward0" if is_max else "AminBackward0"
     return record(
