@@ -101,7 +101,7 @@ class Node:
         return type(self).__name__
 
     def __repr__(self) -> str:
-        return f"<{self.name()} object at {id(self):#x}>"
+        return f"<{type(self).__name__} object at {id(self):#x}>"
 
     @property
     def metadata(self) -> dict:
@@ -182,6 +182,25 @@ def backward_formula(name: str):
 
 def _forward_trace() -> str:
     return "".join(traceback.format_stack()[:-3])
+
+
+class NotImplementedNode(Node):
+    """The node of an op PyTorch has no derivative for (``5.0 % t``: remainder.Scalar_Tensor).
+
+    Its Python class is ``NotImplemented`` (``grad_fn=<NotImplemented>``); backward through
+    it raises. ``_ctx`` is the ATen op's name."""
+
+    __slots__ = ()
+
+    def name(self) -> str:
+        return "torch::autograd::NotImplemented"
+
+    @staticmethod
+    def _formula(node, grad, ns):
+        raise RuntimeError(f"derivative for {node._ctx} is not implemented")
+
+
+NotImplementedNode.__name__ = NotImplementedNode.__qualname__ = "NotImplemented"
 
 
 class AccumulateGrad(Node):

@@ -338,3 +338,151 @@ def vectorized_lanes(shape, inputs, dtype, out=None):
         first = k - k % share
         start, end = np.maximum(start, first), np.minimum(end, first + share)
     return k - start < (end - start) // step * step
+
+
+# ----------------------------------------------------------------------------- max()/min() over all elements
+
+# max_all/min_all (ReduceAllOpsKernel.cpp) read the input as ``contiguous()`` and fold it with
+# vec::reduce_all: one Vectorized accumulator per thread's share, lane j taking the elements
+# j, j + lanes, ... in order, then the lanes combined (float: AVX2's shuffle tree; double and
+# the short case: lane 0 folded with the others in order). Every vector step is
+# ``maximum(acc, new)``, which returns ``new`` on a tie (_mm256_max_ps), so among equal elements
+# the one latest in that order wins. Half and bfloat16 go through two float accumulators of 8.
+# (The shuffle tree is the AVX2 build's VecReduceAllSIMD, which PyTorch runs on AVX2 and
+# AVX512 CPUs alike, see ``_VEC_BYTES``; a CPU without AVX2 would fold the lanes in order.)
+_SHUFFLE_TREE_RANK = np.array([0, 4, 2, 6, 1, 5, 3, 7])  # f(f(f(v0,v4),f(v2,v6)),f(f(v1,v5),f(v3,v7)))
+
+
+def _reduce_all_order(n: int, itemsize: int) -> np.ndarray:
+    """Each element's place in vec::reduce_all's order of one contiguous share of ``n``."""
+    i = np.arange(n)
+    if itemsize == 8:  # 4 double lanes, folded in order
+        lane = i % 4 if n >= 4 else i
+    elif itemsize == 4:
+        lane = _SHUFFLE_TREE_RANK[i % 8] if n >= 8 else i
+    elif n < 16:  # 16-bit: one load of 16 converted to two float vectors; the short path folds lanes in order
+        lane = (i % 8) * 2 + (i % 16 >= 8)
+    else:
+        lane = _SHUFFLE_TREE_RANK[i % 8] * 2 + (i % 16 >= 8)
+    return lane * n + i
+
+
+def reduce_all_winner(flat: np.ndarray, ties: np.ndarray) -> int:
+    """Which of the equal elements at indices ``ties`` of the C-ordered ``flat`` max_all/min_all
+    returns (their values compare equal, as +0.0 and -0.0 do)."""
+    n = flat.size
+    threads = _intraop_threads()
+    if n > _GRAIN_SIZE and threads > 1:
+        # at::parallel_reduce: equal shares, each folded from its own start, then combined in
+        # order with max_impl (std::max: the earlier share wins a tie)
+        share = -(-n // min(threads, -(-n // _GRAIN_SIZE)))
+        starts = range(0, n, share)
+        order = np.concatenate([_reduce_all_order(min(n, s + share) - s, flat.itemsize) for s in starts])
+        order = order - (np.arange(n) // share) * (64 * n)
+    else:
+        order = _reduce_all_order(n, flat.itemsize)
+    return int(ties[np.argmax(order[ties])])
+
+
+# ----------------------------------------------------------------------------- amax/amin
+
+# amax/amin are TensorIterator reductions (binary_kernel_reduce_vec, Reduce.h): the reduced dims
+# iterate fastest, each 2-d loop either folds a contiguous row with four Vectorized accumulators
+# (vectorized_inner_reduction: lanes folded over the row's blocks of 4 * lanes, the four
+# accumulators by a tree, then the lanes and the rest of the row one by one into the output),
+# or folds columns down the rows (vectorized_outer_reduction), or runs the scalar loop. The
+# vector step returns its second operand on a tie, the scalar step (max_impl) its first: so the
+# output keeps the earliest contribution, and inside a vectorized one the first lane, the last
+# accumulator, the last block.
+
+
+def _reduction_loops(shape, strides, reduced):
+    """TensorIterator's reduction geometry: (permutation slowest-first, coalesced sizes and
+    input strides fastest-first, whether each coalesced dim is reduced)."""
+    nd = len(shape)
+    out_strides, st = [0] * nd, 1
+    for d in range(nd - 1, -1, -1):
+        if d not in reduced:
+            out_strides[d] = st
+            st *= shape[d]
+
+    def should_swap(d0, d1):
+        if (out_strides[d0] == 0) != (out_strides[d1] == 0):
+            return 1 if out_strides[d1] == 0 else -1
+        for s in (out_strides, strides):
+            s0, s1 = s[d0], s[d1]
+            if s0 == 0 or s1 == 0:
+                continue
+            if s0 != s1:
+                return 1 if s0 > s1 else -1
+            if shape[d0] > shape[d1]:
+                return 1
+        return 0
+
+    perm = list(range(nd - 1, -1, -1))
+    for i in range(1, nd):
+        d1 = i
+        for d0 in range(i - 1, -1, -1):
+            c = should_swap(perm[d0], perm[d1])
+            if c > 0:
+                perm[d0], perm[d1] = perm[d1], perm[d0]
+                d1 = d0
+            elif c < 0:
+                break
+    sizes = [shape[d] for d in perm]
+    ins = [strides[d] for d in perm]
+    outs = [out_strides[d] for d in perm]
+    # coalesce, fastest first
+    merged = [[sizes[0], ins[0], outs[0]]] if nd else []
+    for n, s_in, s_out in zip(sizes[1:], ins[1:], outs[1:]):
+        last = merged[-1]
+        if n == 1:
+            continue
+        if last[0] == 1:
+            last[:] = [n, s_in, s_out]
+        elif last[0] * last[1] == s_in and last[0] * last[2] == s_out:
+            last[0] *= n
+        else:
+            merged.append([n, s_in, s_out])
+    return perm[::-1], merged
+
+
+def reduction_tie_keys(x: np.ndarray, reduced) -> np.ndarray:
+    """For each element of ``x``, how amax/amin's CPU kernel ranks it among equal elements of
+    its output's group: the largest key wins. One thread's order (below GRAIN_SIZE; a full
+    reduction's thread shares are modelled too, a larger reduction by dim is not)."""
+    reduced = set(reduced)
+    itemsize = x.itemsize
+    strides = [s if n > 1 else 0 for s, n in zip(x.strides, x.shape)]
+    order, dims = _reduction_loops(x.shape, strides, reduced)
+    numel = x.size
+    pos = np.arange(numel).reshape(x.shape).transpose(order)  # element positions, iteration order
+    time = np.empty(numel, np.int64)
+    time[pos.ravel()] = np.arange(numel)  # each element's step in the iteration
+    time = time.reshape(x.shape)
+    lanes = _VEC_BYTES // itemsize
+    group = 4 * lanes
+    unit = numel + 1
+    big = (group + 1) * unit
+    n0 = dims[0][0] if dims else 1
+    n1 = dims[1][0] if len(dims) > 1 else 1
+    threads = _intraop_threads()
+    shares = numel >= _GRAIN_SIZE and threads > 1 and len(dims) == 1 and dims[0][2] == 0
+    if shares:  # two_pass_reduction: equal shares, the earliest one wins a tie
+        share = -(-numel // min(threads, -(-numel // _GRAIN_SIZE)))
+        chunk, k = np.divmod(time, share)
+        n0 = np.minimum(share, numel - chunk * share)
+    else:
+        chunk, k = np.divmod(time, n0)  # k: the place in its row of dim 0
+    contiguous = dims and dims[0][2] == 0 and dims[0][1] == itemsize
+    outer = dims and dims[0][2] == 0 and len(dims) > 1 and dims[1][2] == 1 and dims[1][1] == itemsize
+    if contiguous:
+        count = n0 // group
+        vec = k < count * group
+        inner = (lanes - 1 - k % lanes) * (4 * unit) + ((k % group) // lanes) * unit + k // group
+        row_start = time - k
+        return np.where(vec, -row_start * big + inner, -time * big)
+    if outer:  # k is the row; each 2-d loop (block) is one contribution of a vectorized column
+        block, col = np.divmod(chunk, n1)
+        return np.where(col < n1 // group * group, -block * big + k, -(block * n0 + k) * big)
+    return -time * big

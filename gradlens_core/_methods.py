@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 
 from . import _cumulative, _dtype, _ops, _views
+from ._argparse import entry
 from ._tensor import Tensor
 from ._warn import warn_once
 
@@ -24,17 +25,18 @@ def _flip(self, *dims, **kwargs):
 
 _METHODS = {
     # arithmetic
-    "add": _ops.add,
-    "sub": _ops.sub,
-    "subtract": _ops.sub,
-    "mul": _ops.mul,
-    "multiply": _ops.mul,
-    "div": _ops.div,
-    "divide": _ops.div,
-    "true_divide": _ops.div,
-    "floor_divide": _ops.floor_divide,
-    "remainder": _ops.remainder,
-    "pow": _ops.pow,
+    # (these replay PyTorch's argument parser when they fail: see _argparse.entry)
+    "add": entry(_ops.add, "add", True),
+    "sub": entry(_ops.sub, "sub", True),
+    "subtract": entry(_ops.sub, "subtract", True),
+    "mul": entry(_ops.mul, "mul", True),
+    "multiply": entry(_ops.mul, "multiply", True),
+    "div": entry(_ops.div, "div", True),
+    "divide": entry(_ops.div, "divide", True),
+    "true_divide": entry(_ops.div, "true_divide", True),
+    "floor_divide": entry(_ops.floor_divide, "floor_divide", True),
+    "remainder": entry(_ops.remainder, "remainder", True),
+    "pow": entry(_ops.pow, "pow", True),
     "neg": _ops.neg,
     "negative": _ops.neg,
     "reciprocal": _ops.reciprocal,
@@ -59,18 +61,19 @@ _METHODS = {
     "clip": _ops.clamp,
     "clamp_min": _ops.clamp_min,
     "clamp_max": _ops.clamp_max,
-    "maximum": _ops.maximum,
-    "minimum": _ops.minimum,
+    "lerp": entry(_ops.lerp, "lerp", True),
+    "sort": _ops.sort,
+    "argsort": _ops.argsort,
+    "topk": _ops.topk,
+    "atan2": entry(_ops.atan2, "atan2", True),
+    "arctan2": entry(_ops.atan2, "arctan2", True),
+    "maximum": entry(_ops.maximum, "maximum", True),
+    "minimum": entry(_ops.minimum, "minimum", True),
     # comparisons and logic
-    "eq": _ops.eq,
-    "ne": _ops.ne,
-    "lt": _ops.lt,
-    "le": _ops.le,
-    "gt": _ops.gt,
-    "ge": _ops.ge,
+    **{name: _ops.comparison(name, name, True) for name in ("eq", "ne", "lt", "le", "gt", "ge")},
     "logical_not": _ops.logical_not,
-    "logical_and": _ops.logical_and,
-    "logical_or": _ops.logical_or,
+    "logical_and": entry(_ops.logical_and, "logical_and", True),
+    "logical_or": entry(_ops.logical_or, "logical_or", True),
     "isnan": _ops.isnan,
     "isinf": _ops.isinf,
     "isfinite": _ops.isfinite,
@@ -195,6 +198,10 @@ def _rmatmul(self, other):
     return _ops.matmul(_ops.as_tensor_arg(other), self)
 
 
+def _rmod(self, other):
+    return _ops.remainder(other, self)
+
+
 def _rfloordiv(self, other):
     return _ops.floor_divide(_ops.as_tensor_arg(other), self)
 
@@ -226,14 +233,15 @@ _OPERATORS = {
     "__floordiv__": _ops.floor_divide,
     "__rfloordiv__": _rfloordiv,
     "__mod__": _ops.remainder,
+    "__rmod__": _rmod,
     "__pow__": _ops.pow,
     "__rpow__": _rpow,
     "__matmul__": _ops.matmul,
     "__rmatmul__": _rmatmul,
     "__neg__": _ops.neg,
     "__abs__": _ops.abs,
-    "__eq__": _ops.eq,
-    "__ne__": _ops.ne,
+    "__eq__": _ops.comparison("eq", "__eq__", True),
+    "__ne__": _ops.comparison("ne", "__ne__", True),
     "__lt__": _ops.lt,
     "__le__": _ops.le,
     "__gt__": _ops.gt,
@@ -299,16 +307,19 @@ def _cpu(self, *args, **kwargs):
     return self
 
 
-_OPERAND_TYPES = (Tensor, numbers.Number, np.ndarray, np.generic, list, tuple)
+_OPERAND_TYPES = (Tensor, numbers.Number, np.generic)
 _COMMON_OPERANDS = frozenset((Tensor, float, int))  # checked first: numbers.Number is a slow ABC check
 
 
 def _binary_operator(fn):
-    # Unsupported operands (None, strings, ...) make Python raise its own TypeError,
-    # "unsupported operand type(s) for +: 'Tensor' and 'NoneType'", as PyTorch does.
+    # Unsupported operands (None, strings, lists, ...) make Python raise its own TypeError,
+    # "unsupported operand type(s) for +: 'Tensor' and 'list'", as PyTorch does (its parser's
+    # TypeError becomes NotImplemented). A numpy array is then numpy's to handle: it gives a tensor.
     def method(self, other):
         if other.__class__ not in _COMMON_OPERANDS and not isinstance(other, _OPERAND_TYPES):
-            return NotImplemented
+            if not isinstance(other, np.ndarray):
+                return NotImplemented
+            other = _ops.as_tensor_arg(other)
         return fn(self, other)
 
     method.__name__ = getattr(fn, "__name__", "operator")

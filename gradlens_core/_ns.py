@@ -101,6 +101,18 @@ def sign_of(x):
     return out
 
 
+def _permuted_empty(x: np.ndarray, dims) -> np.ndarray:
+    """The empty ``x`` with its dims reordered as ``dims``, with PyTorch's strides: numpy gives
+    an empty array strides 0, so a transpose of one would read as contiguous where PyTorch's
+    permutes its strides (a leaf's AccumulateGrad then copies it)."""
+    from ._autograd import torch_strides
+    from ._layout import restrided
+
+    dims = [int(d) for d in dims]
+    strides = torch_strides(x)
+    return restrided(x.transpose(dims), tuple(strides[d] for d in dims))
+
+
 class _Numpy:
     """Formulas on raw numpy arrays."""
 
@@ -147,6 +159,7 @@ class _Numpy:
     sgn = staticmethod(sign_of)
     sqrt = staticmethod(np.sqrt)
     abs = staticmethod(np.abs)
+    reciprocal = staticmethod(np.reciprocal)
     matmul = staticmethod(np.matmul)
     outer = staticmethod(np.outer)
 
@@ -220,9 +233,17 @@ class _Numpy:
 
     @staticmethod
     def swapaxes(x, a, b):
-        return np.swapaxes(x, a, b) if x.ndim else x.view()
+        if not x.ndim:
+            return x.view()
+        if x.size:
+            return np.swapaxes(x, a, b)
+        dims = list(range(x.ndim))
+        dims[a], dims[b] = dims[b], dims[a]
+        return _permuted_empty(x, dims)
 
-    t = staticmethod(np.transpose)  # a new view, as PyTorch's t() of a 0-d or 1-d tensor
+    @staticmethod
+    def t(x):  # a new view, as PyTorch's t() of a 0-d or 1-d tensor
+        return np.transpose(x) if x.size else _permuted_empty(x, range(x.ndim - 1, -1, -1))
 
     @staticmethod
     def squeeze(x, dim):
@@ -234,11 +255,11 @@ class _Numpy:
 
     @staticmethod
     def mT(x):
-        return np.swapaxes(x, -1, -2)
+        return _Numpy.swapaxes(x, -1, -2)
 
     @staticmethod
     def permute(x, dims):
-        return np.transpose(x, dims)
+        return np.transpose(x, dims) if x.size else _permuted_empty(x, dims)
 
     @staticmethod
     def zeros(shape, like):
@@ -376,6 +397,9 @@ class _Tensor:
 
     def sqrt(self, x):
         return self._f("sqrt")(x)
+
+    def reciprocal(self, x):
+        return self._f("reciprocal")(x)
 
     def abs(self, x):
         return self._f("abs")(x)

@@ -20,9 +20,18 @@ import warnings
 
 import numpy as np
 
-from . import _dtype, _events, _ns
-from ._autograd import backward_formula, node_class, non_overlapping_and_dense
-from ._layout import apply_in_iteration_order, empty_preserving, in_operands_layout, preserved_copy, vectorized_lanes
+from . import _dtype, _events, _ns, _stl
+from ._argparse import NotATensor, entry, parser_error, refuse
+from ._autograd import NotImplementedNode, backward_formula, node_class, non_overlapping_and_dense
+from ._layout import (
+    apply_in_iteration_order,
+    empty_preserving,
+    in_operands_layout,
+    preserved_copy,
+    reduce_all_winner,
+    reduction_tie_keys,
+    vectorized_lanes,
+)
 from ._tensor import (
     Tensor,
     _make_node,
@@ -48,6 +57,13 @@ def _arr(x) -> np.ndarray:
 
 def _is_scalar(x) -> bool:
     return isinstance(x, (numbers.Number, np.generic)) and not isinstance(x, Tensor)
+
+
+def _number_as_tensor(x) -> Tensor:
+    """A number where a binary op takes a tensor (PyTorch wraps it); anything else is refused."""
+    if not _is_scalar(x):
+        raise NotATensor(x)
+    return as_tensor_arg(x)
 
 
 def as_tensor_arg(x, like: Tensor | None = None) -> Tensor:
@@ -76,12 +92,20 @@ def _operands(a, b):
     elif type(b) is float and a._data.dtype.kind == "f":
         return a._data, b, None
     elif not _is_scalar(b):
-        b = as_tensor_arg(b)
+        raise NotATensor(b)  # PyTorch's parser refuses it (see _argparse)
     dt = _dtype.result_type(a, b)
     db = _cast(b, dt)
     if not isinstance(db, _ndarray):
         db = dt.np.type(db)
     return _cast(a, dt), db, dt
+
+
+def _converted_operands(a, b):
+    """``_operands`` for ops that take a list or an array as a tensor (as they always did here)."""
+    try:
+        return _operands(a, b)
+    except NotATensor:
+        return _operands(a, as_tensor_arg(b))
 
 
 def broadcast_error(sa, sb) -> RuntimeError:
@@ -234,7 +258,7 @@ def _pow_rscalar_bw(node, g, ns):
 
 def _add_like(a, b, alpha, np_fn, node_cls, op):
     if not isinstance(a, Tensor):
-        a = as_tensor_arg(a)
+        a = _number_as_tensor(a)
     da, db, _ = _operands(a, b)
     if not _alpha_is_one(alpha):
         _check_broadcast(da, db)  # TensorIterator's shapes come before add's alpha check
@@ -297,6 +321,8 @@ def _check_broadcast(a, b) -> None:
 def _scaled(values, alpha, dtype):
     """``alpha * values`` as PyTorch's add/sub apply it (ATen's alpha_check: a bool alpha only for
     bool results, no float alpha for integer tensors)."""
+    if not _is_scalar(alpha) and not isinstance(alpha, Tensor):
+        raise NotATensor(alpha)
     if isinstance(alpha, (bool, np.bool_)) and dtype.kind != "b":
         raise RuntimeError("Boolean alpha only supported for Boolean results.")
     if dtype.kind in "iub" and isinstance(alpha, float):
@@ -306,15 +332,28 @@ def _scaled(values, alpha, dtype):
     return values * alpha
 
 
-def add(input, other, *, alpha=1, out=None):
+# The public binary ops hand a failed call to PyTorch's argument parser (``_argparse.refuse``):
+# a wrong argument type gets the parser's TypeError, which PyTorch raises before the op runs.
+# ``_call`` names the call for it (``_argparse.entry``); the fast path pays nothing.
+
+
+def add(input, other, *, alpha=1, out=None, _call=("add", False)):
     """``input + alpha * other`` (AddBackward0; saves nothing)."""
-    return _add_like(input, other, alpha, np.add, _AddBackward0, "add")
+    try:
+        return _add_like(input, other, alpha, np.add, _AddBackward0, "add")
+    except Exception:
+        refuse(_call, (input, other), alpha=(alpha, 1))
+        raise
 
 
-def sub(input, other, *, alpha=1, out=None):
+def sub(input, other, *, alpha=1, out=None, _call=("sub", False)):
     """``input - alpha * other`` (SubBackward0; saves nothing)."""
-    _check_bool_sub(input, other)
-    return _add_like(input, other, alpha, np.subtract, _SubBackward0, "sub")
+    try:
+        _check_bool_sub(input, other)
+        return _add_like(input, other, alpha, np.subtract, _SubBackward0, "sub")
+    except Exception:
+        refuse(_call, (input, other), alpha=(alpha, 1))
+        raise
 
 
 def _is_bool(x) -> bool:
@@ -334,27 +373,42 @@ def _check_bool_sub(a, b) -> None:
         )
 
 
-subtract = sub
+def _number_first(fn, input, other, _call):
+    """``torch.mul(2, t)``: a number first is a wrapped tensor; anything else is refused as
+    PyTorch's parser refuses it."""
+    if _is_scalar(input) and isinstance(other, Tensor):
+        return fn(other, input)
+    refuse(_call, (input, other))
+    return fn(as_tensor_arg(input), other)
 
 
-def rsub(input, other, alpha=1):
+subtract = entry(sub, "subtract", False)
+
+
+def rsub(input, other, alpha=1, *, _call=("rsub", False)):
     """``other - alpha * input`` for a Python number ``other`` (RsubBackward1)."""
-    if isinstance(other, Tensor):
-        return sub(other, input, alpha=alpha)
-    if _in_builtin_formula[0] and alpha == 1 and input.requires_grad:
-        return _scalar_minus_tensor(other, input)
-    _check_bool_sub(input, other)
-    da, db, _ = _operands(input, other)
-    res = _arr(db - (da * alpha if alpha != 1 else da))
+    try:
+        if not isinstance(input, Tensor):
+            raise NotATensor(input)
+        if isinstance(other, Tensor):
+            return sub(other, input, alpha=alpha)
+        if _in_builtin_formula[0] and alpha == 1 and input.requires_grad:
+            return _scalar_minus_tensor(other, input)
+        _check_bool_sub(input, other)
+        da, db, _ = _operands(input, other)
+        res = _arr(db - (da * alpha if alpha != 1 else da))
+    except Exception:
+        refuse(_call, (input, other), alpha=(alpha, 1))
+        raise
     if not res.size and res.ndim > 1:  # (numpy lays out a nonempty result as TensorIterator does)
         res = in_operands_layout(res, da, db)
     return record(_wrap(res), node_class("RsubBackward1"), (input,), ctx=alpha, op="rsub")
 
 
-def mul(input, other, *, out=None):
+def mul(input, other, *, out=None, _call=("mul", False)):
     """Elementwise product (MulBackward0): saves ``other`` if ``input`` needs grad, and vice versa."""
     if not isinstance(input, Tensor):
-        input, other = other, input
+        return _number_first(mul, input, other, _call)
     if _in_builtin_formula[0]:
         scaled = _scaled_by_scalar(input, other, "mul")
         if scaled is not None:
@@ -365,7 +419,11 @@ def mul(input, other, *, out=None):
         result = _wrap(res if res.__class__ is _ndarray else np.asarray(res))
         saved = (other, None) if input.requires_grad else ()
         return record(result, _MulBackward0, (input, other), saved, op="mul")
-    da, db, _ = _operands(input, other)
+    try:
+        da, db, _ = _operands(input, other)
+    except Exception:
+        refuse(_call, (input, other))
+        raise
     res = _compute(np.multiply, da, db, (input, other))
     result = _wrap(res if res.__class__ is _ndarray else np.asarray(res))
     if needs_grad(input, other):
@@ -374,7 +432,7 @@ def mul(input, other, *, out=None):
     return record(result, _MulBackward0, (input, other), op="mul")
 
 
-multiply = mul
+multiply = entry(mul, "multiply", False)
 
 
 def _saved_operand(x, values, partner):
@@ -384,17 +442,21 @@ def _saved_operand(x, values, partner):
     return x if isinstance(x, Tensor) else values
 
 
-def div(input, other, *, rounding_mode=None, out=None):
+def div(input, other, *, rounding_mode=None, out=None, _call=("div", False)):
     """True division (DivBackward0): saves ``other``, and ``input`` if ``other`` needs grad."""
-    if rounding_mode is not None:
-        return _floor_or_trunc_div(input, other, rounding_mode)
-    if not isinstance(input, Tensor):
-        input = as_tensor_arg(input)
-    if _in_builtin_formula[0]:
-        scaled = _scaled_by_scalar(input, other, "div")
-        if scaled is not None:
-            return scaled
-    da, db, dt = _operands(input, other)
+    try:
+        if rounding_mode is not None:
+            return _floor_or_trunc_div(input, other, rounding_mode)
+        if not isinstance(input, Tensor):
+            input = _number_as_tensor(input)
+        if _in_builtin_formula[0]:
+            scaled = _scaled_by_scalar(input, other, "div")
+            if scaled is not None:
+                return scaled
+        da, db, dt = _operands(input, other)
+    except Exception:
+        refuse(_call, (input, other), rounding_mode=(rounding_mode, None))
+        raise
     if (dt.np if dt else da.dtype).kind != "f":
         da = da.astype(np.float32)
         db = db.astype(np.float32) if isinstance(db, _ndarray) else float(db)
@@ -406,7 +468,8 @@ def div(input, other, *, rounding_mode=None, out=None):
     return record(out, _DivBackward0, (input, other), op="div")
 
 
-true_divide = divide = div
+true_divide = entry(div, "true_divide", False)
+divide = entry(div, "divide", False)
 
 
 @autograd_first
@@ -432,24 +495,65 @@ def _floor_or_trunc_div(a, b, mode):
     return record(out, node_class("DivBackward2"), (a, b), op="div")
 
 
-def floor_divide(input, other):
-    return _floor_or_trunc_div(input, other, "floor")
+def _rounding_division(mode):
+    """The kernel of div with ``rounding_mode`` (as ``_floor_or_trunc_div`` computes it)."""
+    if mode == "floor":
+        return lambda a, b: (
+            np.floor_divide(a, b) if np.result_type(a, b).kind in "iu" else np.floor(np.true_divide(a, b))
+        )
+    if mode == "trunc":
+        return lambda a, b: np.trunc(np.true_divide(a, b)).astype(np.result_type(a, b))
+    raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{mode}'")
 
 
-def remainder(input, other):
+def floor_divide(input, other, *, _call=("floor_divide", False)):
+    try:
+        return _floor_or_trunc_div(input, other, "floor")
+    except Exception:
+        refuse(_call, (input, other))
+        raise
+
+
+def remainder(input, other, *, _call=("remainder", False)):
     """Python's ``%`` (numpy's mod): RemainderBackward0 for a number ``other``,
-    RemainderBackward1 (saving both) for a tensor. A number ``input`` records no history
-    (PyTorch's remainder.Scalar_Tensor has no derivative)."""
-    if not isinstance(input, Tensor):
-        da, db, _ = _operands(as_tensor_arg(input), other)
-        return _nondiff(_arr(_compute(np.mod, da, db, (input, other))), (input, other), "remainder")
-    da, db, _ = _operands(input, other)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = _wrap(_arr(_compute(np.mod, da, db, (input, other))))
+    RemainderBackward1 (saving both) for a tensor. A number ``input`` is remainder.Scalar_Tensor,
+    which PyTorch has no derivative for: its node is NotImplemented, and backward raises."""
+    try:
+        if not isinstance(input, Tensor):
+            if _is_scalar(input) and isinstance(other, Tensor):
+                return _number_remainder(input, other)
+            raise NotATensor(input)
+        da, db, _ = _operands(input, other)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = _wrap(_arr(_compute(_mod, da, db, (input, other))))
+    except Exception:
+        refuse(_call, (input, other))
+        raise
     if not isinstance(other, Tensor):
         return record(out, node_class("RemainderBackward0"), (input,), op="remainder")
     saved = (input, other) if needs_grad(input, other) else ()
     return record(out, node_class("RemainderBackward1"), (input, other), saved, op="remainder")
+
+
+def _mod(a, b):
+    """PyTorch's remainder kernel: integers refuse a zero divisor; floats take fmod, then add
+    ``b`` where the signs differ, so a zero keeps the dividend's sign (numpy's mod gives the
+    divisor's)."""
+    if np.result_type(a, b).kind in "iub":
+        res = np.mod(a, b)  # (shapes are checked first)
+        if not np.all(b):
+            raise RuntimeError("ZeroDivisionError")
+        return res
+    m = np.fmod(a, b)
+    return np.where((m != 0) & ((b < 0) != (m < 0)), m + b, m)
+
+
+def _number_remainder(number, t: Tensor) -> Tensor:
+    # the number is a wrapped scalar of the tensor's dtype category (``_operands`` promotes)
+    dt, dn, _ = _operands(t, number)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = _wrap(_arr(_compute(_mod, dn, dt, (t,))))
+    return record(out, NotImplementedNode, (t,), ctx="aten::remainder", op="remainder")
 
 
 @backward_formula("RemainderBackward0")
@@ -484,18 +588,26 @@ def reciprocal(input):
     return record(_wrap(data), node_class("ReciprocalBackward0"), (input,), save_output=True, op="reciprocal")
 
 
-def pow(input, exponent):
+def pow(input, exponent, *, _call=("pow", False)):
     """``input ** exponent``: PowBackward0 (scalar exponent), 1 (tensor), 2 (scalar base)."""
-    if not isinstance(input, Tensor):
-        return _rpow(input, exponent)
-    if isinstance(exponent, Tensor):
+    try:
+        if not isinstance(input, Tensor):
+            if not isinstance(exponent, Tensor) or not _is_scalar(input):
+                raise NotATensor(input)
+            return _rpow(input, exponent)
+        if isinstance(exponent, Tensor):
+            da, db, _ = _operands(input, exponent)
+            if da.dtype == np.bool_:
+                raise no_kernel("pow", _dtype.bool_)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out = _wrap(_arr(_compute(_power, da, db, (input, exponent))))
+            return record(
+                out, node_class("PowBackward1"), (input, exponent), (input, exponent), save_output=True, op="pow"
+            )
         da, db, _ = _operands(input, exponent)
-        if da.dtype == np.bool_:
-            raise no_kernel("pow", _dtype.bool_)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = _wrap(_arr(_compute(_power, da, db, (input, exponent))))
-        return record(out, node_class("PowBackward1"), (input, exponent), (input, exponent), save_output=True, op="pow")
-    da, db, _ = _operands(input, exponent)
+    except Exception:
+        refuse(_call, (input, exponent))
+        raise
     if da.dtype.kind in "iub" and isinstance(exponent, numbers.Integral) and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -532,6 +644,111 @@ def _rpow(base, exponent: Tensor):
 
 def square(input):
     return pow(input, 2)
+
+
+# ---------------------------------------------------------------- lerp, atan2
+
+
+def _lerp_values(start, end, weight):
+    """ATen's lerp: ``start + weight * (end - start)`` where ``|weight| < 0.5``, else ``end -
+    (end - start) * (1 - weight)``; the vectorized kernel fuses the multiply and the add (one
+    rounding: a float32 product is exact in float64)."""
+    diff = end - start
+    small = np.abs(weight) < 0.5
+    coeff = np.where(small, weight, weight - 1)
+    base = np.where(small, start, end)
+    if diff.dtype.itemsize < 8:
+        return (coeff.astype(np.float64) * diff + base).astype(diff.dtype)
+    return coeff * diff + base
+
+
+def lerp(input, end, weight, *, out=None, _call=("lerp", False)):
+    """``input + weight * (end - input)``: LerpBackward0 for a number weight (saves it),
+    LerpBackward1 for a tensor (saves weight, and input and end if weight needs grad)."""
+    try:
+        if not (isinstance(input, Tensor) and isinstance(end, Tensor)):
+            raise NotATensor(end)
+        if not (isinstance(weight, Tensor) or _is_scalar(weight)):
+            raise NotATensor(weight)
+    except Exception:
+        refuse(_call, (input, end, weight))
+        raise
+    dt = input._data.dtype
+    if end._data.dtype != dt:
+        raise RuntimeError(f"expected dtype {input.dtype._cpp} for `end` but got dtype {end.dtype._cpp}")
+    if dt.kind != "f":
+        raise no_kernel("lerp_kernel_scalar" if _is_scalar(weight) else "lerp_kernel_tensor", input.dtype)
+    if isinstance(weight, Tensor):
+        w = weight._data
+        if w.dtype != dt:
+            if w.ndim:
+                raise RuntimeError(f"expected dtype {input.dtype._cpp} for `weight` but got dtype {weight.dtype._cpp}")
+            w = w.astype(dt)
+        shapes = (input._data.shape, end._data.shape, w.shape)
+        try:
+            np.broadcast_shapes(*shapes)
+        except ValueError:
+            raise _broadcast3_error(shapes) from None
+        res = _arr(_lerp_values(input._data, end._data, w))
+        saved = (input, end, weight) if weight.requires_grad else (None, None, weight)
+        node = node_class("LerpBackward1")
+        return record(_wrap(res), node, (input, end, weight), saved, op="lerp")
+    _check_broadcast(input._data, end._data)
+    res = _arr(_lerp_values(input._data, end._data, dt.type(weight)))
+    return record(_wrap(res), node_class("LerpBackward0"), (input, end), (weight,), op="lerp")
+
+
+def _broadcast3_error(shapes) -> RuntimeError:
+    a, b, c = shapes
+    try:
+        ab = np.broadcast_shapes(a, b)
+    except ValueError:
+        return broadcast_error(a, b)
+    return broadcast_error(ab, c)
+
+
+@backward_formula("LerpBackward0")
+def _lerp_scalar_bw(node, g, ns):
+    (w,) = node.unpack(ns)  # self: grad * (1 - weight.toDouble()); end: grad * weight
+    return (g * (1 - float(w)) if node.needs(0) else None, g * w if node.needs(1) else None)
+
+
+@backward_formula("LerpBackward1")
+def _lerp_bw(node, g, ns):
+    # self: grad * (1 - weight); end: grad * weight; weight: grad * (end - self)
+    x, e, w = node.unpack(ns)
+    return (
+        g * (1 - w) if node.needs(0) else None,
+        g * w if node.needs(1) else None,
+        g * (e - x) if node.needs(2) else None,
+    )
+
+
+def atan2(input, other, *, out=None, _call=("atan2", False)):
+    """The angle of (other, input) (Atan2Backward0; saves both)."""
+    try:
+        if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
+            raise NotATensor(other)
+        da, db, dt = _operands(input, other)
+    except Exception:
+        refuse(_call, (input, other))
+        raise
+    if (dt.np if dt else da.dtype).kind != "f":
+        da, db = da.astype(np.float32), db.astype(np.float32)
+    res = _arr(_compute(np.arctan2, da, db, (input, other)))
+    return record(_wrap(res), node_class("Atan2Backward0"), (input, other), (input, other), op="atan2")
+
+
+arctan2 = entry(atan2, "arctan2", False)
+
+
+@backward_formula("Atan2Backward0")
+def _atan2_bw(node, g, ns):
+    # atan2_backward: recip = (self * self + other * other).reciprocal();
+    # {grad * other * recip, grad * -self * recip}
+    x, y = node.unpack(ns)
+    recip = ns.reciprocal(x * x + y * y)
+    return (g * y * recip if node.needs(0) else None, g * -x * recip if node.needs(1) else None)
 
 
 # ============================================================================ unary elementwise
@@ -971,13 +1188,25 @@ def _extremum(np_fn, input, other) -> np.ndarray:
     return res
 
 
-def maximum(input, other):
-    out = _wrap(_extremum(np.maximum, input, other))
+def maximum(input, other, *, _call=("maximum", False)):
+    try:
+        if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
+            raise NotATensor(other)
+        out = _wrap(_extremum(np.maximum, input, other))
+    except Exception:
+        refuse(_call, (input, other))
+        raise
     return record(out, node_class("MaximumBackward0"), (input, other), (input, other), op="maximum")
 
 
-def minimum(input, other):
-    out = _wrap(_extremum(np.minimum, input, other))
+def minimum(input, other, *, _call=("minimum", False)):
+    try:
+        if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
+            raise NotATensor(other)
+        out = _wrap(_extremum(np.minimum, input, other))
+    except Exception:
+        refuse(_call, (input, other))
+        raise
     return record(out, node_class("MinimumBackward0"), (input, other), (input, other), op="minimum")
 
 
@@ -994,28 +1223,57 @@ def _nondiff(data, inputs, op):
     return out
 
 
-def _compare(np_fn, op):
+def _compare(np_fn, op, call=None):
+    """A comparison named ``call`` = (torch's name, whether a Tensor method) in the parser's
+    errors; ``__eq__``/``__ne__`` return NotImplemented where the parser refuses the operand."""
+    call = call or (op, False)
+
     def fn(input, other):
-        if other is None:
-            return False if op == "eq" else True
-        da, db, _ = _operands(input, other)
+        try:
+            da, db, _ = _operands(input, other)
+        except Exception:
+            if call[0][:2] == "__":  # ==, !=: PyTorch's parser error becomes NotImplemented
+                if parser_error(op, (other,), {}, True) is not None:
+                    return NotImplemented
+                raise
+            refuse(call, (input, other))
+            raise
         return _nondiff(_arr(_compute(np_fn, da, db)), (input, other), op)
 
-    fn.__name__ = op
+    fn.__name__ = call[0]
     return fn
+
+
+_COMPARISONS = {
+    "eq": np.equal,
+    "ne": np.not_equal,
+    "lt": np.less,
+    "le": np.less_equal,
+    "gt": np.greater,
+    "ge": np.greater_equal,
+}
+
+
+def comparison(op: str, name: str, method: bool):
+    """The comparison ``op`` as torch's ``name`` (an alias, a Tensor method, ``__eq__``)."""
+    return _compare(_COMPARISONS[op], op, (name, method))
 
 
 eq = _compare(np.equal, "eq")
 ne = _compare(np.not_equal, "ne")
-lt = less = _compare(np.less, "lt")
-le = less_equal = _compare(np.less_equal, "le")
-gt = greater = _compare(np.greater, "gt")
-ge = greater_equal = _compare(np.greater_equal, "ge")
+lt = _compare(np.less, "lt")
+le = _compare(np.less_equal, "le")
+gt = _compare(np.greater, "gt")
+ge = _compare(np.greater_equal, "ge")
+less = comparison("lt", "less", False)
+less_equal = comparison("le", "less_equal", False)
+greater = comparison("gt", "greater", False)
+greater_equal = comparison("ge", "greater_equal", False)
 
 
 def _logical(np_fn, op):
     def fn(input, other):
-        da, db, _ = _operands(input, other)
+        da, db, _ = _converted_operands(input, other)
         if da.dtype.kind == "f":
             raise RuntimeError(f"\"{op}_cpu\" not implemented for '{input.dtype._legacy}'")
         return _nondiff(_arr(_compute(np_fn, da, db)), (input, other), op)
@@ -1040,12 +1298,22 @@ def bitwise_not(input):
     return _nondiff(np.invert(input._data), (input,), "bitwise_not")
 
 
-def logical_and(input, other):
-    return _nondiff(np.logical_and(input._data, _operands(input, other)[1]), (input, other), "logical_and")
+def _logical_operand(input, other, _call):
+    try:
+        if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
+            raise NotATensor(other)
+        return _operands(input, other)[1]
+    except Exception:
+        refuse(_call, (input, other))
+        raise
 
 
-def logical_or(input, other):
-    return _nondiff(np.logical_or(input._data, _operands(input, other)[1]), (input, other), "logical_or")
+def logical_and(input, other, *, _call=("logical_and", False)):
+    return _nondiff(np.logical_and(input._data, _logical_operand(input, other, _call)), (input, other), "logical_and")
+
+
+def logical_or(input, other, *, _call=("logical_or", False)):
+    return _nondiff(np.logical_or(input._data, _logical_operand(input, other, _call)), (input, other), "logical_or")
 
 
 def isnan(input):
@@ -1303,6 +1571,8 @@ def _extreme_all_bw(node, g, ns):
         count = mask.sum()
     else:
         count = int(np.count_nonzero(mask))  # g / count keeps g's dtype
+        if g.dtype.itemsize < 4:  # div's kernel divides a half by a 0-d count in float
+            return (ns.masked_fill_(ns.zeros(x.shape, x), mask, (g.astype(np.float32) / count).astype(g.dtype)),)
     return (ns.masked_fill_(ns.zeros(x.shape, x), mask, g / count),)
 
 
@@ -1370,7 +1640,12 @@ def _extreme(input, dim, keepdim, other, is_max):
             raise RuntimeError(
                 f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument."
             )
-        res = np.asarray(input._data.max() if is_max else input._data.min())
+        res = input._data.max() if is_max else input._data.min()
+        if res == 0 and res.dtype.kind == "f":  # which zero: the sign of the one torch's kernel keeps
+            flat = input._data.ravel()
+            zeros = np.flatnonzero(flat == 0)
+            res = flat[reduce_all_winner(flat, zeros)] if zeros.size > 1 else res
+        res = np.asarray(res)
         node = node_class("MaxBackward1" if is_max else "MinBackward1")
         return record(_wrap(res), node, (input,), (input,), save_output=True, op=name)
     d = stale_views_first(input._wrap_dim, (dim,), inputs=(input,))
@@ -1406,6 +1681,112 @@ def min(input, dim=None, keepdim=False, *, other=None):
     return _extreme(input, dim, keepdim, other, False)
 
 
+node_class("SortBackward0", _extreme_dim_bw)
+node_class("TopkBackward0", _extreme_dim_bw)
+node_class("SortBackward1", _extreme_dim_bw)
+
+
+def _sorted_indices(data: np.ndarray, d: int, descending: bool) -> np.ndarray:
+    """Indices that sort ``data`` along ``d``: equal elements keep their order, nan last
+    ascending and first descending (PyTorch's ``stable=True``; ``sort`` redoes the rows where
+    std::sort would order equal elements otherwise)."""
+    if not descending:
+        return np.argsort(data, axis=d, kind="stable")
+    n = data.shape[d]
+    reverse = np.argsort(np.flip(data, d), axis=d, kind="stable")
+    return np.flip(n - 1 - reverse, d)
+
+
+def _select_along(input, idx, d, node_name, op, rt):
+    """(values, indices) picked by ``idx`` along ``d``, recorded as ``node_name`` (PyTorch's
+    value_selecting_reduction_backward with keepdim: the grad is scattered back)."""
+    data = input._data
+    idx = np.array(idx, dtype=np.int64, order="C")  # (a flip's view: a fresh contiguous copy)
+    values = np.take_along_axis(data, idx, axis=d) if data.ndim else data.copy()
+    idx_t = _wrap(idx)
+    ctx = (data.shape, d if data.ndim else None, True)
+    vals = record(_wrap(values), node_class(node_name), (input,), (idx_t,), ctx=ctx, op=op)
+    return rt(vals, idx_t)
+
+
+def sort(input, dim=-1, descending=False, stable=None):
+    """Sorted values and their indices along ``dim`` (SortBackward0, or SortBackward1 for the
+    overload taking ``stable``; saves the indices)."""
+    if isinstance(dim, bool):  # sort(input, stable, dim, descending) has stable first
+        raise TypeError("sort(): argument 'dim' must be int, not bool")
+    d = input._wrap_dim(dim, builtins.max(input._data.ndim, 1))
+    data = input._data
+    idx = _sorted_indices(data, d, descending) if data.ndim else np.zeros((), np.int64)
+    # an expanded dim (stride 0) is left as it is (sort_kernel returns early)
+    if not stable and data.ndim and data.shape[d] > 1 and data.strides[d]:
+        _redo_rows_as_libstdcxx(
+            data, idx, d, descending, lambda queue: _stl.sort(queue, len(queue), _key_order(descending))
+        )
+    name = "SortBackward0" if stable is None else "SortBackward1"
+    return _select_along(input, idx, d, name, "sort", _sort_rt)
+
+
+def argsort(input, dim=-1, descending=False, stable=False):
+    """The indices ``sort`` gives (no history)."""
+    return sort(input, dim, descending, stable).indices.detach()
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    """The ``k`` largest (or smallest) values along ``dim`` and their indices (TopkBackward0)."""
+    data = input._data
+    d = input._wrap_dim(dim, builtins.max(data.ndim, 1))
+    n = data.shape[d] if data.ndim else 1
+    if not 0 <= k <= n:
+        raise RuntimeError("selected index k out of range")
+    if not data.ndim:
+        return _select_along(input, np.zeros((), np.int64), d, "TopkBackward0", "topk", _topk_rt)
+    idx = np.take(_sorted_indices(data, d, largest), np.arange(k), axis=d)
+    if k:
+        # topk_impl_loop: partial_sort, or nth_element then sort of the first k - 1
+        comp = _key_order(largest)
+        if k * 64 <= n:
+            algorithm = lambda queue: _stl.partial_sort(queue, k, comp)  # noqa: E731
+        elif sorted:
+            algorithm = lambda queue: (_stl.nth_element(queue, k - 1, comp), _stl.sort(queue, k - 1, comp))  # noqa: E731
+        else:  # nth_element's own order, ties or not
+            algorithm = lambda queue: _stl.nth_element(queue, k - 1, comp)  # noqa: E731
+        _redo_rows_as_libstdcxx(data, idx, d, largest, algorithm, every_row=not (sorted or k * 64 <= n))
+    return _select_along(input, idx, d, "TopkBackward0", "topk", _topk_rt)
+
+
+def _key_order(descending: bool):
+    """PyTorch's comparators of (value, index) pairs (KeyValueCompAsc/Desc): nan is largest."""
+    isnan = math.isnan
+    if descending:
+        return lambda x, y: (isnan(x[0]) and not isnan(y[0])) or x[0] > y[0]
+    return lambda x, y: (not isnan(x[0]) and isnan(y[0])) or x[0] < y[0]
+
+
+def _redo_rows_as_libstdcxx(data, idx, d, descending, algorithm, every_row=False) -> None:
+    """Redo, in ``idx`` (indices along ``d``, as numpy's stable order gives them), the rows whose
+    answer depends on the algorithm PyTorch's CPU kernel runs -- those with equal values, or
+    ``every_row`` -- by replaying ``algorithm`` (libstdc++'s, see ``_stl``) on (value, index)
+    pairs. Rows of distinct values come out the same from any correct algorithm."""
+    n = data.shape[d]
+    rows = np.moveaxis(data, d, -1).reshape(-1, n)
+    if every_row:
+        redo = np.ones(rows.shape[0], dtype=bool)
+    else:
+        s = np.sort(rows, axis=1)
+        nan = np.isnan(s) if s.dtype.kind == "f" else np.zeros(s.shape, dtype=bool)
+        redo = ((s[:, 1:] == s[:, :-1]) | (nan[:, 1:] & nan[:, :-1])).any(axis=1)
+    if not redo.any():
+        return
+    k = idx.shape[d]
+    out = np.moveaxis(idx, d, -1).reshape(-1, k)  # a view of idx when it can be, else written back
+    for r in np.flatnonzero(redo):
+        queue = list(zip(rows[r].tolist(), range(n)))
+        algorithm(queue)
+        out[r] = [i for _, i in queue[:k]]
+    if not np.shares_memory(out, idx):
+        idx[...] = np.moveaxis(out.reshape(np.moveaxis(idx, d, -1).shape), -1, d)
+
+
 def _reduce_dims(input, dim):
     """All dims for ``dim`` None or (), else the wrapped dims."""
     if _all_dims(dim):
@@ -1436,6 +1817,8 @@ def _amax_bw(node, g, ns):
     mask = r == x
     count = ns.sum(mask, dims, True) if dims else mask
     if not ns.records_graph:
+        if g.dtype.itemsize < 4 and count.size == 1:  # div's kernel divides a half by one count in float
+            return ((g.astype(np.float32) / count).astype(g.dtype) * mask,)
         count = count.astype(g.dtype)  # PyTorch divides in the grad's dtype
     return ((g / count) * mask,)
 
@@ -1447,10 +1830,26 @@ def _amax_like(input, dim, keepdim, is_max):
     dims = _reduce_dims(input, dim)
     fn = np.amax if is_max else np.amin
     res = _ns.reduced(fn(input._data, axis=dims, keepdims=keepdim))
+    if res.dtype.kind == "f" and np.count_nonzero(res) != res.size:  # a zero: which sign torch keeps
+        _settle_reduced_zeros(res, input._data, dims, keepdim)
     name = "AmaxBackward0" if is_max else "AminBackward0"
     return record(
         _wrap(res), node_class(name), (input,), (input,), ctx=(dims, keepdim), save_output=True, op=name[:4].lower()
     )
+
+
+def _settle_reduced_zeros(res, x, dims, keepdim) -> None:
+    """Give each zero of amax/amin's result ``res`` the sign of the zero PyTorch's kernel keeps
+    (``reduction_tie_keys``), in place."""
+    if not dims:
+        return
+    zero = res == 0 if keepdim else np.expand_dims(res == 0, dims)
+    keys = np.where((x == 0) & zero, reduction_tie_keys(x, dims), np.iinfo(np.int64).min)
+    kept = [d for d in range(x.ndim) if d not in dims]
+    moved = np.transpose(keys, kept + list(dims)).reshape([x.shape[d] for d in kept] + [-1])
+    values = np.transpose(x, kept + list(dims)).reshape(moved.shape)
+    winners = np.take_along_axis(values, moved.argmax(-1)[..., None], -1)[..., 0]
+    np.copyto(res, winners.reshape(res.shape), where=res == 0)
 
 
 def amax(input, dim=(), keepdim=False):
@@ -1591,8 +1990,14 @@ def _norm_bw(node, g, ns):
 
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """Vector p-norm over ``dim`` (LinalgVectorNormBackward0)."""
-    p = 2 if p in ("fro", None) else p
+    p = 2 if p is None or (p.__class__ is str and p == "fro") else p
     if not isinstance(p, (int, float)) or p in (0, float("inf"), float("-inf")):
+        if isinstance(p, str):  # torch.norm takes any other string for a matrix norm
+            if p != "nuc":
+                raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
+            if input.ndim < 2:
+                raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
+        refuse(("linalg_vector_norm", False), (input, p))
         raise NotImplementedError(f"gradlens_core supports a finite, non-zero norm p, got {p!r}")
     if not input.dtype.is_floating_point:
         raise RuntimeError(
@@ -2052,20 +2457,24 @@ def _where_bw(node, g, ns):
 
 
 @autograd_first
-def where(condition, input=None, other=None):
+def where(condition, input=None, other=None, *, _call=("where", False)):
     """Elementwise choice (WhereBackward0; saves the condition)."""
-    if input is None and other is None:
-        return tuple(_wrap(np.asarray(i, dtype=np.int64)) for i in np.nonzero(condition._data))
-    if condition._data.dtype != np.bool_:
-        raise RuntimeError(
-            f"where expected condition to be a boolean tensor, but got a tensor with dtype {condition.dtype._legacy}"
-        )
-    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        input = as_tensor_arg(input)
-    if isinstance(input, Tensor):
-        da, db, _ = _operands(input, other)
-    else:
-        db, da, _ = _operands(other, input)
+    try:
+        if input is None and other is None:
+            return tuple(_wrap(np.asarray(i, dtype=np.int64)) for i in np.nonzero(condition._data))
+        if condition._data.dtype != np.bool_:
+            raise RuntimeError(
+                f"where expected condition to be a boolean tensor, but got a tensor with dtype {condition.dtype._legacy}"
+            )
+        if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+            input = _number_as_tensor(input)
+        if isinstance(input, Tensor):
+            da, db, _ = _operands(input, other)
+        else:
+            db, da, _ = _operands(other, input)
+    except Exception:
+        refuse(_call, (condition, input, other))
+        raise
     try:
         res = in_operands_layout(np.where(condition._data, da, db), condition._data, da, db)
     except ValueError:
@@ -2358,7 +2767,7 @@ def _inplace_binary(self, other, np_fn, node_cls, op, alpha=1, check_operands=No
     check_internal_overlap(self, op)
     check_no_partial_overlap(self, other)
     if not isinstance(other, Tensor) and not _is_scalar(other):
-        other = as_tensor_arg(other)
+        raise NotATensor(other)  # PyTorch's parser refuses it (see _argparse)
     da, db, dt = _operands(self, other)
     result = result_dtype(dt or self.dtype)
     # TensorIterator checks the shapes, then the result dtype, before add_ checks alpha
@@ -2403,21 +2812,41 @@ def _requires(x) -> bool:
     return isinstance(x, Tensor) and x.requires_grad
 
 
-def add_(self, other, *, alpha=1):
-    return _inplace_binary(self, other, np.add, _AddBackward0, "add_", alpha)
+def add_(self, other, *, alpha=1, _call=("add_", True)):
+    try:
+        return _inplace_binary(self, other, np.add, _AddBackward0, "add_", alpha)
+    except Exception:
+        refuse(_call, (self, other), alpha=(alpha, 1))
+        raise
 
 
-def sub_(self, other, *, alpha=1):
-    return _inplace_binary(self, other, np.subtract, _SubBackward0, "sub_", alpha, _check_bool_sub)
+def sub_(self, other, *, alpha=1, _call=("sub_", True)):
+    try:
+        return _inplace_binary(self, other, np.subtract, _SubBackward0, "sub_", alpha, _check_bool_sub)
+    except Exception:
+        refuse(_call, (self, other), alpha=(alpha, 1))
+        raise
 
 
-def mul_(self, other):
-    return _inplace_binary(self, other, np.multiply, _MulBackward0, "mul_")
+def mul_(self, other, *, _call=("mul_", True)):
+    try:
+        return _inplace_binary(self, other, np.multiply, _MulBackward0, "mul_")
+    except Exception:
+        refuse(_call, (self, other))
+        raise
 
 
-def div_(self, other, *, rounding_mode=None):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return _inplace_binary(self, other, np.true_divide, _DivBackward0, "div_", result_dtype=_dtype.float_result)
+def div_(self, other, *, rounding_mode=None, _call=("div_", True)):
+    try:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if rounding_mode is not None:
+                return _inplace_binary(
+                    self, other, _rounding_division(rounding_mode), node_class("DivBackward2"), "div_"
+                )
+            return _inplace_binary(self, other, np.true_divide, _DivBackward0, "div_", result_dtype=_dtype.float_result)
+    except Exception:
+        refuse(_call, (self, other), rounding_mode=(rounding_mode, None))
+        raise
 
 
 def _inplace_unary(name, np_fn, save_output=False, save_input=False, float_only=True):

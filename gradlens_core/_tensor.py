@@ -638,7 +638,7 @@ class Tensor:
         return tensor_repr(
             self._data,
             self.dtype.name,
-            grad_fn_name=None if node is None else node.name(),
+            grad_fn_name=None if node is None else type(node).__name__,
             requires_grad=self._requires_grad,
         )
 

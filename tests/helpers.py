@@ -756,6 +756,21 @@ def _grad_of(f, n_inputs: int = 1, seed: int = 3):
     return fn
 
 
+def _added_second_order_cases() -> list:
+    rng = np.random.default_rng(20261129)
+
+    def u(*shape):
+        return np.asarray(rng.uniform(-2.0, 2.0, size=shape))
+
+    return [
+        OpCase("lerp_scalar", _grad_of(lambda t, x, y: t.lerp(x, y, 0.3) * x, 2), u(2, 3), u(2, 3)),
+        OpCase("lerp_tensor", _grad_of(lambda t, x, y, w: t.lerp(x, y, w) * w, 3), u(2, 3), u(2, 3), u(2, 3)),
+        OpCase("atan2", _grad_of(lambda t, x, y: t.atan2(x, y), 2), u(2, 3), u(2, 3)),
+        OpCase("sort", _grad_of(lambda t, x: x.sort(1).values ** 2), u(2, 5)),
+        OpCase("topk", _grad_of(lambda t, x: x.topk(2).values ** 2), u(2, 5)),
+    ]
+
+
 def second_order_cases() -> list:
     return [
         OpCase("exp", _grad_of(lambda t, x: x.exp()), U(2, 3)),
@@ -781,7 +796,7 @@ def second_order_cases() -> list:
         OpCase("matmul_squared", _grad_of(lambda t, a: (a @ a).sin()), U(3, 3)),
         OpCase("matmul_1d_1d", _grad_of(lambda t, a, b: (a @ b) ** 2, 2), U(3), U(3)),
         OpCase("matmul_3d_2d", _grad_of(lambda t, a, b: a @ b, 2), U(2, 2, 3), U(3, 2)),
-    ]
+    ] + _added_second_order_cases()
 
 
 def _fill_with_0d(t, x, v):
@@ -832,6 +847,53 @@ def _more_cases() -> list:
     ]
 
 
+def _added_op_cases() -> list:
+    """lerp, atan2, sort/topk, dropout and layer_norm: values from their own generator, so the
+    cases above keep theirs."""
+    rng = np.random.default_rng(20261128)
+
+    def u(*shape, low=-2.0, high=2.0):
+        return np.asarray(rng.uniform(low, high, size=shape))
+
+    def distinct(*shape):  # far apart: sort and topk have no ties
+        return np.asarray(rng.permutation(int(np.prod(shape))).reshape(shape) * 0.37 - 1.0)
+
+    return [
+        OpCase("lerp_scalar_small", lambda t, x, y: t.lerp(x, y, 0.3), u(2, 3), u(2, 3)),
+        OpCase("lerp_scalar_large_method", lambda t, x, y: x.lerp(y, 0.8), u(2, 3), u(2, 3)),
+        OpCase("lerp_scalar_broadcast", lambda t, x, y: t.lerp(x, y, -0.6), u(2, 3), u(3)),
+        OpCase("lerp_tensor", lambda t, x, y, w: t.lerp(x, y, w), u(2, 3), u(2, 3), u(2, 3, low=-1, high=1.5)),
+        OpCase("lerp_tensor_broadcast", lambda t, x, y, w: x.lerp(y, w), u(2, 1), u(3), u(2, 3)),
+        OpCase("atan2", lambda t, x, y: t.atan2(x, y), u(2, 3), u(2, 3)),
+        OpCase("atan2_broadcast_method", lambda t, x, y: x.atan2(y), u(2, 3), u(3)),
+        OpCase("arctan2", lambda t, x, y: t.arctan2(x, y), u(3), u(2, 3)),
+        OpCase("sort", lambda t, x: t.sort(x), distinct(3, 5)),
+        OpCase("sort_dim0_descending", lambda t, x: x.sort(0, descending=True), distinct(4, 3)),
+        OpCase("sort_stable_keyword", lambda t, x: t.sort(x, stable=True, dim=1), distinct(2, 6)),
+        OpCase("sort_then_scale", lambda t, x: x.sort().values * x, distinct(6)),
+        OpCase("topk", lambda t, x: t.topk(x, 2), distinct(3, 5)),
+        OpCase("topk_smallest_dim0", lambda t, x: x.topk(3, dim=0, largest=False), distinct(4, 3)),
+        OpCase("topk_all", lambda t, x: x.topk(6).values.exp(), distinct(6)),
+        OpCase("topk_of_transposed", lambda t, x: x.t().topk(2), distinct(3, 4)),
+        OpCase("layer_norm", lambda t, x: t.nn.functional.layer_norm(x, (4,)), u(3, 4)),
+        OpCase(
+            "layer_norm_affine",
+            lambda t, x, w, b: t.nn.functional.layer_norm(x, (4,), w, b, eps=1e-3),
+            u(3, 4),
+            u(4),
+            u(4),
+        ),
+        OpCase(
+            "layer_norm_weight_only_2d", lambda t, x, w: t.nn.functional.layer_norm(x, (2, 3), w), u(2, 2, 3), u(2, 3)
+        ),
+        OpCase("layer_norm_bias_only_1d", lambda t, x, b: t.nn.functional.layer_norm(x, (5,), None, b), u(5), u(5)),
+        OpCase("layer_norm_transposed", lambda t, x: t.nn.functional.layer_norm(x.t(), (3,)).exp(), u(3, 4)),
+        OpCase("dropout_p0", lambda t, x: t.nn.functional.dropout(x, 0.0) * 2, u(2, 3)),
+        OpCase("dropout_eval", lambda t, x: t.nn.functional.dropout(x, 0.5, training=False).sin(), u(2, 3)),
+        OpCase("dropout_p1", lambda t, x: t.nn.functional.dropout(x, 1.0) + x, u(2, 3)),
+    ]
+
+
 def op_cases() -> list:
     """Every differentiable op case (ids are unique)."""
     cases = (
@@ -846,6 +908,7 @@ def op_cases() -> list:
         + _copy_cases()
         + _inplace_cases()
         + _more_cases()
+        + _added_op_cases()
     )
     ids = [c.id for c in cases]
     assert len(ids) == len(set(ids)), "duplicate op case ids"

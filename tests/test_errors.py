@@ -6,6 +6,7 @@ when torch is importable the same programs are also compared with it live.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from helpers import first_sentence
 
@@ -481,6 +482,9 @@ ERRORS = [
         "Subtraction, the `-` operator, with two bool tensors is not supported.",
     ),
     ("mean_of_int", lambda t: t.tensor([1, 2]).mean(), RuntimeError, "mean(): could not infer output dtype."),
+    ("int_remainder_by_zero", lambda t: t.tensor([5, 3]) % 0, RuntimeError, "ZeroDivisionError"),
+    ("int_remainder_by_zero_tensor", lambda t: t.tensor([5, 3]) % t.tensor([0, 1]), RuntimeError, "ZeroDivisionError"),
+    ("number_remainder_by_int_zero", lambda t: 5 % t.tensor([0, 2]), RuntimeError, "ZeroDivisionError"),
     (
         "cat_size_mismatch",
         lambda t: t.cat([t.ones(2, 3), t.ones(2, 4)]),
@@ -761,3 +765,123 @@ def test_stale_no_grad_view_refuses_before_bad_arguments_as_torch(program, trans
     ours = _raised(lambda t: program(t, _stale_no_grad_view(t, transposed)), gradlens_core)
     assert type(ours) is type(theirs), f"torch: {type(theirs).__name__}: {theirs}\nours: {type(ours).__name__}: {ours}"
     assert first_sentence(str(ours)) == first_sentence(str(theirs))
+
+
+# ----------------------------------------------------------------------------- the argument parser's TypeErrors
+#
+# PyTorch's parser refuses arguments of the wrong type before an op runs, naming the argument
+# (one plausible signature) or listing the signatures; the first line is compared.
+
+BINARY_OPS = ["add", "sub", "mul", "div", "pow", "remainder", "maximum", "minimum"]
+BAD_VALUES = {"str": "a", "None": None, "list": [1.0, 2.0], "tuple": (1.0, 2.0), "bytes": b"a", "object": object()}
+
+
+def _first_line_of_error(fn):
+    try:
+        fn()
+    except Exception as e:  # noqa: BLE001 - the error itself is compared
+        return type(e), str(e).split("\n", 1)[0]
+    return None
+
+
+def _parser_cases():
+    cases = []
+    for op in BINARY_OPS:
+        for label, bad in BAD_VALUES.items():
+            cases.append((f"torch.{op}(v, {label})", lambda t, v, op=op, bad=bad: getattr(t, op)(v, bad)))
+            cases.append((f"v.{op}({label})", lambda t, v, op=op, bad=bad: getattr(v, op)(bad)))
+            cases.append((f"torch.{op}({label}, v)", lambda t, v, op=op, bad=bad: getattr(t, op)(bad, v)))
+    cases += [
+        ("add_alpha_str", lambda t, v: t.add(v, v, alpha="x")),
+        ("add_alpha_none", lambda t, v: t.sub(v, v, alpha=None)),
+        ("add_alpha_list_method", lambda t, v: v.add(v, alpha=[1])),
+        ("div_bad_other_and_mode", lambda t, v: t.div(v, "a", rounding_mode="floor")),
+        ("div_bad_other_and_mode_method", lambda t, v: v.div(None, rounding_mode="trunc")),
+        ("div_mode_int", lambda t, v: v.div(v, rounding_mode=3)),
+        ("pow_numpy_array", lambda t, v: t.pow(v, np.array([1.0, 2.0]))),
+        ("mul_numpy_array", lambda t, v: t.mul(v, np.array([1.0, 2.0]))),
+        ("add_list_operator", lambda t, v: v + [1.0, 2.0]),
+        ("sub_list_operator", lambda t, v: v - [1.0]),
+        ("mul_str_operator", lambda t, v: v * "a"),
+        ("norm_bad_order", lambda t, v: v.norm(p="bad")),
+        ("norm_bad_order_2d", lambda t, v: t.ones(2, 2).norm(p="bad")),
+        ("norm_bad_order_dim", lambda t, v: t.ones(2, 3).norm(p="bad", dim=1)),
+        ("norm_inf_str", lambda t, v: t.norm(v, p="inf")),
+        ("norm_nuc_1d", lambda t, v: v.norm(p="nuc")),
+        ("norm_list_order", lambda t, v: v.norm(p=[1])),
+        ("eq_str", lambda t, v: t.eq(v, "a")),
+        ("eq_none", lambda t, v: t.eq(v, None)),
+        ("ne_none_method", lambda t, v: v.ne(None)),
+        ("lt_list", lambda t, v: t.lt(v, [1.0, 2.0])),
+        ("ge_str_method", lambda t, v: v.ge("a")),
+        ("greater_list", lambda t, v: t.greater(v, [1.0, 2.0])),
+        ("lt_list_operator", lambda t, v: v < [1.0, 2.0]),
+        ("le_none_operator", lambda t, v: v <= None),
+        ("add__str", lambda t, v: v.detach().add_("a")),
+        ("add__alpha_str", lambda t, v: v.detach().add_(v, alpha="x")),
+        ("sub__none", lambda t, v: v.detach().sub_(None)),
+        ("mul__list", lambda t, v: v.detach().mul_([1.0])),
+        ("div__str", lambda t, v: v.detach().div_("a")),
+        ("div__none_with_mode", lambda t, v: v.detach().div_(None, rounding_mode="floor")),
+        ("add__str_on_leaf", lambda t, v: v.add_("a")),
+        ("div__bad_mode", lambda t, v: v.detach().div_(2, rounding_mode="x")),
+        ("where_str", lambda t, v: t.where(v > 1, v, "a")),
+        ("where_list", lambda t, v: t.where(v > 1, [1.0, 2.0], v)),
+        ("where_none", lambda t, v: t.where(v > 1, v, None)),
+        ("where_array", lambda t, v: t.where(v > 1, v, np.array([1.0, 2.0]))),
+        ("where_list_condition", lambda t, v: t.where([True, False], v, v)),
+        ("rsub_str", lambda t, v: t.rsub(v, "a")),
+        ("rsub_list", lambda t, v: t.rsub(v, [1.0])),
+        ("rsub_number_first", lambda t, v: t.rsub(2, v)),
+        ("logical_and_str", lambda t, v: t.logical_and(v, "a")),
+        ("logical_and_number", lambda t, v: t.logical_and(v, 1)),
+        ("logical_or_list_method", lambda t, v: v.logical_or([1.0])),
+        ("logical_or_bool_method", lambda t, v: v.logical_or(True)),
+        ("atan2_number", lambda t, v: t.atan2(v, 2.0)),
+        ("atan2_str_method", lambda t, v: v.atan2("a")),
+        ("lerp_number_end", lambda t, v: t.lerp(v, 2.0, 0.5)),
+        ("lerp_str_weight_method", lambda t, v: v.lerp(v, "a")),
+        ("lerp_end_dtype", lambda t, v: t.lerp(v, v.double(), 0.5)),
+        ("lerp_weight_dtype", lambda t, v: t.lerp(v, v, v.double())),
+        ("lerp_int", lambda t, v: t.lerp(t.ones(2, dtype=t.int64), t.ones(2, dtype=t.int64), 0.5)),
+        ("lerp_shapes", lambda t, v: t.lerp(v, t.ones(3), 0.5)),
+        ("lerp_weight_shape", lambda t, v: t.lerp(v, v, t.ones(3))),
+    ]
+    return cases
+
+
+PARSER_CASES = _parser_cases()
+
+
+@pytest.mark.parametrize("fn", [c[1] for c in PARSER_CASES], ids=[c[0] for c in PARSER_CASES])
+def test_argument_type_errors_match_torch(fn, torch):
+    def run(t):
+        return _first_line_of_error(lambda: fn(t, t.tensor([1.0, 2.0], requires_grad=True)))
+
+    theirs = run(torch)
+    assert theirs is not None, "torch accepted the call"
+    assert run(gradlens_core) == theirs
+
+
+def test_parsed_ops_still_take_numbers_and_tensors(torch):
+    def run(t, op, other, method):
+        v = t.tensor([1.0, 2.0])
+        other = other(t) if callable(other) else other
+        try:
+            out = getattr(v, op)(other) if method else getattr(t, op)(v, other)
+        except Exception as e:  # noqa: BLE001 - compared with torch's
+            return type(e).__name__
+        return out.tolist(), str(out.dtype)
+
+    for op in BINARY_OPS:
+        for other in (lambda t: t.tensor([3.0, 4.0]), 2, 2.5, True, np.float32(2.0), lambda t: t.tensor(2.0)):
+            for method in (False, True):
+                assert run(gradlens_core, op, other, method) == run(torch, op, other, method), (op, other, method)
+
+
+def test_equality_operators_fall_back_as_in_torch(torch):
+    def run(t):
+        v = t.tensor([1.0, 2.0])
+        return [v == None, v != None, v == "a", v != "a", v == [1.0, 2.0], v != (1.0, 2.0)]  # noqa: E711
+
+    assert run(gradlens_core) == run(torch)

@@ -160,8 +160,9 @@ def test_binary_broadcasting(name, data):
 def test_maximum_minimum_broadcasting(op, data):
     shapes = data.draw(PAIRS, label="shapes").input_shapes
     x = data.draw(values(shapes[0], "distinct"), label="x")
-    # y on the grid shifted by half a step: never equal to an x (no ties)
-    y = data.draw(values(shapes[1], "distinct"), label="y") + 0.05
+    # y on the grid shifted by half a step: never equal to an x (no ties); an array, as a 0-d
+    # one plus a number is a numpy scalar, which maximum refuses (it takes no numbers)
+    y = np.asarray(data.draw(values(shapes[1], "distinct"), label="y") + 0.05)
     gradcheck(lambda t, a, b: getattr(t, op)(a, b), x, y)
 
 

@@ -712,3 +712,101 @@ def test_losses_match_torch(torch):
         assert n1 == n2
         np.testing.assert_allclose(o1, o2, atol=1e-5)
         np.testing.assert_allclose(g1, g2, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- dropout and layer norm
+
+
+def test_dropout_scales_kept_elements_and_saves_its_noise():
+    gl.manual_seed(0)
+    x = gl.randn(200, 50, requires_grad=True)
+    y = F.dropout(x, 0.3)
+    assert type(y.grad_fn).__name__ == "MulBackward0"
+    kept = y.detach().numpy() != 0
+    assert 0.65 < kept.mean() < 0.75  # Bernoulli(0.7) over 10000 draws
+    np.testing.assert_allclose(y.detach().numpy()[kept], x.detach().numpy()[kept] * np.float32(1 / np.float32(0.7)))
+    y.backward(gl.ones_like(y))
+    np.testing.assert_array_equal(x.grad.numpy(), np.where(kept, np.float32(1) / np.float32(0.7), 0))
+    # the same seed drops the same elements
+    gl.manual_seed(0)
+    np.testing.assert_array_equal(F.dropout(gl.randn(200, 50), 0.3).numpy() != 0, kept)
+
+
+def test_dropout_noise_is_versioned_as_pytorch_saves_it():
+    torch = pytest.importorskip("torch")
+
+    def run(t, p, inplace):
+        x = t.randn(3, 4, requires_grad=True)
+        z = x.clone()
+        y = t.nn.functional.dropout(z, p, inplace=inplace)
+        return type(y.grad_fn).__name__, y is z, z._version, [n is None for n, _ in y.grad_fn.next_functions]
+
+    for p in (0.5, 1.0):
+        for inplace in (False, True):
+            assert run(gl, p, inplace) == run(torch, p, inplace)
+
+
+def test_dropout_identity_cases_and_errors():
+    x = gl.randn(3, requires_grad=True)
+    assert F.dropout(x, 0.0) is x
+    assert F.dropout(x, 0.9, training=False) is x
+    assert F.dropout(gl.empty(0), 0.5).shape == (0,)
+    for p in (-0.1, 1.5):
+        with pytest.raises(ValueError, match=f"dropout probability has to be between 0 and 1, but got {p}"):
+            F.dropout(x, p)
+    with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1, but got 2"):
+        nn.Dropout(2)
+
+
+def test_dropout_module_follows_train_and_eval():
+    d = nn.Dropout(0.5)
+    assert repr(d) == "Dropout(p=0.5, inplace=False)"
+    assert repr(nn.Dropout(0.1, inplace=True)) == "Dropout(p=0.1, inplace=True)"
+    x = gl.ones(100)
+    assert (d(x).numpy() == 0).any()
+    d.eval()
+    assert d(x) is x
+
+
+def test_layer_norm_module_matches_torch():
+    torch = pytest.importorskip("torch")
+    reprs = {}
+    for lib in (gl, torch):
+        layers = [
+            lib.nn.LayerNorm(4),
+            lib.nn.LayerNorm([2, 4], elementwise_affine=False),
+            lib.nn.LayerNorm(4, bias=False),
+        ]
+        reprs[lib] = [repr(m) for m in layers] + [[n for n, _ in m.named_parameters()] for m in layers]
+    assert reprs[gl] == reprs[torch]
+    x = np.random.default_rng(1).standard_normal((3, 2, 4)).astype(np.float32)
+    outs = []
+    for lib in (gl, torch):
+        m = lib.nn.LayerNorm(4)
+        xt = lib.tensor(x, requires_grad=True)
+        y = m(xt)
+        (y * y).sum().backward()
+        outs.append((type(y.grad_fn).__name__, y.detach().numpy(), xt.grad.numpy(), m.weight.grad.numpy()))
+    assert outs[0][0] == outs[1][0] == "NativeLayerNormBackward0"
+    for a, b in zip(outs[0][1:], outs[1][1:]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+LAYER_NORM_ERRORS = [
+    lambda t: t.nn.functional.layer_norm(t.ones(2, 4), (3,)),
+    lambda t: t.nn.functional.layer_norm(t.ones(3), (2, 3)),
+    lambda t: t.nn.functional.layer_norm(t.ones(2, 3), (3,), t.ones(2)),
+    lambda t: t.nn.functional.layer_norm(t.ones(2, 3), (3,), None, t.ones(2)),
+    lambda t: t.nn.functional.layer_norm(t.ones(2, 3, dtype=t.int64), (3,)),
+]
+
+
+@pytest.mark.parametrize("fn", LAYER_NORM_ERRORS)
+def test_layer_norm_errors_match_torch(fn):
+    torch = pytest.importorskip("torch")
+    errors = []
+    for lib in (gl, torch):
+        with pytest.raises(Exception) as info:
+            fn(lib)
+        errors.append((type(info.value), str(info.value).split("\n")[0]))
+    assert errors[0] == errors[1]

@@ -255,3 +255,83 @@ def test_random_ties_match_torch(case):
         return  # e.g. clamp_ refusing a promotion: the error itself is tested elsewhere
     ours = OPS[op](g, *(v(g.tensor(a)) for v, a in zip(views, arrays)))
     assert_same_bits(ours, theirs)
+
+
+# ----------------------------------------------------------------------------- remainder
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("form", ["tensor_tensor", "tensor_number", "number_tensor"])
+def test_remainder_zero_keeps_the_dividends_sign(form, dtype):
+    # PyTorch's kernel is fmod, then ``+ b`` where the signs differ: a zero remainder keeps
+    # the dividend's sign (numpy's mod gives the divisor's)
+    a = np.array([-0.0, 0.0, -6.0, 6.0, 6.0, -6.0, 5.5, -5.5, np.inf, 1.0, -1.0, -0.0], dtype)
+    b = np.array([3.0, -3.0, 3.0, -3.0, 3.0, -3.0, -2.0, 2.0, 2.0, np.inf, np.inf, 0.0], dtype)
+    if form == "tensor_tensor":
+        assert_same_bits(*both(lambda lib, x, y: x % y, a, b))
+    elif form == "tensor_number":
+        for number in (3.0, -3.0, 2, float("inf")):
+            assert_same_bits(*both(lambda lib, x, n=number: lib.remainder(x, n), a))
+    else:
+        for number in (0.0, -0.0, 6.0, -6, 1.5):
+            assert_same_bits(*both(lambda lib, y, n=number: n % y, b))
+
+
+# ----------------------------------------------------------------------------- max/min reductions
+
+
+def _reduction_ties(shape, dtype, rng, other):
+    values = zeros(shape, dtype, rng)
+    values[rng.random(shape) < 0.3] = other
+    return values
+
+
+REDUCTIONS = {
+    "max": lambda lib, x: x.max(),
+    "min": lambda lib, x: lib.min(x),
+    "max_dim0": lambda lib, x: x.max(0),
+    "min_dim_last": lambda lib, x: x.min(-1),
+    "max_dim0_keepdim": lambda lib, x: lib.max(x, 0, keepdim=True),
+    "amax": lambda lib, x: x.amax(),
+    "amin": lambda lib, x: lib.amin(x),
+    "amax_dim0": lambda lib, x: x.amax(0),
+    "amin_dim_last": lambda lib, x: x.amin(-1),
+    "amax_dims": lambda lib, x: x.amax((0, -1) if x.dim() > 1 else 0),
+    "amin_dims_keepdim": lambda lib, x: x.amin((-1, 0) if x.dim() > 1 else 0, keepdim=True),
+}
+
+
+def _check_reduction(name, a, view):
+    """Values (with the sign of zero), indices, and which elements the gradient reaches."""
+    fn = REDUCTIONS[name]
+    leaves = [lib.tensor(a, requires_grad=True) for lib in (g, torch)]
+    ours, theirs = (fn(lib, view(x)) for lib, x in zip((g, torch), leaves))
+    if isinstance(theirs, tuple):
+        np.testing.assert_array_equal(ours[1].numpy(), theirs[1].numpy())
+        ours, theirs = ours[0], theirs[0]
+    assert_same_bits(ours, theirs)
+    seed = np.arange(1, ours.numel() + 1, dtype=a.dtype).reshape(tuple(ours.shape))
+    ours.backward(g.tensor(seed))
+    theirs.backward(torch.tensor(seed))
+    assert_same_bits(leaves[0].grad, leaves[1].grad)
+
+
+@pytest.mark.parametrize("name", REDUCTIONS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+def test_max_min_reductions_keep_the_zero_torch_keeps(name, dtype):
+    rng = np.random.default_rng(5)
+    for shape in [(1,), (3,), (7,), (8,), (9,), (16,), (17,), (33,), (3, 5), (4, 40), (70, 3), (2, 3, 17)]:
+        for other in (1.0, -1.0):
+            a = _reduction_ties(shape, dtype, rng, other)
+            _check_reduction(name, a, lambda t: t)
+            if len(shape) > 1:
+                _check_reduction(name, np.ascontiguousarray(a.T), lambda t: t.T)
+
+
+@pytest.mark.skipif(torch.get_num_threads() != _intraop_threads(), reason="torch runs another thread count")
+@pytest.mark.parametrize("name", ["max", "min", "amax", "amin"])
+@pytest.mark.parametrize("n", [32768, 32769, 40001, 100003])
+def test_max_min_over_thread_shares(name, n):
+    rng = np.random.default_rng(n)
+    for dtype in DTYPES:
+        _check_reduction(name, _reduction_ties((n,), dtype, rng, -1.0 if name.endswith("max") else 1.0), lambda t: t)

@@ -209,6 +209,13 @@ REPRS = {
     "large_values_sci": lambda t: t.tensor([1e-5, 1.0, 1e6]) * 2,
     "nan_inf": lambda t: t.tensor([0.0, 1.0, -1.0]) / 0,
     "detached": lambda t: t.tensor([1.0, 2.0], requires_grad=True).exp().detach(),
+    "sort_return_type": lambda t: t.tensor([[3.0, 1.0, 2.0]], requires_grad=True).sort(),
+    "topk_return_type": lambda t: t.tensor([3.0, 1.0, 2.0]).topk(2),
+    "argsort": lambda t: t.tensor([[3.0, 1.0, 2.0], [0.0, -1.0, 5.0]]).argsort(dim=0, descending=True),
+    "sort_ties_and_nan": lambda t: t.sort(
+        t.tensor([3.0, 1.0, 3.0, 2.0, 1.0, float("nan"), -0.0, 0.0]), descending=True
+    ),
+    "sort_0d": lambda t: t.tensor(2.0, requires_grad=True).sort(),
 }
 
 
@@ -483,13 +490,14 @@ def test_empty_tensor_strides_match_torch(make, torch):
 EMPTY_GRADS = {
     "expanded_grad_is_copied": lambda x: x.sum(),
     "contiguous_product_is_taken": lambda x: (x * 2).sum(),
-    # a backward formula's numpy view of a fresh empty grad (TBackward0's transpose) loses the
-    # order of its strides, read as contiguous: AccumulateGrad takes what PyTorch copies.
-    # Restriding every empty grad a formula returns would cost each backward node a check.
-    "transposed_product_is_copied": pytest.param(
-        lambda x: (x.t() * 2).sum(),
-        marks=pytest.mark.xfail(strict=True, reason="an empty grad's transpose in backward reads as contiguous"),
-    ),
+    # TBackward0's transpose of an empty (3, 0) grad has strides (1, 1) in PyTorch: not the
+    # leaf's (3, 1), so AccumulateGrad copies it
+    "transposed_product_is_copied": lambda x: (x.t() * 2).sum(),
+    "permuted_product_is_copied": lambda x: (x.permute(1, 0) * 2).sum(),
+    "transposed_dims_product_is_copied": lambda x: (x.transpose(0, 1) * 2).sum(),
+    "mT_product_is_copied": lambda x: (x.mT * 2).sum(),
+    "unsqueezed_transpose": lambda x: (x.unsqueeze(0).transpose(1, 2) * 2).sum(),
+    "transposed_twice_is_taken": lambda x: (x.t().t() * 2).sum(),
     "broadcast_product_summed_and_squeezed_is_taken": lambda x: (x.unsqueeze(0) * x.new_ones(2, 1, 1)).sum(),
     "mean": lambda x: x.mean(),
     "matmul": lambda x: (x @ x.new_ones(3, 2)).sum(),
@@ -580,3 +588,116 @@ def test_half_cumulative_ops_accumulate_in_float_both_ways():
             y.sum().backward()
             grads.append((y.detach().numpy().tobytes(), x.grad.numpy().tobytes()))
         assert grads[0] == grads[1], op
+
+
+# ----------------------------------------------------------------------------- a number's remainder by a tensor
+#
+# remainder.Scalar_Tensor has no derivative in PyTorch: a result that requires grad gets a
+# NotImplemented node, and backward through it raises.
+
+NUMBER_REMAINDER = {
+    "float_mod_float_tensor": lambda t, x: 5.0 % x,
+    "int_mod_float_tensor": lambda t, x: 5 % x,
+    "torch_remainder_float": lambda t, x: t.remainder(5.0, x),
+    "torch_remainder_negative_int": lambda t, x: t.remainder(-3, x),
+    "float_mod_int_tensor": lambda t, x: 5.5 % t.tensor([1, -2, 3]),
+    "int_mod_int_tensor": lambda t, x: 7 % t.tensor([2, -3, 5]),
+    "bool_mod_int_tensor": lambda t, x: t.remainder(True, t.tensor([2, 3])),
+    "float_mod_float64_tensor": lambda t, x: 5 % x.double(),
+    "float_mod_float16_tensor": lambda t, x: 5.0 % x.half(),
+    "mod_zeros": lambda t, x: 5.0 % t.tensor([0.0, -0.0, 2.0], requires_grad=True),
+    "under_no_grad": lambda t, x: _no_grad(t, lambda: 5.0 % x),
+}
+
+
+def _no_grad(t, fn):
+    with t.no_grad():
+        return fn()
+
+
+@pytest.mark.parametrize("fn", NUMBER_REMAINDER.values(), ids=NUMBER_REMAINDER.keys())
+def test_number_remainder_by_tensor_matches_torch(fn):
+    compare_with_torch(fn, np.array([1.5, -2.0, 3.0, -0.7], dtype=F), forward_only=True)
+
+
+def test_number_remainder_by_tensor_prints_and_refuses_backward_as_torch(torch):
+    def run(t):
+        x = t.tensor([1.5, -2.0, 3.0], requires_grad=True)
+        y = 5.0 % x
+        node = y.grad_fn
+        seen = [repr(y), type(node).__name__, node.name(), repr(node).split(" object")[0]]
+        seen.append([type(n).__name__ for n, _ in node.next_functions])
+        for attempt in (lambda: y.sum().backward(), lambda: t.autograd.grad(y.sum(), x)):
+            with pytest.raises(RuntimeError) as info:
+                attempt()
+            seen.append(str(info.value))
+        return seen
+
+    assert run(gradlens_core) == run(torch)
+
+
+# ----------------------------------------------------------------------------- div_ with a rounding mode
+
+ROUNDED_DIV_ = {
+    "floor": lambda t, x, y: x.clone().div_(y, rounding_mode="floor"),
+    "trunc_number": lambda t, x: x.clone().div_(-0.7, rounding_mode="trunc"),
+    "floor_int": lambda t, x: t.tensor([5, -7, 3]).div_(2, rounding_mode="floor") * x,
+    "trunc_int_tensor": lambda t, x: t.tensor([5, -7, 3]).div_(t.tensor([2, 2, -2]), rounding_mode="trunc") * x,
+}
+
+
+@pytest.mark.parametrize("fn", ROUNDED_DIV_.values(), ids=ROUNDED_DIV_.keys())
+def test_inplace_div_rounding_modes_match_torch(fn):
+    arrays = [np.array([5.0, -7.0, 3.5], dtype=F), np.array([2.0, 2.0, -1.5], dtype=F)]
+    compare_with_torch(fn, *arrays[: fn.__code__.co_argcount - 1])
+
+
+# ----------------------------------------------------------------------------- topk's choice among equal values
+
+
+@pytest.mark.parametrize("n", [5, 16, 17, 40, 64, 130, 700])
+@pytest.mark.parametrize("largest", [True, False])
+@pytest.mark.parametrize("sorted_", [True, False])
+def test_topk_picks_among_ties_as_torch(n, largest, sorted_, torch):
+    """PyTorch's topk runs libstdc++'s partial_sort or nth_element (+ sort): not stable, so which
+    of several equal values it returns (and so which element gets the gradient) is theirs."""
+    rng = np.random.default_rng(n)
+    for trial in range(6):
+        a = rng.integers(0, 3, size=(3, n)).astype(F)
+        if trial % 3 == 0:
+            a[rng.random(a.shape) < 0.1] = np.nan
+        if trial % 2:
+            a[a == 0] = -0.0
+        k = int(rng.integers(1, min(n, 12) + 1))
+        outs = []
+        for lib in (gradlens_core, torch):
+            x = lib.tensor(a, requires_grad=True)
+            values, indices = x.topk(k, dim=1, largest=largest, sorted=sorted_)
+            values.backward(lib.ones_like(values))
+            outs.append((indices.numpy().copy(), x.grad.numpy().copy(), np.signbit(values.detach().numpy())))
+        for ours, theirs in zip(*outs):
+            np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "int64", "int16", "bool"])
+@pytest.mark.parametrize("descending", [False, True])
+def test_sort_orders_ties_as_torch(dtype, descending, torch):
+    """PyTorch's CPU sort without ``stable=True`` is libstdc++'s std::sort (introsort): equal
+    values come out in its order, not in index order, beyond 16 elements."""
+    rng = np.random.default_rng(len(dtype) + descending)
+    for n in (5, 17, 40, 100, 300):
+        a = rng.integers(0, 3, size=(2, n)).astype(dtype)
+        if dtype.startswith("float"):
+            a[rng.random(a.shape) < 0.1] = np.nan
+        for stable, dim, view in ((None, 1, False), (False, 0, False), (True, 1, False), (None, 1, True)):
+            outs = []
+            for lib in (gradlens_core, torch):
+                x = lib.tensor(a)
+                if view:  # a transposed layout, and an expanded dim left as it is
+                    x = x.t().contiguous().t()
+                kw = {} if stable is None else {"stable": stable}
+                values, indices = x.sort(dim=dim, descending=descending, **kw)
+                expanded = lib.tensor(a[:, :1]).expand(2, 4).sort(dim=1, descending=descending)
+                outs.append((indices.numpy(), values.numpy(), expanded.indices.numpy()))
+            for ours, theirs in zip(*outs):
+                np.testing.assert_array_equal(ours, theirs)

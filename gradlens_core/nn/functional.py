@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _ops
 from .._tensor import Tensor
-from . import _loss_ops, _reduction
+from . import _layer_ops, _loss_ops, _reduction
 
 __all__ = [
     "relu",
@@ -28,6 +28,8 @@ __all__ = [
     "l1_loss",
     "nll_loss",
     "cross_entropy",
+    "dropout",
+    "layer_norm",
 ]
 
 # ----------------------------------------------------------------------------- activations
@@ -65,6 +67,23 @@ def log_softmax(input: Tensor, dim=None, _stacklevel: int = 3, dtype=None) -> Te
     if dim is None:
         dim = _get_softmax_dim("log_softmax", input.dim(), _stacklevel)
     return _ops.log_softmax(input, dim, dtype=dtype)
+
+
+# ----------------------------------------------------------------------------- dropout, layer_norm
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)`` (MulBackward0,
+    saving the noise); the input itself in eval mode or for ``p == 0``. The draws come from
+    gradlens_core's generator: which elements drop differs from PyTorch's."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    return _layer_ops.dropout(input, p, training, inplace)
+
+
+def layer_norm(input: Tensor, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    """Normalize over the last ``len(normalized_shape)`` dims (NativeLayerNormBackward0)."""
+    return _layer_ops.native_layer_norm(input, normalized_shape, weight, bias, eps)
 
 
 # ----------------------------------------------------------------------------- linear

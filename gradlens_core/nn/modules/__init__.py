@@ -13,6 +13,7 @@ from ..flatten import Flatten
 from ..linear import Identity, Linear
 from ..loss import CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from ..module import Module
+from ..normalization import Dropout, LayerNorm
 
 __all__ = [
     "Module",
@@ -30,4 +31,6 @@ __all__ = [
     "L1Loss",
     "NLLLoss",
     "CrossEntropyLoss",
+    "Dropout",
+    "LayerNorm",
 ]

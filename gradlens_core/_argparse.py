@@ -1,0 +1,277 @@
+"""PyTorch's Python argument parser, replayed for its error texts.
+
+PyTorch checks every call of ``torch.add`` or ``Tensor.add`` against the op's signatures
+(``torch/csrc/utils/python_arg_parser.cpp``) before the op runs. gradlens_core's ops look at
+no argument types on their fast path; when that path fails, the op hands the call to
+``parser_error``, which runs PyTorch's parser over it with the signatures as PyTorch prints
+them, and returns the TypeError PyTorch raises -- or None when PyTorch's parser accepts the
+arguments (the op's own error is then the right one).
+
+>>> import gradlens_core as torch
+>>> parser_error("add", (torch.ones(2), "a"), {})
+TypeError("add(): argument 'other' (position 2) must be Tensor, not str")
+>>> str(parser_error("pow", (torch.ones(2), None), {})).splitlines()[0]
+'pow() received an invalid combination of arguments - got (Tensor, NoneType), but expected one of:'
+"""
+
+from __future__ import annotations
+
+import functools
+import numbers
+import types
+
+import numpy as np
+
+__all__ = ["parser_error", "refuse", "entry", "NotATensor"]
+
+
+class NotATensor(TypeError):
+    """An op's operand that is neither a tensor nor a number (a list, a string, None): PyTorch's
+    parser refuses it, so the op stops before converting it (see ``parser_error``)."""
+
+
+# The signatures as PyTorch lists them in its error (``?``: may be None; ``!`` before a
+# signature: hidden, a deprecated overload that is tried but never listed).
+_SIGNATURES = {
+    "add": (
+        "Tensor input, Tensor other, *, Number alpha = 1, Tensor out = None",
+        "!Tensor input, Number alpha, Tensor other, *, Tensor out = None",
+    ),
+    "sub": (
+        "Tensor input, Tensor other, *, Number alpha = 1, Tensor out = None",
+        "!Tensor input, Number alpha, Tensor other, *, Tensor out = None",
+    ),
+    "mul": ("Tensor input, Tensor other, *, Tensor out = None",),
+    "div": (
+        "Tensor input, Tensor other, *, Tensor out = None",
+        "Tensor input, Tensor other, *, str? rounding_mode, Tensor out = None",
+        "Tensor input, Number other, *, str? rounding_mode",
+    ),
+    "pow": (
+        "Tensor input, Tensor exponent, *, Tensor out = None",
+        "Number self, Tensor exponent, *, Tensor out = None",
+        "Tensor input, Number exponent, *, Tensor out = None",
+    ),
+    "remainder": (
+        "Tensor input, Tensor other, *, Tensor out = None",
+        "Number self, Tensor other",
+        "Tensor input, Number other, *, Tensor out = None",
+    ),
+    # in place: Tensor methods only
+    "add_": ("Tensor input, Tensor other, *, Number alpha = 1", "!Tensor input, Number alpha, Tensor other"),
+    "sub_": ("Tensor input, Tensor other, *, Number alpha = 1", "!Tensor input, Number alpha, Tensor other"),
+    "mul_": ("Tensor input, Tensor other",),
+    "div_": (
+        "Tensor input, Tensor other",
+        "Tensor input, Tensor other, *, str? rounding_mode",
+        "Tensor input, Number other, *, str? rounding_mode",
+    ),
+    # aliases list their own overloads
+    "subtract": (
+        "Tensor input, Tensor other, *, Number alpha = 1, Tensor out = None",
+        "Tensor input, Number other, Number alpha = 1",
+    ),
+    "multiply": ("Tensor input, Tensor other, *, Tensor out = None", "Tensor input, Number other"),
+    "divide": (
+        "Tensor input, Tensor other, *, Tensor out = None",
+        "Tensor input, Tensor other, *, str? rounding_mode, Tensor out = None",
+        "Tensor input, Number other",
+        "Tensor input, Number other, *, str? rounding_mode",
+    ),
+    "true_divide": ("Tensor input, Tensor other, *, Tensor out = None", "Tensor input, Number other"),
+    "floor_divide": ("Tensor input, Tensor other, *, Tensor out = None", "Tensor input, Number other"),
+    **{
+        name: ("Tensor input, Tensor other, *, Tensor out = None", "Tensor input, Number other, *, Tensor out = None")
+        for name in ("eq", "ne", "lt", "le", "gt", "ge", "less", "less_equal", "greater", "greater_equal")
+    },
+    "rsub": ("Tensor input, Tensor other, *, Number alpha = 1", "Tensor input, Number other, Number alpha = 1"),
+    "logical_and": ("Tensor input, Tensor other, *, Tensor out = None",),
+    "logical_or": ("Tensor input, Tensor other, *, Tensor out = None",),
+    "where": (
+        "Tensor condition",
+        "Tensor condition, Tensor input, Tensor other, *, Tensor out = None",
+        "Tensor condition, Number self, Tensor other",
+        "Tensor condition, Tensor input, Number other",
+        "Tensor condition, Number self, Number other",
+    ),
+    "maximum": ("Tensor input, Tensor other, *, Tensor out = None",),
+    "minimum": ("Tensor input, Tensor other, *, Tensor out = None",),
+    "atan2": ("Tensor input, Tensor other, *, Tensor out = None",),
+    "arctan2": ("Tensor input, Tensor other, *, Tensor out = None",),
+    "lerp": (
+        "Tensor input, Tensor end, Tensor weight, *, Tensor out = None",
+        "Tensor input, Tensor end, Number weight, *, Tensor out = None",
+    ),
+    # what Tensor.norm calls with a number p (its TypeError names linalg_vector_norm's arguments)
+    "linalg_vector_norm": (
+        "Tensor input, Number ord = 2, int[1]? dim = None, bool keepdim = False, *, ScalarType? dtype = None, "
+        "Tensor out = None",
+    ),
+}
+
+
+# ops whose Tensor arguments take Python numbers (PyTorch's should_allow_numbers_as_tensors)
+_NUMBERS_AS_TENSORS = frozenset(
+    ("add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide", "remainder", "pow")
+    + ("add_", "sub_", "mul_", "div_")
+)
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (numbers.Number, np.number, np.bool_)) and not hasattr(x, "_data")
+
+
+def _is_tensor(x) -> bool:
+    from ._tensor import Tensor
+
+    return isinstance(x, Tensor)
+
+
+class _Param:
+    __slots__ = ("type", "name", "nullable", "optional", "keyword_only", "text", "numbers_as_tensors")
+
+    def __init__(self, text: str, keyword_only: bool, numbers_as_tensors: bool) -> None:
+        self.numbers_as_tensors = numbers_as_tensors
+        decl, _, default = text.partition(" = ")
+        type_, name = decl.split(" ")
+        self.nullable = type_.endswith("?") or default == "None"
+        self.type = type_.rstrip("?")
+        self.name = name
+        self.optional = bool(default)
+        self.keyword_only = keyword_only
+        self.text = f"{self.type} {name}" + (f" = {default}" if default else "")
+
+    def accepts(self, x) -> bool:
+        if x is None and self.nullable:
+            return True
+        if self.type == "Tensor":
+            return _is_tensor(x) or (self.numbers_as_tensors and _is_number(x))
+        if self.type == "Number":
+            return _is_number(x) or (_is_tensor(x) and x.ndim == 0 and not x.requires_grad)
+        if self.type == "str":
+            return isinstance(x, str)
+        return True
+
+
+class _Signature:
+    def __init__(self, name: str, text: str, method: bool) -> None:
+        self.hidden = text.startswith("!")
+        params, keyword_only = [], False
+        for part in text.lstrip("!").split(", "):
+            if part == "*":
+                keyword_only = True
+            else:
+                params.append(_Param(part, keyword_only, name in _NUMBERS_AS_TENSORS))
+        if method:  # self is the tensor; Tensor methods take no out=
+            params = [p for p in params[1:] if p.name != "out"]
+        self.name = name
+        self.params = params
+        self.max_positional = sum(not p.keyword_only for p in params)
+        self.min_args = sum(not p.optional for p in params)
+        self.text = _signature_text(params)
+
+    def error(self, args, kwargs) -> TypeError | None:
+        """FunctionSignature::parse: the first thing wrong with the call, or None."""
+        name = self.name
+        if len(args) > self.max_positional:
+            n, given = self.max_positional, len(args)
+            return TypeError(
+                f"{name}() takes {n} positional argument{'' if n == 1 else 's'} but {given} "
+                f"{'was' if given == 1 else 'were'} given"
+            )
+        names = {p.name for p in self.params}
+        for i, p in enumerate(self.params):
+            positional = i < len(args)
+            if positional and p.name in kwargs:
+                return TypeError(f"{name}() got multiple values for argument '{p.name}'")
+            if not positional and p.name not in kwargs:
+                if p.optional:
+                    continue
+                return TypeError(f'{name}() missing 1 required positional arguments: "{p.name}"')
+            value = args[i] if positional else kwargs[p.name]
+            if not p.accepts(value):
+                where = f" (position {i + 1})" if positional else ""
+                return TypeError(f"{name}(): argument '{p.name}'{where} must be {p.type}, not {_type_name(value)}")
+        for key in kwargs:
+            if key not in names:
+                return TypeError(f"{name}() got an unexpected keyword argument '{key}'")
+        return None
+
+
+def _signature_text(params) -> str:
+    parts, starred = [], False
+    for p in params:
+        if p.keyword_only and not starred:
+            parts.append("*")
+            starred = True
+        parts.append(p.text)
+    return ", ".join(parts)
+
+
+def _type_name(x) -> str:
+    cls = type(x)
+    if cls.__module__ == "builtins" or cls.__module__.startswith("gradlens_core"):
+        return cls.__name__
+    return f"{cls.__module__}.{cls.__name__}"
+
+
+@functools.cache
+def _overloads(name: str, method: bool) -> tuple:
+    texts = _SIGNATURES[name]
+    if method:  # the tensor is self: overloads whose first argument is a number have no method
+        texts = tuple(t for t in texts if t.lstrip("!").startswith("Tensor "))
+    return tuple(_Signature(name, t, method) for t in texts)
+
+
+def parser_error(name: str, args: tuple, kwargs: dict, method: bool = False) -> TypeError | None:
+    """The TypeError PyTorch's parser raises for ``torch.<name>(*args, **kwargs)`` (or, with
+    ``method``, for ``tensor.<name>(*args, **kwargs)``: ``args`` without the tensor), or None
+    when one of the op's signatures accepts the call."""
+    sigs = _overloads(name, method)
+    if len(sigs) == 1:
+        return sigs[0].error(args, kwargs)
+    if any(s.error(args, kwargs) is None for s in sigs):
+        return None
+    # PythonArgParser::print_error: a single plausible signature (by the number of
+    # arguments) names the argument; otherwise all signatures are listed
+    n = len(args) + len(kwargs)
+    plausible = [s for s in sigs if not s.hidden and s.min_args <= n <= len(s.params)]
+    if len(plausible) == 1:
+        return plausible[0].error(args, kwargs)
+    got = ", ".join([_arg_type_name(a) for a in args] + [f"{k}={_arg_type_name(v)}" for k, v in kwargs.items()])
+    shown = [s for s in sigs if not s.hidden]
+    if len(shown) == 1:
+        expected = f"({shown[0].text})"
+    else:
+        expected = "one of:\n" + "".join(f" * ({s.text})\n" for s in shown)
+    return TypeError(f"{name}() received an invalid combination of arguments - got ({got}), but expected {expected}")
+
+
+def _arg_type_name(x) -> str:
+    return "Tensor" if type(x).__name__ == "Tensor" else _type_name(x)
+
+
+def refuse(call: tuple, args: tuple, **given) -> None:
+    """In an op's ``except`` block: raise PyTorch's parser error if its parser refuses the call.
+
+    ``call`` is the op's hidden ``_call`` argument, (torch's name, whether called as a Tensor
+    method; see ``entry``); ``args`` the positional arguments, the tensor first; ``given`` the
+    keyword arguments as ``name=(value, default)`` (a default value counts as not given).
+    Returns if the parser accepts the call: the op's own error stands."""
+    name, method = call
+    kwargs = {k: v for k, (v, default) in given.items() if not (type(v) is type(default) and v == default)}
+    error = parser_error(name, args[1:] if method else args, kwargs, method)
+    if error is not None:
+        raise error from None
+
+
+def entry(fn, name: str, method: bool):
+    """``fn`` under torch's name ``name``, or as a Tensor method: the same code with its hidden
+    ``_call`` argument set, so the parser's error names the call as it was written (a second
+    function object: no wrapper on the op's path)."""
+    clone = types.FunctionType(fn.__code__, fn.__globals__, name, fn.__defaults__, fn.__closure__)
+    clone.__kwdefaults__ = {**fn.__kwdefaults__, "_call": (name, method)}
+    clone.__doc__ = fn.__doc__
+    clone.__qualname__ = f"Tensor.{name}" if method else name
+    clone.__module__ = fn.__module__
+    return clone
