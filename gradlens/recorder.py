@@ -63,7 +63,9 @@ _NO_SOURCES = ()
 _thread_id = threading.get_ident
 # events backward itself may report: they take the line of the backward call (see _run_where)
 _IN_BACKWARD = ("accumulated", "backward_end", "backward_error")
-_FIRST_CANDIDATE = 5  # user_frame's depth from _where: the caller of the function that emitted
+# the first frame that may be the user's, counted from _where (0) through __call__, emit and
+# the gradlens_core function that emitted: that function's caller
+_FIRST_CANDIDATE = 4
 # a saved tensor is reported by _make_node or _save_output, under record() or the in-place
 # recorder, which only gradlens_core's ops call: the search may start past them
 _SAVED_CANDIDATE = _FIRST_CANDIDATE + 2
@@ -419,7 +421,7 @@ class Recorder:
         # that emitted (events come only from there): each frame object walked past is made
         # for the walk (Python >= 3.11 makes them lazily), and that is most of a search's cost.
         # It is user_frame's loop, inlined: this runs for every event.
-        f = sys._getframe(depth - 1)
+        f = sys._getframe(depth)
         while SKIPPED[f.f_code.co_filename]:
             f = f.f_back
             if f is None:
