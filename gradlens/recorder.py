@@ -246,34 +246,39 @@ class BackwardRun:
         self.finished = False
 
 
-class _Pending:
-    """A tensor an op made, not recorded yet; or a backward node linked but not recorded yet.
+class _Pending(weakref.ref):
+    """A tensor an op made, not recorded yet: a weak reference to it (``entry()`` is the
+    tensor, or None once it died) that carries what its record would need.
 
     Tracing's hot path journals what an op made and records it at the next safe point
     (``Recorder._materialize``): by then most of a statement's intermediates have died, and
-    a dead one costs no record at all, only a bridge for the data flow through it. A node is
-    recorded only when something asks about it (``Recorder._take_pending_nodes``).
+    a dead one costs no record at all, only a bridge for the data flow through it. Being
+    the weakref itself, an entry is one object per op, made without a Python-level call;
+    ``Recorder._journaled`` sets its fields:
+
+    * ``node_ref``: weakref to its grad_fn (None for a factory's tensor);
+    * ``where``, ``op``: its line and op;
+    * ``sources``: the TensorRecord or _Pending each tensor input is (None, the one, or a
+      list of them);
+    * ``rec``: its record once made; ``view_of``: for a view, the record or _Pending of the
+      tensor it views;
+    * ``flows_from``: set once it is known dead, the records its data came from.
     """
 
-    __slots__ = ("ref", "node_ref", "where", "op", "sources", "rec", "view_of", "flows_from", "gid", "output")
+    __slots__ = ("node_ref", "where", "op", "sources", "rec", "view_of", "flows_from")
 
-    def __init__(self, ref, node_ref, where, op, sources) -> None:
-        self.ref = ref  # weakref to the tensor (None for a node linked to a record)
-        self.node_ref = node_ref  # weakref to its grad_fn (None for a factory's tensor)
+
+class _PendingNode:
+    """A backward node linked but not recorded yet: it is recorded only when something asks
+    about it (``Recorder._take_pending_nodes``)."""
+
+    __slots__ = ("node_ref", "where", "gid", "output")
+
+    def __init__(self, node_ref, where, gid=None, output=None) -> None:
+        self.node_ref = node_ref
         self.where = where
-        self.op = op
-        # the TensorRecord or _Pending each tensor input is: None, the one, or a list of them
-        self.sources = sources
-        self.rec = None  # the tensor's record once made
-        self.view_of = None  # for a view: the record or _Pending of the tensor it views
-        # set when needed: ``flows_from``, a dead tensor's sources (the records its data came
-        # from); ``gid`` and ``output``, as a pending node: its graph id and its output's
-
-    def as_node(self, gid=None, output=None):
-        """This entry, waiting in ``_pending_nodes`` as its grad_fn's."""
         self.gid = gid  # given when first needed
-        self.output = output
-        return self
+        self.output = output  # the gid of the tensor it made, when that one has a record
 
 
 def _no_ref():
@@ -307,7 +312,7 @@ class Recorder:
         self._node_ref_rec: dict = {}  # weakref -> NodeRecord
         self._dead: list = []  # records whose tensors died, dropped at the next safe point
         self._dead_nodes: list = []
-        self._pending_nodes: dict = {}  # id(node) -> _Pending, a node linked but not recorded
+        self._pending_nodes: dict = {}  # id(node) -> _PendingNode, a node linked but not recorded
         self._journal: list = []  # _Pending tensors made by ops, recorded at the next safe point
         self._journal_index: dict = {}  # id(tensor) -> its _Pending in the journal
         self._prune_nodes_at = FLUSH_AT
@@ -539,7 +544,7 @@ class Recorder:
         if rec is not None and rec.ref() is t:
             return rec
         entry = self._journal_index.get(id(t))
-        if entry is not None and entry.ref() is t:
+        if entry is not None and entry() is t:
             return self._promote(entry)
         return None
 
@@ -627,7 +632,7 @@ class Recorder:
                 self._count += 1
                 gid = f"n{self._count}"
                 ref = node_ref or weakref.ref(node)
-                self._pending_nodes[key] = _Pending(None, ref, where, None, None).as_node(gid, rec.gid)
+                self._pending_nodes[key] = _PendingNode(ref, where, gid, rec.gid)
                 if len(self._pending_nodes) >= self._prune_nodes_at:
                     self._prune_pending_nodes()
         rec.node_gid = gid
@@ -646,7 +651,7 @@ class Recorder:
         wait for ``_materialize`` (what it was made from may be journaled still)."""
         rec = entry.rec
         if rec is None:
-            rec = entry.rec = self._new_record(entry.ref(), entry.where, entry.op, None)
+            rec = entry.rec = self._new_record(entry(), entry.where, entry.op, None)
             node = None if entry.node_ref is None else entry.node_ref()
             if node is not None:
                 self._link_grad_fn(rec, node, entry.where, entry.node_ref)
@@ -654,7 +659,7 @@ class Recorder:
             if base is not None:
                 rec.alias_kind = "view"
                 if type(base) is _Pending:  # a view of a view holds the first one's base, not it
-                    base = self._promote(base) if base.rec is not None or base.ref() is not None else None
+                    base = self._promote(base) if base.rec is not None or base() is not None else None
                 if base is not None:
                     rec.alias_of = (base.gid, "view")
         return rec
@@ -690,14 +695,14 @@ class Recorder:
                     srcs = list(dict.fromkeys(srcs))
             rec = e.rec
             if rec is None:
-                if e.ref() is not None:
+                if e() is not None:
                     rec = self._promote(e)
                 else:  # died unrecorded: its node (if alive) waits with its line
                     e.flows_from = srcs
                     dropped += 1
                     node = None if e.node_ref is None else e.node_ref()
                     if node is not None and not self._knows_node(node):
-                        self._pending_nodes[id(node)] = e.as_node()
+                        self._pending_nodes[id(node)] = _PendingNode(e.node_ref, e.where)
                     continue
             line, op, dst, flow_in = e.where[1], e.op, rec.gid, rec.flow_in
             for src in srcs:
@@ -920,14 +925,14 @@ class Recorder:
         if key in tensors:
             return False
         known = index.get(key)
-        if known is not None and known.ref() is tensor:
+        if known is not None and known() is tensor:
             return False
         sources = None  # one source as itself, more in a list: fewer objects for the collector
         tensor_type = self._tensor_type
         for inp in inputs:
             k = id(inp)
             src = index.get(k)
-            if src is None or src.ref() is not inp:
+            if src is None or src() is not inp:
                 src = tensors.get(k)
                 if src is None or src.ref() is not inp:
                     if isinstance(inp, tensor_type):
@@ -947,7 +952,12 @@ class Recorder:
             node_ref = None
         else:
             node_ref = weakref.ref(grad_fn)
-        entry = index[key] = _Pending(weakref.ref(tensor), node_ref, where, op, sources)
+        entry = index[key] = _Pending(tensor)
+        entry.node_ref = node_ref
+        entry.where = where
+        entry.op = op
+        entry.sources = sources
+        entry.rec = entry.view_of = None
         journal = self._journal
         journal.append(entry)
         if len(journal) >= FLUSH_AT:  # a long loop on one line
@@ -960,11 +970,11 @@ class Recorder:
         linear layer) die before anything asks about them."""
         tensor, source = payload["tensor"], payload["source"]
         entry = self._journal_index.get(id(tensor))
-        if entry is None or entry.ref() is not tensor or entry.rec is not None:
+        if entry is None or entry() is not tensor or entry.rec is not None:
             return False
         key = id(source)
         src = self._journal_index.get(key)
-        if src is None or src.ref() is not source:
+        if src is None or src() is not source:
             src = self.tensors.get(key)
             if src is None or src.ref() is not source:
                 return False
