@@ -281,6 +281,14 @@ class _PendingNode:
         self.output = output  # the gid of the tensor it made, when that one has a record
 
 
+class _PendingSaved(weakref.ref):
+    """A tensor a node saved, not recorded yet: a weak reference to what it saved (the
+    adapter's saved object) with ``node_ref``, ``version``, ``is_output`` and ``where`` (None
+    until the op's next event gives it its line, see ``Recorder._saved_later``)."""
+
+    __slots__ = ("node_ref", "where", "version", "is_output")
+
+
 def _no_ref():
     return None
 
@@ -316,7 +324,7 @@ class Recorder:
         self._journal: list = []  # _Pending tensors made by ops, recorded at the next safe point
         self._journal_index: dict = {}  # id(tensor) -> its _Pending in the journal
         self._prune_nodes_at = FLUSH_AT
-        self._pending_saved: list = []  # [node and SavedTensor weakrefs, where, version, is_output]
+        self._pending_saved: list = []  # _PendingSaved: what nodes saved, recorded when asked
         self._unplaced: dict = {}  # thread id -> its _pending_saved entries waiting for a line
         self._run_of_thread: dict = {}  # thread id -> the BackwardRun it is running
         self._lock = threading.RLock()
@@ -371,7 +379,7 @@ class Recorder:
         with self._lock:
             for entries in self._unplaced.values():  # an op stopped between its saves and its result
                 for entry in entries:
-                    entry[2] = _NOWHERE
+                    entry.where = _NOWHERE
             self._unplaced.clear()
         try:
             self.flush()  # what died during the trace goes now, not at a later query
@@ -1051,7 +1059,11 @@ class Recorder:
         exports = self.numpy_exports
         if exports and self.adapter.storage_key(payload["tensor"]) in exports:
             return False
-        entry = [weakref.ref(payload["node"]), weakref.ref(saved), None, payload["version"], payload["is_output"]]
+        entry = _PendingSaved(saved)
+        entry.node_ref = weakref.ref(payload["node"])
+        entry.where = None
+        entry.version = payload["version"]
+        entry.is_output = payload["is_output"]
         self._pending_saved.append(entry)
         tid, unplaced = _thread_id(), self._unplaced
         if tid in unplaced:
@@ -1065,7 +1077,7 @@ class Recorder:
         entries = self._unplaced.pop(_thread_id(), None)
         if entries is not None:
             for entry in entries:
-                entry[2] = where
+                entry.where = where
             if len(self._pending_saved) >= FLUSH_AT:
                 self._take_pending_saved()
 
@@ -1075,16 +1087,15 @@ class Recorder:
         adapter = self.adapter
         pending, self._pending_saved = self._pending_saved, []
         for entry in pending:
-            node_ref, saved_ref, where, version, is_output = entry
-            node, saved = node_ref(), saved_ref()
+            node, saved = entry.node_ref(), entry()
             if node is None or saved is None or not adapter.saved_live(saved):
                 continue
-            if where is None:
+            if entry.where is None:
                 self._pending_saved.append(entry)
                 continue
             tensor = adapter.saved_tensor(saved)
             if tensor is not None:
-                self._record_saved(where, node, tensor, version, is_output, saved)
+                self._record_saved(entry.where, node, tensor, entry.version, entry.is_output, saved)
 
     def _record_saved(self, where, node, tensor, version, is_output, saved) -> None:
         adapter = self.adapter
