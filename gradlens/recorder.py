@@ -325,7 +325,10 @@ class Recorder:
         self._journal_index: dict = {}  # id(tensor) -> its _Pending in the journal
         self._prune_nodes_at = FLUSH_AT
         self._pending_saved: list = []  # _PendingSaved: what nodes saved, recorded when asked
-        self._unplaced: dict = {}  # thread id -> its _pending_saved entries waiting for a line
+        # saved entries waiting for their line, all of one thread's op (another thread's saves
+        # meanwhile search for their own)
+        self._unplaced: list = []
+        self._unplaced_tid = None
         self._run_of_thread: dict = {}  # thread id -> the BackwardRun it is running
         self._lock = threading.RLock()
         self._count = 0
@@ -377,9 +380,8 @@ class Recorder:
             self._scan_names(frame)
         self._frame_id = None
         with self._lock:
-            for entries in self._unplaced.values():  # an op stopped between its saves and its result
-                for entry in entries:
-                    entry.where = _NOWHERE
+            for entry in self._unplaced:  # an op stopped between its saves and its result
+                entry.where = _NOWHERE
             self._unplaced.clear()
         try:
             self.flush()  # what died during the trace goes now, not at a later query
@@ -1051,7 +1053,7 @@ class Recorder:
 
         An op reports what its node saved just before the tensor it made (or the edit it
         did), from the same line: the entry takes that next event's line (``_place_saved``)
-        and spares a frame search. Until then it waits, per thread, in ``_unplaced``.
+        and spares a frame search. Until then it waits in ``_unplaced``.
         """
         saved = payload["saved"]
         if saved is None:
@@ -1059,25 +1061,25 @@ class Recorder:
         exports = self.numpy_exports
         if exports and self.adapter.storage_key(payload["tensor"]) in exports:
             return False
+        tid = _thread_id()
+        if self._unplaced and self._unplaced_tid != tid:
+            return False  # another thread's op is between its saves and its result: search now
         entry = _PendingSaved(saved)
         entry.node_ref = weakref.ref(payload["node"])
         entry.where = None
         entry.version = payload["version"]
         entry.is_output = payload["is_output"]
         self._pending_saved.append(entry)
-        tid, unplaced = _thread_id(), self._unplaced
-        if tid in unplaced:
-            unplaced[tid].append(entry)
-        else:
-            unplaced[tid] = [entry]
+        self._unplaced.append(entry)
+        self._unplaced_tid = tid
         return True
 
     def _place_saved(self, where) -> None:
         """Give this thread's saved entries that wait for a line the current event's."""
-        entries = self._unplaced.pop(_thread_id(), None)
-        if entries is not None:
-            for entry in entries:
+        if self._unplaced_tid == _thread_id():
+            for entry in self._unplaced:
                 entry.where = where
+            self._unplaced.clear()
             if len(self._pending_saved) >= FLUSH_AT:
                 self._take_pending_saved()
 
