@@ -23,6 +23,7 @@ class CoreAdapter:
 
         self.core = gradlens_core
         self.Tensor = gradlens_core.Tensor
+        self._module_type = None
         from gradlens_core._autograd import AccumulateGrad
 
         self.AccumulateGrad = AccumulateGrad
@@ -39,7 +40,9 @@ class CoreAdapter:
 
     def module_type(self):
         """gradlens_core's ``nn.Module`` (None while its nn package is not loaded yet)."""
-        return getattr(getattr(self.core, "nn", None), "Module", None)
+        if self._module_type is None:
+            self._module_type = getattr(getattr(self.core, "nn", None), "Module", None)
+        return self._module_type
 
     def describe(self, t) -> dict:
         node = t._grad_fn
