@@ -15,6 +15,7 @@ tensor([0.1966, 0.1050, 0.0452])
 from __future__ import annotations
 
 from . import _methods, _warn
+from ._arrange import diag, roll, tile, tril, triu
 from ._cumulative import cumprod, cumsum, flip
 from ._dtype import (
     bool_ as bool,
@@ -66,6 +67,8 @@ from ._grad_mode import (
     set_grad_enabled,
 )
 from ._handles import RemovableHandle
+from ._logic import all, any, argwhere, masked_select, nonzero
+from ._math_ops import addcdiv, addcmul, erf, expm1, hypot, logsumexp
 from ._ops import (
     abs,
     absolute,
