@@ -68,7 +68,7 @@ from ._grad_mode import (
 )
 from ._handles import RemovableHandle
 from ._logic import all, any, argwhere, masked_select, nonzero
-from ._math_ops import addcdiv, addcmul, erf, expm1, hypot, logsumexp
+from ._math_ops import addcdiv, addcmul, cross, erf, expm1, hypot, logsumexp
 from ._ops import (
     abs,
     absolute,
@@ -157,6 +157,7 @@ from ._ops import (
     var,
     where,
 )
+from ._order_stats import kthvalue, median
 from ._str import set_printoptions
 from ._tensor import Size, Tensor
 from ._views import (
@@ -179,7 +180,7 @@ _methods.install()
 
 _warn.silence_numpy_float_warnings()
 
-from . import autograd, nn, optim  # noqa: E402  (they use the installed Tensor methods)
+from . import autograd, linalg, nn, optim  # noqa: E402  (they use the installed Tensor methods)
 
 __version__ = "0.1.0"
 

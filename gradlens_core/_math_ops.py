@@ -20,14 +20,17 @@ from . import _dtype, _ns
 from ._autograd import backward_formula, node_class
 from ._ops import (
     _inplace_unary,
+    _np_sigmoid,
     _operands,
     _reduce_dims,
+    _sigmoid_backward,
     _unary,
     _write,
     broadcast_error,
     no_kernel,
 )
 from ._tensor import Tensor, autograd_first, check_inplace, check_internal_overlap, finish_inplace, needs_grad, record
+from ._warn import warn_once
 
 _wrap = Tensor._wrap
 
@@ -234,3 +237,142 @@ def _logsumexp_bw(node, g, ns):
         g = ns.unsqueeze_multiple(g, dims)
         r = ns.unsqueeze_multiple(r, dims)
     return (g * ns.exp(x - r),)
+
+
+# ============================================================================ softplus
+
+
+def _np_softplus(x: np.ndarray, beta, threshold) -> np.ndarray:
+    xb = x * x.dtype.type(beta)
+    with np.errstate(over="ignore"):
+        soft = np.log1p(np.exp(xb)) / x.dtype.type(beta)
+    return np.where(xb > threshold, x, soft).astype(x.dtype, copy=False)
+
+
+@autograd_first
+def softplus(input, beta=1.0, threshold=20.0):
+    """``log(1 + exp(beta * x)) / beta``, and ``x`` where ``beta * x > threshold``
+    (SoftplusBackward0: saves self, beta and threshold).
+
+    >>> import gradlens_core as torch
+    >>> torch.nn.functional.softplus(torch.tensor([0., 30.]))
+    tensor([ 0.6931, 30.0000])
+    """
+    if input._data.dtype.kind != "f":
+        raise no_kernel("softplus_cpu", input.dtype)
+    res = np.asarray(_np_softplus(input._data, beta, threshold))
+    node = node_class("SoftplusBackward0")
+    return record(_wrap(res), node, (input,), (input,), ctx=(beta, threshold), op="softplus")
+
+
+def _softplus_backward(g, x, beta, threshold, ns):
+    """ATen's softplus_backward(grad, self, beta, threshold); one node
+    (SoftplusBackwardBackward0, saving grad_output and self) under create_graph."""
+    if ns.records_graph:
+        values = _softplus_backward(g._data, x._data, beta, threshold, _ns.NUMPY)
+        node = node_class("SoftplusBackwardBackward0", _softplus_bb)
+        return record(_wrap(values), node, (g, x), (g, x), ctx=(beta, threshold), op="softplus_backward")
+    xb = x * x.dtype.type(beta)
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = np.exp(xb)
+        return np.where(xb > threshold, g, g * z / (z + 1)).astype(g.dtype, copy=False)
+
+
+@backward_formula("SoftplusBackward0")
+def _softplus_bw(node, g, ns):
+    (x,) = node.unpack(ns)
+    beta, threshold = node._ctx
+    return (_softplus_backward(g, x, beta, threshold, ns),)
+
+
+def _softplus_bb(node, gg, ns):
+    """derivatives.yaml: grad_output: softplus_backward(grad, self, beta, threshold);
+    self: softplus_double_backward(grad * grad_output, self, beta, threshold), that is
+    ``sigmoid_backward(w, (self * beta).sigmoid()) * (self * beta < threshold) * beta``."""
+    g, x = node.unpack(ns)
+    beta, threshold = node._ctx
+    ga = _softplus_backward(gg, x, beta, threshold, ns) if node.needs(0) else None
+    gx = None
+    if node.needs(1):
+        w = gg * g
+        xb = x * beta
+        if ns.records_graph:
+            below = (xb < threshold).type_as(w)
+            gx = _sigmoid_backward(w, xb.sigmoid(), ns) * below * beta
+        else:
+            below = (xb < threshold).astype(w.dtype)
+            gx = _sigmoid_backward(w, _np_sigmoid(xb), ns) * below * w.dtype.type(beta)
+    return ga, gx
+
+
+# ============================================================================ cross
+
+
+@autograd_first
+def linalg_cross(input, other, *, dim=-1):
+    """The cross product of 3-vectors along ``dim``, broadcast (LinalgCrossBackward0: saves
+    self if other needs grad and other if self does).
+
+    >>> import gradlens_core as torch
+    >>> torch.linalg.cross(torch.tensor([1., 0., 0.]), torch.tensor([0., 1., 0.]))
+    tensor([0., 0., 1.])
+    """
+    if input._data.ndim != other._data.ndim:
+        raise RuntimeError(
+            f"linalg.cross: inputs must have the same number of dimensions. Got {input.ndim} and {other.ndim}"
+        )
+    d = input._wrap_dim(dim)
+    if input.shape[d] != 3 or other.shape[d] != 3:
+        raise RuntimeError(
+            f"linalg.cross: inputs dimension {dim} must have length 3. Got {input.shape[d]} and {other.shape[d]}"
+        )
+    if input.dtype != other.dtype:
+        raise RuntimeError(f"expected scalar type {input.dtype._legacy} but found {other.dtype._legacy}")
+    da, db = input._data, other._data
+    try:
+        shape = np.broadcast_shapes(da.shape, db.shape)
+    except ValueError:
+        raise broadcast_error(input.shape, other.shape) from None
+    res = np.ascontiguousarray(np.cross(np.broadcast_to(da, shape), np.broadcast_to(db, shape), axis=d))
+    inputs = (input, other)
+    saved = (input if other.requires_grad else None, other if input.requires_grad else None)
+    saved = saved if needs_grad(*inputs) else ()
+    return record(_wrap(res), node_class("LinalgCrossBackward0"), inputs, saved, ctx=d, op="linalg_cross")
+
+
+@backward_formula("LinalgCrossBackward0")
+def _linalg_cross_bw(node, g, ns):
+    # derivatives.yaml: self: linalg_cross(other, grad, dim); other: linalg_cross(grad, self, dim)
+    x, y = node.unpack(ns)
+    d = node._ctx
+    if ns.records_graph:
+        gx = linalg_cross(y, g, dim=d) if node.needs(0) else None
+        gy = linalg_cross(g, x, dim=d) if node.needs(1) else None
+        return gx, gy
+    gx = np.cross(*np.broadcast_arrays(y, g), axis=d) if node.needs(0) else None
+    gy = np.cross(*np.broadcast_arrays(g, x), axis=d) if node.needs(1) else None
+    return gx, gy
+
+
+_CROSS_DIM_WARNING = (
+    "Using torch.cross without specifying the dim arg is deprecated.\n"
+    "Please either pass the dim explicitly or simply use torch.linalg.cross.\n"
+    "The default value of dim will change to agree with that of linalg.cross in a future release."
+)
+
+
+def cross(input, other, dim=None):
+    """``linalg.cross`` (LinalgCrossBackward0); without ``dim``, the first dim of size 3, with
+    PyTorch's deprecation warning.
+
+    >>> import gradlens_core as torch
+    >>> torch.cross(torch.tensor([0., 1., 0.]), torch.tensor([0., 0., 1.]), dim=0)
+    tensor([1., 0., 0.])
+    """
+    if dim is None:
+        warn_once(_CROSS_DIM_WARNING)
+        shape = np.broadcast_shapes(input.shape, other.shape)
+        dim = next((i for i, n in enumerate(shape) if n == 3), None)
+        if dim is None:
+            raise RuntimeError("no dimension of size 3 in input")
+    return linalg_cross(input, other, dim=dim)

@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from . import _arrange, _cumulative, _dtype, _logic, _math_ops, _ops, _views
+from . import _arrange, _cumulative, _dtype, _logic, _math_ops, _ops, _order_stats, _views
 from ._argparse import entry
 from ._tensor import Tensor
 from ._warn import warn_once
@@ -50,6 +50,9 @@ _METHODS = {
     "addcmul": _math_ops.addcmul,
     "addcdiv": _math_ops.addcdiv,
     "logsumexp": _math_ops.logsumexp,
+    "cross": _math_ops.cross,
+    "median": _order_stats.median,
+    "kthvalue": _order_stats.kthvalue,
     "sqrt": _ops.sqrt,
     "sin": _ops.sin,
     "cos": _ops.cos,

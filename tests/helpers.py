@@ -793,6 +793,11 @@ def _session6_second_order_cases() -> list:
         OpCase("hypot", _grad_of(lambda t, x, y: t.hypot(x, y), 2), u(2, 3), u(3)),
         OpCase("addcmul", _grad_of(lambda t, x, a, b: t.addcmul(x, a, b, value=0.5) * a, 3), u(3), u(3), u(3)),
         OpCase("addcdiv", _grad_of(lambda t, x, a, b: x.addcdiv(a, b, value=2) * x, 3), u(3), u(3), u(3, low=0.5)),
+        OpCase("softplus", _grad_of(lambda t, x: t.nn.functional.softplus(x, beta=2, threshold=1.5)), u(2, 3)),
+        OpCase("linalg_cross", _grad_of(lambda t, x, y: t.linalg.cross(x, y), 2), u(2, 3), u(1, 3)),
+        OpCase("median_dim", _grad_of(lambda t, x: x.median(1).values ** 2), u(2, 5)),
+        OpCase("median_all", _grad_of(lambda t, x: x.median() ** 2), u(2, 5)),
+        OpCase("kthvalue", _grad_of(lambda t, x: x.kthvalue(2).values ** 2), u(2, 5)),
     ]
 
 
@@ -927,6 +932,9 @@ def _session6_op_cases() -> list:
     def u(*shape, low=-2.0, high=2.0):
         return np.asarray(rng.uniform(low, high, size=shape))
 
+    def distinct(*shape):  # far apart: no ties
+        return np.asarray(rng.permutation(int(np.prod(shape))).reshape(shape) * 0.37 - 1.0)
+
     def mask(*shape):
         m = rng.random(shape) < 0.5
         m.flat[0], m.flat[-1] = True, False
@@ -980,6 +988,17 @@ def _session6_op_cases() -> list:
         OpCase("addcdiv_broadcast", lambda t, x, a, b: x.addcdiv(a, b), u(2, 1), u(3), u(2, 3, low=0.5)),
         OpCase("addcmul_", lambda t, x, a, b: (x * 1.0).addcmul_(a, b, value=3), u(2, 3), u(3), u(2, 3)),
         OpCase("addcdiv_", lambda t, x, a, b: (x * 1.0).addcdiv_(a, b, value=0.5), u(2, 3), u(2, 3), u(3, low=0.5)),
+        OpCase("softplus", lambda t, x: t.nn.functional.softplus(x), u(2, 3)),
+        OpCase("softplus_beta_threshold", lambda t, x: t.nn.functional.softplus(x, beta=2, threshold=1.5), u(2, 3)),
+        OpCase("linalg_cross", lambda t, x, y: t.linalg.cross(x, y), u(2, 3), u(2, 3)),
+        OpCase("linalg_cross_dim_broadcast", lambda t, x, y: t.linalg.cross(x, y, dim=0), u(3, 1), u(3, 4)),
+        OpCase("cross_dim", lambda t, x, y: t.cross(x, y, dim=1), u(2, 3), u(2, 3)),
+        OpCase("cross_method", lambda t, x, y: x.cross(y, dim=-1), u(3), u(3)),
+        OpCase("median_all", lambda t, x: x.median(), distinct(3, 4)),
+        OpCase("median_dim", lambda t, x: t.median(x, 1), distinct(3, 4)),
+        OpCase("median_dim_keepdim", lambda t, x: x.median(0, keepdim=True), distinct(3, 4)),
+        OpCase("kthvalue", lambda t, x: t.kthvalue(x, 2), distinct(3, 4)),
+        OpCase("kthvalue_dim0_keepdim", lambda t, x: x.kthvalue(3, 0, keepdim=True), distinct(3, 4)),
     ]
 
 

@@ -13,6 +13,7 @@ import gradlens_core
 
 F = np.float32
 MIXED = np.array([[0.0, 1.5, -2.0], [0.0, 0.0, 3.0]], dtype=F)
+TIED = np.array([[1.0, 2.0, 2.0, 2.0, 1.0, 1.0], [3.0, 0.0, 3.0, 0.0, 3.0, 3.0]], dtype=F)
 
 NONDIFF = {
     "any_all": (lambda t, x: x.any(), MIXED),
@@ -45,6 +46,18 @@ NONDIFF = {
     "hypot_promotes": (lambda t, x: t.hypot(x, x.double()), MIXED),
     "addcmul_int": (lambda t, x: t.addcmul(x.long(), x.long(), x.long(), value=2), MIXED),
     "addcmul_promotes": (lambda t, x: t.addcmul(x.long(), x, x.double()), MIXED),
+    "median_nan": (lambda t, x: (x / x).median(), MIXED),
+    "median_dim_nan": (lambda t, x: (x / x).median(1), MIXED),
+    "median_ties": (lambda t, x: x.median(1), TIED),
+    "median_all_ties": (lambda t, x: x.median(), TIED),
+    "median_int": (lambda t, x: x.long().median(0), TIED),
+    "median_0d": (lambda t, x: x.median(0), np.array(2.0, dtype=F)),
+    "median_empty": (lambda t, x: x.median(), np.zeros((0,), dtype=F)),
+    "kthvalue_ties": (lambda t, x: x.kthvalue(3, 1), TIED),
+    "kthvalue_ties_dim0": (lambda t, x: x.kthvalue(2, 0, keepdim=True), TIED),
+    "kthvalue_nan": (lambda t, x: (x / x).kthvalue(3), MIXED),
+    "kthvalue_0d": (lambda t, x: x.kthvalue(1), np.array(2.0, dtype=F)),
+    "cross_int": (lambda t, x: t.linalg.cross(x.long(), x.long() + 1), MIXED),
 }
 
 
@@ -99,6 +112,12 @@ SAVES_INPUT = {
     "addcmul_tensor2": lambda t, a: t.addcmul(t.ones(3), t.ones(3), a),
     "addcdiv_tensor1": lambda t, a: t.addcdiv(t.ones(3), a, t.ones(3)),
     "addcdiv_tensor2": lambda t, a: t.addcdiv(t.ones(3), t.ones(3), a),
+    "softplus": lambda t, a: t.nn.functional.softplus(a),
+    "linalg_cross_self": lambda t, a: t.linalg.cross(a, t.ones(2, 3)),
+    "linalg_cross_other": lambda t, a: t.linalg.cross(t.ones(2, 3), a),
+    "median": lambda t, a: a.median(),
+    "median_dim": lambda t, a: a.median(1).values,  # saves the indices only
+    "kthvalue": lambda t, a: a.kthvalue(2).values,
 }
 
 
@@ -118,7 +137,18 @@ SAVES_RESULT = {
     "logsumexp": lambda t, a: a.logsumexp(0),
     "hypot": lambda t, a: t.hypot(a, t.ones(3)),
     "erf": lambda t, a: a.erf(),  # saves its input only
+    "median": lambda t, a: a.median(),
 }
+
+
+def test_cross_without_dim_warns_as_torch():
+    torch = pytest.importorskip("torch")
+    messages = []
+    for t in (gradlens_core, torch):
+        with pytest.warns(UserWarning) as record:
+            out = t.cross(t.ones(2, 3), t.ones(2, 3))
+        messages.append((first_sentence(str(record[0].message)), tuple(out.shape)))
+    assert messages[0] == messages[1]
 
 
 @pytest.mark.parametrize("name", sorted(SAVES_RESULT))
@@ -155,6 +185,16 @@ ERRORS = {
     "hypot_bad_broadcast": lambda t: t.hypot(t.ones(2), t.ones(3)),
     "addcdiv_integers": lambda t: t.addcdiv(t.tensor([1]), t.tensor([1]), t.tensor([2])),
     "addcmul__leaf": lambda t: t.ones(2, requires_grad=True).addcmul_(t.ones(2), t.ones(2)),
+    "softplus_long": lambda t: t.nn.functional.softplus(t.tensor([1, 2])),
+    "cross_no_size_3": lambda t: t.cross(t.ones(2, 2), t.ones(2, 2)),
+    "linalg_cross_not_3": lambda t: t.linalg.cross(t.ones(2, 2), t.ones(2, 2)),
+    "linalg_cross_ndim": lambda t: t.linalg.cross(t.ones(3), t.ones(2, 3)),
+    "linalg_cross_dtypes": lambda t: t.linalg.cross(t.ones(3), t.ones(3, dtype=t.float64)),
+    "linalg_cross_broadcast": lambda t: t.linalg.cross(t.ones(2, 3), t.ones(3, 3)),
+    "median_bool": lambda t: t.tensor([True]).median(),
+    "median_empty_dim": lambda t: t.zeros(2, 0).median(1),
+    "kthvalue_k_too_large": lambda t: t.ones(2, 3).kthvalue(4),
+    "kthvalue_k_zero": lambda t: t.ones(2, 3).kthvalue(0, 0),
 }
 
 
@@ -176,3 +216,10 @@ def test_error_matches_torch(name):
     (_, ge), (_, te) = _run_both(ERRORS[name])
     assert te is not None
     assert ge == te
+
+
+@pytest.mark.parametrize("args", [(), (2, 5)])
+def test_softplus_module_matches_torch(args):
+    torch = pytest.importorskip("torch")
+    assert repr(gradlens_core.nn.Softplus(*args)) == repr(torch.nn.Softplus(*args))
+    compare_with_torch(lambda t, x: t.nn.Softplus(*args)(x), (2, 3))
