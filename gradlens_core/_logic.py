@@ -62,11 +62,12 @@ def nonzero(input, *, as_tuple=False):
     data = input._data
     if as_tuple:
         idx = np.nonzero(data.reshape(-1) if data.ndim == 0 else data)
-        return tuple(_nondiff(np.asarray(i, dtype=np.int64), (input,), "nonzero") for i in idx)
+        return tuple(_nondiff(np.ascontiguousarray(i, dtype=np.int64), (input,), "nonzero") for i in idx)
     if data.ndim == 0:
         res = np.zeros((1 if data else 0, 0), dtype=np.int64)
     else:
-        res = np.ascontiguousarray(np.argwhere(data), dtype=np.int64)
+        # PyTorch's kernel writes the (n, ndim) result column by column: strides (1, n)
+        res = np.asfortranarray(np.argwhere(data), dtype=np.int64)
     return _nondiff(res, (input,), "nonzero")
 
 
@@ -105,4 +106,4 @@ def _masked_select_bw(node, g, ns):
     mv = mask._data if ns.records_graph else mask
     shape = np.broadcast_shapes(xs, ms)
     key = np.nonzero(np.broadcast_to(mv, shape))
-    return (ns.index_add(g, shape, key, "MaskedScatterBackward0"),)
+    return (ns.made_in_place(ns.index_add(g, shape, key, "MaskedScatterBackward0"), 1),)

@@ -333,7 +333,7 @@ def linalg_cross(input, other, *, dim=-1):
         shape = np.broadcast_shapes(da.shape, db.shape)
     except ValueError:
         raise broadcast_error(input.shape, other.shape) from None
-    res = np.ascontiguousarray(np.cross(np.broadcast_to(da, shape), np.broadcast_to(db, shape), axis=d))
+    res = _owned(np.cross(np.broadcast_to(da, shape), np.broadcast_to(db, shape), axis=d))
     inputs = (input, other)
     saved = (input if other.requires_grad else None, other if input.requires_grad else None)
     saved = saved if needs_grad(*inputs) else ()
@@ -349,9 +349,15 @@ def _linalg_cross_bw(node, g, ns):
         gx = linalg_cross(y, g, dim=d) if node.needs(0) else None
         gy = linalg_cross(g, x, dim=d) if node.needs(1) else None
         return gx, gy
-    gx = np.cross(*np.broadcast_arrays(y, g), axis=d) if node.needs(0) else None
-    gy = np.cross(*np.broadcast_arrays(g, x), axis=d) if node.needs(1) else None
+    gx = _owned(np.cross(*np.broadcast_arrays(y, g), axis=d)) if node.needs(0) else None
+    gy = _owned(np.cross(*np.broadcast_arrays(g, x), axis=d)) if node.needs(1) else None
     return gx, gy
+
+
+def _owned(a: np.ndarray) -> np.ndarray:
+    """``a`` as a C-contiguous array owning its memory (np.cross returns a moved-axis view),
+    as PyTorch's fresh result: the engine may then add a second grad into it in place."""
+    return a if a.base is None and a.flags.c_contiguous else np.array(a, order="C")
 
 
 _CROSS_DIM_WARNING = (

@@ -223,3 +223,42 @@ def test_softplus_module_matches_torch(args):
     torch = pytest.importorskip("torch")
     assert repr(gradlens_core.nn.Softplus(*args)) == repr(torch.nn.Softplus(*args))
     compare_with_torch(lambda t, x: t.nn.Softplus(*args)(x), (2, 3))
+
+
+LAYOUT = {
+    "nonzero": lambda t, x: x.nonzero(),
+    "nonzero_as_tuple": lambda t, x: x.nonzero(as_tuple=True)[1],
+    "argwhere": lambda t, x: t.argwhere(x),
+    "masked_select": lambda t, x: x.masked_select(x > 0),
+    "masked_select_broadcast": lambda t, x: x[0].masked_select(t.tensor([[True, False, True], [False, True, True]])),
+    "tril": lambda t, x: x.tril(),
+    "repeat": lambda t, x: x.repeat(2, 1),
+    "roll": lambda t, x: x.roll(1),
+    "diag_of_matrix": lambda t, x: x.diag(),
+    "diag_embed": lambda t, x: x[0].diag(),
+    "logsumexp": lambda t, x: x.logsumexp(1),
+    "hypot_same_input_twice": lambda t, x: t.hypot(x, x * 2),
+    "addcmul_same_input": lambda t, x: t.addcmul(x, x, x),
+    "cross_same_input_twice": lambda t, x: t.linalg.cross(x, x * 2),
+    "median_dim": lambda t, x: x.median(1).values,
+    "kthvalue": lambda t, x: x.kthvalue(2).values,
+    "softplus": lambda t, x: t.nn.functional.softplus(x),
+    "triu_": lambda t, x: (x * 1).triu_(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYOUT))
+def test_result_and_grad_layout_and_version_match_torch(name):
+    """The result's strides and version, and the leaf grad's (PyTorch builds some grads in
+    place, and adds a second grad for one input into the first)."""
+    torch = pytest.importorskip("torch")
+    seen = []
+    for t in (gradlens_core, torch):
+        x = t.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], requires_grad=True)
+        y = LAYOUT[name](t, x)
+        facts = [y.stride(), y._version]
+        if y.requires_grad:
+            y.sum().backward()
+            facts += [x.grad.stride(), x.grad._version]
+        seen.append(facts)
+    assert seen[0] == seen[1]
