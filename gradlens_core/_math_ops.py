@@ -24,6 +24,7 @@ from ._ops import (
     _operands,
     _reduce_dims,
     _sigmoid_backward,
+    _snapshot,
     _unary,
     _write,
     broadcast_error,
@@ -87,6 +88,27 @@ def hypot(input, other):
         raise broadcast_error(input.shape, other.shape) from None
     node = node_class("HypotBackward0")
     return record(_wrap(np.asarray(res)), node, (input, other), (input, other), save_output=True, op="hypot")
+
+
+def hypot_(self, other):
+    """In-place ``hypot`` (HypotBackward0: saves a clone of the old self, other and the result).
+
+    >>> import gradlens_core as torch
+    >>> torch.tensor([3.]).hypot_(torch.tensor([4.]))
+    tensor([5.])
+    """
+    if not isinstance(other, Tensor):
+        raise TypeError(f"hypot_(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}")
+    op = "hypot_"
+    check_inplace(self, op, (other,))
+    check_internal_overlap(self, op)
+    da, db, dt = _operands(self, other)
+    dt = dt or self.dtype
+    if not dt.is_floating_point:
+        raise no_kernel("hypot_cpu", dt)
+    saved = (_snapshot(self), other) if needs_grad(self, other) else ()
+    _write(self, np.hypot(da, db), op)
+    return finish_inplace(self, op, node_class("HypotBackward0"), (self, other), saved, save_output=True)
 
 
 @backward_formula("HypotBackward0")

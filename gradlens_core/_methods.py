@@ -157,6 +157,7 @@ _METHODS = {
     "expm1_": _math_ops.expm1_,
     "erf_": _math_ops.erf_,
     "addcmul_": _math_ops.addcmul_,
+    "hypot_": _math_ops.hypot_,
     "addcdiv_": _math_ops.addcdiv_,
     "ceil_": _ops.ceil_,
     "index_put_": _views.index_put_,

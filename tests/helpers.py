@@ -982,6 +982,7 @@ def _session6_op_cases() -> list:
         OpCase("erf_", lambda t, x: (x * 1.5).erf_(), u(2, 3)),
         OpCase("hypot", lambda t, x, y: t.hypot(x, y), u(2, 3), u(2, 3)),
         OpCase("hypot_broadcast_method", lambda t, x, y: x.hypot(y), u(2, 3), u(3)),
+        OpCase("hypot_", lambda t, x, y: (x * 1.0).hypot_(y), u(2, 3), u(3)),
         OpCase("addcmul", lambda t, x, a, b: t.addcmul(x, a, b), u(2, 3), u(2, 3), u(2, 3)),
         OpCase("addcmul_value_broadcast", lambda t, x, a, b: x.addcmul(a, b, value=-0.5), u(3), u(2, 3), u(2, 1)),
         OpCase("addcdiv", lambda t, x, a, b: t.addcdiv(x, a, b, value=2), u(2, 3), u(2, 3), u(2, 3, low=0.5)),

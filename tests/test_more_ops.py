@@ -58,6 +58,7 @@ NONDIFF = {
     "kthvalue_nan": (lambda t, x: (x / x).kthvalue(3), MIXED),
     "kthvalue_0d": (lambda t, x: x.kthvalue(1), np.array(2.0, dtype=F)),
     "cross_int": (lambda t, x: t.linalg.cross(x.long(), x.long() + 1), MIXED),
+    "hypot__float64_other": (lambda t, x: (x * 1).hypot_(x.double() + 1), MIXED),
 }
 
 
@@ -185,6 +186,8 @@ ERRORS = {
     "hypot_bad_broadcast": lambda t: t.hypot(t.ones(2), t.ones(3)),
     "addcdiv_integers": lambda t: t.addcdiv(t.tensor([1]), t.tensor([1]), t.tensor([2])),
     "addcmul__leaf": lambda t: t.ones(2, requires_grad=True).addcmul_(t.ones(2), t.ones(2)),
+    "hypot__leaf": lambda t: t.ones(2, requires_grad=True).hypot_(t.ones(2)),
+    "hypot__long": lambda t: t.tensor([3]).hypot_(t.tensor([4])),
     "softplus_long": lambda t: t.nn.functional.softplus(t.tensor([1, 2])),
     "cross_no_size_3": lambda t: t.cross(t.ones(2, 2), t.ones(2, 2)),
     "linalg_cross_not_3": lambda t: t.linalg.cross(t.ones(2, 2), t.ones(2, 2)),
@@ -244,6 +247,7 @@ LAYOUT = {
     "kthvalue": lambda t, x: x.kthvalue(2).values,
     "softplus": lambda t, x: t.nn.functional.softplus(x),
     "triu_": lambda t, x: (x * 1).triu_(),
+    "hypot_": lambda t, x: (x * 1).hypot_(x),
 }
 
 
