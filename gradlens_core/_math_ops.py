@@ -28,6 +28,7 @@ from ._ops import (
     _unary,
     _write,
     broadcast_error,
+    div_,
     no_kernel,
 )
 from ._tensor import Tensor, autograd_first, check_inplace, check_internal_overlap, finish_inplace, needs_grad, record
@@ -176,9 +177,19 @@ def _addcmul_bw(node, g, ns):
 @backward_formula("AddcdivBackward0")
 def _addcdiv_bw(node, g, ns):
     t1, t2, value = node.unpack(ns)
-    g1 = g * (value / t2) if node.needs(1) else None
+    g1 = g * _scalar_over(value, t2, ns) if node.needs(1) else None
     g2 = -g * (value * t1 / (t2 * t2)) if node.needs(2) else None
     return g, g1, g2
+
+
+def _scalar_over(value, t, ns):
+    """C++ ``value / t`` in a formula: ``empty_like(t).fill_(value).div_(t)`` under create_graph
+    (an in-place DivBackward0 whose first edge is empty)."""
+    if not ns.records_graph:
+        return value / t
+    filled = _wrap(np.full_like(t._data, value))
+    filled._version_counter[0] = 1  # fill_
+    return div_(filled, t)
 
 
 def _addc(name, divide):

@@ -266,3 +266,45 @@ def test_result_and_grad_layout_and_version_match_torch(name):
             facts += [x.grad.stride(), x.grad._version]
         seen.append(facts)
     assert seen[0] == seen[1]
+
+
+def _node_tree(fn):
+    """The names of a node and, recursively, of its next functions (None for an empty edge)."""
+    if fn is None:
+        return None
+    return [type(fn).__name__, *(_node_tree(nf) for nf, _ in fn.next_functions)]
+
+
+CREATE_GRAPH = {
+    "masked_select": lambda t, x: x.masked_select(x > 0),
+    "tril": lambda t, x: x.tril(),
+    "repeat": lambda t, x: x.repeat(2, 1, 2),
+    "tile": lambda t, x: x.tile((2,)),
+    "roll": lambda t, x: x.roll(1),
+    "diag_of_matrix": lambda t, x: x.diag(),
+    "diag_embed": lambda t, x: x[0].diag(),
+    "logsumexp": lambda t, x: x.logsumexp(1),
+    "expm1": lambda t, x: x.expm1(),
+    "erf": lambda t, x: x.erf(),
+    "hypot": lambda t, x: t.hypot(x, x[0] * 2),
+    "addcmul": lambda t, x: t.addcmul(x, x[0] * 3, x, value=2),
+    "addcdiv": lambda t, x: t.addcdiv(x, x * 2, x[0] + 3, value=2),
+    "median": lambda t, x: x.median(),
+    "median_dim": lambda t, x: x.median(1).values,
+    "kthvalue": lambda t, x: x.kthvalue(2).values,
+    "softplus": lambda t, x: t.nn.functional.softplus(x),
+    "cross": lambda t, x: t.linalg.cross(x, x[:1] * 2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CREATE_GRAPH))
+def test_create_graph_records_the_graph_torch_records(name):
+    torch = pytest.importorskip("torch")
+    seen = []
+    for t in (gradlens_core, torch):
+        x = t.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], dtype=t.float64, requires_grad=True)
+        y = CREATE_GRAPH[name](t, x)
+        v = t.ones(tuple(y.shape), dtype=t.float64, requires_grad=True)
+        (grad,) = t.autograd.grad(y, x, v, create_graph=True)
+        seen.append((_node_tree(grad.grad_fn), grad._version))
+    assert seen[0] == seen[1]
