@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._autograd import backward_formula, node_class
+from ._math_ops import refuse_non_tensors
 from ._ops import _nondiff, broadcast_error
 from ._tensor import Tensor, autograd_first, record
 
@@ -77,7 +78,7 @@ def argwhere(input):
 
 
 @autograd_first
-def masked_select(input, mask):
+def masked_select(input, mask, *, _call=("masked_select", False)):
     """The elements of ``input`` where ``mask`` (broadcast with it) holds, as a 1-d tensor
     (MaskedSelectBackward0; saves self and mask).
 
@@ -85,6 +86,7 @@ def masked_select(input, mask):
     >>> torch.masked_select(torch.tensor([[1., 2.], [3., 4.]]), torch.tensor([True, False]))
     tensor([1., 3.])
     """
+    refuse_non_tensors(_call, (input, mask))
     if mask._data.dtype != np.bool_:
         raise RuntimeError("masked_select: expected BoolTensor for mask")
     try:

@@ -17,9 +17,11 @@ import math
 import numpy as np
 
 from . import _dtype, _ns
+from ._argparse import refuse
 from ._autograd import backward_formula, node_class
 from ._ops import (
     _inplace_unary,
+    _is_scalar,
     _np_sigmoid,
     _operands,
     _reduce_dims,
@@ -69,7 +71,7 @@ erf_ = _inplace_unary("ErfBackward0", _np_erf, save_input=True)
 
 
 @autograd_first
-def hypot(input, other):
+def hypot(input, other, *, _call=("hypot", False)):
     """``sqrt(input**2 + other**2)`` elementwise, broadcast (HypotBackward0: saves self, other
     and result).
 
@@ -77,8 +79,7 @@ def hypot(input, other):
     >>> torch.hypot(torch.tensor([3.]), torch.tensor([4.]))
     tensor([5.])
     """
-    if not isinstance(other, Tensor):
-        raise TypeError(f"hypot(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
+    refuse_non_tensors(_call, (input, other))
     da, db, dt = _operands(input, other)
     dt = dt or input.dtype
     if not dt.is_floating_point:
@@ -98,8 +99,7 @@ def hypot_(self, other):
     >>> torch.tensor([3.]).hypot_(torch.tensor([4.]))
     tensor([5.])
     """
-    if not isinstance(other, Tensor):
-        raise TypeError(f"hypot_(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}")
+    refuse_non_tensors(("hypot_", True), (self, other))
     op = "hypot_"
     check_inplace(self, op, (other,))
     check_internal_overlap(self, op)
@@ -123,11 +123,18 @@ def _hypot_bw(node, g, ns):
 # ============================================================================ addcmul, addcdiv
 
 
+def refuse_non_tensors(call, tensors, value=1) -> None:
+    """PyTorch's parser error for an op whose arguments are all tensors (and a Number
+    ``value``); ``call`` is (torch's name, whether called as a Tensor method)."""
+    if all(isinstance(t, Tensor) for t in tensors) and _is_scalar(value):
+        return
+    refuse(call, tensors, value=(value, 1))
+    if not all(isinstance(t, Tensor) for t in tensors):  # (the parser accepts a 0-d tensor value)
+        raise TypeError(f"{call[0]}(): expected Tensor arguments, got {[type(t).__name__ for t in tensors]}")
+
+
 def _pointwise3(input, tensor1, tensor2, value, name):
     """The operands' values in their common dtype, and the result dtype."""
-    for t in (input, tensor1, tensor2):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"{name}(): argument must be Tensor, not {type(t).__name__}")
     dt = _dtype.result_type(_dtype.result_type(input, tensor1), tensor2)
     if name.startswith("addcdiv") and not (tensor1.dtype.is_floating_point or tensor2.dtype.is_floating_point):
         raise RuntimeError(
@@ -196,7 +203,9 @@ def _addc(name, divide):
     node_cls = node_class("AddcdivBackward0" if divide else "AddcmulBackward0")
 
     @autograd_first
-    def fn(input, tensor1, tensor2, *, value=1):
+    def fn(input, tensor1, tensor2, *, value=1, _call=(name, False)):
+        refuse_non_tensors(_call, (input, tensor1, tensor2), value)
+        value = value.item() if isinstance(value, Tensor) else value  # a Scalar
         a, b, c, dt, _ = _pointwise3(input, tensor1, tensor2, value, name)
         res = np.asarray(_values(a, b, c, value, divide, dt))
         inputs = (input, tensor1, tensor2)
@@ -205,6 +214,8 @@ def _addc(name, divide):
 
     def inplace(self, tensor1, tensor2, *, value=1):
         op = name + "_"
+        refuse_non_tensors((op, True), (self, tensor1, tensor2), value)
+        value = value.item() if isinstance(value, Tensor) else value
         check_inplace(self, op, (tensor1, tensor2))
         check_internal_overlap(self, op)
         a, b, c, dt, _ = _pointwise3(self, tensor1, tensor2, value, op)

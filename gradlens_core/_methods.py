@@ -12,6 +12,17 @@ from ._tensor import Tensor
 from ._warn import warn_once
 
 
+def _as_method(fn, name: str):
+    """``fn`` as the Tensor method ``name``: its parser errors name the call as a method's."""
+
+    def method(self, *args, **kwargs):
+        return fn(self, *args, _call=(name, True), **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = fn.__doc__
+    return method
+
+
 def _flip(self, *dims, **kwargs):
     """``x.flip(0, 1)``, ``x.flip([0, 1])`` or ``x.flip(dims=[0, 1])``, as torch.flip(x, [0, 1])."""
     if "dims" in kwargs and not dims:
@@ -46,9 +57,9 @@ _METHODS = {
     "log1p": _ops.log1p,
     "expm1": _math_ops.expm1,
     "erf": _math_ops.erf,
-    "hypot": _math_ops.hypot,
-    "addcmul": _math_ops.addcmul,
-    "addcdiv": _math_ops.addcdiv,
+    "hypot": _as_method(_math_ops.hypot, "hypot"),
+    "addcmul": _as_method(_math_ops.addcmul, "addcmul"),
+    "addcdiv": _as_method(_math_ops.addcdiv, "addcdiv"),
     "logsumexp": _math_ops.logsumexp,
     "cross": _math_ops.cross,
     "median": _order_stats.median,
@@ -90,7 +101,7 @@ _METHODS = {
     "all": _logic.all,
     "nonzero": _logic.nonzero,
     "argwhere": _logic.argwhere,
-    "masked_select": _logic.masked_select,
+    "masked_select": _as_method(_logic.masked_select, "masked_select"),
     "argmax": _ops.argmax,
     "argmin": _ops.argmin,
     "allclose": _ops.allclose,

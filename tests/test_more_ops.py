@@ -59,6 +59,7 @@ NONDIFF = {
     "kthvalue_0d": (lambda t, x: x.kthvalue(1), np.array(2.0, dtype=F)),
     "cross_int": (lambda t, x: t.linalg.cross(x.long(), x.long() + 1), MIXED),
     "hypot__float64_other": (lambda t, x: (x * 1).hypot_(x.double() + 1), MIXED),
+    "addcmul_value_0d_tensor": (lambda t, x: t.addcmul(x, x, x, value=t.tensor(2.0)), MIXED),
 }
 
 
@@ -183,6 +184,16 @@ ERRORS = {
     "logsumexp_no_dim": lambda t: t.logsumexp(t.ones(3)),
     "hypot_long": lambda t: t.hypot(t.tensor([3]), t.tensor([4])),
     "hypot_number": lambda t: t.hypot(t.ones(2), 2.0),
+    "hypot_method_number": lambda t: t.ones(2).hypot(2.0),
+    "hypot__number": lambda t: t.ones(2).hypot_(2.0),
+    "masked_select_list_mask": lambda t: t.ones(2).masked_select([True, False]),
+    "masked_select_none_mask": lambda t: t.masked_select(t.ones(2), None),
+    "addcmul_number": lambda t: t.addcmul(t.ones(2), 2, t.ones(2)),
+    "addcmul_method_number": lambda t: t.ones(2).addcmul(2, t.ones(2)),
+    "addcdiv_str": lambda t: t.addcdiv(t.ones(2), t.ones(2), "a"),
+    "addcmul_value_str": lambda t: t.addcmul(t.ones(2), t.ones(2), t.ones(2), value="a"),
+    "addcmul__number": lambda t: t.ones(2).addcmul_(t.ones(2), 3),
+    "addcdiv__value_none": lambda t: t.ones(2).addcdiv_(t.ones(2), t.ones(2), value=None),
     "hypot_bad_broadcast": lambda t: t.hypot(t.ones(2), t.ones(3)),
     "addcdiv_integers": lambda t: t.addcdiv(t.tensor([1]), t.tensor([1]), t.tensor([2])),
     "addcmul__leaf": lambda t: t.ones(2, requires_grad=True).addcmul_(t.ones(2), t.ones(2)),
