@@ -15,6 +15,7 @@ tensor([0.1966, 0.1050, 0.0452])
 from __future__ import annotations
 
 from . import _methods, _warn
+from ._arrange import diag, roll, tile, tril, triu
 from ._cumulative import cumprod, cumsum, flip
 from ._dtype import (
     bool_ as bool,
@@ -66,6 +67,8 @@ from ._grad_mode import (
     set_grad_enabled,
 )
 from ._handles import RemovableHandle
+from ._logic import all, any, argwhere, masked_select, nonzero
+from ._math_ops import addcdiv, addcmul, cross, erf, expm1, hypot, logsumexp
 from ._ops import (
     abs,
     absolute,
@@ -154,6 +157,7 @@ from ._ops import (
     var,
     where,
 )
+from ._order_stats import kthvalue, median
 from ._str import set_printoptions
 from ._tensor import Size, Tensor
 from ._views import (
@@ -176,7 +180,7 @@ _methods.install()
 
 _warn.silence_numpy_float_warnings()
 
-from . import autograd, nn, optim  # noqa: E402  (they use the installed Tensor methods)
+from . import autograd, linalg, nn, optim  # noqa: E402  (they use the installed Tensor methods)
 
 __version__ = "0.1.0"
 

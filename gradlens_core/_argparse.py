@@ -102,6 +102,23 @@ _SIGNATURES = {
         "Tensor input, Tensor end, Tensor weight, *, Tensor out = None",
         "Tensor input, Tensor end, Number weight, *, Tensor out = None",
     ),
+    "hypot": ("Tensor input, Tensor other, *, Tensor out = None",),
+    "hypot_": ("Tensor input, Tensor other",),
+    "masked_select": ("Tensor input, Tensor mask, *, Tensor out = None",),
+    **{
+        name: (
+            "Tensor input, Tensor tensor1, Tensor tensor2, *, Number value = 1, Tensor out = None",
+            "!Tensor input, Number value, Tensor tensor1, Tensor tensor2, *, Tensor out = None",
+        )
+        for name in ("addcmul", "addcdiv")
+    },
+    **{
+        name: (
+            "Tensor input, Tensor tensor1, Tensor tensor2, *, Number value = 1",
+            "!Tensor input, Number value, Tensor tensor1, Tensor tensor2",
+        )
+        for name in ("addcmul_", "addcdiv_")
+    },
     # what Tensor.norm calls with a number p (its TypeError names linalg_vector_norm's arguments)
     "linalg_vector_norm": (
         "Tensor input, Number ord = 2, int[1]? dim = None, bool keepdim = False, *, ScalarType? dtype = None, "

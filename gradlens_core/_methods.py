@@ -6,10 +6,21 @@ import numbers
 
 import numpy as np
 
-from . import _cumulative, _dtype, _ops, _views
+from . import _arrange, _cumulative, _dtype, _logic, _math_ops, _ops, _order_stats, _views
 from ._argparse import entry
 from ._tensor import Tensor
 from ._warn import warn_once
+
+
+def _as_method(fn, name: str):
+    """``fn`` as the Tensor method ``name``: its parser errors name the call as a method's."""
+
+    def method(self, *args, **kwargs):
+        return fn(self, *args, _call=(name, True), **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = fn.__doc__
+    return method
 
 
 def _flip(self, *dims, **kwargs):
@@ -44,6 +55,15 @@ _METHODS = {
     "exp": _ops.exp,
     "log": _ops.log,
     "log1p": _ops.log1p,
+    "expm1": _math_ops.expm1,
+    "erf": _math_ops.erf,
+    "hypot": _as_method(_math_ops.hypot, "hypot"),
+    "addcmul": _as_method(_math_ops.addcmul, "addcmul"),
+    "addcdiv": _as_method(_math_ops.addcdiv, "addcdiv"),
+    "logsumexp": _math_ops.logsumexp,
+    "cross": _math_ops.cross,
+    "median": _order_stats.median,
+    "kthvalue": _order_stats.kthvalue,
     "sqrt": _ops.sqrt,
     "sin": _ops.sin,
     "cos": _ops.cos,
@@ -77,6 +97,11 @@ _METHODS = {
     "isnan": _ops.isnan,
     "isinf": _ops.isinf,
     "isfinite": _ops.isfinite,
+    "any": _logic.any,
+    "all": _logic.all,
+    "nonzero": _logic.nonzero,
+    "argwhere": _logic.argwhere,
+    "masked_select": _as_method(_logic.masked_select, "masked_select"),
     "argmax": _ops.argmax,
     "argmin": _ops.argmin,
     "allclose": _ops.allclose,
@@ -140,6 +165,11 @@ _METHODS = {
     "neg_": _ops.neg_,
     "round_": _ops.round_,
     "floor_": _ops.floor_,
+    "expm1_": _math_ops.expm1_,
+    "erf_": _math_ops.erf_,
+    "addcmul_": _math_ops.addcmul_,
+    "hypot_": _math_ops.hypot_,
+    "addcdiv_": _math_ops.addcdiv_,
     "ceil_": _ops.ceil_,
     "index_put_": _views.index_put_,
     "masked_fill": _ops.masked_fill,
@@ -168,6 +198,14 @@ _METHODS = {
     "split": _views.split,
     "chunk": _views.chunk,
     "flip": _flip,
+    "tril": _arrange.tril,
+    "triu": _arrange.triu,
+    "tril_": _arrange.tril_,
+    "triu_": _arrange.triu_,
+    "repeat": _arrange.repeat,
+    "tile": _arrange.tile,
+    "roll": _arrange.roll,
+    "diag": _arrange.diag,
     "__getitem__": _views.getitem,
     "__setitem__": _views.setitem,
 }

@@ -768,6 +768,36 @@ def _added_second_order_cases() -> list:
         OpCase("atan2", _grad_of(lambda t, x, y: t.atan2(x, y), 2), u(2, 3), u(2, 3)),
         OpCase("sort", _grad_of(lambda t, x: x.sort(1).values ** 2), u(2, 5)),
         OpCase("topk", _grad_of(lambda t, x: x.topk(2).values ** 2), u(2, 5)),
+    ] + _session6_second_order_cases()
+
+
+def _session6_second_order_cases() -> list:
+    rng = np.random.default_rng(20261131)
+
+    def u(*shape, low=-2.0, high=2.0):
+        return np.asarray(rng.uniform(low, high, size=shape))
+
+    return [
+        OpCase("masked_select", _grad_of(lambda t, x: x.masked_select(x > 0) ** 2), u(3, 4)),
+        OpCase("tril", _grad_of(lambda t, x: x.tril(1) ** 2), u(3, 3)),
+        OpCase("triu", _grad_of(lambda t, x: x.triu() ** 2), u(3, 3)),
+        OpCase("repeat", _grad_of(lambda t, x: x.repeat(2, 1, 2) ** 2), u(2, 3)),
+        OpCase("roll", _grad_of(lambda t, x: x.roll((1, 2), (0, 1)) ** 2), u(2, 3)),
+        OpCase("roll_flat", _grad_of(lambda t, x: x.roll(2) ** 2), u(2, 3)),
+        OpCase("diag_of_matrix", _grad_of(lambda t, x: x.diag(1) ** 2), u(3, 3)),
+        OpCase("diag_embed", _grad_of(lambda t, x: x.diag(-1) ** 2), u(3)),
+        OpCase("logsumexp", _grad_of(lambda t, x: x.logsumexp(1)), u(2, 3)),
+        OpCase("logsumexp_keepdim", _grad_of(lambda t, x: x.logsumexp((0, 1), keepdim=True)), u(2, 3)),
+        OpCase("expm1", _grad_of(lambda t, x: x.expm1()), u(2, 3)),
+        OpCase("erf", _grad_of(lambda t, x: x.erf()), u(2, 3)),
+        OpCase("hypot", _grad_of(lambda t, x, y: t.hypot(x, y), 2), u(2, 3), u(3)),
+        OpCase("addcmul", _grad_of(lambda t, x, a, b: t.addcmul(x, a, b, value=0.5) * a, 3), u(3), u(3), u(3)),
+        OpCase("addcdiv", _grad_of(lambda t, x, a, b: x.addcdiv(a, b, value=2) * x, 3), u(3), u(3), u(3, low=0.5)),
+        OpCase("softplus", _grad_of(lambda t, x: t.nn.functional.softplus(x, beta=2, threshold=1.5)), u(2, 3)),
+        OpCase("linalg_cross", _grad_of(lambda t, x, y: t.linalg.cross(x, y), 2), u(2, 3), u(1, 3)),
+        OpCase("median_dim", _grad_of(lambda t, x: x.median(1).values ** 2), u(2, 5)),
+        OpCase("median_all", _grad_of(lambda t, x: x.median() ** 2), u(2, 5)),
+        OpCase("kthvalue", _grad_of(lambda t, x: x.kthvalue(2).values ** 2), u(2, 5)),
     ]
 
 
@@ -894,6 +924,85 @@ def _added_op_cases() -> list:
     ]
 
 
+def _session6_op_cases() -> list:
+    """masked_select, tril/triu, repeat/tile, roll, diag, logsumexp, expm1, erf, hypot,
+    addcmul/addcdiv: values from their own generator, so the cases above keep theirs."""
+    rng = np.random.default_rng(20261130)
+
+    def u(*shape, low=-2.0, high=2.0):
+        return np.asarray(rng.uniform(low, high, size=shape))
+
+    def distinct(*shape):  # far apart: no ties
+        return np.asarray(rng.permutation(int(np.prod(shape))).reshape(shape) * 0.37 - 1.0)
+
+    def mask(*shape):
+        m = rng.random(shape) < 0.5
+        m.flat[0], m.flat[-1] = True, False
+        return m
+
+    return [
+        OpCase("masked_select", lambda t, x, m: x.masked_select(m), u(3, 4), mask(3, 4)),
+        OpCase("masked_select_broadcast_mask", lambda t, x, m: t.masked_select(x, m), u(3, 4), mask(4)),
+        OpCase("masked_select_broadcast_input", lambda t, x, m: t.masked_select(x, m), u(4), mask(3, 4)),
+        OpCase("tril", lambda t, x: x.tril(), u(3, 4)),
+        OpCase("tril_diagonal_fn", lambda t, x: t.tril(x, 1), u(4, 3)),
+        OpCase("tril_batched_negative", lambda t, x: x.tril(-1), u(2, 3, 3)),
+        OpCase("triu", lambda t, x: t.triu(x), u(3, 4)),
+        OpCase("triu_diagonal", lambda t, x: x.triu(diagonal=-1), u(4, 3)),
+        OpCase("triu_of_transposed", lambda t, x: x.t().triu(1), u(3, 4)),
+        OpCase("tril_", lambda t, x: (x * 2).tril_(), u(3, 3)),
+        OpCase("triu__diagonal", lambda t, x: (x * 2).triu_(1), u(2, 3, 4)),
+        OpCase("repeat", lambda t, x: x.repeat(2, 3), u(2, 3)),
+        OpCase("repeat_new_dims", lambda t, x: x.repeat((2, 1, 3)), u(4)),
+        OpCase("repeat_ones", lambda t, x: x.repeat(1, 1), u(2, 3)),
+        OpCase("repeat_0d", lambda t, x: x.repeat(3), u()),
+        OpCase("repeat_of_transposed", lambda t, x: x.t().repeat(1, 2, 2), u(2, 3)),
+        OpCase("tile", lambda t, x: t.tile(x, (2,)), u(2, 3)),
+        OpCase("tile_method_more_dims", lambda t, x: x.tile((2, 1, 2)), u(2, 3)),
+        OpCase("roll", lambda t, x: x.roll(1, 0), u(3, 4)),
+        OpCase("roll_flat", lambda t, x: t.roll(x, 5), u(3, 4)),
+        OpCase("roll_dims", lambda t, x: t.roll(x, (1, -2), (0, -1)), u(3, 4)),
+        OpCase("roll_negative_transposed", lambda t, x: x.t().roll(-1, 1), u(3, 4)),
+        OpCase("diag_embed", lambda t, x: t.diag(x), u(3)),
+        OpCase("diag_embed_offset", lambda t, x: x.diag(1), u(3)),
+        OpCase("diag_embed_negative_offset", lambda t, x: x.diag(-2), u(2)),
+        OpCase("diag_of_matrix", lambda t, x: x.diag(), u(3, 4)),
+        OpCase("diag_of_matrix_offset", lambda t, x: t.diag(x, -1), u(3, 4)),
+        OpCase("diag_of_matrix_offset_positive", lambda t, x: t.diag(x.t(), 2), u(3, 4)),
+        OpCase("logsumexp", lambda t, x: t.logsumexp(x, 1), u(2, 3, 4)),
+        OpCase("logsumexp_keepdim", lambda t, x: x.logsumexp(-1, keepdim=True), u(2, 3, 4)),
+        OpCase("logsumexp_dims", lambda t, x: x.logsumexp((0, 2)), u(2, 3, 4)),
+        OpCase("logsumexp_0d", lambda t, x: x.logsumexp(0), u()),
+        OpCase("logsumexp_large", lambda t, x: x.logsumexp(0), u(3, 2, low=80.0, high=90.0)),
+        OpCase("expm1", lambda t, x: x.expm1(), u(2, 3)),
+        OpCase("expm1_fn", lambda t, x: t.expm1(x), u(3)),
+        OpCase("expm1_", lambda t, x: (x * 1.5).expm1_(), u(2, 3)),
+        OpCase("erf", lambda t, x: x.erf(), u(2, 3)),
+        OpCase("erf_fn", lambda t, x: t.erf(x.t()), u(2, 3)),
+        OpCase("erf_", lambda t, x: (x * 1.5).erf_(), u(2, 3)),
+        OpCase("hypot", lambda t, x, y: t.hypot(x, y), u(2, 3), u(2, 3)),
+        OpCase("hypot_broadcast_method", lambda t, x, y: x.hypot(y), u(2, 3), u(3)),
+        OpCase("hypot_", lambda t, x, y: (x * 1.0).hypot_(y), u(2, 3), u(3)),
+        OpCase("addcmul", lambda t, x, a, b: t.addcmul(x, a, b), u(2, 3), u(2, 3), u(2, 3)),
+        OpCase("addcmul_value_broadcast", lambda t, x, a, b: x.addcmul(a, b, value=-0.5), u(3), u(2, 3), u(2, 1)),
+        OpCase("addcdiv", lambda t, x, a, b: t.addcdiv(x, a, b, value=2), u(2, 3), u(2, 3), u(2, 3, low=0.5)),
+        OpCase("addcdiv_broadcast", lambda t, x, a, b: x.addcdiv(a, b), u(2, 1), u(3), u(2, 3, low=0.5)),
+        OpCase("addcmul_", lambda t, x, a, b: (x * 1.0).addcmul_(a, b, value=3), u(2, 3), u(3), u(2, 3)),
+        OpCase("addcdiv_", lambda t, x, a, b: (x * 1.0).addcdiv_(a, b, value=0.5), u(2, 3), u(2, 3), u(3, low=0.5)),
+        OpCase("softplus", lambda t, x: t.nn.functional.softplus(x), u(2, 3)),
+        OpCase("softplus_beta_threshold", lambda t, x: t.nn.functional.softplus(x, beta=2, threshold=1.5), u(2, 3)),
+        OpCase("linalg_cross", lambda t, x, y: t.linalg.cross(x, y), u(2, 3), u(2, 3)),
+        OpCase("linalg_cross_dim_broadcast", lambda t, x, y: t.linalg.cross(x, y, dim=0), u(3, 1), u(3, 4)),
+        OpCase("cross_dim", lambda t, x, y: t.cross(x, y, dim=1), u(2, 3), u(2, 3)),
+        OpCase("cross_method", lambda t, x, y: x.cross(y, dim=-1), u(3), u(3)),
+        OpCase("median_all", lambda t, x: x.median(), distinct(3, 4)),
+        OpCase("median_dim", lambda t, x: t.median(x, 1), distinct(3, 4)),
+        OpCase("median_dim_keepdim", lambda t, x: x.median(0, keepdim=True), distinct(3, 4)),
+        OpCase("kthvalue", lambda t, x: t.kthvalue(x, 2), distinct(3, 4)),
+        OpCase("kthvalue_dim0_keepdim", lambda t, x: x.kthvalue(3, 0, keepdim=True), distinct(3, 4)),
+    ]
+
+
 def op_cases() -> list:
     """Every differentiable op case (ids are unique)."""
     cases = (
@@ -909,6 +1018,7 @@ def op_cases() -> list:
         + _inplace_cases()
         + _more_cases()
         + _added_op_cases()
+        + _session6_op_cases()
     )
     ids = [c.id for c in cases]
     assert len(ids) == len(set(ids)), "duplicate op case ids"

@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from .. import _ops
+from .. import _math_ops, _ops
 from .._tensor import Tensor
 from . import _layer_ops, _loss_ops, _reduction
 
@@ -21,6 +21,7 @@ __all__ = [
     "relu",
     "sigmoid",
     "tanh",
+    "softplus",
     "softmax",
     "log_softmax",
     "linear",
@@ -33,6 +34,11 @@ __all__ = [
 ]
 
 # ----------------------------------------------------------------------------- activations
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta * x)) / beta``, and ``x`` where ``beta * x > threshold`` (SoftplusBackward0)."""
+    return _math_ops.softplus(input, beta, threshold)
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:

@@ -7,7 +7,7 @@ True
 
 from __future__ import annotations
 
-from ..activation import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from ..activation import LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from ..container import ModuleList, Sequential
 from ..flatten import Flatten
 from ..linear import Identity, Linear
@@ -24,6 +24,7 @@ __all__ = [
     "Tanh",
     "Softmax",
     "LogSoftmax",
+    "Softplus",
     "Flatten",
     "Sequential",
     "ModuleList",

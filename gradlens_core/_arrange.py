@@ -1,0 +1,235 @@
+"""Ops that copy a tensor's elements into a new arrangement: ``tril``/``triu`` (and in place),
+``repeat``/``tile``, ``roll`` and ``diag``, with the node names and formulas of PyTorch's
+``derivatives.yaml`` (TrilBackward0, TriuBackward0, RepeatBackward0, RollBackward0,
+DiagEmbedBackward0, DiagonalBackward0_copy). None of them saves a tensor: in-place edits of
+their input never break their backward.
+
+>>> import gradlens_core as torch
+>>> x = torch.ones(2, 2, requires_grad=True)
+>>> x.tril()
+tensor([[1., 0.],
+        [1., 1.]], grad_fn=<TrilBackward0>)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._autograd import backward_formula, node_class
+from ._ops import _write
+from ._tensor import Tensor, autograd_first, check_inplace, check_internal_overlap, finish_inplace, record
+from ._views import _shape_args
+
+_wrap = Tensor._wrap
+
+
+# ============================================================================ tril / triu
+
+
+@backward_formula("TrilBackward0")
+def _tril_bw(node, g, ns):
+    if ns.records_graph:
+        return (tril(g, node._ctx),)
+    return (np.tril(g, node._ctx),)
+
+
+@backward_formula("TriuBackward0")
+def _triu_bw(node, g, ns):
+    if ns.records_graph:
+        return (triu(g, node._ctx),)
+    return (np.triu(g, node._ctx),)
+
+
+def _triangle(np_fn, name):
+    node_cls = node_class(f"{name.capitalize()}Backward0")
+
+    @autograd_first
+    def fn(input, diagonal=0):
+        _check_matrix(input, name)
+        res = np.ascontiguousarray(np_fn(input._data, diagonal))
+        return record(_wrap(res), node_cls, (input,), ctx=diagonal, op=name)
+
+    def inplace(self, diagonal=0):
+        op = name + "_"
+        _check_matrix(self, op[:-1])
+        check_inplace(self, op)
+        check_internal_overlap(self, op)
+        _write(self, np_fn(self._data, diagonal), op)
+        return finish_inplace(self, op, node_cls, (self,), ctx=diagonal)
+
+    part = "lower" if name == "tril" else "upper"
+    fn.__name__, inplace.__name__ = name, name + "_"
+    fn.__doc__ = f"""The {part} triangle of the last two dims (on and {"below" if name == "tril" else "above"} the
+    ``diagonal``-th diagonal), zeros elsewhere ({node_cls.__name__}: the grad's {part} triangle).
+
+    >>> import gradlens_core as torch
+    >>> torch.{name}(torch.ones(2, 2), 1).tolist()
+    {[[1.0, 1.0], [1.0, 1.0]] if name == "tril" else [[0.0, 1.0], [0.0, 0.0]]}
+    """
+    inplace.__doc__ = f"In-place ``{name}`` ({node_cls.__name__}; bumps the version counter)."
+    return fn, inplace
+
+
+def _check_matrix(input: Tensor, name: str) -> None:
+    if input._data.ndim < 2:
+        raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+
+
+tril, tril_ = _triangle(np.tril, "tril")
+triu, triu_ = _triangle(np.triu, "triu")
+
+
+# ============================================================================ repeat / tile
+
+
+@autograd_first
+def repeat(input, *repeats):
+    """``input`` repeated ``repeats[i]`` times along dim ``i`` (leading repeats add dims;
+    RepeatBackward0: the grad summed over the copies).
+
+    >>> import gradlens_core as torch
+    >>> torch.tensor([1, 2]).repeat(2, 2)
+    tensor([[1, 2, 1, 2],
+            [1, 2, 1, 2]])
+    """
+    if not repeats:
+        raise TypeError('repeat() missing 1 required positional arguments: "repeats"')
+    repeats = tuple(int(r) for r in _shape_args(repeats))
+    data = input._data
+    if len(repeats) < data.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor")
+    if min(repeats) < 0:
+        padded = (1,) * (len(repeats) - data.ndim) + data.shape
+        sizes = [n * r for n, r in zip(padded, repeats)]
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(sizes)}: {sizes}")
+    res = np.ascontiguousarray(np.tile(data, repeats))
+    return record(_wrap(res), node_class("RepeatBackward0"), (input,), ctx=(repeats, data.shape), op="repeat")
+
+
+def tile(input, dims):
+    """``repeat`` with ``dims`` padded with leading ones to the input's rank (RepeatBackward0).
+
+    >>> import gradlens_core as torch
+    >>> torch.tile(torch.tensor([[1, 2]]), (2,))
+    tensor([[1, 2, 1, 2]])
+    """
+    dims = tuple(int(r) for r in _shape_args((dims,) if isinstance(dims, int) else dims))
+    dims = (1,) * (input._data.ndim - len(dims)) + dims
+    return repeat(input, dims)
+
+
+@backward_formula("RepeatBackward0")
+def _repeat_bw(node, g, ns):
+    """FunctionsManual's repeat_backward: the added leading dims summed away one by one, then
+    one reshape to (repeat, size) pairs and one sum over the repeats."""
+    repeats, input_shape = node._ctx
+    if 0 in repeats:
+        return (ns.zeros(input_shape, g),)
+    for _ in range(g.ndim - len(input_shape)):
+        g = ns.sum(g, 0)
+    lead = len(repeats) - len(input_shape)
+    grad_size, sum_dims = [], []
+    for d, n in enumerate(input_shape):
+        r = repeats[d + lead]
+        if r != 1:
+            grad_size.append(r)
+            sum_dims.append(len(grad_size) - 1)
+        grad_size.append(n)
+    if sum_dims:
+        g = ns.sum(ns.reshape(g, tuple(grad_size)), tuple(sum_dims))
+    return (g,)
+
+
+# ============================================================================ roll
+
+
+@autograd_first
+def roll(input, shifts, dims=None):
+    """Elements shifted ``shifts`` places along ``dims`` (of the flattened tensor when
+    ``dims`` is not given), wrapping around (RollBackward0: the grad rolled back).
+
+    >>> import gradlens_core as torch
+    >>> torch.roll(torch.tensor([1, 2, 3]), 1)
+    tensor([3, 1, 2])
+    """
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(int(s) for s in shifts)
+    dims = () if dims is None else ((dims,) if isinstance(dims, int) else tuple(int(d) for d in dims))
+    if not shifts:
+        raise RuntimeError("`shifts` required")
+    if not dims and len(shifts) != 1:
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+    if dims and len(shifts) != len(dims):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+    wrapped = tuple(input._wrap_dim(d) for d in dims)
+    res = _rolled(input._data, shifts, wrapped)
+    return record(_wrap(res), node_class("RollBackward0"), (input,), ctx=(shifts, dims), op="roll")
+
+
+def _rolled(a: np.ndarray, shifts, dims) -> np.ndarray:
+    if not dims:
+        return np.roll(a.reshape(-1), shifts[0]).reshape(a.shape)
+    return np.ascontiguousarray(np.roll(a, shifts, dims))
+
+
+@backward_formula("RollBackward0")
+def _roll_bw(node, g, ns):
+    shifts, dims = node._ctx
+    back = tuple(-s for s in shifts)
+    if ns.records_graph:
+        return (roll(g, back, dims if dims else None),)
+    return (_rolled(g, back, tuple(d % g.ndim for d in dims)),)
+
+
+# ============================================================================ diag
+
+
+def diag(input, diagonal=0):
+    """A 1-d tensor as the ``diagonal``-th diagonal of a square matrix (DiagEmbedBackward0),
+    or the ``diagonal``-th diagonal of a matrix as a 1-d tensor (DiagonalBackward0_copy).
+
+    >>> import gradlens_core as torch
+    >>> torch.diag(torch.tensor([1, 2]))
+    tensor([[1, 0],
+            [0, 2]])
+    """
+    data = input._data
+    if data.ndim == 1:
+        res = np.ascontiguousarray(np.diag(data, diagonal))
+        ctx = (res.shape, diagonal)
+        return record(_wrap(res), node_class("DiagEmbedBackward0"), (input,), ctx=ctx, op="diag")
+    if data.ndim == 2:
+        res = np.array(np.diagonal(data, diagonal))
+        ctx = (data.shape, diagonal)
+        return record(_wrap(res), node_class("DiagonalBackward0_copy"), (input,), ctx=ctx, op="diag")
+    raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {data.ndim}D")
+
+
+def _diagonal_key(shape, offset):
+    """The (rows, columns) of the ``offset``-th diagonal of a matrix of ``shape``."""
+    rows, cols = shape
+    n = max(0, min(rows, cols - offset) if offset >= 0 else min(rows + offset, cols))
+    i = np.arange(n)
+    return (i - min(offset, 0), i + max(offset, 0))
+
+
+@backward_formula("DiagEmbedBackward0")
+def _diag_embed_bw(node, g, ns):
+    """derivatives.yaml: ``grad.diagonal(offset, dim1, dim2)``."""
+    shape, offset = node._ctx
+    key = _diagonal_key(shape, offset)
+    if ns.records_graph:
+        values = np.array(g._data[key])
+        node_cls = node_class("DiagonalBackward0", _diagonal_bw)
+        return (record(_wrap(values), node_cls, (g,), ctx=(shape, offset), op="diagonal"),)
+    return (np.array(g[key]),)
+
+
+@backward_formula("DiagonalBackward0_copy")
+def _diagonal_bw(node, g, ns):
+    """diagonal_backward: zeros of the input's shape with the grad on the diagonal
+    (DiagonalBackwardBackward0 under create_graph, whose own backward reads it back)."""
+    shape, offset = node._ctx
+    return (ns.scatter(g, shape, _diagonal_key(shape, offset), "DiagonalBackwardBackward0"),)
+
+
+node_class("DiagonalBackward0", _diagonal_bw)

@@ -1,0 +1,321 @@
+"""Ops added in session 6 against real PyTorch: the non-differentiable ones (any/all,
+nonzero), what the differentiable ones save (an in-place edit of a saved tensor breaks
+backward as in PyTorch) and their errors. Their gradients are in the op table of
+``helpers.py`` (test_gradcheck.py, test_vs_torch.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import compare_with_torch, first_sentence
+
+import gradlens_core
+
+F = np.float32
+MIXED = np.array([[0.0, 1.5, -2.0], [0.0, 0.0, 3.0]], dtype=F)
+TIED = np.array([[1.0, 2.0, 2.0, 2.0, 1.0, 1.0], [3.0, 0.0, 3.0, 0.0, 3.0, 3.0]], dtype=F)
+
+NONDIFF = {
+    "any_all": (lambda t, x: x.any(), MIXED),
+    "all_all": (lambda t, x: t.all(x), MIXED),
+    "any_dim": (lambda t, x: x.any(1), MIXED),
+    "all_dim_keepdim": (lambda t, x: x.all(0, keepdim=True), MIXED),
+    "any_dims_tuple": (lambda t, x: t.any(x, dim=(0, 1)), MIXED),
+    "all_dim_empty_tuple": (lambda t, x: x.all(dim=()), MIXED),
+    "all_uint8_stays_uint8": (lambda t, x: x.to(t.uint8).all(), np.array([1.0, 0.0, 2.0], dtype=F)),
+    "any_uint8_dim": (lambda t, x: x.to(t.uint8).any(0), MIXED),
+    "any_bool": (lambda t, x: (x > 1).any(-1), MIXED),
+    "all_int": (lambda t, x: x.long().all(1), MIXED),
+    "any_0d": (lambda t, x: x.any(0), np.array(2.0, dtype=F)),
+    "all_empty": (lambda t, x: x.all(), np.zeros((0, 3), dtype=F)),
+    "any_empty_dim": (lambda t, x: x.any(1), np.zeros((0, 3), dtype=F)),
+    "nonzero": (lambda t, x: x.nonzero(), MIXED),
+    "nonzero_fn": (lambda t, x: t.nonzero(x), MIXED),
+    "nonzero_as_tuple": (lambda t, x: t.nonzero(x, as_tuple=True), MIXED),
+    "nonzero_0d": (lambda t, x: x.nonzero(), np.array(2.0, dtype=F)),
+    "nonzero_0d_zero": (lambda t, x: x.nonzero(), np.array(0.0, dtype=F)),
+    "nonzero_0d_as_tuple": (lambda t, x: x.nonzero(as_tuple=True), np.array(2.0, dtype=F)),
+    "nonzero_1d": (lambda t, x: x[1].nonzero(), MIXED),
+    "argwhere": (lambda t, x: t.argwhere(x), MIXED),
+    "masked_select_int": (lambda t, x: x.long().masked_select(x > 0), MIXED),
+    "logsumexp_int": (lambda t, x: t.logsumexp(x.long(), 1), MIXED),
+    "logsumexp_inf": (lambda t, x: (x / 0).logsumexp(1), MIXED),
+    "logsumexp_empty": (lambda t, x: x.logsumexp(0), np.zeros((0, 3), dtype=F)),
+    "erf_int": (lambda t, x: x.long().erf(), MIXED),
+    "expm1_int": (lambda t, x: x.long().expm1(), MIXED),
+    "hypot_promotes": (lambda t, x: t.hypot(x, x.double()), MIXED),
+    "addcmul_int": (lambda t, x: t.addcmul(x.long(), x.long(), x.long(), value=2), MIXED),
+    "addcmul_promotes": (lambda t, x: t.addcmul(x.long(), x, x.double()), MIXED),
+    "median_nan": (lambda t, x: (x / x).median(), MIXED),
+    "median_dim_nan": (lambda t, x: (x / x).median(1), MIXED),
+    "median_ties": (lambda t, x: x.median(1), TIED),
+    "median_all_ties": (lambda t, x: x.median(), TIED),
+    "median_int": (lambda t, x: x.long().median(0), TIED),
+    "median_0d": (lambda t, x: x.median(0), np.array(2.0, dtype=F)),
+    "median_empty": (lambda t, x: x.median(), np.zeros((0,), dtype=F)),
+    "kthvalue_ties": (lambda t, x: x.kthvalue(3, 1), TIED),
+    "kthvalue_ties_dim0": (lambda t, x: x.kthvalue(2, 0, keepdim=True), TIED),
+    "kthvalue_nan": (lambda t, x: (x / x).kthvalue(3), MIXED),
+    "kthvalue_0d": (lambda t, x: x.kthvalue(1), np.array(2.0, dtype=F)),
+    "cross_int": (lambda t, x: t.linalg.cross(x.long(), x.long() + 1), MIXED),
+    "hypot__float64_other": (lambda t, x: (x * 1).hypot_(x.double() + 1), MIXED),
+    "addcmul_value_0d_tensor": (lambda t, x: t.addcmul(x, x, x, value=t.tensor(2.0)), MIXED),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NONDIFF))
+def test_nondifferentiable_op_matches_torch(name):
+    fn, *inputs = NONDIFF[name]
+    compare_with_torch(fn, *inputs)
+
+
+def _run_both(fn):
+    """``fn(module)`` on gradlens_core and torch: (result, error's first sentence) of each."""
+    torch = pytest.importorskip("torch")
+    out = []
+    for module in (gradlens_core, torch):
+        try:
+            out.append((fn(module), None))
+        except Exception as e:  # noqa: BLE001 - compared with torch's
+            out.append((None, (type(e).__name__, first_sentence(str(e)))))
+    return out
+
+
+def _inplace_after(op):
+    """The error (if any) of backward after an in-place edit of the op's input."""
+
+    def fn(t):
+        x = t.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], requires_grad=True)
+        a = x * 1.0
+        y = op(t, a)
+        a.mul_(2)
+        y.sum().backward()
+        return x.grad.tolist()
+
+    return fn
+
+
+SAVES_INPUT = {
+    "masked_select": lambda t, a: a.masked_select(t.tensor([True, False, True])),
+    # these save no tensor: the edit is harmless
+    "tril": lambda t, a: a.tril(),
+    "triu": lambda t, a: a.triu(1),
+    "repeat": lambda t, a: a.repeat(2, 1),
+    "tile": lambda t, a: a.tile((2,)),
+    "roll": lambda t, a: a.roll(1),
+    "diag": lambda t, a: a.diag(),
+    "logsumexp": lambda t, a: a.logsumexp(1),
+    "expm1": lambda t, a: a.expm1(),  # saves its result, not its input
+    "erf": lambda t, a: a.erf(),
+    "hypot": lambda t, a: t.hypot(a, t.ones(3)),
+    "hypot_other": lambda t, a: t.hypot(t.ones(3), a),
+    "addcmul_self": lambda t, a: t.addcmul(a, t.ones(3), t.ones(3)),
+    "addcmul_tensor1": lambda t, a: t.addcmul(t.ones(3), a, t.ones(3)),
+    "addcmul_tensor2": lambda t, a: t.addcmul(t.ones(3), t.ones(3), a),
+    "addcdiv_tensor1": lambda t, a: t.addcdiv(t.ones(3), a, t.ones(3)),
+    "addcdiv_tensor2": lambda t, a: t.addcdiv(t.ones(3), t.ones(3), a),
+    "softplus": lambda t, a: t.nn.functional.softplus(a),
+    "linalg_cross_self": lambda t, a: t.linalg.cross(a, t.ones(2, 3)),
+    "linalg_cross_other": lambda t, a: t.linalg.cross(t.ones(2, 3), a),
+    "median": lambda t, a: a.median(),
+    "median_dim": lambda t, a: a.median(1).values,  # saves the indices only
+    "kthvalue": lambda t, a: a.kthvalue(2).values,
+}
+
+
+def _edit_result(op):
+    def fn(t):
+        x = t.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], requires_grad=True)
+        y = op(t, x * 1.0)
+        y.add_(1)
+        y.sum().backward()
+        return x.grad.tolist()
+
+    return fn
+
+
+SAVES_RESULT = {
+    "expm1": lambda t, a: a.expm1(),
+    "logsumexp": lambda t, a: a.logsumexp(0),
+    "hypot": lambda t, a: t.hypot(a, t.ones(3)),
+    "erf": lambda t, a: a.erf(),  # saves its input only
+    "median": lambda t, a: a.median(),
+}
+
+
+def test_cross_without_dim_warns_as_torch():
+    torch = pytest.importorskip("torch")
+    messages = []
+    for t in (gradlens_core, torch):
+        with pytest.warns(UserWarning) as record:
+            out = t.cross(t.ones(2, 3), t.ones(2, 3))
+        messages.append((first_sentence(str(record[0].message)), tuple(out.shape)))
+    assert messages[0] == messages[1]
+
+
+@pytest.mark.parametrize("name", sorted(SAVES_RESULT))
+def test_inplace_edit_of_result_matches_torch(name):
+    (g, ge), (t, te) = _run_both(_edit_result(SAVES_RESULT[name]))
+    assert ge == te
+    np.testing.assert_allclose(np.array(g, dtype=float), np.array(t, dtype=float), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(SAVES_INPUT))
+def test_inplace_edit_of_saved_input_matches_torch(name):
+    (g, ge), (t, te) = _run_both(_inplace_after(SAVES_INPUT[name]))
+    assert ge == te
+    np.testing.assert_allclose(np.array(g, dtype=float), np.array(t, dtype=float), rtol=1e-6)
+
+
+ERRORS = {
+    "masked_select_non_bool_mask": lambda t: t.ones(3).masked_select(t.tensor([1, 0, 1])),
+    "masked_select_bad_broadcast": lambda t: t.ones(2, 3).masked_select(t.tensor([True, False])),
+    "tril_1d": lambda t: t.ones(3).tril(),
+    "triu__1d": lambda t: t.ones(3).triu_(),
+    "tril__leaf": lambda t: t.ones(2, 2, requires_grad=True).tril_(),
+    "repeat_too_few": lambda t: t.ones(2, 3).repeat(2),
+    "repeat_negative": lambda t: t.ones(3).repeat(-1, 2),
+    "repeat_no_args": lambda t: t.ones(3).repeat(),
+    "tile_negative": lambda t: t.ones(3).tile(-1),
+    "roll_misaligned": lambda t: t.ones(3).roll((1, 2), (0,)),
+    "roll_no_shifts": lambda t: t.ones(3).roll((), ()),
+    "roll_bad_dim": lambda t: t.ones(3).roll(1, 3),
+    "diag_3d": lambda t: t.ones(2, 2, 2).diag(),
+    "logsumexp_no_dim": lambda t: t.logsumexp(t.ones(3)),
+    "hypot_long": lambda t: t.hypot(t.tensor([3]), t.tensor([4])),
+    "hypot_number": lambda t: t.hypot(t.ones(2), 2.0),
+    "hypot_method_number": lambda t: t.ones(2).hypot(2.0),
+    "hypot__number": lambda t: t.ones(2).hypot_(2.0),
+    "masked_select_list_mask": lambda t: t.ones(2).masked_select([True, False]),
+    "masked_select_none_mask": lambda t: t.masked_select(t.ones(2), None),
+    "addcmul_number": lambda t: t.addcmul(t.ones(2), 2, t.ones(2)),
+    "addcmul_method_number": lambda t: t.ones(2).addcmul(2, t.ones(2)),
+    "addcdiv_str": lambda t: t.addcdiv(t.ones(2), t.ones(2), "a"),
+    "addcmul_value_str": lambda t: t.addcmul(t.ones(2), t.ones(2), t.ones(2), value="a"),
+    "addcmul__number": lambda t: t.ones(2).addcmul_(t.ones(2), 3),
+    "addcdiv__value_none": lambda t: t.ones(2).addcdiv_(t.ones(2), t.ones(2), value=None),
+    "hypot_bad_broadcast": lambda t: t.hypot(t.ones(2), t.ones(3)),
+    "addcdiv_integers": lambda t: t.addcdiv(t.tensor([1]), t.tensor([1]), t.tensor([2])),
+    "addcmul__leaf": lambda t: t.ones(2, requires_grad=True).addcmul_(t.ones(2), t.ones(2)),
+    "hypot__leaf": lambda t: t.ones(2, requires_grad=True).hypot_(t.ones(2)),
+    "hypot__long": lambda t: t.tensor([3]).hypot_(t.tensor([4])),
+    "softplus_long": lambda t: t.nn.functional.softplus(t.tensor([1, 2])),
+    "cross_no_size_3": lambda t: t.cross(t.ones(2, 2), t.ones(2, 2)),
+    "linalg_cross_not_3": lambda t: t.linalg.cross(t.ones(2, 2), t.ones(2, 2)),
+    "linalg_cross_ndim": lambda t: t.linalg.cross(t.ones(3), t.ones(2, 3)),
+    "linalg_cross_dtypes": lambda t: t.linalg.cross(t.ones(3), t.ones(3, dtype=t.float64)),
+    "linalg_cross_broadcast": lambda t: t.linalg.cross(t.ones(2, 3), t.ones(3, 3)),
+    "median_bool": lambda t: t.tensor([True]).median(),
+    "median_empty_dim": lambda t: t.zeros(2, 0).median(1),
+    "kthvalue_k_too_large": lambda t: t.ones(2, 3).kthvalue(4),
+    "kthvalue_k_zero": lambda t: t.ones(2, 3).kthvalue(0, 0),
+}
+
+
+def test_tril__rebases_history_and_bumps_the_version_as_torch():
+    torch = pytest.importorskip("torch")
+    seen = []
+    for t in (gradlens_core, torch):
+        x = t.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        y = x * 1.0
+        before = y._version
+        z = y.triu_(1)
+        (z * z).sum().backward()
+        seen.append((z is y, y._version - before, type(y.grad_fn).__name__, x.grad.tolist()))
+    assert seen[0] == seen[1]
+
+
+@pytest.mark.parametrize("name", sorted(ERRORS))
+def test_error_matches_torch(name):
+    (_, ge), (_, te) = _run_both(ERRORS[name])
+    assert te is not None
+    assert ge == te
+
+
+@pytest.mark.parametrize("args", [(), (2, 5)])
+def test_softplus_module_matches_torch(args):
+    torch = pytest.importorskip("torch")
+    assert repr(gradlens_core.nn.Softplus(*args)) == repr(torch.nn.Softplus(*args))
+    compare_with_torch(lambda t, x: t.nn.Softplus(*args)(x), (2, 3))
+
+
+LAYOUT = {
+    "nonzero": lambda t, x: x.nonzero(),
+    "nonzero_as_tuple": lambda t, x: x.nonzero(as_tuple=True)[1],
+    "argwhere": lambda t, x: t.argwhere(x),
+    "masked_select": lambda t, x: x.masked_select(x > 0),
+    "masked_select_broadcast": lambda t, x: x[0].masked_select(t.tensor([[True, False, True], [False, True, True]])),
+    "tril": lambda t, x: x.tril(),
+    "repeat": lambda t, x: x.repeat(2, 1),
+    "roll": lambda t, x: x.roll(1),
+    "diag_of_matrix": lambda t, x: x.diag(),
+    "diag_embed": lambda t, x: x[0].diag(),
+    "logsumexp": lambda t, x: x.logsumexp(1),
+    "hypot_same_input_twice": lambda t, x: t.hypot(x, x * 2),
+    "addcmul_same_input": lambda t, x: t.addcmul(x, x, x),
+    "cross_same_input_twice": lambda t, x: t.linalg.cross(x, x * 2),
+    "median_dim": lambda t, x: x.median(1).values,
+    "kthvalue": lambda t, x: x.kthvalue(2).values,
+    "softplus": lambda t, x: t.nn.functional.softplus(x),
+    "triu_": lambda t, x: (x * 1).triu_(),
+    "hypot_": lambda t, x: (x * 1).hypot_(x),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYOUT))
+def test_result_and_grad_layout_and_version_match_torch(name):
+    """The result's strides and version, and the leaf grad's (PyTorch builds some grads in
+    place, and adds a second grad for one input into the first)."""
+    torch = pytest.importorskip("torch")
+    seen = []
+    for t in (gradlens_core, torch):
+        x = t.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], requires_grad=True)
+        y = LAYOUT[name](t, x)
+        facts = [y.stride(), y._version]
+        if y.requires_grad:
+            y.sum().backward()
+            facts += [x.grad.stride(), x.grad._version]
+        seen.append(facts)
+    assert seen[0] == seen[1]
+
+
+def _node_tree(fn):
+    """The names of a node and, recursively, of its next functions (None for an empty edge)."""
+    if fn is None:
+        return None
+    return [type(fn).__name__, *(_node_tree(nf) for nf, _ in fn.next_functions)]
+
+
+CREATE_GRAPH = {
+    "masked_select": lambda t, x: x.masked_select(x > 0),
+    "tril": lambda t, x: x.tril(),
+    "repeat": lambda t, x: x.repeat(2, 1, 2),
+    "tile": lambda t, x: x.tile((2,)),
+    "roll": lambda t, x: x.roll(1),
+    "diag_of_matrix": lambda t, x: x.diag(),
+    "diag_embed": lambda t, x: x[0].diag(),
+    "logsumexp": lambda t, x: x.logsumexp(1),
+    "expm1": lambda t, x: x.expm1(),
+    "erf": lambda t, x: x.erf(),
+    "hypot": lambda t, x: t.hypot(x, x[0] * 2),
+    "addcmul": lambda t, x: t.addcmul(x, x[0] * 3, x, value=2),
+    "addcdiv": lambda t, x: t.addcdiv(x, x * 2, x[0] + 3, value=2),
+    "median": lambda t, x: x.median(),
+    "median_dim": lambda t, x: x.median(1).values,
+    "kthvalue": lambda t, x: x.kthvalue(2).values,
+    "softplus": lambda t, x: t.nn.functional.softplus(x),
+    "cross": lambda t, x: t.linalg.cross(x, x[:1] * 2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CREATE_GRAPH))
+def test_create_graph_records_the_graph_torch_records(name):
+    torch = pytest.importorskip("torch")
+    seen = []
+    for t in (gradlens_core, torch):
+        x = t.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], dtype=t.float64, requires_grad=True)
+        y = CREATE_GRAPH[name](t, x)
+        v = t.ones(tuple(y.shape), dtype=t.float64, requires_grad=True)
+        (grad,) = t.autograd.grad(y, x, v, create_graph=True)
+        seen.append((_node_tree(grad.grad_fn), grad._version))
+    assert seen[0] == seen[1]
