@@ -319,3 +319,17 @@ def test_create_graph_records_the_graph_torch_records(name):
         (grad,) = t.autograd.grad(y, x, v, create_graph=True)
         seen.append((_node_tree(grad.grad_fn), grad._version))
     assert seen[0] == seen[1]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_erf_over_its_whole_range_as_torch(dtype):
+    # erf runs over whole arrays (Cephes' approximations in double): its branches meet at |x| = 1
+    # and 8, and it must keep nan, ±inf, the sign of zero and tiny values as torch does
+    torch = pytest.importorskip("torch")
+    special = [0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0, 8.0, -8.0, 27.0, 1e-30, -1e-30, 0.99999, 1.00001]
+    values = np.concatenate([np.linspace(-10.0, 10.0, 20001), special]).astype(dtype)
+    ours = gradlens_core.erf(gradlens_core.tensor(values)).numpy()
+    theirs = torch.erf(torch.tensor(values)).numpy()
+    assert ours.dtype == theirs.dtype
+    np.testing.assert_array_equal(np.signbit(ours), np.signbit(theirs))
+    np.testing.assert_allclose(ours, theirs, rtol=2 * np.finfo(dtype).eps, atol=0)
