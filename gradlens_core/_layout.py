@@ -51,11 +51,26 @@ def in_operands_layout(res: np.ndarray, *operands) -> np.ndarray:
     shape = res.shape
     if not res.size:
         return _empty_result_layout(res, operands, arrays)
+    if all(a.__class__ is _ndarray and a.shape == shape and a.flags.c_contiguous for a in operands):
+        # TensorIterator's fast setup: operands all of the result's shape and all contiguous
+        # (a dim of size 1 has no say, as in numpy's flag) give a contiguous result, with C
+        # strides in its dims of size 1 too (numpy keeps the operands' there)
+        return _c_strided(res)
     out = _empty_in_order(shape, res.dtype, _iteration_order(shape, [_broadcast_strides(a, shape) for a in arrays]))
     if out.strides == res.strides:
         return res
     np.copyto(out, res)
     return out
+
+
+def _c_strided(res: np.ndarray) -> np.ndarray:
+    """``res`` with C strides in every dim (a view when only its size-1 dims' strides differ)."""
+    strides = _c_strides(res.shape, res.itemsize)
+    if res.strides == strides:
+        return res
+    if res.flags.c_contiguous:
+        return np.ndarray(res.shape, res.dtype, res, 0, strides)
+    return np.ascontiguousarray(res)
 
 
 _C_STRIDES: dict = {}

@@ -1509,16 +1509,16 @@ REGRESSIONS = {
         t2 = t0.permute(1, 0)
         t3 = t2.sqrt()
         t3.t().mul_(t3)
-    """,  # fuzz seed 123: TensorIterator gives sqrt's (3, 1) result strides (1, 1) (a dim of
-    # size 1 does not order the layout), ours keeps the input's (1, 3); so t3.t() and t3 are
-    # a full overlap in torch (the shape error comes next) and a partial one for us
+    """,  # fuzz seed 123: TensorIterator's fast setup gives sqrt's (3, 1) result of a
+    # contiguous input strides (1, 1) (a dim of size 1 has no say), numpy kept the input's
+    # (1, 3): t3.t() and t3 then fully overlap (the shape error comes next), not partly
 }
 
 
 # Disagreements the fuzzer found that are not fixed yet (issue 6 stays open until this set
 # is empty). They run and are reported as xfailed, never as passed; strict, so a program
 # that starts to agree with torch fails until its name is removed from here.
-KNOWN_DISAGREEMENTS: set = {"size_one_dim_stride_of_an_elementwise_result"}
+KNOWN_DISAGREEMENTS: set = set()
 _KNOWN = pytest.mark.xfail(strict=True, reason="known disagreement with torch, not fixed yet (issue 6)")
 
 
