@@ -235,15 +235,22 @@ class SavedRecord:
 class BackwardRun:
     """One backward() / autograd.grad() call."""
 
-    __slots__ = ("roots", "where", "line", "file", "error", "node", "finished")
+    __slots__ = ("roots", "where", "error", "node", "finished")
 
     def __init__(self, roots, where) -> None:
         self.roots = roots  # graph ids of the root tensors
         self.where = where  # (file, line) of the call
-        self.file, self.line = where
         self.error = None
         self.node = None  # NodeRecord being run when it failed
         self.finished = False
+
+    @property
+    def file(self):
+        return self.where[0]
+
+    @property
+    def line(self):
+        return self.where[1]
 
 
 class _Pending(weakref.ref):

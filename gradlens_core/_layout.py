@@ -129,12 +129,17 @@ def restrided(a: np.ndarray, strides) -> np.ndarray:
     return _private(out) if owns_memory(a) else out
 
 
-def _iteration_order(shape, strides) -> list:
+def _iteration_order(shape, strides, reduction: bool = False) -> list:
     """The dims from slowest to fastest, as TensorIterator's reorder_dimensions sorts them:
     an insertion sort from C order where, for each pair of dims, the first operand whose
-    strides (non-zero) differ decides, and equal strides put the smaller dim faster."""
+    strides (non-zero) differ decides, and equal strides put the smaller dim faster. In a
+    ``reduction`` the first strides are the output's, whose reduced dims (stride 0) go fastest
+    before anything else decides."""
+    out = strides[0] if reduction else None
 
     def should_swap(d0, d1):
+        if out is not None and (out[d0] == 0) != (out[d1] == 0):
+            return 1 if out[d1] == 0 else -1
         for st in strides:
             s0, s1 = st[d0], st[d1]
             if s0 == 0 or s1 == 0:
@@ -421,29 +426,7 @@ def _reduction_loops(shape, strides, reduced):
             out_strides[d] = st
             st *= shape[d]
 
-    def should_swap(d0, d1):
-        if (out_strides[d0] == 0) != (out_strides[d1] == 0):
-            return 1 if out_strides[d1] == 0 else -1
-        for s in (out_strides, strides):
-            s0, s1 = s[d0], s[d1]
-            if s0 == 0 or s1 == 0:
-                continue
-            if s0 != s1:
-                return 1 if s0 > s1 else -1
-            if shape[d0] > shape[d1]:
-                return 1
-        return 0
-
-    perm = list(range(nd - 1, -1, -1))
-    for i in range(1, nd):
-        d1 = i
-        for d0 in range(i - 1, -1, -1):
-            c = should_swap(perm[d0], perm[d1])
-            if c > 0:
-                perm[d0], perm[d1] = perm[d1], perm[d0]
-                d1 = d0
-            elif c < 0:
-                break
+    perm = _iteration_order(shape, (out_strides, strides), reduction=True)[::-1]  # fastest first
     sizes = [shape[d] for d in perm]
     ins = [strides[d] for d in perm]
     outs = [out_strides[d] for d in perm]

@@ -30,6 +30,7 @@ from ._ops import (
     _unary,
     _write,
     broadcast_error,
+    check_pairs_broadcast,
     div_,
     no_kernel,
 )
@@ -188,13 +189,7 @@ def _pointwise3(input, tensor1, tensor2, value, name):
     try:
         shape = np.broadcast_shapes(a.shape, b.shape, c.shape)
     except ValueError:
-        shapes = [input.shape, tensor1.shape, tensor2.shape]
-        for i in range(3):
-            for j in range(i + 1, 3):
-                try:
-                    np.broadcast_shapes(shapes[i], shapes[j])
-                except ValueError:
-                    raise broadcast_error(shapes[i], shapes[j]) from None
+        check_pairs_broadcast([input.shape, tensor1.shape, tensor2.shape])
         raise
     return a, b, c, dt, shape
 

@@ -121,6 +121,17 @@ def broadcast_error(sa, sb) -> RuntimeError:
     return RuntimeError(f"shapes {list(sa)} and {list(sb)} cannot be broadcast")
 
 
+def check_pairs_broadcast(shapes) -> None:
+    """Raise PyTorch's error for the first pair of ``shapes`` that does not broadcast (an op of
+    three operands: TensorIterator names two of them)."""
+    for i in range(len(shapes)):
+        for j in range(i + 1, len(shapes)):
+            try:
+                np.broadcast_shapes(shapes[i], shapes[j])
+            except ValueError:
+                raise broadcast_error(shapes[i], shapes[j]) from None
+
+
 def _shape_of(x):
     return x.shape if isinstance(x, (Tensor, _ndarray)) else ()
 
@@ -1188,26 +1199,25 @@ def _extremum(np_fn, input, other) -> np.ndarray:
     return res
 
 
-def maximum(input, other, *, _call=("maximum", False)):
-    try:
-        if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
-            raise NotATensor(other)
-        out = _wrap(_extremum(np.maximum, input, other))
-    except Exception:
-        refuse(_call, (input, other))
-        raise
-    return record(out, node_class("MaximumBackward0"), (input, other), (input, other), op="maximum")
+def _extremum_op(np_fn, name: str, node_name: str):
+    """maximum / minimum: two tensors (numbers are refused, as PyTorch's parser does)."""
+
+    def op(input, other, *, _call=(name, False)):
+        try:
+            if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
+                raise NotATensor(other)
+            out = _wrap(_extremum(np_fn, input, other))
+        except Exception:
+            refuse(_call, (input, other))
+            raise
+        return record(out, node_class(node_name), (input, other), (input, other), op=name)
+
+    op.__name__ = op.__qualname__ = name
+    return op
 
 
-def minimum(input, other, *, _call=("minimum", False)):
-    try:
-        if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
-            raise NotATensor(other)
-        out = _wrap(_extremum(np.minimum, input, other))
-    except Exception:
-        refuse(_call, (input, other))
-        raise
-    return record(out, node_class("MinimumBackward0"), (input, other), (input, other), op="minimum")
+maximum = _extremum_op(np.maximum, "maximum", "MaximumBackward0")
+minimum = _extremum_op(np.minimum, "minimum", "MinimumBackward0")
 
 
 # ============================================================================ non-differentiable
@@ -2478,13 +2488,7 @@ def where(condition, input=None, other=None, *, _call=("where", False)):
     try:
         res = in_operands_layout(np.where(condition._data, da, db), condition._data, da, db)
     except ValueError:
-        shapes = [condition.shape, _shape_of(da), _shape_of(db)]
-        for i in range(3):
-            for j in range(i + 1, 3):
-                try:
-                    np.broadcast_shapes(shapes[i], shapes[j])
-                except ValueError:
-                    raise broadcast_error(shapes[i], shapes[j]) from None
+        check_pairs_broadcast([condition.shape, _shape_of(da), _shape_of(db)])
         raise
     return record(_wrap(_arr(res)), node_class("WhereBackward0"), (input, other), (condition,), op="where")
 
