@@ -178,21 +178,32 @@ def _rsub_bw(node, g, ns):
     return (-g if node._ctx == 1 else -g * node._ctx,)
 
 
-@backward_formula("DotBackward0")
 @backward_formula("MulBackward0")
 def _mul_bw(node, g, ns):
-    # saved: (other, self) -- each operand's grad needs the other one
+    # saved: (other, self) -- each operand's grad needs the other one. PyTorch's generated
+    # formulas compute the inputs' grads in the alphabetical order of their names (here
+    # other, then self): under create_graph that orders the nodes, whose sequence numbers
+    # order the next backward pass (and so which term of a sum comes first)
     ga = gb = None
-    if node.needs(0):
-        other = _saved_operand_value(node, 0, g, ns)
-        ga = g * other
-        if g.ndim > 1:  # (a 1-d result has one layout)
-            ga = ns.grad_layout(ga, g, other)
     if node.needs(1):
         operand = _saved_operand_value(node, 1, g, ns)
         gb = g * operand
-        if g.ndim > 1:
+        if g.ndim > 1:  # (a 1-d result has one layout)
             gb = ns.grad_layout(gb, g, operand)
+    if node.needs(0):
+        other = _saved_operand_value(node, 0, g, ns)
+        ga = g * other
+        if g.ndim > 1:
+            ga = ns.grad_layout(ga, g, other)
+    return ga, gb
+
+
+@backward_formula("DotBackward0")
+def _dot_bw(node, g, ns):
+    """derivatives.yaml: self: grad * tensor.conj(), tensor: grad * self.conj() (self's first:
+    the alphabetical order, see _mul_bw). Saved: (tensor, self)."""
+    ga = g * _saved_operand_value(node, 0, g, ns) if node.needs(0) else None
+    gb = g * _saved_operand_value(node, 1, g, ns) if node.needs(1) else None
     return ga, gb
 
 
@@ -209,9 +220,15 @@ def _saved_operand_value(node, i, g, ns):
 
 @backward_formula("DivBackward0")
 def _div_bw(node, g, ns):
+    # other's grad first (the alphabetical order, see _mul_bw), then self's
     other = _saved_operand_value(node, 0, g, ns)
+    gb = None
+    if node.needs(1):
+        # -grad * ((self / other) / other): C++ (GCC) evaluates an operator's right operand
+        # first, so the quotients are made (and numbered) before the negation
+        quotient = (node.saved_value(1, ns) / other) / other
+        gb = -g * quotient
     ga = g / other if node.needs(0) else None
-    gb = -g * ((node.saved_value(1, ns) / other) / other) if node.needs(1) else None
     if g.ndim > 1:  # (a 1-d result has one layout)
         ga = ns.grad_layout(ga, g, other)
         gb = ns.grad_layout(gb, g, other)
@@ -248,12 +265,13 @@ def _pow_tensor_bw(node, g, ns):
     if node.needs(0) and not ns.records_graph:
         _check_bool_sub(_wrap(e), 1)  # pow_backward_self's ``exponent - 1`` refuses a bool exponent
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        ga = ns.where(e == 0.0, ns.zeros_like(g), g * (e * x ** (e - 1))) if node.needs(0) else None
+        # exponent's grad first (the alphabetical order, see _mul_bw)
         gb = (
             g * ns.where((x == 0) & (e >= 0), ns.zeros_like(r), r * ns.log(ns.cast_like(x, r)))
             if node.needs(1)
             else None
         )
+        ga = ns.where(e == 0.0, ns.zeros_like(g), g * (e * x ** (e - 1))) if node.needs(0) else None
     return ga, gb
 
 
@@ -2029,17 +2047,18 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 
 @backward_formula("BmmBackward0")
 def _bmm_bw(node, g, ns):
-    # saved: (self, mat2)
-    ga = ns.matmul(g, ns.mT(node.saved_value(1, ns))) if node.needs(0) else None
+    # saved: (self, mat2); mat2's grad first (the alphabetical order, see _mul_bw)
     gb = ns.matmul(ns.mT(node.saved_value(0, ns)), g) if node.needs(1) else None
+    ga = ns.matmul(g, ns.mT(node.saved_value(1, ns))) if node.needs(0) else None
     return ga, gb
 
 
 @backward_formula("MmBackward0")
 def _mm_bw(node, g, ns):
-    # saved: (self, mat2); ctx: which of them is column-major
-    ga = _mm_mat1_grad(g, node.saved_value(1, ns), node._ctx[0], ns) if node.needs(0) else None
+    # saved: (self, mat2); ctx: which of them is column-major. mat2's grad first (the
+    # alphabetical order, see _mul_bw)
     gb = _mm_mat2_grad(g, node.saved_value(0, ns), node._ctx[1], ns) if node.needs(1) else None
+    ga = _mm_mat1_grad(g, node.saved_value(1, ns), node._ctx[0], ns) if node.needs(0) else None
     return ga, gb
 
 

@@ -20,10 +20,11 @@ import math
 
 import numpy as np
 
-from .. import _factories, _ops
-from .._autograd import backward_formula, node_class
+from .. import _events, _factories, _ops
+from .._autograd import backward_formula, grad_counter, node_class
 from .._layout import empty_preserving
-from .._tensor import Tensor, record
+from .._tensor import Tensor, _make_node, needs_grad, record
+from . import _loss_ops
 
 __all__ = ["dropout", "native_layer_norm"]
 
@@ -93,26 +94,188 @@ def native_layer_norm(input: Tensor, normalized_shape, weight, bias, eps: float)
 
 @backward_formula("NativeLayerNormBackward0")
 def _layer_norm_bw(node, g, ns):
-    """native_layer_norm_backward: with ``x_hat = (x - mean) * rstd`` and ``dy = grad * weight``,
-    ``dx = rstd * (dy - mean(dy) - x_hat * mean(dy * x_hat))``, ``dweight = sum(grad * x_hat)``,
-    ``dbias = sum(grad)`` over the leading dims."""
+    """derivatives.yaml: native_layer_norm_backward(grad, input, normalized_shape, result1,
+    result2, weight, bias, grad_input_mask); under create_graph that is one op, recorded as
+    one node with three outputs (NativeLayerNormBackwardBackward0)."""
+    x, w, b, mean, rstd = node.unpack(ns)
+    mask = (node.needs(0), node.needs(1), node.needs(2))
     if ns.records_graph:
-        raise NotImplementedError("create_graph=True through layer_norm is not supported")
-    x, w, _, mean, rstd = node.unpack(ns)
-    axes = node._ctx
+        return _native_layer_norm_backward(g, x, mean, rstd, w, b, node._ctx, mask)
+    return _layer_norm_grads(g, x, w, mean, rstd, node._ctx, mask)
+
+
+def _layer_norm_grads(g, x, w, mean, rstd, axes, mask):
+    """The kernel of native_layer_norm_backward on arrays: with ``x_hat = (x - mean) * rstd``
+    and ``dy = grad * weight``, ``dx = rstd * (dy - mean(dy) - x_hat * mean(dy * x_hat))``,
+    ``dweight = sum(grad * x_hat)``, ``dbias = sum(grad)`` over the leading dims; each only
+    where ``mask`` asks for it."""
     wide = np.float64 if x.dtype.itemsize < 8 else x.dtype
     gw, xw = g.astype(wide), x.astype(wide)
     x_hat = (xw - mean) * rstd
     lead = tuple(range(x.ndim - len(axes)))
     dx = dw = db = None
-    if node.needs(0):
+    if mask[0]:
         dy = gw * w if w is not None else gw
         n = math.prod(x.shape[a] for a in axes)
         mean_dy = dy.sum(axis=axes, keepdims=True) / n
         mean_dy_xhat = (dy * x_hat).sum(axis=axes, keepdims=True) / n
         dx = (rstd * (dy - mean_dy - x_hat * mean_dy_xhat)).astype(x.dtype)
-    if node.needs(1):
+    if mask[1]:
         dw = (gw * x_hat).sum(axis=lead).astype(x.dtype)
-    if node.needs(2):
+    if mask[2]:
         db = gw.sum(axis=lead).astype(x.dtype)
     return dx, dw, db
+
+
+def _native_layer_norm_backward(g, x, mean, rstd, w, b, axes, mask):
+    """ATen's native_layer_norm_backward as one differentiable op: its three results (None
+    where ``mask`` does not ask) share one node, NativeLayerNormBackwardBackward0, whose
+    edges are (grad_out, input, mean, rstd, weight, bias) and which saves grad_out, input,
+    mean, rstd and weight (mean and rstd never require grad: native_layer_norm's second
+    and third results are not differentiable)."""
+    arrays = _layer_norm_grads(g._data, x._data, None if w is None else w._data, mean._data, rstd._data, axes, mask)
+    outs = [None if a is None else Tensor._wrap(np.ascontiguousarray(a)) for a in arrays]
+    inputs = (g, x, mean, rstd, w, b)
+    if needs_grad(*inputs):
+        node = _make_node(_NativeLayerNormBackwardBackward0, inputs, (g, x, mean, rstd, w), axes)
+        for i, out in enumerate(outs):
+            if out is not None:
+                out._grad_fn, out._output_nr = node, i
+    if _events.active:
+        for out in outs:
+            if out is not None:
+                _events.emit(
+                    "created", tensor=out, grad_fn=out._grad_fn, inputs=inputs, op="native_layer_norm_backward"
+                )
+    return tuple(outs)
+
+
+def _layer_norm_double_bw(node, grads, ns):
+    """derivatives.yaml (native_layer_norm_backward): input, weight, grad_out get
+    layer_norm_double_backward(input, weight, grads[0], grads[1], grads[2], grad_out, mean,
+    rstd, normalized_shape, grad_input_mask); bias gets none, nor do mean and rstd."""
+    g_out, x, mean, rstd, w = node.unpack(ns)
+    ggi, ggg, ggb = grads
+    gi, gg, ggo = _layer_norm_double_backward(x, w, ggi, ggg, ggb, g_out, mean, rstd, len(node._ctx), ns)
+    return ggo, gi, None, None, gg, None
+
+
+_NativeLayerNormBackwardBackward0 = node_class("NativeLayerNormBackwardBackward0", _layer_norm_double_bw, n_outputs=3)
+
+
+def _layer_norm_double_backward(input_t, gamma, ggI, ggG, ggB, gO_t, save_mean_t, save_invstd_t, k, ns):  # noqa: N803
+    """FunctionsManual's layer_norm_double_backward, op for op (and in the same order, with
+    its in-place ops: the graph it records and the grads' versions are PyTorch's). The
+    input is seen as M rows of N normalized values. Returns (gI, gG, ggO)."""
+    input_shape = tuple(input_t.shape)
+    M = math.prod(input_shape[: len(input_shape) - k])  # noqa: N806 (FunctionsManual's names)
+    N = math.prod(input_shape[len(input_shape) - k :])  # noqa: N806
+    input = ns.reshape(input_t, (M, N))
+    gO = ns.reshape(gO_t, (M, N))  # noqa: N806
+    save_mean = ns.reshape(save_mean_t, (M, 1))
+    save_invstd = ns.reshape(save_invstd_t, (M, 1))
+    affine = gamma is not None
+    ggG_expanded = ggB_expanded = None  # noqa: N806
+    if affine:
+        gamma_expanded = ns.reshape(gamma, (1, N))
+        if ggG is not None:
+            ggG_expanded = ns.reshape(ggG, (1, N))  # noqa: N806
+        if ggB is not None:
+            ggB_expanded = ns.reshape(ggB, (1, N))  # noqa: N806
+    else:
+        gamma_expanded = _ones((1,), input, ns)
+    ggI_expanded = ns.reshape(ggI, (M, N)) if ggI is not None else None  # noqa: N806
+
+    mu = save_mean  # .to(input.scalar_type()): the same dtype here
+    input_sub_mu = input - mu
+    sigma2_eps_neg_1_2 = save_invstd
+    sigma2_eps_neg_1 = sigma2_eps_neg_1_2**2
+    sigma2_eps_neg_3_2 = sigma2_eps_neg_1_2**3
+
+    gI = None  # noqa: N806
+    input_mu_sigma2_neg_3_2 = input_sub_mu * sigma2_eps_neg_3_2
+    if ggI is not None:
+        gxhat = gO * gamma_expanded
+        gxhat_mu_sum = ns.sum(gxhat * input_sub_mu, 1, True)
+        gxhat_sum = ns.sum(gxhat, 1, True)
+        ggI_sum = ns.sum(ggI_expanded, 1, True)  # noqa: N806
+        ggI_mu_sum = ns.sum(ggI_expanded * input_sub_mu, 1, True)  # noqa: N806
+        all_sub = _in_place(ns, ggI_sum * gxhat_sum, "div", N)
+        all_sub = _in_place(ns, all_sub, "sub", ns.sum(ggI_expanded * gxhat, 1, True))
+        third = _in_place(ns, sigma2_eps_neg_1 * gxhat_mu_sum * ggI_mu_sum, "mul", 3.0 / N)
+        all_sub = _in_place(ns, all_sub, "add", third)
+        gI_0t = _in_place(ns, input_mu_sigma2_neg_3_2 * all_sub, "div", N)  # noqa: N806
+        # C++ (GCC) evaluates an operator's right operand first: the right factors are made
+        # (and numbered, which orders the next backward pass) before the left ones
+        right = _div(gxhat_sum, N, ns) - gxhat
+        gI_1t = _in_place(ns, ggI_mu_sum * sigma2_eps_neg_3_2, "div", N) * right  # noqa: N806
+        right = _div(ggI_sum, N, ns) - ggI_expanded
+        gI_2t = _in_place(ns, gxhat_mu_sum * sigma2_eps_neg_3_2, "div", N) * right  # noqa: N806
+        gI = _in_place(ns, _in_place(ns, gI_0t, "add", gI_1t), "add", gI_2t)  # noqa: N806
+
+    if affine and ggG is not None:  # the gamma term's contribution to gI
+        t0 = gO * ggG_expanded * sigma2_eps_neg_1_2
+        t1 = _in_place(ns, sigma2_eps_neg_1_2 * ns.sum(gO * ggG_expanded, 1, True), "div", -N)
+        t2 = _in_place(ns, input_mu_sigma2_neg_3_2 * ns.sum(gO * ggG_expanded * input_sub_mu, 1, True), "div", -N)
+        gI_G_term = _in_place(ns, _in_place(ns, t0, "add", t1), "add", t2)  # noqa: N806
+        gI = gI_G_term if gI is None else _in_place(ns, gI, "add", gI_G_term)  # noqa: N806
+    if gI is not None:
+        gI = ns.reshape(gI, input_shape)  # noqa: N806
+
+    def first_bwd_fn_grad_input(gO_local, gamma_local):  # noqa: N803
+        """The first backward's grad_input."""
+        h0 = _in_place(ns, gamma_local * sigma2_eps_neg_1_2, "div", N)
+        h1 = _in_place(ns, _mul(N, gO_local, ns), "sub", ns.sum(gO_local, 1, True))
+        right = ns.sum(gO_local * input_sub_mu, 1, True)  # the right operand first, as above
+        h1 = _in_place(ns, h1, "sub", (input_sub_mu * sigma2_eps_neg_1) * right)
+        return h0 * h1
+
+    gG = None  # noqa: N806
+    if affine and ggI is not None:
+        gG = first_bwd_fn_grad_input(ggI_expanded, _ones((), sigma2_eps_neg_1_2, ns))  # noqa: N806
+        gG = ns.reshape(ns.sum(gO * gG, 0), tuple(gamma.shape))  # noqa: N806
+
+    ggO = None  # noqa: N806
+    if ggI is not None:
+        ggO = first_bwd_fn_grad_input(ggI_expanded, gamma_expanded)  # noqa: N806
+    if ggG is not None:
+        ggO_G_term = ggG_expanded * input_sub_mu * sigma2_eps_neg_1_2  # noqa: N806
+        ggO = ggO_G_term if ggO is None else _in_place(ns, ggO, "add", ggO_G_term)  # noqa: N806
+    if ggB is not None:
+        ggO = ggB_expanded if ggO is None else _in_place(ns, ggO, "add", ggB_expanded)  # noqa: N806
+    if ggO is not None:
+        ggO = ns.reshape(ns.expand(ggO, (M, N)), input_shape)  # noqa: N806
+    return gI, gG, ggO
+
+
+_NP_IN_PLACE = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide}
+
+
+def _in_place(ns, a, op: str, b):
+    """FunctionsManual's ``a.op_(b)`` on the fresh ``a``: recorded (AddBackward0, DivBackward1
+    for a C++ number ...) under create_graph; on arrays, written into ``a`` and counted in
+    its version, which the grad handed to the user shows."""
+    if ns.records_graph:
+        if isinstance(b, Tensor):
+            return getattr(a, op + "_")(b)
+        return _loss_ops.scalar_op_(a, b, op)
+    a = np.asarray(a)
+    _NP_IN_PLACE[op](a, b, out=a)
+    grad_counter(a)[0] += 1
+    return a
+
+
+def _div(a, k, ns):
+    """C++ ``a.div(k)`` of a number: div.Scalar (DivBackward1)."""
+    return _loss_ops.div_scalar(a, k) if ns.records_graph else a / k
+
+
+def _mul(k, a, ns):
+    """C++ ``k * a`` of a number: mul.Scalar (MulBackward1)."""
+    return _loss_ops.mul_scalar(a, k) if ns.records_graph else k * a
+
+
+def _ones(shape, like, ns):
+    """``at::ones(shape, like.options())``: a constant."""
+    data = np.ones(shape, dtype=like.dtype if not ns.records_graph else like._data.dtype)
+    return Tensor._wrap(data) if ns.records_graph else data

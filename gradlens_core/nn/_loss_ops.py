@@ -19,7 +19,7 @@ import numpy as np
 from .. import _dtype
 from .._autograd import backward_formula, node_class
 from .._ns import NUMPY as _NUMPY
-from .._tensor import Tensor, autograd_first, record
+from .._tensor import Tensor, autograd_first, finish_inplace, record
 from ._reduction import MEAN, NONE
 
 __all__ = ["mse_loss", "nll_loss", "mul_scalar", "div_scalar", "masked_fill"]
@@ -231,6 +231,16 @@ def mul_scalar(t: Tensor, scalar: float) -> Tensor:
 def div_scalar(t: Tensor, scalar: float) -> Tensor:
     """``t / scalar`` recorded as PyTorch's div.Scalar (DivBackward1)."""
     return _scalar_op(t, scalar, "DivBackward1", lambda a, s: a / s)
+
+
+def scalar_op_(t: Tensor, scalar: float, op: str) -> Tensor:
+    """C++ ``t.mul_(scalar)`` / ``t.div_(scalar)`` in a formula, on the fresh ``t``: mul_.Scalar /
+    div_.Scalar, which rebase ``t``'s history onto MulBackward1 / DivBackward1."""
+    name = "MulBackward1" if op == "mul" else "DivBackward1"
+    cls = _SCALAR_NODES[name][0]
+    data = t._data
+    np.multiply(data, scalar, out=data) if op == "mul" else np.true_divide(data, scalar, out=data)
+    return finish_inplace(t, op + "_", cls, (t,), ctx=scalar)
 
 
 def masked_fill(t: Tensor, mask: Tensor, value: float) -> Tensor:
