@@ -119,6 +119,83 @@ _SIGNATURES = {
         )
         for name in ("addcmul_", "addcdiv_")
     },
+    # ops of int, int-list, bool and Number arguments (PyTorch's IntArrayRef is "int[]"; "int[1]"
+    # also takes a single int)
+    "repeat": ("Tensor input, int[] repeats",),
+    "tile": ("Tensor input, int[] dims",),
+    "flip": ("Tensor input, int[] dims",),
+    "permute": ("Tensor input, int[] dims",),
+    "roll": ("Tensor input, int[1] shifts, int[1] dims = None",),
+    "view": ("Tensor input, ScalarType dtype", "Tensor input, int[] size"),
+    "reshape": ("Tensor input, int[] shape",),
+    "expand": ("Tensor input, int[] size, *, bool implicit = False",),
+    "kthvalue": ("Tensor input, int k, int dim = -1, bool keepdim = False, *, Tensor[] out = None",),
+    "topk": ("Tensor input, int k, int dim = -1, bool largest = True, bool sorted = True, *, Tensor[] out = None",),
+    "sort": (
+        "Tensor input, *, bool stable, int dim = -1, bool descending = False, Tensor[] out = None",
+        "Tensor input, int dim = -1, bool descending = False, *, Tensor[] out = None",
+    ),
+    "argsort": (
+        "Tensor input, *, bool stable, int dim = -1, bool descending = False",
+        "Tensor input, int dim = -1, bool descending = False",
+    ),
+    **{
+        name: (
+            "Tensor input, *, ScalarType? dtype = None",
+            "Tensor input, int[1]? dim, bool keepdim = False, *, ScalarType? dtype = None, Tensor out = None",
+        )
+        for name in ("sum", "mean")
+    },
+    **{
+        name: ("Tensor input, int[1] dim = [], bool keepdim = False, *, Tensor out = None",)
+        for name in ("amax", "amin")
+    },
+    **{
+        name: ("Tensor input, int? dim = None, bool keepdim = False, *, Tensor out = None",)
+        for name in ("argmax", "argmin")
+    },
+    **{
+        name: ("Tensor input, int dim, *, ScalarType? dtype = None, Tensor out = None",)
+        for name in ("cumsum", "cumprod")
+    },
+    **{name: ("Tensor input, int dim, ScalarType? dtype = None",) for name in ("softmax", "log_softmax")},
+    "median": ("Tensor input", "Tensor input, int dim, bool keepdim = False, *, Tensor[] out = None"),
+    "transpose": ("Tensor input, int dim0, int dim1",),
+    "swapaxes": ("Tensor input, int axis0, int axis1",),
+    "swapdims": ("Tensor input, int dim0, int dim1",),
+    "unsqueeze": ("Tensor input, int dim",),
+    "squeeze": ("Tensor input", "Tensor input, int dim", "Tensor input, int[] dim"),
+    "select": ("Tensor input, int dim, int index",),
+    "narrow": ("Tensor input, int dim, Tensor start, int length", "Tensor input, int dim, int start, int length"),
+    "chunk": ("Tensor input, int chunks, int dim = 0",),
+    "unbind": ("Tensor input, int dim = 0",),
+    "cat": ("Tensor[] tensors, int dim = 0, *, Tensor out = None",),
+    "concat": ("Tensor[] tensors, int dim = 0, *, Tensor out = None",),
+    "stack": ("Tensor[] tensors, int dim = 0, *, Tensor out = None",),
+    **{name: ("Tensor input, int diagonal = 0, *, Tensor out = None",) for name in ("tril", "triu", "diag")},
+    **{name: ("Tensor input, int diagonal = 0",) for name in ("tril_", "triu_")},
+    **{
+        name: (
+            "Tensor input, Tensor? min = None, Tensor? max = None, *, Tensor out = None",
+            "Tensor input, Number? min = None, Number? max = None, *, Tensor out = None",
+        )
+        for name in ("clamp", "clip", "clamp_", "clip_")
+    },
+    "clamp_min": ("Tensor input, Tensor min, *, Tensor out = None", "Tensor input, Number min, *, Tensor out = None"),
+    "clamp_max": ("Tensor input, Tensor max, *, Tensor out = None", "Tensor input, Number max, *, Tensor out = None"),
+    **{
+        name: (
+            "Tensor input, Tensor other, *, Tensor out = None",
+            "Number self, Tensor other",
+            "Tensor input, Number other, *, Tensor out = None",
+        )
+        for name in ("bitwise_and", "bitwise_or", "bitwise_xor")
+    },
+    **{
+        name: ("Tensor input, Tensor other", "Tensor input, Number other")
+        for name in ("bitwise_and_", "bitwise_or_", "bitwise_xor_")
+    },
+    "bitwise_not": ("Tensor input, *, Tensor out = None",),
     # what Tensor.norm calls with a number p (its TypeError names linalg_vector_norm's arguments)
     "linalg_vector_norm": (
         "Tensor input, Number ord = 2, int[1]? dim = None, bool keepdim = False, *, ScalarType? dtype = None, "
@@ -144,30 +221,93 @@ def _is_tensor(x) -> bool:
     return isinstance(x, Tensor)
 
 
+# how PyTorch's error texts name a parameter's type
+_TYPE_TEXT = {
+    "int[]": "tuple of ints",
+    "ScalarType": "torch.dtype",
+    "Tensor[]": "tuple of Tensors",
+    "Dimname": "name",
+    "Dimname[]": "tuple of names",
+}
+
+
+def _is_int(x) -> bool:
+    """PyTorch's THPUtils_checkLong, or a 0-d integer tensor (an ``int`` parameter takes it)."""
+    if isinstance(x, (int, np.integer)):
+        return not isinstance(x, bool)
+    return _is_tensor(x) and x.ndim == 0 and x._data.dtype.kind in "iu"
+
+
+def _is_int_element(x) -> bool:
+    """An element of an int list as PyTorch unpacks it: a bool counts, so does an integer tensor
+    of one element."""
+    if isinstance(x, (int, np.integer)):
+        return True
+    return _is_tensor(x) and x._data.size == 1 and x._data.dtype.kind in "iu"
+
+
 class _Param:
-    __slots__ = ("type", "name", "nullable", "optional", "keyword_only", "text", "numbers_as_tensors")
+    __slots__ = ("type", "name", "nullable", "optional", "keyword_only", "text", "numbers_as_tensors", "size")
 
     def __init__(self, text: str, keyword_only: bool, numbers_as_tensors: bool) -> None:
         self.numbers_as_tensors = numbers_as_tensors
         decl, _, default = text.partition(" = ")
         type_, name = decl.split(" ")
         self.nullable = type_.endswith("?") or default == "None"
-        self.type = type_.rstrip("?")
+        type_ = type_.rstrip("?")
+        # int[N]: a list of ints, or (N > 0) a single int standing for N of them
+        self.size = int(type_[4:-1]) if type_.startswith("int[") and type_ != "int[]" else 0
+        self.type = "int[]" if type_.startswith("int[") else type_
         self.name = name
         self.optional = bool(default)
         self.keyword_only = keyword_only
-        self.text = f"{self.type} {name}" + (f" = {default}" if default else "")
+        self.text = f"{_TYPE_TEXT.get(self.type, self.type)} {name}" + (f" = {default}" if default else "")
 
-    def accepts(self, x) -> bool:
-        if x is None and self.nullable:
-            return True
-        if self.type == "Tensor":
+    def refusal(self, x) -> str | None:
+        """FunctionParameter::check: None if ``x`` is accepted, else the end of the error text
+        ("not float", or for a list "but found element of type float at pos 0")."""
+        if (x is None and self.nullable) or self._accepts(x):
+            return None
+        if self.type in ("int[]", "Dimname[]") and isinstance(x, (list, tuple)):
+            return f"but found element of type {_type_name(x[0])} at pos 0"
+        return f"not {_type_name(x)}"
+
+    def _accepts(self, x) -> bool:
+        kind = self.type
+        if kind == "Tensor":
             return _is_tensor(x) or (self.numbers_as_tensors and _is_number(x))
-        if self.type == "Number":
+        if kind == "Number":
             return _is_number(x) or (_is_tensor(x) and x.ndim == 0 and not x.requires_grad)
-        if self.type == "str":
+        if kind == "int":
+            return _is_int(x)
+        if kind == "int[]":
+            if isinstance(x, (list, tuple)):  # the parser looks at the first element only
+                return not x or _is_int(x[0])
+            return self.size > 0 and _is_int(x)
+        if kind == "bool":
+            return isinstance(x, bool)
+        if kind in ("str", "Dimname"):
             return isinstance(x, str)
+        if kind == "Dimname[]":
+            return isinstance(x, (list, tuple)) and (not x or isinstance(x[0], str))
+        if kind == "Tensor[]":  # the op names a wrong element itself ("expected Tensor as element 1 ...")
+            return isinstance(x, (list, tuple))
+        if kind == "ScalarType":
+            return type(x).__name__ == "dtype"
         return True
+
+    def unpack_error(self, x) -> str | None:
+        """The error of PythonArgs::intlist for an accepted list: an element after the first
+        that is no int ("failed to unpack the object at pos 2 ...")."""
+        if self.type != "int[]" or not isinstance(x, (list, tuple)):
+            return None
+        for i, e in enumerate(x):
+            if not _is_int_element(e):
+                return (
+                    f"argument '{self.name}' failed to unpack the object at pos {i + 1} with error "
+                    f'"type must be tuple of ints,but got {_type_name(e)}"'
+                )
+        return None
 
 
 class _Signature:
@@ -177,7 +317,7 @@ class _Signature:
         for part in text.lstrip("!").split(", "):
             if part == "*":
                 keyword_only = True
-            else:
+            elif part:
                 params.append(_Param(part, keyword_only, name in _NUMBERS_AS_TENSORS))
         if method:  # self is the tensor; Tensor methods take no out=
             params = [p for p in params[1:] if p.name != "out"]
@@ -186,10 +326,20 @@ class _Signature:
         self.max_positional = sum(not p.keyword_only for p in params)
         self.min_args = sum(not p.optional for p in params)
         self.text = _signature_text(params)
+        # a single positional int list takes its ints as varargs too: view(2, 3), permute(1, 0)
+        self.varargs = self.max_positional == 1 and params[0].type == "int[]"
+
+    def _positional(self, args: tuple) -> tuple:
+        """``args`` as the parser binds them: varargs ints packed into the int list (when the
+        first is an int and the list parameter does not take it alone)."""
+        if self.varargs and args and _is_int(args[0]) and (len(args) > 1 or self.params[0].size == 0):
+            return (tuple(args),)
+        return args
 
     def error(self, args, kwargs) -> TypeError | None:
         """FunctionSignature::parse: the first thing wrong with the call, or None."""
         name = self.name
+        args = self._positional(args)
         if len(args) > self.max_positional:
             n, given = self.max_positional, len(args)
             return TypeError(
@@ -206,12 +356,25 @@ class _Signature:
                     continue
                 return TypeError(f'{name}() missing 1 required positional arguments: "{p.name}"')
             value = args[i] if positional else kwargs[p.name]
-            if not p.accepts(value):
+            refusal = p.refusal(value)
+            if refusal is not None:
                 where = f" (position {i + 1})" if positional else ""
-                return TypeError(f"{name}(): argument '{p.name}'{where} must be {p.type}, not {_type_name(value)}")
+                return TypeError(
+                    f"{name}(): argument '{p.name}'{where} must be {_TYPE_TEXT.get(p.type, p.type)}, {refusal}"
+                )
         for key in kwargs:
             if key not in names:
                 return TypeError(f"{name}() got an unexpected keyword argument '{key}'")
+        return None
+
+    def unpack_error(self, args, kwargs) -> TypeError | None:
+        """After the signature matched: an int list the parser cannot unpack, or None."""
+        args = self._positional(args)
+        for i, p in enumerate(self.params):
+            value = args[i] if i < len(args) else kwargs.get(p.name)
+            text = p.unpack_error(value)
+            if text is not None:
+                return TypeError(f"{self.name}(): {text}")
         return None
 
 
@@ -246,16 +409,21 @@ def parser_error(name: str, args: tuple, kwargs: dict, method: bool = False) -> 
     when one of the op's signatures accepts the call."""
     sigs = _overloads(name, method)
     if len(sigs) == 1:
-        return sigs[0].error(args, kwargs)
-    if any(s.error(args, kwargs) is None for s in sigs):
-        return None
+        return sigs[0].error(args, kwargs) or sigs[0].unpack_error(args, kwargs)
+    for s in sigs:  # the first signature that takes the call unpacks it
+        if s.error(args, kwargs) is None:
+            return s.unpack_error(args, kwargs)
     # PythonArgParser::print_error: a single plausible signature (by the number of
     # arguments) names the argument; otherwise all signatures are listed
     n = len(args) + len(kwargs)
     plausible = [s for s in sigs if not s.hidden and s.min_args <= n <= len(s.params)]
     if len(plausible) == 1:
         return plausible[0].error(args, kwargs)
-    got = ", ".join([_arg_type_name(a) for a in args] + [f"{k}={_arg_type_name(v)}" for k, v in kwargs.items()])
+    keywords = [f"{k}={_arg_type_name(v)}" for k, v in kwargs.items()]
+    if args:
+        got = ", ".join([_arg_type_name(a) for a in args] + keywords)
+    else:  # PyTorch's format_invalid_args ends each keyword with ", " when no positional comes first
+        got = "".join(f"{k}, " for k in keywords)
     shown = [s for s in sigs if not s.hidden]
     if len(shown) == 1:
         expected = f"({shown[0].text})"
@@ -286,6 +454,13 @@ def entry(fn, name: str, method: bool):
     """``fn`` under torch's name ``name``, or as a Tensor method: the same code with its hidden
     ``_call`` argument set, so the parser's error names the call as it was written (a second
     function object: no wrapper on the op's path)."""
+    wrapped = getattr(fn, "__wrapped__", None)
+    if wrapped is not None:  # an ``autograd_first`` op: its twin replays the parser as ``name``
+        from ._tensor import autograd_first
+
+        twin = autograd_first(wrapped, call=(name, method))
+        twin.__qualname__ = f"Tensor.{name}" if method else name
+        return twin
     clone = types.FunctionType(fn.__code__, fn.__globals__, name, fn.__defaults__, fn.__closure__)
     clone.__kwdefaults__ = {**fn.__kwdefaults__, "_call": (name, method)}
     clone.__doc__ = fn.__doc__

@@ -18,7 +18,7 @@ import numpy as np
 from ._autograd import backward_formula, node_class
 from ._ops import _write
 from ._tensor import Tensor, autograd_first, check_inplace, check_internal_overlap, finish_inplace, record
-from ._views import _shape_args
+from ._views import ViewStep, _shape_args, make_view
 
 _wrap = Tensor._wrap
 
@@ -82,7 +82,7 @@ triu, triu_ = _triangle(np.triu, "triu")
 # ============================================================================ repeat / tile
 
 
-@autograd_first
+@autograd_first(call=("repeat", False))
 def repeat(input, *repeats):
     """``input`` repeated ``repeats[i]`` times along dim ``i`` (leading repeats add dims;
     RepeatBackward0: the grad summed over the copies).
@@ -143,7 +143,7 @@ def _repeat_bw(node, g, ns):
 # ============================================================================ roll
 
 
-@autograd_first
+@autograd_first(call=("roll", False))
 def roll(input, shifts, dims=None):
     """Elements shifted ``shifts`` places along ``dims`` (of the flattened tensor when
     ``dims`` is not given), wrapping around (RollBackward0: the grad rolled back).
@@ -212,16 +212,28 @@ def _diagonal_key(shape, offset):
     return (i - min(offset, 0), i + max(offset, 0))
 
 
+def _diagonal_view(a: np.ndarray, offset: int) -> np.ndarray:
+    """The ``offset``-th diagonal of the matrix ``a`` as a view of its memory (stride: the sum of
+    its strides), writable if ``a`` is (numpy's ``diagonal`` is a read-only view)."""
+    rows, cols = _diagonal_key(a.shape, offset)
+    start = a[max(-offset, 0) :, max(offset, 0) :]
+    stride = a.strides[0] + a.strides[1]
+    return np.lib.stride_tricks.as_strided(start, (len(rows),), (stride,), writeable=a.flags.writeable)
+
+
 @backward_formula("DiagEmbedBackward0")
 def _diag_embed_bw(node, g, ns):
-    """derivatives.yaml: ``grad.diagonal(offset, dim1, dim2)``."""
+    """derivatives.yaml: ``grad.diagonal(offset, dim1, dim2)``, a view of the grad as in PyTorch
+    (DiagonalBackward0 under create_graph, whose backward puts the grad back on the diagonal)."""
     shape, offset = node._ctx
-    key = _diagonal_key(shape, offset)
     if ns.records_graph:
-        values = np.array(g._data[key])
-        node_cls = node_class("DiagonalBackward0", _diagonal_bw)
-        return (record(_wrap(values), node_cls, (g,), ctx=(shape, offset), op="diagonal"),)
-    return (np.array(g[key]),)
+        key = _diagonal_key(shape, offset)
+        step = ViewStep(
+            lambda a: _diagonal_view(a, offset),
+            lambda gg, ns: ns.scatter(gg, shape, key, "DiagonalBackwardBackward0"),
+        )
+        return (make_view(g, _diagonal_view(g._data, offset), "DiagonalBackward0", step, "diagonal"),)
+    return (_diagonal_view(g, offset),)
 
 
 @backward_formula("DiagonalBackward0_copy")
@@ -230,6 +242,3 @@ def _diagonal_bw(node, g, ns):
     (DiagonalBackwardBackward0 under create_graph, whose own backward reads it back)."""
     shape, offset = node._ctx
     return (ns.scatter(g, shape, _diagonal_key(shape, offset), "DiagonalBackwardBackward0"),)
-
-
-node_class("DiagonalBackward0", _diagonal_bw)

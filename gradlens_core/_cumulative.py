@@ -41,7 +41,7 @@ def _dims_list(self: Tensor, dims) -> tuple:
     return wrapped
 
 
-@autograd_first
+@autograd_first(call=("flip", False))
 def flip(input: Tensor, dims) -> Tensor:
     """A copy of ``input`` reversed along ``dims`` (FlipBackward0: the grad flipped back).
 
@@ -78,7 +78,7 @@ def _scan(input: Tensor, dim: int, dtype, ufunc) -> tuple:
     return d, np.asarray(res, order="C")  # PyTorch allocates it contiguous
 
 
-@autograd_first
+@autograd_first(call=("cumsum", False))
 def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     """Cumulative sum along ``dim`` (CumsumBackward0: the grad's reversed cumulative sum).
 
@@ -119,7 +119,7 @@ def _cumsum_bw(node, g, ns):
     return (_reversed_cumsum(g, dim, ns),)
 
 
-@autograd_first
+@autograd_first(call=("cumprod", False))
 def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     """Cumulative product along ``dim`` (CumprodBackward0; saves input and result).
 

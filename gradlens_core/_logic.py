@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _views
 from ._autograd import backward_formula, node_class
+from ._layout import restrided
 from ._math_ops import refuse_non_tensors
 from ._ops import _nondiff, broadcast_error
 from ._tensor import Tensor, autograd_first, record
@@ -62,13 +64,22 @@ def nonzero(input, *, as_tuple=False):
     """
     data = input._data
     if as_tuple:
-        idx = np.nonzero(data.reshape(-1) if data.ndim == 0 else data)
-        return tuple(_nondiff(np.ascontiguousarray(i, dtype=np.int64), (input,), "nonzero") for i in idx)
+        # PyTorch returns ``nonzero().unbind(1)``: views of one (n, ndim) result (its
+        # columns, stride 1), sharing its version counter; a 0-d input counts as 1-d
+        return _views.unbind(_nonzero_matrix(data.reshape(-1) if data.ndim == 0 else data, input), 1)
+    return _nonzero_matrix(data, input)
+
+
+def _nonzero_matrix(data: np.ndarray, input: Tensor) -> Tensor:
+    """nonzero's (n, ndim) int64 result, laid out as PyTorch's kernel writes it."""
     if data.ndim == 0:
         res = np.zeros((1 if data else 0, 0), dtype=np.int64)
     else:
-        # PyTorch's kernel writes the (n, ndim) result column by column: strides (1, n)
+        # PyTorch's kernel writes the (n, ndim) result column by column: strides (1, n),
+        # (1, 0) when empty (numpy would zero an empty array's strides)
         res = np.asfortranarray(np.argwhere(data), dtype=np.int64)
+        if not res.size:
+            res = restrided(res, (res.itemsize, 0))
     return _nondiff(res, (input,), "nonzero")
 
 

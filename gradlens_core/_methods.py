@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 
 from . import _arrange, _cumulative, _dtype, _logic, _math_ops, _ops, _order_stats, _views
-from ._argparse import entry
+from ._argparse import entry, refuse
 from ._tensor import Tensor
 from ._warn import warn_once
 
@@ -31,7 +31,12 @@ def _flip(self, *dims, **kwargs):
         raise TypeError(f"flip() got an unexpected keyword argument '{next(iter(kwargs))}'")
     if not dims:
         raise TypeError('flip() missing 1 required positional arguments: "dims"')
-    return _cumulative.flip(self, _views._shape_args(dims))
+    try:
+        shape = _views._shape_args(dims)
+    except TypeError:
+        refuse(("flip", True), (self, *dims))
+        raise
+    return _cumulative.flip(self, shape)
 
 
 _METHODS = {
@@ -62,8 +67,8 @@ _METHODS = {
     "addcdiv": _as_method(_math_ops.addcdiv, "addcdiv"),
     "logsumexp": _math_ops.logsumexp,
     "cross": _math_ops.cross,
-    "median": _order_stats.median,
-    "kthvalue": _order_stats.kthvalue,
+    "median": entry(_order_stats.median, "median", True),
+    "kthvalue": entry(_order_stats.kthvalue, "kthvalue", True),
     "sqrt": _ops.sqrt,
     "sin": _ops.sin,
     "cos": _ops.cos,
@@ -77,8 +82,8 @@ _METHODS = {
     "ceil": _ops.ceil,
     "trunc": _ops.trunc,
     "sign": _ops.sign,
-    "clamp": _ops.clamp,
-    "clip": _ops.clamp,
+    "clamp": entry(_ops.clamp, "clamp", True),
+    "clip": entry(_ops.clamp, "clip", True),
     "clamp_min": _ops.clamp_min,
     "clamp_max": _ops.clamp_max,
     "lerp": entry(_ops.lerp, "lerp", True),
@@ -111,8 +116,8 @@ _METHODS = {
     "sum": _ops.sum,
     "mean": _ops.mean,
     "prod": _ops.prod,
-    "cumsum": _cumulative.cumsum,
-    "cumprod": _cumulative.cumprod,
+    "cumsum": entry(_cumulative.cumsum, "cumsum", True),
+    "cumprod": entry(_cumulative.cumprod, "cumprod", True),
     "max": _ops.max,
     "min": _ops.min,
     "amax": _ops.amax,
@@ -127,8 +132,8 @@ _METHODS = {
     "bmm": _ops.bmm,
     "dot": _ops.dot,
     "outer": _ops.outer,
-    "softmax": _ops.softmax,
-    "log_softmax": _ops.log_softmax,
+    "softmax": entry(_ops.softmax, "softmax", True),
+    "log_softmax": entry(_ops.log_softmax, "log_softmax", True),
     # copies and casts
     "clone": _ops.clone,
     "contiguous": _ops.contiguous,
@@ -183,18 +188,18 @@ _METHODS = {
     "reshape_as": _views.reshape_as,
     "flatten": _views.flatten,
     "unflatten": _views.unflatten,
-    "transpose": _views.transpose,
-    "swapaxes": _views.transpose,
-    "swapdims": _views.transpose,
+    "transpose": entry(_views.transpose, "transpose", True),
+    "swapaxes": entry(_views.transpose, "swapaxes", True),
+    "swapdims": entry(_views.transpose, "swapdims", True),
     "t": _views.t,
-    "permute": _views.permute,
-    "unsqueeze": _views.unsqueeze,
-    "squeeze": _views.squeeze,
-    "expand": _views.expand,
+    "permute": entry(_views.permute, "permute", True),
+    "unsqueeze": entry(_views.unsqueeze, "unsqueeze", True),
+    "squeeze": entry(_views.squeeze, "squeeze", True),
+    "expand": entry(_views.expand, "expand", True),
     "expand_as": _views.expand_as,
-    "select": _views.select,
+    "select": entry(_views.select, "select", True),
     "narrow": _views.narrow,
-    "unbind": _views.unbind,
+    "unbind": entry(_views.unbind, "unbind", True),
     "split": _views.split,
     "chunk": _views.chunk,
     "flip": _flip,
@@ -202,9 +207,9 @@ _METHODS = {
     "triu": _arrange.triu,
     "tril_": _arrange.tril_,
     "triu_": _arrange.triu_,
-    "repeat": _arrange.repeat,
+    "repeat": entry(_arrange.repeat, "repeat", True),
     "tile": _arrange.tile,
-    "roll": _arrange.roll,
+    "roll": entry(_arrange.roll, "roll", True),
     "diag": _arrange.diag,
     "__getitem__": _views.getitem,
     "__setitem__": _views.setitem,

@@ -39,6 +39,7 @@ from ._tensor import (
     check_inplace,
     check_internal_overlap,
     finish_inplace,
+    kernel_not_implemented,
     mark_original_self,
     needs_grad,
     record,
@@ -1137,7 +1138,7 @@ def _clip(data, lo, hi, out=None, dtype=None):
     return _arr(res) if res is not data else res.copy()
 
 
-@autograd_first
+@autograd_first(call=("clamp", False))
 def clamp(input, min=None, max=None, _name="ClampBackward1"):
     """Clip values into [min, max] (ClampBackward1; saves its input; ClampBackward0 for tensor bounds)."""
     if min is None and max is None:
@@ -1301,28 +1302,30 @@ greater_equal = comparison("ge", "greater_equal", False)
 
 def _logical(np_fn, op):
     def fn(input, other):
-        da, db, _ = _converted_operands(input, other)
+        da, db, dt = _converted_operands(input, other)
         if da.dtype.kind == "f":
-            raise RuntimeError(f"\"{op}_cpu\" not implemented for '{input.dtype._legacy}'")
+            # the kernel's dispatch on the promoted dtype: PyTorch's NotImplementedError
+            raise kernel_not_implemented(f"{op}_cpu", dt or input.dtype)
         return _nondiff(_arr(_compute(np_fn, da, db)), (input, other), op)
 
+    fn.__name__ = fn.__qualname__ = op
     return fn
 
 
 # no derivative, but an autograd kernel (a float input that requires grad enters it before the dtype check)
-bitwise_and = autograd_first(_logical(np.bitwise_and, "bitwise_and"))
-bitwise_or = autograd_first(_logical(np.bitwise_or, "bitwise_or"))
-bitwise_xor = autograd_first(_logical(np.bitwise_xor, "bitwise_xor"))
+bitwise_and = autograd_first(_logical(np.bitwise_and, "bitwise_and"), call=("bitwise_and", False))
+bitwise_or = autograd_first(_logical(np.bitwise_or, "bitwise_or"), call=("bitwise_or", False))
+bitwise_xor = autograd_first(_logical(np.bitwise_xor, "bitwise_xor"), call=("bitwise_xor", False))
 
 
 def logical_not(input):
     return _nondiff(np.logical_not(input._data), (input,), "logical_not")
 
 
-@autograd_first
+@autograd_first(call=("bitwise_not", False))
 def bitwise_not(input):
     if input._data.dtype.kind == "f":
-        raise RuntimeError(f"\"bitwise_not_cpu\" not implemented for '{input.dtype._legacy}'")
+        raise kernel_not_implemented("bitwise_not_cpu", input.dtype)
     return _nondiff(np.invert(input._data), (input,), "bitwise_not")
 
 
@@ -2427,7 +2430,7 @@ def _shift(d, dim):
     return d.max(axis=dim, keepdims=True, initial=-np.inf)
 
 
-@autograd_first
+@autograd_first(call=("softmax", False))
 def softmax(input, dim=None, dtype=None, _stacklevel=3):
     """Softmax over ``dim`` (SoftmaxBackward0; saves its result)."""
     d, dim = _softmax_data(input, dim, dtype, "softmax")
@@ -2440,7 +2443,7 @@ def softmax(input, dim=None, dtype=None, _stacklevel=3):
     return record(_wrap(res), node_class("SoftmaxBackward0"), (input,), ctx=dim, save_output=True, op="softmax")
 
 
-@autograd_first
+@autograd_first(call=("log_softmax", False))
 def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
     """Log-softmax over ``dim`` (LogSoftmaxBackward0; saves its result)."""
     d, dim = _softmax_data(input, dim, dtype, "log_softmax")
@@ -2583,7 +2586,7 @@ def _stack_bw(node, g, ns):
     return tuple(ns.select(g, dim, i) for i in range(n))
 
 
-@autograd_first
+@autograd_first(call=("stack", False))
 def stack(tensors, dim=0, *, out=None):
     """Stack along a new ``dim`` (StackBackward0)."""
     tensors = [as_tensor_arg(t) for t in tensors]

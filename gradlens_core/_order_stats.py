@@ -30,7 +30,7 @@ def _check_dtype(input: Tensor, kernel: str) -> None:
         raise no_kernel(kernel, input.dtype)
 
 
-@autograd_first
+@autograd_first(call=("median", False))
 def median(input, dim=None, keepdim=False):
     """The lower median of all elements (MedianBackward0: ties share the grad), or the
     (values, indices) of the lower median along ``dim`` (MedianBackward1). A nan is the
@@ -70,7 +70,7 @@ def median(input, dim=None, keepdim=False):
     return _picked(input, idx, d, keepdim, "MedianBackward1", "median", _median_rt)
 
 
-@autograd_first
+@autograd_first(call=("kthvalue", False))
 def kthvalue(input, k, dim=-1, keepdim=False):
     """The ``k``-th smallest values along ``dim`` and their indices (KthvalueBackward0).
 

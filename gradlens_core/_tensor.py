@@ -98,6 +98,17 @@ _C_TYPE_NAMES = {
 }
 
 
+def int_arg(x, name: str) -> int:
+    """``x`` where PyTorch's parser takes an int (a Python or numpy integer, a 0-d integer
+    tensor; not a bool, a float or anything else): as an int, or a TypeError, which the ops that
+    replay the parser (``_argparse``) replace with PyTorch's text."""
+    if isinstance(x, bool) or not isinstance(x, (int, np.integer)):
+        if isinstance(x, Tensor) and x._data.ndim == 0 and x._data.dtype.kind in "iu":
+            return int(x._data)
+        raise TypeError(f"argument '{name}' must be int, not {type(x).__name__}")
+    return int(x)
+
+
 class Tensor:
     """A multi-dimensional array that can record the operations applied to it."""
 
@@ -202,6 +213,9 @@ class Tensor:
 
     def _wrap_dim(self, dim: int, ndim: int | None = None) -> int:
         n = self._data.ndim if ndim is None else ndim
+        if dim.__class__ is int and -n <= dim < n:  # the common case
+            return dim % n
+        dim = int_arg(dim, "dim")
         lo, hi = (-n, n - 1) if n else (-1, 0)
         if not lo <= dim <= hi:
             raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})")
@@ -867,39 +881,63 @@ def refuse_stale_views(args) -> None:
             refuse_stale_view(x)
 
 
-def stale_views_first(fn, args=(), kwargs=None, inputs=None):
+def stale_views_first(fn, args=(), kwargs=None, inputs=None, call=None):
     """``fn(*args, **kwargs)``: a differentiable op, or its kernel's argument check. Should it
     refuse its arguments (an IndexError or RuntimeError), a stale no_grad view among
     ``inputs`` (default: the arguments) refuses first, as PyTorch's autograd layer collects
     the input edges before the kernel runs. Neither an error torch raises before autograd (a
     TypeError of its argument parser) nor a NotImplementedError of an unsupported case is
-    preceded. Nothing is checked unless ``fn`` refuses."""
+    preceded. With ``call`` (torch's name, whether a Tensor method), a failed call is first
+    replayed through PyTorch's argument parser (``_argparse``), whose TypeError comes before
+    anything else. Nothing is checked unless ``fn`` refuses."""
     kwargs = kwargs or {}
     try:
         return fn(*args, **kwargs)
-    except NotImplementedError:
-        raise
-    except (IndexError, RuntimeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - re-raised below unless the parser refuses first
         failure = exc
     # outside the ``except``: the traceback shows only the error raised
-    if inputs is None:
-        refuse_stale_views(args)
-        refuse_stale_views(kwargs.values())
-    else:
-        refuse_stale_views(inputs)
     try:
+        if call is not None:
+            from ._argparse import parser_error
+
+            name, method = call
+            given = {k: v for k, v in kwargs.items() if not k.startswith("_")}  # not the ops' hidden ones
+            refused = parser_error(name, args[1:] if method else args, given, method)
+            if refused is not None:
+                raise refused from None
+        # (a NotImplementedError is gradlens_core's unsupported case, unless a kernel of PyTorch's
+        # raises it after autograd: ``kernel_not_implemented``)
+        unsupported = isinstance(failure, NotImplementedError) and not getattr(failure, "from_kernel", False)
+        if isinstance(failure, (IndexError, RuntimeError)) and not unsupported:
+            if inputs is None:
+                refuse_stale_views(args)
+                refuse_stale_views(kwargs.values())
+            else:
+                refuse_stale_views(inputs)
         raise failure
     finally:
         del failure  # no error -> traceback -> frame -> error cycle keeping the inputs alive
 
 
-def autograd_first(op):
+def kernel_not_implemented(kernel: str, dtype) -> NotImplementedError:
+    """PyTorch's error for a kernel without a ``dtype`` version (``"bitwise_and_cpu" not
+    implemented for 'Float'``): raised after autograd, so a stale view refuses first."""
+    error = NotImplementedError(f"\"{kernel}\" not implemented for '{dtype._legacy}'")
+    error.from_kernel = True
+    return error
+
+
+def autograd_first(op=None, *, call=None):
     """Decorate a differentiable op whose kernel checks its own arguments (``stale_views_first``).
     A composite op (narrow, unflatten, matmul, ...) checks its own arguments before the ops it
-    calls enter autograd, so it is not decorated. The untraced hot path pays only the call."""
+    calls enter autograd, so it is not decorated. The untraced hot path pays only the call.
+    ``call``: (torch's name, whether a Tensor method), to replay PyTorch's argument parser over
+    a failed call (``_argparse.entry`` makes the method's twin)."""
+    if op is None:
+        return lambda op: autograd_first(op, call=call)
 
     def entering_autograd(*args, **kwargs):
-        return stale_views_first(op, args, kwargs)
+        return stale_views_first(op, args, kwargs, call=call)
 
     entering_autograd.__name__ = op.__name__
     entering_autograd.__qualname__ = op.__qualname__

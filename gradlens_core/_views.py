@@ -31,6 +31,7 @@ from ._tensor import (
     _overlaps_itself,
     _root_array,
     autograd_first,
+    int_arg,
     record,
 )
 
@@ -364,9 +365,21 @@ def _infer_shape(shape, numel):
 
 
 def _shape_args(shape):
+    """Sizes or dims given as ints or as one list of them (``view(2, 3)``, ``view([2, 3])``);
+    anything but integers is refused (see ``int_arg``)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(int(s) for s in shape)
+        shape = shape[0]
+    return tuple(s if s.__class__ is int else _size_element(s) for s in shape)
+
+
+def _size_element(x) -> int:
+    """An element of an int list as PyTorch unpacks it: a bool and an integer tensor of one
+    element count as ints."""
+    if isinstance(x, Tensor) and x._data.size == 1 and x._data.dtype.kind in "iu":
+        return int(x._data.reshape(()))
+    if isinstance(x, bool):
+        return int(x)
+    return int_arg(x, "size")
 
 
 def view(self: Tensor, *shape) -> Tensor:
@@ -456,7 +469,7 @@ def unflatten(self, dim, sizes):
     return view(self, shape[:d] + tuple(sizes) + shape[d + 1 :])
 
 
-@autograd_first
+@autograd_first(call=("transpose", False))
 def transpose(self: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dims (TransposeBackward0)."""
     n = max(self._data.ndim, 1)
@@ -480,7 +493,7 @@ def t(self: Tensor) -> Tensor:
     return make_view(self, self._data.T, "TBackward0", _T, "t")
 
 
-@autograd_first
+@autograd_first(call=("permute", False))
 def permute(self: Tensor, *dims) -> Tensor:
     """Reorder dims (PermuteBackward0)."""
     if not dims:
@@ -499,7 +512,7 @@ def permute(self: Tensor, *dims) -> Tensor:
     return make_view(self, self._data.transpose(dims), "PermuteBackward0", step, "permute")
 
 
-@autograd_first
+@autograd_first(call=("unsqueeze", False))
 def unsqueeze(self: Tensor, dim: int) -> Tensor:
     """Insert a dim of size 1 (UnsqueezeBackward0)."""
     d = self._wrap_dim(dim, self._data.ndim + 1)
@@ -507,7 +520,7 @@ def unsqueeze(self: Tensor, dim: int) -> Tensor:
     return make_view(self, unsqueezed(self._data, d), "UnsqueezeBackward0", step, "unsqueeze")
 
 
-@autograd_first
+@autograd_first(call=("squeeze", False))
 def squeeze(self: Tensor, dim=None) -> Tensor:
     """Drop dims of size 1: all (SqueezeBackward0), one (SqueezeBackward1) or several (SqueezeBackward2)."""
     shape = self._data.shape
@@ -534,7 +547,7 @@ def _unsqueeze_to(g, dims, ns):
     return g
 
 
-@autograd_first
+@autograd_first(call=("expand", False))
 def expand(self: Tensor, *sizes) -> Tensor:
     """Broadcast to a larger shape without copying (ExpandBackward0); writing to it is refused."""
     sizes = _shape_args(sizes)
@@ -608,7 +621,7 @@ def expand_as(self, other):
     return expand(self, other.shape)
 
 
-@autograd_first
+@autograd_first(call=("select", False))
 def select(self: Tensor, dim: int, index: int) -> Tensor:
     """One slice at ``index`` along ``dim`` (SelectBackward0)."""
     if self._data.ndim == 0:
@@ -711,7 +724,7 @@ def _multi_view(self: Tensor, keys, name: str, op: str, dim: int, sizes) -> tupl
     return tuple(outs)
 
 
-@autograd_first
+@autograd_first(call=("unbind", False))
 def unbind(self: Tensor, dim: int = 0):
     """The slices along ``dim`` (UnbindBackward0)."""
     d = self._wrap_dim(dim)

@@ -321,6 +321,55 @@ def test_create_graph_records_the_graph_torch_records(name):
     assert seen[0] == seen[1]
 
 
+def _view_facts(t):
+    """How a tensor sits in memory and in autograd: what PyTorch users can see of a view."""
+    return (t._is_view(), t.stride(), t.storage_offset(), t.is_contiguous(), t._version, _node_tree(t.grad_fn))
+
+
+@pytest.mark.parametrize("offset", [0, 1, -1])
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_diag_embed_grad_is_a_view_of_the_incoming_grad_as_torch(offset, create_graph):
+    # derivatives.yaml's ``grad.diagonal(offset)``: a view of the incoming grad (DiagonalBackward0
+    # under create_graph), not a copy; its own backward puts the grad back on the diagonal
+    torch = pytest.importorskip("torch")
+    seen = []
+    for t in (gradlens_core, torch):
+        x = t.tensor([1.0, -2.0, 3.0], dtype=t.float64, requires_grad=True)
+        n = 3 + abs(offset)
+        w = t.arange(float(n * n), dtype=t.float64, requires_grad=True)
+        v = (w * 1).view(n, n)
+        (g,) = t.autograd.grad(t.diag(x, offset), x, v, create_graph=create_graph)
+        facts = [g.tolist(), _view_facts(g), tuple(g._base.shape)]
+        if create_graph:
+            (gw,) = t.autograd.grad((g * g).sum(), w, create_graph=True)
+            facts += [gw.tolist(), _view_facts(gw)]
+            g.add_(1)  # the view shares the incoming grad's version counter
+            facts += [v._version, g._version, v.tolist()]
+        seen.append(facts)
+    assert seen[0] == seen[1]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[[0.0, 1.0, 2.0], [3.0, 0.0, 5.0]], [0.0, 2.0, 0.0, 4.0], 3.0, 0.0, [[0.0, 0.0, 0.0]], [[[1.0], [0.0]]]],
+    ids=["matrix", "vector", "0d", "0d_zero", "empty", "3d"],
+)
+def test_nonzero_as_tuple_gives_views_of_one_result_as_torch(values):
+    # PyTorch's nonzero(as_tuple=True) is nonzero().unbind(1): views of one (n, ndim) result,
+    # sharing its version counter
+    torch = pytest.importorskip("torch")
+    seen = []
+    for t in (gradlens_core, torch):
+        parts = t.nonzero(t.tensor(values), as_tuple=True)
+        facts = [[(p.tolist(), _view_facts(p)) for p in parts]]
+        base = parts[0]._base
+        facts.append((tuple(base.shape), base.stride(), all(p._base is base for p in parts)))
+        base.add_(1)
+        facts.append([(p.tolist(), p._version) for p in parts])
+        seen.append(facts)
+    assert seen[0] == seen[1]
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_erf_over_its_whole_range_as_torch(dtype):
     # erf runs over whole arrays (Cephes' approximations in double): its branches meet at |x| = 1
