@@ -34,8 +34,11 @@ from ._dtype import (
 )
 from ._events import subscribe
 from ._factories import (
+    Generator,
     arange,
     as_tensor,
+    bernoulli,
+    default_generator,
     device,
     empty,
     empty_like,
@@ -43,6 +46,8 @@ from ._factories import (
     from_numpy,
     full,
     full_like,
+    get_rng_state,
+    initial_seed,
     linspace,
     manual_seed,
     ones,
@@ -54,6 +59,7 @@ from ._factories import (
     randn_like,
     randperm,
     seed,
+    set_rng_state,
     tensor,
     zeros,
     zeros_like,

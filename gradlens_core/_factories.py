@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from . import _dtype, _events
+from . import _dtype, _events, _random
 from ._layout import empty_preserving
 from ._tensor import Tensor
 
@@ -36,7 +36,15 @@ __all__ = [
     "randint",
     "rand_like",
     "randn_like",
+    "randperm",
+    "bernoulli",
     "manual_seed",
+    "seed",
+    "initial_seed",
+    "get_rng_state",
+    "set_rng_state",
+    "Generator",
+    "default_generator",
     "device",
 ]
 
@@ -301,55 +309,116 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
 
 
 # ----------------------------------------------------------------------------- randomness
+# PyTorch's generator and sampling kernels are in _random.py; here the factories that use them.
 
-_rng = [np.random.default_rng(0)]
+Generator = _random.Generator
+default_generator = _random.default_generator
 
 
-def manual_seed(seed: int):
-    """Seed gradlens_core's generator (its numbers differ from PyTorch's, but are reproducible)."""
-    _rng[0] = np.random.default_rng(int(seed))
-    return _rng[0]
+def manual_seed(seed) -> Generator:
+    """Seed the default generator: from then on the draws are PyTorch's after the same seed."""
+    return default_generator.manual_seed(seed)
 
 
 def seed() -> int:
-    s = int(np.random.SeedSequence().entropy % (2**63))
-    manual_seed(s)
-    return s
+    return default_generator.seed()
 
 
-def _random(size, dtype, requires_grad, draw, op) -> Tensor:
+def initial_seed() -> int:
+    return default_generator.initial_seed()
+
+
+def get_rng_state() -> Tensor:
+    return default_generator.get_state()
+
+
+def set_rng_state(new_state) -> None:
+    default_generator.set_state(new_state)
+
+
+def _random_dtype(dtype, kernel: str) -> _dtype.dtype:
+    """The dtype of a random float factory; integer ones have no kernel."""
     dt = dtype or _dtype.default_float
-    t = Tensor._wrap(np.asarray(draw(_rng[0], _size(size))).astype(dt.np))
-    return _created(_check_requires_grad(t, requires_grad), op)
+    if not dt.is_floating_point:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{dt._legacy}'")
+    return dt
 
 
-def rand(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
-    return _random(size, dtype, requires_grad, lambda g, s: g.random(s), "rand")
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``empty(size).uniform_()``: uniform floats of [0, 1)."""
+    dt = _random_dtype(dtype, "check_uniform_bounds")
+    shape = _size(size)
+    draws = _random.uniform(_random.generator_or_default(generator), math.prod(shape), dt.np)
+    return _created(_check_requires_grad(Tensor._wrap(draws.reshape(shape)), requires_grad), "rand")
 
 
-def randn(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
-    return _random(size, dtype, requires_grad, lambda g, s: g.standard_normal(s), "randn")
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``empty(size).normal_()``: standard normal floats."""
+    dt = _random_dtype(dtype, "normal_kernel_cpu")
+    data = np.empty(_size(size), dt.np)
+    _random.normal_fill(_random.generator_or_default(generator), data, 0.0, 1.0, contiguous=True)
+    return _created(_check_requires_grad(Tensor._wrap(data), requires_grad), "randn")
 
 
-def rand_like(input, *, dtype=None, requires_grad=False) -> Tensor:
-    return _like(input, rand(input._data.shape, dtype=dtype or input.dtype)._data, dtype, requires_grad, "rand_like")
+def rand_like(input, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``empty_like(input).uniform_()`` (laid out as ``input``, drawn in memory order)."""
+    dt = _random_dtype(dtype or input.dtype, "check_uniform_bounds")
+    data = empty_preserving(input._data, dt.np)
+    _random.store_in_order(data, _random.uniform(_random.generator_or_default(generator), data.size, dt.np))
+    return _created(_check_requires_grad(Tensor._wrap(data), requires_grad), "rand_like")
 
 
-def randn_like(input, *, dtype=None, requires_grad=False) -> Tensor:
-    return _like(input, randn(input._data.shape, dtype=dtype or input.dtype)._data, dtype, requires_grad, "randn_like")
+def randn_like(input, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``empty_like(input).normal_()``: a layout that is not C-contiguous (channels last, ...)
+    takes the scalar kernel, as in PyTorch."""
+    dt = _random_dtype(dtype or input.dtype, "normal_kernel_cpu")
+    data = empty_preserving(input._data, dt.np)
+    _random.normal_fill(_random.generator_or_default(generator), data, 0.0, 1.0, data.flags.c_contiguous)
+    return _created(_check_requires_grad(Tensor._wrap(data), requires_grad), "randn_like")
 
 
-def randint(low, high=None, size=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
-    if high is None:
-        low, high = 0, low
+def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``empty(size, dtype=int64).random_(low, high)``; ``randint(high, size)`` starts at 0."""
+    if size is None:  # randint(high, size)
+        low, high, size = 0, low, high
+    if not low < high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     dt = dtype or _dtype.int64
-    t = Tensor._wrap(_rng[0].integers(low, high, size=tuple(size)).astype(dt.np))
-    return _created(t, "randint")
+    shape = _size(tuple(size))
+    gen = _random.generator_or_default(generator)
+    t = Tensor._wrap(_random.random_from_to(gen, math.prod(shape), int(low), int(high), dt.np).reshape(shape))
+    return _created(_check_requires_grad(t, requires_grad), "randint")
 
 
-def randperm(n, *, dtype=None, device=None) -> Tensor:
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A random permutation of ``range(n)`` (PyTorch's CPU shuffle, so PyTorch's order)."""
     dt = dtype or _dtype.int64
-    return _created(Tensor._wrap(_rng[0].permutation(n).astype(dt.np)), "randperm")
+    if n < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
+    perm = _random.randperm(_random.generator_or_default(generator), int(n)).astype(dt.np)
+    return _created(_check_requires_grad(Tensor._wrap(perm), requires_grad), "randperm")
+
+
+def bernoulli(input, p=None, *, generator=None) -> Tensor:
+    """``bernoulli(input)``: 1 with each element's probability (BernoulliBackward0, a zero
+    gradient); ``bernoulli(input, p)``: ``empty_like(input).bernoulli_(p)``."""
+    from ._tensor import record
+
+    gen = _random.generator_or_default(generator)
+    data = empty_preserving(input._data)
+    if p is not None:
+        return _random.bernoulli_(Tensor._wrap(data), p, generator=gen)
+    probs = input._data
+    if probs.dtype.kind != "f":
+        raise NotImplementedError(f"\"bernoulli_tensor_cpu_p_\" not implemented for '{input.dtype._legacy}'")
+    if probs.size and not ((probs >= 0) & (probs <= 1)).all():
+        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+    # one TensorIterator over (result, p): the draws follow its order of the two
+    order = _random.iteration_order(data, probs)
+    draws = _random.bernoulli_tensor(gen, probs.transpose(order).reshape(-1))
+    _random.store_in_order(data, draws.astype(data.dtype), order)
+    node = _random.node_class("BernoulliBackward0", _random.zero_grad_formula)
+    return record(Tensor._wrap(data), node, (input,), (), op="bernoulli")
 
 
 def legacy_new(cls, *args, **kwargs):

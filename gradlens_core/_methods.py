@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from . import _arrange, _cumulative, _dtype, _logic, _math_ops, _ops, _order_stats, _views
+from . import _arrange, _cumulative, _dtype, _factories, _logic, _math_ops, _ops, _order_stats, _random, _views
 from ._argparse import entry, refuse
 from ._tensor import Tensor
 from ._warn import warn_once
@@ -179,8 +179,10 @@ _METHODS = {
     "index_put_": _views.index_put_,
     "masked_fill": _ops.masked_fill,
     "masked_fill_": _ops.masked_fill_,
-    "uniform_": _ops.uniform_,
-    "normal_": _ops.normal_,
+    "uniform_": _random.uniform_,
+    "normal_": _random.normal_,
+    "bernoulli_": _random.bernoulli_,
+    "bernoulli": _factories.bernoulli,
     # views
     "view": _views.view,
     "view_as": _views.view_as,

@@ -3073,19 +3073,3 @@ def masked_fill_(self, mask, value):
     v, node_cls, inputs = _masked_fill_args(self, mask, value)
     _write(self, np.where(mask._data, v, self._data), "masked_fill_")
     return finish_inplace(self, "masked_fill_", node_cls, inputs, (mask,))
-
-
-def _random_fill(op, draw):
-    def fn(self, *args, generator=None):
-        from ._factories import _rng
-
-        check_inplace(self, op)
-        _write(self, draw(_rng[0], self._data.shape, *args).astype(self._data.dtype), op)
-        return finish_inplace(self, op, node_class("FillBackward0"), (self,))
-
-    fn.__name__ = op
-    return fn
-
-
-uniform_ = _random_fill("uniform_", lambda g, shape, a=0.0, b=1.0: g.uniform(a, b, shape))
-normal_ = _random_fill("normal_", lambda g, shape, mean=0.0, std=1.0: g.normal(mean, std, shape))

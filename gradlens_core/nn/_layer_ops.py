@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from .. import _events, _factories, _ops
+from .. import _events, _ops, _random
 from .._autograd import backward_formula, grad_counter, node_class
 from .._layout import empty_preserving
 from .._tensor import Tensor, _make_node, needs_grad, record
@@ -30,8 +30,8 @@ __all__ = ["dropout", "native_layer_norm"]
 
 
 def dropout(input: Tensor, p: float, train: bool, inplace: bool) -> Tensor:
-    """ATen's ``_dropout``; the noise comes from gradlens_core's generator (``manual_seed``), so
-    which elements drop differs from PyTorch's, how many on average and the graph do not."""
+    """ATen's ``_dropout``: ``noise = empty_like(input).bernoulli_(1 - p).div_(1 - p)``, drawn
+    from the default generator as PyTorch draws it, so the same elements drop."""
     if p == 0 or not train or input._data.size == 0:
         return input
     data = input._data
@@ -42,12 +42,12 @@ def dropout(input: Tensor, p: float, train: bool, inplace: bool) -> Tensor:
     if data.dtype.kind != "f":
         raise RuntimeError(f"result type Float can't be cast to the desired output type {input.dtype._legacy}")
     noise = empty_preserving(data)
-    keep = _factories._rng[0].random(data.shape) < 1 - p  # noise.bernoulli_(1 - p)
+    keep = _random.bernoulli(_random.default_generator, noise.size, 1 - p)  # noise.bernoulli_(1 - p)
     # noise.div_(1 - p): the number in float (opmath) for half, in the tensor's dtype otherwise
     scale = (
         np.float32(1) / np.float32(1 - p) if data.dtype.itemsize < 4 else data.dtype.type(1) / data.dtype.type(1 - p)
     )
-    np.copyto(noise, np.where(keep, scale, 0).astype(data.dtype))
+    _random.store_in_order(noise, np.where(keep, scale, 0).astype(data.dtype))
     noise_t = Tensor._wrap(noise)
     noise_t._version_counter[0] = 2  # bernoulli_, div_
     return input.mul_(noise_t) if inplace else _ops.mul(input, noise_t)

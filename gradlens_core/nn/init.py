@@ -1,7 +1,7 @@
 """``torch.nn.init``: fill tensors in place (under no_grad) and return them.
 
-Random fills draw from gradlens_core's own generator (``torch.manual_seed`` seeds it):
-reproducible, but not PyTorch's numbers.
+Random fills are ``Tensor.uniform_``/``normal_`` under no_grad, as in PyTorch, so after the same
+``torch.manual_seed`` they draw PyTorch's numbers (and ``nn.Linear`` starts from PyTorch's weights).
 
 >>> import gradlens_core as torch
 >>> w = torch.empty(2, 3)
@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import warnings
 
-from .. import _dtype, _factories, _grad_mode
+from .. import _grad_mode
 from .._tensor import Tensor
 
 __all__ = [
@@ -56,25 +56,16 @@ def calculate_gain(nonlinearity: str, param=None) -> float:
     raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
 
 
-def _fill(tensor: Tensor, values: Tensor) -> Tensor:
-    # One in-place copy under no_grad: the version counter moves once, as with PyTorch's uniform_.
-    with _grad_mode.no_grad():
-        tensor.copy_(values)
-    return tensor
-
-
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
     """Fill with values drawn uniformly from ``[a, b)``."""
     with _grad_mode.no_grad():
-        values = _factories.rand(*tensor.shape, dtype=_dtype.float64) * (b - a) + a
-    return _fill(tensor, values)
+        return tensor.uniform_(a, b, generator=generator)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
     """Fill with values drawn from N(mean, std**2)."""
     with _grad_mode.no_grad():
-        values = _factories.randn(*tensor.shape, dtype=_dtype.float64) * std + mean
-    return _fill(tensor, values)
+        return tensor.normal_(mean, std, generator=generator)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
@@ -119,13 +110,13 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     a = math.sqrt(3.0) * std
-    return uniform_(tensor, -a, a)
+    return uniform_(tensor, -a, a, generator)
 
 
 def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
-    return normal_(tensor, 0.0, std)
+    return normal_(tensor, 0.0, std, generator)
 
 
 def kaiming_uniform_(
@@ -138,7 +129,7 @@ def kaiming_uniform_(
     fan = _calculate_correct_fan(tensor, mode)
     gain = calculate_gain(nonlinearity, a)
     bound = math.sqrt(3.0) * gain / math.sqrt(fan)
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
 def kaiming_normal_(
@@ -149,4 +140,4 @@ def kaiming_normal_(
         return tensor
     fan = _calculate_correct_fan(tensor, mode)
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
-    return normal_(tensor, 0.0, std)
+    return normal_(tensor, 0.0, std, generator)

@@ -1,0 +1,482 @@
+"""PyTorch's CPU random numbers, bit for bit: its generator and the kernels that draw from it.
+
+PyTorch's CPU generator (ATen/CPUGeneratorImpl.cpp) is a standard MT19937 seeded as
+``init_genrand`` seeds it (with the low 32 bits of a 64-bit seed). ``random()`` is one 32-bit
+draw, ``random64()`` two (the first is the high half). numpy's ``MT19937`` bit generator runs
+the same recurrence, so once its 624-word state is set from PyTorch's seeding, its
+``random_raw`` gives PyTorch's 32-bit stream, vectorised.
+
+The kernels follow ATen/core/TransformationHelper.h, ATen/core/DistributionsHelper.h and
+ATen/native/cpu/DistributionTemplates.h: which draws each element takes, in which order (the
+TensorIterator's, memory order for a dense tensor) and in which float arithmetic. PyTorch's
+CPU kernels are built with FMA, and GCC fuses a product into the sum that uses it, so several
+``a * b + c`` here are single-rounding fused multiply-adds (``_fma32``, ``_fma64``).
+
+>>> g = Generator().manual_seed(0)
+>>> uniform(g, 3, np.dtype(np.float32)).tolist()
+[0.49625658988952637, 0.7682217955589294, 0.08847743272781372]
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+from ._autograd import node_class
+from ._layout import _iteration_order
+
+__all__ = ["Generator", "default_generator", "uniform_", "normal_", "bernoulli_"]
+
+DEFAULT_SEED = 67280421310721  # default_rng_seed_val: the seed of a new torch.Generator()
+_N = 624  # MT19937's state words
+_U64 = (1 << 64) - 1
+
+
+def _init_genrand(seed: int) -> np.ndarray:
+    """MT19937's state after ``init_genrand(seed & 0xffffffff)`` (at::mt19937's seeding)."""
+    key = np.empty(_N, np.uint32)
+    s = seed & 0xFFFFFFFF
+    for j in range(_N):
+        key[j] = s
+        s = (1812433253 * (s ^ (s >> 30)) + j + 1) & 0xFFFFFFFF
+    return key
+
+
+class Generator:
+    """``torch.Generator`` on the CPU: MT19937 plus the cached second sample of the scalar
+    Box-Muller normal (``next_double_normal_sample``)."""
+
+    __slots__ = ("_bits", "_seed", "_fresh", "_next_double", "_next_float", "__weakref__")
+
+    def __init__(self, device="cpu") -> None:
+        self._bits = np.random.MT19937()
+        self.manual_seed(DEFAULT_SEED)
+
+    @property
+    def device(self):
+        from ._factories import device
+
+        return device("cpu")
+
+    def __repr__(self) -> str:
+        return f"<torch._C.Generator object at {hex(id(self))}>"
+
+    def manual_seed(self, seed) -> Generator:
+        """Seed as PyTorch's ``Generator.manual_seed``: an int in [-2**63, 2**64), negative ones
+        taken modulo 2**64; the cached normal sample is dropped."""
+        if isinstance(seed, float):
+            raise RuntimeError(f"manual_seed expected a long, but got {type(seed).__name__}")
+        seed = int(seed)
+        if not -(2**63) <= seed <= _U64:
+            raise ValueError("Overflow when unpacking long long")
+        self._set_engine(_init_genrand(seed), _N, seed & _U64, fresh=True)
+        self._next_double = self._next_float = None
+        return self
+
+    def seed(self) -> int:
+        """Seed from the operating system's randomness (getNonDeterministicRandom); return it."""
+        s = int.from_bytes(os.urandom(8), "little")
+        self.manual_seed(s)
+        return s
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def _set_engine(self, key: np.ndarray, pos: int, seed: int, fresh: bool) -> None:
+        self._bits.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": pos}}
+        self._seed = seed
+        self._fresh = fresh  # no draw since seeding: at::mt19937 then says next=0, not 624
+
+    # ------------------------------------------------------------------------- state bytes
+
+    # CPUGeneratorImplState (CPUGeneratorImpl.cpp): the legacy THGenerator struct (its state
+    # words widened to uint64), then the float normal cache; 5056 bytes with C's padding
+    _STATE = np.dtype(
+        {
+            "names": ["seed", "left", "seeded", "next", "state", "normal_y", "normal_valid", "float_y", "float_valid"],
+            "formats": ["<u8", "<i4", "<i4", "<u8", ("<u8", _N), "<f8", "<i4", "<f4", "u1"],
+            "offsets": [0, 8, 12, 16, 24, 5024, 5040, 5048, 5052],
+            "itemsize": 5056,
+        }
+    )
+
+    def get_state(self):
+        """The state as PyTorch's ``get_state`` packs it: a uint8 tensor of 5056 bytes."""
+        from ._tensor import Tensor
+
+        st = self._bits.state["state"]
+        pos = int(st["pos"])
+        rec = np.zeros((), self._STATE)
+        rec["seed"], rec["seeded"], rec["state"] = self._seed, 1, st["key"]
+        # at::mt19937 counts down ``left`` to its next twist: left + next == 625, but a fresh seed
+        # has next 0 (and left 1) where a used-up state has next 624
+        rec["left"], rec["next"] = 625 - pos, 0 if self._fresh else pos
+        if self._next_double is not None:
+            rec["normal_y"], rec["normal_valid"] = self._next_double, 1
+        if self._next_float is not None:
+            rec["float_y"], rec["float_valid"] = self._next_float, 1
+        return Tensor._wrap(np.frombuffer(rec.tobytes(), np.uint8).copy())
+
+    def set_state(self, new_state) -> Generator:
+        """Restore a state ``get_state`` returned (PyTorch's checks, first sentences)."""
+        data = new_state._data
+        if data.dtype != np.uint8:
+            raise RuntimeError(f"expected a torch.ByteTensor, but got {new_state.type()}")
+        if data.size != self._STATE.itemsize:
+            raise RuntimeError(
+                f"Expected a CPUGeneratorImplState of size {self._STATE.itemsize} but found the input RNG state "
+                f"size to be {data.size}"
+            )
+        rec = np.frombuffer(np.ascontiguousarray(data).tobytes(), self._STATE)[0]
+        left, nxt = int(rec["left"]), int(rec["next"])
+        if not (rec["seeded"] and 0 < left <= _N and nxt <= _N):
+            raise RuntimeError("Invalid mt19937 state")
+        key = rec["state"].astype(np.uint32)  # the words are 32-bit; the legacy struct widened them
+        self._set_engine(key, 625 - left, int(rec["seed"]), fresh=left == 1 and nxt == 0)
+        self._next_double = float(rec["normal_y"]) if rec["normal_valid"] else None
+        self._next_float = float(rec["float_y"]) if rec["float_valid"] else None
+        return self
+
+    # ------------------------------------------------------------------------- the stream
+
+    def random(self, n: int) -> np.ndarray:
+        """``n`` draws of ``random()``: 32-bit words (as uint64)."""
+        if n:
+            self._fresh = False
+        return self._bits.random_raw(n)
+
+    def random64(self, n: int) -> np.ndarray:
+        """``n`` draws of ``random64()``: two words each, the first the high half."""
+        words = self.random(2 * n)
+        return (words[0::2] << np.uint64(32)) | words[1::2]
+
+
+default_generator = Generator()
+default_generator.seed()  # PyTorch seeds its default CPU generator nondeterministically
+
+
+def generator_or_default(generator) -> Generator:
+    return default_generator if generator is None else generator
+
+
+# ----------------------------------------------------------------------------- float arithmetic
+
+
+def _fma32(a, b, c) -> np.ndarray:
+    """float32 ``a * b + c`` rounded once, as the FMA instruction. The product is exact in
+    float64 and the float64 sum is within half a float64 ulp, so rounding it to float32 is the
+    one rounding of the exact value unless it lands on a float32 halfway point (low 29 bits
+    1 followed by zeros) while inexact: only there the sum's error (two-sum) decides."""
+    p = np.multiply(a, b, dtype=np.float64)
+    s = np.add(p, c, dtype=np.float64)
+    halfway = (s.view(np.uint64) & np.uint64(0x1FFFFFFF)) == np.uint64(0x10000000)
+    if halfway.any():
+        hp, hs, hc = p[halfway], s[halfway], np.broadcast_to(np.asarray(c, np.float64), s.shape)[halfway]
+        back = hs - hp
+        err = (hp - (hs - back)) + (hc - back)
+        s[halfway] = np.where(err != 0, np.nextafter(hs, np.copysign(np.inf, err)), hs)
+    return s.astype(np.float32)
+
+
+def _scale(x: np.ndarray, std: float, mean: float, fma) -> np.ndarray:
+    """``x * std + mean`` fused; with ``std`` 1 the product is exact, so one addition is the
+    fused result (and turns -0.0 into +0.0 as it does)."""
+    if std == 1:
+        return x + x.dtype.type(mean)
+    return fma(x, x.dtype.type(std), x.dtype.type(mean))
+
+
+def _fma64(a, b, c) -> np.ndarray:
+    from ._factories import _fma  # an exact float64 fused multiply-add (Dekker's products)
+
+    return np.asarray(_fma(np.asarray(a, np.float64), np.float64(b), np.float64(c)), np.float64)
+
+
+def _per_element(fn, x: np.ndarray) -> np.ndarray:
+    """``fn`` (a libm function through ``math``) of each element: numpy's own log and log1p
+    differ from glibc's in the last bit of a few values in a thousand; PyTorch calls glibc's."""
+    return np.fromiter(map(fn, x.tolist()), np.float64, x.size)
+
+
+# ----------------------------------------------------------------------------- uniform
+
+
+# per dtype: the mask of the low ``digits`` bits of a draw and 2**-digits (float's for half)
+_UNIFORM = {
+    np.dtype(np.float16): (np.uint64(2**11 - 1), np.float32(2.0**-11)),
+    np.dtype(np.float32): (np.uint64(2**24 - 1), np.float32(2.0**-24)),
+    np.dtype(np.float64): (np.uint64(2**53 - 1), 2.0**-53),
+}
+_F64 = np.dtype(np.float64)
+_F32 = np.dtype(np.float32)
+
+
+def uniform(gen: Generator, n: int, dtype: np.dtype, low: float = 0.0, high: float = 1.0) -> np.ndarray:
+    """``n`` draws of ``uniform_real_distribution<T>(low, high)`` cast to ``dtype``: the low
+    ``digits`` bits of a draw (``random64()`` for double) times 2**-digits, then
+    ``x * (high - low) + low`` fused, in double for double and in float otherwise."""
+    mask, scale = _UNIFORM[dtype]
+    if dtype is _F64 or dtype == _F64:
+        x = (gen.random64(n) & mask).astype(np.float64) * scale
+        return x if low == 0.0 and high == 1.0 else _fma64(x, high - low, low)
+    x = (gen.random(n) & mask).astype(np.float32) * scale
+    if not (low == 0.0 and high == 1.0):
+        lo, hi = dtype.type(low), dtype.type(high)
+        x = _fma32(x, np.float32(hi - lo), np.float32(lo))  # (to - from) in T, the rest in float
+    return x if dtype is _F32 else x.astype(dtype)
+
+
+# ----------------------------------------------------------------------------- normal
+
+
+_CHUNK = 16 * 2048
+
+
+def normal_fill(gen: Generator, out: np.ndarray, mean: float, std: float, contiguous: bool) -> None:
+    """``normal_``'s CPU kernel into ``out``: a contiguous tensor of 16 or more elements takes
+    normal_fill (Box-Muller over blocks of 16 uniforms, the last block redrawn and recomputed
+    when the size is not a multiple of 16); any other one the scalar Box-Muller, in TensorIterator
+    order, with its cached second sample."""
+    n = out.size
+    if contiguous and n >= 16:
+        flat = out.reshape(-1)  # a view: ``out`` is C-contiguous
+        u = uniform(gen, n, out.dtype)
+        block = _normal_fill_16_avx2 if out.dtype == _F32 else _normal_fill_16
+        for start in range(0, n - 15, _CHUNK):  # whole blocks of 16, a chunk at a time (cache-sized temporaries)
+            stop = start + min(_CHUNK, (n - start) // 16 * 16)
+            flat[start:stop] = block(u[start:stop].reshape(-1, 16), mean, std).reshape(-1)
+        if n % 16:
+            flat[n - 16 :] = block(uniform(gen, 16, out.dtype).reshape(1, 16), mean, std).reshape(-1)
+        return
+    values = _normal_distribution(gen, n)
+    store_in_order(out, _scale(values, std, mean, _fma64))  # transformation::normal: val * std + mean
+
+
+def _normal_distribution(gen: Generator, n: int) -> np.ndarray:
+    """``n`` draws of ``normal_distribution<double>`` (mean 0, std 1): each pair of 53-bit
+    uniforms (u1, u2) gives ``r cos(theta)`` now and caches ``r sin(theta)`` for the next draw,
+    ``r = sqrt(-2 log1p(-u2))``, ``theta = 2 pi u1``."""
+    out = np.empty(n)
+    start = 0
+    if n and gen._next_double is not None:
+        out[0], gen._next_double, start = gen._next_double, None, 1
+    pairs = (n - start + 1) // 2
+    u = uniform(gen, 2 * pairs, _F64)
+    r = np.sqrt(-2.0 * _per_element(math.log1p, -u[1::2]))
+    theta = 2.0 * math.pi * u[0::2]
+    cos_sin = np.empty(2 * pairs)
+    cos_sin[0::2] = r * np.cos(theta)
+    cos_sin[1::2] = r * np.sin(theta)
+    out[start:] = cos_sin[: n - start]
+    if (n - start) % 2:
+        gen._next_double = float(cos_sin[-1])
+    return out
+
+
+def _normal_fill_16(u: np.ndarray, mean: float, std: float) -> np.ndarray:
+    """normal_fill_16<T> (double, half) on rows of 16 uniforms: the first 8 give the radii, the
+    last 8 the angles; ``radius * cos(theta) * std + mean`` fused. A half's math is float's."""
+    t = u.dtype.type
+    if u.dtype == np.float64:
+        log = lambda x: _per_element(math.log, x.reshape(-1)).reshape(x.shape)  # noqa: E731
+        cos, sin = np.cos, np.sin  # numpy's double cos and sin agree with glibc's
+        fma = _fma64
+    else:  # c10::Half converts to float: logf, cosf, sinf (through double, then rounded)
+        log = lambda x: np.log(x.astype(np.float64)).astype(np.float32)  # noqa: E731
+        cos = lambda x: np.cos(x.astype(np.float64)).astype(np.float32)  # noqa: E731
+        sin = lambda x: np.sin(x.astype(np.float64)).astype(np.float32)  # noqa: E731
+        fma = _fma32
+    u1 = (t(1) - u[:, :8]).astype(u.dtype)
+    radius = np.sqrt(-2 * log(u1)).astype(u.dtype)
+    theta = (2.0 * math.pi * u[:, 8:].astype(np.float64)).astype(u.dtype)  # 2.0f * pi<double> * u2
+    out = np.empty_like(u)
+    out[:, :8] = _scale(radius * cos(theta), t(std), t(mean), fma)
+    out[:, 8:] = _scale(radius * sin(theta), t(std), t(mean), fma)
+    return out
+
+
+# normal_stub has no AVX512 kernel (DistributionKernels.cpp), so an AVX512 CPU runs the AVX2
+# one too: float32 blocks of 16 go through avx_mathfun.h's Cephes log256_ps and sincos256_ps.
+_LOG_P = (
+    7.0376836292e-2,
+    -1.1514610310e-1,
+    1.1676998740e-1,
+    -1.2420140846e-1,
+    1.4249322787e-1,
+    -1.6668057665e-1,
+    2.0000714765e-1,
+    -2.4999993993e-1,
+    3.3333331174e-1,
+)
+_f = np.float32
+
+
+def _log256(x: np.ndarray) -> np.ndarray:
+    """avx_mathfun's log256_ps for positive float32 ``x``, each multiply-add that GCC fuses
+    fused: Cephes' logf, ``x = m * 2**e`` with m in [sqrt(1/2), sqrt(2)), a degree-9
+    polynomial in ``m - 1`` and ``e`` times log(2) in two parts."""
+    x = np.maximum(x, np.array(0x00800000, np.int32).view(_f))  # no subnormals
+    bits = x.view(np.int32)
+    e = ((bits >> 23) - 0x7F).astype(_f) + _f(1)
+    x = ((bits & ~0x7F800000) | np.array(0.5, _f).view(np.int32)).view(_f)  # mantissa in [0.5, 1)
+    small = x < _f(0.707106781186547524)
+    e = e - np.where(small, _f(1), _f(0))
+    x = (x - _f(1)) + np.where(small, x, _f(0))
+    z = x * x
+    y = np.full_like(x, _f(_LOG_P[0]))
+    for c in _LOG_P[1:]:
+        y = _fma32(y, x, _f(c))
+    y = y * x
+    y = _fma32(y, z, e * _f(-2.12194440e-4))  # y * z + e * q1: GCC fuses the first product
+    y = _fma32(z, _f(-0.5), y)
+    return _fma32(e, _f(0.693359375), x + y)
+
+
+def _sincos256(x: np.ndarray):
+    """avx_mathfun's sincos256_ps for non-negative float32 ``x`` (with GCC's fusions): reduce
+    by multiples of pi/4 in three parts, then Cephes' sine and cosine polynomials."""
+    j = ((x * _f(1.27323954473516)).astype(np.int32) + 1) & ~1  # 4/pi
+    y = j.astype(_f)
+    x = _fma32(y, _f(-0.78515625), x)
+    x = _fma32(y, _f(-2.4187564849853515625e-4), x)
+    x = _fma32(y, _f(-3.77489497744594108e-8), x)
+    z = x * x
+    cos_poly = _fma32(np.full_like(z, _f(2.443315711809948e-005)), z, _f(-1.388731625493765e-003))
+    cos_poly = _fma32(cos_poly, z, _f(4.166664568298827e-002)) * z
+    cos_poly = _fma32(cos_poly, z, -(z * _f(0.5))) + _f(1)
+    sin_poly = _fma32(np.full_like(z, _f(-1.9515295891e-4)), z, _f(8.3321608736e-3))
+    sin_poly = _fma32(sin_poly, z, _f(-1.6666654611e-1)) * z
+    sin_poly = _fma32(sin_poly, x, x)
+    first = (j & 2) == 0  # which polynomial is the sine
+    sin = np.where(first, sin_poly, cos_poly)
+    cos = np.where(first, cos_poly, sin_poly)
+    sin = np.where((j & 4) != 0, -sin, sin)
+    cos = np.where((~(j - 2) & 4) != 0, -cos, cos)
+    return sin, cos
+
+
+def _normal_fill_16_avx2(u: np.ndarray, mean: float, std: float) -> np.ndarray:
+    """normal_fill_16_AVX2 on rows of 16 float32 uniforms."""
+    radius = np.sqrt(_f(-2) * _log256(_f(1) - u[:, :8]))
+    sin, cos = _sincos256(_f(2.0 * math.pi) * u[:, 8:])
+    out = np.empty_like(u)
+    out[:, :8] = _scale(radius * cos, _f(std), _f(mean), _fma32)  # _mm256_fmadd_ps(n1, std, mean)
+    out[:, 8:] = _scale(radius * sin, _f(std), _f(mean), _fma32)
+    return out
+
+
+# ----------------------------------------------------------------------------- discrete
+
+
+def bernoulli(gen: Generator, n: int, p: float) -> np.ndarray:
+    """``n`` draws of ``bernoulli_distribution<double>(p)``: a 53-bit uniform below ``p``
+    (the per-element kernel ``bernoulli_(float p)`` runs on a CPU that is not Intel's)."""
+    return uniform(gen, n, _F64) < p
+
+
+def bernoulli_tensor(gen: Generator, p: np.ndarray) -> np.ndarray:
+    """One draw for each probability in ``p`` (C order): ``bernoulli_distribution<double>`` for
+    double probabilities, ``<float>`` (a 24-bit uniform compared in float) otherwise."""
+    if p.dtype == _F64:
+        return uniform(gen, p.size, _F64) < p.reshape(-1)
+    return uniform(gen, p.size, _F32) < p.reshape(-1).astype(np.float32)
+
+
+def random_from_to(gen: Generator, n: int, low: int, high: int, dtype: np.dtype) -> np.ndarray:
+    """``n`` draws of ``uniform_int_from_to_distribution``: ``draw % (high - low) + low``, the
+    draw a ``random64()`` when the range needs 32 bits or more (for 64-bit and float types)."""
+    span = high - low
+    wide = span >= 1 << 32 and dtype in (np.dtype(np.int64), np.dtype(np.float64), np.dtype(np.float32))
+    draws = gen.random64(n) if wide else gen.random(n)
+    return ((draws % np.uint64(span)).astype(np.int64) + low).astype(dtype)
+
+
+def randperm(gen: Generator, n: int) -> np.ndarray:
+    """randperm_cpu: for each i < n - 1, swap element i with element i + random() % (n - i).
+    (PyTorch's other algorithm is for n >= 2**32 / 20, more memory than numpy arrays here
+    would fit.)"""
+    perm = list(range(n))
+    draws = gen.random(max(n - 1, 0)).tolist()
+    for i, r in enumerate(draws):
+        z = i + r % (n - i)
+        perm[i], perm[z] = perm[z], perm[i]
+    return np.array(perm, np.int64)
+
+
+# ----------------------------------------------------------------------------- order
+
+
+def iteration_order(out: np.ndarray, *inputs: np.ndarray) -> list:
+    """The dims of ``out`` from slowest to fastest as a TensorIterator over ``out`` and
+    ``inputs`` (same shape) visits them: memory order for a dense ``out``."""
+    if out.ndim < 2:
+        return list(range(out.ndim))
+    return _iteration_order(out.shape, [out.strides] + [a.strides for a in inputs])
+
+
+def store_in_order(out: np.ndarray, values: np.ndarray, order=None) -> None:
+    """Write ``values`` (one per element, in draw order) into ``out`` in ``order`` (by default
+    the order a TensorIterator over ``out`` alone visits it)."""
+    view = out.transpose(iteration_order(out) if order is None else order)
+    view[...] = values.reshape(view.shape)
+
+
+# ----------------------------------------------------------------------------- in-place fills
+
+
+def _check_float(t, kernel: str) -> None:
+    if t._data.dtype.kind != "f":
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{t.dtype._legacy}'")
+
+
+def _filled(self, op: str, node: str):
+    """Bump ``self``'s version; its history becomes ``node`` (whose gradient is zero)."""
+    from ._tensor import finish_inplace
+
+    return finish_inplace(self, op, node_class(node, zero_grad_formula), (self,))
+
+
+def zero_grad_formula(node, g, ns):
+    """The gradient of a random fill or draw: zeros (derivatives.yaml's zeros_like(grad))."""
+    from ._ops import _zero_grad_formula
+
+    return _zero_grad_formula(node, g, ns)
+
+
+def uniform_(self, from_: float = 0.0, to: float = 1.0, *, generator=None):
+    """``Tensor.uniform_``: values of ``[from, to)`` in place (UniformBackward0)."""
+    from ._tensor import check_inplace
+
+    check_inplace(self, "uniform_")
+    _check_float(self, "check_uniform_bounds")
+    if from_ > to:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={from_:g} > to={to:g}")
+    data = self._data
+    store_in_order(data, uniform(generator_or_default(generator), data.size, data.dtype, from_, to))
+    return _filled(self, "uniform_", "UniformBackward0")
+
+
+def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None):
+    """``Tensor.normal_``: values of N(mean, std**2) in place (NormalBackward0)."""
+    from ._tensor import check_inplace
+
+    check_inplace(self, "normal_")
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
+    _check_float(self, "normal_kernel_cpu")
+    normal_fill(generator_or_default(generator), self._data, mean, std, self._data.flags.c_contiguous)
+    return _filled(self, "normal_", "NormalBackward0")
+
+
+def bernoulli_(self, p: float = 0.5, *, generator=None):
+    """``Tensor.bernoulli_(p)`` for a number ``p``: 1 with probability ``p`` (BernoulliBackward2)."""
+    from ._tensor import check_inplace
+
+    check_inplace(self, "bernoulli_")
+    if not 0 <= p <= 1:
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p:g}")
+    data = self._data
+    store_in_order(data, bernoulli(generator_or_default(generator), data.size, p).astype(data.dtype))
+    return _filled(self, "bernoulli_", "BernoulliBackward2")
