@@ -25,8 +25,10 @@ class CoreAdapter:
         self.Tensor = gradlens_core.Tensor
         self._module_type = None
         from gradlens_core._autograd import AccumulateGrad
+        from gradlens_core._views import CopySlices
 
         self.AccumulateGrad = AccumulateGrad
+        self.CopySlices = CopySlices
         from gradlens_core._dtype import _BY_NP
 
         # numpy's dtype.name is a slow Python property; this is the tracing hot path
@@ -122,11 +124,24 @@ class CoreAdapter:
     def saved_entries(self, node):
         return node._saved_tensors()
 
+    def saver(self, node):
+        """The node that saved what ``saved_entries(node)`` lists: an in-place edit of a view
+        (``CopySlices``) lists its edit's own node's."""
+        if type(node) is self.CopySlices and node.fn is not None:
+            return node.fn
+        return node
+
     def saved_live(self, saved) -> bool:
         return not saved.released
 
     def saved_tensor(self, saved):
         return saved.tensor
+
+    def saved_version(self, saved) -> int:
+        return saved.version
+
+    def saved_is_output(self, saved) -> bool:
+        return saved.is_output
 
     def saved_values(self, saved):
         """The values backward will read: a saved output's own (kept as saved), else the tensor's."""

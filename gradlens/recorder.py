@@ -57,7 +57,7 @@ FLUSH_AT = 4096  # dead records dropped at the latest after this many (a long lo
 # statements mostly dies whole, so it needs few bridges, and a flush per line costs more
 FLUSH_BATCH = 256
 # events whose handlers follow no data-flow edges: they leave the journal (see _Pending) as it is
-_NEED_NO_FLOWS = ("created", "saved", "backward_begin", "backward_end", "accumulated")
+_NEED_NO_FLOWS = ("created", "backward_begin", "backward_end", "accumulated")
 _NOWHERE = (None, None)
 _NO_SOURCES = ()
 _thread_id = threading.get_ident
@@ -66,9 +66,6 @@ _IN_BACKWARD = ("accumulated", "backward_end", "backward_error")
 # the first frame that may be the user's, counted from _where (0) through __call__, emit and
 # the gradlens_core function that emitted: that function's caller
 _FIRST_CANDIDATE = 4
-# a saved tensor is reported by _make_node or _save_output, under record() or the in-place
-# recorder, which only gradlens_core's ops call: the search may start past them
-_SAVED_CANDIDATE = _FIRST_CANDIDATE + 2
 
 
 _RECORD_DEFAULTS = {
@@ -288,14 +285,6 @@ class _PendingNode:
         self.output = output  # the gid of the tensor it made, when that one has a record
 
 
-class _PendingSaved(weakref.ref):
-    """A tensor a node saved, not recorded yet: a weak reference to what it saved (the
-    adapter's saved object) with ``node_ref``, ``version``, ``is_output`` and ``where`` (None
-    until the op's next event gives it its line, see ``Recorder._saved_later``)."""
-
-    __slots__ = ("node_ref", "where", "version", "is_output")
-
-
 def _no_ref():
     return None
 
@@ -331,11 +320,11 @@ class Recorder:
         self._journal: list = []  # _Pending tensors made by ops, recorded at the next safe point
         self._journal_index: dict = {}  # id(tensor) -> its _Pending in the journal
         self._prune_nodes_at = FLUSH_AT
-        self._pending_saved: list = []  # _PendingSaved: what nodes saved, recorded when asked
-        # saved entries waiting for their line, all of one thread's op (another thread's saves
-        # meanwhile search for their own)
-        self._unplaced: list = []
-        self._unplaced_tid = None
+        # _PendingNodes whose saved tensors are not recorded yet: read from the node when asked
+        # (see _take_pending_saved), so a "saved" event costs nothing
+        self._pending_saved: list = []
+        # copies of saved values in memory numpy may write behind our back, taken when saved
+        self._saved_snapshots = weakref.WeakKeyDictionary()
         self._run_of_thread: dict = {}  # thread id -> the BackwardRun it is running
         self._lock = threading.RLock()
         self._count = 0
@@ -358,7 +347,6 @@ class Recorder:
             "aliased": self._aliased,
             "detached_in_place": self._detached_in_place,
             "mutated": self._mutated,
-            "saved": self._record_saved,  # what _saved_later does not defer: recorded now
             "backward_begin": self._backward_begin,
             "backward_end": self._backward_end,
             "backward_error": self._backward_error,
@@ -386,10 +374,6 @@ class Recorder:
         if frame is not None:
             self._scan_names(frame)
         self._frame_id = None
-        with self._lock:
-            for entry in self._unplaced:  # an op stopped between its saves and its result
-                entry.where = _NOWHERE
-            self._unplaced.clear()
         try:
             self.flush()  # what died during the trace goes now, not at a later query
         except Exception as exc:  # a recorder bug must never break the user's program
@@ -402,21 +386,18 @@ class Recorder:
                 # are only journaled
                 if kind == "created":
                     where = self._where()
-                    if self._unplaced:
-                        self._place_saved(where)
                     p = payload
                     if self._journaled(where, p["tensor"], p["grad_fn"], p["inputs"], p["op"]):
                         return  # no record changed
                 elif kind == "saved":
-                    if self._saved_later(payload):
-                        return  # its line is the next event's (see _saved_later)
-                    where = self._where(_SAVED_CANDIDATE)
+                    # recorded from its node when asked (_take_pending_saved), with the node's line
+                    if self.numpy_exports:
+                        self._snapshot_if_exported(payload["saved"])
+                    return
                 elif kind == "aliased" and payload["kind"] == "view" and self._view_journaled(payload):
                     return  # the view's record, if it ever needs one, learns it then
                 else:
                     where = self._run_where(kind, payload) if kind in _IN_BACKWARD else self._where()
-                    if self._unplaced:
-                        self._place_saved(where)
                     if self._journal and kind not in _NEED_NO_FLOWS:
                         self._materialize()  # the other handlers follow data-flow edges
                 handler = self._dispatch.get(kind)
@@ -649,7 +630,8 @@ class Recorder:
                 self._count += 1
                 gid = f"n{self._count}"
                 ref = node_ref or weakref.ref(node)
-                self._pending_nodes[key] = _PendingNode(ref, where, gid, rec.gid)
+                pending = self._pending_nodes[key] = _PendingNode(ref, where, gid, rec.gid)
+                self._pending_saved.append(pending)
                 if len(self._pending_nodes) >= self._prune_nodes_at:
                     self._prune_pending_nodes()
         rec.node_gid = gid
@@ -719,7 +701,8 @@ class Recorder:
                     dropped += 1
                     node = None if e.node_ref is None else e.node_ref()
                     if node is not None and not self._knows_node(node):
-                        self._pending_nodes[id(node)] = _PendingNode(e.node_ref, e.where)
+                        pending = self._pending_nodes[id(node)] = _PendingNode(e.node_ref, e.where)
+                        self._pending_saved.append(pending)
                     continue
             line, op, dst, flow_in = e.where[1], e.op, rec.gid, rec.flow_in
             for src in srcs:
@@ -729,6 +712,8 @@ class Recorder:
         self.dropped += dropped
         if len(self._pending_nodes) >= self._prune_nodes_at:
             self._prune_pending_nodes()
+        if len(self._pending_saved) >= FLUSH_AT:
+            self._take_pending_saved()  # a long forward pass: what it saves is recorded in batches
         self._changes += 1
 
     def _knows_node(self, node) -> bool:
@@ -747,6 +732,7 @@ class Recorder:
         pending = self._pending_nodes
         for key in [key for key, entry in pending.items() if entry.node_ref() is None]:
             del pending[key]
+        self._pending_saved = [entry for entry in self._pending_saved if entry.node_ref() is not None]
         self._prune_nodes_at = max(FLUSH_AT, 2 * len(pending))
 
     def _take_pending_nodes(self) -> None:
@@ -1053,82 +1039,66 @@ class Recorder:
                 self._flow(self.record_for(inp), rec, cut, where, op)
         self._add_hazards(hazards_for_edit(self, tensor, rec, op, where))
 
-    def _saved_later(self, payload) -> bool:
-        """Defer a saved tensor's record: most are released by backward before anything asks
-        about them (an edit, a detach_, a query), and then they cost nothing. Memory numpy may
-        write behind our back is the exception: its values are copied now (``_record_saved``).
-
-        An op reports what its node saved just before the tensor it made (or the edit it
-        did), from the same line: the entry takes that next event's line (``_place_saved``)
-        and spares a frame search. Until then it waits in ``_unplaced``.
-        """
-        saved = payload["saved"]
-        if saved is None:
-            return False
-        exports = self.numpy_exports
-        if exports and self.adapter.storage_key(payload["tensor"]) in exports:
-            return False
-        tid = _thread_id()
-        if self._unplaced and self._unplaced_tid != tid:
-            return False  # another thread's op is between its saves and its result: search now
-        entry = _PendingSaved(saved)
-        entry.node_ref = weakref.ref(payload["node"])
-        entry.where = None
-        entry.version = payload["version"]
-        entry.is_output = payload["is_output"]
-        self._pending_saved.append(entry)
-        self._unplaced.append(entry)
-        self._unplaced_tid = tid
-        return True
-
-    def _place_saved(self, where) -> None:
-        """Give this thread's saved entries that wait for a line the current event's."""
-        if self._unplaced_tid == _thread_id():
-            for entry in self._unplaced:
-                entry.where = where
-            self._unplaced.clear()
-            if len(self._pending_saved) >= FLUSH_AT:
-                self._take_pending_saved()
+    def _snapshot_if_exported(self, saved) -> None:
+        """Copy a saved tensor's values now if numpy may write its memory behind our back (a
+        numpy write bumps no version: ``check_numpy_writes`` compares with the copy)."""
+        adapter = self.adapter
+        tensor = adapter.saved_tensor(saved)
+        if tensor is not None and adapter.storage_key(tensor) in self.numpy_exports:
+            values = adapter.saved_values(saved)
+            if values is not None:
+                self._saved_snapshots[saved] = np.array(values, copy=True)
 
     def _take_pending_saved(self) -> None:
-        """Record the saved tensors still held for backward (the rest were released meanwhile);
-        those still waiting for their line stay pending."""
-        adapter = self.adapter
-        pending, self._pending_saved = self._pending_saved, []
-        for entry in pending:
-            node, saved = entry.node_ref(), entry()
-            if node is None or saved is None or not adapter.saved_live(saved):
-                continue
-            if entry.where is None:
-                self._pending_saved.append(entry)
-                continue
-            tensor = adapter.saved_tensor(saved)
-            if tensor is not None:
-                self._record_saved(entry.where, node, tensor, entry.version, entry.is_output, saved)
+        """Record what the pending nodes saved and still hold for backward.
 
-    def _record_saved(self, where, node, tensor, version, is_output, saved) -> None:
+        Nothing is recorded when an op saves: most saved tensors are released by backward
+        before anything asks about them (an edit, a detach_, a query). A node's saved tensors
+        are read from the node itself, and take its line. A node that died, or whose saved
+        tensors were released, costs nothing here.
+        """
+        if self._journal:
+            self._materialize()  # the nodes of journaled ops join the queue
         adapter = self.adapter
-        nrec = self._node(node, where)
+        while self._pending_saved:  # recording a saved tensor may link (and queue) its node
+            pending, self._pending_saved = self._pending_saved, []
+            for entry in pending:
+                node = entry.node_ref()
+                if node is None:
+                    continue
+                held = [
+                    s
+                    for s in adapter.saved_entries(node)
+                    if adapter.saved_tensor(s) is not None and adapter.saved_live(s)
+                ]
+                if not held:
+                    continue
+                nrec = self._node(adapter.saver(node), entry.where)
+                if nrec.saved:
+                    continue  # recorded already (a node that made several outputs is queued by each)
+                for saved in held:
+                    self._record_saved(nrec, entry.where, saved)
+
+    def _record_saved(self, nrec, where, saved) -> None:
+        adapter = self.adapter
+        tensor = adapter.saved_tensor(saved)
         trec = self.record_for(tensor, where, "saved")
-        ref = weakref.ref(saved) if saved is not None else _no_ref
         srec = SavedRecord(
             nrec,
             trec,
-            version,
+            adapter.saved_version(saved),
             adapter.counter_key(tensor),
             adapter.storage_key(tensor),
-            is_output,
+            adapter.saved_is_output(saved),
             where[1],
             where[0],
-            ref,
+            weakref.ref(saved),
         )
         nrec.saved.append(srec)
         # dicts used as ordered sets: a weight is saved by every step, and entries go one by one
         self._saved_by_counter.setdefault(srec.counter, {})[srec] = None
         self._saved_by_storage.setdefault(srec.storage, {})[srec] = None
-        if srec.storage in self.numpy_exports and saved is not None:
-            values = adapter.saved_values(saved)
-            srec.snapshot = None if values is None else np.array(values, copy=True)
+        srec.snapshot = self._saved_snapshots.pop(saved, None)
 
     def _snapshot_saved(self, storage) -> None:
         self._take_pending_saved()
@@ -1141,7 +1111,7 @@ class Recorder:
 
     def saved_for(self, counter=None, storage=None) -> list:
         """Saved-tensor records sharing a version counter, or a storage."""
-        if self._pending_saved:
+        if self._pending_saved or self._journal:
             with self._lock:
                 self._take_pending_saved()
         if counter is not None:
