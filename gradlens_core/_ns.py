@@ -168,6 +168,15 @@ class _Numpy:
         return np.where(cond, a, b)
 
     @staticmethod
+    def masked_fill(x, mask, value):
+        """``x.masked_fill(mask, value)``, out of place (a number ``value`` keeps ``x``'s dtype)."""
+        return np.where(mask, np.asarray(value, x.dtype), x)
+
+    @staticmethod
+    def masked_select(x, mask):
+        return x[np.broadcast_to(mask, x.shape)]
+
+    @staticmethod
     def floor_divide(a, b):
         """``a.div(b, rounding_mode="floor")`` of floats: numpy's floor_divide is CPython's
         algorithm, which PyTorch's div_floor_floating follows."""
@@ -421,6 +430,14 @@ class _Tensor:
 
     def masked_fill_(self, x, mask, value):
         return self._f("masked_fill_")(x, mask, value)
+
+    def masked_fill(self, x, mask, value):
+        return self._f("masked_fill")(x, mask, value)
+
+    def masked_select(self, x, mask):
+        from ._logic import masked_select
+
+        return masked_select(x, mask)
 
     def cast_like(self, x, like):
         return x if x._data.dtype == like._data.dtype else x.to(like.dtype)
