@@ -161,6 +161,7 @@ class _Numpy:
     abs = staticmethod(np.abs)
     reciprocal = staticmethod(np.reciprocal)
     matmul = staticmethod(np.matmul)
+    bmm = staticmethod(np.matmul)
     outer = staticmethod(np.outer)
 
     @staticmethod
@@ -415,6 +416,9 @@ class _Tensor:
 
     def matmul(self, a, b):
         return self._f("matmul")(a, b)
+
+    def bmm(self, a, b):
+        return self._f("bmm")(a, b)
 
     def outer(self, a, b):
         return self._f("outer")(a, b)

@@ -2050,9 +2050,10 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 
 @backward_formula("BmmBackward0")
 def _bmm_bw(node, g, ns):
+    # derivatives.yaml: self: grad.bmm(mat2.transpose(1, 2)); mat2: self.transpose(1, 2).bmm(grad)
     # saved: (self, mat2); mat2's grad first (the alphabetical order, see _mul_bw)
-    gb = ns.matmul(ns.mT(node.saved_value(0, ns)), g) if node.needs(1) else None
-    ga = ns.matmul(g, ns.mT(node.saved_value(1, ns))) if node.needs(0) else None
+    gb = ns.bmm(ns.mT(node.saved_value(0, ns)), g) if node.needs(1) else None
+    ga = ns.bmm(g, ns.mT(node.saved_value(1, ns))) if node.needs(0) else None
     return ga, gb
 
 
@@ -2215,10 +2216,16 @@ def _unsafe_view(input: Tensor, shape) -> Tensor:
     return record(out, node_class("UnsafeViewBackward0"), (input,), ctx=input._data.shape, op="matmul")
 
 
+def _squeeze0_bw(node, g, ns):
+    # derivatives.yaml (squeeze_.dim): unsqueeze_to(grad, dim, self.sizes()), here grad.unsqueeze(0)
+    return (ns.unsqueeze(g, 0),)
+
+
 def _squeeze0_(t: Tensor) -> Tensor:
-    """``t.squeeze_(0)`` on a fresh result: an in-place edit (version 1, SqueezeBackward4)."""
+    """``t.squeeze_(0)`` of a fresh result whose dim 0 has size 1: an in-place edit (version 1,
+    SqueezeBackward4)."""
     shape = t._data.shape
-    node_cls = node_class("SqueezeBackward4", _unsafe_view_bw)
+    node_cls = node_class("SqueezeBackward4", _squeeze0_bw)
     # the node is made while t still has its old shape: that is the shape its grad goes back in
     finish_inplace(t, "squeeze_", node_cls, (t,), ctx=shape)
     t._data = t._data.reshape(shape[1:])

@@ -600,9 +600,7 @@ def test_layer_norm_second_derivative_against_central_differences(affine):
 # C++ evaluates an operator's right operand first: the nodes' sequence numbers, which order
 # the next backward pass and so the terms of its sums, follow.
 
-_KNOWN_GRAPH_DIFFERENCES = {
-    "bmm": "a 3-d matmul's grads are folded matmuls, not bmm",
-}
+_KNOWN_GRAPH_DIFFERENCES: dict = {}
 
 
 def _graph_cases():
