@@ -155,9 +155,11 @@ def hypot_(self, other):
 
 @backward_formula("HypotBackward0")
 def _hypot_bw(node, g, ns):
+    # derivatives.yaml: self: grad * self / result; other: grad * other / result (other's
+    # first: the generated formulas go in the alphabetical order of the inputs' names)
     x, y, r = node.unpack(ns)
-    gx = g * x / r if node.needs(0) else None
     gy = g * y / r if node.needs(1) else None
+    gx = g * x / r if node.needs(0) else None
     return gx, gy
 
 

@@ -161,11 +161,21 @@ class _Numpy:
     abs = staticmethod(np.abs)
     reciprocal = staticmethod(np.reciprocal)
     matmul = staticmethod(np.matmul)
+    bmm = staticmethod(np.matmul)
     outer = staticmethod(np.outer)
 
     @staticmethod
     def where(cond, a, b):
         return np.where(cond, a, b)
+
+    @staticmethod
+    def masked_fill(x, mask, value):
+        """``x.masked_fill(mask, value)``, out of place (a number ``value`` keeps ``x``'s dtype)."""
+        return np.where(mask, np.asarray(value, x.dtype), x)
+
+    @staticmethod
+    def masked_select(x, mask):
+        return x[np.broadcast_to(mask, x.shape)]
 
     @staticmethod
     def floor_divide(a, b):
@@ -407,6 +417,9 @@ class _Tensor:
     def matmul(self, a, b):
         return self._f("matmul")(a, b)
 
+    def bmm(self, a, b):
+        return self._f("bmm")(a, b)
+
     def outer(self, a, b):
         return self._f("outer")(a, b)
 
@@ -421,6 +434,14 @@ class _Tensor:
 
     def masked_fill_(self, x, mask, value):
         return self._f("masked_fill_")(x, mask, value)
+
+    def masked_fill(self, x, mask, value):
+        return self._f("masked_fill")(x, mask, value)
+
+    def masked_select(self, x, mask):
+        from ._logic import masked_select
+
+        return masked_select(x, mask)
 
     def cast_like(self, x, like):
         return x if x._data.dtype == like._data.dtype else x.to(like.dtype)

@@ -774,10 +774,13 @@ arctan2 = entry(atan2, "arctan2", False)
 
 @backward_formula("Atan2Backward0")
 def _atan2_bw(node, g, ns):
-    # atan2_backward: recip = (self * self + other * other).reciprocal();
-    # {grad * other * recip, grad * -self * recip}
+    # atan2_backward: denom = self * self + other * other; recip = denom.reciprocal(),
+    # masked_fill'ed (out of place: ReciprocalBackward0's saved result stays) with 0 where
+    # denom == 0 (a zero grad, not nan, at the origin); {grad * other * recip, grad * -self * recip}
     x, y = node.unpack(ns)
-    recip = ns.reciprocal(x * x + y * y)
+    denom = x * x + y * y
+    with np.errstate(divide="ignore"):
+        recip = ns.masked_fill(ns.reciprocal(denom), denom == 0, 0)
     return (g * y * recip if node.needs(0) else None, g * -x * recip if node.needs(1) else None)
 
 
@@ -2050,9 +2053,10 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 
 @backward_formula("BmmBackward0")
 def _bmm_bw(node, g, ns):
+    # derivatives.yaml: self: grad.bmm(mat2.transpose(1, 2)); mat2: self.transpose(1, 2).bmm(grad)
     # saved: (self, mat2); mat2's grad first (the alphabetical order, see _mul_bw)
-    gb = ns.matmul(ns.mT(node.saved_value(0, ns)), g) if node.needs(1) else None
-    ga = ns.matmul(g, ns.mT(node.saved_value(1, ns))) if node.needs(0) else None
+    gb = ns.bmm(ns.mT(node.saved_value(0, ns)), g) if node.needs(1) else None
+    ga = ns.bmm(g, ns.mT(node.saved_value(1, ns))) if node.needs(0) else None
     return ga, gb
 
 
@@ -2215,10 +2219,16 @@ def _unsafe_view(input: Tensor, shape) -> Tensor:
     return record(out, node_class("UnsafeViewBackward0"), (input,), ctx=input._data.shape, op="matmul")
 
 
+def _squeeze0_bw(node, g, ns):
+    # derivatives.yaml (squeeze_.dim): unsqueeze_to(grad, dim, self.sizes()), here grad.unsqueeze(0)
+    return (ns.unsqueeze(g, 0),)
+
+
 def _squeeze0_(t: Tensor) -> Tensor:
-    """``t.squeeze_(0)`` on a fresh result: an in-place edit (version 1, SqueezeBackward4)."""
+    """``t.squeeze_(0)`` of a fresh result whose dim 0 has size 1: an in-place edit (version 1,
+    SqueezeBackward4)."""
     shape = t._data.shape
-    node_cls = node_class("SqueezeBackward4", _unsafe_view_bw)
+    node_cls = node_class("SqueezeBackward4", _squeeze0_bw)
     # the node is made while t still has its old shape: that is the shape its grad goes back in
     finish_inplace(t, "squeeze_", node_cls, (t,), ctx=shape)
     t._data = t._data.reshape(shape[1:])
@@ -2362,10 +2372,14 @@ def _softmax_bdb(node, gg, ns):
     # grad_output * grad - (output * grad_output).sum(dim, true) * grad - grad_output * (output * grad).sum(dim, true)
     g, r = node.unpack(ns)
     dim = node._ctx
-    return (
-        _softmax_backward_data(gg, r, dim, ns) if node.needs(0) else None,
-        g * gg - ns.sum(r * g, dim, True) * gg - g * ns.sum(r * gg, dim, True) if node.needs(1) else None,
-    )
+    ggo = _softmax_backward_data(gg, r, dim, ns) if node.needs(0) else None
+    if not node.needs(1):
+        return ggo, None
+    # C++ evaluates an operator's right operand first: the last term is made (and its nodes
+    # numbered) first, then the middle one, then the first
+    last = g * ns.sum(r * gg, dim, True)
+    middle = ns.sum(r * g, dim, True) * gg
+    return ggo, g * gg - middle - last
 
 
 _SoftmaxBackwardDataBackward0 = node_class("SoftmaxBackwardDataBackward0", _softmax_bdb)
@@ -2394,10 +2408,11 @@ def _log_softmax_bdb(node, gg, ns):
     # output: -grad_output.sum(dim, true) * output.exp() * grad
     g, r = node.unpack(ns)
     dim = node._ctx
-    return (
-        gg - ns.sum(gg * ns.exp(r), dim, True) if node.needs(0) else None,
-        -ns.sum(g, dim, True) * ns.exp(r) * gg if node.needs(1) else None,
-    )
+    ggo = gg - ns.sum(gg * ns.exp(r), dim, True) if node.needs(0) else None
+    if not node.needs(1):
+        return ggo, None
+    e = ns.exp(r)  # the right operand of ``-grad_output.sum(dim, true) * output.exp()`` is made first
+    return ggo, -ns.sum(g, dim, True) * e * gg
 
 
 _LogSoftmaxBackwardDataBackward0 = node_class("LogSoftmaxBackwardDataBackward0", _log_softmax_bdb)
@@ -3031,14 +3046,17 @@ def copy_(self, src, non_blocking=False):
 @backward_formula("MaskedFillBackward0")
 def _masked_fill_bw(node, g, ns):
     (mask,) = node.unpack(ns)
-    return (ns.where(mask, ns.zeros_like(g), g),)
+    return (ns.masked_fill(g, mask, 0),)  # derivatives.yaml: grad.masked_fill(mask, 0)
 
 
 @backward_formula("MaskedFillBackward1")
 def _masked_fill_tensor_bw(node, g, ns):
+    # self: grad.masked_fill(mask, 0); value: masked_fill_backward, grad.masked_select(mask).sum()
     (mask,) = node.unpack(ns)
-    z = ns.zeros_like(g)
-    return ns.where(mask, z, g), ns.sum(ns.where(mask, g, z))
+    gv = None
+    if node.needs(1):
+        gv = ns.sum(ns.masked_select(g, mask))
+    return (ns.masked_fill(g, mask, 0) if node.needs(0) else None), gv
 
 
 def _masked_fill_args(self, mask, value):

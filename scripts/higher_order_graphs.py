@@ -181,6 +181,12 @@ CASES = {
     "mv": lambda m: ([x := _x(m, (2, 3), 0), y := _x(m, (3,), 1)], (x @ y) * (x @ y)),
     "bmm": lambda m: ([x := _x(m, (2, 2, 3), 0), y := _x(m, (2, 3, 2), 1)], (x @ y).exp()),
     "matmul_bcast": lambda m: ([x := _x(m, (2, 2, 3), 0), y := _x(m, (3, 2), 1)], (x @ y) * (x @ y)),
+    "vecmat": lambda m: ([x := _x(m, (3,), 0), y := _x(m, (3, 2), 1)], (x @ y).exp()),
+    "matmul_3d_vec": lambda m: ([x := _x(m, (2, 2, 3), 0), y := _x(m, (3,), 1)], (x @ y).exp()),
+    "matmul_vec_3d": lambda m: ([x := _x(m, (3,), 0), y := _x(m, (2, 3, 2), 1)], (x @ y).exp()),
+    "matmul_2d_3d": lambda m: ([x := _x(m, (2, 3), 0), y := _x(m, (2, 3, 2), 1)], (x @ y).exp()),
+    "matmul_batch_one": lambda m: ([x := _x(m, (1, 2, 3), 0), y := _x(m, (2, 3, 2), 1)], (x @ y).exp()),
+    "matmul_4d_bcast": lambda m: ([x := _x(m, (2, 1, 2, 3), 0), y := _x(m, (2, 3, 2), 1)], (x @ y).exp()),
     "dot": lambda m: ([x := _x(m, (3,), 0), y := _x(m, (3,), 1)], x.dot(y) * x),
     "outer": lambda m: ([x := _x(m, (3,), 0), y := _x(m, (2,), 1)], m.outer(x, y) * m.outer(x, y)),
     "addmm": lambda m: (

@@ -593,21 +593,14 @@ def test_layer_norm_second_derivative_against_central_differences(affine):
     gradcheck(grads, *(rng.uniform(-1.5, 1.5, s) for s in ((2, 3), (3,), (3,), (2, 3))))
 
 
-# ----------------------------------------------------------------------------- third-order graphs
-# scripts/higher_order_graphs.py walks the whole graph of each grad to order 3 under torch and
+# ----------------------------------------------------------------------------- higher-order graphs
+# scripts/higher_order_graphs.py walks the whole graph of each grad to order 4 under torch and
 # gradlens_core. PyTorch's generated formulas compute the inputs' grads in the alphabetical
 # order of the inputs' names (other before self in mul and div, mat2 before self in mm), and
 # C++ evaluates an operator's right operand first: the nodes' sequence numbers, which order
 # the next backward pass and so the terms of its sums, follow.
 
-_KNOWN_GRAPH_DIFFERENCES = {
-    "atan2": "atan2_backward's reciprocal is masked_fill'ed where both are zero",
-    "hypot": "hypot's formula",
-    "std": "std_backward masks with masked_fill, not where",
-    "norm": "norm_backward masks with masked_fill, not where",
-    "norm_dim": "norm_backward masks with masked_fill, not where",
-    "bmm": "a 3-d matmul is bmm with views, not a folded mm",
-}
+_KNOWN_GRAPH_DIFFERENCES: dict = {}
 
 
 def _graph_cases():
@@ -629,5 +622,29 @@ def _graph_cases():
         for n in _graph_cases().CASES
     ],
 )
-def test_third_order_graph_is_torchs(name):
-    assert _graph_cases().compare(name, 3) is None
+def test_fourth_order_graph_is_torchs(name):
+    assert _graph_cases().compare(name, 4) is None
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_atan2_grad_is_zero_at_the_origin(create_graph, dtype):
+    # atan2_backward masks the reciprocal of self * self + other * other where it is zero
+    grads = []
+    for mod in (torch, gradlens_core):
+        x = mod.tensor([1.0, 0.0, 0.0, -0.0], dtype=getattr(mod, dtype), requires_grad=True)
+        y = mod.tensor([2.0, 0.0, -0.0, 0.0], dtype=getattr(mod, dtype), requires_grad=True)
+        gx, gy = mod.autograd.grad(mod.atan2(x, y).sum(), (x, y), create_graph=create_graph)
+        grads.append([(str(t.detach()), t.requires_grad) for t in (gx, gy)])
+    assert grads[1] == grads[0]
+
+
+def test_masked_fill_with_a_tensor_value_selects_the_grad_of_the_value():
+    # masked_fill_backward: grad.masked_select(mask).sum() (MaskedSelectBackward0 under create_graph)
+    graphs = []
+    for mod in (torch, gradlens_core):
+        v = mod.tensor(2.0, requires_grad=True)
+        y = mod.zeros(3).masked_fill(mod.tensor([False, True, True]), v * 1)
+        (g,) = mod.autograd.grad(y, v, mod.ones(3, requires_grad=True), create_graph=True)
+        graphs.append((_deep_names(g.grad_fn, 4), g.item()))
+    assert graphs[1] == graphs[0]
