@@ -53,7 +53,7 @@ class CoreAdapter:
             "dtype": t.dtype.name,
             "requires_grad": t.requires_grad,
             "is_leaf": node is None,
-            "grad_fn": None if node is None else node.name(),
+            "grad_fn": None if node is None else type(node).__name__,
             "version": t._version_counter[0],
         }
 
@@ -110,7 +110,9 @@ class CoreAdapter:
         return bool(np.shares_memory(a, b))
 
     def node_name(self, node) -> str:
-        return node.name()
+        """The node's class name, as PyTorch shows it in ``grad_fn=<...>`` (``name()`` of some
+        nodes carries a C++ namespace: ``torch::autograd::AccumulateGrad``)."""
+        return type(node).__name__
 
     def next_functions(self, node):
         return node.next_functions

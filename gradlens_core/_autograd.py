@@ -212,6 +212,9 @@ class AccumulateGrad(Node):
         super().__init__()
         self.variable = variable
 
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
 
 class _NotSaved:
     """A None in a node's saved values: an absent bound, or an operand whose partner's grad

@@ -718,3 +718,20 @@ def test_elementwise_result_strides_in_dims_of_size_one(expr):
         return eval(expr, {"m": m, "t": t, "u": u}).stride()
 
     assert strides(gradlens_core) == strides(torch)
+
+
+def test_node_names_and_class_names_as_torch():
+    torch = pytest.importorskip("torch")
+
+    def names(mod):
+        x = mod.tensor([1.0, 2.0], requires_grad=True)
+        y = (x * 2).sin() + mod.remainder(5.0, x)
+        out = []
+        stack = [y.grad_fn]
+        while stack:
+            n = stack.pop()
+            out.append((n.name(), type(n).__name__))
+            stack.extend(m for m, _ in n.next_functions if m is not None)
+        return out
+
+    assert names(gradlens_core) == names(torch)
