@@ -88,6 +88,10 @@ from ._ops import (
     argmin,
     argsort,
     atan2,
+    bitwise_and,
+    bitwise_not,
+    bitwise_or,
+    bitwise_xor,
     bmm,
     cat,
     ceil,
@@ -169,6 +173,7 @@ from ._tensor import Size, Tensor
 from ._views import (
     chunk,
     flatten,
+    index_select,
     narrow,
     permute,
     reshape,

@@ -22,7 +22,7 @@ import types
 
 import numpy as np
 
-__all__ = ["parser_error", "refuse", "entry", "NotATensor"]
+__all__ = ["parser_error", "refuse", "refuse_given", "entry", "NotATensor"]
 
 
 class NotATensor(TypeError):
@@ -168,6 +168,34 @@ _SIGNATURES = {
     "select": ("Tensor input, int dim, int index",),
     "narrow": ("Tensor input, int dim, Tensor start, int length", "Tensor input, int dim, int start, int length"),
     "chunk": ("Tensor input, int chunks, int dim = 0",),
+    # Tensor.split (Python) calls these as functions, dim positional
+    "split": ("Tensor input, int split_size, int dim = 0", "Tensor input, int[] split_size, int dim = 0"),
+    "split_with_sizes": ("Tensor input, int[] split_sizes, int dim = 0",),
+    "prod": (
+        "Tensor input, *, ScalarType? dtype = None",
+        "Tensor input, int dim, bool keepdim = False, *, ScalarType? dtype = None, Tensor out = None",
+    ),
+    **{
+        name: (
+            "Tensor input, *, Tensor out = None",
+            "Tensor input, int[1]? dim = None, bool keepdim = False, *, Tensor out = None",
+            "Tensor input, int dim, bool keepdim = False, *, Tensor out = None",
+        )
+        for name in ("any", "all")
+    },
+    **{
+        name: (
+            "Tensor input, int[1]? dim, bool unbiased = True, bool keepdim = False, *, Tensor out = None",
+            "Tensor input, int[1]? dim = None, *, Number? correction = None, bool keepdim = False, Tensor out = None",
+            "Tensor input, bool unbiased = True",
+        )
+        for name in ("var", "std")
+    },
+    "logsumexp": ("Tensor input, int[1] dim, bool keepdim = False, *, Tensor out = None",),
+    "cross": ("Tensor input, Tensor other, int? dim = None, *, Tensor out = None",),
+    "index_select": ("Tensor input, int dim, Tensor index, *, Tensor out = None",),
+    "round": ("Tensor input, *, Tensor out = None", "Tensor input, *, int decimals, Tensor out = None"),
+    "round_": ("Tensor input", "Tensor input, *, int decimals"),
     "unbind": ("Tensor input, int dim = 0",),
     "cat": ("Tensor[] tensors, int dim = 0, *, Tensor out = None",),
     "concat": ("Tensor[] tensors, int dim = 0, *, Tensor out = None",),
@@ -448,6 +476,24 @@ def refuse(call: tuple, args: tuple, **given) -> None:
     error = parser_error(name, args[1:] if method else args, kwargs, method)
     if error is not None:
         raise error from None
+
+
+def refuse_given(call: tuple, args: tuple, optional: tuple, **given) -> None:
+    """``refuse`` for an op whose optional parameters may come by position or by keyword (the op
+    cannot tell which): ``args``, the tensor first, end with the parameters ``optional`` names as
+    (name, default) pairs. Those at their default count as not given; the first one at its
+    default ends the positional ones (a later value was given by keyword)."""
+    first = len(args) - len(optional)
+    n = first
+    while n < len(args) and not _at_default(args[n], optional[n - first][1]):
+        n += 1
+    for value, (name, default) in zip(args[n:], optional[n - first :]):
+        given[name] = (value, default)
+    refuse(call, args[:n], **given)
+
+
+def _at_default(value, default) -> bool:
+    return value is default or (type(value) is type(default) and not _is_tensor(value) and value == default)
 
 
 def entry(fn, name: str, method: bool):

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._argparse import refuse
 from ._autograd import backward_formula, node_class
 from ._ops import _write
-from ._tensor import Tensor, autograd_first, check_inplace, check_internal_overlap, finish_inplace, record
+from ._tensor import Tensor, autograd_first, check_inplace, check_internal_overlap, finish_inplace, int_arg, record
 from ._views import ViewStep, _shape_args, make_view
 
 _wrap = Tensor._wrap
@@ -43,14 +44,22 @@ def _triu_bw(node, g, ns):
 def _triangle(np_fn, name):
     node_cls = node_class(f"{name.capitalize()}Backward0")
 
-    @autograd_first
+    @autograd_first(call=(name, False))
     def fn(input, diagonal=0):
+        if diagonal.__class__ is not int:
+            diagonal = int_arg(diagonal, "diagonal")
         _check_matrix(input, name)
         res = np.ascontiguousarray(np_fn(input._data, diagonal))
         return record(_wrap(res), node_cls, (input,), ctx=diagonal, op=name)
 
     def inplace(self, diagonal=0):
         op = name + "_"
+        if diagonal.__class__ is not int:
+            try:
+                diagonal = int_arg(diagonal, "diagonal")
+            except TypeError:
+                refuse((op, True), (self, diagonal))
+                raise
         _check_matrix(self, op[:-1])
         check_inplace(self, op)
         check_internal_overlap(self, op)
@@ -106,14 +115,20 @@ def repeat(input, *repeats):
     return record(_wrap(res), node_class("RepeatBackward0"), (input,), ctx=(repeats, data.shape), op="repeat")
 
 
-def tile(input, dims):
+def tile(input, *dims, _call=("tile", False)):
     """``repeat`` with ``dims`` padded with leading ones to the input's rank (RepeatBackward0).
 
     >>> import gradlens_core as torch
     >>> torch.tile(torch.tensor([[1, 2]]), (2,))
     tensor([[1, 2, 1, 2]])
     """
-    dims = tuple(int(r) for r in _shape_args((dims,) if isinstance(dims, int) else dims))
+    try:
+        if (not _call[1] and (len(dims) != 1 or not isinstance(dims[0], (list, tuple)))) or isinstance(dims[0], Tensor):
+            raise TypeError("tile(): argument 'dims' must be tuple of ints")
+        dims = _shape_args(dims)
+    except Exception:
+        refuse(_call, (input, *dims))
+        raise
     dims = (1,) * (input._data.ndim - len(dims)) + dims
     return repeat(input, dims)
 
@@ -152,8 +167,11 @@ def roll(input, shifts, dims=None):
     >>> torch.roll(torch.tensor([1, 2, 3]), 1)
     tensor([3, 1, 2])
     """
-    shifts = (shifts,) if isinstance(shifts, int) else tuple(int(s) for s in shifts)
-    dims = () if dims is None else ((dims,) if isinstance(dims, int) else tuple(int(d) for d in dims))
+    shifts = (int_arg(shifts, "shifts"),) if not isinstance(shifts, (list, tuple)) else _shape_args((shifts,))
+    if dims is not None:
+        dims = (int_arg(dims, "dims"),) if not isinstance(dims, (list, tuple)) else _shape_args((dims,))
+    else:
+        dims = ()
     if not shifts:
         raise RuntimeError("`shifts` required")
     if not dims and len(shifts) != 1:
@@ -183,7 +201,7 @@ def _roll_bw(node, g, ns):
 # ============================================================================ diag
 
 
-def diag(input, diagonal=0):
+def diag(input, diagonal=0, *, _call=("diag", False)):
     """A 1-d tensor as the ``diagonal``-th diagonal of a square matrix (DiagEmbedBackward0),
     or the ``diagonal``-th diagonal of a matrix as a 1-d tensor (DiagonalBackward0_copy).
 
@@ -193,6 +211,12 @@ def diag(input, diagonal=0):
             [0, 2]])
     """
     data = input._data
+    if diagonal.__class__ is not int:
+        try:
+            diagonal = int_arg(diagonal, "diagonal")
+        except TypeError:
+            refuse(_call, (input, diagonal))
+            raise
     if data.ndim == 1:
         res = np.ascontiguousarray(np.diag(data, diagonal))
         ctx = (res.shape, diagonal)

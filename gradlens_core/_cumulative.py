@@ -32,7 +32,7 @@ _wrap = Tensor._wrap
 
 
 def _dims_list(self: Tensor, dims) -> tuple:
-    if isinstance(dims, int):
+    if not isinstance(dims, (list, tuple)):  # (an int, a tensor)
         raise TypeError(f"flip(): argument 'dims' (position 2) must be tuple of ints, not {type(dims).__name__}")
     wrapped = tuple(self._wrap_dim(d) for d in dims)
     for d in wrapped:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _views
+from ._argparse import refuse_given
 from ._autograd import backward_formula, node_class
 from ._layout import restrided
 from ._math_ops import refuse_non_tensors
@@ -21,19 +22,26 @@ from ._ops import _nondiff, broadcast_error
 from ._tensor import Tensor, autograd_first, record
 
 _wrap = Tensor._wrap
+_DIM_KEEPDIM = (("dim", None), ("keepdim", False))
 
 
 def _truth_reduction(np_fn, op):
-    def fn(input, dim=None, keepdim=False):
+    def fn(input, dim=None, keepdim=False, *, _call=(op, False)):
         data = input._data
-        if dim is None:
-            res = np.asarray(np_fn(data))
-            if keepdim:
-                res = res.reshape((1,) * data.ndim)
-        else:
-            dims = dim if isinstance(dim, (list, tuple)) else (dim,)
-            axes = tuple(sorted(input._wrap_dim(d) for d in dims)) if data.ndim else ()
-            res = np.asarray(np_fn(data, axis=axes, keepdims=keepdim))
+        try:
+            if keepdim.__class__ is not bool:
+                raise TypeError(f"{op}(): argument 'keepdim' must be bool, not {type(keepdim).__name__}")
+            if dim is None:
+                res = np.asarray(np_fn(data))
+                if keepdim:
+                    res = res.reshape((1,) * data.ndim)
+            else:
+                dims = dim if isinstance(dim, (list, tuple)) else (dim,)
+                axes = tuple(sorted(input._wrap_dim(d) for d in dims)) if data.ndim else ()
+                res = np.asarray(np_fn(data, axis=axes, keepdims=keepdim))
+        except Exception:
+            refuse_given(_call, (input, dim, keepdim), _DIM_KEEPDIM)
+            raise
         # PyTorch keeps uint8 for a uint8 input (a legacy of masks before bool), else gives bool
         res = res.astype(np.uint8 if data.dtype == np.uint8 else np.bool_, copy=False)
         return _nondiff(res if res.ndim < 2 else np.ascontiguousarray(res), (input,), op)

@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from . import _dtype, _ns
-from ._argparse import refuse
+from ._argparse import refuse, refuse_given
 from ._autograd import backward_formula, node_class
 from ._ops import (
     _inplace_unary,
@@ -281,7 +281,7 @@ addcdiv, addcdiv_ = _addc("addcdiv", True)
 
 
 @autograd_first
-def logsumexp(input, dim=None, keepdim=False):
+def logsumexp(input, dim=None, keepdim=False, *, _call=("logsumexp", False)):
     """``log(sum(exp(input), dim))`` computed stably (LogsumexpBackward0: saves self and
     result; the grad is ``grad * exp(self - result)``).
 
@@ -289,12 +289,18 @@ def logsumexp(input, dim=None, keepdim=False):
     >>> torch.logsumexp(torch.tensor([[0., 0.], [1., 1.]]), 1)
     tensor([0.6931, 1.6931])
     """
-    if dim is None:
-        raise TypeError('logsumexp() missing 1 required positional arguments: "dim"')
-    data = input._data
-    if data.dtype.kind != "f":
-        data = data.astype(_dtype.default_float.np)
-    dims = _reduce_dims(input, dim) if data.ndim else ()
+    try:
+        if dim is None:
+            raise TypeError('logsumexp() missing 1 required positional arguments: "dim"')
+        if keepdim.__class__ is not bool:
+            raise TypeError(f"logsumexp(): argument 'keepdim' must be bool, not {type(keepdim).__name__}")
+        data = input._data
+        if data.dtype.kind != "f":
+            data = data.astype(_dtype.default_float.np)
+        dims = _reduce_dims(input, dim) if data.ndim else ()
+    except Exception:
+        refuse_given(_call, (input, dim, keepdim), (("dim", None), ("keepdim", False)))
+        raise
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if data.size:
             maxes = np.amax(data, axis=dims, keepdims=True)
@@ -448,7 +454,7 @@ _CROSS_DIM_WARNING = (
 )
 
 
-def cross(input, other, dim=None):
+def cross(input, other, dim=None, *, _call=("cross", False)):
     """``linalg.cross`` (LinalgCrossBackward0); without ``dim``, the first dim of size 3, with
     PyTorch's deprecation warning.
 
@@ -456,10 +462,14 @@ def cross(input, other, dim=None):
     >>> torch.cross(torch.tensor([0., 1., 0.]), torch.tensor([0., 0., 1.]), dim=0)
     tensor([1., 0., 0.])
     """
-    if dim is None:
-        warn_once(_CROSS_DIM_WARNING)
-        shape = np.broadcast_shapes(input.shape, other.shape)
-        dim = next((i for i, n in enumerate(shape) if n == 3), None)
+    try:
         if dim is None:
-            raise RuntimeError("no dimension of size 3 in input")
-    return linalg_cross(input, other, dim=dim)
+            warn_once(_CROSS_DIM_WARNING)
+            shape = np.broadcast_shapes(input.shape, other.shape)
+            dim = next((i for i, n in enumerate(shape) if n == 3), None)
+            if dim is None:
+                raise RuntimeError("no dimension of size 3 in input")
+        return linalg_cross(input, other, dim=dim)
+    except Exception:
+        refuse_given(_call, (input, other, dim), (("dim", None),))
+        raise

@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 
 from . import _dtype, _events, _ns, _stl
-from ._argparse import NotATensor, entry, parser_error, refuse
+from ._argparse import NotATensor, entry, parser_error, refuse, refuse_given
 from ._autograd import NotImplementedNode, backward_formula, node_class, non_overlapping_and_dense
 from ._layout import (
     apply_in_iteration_order,
@@ -39,6 +39,7 @@ from ._tensor import (
     check_inplace,
     check_internal_overlap,
     finish_inplace,
+    int_arg,
     kernel_not_implemented,
     mark_original_self,
     needs_grad,
@@ -967,7 +968,15 @@ def _zero_grad_formula(node, g, ns):
 
 
 # sgn's formula is _efficientzerotensor for real tensors: zeros as well
-for _name in ("RoundBackward0", "FloorBackward0", "CeilBackward0", "SignBackward0", "SgnBackward0", "TruncBackward0"):
+for _name in (
+    "RoundBackward0",
+    "RoundBackward1",
+    "FloorBackward0",
+    "CeilBackward0",
+    "SignBackward0",
+    "SgnBackward0",
+    "TruncBackward0",
+):
     node_class(_name, _zero_grad_formula)
 
 
@@ -998,7 +1007,35 @@ sigmoid = _unary("SigmoidBackward0", _np_sigmoid, save_output=True)
 relu = _unary("ReluBackward0", _np_relu, save_output=True, float_only=False)
 abs = _unary("AbsBackward0", np.abs, save_input=True, float_only=False)
 absolute = abs
-round = _unary("RoundBackward0", np.round, float_only=False)
+_round = _unary("RoundBackward0", np.round, float_only=False)
+
+
+def round(input, *, decimals=None, out=None, _call=("round", False)):
+    """Elementwise round half to even (RoundBackward0), or to ``decimals`` decimal places
+    (RoundBackward1: ``nearbyint(x * 10**decimals) / 10**decimals`` in the tensor's dtype,
+    float for half)."""
+    if decimals is None:
+        return _round(input, out=out)
+    try:
+        if decimals.__class__ is not int:
+            decimals = int_arg(decimals, "decimals")
+        data = input._data
+        if data.dtype.kind != "f":
+            raise no_kernel("round_cpu" if decimals else "round_vml_cpu", input.dtype)  # (0: plain round)
+    except Exception:
+        refuse(_call, (input,), decimals=(decimals, None))
+        raise
+    wide = _wide(data)
+    ten_pow = wide.dtype.type(10.0 ** builtins.abs(decimals))
+    with np.errstate(over="ignore", invalid="ignore"):
+        if decimals < 0:
+            res = np.rint(wide / ten_pow) * ten_pow
+        else:
+            res = np.rint(wide * ten_pow) / ten_pow
+    res = np.asarray(res.astype(data.dtype, copy=False))
+    return record(_wrap(res), node_class("RoundBackward1"), (input,), op="round")
+
+
 floor = _unary("FloorBackward0", np.floor, float_only=False)
 ceil = _unary("CeilBackward0", np.ceil, float_only=False)
 trunc = _unary("TruncBackward0", np.trunc, float_only=False)
@@ -1156,6 +1193,9 @@ def clamp(input, min=None, max=None, _name="ClampBackward1"):
             raise broadcast_error(input.shape, (lo if lo is not None else hi).shape) from None
         inputs = (input, lo, hi)
         return record(_wrap(res), node_class("ClampBackward0"), inputs, inputs, op="clamp")
+    for bound in (min, max):
+        if bound is not None and bound.__class__ not in (int, float) and not _is_scalar(bound):
+            raise TypeError(f"clamp(): argument must be Number, not {type(bound).__name__}")  # (the parser's text)
     dt = _dtype.result_type(input, *(v for v in (min, max) if v is not None))  # int.clamp(0.5) is float
     data = _cast(input, dt)
     return record(_wrap(_clip(data, min, max)), node_class(_name), (input,), (input, min, max), op="clamp")
@@ -1332,6 +1372,41 @@ def bitwise_not(input):
     return _nondiff(np.invert(input._data), (input,), "bitwise_not")
 
 
+def _bitwise_inplace(np_fn, name: str):
+    """``bitwise_and_`` ...: in place, no history; the result dtype is checked against self's
+    before the kernel refuses a float one, as TensorIterator does."""
+    op = name + "_"
+
+    def kernel(a, b):
+        if a.dtype.kind == "f" or np.asarray(b).dtype.kind == "f":
+            raise kernel_not_implemented(f"{name}_cpu", _dtype.from_numpy_dtype(np.result_type(a, b)))
+        return np_fn(a, b)
+
+    def fn(self, other, *, _call=(op, True)):
+        try:
+            return _inplace_binary(self, other, kernel, None, op)
+        except Exception:
+            refuse(_call, (self, other))
+            raise
+
+    fn.__name__ = fn.__qualname__ = op
+    return fn
+
+
+bitwise_and_ = _bitwise_inplace(np.bitwise_and, "bitwise_and")
+bitwise_or_ = _bitwise_inplace(np.bitwise_or, "bitwise_or")
+bitwise_xor_ = _bitwise_inplace(np.bitwise_xor, "bitwise_xor")
+
+
+def bitwise_not_(self):
+    """``~self`` in place (no history)."""
+    check_inplace(self, "bitwise_not_")
+    if self._data.dtype.kind == "f":
+        raise kernel_not_implemented("bitwise_not_cpu", self.dtype)
+    _write(self, np.invert(self._data), "bitwise_not_")
+    return finish_inplace(self, "bitwise_not_", None, (self,))
+
+
 def _logical_operand(input, other, _call):
     try:
         if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
@@ -1377,27 +1452,47 @@ def _wrapped_dims(x: Tensor, dim) -> tuple:
     return dims
 
 
-def argmax(input, dim=None, keepdim=False):
-    _no_bool_arg(input, "argmax")
-    _nonempty_reduction(input, dim, "argmax")
-    if dim is None:
-        res = np.asarray(np.argmax(input._data), dtype=np.int64)
-        if keepdim:
-            res = res.reshape((1,) * input.ndim)
-    else:
-        d = input._wrap_dim(dim)
-        res = np.asarray(np.argmax(input._data, axis=d, keepdims=keepdim), dtype=np.int64)
+def argmax(input, dim=None, keepdim=False, *, _call=("argmax", False)):
+    try:
+        _check_bool(keepdim, "keepdim")
+        _no_bool_arg(input, "argmax")
+        _nonempty_reduction(input, dim, "argmax")
+        if dim is None:
+            res = np.asarray(np.argmax(input._data), dtype=np.int64)
+            if keepdim:
+                res = res.reshape((1,) * input.ndim)
+        else:
+            d = input._wrap_dim(dim)
+            res = np.asarray(np.argmax(input._data, axis=d, keepdims=keepdim), dtype=np.int64)
+    except Exception:
+        refuse_given(_call, (input, dim, keepdim), _DIM_KEEPDIM)
+        raise
     return _nondiff(res, (input,), "argmax")
 
 
-def argmin(input, dim=None, keepdim=False):
-    _no_bool_arg(input, "argmin")
-    _nonempty_reduction(input, dim, "argmin")
-    if dim is None:
-        res = np.asarray(np.argmin(input._data), dtype=np.int64)
-    else:
-        res = np.asarray(np.argmin(input._data, axis=input._wrap_dim(dim), keepdims=keepdim), dtype=np.int64)
+def argmin(input, dim=None, keepdim=False, *, _call=("argmin", False)):
+    try:
+        _check_bool(keepdim, "keepdim")
+        _no_bool_arg(input, "argmin")
+        _nonempty_reduction(input, dim, "argmin")
+        if dim is None:
+            res = np.asarray(np.argmin(input._data), dtype=np.int64)
+        else:
+            res = np.asarray(np.argmin(input._data, axis=input._wrap_dim(dim), keepdims=keepdim), dtype=np.int64)
+    except Exception:
+        refuse_given(_call, (input, dim, keepdim), _DIM_KEEPDIM)
+        raise
     return _nondiff(res, (input,), "argmin")
+
+
+_DIM_KEEPDIM = (("dim", None), ("keepdim", False))  # a reduction's optional arguments (``refuse_given``)
+
+
+def _check_bool(x, name: str) -> None:
+    """A bool argument (``keepdim``, ``descending``, ...): anything else is refused, as by
+    PyTorch's parser (the op's ``except`` replays it for its text)."""
+    if x.__class__ is not bool:
+        raise TypeError(f"argument '{name}' must be bool, not {type(x).__name__}")
 
 
 def _no_bool_arg(input, name) -> None:
@@ -1495,39 +1590,53 @@ def _silent():
     return np.errstate(invalid="ignore", over="ignore")
 
 
-def sum(input, dim=None, keepdim=False, *, dtype=None):
+def sum(input, dim=None, keepdim=False, *, dtype=None, _call=("sum", False)):
     """Sum of all elements (SumBackward0) or over ``dim`` (SumBackward1)."""
     if not isinstance(input, Tensor):
         return builtins.sum(input)
-    out_dt = _reduce_dtype(input, dtype)
-    if dim is None or (isinstance(dim, (list, tuple)) and len(dim) == 0):
-        with _silent():  # inf - inf is nan, silently
-            res = np.asarray(input._data.sum(dtype=out_dt))
-        if keepdim:
-            res = res.reshape((1,) * input.ndim)
-        return record(_wrap(res), node_class("SumBackward0"), (input,), ctx=input._data.shape, op="sum")
-    dims = _dims(input, dim)
+    try:
+        out_dt = _reduce_dtype(input, dtype)
+        if dim is None or (isinstance(dim, (list, tuple)) and len(dim) == 0):
+            with _silent():  # inf - inf is nan, silently
+                res = np.asarray(input._data.sum(dtype=out_dt))
+            if keepdim is not False:
+                _check_bool(keepdim, "keepdim")
+                res = res.reshape((1,) * input.ndim)
+            return record(_wrap(res), node_class("SumBackward0"), (input,), ctx=input._data.shape, op="sum")
+        if keepdim.__class__ is not bool:
+            _check_bool(keepdim, "keepdim")
+        dims = _dims(input, dim)
+    except Exception:
+        refuse_given(_call, (input, dim, keepdim), _DIM_KEEPDIM, dtype=(dtype, None))
+        raise
     with _silent():
         res = _ns.reduced(input._data.sum(axis=dims, keepdims=keepdim, dtype=out_dt))
     ctx = (input._data.shape, dims, keepdim)
     return record(_wrap(res), node_class("SumBackward1"), (input,), ctx=ctx, op="sum")
 
 
-def mean(input, dim=None, keepdim=False, *, dtype=None):
+def mean(input, dim=None, keepdim=False, *, dtype=None, _call=("mean", False)):
     """Mean of all elements (MeanBackward0) or over ``dim`` (MeanBackward1)."""
-    if input._data.dtype.kind != "f" and dtype is None:
-        raise RuntimeError(
-            "mean(): could not infer output dtype. Input dtype must be either a floating point or "
-            f"complex dtype. Got: {input.dtype._legacy}"
-        )
-    d = input._data if dtype is None else input._data.astype(dtype.np)
-    if dim is None:
-        with np.errstate(divide="ignore", invalid="ignore"):  # mean of nothing is nan, silently
-            res = np.asarray(d.mean(dtype=d.dtype) if d.size else np.array(np.nan, dtype=d.dtype))
-        if keepdim:
-            res = res.reshape((1,) * input.ndim)
-        return record(_wrap(res), node_class("MeanBackward0"), (input,), ctx=d.shape, op="mean")
-    dims = _dims(input, dim)
+    try:
+        if input._data.dtype.kind != "f" and dtype is None:
+            raise RuntimeError(
+                "mean(): could not infer output dtype. Input dtype must be either a floating point or "
+                f"complex dtype. Got: {input.dtype._legacy}"
+            )
+        d = input._data if dtype is None else input._data.astype(dtype.np)
+        if dim is None:
+            with np.errstate(divide="ignore", invalid="ignore"):  # mean of nothing is nan, silently
+                res = np.asarray(d.mean(dtype=d.dtype) if d.size else np.array(np.nan, dtype=d.dtype))
+            if keepdim is not False:
+                _check_bool(keepdim, "keepdim")
+                res = res.reshape((1,) * input.ndim)
+            return record(_wrap(res), node_class("MeanBackward0"), (input,), ctx=d.shape, op="mean")
+        if keepdim.__class__ is not bool:
+            _check_bool(keepdim, "keepdim")
+        dims = _dims(input, dim)
+    except Exception:
+        refuse_given(_call, (input, dim, keepdim), _DIM_KEEPDIM, dtype=(dtype, None))
+        raise
     with np.errstate(divide="ignore", invalid="ignore"):
         res = _ns.reduced(d.mean(axis=dims, keepdims=keepdim, dtype=d.dtype))
     return record(_wrap(res), node_class("MeanBackward1"), (input,), ctx=(d.shape, dims, keepdim), op="mean")
@@ -1573,11 +1682,15 @@ def _prod_dim_bw(node, g, ns):
     return (g * (r / x),)
 
 
-@autograd_first
-def prod(input, dim=None, keepdim=False, *, dtype=None):
+_NO_DIM = object()  # a reduction called without dim (None is refused, as by PyTorch's parser)
+
+
+@autograd_first(call=("prod", False))
+def prod(input, dim=_NO_DIM, keepdim=False, *, dtype=None):
     """Product of elements (ProdBackward0 / ProdBackward1; saves input and result)."""
     out_dt = _reduce_dtype(input, dtype)
-    if dim is None:
+    _check_bool(keepdim, "keepdim")
+    if dim is _NO_DIM:
         with _silent():  # inf * 0 is nan, silently
             res = np.asarray(input._data.prod(dtype=out_dt))
         return record(_wrap(res), node_class("ProdBackward0"), (input,), (input,), save_output=True, op="prod")
@@ -1743,12 +1856,19 @@ def _select_along(input, idx, d, node_name, op, rt):
     return rt(vals, idx_t)
 
 
-def sort(input, dim=-1, descending=False, stable=None):
+def sort(input, dim=-1, descending=False, stable=None, *, _call=("sort", False)):
     """Sorted values and their indices along ``dim`` (SortBackward0, or SortBackward1 for the
     overload taking ``stable``; saves the indices)."""
-    if isinstance(dim, bool):  # sort(input, stable, dim, descending) has stable first
-        raise TypeError("sort(): argument 'dim' must be int, not bool")
-    d = input._wrap_dim(dim, builtins.max(input._data.ndim, 1))
+    try:
+        if dim.__class__ is bool:  # sort(input, stable, dim, descending) has stable first
+            raise TypeError("sort(): argument 'dim' must be int, not bool")
+        if descending.__class__ is not bool or not (stable is None or stable.__class__ is bool):
+            raise TypeError("sort(): argument 'descending' or 'stable' must be bool")
+        d = input._wrap_dim(dim, builtins.max(input._data.ndim, 1))
+    except Exception:
+        given = {} if stable is None else {"stable": (stable, None)}
+        refuse_given(_call, (input, dim, descending), (("dim", -1), ("descending", False)), **given)
+        raise
     data = input._data
     idx = _sorted_indices(data, d, descending) if data.ndim else np.zeros((), np.int64)
     # an expanded dim (stride 0) is left as it is (sort_kernel returns early)
@@ -1760,18 +1880,26 @@ def sort(input, dim=-1, descending=False, stable=None):
     return _select_along(input, idx, d, name, "sort", _sort_rt)
 
 
-def argsort(input, dim=-1, descending=False, stable=False):
+def argsort(input, dim=-1, descending=False, stable=False, *, _call=("argsort", False)):
     """The indices ``sort`` gives (no history)."""
-    return sort(input, dim, descending, stable).indices.detach()
+    return sort(input, dim, descending, None if stable is False else stable, _call=_call).indices.detach()
 
 
-def topk(input, k, dim=-1, largest=True, sorted=True):
+def topk(input, k, dim=-1, largest=True, sorted=True, *, _call=("topk", False)):
     """The ``k`` largest (or smallest) values along ``dim`` and their indices (TopkBackward0)."""
     data = input._data
-    d = input._wrap_dim(dim, builtins.max(data.ndim, 1))
-    n = data.shape[d] if data.ndim else 1
-    if not 0 <= k <= n:
-        raise RuntimeError("selected index k out of range")
+    try:
+        if k.__class__ is not int:
+            k = int_arg(k, "k")
+        d = input._wrap_dim(dim, builtins.max(data.ndim, 1))
+        _check_bool(largest, "largest")
+        _check_bool(sorted, "sorted")
+        n = data.shape[d] if data.ndim else 1
+        if not 0 <= k <= n:
+            raise RuntimeError("selected index k out of range")
+    except Exception:
+        refuse_given(_call, (input, k, dim, largest, sorted), (("dim", -1), ("largest", True), ("sorted", True)))
+        raise
     if not data.ndim:
         return _select_along(input, np.zeros((), np.int64), d, "TopkBackward0", "topk", _topk_rt)
     idx = np.take(_sorted_indices(data, d, largest), np.arange(k), axis=d)
@@ -1830,7 +1958,7 @@ def _reduce_dims(input, dim):
 
 def _all_dims(dim) -> bool:
     """Whether a reduction's ``dim`` argument asks for all dims (None, () or [])."""
-    return dim is None or dim == () or dim == []
+    return dim is None or (dim.__class__ in (tuple, list) and not dim)
 
 
 def _restore_reduced_dims(g, dims, keepdim, ns):
@@ -1859,6 +1987,7 @@ def _amax_bw(node, g, ns):
 
 def _amax_like(input, dim, keepdim, is_max):
     name = "amax" if is_max else "amin"
+    _check_bool(keepdim, "keepdim")
     if input._data.size == 0:
         _zero_numel_check_dims(input, dim, name)
     dims = _reduce_dims(input, dim)
@@ -1886,14 +2015,22 @@ def _settle_reduced_zeros(res, x, dims, keepdim) -> None:
     np.copyto(res, winners.reshape(res.shape), where=res == 0)
 
 
-def amax(input, dim=(), keepdim=False):
+def amax(input, dim=(), keepdim=False, *, _call=("amax", False)):
     """Largest values over ``dim`` (AmaxBackward0; ties share the gradient evenly)."""
-    return _amax_like(input, dim, keepdim, True)
+    try:
+        return _amax_like(input, dim, keepdim, True)
+    except Exception:
+        refuse_given(_call, (input, dim, keepdim), (("dim", ()), ("keepdim", False)))
+        raise
 
 
-def amin(input, dim=(), keepdim=False):
+def amin(input, dim=(), keepdim=False, *, _call=("amin", False)):
     """Smallest values over ``dim`` (AminBackward0)."""
-    return _amax_like(input, dim, keepdim, False)
+    try:
+        return _amax_like(input, dim, keepdim, False)
+    except Exception:
+        refuse_given(_call, (input, dim, keepdim), (("dim", ()), ("keepdim", False)))
+        raise
 
 
 def _correction(unbiased, correction):
@@ -1974,24 +2111,44 @@ def _var_data(input, dims, c, keepdim, name="var"):
         return _ns.reduced(((d - m) ** 2).sum(axis=dims, keepdims=keepdim) / builtins.max(n - c, 0)).astype(d.dtype)
 
 
-def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, _call=("var", False)):
     """Variance over ``dim`` (VarBackward0; Bessel's correction by default)."""
-    if isinstance(dim, bool):
-        unbiased, dim = dim, None
-    _check_var_dtype(input)
-    dims = _reduce_dims(input, dim)
+    try:
+        if dim.__class__ is bool:
+            unbiased, dim = dim, None
+        for flag, flag_name in ((unbiased, "unbiased"), (keepdim, "keepdim")):
+            if flag is not None and flag.__class__ is not bool:
+                _check_bool(flag, flag_name)
+        _check_var_dtype(input)
+        dims = _reduce_dims(input, dim)
+    except Exception:
+        if unbiased.__class__ is bool and dim is None:  # var(input, unbiased)
+            refuse_given(_call, (input, unbiased), ())
+        optional = (("dim", None), ("unbiased", None), ("keepdim", False))
+        refuse_given(_call, (input, dim, unbiased, keepdim), optional, correction=(correction, None))
+        raise
     c = _correction(unbiased, correction)
     res = _var_data(input, dims, c, keepdim).astype(input._data.dtype)
     ctx = (dims, keepdim, c, dim is None or input._data.ndim == 0)
     return record(_wrap(res), node_class("VarBackward0"), (input,), (input,), ctx=ctx, op="var")
 
 
-def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, _call=("std", False)):
     """Standard deviation over ``dim`` (StdBackward0)."""
-    if isinstance(dim, bool):
-        unbiased, dim = dim, None
-    _check_var_dtype(input)
-    dims = _reduce_dims(input, dim)
+    try:
+        if dim.__class__ is bool:
+            unbiased, dim = dim, None
+        for flag, flag_name in ((unbiased, "unbiased"), (keepdim, "keepdim")):
+            if flag is not None and flag.__class__ is not bool:
+                _check_bool(flag, flag_name)
+        _check_var_dtype(input)
+        dims = _reduce_dims(input, dim)
+    except Exception:
+        if unbiased.__class__ is bool and dim is None:  # var(input, unbiased)
+            refuse_given(_call, (input, unbiased), ())
+        optional = (("dim", None), ("unbiased", None), ("keepdim", False))
+        refuse_given(_call, (input, dim, unbiased, keepdim), optional, correction=(correction, None))
+        raise
     c = _correction(unbiased, correction)
     res = np.sqrt(_var_data(input, dims, c, keepdim, "std")).astype(input._data.dtype)
     ctx = (dims, keepdim, c, dim is None or input._data.ndim == 0)
@@ -2024,6 +2181,7 @@ def _norm_bw(node, g, ns):
 
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """Vector p-norm over ``dim`` (LinalgVectorNormBackward0)."""
+    given_p = p
     p = 2 if p is None or (p.__class__ is str and p == "fro") else p
     if not isinstance(p, (int, float)) or p in (0, float("inf"), float("-inf")):
         if isinstance(p, str):  # torch.norm takes any other string for a matrix norm
@@ -2033,11 +2191,20 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
                 raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
         refuse(("linalg_vector_norm", False), (input, p))
         raise NotImplementedError(f"gradlens_core supports a finite, non-zero norm p, got {p!r}")
-    if not input.dtype.is_floating_point:
-        raise RuntimeError(
-            f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {input.dtype._legacy}"
-        )
-    dims = _reduce_dims(input, dim)
+    try:
+        if keepdim.__class__ is not bool:
+            _check_bool(keepdim, "keepdim")
+        if not input.dtype.is_floating_point:
+            raise RuntimeError(
+                f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {input.dtype._legacy}"
+            )
+        dims = _reduce_dims(input, dim)
+    except Exception:  # torch.norm calls linalg.vector_norm(input, p, dim, keepdim), an int dim as [dim]
+        if given_p.__class__ is str and dim is not None and not isinstance(dim, int):
+            len(dim)  # torch.norm's own len(dim) comes first
+        dims = [dim] if isinstance(dim, int) else dim
+        refuse_given(("linalg_vector_norm", False), (input, p, dims, keepdim), _DIM_KEEPDIM)
+        raise
     d = input._data
     res = _ns.reduced((((np.abs(d) ** p).sum(axis=dims, keepdims=keepdim)) ** (1.0 / p)).astype(d.dtype))
     # the backward sees the dims as given: none (all reduced) are not unsqueezed back
@@ -2426,8 +2593,10 @@ def _log_softmax_bw(node, g, ns):
 
 def _softmax_data(input, dim, dtype, op):
     """(values in the computing dtype, wrapped dim); integer dtypes have no kernel."""
+    if dim is None:  # (F.softmax finds an implicit dim; the op refuses None, as PyTorch's parser)
+        raise TypeError(f"{op}(): argument 'dim' must be int, not NoneType")
     d = input._data if dtype is None else input._data.astype(dtype.np)
-    dim = input._wrap_dim(_implicit_dim(input, dim))
+    dim = input._wrap_dim(dim)
     if d.dtype.kind != "f" and d.size:  # an empty tensor runs no kernel
         # the kernel for the last dim is a separate one, and named so in the error
         kernel = f"{op}_lastdim_kernel_impl" if dim >= input.ndim - 1 else f"{op}_kernel_impl"
@@ -2487,12 +2656,6 @@ def _half_log_softmax_lastdim(d: np.ndarray) -> np.ndarray:
     return (z - log_total.astype(np.float32)).astype(np.float16)
 
 
-def _implicit_dim(input, dim):
-    if dim is not None:
-        return dim
-    return 0 if input.ndim in (0, 1, 3) else 1
-
-
 # ============================================================================ selection and joining
 
 
@@ -2550,12 +2713,16 @@ def _skipped_in_cat(t: Tensor) -> bool:
     return t._data.ndim == 1 and t._data.shape[0] == 0
 
 
-def cat(tensors, dim=0, *, out=None):
+def cat(tensors, dim=0, *, out=None, _call=("cat", False)):
     """Concatenate along ``dim`` (CatBackward0; every input has an edge, even a skipped empty one)."""
-    tensors = [as_tensor_arg(t) for t in tensors]
-    if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
-    d = stale_views_first(_cat_dim, (tensors, dim))
+    try:
+        tensors = [as_tensor_arg(t) for t in tensors]
+        if not tensors:
+            raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        d = stale_views_first(_cat_dim, (tensors, dim))
+    except Exception:
+        refuse_given(_call, (tensors, dim), (("dim", 0),))
+        raise
     dt = _dtype.result_type(*[t.dtype for t in tensors])
     parts = [t for t in tensors if not _skipped_in_cat(t)]
     if not parts:  # only empty 1-d tensors: an empty one

@@ -15,7 +15,7 @@ import numpy as np
 
 from ._autograd import node_class
 from ._ops import _extreme_all_bw, _extreme_dim_bw, _return_type, no_kernel
-from ._tensor import Tensor, autograd_first, record
+from ._tensor import Tensor, autograd_first, int_arg, record
 
 _wrap = Tensor._wrap
 _median_rt, _kthvalue_rt = _return_type("median"), _return_type("kthvalue")
@@ -30,8 +30,11 @@ def _check_dtype(input: Tensor, kernel: str) -> None:
         raise no_kernel(kernel, input.dtype)
 
 
+_ALL = object()  # median() over all elements (None is refused, as by PyTorch's parser)
+
+
 @autograd_first(call=("median", False))
-def median(input, dim=None, keepdim=False):
+def median(input, dim=_ALL, keepdim=False):
     """The lower median of all elements (MedianBackward0: ties share the grad), or the
     (values, indices) of the lower median along ``dim`` (MedianBackward1). A nan is the
     median of a row that holds one (the first nan's index).
@@ -44,7 +47,9 @@ def median(input, dim=None, keepdim=False):
     """
     _check_dtype(input, "median_cpu")
     data = input._data
-    if dim is None:
+    if keepdim.__class__ is not bool:
+        raise TypeError("median(): argument 'keepdim' must be bool")
+    if dim is _ALL:
         flat = data.reshape(-1)
         if flat.size == 0:
             res = np.asarray(np.nan, dtype=data.dtype)
@@ -80,6 +85,10 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     values=tensor(2.),
     indices=tensor(2))
     """
+    if k.__class__ is not int:
+        k = int_arg(k, "k")
+    if keepdim.__class__ is not bool:
+        raise TypeError("kthvalue(): argument 'keepdim' must be bool")
     _check_dtype(input, "kthvalue_cpu")
     data = input._data
     d = input._wrap_dim(dim, max(data.ndim, 1))

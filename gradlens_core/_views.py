@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from . import _events, _grad_mode
+from ._argparse import refuse, refuse_given
 from ._autograd import ERR_BACKWARD_TWICE, Node, node_class
 from ._layout import empty_strided, restrided
 from ._ns import unsqueezed
@@ -369,15 +370,16 @@ def _shape_args(shape):
     anything but integers is refused (see ``int_arg``)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
-    return tuple(s if s.__class__ is int else _size_element(s) for s in shape)
+    return tuple(s if s.__class__ is int else _size_element(s, s is shape[0]) for s in shape)
 
 
-def _size_element(x) -> int:
+def _size_element(x, first: bool = False) -> int:
     """An element of an int list as PyTorch unpacks it: a bool and an integer tensor of one
-    element count as ints."""
+    element count as ints, but for the ``first`` (the parser takes the list for one only if
+    its first element is an int)."""
     if isinstance(x, Tensor) and x._data.size == 1 and x._data.dtype.kind in "iu":
         return int(x._data.reshape(()))
-    if isinstance(x, bool):
+    if isinstance(x, bool) and not first:
         return int(x)
     return int_arg(x, "size")
 
@@ -386,7 +388,11 @@ def view(self: Tensor, *shape) -> Tensor:
     """The same memory seen with another shape (ViewBackward0); refused if strides forbid it."""
     if len(shape) == 1 and hasattr(shape[0], "np"):
         raise RuntimeError("view(dtype) is not supported by gradlens_core")
-    return _view(self, shape, "view")
+    try:
+        return _view(self, shape, "view")
+    except TypeError:
+        refuse(("view", True), (self, *shape))
+        raise
 
 
 @autograd_first
@@ -409,14 +415,18 @@ def _try_view(a: np.ndarray, shape):
         return None
 
 
-def reshape(self: Tensor, *shape) -> Tensor:
+def reshape(self: Tensor, *shape, _call=("reshape", False)) -> Tensor:
     """``view`` of a contiguous tensor (ViewBackward0); of another tensor whose strides allow
     it, ``_reshape_alias`` (ReshapeAliasBackward0); else a copy (UnsafeViewBackward0 after a
     clone), as PyTorch's reshape. Only the view of a contiguous tensor enters autograd before
     the shape is checked (reshape is composite)."""
-    if self._data.flags.c_contiguous:
-        return _view(self, shape, "reshape")
-    new = _infer_shape(_shape_args(shape), self._data.size)
+    try:
+        if self._data.flags.c_contiguous:
+            return _view(self, shape, "reshape")
+        new = _infer_shape(_shape_args(shape), self._data.size)
+    except TypeError:
+        refuse(_call, (self, *shape))
+        raise
     data = _try_view(self._data, new)
     if data is not None:
         step = ViewStep(lambda a: a.reshape(new), _reshape_step(self._data.shape))
@@ -520,18 +530,22 @@ def unsqueeze(self: Tensor, dim: int) -> Tensor:
     return make_view(self, unsqueezed(self._data, d), "UnsqueezeBackward0", step, "unsqueeze")
 
 
+_ALL_DIMS = object()  # squeeze() without dim (None is refused, as by PyTorch's parser)
+
+
 @autograd_first(call=("squeeze", False))
-def squeeze(self: Tensor, dim=None) -> Tensor:
+def squeeze(self: Tensor, dim=_ALL_DIMS) -> Tensor:
     """Drop dims of size 1: all (SqueezeBackward0), one (SqueezeBackward1) or several (SqueezeBackward2)."""
     shape = self._data.shape
-    if dim is None:
+    if dim is _ALL_DIMS:
         squeezed = [i for i, s in enumerate(shape) if s == 1]
         name = "SqueezeBackward0"
     else:
-        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        one = not isinstance(dim, (list, tuple)) and not (isinstance(dim, Tensor) and dim.ndim)
+        dims = (dim,) if one else tuple(_shape_args((dim,)))
         wrapped = {self._wrap_dim(d, max(len(shape), 1)) for d in dims}
         squeezed = [i for i in sorted(wrapped) if i < len(shape) and shape[i] == 1]
-        name = "SqueezeBackward1" if isinstance(dim, int) else "SqueezeBackward2"
+        name = "SqueezeBackward1" if one else "SqueezeBackward2"
     new = tuple(s for i, s in enumerate(shape) if i not in squeezed)
     step = ViewStep(lambda a: a.reshape(new), lambda g, ns: _unsqueeze_to(g, squeezed, ns))
     data = self._data.reshape(new)
@@ -628,6 +642,8 @@ def select(self: Tensor, dim: int, index: int) -> Tensor:
         raise IndexError("select() cannot be applied to a 0-dim tensor.")
     d = self._wrap_dim(dim)
     n = self._data.shape[d]
+    if index.__class__ is not int:
+        index = int_arg(index, "index")
     if not -n <= index < n:
         raise IndexError(
             f"select(): index {index} out of range for tensor of size {list(self._data.shape)} at dimension {d}"
@@ -640,9 +656,17 @@ def _select(self: Tensor, d: int, index: int) -> Tensor:
     return _key_view(self, key, "SelectBackward0", "select")
 
 
-def narrow(self: Tensor, dim: int, start: int, length: int) -> Tensor:
+def narrow(self: Tensor, dim: int, start: int, length: int, *, _call=("narrow", False)) -> Tensor:
     """``length`` elements from ``start`` along ``dim`` (SliceBackward0). PyTorch's narrow is
     composite: it checks its arguments before its slice enters autograd."""
+    if dim.__class__ is not int or start.__class__ is not int or length.__class__ is not int:
+        try:
+            dim, start, length = int_arg(dim, "dim"), int_arg(start, "start"), int_arg(length, "length")
+        except TypeError:
+            refuse(_call, (self, dim, start, length))
+            if isinstance(start, Tensor):  # the overload taking a tensor start
+                raise RuntimeError("start must be an 0-dim integral Tensor.") from None
+            raise
     if self._data.ndim == 0:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     if length < 0:
@@ -735,6 +759,21 @@ def unbind(self: Tensor, dim: int = 0):
 @autograd_first
 def split(self: Tensor, split_size, dim: int = 0):
     """Pieces along ``dim``: of ``split_size`` each (SplitBackward0) or of the given sizes (SplitWithSizesBackward0)."""
+    if isinstance(split_size, Tensor):  # Tensor.split takes int(split_size) when it can
+        try:
+            split_size = int(split_size)
+        except (ValueError, RuntimeError):
+            pass
+    try:
+        return _split(self, split_size, dim)
+    except TypeError:  # Tensor.split calls split or split_with_sizes, dim by position
+        refuse(("split" if isinstance(split_size, int) else "split_with_sizes", False), (self, split_size, dim))
+        raise
+
+
+def _split(self: Tensor, split_size, dim: int):
+    if split_size.__class__ is bool:
+        raise TypeError("split(): argument 'split_size' must be int, not bool")
     d = self._wrap_dim(dim)
     n = self._data.shape[d]
     if isinstance(split_size, int):
@@ -743,7 +782,9 @@ def split(self: Tensor, split_size, dim: int = 0):
         sizes = [min(split_size, n - i) for i in range(0, n, split_size)] if n else [0]
         name = "SplitBackward0"
     else:
-        sizes = list(split_size)
+        if not isinstance(split_size, (list, tuple)):
+            raise TypeError("split_with_sizes(): argument 'split_sizes' must be tuple of ints")
+        sizes = list(_shape_args((split_size,)))
         if sum(sizes) != n:
             raise RuntimeError(
                 f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at dimension {d}), "
@@ -757,8 +798,14 @@ def split(self: Tensor, split_size, dim: int = 0):
     return _multi_view(self, keys, name, "split", d, sizes)
 
 
-def chunk(self: Tensor, chunks: int, dim: int = 0):
+def chunk(self: Tensor, chunks: int, dim: int = 0, *, _call=("chunk", False)):
     """``chunks`` pieces along ``dim`` (the last may be smaller; SplitBackward0)."""
+    if chunks.__class__ is not int or dim.__class__ is not int:
+        try:
+            chunks, dim = int_arg(chunks, "chunks"), int_arg(dim, "dim")
+        except TypeError:
+            refuse_given(_call, (self, chunks, dim), (("dim", 0),))
+            raise
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
     d = self._wrap_dim(dim)
@@ -969,6 +1016,65 @@ def _advanced_index(self: Tensor, indices) -> Tensor:
     out = Tensor._wrap(data)
     # the indices are saved for backward (and freed by it, as PyTorch's saved indices are)
     return record(out, node_class("IndexBackward0", _index_bw), (self,), (key,), ctx=self._data.shape, op="index")
+
+
+def index_select(self: Tensor, dim: int, index, *, _call=("index_select", False)) -> Tensor:
+    """The entries at ``index`` (a vector or a 0-d tensor of int64 or int32) along ``dim``, a
+    copy (IndexSelectBackward0: the grad added into zeros at the index, repeats adding up).
+
+    >>> import gradlens_core as torch
+    >>> torch.index_select(torch.tensor([[1, 2, 3]]), 1, torch.tensor([2, 0]))
+    tensor([[3, 1]])
+    """
+    try:
+        if not isinstance(index, Tensor):
+            raise TypeError("index_select(): argument 'index' must be Tensor")
+        d = self._wrap_dim(dim)
+    except Exception:
+        refuse(_call, (self, dim, index))
+        raise
+    return _index_select(self, d, index)
+
+
+@autograd_first
+def _index_select(self: Tensor, d: int, index: Tensor) -> Tensor:
+    from ._autograd import node_class
+
+    idx = index._data
+    if idx.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    if idx.dtype not in (np.int64, np.int32):
+        raise RuntimeError("index_select(): Expected dtype int32 or int64 for index")
+    data = self._data
+    idx = idx.reshape(-1).astype(np.int64)
+    if data.ndim == 0:
+        if idx.size != 1:
+            raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {idx.size} value(s)")
+        n = 1
+    else:
+        n = data.shape[d]
+    bad = (idx < 0) | (idx >= n)
+    if bad.any():
+        raise RuntimeError(f"INDICES element is out of DATA bounds, id={idx[bad.argmax()]} axis_dim={n}")
+    if data.ndim == 0:
+        res = data.copy()
+    else:
+        res = np.ascontiguousarray(np.take(data, idx, axis=d))
+    key = (slice(None),) * d + (idx,) if data.ndim else ()
+    return record(
+        Tensor._wrap(res),
+        node_class("IndexSelectBackward0", _index_select_bw),
+        (self,),
+        (key,),
+        ctx=data.shape,
+        op="index_select",
+    )
+
+
+def _index_select_bw(node, g, ns):
+    # index_select_backward: zeros(self.sizes()).index_add_(dim, index, grad)
+    shape, key = node._ctx, node.saved_value(0, ns)
+    return (ns.made_in_place(ns.index_add(g, shape, key, "IndexAddBackward0"), 1),)
 
 
 def _index_bw(node, g, ns):

@@ -382,3 +382,70 @@ def test_erf_over_its_whole_range_as_torch(dtype):
     assert ours.dtype == theirs.dtype
     np.testing.assert_array_equal(np.signbit(ours), np.signbit(theirs))
     np.testing.assert_allclose(ours, theirs, rtol=2 * np.finfo(dtype).eps, atol=0)
+
+
+# ----------------------------------------------------------------------------- session 7: bitwise ops,
+# index_select, round(decimals=)
+
+INTS = np.array([[5, -3, 0], [12, 7, 1]], dtype=np.int64)
+BOOLS = np.array([True, False, True])
+
+ADDED_OPS = {
+    "bitwise_and": (lambda t, x: t.bitwise_and(x, x.flip(0)), INTS),
+    "bitwise_or_number": (lambda t, x: t.bitwise_or(x, 8), INTS),
+    "bitwise_xor_method": (lambda t, x: x.bitwise_xor(3), INTS),
+    "bitwise_not": (lambda t, x: t.bitwise_not(x), INTS),
+    "bitwise_not_bool_method": (lambda t, x: x.bitwise_not(), BOOLS),
+    "bitwise_xor_bool_number": (lambda t, x: t.bitwise_xor(x, True), BOOLS),
+    "bitwise_and_uint8": (lambda t, x: x.to(t.uint8).bitwise_and(6), INTS),
+    "bitwise_and_": (lambda t, x: x.clone().bitwise_and_(6), INTS),
+    "bitwise_or_tensor_": (lambda t, x: x.clone().bitwise_or_(x.flip(1)), INTS),
+    "bitwise_not_": (lambda t, x: x.clone().bitwise_not_(), INTS),
+    "iand": (lambda t, x: x.clone().__iand__(3), INTS),
+    "rxor_int": (lambda t, x: 1 ^ x, INTS),
+    "index_select": (lambda t, x: x.index_select(1, t.tensor([2, 0, 2])), MIXED),
+    "index_select_fn_dim0": (lambda t, x: t.index_select(x, 0, t.tensor([1, 1, 0])), MIXED),
+    "index_select_0d_index": (lambda t, x: x.index_select(-1, t.tensor(1)), MIXED),
+    "index_select_int32": (lambda t, x: x.index_select(1, t.tensor([1, 0], dtype=t.int32)), MIXED),
+    "index_select_empty": (lambda t, x: x.index_select(0, t.tensor([], dtype=t.int64)), MIXED),
+    "index_select_0d_input": (lambda t, x: x.sum().index_select(0, t.tensor([0])), MIXED),
+    "index_select_int_input": (lambda t, x: x.index_select(1, t.tensor([2, 2])), INTS),
+    "round_decimals": (lambda t, x: t.round(x * 1.2345, decimals=2), MIXED),
+    "round_negative_decimals": (lambda t, x: (x * 77.7).round(decimals=-1), MIXED),
+    "round_decimals_float64": (lambda t, x: t.round(x.double() / 7, decimals=3), MIXED),
+    "round_decimals_half": (lambda t, x: t.round(x.half() / 8 + 0.125, decimals=1), MIXED),
+    "round_decimals_zero": (lambda t, x: t.round(x + 0.5, decimals=0), MIXED),
+}
+
+
+def _ior(y):
+    y |= 1
+    return y
+
+
+@pytest.mark.parametrize("name", sorted(ADDED_OPS))
+def test_added_op_matches_torch(name):
+    fn, *inputs = ADDED_OPS[name]
+    compare_with_torch(fn, *inputs)
+
+
+ADDED_ERRORS = {
+    "index_select_2d_index": lambda t: t.ones(2, 3).index_select(1, t.tensor([[0]])),
+    "index_select_float_index": lambda t: t.ones(2, 3).index_select(1, t.tensor([0.0])),
+    "index_select_out_of_range": lambda t: t.ones(2, 3).index_select(1, t.tensor([0, 5])),
+    "index_select_negative": lambda t: t.ones(2, 3).index_select(1, t.tensor([-1])),
+    "index_select_dim": lambda t: t.ones(2, 3).index_select(2, t.tensor([0])),
+    "index_select_scalar_two": lambda t: t.tensor(2.0).index_select(0, t.tensor([0, 0])),
+    "round_decimals_int": lambda t: t.round(t.tensor([1, 2]), decimals=1),
+    "bitwise_and__float_other": lambda t: t.tensor([1, 2]).bitwise_and_(t.ones(2)),
+    "bitwise_and__bool_self": lambda t: t.tensor([True]).bitwise_and_(1),
+    "bitwise_not__float": lambda t: t.ones(2).bitwise_not_(),
+    "rxor_float_number": lambda t: 1.5 ^ t.tensor([1, 2]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ADDED_ERRORS))
+def test_added_op_error_matches_torch(name):
+    (_, mine), (_, theirs) = _run_both(ADDED_ERRORS[name])
+    assert theirs is not None
+    assert mine == theirs
