@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import os
+from fractions import Fraction
 
 import numpy as np
 
@@ -203,29 +204,39 @@ def _per_element(fn, x: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- uniform
 
 
-# per dtype: the mask of the low ``digits`` bits of a draw and 2**-digits (float's for half)
-_UNIFORM = {
-    np.dtype(np.float16): (np.uint64(2**11 - 1), np.float32(2.0**-11)),
-    np.dtype(np.float32): (np.uint64(2**24 - 1), np.float32(2.0**-24)),
-    np.dtype(np.float64): (np.uint64(2**53 - 1), 2.0**-53),
-}
 _F64 = np.dtype(np.float64)
 _F32 = np.dtype(np.float32)
+_F16 = np.dtype(np.float16)
+_M24, _M53 = np.uint64(2**24 - 1), np.uint64(2**53 - 1)
+_SMALL = 16  # up to this many draws, Python's floats cost less than numpy's calls
 
 
 def uniform(gen: Generator, n: int, dtype: np.dtype, low: float = 0.0, high: float = 1.0) -> np.ndarray:
     """``n`` draws of ``uniform_real_distribution<T>(low, high)`` cast to ``dtype``: the low
-    ``digits`` bits of a draw (``random64()`` for double) times 2**-digits, then
-    ``x * (high - low) + low`` fused, in double for double and in float otherwise."""
-    mask, scale = _UNIFORM[dtype]
-    if dtype is _F64 or dtype == _F64:
-        x = (gen.random64(n) & mask).astype(np.float64) * scale
-        return x if low == 0.0 and high == 1.0 else _fma64(x, high - low, low)
-    x = (gen.random(n) & mask).astype(np.float32) * scale
-    if not (low == 0.0 and high == 1.0):
-        lo, hi = dtype.type(low), dtype.type(high)
-        x = _fma32(x, np.float32(hi - lo), np.float32(lo))  # (to - from) in T, the rest in float
-    return x if dtype is _F32 else x.astype(dtype)
+    ``digits`` bits of a draw (53 of a ``random64()`` for double, 24 of a ``random()``
+    otherwise) times 2**-digits, then ``x * (high - low) + low`` fused, in double for double and
+    in float otherwise. A half (``float16``) is drawn as a float in ``[low, high)`` and rounded;
+    one that rounds up to ``high`` becomes ``low``."""
+    unit = low == 0.0 and high == 1.0
+    if dtype == _F64:
+        if unit and n <= _SMALL:
+            w = gen.random(2 * n).tolist()
+            return np.array([((w[i] << 32 | w[i + 1]) & 0x1FFFFFFFFFFFFF) * 2.0**-53 for i in range(0, 2 * n, 2)])
+        x = (gen.random64(n) & _M53).astype(np.float64) * 2.0**-53
+        return x if unit else _fma64(x, high - low, low)
+    if unit and n <= _SMALL:
+        x = np.array([(w & 0xFFFFFF) * 2.0**-24 for w in gen.random(n).tolist()], np.float32)
+    else:
+        x = (gen.random(n) & _M24).astype(np.float32) * np.float32(2.0**-24)
+    if dtype == _F32:
+        return x if unit else _fma32(x, np.float32(dtype.type(high) - dtype.type(low)), np.float32(low))
+    # a half: (to - from) and from in float, the value rounded to half, ``to`` wrapped to ``from``
+    lo, hi = np.float32(low), np.float32(high)
+    h = (x if unit else _fma32(x, hi - lo, lo)).astype(dtype)
+    top = dtype.type(hi)
+    if (h == top).any():
+        h[h == top] = dtype.type(lo)
+    return h
 
 
 # ----------------------------------------------------------------------------- normal
@@ -243,15 +254,31 @@ def normal_fill(gen: Generator, out: np.ndarray, mean: float, std: float, contig
     if contiguous and n >= 16:
         flat = out.reshape(-1)  # a view: ``out`` is C-contiguous
         u = uniform(gen, n, out.dtype)
+        whole = n // 16 * 16
         block = _normal_fill_16_avx2 if out.dtype == _F32 else _normal_fill_16
-        for start in range(0, n - 15, _CHUNK):  # whole blocks of 16, a chunk at a time (cache-sized temporaries)
-            stop = start + min(_CHUNK, (n - start) // 16 * 16)
+        if n <= _CHUNK:  # one pass over the whole blocks and the redrawn last one
+            if n % 16:
+                u = np.concatenate([u[:whole], uniform(gen, 16, out.dtype)])
+            normals = block(u.reshape(-1, 16), mean, std).reshape(-1)
+            flat[:whole] = normals[:whole]
+            flat[n - 16 :] = normals[-16:]
+            return
+        for start in range(0, whole, _CHUNK):  # a chunk at a time: cache-sized temporaries
+            stop = min(start + _CHUNK, whole)
             flat[start:stop] = block(u[start:stop].reshape(-1, 16), mean, std).reshape(-1)
-        if n % 16:
+        if n % 16:  # the last 16 uniforms are drawn again (after all the others)
             flat[n - 16 :] = block(uniform(gen, 16, out.dtype).reshape(1, 16), mean, std).reshape(-1)
         return
-    values = _normal_distribution(gen, n)
-    store_in_order(out, _scale(values, std, mean, _fma64))  # transformation::normal: val * std + mean
+    if n <= _SMALL:
+        values = np.array(_normal_distribution_small(gen, n, mean, std))
+    else:
+        values = _scale(_normal_distribution(gen, n), std, mean, _fma64)  # transformation::normal: val * std + mean
+    if out.dtype == _F16:
+        values = values.astype(np.float32)  # static_cast<Half>(double) goes through float
+    if out.ndim <= 1 or out.flags.c_contiguous:
+        out[...] = values.reshape(out.shape)
+    else:
+        store_in_order(out, values)
 
 
 def _normal_distribution(gen: Generator, n: int) -> np.ndarray:
@@ -273,6 +300,40 @@ def _normal_distribution(gen: Generator, n: int) -> np.ndarray:
     if (n - start) % 2:
         gen._next_double = float(cos_sin[-1])
     return out
+
+
+def _normal_distribution_small(gen: Generator, n: int, mean: float, std: float) -> list:
+    """``_normal_distribution`` then ``val * std + mean`` (fused), for a few draws in Python's
+    floats: ``math``'s log1p, cos and sin are the C library's, as PyTorch's."""
+    out = []
+    if n and gen._next_double is not None:
+        out.append(gen._next_double)
+        gen._next_double = None
+    w = gen.random(4 * ((n - len(out) + 1) // 2)).tolist()  # two random64() a pair
+    log1p, sqrt, cos, sin = math.log1p, math.sqrt, math.cos, math.sin
+    for i in range(0, len(w), 4):
+        u1 = ((w[i] << 32 | w[i + 1]) & 0x1FFFFFFFFFFFFF) * 2.0**-53
+        u2 = ((w[i + 2] << 32 | w[i + 3]) & 0x1FFFFFFFFFFFFF) * 2.0**-53
+        r = sqrt(-2.0 * log1p(-u2))
+        theta = 2.0 * math.pi * u1
+        out.append(r * cos(theta))
+        if len(out) == n:
+            gen._next_double = r * sin(theta)
+        else:
+            out.append(r * sin(theta))
+    if std == 1:
+        return [v + mean for v in out]  # the product is exact: one rounding, as the fma's
+    return [_fma_scalar(v, std, mean) for v in out]
+
+
+def _fma_scalar(a: float, b: float, c: float) -> float:
+    """``a * b + c`` rounded once, for Python floats (exactly, in fractions; int / int rounds
+    correctly)."""
+    p = a * b
+    if not (math.isfinite(p) and math.isfinite(c)) or p + c == 0:
+        return p + c  # an exact zero: its sign as the float sum gives it
+    exact = Fraction(a) * Fraction(b) + Fraction(c)
+    return exact.numerator / exact.denominator
 
 
 def _normal_fill_16(u: np.ndarray, mean: float, std: float) -> np.ndarray:
@@ -298,8 +359,25 @@ def _normal_fill_16(u: np.ndarray, mean: float, std: float) -> np.ndarray:
 
 
 # normal_stub has no AVX512 kernel (DistributionKernels.cpp), so an AVX512 CPU runs the AVX2
-# one too: float32 blocks of 16 go through avx_mathfun.h's Cephes log256_ps and sincos256_ps.
-_LOG_P = (
+# one too: float32 blocks of 16 go through avx_mathfun.h's Cephes log256_ps and sincos256_ps,
+# compiled with GCC's fused multiply-adds.
+#
+# A float32 fma ``a * b + c`` is computed here as the float64 product (exact: 24 + 24 bits), the
+# float64 sum and one rounding to float32. That is the fma unless the float64 sum was inexact
+# and landed on a float32 halfway point (double rounding). The kernel's inputs are few enough to
+# try them all: 1 - u and float(2 pi) * u for each of the 2**24 float uniforms u. Over all of
+# them, no fma of log256_ps or sincos256_ps meets that case (tests/test_random.py checks it
+# against the halfway-correcting ``_fma32``), so they round once, unchecked. Only the final
+# ``n * std + mean``, with the caller's numbers, goes through ``_fma32``.
+_f = np.float32
+
+
+def _k(value: float, dtype=np.float64) -> np.ndarray:
+    """A constant as a 0-d array: numpy multiplies by one faster than by a Python or numpy scalar."""
+    return np.array(value, dtype)
+
+
+_LOG_P = [_k(_f(c)) for c in (
     7.0376836292e-2,
     -1.1514610310e-1,
     1.1676998740e-1,
@@ -309,62 +387,112 @@ _LOG_P = (
     2.0000714765e-1,
     -2.4999993993e-1,
     3.3333331174e-1,
-)
-_f = np.float32
+)]  # fmt: skip
+_LOG_Q1, _LOG_Q2 = _k(_f(-2.12194440e-4)), _k(_f(0.693359375))
+_SQRTHF = _k(0.707106781186547524, _f)
+_FOPI = _k(1.27323954473516, _f)  # 4 / pi
+_DP = [_k(-_f(c)) for c in (0.78515625, 2.4187564849853515625e-4, 3.77489497744594108e-8)]
+_COS_P = [_k(_f(c)) for c in (2.443315711809948e-005, -1.388731625493765e-003, 4.166664568298827e-002)]
+_SIN_P = [_k(_f(c)) for c in (-1.9515295891e-4, 8.3321608736e-3, -1.6666654611e-1)]
+_TWO_PI = _k(2.0 * math.pi, _f)
+_ONE, _HALF, _MINUS_HALF, _MINUS_TWO = _k(1.0), _k(0.5), _k(-0.5), _k(-2.0)
+_ONE_F = _k(1.0, _f)
+_POLY = [_k([[c], [s]]) for c, s in zip(_COS_P, _SIN_P)]  # cosine's and sine's, stacked
+# by j // 2 (j the even octant of sincos256_ps): is the sine polynomial the sine, and the signs
+_SINE_FIRST = np.array([True, False, True, False, True])
+_SIN_SIGN = _k([1.0, 1.0, -1.0, -1.0, 1.0], _f)
+_COS_SIGN = _k([1.0, -1.0, -1.0, 1.0, 1.0], _f)
+
+
+def _rounder(shape):
+    """A function rounding a float64 array in place to float32 values (through a float32
+    scratch array: two assignments cost less than two numpy calls)."""
+    scratch = np.empty(shape, _f)
+
+    def rn(t: np.ndarray) -> np.ndarray:
+        scratch[...] = t
+        t[...] = scratch
+        return t
+
+    return rn
 
 
 def _log256(x: np.ndarray) -> np.ndarray:
-    """avx_mathfun's log256_ps for positive float32 ``x``, each multiply-add that GCC fuses
-    fused: Cephes' logf, ``x = m * 2**e`` with m in [sqrt(1/2), sqrt(2)), a degree-9
-    polynomial in ``m - 1`` and ``e`` times log(2) in two parts."""
-    x = np.maximum(x, np.array(0x00800000, np.int32).view(_f))  # no subnormals
-    bits = x.view(np.int32)
-    e = ((bits >> 23) - 0x7F).astype(_f) + _f(1)
-    x = ((bits & ~0x7F800000) | np.array(0.5, _f).view(np.int32)).view(_f)  # mantissa in [0.5, 1)
-    small = x < _f(0.707106781186547524)
-    e = e - np.where(small, _f(1), _f(0))
-    x = (x - _f(1)) + np.where(small, x, _f(0))
-    z = x * x
-    y = np.full_like(x, _f(_LOG_P[0]))
-    for c in _LOG_P[1:]:
-        y = _fma32(y, x, _f(c))
-    y = y * x
-    y = _fma32(y, z, e * _f(-2.12194440e-4))  # y * z + e * q1: GCC fuses the first product
-    y = _fma32(z, _f(-0.5), y)
-    return _fma32(e, _f(0.693359375), x + y)
+    """avx_mathfun's log256_ps of the float32 ``x = 1 - u`` (so in [2**-24, 1]): Cephes' logf,
+    ``x = m * 2**e`` with m in [sqrt(1/2), sqrt(2)), a degree-9 polynomial in ``m - 1`` and
+    ``e`` times log(2) in two parts; each multiply-add GCC fuses is fused. The float32 values
+    are carried in a float64 array, each rounded as the float32 operation rounds it."""
+    rn = _rounder(x.shape)
+    m, e = np.frexp(x)  # m in [0.5, 1): Cephes' mantissa and exponent
+    small = m < _SQRTHF
+    e = (e - small).astype(np.float64)
+    x = m.astype(np.float64)
+    x *= small + _ONE
+    x -= _ONE  # (m - 1) + (m if small): exact
+    z = rn(x * x)
+    y = x * _LOG_P[0]
+    y += _LOG_P[1]
+    for c in _LOG_P[2:]:
+        rn(y)
+        y *= x
+        y += c
+    rn(y)
+    y *= x
+    rn(y)
+    y *= z
+    y += rn(e * _LOG_Q1)  # y * z + e * q1: GCC fuses the first product
+    rn(y)
+    y += z * _MINUS_HALF
+    rn(y)
+    y += x
+    rn(y)
+    y += e * _LOG_Q2
+    return rn(y)
 
 
 def _sincos256(x: np.ndarray):
-    """avx_mathfun's sincos256_ps for non-negative float32 ``x`` (with GCC's fusions): reduce
-    by multiples of pi/4 in three parts, then Cephes' sine and cosine polynomials."""
-    j = ((x * _f(1.27323954473516)).astype(np.int32) + 1) & ~1  # 4/pi
-    y = j.astype(_f)
-    x = _fma32(y, _f(-0.78515625), x)
-    x = _fma32(y, _f(-2.4187564849853515625e-4), x)
-    x = _fma32(y, _f(-3.77489497744594108e-8), x)
-    z = x * x
-    cos_poly = _fma32(np.full_like(z, _f(2.443315711809948e-005)), z, _f(-1.388731625493765e-003))
-    cos_poly = _fma32(cos_poly, z, _f(4.166664568298827e-002)) * z
-    cos_poly = _fma32(cos_poly, z, -(z * _f(0.5))) + _f(1)
-    sin_poly = _fma32(np.full_like(z, _f(-1.9515295891e-4)), z, _f(8.3321608736e-3))
-    sin_poly = _fma32(sin_poly, z, _f(-1.6666654611e-1)) * z
-    sin_poly = _fma32(sin_poly, x, x)
-    first = (j & 2) == 0  # which polynomial is the sine
-    sin = np.where(first, sin_poly, cos_poly)
-    cos = np.where(first, cos_poly, sin_poly)
-    sin = np.where((j & 4) != 0, -sin, sin)
-    cos = np.where((~(j - 2) & 4) != 0, -cos, cos)
+    """avx_mathfun's sincos256_ps of the float32 ``x = float(2 pi) * u`` (with GCC's fusions):
+    reduce by multiples of pi/4 in three parts, then Cephes' sine and cosine polynomials, in
+    float64 arrays rounded as float32's operations round. Returns float32 arrays."""
+    rn, rn2 = _rounder(x.shape), _rounder((2, *x.shape))
+    t = (x * _FOPI).astype(np.int32)
+    j = (t >> 1) + (t & 1)  # half the even octant (t + 1) & ~1
+    y = j * 2.0
+    x = x.astype(np.float64)
+    for dp in _DP:
+        x += y * dp
+        rn(x)
+    z = rn(x * x)
+    p = rn2(z * _POLY[0] + _POLY[1])  # both polynomials at once
+    p *= z
+    p += _POLY[2]
+    rn2(p)
+    p *= z
+    rn2(p)
+    cos_p, sin_p = p
+    cos_p *= z
+    cos_p -= z * _HALF
+    rn(cos_p)
+    cos_p += _ONE
+    sin_p *= x
+    sin_p += x
+    cos_p, sin_p = p.astype(_f)  # the sum with 1 rounded too
+    first = _SINE_FIRST[j]
+    sin = np.where(first, sin_p, cos_p)
+    cos = np.where(first, cos_p, sin_p)
+    sin *= _SIN_SIGN[j]
+    cos *= _COS_SIGN[j]
     return sin, cos
 
 
 def _normal_fill_16_avx2(u: np.ndarray, mean: float, std: float) -> np.ndarray:
     """normal_fill_16_AVX2 on rows of 16 float32 uniforms."""
-    radius = np.sqrt(_f(-2) * _log256(_f(1) - u[:, :8]))
-    sin, cos = _sincos256(_f(2.0 * math.pi) * u[:, 8:])
+    radius = np.sqrt(_log256((_ONE_F - u[:, :8]).reshape(-1)) * _MINUS_TWO).astype(_f)  # harmless double rounding
+    sin, cos = _sincos256((_TWO_PI * u[:, 8:]).reshape(-1))
     out = np.empty_like(u)
-    out[:, :8] = _scale(radius * cos, _f(std), _f(mean), _fma32)  # _mm256_fmadd_ps(n1, std, mean)
-    out[:, 8:] = _scale(radius * sin, _f(std), _f(mean), _fma32)
-    return out
+    out[:, :8] = (radius * cos).reshape(-1, 8)
+    out[:, 8:] = (radius * sin).reshape(-1, 8)
+    return _scale(out, _f(std), _f(mean), _fma32)  # _mm256_fmadd_ps(n, std, mean)
 
 
 # ----------------------------------------------------------------------------- discrete
