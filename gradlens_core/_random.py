@@ -249,25 +249,24 @@ def normal_fill(gen: Generator, out: np.ndarray, mean: float, std: float, contig
     """``normal_``'s CPU kernel into ``out``: a contiguous tensor of 16 or more elements takes
     normal_fill (Box-Muller over blocks of 16 uniforms, the last block redrawn and recomputed
     when the size is not a multiple of 16); any other one the scalar Box-Muller, in TensorIterator
-    order, with its cached second sample."""
+    order, with its cached second sample. A half tensor takes the float kernel block by block:
+    its partial last block draws 16 uniforms of its own (no whole redraw) and is stored at the
+    end."""
     n = out.size
     if contiguous and n >= 16:
         flat = out.reshape(-1)  # a view: ``out`` is C-contiguous
-        u = uniform(gen, n, out.dtype)
         whole = n // 16 * 16
-        block = _normal_fill_16_avx2 if out.dtype == _F32 else _normal_fill_16
-        if n <= _CHUNK:  # one pass over the whole blocks and the redrawn last one
-            if n % 16:
+        if out.dtype == _F16:
+            normals = _normal_blocks(uniform(gen, -(-n // 16) * 16, _F32), _normal_fill_16_avx2, mean, std)
+        else:
+            u = uniform(gen, n, out.dtype)
+            if n % 16:  # the last 16 uniforms are drawn again, after all the others
                 u = np.concatenate([u[:whole], uniform(gen, 16, out.dtype)])
-            normals = block(u.reshape(-1, 16), mean, std).reshape(-1)
-            flat[:whole] = normals[:whole]
+            block = _normal_fill_16_avx2 if out.dtype == _F32 else _normal_fill_16
+            normals = _normal_blocks(u, block, mean, std)
+        flat[:whole] = normals[:whole]
+        if n % 16:
             flat[n - 16 :] = normals[-16:]
-            return
-        for start in range(0, whole, _CHUNK):  # a chunk at a time: cache-sized temporaries
-            stop = min(start + _CHUNK, whole)
-            flat[start:stop] = block(u[start:stop].reshape(-1, 16), mean, std).reshape(-1)
-        if n % 16:  # the last 16 uniforms are drawn again (after all the others)
-            flat[n - 16 :] = block(uniform(gen, 16, out.dtype).reshape(1, 16), mean, std).reshape(-1)
         return
     if n <= _SMALL:
         values = np.array(_normal_distribution_small(gen, n, mean, std))
@@ -279,6 +278,17 @@ def normal_fill(gen: Generator, out: np.ndarray, mean: float, std: float, contig
         out[...] = values.reshape(out.shape)
     else:
         store_in_order(out, values)
+
+
+def _normal_blocks(u: np.ndarray, block, mean: float, std: float) -> np.ndarray:
+    """``block`` over the uniforms ``u`` in rows of 16, a chunk of rows at a time (temporaries
+    of a cache's size)."""
+    if u.size <= _CHUNK:
+        return block(u.reshape(-1, 16), mean, std).reshape(-1)
+    out = np.empty_like(u)
+    for start in range(0, u.size, _CHUNK):
+        out[start : start + _CHUNK] = block(u[start : start + _CHUNK].reshape(-1, 16), mean, std).reshape(-1)
+    return out
 
 
 def _normal_distribution(gen: Generator, n: int) -> np.ndarray:
@@ -522,12 +532,43 @@ def random_from_to(gen: Generator, n: int, low: int, high: int, dtype: np.dtype)
 
 
 def randperm(gen: Generator, n: int) -> np.ndarray:
-    """randperm_cpu: for each i < n - 1, swap element i with element i + random() % (n - i).
+    """randperm_cpu: for each i < n - 1, swap element i with element z_i = i + random() % (n - i).
     (PyTorch's other algorithm is for n >= 2**32 / 20, more memory than numpy arrays here
-    would fit.)"""
+    would fit.) The swaps are sequential, but what they leave is not: swap i moves to z_i the
+    value that position i held just before it, a_i, which is a_k for the last swap k < i that
+    moved a value into i (i itself if none); and position i ends with a_k for the last swap
+    k < i into z_i (z_i if none). Those "last earlier swap into the same place" links are found
+    by sorting the z_i, and the chains a_i = a_k = ... followed by pointer jumping."""
+    if n <= 1024:
+        return _randperm_swaps(gen, n)
+    steps = np.arange(n - 1)
+    z = (gen.random(n - 1) % (n - steps).astype(np.uint64)).astype(np.int64) + steps
+    keys = np.sort(z * n + steps)  # by target, then by swap (distinct keys: any sort is stable)
+    targets, order = np.divmod(keys, n)
+    same = targets[1:] == targets[:-1]
+    before = np.full(n - 1, -1)  # the last earlier swap into the same target
+    before[order[1:][same]] = order[:-1][same]
+    last_into = np.full(n, -1)  # the last swap into each position
+    ends = np.append(~same, True)
+    last_into[targets[ends]] = order[ends]
+    # the last swap k < i into position i: before swap i moved a value into i itself
+    into = np.where(z == steps, before, last_into[:-1])
+    held = np.where(into >= 0, into, steps)  # a_i = a_held[i] until held[i] == i
+    while True:
+        jumped = held[held]
+        if np.array_equal(jumped, held):
+            break
+        held = jumped
+    perm = np.empty(n, np.int64)
+    perm[:-1] = np.where(before >= 0, held[before], z)
+    perm[-1] = held[last_into[-1]] if last_into[-1] >= 0 else n - 1
+    return perm
+
+
+def _randperm_swaps(gen: Generator, n: int) -> np.ndarray:
+    """randperm_cpu's swaps one by one, in a list (for a few elements)."""
     perm = list(range(n))
-    draws = gen.random(max(n - 1, 0)).tolist()
-    for i, r in enumerate(draws):
+    for i, r in enumerate(gen.random(max(n - 1, 0)).tolist()):
         z = i + r % (n - i)
         perm[i], perm[z] = perm[z], perm[i]
     return np.array(perm, np.int64)
