@@ -165,6 +165,14 @@ def generator_or_default(generator) -> Generator:
 # ----------------------------------------------------------------------------- float arithmetic
 
 
+def _k(value: float, dtype=np.float64) -> np.ndarray:
+    """A constant as a 0-d array: numpy multiplies by one faster than by a Python or numpy scalar."""
+    return np.array(value, dtype)
+
+
+_ONE, _HALF, _MINUS_HALF, _MINUS_TWO = _k(1.0), _k(0.5), _k(-0.5), _k(-2.0)
+
+
 def _fma32(a, b, c) -> np.ndarray:
     """float32 ``a * b + c`` rounded once, as the FMA instruction. The product is exact in
     float64 and the float64 sum is within half a float64 ulp, so rounding it to float32 is the
@@ -347,25 +355,99 @@ def _fma_scalar(a: float, b: float, c: float) -> float:
 
 
 def _normal_fill_16(u: np.ndarray, mean: float, std: float) -> np.ndarray:
-    """normal_fill_16<T> (double, half) on rows of 16 uniforms: the first 8 give the radii, the
-    last 8 the angles; ``radius * cos(theta) * std + mean`` fused. A half's math is float's."""
-    t = u.dtype.type
-    if u.dtype == np.float64:
-        log = lambda x: _per_element(math.log, x.reshape(-1)).reshape(x.shape)  # noqa: E731
-        cos, sin = np.cos, np.sin  # numpy's double cos and sin agree with glibc's
-        fma = _fma64
-    else:  # c10::Half converts to float: logf, cosf, sinf (through double, then rounded)
-        log = lambda x: np.log(x.astype(np.float64)).astype(np.float32)  # noqa: E731
-        cos = lambda x: np.cos(x.astype(np.float64)).astype(np.float32)  # noqa: E731
-        sin = lambda x: np.sin(x.astype(np.float64)).astype(np.float32)  # noqa: E731
-        fma = _fma32
-    u1 = (t(1) - u[:, :8]).astype(u.dtype)
-    radius = np.sqrt(-2 * log(u1)).astype(u.dtype)
-    theta = (2.0 * math.pi * u[:, 8:].astype(np.float64)).astype(u.dtype)  # 2.0f * pi<double> * u2
+    """normal_fill_16<double> on rows of 16 uniforms: the first 8 give the radii, the last 8
+    the angles; ``radius * cos(theta) * std + mean`` fused."""
+    radius = np.sqrt(_log(_ONE - u[:, :8].reshape(-1)) * _MINUS_TWO)
+    theta = u[:, 8:].reshape(-1) * (2.0 * math.pi)  # 2.0f * pi<double> * u2
     out = np.empty_like(u)
-    out[:, :8] = _scale(radius * cos(theta), t(std), t(mean), fma)
-    out[:, 8:] = _scale(radius * sin(theta), t(std), t(mean), fma)
-    return out
+    out[:, :8] = (radius * np.cos(theta)).reshape(-1, 8)  # numpy's double cos and sin are glibc's
+    out[:, 8:] = (radius * np.sin(theta)).reshape(-1, 8)
+    return _scale(out, std, mean, _fma64)
+
+
+# glibc's double ``log`` (what PyTorch's std::log calls) is not numpy's: numpy's SIMD log differs in
+# the last bit of a few values in a thousand. glibc's is within 0.52 ulp of the exact logarithm
+# (its authors' bound: 0.519 ulp, 0.507 near 1), so wherever the exact value is farther than
+# 0.03 ulp from a rounding boundary glibc returns the correctly rounded value. ``_log`` computes
+# the logarithm to within 0.002 ulp (a table of points c with log(c) in two doubles, a series for
+# log(x / c) and the sum in double-double), rounds it, and asks ``math.log`` only for the values
+# within 1/16 ulp of a boundary (one in eight).
+_LOG_STEPS = 256  # table points c near i / 256 for m in [sqrt(1/2), sqrt(2))
+_LOG_I0 = 181
+
+
+def _log_table():
+    """1/c (13 bits: m times it is exact in two parts), log(c) in two doubles for the points
+    c near i / 256, and log(2) in two doubles (the first of 42 bits: its products with
+    exponents are exact)."""
+    import decimal
+
+    ctx = decimal.Context(prec=60)
+    ln2 = ctx.ln(decimal.Decimal(2))
+    ln2_hi = float(np.array(np.array(float(ln2)).view(np.uint64) & np.uint64(0xFFFFFFFFFFFFF800)).view(np.float64))
+    ln2_lo = float(ctx.subtract(ln2, decimal.Decimal(ln2_hi)))
+    invc, log_c = [], []
+    for i in range(_LOG_I0, 363):
+        inv = round(_LOG_STEPS / i * 2**12) / 2**12
+        exact = -ctx.ln(decimal.Decimal(inv))  # log(c) for c = 1 / invc
+        invc.append(inv)
+        log_c.append(complex(float(exact), float(ctx.subtract(exact, decimal.Decimal(float(exact))))))
+    return np.array(invc), np.array(log_c), ln2_hi, ln2_lo
+
+
+_LOG_INVC, _LOG_C, _LN2_HI, _LN2_LO = _log_table()
+_LOG_SERIES = [_k((-1) ** (k + 1) / k) for k in range(8, 2, -1)]  # q(r) = 1/3 - r/4 + ... - r**5/8
+_SPLIT = _k(134217729.0)  # 2**27 + 1: Veltkamp's split into 26 bits and the rest
+_EXPONENT, _MANTISSA = np.uint64(0x7FF0000000000000), np.uint64(0xFFFFFFFFFFFFF)
+_NEAR = _k(0.5 - 0.0625)
+
+
+def _log(x: np.ndarray) -> np.ndarray:
+    """glibc's ``log`` of each element of ``x`` (positive normal doubles), bit for bit."""
+    if x.size < 256:  # numpy's calls would cost more than math.log's
+        return _per_element(math.log, x)
+    f, k = np.frexp(x)
+    low = f < math.sqrt(0.5)
+    m = f * (low + _ONE)  # x = m * 2**k, m in [sqrt(1/2), sqrt(2))
+    k = (k - low).astype(np.float64)
+    i = (m * _LOG_STEPS + 0.5).astype(np.intp)
+    i -= _LOG_I0
+    invc = _LOG_INVC[i]
+    log_c = _LOG_C[i]
+    t = m * _SPLIT
+    mh = t - (t - m)  # m = mh + (m - mh), 26 bits and 27
+    rh = mh * invc
+    rh -= _ONE  # exact: 26 + 13 bits, then Sterbenz
+    b = (m - mh) * invc  # exact
+    r = rh + b  # r + rl = m / c - 1 exactly (two-sum)
+    back = r - rh
+    rl = (rh - (r - back)) + (b - back)
+    # log1p(r + rl) = r + rl - r**2 / 2 - r rl + r**3 q(r), to 2**-62 of it (|r| < 2**-8.4)
+    q = r * _LOG_SERIES[0] + _LOG_SERIES[1]
+    for c in _LOG_SERIES[2:]:
+        q *= r
+        q += c
+    half_r2 = r * r * 0.5
+    small = (r * r * r) * q - r * rl + rl + k * _LN2_LO + log_c.imag
+    # k log2 + log(c) + r - r**2 / 2 in double-double: each sum's error into ``small``
+    s = k * _LN2_HI  # exact; at least log(c) unless 0
+    total = s + log_c.real
+    small += log_c.real - (total - s)
+    s = total
+    total = s + r  # no order between them: two-sum
+    back = total - s
+    small += (s - (total - back)) + (r - back)
+    s = total - half_r2  # s at least r**2 / 2
+    small += (total - s) - half_r2
+    hi = s + small
+    lo = small - (hi - s)  # the logarithm is hi + lo, hi rounded to nearest
+    bits = hi.view(np.uint64)
+    ulp = (bits & _EXPONENT).view(np.float64) * 2.0**-52
+    near = np.abs(lo) >= _NEAR * ulp  # within 1/16 ulp of a rounding boundary
+    near |= (bits & _MANTISSA) == 0  # a power of two: the ulps differ on its two sides
+    if near.any():
+        hi[near] = _per_element(math.log, x[near])
+    return hi
 
 
 # normal_stub has no AVX512 kernel (DistributionKernels.cpp), so an AVX512 CPU runs the AVX2
@@ -380,11 +462,6 @@ def _normal_fill_16(u: np.ndarray, mean: float, std: float) -> np.ndarray:
 # against the halfway-correcting ``_fma32``), so they round once, unchecked. Only the final
 # ``n * std + mean``, with the caller's numbers, goes through ``_fma32``.
 _f = np.float32
-
-
-def _k(value: float, dtype=np.float64) -> np.ndarray:
-    """A constant as a 0-d array: numpy multiplies by one faster than by a Python or numpy scalar."""
-    return np.array(value, dtype)
 
 
 _LOG_P = [_k(_f(c)) for c in (
@@ -405,7 +482,6 @@ _DP = [_k(-_f(c)) for c in (0.78515625, 2.4187564849853515625e-4, 3.774894977445
 _COS_P = [_k(_f(c)) for c in (2.443315711809948e-005, -1.388731625493765e-003, 4.166664568298827e-002)]
 _SIN_P = [_k(_f(c)) for c in (-1.9515295891e-4, 8.3321608736e-3, -1.6666654611e-1)]
 _TWO_PI = _k(2.0 * math.pi, _f)
-_ONE, _HALF, _MINUS_HALF, _MINUS_TWO = _k(1.0), _k(0.5), _k(-0.5), _k(-2.0)
 _ONE_F = _k(1.0, _f)
 _POLY = [_k([[c], [s]]) for c, s in zip(_COS_P, _SIN_P)]  # cosine's and sine's, stacked
 # by j // 2 (j the even octant of sincos256_ps): is the sine polynomial the sine, and the signs
