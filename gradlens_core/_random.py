@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from fractions import Fraction
 
 import numpy as np
@@ -216,6 +217,7 @@ _F64 = np.dtype(np.float64)
 _F32 = np.dtype(np.float32)
 _F16 = np.dtype(np.float16)
 _M24, _M53 = np.uint64(2**24 - 1), np.uint64(2**53 - 1)
+_K24 = np.float32(2.0**-24)
 _SMALL = 16  # up to this many draws, Python's floats cost less than numpy's calls
 
 
@@ -235,7 +237,7 @@ def uniform(gen: Generator, n: int, dtype: np.dtype, low: float = 0.0, high: flo
     if unit and n <= _SMALL:
         x = np.array([(w & 0xFFFFFF) * 2.0**-24 for w in gen.random(n).tolist()], np.float32)
     else:
-        x = (gen.random(n) & _M24).astype(np.float32) * np.float32(2.0**-24)
+        x = (gen.random(n) & _M24).astype(np.float32) * _K24
     if dtype == _F32:
         return x if unit else _fma32(x, np.float32(dtype.type(high) - dtype.type(low)), np.float32(low))
     # a half: (to - from) and from in float, the value rounded to half, ``to`` wrapped to ``from``
@@ -267,10 +269,12 @@ def normal_fill(gen: Generator, out: np.ndarray, mean: float, std: float, contig
         if out.dtype == _F16:
             normals = _normal_blocks(uniform(gen, -(-n // 16) * 16, _F32), _normal_fill_16_avx2, mean, std)
         else:
-            u = uniform(gen, n, out.dtype)
+            double = out.dtype == _F64
+            words = (gen.random64 if double else gen.random)(n + 16 if n % 16 else n)
             if n % 16:  # the last 16 uniforms are drawn again, after all the others
-                u = np.concatenate([u[:whole], uniform(gen, 16, out.dtype)])
-            block = _normal_fill_16_avx2 if out.dtype == _F32 else _normal_fill_16
+                words = np.concatenate((words[:whole], words[n:]))
+            u = (words & _M53).astype(np.float64) * 2.0**-53 if double else (words & _M24).astype(np.float32) * _K24
+            block = _normal_fill_16 if double else _normal_fill_16_avx2
             normals = _normal_blocks(u, block, mean, std)
         flat[:whole] = normals[:whole]
         if n % 16:
@@ -478,7 +482,7 @@ _LOG_P = [_k(_f(c)) for c in (
 _LOG_Q1, _LOG_Q2 = _k(_f(-2.12194440e-4)), _k(_f(0.693359375))
 _SQRTHF = _k(0.707106781186547524, _f)
 _FOPI = _k(1.27323954473516, _f)  # 4 / pi
-_DP = [_k(-_f(c)) for c in (0.78515625, 2.4187564849853515625e-4, 3.77489497744594108e-8)]
+_DP2 = [_k(-2.0 * _f(c)) for c in (0.78515625, 2.4187564849853515625e-4, 3.77489497744594108e-8)]
 _COS_P = [_k(_f(c)) for c in (2.443315711809948e-005, -1.388731625493765e-003, 4.166664568298827e-002)]
 _SIN_P = [_k(_f(c)) for c in (-1.9515295891e-4, 8.3321608736e-3, -1.6666654611e-1)]
 _TWO_PI = _k(2.0 * math.pi, _f)
@@ -490,16 +494,26 @@ _SIN_SIGN = _k([1.0, 1.0, -1.0, -1.0, 1.0], _f)
 _COS_SIGN = _k([1.0, -1.0, -1.0, 1.0, 1.0], _f)
 
 
+_ROUNDERS = threading.local()  # per thread: a generator's draws hold no lock here
+
+
 def _rounder(shape):
-    """A function rounding a float64 array in place to float32 values (through a float32
-    scratch array: two assignments cost less than two numpy calls)."""
-    scratch = np.empty(shape, _f)
+    """A function rounding a float64 array of ``shape`` in place to float32 values (through a
+    float32 scratch array: two assignments cost less than two numpy calls); cached per shape
+    and thread."""
+    cache = getattr(_ROUNDERS, "cache", None)
+    if cache is None or len(cache) > 32:
+        cache = _ROUNDERS.cache = {}
+    rn = cache.get(shape)
+    if rn is None:
+        scratch = np.empty(shape, _f)
 
-    def rn(t: np.ndarray) -> np.ndarray:
-        scratch[...] = t
-        t[...] = scratch
-        return t
+        def rn(t: np.ndarray) -> np.ndarray:
+            scratch[...] = t
+            t[...] = scratch
+            return t
 
+        cache[shape] = rn
     return rn
 
 
@@ -541,12 +555,12 @@ def _sincos256(x: np.ndarray):
     reduce by multiples of pi/4 in three parts, then Cephes' sine and cosine polynomials, in
     float64 arrays rounded as float32's operations round. Returns float32 arrays."""
     rn, rn2 = _rounder(x.shape), _rounder((2, *x.shape))
-    t = (x * _FOPI).astype(np.int32)
-    j = (t >> 1) + (t & 1)  # half the even octant (t + 1) & ~1
-    y = j * 2.0
+    j = (x * _FOPI).astype(np.int32)
+    j += 1
+    j >>= 1  # half the even octant (j + 1) & ~1
     x = x.astype(np.float64)
-    for dp in _DP:
-        x += y * dp
+    for dp in _DP2:
+        x += j * dp  # j * 2 * dp: exact
         rn(x)
     z = rn(x * x)
     p = rn2(z * _POLY[0] + _POLY[1])  # both polynomials at once
