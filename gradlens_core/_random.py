@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 import os
 import threading
-from fractions import Fraction
 
 import numpy as np
 
@@ -281,7 +280,7 @@ def normal_fill(gen: Generator, out: np.ndarray, mean: float, std: float, contig
             flat[n - 16 :] = normals[-16:]
         return
     if n <= _SMALL:
-        values = np.array(_normal_distribution_small(gen, n, mean, std))
+        values = _normal_distribution_small(gen, n, mean, std)
     else:
         values = _scale(_normal_distribution(gen, n), std, mean, _fma64)  # transformation::normal: val * std + mean
     if out.dtype == _F16:
@@ -324,7 +323,7 @@ def _normal_distribution(gen: Generator, n: int) -> np.ndarray:
     return out
 
 
-def _normal_distribution_small(gen: Generator, n: int, mean: float, std: float) -> list:
+def _normal_distribution_small(gen: Generator, n: int, mean: float, std: float) -> np.ndarray:
     """``_normal_distribution`` then ``val * std + mean`` (fused), for a few draws in Python's
     floats: ``math``'s log1p, cos and sin are the C library's, as PyTorch's."""
     out = []
@@ -344,18 +343,8 @@ def _normal_distribution_small(gen: Generator, n: int, mean: float, std: float) 
         else:
             out.append(r * sin(theta))
     if std == 1:
-        return [v + mean for v in out]  # the product is exact: one rounding, as the fma's
-    return [_fma_scalar(v, std, mean) for v in out]
-
-
-def _fma_scalar(a: float, b: float, c: float) -> float:
-    """``a * b + c`` rounded once, for Python floats (exactly, in fractions; int / int rounds
-    correctly)."""
-    p = a * b
-    if not (math.isfinite(p) and math.isfinite(c)) or p + c == 0:
-        return p + c  # an exact zero: its sign as the float sum gives it
-    exact = Fraction(a) * Fraction(b) + Fraction(c)
-    return exact.numerator / exact.denominator
+        return np.array([v + mean for v in out])  # the product is exact: one rounding, as the fma's
+    return _fma64(np.array(out), std, mean)
 
 
 def _normal_fill_16(u: np.ndarray, mean: float, std: float) -> np.ndarray:
