@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 
 import numpy as np
 
@@ -164,6 +165,14 @@ def generator_or_default(generator) -> Generator:
 # ----------------------------------------------------------------------------- float arithmetic
 
 
+def _k(value: float, dtype=np.float64) -> np.ndarray:
+    """A constant as a 0-d array: numpy multiplies by one faster than by a Python or numpy scalar."""
+    return np.array(value, dtype)
+
+
+_ONE, _HALF, _MINUS_HALF, _MINUS_TWO = _k(1.0), _k(0.5), _k(-0.5), _k(-2.0)
+
+
 def _fma32(a, b, c) -> np.ndarray:
     """float32 ``a * b + c`` rounded once, as the FMA instruction. The product is exact in
     float64 and the float64 sum is within half a float64 ulp, so rounding it to float32 is the
@@ -203,29 +212,40 @@ def _per_element(fn, x: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- uniform
 
 
-# per dtype: the mask of the low ``digits`` bits of a draw and 2**-digits (float's for half)
-_UNIFORM = {
-    np.dtype(np.float16): (np.uint64(2**11 - 1), np.float32(2.0**-11)),
-    np.dtype(np.float32): (np.uint64(2**24 - 1), np.float32(2.0**-24)),
-    np.dtype(np.float64): (np.uint64(2**53 - 1), 2.0**-53),
-}
 _F64 = np.dtype(np.float64)
 _F32 = np.dtype(np.float32)
+_F16 = np.dtype(np.float16)
+_M24, _M53 = np.uint64(2**24 - 1), np.uint64(2**53 - 1)
+_K24 = np.float32(2.0**-24)
+_SMALL = 16  # up to this many draws, Python's floats cost less than numpy's calls
 
 
 def uniform(gen: Generator, n: int, dtype: np.dtype, low: float = 0.0, high: float = 1.0) -> np.ndarray:
     """``n`` draws of ``uniform_real_distribution<T>(low, high)`` cast to ``dtype``: the low
-    ``digits`` bits of a draw (``random64()`` for double) times 2**-digits, then
-    ``x * (high - low) + low`` fused, in double for double and in float otherwise."""
-    mask, scale = _UNIFORM[dtype]
-    if dtype is _F64 or dtype == _F64:
-        x = (gen.random64(n) & mask).astype(np.float64) * scale
-        return x if low == 0.0 and high == 1.0 else _fma64(x, high - low, low)
-    x = (gen.random(n) & mask).astype(np.float32) * scale
-    if not (low == 0.0 and high == 1.0):
-        lo, hi = dtype.type(low), dtype.type(high)
-        x = _fma32(x, np.float32(hi - lo), np.float32(lo))  # (to - from) in T, the rest in float
-    return x if dtype is _F32 else x.astype(dtype)
+    ``digits`` bits of a draw (53 of a ``random64()`` for double, 24 of a ``random()``
+    otherwise) times 2**-digits, then ``x * (high - low) + low`` fused, in double for double and
+    in float otherwise. A half (``float16``) is drawn as a float in ``[low, high)`` and rounded;
+    one that rounds up to ``high`` becomes ``low``."""
+    unit = low == 0.0 and high == 1.0
+    if dtype == _F64:
+        if unit and n <= _SMALL:
+            w = gen.random(2 * n).tolist()
+            return np.array([((w[i] << 32 | w[i + 1]) & 0x1FFFFFFFFFFFFF) * 2.0**-53 for i in range(0, 2 * n, 2)])
+        x = (gen.random64(n) & _M53).astype(np.float64) * 2.0**-53
+        return x if unit else _fma64(x, high - low, low)
+    if unit and n <= _SMALL:
+        x = np.array([(w & 0xFFFFFF) * 2.0**-24 for w in gen.random(n).tolist()], np.float32)
+    else:
+        x = (gen.random(n) & _M24).astype(np.float32) * _K24
+    if dtype == _F32:
+        return x if unit else _fma32(x, np.float32(dtype.type(high) - dtype.type(low)), np.float32(low))
+    # a half: (to - from) and from in float, the value rounded to half, ``to`` wrapped to ``from``
+    lo, hi = np.float32(low), np.float32(high)
+    h = (x if unit else _fma32(x, hi - lo, lo)).astype(dtype)
+    top = dtype.type(hi)
+    if (h == top).any():
+        h[h == top] = dtype.type(lo)
+    return h
 
 
 # ----------------------------------------------------------------------------- normal
@@ -238,20 +258,48 @@ def normal_fill(gen: Generator, out: np.ndarray, mean: float, std: float, contig
     """``normal_``'s CPU kernel into ``out``: a contiguous tensor of 16 or more elements takes
     normal_fill (Box-Muller over blocks of 16 uniforms, the last block redrawn and recomputed
     when the size is not a multiple of 16); any other one the scalar Box-Muller, in TensorIterator
-    order, with its cached second sample."""
+    order, with its cached second sample. A half tensor takes the float kernel block by block:
+    its partial last block draws 16 uniforms of its own (no whole redraw) and is stored at the
+    end."""
     n = out.size
     if contiguous and n >= 16:
         flat = out.reshape(-1)  # a view: ``out`` is C-contiguous
-        u = uniform(gen, n, out.dtype)
-        block = _normal_fill_16_avx2 if out.dtype == _F32 else _normal_fill_16
-        for start in range(0, n - 15, _CHUNK):  # whole blocks of 16, a chunk at a time (cache-sized temporaries)
-            stop = start + min(_CHUNK, (n - start) // 16 * 16)
-            flat[start:stop] = block(u[start:stop].reshape(-1, 16), mean, std).reshape(-1)
+        whole = n // 16 * 16
+        if out.dtype == _F16:
+            normals = _normal_blocks(uniform(gen, -(-n // 16) * 16, _F32), _normal_fill_16_avx2, mean, std)
+        else:
+            double = out.dtype == _F64
+            words = (gen.random64 if double else gen.random)(n + 16 if n % 16 else n)
+            if n % 16:  # the last 16 uniforms are drawn again, after all the others
+                words = np.concatenate((words[:whole], words[n:]))
+            u = (words & _M53).astype(np.float64) * 2.0**-53 if double else (words & _M24).astype(np.float32) * _K24
+            block = _normal_fill_16 if double else _normal_fill_16_avx2
+            normals = _normal_blocks(u, block, mean, std)
+        flat[:whole] = normals[:whole]
         if n % 16:
-            flat[n - 16 :] = block(uniform(gen, 16, out.dtype).reshape(1, 16), mean, std).reshape(-1)
+            flat[n - 16 :] = normals[-16:]
         return
-    values = _normal_distribution(gen, n)
-    store_in_order(out, _scale(values, std, mean, _fma64))  # transformation::normal: val * std + mean
+    if n <= _SMALL:
+        values = _normal_distribution_small(gen, n, mean, std)
+    else:
+        values = _scale(_normal_distribution(gen, n), std, mean, _fma64)  # transformation::normal: val * std + mean
+    if out.dtype == _F16:
+        values = values.astype(np.float32)  # static_cast<Half>(double) goes through float
+    if out.ndim <= 1 or out.flags.c_contiguous:
+        out[...] = values.reshape(out.shape)
+    else:
+        store_in_order(out, values)
+
+
+def _normal_blocks(u: np.ndarray, block, mean: float, std: float) -> np.ndarray:
+    """``block`` over the uniforms ``u`` in rows of 16, a chunk of rows at a time (temporaries
+    of a cache's size)."""
+    if u.size <= _CHUNK:
+        return block(u.reshape(-1, 16), mean, std).reshape(-1)
+    out = np.empty_like(u)
+    for start in range(0, u.size, _CHUNK):
+        out[start : start + _CHUNK] = block(u[start : start + _CHUNK].reshape(-1, 16), mean, std).reshape(-1)
+    return out
 
 
 def _normal_distribution(gen: Generator, n: int) -> np.ndarray:
@@ -275,31 +323,141 @@ def _normal_distribution(gen: Generator, n: int) -> np.ndarray:
     return out
 
 
+def _normal_distribution_small(gen: Generator, n: int, mean: float, std: float) -> np.ndarray:
+    """``_normal_distribution`` then ``val * std + mean`` (fused), for a few draws in Python's
+    floats: ``math``'s log1p, cos and sin are the C library's, as PyTorch's."""
+    out = []
+    if n and gen._next_double is not None:
+        out.append(gen._next_double)
+        gen._next_double = None
+    w = gen.random(4 * ((n - len(out) + 1) // 2)).tolist()  # two random64() a pair
+    log1p, sqrt, cos, sin = math.log1p, math.sqrt, math.cos, math.sin
+    for i in range(0, len(w), 4):
+        u1 = ((w[i] << 32 | w[i + 1]) & 0x1FFFFFFFFFFFFF) * 2.0**-53
+        u2 = ((w[i + 2] << 32 | w[i + 3]) & 0x1FFFFFFFFFFFFF) * 2.0**-53
+        r = sqrt(-2.0 * log1p(-u2))
+        theta = 2.0 * math.pi * u1
+        out.append(r * cos(theta))
+        if len(out) == n:
+            gen._next_double = r * sin(theta)
+        else:
+            out.append(r * sin(theta))
+    if std == 1:
+        return np.array([v + mean for v in out])  # the product is exact: one rounding, as the fma's
+    return _fma64(np.array(out), std, mean)
+
+
 def _normal_fill_16(u: np.ndarray, mean: float, std: float) -> np.ndarray:
-    """normal_fill_16<T> (double, half) on rows of 16 uniforms: the first 8 give the radii, the
-    last 8 the angles; ``radius * cos(theta) * std + mean`` fused. A half's math is float's."""
-    t = u.dtype.type
-    if u.dtype == np.float64:
-        log = lambda x: _per_element(math.log, x.reshape(-1)).reshape(x.shape)  # noqa: E731
-        cos, sin = np.cos, np.sin  # numpy's double cos and sin agree with glibc's
-        fma = _fma64
-    else:  # c10::Half converts to float: logf, cosf, sinf (through double, then rounded)
-        log = lambda x: np.log(x.astype(np.float64)).astype(np.float32)  # noqa: E731
-        cos = lambda x: np.cos(x.astype(np.float64)).astype(np.float32)  # noqa: E731
-        sin = lambda x: np.sin(x.astype(np.float64)).astype(np.float32)  # noqa: E731
-        fma = _fma32
-    u1 = (t(1) - u[:, :8]).astype(u.dtype)
-    radius = np.sqrt(-2 * log(u1)).astype(u.dtype)
-    theta = (2.0 * math.pi * u[:, 8:].astype(np.float64)).astype(u.dtype)  # 2.0f * pi<double> * u2
+    """normal_fill_16<double> on rows of 16 uniforms: the first 8 give the radii, the last 8
+    the angles; ``radius * cos(theta) * std + mean`` fused."""
+    radius = np.sqrt(_log(_ONE - u[:, :8].reshape(-1)) * _MINUS_TWO)
+    theta = u[:, 8:].reshape(-1) * (2.0 * math.pi)  # 2.0f * pi<double> * u2
     out = np.empty_like(u)
-    out[:, :8] = _scale(radius * cos(theta), t(std), t(mean), fma)
-    out[:, 8:] = _scale(radius * sin(theta), t(std), t(mean), fma)
-    return out
+    out[:, :8] = (radius * np.cos(theta)).reshape(-1, 8)  # numpy's double cos and sin are glibc's
+    out[:, 8:] = (radius * np.sin(theta)).reshape(-1, 8)
+    return _scale(out, std, mean, _fma64)
+
+
+# glibc's double ``log`` (what PyTorch's std::log calls) is not numpy's: numpy's SIMD log differs in
+# the last bit of a few values in a thousand. glibc's is within 0.52 ulp of the exact logarithm
+# (its authors' bound: 0.519 ulp, 0.507 near 1), so wherever the exact value is farther than
+# 0.03 ulp from a rounding boundary glibc returns the correctly rounded value. ``_log`` computes
+# the logarithm to within 0.002 ulp (a table of points c with log(c) in two doubles, a series for
+# log(x / c) and the sum in double-double), rounds it, and asks ``math.log`` only for the values
+# within 1/16 ulp of a boundary (one in eight).
+_LOG_STEPS = 256  # table points c near i / 256 for m in [sqrt(1/2), sqrt(2))
+_LOG_I0 = 181
+
+
+def _log_table():
+    """1/c (13 bits: m times it is exact in two parts), log(c) in two doubles for the points
+    c near i / 256, and log(2) in two doubles (the first of 42 bits: its products with
+    exponents are exact)."""
+    import decimal
+
+    ctx = decimal.Context(prec=60)
+    ln2 = ctx.ln(decimal.Decimal(2))
+    ln2_hi = float(np.array(np.array(float(ln2)).view(np.uint64) & np.uint64(0xFFFFFFFFFFFFF800)).view(np.float64))
+    ln2_lo = float(ctx.subtract(ln2, decimal.Decimal(ln2_hi)))
+    invc, log_c = [], []
+    for i in range(_LOG_I0, 363):
+        inv = round(_LOG_STEPS / i * 2**12) / 2**12
+        exact = -ctx.ln(decimal.Decimal(inv))  # log(c) for c = 1 / invc
+        invc.append(inv)
+        log_c.append(complex(float(exact), float(ctx.subtract(exact, decimal.Decimal(float(exact))))))
+    return np.array(invc), np.array(log_c), ln2_hi, ln2_lo
+
+
+_LOG_INVC, _LOG_C, _LN2_HI, _LN2_LO = _log_table()
+_LOG_SERIES = [_k((-1) ** (k + 1) / k) for k in range(8, 2, -1)]  # q(r) = 1/3 - r/4 + ... - r**5/8
+_SPLIT = _k(134217729.0)  # 2**27 + 1: Veltkamp's split into 26 bits and the rest
+_EXPONENT, _MANTISSA = np.uint64(0x7FF0000000000000), np.uint64(0xFFFFFFFFFFFFF)
+_NEAR = _k(0.5 - 0.0625)
+
+
+def _log(x: np.ndarray) -> np.ndarray:
+    """glibc's ``log`` of each element of ``x`` (positive normal doubles), bit for bit."""
+    if x.size < 256:  # numpy's calls would cost more than math.log's
+        return _per_element(math.log, x)
+    f, k = np.frexp(x)
+    low = f < math.sqrt(0.5)
+    m = f * (low + _ONE)  # x = m * 2**k, m in [sqrt(1/2), sqrt(2))
+    k = (k - low).astype(np.float64)
+    i = (m * _LOG_STEPS + 0.5).astype(np.intp)
+    i -= _LOG_I0
+    invc = _LOG_INVC[i]
+    log_c = _LOG_C[i]
+    t = m * _SPLIT
+    mh = t - (t - m)  # m = mh + (m - mh), 26 bits and 27
+    rh = mh * invc
+    rh -= _ONE  # exact: 26 + 13 bits, then Sterbenz
+    b = (m - mh) * invc  # exact
+    r = rh + b  # r + rl = m / c - 1 exactly (two-sum)
+    back = r - rh
+    rl = (rh - (r - back)) + (b - back)
+    # log1p(r + rl) = r + rl - r**2 / 2 - r rl + r**3 q(r), to 2**-62 of it (|r| < 2**-8.4)
+    q = r * _LOG_SERIES[0] + _LOG_SERIES[1]
+    for c in _LOG_SERIES[2:]:
+        q *= r
+        q += c
+    half_r2 = r * r * 0.5
+    small = (r * r * r) * q - r * rl + rl + k * _LN2_LO + log_c.imag
+    # k log2 + log(c) + r - r**2 / 2 in double-double: each sum's error into ``small``
+    s = k * _LN2_HI  # exact; at least log(c) unless 0
+    total = s + log_c.real
+    small += log_c.real - (total - s)
+    s = total
+    total = s + r  # no order between them: two-sum
+    back = total - s
+    small += (s - (total - back)) + (r - back)
+    s = total - half_r2  # s at least r**2 / 2
+    small += (total - s) - half_r2
+    hi = s + small
+    lo = small - (hi - s)  # the logarithm is hi + lo, hi rounded to nearest
+    bits = hi.view(np.uint64)
+    ulp = (bits & _EXPONENT).view(np.float64) * 2.0**-52
+    near = np.abs(lo) >= _NEAR * ulp  # within 1/16 ulp of a rounding boundary
+    near |= (bits & _MANTISSA) == 0  # a power of two: the ulps differ on its two sides
+    if near.any():
+        hi[near] = _per_element(math.log, x[near])
+    return hi
 
 
 # normal_stub has no AVX512 kernel (DistributionKernels.cpp), so an AVX512 CPU runs the AVX2
-# one too: float32 blocks of 16 go through avx_mathfun.h's Cephes log256_ps and sincos256_ps.
-_LOG_P = (
+# one too: float32 blocks of 16 go through avx_mathfun.h's Cephes log256_ps and sincos256_ps,
+# compiled with GCC's fused multiply-adds.
+#
+# A float32 fma ``a * b + c`` is computed here as the float64 product (exact: 24 + 24 bits), the
+# float64 sum and one rounding to float32. That is the fma unless the float64 sum was inexact
+# and landed on a float32 halfway point (double rounding). The kernel's inputs are few enough to
+# try them all: 1 - u and float(2 pi) * u for each of the 2**24 float uniforms u. Over all of
+# them, no fma of log256_ps or sincos256_ps meets that case (tests/test_random.py checks it
+# against the halfway-correcting ``_fma32``), so they round once, unchecked. Only the final
+# ``n * std + mean``, with the caller's numbers, goes through ``_fma32``.
+_f = np.float32
+
+
+_LOG_P = [_k(_f(c)) for c in (
     7.0376836292e-2,
     -1.1514610310e-1,
     1.1676998740e-1,
@@ -309,62 +467,121 @@ _LOG_P = (
     2.0000714765e-1,
     -2.4999993993e-1,
     3.3333331174e-1,
-)
-_f = np.float32
+)]  # fmt: skip
+_LOG_Q1, _LOG_Q2 = _k(_f(-2.12194440e-4)), _k(_f(0.693359375))
+_SQRTHF = _k(0.707106781186547524, _f)
+_FOPI = _k(1.27323954473516, _f)  # 4 / pi
+_DP2 = [_k(-2.0 * _f(c)) for c in (0.78515625, 2.4187564849853515625e-4, 3.77489497744594108e-8)]
+_COS_P = [_k(_f(c)) for c in (2.443315711809948e-005, -1.388731625493765e-003, 4.166664568298827e-002)]
+_SIN_P = [_k(_f(c)) for c in (-1.9515295891e-4, 8.3321608736e-3, -1.6666654611e-1)]
+_TWO_PI = _k(2.0 * math.pi, _f)
+_ONE_F = _k(1.0, _f)
+_POLY = [_k([[c], [s]]) for c, s in zip(_COS_P, _SIN_P)]  # cosine's and sine's, stacked
+# by j // 2 (j the even octant of sincos256_ps): is the sine polynomial the sine, and the signs
+_SINE_FIRST = np.array([True, False, True, False, True])
+_SIN_SIGN = _k([1.0, 1.0, -1.0, -1.0, 1.0], _f)
+_COS_SIGN = _k([1.0, -1.0, -1.0, 1.0, 1.0], _f)
+
+
+_ROUNDERS = threading.local()  # per thread: a generator's draws hold no lock here
+
+
+def _rounder(shape):
+    """A function rounding a float64 array of ``shape`` in place to float32 values (through a
+    float32 scratch array: two assignments cost less than two numpy calls); cached per shape
+    and thread."""
+    cache = getattr(_ROUNDERS, "cache", None)
+    if cache is None or len(cache) > 32:
+        cache = _ROUNDERS.cache = {}
+    rn = cache.get(shape)
+    if rn is None:
+        scratch = np.empty(shape, _f)
+
+        def rn(t: np.ndarray) -> np.ndarray:
+            scratch[...] = t
+            t[...] = scratch
+            return t
+
+        cache[shape] = rn
+    return rn
 
 
 def _log256(x: np.ndarray) -> np.ndarray:
-    """avx_mathfun's log256_ps for positive float32 ``x``, each multiply-add that GCC fuses
-    fused: Cephes' logf, ``x = m * 2**e`` with m in [sqrt(1/2), sqrt(2)), a degree-9
-    polynomial in ``m - 1`` and ``e`` times log(2) in two parts."""
-    x = np.maximum(x, np.array(0x00800000, np.int32).view(_f))  # no subnormals
-    bits = x.view(np.int32)
-    e = ((bits >> 23) - 0x7F).astype(_f) + _f(1)
-    x = ((bits & ~0x7F800000) | np.array(0.5, _f).view(np.int32)).view(_f)  # mantissa in [0.5, 1)
-    small = x < _f(0.707106781186547524)
-    e = e - np.where(small, _f(1), _f(0))
-    x = (x - _f(1)) + np.where(small, x, _f(0))
-    z = x * x
-    y = np.full_like(x, _f(_LOG_P[0]))
-    for c in _LOG_P[1:]:
-        y = _fma32(y, x, _f(c))
-    y = y * x
-    y = _fma32(y, z, e * _f(-2.12194440e-4))  # y * z + e * q1: GCC fuses the first product
-    y = _fma32(z, _f(-0.5), y)
-    return _fma32(e, _f(0.693359375), x + y)
+    """avx_mathfun's log256_ps of the float32 ``x = 1 - u`` (so in [2**-24, 1]): Cephes' logf,
+    ``x = m * 2**e`` with m in [sqrt(1/2), sqrt(2)), a degree-9 polynomial in ``m - 1`` and
+    ``e`` times log(2) in two parts; each multiply-add GCC fuses is fused. The float32 values
+    are carried in a float64 array, each rounded as the float32 operation rounds it."""
+    rn = _rounder(x.shape)
+    m, e = np.frexp(x)  # m in [0.5, 1): Cephes' mantissa and exponent
+    small = m < _SQRTHF
+    e = (e - small).astype(np.float64)
+    x = m.astype(np.float64)
+    x *= small + _ONE
+    x -= _ONE  # (m - 1) + (m if small): exact
+    z = rn(x * x)
+    y = x * _LOG_P[0]
+    y += _LOG_P[1]
+    for c in _LOG_P[2:]:
+        rn(y)
+        y *= x
+        y += c
+    rn(y)
+    y *= x
+    rn(y)
+    y *= z
+    y += rn(e * _LOG_Q1)  # y * z + e * q1: GCC fuses the first product
+    rn(y)
+    y += z * _MINUS_HALF
+    rn(y)
+    y += x
+    rn(y)
+    y += e * _LOG_Q2
+    return rn(y)
 
 
 def _sincos256(x: np.ndarray):
-    """avx_mathfun's sincos256_ps for non-negative float32 ``x`` (with GCC's fusions): reduce
-    by multiples of pi/4 in three parts, then Cephes' sine and cosine polynomials."""
-    j = ((x * _f(1.27323954473516)).astype(np.int32) + 1) & ~1  # 4/pi
-    y = j.astype(_f)
-    x = _fma32(y, _f(-0.78515625), x)
-    x = _fma32(y, _f(-2.4187564849853515625e-4), x)
-    x = _fma32(y, _f(-3.77489497744594108e-8), x)
-    z = x * x
-    cos_poly = _fma32(np.full_like(z, _f(2.443315711809948e-005)), z, _f(-1.388731625493765e-003))
-    cos_poly = _fma32(cos_poly, z, _f(4.166664568298827e-002)) * z
-    cos_poly = _fma32(cos_poly, z, -(z * _f(0.5))) + _f(1)
-    sin_poly = _fma32(np.full_like(z, _f(-1.9515295891e-4)), z, _f(8.3321608736e-3))
-    sin_poly = _fma32(sin_poly, z, _f(-1.6666654611e-1)) * z
-    sin_poly = _fma32(sin_poly, x, x)
-    first = (j & 2) == 0  # which polynomial is the sine
-    sin = np.where(first, sin_poly, cos_poly)
-    cos = np.where(first, cos_poly, sin_poly)
-    sin = np.where((j & 4) != 0, -sin, sin)
-    cos = np.where((~(j - 2) & 4) != 0, -cos, cos)
+    """avx_mathfun's sincos256_ps of the float32 ``x = float(2 pi) * u`` (with GCC's fusions):
+    reduce by multiples of pi/4 in three parts, then Cephes' sine and cosine polynomials, in
+    float64 arrays rounded as float32's operations round. Returns float32 arrays."""
+    rn, rn2 = _rounder(x.shape), _rounder((2, *x.shape))
+    j = (x * _FOPI).astype(np.int32)
+    j += 1
+    j >>= 1  # half the even octant (j + 1) & ~1
+    x = x.astype(np.float64)
+    for dp in _DP2:
+        x += j * dp  # j * 2 * dp: exact
+        rn(x)
+    z = rn(x * x)
+    p = rn2(z * _POLY[0] + _POLY[1])  # both polynomials at once
+    p *= z
+    p += _POLY[2]
+    rn2(p)
+    p *= z
+    rn2(p)
+    cos_p, sin_p = p
+    cos_p *= z
+    cos_p -= z * _HALF
+    rn(cos_p)
+    cos_p += _ONE
+    sin_p *= x
+    sin_p += x
+    cos_p, sin_p = p.astype(_f)  # the sum with 1 rounded too
+    first = _SINE_FIRST[j]
+    sin = np.where(first, sin_p, cos_p)
+    cos = np.where(first, cos_p, sin_p)
+    sin *= _SIN_SIGN[j]
+    cos *= _COS_SIGN[j]
     return sin, cos
 
 
 def _normal_fill_16_avx2(u: np.ndarray, mean: float, std: float) -> np.ndarray:
     """normal_fill_16_AVX2 on rows of 16 float32 uniforms."""
-    radius = np.sqrt(_f(-2) * _log256(_f(1) - u[:, :8]))
-    sin, cos = _sincos256(_f(2.0 * math.pi) * u[:, 8:])
+    radius = np.sqrt(_log256((_ONE_F - u[:, :8]).reshape(-1)) * _MINUS_TWO).astype(_f)  # harmless double rounding
+    sin, cos = _sincos256((_TWO_PI * u[:, 8:]).reshape(-1))
     out = np.empty_like(u)
-    out[:, :8] = _scale(radius * cos, _f(std), _f(mean), _fma32)  # _mm256_fmadd_ps(n1, std, mean)
-    out[:, 8:] = _scale(radius * sin, _f(std), _f(mean), _fma32)
-    return out
+    out[:, :8] = (radius * cos).reshape(-1, 8)
+    out[:, 8:] = (radius * sin).reshape(-1, 8)
+    return _scale(out, _f(std), _f(mean), _fma32)  # _mm256_fmadd_ps(n, std, mean)
 
 
 # ----------------------------------------------------------------------------- discrete
@@ -394,12 +611,43 @@ def random_from_to(gen: Generator, n: int, low: int, high: int, dtype: np.dtype)
 
 
 def randperm(gen: Generator, n: int) -> np.ndarray:
-    """randperm_cpu: for each i < n - 1, swap element i with element i + random() % (n - i).
+    """randperm_cpu: for each i < n - 1, swap element i with element z_i = i + random() % (n - i).
     (PyTorch's other algorithm is for n >= 2**32 / 20, more memory than numpy arrays here
-    would fit.)"""
+    would fit.) The swaps are sequential, but what they leave is not: swap i moves to z_i the
+    value that position i held just before it, a_i, which is a_k for the last swap k < i that
+    moved a value into i (i itself if none); and position i ends with a_k for the last swap
+    k < i into z_i (z_i if none). Those "last earlier swap into the same place" links are found
+    by sorting the z_i, and the chains a_i = a_k = ... followed by pointer jumping."""
+    if n <= 1024:
+        return _randperm_swaps(gen, n)
+    steps = np.arange(n - 1)
+    z = (gen.random(n - 1) % (n - steps).astype(np.uint64)).astype(np.int64) + steps
+    keys = np.sort(z * n + steps)  # by target, then by swap (distinct keys: any sort is stable)
+    targets, order = np.divmod(keys, n)
+    same = targets[1:] == targets[:-1]
+    before = np.full(n - 1, -1)  # the last earlier swap into the same target
+    before[order[1:][same]] = order[:-1][same]
+    last_into = np.full(n, -1)  # the last swap into each position
+    ends = np.append(~same, True)
+    last_into[targets[ends]] = order[ends]
+    # the last swap k < i into position i: before swap i moved a value into i itself
+    into = np.where(z == steps, before, last_into[:-1])
+    held = np.where(into >= 0, into, steps)  # a_i = a_held[i] until held[i] == i
+    while True:
+        jumped = held[held]
+        if np.array_equal(jumped, held):
+            break
+        held = jumped
+    perm = np.empty(n, np.int64)
+    perm[:-1] = np.where(before >= 0, held[before], z)
+    perm[-1] = held[last_into[-1]] if last_into[-1] >= 0 else n - 1
+    return perm
+
+
+def _randperm_swaps(gen: Generator, n: int) -> np.ndarray:
+    """randperm_cpu's swaps one by one, in a list (for a few elements)."""
     perm = list(range(n))
-    draws = gen.random(max(n - 1, 0)).tolist()
-    for i, r in enumerate(draws):
+    for i, r in enumerate(gen.random(max(n - 1, 0)).tolist()):
         z = i + r % (n - i)
         perm[i], perm[z] = perm[z], perm[i]
     return np.array(perm, np.int64)

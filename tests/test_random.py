@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from random_reference import mismatches
 
 import gradlens_core as gl
 import gradlens_core.nn.functional as glF
+from gradlens_core import _random
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -38,7 +40,7 @@ def assert_same_draws(program, seed=0):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
 def test_rand_and_randn(seed, dtype):
     def program(lib):
         dt = getattr(lib, dtype)
@@ -198,3 +200,71 @@ def test_random_fills_record_pytorchs_nodes():
         assert type(y.grad_fn).__name__ == name and y._version == 1
         y.sum().backward()
         np.testing.assert_array_equal(x.grad.numpy(), np.zeros(3, np.float32))
+
+
+def test_half_draws_and_their_stream():
+    """A half uniform is a float one rounded (one rounding up to ``to`` becomes ``from``); a
+    half normal_ runs the float kernel block by block, a partial last block on 16 draws of its
+    own, stored at the end."""
+
+    def program(lib):
+        h = lib.float16
+        return [
+            lib.rand(100000, dtype=h),  # some round up to 1.0, then wrap to 0.0
+            lib.empty(1000, dtype=h).uniform_(-1 / 3, 1 / 7),
+            lib.empty(1000, dtype=h).uniform_(0.1, 0.10009765625),  # two half values apart
+            lib.empty(37, dtype=h).normal_(0.5, 3.0),
+            lib.randn(17, dtype=h),
+            lib.randn(5, dtype=h),  # the scalar kernel: double, through float, to half
+            lib.empty(6, 7, dtype=h).t().normal_(),
+            lib.rand(3),  # the stream stays in step
+        ]
+
+    assert_same_draws(program, 12)
+
+
+def test_small_and_scalar_normals_with_mean_and_std():
+    def program(lib):
+        return [
+            lib.empty(5).normal_(0.3, 2.5),  # a few: Python's floats, the fma exactly
+            lib.empty(7, dtype=lib.float64).normal_(-1.5, 0.1),
+            lib.empty(3, 40).t().normal_(2.0, 1 / 3),  # many, not contiguous
+            lib.empty(9, 4, dtype=lib.float64)[::2].normal_(1.0, 3.0),
+            lib.empty(3).normal_(0.0, 0.0),
+            lib.rand(2, dtype=lib.float64),
+        ]
+
+    assert_same_draws(program, 21)
+
+
+@pytest.mark.parametrize("n", [1024, 1025, 4097, 100000])
+def test_large_randperm(n):
+    """Above a thousand elements the swaps are resolved without a loop."""
+    assert_same_draws(lambda lib: [lib.randperm(n), lib.randperm(n, dtype=lib.float32), lib.rand(2)], n)
+
+
+def test_avx2_kernel_fmas_need_no_halfway_correction():
+    """The float32 kernel rounds each fma of log256_ps and sincos256_ps once from float64,
+    unchecked; scripts/check_random_kernels.py finds no input among all 2**24 where that
+    differs from the halfway-correcting reference. Here a sample and the ends of the range."""
+    k = np.concatenate([np.arange(0, 2**24, 13), np.arange(8192), np.arange(2**24 - 8192, 2**24)])
+    assert mismatches(k) == 0
+
+
+def test_log_is_glibcs():
+    """float64 normal_fill's vectorised log against the C library's (math.log), where PyTorch's
+    std::log goes."""
+    import math
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate(
+        [
+            1.0 - rng.integers(0, 2**53, 200000, dtype=np.uint64).astype(np.float64) * 2.0**-53,
+            1.0 - np.arange(1, 20000) * 2.0**-53,  # just below 1
+            np.ldexp(1.0, -np.arange(0, 60)),  # powers of two
+            np.ldexp(rng.random(20000) + 1.0, rng.integers(-1000, 1000, 20000)),
+            np.concatenate([i / 256 + np.arange(-50, 50) * 2.0**-52 for i in range(181, 363)]),  # table points
+        ]
+    )
+    want = np.fromiter(map(math.log, x.tolist()), np.float64, x.size)
+    np.testing.assert_array_equal(_random._log(x).view(np.uint64), want.view(np.uint64))
