@@ -99,9 +99,11 @@ def _combine(higher: dtype | None, lower: dtype | None) -> dtype | None:
 
 
 def _scalar_dtype(value) -> dtype:
+    # PyTorch reads a numpy integer as a Python int and any other numpy scalar (np.bool_
+    # too) as a Python float: a wrapped number whose own width does not count
     if isinstance(value, bool):
         return bool_
-    if isinstance(value, int):
+    if isinstance(value, (int, np.integer)):
         return int64
     return default_float
 

@@ -113,12 +113,53 @@ def _array_from(data, dt: _dtype.dtype | None) -> np.ndarray:
     if arr.dtype == object:
         raise TypeError(f"Could not infer dtype of {type(data).__name__}")
     if dt is None:
+        if arr.dtype.kind in "fiub" and not from_numpy_like and arr.ndim:
+            inferred = _list_dtype(data)  # numpy scalars in a list keep their dtypes
+            if inferred is not None:
+                try:
+                    return np.array(data, dtype=inferred.np)
+                except TypeError as e:  # np.bool_ where an integer is stored, ...
+                    raise TypeError(str(e)) from None
         if arr.dtype.kind == "f" and not from_numpy_like:
             arr = arr.astype(_dtype.default_float.np)
         elif arr.dtype.kind in "iu" and not from_numpy_like:
             arr = arr.astype(np.int64)
         _dtype.from_numpy_dtype(arr.dtype)  # refuses unsupported dtypes with PyTorch's message
     return arr
+
+
+_PY_NUMBER_TYPES = {float: None, int: None, bool: None}
+
+
+def _list_dtype(data):
+    """torch.tensor's inferred dtype of a list holding numpy scalars (each counts with its own
+    dtype, a Python number with PyTorch's default for it, all promoted); None without any."""
+    types = set()
+
+    def walk(items):
+        for v in items:
+            if isinstance(v, (list, tuple)):
+                walk(v)
+            else:
+                types.add(v.__class__)
+
+    walk(data)
+    if types.issubset(_PY_NUMBER_TYPES):
+        return None
+    result = None
+    for cls in types:
+        if issubclass(cls, np.generic):
+            d = _dtype.from_numpy_dtype(np.dtype(cls))
+        elif cls is bool:
+            d = _dtype.bool_
+        elif cls is int:
+            d = _dtype.int64
+        elif cls is float:
+            d = _dtype.default_float
+        else:
+            return None
+        result = d if result is None else _dtype.promote_types(result, d)
+    return result
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
@@ -157,20 +198,42 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return t
 
 
-def _size(size) -> tuple:
+def _size(size, op: str | None = None) -> tuple:
+    given = size
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
-    for s in size:
+    for i, s in enumerate(size):
         if not isinstance(s, (int, np.integer)):
-            raise TypeError(f"size must be a tuple of ints, but got {type(s).__name__}")
+            raise _size_error(given, i, s, op)
         if s < 0:
-            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
+            if op == "zeros":
+                raise RuntimeError("zeros: Dimension size must be non-negative.")
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {[int(n) for n in size]}")
     return tuple(int(s) for s in size)
+
+
+def _size_error(given, i, s, op) -> TypeError:
+    """PyTorch's parser on an IntArrayRef ``size`` (an element not an int)."""
+    from ._argparse import _type_name
+
+    if op is None:
+        return TypeError(f"size must be a tuple of ints, but got {type(s).__name__}")
+    name = _type_name(s)
+    if len(given) == 1 and isinstance(given[0], tuple):
+        return TypeError(
+            f"{op}(): argument 'size' (position 1) must be tuple of ints, but found element of type {name} at pos {i}"
+        )
+    if len(given) == 1 and not isinstance(given[0], list):
+        return TypeError(f"{op}(): argument 'size' (position 1) must be tuple of ints, not {name}")
+    return TypeError(
+        f"{op}(): argument 'size' failed to unpack the object at pos {i + 1} with error "
+        f'"type must be tuple of ints,but got {name}"'
+    )
 
 
 def _filled(size, value, dtype, requires_grad, op) -> Tensor:
     dt = dtype or _dtype.default_float
-    t = Tensor._wrap(np.full(_size(size), value, dtype=dt.np))
+    t = Tensor._wrap(np.full(_size(size, op), value, dtype=dt.np))
     return _created(_check_requires_grad(t, requires_grad), op)
 
 
@@ -222,7 +285,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if (end - start) / step < 0:
-        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype is None:
         dtype = _dtype.result_type(start, end, step)
     n = int(np.ceil((end - start) / step))

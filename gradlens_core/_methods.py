@@ -257,7 +257,7 @@ def _rmod(self, other):
 
 
 def _rfloordiv(self, other):
-    return _ops.floor_divide(_ops.as_tensor_arg(other), self)
+    return _ops.floor_divide(_ops.as_tensor_arg(other, self if _ops._is_scalar(other) else None), self)
 
 
 def _invert(self):

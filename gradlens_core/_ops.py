@@ -61,11 +61,12 @@ def _is_scalar(x) -> bool:
     return isinstance(x, (numbers.Number, np.generic)) and not isinstance(x, Tensor)
 
 
-def _number_as_tensor(x) -> Tensor:
-    """A number where a binary op takes a tensor (PyTorch wraps it); anything else is refused."""
+def _number_as_tensor(x, other=None) -> Tensor:
+    """A number where a binary op takes a tensor (PyTorch wraps it: the result has the dtype of
+    a tensor ``other``, as far as the number's category allows); anything else is refused."""
     if not _is_scalar(x):
         raise NotATensor(x)
-    return as_tensor_arg(x)
+    return as_tensor_arg(x, other if isinstance(other, Tensor) else None)
 
 
 def as_tensor_arg(x, like: Tensor | None = None) -> Tensor:
@@ -74,6 +75,15 @@ def as_tensor_arg(x, like: Tensor | None = None) -> Tensor:
         return x
     from ._factories import tensor
 
+    if isinstance(x, np.generic):  # PyTorch reads a numpy scalar as a Python number
+        x = int(x) if isinstance(x, np.integer) else float(x) if x.dtype.kind in "fb" else x
+    if like is not None and isinstance(x, (int, float)):
+        # a wrapped number: the result's dtype is the other operand's (a 0-d one too)
+        dt = _dtype.result_type(like, x)
+        try:
+            return tensor(x, dtype=dt)
+        except OverflowError:
+            return tensor(np.asarray(x).astype(dt.np))
     return tensor(x)
 
 
@@ -98,7 +108,10 @@ def _operands(a, b):
     dt = _dtype.result_type(a, b)
     db = _cast(b, dt)
     if not isinstance(db, _ndarray):
-        db = dt.np.type(db)
+        try:
+            db = dt.np.type(db)
+        except OverflowError:  # an integer out of the dtype's range wraps around, as in C
+            db = np.asarray(db).astype(dt.np)[()]
     return _cast(a, dt), db, dt
 
 
@@ -289,7 +302,7 @@ def _pow_rscalar_bw(node, g, ns):
 
 def _add_like(a, b, alpha, np_fn, node_cls, op):
     if not isinstance(a, Tensor):
-        a = _number_as_tensor(a)
+        a = _number_as_tensor(a, b)
     da, db, _ = _operands(a, b)
     if not _alpha_is_one(alpha):
         _check_broadcast(da, db)  # TensorIterator's shapes come before add's alpha check
@@ -354,13 +367,18 @@ def _scaled(values, alpha, dtype):
     bool results, no float alpha for integer tensors)."""
     if not _is_scalar(alpha) and not isinstance(alpha, Tensor):
         raise NotATensor(alpha)
-    if isinstance(alpha, (bool, np.bool_)) and dtype.kind != "b":
+    if isinstance(alpha, np.generic):  # PyTorch reads a numpy scalar as a Python number
+        alpha = int(alpha) if isinstance(alpha, np.integer) else float(alpha)
+    if isinstance(alpha, bool) and dtype.kind != "b":
         raise RuntimeError("Boolean alpha only supported for Boolean results.")
     if dtype.kind in "iub" and isinstance(alpha, float):
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
     if dtype.kind == "b":
         return values & bool(alpha) if isinstance(values, _ndarray) else (values and bool(alpha))
-    return values * alpha
+    try:
+        return values * alpha
+    except OverflowError:  # an integer alpha out of the dtype's range wraps around, as in C
+        return values * np.asarray(alpha).astype(values.dtype)
 
 
 # The public binary ops hand a failed call to PyTorch's argument parser (``_argparse.refuse``):
@@ -478,8 +496,10 @@ def div(input, other, *, rounding_mode=None, out=None, _call=("div", False)):
     try:
         if rounding_mode is not None:
             return _floor_or_trunc_div(input, other, rounding_mode)
+        number = None
         if not isinstance(input, Tensor):
-            input = _number_as_tensor(input)
+            number = input
+            input = _number_as_tensor(input, other)
         if _in_builtin_formula[0]:
             scaled = _scaled_by_scalar(input, other, "div")
             if scaled is not None:
@@ -489,8 +509,9 @@ def div(input, other, *, rounding_mode=None, out=None, _call=("div", False)):
         refuse(_call, (input, other), rounding_mode=(rounding_mode, None))
         raise
     if (dt.np if dt else da.dtype).kind != "f":
-        da = da.astype(np.float32)
-        db = db.astype(np.float32) if isinstance(db, _ndarray) else float(db)
+        # a number keeps its value (the integer dtype it was promoted to does not wrap it)
+        da = da.astype(np.float32) if number is None else np.asarray(float(number), np.float32)
+        db = db.astype(np.float32) if isinstance(db, _ndarray) else float(other if _is_scalar(other) else db)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = _wrap(_arr(_compute(np.true_divide, da, db, (input, other))))
     if needs_grad(input, other):
@@ -505,9 +526,14 @@ divide = entry(div, "divide", False)
 
 @autograd_first
 def _floor_or_trunc_div(a, b, mode):
-    a = as_tensor_arg(a)
+    a = as_tensor_arg(a, b if isinstance(b, Tensor) else None)
     da, db, _ = _operands(a, b)
     with np.errstate(divide="ignore", invalid="ignore"):
+        if da.dtype.kind in "iub" and mode in ("floor", "trunc"):
+            if da.dtype.kind == "b":
+                raise kernel_not_implemented(f"div_{mode}_cpu", _dtype.bool_)
+            if not np.all(db):
+                raise RuntimeError("ZeroDivisionError")  # the integer kernels' check
         if mode == "floor":
             res = (
                 _compute(np.floor_divide, da, db)
@@ -1345,6 +1371,8 @@ greater_equal = comparison("ge", "greater_equal", False)
 
 def _logical(np_fn, op):
     def fn(input, other):
+        if not isinstance(input, Tensor) and _is_scalar(input) and isinstance(other, Tensor):
+            input, other = other, input  # bitwise_and.Scalar_Tensor: the number is wrapped
         da, db, dt = _converted_operands(input, other)
         if da.dtype.kind == "f":
             # the kernel's dispatch on the promoted dtype: PyTorch's NotImplementedError

@@ -967,6 +967,25 @@ def _parser_cases():
         ("flip_tensor_dims", lambda t, v: t.flip(v, t.tensor([0]))),
         ("permute_bool_first", lambda t, v: t.ones(2, 3).permute(True, 0)),
         ("expand_bool_first", lambda t, v: v.expand(True, 2)),
+        # factories' sizes and ranges, numpy scalars as numbers
+        ("zeros_float_size", lambda t, v: t.zeros(1.5)),
+        ("zeros_numpy_float_size", lambda t, v: t.zeros(np.float64(2.0))),
+        ("zeros_numpy_bool_size", lambda t, v: t.zeros(np.bool_(True))),
+        ("ones_float_second_size", lambda t, v: t.ones(2, np.float32(1.0))),
+        ("zeros_list_float_size", lambda t, v: t.zeros([2, 1.5])),
+        ("full_tuple_float_size", lambda t, v: t.full((np.float16(1.0),), 1)),
+        ("zeros_negative_numpy_size", lambda t, v: t.zeros(np.int64(-3))),
+        ("ones_negative_numpy_size", lambda t, v: t.ones(2, np.int8(-3))),
+        ("arange_negative_numpy_end", lambda t, v: t.arange(np.int64(-3))),
+        ("bitwise_and_float_first", lambda t, v: t.bitwise_and(1.5, t.tensor([1, 2]))),
+        ("bitwise_or_numpy_float_first", lambda t, v: t.bitwise_or(np.float64(1.5), t.tensor([1, 2]))),
+        ("add_numpy_float_alpha_int", lambda t, v: t.tensor([1, 2]).add(t.tensor([1, 2]), alpha=np.float32(2.0))),
+        ("add_numpy_bool_alpha_int", lambda t, v: t.tensor([1, 2]).add(t.tensor([1, 2]), alpha=np.bool_(True))),
+        ("floor_divide_int_by_zero", lambda t, v: np.int64(3) // t.tensor([True, False])),
+        ("floor_divide_int_by_zero_tensor", lambda t, v: t.tensor([4, 6]) // t.tensor([1, 0])),
+        ("div_trunc_int_by_zero", lambda t, v: t.div(t.tensor([4, 6]), 0, rounding_mode="trunc")),
+        ("floor_divide_bool", lambda t, v: t.tensor([True, False]) // t.tensor([True, True])),
+        ("div_trunc_bool", lambda t, v: t.div(t.tensor([True]), True, rounding_mode="trunc")),
     ]
     return cases
 

@@ -735,3 +735,100 @@ def test_node_names_and_class_names_as_torch():
         return out
 
     assert names(gradlens_core) == names(torch)
+
+
+# ----------------------------------------------------------------------------- numpy scalars as numbers
+#
+# PyTorch reads a numpy integer as a Python int and any other numpy scalar (np.bool_ too) as a
+# Python float: a wrapped number, whose own width does not count in type promotion.
+
+NP_SCALARS = {
+    "int64": np.int64(3),
+    "int32": np.int32(3),
+    "uint8": np.uint8(3),
+    "int8": np.int8(-3),
+    "float64": np.float64(2.5),
+    "float32": np.float32(2.5),
+    "float16": np.float16(2.5),
+    "bool": np.bool_(True),
+}
+NP_TENSORS = {
+    "int64": lambda t: t.tensor([1, 2]),
+    "float32": lambda t: t.tensor([1.0, 2.0]),
+    "bool": lambda t: t.tensor([True, False]),
+    "float16": lambda t: t.tensor([1.0, 2.0], dtype=t.float16),
+    "uint8": lambda t: t.tensor([1, 2], dtype=t.uint8),
+    "int32_0d": lambda t: t.tensor(2, dtype=t.int32),
+}
+NP_OPS = {
+    "add": lambda t, a, b: a + b,
+    "radd": lambda t, a, b: b + a,
+    "sub": lambda t, a, b: a - b,
+    "rsub": lambda t, a, b: b - a,
+    "mul": lambda t, a, b: a * b,
+    "floordiv": lambda t, a, b: a // b,
+    "rfloordiv": lambda t, a, b: b // a,
+    "mod": lambda t, a, b: a % b,
+    "pow": lambda t, a, b: a**b,
+    "lt": lambda t, a, b: a < b,
+    "and": lambda t, a, b: a & b,
+    "ror": lambda t, a, b: b | a,
+    "torch.add_first": lambda t, a, b: t.add(b, a),
+    "torch.sub_first": lambda t, a, b: t.sub(b, a),
+    "torch.div_first": lambda t, a, b: t.div(b, a),
+    "torch.mul": lambda t, a, b: t.mul(a, b),
+    "torch.bitwise_xor_first": lambda t, a, b: t.bitwise_xor(b, a),
+    "where": lambda t, a, b: t.where(a > 1, a, b),
+    "clamp": lambda t, a, b: t.clamp(a, max=b),
+    "add_alpha": lambda t, a, b: a.add(a, alpha=b),
+    "iadd": lambda t, a, b: a.__iadd__(b),
+    "imul": lambda t, a, b: a.__imul__(b),
+}
+
+
+def _np_outcome(fn):
+    try:
+        r = fn()
+    except Exception as e:  # noqa: BLE001 - the outcome is compared
+        return (type(e).__name__, str(e).split("\n")[0])
+    return (str(r.dtype), r.tolist())
+
+
+@pytest.mark.parametrize("op", NP_OPS)
+def test_numpy_scalar_operands_promote_as_torch(op, torch):
+    for tensor, make in NP_TENSORS.items():
+        for name, s in NP_SCALARS.items():
+            theirs = _np_outcome(lambda make=make, s=s: NP_OPS[op](torch, make(torch), s))
+            ours = _np_outcome(lambda make=make, s=s: NP_OPS[op](gradlens_core, make(gradlens_core), s))
+            assert ours == theirs, (tensor, name)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        [np.int32(3)],
+        [np.float64(2.5), 1],
+        [1.5, np.float64(2.5)],
+        [np.float16(2.5), 1],
+        [np.uint8(3), np.int8(-1)],
+    ],
+    ids=str,
+)
+def test_tensor_of_numpy_scalars_infers_dtype_as_torch(data, torch):
+    assert _np_outcome(lambda: gradlens_core.tensor(data)) == _np_outcome(lambda: torch.tensor(data))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda t: t.full((2,), np.int64(3)),
+        lambda t: t.arange(np.int64(3)),
+        lambda t: t.arange(0, 5, np.int32(2)),
+        lambda t: t.tensor([1, 2], dtype=t.uint8) + np.int64(300),
+        lambda t: t.tensor([1, 2], dtype=t.uint8) + -3,
+        lambda t: t.div(np.int8(-3), t.tensor([1, 2], dtype=t.uint8)),
+        lambda t: t.tensor([1, 2], dtype=t.uint8).add(t.tensor([1, 2], dtype=t.uint8), alpha=-3),
+    ],
+)
+def test_factories_and_wrapping_with_numpy_scalars_as_torch(make, torch):
+    assert _np_outcome(lambda: make(gradlens_core)) == _np_outcome(lambda: make(torch))
