@@ -63,6 +63,7 @@ __all__ = [
 # ----------------------------------------------------------------------------- programs
 
 PRELUDE = """\
+torch.manual_seed(0)  # both libraries draw the same numbers from here on
 log = []
 
 
@@ -410,17 +411,20 @@ def run_program(
     tn, cn = names
     t_out: list = []
     c_out: list = []
+    # one library on both sides (the tracing check) has one default generator: each side
+    # keeps its own stream, as two processes would
+    streams = [core.get_rng_state()] * 2 if torch is core else None
     with _warn_always(torch, core):
         for i, step in enumerate(program.steps):
-            a = run_step(t_ns, step)
+            a = _run_on_stream(t_ns, step, streams, 0, core)
             if tracer is not None:
                 tracer.recorder.start()
                 try:
-                    b = run_step(c_ns, step)
+                    b = _run_on_stream(c_ns, step, streams, 1, core)
                 finally:
                     tracer.recorder.stop()
             else:
-                b = run_step(c_ns, step)
+                b = _run_on_stream(c_ns, step, streams, 1, core)
             t_out.append(a)
             c_out.append(b)
             problems = []
@@ -436,6 +440,17 @@ def run_program(
     if tracer is not None:
         tracer.recorder.scan_namespace(list(c_ns.items()), id(c_ns))
     return None
+
+
+def _run_on_stream(ns: dict, step: Step, streams, side: int, module) -> Outcome:
+    """``run_step``, on ``streams[side]`` of ``module``'s generator when sides share one."""
+    if streams is None:
+        return run_step(ns, step)
+    module.set_rng_state(streams[side])
+    try:
+        return run_step(ns, step)
+    finally:
+        streams[side] = module.get_rng_state()
 
 
 def _fmt_err(e) -> str:
@@ -680,7 +695,19 @@ def _factory(g: _Gen) -> str:
     rg = g.coin(0.6)
     rg_kw = ", requires_grad=True" if rg else ""
     kind = g.weighted(
-        [(8, "tensor"), (2, "zeros"), (2, "ones"), (2, "full"), (1, "arange"), (1, "linspace"), (1, "eye"), (2, "like")]
+        [
+            (8, "tensor"),
+            (2, "zeros"),
+            (2, "ones"),
+            (1, "rand"),
+            (1, "randn"),
+            (2, "full"),
+            (1, "arange"),
+            (1, "linspace"),
+            (1, "eye"),
+            (2, "like"),
+            (1, "randint"),
+        ]
     )
     if kind == "tensor":
         shape = g.shape()
@@ -694,7 +721,7 @@ def _factory(g: _Gen) -> str:
         # integer and bool tensors: requires_grad is an error (rarely drawn)
         kw = ", requires_grad=True" if g.coin(0.05) else ""
         return f"{name} = torch.tensor({g.literal(shape, dkind)}{kw})"
-    if kind in ("zeros", "ones"):
+    if kind in ("zeros", "ones", "rand", "randn"):
         shape = g.shape()
         size = f"({g.dims_text(shape)},)" if len(shape) == 1 else f"({g.dims_text(shape)})" if shape else "()"
         if g.coin(0.5) and shape:
@@ -713,10 +740,13 @@ def _factory(g: _Gen) -> str:
         return f"{name} = torch.linspace({g.pick(FLOATS)}, {g.pick(FLOATS)}, {g.int(1, 5)}{rg_kw})"
     if kind == "eye":
         return f"{name} = torch.eye({g.int(1, 3)}{rg_kw})"
+    if kind == "randint":
+        shape = g.shape()
+        return f"{name} = torch.randint({g.int(-3, 0)}, {g.int(1, 5)}, ({g.dims_text(shape)}{',' * (len(shape) == 1)}))"
     x = g.tensor(prefer_grad=False)
     if x is None:
         return f"{name} = torch.ones({g.int(1, 3)}{rg_kw})"
-    fn = g.pick(("zeros_like", "ones_like", "full_like"))
+    fn = g.pick(("zeros_like", "ones_like", "full_like", "rand_like", "randn_like"))
     value = f", {g.pick(FLOATS)}" if fn == "full_like" else ""
     return f"{name} = torch.{fn}({x[0]}{value}{rg_kw})"
 
@@ -976,7 +1006,9 @@ def _inplace(g: _Gen) -> str | None:
     target = xn
     if g.coin(0.35) and t.dim():
         target = g.pick((f"{xn}[{g.basic_key(tuple(t.shape))}]", f"{xn}.view(-1)", f"{xn}.t()", f"{xn}.unsqueeze(0)"))
-    kind = g.weighted([(5, "binary"), (4, "unary"), (2, "fill"), (2, "copy"), (2, "aug"), (3, "setitem"), (1, "clamp")])
+    kind = g.weighted(
+        [(5, "binary"), (4, "unary"), (2, "fill"), (2, "copy"), (2, "aug"), (3, "setitem"), (1, "clamp"), (1, "draw")]
+    )
     if kind == "binary":
         y = g.other(t)
         op = g.pick(("add_", "sub_", "mul_", "div_"))
@@ -992,6 +1024,8 @@ def _inplace(g: _Gen) -> str | None:
         return f"{target}.copy_({src})"
     if kind == "aug":
         return f"{xn} {g.pick(('+=', '-=', '*=', '/='))} {g.other(t)}"
+    if kind == "draw":  # the draws land in the target's memory order
+        return f"{target}.{g.pick(('uniform_(-1, 2)', 'normal_()', 'normal_(1.0, 0.5)', 'uniform_()'))}"
     if kind == "clamp":
         return f"{target}.clamp_({g.pick(('-0.5', '0.0'))}, {g.pick(('0.5', '1.0'))})"
     key = g.key(xn, t)
