@@ -96,6 +96,8 @@ from ._ops import (
     cat,
     ceil,
     clamp,
+    clamp_max,
+    clamp_min,
     clip,
     clone,
     concat,
@@ -127,6 +129,7 @@ from ._ops import (
     logical_not,
     logical_or,
     lt,
+    masked_fill,
     matmul,
     max,
     maximum,
@@ -176,14 +179,17 @@ from ._views import (
     index_select,
     narrow,
     permute,
-    reshape,
     select,
     split,
     squeeze,
     t,
     transpose,
     unbind,
+    unflatten,
     unsqueeze,
+)
+from ._views import (
+    torch_reshape as reshape,
 )
 from ._warn import is_warn_always_enabled, set_warn_always
 

@@ -224,11 +224,36 @@ _SIGNATURES = {
         for name in ("bitwise_and_", "bitwise_or_", "bitwise_xor_")
     },
     "bitwise_not": ("Tensor input, *, Tensor out = None",),
+    **{
+        name: (
+            "Tensor input, *, Tensor out = None",
+            "Tensor input, Tensor other, *, Tensor out = None",
+            "Tensor input, int dim, bool keepdim = False, *, Tensor[] out = None",
+        )
+        for name in ("max", "min")
+    },
+    "flatten": ("Tensor input, int start_dim = 0, int end_dim = -1",),
+    "unflatten": ("Tensor input, int dim, int[] sizes",),
+    "nonzero": ("Tensor input, *, bool as_tuple = False, Tensor out = None",),
+    **{name: ("Tensor input, Tensor value", "Tensor input, Number value") for name in ("fill", "fill_")},
+    **{
+        name: ("Tensor input, Tensor mask, Tensor value", "Tensor input, Tensor mask, Number value")
+        for name in ("masked_fill", "masked_fill_")
+    },
+    **{
+        f"{name}_": (f"Tensor input, Tensor {bound}", f"Tensor input, Number {bound}")
+        for name, bound in (("clamp_min", "min"), ("clamp_max", "max"))
+    },
     # what Tensor.norm calls with a number p (its TypeError names linalg_vector_norm's arguments)
     "linalg_vector_norm": (
         "Tensor input, Number ord = 2, int[1]? dim = None, bool keepdim = False, *, ScalarType? dtype = None, "
         "Tensor out = None",
     ),
+}
+
+# Tensor methods whose signatures are not the function's without ``input`` and ``out``
+_METHOD_SIGNATURES = {
+    "nonzero": ("Tensor input", "Tensor input, *, bool as_tuple"),
 }
 
 
@@ -370,6 +395,10 @@ class _Signature:
         args = self._positional(args)
         if len(args) > self.max_positional:
             n, given = self.max_positional, len(args)
+            if self.min_args != n:
+                return TypeError(
+                    f"{name}() takes from {self.min_args} to {n} positional arguments but {given} were given"
+                )
             return TypeError(
                 f"{name}() takes {n} positional argument{'' if n == 1 else 's'} but {given} "
                 f"{'was' if given == 1 else 'were'} given"
@@ -425,7 +454,7 @@ def _type_name(x) -> str:
 
 @functools.cache
 def _overloads(name: str, method: bool) -> tuple:
-    texts = _SIGNATURES[name]
+    texts = _METHOD_SIGNATURES.get(name, _SIGNATURES[name]) if method else _SIGNATURES[name]
     if method:  # the tensor is self: overloads whose first argument is a number have no method
         texts = tuple(t for t in texts if t.lstrip("!").startswith("Tensor "))
     return tuple(_Signature(name, t, method) for t in texts)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _views
-from ._argparse import refuse_given
+from ._argparse import refuse, refuse_given
 from ._autograd import backward_formula, node_class
 from ._layout import restrided
 from ._math_ops import refuse_non_tensors
@@ -61,7 +61,7 @@ any = _truth_reduction(np.any, "any")
 all = _truth_reduction(np.all, "all")
 
 
-def nonzero(input, *, as_tuple=False):
+def nonzero(input, *, as_tuple=False, _call=("nonzero", False)):
     """Indices of the nonzero elements: an int64 tensor of shape (n, ndim), or with
     ``as_tuple=True`` one 1-d tensor per dim (a 0-d input counts as 1-d); no history.
 
@@ -71,7 +71,9 @@ def nonzero(input, *, as_tuple=False):
             [2]])
     """
     data = input._data
-    if as_tuple:
+    if as_tuple is not False:
+        if as_tuple is not True:
+            refuse(_call, (input,), as_tuple=(as_tuple, False))
         # PyTorch returns ``nonzero().unbind(1)``: views of one (n, ndim) result (its
         # columns, stride 1), sharing its version counter; a 0-d input counts as 1-d
         return _views.unbind(_nonzero_matrix(data.reshape(-1) if data.ndim == 0 else data, input), 1)

@@ -61,6 +61,13 @@ def _is_scalar(x) -> bool:
     return isinstance(x, (numbers.Number, np.generic)) and not isinstance(x, Tensor)
 
 
+def _check_number(x) -> None:
+    """Refuse what PyTorch's parser takes for no Number (None, a string, a list; the op then
+    replays the parser for its text)."""
+    if not _is_scalar(x):
+        raise TypeError(f"argument must be Number, not {type(x).__name__}")
+
+
 def _number_as_tensor(x, other=None) -> Tensor:
     """A number where a binary op takes a tensor (PyTorch wraps it: the result has the dtype of
     a tensor ``other``, as far as the number's category allows); anything else is refused."""
@@ -1036,21 +1043,33 @@ absolute = abs
 _round = _unary("RoundBackward0", np.round, float_only=False)
 
 
-def round(input, *, decimals=None, out=None, _call=("round", False)):
+_NO_DECIMALS = type("_NoDecimals", (), {"__repr__": lambda self: "None"})()  # (decimals=None is refused)
+
+
+def round(input, *, decimals=_NO_DECIMALS, out=None, _call=("round", False)):
     """Elementwise round half to even (RoundBackward0), or to ``decimals`` decimal places
     (RoundBackward1: ``nearbyint(x * 10**decimals) / 10**decimals`` in the tensor's dtype,
     float for half)."""
-    if decimals is None:
+    if decimals is _NO_DECIMALS:
         return _round(input, out=out)
+    decimals = _decimals_arg(input, decimals, _call)
+    res = _round_decimals(input._data, decimals)
+    return record(_wrap(res), node_class("RoundBackward1"), (input,), op="round")
+
+
+def _decimals_arg(input, decimals, call) -> int:
     try:
         if decimals.__class__ is not int:
             decimals = int_arg(decimals, "decimals")
-        data = input._data
-        if data.dtype.kind != "f":
+        if input._data.dtype.kind != "f":
             raise no_kernel("round_cpu" if decimals else "round_vml_cpu", input.dtype)  # (0: plain round)
     except Exception:
-        refuse(_call, (input,), decimals=(decimals, None))
+        refuse(call, (input,), decimals=(decimals, _NO_DECIMALS))
         raise
+    return decimals
+
+
+def _round_decimals(data, decimals: int):
     wide = _wide(data)
     ten_pow = wide.dtype.type(10.0 ** builtins.abs(decimals))
     with np.errstate(over="ignore", invalid="ignore"):
@@ -1058,8 +1077,7 @@ def round(input, *, decimals=None, out=None, _call=("round", False)):
             res = np.rint(wide / ten_pow) * ten_pow
         else:
             res = np.rint(wide * ten_pow) / ten_pow
-    res = np.asarray(res.astype(data.dtype, copy=False))
-    return record(_wrap(res), node_class("RoundBackward1"), (input,), op="round")
+    return np.asarray(res.astype(data.dtype, copy=False))
 
 
 floor = _unary("FloorBackward0", np.floor, float_only=False)
@@ -1243,14 +1261,16 @@ def _clamp_tensor_bw(node, g, ns):
 clip = clamp
 
 
+@autograd_first(call=("clamp_min", False))
 def clamp_min(input, min):
     """``clamp(min=...)`` recorded as PyTorch's clamp_min (ClampMinBackward0)."""
-    return clamp(input, min=min, _name="ClampMinBackward0")
+    return clamp.__wrapped__(input, min=min, _name="ClampMinBackward0")
 
 
+@autograd_first(call=("clamp_max", False))
 def clamp_max(input, max):
     """``clamp(max=...)`` recorded as PyTorch's clamp_max (ClampMaxBackward0)."""
-    return clamp(input, max=max, _name="ClampMaxBackward0")
+    return clamp.__wrapped__(input, max=max, _name="ClampMaxBackward0")
 
 
 def _split_grad(g, a, b, a_loses, b_loses, ns):
@@ -1375,7 +1395,12 @@ def _logical(np_fn, op):
             input, other = other, input  # bitwise_and.Scalar_Tensor: the number is wrapped
         da, db, dt = _converted_operands(input, other)
         if da.dtype.kind == "f":
-            # the kernel's dispatch on the promoted dtype: PyTorch's NotImplementedError
+            # the kernel's dispatch on the promoted dtype: PyTorch's NotImplementedError, after
+            # TensorIterator's broadcast
+            try:
+                np.broadcast_shapes(da.shape, np.shape(db))
+            except ValueError:
+                raise broadcast_error(da.shape, np.shape(db)) from None
             raise kernel_not_implemented(f"{op}_cpu", dt or input.dtype)
         return _nondiff(_arr(_compute(np_fn, da, db)), (input, other), op)
 
@@ -1803,13 +1828,16 @@ def _return_type(name):
 _max_rt, _min_rt, _sort_rt, _topk_rt = (_return_type(n) for n in ("max", "min", "sort", "topk"))
 
 
-def _extreme(input, dim, keepdim, other, is_max):
+_ALL = type("_AllDims", (), {"__repr__": lambda self: "None"})()  # max(): no dim given (max(None) is refused)
+
+
+def _extreme(input, dim, keepdim, other, is_max, call):
     name = "max" if is_max else "min"
     if isinstance(dim, Tensor):
-        other, dim = dim, None
+        other, dim = dim, _ALL
     if other is not None:
         return maximum(input, other) if is_max else minimum(input, other)
-    if dim is None:
+    if dim is _ALL:
         if input._data.size == 0:
             refuse_stale_view(input)
             raise RuntimeError(
@@ -1823,7 +1851,13 @@ def _extreme(input, dim, keepdim, other, is_max):
         res = np.asarray(res)
         node = node_class("MaxBackward1" if is_max else "MinBackward1")
         return record(_wrap(res), node, (input,), (input,), save_output=True, op=name)
-    d = stale_views_first(input._wrap_dim, (dim,), inputs=(input,))
+    try:
+        d = stale_views_first(input._wrap_dim, (dim,), inputs=(input,))
+        if keepdim.__class__ is not bool:
+            raise TypeError(f"{name}(): argument 'keepdim' must be bool")
+    except TypeError:
+        refuse_given(call, (input, dim, keepdim), (("dim", _ALL), ("keepdim", False)))
+        raise
     data = input._data
     node = node_class("MaxBackward0" if is_max else "MinBackward0")
     if data.ndim == 0:
@@ -1846,14 +1880,14 @@ def _extreme(input, dim, keepdim, other, is_max):
     return (_max_rt if is_max else _min_rt)(vals, idx_t)
 
 
-def max(input, dim=None, keepdim=False, *, other=None):
+def max(input, dim=_ALL, keepdim=False, *, other=None, _call=("max", False)):
     """Largest element (MaxBackward1), or (values, indices) over ``dim`` (MaxBackward0)."""
-    return _extreme(input, dim, keepdim, other, True)
+    return _extreme(input, dim, keepdim, other, True, _call)
 
 
-def min(input, dim=None, keepdim=False, *, other=None):
+def min(input, dim=_ALL, keepdim=False, *, other=None, _call=("min", False)):
     """Smallest element (MinBackward1), or (values, indices) over ``dim`` (MinBackward0)."""
-    return _extreme(input, dim, keepdim, other, False)
+    return _extreme(input, dim, keepdim, other, False, _call)
 
 
 node_class("SortBackward0", _extreme_dim_bw)
@@ -2210,7 +2244,12 @@ def _norm_bw(node, g, ns):
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """Vector p-norm over ``dim`` (LinalgVectorNormBackward0)."""
     given_p = p
-    p = 2 if p is None or (p.__class__ is str and p == "fro") else p
+    if p.__class__ is str and p == "fro":
+        if dim is not None and dim.__class__ is not int and not isinstance(dim, int):
+            len(dim)  # torch.norm's own len(dim) of a dim that is no int (a numpy integer too)
+        p = 2
+    elif p is None:
+        p = 2
     if not isinstance(p, (int, float)) or p in (0, float("inf"), float("-inf")):
         if isinstance(p, str):  # torch.norm takes any other string for a matrix norm
             if p != "nuc":
@@ -3126,7 +3165,20 @@ def neg_(self):
     return _neg_(self)
 
 
-round_ = _inplace_unary("RoundBackward0", np.round, float_only=False)
+_round_ = _inplace_unary("RoundBackward0", np.round, float_only=False)
+
+
+def round_(self, *, decimals=_NO_DECIMALS, _call=("round_", True)):
+    """In-place ``round`` (RoundBackward0, or RoundBackward1 with ``decimals``)."""
+    if decimals is _NO_DECIMALS:
+        return _round_(self)
+    decimals = _decimals_arg(self, decimals, _call)
+    check_inplace(self, "round_", overlap="ok")
+    check_internal_overlap(self, "round_")
+    _write(self, _round_decimals(self._data, decimals), "round_")
+    return finish_inplace(self, "round_", node_class("RoundBackward1"), (self,))
+
+
 floor_ = _inplace_unary("FloorBackward0", np.floor, float_only=False)
 ceil_ = _inplace_unary("CeilBackward0", np.ceil, float_only=False)
 node_class("ZeroBackward0", _zero_grad_formula)
@@ -3145,10 +3197,16 @@ def zero_(self):
     return finish_inplace(self, "zero_", node_class("ZeroBackward0"), (self,))
 
 
-def fill_(self, value):
+def fill_(self, value, *, _call=("fill_", True)):
     """Fill with ``value`` in place (FillBackward0, or FillBackward1 for a 0-d tensor value)."""
     # filling with a number is idempotent: PyTorch allows expanded tensors (not with a tensor value)
-    check_inplace(self, "fill_", (value,), overlap="error" if isinstance(value, Tensor) else "ok")
+    try:
+        if value.__class__ is not float and value.__class__ is not int and not isinstance(value, Tensor):
+            _check_number(value)
+        check_inplace(self, "fill_", (value,), overlap="error" if isinstance(value, Tensor) else "ok")
+    except Exception:
+        refuse(_call, (self, value))
+        raise
     if isinstance(value, Tensor):
         if value.ndim:
             raise RuntimeError(
@@ -3160,9 +3218,17 @@ def fill_(self, value):
     return finish_inplace(self, "fill_", node_class("FillBackward2"), (self,))
 
 
-def clamp_(self, min=None, max=None):
+def clamp_(self, min=None, max=None, *, _call=("clamp_", True)):
     """In-place clamp (ClampBackward1; saves the original values; ClampBackward0 for tensor bounds)."""
-    check_inplace(self, "clamp_", overlap="ok")
+    try:
+        for bound in (min, max):
+            if bound is not None and bound.__class__ is not float and bound.__class__ is not int:
+                if not isinstance(bound, Tensor):
+                    _check_number(bound)
+        check_inplace(self, "clamp_", overlap="ok")
+    except Exception:
+        refuse_given(_call, (self, min, max), (("min", None), ("max", None)))
+        raise
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
@@ -3257,6 +3323,8 @@ def _masked_fill_tensor_bw(node, g, ns):
 def _masked_fill_args(self, mask, value):
     """(value as an array, node class, differentiable inputs): a tensor value (0-d only) is an
     input of its own (MaskedFillBackward1); the mask never is."""
+    if value.__class__ is not float and value.__class__ is not int and not isinstance(value, Tensor):
+        _check_number(value)
     if mask._data.dtype != np.bool_:
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype._legacy}")
     if not isinstance(value, Tensor):
@@ -3268,7 +3336,7 @@ def _masked_fill_args(self, mask, value):
     return value._data.astype(self._data.dtype), node_class("MaskedFillBackward1"), (self, value)
 
 
-@autograd_first
+@autograd_first(call=("masked_fill", False))
 def masked_fill(input, mask, value):
     """Values replaced by ``value`` where ``mask`` is True (MaskedFillBackward0, or 1 for a tensor
     value; saves the mask)."""
@@ -3280,9 +3348,13 @@ def masked_fill(input, mask, value):
     return record(_wrap(_arr(res)), node_cls, inputs, (mask,), op="masked_fill")
 
 
-def masked_fill_(self, mask, value):
+def masked_fill_(self, mask, value, *, _call=("masked_fill_", True)):
     """In-place ``masked_fill`` (MaskedFillBackward0, or 1 for a tensor value)."""
-    check_inplace(self, "masked_fill_", (value,), overlap="warn")
-    v, node_cls, inputs = _masked_fill_args(self, mask, value)
+    try:
+        check_inplace(self, "masked_fill_", (value,), overlap="warn")
+        v, node_cls, inputs = _masked_fill_args(self, mask, value)
+    except Exception:
+        refuse(_call, (self, mask, value))
+        raise
     _write(self, np.where(mask._data, v, self._data), "masked_fill_")
     return finish_inplace(self, "masked_fill_", node_cls, inputs, (mask,))

@@ -439,6 +439,17 @@ def reshape(self: Tensor, *shape, _call=("reshape", False)) -> Tensor:
     return record(out, node_class("UnsafeViewBackward0"), (copy,), ctx=copy._data.shape, op="reshape")
 
 
+def torch_reshape(input: Tensor, shape) -> Tensor:
+    """``torch.reshape``: ``shape`` is one list of ints (the function takes no ints as varargs
+    and no single int, unlike ``Tensor.reshape``)."""
+    if shape.__class__ is not tuple and not isinstance(shape, (tuple, list)):
+        refuse(("reshape", False), (input, shape))
+    return reshape(input, shape)
+
+
+torch_reshape.__name__ = torch_reshape.__qualname__ = "reshape"
+
+
 def view_as(self, other):
     return view(self, other.shape)
 
@@ -447,11 +458,16 @@ def reshape_as(self, other):
     return reshape(self, other.shape)
 
 
-def flatten(self: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    if self._data.ndim == 0:
-        return reshape(self, 1)
-    s = self._wrap_dim(start_dim)
-    e = self._wrap_dim(end_dim)
+def flatten(self: Tensor, start_dim: int = 0, end_dim: int = -1, *, _call=("flatten", False)) -> Tensor:
+    try:
+        if self._data.ndim == 0:
+            int_arg(start_dim, "start_dim"), int_arg(end_dim, "end_dim")
+            return reshape(self, 1)
+        s = self._wrap_dim(start_dim)
+        e = self._wrap_dim(end_dim)
+    except TypeError:
+        refuse_given(_call, (self, start_dim, end_dim), (("start_dim", 0), ("end_dim", -1)))
+        raise
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     if s == e:
@@ -463,12 +479,21 @@ def flatten(self: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return reshape(self, shape[:s] + (n,) + shape[e + 1 :])
 
 
-def unflatten(self, dim, sizes):
+def unflatten(self, dim, sizes, *, _call=("unflatten", False)):
     """``dim`` split into ``sizes`` (a view). PyTorch's unflatten is composite: it checks the
-    sizes before its view enters autograd."""
-    d = self._wrap_dim(dim)
+    sizes before its view enters autograd. Tensor.unflatten is Python in PyTorch: it asks
+    ``not sizes`` before its arguments are parsed."""
+    if _call[1] and not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    try:
+        if not isinstance(sizes, (tuple, list)):
+            raise TypeError("unflatten(): argument 'sizes' must be tuple of ints")
+        sizes = list(_shape_args((sizes,)))
+        d = self._wrap_dim(dim)
+    except TypeError:
+        refuse(_call, (self, dim, sizes))
+        raise
     shape = self._data.shape
-    sizes = list(sizes)
     if not sizes:
         raise RuntimeError("unflatten: sizes must be non-empty")
     if -1 not in sizes and math.prod(sizes) != shape[d]:
@@ -846,8 +871,14 @@ def _to_index(item):
         )
     elif isinstance(item, (list, np.ndarray)):
         d = np.asarray(item)
-        if d.size == 0 and d.dtype.kind == "f":
-            d = d.astype(np.int64)  # [] is an empty index, not a float one
+        if d.dtype.kind == "f":
+            # PyTorch's indexing_tensor_from_data: a sequence that is no bool (or uint8) one
+            # becomes an int64 index, its floats truncated ([] is an empty index)
+            d = d.astype(np.int64)
+        elif d.dtype.kind in "US":
+            raise TypeError(f"new(): invalid data type '{'str' if d.dtype.kind == 'U' else 'bytes'}'")
+    elif isinstance(item, (str, bytes)):  # a sequence: torch.tensor of it is refused
+        raise TypeError(f"new(): invalid data type '{type(item).__name__}'")
     else:
         return item
     if d.dtype.kind == "f":

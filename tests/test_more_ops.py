@@ -417,6 +417,23 @@ ADDED_OPS = {
     "round_decimals_zero": (lambda t, x: t.round(x + 0.5, decimals=0), MIXED),
 }
 
+ADDED_OPS.update(
+    {
+        # session 7: the ops whose wrong-typed arguments now replay PyTorch's parser still compute
+        "round__decimals": (lambda t, x: (x * 1.2345).round_(decimals=2), MIXED),
+        "round__negative_decimals": (lambda t, x: (x * 77.7).round_(decimals=-1), MIXED),
+        "unflatten_fn": (lambda t, x: t.unflatten(x, 1, (3, 1)), MIXED),
+        "unflatten_fn_minus_one": (lambda t, x: t.unflatten(x, -1, [1, -1]), MIXED),
+        "masked_fill_fn": (lambda t, x: t.masked_fill(x, x > 0, 7.0), MIXED),
+        "clamp_min_fn": (lambda t, x: t.clamp_min(x, 0.5), MIXED),
+        "clamp_max_fn": (lambda t, x: t.clamp_max(x, np.float64(1.0)), MIXED),
+        "reshape_fn_keyword_shape": (lambda t, x: t.reshape(x, shape=(3, 2)), MIXED),
+        "index_float_list": (lambda t, x: x[[1.0, 0.7]], MIXED),
+        "index_float_list_second": (lambda t, x: x[:, [2.9, -1.5]], MIXED),
+        "index_numpy_float_array": (lambda t, x: x[np.array([1.0])], MIXED),
+    }
+)
+
 
 def _ior(y):
     y |= 1
