@@ -13,7 +13,8 @@ PyTorch is built with, see ``torch.__config__.show()``):
 and compares them with ``_random.mkl_bernoulli`` on many seeds, probabilities (including ties
 with the stream's own uniforms), lengths and chunkings, and checks the raw MCG31 words
 (``viRngUniformBits``) after skip-aheads. With ``--table`` it prints the cases recorded in
-tests/test_random.py (``MKL_BERNOULLI_RECORDED``). Exit status 0 if everything matches.
+tests/test_random.py (``MKL_BERNOULLI_RECORDED``); with ``--period`` it also checks MKL's float
+uniforms on the stream's whole period (about two minutes). Exit status 0 if everything matches.
 """
 
 from __future__ import annotations
@@ -84,6 +85,29 @@ class MKL:
         self.lib.vslDeleteStream(ctypes.byref(s))
         return out
 
+    def period_mismatches(self) -> int:
+        """MKL's float uniforms (vsRngUniform on [0, 1)) against ``(float)(x / m)`` for every word
+        x of the period (m - 1 of them, from seed 1): the values viRngBernoulli compares with p."""
+        chunk = 1 << 26
+        s = self._stream(1, 0)
+        step = np.uint64(pow(R._MCG31_A, chunk, M))
+        x = _words(1, 1)
+        while x.size < chunk:  # x_0 .. x_{chunk-1} by doubling
+            x = np.concatenate([x, x[: chunk - x.size] * np.uint64(pow(R._MCG31_A, x.size, M)) % np.uint64(M)])
+        out = np.zeros(chunk, np.float32)
+        done = bad = 0
+        zero = ctypes.c_float(0)
+        while done < M - 1:
+            k = min(chunk, M - 1 - done)
+            ptr = out.ctypes.data_as(ctypes.c_void_p)
+            assert self.lib.vsRngUniform(ctypes.c_int(0), s, ctypes.c_int(k), ptr, zero, ctypes.c_float(1)) == 0
+            bad += np.count_nonzero(out[:k] != (x[:k].astype(np.float64) / M).astype(np.float32))
+            done += k
+            x = x * step % np.uint64(M)
+        self.lib.vslDeleteStream(ctypes.byref(s))
+        print(f"float uniforms on the whole period: {done} words, {bad} mismatches")
+        return bad
+
 
 def probabilities(seed: int, n: int, rng: np.random.Generator) -> list:
     """Plain values, the extremes, and values on and around the stream's own uniforms (as
@@ -114,6 +138,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("libdir", nargs="?", default="/tmp/mkl/mkl-2024.2.0.data/data/lib")
     parser.add_argument("--table", action="store_true", help="print the cases recorded in tests/test_random.py")
+    parser.add_argument("--period", action="store_true", help="also MKL's float uniforms on the whole period (~2 min)")
     args = parser.parse_args()
     mkl = MKL(args.libdir)
     print(mkl.version)
@@ -159,7 +184,8 @@ def main() -> int:
                 skip_bad += 1
                 print(f"MISMATCH words seed={seed} skip={skip}")
     print(f"MCG31 words after skip-ahead: {skip_cases} cases, {skip_bad} mismatches")
-    return 0 if bad + long_bad + skip_bad == 0 else 1
+    period_bad = mkl.period_mismatches() if args.period else 0
+    return 0 if bad + long_bad + skip_bad + period_bad == 0 else 1
 
 
 if __name__ == "__main__":
