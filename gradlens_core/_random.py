@@ -587,10 +587,68 @@ def _normal_fill_16_avx2(u: np.ndarray, mean: float, std: float) -> np.ndarray:
 # ----------------------------------------------------------------------------- discrete
 
 
-def bernoulli(gen: Generator, n: int, p: float) -> np.ndarray:
-    """``n`` draws of ``bernoulli_distribution<double>(p)``: a 53-bit uniform below ``p``
-    (the per-element kernel ``bernoulli_(float p)`` runs on a CPU that is not Intel's)."""
-    return uniform(gen, n, _F64) < p
+def bernoulli(gen: Generator, out: np.ndarray, p: float) -> np.ndarray:
+    """``bernoulli_scalar_kernel``'s draws for ``out.bernoulli_(p)`` (``p`` a number), as a bool
+    array shaped like ``out``. An empty ``out`` draws nothing (``CHECK_EMPTY_AND_RETURN``). On an
+    Intel CPU (PyTorch is built with MKL and asks cpuinfo for processor 0's vendor) the kernel
+    takes one ``random()`` as the seed of MKL's stream (``mkl_bernoulli``) and fills ``out`` in
+    logical (C) order: in place when ``out`` is contiguous, else through a contiguous int32
+    buffer and ``self.copy_``. On other CPUs each element, in the TensorIterator's order, is
+    ``bernoulli_distribution<double>(p)``: a 53-bit uniform below ``p``."""
+    if out.size == 0:
+        return np.zeros(out.shape, bool)
+    if intel_cpu():
+        return mkl_bernoulli(int(gen.random(1)[0]), out.size, p).reshape(out.shape)
+    keep = np.empty(out.shape, bool)
+    store_in_order(keep, uniform(gen, out.size, _F64) < p, iteration_order(out))
+    return keep
+
+
+_MCG31_M = 2**31 - 1  # VSL_BRNG_MCG31: x_k = a * x_{k-1} mod m
+_MCG31_A = 1132489760
+
+
+def mkl_bernoulli(seed: int, n: int, p: float) -> np.ndarray:
+    """``viRngBernoulli(VSL_RNG_METHOD_BERNOULLI_ICDF, p)`` on ``n`` draws of a new
+    ``VSL_BRNG_MCG31`` stream seeded with ``seed`` (a 32-bit word), as MKL 2024.2 computes it:
+    x_0 = seed mod m (1 if that is 0), the k-th output is x_k = a**k * x_0 mod m, its uniform is
+    the float ``(float)(x_k / m)`` (the quotient in double) and the result is 1 when that is below
+    ``(float)p``. So ``p = 1`` gives 0 where x_k / m rounds to 1.0f (x_k > m - 65). PyTorch
+    splits the tensor into chunks, each a new stream skipped ahead to the chunk's start, which
+    together are this one stream. Checked against libmkl_rt by scripts/record_mkl_bernoulli.py.
+    """
+    m = np.uint64(_MCG31_M)
+    x = np.empty(n, np.uint64)
+    if n:
+        x[0] = seed % _MCG31_M or 1
+    done = 1
+    while done < n:  # x[done:2 * done] = a**done * x[:done], by doubling
+        k = min(done, n - done)
+        np.multiply(x[:k], np.uint64(pow(_MCG31_A, done, _MCG31_M)), out=x[done : done + k])
+        x[done : done + k] %= m  # a product of two numbers below 2**31 fits in 64 bits
+        done += k
+    return (x.astype(_F64) / _MCG31_M).astype(np.float32) < np.float32(p)
+
+
+_intel = None
+
+
+def intel_cpu() -> bool:
+    """Whether processor 0 is Intel's (``vendor_id: GenuineIntel`` in /proc/cpuinfo; read once);
+    a system without /proc/cpuinfo counts as not Intel."""
+    global _intel
+    if _intel is None:
+        vendor = ""
+        try:
+            with open("/proc/cpuinfo") as f:
+                for line in f:
+                    if line.startswith("vendor_id"):
+                        vendor = line.partition(":")[2].strip()
+                        break
+        except OSError:
+            pass
+        _intel = vendor == "GenuineIntel"
+    return _intel
 
 
 def bernoulli_tensor(gen: Generator, p: np.ndarray) -> np.ndarray:
@@ -726,5 +784,5 @@ def bernoulli_(self, p: float = 0.5, *, generator=None):
     if not 0 <= p <= 1:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p:g}")
     data = self._data
-    store_in_order(data, bernoulli(generator_or_default(generator), data.size, p).astype(data.dtype))
+    data[...] = bernoulli(generator_or_default(generator), data, p)
     return _filled(self, "bernoulli_", "BernoulliBackward2")

@@ -102,7 +102,23 @@ def test_randint_randperm_and_interleaving(seed):
     assert_same_draws(program, seed)
 
 
+def _torch_takes_mkl_bernoulli() -> bool:
+    """Which kernel this machine's torch runs for ``bernoulli_(p)``: MKL's stream (an Intel CPU)
+    or the per-element one, told apart by what it draws."""
+    torch.manual_seed(0)
+    theirs = torch.empty(64).bernoulli_(0.5).numpy().astype(bool)
+    seed = int(_random.Generator().manual_seed(0).random(1)[0])
+    g = _random.Generator().manual_seed(0)
+    if np.array_equal(theirs, _random.mkl_bernoulli(seed, 64, 0.5)):
+        return True
+    assert np.array_equal(theirs, _random.uniform(g, 64, np.dtype(np.float64)) < 0.5), "neither kernel"
+    return False
+
+
 def test_bernoulli_and_dropout():
+    """Against live torch, on whichever kernel it takes here (MKL's on an Intel CPU)."""
+    assert _random.intel_cpu() == _torch_takes_mkl_bernoulli()
+
     def program(lib, F):
         x = lib.ones(4, 50)
         return [
@@ -113,9 +129,65 @@ def test_bernoulli_and_dropout():
             F.dropout(x, 0.3),
             F.dropout(x.t(), 0.5),
             F.dropout(lib.ones(17, dtype=lib.float64), 0.2),
+            lib.empty(0).bernoulli_(0.5),  # draws nothing
+            lib.empty(30, 40).t().bernoulli_(0.4),  # not contiguous
+            lib.empty(2000, dtype=lib.int32).bernoulli_(0.6),
+            lib.empty(900, dtype=lib.bool).bernoulli_(0.5),
+            lib.empty(50, dtype=lib.float64).bernoulli_(1.0),
         ]
 
     assert_same_draws(lambda lib: program(lib, F if lib is torch else glF), 8)
+
+
+# MKL 2024.2's viRngBernoulli(VSL_RNG_METHOD_BERNOULLI_ICDF) on a VSL_BRNG_MCG31 stream: (seed, p,
+# n, the positions of the ones), recorded with `scripts/record_mkl_bernoulli.py --table` from
+# libmkl_rt of the mkl-2024.2.0 wheel (the MKL torch 2.13 is built with), calling the functions
+# as PyTorch's Intel-CPU bernoulli_scalar_kernel does (a new stream per 800-element chunk,
+# skipped ahead to the chunk's start). The whole comparison (tens of thousands of cases, 0
+# mismatches) is that script without --table.
+# fmt: off
+MKL_BERNOULLI_RECORDED = [
+    (0, 0.5, 40, [0, 2, 3, 4, 9, 10, 12, 14, 15, 21, 22, 23, 24, 25, 29, 30, 31, 32, 33, 37, 39]),
+    (1, 0.3, 40, [0, 3, 4, 9, 10, 14, 21, 22, 24, 25, 29, 31]),
+    (2147483647, 0.5, 30, [0, 2, 3, 4, 9, 10, 12, 14, 15, 21, 22, 23, 24, 25, 29]),
+    (4294967295, 0.7, 30, [0, 1, 2, 3, 4, 5, 8, 9, 10, 12, 14, 15, 18, 21, 22, 23, 24, 25, 27, 28, 29]),
+    (2147483646, 1.0, 8, [1, 2, 3, 4, 5, 6, 7]),  # x_0 = m - 1: (float)(x_0 / m) is 1.0f
+    (123456789, 1e-09, 20, []),
+    (3141592653, 0.1, 1000, [
+        9, 33, 40, 44, 53, 88, 102, 114, 120, 121, 128, 141, 143, 152, 206, 230, 246, 252, 256, 294, 304, 309, 314,
+        316, 323, 331, 344, 346, 370, 378, 385, 388, 410, 414, 419, 458, 472, 482, 493, 495, 497, 501, 516, 517, 547,
+        560, 565, 570, 573, 584, 591, 614, 625, 643, 667, 674, 683, 686, 721, 756, 757, 758, 770, 774, 780, 781, 809,
+        810, 811, 818, 822, 827, 831, 842, 853, 865, 892, 893, 910, 913, 921, 922, 924, 927, 948, 957, 960, 965, 971,
+        980, 982, 985, 999,
+    ]),
+    (2357136044, 0.5, 12, [0, 3, 4, 7, 8, 9, 10]),  # the first random() after manual_seed(0)
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("seed, p, n, ones", MKL_BERNOULLI_RECORDED)
+def test_mkl_bernoulli_matches_recorded_mkl(seed, p, n, ones):
+    assert np.flatnonzero(_random.mkl_bernoulli(seed, n, p)).tolist() == ones
+
+
+def test_intel_branch_of_bernoulli_and_dropout(monkeypatch):
+    """With the CPU taken for Intel's: one random() seeds MKL's stream, the elements are filled
+    in logical order (through a contiguous buffer when the tensor is not contiguous), an empty
+    tensor draws nothing, and dropout's mask is the same draw."""
+    monkeypatch.setattr(_random, "_intel", True)
+    recorded = np.zeros(12)
+    recorded[MKL_BERNOULLI_RECORDED[-1][3]] = 1  # seed 2357136044, p = 0.5
+    gl.manual_seed(0)
+    gl.empty(0).bernoulli_(0.5)
+    np.testing.assert_array_equal(gl.empty(12).bernoulli_(0.5).numpy(), recorded)
+    gl.manual_seed(0)
+    np.testing.assert_array_equal(gl.empty(4, 3).t().bernoulli_(0.5).numpy(), recorded.reshape(3, 4))
+    gl.manual_seed(0)
+    np.testing.assert_array_equal(gl.bernoulli(gl.ones(3, 4), 0.5).numpy(), recorded.reshape(3, 4))
+    gl.manual_seed(0)
+    np.testing.assert_array_equal(glF.dropout(gl.ones(4, 3).t(), 0.5).numpy(), 2 * recorded.reshape(3, 4))
+    gl.manual_seed(0)
+    assert gl.empty(2, 6, dtype=gl.int32).bernoulli_(0.5).numpy().ravel().tolist() == recorded.tolist()
 
 
 def test_nn_linear_and_init_start_from_pytorchs_numbers():

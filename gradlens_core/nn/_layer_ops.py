@@ -42,12 +42,12 @@ def dropout(input: Tensor, p: float, train: bool, inplace: bool) -> Tensor:
     if data.dtype.kind != "f":
         raise RuntimeError(f"result type Float can't be cast to the desired output type {input.dtype._legacy}")
     noise = empty_preserving(data)
-    keep = _random.bernoulli(_random.default_generator, noise.size, 1 - p)  # noise.bernoulli_(1 - p)
+    keep = _random.bernoulli(_random.default_generator, noise, 1 - p)  # noise.bernoulli_(1 - p)
     # noise.div_(1 - p): the number in float (opmath) for half, in the tensor's dtype otherwise
     scale = (
         np.float32(1) / np.float32(1 - p) if data.dtype.itemsize < 4 else data.dtype.type(1) / data.dtype.type(1 - p)
     )
-    _random.store_in_order(noise, np.where(keep, scale, 0).astype(data.dtype))
+    noise[...] = np.where(keep, scale, 0)
     noise_t = Tensor._wrap(noise)
     noise_t._version_counter[0] = 2  # bernoulli_, div_
     return input.mul_(noise_t) if inplace else _ops.mul(input, noise_t)
