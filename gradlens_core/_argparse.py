@@ -217,11 +217,11 @@ _SIGNATURES = {
             "Number self, Tensor other",
             "Tensor input, Number other, *, Tensor out = None",
         )
-        for name in ("bitwise_and", "bitwise_or", "bitwise_xor")
+        for name in ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift")
     },
     **{
         name: ("Tensor input, Tensor other", "Tensor input, Number other")
-        for name in ("bitwise_and_", "bitwise_or_", "bitwise_xor_")
+        for name in ("bitwise_and_", "bitwise_or_", "bitwise_xor_", "bitwise_left_shift_", "bitwise_right_shift_")
     },
     "bitwise_not": ("Tensor input, *, Tensor out = None",),
     **{

@@ -1389,11 +1389,17 @@ greater = comparison("gt", "greater", False)
 greater_equal = comparison("ge", "greater_equal", False)
 
 
-def _logical(np_fn, op):
+def _logical(np_fn, op, kernel_name=None):
+    kernel_name = kernel_name or op
+
     def fn(input, other):
+        swapped = False
         if not isinstance(input, Tensor) and _is_scalar(input) and isinstance(other, Tensor):
             input, other = other, input  # bitwise_and.Scalar_Tensor: the number is wrapped
+            swapped = kernel_name != op  # the shifts keep their order
         da, db, dt = _converted_operands(input, other)
+        if swapped:
+            da, db, input, other = db, da, other, input
         if da.dtype.kind == "f":
             # the kernel's dispatch on the promoted dtype: PyTorch's NotImplementedError, after
             # TensorIterator's broadcast
@@ -1401,7 +1407,7 @@ def _logical(np_fn, op):
                 np.broadcast_shapes(da.shape, np.shape(db))
             except ValueError:
                 raise broadcast_error(da.shape, np.shape(db)) from None
-            raise kernel_not_implemented(f"{op}_cpu", dt or input.dtype)
+            raise kernel_not_implemented(f"{kernel_name}_cpu", dt or input.dtype)
         return _nondiff(_arr(_compute(np_fn, da, db)), (input, other), op)
 
     fn.__name__ = fn.__qualname__ = op
@@ -1412,6 +1418,38 @@ def _logical(np_fn, op):
 bitwise_and = autograd_first(_logical(np.bitwise_and, "bitwise_and"), call=("bitwise_and", False))
 bitwise_or = autograd_first(_logical(np.bitwise_or, "bitwise_or"), call=("bitwise_or", False))
 bitwise_xor = autograd_first(_logical(np.bitwise_xor, "bitwise_xor"), call=("bitwise_xor", False))
+
+
+def _shift_kernel(left: bool):
+    """ATen's lshift/rshift kernels (integral dtypes only): a shift by a negative count or by the
+    width or more gives 0 to the left; to the right, the sign (signed) or 0 (unsigned)."""
+    name = "lshift" if left else "rshift"
+
+    def kernel(a, b):
+        dtype = np.result_type(a, b)
+        if dtype.kind not in "iu":
+            raise kernel_not_implemented(f"{name}_cpu", _dtype.from_numpy_dtype(dtype))
+        a = np.asarray(a, dtype)
+        b = np.asarray(b, dtype)
+        bits = dtype.itemsize * 8
+        signed = b.view(dtype.str.replace("u", "i")) if dtype.kind == "u" else b
+        bad = (signed < 0) | (b >= bits)
+        count = np.where(bad, 0, b)
+        if left:
+            return np.where(bad, dtype.type(0), np.left_shift(a, count)).astype(dtype)
+        if dtype.kind == "i":
+            return np.right_shift(a, np.where(bad, bits - 1, b).astype(dtype)).astype(dtype)
+        return np.where(bad, dtype.type(0), np.right_shift(a, count)).astype(dtype)
+
+    return kernel
+
+
+bitwise_left_shift = autograd_first(
+    _logical(_shift_kernel(True), "bitwise_left_shift", "lshift"), call=("bitwise_left_shift", False)
+)
+bitwise_right_shift = autograd_first(
+    _logical(_shift_kernel(False), "bitwise_right_shift", "rshift"), call=("bitwise_right_shift", False)
+)
 
 
 def logical_not(input):
@@ -1425,14 +1463,15 @@ def bitwise_not(input):
     return _nondiff(np.invert(input._data), (input,), "bitwise_not")
 
 
-def _bitwise_inplace(np_fn, name: str):
+def _bitwise_inplace(np_fn, name: str, kernel_name=None):
     """``bitwise_and_`` ...: in place, no history; the result dtype is checked against self's
     before the kernel refuses a float one, as TensorIterator does."""
     op = name + "_"
+    kernel_name = kernel_name or name
 
     def kernel(a, b):
         if a.dtype.kind == "f" or np.asarray(b).dtype.kind == "f":
-            raise kernel_not_implemented(f"{name}_cpu", _dtype.from_numpy_dtype(np.result_type(a, b)))
+            raise kernel_not_implemented(f"{kernel_name}_cpu", _dtype.from_numpy_dtype(np.result_type(a, b)))
         return np_fn(a, b)
 
     def fn(self, other, *, _call=(op, True)):
@@ -1449,6 +1488,8 @@ def _bitwise_inplace(np_fn, name: str):
 bitwise_and_ = _bitwise_inplace(np.bitwise_and, "bitwise_and")
 bitwise_or_ = _bitwise_inplace(np.bitwise_or, "bitwise_or")
 bitwise_xor_ = _bitwise_inplace(np.bitwise_xor, "bitwise_xor")
+bitwise_left_shift_ = _bitwise_inplace(_shift_kernel(True), "bitwise_left_shift", "lshift")
+bitwise_right_shift_ = _bitwise_inplace(_shift_kernel(False), "bitwise_right_shift", "rshift")
 
 
 def bitwise_not_(self):

@@ -435,6 +435,58 @@ ADDED_OPS.update(
 )
 
 
+# session 7: shifts, as ATen's lshift/rshift kernels (a count out of range, negative counts, the sign)
+SHIFTS = np.array([[5, -3, 0, -8], [12, 7, 1, -1]], dtype=np.int64)
+COUNTS = np.array([1, 0, 63, 64], dtype=np.int64)
+
+ADDED_OPS.update(
+    {
+        "lshift_int": (lambda t, x: x << 2, SHIFTS),
+        "rshift_int": (lambda t, x: x >> 1, SHIFTS),
+        "lshift_numpy_int": (lambda t, x: x << np.int64(1), SHIFTS),
+        "rshift_numpy_int": (lambda t, x: x >> np.int32(2), SHIFTS),
+        "lshift_tensor_counts": (lambda t, x, c: x << c, SHIFTS, COUNTS),
+        "rshift_tensor_counts": (lambda t, x, c: x >> c, SHIFTS, COUNTS),
+        "lshift_negative_count": (lambda t, x: x << -1, SHIFTS),
+        "rshift_negative_count": (lambda t, x: x >> -1, SHIFTS),
+        "lshift_beyond_width": (lambda t, x: x << 70, SHIFTS),
+        "rshift_beyond_width": (lambda t, x: x >> 70, SHIFTS),
+        "rlshift_number": (lambda t, x: 1 << x.abs(), SHIFTS),
+        "rrshift_number": (lambda t, x: 1024 >> x, SHIFTS),
+        "rlshift_numpy_number": (lambda t, x: np.int64(3) << x.abs(), SHIFTS),
+        "lshift_int8_wraps": (lambda t, x: x.to(t.int8) << 5, SHIFTS),
+        "rshift_int8_sign": (lambda t, x: x.to(t.int8) >> t.tensor([9, 7, 1, 100], dtype=t.int8), SHIFTS),
+        "lshift_uint8": (lambda t, x: x.abs().to(t.uint8) << 4, SHIFTS),
+        "rshift_uint8_wrapped_count": (lambda t, x: x.abs().to(t.uint8) >> 300, SHIFTS),
+        "lshift_uint8_by_int8_promotes": (lambda t, x: x.abs().to(t.uint8) << x.abs().to(t.int8), SHIFTS),
+        "lshift_int32_by_int64_0d": (lambda t, x: x.int() << t.tensor(3), SHIFTS),
+        "lshift_bool_by_number": (lambda t, x: (x > 0) << 1, SHIFTS),
+        "bitwise_left_shift_fn": (lambda t, x: t.bitwise_left_shift(x, 3), SHIFTS),
+        "bitwise_right_shift_fn_tensor": (lambda t, x, c: t.bitwise_right_shift(x, c), SHIFTS, COUNTS),
+        "bitwise_left_shift_fn_number_first": (lambda t, x: t.bitwise_left_shift(2, x.abs()), SHIFTS),
+        "bitwise_right_shift_method": (lambda t, x: x.bitwise_right_shift(2), SHIFTS),
+        "bitwise_left_shift_": (lambda t, x: x.clone().bitwise_left_shift_(1), SHIFTS),
+        "bitwise_right_shift__tensor": (lambda t, x, c: x.clone().bitwise_right_shift_(c), SHIFTS, COUNTS),
+        "ilshift": (lambda t, x: _augmented(x.clone(), "<<=", 2), SHIFTS),
+        "irshift_uint8_by_int64": (lambda t, x: _augmented(x.abs().to(t.uint8), ">>=", t.tensor([1, 2, 3, 4])), SHIFTS),
+    }
+)
+
+
+def _augmented(y, op, other):
+    before = y._version
+    if op == "<<=":
+        y <<= other
+    elif op == ">>=":
+        y >>= other
+    elif op == "//=":
+        y //= other
+    elif op == "**=":
+        y **= other
+    assert y._version == before + 1
+    return y
+
+
 def _ior(y):
     y |= 1
     return y
@@ -458,6 +510,22 @@ ADDED_ERRORS = {
     "bitwise_and__bool_self": lambda t: t.tensor([True]).bitwise_and_(1),
     "bitwise_not__float": lambda t: t.ones(2).bitwise_not_(),
     "rxor_float_number": lambda t: 1.5 ^ t.tensor([1, 2]),
+    "lshift_float": lambda t: t.ones(2) << 1,
+    "rshift_by_float_number": lambda t: t.tensor([1, 2]) >> 1.5,
+    "rlshift_float_number": lambda t: 1.5 << t.tensor([1, 2]),
+    "lshift_by_float_tensor": lambda t: t.tensor([1, 2]) << t.ones(2),
+    "lshift_bool_bool": lambda t: t.tensor([True]) << t.tensor([True]),
+    "rshift_bool_bool": lambda t: t.tensor([True]) >> t.tensor([False]),
+    "lshift_float_requires_grad": lambda t: t.ones(2, requires_grad=True) << 1,
+    "lshift_broadcast": lambda t: t.tensor([1, 2, 3]) << t.tensor([1, 2]),
+    "rshift_float_broadcast_first": lambda t: t.tensor([1, 2]).bitwise_right_shift(t.ones(3)),
+    "ilshift_float_number": lambda t: _augmented(t.tensor([1, 2]), "<<=", 1.5),
+    "irshift_float_self": lambda t: _augmented(t.ones(2), ">>=", 1),
+    "bitwise_left_shift__str": lambda t: t.tensor([1, 2]).bitwise_left_shift_("a"),
+    "bitwise_right_shift_str": lambda t: t.bitwise_right_shift(t.tensor([1, 2]), "a"),
+    "bitwise_left_shift_one_arg": lambda t: t.bitwise_left_shift(t.tensor([1, 2])),
+    "lshift_none": lambda t: t.tensor([1, 2]) << None,
+    "rrshift_list": lambda t: [1] >> t.tensor([1, 2]),
 }
 
 
