@@ -112,6 +112,7 @@ from ._ops import (
     exp,
     floor,
     floor_divide,
+    fmod,
     ge,
     greater,
     greater_equal,

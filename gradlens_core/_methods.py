@@ -52,6 +52,8 @@ _METHODS = {
     "true_divide": entry(_ops.div, "true_divide", True),
     "floor_divide": entry(_ops.floor_divide, "floor_divide", True),
     "remainder": entry(_ops.remainder, "remainder", True),
+    "fmod": entry(_ops.fmod, "fmod", True),
+    "fmod_": _ops.fmod_,
     "pow": entry(_ops.pow, "pow", True),
     "neg": _ops.neg,
     "negative": _ops.neg,

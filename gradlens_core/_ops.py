@@ -632,6 +632,53 @@ def _remainder_bw(node, g, ns):
     return (g if node.needs(0) else None, -g * ns.floor_divide(x, o) if node.needs(1) else None)
 
 
+_NO_OTHER = object()  # fmod called with one argument (the parser's error names the call)
+
+
+def fmod(input, other=_NO_OTHER, *, _call=("fmod", False)):
+    """C's fmod (the result takes the dividend's sign): FmodBackward0 for a number ``other``,
+    FmodBackward1 for a tensor, which saves self and other only when other's grad is wanted
+    (derivatives.yaml: other: -grad * self.div(other, rounding_mode="trunc"))."""
+    try:
+        if not isinstance(input, Tensor):
+            raise NotATensor(input)  # fmod has no Number-first overload
+        da, db, _ = _operands(input, other)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = _wrap(_arr(_compute(_fmod, da, db, (input, other))))
+    except Exception:
+        refuse(_call, (input,) if other is _NO_OTHER else (input, other))
+        raise
+    if not isinstance(other, Tensor):
+        return record(out, node_class("FmodBackward0"), (input,), op="fmod")
+    saved = (input, other) if _requires(other) else ()
+    return record(out, node_class("FmodBackward1"), (input, other), saved, op="fmod")
+
+
+def _fmod(a, b):
+    """ATen's fmod kernel: integers refuse a zero divisor (after the shapes), bools have none."""
+    kind = np.result_type(a, b).kind
+    if kind == "b":
+        raise kernel_not_implemented("fmod_cpu", _dtype.bool_)
+    res = np.fmod(a, b)
+    if kind in "iu" and not np.all(b):
+        raise RuntimeError("ZeroDivisionError")
+    return res
+
+
+@backward_formula("FmodBackward0")
+def _fmod_scalar_bw(node, g, ns):
+    return (g,)  # self: grad
+
+
+@backward_formula("FmodBackward1")
+def _fmod_bw(node, g, ns):
+    # self: grad; other: -grad * self.div(other, rounding_mode="trunc")
+    if not node.needs(1):
+        return (g, None)
+    x, o = node.unpack(ns)
+    return (g if node.needs(0) else None, -g * ns.trunc_divide(x, o))
+
+
 def neg(input):
     """``-input`` (NegBackward0)."""
     if input._data.dtype == np.bool_:
@@ -3072,8 +3119,11 @@ def overlap_status(a: np.ndarray, b: np.ndarray) -> str:
     return "partial" if a_begin < b_end and b_begin < a_end else "no"
 
 
-def _inplace_binary(self, other, np_fn, node_cls, op, alpha=1, check_operands=None, result_dtype=lambda d: d):
-    """``self op= other``; ``result_dtype`` maps the promoted dtype to the op's result dtype."""
+def _inplace_binary(
+    self, other, np_fn, node_cls, op, alpha=1, check_operands=None, result_dtype=lambda d: d, number_edge=True
+):
+    """``self op= other``; ``result_dtype`` maps the promoted dtype to the op's result dtype;
+    ``number_edge``: a number ``other`` is an input of the node (a wrapped number, as add_'s)."""
     # autograd's refusals come first, then the kernel's operand checks (sub_ of a bool), then
     # TensorIterator's overlap checks, as PyTorch's
     check_inplace(self, op, (other,), overlap="ok")
@@ -3101,7 +3151,8 @@ def _inplace_binary(self, other, np_fn, node_cls, op, alpha=1, check_operands=No
         res = _compute(np_fn, da, db)
         saved = _inplace_saved(self, other, db, node_cls)
         _write(self, res, op, result)
-    return finish_inplace(self, op, node_cls, (self, other), saved, ctx=alpha)
+    inputs = (self, other) if number_edge or isinstance(other, Tensor) else (self,)
+    return finish_inplace(self, op, node_cls, inputs, saved, ctx=alpha)
 
 
 def _aliases_unanalysably(da, db) -> bool:
@@ -3117,6 +3168,8 @@ def _aliases_unanalysably(da, db) -> bool:
 def _inplace_saved(self, other, db, node_cls) -> tuple:
     """What an in-place product or quotient saves (before self changes)."""
     saved = ()
+    if node_cls is _FmodBackward1 and _requires(other):
+        return (_snapshot(self), other)
     if node_cls is _MulBackward0 and needs_grad(self, other):
         saved = (_saved_operand(other, db, self), _snapshot(self) if _requires(other) else None)
     elif node_cls is _DivBackward0 and needs_grad(self, other):
@@ -3162,6 +3215,20 @@ def div_(self, other, *, rounding_mode=None, _call=("div_", True)):
             return _inplace_binary(self, other, np.true_divide, _DivBackward0, "div_", result_dtype=_dtype.float_result)
     except Exception:
         refuse(_call, (self, other), rounding_mode=(rounding_mode, None))
+        raise
+
+
+_FmodBackward1 = node_class("FmodBackward1")
+
+
+def fmod_(self, other, *, _call=("fmod_", True)):
+    """In-place ``fmod`` (FmodBackward0 for a number, FmodBackward1 saving self's old values)."""
+    try:
+        node_cls = _FmodBackward1 if isinstance(other, Tensor) else node_class("FmodBackward0")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _inplace_binary(self, other, _fmod, node_cls, "fmod_", number_edge=False)
+    except Exception:
+        refuse(_call, (self, other))
         raise
 
 

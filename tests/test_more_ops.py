@@ -473,6 +473,56 @@ ADDED_OPS.update(
 )
 
 
+# session 7: fmod (the dividend's sign, a zero's sign kept, nan for a zero float divisor)
+DIVIDENDS = np.array([[5.5, -5.5, -0.0, 3.0], [-4.0, 6.0, -6.0, 0.25]], dtype=F)
+DIVISORS = np.array([2.0, -2.5, 1.5, -3.0], dtype=F)
+
+ADDED_OPS.update(
+    {
+        "fmod_number": (lambda t, x: t.fmod(x, 2), DIVIDENDS),
+        "fmod_negative_float_number": (lambda t, x: x.fmod(-2.5), DIVIDENDS),
+        "fmod_zero_float": (lambda t, x: t.fmod(x, 0), DIVIDENDS),
+        "fmod_tensor": (lambda t, x, y: t.fmod(x, y), DIVIDENDS, DIVISORS),
+        "fmod_tensor_method_other_only": (lambda t, x, y: x.detach().fmod(y), DIVIDENDS, DIVISORS),
+        "fmod_tensor_self_only": (lambda t, x, y: x.fmod(y.detach()), DIVIDENDS, DIVISORS),
+        "fmod_float64_0d": (lambda t, x: t.fmod(x.double(), t.tensor(0.7)), DIVIDENDS),
+        "fmod_half": (lambda t, x: t.fmod(x.half(), 0.7), DIVIDENDS),
+        "fmod_int": (lambda t, x: t.fmod(x, 3), SHIFTS),
+        "fmod_int_negative": (lambda t, x: t.fmod(x, -3), SHIFTS),
+        "fmod_int_by_float": (lambda t, x: t.fmod(x, 2.5), SHIFTS),
+        "fmod_int8_wrapped_number": (lambda t, x: t.fmod(x.to(t.int8), 200), SHIFTS),
+        "fmod_bool_by_int": (lambda t, x: t.fmod(x > 0, 1), SHIFTS),
+        "fmod_": (lambda t, x: x.clone().fmod_(2), DIVIDENDS),
+        "fmod__tensor": (lambda t, x, y: (x * 1).fmod_(y), DIVIDENDS, DIVISORS),
+        "fmod__int": (lambda t, x: x.clone().fmod_(t.tensor([1, 2, 3, 4])), SHIFTS),
+    }
+)
+
+
+def _fmod_saved(t, edit_self, other_requires_grad):
+    a = t.tensor([5.5, -5.5, 3.0], requires_grad=True)
+    b = t.tensor([2.0, 2.0, -1.5], requires_grad=other_requires_grad)
+    x = a * 1
+    y = t.fmod(x, b)
+    if edit_self:
+        x.add_(1)
+    else:
+        y.fmod_(b)
+    try:
+        y.sum().backward()
+    except RuntimeError as e:
+        return first_sentence(str(e))
+    return a.grad.tolist(), None if b.grad is None else b.grad.tolist(), y._version, y.tolist()
+
+
+@pytest.mark.parametrize("edit_self", [False, True])
+@pytest.mark.parametrize("other_requires_grad", [False, True])
+def test_fmod_saves_self_as_torch(edit_self, other_requires_grad):
+    torch = pytest.importorskip("torch")
+    theirs = _fmod_saved(torch, edit_self, other_requires_grad)
+    assert _fmod_saved(gradlens_core, edit_self, other_requires_grad) == theirs
+
+
 def _augmented(y, op, other):
     before = y._version
     if op == "<<=":
@@ -534,3 +584,20 @@ def test_added_op_error_matches_torch(name):
     (_, mine), (_, theirs) = _run_both(ADDED_ERRORS[name])
     assert theirs is not None
     assert mine == theirs
+
+
+ADDED_ERRORS.update(
+    {
+        "fmod_int_zero": lambda t: t.fmod(t.tensor([7, -7]), 0),
+        "fmod_int_zero_tensor": lambda t: t.fmod(t.tensor([7, -7]), t.tensor([1, 0])),
+        "fmod_int_zero_broadcast_first": lambda t: t.fmod(t.tensor([7, -7, 1]), t.tensor([1, 0])),
+        "fmod_bool": lambda t: t.fmod(t.tensor([True]), t.tensor([True])),
+        "fmod_number_first": lambda t: t.fmod(3, t.tensor([1, 2])),
+        "fmod_str": lambda t: t.fmod(t.ones(2), "a"),
+        "fmod_one_arg": lambda t: t.fmod(t.ones(2)),
+        "fmod__none": lambda t: t.ones(2).fmod_(None),
+        "fmod__int_by_float": lambda t: t.tensor([1, 2]).fmod_(2.5),
+        "fmod__int_zero": lambda t: t.tensor([1, 2]).fmod_(0),
+        "fmod__leaf": lambda t: t.ones(2, requires_grad=True).fmod_(2),
+    }
+)
