@@ -57,6 +57,8 @@ _SIGNATURES = {
         "Number self, Tensor other",
         "Tensor input, Number other, *, Tensor out = None",
     ),
+    "fmod": ("Tensor input, Tensor other, *, Tensor out = None", "Tensor input, Number other, *, Tensor out = None"),
+    "fmod_": ("Tensor input, Tensor other", "Tensor input, Number other"),
     # in place: Tensor methods only
     "add_": ("Tensor input, Tensor other, *, Number alpha = 1", "!Tensor input, Number alpha, Tensor other"),
     "sub_": ("Tensor input, Tensor other, *, Number alpha = 1", "!Tensor input, Number alpha, Tensor other"),
@@ -217,11 +219,11 @@ _SIGNATURES = {
             "Number self, Tensor other",
             "Tensor input, Number other, *, Tensor out = None",
         )
-        for name in ("bitwise_and", "bitwise_or", "bitwise_xor")
+        for name in ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift")
     },
     **{
         name: ("Tensor input, Tensor other", "Tensor input, Number other")
-        for name in ("bitwise_and_", "bitwise_or_", "bitwise_xor_")
+        for name in ("bitwise_and_", "bitwise_or_", "bitwise_xor_", "bitwise_left_shift_", "bitwise_right_shift_")
     },
     "bitwise_not": ("Tensor input, *, Tensor out = None",),
     **{

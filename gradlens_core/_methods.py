@@ -52,6 +52,8 @@ _METHODS = {
     "true_divide": entry(_ops.div, "true_divide", True),
     "floor_divide": entry(_ops.floor_divide, "floor_divide", True),
     "remainder": entry(_ops.remainder, "remainder", True),
+    "fmod": entry(_ops.fmod, "fmod", True),
+    "fmod_": _ops.fmod_,
     "pow": entry(_ops.pow, "pow", True),
     "neg": _ops.neg,
     "negative": _ops.neg,
@@ -105,6 +107,10 @@ _METHODS = {
     "bitwise_or_": _ops.bitwise_or_,
     "bitwise_xor_": _ops.bitwise_xor_,
     "bitwise_not_": _ops.bitwise_not_,
+    "bitwise_left_shift": entry(_ops.bitwise_left_shift, "bitwise_left_shift", True),
+    "bitwise_right_shift": entry(_ops.bitwise_right_shift, "bitwise_right_shift", True),
+    "bitwise_left_shift_": _ops.bitwise_left_shift_,
+    "bitwise_right_shift_": _ops.bitwise_right_shift_,
     "logical_and": entry(_ops.logical_and, "logical_and", True),
     "logical_or": entry(_ops.logical_or, "logical_or", True),
     "isnan": _ops.isnan,
@@ -260,6 +266,16 @@ def _rfloordiv(self, other):
     return _ops.floor_divide(_ops.as_tensor_arg(other, self if _ops._is_scalar(other) else None), self)
 
 
+def _reflected_shift(fn):
+    # torch's __rlshift__ is bitwise_left_shift(other, self) in Python: an array is refused
+    def method(self, other):
+        if isinstance(other, np.ndarray):
+            return NotImplemented
+        return fn(other, self)
+
+    return method
+
+
 def _invert(self):
     # Python's ~ refuses a non-integral tensor before any op runs (THPVariable_invert)
     if self._data.dtype.kind in "fc":
@@ -309,6 +325,12 @@ _OPERATORS = {
     "__iand__": _ops.bitwise_and_,
     "__ior__": _ops.bitwise_or_,
     "__ixor__": _ops.bitwise_xor_,
+    "__lshift__": _ops.bitwise_left_shift,
+    "__rlshift__": _reflected_shift(_ops.bitwise_left_shift),
+    "__ilshift__": _ops.bitwise_left_shift_,
+    "__rshift__": _ops.bitwise_right_shift,
+    "__rrshift__": _reflected_shift(_ops.bitwise_right_shift),
+    "__irshift__": _ops.bitwise_right_shift_,
     "__invert__": _invert,
 }
 

@@ -185,6 +185,12 @@ class _Numpy:
             return np.floor_divide(a, b)
 
     @staticmethod
+    def trunc_divide(a, b):
+        """``a.div(b, rounding_mode="trunc")`` of floats (div_trunc: ``trunc(a / b)``)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.trunc(np.true_divide(a, b))
+
+    @staticmethod
     def grad_layout(res, first, *others):
         """The elementwise result ``res`` of a formula over ``first`` and ``others`` (in
         TensorIterator's operand order), laid out as TensorIterator lays it out: numpy agrees
@@ -431,6 +437,9 @@ class _Tensor:
 
     def floor_divide(self, a, b):
         return self._f("div")(a, b, rounding_mode="floor")
+
+    def trunc_divide(self, a, b):
+        return self._f("div")(a, b, rounding_mode="trunc")
 
     def masked_fill_(self, x, mask, value):
         return self._f("masked_fill_")(x, mask, value)

@@ -632,6 +632,53 @@ def _remainder_bw(node, g, ns):
     return (g if node.needs(0) else None, -g * ns.floor_divide(x, o) if node.needs(1) else None)
 
 
+_NO_OTHER = object()  # fmod called with one argument (the parser's error names the call)
+
+
+def fmod(input, other=_NO_OTHER, *, _call=("fmod", False)):
+    """C's fmod (the result takes the dividend's sign): FmodBackward0 for a number ``other``,
+    FmodBackward1 for a tensor, which saves self and other only when other's grad is wanted
+    (derivatives.yaml: other: -grad * self.div(other, rounding_mode="trunc"))."""
+    try:
+        if not isinstance(input, Tensor):
+            raise NotATensor(input)  # fmod has no Number-first overload
+        da, db, _ = _operands(input, other)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = _wrap(_arr(_compute(_fmod, da, db, (input, other))))
+    except Exception:
+        refuse(_call, (input,) if other is _NO_OTHER else (input, other))
+        raise
+    if not isinstance(other, Tensor):
+        return record(out, node_class("FmodBackward0"), (input,), op="fmod")
+    saved = (input, other) if _requires(other) else ()
+    return record(out, node_class("FmodBackward1"), (input, other), saved, op="fmod")
+
+
+def _fmod(a, b):
+    """ATen's fmod kernel: integers refuse a zero divisor (after the shapes), bools have none."""
+    kind = np.result_type(a, b).kind
+    if kind == "b":
+        raise kernel_not_implemented("fmod_cpu", _dtype.bool_)
+    res = np.fmod(a, b)
+    if kind in "iu" and not np.all(b):
+        raise RuntimeError("ZeroDivisionError")
+    return res
+
+
+@backward_formula("FmodBackward0")
+def _fmod_scalar_bw(node, g, ns):
+    return (g,)  # self: grad
+
+
+@backward_formula("FmodBackward1")
+def _fmod_bw(node, g, ns):
+    # self: grad; other: -grad * self.div(other, rounding_mode="trunc")
+    if not node.needs(1):
+        return (g, None)
+    x, o = node.unpack(ns)
+    return (g if node.needs(0) else None, -g * ns.trunc_divide(x, o))
+
+
 def neg(input):
     """``-input`` (NegBackward0)."""
     if input._data.dtype == np.bool_:
@@ -1389,11 +1436,17 @@ greater = comparison("gt", "greater", False)
 greater_equal = comparison("ge", "greater_equal", False)
 
 
-def _logical(np_fn, op):
+def _logical(np_fn, op, kernel_name=None):
+    kernel_name = kernel_name or op
+
     def fn(input, other):
+        swapped = False
         if not isinstance(input, Tensor) and _is_scalar(input) and isinstance(other, Tensor):
             input, other = other, input  # bitwise_and.Scalar_Tensor: the number is wrapped
+            swapped = kernel_name != op  # the shifts keep their order
         da, db, dt = _converted_operands(input, other)
+        if swapped:
+            da, db, input, other = db, da, other, input
         if da.dtype.kind == "f":
             # the kernel's dispatch on the promoted dtype: PyTorch's NotImplementedError, after
             # TensorIterator's broadcast
@@ -1401,7 +1454,7 @@ def _logical(np_fn, op):
                 np.broadcast_shapes(da.shape, np.shape(db))
             except ValueError:
                 raise broadcast_error(da.shape, np.shape(db)) from None
-            raise kernel_not_implemented(f"{op}_cpu", dt or input.dtype)
+            raise kernel_not_implemented(f"{kernel_name}_cpu", dt or input.dtype)
         return _nondiff(_arr(_compute(np_fn, da, db)), (input, other), op)
 
     fn.__name__ = fn.__qualname__ = op
@@ -1412,6 +1465,38 @@ def _logical(np_fn, op):
 bitwise_and = autograd_first(_logical(np.bitwise_and, "bitwise_and"), call=("bitwise_and", False))
 bitwise_or = autograd_first(_logical(np.bitwise_or, "bitwise_or"), call=("bitwise_or", False))
 bitwise_xor = autograd_first(_logical(np.bitwise_xor, "bitwise_xor"), call=("bitwise_xor", False))
+
+
+def _shift_kernel(left: bool):
+    """ATen's lshift/rshift kernels (integral dtypes only): a shift by a negative count or by the
+    width or more gives 0 to the left; to the right, the sign (signed) or 0 (unsigned)."""
+    name = "lshift" if left else "rshift"
+
+    def kernel(a, b):
+        dtype = np.result_type(a, b)
+        if dtype.kind not in "iu":
+            raise kernel_not_implemented(f"{name}_cpu", _dtype.from_numpy_dtype(dtype))
+        a = np.asarray(a, dtype)
+        b = np.asarray(b, dtype)
+        bits = dtype.itemsize * 8
+        signed = b.view(dtype.str.replace("u", "i")) if dtype.kind == "u" else b
+        bad = (signed < 0) | (b >= bits)
+        count = np.where(bad, 0, b)
+        if left:
+            return np.where(bad, dtype.type(0), np.left_shift(a, count)).astype(dtype)
+        if dtype.kind == "i":
+            return np.right_shift(a, np.where(bad, bits - 1, b).astype(dtype)).astype(dtype)
+        return np.where(bad, dtype.type(0), np.right_shift(a, count)).astype(dtype)
+
+    return kernel
+
+
+bitwise_left_shift = autograd_first(
+    _logical(_shift_kernel(True), "bitwise_left_shift", "lshift"), call=("bitwise_left_shift", False)
+)
+bitwise_right_shift = autograd_first(
+    _logical(_shift_kernel(False), "bitwise_right_shift", "rshift"), call=("bitwise_right_shift", False)
+)
 
 
 def logical_not(input):
@@ -1425,14 +1510,15 @@ def bitwise_not(input):
     return _nondiff(np.invert(input._data), (input,), "bitwise_not")
 
 
-def _bitwise_inplace(np_fn, name: str):
+def _bitwise_inplace(np_fn, name: str, kernel_name=None):
     """``bitwise_and_`` ...: in place, no history; the result dtype is checked against self's
     before the kernel refuses a float one, as TensorIterator does."""
     op = name + "_"
+    kernel_name = kernel_name or name
 
     def kernel(a, b):
         if a.dtype.kind == "f" or np.asarray(b).dtype.kind == "f":
-            raise kernel_not_implemented(f"{name}_cpu", _dtype.from_numpy_dtype(np.result_type(a, b)))
+            raise kernel_not_implemented(f"{kernel_name}_cpu", _dtype.from_numpy_dtype(np.result_type(a, b)))
         return np_fn(a, b)
 
     def fn(self, other, *, _call=(op, True)):
@@ -1449,6 +1535,8 @@ def _bitwise_inplace(np_fn, name: str):
 bitwise_and_ = _bitwise_inplace(np.bitwise_and, "bitwise_and")
 bitwise_or_ = _bitwise_inplace(np.bitwise_or, "bitwise_or")
 bitwise_xor_ = _bitwise_inplace(np.bitwise_xor, "bitwise_xor")
+bitwise_left_shift_ = _bitwise_inplace(_shift_kernel(True), "bitwise_left_shift", "lshift")
+bitwise_right_shift_ = _bitwise_inplace(_shift_kernel(False), "bitwise_right_shift", "rshift")
 
 
 def bitwise_not_(self):
@@ -3031,8 +3119,11 @@ def overlap_status(a: np.ndarray, b: np.ndarray) -> str:
     return "partial" if a_begin < b_end and b_begin < a_end else "no"
 
 
-def _inplace_binary(self, other, np_fn, node_cls, op, alpha=1, check_operands=None, result_dtype=lambda d: d):
-    """``self op= other``; ``result_dtype`` maps the promoted dtype to the op's result dtype."""
+def _inplace_binary(
+    self, other, np_fn, node_cls, op, alpha=1, check_operands=None, result_dtype=lambda d: d, number_edge=True
+):
+    """``self op= other``; ``result_dtype`` maps the promoted dtype to the op's result dtype;
+    ``number_edge``: a number ``other`` is an input of the node (a wrapped number, as add_'s)."""
     # autograd's refusals come first, then the kernel's operand checks (sub_ of a bool), then
     # TensorIterator's overlap checks, as PyTorch's
     check_inplace(self, op, (other,), overlap="ok")
@@ -3060,7 +3151,8 @@ def _inplace_binary(self, other, np_fn, node_cls, op, alpha=1, check_operands=No
         res = _compute(np_fn, da, db)
         saved = _inplace_saved(self, other, db, node_cls)
         _write(self, res, op, result)
-    return finish_inplace(self, op, node_cls, (self, other), saved, ctx=alpha)
+    inputs = (self, other) if number_edge or isinstance(other, Tensor) else (self,)
+    return finish_inplace(self, op, node_cls, inputs, saved, ctx=alpha)
 
 
 def _aliases_unanalysably(da, db) -> bool:
@@ -3076,6 +3168,8 @@ def _aliases_unanalysably(da, db) -> bool:
 def _inplace_saved(self, other, db, node_cls) -> tuple:
     """What an in-place product or quotient saves (before self changes)."""
     saved = ()
+    if node_cls is _FmodBackward1 and _requires(other):
+        return (_snapshot(self), other)
     if node_cls is _MulBackward0 and needs_grad(self, other):
         saved = (_saved_operand(other, db, self), _snapshot(self) if _requires(other) else None)
     elif node_cls is _DivBackward0 and needs_grad(self, other):
@@ -3121,6 +3215,20 @@ def div_(self, other, *, rounding_mode=None, _call=("div_", True)):
             return _inplace_binary(self, other, np.true_divide, _DivBackward0, "div_", result_dtype=_dtype.float_result)
     except Exception:
         refuse(_call, (self, other), rounding_mode=(rounding_mode, None))
+        raise
+
+
+_FmodBackward1 = node_class("FmodBackward1")
+
+
+def fmod_(self, other, *, _call=("fmod_", True)):
+    """In-place ``fmod`` (FmodBackward0 for a number, FmodBackward1 saving self's old values)."""
+    try:
+        node_cls = _FmodBackward1 if isinstance(other, Tensor) else node_class("FmodBackward0")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _inplace_binary(self, other, _fmod, node_cls, "fmod_", number_edge=False)
+    except Exception:
+        refuse(_call, (self, other))
         raise
 
 

@@ -435,6 +435,108 @@ ADDED_OPS.update(
 )
 
 
+# session 7: shifts, as ATen's lshift/rshift kernels (a count out of range, negative counts, the sign)
+SHIFTS = np.array([[5, -3, 0, -8], [12, 7, 1, -1]], dtype=np.int64)
+COUNTS = np.array([1, 0, 63, 64], dtype=np.int64)
+
+ADDED_OPS.update(
+    {
+        "lshift_int": (lambda t, x: x << 2, SHIFTS),
+        "rshift_int": (lambda t, x: x >> 1, SHIFTS),
+        "lshift_numpy_int": (lambda t, x: x << np.int64(1), SHIFTS),
+        "rshift_numpy_int": (lambda t, x: x >> np.int32(2), SHIFTS),
+        "lshift_tensor_counts": (lambda t, x, c: x << c, SHIFTS, COUNTS),
+        "rshift_tensor_counts": (lambda t, x, c: x >> c, SHIFTS, COUNTS),
+        "lshift_negative_count": (lambda t, x: x << -1, SHIFTS),
+        "rshift_negative_count": (lambda t, x: x >> -1, SHIFTS),
+        "lshift_beyond_width": (lambda t, x: x << 70, SHIFTS),
+        "rshift_beyond_width": (lambda t, x: x >> 70, SHIFTS),
+        "rlshift_number": (lambda t, x: 1 << x.abs(), SHIFTS),
+        "rrshift_number": (lambda t, x: 1024 >> x, SHIFTS),
+        "rlshift_numpy_number": (lambda t, x: np.int64(3) << x.abs(), SHIFTS),
+        "lshift_int8_wraps": (lambda t, x: x.to(t.int8) << 5, SHIFTS),
+        "rshift_int8_sign": (lambda t, x: x.to(t.int8) >> t.tensor([9, 7, 1, 100], dtype=t.int8), SHIFTS),
+        "lshift_uint8": (lambda t, x: x.abs().to(t.uint8) << 4, SHIFTS),
+        "rshift_uint8_wrapped_count": (lambda t, x: x.abs().to(t.uint8) >> 300, SHIFTS),
+        "lshift_uint8_by_int8_promotes": (lambda t, x: x.abs().to(t.uint8) << x.abs().to(t.int8), SHIFTS),
+        "lshift_int32_by_int64_0d": (lambda t, x: x.int() << t.tensor(3), SHIFTS),
+        "lshift_bool_by_number": (lambda t, x: (x > 0) << 1, SHIFTS),
+        "bitwise_left_shift_fn": (lambda t, x: t.bitwise_left_shift(x, 3), SHIFTS),
+        "bitwise_right_shift_fn_tensor": (lambda t, x, c: t.bitwise_right_shift(x, c), SHIFTS, COUNTS),
+        "bitwise_left_shift_fn_number_first": (lambda t, x: t.bitwise_left_shift(2, x.abs()), SHIFTS),
+        "bitwise_right_shift_method": (lambda t, x: x.bitwise_right_shift(2), SHIFTS),
+        "bitwise_left_shift_": (lambda t, x: x.clone().bitwise_left_shift_(1), SHIFTS),
+        "bitwise_right_shift__tensor": (lambda t, x, c: x.clone().bitwise_right_shift_(c), SHIFTS, COUNTS),
+        "ilshift": (lambda t, x: _augmented(x.clone(), "<<=", 2), SHIFTS),
+        "irshift_uint8_by_int64": (lambda t, x: _augmented(x.abs().to(t.uint8), ">>=", t.tensor([1, 2, 3, 4])), SHIFTS),
+    }
+)
+
+
+# session 7: fmod (the dividend's sign, a zero's sign kept, nan for a zero float divisor)
+DIVIDENDS = np.array([[5.5, -5.5, -0.0, 3.0], [-4.0, 6.0, -6.0, 0.25]], dtype=F)
+DIVISORS = np.array([2.0, -2.5, 1.5, -3.0], dtype=F)
+
+ADDED_OPS.update(
+    {
+        "fmod_number": (lambda t, x: t.fmod(x, 2), DIVIDENDS),
+        "fmod_negative_float_number": (lambda t, x: x.fmod(-2.5), DIVIDENDS),
+        "fmod_zero_float": (lambda t, x: t.fmod(x, 0), DIVIDENDS),
+        "fmod_tensor": (lambda t, x, y: t.fmod(x, y), DIVIDENDS, DIVISORS),
+        "fmod_tensor_method_other_only": (lambda t, x, y: x.detach().fmod(y), DIVIDENDS, DIVISORS),
+        "fmod_tensor_self_only": (lambda t, x, y: x.fmod(y.detach()), DIVIDENDS, DIVISORS),
+        "fmod_float64_0d": (lambda t, x: t.fmod(x.double(), t.tensor(0.7)), DIVIDENDS),
+        "fmod_half": (lambda t, x: t.fmod(x.half(), 0.7), DIVIDENDS),
+        "fmod_int": (lambda t, x: t.fmod(x, 3), SHIFTS),
+        "fmod_int_negative": (lambda t, x: t.fmod(x, -3), SHIFTS),
+        "fmod_int_by_float": (lambda t, x: t.fmod(x, 2.5), SHIFTS),
+        "fmod_int8_wrapped_number": (lambda t, x: t.fmod(x.to(t.int8), 200), SHIFTS),
+        "fmod_bool_by_int": (lambda t, x: t.fmod(x > 0, 1), SHIFTS),
+        "fmod_": (lambda t, x: x.clone().fmod_(2), DIVIDENDS),
+        "fmod__tensor": (lambda t, x, y: (x * 1).fmod_(y), DIVIDENDS, DIVISORS),
+        "fmod__int": (lambda t, x: x.clone().fmod_(t.tensor([1, 2, 3, 4])), SHIFTS),
+    }
+)
+
+
+def _fmod_saved(t, edit_self, other_requires_grad):
+    a = t.tensor([5.5, -5.5, 3.0], requires_grad=True)
+    b = t.tensor([2.0, 2.0, -1.5], requires_grad=other_requires_grad)
+    x = a * 1
+    y = t.fmod(x, b)
+    if edit_self:
+        x.add_(1)
+    else:
+        y.fmod_(b)
+    try:
+        y.sum().backward()
+    except RuntimeError as e:
+        return first_sentence(str(e))
+    return a.grad.tolist(), None if b.grad is None else b.grad.tolist(), y._version, y.tolist()
+
+
+@pytest.mark.parametrize("edit_self", [False, True])
+@pytest.mark.parametrize("other_requires_grad", [False, True])
+def test_fmod_saves_self_as_torch(edit_self, other_requires_grad):
+    torch = pytest.importorskip("torch")
+    theirs = _fmod_saved(torch, edit_self, other_requires_grad)
+    assert _fmod_saved(gradlens_core, edit_self, other_requires_grad) == theirs
+
+
+def _augmented(y, op, other):
+    before = y._version
+    if op == "<<=":
+        y <<= other
+    elif op == ">>=":
+        y >>= other
+    elif op == "//=":
+        y //= other
+    elif op == "**=":
+        y **= other
+    assert y._version == before + 1
+    return y
+
+
 def _ior(y):
     y |= 1
     return y
@@ -458,6 +560,22 @@ ADDED_ERRORS = {
     "bitwise_and__bool_self": lambda t: t.tensor([True]).bitwise_and_(1),
     "bitwise_not__float": lambda t: t.ones(2).bitwise_not_(),
     "rxor_float_number": lambda t: 1.5 ^ t.tensor([1, 2]),
+    "lshift_float": lambda t: t.ones(2) << 1,
+    "rshift_by_float_number": lambda t: t.tensor([1, 2]) >> 1.5,
+    "rlshift_float_number": lambda t: 1.5 << t.tensor([1, 2]),
+    "lshift_by_float_tensor": lambda t: t.tensor([1, 2]) << t.ones(2),
+    "lshift_bool_bool": lambda t: t.tensor([True]) << t.tensor([True]),
+    "rshift_bool_bool": lambda t: t.tensor([True]) >> t.tensor([False]),
+    "lshift_float_requires_grad": lambda t: t.ones(2, requires_grad=True) << 1,
+    "lshift_broadcast": lambda t: t.tensor([1, 2, 3]) << t.tensor([1, 2]),
+    "rshift_float_broadcast_first": lambda t: t.tensor([1, 2]).bitwise_right_shift(t.ones(3)),
+    "ilshift_float_number": lambda t: _augmented(t.tensor([1, 2]), "<<=", 1.5),
+    "irshift_float_self": lambda t: _augmented(t.ones(2), ">>=", 1),
+    "bitwise_left_shift__str": lambda t: t.tensor([1, 2]).bitwise_left_shift_("a"),
+    "bitwise_right_shift_str": lambda t: t.bitwise_right_shift(t.tensor([1, 2]), "a"),
+    "bitwise_left_shift_one_arg": lambda t: t.bitwise_left_shift(t.tensor([1, 2])),
+    "lshift_none": lambda t: t.tensor([1, 2]) << None,
+    "rrshift_list": lambda t: [1] >> t.tensor([1, 2]),
 }
 
 
@@ -466,3 +584,20 @@ def test_added_op_error_matches_torch(name):
     (_, mine), (_, theirs) = _run_both(ADDED_ERRORS[name])
     assert theirs is not None
     assert mine == theirs
+
+
+ADDED_ERRORS.update(
+    {
+        "fmod_int_zero": lambda t: t.fmod(t.tensor([7, -7]), 0),
+        "fmod_int_zero_tensor": lambda t: t.fmod(t.tensor([7, -7]), t.tensor([1, 0])),
+        "fmod_int_zero_broadcast_first": lambda t: t.fmod(t.tensor([7, -7, 1]), t.tensor([1, 0])),
+        "fmod_bool": lambda t: t.fmod(t.tensor([True]), t.tensor([True])),
+        "fmod_number_first": lambda t: t.fmod(3, t.tensor([1, 2])),
+        "fmod_str": lambda t: t.fmod(t.ones(2), "a"),
+        "fmod_one_arg": lambda t: t.fmod(t.ones(2)),
+        "fmod__none": lambda t: t.ones(2).fmod_(None),
+        "fmod__int_by_float": lambda t: t.tensor([1, 2]).fmod_(2.5),
+        "fmod__int_zero": lambda t: t.tensor([1, 2]).fmod_(0),
+        "fmod__leaf": lambda t: t.ones(2, requires_grad=True).fmod_(2),
+    }
+)
