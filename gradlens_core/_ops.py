@@ -68,6 +68,22 @@ def _check_number(x) -> None:
         raise TypeError(f"argument must be Number, not {type(x).__name__}")
 
 
+def _check_numbers(*values) -> None:
+    """``_check_number`` for each of ``values`` that is not a tensor; a Python int or float
+    passes at the cost of a class test (these checks sit on ops' fast paths)."""
+    for x in values:
+        if x.__class__ is not float and x.__class__ is not int and not isinstance(x, Tensor):
+            _check_number(x)
+
+
+def _check_bounds(min, max) -> None:
+    """``_check_numbers`` for clamp's bounds, None meaning absent."""
+    if min is not None:
+        _check_numbers(min)
+    if max is not None:
+        _check_numbers(max)
+
+
 def _number_as_tensor(x, other=None) -> Tensor:
     """A number where a binary op takes a tensor (PyTorch wraps it: the result has the dtype of
     a tensor ``other``, as far as the number's category allows); anything else is refused."""
@@ -536,7 +552,7 @@ def _floor_or_trunc_div(a, b, mode):
     a = as_tensor_arg(a, b if isinstance(b, Tensor) else None)
     da, db, _ = _operands(a, b)
     with np.errstate(divide="ignore", invalid="ignore"):
-        if da.dtype.kind in "iub" and mode in ("floor", "trunc"):
+        if da.dtype.kind in "iub":
             if da.dtype.kind == "b":
                 raise kernel_not_implemented(f"div_{mode}_cpu", _dtype.bool_)
             if not np.all(db):
@@ -1284,9 +1300,7 @@ def clamp(input, min=None, max=None, _name="ClampBackward1"):
             raise broadcast_error(input.shape, (lo if lo is not None else hi).shape) from None
         inputs = (input, lo, hi)
         return record(_wrap(res), node_class("ClampBackward0"), inputs, inputs, op="clamp")
-    for bound in (min, max):
-        if bound is not None and bound.__class__ not in (int, float) and not _is_scalar(bound):
-            raise TypeError(f"clamp(): argument must be Number, not {type(bound).__name__}")  # (the parser's text)
+    _check_bounds(min, max)  # the caller replays the parser for its text
     dt = _dtype.result_type(input, *(v for v in (min, max) if v is not None))  # int.clamp(0.5) is float
     data = _cast(input, dt)
     return record(_wrap(_clip(data, min, max)), node_class(_name), (input,), (input, min, max), op="clamp")
@@ -1593,37 +1607,32 @@ def _wrapped_dims(x: Tensor, dim) -> tuple:
     return dims
 
 
-def argmax(input, dim=None, keepdim=False, *, _call=("argmax", False)):
+def _arg_extreme(input, dim, keepdim, call, find):
+    """argmax / argmin (``find`` is numpy's): the flat index when ``dim`` is None (of shape
+    (1,) * ndim with ``keepdim``), else the index along ``dim``; int64, no history."""
+    name = call[0]
     try:
         _check_bool(keepdim, "keepdim")
-        _no_bool_arg(input, "argmax")
-        _nonempty_reduction(input, dim, "argmax")
+        _no_bool_arg(input, name)
+        _nonempty_reduction(input, dim, name)
         if dim is None:
-            res = np.asarray(np.argmax(input._data), dtype=np.int64)
+            res = np.asarray(find(input._data), dtype=np.int64)
             if keepdim:
                 res = res.reshape((1,) * input.ndim)
         else:
-            d = input._wrap_dim(dim)
-            res = np.asarray(np.argmax(input._data, axis=d, keepdims=keepdim), dtype=np.int64)
+            res = np.asarray(find(input._data, axis=input._wrap_dim(dim), keepdims=keepdim), dtype=np.int64)
     except Exception:
-        refuse_given(_call, (input, dim, keepdim), _DIM_KEEPDIM)
+        refuse_given(call, (input, dim, keepdim), _DIM_KEEPDIM)
         raise
-    return _nondiff(res, (input,), "argmax")
+    return _nondiff(res, (input,), name)
+
+
+def argmax(input, dim=None, keepdim=False, *, _call=("argmax", False)):
+    return _arg_extreme(input, dim, keepdim, _call, np.argmax)
 
 
 def argmin(input, dim=None, keepdim=False, *, _call=("argmin", False)):
-    try:
-        _check_bool(keepdim, "keepdim")
-        _no_bool_arg(input, "argmin")
-        _nonempty_reduction(input, dim, "argmin")
-        if dim is None:
-            res = np.asarray(np.argmin(input._data), dtype=np.int64)
-        else:
-            res = np.asarray(np.argmin(input._data, axis=input._wrap_dim(dim), keepdims=keepdim), dtype=np.int64)
-    except Exception:
-        refuse_given(_call, (input, dim, keepdim), _DIM_KEEPDIM)
-        raise
-    return _nondiff(res, (input,), "argmin")
+    return _arg_extreme(input, dim, keepdim, _call, np.argmin)
 
 
 _DIM_KEEPDIM = (("dim", None), ("keepdim", False))  # a reduction's optional arguments (``refuse_given``)
@@ -2261,10 +2270,11 @@ def _var_data(input, dims, c, keepdim, name="var"):
         return _ns.reduced(((d - m) ** 2).sum(axis=dims, keepdims=keepdim) / builtins.max(n - c, 0)).astype(d.dtype)
 
 
-def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, _call=("var", False)):
-    """Variance over ``dim`` (VarBackward0; Bessel's correction by default)."""
+def _var_args(input, dim, unbiased, keepdim, correction, call):
+    """var / std's arguments: (dim, the dims reduced, the correction). ``var(input, True)`` is
+    the ``unbiased`` overload; wrong types get PyTorch's parser text (``refuse_given``)."""
     try:
-        if dim.__class__ is bool:
+        if dim.__class__ is bool:  # var(input, unbiased)
             unbiased, dim = dim, None
         for flag, flag_name in ((unbiased, "unbiased"), (keepdim, "keepdim")):
             if flag is not None and flag.__class__ is not bool:
@@ -2273,11 +2283,16 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, _call
         dims = _reduce_dims(input, dim)
     except Exception:
         if unbiased.__class__ is bool and dim is None:  # var(input, unbiased)
-            refuse_given(_call, (input, unbiased), ())
+            refuse_given(call, (input, unbiased), ())
         optional = (("dim", None), ("unbiased", None), ("keepdim", False))
-        refuse_given(_call, (input, dim, unbiased, keepdim), optional, correction=(correction, None))
+        refuse_given(call, (input, dim, unbiased, keepdim), optional, correction=(correction, None))
         raise
-    c = _correction(unbiased, correction)
+    return dim, dims, _correction(unbiased, correction)
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, _call=("var", False)):
+    """Variance over ``dim`` (VarBackward0; Bessel's correction by default)."""
+    dim, dims, c = _var_args(input, dim, unbiased, keepdim, correction, _call)
     res = _var_data(input, dims, c, keepdim).astype(input._data.dtype)
     ctx = (dims, keepdim, c, dim is None or input._data.ndim == 0)
     return record(_wrap(res), node_class("VarBackward0"), (input,), (input,), ctx=ctx, op="var")
@@ -2285,21 +2300,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, _call
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, _call=("std", False)):
     """Standard deviation over ``dim`` (StdBackward0)."""
-    try:
-        if dim.__class__ is bool:
-            unbiased, dim = dim, None
-        for flag, flag_name in ((unbiased, "unbiased"), (keepdim, "keepdim")):
-            if flag is not None and flag.__class__ is not bool:
-                _check_bool(flag, flag_name)
-        _check_var_dtype(input)
-        dims = _reduce_dims(input, dim)
-    except Exception:
-        if unbiased.__class__ is bool and dim is None:  # var(input, unbiased)
-            refuse_given(_call, (input, unbiased), ())
-        optional = (("dim", None), ("unbiased", None), ("keepdim", False))
-        refuse_given(_call, (input, dim, unbiased, keepdim), optional, correction=(correction, None))
-        raise
-    c = _correction(unbiased, correction)
+    dim, dims, c = _var_args(input, dim, unbiased, keepdim, correction, _call)
     res = np.sqrt(_var_data(input, dims, c, keepdim, "std")).astype(input._data.dtype)
     ctx = (dims, keepdim, c, dim is None or input._data.ndim == 0)
     return record(
@@ -2331,9 +2332,8 @@ def _norm_bw(node, g, ns):
 
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """Vector p-norm over ``dim`` (LinalgVectorNormBackward0)."""
-    given_p = p
     if p.__class__ is str and p == "fro":
-        if dim is not None and dim.__class__ is not int and not isinstance(dim, int):
+        if dim is not None and not isinstance(dim, int):
             len(dim)  # torch.norm's own len(dim) of a dim that is no int (a numpy integer too)
         p = 2
     elif p is None:
@@ -2355,8 +2355,6 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
             )
         dims = _reduce_dims(input, dim)
     except Exception:  # torch.norm calls linalg.vector_norm(input, p, dim, keepdim), an int dim as [dim]
-        if given_p.__class__ is str and dim is not None and not isinstance(dim, int):
-            len(dim)  # torch.norm's own len(dim) comes first
         dims = [dim] if isinstance(dim, int) else dim
         refuse_given(("linalg_vector_norm", False), (input, p, dims, keepdim), _DIM_KEEPDIM)
         raise
@@ -3309,8 +3307,7 @@ def fill_(self, value, *, _call=("fill_", True)):
     """Fill with ``value`` in place (FillBackward0, or FillBackward1 for a 0-d tensor value)."""
     # filling with a number is idempotent: PyTorch allows expanded tensors (not with a tensor value)
     try:
-        if value.__class__ is not float and value.__class__ is not int and not isinstance(value, Tensor):
-            _check_number(value)
+        _check_numbers(value)
         check_inplace(self, "fill_", (value,), overlap="error" if isinstance(value, Tensor) else "ok")
     except Exception:
         refuse(_call, (self, value))
@@ -3329,10 +3326,7 @@ def fill_(self, value, *, _call=("fill_", True)):
 def clamp_(self, min=None, max=None, *, _call=("clamp_", True)):
     """In-place clamp (ClampBackward1; saves the original values; ClampBackward0 for tensor bounds)."""
     try:
-        for bound in (min, max):
-            if bound is not None and bound.__class__ is not float and bound.__class__ is not int:
-                if not isinstance(bound, Tensor):
-                    _check_number(bound)
+        _check_bounds(min, max)
         check_inplace(self, "clamp_", overlap="ok")
     except Exception:
         refuse_given(_call, (self, min, max), (("min", None), ("max", None)))
@@ -3431,8 +3425,7 @@ def _masked_fill_tensor_bw(node, g, ns):
 def _masked_fill_args(self, mask, value):
     """(value as an array, node class, differentiable inputs): a tensor value (0-d only) is an
     input of its own (MaskedFillBackward1); the mask never is."""
-    if value.__class__ is not float and value.__class__ is not int and not isinstance(value, Tensor):
-        _check_number(value)
+    _check_numbers(value)
     if mask._data.dtype != np.bool_:
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype._legacy}")
     if not isinstance(value, Tensor):

@@ -370,7 +370,7 @@ def _shape_args(shape):
     anything but integers is refused (see ``int_arg``)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
-    return tuple(s if s.__class__ is int else _size_element(s, s is shape[0]) for s in shape)
+    return tuple(s if s.__class__ is int else _size_element(s, i == 0) for i, s in enumerate(shape))
 
 
 def _size_element(x, first: bool = False) -> int:

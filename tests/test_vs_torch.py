@@ -832,3 +832,17 @@ def test_tensor_of_numpy_scalars_infers_dtype_as_torch(data, torch):
 )
 def test_factories_and_wrapping_with_numpy_scalars_as_torch(make, torch):
     assert _np_outcome(lambda: make(gradlens_core)) == _np_outcome(lambda: make(torch))
+
+
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("dim", [None, 0, 1, -1])
+def test_argmax_argmin_shapes_and_values_as_torch(name, keepdim, dim):
+    torch = pytest.importorskip("torch")
+
+    def run(mod):
+        x = mod.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 7.0]])
+        r = getattr(mod, name)(x, dim=dim, keepdim=keepdim)
+        return tuple(r.shape), r.tolist(), str(r.dtype)
+
+    assert run(gradlens_core) == run(torch)
