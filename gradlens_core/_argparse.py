@@ -63,6 +63,7 @@ _SIGNATURES = {
     "add_": ("Tensor input, Tensor other, *, Number alpha = 1", "!Tensor input, Number alpha, Tensor other"),
     "sub_": ("Tensor input, Tensor other, *, Number alpha = 1", "!Tensor input, Number alpha, Tensor other"),
     "mul_": ("Tensor input, Tensor other",),
+    "floor_divide_": ("Tensor input, Tensor other", "Tensor input, Number other"),
     "div_": (
         "Tensor input, Tensor other",
         "Tensor input, Tensor other, *, str? rounding_mode",

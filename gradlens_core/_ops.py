@@ -552,11 +552,7 @@ def _floor_or_trunc_div(a, b, mode):
     a = as_tensor_arg(a, b if isinstance(b, Tensor) else None)
     da, db, _ = _operands(a, b)
     with np.errstate(divide="ignore", invalid="ignore"):
-        if da.dtype.kind in "iub":
-            if da.dtype.kind == "b":
-                raise kernel_not_implemented(f"div_{mode}_cpu", _dtype.bool_)
-            if not np.all(db):
-                raise RuntimeError("ZeroDivisionError")  # the integer kernels' check
+        _check_rounding_operands(da, db, mode)
         if mode == "floor":
             res = (
                 _compute(np.floor_divide, da, db)
@@ -575,14 +571,31 @@ def _floor_or_trunc_div(a, b, mode):
     return record(out, node_class("DivBackward2"), (a, b), op="div")
 
 
+def _check_rounding_operands(a, b, mode) -> None:
+    """What the kernels of div with a rounding mode refuse: bools, and (integers) a zero divisor."""
+    kind = np.result_type(a, b).kind
+    if kind == "b":
+        raise kernel_not_implemented(f"div_{mode}_cpu", _dtype.bool_)
+    if kind in "iu" and not np.all(b):
+        raise RuntimeError("ZeroDivisionError")  # the integer kernels' check
+
+
 def _rounding_division(mode):
-    """The kernel of div with ``rounding_mode`` (as ``_floor_or_trunc_div`` computes it)."""
+    """The in-place kernel of div with ``rounding_mode`` (as ``_floor_or_trunc_div`` computes it)."""
     if mode == "floor":
-        return lambda a, b: (
-            np.floor_divide(a, b) if np.result_type(a, b).kind in "iu" else np.floor(np.true_divide(a, b))
-        )
+
+        def floor(a, b):
+            _check_rounding_operands(a, b, mode)
+            return np.floor_divide(a, b) if np.result_type(a, b).kind in "iu" else np.floor(np.true_divide(a, b))
+
+        return floor
     if mode == "trunc":
-        return lambda a, b: np.trunc(np.true_divide(a, b)).astype(np.result_type(a, b))
+
+        def trunc(a, b):
+            _check_rounding_operands(a, b, mode)
+            return np.trunc(np.true_divide(a, b)).astype(np.result_type(a, b))
+
+        return trunc
     raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{mode}'")
 
 
@@ -591,6 +604,25 @@ def floor_divide(input, other, *, _call=("floor_divide", False)):
         return _floor_or_trunc_div(input, other, "floor")
     except Exception:
         refuse(_call, (input, other))
+        raise
+
+
+def floor_divide_(self, other, *, _call=("floor_divide_", True)):
+    """In-place ``//`` (``x //= y``): PyTorch has no derivative for it, so its node is
+    NotImplemented (backward raises) and a number ``other`` is no input of it."""
+    try:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _inplace_binary(
+                self,
+                other,
+                _rounding_division("floor"),
+                NotImplementedNode,
+                "floor_divide_",
+                number_edge=False,
+                ctx="aten::floor_divide_",
+            )
+    except Exception:
+        refuse(_call, (self, other))
         raise
 
 
@@ -3118,10 +3150,20 @@ def overlap_status(a: np.ndarray, b: np.ndarray) -> str:
 
 
 def _inplace_binary(
-    self, other, np_fn, node_cls, op, alpha=1, check_operands=None, result_dtype=lambda d: d, number_edge=True
+    self,
+    other,
+    np_fn,
+    node_cls,
+    op,
+    alpha=1,
+    check_operands=None,
+    result_dtype=lambda d: d,
+    number_edge=True,
+    ctx=None,
 ):
     """``self op= other``; ``result_dtype`` maps the promoted dtype to the op's result dtype;
-    ``number_edge``: a number ``other`` is an input of the node (a wrapped number, as add_'s)."""
+    ``number_edge``: a number ``other`` is an input of the node (a wrapped number, as add_'s);
+    ``ctx``: the node's context (``alpha`` if None)."""
     # autograd's refusals come first, then the kernel's operand checks (sub_ of a bool), then
     # TensorIterator's overlap checks, as PyTorch's
     check_inplace(self, op, (other,), overlap="ok")
@@ -3150,7 +3192,9 @@ def _inplace_binary(
         saved = _inplace_saved(self, other, db, node_cls)
         _write(self, res, op, result)
     inputs = (self, other) if number_edge or isinstance(other, Tensor) else (self,)
-    return finish_inplace(self, op, node_cls, inputs, saved, ctx=alpha)
+    # PyTorch's NotImplemented node has edges only to the inputs that require grad
+    node_inputs = tuple(t for t in inputs if t.requires_grad) if node_cls is NotImplementedNode else None
+    return finish_inplace(self, op, node_cls, inputs, saved, ctx=alpha if ctx is None else ctx, node_inputs=node_inputs)
 
 
 def _aliases_unanalysably(da, db) -> bool:

@@ -420,11 +420,12 @@ class Tensor:
         from ._layout import empty_strided
         from ._ops import check_out_shape
 
-        if non_overlapping_and_dense(self._data):
-            check_out_shape(self._data.shape, g.shape)  # ``.data =`` may have changed the shape
-            if not self._data.size:  # new_empty_strided(sizes, strides): numpy's empty_like zeroes them
-                return empty_strided(self._data.shape, self._data.strides, self._data.dtype)
-            return np.empty_like(self._data, order="K")
+        d = self._data
+        if non_overlapping_and_dense(d):
+            check_out_shape(d.shape, g.shape)  # ``.data =`` may have changed the shape
+            # new_empty_strided(sizes, strides): the strides exactly, a size-1 dim's (even 0, which
+            # the contract then refuses) and an empty tensor's too (numpy's empty_like sets its own)
+            return empty_strided(d.shape, d.strides, d.dtype)
         return None
 
     def _edge(self):
@@ -995,7 +996,9 @@ def _refuse(self: Tensor, op: str, message: str):
         del error
 
 
-def finish_inplace(self: Tensor, op: str, node_cls, inputs, saved=(), ctx=None, save_output=False) -> Tensor:
+def finish_inplace(
+    self: Tensor, op: str, node_cls, inputs, saved=(), ctx=None, save_output=False, node_inputs=None
+) -> Tensor:
     """After the values of ``self`` were overwritten: bump the version and rebase the history.
 
     ``inputs[0]`` is ``self``. As in PyTorch, the node (its edges and saved inputs) is made
@@ -1003,12 +1006,16 @@ def finish_inplace(self: Tensor, op: str, node_cls, inputs, saved=(), ctx=None, 
     that shares ``self``'s version counter is stale from the start (backward refuses it).
     ``node_cls`` None records no history. As PyTorch's generated in-place kernels, an integer
     ``self`` gets history too when another input requires grad (``fill_`` with such a value).
+    ``node_inputs``: the node's edges, when they are not ``inputs``'.
     """
     counter = self._version_counter
     old_version = counter[0]
     # the node saves its inputs before the version moves, as PyTorch's autograd kernel does: an
     # input that is ``self`` (or a view of it) is then stale for backward
-    node = _make_node(node_cls, inputs, saved, ctx) if node_cls is not None and needs_grad(*inputs) else None
+    if node_cls is None or not needs_grad(*inputs):
+        node = None
+    else:
+        node = _make_node(node_cls, inputs if node_inputs is None else node_inputs, saved, ctx)
     if node is not None and saved and _ORIGINAL_SELF_CLONES:
         _sequence_original_self(saved)
     counter[0] = old_version + 1

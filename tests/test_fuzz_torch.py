@@ -1512,6 +1512,15 @@ REGRESSIONS = {
     """,  # fuzz seed 123: TensorIterator's fast setup gives sqrt's (3, 1) result of a
     # contiguous input strides (1, 1) (a dim of size 1 has no say), numpy kept the input's
     # (1, 3): t3.t() and t3 then fully overlap (the shape error comes next), not partly
+    "first_grad_takes_a_zero_stride_of_a_size_one_dim": """
+        t0 = torch.ones(1, 1, requires_grad=True)
+        t1, = torch.autograd.grad(t0.sum(), t0, retain_graph=True)
+        t0.data = t1
+        t0.sum().backward(retain_graph=True)
+        t0.backward(torch.ones_like(t0), retain_graph=True)
+    """,  # fuzz seed 132: `.data =` gives t0 sum's expanded grad, strides (0, 0); the first grad
+    # is new_empty_strided with exactly those strides (numpy's empty_like made them (1, 1)), so
+    # the second backward's sum breaks the layout contract and warns, as PyTorch's
 }
 
 

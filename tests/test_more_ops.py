@@ -601,3 +601,53 @@ ADDED_ERRORS.update(
         "fmod__leaf": lambda t: t.ones(2, requires_grad=True).fmod_(2),
     }
 )
+
+
+# ----------------------------------------------------------------------------- floor_divide_ (//=)
+
+FLOOR_DIVIDE_IN_PLACE = {
+    "by_number": lambda t: _floor_divided(t, t.tensor([3.0, -4.0, 5.5], requires_grad=True) * 1, 2),
+    "by_tensor": lambda t: _floor_divided(
+        t, t.tensor([3.0, -4.0, 5.5], requires_grad=True) * 1, t.tensor([2.0, 3.0, -2.0], requires_grad=True)
+    ),
+    "backward_refused": lambda t: (
+        _floor_divided(t, t.tensor([3.0, 4.0], requires_grad=True) * 1, 2)[-1].sum().backward()
+    ),
+    "int_by_float_refused": lambda t: _floor_divided(t, t.tensor([3, 4]), 2.5),
+    "int_by_int": lambda t: _floor_divided(t, t.tensor([3, -7]), 2),
+    "int_by_zero": lambda t: _floor_divided(t, t.tensor([3, 4]), 0),
+    "bool_refused": lambda t: _floor_divided(t, t.tensor([True]), True),
+    "leaf_refused": lambda t: _floor_divided(t, t.tensor([3.0, 4.0], requires_grad=True), 2),
+    "shapes": lambda t: _floor_divided(t, t.ones(2, 2), t.tensor([1.0, 2.0, 3.0])),
+    "self_without_grad": lambda t: _floor_divided(
+        t, t.tensor([3.0, 4.0]), t.tensor([2.0, 3.0], requires_grad=True) * 1
+    ),
+    "other_without_grad": lambda t: _floor_divided(
+        t, t.tensor([3.0, 4.0], requires_grad=True) * 1, t.tensor([2.0, 3.0])
+    ),
+    "method_returns_self": lambda t: (lambda x: x.floor_divide_(2) is x)(t.tensor([3.0, 4.0])),
+    "method_parser": lambda t: t.ones(2).floor_divide_("a"),
+    "div_floor_int_by_zero": lambda t: t.tensor([3, 4]).div_(0, rounding_mode="floor"),
+    "div_trunc_bool": lambda t: t.tensor([True]).div_(True, rounding_mode="trunc"),
+}
+
+
+def _floor_divided(t, x, other):
+    x //= other
+    node = x.grad_fn
+    edges = None if node is None else [type(n).__name__ for n, _ in node.next_functions]
+    return x.tolist(), str(x.dtype), x._version, None if node is None else type(node).__name__, edges, x
+
+
+@pytest.mark.parametrize("name", list(FLOOR_DIVIDE_IN_PLACE))
+def test_floor_divide_in_place_as_torch(name):
+    torch = pytest.importorskip("torch")
+
+    def run(mod):
+        try:
+            out = FLOOR_DIVIDE_IN_PLACE[name](mod)
+        except Exception as exc:
+            return type(exc).__name__, str(exc).splitlines()[0]
+        return out[:-1] if isinstance(out, tuple) else out
+
+    assert run(gradlens_core) == run(torch)
