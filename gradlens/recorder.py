@@ -285,10 +285,6 @@ class _PendingNode:
         self.output = output  # the gid of the tensor it made, when that one has a record
 
 
-def _no_ref():
-    return None
-
-
 class Recorder:
     """Listens to an engine's events and keeps the records (see module docstring)."""
 

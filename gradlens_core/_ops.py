@@ -2176,12 +2176,16 @@ def _amax_bw(node, g, ns):
     return ((g / count) * mask,)
 
 
-def _amax_like(input, dim, keepdim, is_max):
-    name = "amax" if is_max else "amin"
-    _check_bool(keepdim, "keepdim")
-    if input._data.size == 0:
-        _zero_numel_check_dims(input, dim, name)
-    dims = _reduce_dims(input, dim)
+def _amax_like(input, dim, keepdim, is_max, call):
+    """amax / amin; a wrong argument gets PyTorch's parser text (``refuse_given``)."""
+    try:
+        _check_bool(keepdim, "keepdim")
+        if input._data.size == 0:
+            _zero_numel_check_dims(input, dim, call[0])
+        dims = _reduce_dims(input, dim)
+    except Exception:
+        refuse_given(call, (input, dim, keepdim), (("dim", ()), ("keepdim", False)))
+        raise
     fn = np.amax if is_max else np.amin
     res = _ns.reduced(fn(input._data, axis=dims, keepdims=keepdim))
     if res.dtype.kind == "f" and np.count_nonzero(res) != res.size:  # a zero: which sign torch keeps
@@ -2208,20 +2212,12 @@ def _settle_reduced_zeros(res, x, dims, keepdim) -> None:
 
 def amax(input, dim=(), keepdim=False, *, _call=("amax", False)):
     """Largest values over ``dim`` (AmaxBackward0; ties share the gradient evenly)."""
-    try:
-        return _amax_like(input, dim, keepdim, True)
-    except Exception:
-        refuse_given(_call, (input, dim, keepdim), (("dim", ()), ("keepdim", False)))
-        raise
+    return _amax_like(input, dim, keepdim, True, _call)
 
 
 def amin(input, dim=(), keepdim=False, *, _call=("amin", False)):
     """Smallest values over ``dim`` (AminBackward0)."""
-    try:
-        return _amax_like(input, dim, keepdim, False)
-    except Exception:
-        refuse_given(_call, (input, dim, keepdim), (("dim", ()), ("keepdim", False)))
-        raise
+    return _amax_like(input, dim, keepdim, False, _call)
 
 
 def _correction(unbiased, correction):

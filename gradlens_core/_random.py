@@ -457,7 +457,8 @@ def _log(x: np.ndarray) -> np.ndarray:
 _f = np.float32
 
 
-_LOG_P = [_k(_f(c)) for c in (
+# avx_mathfun's cephes_log_p0 ... p8 (tests/random_reference.py uses them too)
+LOG_COEFFS = (
     7.0376836292e-2,
     -1.1514610310e-1,
     1.1676998740e-1,
@@ -467,7 +468,8 @@ _LOG_P = [_k(_f(c)) for c in (
     2.0000714765e-1,
     -2.4999993993e-1,
     3.3333331174e-1,
-)]  # fmt: skip
+)
+_LOG_P = [_k(_f(c)) for c in LOG_COEFFS]
 _LOG_Q1, _LOG_Q2 = _k(_f(-2.12194440e-4)), _k(_f(0.693359375))
 _SQRTHF = _k(0.707106781186547524, _f)
 _FOPI = _k(1.27323954473516, _f)  # 4 / pi

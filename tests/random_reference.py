@@ -11,21 +11,11 @@ import math
 
 import numpy as np
 
+from gradlens_core._random import LOG_COEFFS as LOG_P
 from gradlens_core._random import _fma32
 
 f = np.float32
 TWO_PI = f(2.0 * math.pi)
-LOG_P = (
-    7.0376836292e-2,
-    -1.1514610310e-1,
-    1.1676998740e-1,
-    -1.2420140846e-1,
-    1.4249322787e-1,
-    -1.6668057665e-1,
-    2.0000714765e-1,
-    -2.4999993993e-1,
-    3.3333331174e-1,
-)
 
 
 def log256(x: np.ndarray) -> np.ndarray:
