@@ -16,8 +16,11 @@ TypeError("add(): argument 'other' (position 2) must be Tensor, not str")
 
 from __future__ import annotations
 
+import dis
 import functools
 import numbers
+import os
+import sys
 import types
 
 import numpy as np
@@ -511,17 +514,66 @@ def refuse(call: tuple, args: tuple, **given) -> None:
 
 
 def refuse_given(call: tuple, args: tuple, optional: tuple, **given) -> None:
-    """``refuse`` for an op whose optional parameters may come by position or by keyword (the op
-    cannot tell which): ``args``, the tensor first, end with the parameters ``optional`` names as
-    (name, default) pairs. Those at their default count as not given; the first one at its
-    default ends the positional ones (a later value was given by keyword)."""
+    """``refuse`` for an op whose optional parameters may come by position or by keyword: ``args``,
+    the tensor first, end with the parameters ``optional`` names as (name, default) pairs.
+
+    Which of them came by keyword is read from the user's call (``call_keywords``); those not
+    given at all sit at their defaults. Where the call cannot be read (``f(**kwargs)``), the
+    first one at its default ends the positional ones (a later value was given by keyword)."""
     first = len(args) - len(optional)
+    keywords = call_keywords(sys._getframe(1))
     n = first
-    while n < len(args) and not _at_default(args[n], optional[n - first][1]):
-        n += 1
+    if keywords is None:
+        while n < len(args) and not _at_default(args[n], optional[n - first][1]):
+            n += 1
+    else:
+        while n < len(args) and optional[n - first][0] not in keywords:
+            n += 1
+        while n > first and _at_default(args[n - 1], optional[n - 1 - first][1]):
+            n -= 1  # left out, not given
     for value, (name, default) in zip(args[n:], optional[n - first :]):
         given[name] = (value, default)
     refuse(call, args[:n], **given)
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def call_keywords(frame):
+    """The keyword names passed by the call that entered ``frame`` (through any frames of this
+    package: the first caller outside it), read from the caller's bytecode at the call it is
+    making; None when they cannot be read (a call with ``**kwargs``, or a Python whose call
+    bytecode is not known here). Only a refused call pays for this.
+
+    >>> def f(*args, **kwargs):
+    ...     return call_keywords(sys._getframe())
+    >>> sorted(f(1, dim=0, keepdim=True))
+    ['dim', 'keepdim']
+    """
+    f = frame.f_back
+    while f is not None and f.f_code.co_filename.startswith(_PACKAGE):
+        f = f.f_back
+    return None if f is None else _keywords_at(f.f_code, f.f_lasti)
+
+
+def _keywords_at(code, lasti: int):
+    """The keyword names of the call instruction at ``lasti`` in ``code``: Python 3.11 and 3.12
+    put them in a KW_NAMES before the CALL (3.11 with a PRECALL between), 3.13 loads them as a
+    constant before CALL_KW."""
+    before = [i for i in dis.get_instructions(code) if i.offset <= lasti]
+    if not before:
+        return None
+    call = before.pop()
+    if call.opname == "CALL_KW":
+        names = before[-1].argval if before and before[-1].opname == "LOAD_CONST" else None
+        return frozenset(names) if isinstance(names, tuple) else None
+    if call.opname != "CALL":
+        return None  # CALL_FUNCTION_EX (``**kwargs``) or an unknown instruction
+    if before and before[-1].opname == "PRECALL":
+        before.pop()
+    if before and before[-1].opname == "KW_NAMES":
+        return frozenset(code.co_consts[before[-1].arg])
+    return frozenset()
 
 
 def _at_default(value, default) -> bool:
