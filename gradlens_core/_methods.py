@@ -173,6 +173,8 @@ _METHODS = {
     "copy_": _ops.copy_,
     "clamp_": _ops.clamp_,
     "clip_": entry(_ops.clamp_, "clip_", True),
+    "clamp_min_": _ops.clamp_min_,
+    "clamp_max_": _ops.clamp_max_,
     "relu_": _ops.relu_,
     "sigmoid_": _ops.sigmoid_,
     "tanh_": _ops.tanh_,

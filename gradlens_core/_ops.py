@@ -1323,19 +1323,27 @@ def clamp(input, min=None, max=None, _name="ClampBackward1"):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        lo = None if min is None else as_tensor_arg(min)
-        hi = None if max is None else as_tensor_arg(max)
-        dt = _dtype.result_type(input, *(b for b in (lo, hi) if b is not None))  # a 0-d bound does not promote
-        try:
-            res = _clip(input._data, *(None if b is None else b._data for b in (lo, hi)), dtype=dt)
-        except ValueError:
-            raise broadcast_error(input.shape, (lo if lo is not None else hi).shape) from None
-        inputs = (input, lo, hi)
-        return record(_wrap(res), node_class("ClampBackward0"), inputs, inputs, op="clamp")
+        return _clamp_by_tensors(input, min, max, "ClampBackward0")
     _check_bounds(min, max)  # the caller replays the parser for its text
     dt = _dtype.result_type(input, *(v for v in (min, max) if v is not None))  # int.clamp(0.5) is float
     data = _cast(input, dt)
     return record(_wrap(_clip(data, min, max)), node_class(_name), (input,), (input, min, max), op="clamp")
+
+
+def _clamp_by_tensors(input, min, max, name):
+    """clamp with a tensor bound. ClampBackward0 (clamp.Tensor) has an edge to each of input,
+    min and max (None for an absent one); ClampMinBackward1 and ClampMaxBackward1 (clamp_min
+    and clamp_max with a tensor) to input and their one bound. Each saves its inputs."""
+    lo = None if min is None else as_tensor_arg(min)
+    hi = None if max is None else as_tensor_arg(max)
+    bounds = [b for b in (lo, hi) if b is not None]
+    dt = _dtype.result_type(input, *bounds)  # a 0-d bound does not promote
+    try:
+        res = _clip(input._data, *(None if b is None else b._data for b in (lo, hi)), dtype=dt)
+    except ValueError:
+        raise broadcast_error(input.shape, bounds[0].shape) from None
+    inputs = (input, lo, hi) if name == "ClampBackward0" else (input, *bounds)
+    return record(_wrap(res), node_class(name), inputs, inputs, op="clamp")
 
 
 @backward_formula("ClampBackward0")
@@ -1356,14 +1364,42 @@ clip = clamp
 
 @autograd_first(call=("clamp_min", False))
 def clamp_min(input, min):
-    """``clamp(min=...)`` recorded as PyTorch's clamp_min (ClampMinBackward0)."""
+    """``clamp(min=...)`` recorded as PyTorch's clamp_min: ClampMinBackward0 for a number,
+    ClampMinBackward1 for a tensor (saving self and min; the grad goes to min where it wins).
+
+    >>> import gradlens_core as torch
+    >>> x = torch.tensor([1., -2.], requires_grad=True)
+    >>> x.clamp_min(torch.zeros(2, requires_grad=True))
+    tensor([1., 0.], grad_fn=<ClampMinBackward1>)
+    """
+    if isinstance(min, Tensor):
+        return _clamp_by_tensors(input, min, None, "ClampMinBackward1")
     return clamp.__wrapped__(input, min=min, _name="ClampMinBackward0")
 
 
 @autograd_first(call=("clamp_max", False))
 def clamp_max(input, max):
-    """``clamp(max=...)`` recorded as PyTorch's clamp_max (ClampMaxBackward0)."""
+    """``clamp(max=...)`` recorded as PyTorch's clamp_max: ClampMaxBackward0 for a number,
+    ClampMaxBackward1 for a tensor (saving self and max)."""
+    if isinstance(max, Tensor):
+        return _clamp_by_tensors(input, None, max, "ClampMaxBackward1")
     return clamp.__wrapped__(input, max=max, _name="ClampMaxBackward0")
+
+
+@backward_formula("ClampMinBackward1")
+def _clamp_min_tensor_bw(node, g, ns):
+    # self: where(self >= min, grad, 0); min: where(self < min, grad, 0) (a tie is self's)
+    x, lo = node.unpack(ns)
+    z = ns.zeros_like(g)
+    return (ns.where(x >= lo, g, z) if node.needs(0) else None, ns.where(x < lo, g, z) if node.needs(1) else None)
+
+
+@backward_formula("ClampMaxBackward1")
+def _clamp_max_tensor_bw(node, g, ns):
+    # self: where(self <= max, grad, 0); max: where(self > max, grad, 0)
+    x, hi = node.unpack(ns)
+    z = ns.zeros_like(g)
+    return (ns.where(x <= hi, g, z) if node.needs(0) else None, ns.where(x > hi, g, z) if node.needs(1) else None)
 
 
 def _split_grad(g, a, b, a_loses, b_loses, ns):
@@ -3373,9 +3409,52 @@ def clamp_(self, min=None, max=None, *, _call=("clamp_", True)):
         raise
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    return _clamp_in_place(self, min, max, "clamp_", "ClampBackward1", "ClampBackward0")
+
+
+_NO_BOUND = object()  # clamp_min_ called without its bound (the parser's error names the call)
+
+
+def clamp_min_(self, min=_NO_BOUND, *extra, _call=("clamp_min_", True), **unknown):
+    """In-place ``clamp_min``: ClampMinBackward0 for a number, ClampMinBackward1 for a tensor
+    (which, as clamp_'s, saves self's old values and the bound).
+
+    >>> import gradlens_core as torch
+    >>> a = torch.tensor([1., -2.], requires_grad=True) * 1
+    >>> a.clamp_min_(torch.zeros(2))
+    tensor([1., 0.], grad_fn=<ClampMinBackward1>)
+    """
+    _one_bound_args(self, min, extra, unknown, _call)
+    return _clamp_in_place(self, min, None, "clamp_min_", "ClampMinBackward0", "ClampMinBackward1")
+
+
+def clamp_max_(self, max=_NO_BOUND, *extra, _call=("clamp_max_", True), **unknown):
+    """In-place ``clamp_max``: ClampMaxBackward0 for a number, ClampMaxBackward1 for a tensor."""
+    _one_bound_args(self, max, extra, unknown, _call)
+    return _clamp_in_place(self, None, max, "clamp_max_", "ClampMaxBackward0", "ClampMaxBackward1")
+
+
+def _one_bound_args(self, bound, extra, unknown, call) -> None:
+    """clamp_min_'s and clamp_max_'s checks before their kernel: the parser's (replayed for its
+    text: a bound that is no number or tensor, none, more than one, or an unknown keyword),
+    then autograd's refusal of the edit."""
+    try:
+        if bound is _NO_BOUND or extra or unknown:
+            raise TypeError(f"{call[0]}() takes one bound")
+        _check_numbers(bound)
+        check_inplace(self, call[0], (bound,), overlap="ok")
+    except Exception:
+        args = (self,) if bound is _NO_BOUND else (self, bound, *extra)
+        refuse(call, args, **{k: (v, _NO_BOUND) for k, v in unknown.items()})
+        raise
+
+
+def _clamp_in_place(self, min, max, op, name, tensor_name):
+    """clamp_, clamp_min_ and clamp_max_ after their argument checks: node ``name`` for number
+    bounds, ``tensor_name`` for tensor ones."""
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        check_internal_overlap(self, "clamp_")
-        return _clamp_tensor_(self, min, max)
+        check_internal_overlap(self, op)
+        return _clamp_tensor_(self, min, max, op, tensor_name)
     if not self.dtype.is_floating_point:
         # clamp promotes by hand and allows no promotion in place; its message names the C++ type
         result = _dtype.result_type(self, *(v for v in (min, max) if v is not None))
@@ -3383,13 +3462,13 @@ def clamp_(self, min=None, max=None, *, _call=("clamp_", True)):
             raise RuntimeError(
                 f"result type {result._legacy} can't be cast to the desired output type {self.dtype._cpp}"
             )
-    check_internal_overlap(self, "clamp_")  # TensorIterator's, after clamp's own dtype check
+    check_internal_overlap(self, op)  # TensorIterator's, after clamp's own dtype check
     saved = (_snapshot(self), min, max) if needs_grad(self) else ()
-    _write(self, _clip(self._data, min, max), "clamp_")
-    return finish_inplace(self, "clamp_", node_class("ClampBackward1"), (self,), saved)
+    _write(self, _clip(self._data, min, max), op)
+    return finish_inplace(self, op, node_class(name), (self,), saved)
 
 
-def _clamp_tensor_(self, min, max):
+def _clamp_tensor_(self, min, max, op, name):
     lo = None if min is None else as_tensor_arg(min)
     hi = None if max is None else as_tensor_arg(max)
     bounds = [b for b in (lo, hi) if b is not None]
@@ -3402,10 +3481,11 @@ def _clamp_tensor_(self, min, max):
         raise broadcast_error(self.shape, bounds[0].shape) from None
     check_out_shape(self._data.shape, res.shape)
     check_result_dtype(result, self)
-    inputs = (self, lo, hi)
-    saved = (_snapshot(self), lo, hi) if needs_grad(*inputs) else ()
+    # clamp_ has an edge to each bound (None for an absent one), clamp_min_/clamp_max_ to theirs
+    inputs = (self, lo, hi) if name == "ClampBackward0" else (self, *bounds)
+    saved = (_snapshot(self), *inputs[1:]) if needs_grad(*inputs) else ()
     self._data[...] = res
-    return finish_inplace(self, "clamp_", node_class("ClampBackward0"), inputs, saved)
+    return finish_inplace(self, op, node_class(name), inputs, saved)
 
 
 clip_ = clamp_

@@ -1,0 +1,210 @@
+"""clamp_min/clamp_max with tensor bounds and in place, torch.fill, and what remainder and
+fmod save, against real PyTorch: values, dtypes, strides, node names and edges, versions,
+the grads of every input, and which in-place edit of an operand breaks backward."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import first_sentence
+
+import gradlens_core
+
+X = [[0.5, -1.0, 2.0], [1.5, 0.0, -0.75]]
+UP = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]  # the upstream grad: each element's share can be told apart
+
+
+def _outcomes(program):
+    """``program(t)`` under gradlens_core and torch: its result, or its error's class and first sentence."""
+    torch = pytest.importorskip("torch")
+    seen = []
+    for t in (gradlens_core, torch):
+        try:
+            seen.append(program(t))
+        except Exception as e:  # noqa: BLE001 - compared with torch's
+            seen.append((type(e).__name__, first_sentence(str(e))))
+    return seen
+
+
+def _same_as_torch(program):
+    ours, theirs = _outcomes(program)
+    assert repr(ours) == repr(theirs)  # (repr: nan equals nan, -0.0 differs from 0.0)
+
+
+def _node(fn):
+    """A node's name and the names at the ends of its edges (None for an empty edge)."""
+    if fn is None:
+        return None
+    return [type(fn).__name__, [None if f is None else type(f).__name__ for f, _ in fn.next_functions]]
+
+
+def _grad(t):
+    return None if t.grad is None else t.grad.tolist()
+
+
+# ----------------------------------------------------------------------------- clamp_min_ / clamp_max_
+
+
+def _clamp_in_place(call, bound=None, bound_grad=False):
+    """``call(t, a, b)`` edits ``a = x * 1`` in place (``b``: ``bound`` as a tensor, or None)."""
+
+    def program(t):
+        x = t.tensor(X, requires_grad=True)
+        b = None if bound is None else t.tensor(bound, requires_grad=bound_grad)
+        a = x * 1
+        r = call(t, a, b)
+        facts = [r is a, a._version, _node(a.grad_fn), a.tolist(), str(a.dtype)]
+        (a * t.tensor(UP)).sum().backward()
+        return facts + [_grad(x), None if b is None else _grad(b)]
+
+    return program
+
+
+CLAMP_IN_PLACE = {
+    "min_number": _clamp_in_place(lambda t, a, b: a.clamp_min_(0.25)),
+    "max_number": _clamp_in_place(lambda t, a, b: a.clamp_max_(0.0)),  # a tie at 0.0 keeps the grad
+    "min_number_keyword": _clamp_in_place(lambda t, a, b: a.clamp_min_(min=0.0)),
+    "min_int_number": _clamp_in_place(lambda t, a, b: a.clamp_min_(1)),
+    "min_bool_number": _clamp_in_place(lambda t, a, b: a.clamp_max_(True)),
+    "min_tensor": _clamp_in_place(lambda t, a, b: a.clamp_min_(b), [0.0, 0.0, 2.0], True),  # ties at 0 and 2
+    "max_tensor": _clamp_in_place(lambda t, a, b: a.clamp_max_(b), [0.0, 0.0, 2.0], True),
+    "min_tensor_no_grad": _clamp_in_place(lambda t, a, b: a.clamp_min_(b), [0.0, 0.0, 2.0]),
+    "max_tensor_column": _clamp_in_place(lambda t, a, b: a.clamp_max_(b), [[1.0], [0.0]], True),
+    "min_tensor_0d": _clamp_in_place(lambda t, a, b: a.clamp_min_(b), 0.75, True),
+    "max_tensor_0d_keyword": _clamp_in_place(lambda t, a, b: a.clamp_max_(max=b), 0.75, True),
+    "min_function": _clamp_in_place(lambda t, a, b: t.clamp_min_(a, b), [1.0, -2.0, 0.0], True),
+    "max_function_number": _clamp_in_place(lambda t, a, b: t.clamp_max_(a, 1.0)),
+    "min_tensor_nan": _clamp_in_place(lambda t, a, b: a.clamp_min_(b), [float("nan"), 0.0, 3.0], True),
+    "min_tensor_float64": _clamp_in_place(lambda t, a, b: a.clamp_min_(b.double()), [0.0, 0.0, 2.0], True),
+    "min_tensor_int": _clamp_in_place(lambda t, a, b: a.clamp_min_(b.long()), [0.0, 1.0, 3.0]),
+    "min_self": _clamp_in_place(lambda t, a, b: a.clamp_min_(a)),  # the saved min is self: stale at once
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLAMP_IN_PLACE))
+def test_clamp_min_max_in_place_match_torch(name):
+    _same_as_torch(CLAMP_IN_PLACE[name])
+
+
+def _clamp_plain(call, values, bound):
+    """``call(t, x, b)`` on tensors that require no grad: the values and dtype written."""
+
+    def program(t):
+        x = t.tensor(values)
+        b = t.tensor(bound) if isinstance(bound, list) else bound
+        r = call(t, x, b)
+        return [r is x, x._version, x.tolist(), str(x.dtype), _node(x.grad_fn)]
+
+    return program
+
+
+INTS = [1, -2, 3]
+CLAMP_PLAIN = {
+    "int_int_number": _clamp_plain(lambda t, x, b: x.clamp_min_(b), INTS, 0),
+    "int_bool_number": _clamp_plain(lambda t, x, b: x.clamp_max_(b), INTS, True),
+    "float_int_tensor": _clamp_plain(lambda t, x, b: x.clamp_min_(b), [1.0, -2.0, 3.0], [0, 1, 5]),
+    "bool_bool_tensor": _clamp_plain(lambda t, x, b: x.clamp_min_(b), [True, False], [True, True]),
+    "int8_wraps_a_0d_int64": _clamp_plain(lambda t, x, b: x.char().clamp_max_(t.tensor(1000)), INTS, None),
+    "nan_number": _clamp_plain(lambda t, x, b: x.clamp_min_(b), [1.0, float("nan")], 2.0),
+    "nan_bound": _clamp_plain(lambda t, x, b: x.clamp_max_(b), [1.0, -1.0], float("nan")),
+    "signed_zero_number": _clamp_plain(lambda t, x, b: x.clamp_min_(b), [-0.0, 0.0], 0.0),
+    "signed_zero_tensor": _clamp_plain(lambda t, x, b: x.clamp_max_(b), [-0.0, 0.0, -0.0], [0.0, -0.0, 0.0]),
+    "grad_of_bound_only": _clamp_plain(lambda t, x, b: x.clamp_min_(t.tensor(2.0, requires_grad=True)), X, None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLAMP_PLAIN))
+def test_clamp_min_max_in_place_values_match_torch(name):
+    _same_as_torch(CLAMP_PLAIN[name])
+
+
+CLAMP_ERRORS = {
+    "leaf": lambda t: t.ones(3, requires_grad=True).clamp_min_(0.5),
+    "leaf_tensor_bound": lambda t: t.ones(3, requires_grad=True).clamp_max_(t.zeros(3)),
+    "int_float_number": lambda t: t.tensor(INTS).clamp_min_(0.5),
+    "int_float_tensor": lambda t: t.tensor(INTS).clamp_max_(t.tensor([0.5, 0.5, 0.5])),
+    "int_float_0d_tensor_with_grad": lambda t: t.tensor(INTS).clamp_min_(t.tensor(0.5, requires_grad=True)),
+    "bool_int_number": lambda t: t.tensor([True, False]).clamp_min_(0),
+    "bound_broadcasts_beyond_self": lambda t: t.ones(3).clamp_min_(t.zeros(2, 3)),
+    "bound_of_another_size": lambda t: t.ones(3).clamp_max_(t.zeros(2)),
+    "expanded_self": lambda t: t.ones(3).expand(2, 3).clamp_min_(0.0),
+    "expanded_self_tensor_bound": lambda t: t.ones(3).expand(2, 3).clamp_max_(t.zeros(2, 3)),
+    "partial_overlap": lambda t: (lambda x: x[:3].clamp_min_(x[1:]))(t.arange(4.0)),
+    "str": lambda t: t.ones(3).clamp_min_("a"),
+    "none": lambda t: t.ones(3).clamp_max_(None),
+    "list": lambda t: t.ones(3).clamp_max_([1.0, 2.0]),
+    "missing": lambda t: t.ones(3).clamp_min_(),
+    "two_numbers": lambda t: t.ones(3).clamp_min_(1.0, 2.0),
+    "function_none": lambda t: t.clamp_min_(t.ones(3), None),
+    "function_str": lambda t: t.clamp_max_(t.ones(3), "a"),
+    "function_missing": lambda t: t.clamp_max_(t.ones(3)),
+    "function_number_self": lambda t: t.clamp_min_(1.0, 0.0),
+    "unknown_keyword": lambda t: t.ones(3).clamp_min_(2.0, max=1.0),
+    "keyword_of_the_other_bound": lambda t: t.ones(3).clamp_max_(min=1.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLAMP_ERRORS))
+def test_clamp_min_max_in_place_errors_match_torch(name):
+    ours, theirs = _outcomes(CLAMP_ERRORS[name])
+    assert isinstance(theirs, tuple) and theirs[0] in ("RuntimeError", "TypeError")
+    assert ours == theirs
+
+
+# clamp_min / clamp_max with a tensor bound: ClampMinBackward1 / ClampMaxBackward1 (derivatives.yaml:
+# self: where(self >= min, grad, 0); min: where(self < min, grad, 0)), saving self and the bound
+
+
+def _clamp_tensor_bound(op, bound, grads=(True, True), edit=None, function=False):
+    """``op`` of ``a = x * 1`` (or plain ``x``) and a tensor ``bound``; ``grads``: which of the two
+    require grad; ``edit``: "self" or "bound", edited in place before backward."""
+
+    def program(t):
+        x = t.tensor(X, requires_grad=grads[0])
+        m = t.tensor(bound, requires_grad=grads[1])
+        a, b = x * 1, m * 1
+        y = getattr(t, op)(a, b) if function else getattr(a, op)(b)
+        facts = [_node(y.grad_fn), y.tolist()]
+        if edit is not None:
+            {"self": a, "bound": b}[edit].mul_(2)
+        (y * t.tensor(UP)).sum().backward()
+        return facts + [_grad(x), _grad(m)]
+
+    return program
+
+
+ROW = [0.0, 0.0, 2.0]  # ties with X at 0.0 and 2.0
+CLAMP_TENSOR_BOUND = {
+    "min": _clamp_tensor_bound("clamp_min", ROW),
+    "max": _clamp_tensor_bound("clamp_max", ROW),
+    "min_function": _clamp_tensor_bound("clamp_min", ROW, function=True),
+    "max_function": _clamp_tensor_bound("clamp_max", ROW, function=True),
+    "min_only_self_grad": _clamp_tensor_bound("clamp_min", ROW, (True, False)),
+    "max_only_bound_grad": _clamp_tensor_bound("clamp_max", ROW, (False, True)),
+    "min_broadcast_column": _clamp_tensor_bound("clamp_min", [[1.0], [0.0]]),
+    "max_broadcast_0d": _clamp_tensor_bound("clamp_max", 0.5),
+    "min_bound_broadcasts_self": _clamp_tensor_bound("clamp_min", [[ROW], [ROW]]),
+    "max_nan_bound": _clamp_tensor_bound("clamp_max", [float("nan"), 0.0, 1.0]),
+    "min_edit_self": _clamp_tensor_bound("clamp_min", ROW, edit="self"),
+    "min_edit_bound": _clamp_tensor_bound("clamp_min", ROW, edit="bound"),
+    "max_edit_self_only_bound_grad": _clamp_tensor_bound("clamp_max", ROW, (False, True), edit="self"),
+    "max_edit_bound_only_self_grad": _clamp_tensor_bound("clamp_max", ROW, (True, False), edit="bound"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLAMP_TENSOR_BOUND))
+def test_clamp_min_max_tensor_bound_match_torch(name):
+    _same_as_torch(CLAMP_TENSOR_BOUND[name])
+
+
+@pytest.mark.parametrize("op", ["clamp_min", "clamp_max"])
+def test_clamp_min_max_tensor_bound_create_graph_matches_torch(op):
+    def program(t):
+        x = t.tensor(X, dtype=t.float64, requires_grad=True)
+        m = t.tensor(ROW, dtype=t.float64, requires_grad=True)
+        y = getattr(x, op)(m)
+        v = t.tensor(UP, dtype=t.float64, requires_grad=True)
+        gx, gm = t.autograd.grad(y, (x, m), v, create_graph=True)
+        (gx * gm + gx).sum().backward()
+        return [_node(y.grad_fn), _node(gx.grad_fn), _node(gm.grad_fn), gx.tolist(), gm.tolist(), _grad(v)]
+
+    _same_as_torch(program)
