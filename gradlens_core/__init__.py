@@ -110,6 +110,7 @@ from ._ops import (
     eq,
     equal,
     exp,
+    fill,
     floor,
     floor_divide,
     fmod,
@@ -245,6 +246,7 @@ def result_type(a, b) -> dtype:
 # torch's functions of in-place ops: the Tensor methods, their parser errors naming a function
 clamp_min_ = _argparse.entry(_ops.clamp_min_, "clamp_min_", False)
 clamp_max_ = _argparse.entry(_ops.clamp_max_, "clamp_max_", False)
+fill_ = _argparse.entry(_ops.fill_, "fill_", False)
 
 
 class _Cuda:

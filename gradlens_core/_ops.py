@@ -3364,12 +3364,40 @@ def round_(self, *, decimals=_NO_DECIMALS, _call=("round_", True)):
 floor_ = _inplace_unary("FloorBackward0", np.floor, float_only=False)
 ceil_ = _inplace_unary("CeilBackward0", np.ceil, float_only=False)
 node_class("ZeroBackward0", _zero_grad_formula)
+node_class("FillBackward0", _zero_grad_formula)
 node_class("FillBackward2", _zero_grad_formula)
 
 
+@backward_formula("FillBackward1")
 @backward_formula("FillBackward3")
 def _fill_tensor_bw(node, g, ns):
-    return ns.zeros_like(g), ns.sum(g)
+    return ns.zeros_like(g), ns.sum(g)  # self: zeros_like(grad); value: grad.sum()
+
+
+@autograd_first(call=("fill", False))
+def fill(input, value):
+    """``torch.fill``: ``empty_like(input).fill_(value)``, a new tensor laid out as ``input``.
+    FillBackward0 for a number; FillBackward1 for a 0-d tensor, whose grad is ``grad.sum()``.
+
+    >>> import gradlens_core as torch
+    >>> torch.fill(torch.ones(2, requires_grad=True), 3.0)
+    tensor([3., 3.], grad_fn=<FillBackward0>)
+    """
+    if not isinstance(input, Tensor):
+        raise NotATensor(input)
+    _check_numbers(value)  # the caller replays the parser for its text
+    out = _wrap(empty_preserving(input._data))
+    if isinstance(value, Tensor):
+        _check_fill_value(value)
+        out._data[...] = value._data.astype(out._data.dtype)
+        return record(out, node_class("FillBackward1"), (input, value), op="fill")
+    out._data[...] = np.asarray(value).astype(out._data.dtype)  # fill_ casts any number, as PyTorch
+    return record(out, node_class("FillBackward0"), (input,), op="fill")
+
+
+def _check_fill_value(value: Tensor) -> None:
+    if value.ndim:
+        raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} dimensions.")
 
 
 def zero_(self):
@@ -3389,10 +3417,7 @@ def fill_(self, value, *, _call=("fill_", True)):
         refuse(_call, (self, value))
         raise
     if isinstance(value, Tensor):
-        if value.ndim:
-            raise RuntimeError(
-                f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} dimensions."
-            )
+        _check_fill_value(value)
         _write(self, value._data.astype(self._data.dtype), "fill_")
         return finish_inplace(self, "fill_", node_class("FillBackward3"), (self, value))
     self._data[...] = np.asarray(value).astype(self._data.dtype)  # fill_ casts any number, as PyTorch

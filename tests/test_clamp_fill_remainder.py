@@ -208,3 +208,101 @@ def test_clamp_min_max_tensor_bound_create_graph_matches_torch(op):
         return [_node(y.grad_fn), _node(gx.grad_fn), _node(gm.grad_fn), gx.tolist(), gm.tolist(), _grad(v)]
 
     _same_as_torch(program)
+
+
+# ----------------------------------------------------------------------------- fill
+
+
+def _layout(t):
+    return [t.tolist(), str(t.dtype), t.stride(), t._version, _node(t.grad_fn), t.requires_grad]
+
+
+def _fill(make, value, value_grad=False, x_grad=True, function="fill"):
+    """``torch.<function>`` of ``make(t)`` (``x_grad``: it requires grad) with ``value`` (a 0-d tensor if
+    ``value_grad`` is not None and ``value`` a number given as a list, else as is)."""
+
+    def program(t):
+        x = make(t).requires_grad_(x_grad)
+        v = t.tensor(value[0], requires_grad=value_grad) if isinstance(value, list) else value
+        a = x * 1 if function == "fill_" else x
+        y = getattr(t, function)(a, v)
+        facts = [_layout(y), _layout(x)]
+        if y.requires_grad:
+            (y * t.arange(1.0, y.numel() + 1).view(y.shape)).sum().backward()
+            facts += [_grad(x), _grad(v) if isinstance(v, t.Tensor) else None]
+        return facts
+
+    return program
+
+
+def _x(t):
+    return t.tensor(X)
+
+
+FILL = {
+    "number": _fill(_x, 2.5),
+    "int_number": _fill(_x, 3),
+    "tensor": _fill(_x, [2.0], True),
+    "tensor_no_grad": _fill(_x, [2.0]),
+    "tensor_only_value_grad": _fill(_x, [2.0], True, x_grad=False),
+    "float64_input_float32_value": _fill(lambda t: t.tensor(X, dtype=t.float64), [2.0], True),
+    "int_value_tensor": _fill(_x, [7]),
+    "bool_value_tensor": _fill(_x, [True]),
+    "transposed_keeps_strides": _fill(lambda t: t.tensor(X).t(), 1.0),
+    "transposed_tensor_value": _fill(lambda t: t.tensor(X).t(), [1.0], True),
+    "expanded_is_dense": _fill(lambda t: t.tensor(X[0]).expand(2, 3), 1.0),
+    "sliced_is_dense": _fill(lambda t: t.ones(3, 4)[:, ::2], [1.0], True),
+    "empty": _fill(lambda t: t.zeros(0, 3), [2.0], True),
+    "zero_dim": _fill(lambda t: t.tensor(5.0), [2.0], True),
+    "int_input": _fill(lambda t: t.tensor(INTS), 2.5, x_grad=False),
+    "bool_input": _fill(lambda t: t.tensor([True, False]), 0, x_grad=False),
+    "half_value_overflows_to_inf": _fill(lambda t: t.ones(2).half(), [1e6], x_grad=False),
+    "int_input_grad_value": _fill(lambda t: t.tensor(INTS), [2.5], True, x_grad=False),
+    "in_place_function": _fill(_x, 2.5, function="fill_"),
+    "in_place_function_tensor": _fill(_x, [2.0], True, function="fill_"),
+    "in_place_function_only_value_grad": _fill(_x, [2.0], True, x_grad=False, function="fill_"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FILL))
+def test_fill_matches_torch(name):
+    _same_as_torch(FILL[name])
+
+
+@pytest.mark.parametrize("value_grad", [False, True])
+def test_fill_tensor_value_create_graph_matches_torch(value_grad):
+    # value: grad.sum() -- a SumBackward0 only when the incoming grad itself requires grad
+    def program(t):
+        x = t.tensor(X, dtype=t.float64, requires_grad=True)
+        v = t.tensor(2.0, dtype=t.float64, requires_grad=True)
+        w = t.tensor(UP, dtype=t.float64, requires_grad=value_grad)
+        gx, gv = t.autograd.grad(t.fill(x, v), (x, v), w, create_graph=True)
+        return [_node(gx.grad_fn), _node(gv.grad_fn), gx.tolist(), gv.tolist()]
+
+    _same_as_torch(program)
+
+
+FILL_ERRORS = {
+    "value_1d": lambda t: t.fill(t.ones(3), t.tensor([2.0])),
+    "in_place_value_1d": lambda t: t.fill_(t.ones(3), t.tensor([2.0])),
+    "none": lambda t: t.fill(t.ones(3), None),
+    "str": lambda t: t.fill(t.ones(3), "a"),
+    "list": lambda t: t.fill(t.ones(3), [3]),
+    "missing": lambda t: t.fill(t.ones(3)),
+    "number_input": lambda t: t.fill(2, 3),
+    "keyword": lambda t: t.fill(t.ones(3), valu=3),
+    "in_place_none": lambda t: t.fill_(t.ones(3), None),
+    "in_place_leaf": lambda t: t.fill_(t.ones(3, requires_grad=True), 1.0),
+    "int_input_grad_value": lambda t: t.fill(t.tensor(INTS), t.tensor(2.5, requires_grad=True)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FILL_ERRORS))
+def test_fill_errors_match_torch(name):
+    ours, theirs = _outcomes(FILL_ERRORS[name])
+    assert isinstance(theirs, tuple) and theirs[0] in ("RuntimeError", "TypeError")
+    assert ours == theirs
+
+
+def test_fill_keyword_value_and_method_absence_match_torch():
+    _same_as_torch(lambda t: [t.fill(t.ones(2), value=3).tolist(), hasattr(t.Tensor, "fill")])
