@@ -628,8 +628,18 @@ def floor_divide_(self, other, *, _call=("floor_divide_", True)):
 
 def remainder(input, other, *, _call=("remainder", False)):
     """Python's ``%`` (numpy's mod): RemainderBackward0 for a number ``other``,
-    RemainderBackward1 (saving both) for a tensor. A number ``input`` is remainder.Scalar_Tensor,
-    which PyTorch has no derivative for: its node is NotImplemented, and backward raises."""
+    RemainderBackward1 for a tensor, which saves self and other only when other's grad is
+    wanted (derivatives.yaml: other: -grad * self.div(other, rounding_mode="floor")). A number
+    ``input`` is remainder.Scalar_Tensor, which PyTorch has no derivative for: its node is
+    NotImplemented, and backward raises.
+
+    >>> import gradlens_core as torch
+    >>> a = torch.tensor([5., -3.], requires_grad=True) * 1
+    >>> y = a % torch.tensor([2., 2.])
+    >>> a.mul_(2)  # nothing saved a: backward still runs
+    tensor([10., -6.], grad_fn=<MulBackward0>)
+    >>> y.sum().backward()
+    """
     try:
         if not isinstance(input, Tensor):
             if _is_scalar(input) and isinstance(other, Tensor):
@@ -643,16 +653,19 @@ def remainder(input, other, *, _call=("remainder", False)):
         raise
     if not isinstance(other, Tensor):
         return record(out, node_class("RemainderBackward0"), (input,), op="remainder")
-    saved = (input, other) if needs_grad(input, other) else ()
+    saved = (input, other) if _requires(other) else ()
     return record(out, node_class("RemainderBackward1"), (input, other), saved, op="remainder")
 
 
 def _mod(a, b):
-    """PyTorch's remainder kernel: integers refuse a zero divisor; floats take fmod, then add
-    ``b`` where the signs differ, so a zero keeps the dividend's sign (numpy's mod gives the
-    divisor's)."""
-    if np.result_type(a, b).kind in "iub":
+    """PyTorch's remainder kernel: integers refuse a zero divisor, bools have none; floats take
+    fmod, then add ``b`` where the signs differ, so a zero keeps the dividend's sign (numpy's
+    mod gives the divisor's)."""
+    kind = np.result_type(a, b).kind
+    if kind in "iub":
         res = np.mod(a, b)  # (shapes are checked first)
+        if kind == "b":
+            raise kernel_not_implemented("remainder_cpu", _dtype.bool_)
         if not np.all(b):
             raise RuntimeError("ZeroDivisionError")
         return res
@@ -676,8 +689,10 @@ def _remainder_scalar_bw(node, g, ns):
 @backward_formula("RemainderBackward1")
 def _remainder_bw(node, g, ns):
     # self: grad; other: -grad * self.div(other, rounding_mode="floor")
+    if not node.needs(1):
+        return (g, None)
     x, o = node.unpack(ns)
-    return (g if node.needs(0) else None, -g * ns.floor_divide(x, o) if node.needs(1) else None)
+    return (g if node.needs(0) else None, -g * ns.floor_divide(x, o))
 
 
 _NO_OTHER = object()  # fmod called with one argument (the parser's error names the call)

@@ -4,10 +4,13 @@ the grads of every input, and which in-place edit of an operand breaks backward.
 
 from __future__ import annotations
 
+import textwrap
+
 import pytest
 from helpers import first_sentence
 
 import gradlens_core
+from gradlens.runner import run_source
 
 X = [[0.5, -1.0, 2.0], [1.5, 0.0, -0.75]]
 UP = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]  # the upstream grad: each element's share can be told apart
@@ -306,3 +309,69 @@ def test_fill_errors_match_torch(name):
 
 def test_fill_keyword_value_and_method_absence_match_torch():
     _same_as_torch(lambda t: [t.fill(t.ones(2), value=3).tolist(), hasattr(t.Tensor, "fill")])
+
+
+# ----------------------------------------------------------------------------- remainder and fmod: what is saved
+
+# derivatives.yaml: self: grad; other: -grad * self.div(other, rounding_mode=...): self and
+# other are saved only when other's grad is wanted, so only then does an edit of either break backward
+
+
+def _binary_edit(op, grads, edit):
+    """``op`` of ``a`` and ``b`` (made from leaves; ``grads``: which require grad), then ``edit``
+    ("self" or "other") edited in place before backward."""
+
+    def program(t):
+        x = t.tensor([5.0, -3.0, 7.0, -4.5], requires_grad=grads[0])
+        o = t.tensor([2.0, 2.0, -3.0, 1.5], requires_grad=grads[1])
+        a, b = x * 1, o * 1
+        y = op(t, a, b)
+        facts = [_node(y.grad_fn), y.tolist()]
+        {"self": a, "other": b}[edit].mul_(2)
+        y.sum().backward()
+        return facts + [_grad(x), _grad(o)]
+
+    return program
+
+
+BINARY_OPS = {
+    "remainder": lambda t, a, b: t.remainder(a, b),
+    "mod": lambda t, a, b: a % b,
+    "remainder_0d": lambda t, a, b: a.remainder(b[1]),
+    "fmod": lambda t, a, b: t.fmod(a, b),
+    "fmod_method": lambda t, a, b: a.fmod(b),
+}
+GRADS = {"self": (True, False), "other": (False, True), "both": (True, True)}
+
+
+@pytest.mark.parametrize("edit", ["self", "other"])
+@pytest.mark.parametrize("grads", sorted(GRADS))
+@pytest.mark.parametrize("op", sorted(BINARY_OPS))
+def test_remainder_fmod_save_as_torch(op, grads, edit):
+    _same_as_torch(_binary_edit(BINARY_OPS[op], GRADS[grads], edit))
+
+
+@pytest.mark.parametrize("op", ["remainder", "fmod"])
+@pytest.mark.parametrize("grads", sorted(GRADS))
+def test_remainder_fmod_hazard_found_where_torch_raises(op, grads):
+    """gradlens reports an edit hazard exactly where backward raises (its recorder reads what
+    the node saved): the edit of self breaks backward only when other requires grad."""
+    torch = pytest.importorskip("torch")
+    rx, ro = GRADS[grads]
+    source = f"""
+        import gradlens_core as torch
+        x = torch.tensor([5.0, -3.0, 7.0], requires_grad={rx})
+        o = torch.tensor([2.0, 2.0, -3.0], requires_grad={ro})
+        a = x * 1
+        y = torch.{op}(a, o * 1)
+        a.mul_(2)
+        y.sum().backward()
+        """
+    tr, _, error, _ = run_source(source, "<test>")
+    try:
+        exec(textwrap.dedent(source).replace("import gradlens_core as torch", ""), {"torch": torch})
+        torch_raises = False
+    except RuntimeError:
+        torch_raises = True
+    assert (error is not None) == torch_raises
+    assert [(h.kind, h.edit_line) for h in tr.hazards()] == ([("breaks_backward", 6)] if torch_raises else [])
