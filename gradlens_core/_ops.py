@@ -3257,8 +3257,8 @@ def _aliases_unanalysably(da, db) -> bool:
 def _inplace_saved(self, other, db, node_cls) -> tuple:
     """What an in-place product or quotient saves (before self changes)."""
     saved = ()
-    if node_cls is _FmodBackward1 and _requires(other):
-        return (_snapshot(self), other)
+    if (node_cls is _FmodBackward1 or node_cls is _RemainderBackward1) and _requires(other):
+        return (_snapshot(self), other)  # only other's formula reads them
     if node_cls is _MulBackward0 and needs_grad(self, other):
         saved = (_saved_operand(other, db, self), _snapshot(self) if _requires(other) else None)
     elif node_cls is _DivBackward0 and needs_grad(self, other):
@@ -3308,6 +3308,7 @@ def div_(self, other, *, rounding_mode=None, _call=("div_", True)):
 
 
 _FmodBackward1 = node_class("FmodBackward1")
+_RemainderBackward1 = node_class("RemainderBackward1")
 
 
 def fmod_(self, other, *, _call=("fmod_", True)):
@@ -3316,6 +3317,25 @@ def fmod_(self, other, *, _call=("fmod_", True)):
         node_cls = _FmodBackward1 if isinstance(other, Tensor) else node_class("FmodBackward0")
         with np.errstate(divide="ignore", invalid="ignore"):
             return _inplace_binary(self, other, _fmod, node_cls, "fmod_", number_edge=False)
+    except Exception:
+        refuse(_call, (self, other))
+        raise
+
+
+def remainder_(self, other, *, _call=("remainder_", True)):
+    """In-place ``remainder`` (``x %= y``): RemainderBackward0 for a number, RemainderBackward1
+    for a tensor, saving self's old values and other only when other's grad is wanted.
+
+    >>> import gradlens_core as torch
+    >>> a = torch.tensor([5., -3.])
+    >>> a %= 2
+    >>> a
+    tensor([1., 1.])
+    """
+    try:
+        node_cls = _RemainderBackward1 if isinstance(other, Tensor) else node_class("RemainderBackward0")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _inplace_binary(self, other, _mod, node_cls, "remainder_", number_edge=False)
     except Exception:
         refuse(_call, (self, other))
         raise

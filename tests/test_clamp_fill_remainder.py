@@ -375,3 +375,82 @@ def test_remainder_fmod_hazard_found_where_torch_raises(op, grads):
         torch_raises = True
     assert (error is not None) == torch_raises
     assert [(h.kind, h.edit_line) for h in tr.hazards()] == ([("breaks_backward", 6)] if torch_raises else [])
+
+
+# ----------------------------------------------------------------------------- remainder_ and %=
+
+
+def _imod(a, b):
+    a %= b
+    return a
+
+
+def _remainder_in_place(call, other, grads=(True, True), edit_other=False):
+    """``call(a, b)`` edits ``a = x * 1`` in place by ``b`` (``other`` as a tensor from a leaf with
+    ``grads[1]``, or a number); ``edit_other``: ``b`` is edited before backward."""
+
+    def program(t):
+        x = t.tensor([5.0, -3.0, 7.0, -4.5], requires_grad=grads[0])
+        o = t.tensor(other, requires_grad=grads[1]) if isinstance(other, list) else None
+        a, b = x * 1, other if o is None else o * 1
+        r = call(a, b)
+        facts = [r is a, a._version, _node(a.grad_fn), a.tolist()]
+        if edit_other:
+            b.mul_(2)
+        if a.requires_grad:
+            (a * t.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
+        return facts + [_grad(x), None if o is None else _grad(o)]
+
+    return program
+
+
+OTHER = [2.0, 2.0, -3.0, 1.5]
+REMAINDER_IN_PLACE = {
+    "imod_number": _remainder_in_place(_imod, 2.0),
+    "imod_negative_number": _remainder_in_place(_imod, -1.5),
+    "imod_tensor": _remainder_in_place(_imod, OTHER),
+    "method_tensor": _remainder_in_place(lambda a, b: a.remainder_(b), OTHER),
+    "method_number": _remainder_in_place(lambda a, b: a.remainder_(b), 3),
+    "imod_0d_tensor": _remainder_in_place(_imod, 2.5),
+    "imod_only_self_grad_edit_other": _remainder_in_place(_imod, OTHER, (True, False), edit_other=True),
+    "imod_only_other_grad": _remainder_in_place(_imod, OTHER, (False, True)),
+    "imod_edit_other": _remainder_in_place(_imod, OTHER, edit_other=True),
+    "imod_no_grad": _remainder_in_place(_imod, OTHER, (False, False)),
+    "fmod__only_self_grad_edit_other": _remainder_in_place(lambda a, b: a.fmod_(b), OTHER, (True, False), True),
+    "fmod__edit_other": _remainder_in_place(lambda a, b: a.fmod_(b), OTHER, edit_other=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REMAINDER_IN_PLACE))
+def test_remainder_in_place_matches_torch(name):
+    _same_as_torch(REMAINDER_IN_PLACE[name])
+
+
+def _view_sees_imod(t):
+    x = t.tensor([5, -3, 7, 9])
+    v = x[1:]
+    x %= 4
+    return [v.tolist(), x._version, v._version]
+
+
+REMAINDER_IN_PLACE_PLAIN = {
+    "view_sees_the_edit": _view_sees_imod,
+    "int_by_int": lambda t: _imod(t.tensor([5, -3, 7]), t.tensor([2, 2, -3])).tolist(),
+    "float_by_int_number": lambda t: _imod(t.tensor([5.0, -3.0]), 2).tolist(),
+    "int_by_zero": lambda t: _imod(t.tensor([5, 3]), 0),
+    "int_by_float": lambda t: _imod(t.tensor([5, 3]), 2.5),
+    "int_by_float_tensor": lambda t: t.tensor([5, 3]).remainder_(t.tensor([2.5])),
+    "bool": lambda t: _imod(t.tensor([True, False]), t.tensor([True, True])),
+    "bool_out_of_place": lambda t: t.tensor([True, False]) % True,
+    "bool_shapes_checked_first": lambda t: t.tensor([True, False]) % t.tensor([True, False, True]),
+    "leaf": lambda t: _imod(t.ones(2, requires_grad=True), 2.0),
+    "broadcast_beyond_self": lambda t: t.ones(2).remainder_(t.ones(3, 2)),
+    "str": lambda t: t.ones(2).remainder_("a"),
+    "none": lambda t: t.ones(2).remainder_(None),
+    "operator_str": lambda t: _imod(t.ones(2), "a"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REMAINDER_IN_PLACE_PLAIN))
+def test_remainder_in_place_values_and_errors_match_torch(name):
+    _same_as_torch(REMAINDER_IN_PLACE_PLAIN[name])
