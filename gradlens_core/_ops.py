@@ -3472,7 +3472,7 @@ def clamp_(self, min=None, max=None, *, _call=("clamp_", True)):
     return _clamp_in_place(self, min, max, "clamp_", "ClampBackward1", "ClampBackward0")
 
 
-_NO_BOUND = object()  # clamp_min_ called without its bound (the parser's error names the call)
+_NO_BOUND = object()  # clamp_min_ or clamp_max_ called without a bound (the parser's error names the call)
 
 
 def clamp_min_(self, min=_NO_BOUND, *extra, _call=("clamp_min_", True), **unknown):
