@@ -14,7 +14,7 @@ tensor([0.1966, 0.1050, 0.0452])
 
 from __future__ import annotations
 
-from . import _methods, _warn
+from . import _argparse, _methods, _ops, _warn
 from ._arrange import diag, roll, tile, tril, triu
 from ._cumulative import cumprod, cumsum, flip
 from ._dtype import (
@@ -110,6 +110,7 @@ from ._ops import (
     eq,
     equal,
     exp,
+    fill,
     floor,
     floor_divide,
     fmod,
@@ -240,6 +241,12 @@ def result_type(a, b) -> dtype:
     from . import _dtype
 
     return _dtype.result_type(a, b)
+
+
+# torch's functions of in-place ops: the Tensor methods, their parser errors naming a function
+clamp_min_ = _argparse.entry(_ops.clamp_min_, "clamp_min_", False)
+clamp_max_ = _argparse.entry(_ops.clamp_max_, "clamp_max_", False)
+fill_ = _argparse.entry(_ops.fill_, "fill_", False)
 
 
 class _Cuda:

@@ -62,6 +62,7 @@ _SIGNATURES = {
     ),
     "fmod": ("Tensor input, Tensor other, *, Tensor out = None", "Tensor input, Number other, *, Tensor out = None"),
     "fmod_": ("Tensor input, Tensor other", "Tensor input, Number other"),
+    "remainder_": ("Tensor input, Tensor other", "Tensor input, Number other"),
     # in place: Tensor methods only
     "add_": ("Tensor input, Tensor other, *, Number alpha = 1", "!Tensor input, Number alpha, Tensor other"),
     "sub_": ("Tensor input, Tensor other, *, Number alpha = 1", "!Tensor input, Number alpha, Tensor other"),

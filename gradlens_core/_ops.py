@@ -628,8 +628,18 @@ def floor_divide_(self, other, *, _call=("floor_divide_", True)):
 
 def remainder(input, other, *, _call=("remainder", False)):
     """Python's ``%`` (numpy's mod): RemainderBackward0 for a number ``other``,
-    RemainderBackward1 (saving both) for a tensor. A number ``input`` is remainder.Scalar_Tensor,
-    which PyTorch has no derivative for: its node is NotImplemented, and backward raises."""
+    RemainderBackward1 for a tensor, which saves self and other only when other's grad is
+    wanted (derivatives.yaml: other: -grad * self.div(other, rounding_mode="floor")). A number
+    ``input`` is remainder.Scalar_Tensor, which PyTorch has no derivative for: its node is
+    NotImplemented, and backward raises.
+
+    >>> import gradlens_core as torch
+    >>> a = torch.tensor([5., -3.], requires_grad=True) * 1
+    >>> y = a % torch.tensor([2., 2.])
+    >>> a.mul_(2)  # nothing saved a: backward still runs
+    tensor([10., -6.], grad_fn=<MulBackward0>)
+    >>> y.sum().backward()
+    """
     try:
         if not isinstance(input, Tensor):
             if _is_scalar(input) and isinstance(other, Tensor):
@@ -643,16 +653,19 @@ def remainder(input, other, *, _call=("remainder", False)):
         raise
     if not isinstance(other, Tensor):
         return record(out, node_class("RemainderBackward0"), (input,), op="remainder")
-    saved = (input, other) if needs_grad(input, other) else ()
+    saved = (input, other) if _requires(other) else ()
     return record(out, node_class("RemainderBackward1"), (input, other), saved, op="remainder")
 
 
 def _mod(a, b):
-    """PyTorch's remainder kernel: integers refuse a zero divisor; floats take fmod, then add
-    ``b`` where the signs differ, so a zero keeps the dividend's sign (numpy's mod gives the
-    divisor's)."""
-    if np.result_type(a, b).kind in "iub":
+    """PyTorch's remainder kernel: integers refuse a zero divisor, bools have none; floats take
+    fmod, then add ``b`` where the signs differ, so a zero keeps the dividend's sign (numpy's
+    mod gives the divisor's)."""
+    kind = np.result_type(a, b).kind
+    if kind in "iub":
         res = np.mod(a, b)  # (shapes are checked first)
+        if kind == "b":
+            raise kernel_not_implemented("remainder_cpu", _dtype.bool_)
         if not np.all(b):
             raise RuntimeError("ZeroDivisionError")
         return res
@@ -676,8 +689,10 @@ def _remainder_scalar_bw(node, g, ns):
 @backward_formula("RemainderBackward1")
 def _remainder_bw(node, g, ns):
     # self: grad; other: -grad * self.div(other, rounding_mode="floor")
+    if not node.needs(1):
+        return (g, None)
     x, o = node.unpack(ns)
-    return (g if node.needs(0) else None, -g * ns.floor_divide(x, o) if node.needs(1) else None)
+    return (g if node.needs(0) else None, -g * ns.floor_divide(x, o))
 
 
 _NO_OTHER = object()  # fmod called with one argument (the parser's error names the call)
@@ -1323,19 +1338,27 @@ def clamp(input, min=None, max=None, _name="ClampBackward1"):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        lo = None if min is None else as_tensor_arg(min)
-        hi = None if max is None else as_tensor_arg(max)
-        dt = _dtype.result_type(input, *(b for b in (lo, hi) if b is not None))  # a 0-d bound does not promote
-        try:
-            res = _clip(input._data, *(None if b is None else b._data for b in (lo, hi)), dtype=dt)
-        except ValueError:
-            raise broadcast_error(input.shape, (lo if lo is not None else hi).shape) from None
-        inputs = (input, lo, hi)
-        return record(_wrap(res), node_class("ClampBackward0"), inputs, inputs, op="clamp")
+        return _clamp_by_tensors(input, min, max, "ClampBackward0")
     _check_bounds(min, max)  # the caller replays the parser for its text
     dt = _dtype.result_type(input, *(v for v in (min, max) if v is not None))  # int.clamp(0.5) is float
     data = _cast(input, dt)
     return record(_wrap(_clip(data, min, max)), node_class(_name), (input,), (input, min, max), op="clamp")
+
+
+def _clamp_by_tensors(input, min, max, name):
+    """clamp with a tensor bound. ClampBackward0 (clamp.Tensor) has an edge to each of input,
+    min and max (None for an absent one); ClampMinBackward1 and ClampMaxBackward1 (clamp_min
+    and clamp_max with a tensor) to input and their one bound. Each saves its inputs."""
+    lo = None if min is None else as_tensor_arg(min)
+    hi = None if max is None else as_tensor_arg(max)
+    bounds = [b for b in (lo, hi) if b is not None]
+    dt = _dtype.result_type(input, *bounds)  # a 0-d bound does not promote
+    try:
+        res = _clip(input._data, *(None if b is None else b._data for b in (lo, hi)), dtype=dt)
+    except ValueError:
+        raise broadcast_error(input.shape, bounds[0].shape) from None
+    inputs = (input, lo, hi) if name == "ClampBackward0" else (input, *bounds)
+    return record(_wrap(res), node_class(name), inputs, inputs, op="clamp")
 
 
 @backward_formula("ClampBackward0")
@@ -1356,14 +1379,42 @@ clip = clamp
 
 @autograd_first(call=("clamp_min", False))
 def clamp_min(input, min):
-    """``clamp(min=...)`` recorded as PyTorch's clamp_min (ClampMinBackward0)."""
+    """``clamp(min=...)`` recorded as PyTorch's clamp_min: ClampMinBackward0 for a number,
+    ClampMinBackward1 for a tensor (saving self and min; the grad goes to min where it wins).
+
+    >>> import gradlens_core as torch
+    >>> x = torch.tensor([1., -2.], requires_grad=True)
+    >>> x.clamp_min(torch.zeros(2, requires_grad=True))
+    tensor([1., 0.], grad_fn=<ClampMinBackward1>)
+    """
+    if isinstance(min, Tensor):
+        return _clamp_by_tensors(input, min, None, "ClampMinBackward1")
     return clamp.__wrapped__(input, min=min, _name="ClampMinBackward0")
 
 
 @autograd_first(call=("clamp_max", False))
 def clamp_max(input, max):
-    """``clamp(max=...)`` recorded as PyTorch's clamp_max (ClampMaxBackward0)."""
+    """``clamp(max=...)`` recorded as PyTorch's clamp_max: ClampMaxBackward0 for a number,
+    ClampMaxBackward1 for a tensor (saving self and max)."""
+    if isinstance(max, Tensor):
+        return _clamp_by_tensors(input, None, max, "ClampMaxBackward1")
     return clamp.__wrapped__(input, max=max, _name="ClampMaxBackward0")
+
+
+@backward_formula("ClampMinBackward1")
+def _clamp_min_tensor_bw(node, g, ns):
+    # self: where(self >= min, grad, 0); min: where(self < min, grad, 0) (a tie is self's)
+    x, lo = node.unpack(ns)
+    z = ns.zeros_like(g)
+    return (ns.where(x >= lo, g, z) if node.needs(0) else None, ns.where(x < lo, g, z) if node.needs(1) else None)
+
+
+@backward_formula("ClampMaxBackward1")
+def _clamp_max_tensor_bw(node, g, ns):
+    # self: where(self <= max, grad, 0); max: where(self > max, grad, 0)
+    x, hi = node.unpack(ns)
+    z = ns.zeros_like(g)
+    return (ns.where(x <= hi, g, z) if node.needs(0) else None, ns.where(x > hi, g, z) if node.needs(1) else None)
 
 
 def _split_grad(g, a, b, a_loses, b_loses, ns):
@@ -3206,8 +3257,8 @@ def _aliases_unanalysably(da, db) -> bool:
 def _inplace_saved(self, other, db, node_cls) -> tuple:
     """What an in-place product or quotient saves (before self changes)."""
     saved = ()
-    if node_cls is _FmodBackward1 and _requires(other):
-        return (_snapshot(self), other)
+    if (node_cls is _FmodBackward1 or node_cls is _RemainderBackward1) and _requires(other):
+        return (_snapshot(self), other)  # only other's formula reads them
     if node_cls is _MulBackward0 and needs_grad(self, other):
         saved = (_saved_operand(other, db, self), _snapshot(self) if _requires(other) else None)
     elif node_cls is _DivBackward0 and needs_grad(self, other):
@@ -3257,6 +3308,7 @@ def div_(self, other, *, rounding_mode=None, _call=("div_", True)):
 
 
 _FmodBackward1 = node_class("FmodBackward1")
+_RemainderBackward1 = node_class("RemainderBackward1")
 
 
 def fmod_(self, other, *, _call=("fmod_", True)):
@@ -3265,6 +3317,25 @@ def fmod_(self, other, *, _call=("fmod_", True)):
         node_cls = _FmodBackward1 if isinstance(other, Tensor) else node_class("FmodBackward0")
         with np.errstate(divide="ignore", invalid="ignore"):
             return _inplace_binary(self, other, _fmod, node_cls, "fmod_", number_edge=False)
+    except Exception:
+        refuse(_call, (self, other))
+        raise
+
+
+def remainder_(self, other, *, _call=("remainder_", True)):
+    """In-place ``remainder`` (``x %= y``): RemainderBackward0 for a number, RemainderBackward1
+    for a tensor, saving self's old values and other only when other's grad is wanted.
+
+    >>> import gradlens_core as torch
+    >>> a = torch.tensor([5., -3.])
+    >>> a %= 2
+    >>> a
+    tensor([1., 1.])
+    """
+    try:
+        node_cls = _RemainderBackward1 if isinstance(other, Tensor) else node_class("RemainderBackward0")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _inplace_binary(self, other, _mod, node_cls, "remainder_", number_edge=False)
     except Exception:
         refuse(_call, (self, other))
         raise
@@ -3328,12 +3399,40 @@ def round_(self, *, decimals=_NO_DECIMALS, _call=("round_", True)):
 floor_ = _inplace_unary("FloorBackward0", np.floor, float_only=False)
 ceil_ = _inplace_unary("CeilBackward0", np.ceil, float_only=False)
 node_class("ZeroBackward0", _zero_grad_formula)
+node_class("FillBackward0", _zero_grad_formula)
 node_class("FillBackward2", _zero_grad_formula)
 
 
+@backward_formula("FillBackward1")
 @backward_formula("FillBackward3")
 def _fill_tensor_bw(node, g, ns):
-    return ns.zeros_like(g), ns.sum(g)
+    return ns.zeros_like(g), ns.sum(g)  # self: zeros_like(grad); value: grad.sum()
+
+
+@autograd_first(call=("fill", False))
+def fill(input, value):
+    """``torch.fill``: ``empty_like(input).fill_(value)``, a new tensor laid out as ``input``.
+    FillBackward0 for a number; FillBackward1 for a 0-d tensor, whose grad is ``grad.sum()``.
+
+    >>> import gradlens_core as torch
+    >>> torch.fill(torch.ones(2, requires_grad=True), 3.0)
+    tensor([3., 3.], grad_fn=<FillBackward0>)
+    """
+    if not isinstance(input, Tensor):
+        raise NotATensor(input)
+    _check_numbers(value)  # the caller replays the parser for its text
+    out = _wrap(empty_preserving(input._data))
+    if isinstance(value, Tensor):
+        _check_fill_value(value)
+        out._data[...] = value._data.astype(out._data.dtype)
+        return record(out, node_class("FillBackward1"), (input, value), op="fill")
+    out._data[...] = np.asarray(value).astype(out._data.dtype)  # fill_ casts any number, as PyTorch
+    return record(out, node_class("FillBackward0"), (input,), op="fill")
+
+
+def _check_fill_value(value: Tensor) -> None:
+    if value.ndim:
+        raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} dimensions.")
 
 
 def zero_(self):
@@ -3353,10 +3452,7 @@ def fill_(self, value, *, _call=("fill_", True)):
         refuse(_call, (self, value))
         raise
     if isinstance(value, Tensor):
-        if value.ndim:
-            raise RuntimeError(
-                f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} dimensions."
-            )
+        _check_fill_value(value)
         _write(self, value._data.astype(self._data.dtype), "fill_")
         return finish_inplace(self, "fill_", node_class("FillBackward3"), (self, value))
     self._data[...] = np.asarray(value).astype(self._data.dtype)  # fill_ casts any number, as PyTorch
@@ -3373,9 +3469,52 @@ def clamp_(self, min=None, max=None, *, _call=("clamp_", True)):
         raise
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    return _clamp_in_place(self, min, max, "clamp_", "ClampBackward1", "ClampBackward0")
+
+
+_NO_BOUND = object()  # clamp_min_ or clamp_max_ called without a bound (the parser's error names the call)
+
+
+def clamp_min_(self, min=_NO_BOUND, *extra, _call=("clamp_min_", True), **unknown):
+    """In-place ``clamp_min``: ClampMinBackward0 for a number, ClampMinBackward1 for a tensor
+    (which, as clamp_'s, saves self's old values and the bound).
+
+    >>> import gradlens_core as torch
+    >>> a = torch.tensor([1., -2.], requires_grad=True) * 1
+    >>> a.clamp_min_(torch.zeros(2))
+    tensor([1., 0.], grad_fn=<ClampMinBackward1>)
+    """
+    _one_bound_args(self, min, extra, unknown, _call)
+    return _clamp_in_place(self, min, None, "clamp_min_", "ClampMinBackward0", "ClampMinBackward1")
+
+
+def clamp_max_(self, max=_NO_BOUND, *extra, _call=("clamp_max_", True), **unknown):
+    """In-place ``clamp_max``: ClampMaxBackward0 for a number, ClampMaxBackward1 for a tensor."""
+    _one_bound_args(self, max, extra, unknown, _call)
+    return _clamp_in_place(self, None, max, "clamp_max_", "ClampMaxBackward0", "ClampMaxBackward1")
+
+
+def _one_bound_args(self, bound, extra, unknown, call) -> None:
+    """clamp_min_'s and clamp_max_'s checks before their kernel: the parser's (replayed for its
+    text: a bound that is no number or tensor, none, more than one, or an unknown keyword),
+    then autograd's refusal of the edit."""
+    try:
+        if bound is _NO_BOUND or extra or unknown:
+            raise TypeError(f"{call[0]}() takes one bound")
+        _check_numbers(bound)
+        check_inplace(self, call[0], (bound,), overlap="ok")
+    except Exception:
+        args = (self,) if bound is _NO_BOUND else (self, bound, *extra)
+        refuse(call, args, **{k: (v, _NO_BOUND) for k, v in unknown.items()})
+        raise
+
+
+def _clamp_in_place(self, min, max, op, name, tensor_name):
+    """clamp_, clamp_min_ and clamp_max_ after their argument checks: node ``name`` for number
+    bounds, ``tensor_name`` for tensor ones."""
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        check_internal_overlap(self, "clamp_")
-        return _clamp_tensor_(self, min, max)
+        check_internal_overlap(self, op)
+        return _clamp_tensor_(self, min, max, op, tensor_name)
     if not self.dtype.is_floating_point:
         # clamp promotes by hand and allows no promotion in place; its message names the C++ type
         result = _dtype.result_type(self, *(v for v in (min, max) if v is not None))
@@ -3383,13 +3522,13 @@ def clamp_(self, min=None, max=None, *, _call=("clamp_", True)):
             raise RuntimeError(
                 f"result type {result._legacy} can't be cast to the desired output type {self.dtype._cpp}"
             )
-    check_internal_overlap(self, "clamp_")  # TensorIterator's, after clamp's own dtype check
+    check_internal_overlap(self, op)  # TensorIterator's, after clamp's own dtype check
     saved = (_snapshot(self), min, max) if needs_grad(self) else ()
-    _write(self, _clip(self._data, min, max), "clamp_")
-    return finish_inplace(self, "clamp_", node_class("ClampBackward1"), (self,), saved)
+    _write(self, _clip(self._data, min, max), op)
+    return finish_inplace(self, op, node_class(name), (self,), saved)
 
 
-def _clamp_tensor_(self, min, max):
+def _clamp_tensor_(self, min, max, op, name):
     lo = None if min is None else as_tensor_arg(min)
     hi = None if max is None else as_tensor_arg(max)
     bounds = [b for b in (lo, hi) if b is not None]
@@ -3402,10 +3541,11 @@ def _clamp_tensor_(self, min, max):
         raise broadcast_error(self.shape, bounds[0].shape) from None
     check_out_shape(self._data.shape, res.shape)
     check_result_dtype(result, self)
-    inputs = (self, lo, hi)
-    saved = (_snapshot(self), lo, hi) if needs_grad(*inputs) else ()
+    # clamp_ has an edge to each bound (None for an absent one), clamp_min_/clamp_max_ to theirs
+    inputs = (self, lo, hi) if name == "ClampBackward0" else (self, *bounds)
+    saved = (_snapshot(self), *inputs[1:]) if needs_grad(*inputs) else ()
     self._data[...] = res
-    return finish_inplace(self, "clamp_", node_class("ClampBackward0"), inputs, saved)
+    return finish_inplace(self, op, node_class(name), inputs, saved)
 
 
 clip_ = clamp_
