@@ -56,6 +56,7 @@ _METHODS = {
     "fmod": entry(_ops.fmod, "fmod", True),
     "fmod_": _ops.fmod_,
     "pow": entry(_ops.pow, "pow", True),
+    "pow_": _ops.pow_,
     "neg": _ops.neg,
     "negative": _ops.neg,
     "reciprocal": _ops.reciprocal,
@@ -284,10 +285,6 @@ def _invert(self):
     return _ops.bitwise_not(self)
 
 
-def _ipow(self, other):
-    raise RuntimeError("gradlens_core does not support **= in place; use x = x ** y")
-
-
 _OPERATORS = {
     "__add__": _ops.add,
     "__radd__": _ops.add,
@@ -308,6 +305,7 @@ _OPERATORS = {
     "__rmod__": _rmod,
     "__pow__": _ops.pow,
     "__rpow__": _rpow,
+    "__ipow__": _ops.pow_,
     "__matmul__": _ops.matmul,
     "__rmatmul__": _rmatmul,
     "__neg__": _ops.neg,
@@ -420,7 +418,6 @@ def install() -> None:
         setattr(Tensor, name, fn if name in _UNARY or name in _COMPARISONS else _binary_operator(fn))
     Tensor.__hash__ = lambda self: id(self)
     Tensor.__pos__ = _pos
-    Tensor.__ipow__ = _ipow
     Tensor.T = property(_T)
     Tensor.mT = property(_mT)
     Tensor.new_tensor = _new_tensor

@@ -767,8 +767,7 @@ def pow(input, exponent, *, _call=("pow", False)):
     except Exception:
         refuse(_call, (input, exponent))
         raise
-    if da.dtype.kind in "iub" and isinstance(exponent, numbers.Integral) and exponent < 0:
-        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    _check_integer_power(input, exponent)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = _wrap(_arr(_power(da, db)))
     return record(out, node_class("PowBackward0"), (input,), (input, exponent), op="pow")
@@ -3156,10 +3155,11 @@ def _inplace_binary(
     result_dtype=lambda d: d,
     number_edge=True,
     ctx=None,
+    save_output=False,
 ):
     """``self op= other``; ``result_dtype`` maps the promoted dtype to the op's result dtype;
     ``number_edge``: a number ``other`` is an input of the node (a wrapped number, as add_'s);
-    ``ctx``: the node's context (``alpha`` if None)."""
+    ``ctx``: the node's context (``alpha`` if None); ``save_output``: the node saves the result."""
     # autograd's refusals come first, then the kernel's operand checks (sub_ of a bool), then
     # TensorIterator's overlap checks, as PyTorch's
     check_inplace(self, op, (other,), overlap="ok")
@@ -3190,7 +3190,16 @@ def _inplace_binary(
     inputs = (self, other) if number_edge or isinstance(other, Tensor) else (self,)
     # PyTorch's NotImplemented node has edges only to the inputs that require grad
     node_inputs = tuple(t for t in inputs if t.requires_grad) if node_cls is NotImplementedNode else None
-    return finish_inplace(self, op, node_cls, inputs, saved, ctx=alpha if ctx is None else ctx, node_inputs=node_inputs)
+    return finish_inplace(
+        self,
+        op,
+        node_cls,
+        inputs,
+        saved,
+        ctx=alpha if ctx is None else ctx,
+        save_output=save_output,
+        node_inputs=node_inputs,
+    )
 
 
 def _aliases_unanalysably(da, db) -> bool:
@@ -3207,6 +3216,9 @@ def _inplace_saved(self, other, db, node_cls) -> tuple:
     """What an in-place product or quotient saves (before self changes)."""
     saved = ()
     if node_cls is _FmodBackward1 and _requires(other):
+        return (_snapshot(self), other)
+    if node_cls in (_PowBackward0, _PowBackward1) and needs_grad(self, other):
+        # pow's formulas read self as it was: PyTorch's in-place kernel saves self.clone()
         return (_snapshot(self), other)
     if node_cls is _MulBackward0 and needs_grad(self, other):
         saved = (_saved_operand(other, db, self), _snapshot(self) if _requires(other) else None)
@@ -3268,6 +3280,52 @@ def fmod_(self, other, *, _call=("fmod_", True)):
     except Exception:
         refuse(_call, (self, other))
         raise
+
+
+_PowBackward0 = node_class("PowBackward0")
+_PowBackward1 = node_class("PowBackward1")
+
+
+def pow_(self, exponent, *, _call=("pow_", True)):
+    """In-place ``**`` (``x **= y``): PowBackward0 for a number exponent, saving self's old
+    values and the exponent; PowBackward1 for a tensor, saving self's old values, the exponent
+    and the result (as ``pow`` does).
+
+    >>> import gradlens_core as torch
+    >>> x = torch.tensor([1.0, 2.0, 3.0])
+    >>> x **= 2
+    >>> x
+    tensor([1., 4., 9.])
+    """
+    try:
+        tensor_exponent = isinstance(exponent, Tensor)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return _inplace_binary(
+                self,
+                exponent,
+                _pow_kernel if tensor_exponent else _power,
+                _PowBackward1 if tensor_exponent else _PowBackward0,
+                "pow_",
+                check_operands=_check_integer_power,
+                number_edge=False,
+                save_output=tensor_exponent,
+            )
+    except Exception:
+        refuse(_call, (self, exponent))
+        raise
+
+
+def _check_integer_power(base: Tensor, exponent) -> None:
+    """pow's check of a number exponent (before TensorIterator's checks): NumPy's rule."""
+    if base._data.dtype.kind in "iub" and isinstance(exponent, numbers.Integral) and exponent < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+
+
+def _pow_kernel(base, exponent):
+    """pow's kernel for a tensor exponent: none for bools (after the shape and dtype checks)."""
+    if np.result_type(base, exponent) == np.bool_:
+        raise no_kernel("pow", _dtype.bool_)
+    return _power(base, exponent)
 
 
 def _inplace_unary(name, np_fn, save_output=False, save_input=False, float_only=True):

@@ -1023,7 +1023,7 @@ def _inplace(g: _Gen) -> str | None:
         src = y[0] if y is not None else "torch.ones(1)"
         return f"{target}.copy_({src})"
     if kind == "aug":
-        return f"{xn} {g.pick(('+=', '-=', '*=', '/=', '//='))} {g.other(t)}"
+        return f"{xn} {g.pick(('+=', '-=', '*=', '/=', '//=', '**='))} {g.other(t)}"
     if kind == "draw":  # the draws land in the target's memory order
         return f"{target}.{g.pick(('uniform_(-1, 2)', 'normal_()', 'normal_(1.0, 0.5)', 'uniform_()'))}"
     if kind == "clamp":
