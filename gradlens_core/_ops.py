@@ -138,14 +138,6 @@ def _operands(a, b):
     return _cast(a, dt), db, dt
 
 
-def _converted_operands(a, b):
-    """``_operands`` for ops that take a list or an array as a tensor (as they always did here)."""
-    try:
-        return _operands(a, b)
-    except NotATensor:
-        return _operands(a, as_tensor_arg(b))
-
-
 def broadcast_error(sa, sb) -> RuntimeError:
     """PyTorch's message for shapes that do not broadcast."""
     n = builtins.max(len(sa), len(sb))
@@ -548,7 +540,9 @@ divide = entry(div, "divide", False)
 
 
 @autograd_first
-def _floor_or_trunc_div(a, b, mode):
+def _floor_or_trunc_div(a, b, mode, node=None):
+    """``div(a, b, rounding_mode=mode)``, recorded as DivBackward2 (a zero gradient), or as the
+    NotImplemented ``node`` of an op that names itself there (``floor_divide``)."""
     a = as_tensor_arg(a, b if isinstance(b, Tensor) else None)
     da, db, _ = _operands(a, b)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -567,6 +561,8 @@ def _floor_or_trunc_div(a, b, mode):
     out = _wrap(_arr(res))
     if out._data.dtype.kind != "f":
         return _nondiff(out._data, (a, b), "div")
+    if node is not None:  # PyTorch's NotImplemented node has edges only to inputs that require grad
+        return record(out, NotImplementedNode, (a, b), ctx=node, op=node[6:], grad_edges_only=True)
     # differentiable with a zero gradient, as PyTorch's div with a rounding mode
     return record(out, node_class("DivBackward2"), (a, b), op="div")
 
@@ -600,8 +596,9 @@ def _rounding_division(mode):
 
 
 def floor_divide(input, other, *, _call=("floor_divide", False)):
+    """``input // other`` (PyTorch has no derivative for it: a NotImplemented node)."""
     try:
-        return _floor_or_trunc_div(input, other, "floor")
+        return _floor_or_trunc_div(input, other, "floor", "aten::floor_divide")
     except Exception:
         refuse(_call, (input, other))
         raise
@@ -1489,7 +1486,7 @@ def _logical(np_fn, op, kernel_name=None):
         if not isinstance(input, Tensor) and _is_scalar(input) and isinstance(other, Tensor):
             input, other = other, input  # bitwise_and.Scalar_Tensor: the number is wrapped
             swapped = kernel_name != op  # the shifts keep their order
-        da, db, dt = _converted_operands(input, other)
+        da, db, dt = _operands(input, other)
         if swapped:
             da, db, input, other = db, da, other, input
         if da.dtype.kind == "f":

@@ -632,6 +632,35 @@ FLOOR_DIVIDE_IN_PLACE = {
 }
 
 
+FLOOR_DIVIDE = {
+    # floor_divide has no derivative: a NotImplemented node with edges to the inputs that require grad
+    "by_number": lambda t: _divided(t, t.tensor([3.0, -4.0], requires_grad=True), 2),
+    "number_by": lambda t: _divided(t, 2, t.tensor([3.0, -4.0], requires_grad=True)),
+    "by_tensor_without_grad": lambda t: _divided(t, t.tensor([3.0, -4.0], requires_grad=True), t.tensor([2.0, 3.0])),
+    "tensor_without_grad_by": lambda t: _divided(t, t.tensor([2.0, 3.0]), t.tensor([3.0, -4.0], requires_grad=True)),
+    "by_itself": lambda t: (lambda x: _divided(t, x, x))(t.tensor([3.0, -4.0], requires_grad=True)),
+    "function": lambda t: _divided(t, t.tensor([3.0, -4.0], requires_grad=True), 2, t.floor_divide),
+    "integers": lambda t: _divided(t, t.tensor([3, -4]), 2),
+    "backward_refused": lambda t: (t.tensor([3.0, 4.0], requires_grad=True) // 2).sum().backward(),
+    "div_floor_is_differentiable": lambda t: _divided(
+        t, t.tensor([3.0, -4.0], requires_grad=True), 2, lambda a, b: t.div(a, b, rounding_mode="floor")
+    ),
+}
+
+
+def _divided(t, x, other, fn=lambda a, b: a // b):
+    y = fn(x, other)
+    node = y.grad_fn
+    edges = None if node is None else [type(n).__name__ for n, _ in node.next_functions]
+    return y.tolist(), str(y.dtype), None if node is None else type(node).__name__, edges
+
+
+@pytest.mark.parametrize("name", list(FLOOR_DIVIDE))
+def test_floor_divide_as_torch(name):
+    (mine, mine_error), (theirs, theirs_error) = _run_both(FLOOR_DIVIDE[name])
+    assert (mine, mine_error) == (theirs, theirs_error)
+
+
 def _floor_divided(t, x, other):
     x //= other
     node = x.grad_fn
