@@ -3517,12 +3517,17 @@ def _masked_fill_tensor_bw(node, g, ns):
     return (ns.masked_fill(g, mask, 0) if node.needs(0) else None), gv
 
 
+def raise_not_a_bool_mask(dtype: _dtype.dtype):
+    """masked_fill_'s refusal of a mask that is not bool (the dtype named as C++ names it)."""
+    raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {dtype._cpp}")
+
+
 def _masked_fill_args(self, mask, value):
     """(value as an array, node class, differentiable inputs): a tensor value (0-d only) is an
     input of its own (MaskedFillBackward1); the mask never is."""
     _check_numbers(value)
     if mask._data.dtype != np.bool_:
-        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype._legacy}")
+        raise_not_a_bool_mask(mask.dtype)
     if not isinstance(value, Tensor):
         return np.asarray(value, dtype=self._data.dtype), node_class("MaskedFillBackward0"), (self,)
     if value.ndim:

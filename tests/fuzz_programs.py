@@ -675,7 +675,11 @@ class _Gen:
     def key(self, name: str, t) -> str:
         shape = tuple(t.shape)
         if shape and self.coin(0.2):
-            kind = self.pick(("list", "mask", "long", "list2"))
+            kind = self.pick(("list", "mask", "long", "list2", "nested"))
+            if kind == "nested" and len(shape) >= 2:  # a list read as a tuple (PyTorch warns)
+                return (
+                    f"[{self.int(-shape[0], shape[0] - 1)}, [{self.int(0, shape[1] - 1)}, {self.int(0, shape[1] - 1)}]]"
+                )
             if kind == "list":
                 return "[" + ", ".join(str(self.int(-shape[0], shape[0] - 1)) for _ in range(self.int(1, 3))) + "]"
             if kind == "mask":
