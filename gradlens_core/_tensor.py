@@ -628,10 +628,11 @@ class Tensor:
         self._escaped("bool")
         return bool(self._data.reshape(()))
 
-    def __array__(self, dtype=None, copy=None):
-        if self.requires_grad:
-            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
-        return self._data if dtype is None else self._data.astype(dtype)
+    def __array__(self, dtype=None):
+        """``np.asarray(t)``: ``t.numpy()`` (refused while ``t`` requires grad in grad mode), cast to
+        ``dtype``. PyTorch's signature has no ``copy``: numpy 2 then warns, and copies itself."""
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype, copy=False)
 
     def __array_wrap__(self, array):
         """A numpy ufunc's result over this tensor, as a tensor over it (PyTorch's: bools become

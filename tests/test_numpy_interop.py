@@ -120,6 +120,16 @@ def _augmented(t, op, other):
     return x, before
 
 
+def _shares(array, t):
+    return bool(np.shares_memory(array, t.numpy()))
+
+
+def _asarray_under_no_grad(t):
+    x = t.tensor([1.0, 2.0], requires_grad=True)
+    with t.no_grad():
+        return np.asarray(x), np.sin(x)
+
+
 CASES = {
     # 0-d arrays promote as numpy's arrays do, not as tensors or numbers
     "int32_plus_0d_int64": lambda t: t.tensor([1, 5], dtype=t.int32) + np.array(2),
@@ -155,6 +165,15 @@ CASES = {
     "ufunc": lambda t: np.sin(t.tensor([0.0, 1.0])),
     "ufunc_comparison_uint8": lambda t: np.greater(t.tensor([0.0, 1.0]), 0.5),
     "ufunc_requires_grad": lambda t: np.sin(t.tensor([0.0, 1.0], requires_grad=True)),
+    # np.asarray(t) is t.numpy(): a fresh view, refused while t requires grad in grad mode
+    "asarray_is_a_fresh_view": lambda t: (lambda u: (np.asarray(u) is np.asarray(u), _shares(np.asarray(u), u)))(
+        t.tensor([1, 2])
+    ),
+    "asarray_with_dtype": lambda t: np.asarray(t.tensor([1, 2]), dtype=np.float64),
+    "asarray_requires_grad": lambda t: np.asarray(t.tensor([1.0, 2.0], requires_grad=True)),
+    "asarray_requires_grad_under_no_grad": _asarray_under_no_grad,
+    "array_copy": lambda t: (lambda u: _shares(np.array(u, copy=True), u))(t.tensor([1, 2])),
+    "array_no_copy_with_dtype": lambda t: np.array(t.tensor([1, 2]), dtype=np.int64, copy=False),
     # 0-d arrays as arguments: PyTorch's parser refuses them where it takes a tensor or a number
     "add_0d": lambda t: t.add(t.tensor([1, 5], dtype=t.int32), np.array(2)),
     "mul_0d": lambda t: t.mul(t.tensor([1.5]), np.array(2.5, dtype=np.float32)),
@@ -186,3 +205,32 @@ CASES = {
 @pytest.mark.parametrize("name", list(CASES))
 def test_numpy_argument_as_torch(name):
     _assert_as_torch(CASES[name])
+
+
+ODD_ARRAYS = {
+    "object": lambda: np.array([1, 2], dtype=object),
+    "object_0d": lambda: np.array(5, dtype=object),
+    "strings": lambda: np.array(["a", "b"]),
+    "masked": lambda: np.ma.array([1, 2], mask=[0, 1]),
+    "matrix": lambda: np.matrix([1, 2]),
+}
+IN_PLACE = {
+    "+=": operator.iadd,
+    "*=": operator.imul,
+    "|=": operator.ior,
+    "/=": operator.itruediv,
+    "**=": operator.ipow,
+}
+
+
+@pytest.mark.parametrize("array", list(ODD_ARRAYS))
+@pytest.mark.parametrize("op", ["+", "&", "/", "<", "==", *IN_PLACE])
+@pytest.mark.parametrize("numpy_first", [True, False], ids=["numpy_left", "numpy_right"])
+def test_operator_with_an_odd_array_as_torch(op, array, numpy_first):
+    fn = OPERATORS.get(op) or IN_PLACE[op]
+
+    def run(t):
+        a, b = ODD_ARRAYS[array](), t.tensor([1, 2])
+        return fn(a, b) if numpy_first else fn(b, a)
+
+    _assert_as_torch(run)
