@@ -68,6 +68,7 @@ _SIGNATURES = {
     "sub_": ("Tensor input, Tensor other, *, Number alpha = 1", "!Tensor input, Number alpha, Tensor other"),
     "mul_": ("Tensor input, Tensor other",),
     "floor_divide_": ("Tensor input, Tensor other", "Tensor input, Number other"),
+    "pow_": ("Tensor input, Tensor exponent", "Tensor input, Number exponent"),
     "div_": (
         "Tensor input, Tensor other",
         "Tensor input, Tensor other, *, str? rounding_mode",

@@ -40,12 +40,13 @@ ERR_DETACHED_IN_PLACE = (
 
 _seq = itertools.count()
 _ANOMALY = _grad_mode._anomaly  # the process-wide flag's list, bound once for Node()
-_SHORT_NAME = re.compile(r"Backward\d*$")
+_SHORT_NAME = re.compile(r"Backward(\d*)$")
 
 
 def short_name(node: Node) -> str:
-    """``SigmoidBackward0`` -> ``Sigmoid``: how PyTorch names a node in the in-place error."""
-    return _SHORT_NAME.sub("", node.name())
+    """``SigmoidBackward0`` -> ``Sigmoid``, ``PowBackward1`` -> ``Pow1``: how PyTorch names a node
+    in the in-place error (Node::forward_op_name keeps an overload number other than 0)."""
+    return _SHORT_NAME.sub(lambda m: "" if m.group(1) in ("", "0") else m.group(1), node.name())
 
 
 class _NodeExtra:

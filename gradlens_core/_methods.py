@@ -57,6 +57,7 @@ _METHODS = {
     "fmod_": _ops.fmod_,
     "remainder_": _ops.remainder_,
     "pow": entry(_ops.pow, "pow", True),
+    "pow_": _ops.pow_,
     "neg": _ops.neg,
     "negative": _ops.neg,
     "reciprocal": _ops.reciprocal,
@@ -249,9 +250,12 @@ def _rsub(self, other):
 
 
 def _rtruediv(self, other):
-    if isinstance(other, Tensor):
-        return _ops.div(other, self)
-    return _ops.mul(_ops.reciprocal(self), other)
+    # PyTorch's __rdiv__ is ``self.reciprocal() * other``, a TypeError returning NotImplemented:
+    # the ``*`` operator lets a numpy array multiply the reciprocal itself
+    try:
+        return _ops.reciprocal(self) * other
+    except TypeError:
+        return NotImplemented
 
 
 def _rpow(self, other):
@@ -259,7 +263,7 @@ def _rpow(self, other):
 
 
 def _rmatmul(self, other):
-    return _ops.matmul(_ops.as_tensor_arg(other), self)
+    return _ops.matmul(other, self)
 
 
 def _rmod(self, other):
@@ -271,13 +275,26 @@ def _rfloordiv(self, other):
 
 
 def _reflected_shift(fn):
-    # torch's __rlshift__ is bitwise_left_shift(other, self) in Python: an array is refused
+    # torch's __rlshift__ is bitwise_left_shift(other, self) in Python
     def method(self, other):
-        if isinstance(other, np.ndarray):
-            return NotImplemented
         return fn(other, self)
 
     return method
+
+
+_tensor_eq = _ops.comparison("eq", "__eq__", True)
+
+
+def _eq(self, other):
+    """``==``: PyTorch's reads a numpy array as a tensor (``!=``, ``<`` ... refuse it: NotImplemented,
+    so Python compares identities or refuses); an array of a dtype no tensor has is refused too."""
+    if isinstance(other, np.ndarray):
+        try:
+            _dtype.from_numpy_dtype(other.dtype)
+        except TypeError:
+            return NotImplemented
+        other = Tensor._wrap(other)
+    return _tensor_eq(self, other)
 
 
 def _invert(self):
@@ -285,10 +302,6 @@ def _invert(self):
     if self._data.dtype.kind in "fc":
         raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
     return _ops.bitwise_not(self)
-
-
-def _ipow(self, other):
-    raise RuntimeError("gradlens_core does not support **= in place; use x = x ** y")
 
 
 _OPERATORS = {
@@ -312,11 +325,12 @@ _OPERATORS = {
     "__rmod__": _rmod,
     "__pow__": _ops.pow,
     "__rpow__": _rpow,
+    "__ipow__": _ops.pow_,
     "__matmul__": _ops.matmul,
     "__rmatmul__": _rmatmul,
     "__neg__": _ops.neg,
     "__abs__": _ops.abs,
-    "__eq__": _ops.comparison("eq", "__eq__", True),
+    "__eq__": _eq,
     "__ne__": _ops.comparison("ne", "__ne__", True),
     "__lt__": _ops.lt,
     "__le__": _ops.le,
@@ -397,15 +411,18 @@ _OPERAND_TYPES = (Tensor, numbers.Number, np.generic)
 _COMMON_OPERANDS = frozenset((Tensor, float, int))  # checked first: numbers.Number is a slow ABC check
 
 
-def _binary_operator(fn):
-    # Unsupported operands (None, strings, lists, ...) make Python raise its own TypeError,
-    # "unsupported operand type(s) for +: 'Tensor' and 'list'", as PyTorch does (its parser's
-    # TypeError becomes NotImplemented). A numpy array is then numpy's to handle: it gives a tensor.
+def _binary_operator(fn, tensors_only=False):
+    # PyTorch's parser refuses an operand that is no tensor or number (None, a string, a list, a
+    # numpy array, even a 0-d one) and the operator returns NotImplemented: Python then raises
+    # its own TypeError ("unsupported operand type(s) for +: 'Tensor' and 'list'"), or a numpy
+    # array computes the op itself (its reflected operator reads the tensor with __array__,
+    # numpy's promotion, and wraps the result with Tensor.__array_wrap__). ``tensors_only``: @
+    # takes no number either.
     def method(self, other):
         if other.__class__ not in _COMMON_OPERANDS and not isinstance(other, _OPERAND_TYPES):
-            if not isinstance(other, np.ndarray):
-                return NotImplemented
-            other = _ops.as_tensor_arg(other)
+            return NotImplemented
+        if tensors_only and not isinstance(other, Tensor):
+            return NotImplemented
         return fn(self, other)
 
     method.__name__ = getattr(fn, "__name__", "operator")
@@ -415,16 +432,19 @@ def _binary_operator(fn):
 
 _UNARY = {"__neg__", "__abs__", "__invert__"}
 _COMPARISONS = {"__eq__", "__ne__"}
+_MATMUL = {"__matmul__", "__rmatmul__"}
+_OWN_CHECKS = {"__rtruediv__"}  # PyTorch's __rdiv__ is Python code that hands any operand on
 
 
 def install() -> None:
     for name, fn in _METHODS.items():
         setattr(Tensor, name, fn)
     for name, fn in _OPERATORS.items():
-        setattr(Tensor, name, fn if name in _UNARY or name in _COMPARISONS else _binary_operator(fn))
+        if name not in _UNARY and name not in _COMPARISONS and name not in _OWN_CHECKS:
+            fn = _binary_operator(fn, tensors_only=name in _MATMUL)
+        setattr(Tensor, name, fn)
     Tensor.__hash__ = lambda self: id(self)
     Tensor.__pos__ = _pos
-    Tensor.__ipow__ = _ipow
     Tensor.T = property(_T)
     Tensor.mT = property(_mT)
     Tensor.new_tensor = _new_tensor

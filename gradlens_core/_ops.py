@@ -138,14 +138,6 @@ def _operands(a, b):
     return _cast(a, dt), db, dt
 
 
-def _converted_operands(a, b):
-    """``_operands`` for ops that take a list or an array as a tensor (as they always did here)."""
-    try:
-        return _operands(a, b)
-    except NotATensor:
-        return _operands(a, as_tensor_arg(b))
-
-
 def broadcast_error(sa, sb) -> RuntimeError:
     """PyTorch's message for shapes that do not broadcast."""
     n = builtins.max(len(sa), len(sb))
@@ -548,7 +540,9 @@ divide = entry(div, "divide", False)
 
 
 @autograd_first
-def _floor_or_trunc_div(a, b, mode):
+def _floor_or_trunc_div(a, b, mode, node=None):
+    """``div(a, b, rounding_mode=mode)``, recorded as DivBackward2 (a zero gradient), or as the
+    NotImplemented ``node`` of an op that names itself there (``floor_divide``)."""
     a = as_tensor_arg(a, b if isinstance(b, Tensor) else None)
     da, db, _ = _operands(a, b)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -567,6 +561,8 @@ def _floor_or_trunc_div(a, b, mode):
     out = _wrap(_arr(res))
     if out._data.dtype.kind != "f":
         return _nondiff(out._data, (a, b), "div")
+    if node is not None:  # PyTorch's NotImplemented node has edges only to inputs that require grad
+        return record(out, NotImplementedNode, (a, b), ctx=node, op=node[6:], grad_edges_only=True)
     # differentiable with a zero gradient, as PyTorch's div with a rounding mode
     return record(out, node_class("DivBackward2"), (a, b), op="div")
 
@@ -600,8 +596,9 @@ def _rounding_division(mode):
 
 
 def floor_divide(input, other, *, _call=("floor_divide", False)):
+    """``input // other`` (PyTorch has no derivative for it: a NotImplemented node)."""
     try:
-        return _floor_or_trunc_div(input, other, "floor")
+        return _floor_or_trunc_div(input, other, "floor", "aten::floor_divide")
     except Exception:
         refuse(_call, (input, other))
         raise
@@ -782,8 +779,7 @@ def pow(input, exponent, *, _call=("pow", False)):
     except Exception:
         refuse(_call, (input, exponent))
         raise
-    if da.dtype.kind in "iub" and isinstance(exponent, numbers.Integral) and exponent < 0:
-        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    _check_integer_power(input, exponent)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = _wrap(_arr(_power(da, db)))
     return record(out, node_class("PowBackward0"), (input,), (input, exponent), op="pow")
@@ -1541,7 +1537,7 @@ def _logical(np_fn, op, kernel_name=None):
         if not isinstance(input, Tensor) and _is_scalar(input) and isinstance(other, Tensor):
             input, other = other, input  # bitwise_and.Scalar_Tensor: the number is wrapped
             swapped = kernel_name != op  # the shifts keep their order
-        da, db, dt = _converted_operands(input, other)
+        da, db, dt = _operands(input, other)
         if swapped:
             da, db, input, other = db, da, other, input
         if da.dtype.kind == "f":
@@ -3207,10 +3203,11 @@ def _inplace_binary(
     result_dtype=lambda d: d,
     number_edge=True,
     ctx=None,
+    save_output=False,
 ):
     """``self op= other``; ``result_dtype`` maps the promoted dtype to the op's result dtype;
     ``number_edge``: a number ``other`` is an input of the node (a wrapped number, as add_'s);
-    ``ctx``: the node's context (``alpha`` if None)."""
+    ``ctx``: the node's context (``alpha`` if None); ``save_output``: the node saves the result."""
     # autograd's refusals come first, then the kernel's operand checks (sub_ of a bool), then
     # TensorIterator's overlap checks, as PyTorch's
     check_inplace(self, op, (other,), overlap="ok")
@@ -3241,7 +3238,16 @@ def _inplace_binary(
     inputs = (self, other) if number_edge or isinstance(other, Tensor) else (self,)
     # PyTorch's NotImplemented node has edges only to the inputs that require grad
     node_inputs = tuple(t for t in inputs if t.requires_grad) if node_cls is NotImplementedNode else None
-    return finish_inplace(self, op, node_cls, inputs, saved, ctx=alpha if ctx is None else ctx, node_inputs=node_inputs)
+    return finish_inplace(
+        self,
+        op,
+        node_cls,
+        inputs,
+        saved,
+        ctx=alpha if ctx is None else ctx,
+        save_output=save_output,
+        node_inputs=node_inputs,
+    )
 
 
 def _aliases_unanalysably(da, db) -> bool:
@@ -3259,6 +3265,9 @@ def _inplace_saved(self, other, db, node_cls) -> tuple:
     saved = ()
     if (node_cls is _FmodBackward1 or node_cls is _RemainderBackward1) and _requires(other):
         return (_snapshot(self), other)  # only other's formula reads them
+    if node_cls in (_PowBackward0, _PowBackward1) and needs_grad(self, other):
+        # pow's formulas read self as it was: PyTorch's in-place kernel saves self.clone()
+        return (_snapshot(self), other)
     if node_cls is _MulBackward0 and needs_grad(self, other):
         saved = (_saved_operand(other, db, self), _snapshot(self) if _requires(other) else None)
     elif node_cls is _DivBackward0 and needs_grad(self, other):
@@ -3339,6 +3348,52 @@ def remainder_(self, other, *, _call=("remainder_", True)):
     except Exception:
         refuse(_call, (self, other))
         raise
+
+
+_PowBackward0 = node_class("PowBackward0")
+_PowBackward1 = node_class("PowBackward1")
+
+
+def pow_(self, exponent, *, _call=("pow_", True)):
+    """In-place ``**`` (``x **= y``): PowBackward0 for a number exponent, saving self's old
+    values and the exponent; PowBackward1 for a tensor, saving self's old values, the exponent
+    and the result (as ``pow`` does).
+
+    >>> import gradlens_core as torch
+    >>> x = torch.tensor([1.0, 2.0, 3.0])
+    >>> x **= 2
+    >>> x
+    tensor([1., 4., 9.])
+    """
+    try:
+        tensor_exponent = isinstance(exponent, Tensor)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return _inplace_binary(
+                self,
+                exponent,
+                _pow_kernel if tensor_exponent else _power,
+                _PowBackward1 if tensor_exponent else _PowBackward0,
+                "pow_",
+                check_operands=_check_integer_power,
+                number_edge=False,
+                save_output=tensor_exponent,
+            )
+    except Exception:
+        refuse(_call, (self, exponent))
+        raise
+
+
+def _check_integer_power(base: Tensor, exponent) -> None:
+    """pow's check of a number exponent (before TensorIterator's checks): NumPy's rule."""
+    if base._data.dtype.kind in "iub" and isinstance(exponent, numbers.Integral) and exponent < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+
+
+def _pow_kernel(base, exponent):
+    """pow's kernel for a tensor exponent: none for bools (after the shape and dtype checks)."""
+    if np.result_type(base, exponent) == np.bool_:
+        raise no_kernel("pow", _dtype.bool_)
+    return _power(base, exponent)
 
 
 def _inplace_unary(name, np_fn, save_output=False, save_input=False, float_only=True):
@@ -3602,12 +3657,17 @@ def _masked_fill_tensor_bw(node, g, ns):
     return (ns.masked_fill(g, mask, 0) if node.needs(0) else None), gv
 
 
+def raise_not_a_bool_mask(dtype: _dtype.dtype):
+    """masked_fill_'s refusal of a mask that is not bool (the dtype named as C++ names it)."""
+    raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {dtype._cpp}")
+
+
 def _masked_fill_args(self, mask, value):
     """(value as an array, node class, differentiable inputs): a tensor value (0-d only) is an
     input of its own (MaskedFillBackward1); the mask never is."""
     _check_numbers(value)
     if mask._data.dtype != np.bool_:
-        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype._legacy}")
+        raise_not_a_bool_mask(mask.dtype)
     if not isinstance(value, Tensor):
         return np.asarray(value, dtype=self._data.dtype), node_class("MaskedFillBackward0"), (self,)
     if value.ndim:

@@ -628,10 +628,29 @@ class Tensor:
         self._escaped("bool")
         return bool(self._data.reshape(()))
 
-    def __array__(self, dtype=None, copy=None):
-        if self.requires_grad:
-            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
-        return self._data if dtype is None else self._data.astype(dtype)
+    def __array__(self, dtype=None):
+        """``np.asarray(t)``: ``t.numpy()`` (refused while ``t`` requires grad in grad mode), cast to
+        ``dtype``. PyTorch's signature has no ``copy``: numpy 2 then warns, and copies itself."""
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype, copy=False)
+
+    def __array_wrap__(self, array):
+        """A numpy ufunc's result over this tensor, as a tensor over it (PyTorch's: bools become
+        uint8). Numpy also computes ``t + array``, which the tensor's operator refuses.
+
+        Its signature is PyTorch's, which numpy 2 calls with a DeprecationWarning.
+
+        >>> import numpy as np, gradlens_core as torch, warnings
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     torch.tensor([1, 2]) + np.array([0.5, 1.0])
+        tensor([1.5000, 3.0000], dtype=torch.float64)
+        """
+        from ._factories import from_numpy
+
+        if array.dtype == bool:
+            array = array.astype("uint8")
+        return from_numpy(array)
 
     def __len__(self) -> int:
         if not self._data.ndim:
@@ -704,18 +723,21 @@ _NO_META = (None, None)
 _NO_EDGE = (None, 0)
 
 
-def record(out, node_cls, inputs, saved=(), ctx=None, save_output=False, op=None):
+def record(out, node_cls, inputs, saved=(), ctx=None, save_output=False, op=None, grad_edges_only=False):
     """Attach history to the fresh result ``out`` of an op over ``inputs``; returns ``out``.
 
     ``saved`` lists what the formula needs: tensors (saved with their version) or Python
     scalars. Nothing is recorded when grad mode is off or no input requires grad.
+    ``grad_edges_only``: the node has edges only to the inputs that require grad (PyTorch's
+    NotImplemented node).
     """
     if _state.enabled:
         for t in inputs:
             if isinstance(t, Tensor) and (
                 t._requires_grad or t._grad_fn is not None or (t._meta is not None and t.requires_grad)
             ):
-                node = _make_node(node_cls, inputs, saved, ctx)
+                edges = tuple(x for x in inputs if _requires_grad(x)) if grad_edges_only else inputs
+                node = _make_node(node_cls, edges, saved, ctx)
                 if out._data.dtype.kind not in "fc":
                     check_differentiable(out)
                 out._grad_fn = node

@@ -14,10 +14,13 @@ the view's own history can be regenerated (``AsStridedBackward0``), as PyTorch d
 from __future__ import annotations
 
 import math
+import numbers
+import operator
+import warnings
 
 import numpy as np
 
-from . import _events, _grad_mode
+from . import _dtype, _events, _grad_mode
 from ._argparse import refuse, refuse_given
 from ._autograd import ERR_BACKWARD_TWICE, Node, node_class
 from ._layout import empty_strided, restrided
@@ -844,56 +847,125 @@ def chunk(self: Tensor, chunks: int, dim: int = 0, *, _call=("chunk", False)):
 # ----------------------------------------------------------------------------- indexing
 
 
-def _is_basic(item) -> bool:
-    if isinstance(item, Tensor):
-        # a 0-d integer tensor indexes like an int (a view), as in PyTorch
-        return item._data.ndim == 0 and item._data.dtype.kind in "iu"
-    return item is None or item is Ellipsis or isinstance(item, (int, slice, np.integer)) and not isinstance(item, bool)
+_INVALID_INDEX = "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid indices"
+_SEQUENCE_AS_TUPLE = (
+    "Using a non-tuple sequence for multidimensional indexing is deprecated and will be changed in pytorch 2.9; "
+    "use x[tuple(seq)] instead of x[seq]. In pytorch 2.9 this will be interpreted as tensor index, "
+    "x[torch.tensor(seq)], which will result either in an error or a different result"
+)
+_UINT8_INDEX = "indexing with dtype torch.uint8 is now deprecated, please use a dtype torch.bool instead."
 
 
-def _normalise_key(key):
-    if not isinstance(key, tuple):
-        key = (key,)
-    return key
+def _is_sequence(x) -> bool:
+    """Python's PySequence_Check, which PyTorch's indexing asks: a list, tuple, range, string or
+    numpy array (even a 0-d one), any object with ``__getitem__`` that is no mapping; not a
+    tensor or a numpy scalar."""
+    return not isinstance(x, (Tensor, dict, np.generic)) and hasattr(type(x), "__getitem__")
+
+
+def _key_items(key) -> tuple:
+    """The items of an index key as PyTorch reads them (its wrapTuple): a tuple's; a short
+    non-tuple sequence holding a tensor, a sequence, a slice, None or Ellipsis (``x[[0, [1, 2]]]``)
+    is read as a tuple too, with PyTorch's deprecation warning; anything else is one item (a
+    list of numbers is one index, a numpy array too).
+
+    >>> _key_items([0, 1]), _key_items((0, [1]))
+    (([0, 1],), (0, [1]))
+    """
+    if isinstance(key, tuple):
+        return key
+    if type(key) is np.ndarray or not _is_sequence(key):
+        return (key,)
+    try:
+        n = len(key)
+    except TypeError:
+        return (key,)
+    if n >= 32:  # numpy's heuristic, which PyTorch follows: a long sequence is an index
+        return (key,)
+    for item in key:
+        if isinstance(item, (Tensor, slice)) or item is None or item is Ellipsis or _is_sequence(item):
+            warnings.warn(_SEQUENCE_AS_TUPLE, UserWarning, stacklevel=3)
+            return tuple(key)
+    return (key,)
+
+
+def _count_specified(items) -> int:
+    """How many dims of the tensor a key's items consume, counted as PyTorch counts them before
+    it reads them (count_specified_dimensions): a bool or uint8 tensor its dims, None, Ellipsis
+    and Python bools none, anything else one (a nested list of bools too)."""
+    n = 0
+    for item in items:
+        if isinstance(item, Tensor):
+            n += item._data.ndim if item._data.dtype in (np.bool_, np.uint8) else 1
+        elif not (item is None or item is Ellipsis or item is True or item is False):
+            n += 1
+    return n
 
 
 def _to_index(item):
-    """A key item as PyTorch reads it: tensors, lists and arrays become index arrays (int64 or
-    bool), a 0-d bool tensor a Python bool; the rest stays as it is."""
-    if isinstance(item, Tensor):
-        d = item._data
-        if d.ndim == 0 and d.dtype == np.bool_:
-            return bool(d)
-    elif isinstance(item, float):
-        raise IndexError(
-            "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid indices "
-            "(got float)"
-        )
-    elif isinstance(item, (list, np.ndarray)):
-        d = np.asarray(item)
-        if d.dtype.kind == "f":
-            # PyTorch's indexing_tensor_from_data: a sequence that is no bool (or uint8) one
-            # becomes an int64 index, its floats truncated ([] is an empty index)
-            d = d.astype(np.int64)
-        elif d.dtype.kind in "US":
-            raise TypeError(f"new(): invalid data type '{'str' if d.dtype.kind == 'U' else 'bytes'}'")
-    elif isinstance(item, (str, bytes)):  # a sequence: torch.tensor of it is refused
-        raise TypeError(f"new(): invalid data type '{type(item).__name__}'")
-    else:
+    """A key item as PyTorch's applySlicing reads it: None, Ellipsis, slices and Python bools
+    stay, integers (numpy's too) become ints; a tensor, or a sequence (a list, a numpy array,
+    even a 0-d one) made an index tensor, becomes an index array -- int64, or a bool or uint8
+    mask -- or, with no dims, an int (a select) or a Python bool; anything else must have
+    ``__index__``."""
+    if item is None or item is Ellipsis or isinstance(item, (bool, slice)):
         return item
+    if isinstance(item, (int, np.integer)):
+        return int(item)
+    if isinstance(item, Tensor):
+        d = _tensor_index(item)
+    elif _is_sequence(item):
+        d = _sequence_index(item)
+    else:
+        try:
+            return operator.index(item)
+        except TypeError:
+            raise IndexError(f"{_INVALID_INDEX} (got {_type_name(item)})") from None
+    if d.ndim:
+        return d
+    return bool(d) if d.dtype in (np.bool_, np.uint8) else int(d)
+
+
+def _tensor_index(t: Tensor) -> np.ndarray:
+    d = t._data
     if d.dtype.kind == "f":
         raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
     return d
 
 
-def _specified_dims(items) -> int:
-    """How many dims of the tensor a key consumes (a bool mask consumes one per dim)."""
-    n = 0
-    for item in items:
-        if item is None or item is Ellipsis or isinstance(item, bool):
-            continue
-        n += item.ndim if isinstance(item, np.ndarray) and item.dtype == np.bool_ else 1
-    return n
+def _sequence_index(seq) -> np.ndarray:
+    """PyTorch's indexing_tensor_from_data: a sequence as an index tensor, bool or uint8 if its
+    values are, else int64 (floats truncated)."""
+    if isinstance(seq, (str, bytes)):  # torch.tensor of it is refused
+        raise TypeError(f"new(): invalid data type '{type(seq).__name__}'")
+    d = np.asarray(_numbers_of(seq))
+    if d.dtype.kind in "US":
+        raise TypeError(f"new(): invalid data type '{'str' if d.dtype.kind == 'U' else 'bytes'}'")
+    if d.dtype == object:  # a long list holding a slice, ...
+        odd = next(v for v in d.flat if not isinstance(v, (numbers.Number, Tensor)))
+        raise RuntimeError(f"Could not infer dtype of {type(odd).__name__}")
+    return d if d.dtype in (np.bool_, np.uint8) else d.astype(np.int64)
+
+
+def _numbers_of(seq):
+    """A nested list with its tensors as the numbers PyTorch stores for them: a bool tensor's
+    value, another's ``__index__`` (a tensor of one integer; a float one is refused)."""
+    if isinstance(seq, Tensor):
+        return bool(seq._data) if seq._data.dtype == np.bool_ and seq._data.size == 1 else operator.index(seq)
+    if isinstance(seq, (list, tuple)) and any(isinstance(v, (Tensor, list, tuple)) for v in seq):
+        return [_numbers_of(v) for v in seq]
+    return seq
+
+
+def _uint8_masks(indices: dict) -> int:
+    return sum(index.dtype == np.uint8 for index in indices.values())
+
+
+def _warn_uint8(masks: int, stacklevel: int = 3) -> None:
+    """PyTorch's warning for each of ``masks`` uint8 masks, each time it expands the indices (in
+    index and index_put_, and again in their backward, which index with them)."""
+    for _ in range(masks):
+        warnings.warn(_UINT8_INDEX, UserWarning, stacklevel=stacklevel)
 
 
 def getitem(self: Tensor, key) -> Tensor:
@@ -904,7 +976,7 @@ def getitem(self: Tensor, key) -> Tensor:
         if step <= 0:
             raise ValueError("step must be greater than zero")
         return _key_view(self, (slice(start, max(stop, start), step),), "SliceBackward0", "slice")
-    if self._data.ndim == 0 and type(key) is int:
+    if self._data.ndim == 0 and isinstance(key, (int, np.integer)) and not isinstance(key, bool):
         # a lone int on a 0-d tensor is a select of a missing dim (PyTorch's applySelect)
         if key == 0:
             raise IndexError(
@@ -912,16 +984,11 @@ def getitem(self: Tensor, key) -> Tensor:
                 "convert a 0-dim tensor to a number"
             )
         raise IndexError(f"index {key} is out of bounds for dimension 0 with size 0")
-    items = _normalise_key(key)
-    if all(_is_basic(i) for i in items):
-        return _basic_index(self, items)
-    out, indices = _apply_slicing(self, [_to_index(i) for i in items])
-    return _advanced_index(out, indices)
-
-
-def _basic_index(self: Tensor, items, alias: bool = True) -> Tensor:
-    out, _ = _apply_slicing(self, items)
-    if out is self and alias:  # reading: a fresh tensor, as PyTorch's getitem (not setitem)
+    out, indices = _apply_slicing(self, _key_items(key))
+    if indices:
+        _warn_uint8(_uint8_masks(indices))
+        return _advanced_index(out, indices)
+    if out is self:  # reading: a fresh tensor, as PyTorch's getitem (not setitem)
         return make_view(self, self._data.view(), "AliasBackward0", _ALIAS, "alias")
     return out
 
@@ -933,13 +1000,14 @@ def _apply_slicing(self: Tensor, items):
 
     Returns ``(view, {dim: index array})``.
     """
-    n_specified = _specified_dims(items)
+    n_specified = _count_specified(items)
     if n_specified > self._data.ndim:
         raise IndexError(f"too many indices for tensor of dimension {self._data.ndim}")
     out = self
     indices = {}
     dim = 0  # position in ``out``
     for position, item in enumerate(items):
+        item = _to_index(item)
         if item is Ellipsis:
             dim += self._data.ndim - n_specified
         elif item is None:
@@ -952,7 +1020,7 @@ def _apply_slicing(self: Tensor, items):
             dim += 1
         elif isinstance(item, np.ndarray):
             indices[dim] = item
-            dim += item.ndim if item.dtype == np.bool_ else 1
+            dim += item.ndim if item.dtype in (np.bool_, np.uint8) else 1
         elif isinstance(item, slice):
             size = out._data.shape[dim]
             start, stop, step = item.indices(size)
@@ -963,12 +1031,11 @@ def _apply_slicing(self: Tensor, items):
                 out = _key_view(out, key, "SliceBackward0", "slice")
             dim += 1
         else:
-            index = int(item)
             size = out._data.shape[dim]
-            if not -size <= index < size:
+            if not -size <= item < size:
                 # PyTorch names the dimension by the index's position in the key
-                raise IndexError(f"index {index} is out of bounds for dimension {position} with size {size}")
-            out = _select(out, dim, index)
+                raise IndexError(f"index {item} is out of bounds for dimension {position} with size {size}")
+            out = _select(out, dim, item)
     return out, indices
 
 
@@ -989,15 +1056,10 @@ def _index_key(shape, indices) -> tuple:
     """
     arrays = {}
     for dim, idx in sorted(indices.items()):
-        if idx.dtype != np.bool_:
+        if not _is_mask(idx):
             arrays[dim] = idx
             continue
-        for j in range(idx.ndim):
-            if idx.shape[j] != shape[dim + j]:
-                raise IndexError(
-                    f"The shape of the mask {list(idx.shape)} at index {j} does not match the shape of the indexed "
-                    f"tensor {list(shape)} at index {dim + j}"
-                )
+        _check_mask_shape(idx, shape, dim)
         for j, nz in enumerate(np.nonzero(idx)):
             arrays[dim + j] = nz
     dims = sorted(arrays)
@@ -1016,6 +1078,20 @@ def _index_key(shape, indices) -> tuple:
         result = joint + tuple(n for d, n in enumerate(shape) if d not in arrays)
     key = tuple(arrays.get(d, slice(None)) for d in range(dims[-1] + 1))
     return key, result
+
+
+def _is_mask(index: np.ndarray) -> bool:
+    return index.dtype == np.bool_ or index.dtype == np.uint8  # (uint8: a deprecated mask)
+
+
+def _check_mask_shape(mask: np.ndarray, shape, dim: int) -> None:
+    """A mask indexing the dims from ``dim`` on must have their sizes."""
+    for j in range(mask.ndim):
+        if mask.shape[j] != shape[dim + j]:
+            raise IndexError(
+                f"The shape of the mask {list(mask.shape)} at index {j} does not match the shape of the indexed "
+                f"tensor {list(shape)} at index {dim + j}"
+            )
 
 
 def _check_bounds(shape, key, result_shape) -> None:
@@ -1046,7 +1122,8 @@ def _advanced_index(self: Tensor, indices) -> Tensor:
     data = np.zeros(result_shape, self._data.dtype) if 0 in result_shape else np.ascontiguousarray(self._data[key])
     out = Tensor._wrap(data)
     # the indices are saved for backward (and freed by it, as PyTorch's saved indices are)
-    return record(out, node_class("IndexBackward0", _index_bw), (self,), (key,), ctx=self._data.shape, op="index")
+    ctx = (self._data.shape, _uint8_masks(indices))
+    return record(out, node_class("IndexBackward0", _index_bw), (self,), (key,), ctx=ctx, op="index")
 
 
 def index_select(self: Tensor, dim: int, index, *, _call=("index_select", False)) -> Tensor:
@@ -1109,20 +1186,23 @@ def _index_select_bw(node, g, ns):
 
 
 def _index_bw(node, g, ns):
-    shape, key = node._ctx, node.saved_value(0, ns)
+    (shape, uint8_masks), key = node._ctx, node.saved_value(0, ns)
     # PyTorch's index_backward: _index_put_impl_(grad.new_zeros(shape), indices, grad, accumulate=True)
+    _warn_uint8(uint8_masks)
     return (ns.made_in_place(ns.index_add(g, shape, key, "IndexPutImplBackward0"), 1),)
 
 
 def _index_put_bw(node, g, ns):
     (key,) = node.unpack(ns)  # saved (as PyTorch saves the indices): gone after a backward
-    value_shape, accumulate = node._ctx
+    value_shape, accumulate, uint8_masks = node._ctx
+    # each grad indexes with the indices: self's (unless accumulate) with index_put, values' with index
+    _warn_uint8(uint8_masks * ((node.needs(0) and not accumulate) + node.needs(1)))
     if ns.records_graph:
         # derivatives.yaml: self: accumulate ? grad : grad.index_put(indices, zeros_like(values),
         # false); values: grad.index(indices) (self's first, as the generated node computes them)
         gself = gvalues = None
         if node.needs(0):
-            gself = g if accumulate else _index_put_zeros(g, key, value_shape)
+            gself = g if accumulate else _index_put_zeros(g, key, value_shape, uint8_masks)
         if node.needs(1):
             gvalues = ns.take(g, key)
         return gself, gvalues
@@ -1133,14 +1213,14 @@ def _index_put_bw(node, g, ns):
     return gself, ns.take(g, key)
 
 
-def _index_put_zeros(g: Tensor, key, value_shape) -> Tensor:
+def _index_put_zeros(g: Tensor, key, value_shape, uint8_masks: int) -> Tensor:
     """``g.index_put(indices, zeros(value_shape), false)``: a copy of ``g`` with zeros at
     ``key`` (IndexPutBackward0 over ``g``; the zeros have no history)."""
     out = Tensor._wrap(np.array(g._data, copy=True))
     out._data[key] = 0
     zeros = Tensor._wrap(np.zeros(value_shape, g._data.dtype))
     node = node_class("IndexPutBackward0", _index_put_bw)
-    return record(out, node, (g, zeros), (key,), ctx=(value_shape, False), op="index_put")
+    return record(out, node, (g, zeros), (key,), ctx=(value_shape, False, uint8_masks), op="index_put")
 
 
 def setitem(self: Tensor, key, value) -> None:
@@ -1150,11 +1230,10 @@ def setitem(self: Tensor, key, value) -> None:
     value = _value_to_tensor(self, value)
     if key is False:
         return  # a lone False selects nothing: not even the version moves
-    items = _normalise_key(None if key is True else key)  # a lone True is an unsqueeze
-    if all(_is_basic(i) for i in items):
-        copy_to(_basic_index(self, items, alias=False), value)
+    target, indices = _apply_slicing(self, _key_items(None if key is True else key))  # a lone True unsqueezes
+    if not indices:
+        copy_to(target, value)
         return
-    target, indices = _apply_slicing(self, [_to_index(i) for i in items])
     _index_put(target, indices, _without_leading_ones(value), False)
 
 
@@ -1168,7 +1247,10 @@ def _value_to_tensor(self: Tensor, value) -> Tensor:
 
 
 def _type_name(value) -> str:
+    """A type's name as PyTorch's errors print it (a C type's tp_name: ``numpy.ndarray``)."""
     cls = type(value)
+    if isinstance(value, Tensor):
+        return "Tensor"
     return cls.__name__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__name__}"
 
 
@@ -1203,12 +1285,19 @@ def _leading_ones(shape) -> int:
 
 def index_put_(self: Tensor, indices, values, accumulate=False) -> Tensor:
     """``self[indices] = values`` (or ``+=`` with ``accumulate``) for a tuple of index tensors (IndexPutBackward0)."""
-    from ._ops import as_tensor_arg
-
+    # PyTorch's parser takes tensors only (a list, a number, a numpy array, None are refused)
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError(
+            f"index_put_(): argument 'indices' (position 1) must be tuple of Tensors, not {_type_name(indices)}"
+        )
+    for position, index in enumerate(indices):
+        if not isinstance(index, Tensor):
+            raise TypeError(f"expected Tensor as element {position} in argument 0, but got {_type_name(index)}")
+    if not isinstance(values, Tensor):
+        raise TypeError(f"index_put_(): argument 'values' (position 2) must be Tensor, not {_type_name(values)}")
     if len(indices) > self._data.ndim:
         raise IndexError(f"too many indices for tensor of dimension {self._data.ndim} (got {len(indices)})")
-    arrays = {d: _to_index(i) for d, i in enumerate(indices) if i is not None}
-    return _index_put(self, arrays, values if isinstance(values, Tensor) else as_tensor_arg(values), accumulate)
+    return _index_put(self, {d: _tensor_index(i) for d, i in enumerate(indices)}, values, accumulate)
 
 
 def _index_put(self: Tensor, indices: dict, value: Tensor, accumulate: bool) -> Tensor:
@@ -1216,16 +1305,20 @@ def _index_put(self: Tensor, indices: dict, value: Tensor, accumulate: bool) -> 
     dispatch of one value through one mask to masked_fill_, memory overlap of the value and
     the indices, the indices, the value's shape and dtype, then the bounds as it writes."""
     from ._autograd import node_class
-    from ._ops import check_no_overlap
+    from ._ops import check_no_overlap, raise_not_a_bool_mask
     from ._tensor import check_inplace, finish_inplace
 
     check_inplace(self, "index_put_", (value,), overlap="warn")
-    masked = not accumulate and _as_masked_fill(indices, value)
+    masked = not accumulate and _as_masked_fill(self, indices, value)
     if masked:
+        (mask,) = indices.values()
+        if mask.dtype != np.bool_:
+            raise_not_a_bool_mask(_dtype.uint8)
         check_inplace(self, "masked_fill_", overlap="warn")
     else:
         for other in (value, *indices.values()):
             check_no_overlap(self, other if isinstance(other, Tensor) else Tensor._wrap(other))
+        _warn_uint8(_uint8_masks(indices), stacklevel=4)  # (setitem and index_put_ call this from the user's line)
     shape = self._data.shape
     key, result_shape = _index_key(shape, indices)
     if not masked:
@@ -1248,7 +1341,8 @@ def _index_put(self: Tensor, indices: dict, value: Tensor, accumulate: bool) -> 
     else:
         self._data[key] = vd
     node = node_class("IndexPutBackward0", _index_put_bw)
-    return finish_inplace(self, "index_put_", node, (self, value), (key,), ctx=(value._data.shape, accumulate))
+    ctx = (value._data.shape, accumulate, 0 if masked else _uint8_masks(indices))
+    return finish_inplace(self, "index_put_", node, (self, value), (key,), ctx=ctx)
 
 
 def _expandable(shape, target) -> bool:
@@ -1258,13 +1352,17 @@ def _expandable(shape, target) -> bool:
     return all(s == t or s == 1 for s, t in zip(reversed(shape), reversed(target)))
 
 
-def _as_masked_fill(indices: dict, value: Tensor) -> bool:
-    """Whether PyTorch's index_put_ runs as masked_fill_: one value, and one boolean mask as
-    the only index (canDispatchToMaskedFill)."""
+def _as_masked_fill(self: Tensor, indices: dict, value: Tensor) -> bool:
+    """Whether PyTorch's index_put_ runs as masked_fill_ (canDispatchToMaskedFill): one value,
+    and one mask (bool, or uint8, which masked_fill_ then refuses) as the only index; the mask
+    must fit the tensor's shape."""
     if value._data.size != 1 or len(indices) != 1:
         return False
-    (index,) = indices.values()
-    return index.dtype == np.bool_
+    ((dim, index),) = indices.items()
+    if not _is_mask(index):
+        return False
+    _check_mask_shape(index, self._data.shape, dim)
+    return True
 
 
 # ----------------------------------------------------------------------------- scatter (double backward)

@@ -675,7 +675,11 @@ class _Gen:
     def key(self, name: str, t) -> str:
         shape = tuple(t.shape)
         if shape and self.coin(0.2):
-            kind = self.pick(("list", "mask", "long", "list2"))
+            kind = self.pick(("list", "mask", "long", "list2", "nested"))
+            if kind == "nested" and len(shape) >= 2:  # a list read as a tuple (PyTorch warns)
+                return (
+                    f"[{self.int(-shape[0], shape[0] - 1)}, [{self.int(0, shape[1] - 1)}, {self.int(0, shape[1] - 1)}]]"
+                )
             if kind == "list":
                 return "[" + ", ".join(str(self.int(-shape[0], shape[0] - 1)) for _ in range(self.int(1, 3))) + "]"
             if kind == "mask":
@@ -1023,7 +1027,7 @@ def _inplace(g: _Gen) -> str | None:
         src = y[0] if y is not None else "torch.ones(1)"
         return f"{target}.copy_({src})"
     if kind == "aug":
-        return f"{xn} {g.pick(('+=', '-=', '*=', '/=', '//=', '%='))} {g.other(t)}"
+        return f"{xn} {g.pick(('+=', '-=', '*=', '/=', '//=', '%=', '**='))} {g.other(t)}"
     if kind == "draw":  # the draws land in the target's memory order
         return f"{target}.{g.pick(('uniform_(-1, 2)', 'normal_()', 'normal_(1.0, 0.5)', 'uniform_()'))}"
     if kind == "clamp":
