@@ -335,8 +335,8 @@ class CopySlices(Node):
             self.fn.release()
             self.fn = None
 
-    def _saved_tensors(self) -> tuple:
-        return () if self.fn is None else self.fn._saved
+    def _all_saved(self) -> tuple:
+        return () if self.fn is None else self.fn._held
 
 
 # ----------------------------------------------------------------------------- the view ops
