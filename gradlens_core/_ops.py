@@ -2403,8 +2403,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 def _bmm_bw(node, g, ns):
     # derivatives.yaml: self: grad.bmm(mat2.transpose(1, 2)); mat2: self.transpose(1, 2).bmm(grad)
     # saved: (self, mat2); mat2's grad first (the alphabetical order, see _mul_bw)
-    gb = ns.bmm(ns.mT(node.saved_value(0, ns)), g) if node.needs(1) else None
-    ga = ns.bmm(g, ns.mT(node.saved_value(1, ns))) if node.needs(0) else None
+    gb = ns.bmm(ns.swapaxes(node.saved_value(0, ns), 1, 2), g) if node.needs(1) else None
+    ga = ns.bmm(g, ns.swapaxes(node.saved_value(1, ns), 1, 2)) if node.needs(0) else None
     return ga, gb
 
 
@@ -2412,14 +2412,18 @@ def _bmm_bw(node, g, ns):
 def _mm_bw(node, g, ns):
     # saved: (self, mat2); ctx: which of them is column-major. mat2's grad first (the
     # alphabetical order, see _mul_bw)
-    gb = _mm_mat2_grad(g, node.saved_value(0, ns), node._ctx[1], ns) if node.needs(1) else None
-    ga = _mm_mat1_grad(g, node.saved_value(1, ns), node._ctx[0], ns) if node.needs(0) else None
+    gb = _mm_mat2_grad(g, node.saved_value(0, ns), _column_major_input(node, 1), ns) if node.needs(1) else None
+    ga = _mm_mat1_grad(g, node.saved_value(1, ns), _column_major_input(node, 0), ns) if node.needs(0) else None
     return ga, gb
 
 
-def _column_major(a: np.ndarray) -> bool:
-    """PyTorch's test for a column-major matrix (strides (1, rows)), e.g. a transposed weight."""
-    return a.strides[0] == a.itemsize and a.strides[1] == a.itemsize * a.shape[0]
+def _column_major_input(node, i: int, first: int = 0) -> bool:
+    """PyTorch's test for a column-major matrix (strides (1, rows)), e.g. a transposed weight,
+    of the product's ``i``-th matrix (input ``first + i``). MmBackward0 and AddmmBackward0
+    keep the matrices' strides in ``_ctx``, as PyTorch saves them (``self_sym_strides``)."""
+    strides = node._ctx[i]
+    shape, dtype = node._input_meta[first + i]
+    return strides[0] == dtype.itemsize and strides[1] == dtype.itemsize * shape[0]
 
 
 def _mm_mat1_grad(g, mat2, column_major: bool, ns):
@@ -2448,10 +2452,16 @@ def _mv_bw(node, g, ns):
 
 @backward_formula("AddmmBackward0")
 def _addmm_bw(node, g, ns):
-    # saved: (mat1, mat2); ctx: which of them is column-major
-    g1 = _mm_mat1_grad(g, node.saved_value(1, ns), node._ctx[0], ns) if node.needs(1) else None
-    g2 = _mm_mat2_grad(g, node.saved_value(0, ns), node._ctx[1], ns) if node.needs(2) else None
-    return g, g1, g2
+    # saved: (mat1, mat2); ctx: their strides, alpha, beta. derivatives.yaml: self:
+    # maybe_multiply(grad, beta); mat1, mat2: mm_mat1/2_backward(..., alpha), which multiply
+    # their product by alpha unless it is 1
+    alpha, beta = node._ctx[2:]
+    g1 = _mm_mat1_grad(g, node.saved_value(1, ns), _column_major_input(node, 0, 1), ns) if node.needs(1) else None
+    g2 = _mm_mat2_grad(g, node.saved_value(0, ns), _column_major_input(node, 1, 1), ns) if node.needs(2) else None
+    if alpha != 1:
+        g1 = None if g1 is None else g1 * alpha
+        g2 = None if g2 is None else g2 * alpha
+    return (g if beta == 1 else g * beta), g1, g2
 
 
 def _two_saved(a, b):
@@ -2493,8 +2503,8 @@ def mm(input, mat2):
     if not _no_products(input.shape[0] * mat2.shape[1], input.shape[1]):
         _check_product_kernel(input, "mm")
     out = _wrap(input._data @ mat2._data)
-    layouts = (_column_major(input._data), _column_major(mat2._data))
-    return record(out, node_class("MmBackward0"), (input, mat2), _two_saved(input, mat2), ctx=layouts, op="mm")
+    strides = (input._data.strides, mat2._data.strides)
+    return record(out, node_class("MmBackward0"), (input, mat2), _two_saved(input, mat2), ctx=strides, op="mm")
 
 
 @autograd_first
@@ -2670,21 +2680,27 @@ def _batched_matmul(input: Tensor, other: Tensor) -> Tensor:
 
 @autograd_first
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
-    """``input + mat1 @ mat2`` (AddmmBackward0)."""
+    """``beta * input + alpha * (mat1 @ mat2)`` (AddmmBackward0); with ``beta`` 0 the input's
+    values are not read (its nan and inf do not propagate), as PyTorch's."""
     if mat1.shape[1] != mat2.shape[0]:
         raise RuntimeError(
             f"mat1 and mat2 shapes cannot be multiplied ({mat1.shape[0]}x{mat1.shape[1]} and "
             f"{mat2.shape[0]}x{mat2.shape[1]})"
         )
     data = mat1._data @ mat2._data
+    if alpha != 1:
+        data = data * alpha
     try:
-        data = data + input._data
+        if beta == 0:
+            data = np.ascontiguousarray(np.broadcast_to(data, np.broadcast_shapes(input._data.shape, data.shape)))
+        else:
+            data = data + (input._data if beta == 1 else input._data * beta)
     except ValueError:
         raise broadcast_error(input.shape, data.shape) from None
     out = _wrap(data)
     saved = (_saved_operand(mat1, None, mat2), _saved_operand(mat2, None, mat1))
-    layouts = (_column_major(mat1._data), _column_major(mat2._data))
-    return record(out, node_class("AddmmBackward0"), (input, mat1, mat2), saved, ctx=layouts, op="addmm")
+    ctx = (mat1._data.strides, mat2._data.strides, alpha, beta)
+    return record(out, node_class("AddmmBackward0"), (input, mat1, mat2), saved, ctx=ctx, op="addmm")
 
 
 def outer(input, vec2):
