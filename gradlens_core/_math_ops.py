@@ -311,7 +311,8 @@ def logsumexp(input, dim=None, keepdim=False, *, _call=("logsumexp", False)):
             res = np.log(np.sum(np.exp(data), axis=dims, keepdims=keepdim))
     res = _ns.reduced(np.asarray(res, dtype=data.dtype))
     node = node_class("LogsumexpBackward0")
-    return record(_wrap(res), node, (input,), (input,), ctx=(dims, keepdim), save_output=True, op="logsumexp")
+    ctx = (dims, keepdim, dim)  # the dim as given: PyTorch's ``_saved_dim``
+    return record(_wrap(res), node, (input,), (input,), ctx=ctx, save_output=True, op="logsumexp")
 
 
 @backward_formula("LogsumexpBackward0")
@@ -319,7 +320,7 @@ def _logsumexp_bw(node, g, ns):
     """logsumexp_backward: grad and result unsqueezed at the reduced dims, then
     ``grad * (self - result).exp()``."""
     x, r = node.unpack(ns)
-    dims, keepdim = node._ctx
+    dims, keepdim, _ = node._ctx
     if not keepdim and dims:
         g = ns.unsqueeze_multiple(g, dims)
         r = ns.unsqueeze_multiple(r, dims)
@@ -337,7 +338,7 @@ def _np_softplus(x: np.ndarray, beta, threshold) -> np.ndarray:
 
 
 @autograd_first
-def softplus(input, beta=1.0, threshold=20.0):
+def softplus(input, beta=1, threshold=20):
     """``log(1 + exp(beta * x)) / beta``, and ``x`` where ``beta * x > threshold``
     (SoftplusBackward0: saves self, beta and threshold).
 
@@ -424,7 +425,9 @@ def linalg_cross(input, other, *, dim=-1):
     inputs = (input, other)
     saved = (input if other.requires_grad else None, other if input.requires_grad else None)
     saved = saved if needs_grad(*inputs) else ()
-    return record(_wrap(res), node_class("LinalgCrossBackward0"), inputs, saved, ctx=d, op="linalg_cross")
+    # the node keeps the dim as given, as PyTorch's (``_saved_dim``): its formula takes it so
+    ctx = dim if dim.__class__ is int else d
+    return record(_wrap(res), node_class("LinalgCrossBackward0"), inputs, saved, ctx=ctx, op="linalg_cross")
 
 
 @backward_formula("LinalgCrossBackward0")

@@ -1729,7 +1729,7 @@ def _sum_bw(node, g, ns):
 @backward_formula("SumBackward1")
 def _sum_dim_bw(node, g, ns):
     # sum_backward: unsqueeze_multiple(grad, dims), expanded to the input's sizes
-    shape, dims, keepdim = node._ctx
+    shape, dims, keepdim, _ = node._ctx
     if not keepdim and shape:
         g = ns.unsqueeze_multiple(g, dims)
     return (ns.expand(g, shape),)
@@ -1743,7 +1743,7 @@ def _mean_bw(node, g, ns):
 
 @backward_formula("MeanBackward1")
 def _mean_dim_bw(node, g, ns):
-    shape, dims, keepdim = node._ctx
+    shape, dims, keepdim, _ = node._ctx
     # mean_backward: sum_backward (unsqueeze_multiple, expand) / the count of elements reduced
     count = 1
     for d in dims:
@@ -1793,7 +1793,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, _call=("sum", False)):
         raise
     with _silent():
         res = _ns.reduced(input._data.sum(axis=dims, keepdims=keepdim, dtype=out_dt))
-    ctx = (input._data.shape, dims, keepdim)
+    ctx = (input._data.shape, dims, keepdim, dim)  # the dim as given: PyTorch's ``_saved_dim``
     return record(_wrap(res), node_class("SumBackward1"), (input,), ctx=ctx, op="sum")
 
 
@@ -1821,7 +1821,8 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, _call=("mean", False)):
         raise
     with np.errstate(divide="ignore", invalid="ignore"):
         res = _ns.reduced(d.mean(axis=dims, keepdims=keepdim, dtype=d.dtype))
-    return record(_wrap(res), node_class("MeanBackward1"), (input,), ctx=(d.shape, dims, keepdim), op="mean")
+    ctx = (d.shape, dims, keepdim, dim)  # the dim as given: PyTorch's ``_saved_dim``
+    return record(_wrap(res), node_class("MeanBackward1"), (input,), ctx=ctx, op="mean")
 
 
 def _prod_safe_zeros(g, x, dim, ns):
@@ -1854,7 +1855,7 @@ def _prod_bw(node, g, ns):
 def _prod_dim_bw(node, g, ns):
     """prod_backward over ``dim``: ``grad * (result / input)`` unless the input holds a zero."""
     x, r = node.unpack(ns)
-    dim, keepdim = node._ctx
+    dim, keepdim, _ = node._ctx
     if dim is None:  # a 0-d input
         return (g,)
     if not keepdim:
@@ -1880,12 +1881,13 @@ def prod(input, dim=_NO_DIM, keepdim=False, *, dtype=None):
     if input._data.ndim == 0:
         out = _wrap(input._data.astype(out_dt))
         return record(
-            out, node_class("ProdBackward1"), (input,), (input,), ctx=(None, keepdim), save_output=True, op="prod"
+            out, node_class("ProdBackward1"), (input,), (input,), ctx=(None, keepdim, dim), save_output=True, op="prod"
         )
     with _silent():
         res = _ns.reduced(input._data.prod(axis=d, keepdims=keepdim, dtype=out_dt))
     out = _wrap(res)
-    return record(out, node_class("ProdBackward1"), (input,), (input,), ctx=(d, keepdim), save_output=True, op="prod")
+    ctx = (d, keepdim, dim)  # the dim as given: PyTorch's ``_saved_dim``
+    return record(out, node_class("ProdBackward1"), (input,), (input,), ctx=ctx, save_output=True, op="prod")
 
 
 def _extreme_all_bw(node, g, ns):
@@ -1914,16 +1916,19 @@ def _extreme_dim_bw(node, g, ns):
     grad and indices unsqueezed at ``dim`` unless kept (zeros, zero_, then scatter_: version 2;
     ScatterBackward0 under create_graph)."""
     (indices,) = node.unpack(ns)
-    shape, dim, keepdim = node._ctx
+    shape, dim, keepdim, given = node._ctx
+    given = given if given.__class__ is int else dim  # the dim as given, as PyTorch's formula takes it
     if dim is None:  # a 0-d input: the value itself was selected
-        return (ns.made_in_place(ns.index_add(g, shape, (), "ScatterBackward0"), 2),)
+        return (ns.made_in_place(ns.index_add(g, shape, (), "ScatterBackward0", (indices, given)), 2),)
     idx = indices if not ns.records_graph else indices._data
     if not keepdim:
-        g = ns.unsqueeze_multiple(g, (dim,))
+        g = ns.unsqueeze(g, given if ns.records_graph else dim)  # grad.unsqueeze(dim)
         idx = np.expand_dims(idx, dim)
+        if ns.records_graph:
+            indices = _wrap(idx)  # indices.unsqueeze(dim), which scatter_ saves
     grid = list(np.indices(idx.shape, sparse=True))
     grid[dim] = idx
-    return (ns.made_in_place(ns.index_add(g, shape, tuple(grid), "ScatterBackward0"), 2),)
+    return (ns.made_in_place(ns.index_add(g, shape, tuple(grid), "ScatterBackward0", (indices, given)), 2),)
 
 
 node_class("MaxBackward0", _extreme_dim_bw)
@@ -1991,7 +1996,7 @@ def _extreme(input, dim, keepdim, other, is_max, call):
     node = node_class("MaxBackward0" if is_max else "MinBackward0")
     if data.ndim == 0:
         idx_t = _wrap(np.zeros((), dtype=np.int64))
-        vals = record(_wrap(data.copy()), node, (input,), (idx_t,), ctx=(data.shape, None, keepdim), op=name)
+        vals = record(_wrap(data.copy()), node, (input,), (idx_t,), ctx=(data.shape, None, keepdim, dim), op=name)
         return (_max_rt if is_max else _min_rt)(vals, idx_t)
     if data.shape[d] == 0:
         refuse_stale_view(input)
@@ -2005,7 +2010,8 @@ def _extreme(input, dim, keepdim, other, is_max, call):
         idx = np.expand_dims(idx, d)
     idx_t = _wrap(idx)
     node = node_class("MaxBackward0" if is_max else "MinBackward0")
-    vals = record(_wrap(values.copy()), node, (input,), (idx_t,), ctx=(data.shape, d, keepdim), op=name)
+    ctx = (data.shape, d, keepdim, dim)  # the dim as given: PyTorch's ``_saved_dim``
+    vals = record(_wrap(values.copy()), node, (input,), (idx_t,), ctx=ctx, op=name)
     return (_max_rt if is_max else _min_rt)(vals, idx_t)
 
 
@@ -2035,14 +2041,15 @@ def _sorted_indices(data: np.ndarray, d: int, descending: bool) -> np.ndarray:
     return np.flip(n - 1 - reverse, d)
 
 
-def _select_along(input, idx, d, node_name, op, rt):
+def _select_along(input, idx, d, node_name, op, rt, dim):
     """(values, indices) picked by ``idx`` along ``d``, recorded as ``node_name`` (PyTorch's
-    value_selecting_reduction_backward with keepdim: the grad is scattered back)."""
+    value_selecting_reduction_backward with keepdim: the grad is scattered back). ``dim``: as
+    given (PyTorch's ``_saved_dim``)."""
     data = input._data
     idx = np.array(idx, dtype=np.int64, order="C")  # (a flip's view: a fresh contiguous copy)
     values = np.take_along_axis(data, idx, axis=d) if data.ndim else data.copy()
     idx_t = _wrap(idx)
-    ctx = (data.shape, d if data.ndim else None, True)
+    ctx = (data.shape, d if data.ndim else None, True, dim)
     vals = record(_wrap(values), node_class(node_name), (input,), (idx_t,), ctx=ctx, op=op)
     return rt(vals, idx_t)
 
@@ -2068,7 +2075,7 @@ def sort(input, dim=-1, descending=False, stable=None, *, _call=("sort", False))
             data, idx, d, descending, lambda queue: _stl.sort(queue, len(queue), _key_order(descending))
         )
     name = "SortBackward0" if stable is None else "SortBackward1"
-    return _select_along(input, idx, d, name, "sort", _sort_rt)
+    return _select_along(input, idx, d, name, "sort", _sort_rt, dim)
 
 
 def argsort(input, dim=-1, descending=False, stable=False, *, _call=("argsort", False)):
@@ -2092,7 +2099,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, _call=("topk", False)):
         refuse_given(_call, (input, k, dim, largest, sorted), (("dim", -1), ("largest", True), ("sorted", True)))
         raise
     if not data.ndim:
-        return _select_along(input, np.zeros((), np.int64), d, "TopkBackward0", "topk", _topk_rt)
+        return _select_along(input, np.zeros((), np.int64), d, "TopkBackward0", "topk", _topk_rt, dim)
     idx = np.take(_sorted_indices(data, d, largest), np.arange(k), axis=d)
     if k:
         # topk_impl_loop: partial_sort, or nth_element then sort of the first k - 1
@@ -2104,7 +2111,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, _call=("topk", False)):
         else:  # nth_element's own order, ties or not
             algorithm = lambda queue: _stl.nth_element(queue, k - 1, comp)  # noqa: E731
         _redo_rows_as_libstdcxx(data, idx, d, largest, algorithm, every_row=not (sorted or k * 64 <= n))
-    return _select_along(input, idx, d, "TopkBackward0", "topk", _topk_rt)
+    return _select_along(input, idx, d, "TopkBackward0", "topk", _topk_rt, dim)
 
 
 def _key_order(descending: bool):
@@ -2164,7 +2171,7 @@ def _amax_bw(node, g, ns):
     """derivatives.yaml: scale_grad_by_count(restore_reduced_dims(grad), restore_reduced_dims(result)
     == self, dims), that is ``(grad / mask.sum(dims, True)) * mask``: ties share the grad."""
     x, r = node.unpack(ns)
-    dims, keepdim = node._ctx
+    dims, keepdim, _ = node._ctx
     g = _restore_reduced_dims(g, dims, keepdim, ns)
     r = _restore_reduced_dims(r, dims, keepdim, ns)
     mask = r == x
@@ -2192,7 +2199,13 @@ def _amax_like(input, dim, keepdim, is_max, call):
         _settle_reduced_zeros(res, input._data, dims, keepdim)
     name = "AmaxBackward0" if is_max else "AminBackward0"
     return record(
-        _wrap(res), node_class(name), (input,), (input,), ctx=(dims, keepdim), save_output=True, op=name[:4].lower()
+        _wrap(res),
+        node_class(name),
+        (input,),
+        (input,),
+        ctx=(dims, keepdim, dim),  # the dim as given: PyTorch's ``_saved_dim``
+        save_output=True,
+        op=name[:4].lower(),
     )
 
 
@@ -2230,7 +2243,7 @@ def _var_backward(g, x, ctx, ns):
     """FunctionsManual's var_backward: ``(2.0 / dof) * grad * (self - self.mean(dim, True))``, with
     ``grad`` unsqueezed back to the input's dims; over all elements ``self.mean()``, and for
     ``dof <= 0`` ``grad * where(self == self.mean(), nan, inf)``."""
-    dims, keepdim, c, all_elements = ctx
+    dims, keepdim, c, all_elements = ctx[:4]
     shape = tuple(x.shape)
     if all_elements:
         dof = _numel(shape) - c
@@ -2299,8 +2312,10 @@ def _var_data(input, dims, c, keepdim, name="var"):
 
 
 def _var_args(input, dim, unbiased, keepdim, correction, call):
-    """var / std's arguments: (dim, the dims reduced, the correction). ``var(input, True)`` is
-    the ``unbiased`` overload; wrong types get PyTorch's parser text (``refuse_given``)."""
+    """var / std's arguments: (dim, the dims reduced, the correction, the correction as
+    PyTorch's node keeps it: ``unbiased`` as 1 or 0 for the overloads taking it (a dim or
+    ``unbiased`` given), else ``correction``, None if not given). ``var(input, True)`` is the
+    ``unbiased`` overload; wrong types get PyTorch's parser text (``refuse_given``)."""
     try:
         if dim.__class__ is bool:  # var(input, unbiased)
             unbiased, dim = dim, None
@@ -2315,22 +2330,23 @@ def _var_args(input, dim, unbiased, keepdim, correction, call):
         optional = (("dim", None), ("unbiased", None), ("keepdim", False))
         refuse_given(call, (input, dim, unbiased, keepdim), optional, correction=(correction, None))
         raise
-    return dim, dims, _correction(unbiased, correction)
+    c = _correction(unbiased, correction)
+    return dim, dims, c, (correction if correction is not None or (unbiased is None and dim is None) else c)
 
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, _call=("var", False)):
     """Variance over ``dim`` (VarBackward0; Bessel's correction by default)."""
-    dim, dims, c = _var_args(input, dim, unbiased, keepdim, correction, _call)
+    dim, dims, c, given = _var_args(input, dim, unbiased, keepdim, correction, _call)
     res = _var_data(input, dims, c, keepdim).astype(input._data.dtype)
-    ctx = (dims, keepdim, c, dim is None or input._data.ndim == 0)
+    ctx = (dims, keepdim, c, dim is None or input._data.ndim == 0, dim, given)
     return record(_wrap(res), node_class("VarBackward0"), (input,), (input,), ctx=ctx, op="var")
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, _call=("std", False)):
     """Standard deviation over ``dim`` (StdBackward0)."""
-    dim, dims, c = _var_args(input, dim, unbiased, keepdim, correction, _call)
+    dim, dims, c, given = _var_args(input, dim, unbiased, keepdim, correction, _call)
     res = np.sqrt(_var_data(input, dims, c, keepdim, "std")).astype(input._data.dtype)
-    ctx = (dims, keepdim, c, dim is None or input._data.ndim == 0)
+    ctx = (dims, keepdim, c, dim is None or input._data.ndim == 0, dim, given)
     return record(
         _wrap(np.asarray(res)), node_class("StdBackward0"), (input,), (input,), ctx=ctx, save_output=True, op="std"
     )
@@ -2341,7 +2357,7 @@ def _norm_bw(node, g, ns):
     """FunctionsManual's norm_backward (through linalg_vector_norm_backward): grad and norm
     unsqueezed at the reduced dims (none when ``dim`` was not given), then by ``p``."""
     x, r = node.unpack(ns)
-    p, dims, keepdim = node._ctx
+    p, dims, keepdim, _ = node._ctx
     shape = tuple(x.shape)
     if not keepdim and dims and shape:
         g = ns.unsqueeze_multiple(g, dims)
@@ -2389,7 +2405,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     d = input._data
     res = _ns.reduced((((np.abs(d) ** p).sum(axis=dims, keepdims=keepdim)) ** (1.0 / p)).astype(d.dtype))
     # the backward sees the dims as given: none (all reduced) are not unsqueezed back
-    ctx = (p, () if _all_dims(dim) else dims, keepdim)
+    ctx = (p, () if _all_dims(dim) else dims, keepdim, dim)  # dim as given: PyTorch's ``_saved_dim``
     out = _wrap(res)
     return record(
         out, node_class("LinalgVectorNormBackward0"), (input,), (input,), ctx=ctx, save_output=True, op="norm"
@@ -2814,31 +2830,34 @@ def _shift(d, dim):
 @autograd_first(call=("softmax", False))
 def softmax(input, dim=None, dtype=None, _stacklevel=3):
     """Softmax over ``dim`` (SoftmaxBackward0; saves its result)."""
-    d, dim = _softmax_data(input, dim, dtype, "softmax")
+    d, axis = _softmax_data(input, dim, dtype, "softmax")
     if not d.size:  # an empty tensor runs no kernel (of any dtype)
         res = np.empty(d.shape, d.dtype)
     else:
         w = _wide(d)
-        e = np.exp(w - _shift(w, dim))
-        res = _arr((e / e.sum(axis=dim, keepdims=True)).astype(d.dtype, copy=False))
-    return record(_wrap(res), node_class("SoftmaxBackward0"), (input,), ctx=dim, save_output=True, op="softmax")
+        e = np.exp(w - _shift(w, axis))
+        res = _arr((e / e.sum(axis=axis, keepdims=True)).astype(d.dtype, copy=False))
+    # the node keeps the dim as given, as PyTorch's (``_saved_dim``): its formula takes it so
+    ctx = dim if dim.__class__ is int else axis
+    return record(_wrap(res), node_class("SoftmaxBackward0"), (input,), ctx=ctx, save_output=True, op="softmax")
 
 
 @autograd_first(call=("log_softmax", False))
 def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
     """Log-softmax over ``dim`` (LogSoftmaxBackward0; saves its result)."""
-    d, dim = _softmax_data(input, dim, dtype, "log_softmax")
+    d, axis = _softmax_data(input, dim, dtype, "log_softmax")
     if not d.size:  # an empty tensor runs no kernel (of any dtype)
         res = np.empty(d.shape, d.dtype)
-    elif d.dtype == np.float16 and dim == d.ndim - 1:
+    elif d.dtype == np.float16 and axis == d.ndim - 1:
         res = _half_log_softmax_lastdim(d)
     else:
         w = _wide(d)
-        z = w - _shift(w, dim)
+        z = w - _shift(w, axis)
         with np.errstate(divide="ignore", invalid="ignore"):  # log of an empty sum, silently
-            res = _arr((z - np.log(np.exp(z).sum(axis=dim, keepdims=True))).astype(d.dtype, copy=False))
+            res = _arr((z - np.log(np.exp(z).sum(axis=axis, keepdims=True))).astype(d.dtype, copy=False))
     out = _wrap(res)
-    return record(out, node_class("LogSoftmaxBackward0"), (input,), ctx=dim, save_output=True, op="log_softmax")
+    ctx = dim if dim.__class__ is int else axis  # as softmax's
+    return record(out, node_class("LogSoftmaxBackward0"), (input,), ctx=ctx, save_output=True, op="log_softmax")
 
 
 def _half_log_softmax_lastdim(d: np.ndarray) -> np.ndarray:
@@ -2894,7 +2913,7 @@ def where(condition, input=None, other=None, *, _call=("where", False)):
 def _cat_bw(node, g, ns):
     # cat_tensors_backward: each input's part of the grad, grad.narrow(dim, start, size); a
     # skipped empty 1-d input gets zeros({0})
-    dim, sizes = node._ctx
+    dim, sizes, _ = node._ctx
     grads, start = [], 0
     for n in sizes:
         if n is None:
@@ -2925,11 +2944,16 @@ def cat(tensors, dim=0, *, out=None, _call=("cat", False)):
     if not parts:  # only empty 1-d tensors: an empty one
         sizes = [None] * len(tensors)
         return record(
-            _wrap(np.zeros((0,), dtype=dt.np)), node_class("CatBackward0"), tuple(tensors), ctx=(0, sizes), op="cat"
+            _wrap(np.zeros((0,), dtype=dt.np)),
+            node_class("CatBackward0"),
+            tuple(tensors),
+            ctx=(0, sizes, dim),
+            op="cat",
         )
     res = np.concatenate([_cast(t, dt) for t in parts], axis=d)
     sizes = [None if _skipped_in_cat(t) else t.shape[d] for t in tensors]
-    return record(_wrap(res), node_class("CatBackward0"), tuple(tensors), ctx=(d, sizes), op="cat")
+    ctx = (d, sizes, dim)  # the dim as given: PyTorch's ``_saved_dim``
+    return record(_wrap(res), node_class("CatBackward0"), tuple(tensors), ctx=ctx, op="cat")
 
 
 concat = concatenate = cat
@@ -2961,7 +2985,7 @@ def _cat_dim(tensors, dim):
 
 @backward_formula("StackBackward0")
 def _stack_bw(node, g, ns):
-    dim, n = node._ctx
+    dim, n, _ = node._ctx
     return tuple(ns.select(g, dim, i) for i in range(n))
 
 
@@ -2980,7 +3004,8 @@ def stack(tensors, dim=0, *, out=None):
     d = tensors[0]._wrap_dim(dim, tensors[0].ndim + 1)
     dt = _dtype.result_type(*[t.dtype for t in tensors])
     res = np.stack([_cast(t, dt) for t in tensors], axis=d)
-    return record(_wrap(res), node_class("StackBackward0"), tuple(tensors), ctx=(d, len(tensors)), op="stack")
+    ctx = (d, len(tensors), dim)  # the dim as given: PyTorch's ``_saved_dim``
+    return record(_wrap(res), node_class("StackBackward0"), tuple(tensors), ctx=ctx, op="stack")
 
 
 # ============================================================================ copies and casts
