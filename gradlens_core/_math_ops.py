@@ -130,7 +130,9 @@ def hypot(input, other, *, _call=("hypot", False)):
     except ValueError:
         raise broadcast_error(input.shape, other.shape) from None
     node = node_class("HypotBackward0")
-    return record(_wrap(np.asarray(res)), node, (input, other), (input, other), save_output=True, op="hypot")
+    # each operand only for its own grad, as PyTorch's
+    saved = (input if input.requires_grad else None, other if other.requires_grad else None)
+    return record(_wrap(np.asarray(res)), node, (input, other), saved, save_output=True, op="hypot")
 
 
 def hypot_(self, other):
@@ -148,7 +150,9 @@ def hypot_(self, other):
     dt = dt or self.dtype
     if not dt.is_floating_point:
         raise no_kernel("hypot_cpu", dt)
-    saved = (_snapshot(self), other) if needs_grad(self, other) else ()
+    saved = ()
+    if needs_grad(self, other):  # each operand only for its own grad, as PyTorch's
+        saved = (_snapshot(self) if self.requires_grad else None, other if other.requires_grad else None)
     _write(self, np.hypot(da, db), op)
     return finish_inplace(self, op, node_class("HypotBackward0"), (self, other), saved, save_output=True)
 
@@ -203,10 +207,10 @@ def _values(a, b, c, value, divide, dt):
 
 
 def _saved3(tensor1, tensor2, value, divide):
-    """What PyTorch saves: tensor2 if tensor1 needs grad (and, for addcdiv, if tensor2 does),
-    tensor1 if tensor2 needs grad; and value."""
+    """What PyTorch saves: tensor2 if tensor1 needs grad (for addcdiv always: both formulas
+    read it), tensor1 if tensor2 needs grad; and value."""
     t1 = tensor1 if tensor2.requires_grad else None
-    t2 = tensor2 if tensor1.requires_grad or (divide and tensor2.requires_grad) else None
+    t2 = tensor2 if divide or tensor1.requires_grad else None
     return (t1, t2, value)
 
 

@@ -248,10 +248,14 @@ def _dot_bw(node, g, ns):
 def _saved_operand_value(node, i, g, ns):
     """Saved operand ``i`` of mul/div. PyTorch saves a Python number operand as a wrapped-number
     tensor, so its formula's ``grad * other`` is the Tensor overload (MulBackward0, an empty
-    edge): under create_graph the number is a 0-d tensor of the grad's dtype (a wrapped number
-    does not promote)."""
+    edge): under create_graph the number is that 0-d tensor (``SavedTensor.wrapped_number``:
+    int64 for an int, whose product with a float grad keeps the grad's dtype, as a 0-d tensor
+    of the same category does). A complex number is made a tensor of the grad's dtype (a
+    wrapped number does not promote, a complex128 tensor would)."""
     value = node.saved_value(i, ns)
     if ns.records_graph and not isinstance(value, Tensor):
+        if _is_scalar(value) and not isinstance(value, complex):
+            return node._held[i].wrapped_number()
         return _wrap(np.asarray(value, dtype=g._data.dtype))
     return value
 
@@ -293,6 +297,8 @@ def _pow_scalar_bw(node, g, ns):
     x, e = node.unpack(ns)
     if e == 0:
         return (ns.zeros_like(g),)
+    if not isinstance(e, complex):
+        e = float(e)  # pow_backward's exponent.toDouble(): the Scalars of its graph are doubles
     with np.errstate(divide="ignore", invalid="ignore"):
         return (ns.grad_layout(g * (e * x ** (e - 1)), g, x),)  # grad * (exp * self.pow(exp - 1)), exp a Scalar
 
@@ -508,10 +514,19 @@ multiply = entry(mul, "multiply", False)
 
 
 def _saved_operand(x, values, partner):
-    """What a binary op saves of operand ``x``: the tensor if ``partner`` needs grad, else nothing."""
+    """What a binary op saves of operand ``x`` (``_as_saved``) if ``partner`` needs grad, else nothing."""
     if not (isinstance(partner, Tensor) and partner.requires_grad):
         return None
-    return x if isinstance(x, Tensor) else values
+    return _as_saved(x, values)
+
+
+_PYTHON_NUMBERS = (int, float, bool, complex)
+
+
+def _as_saved(x, values):
+    """What a node saves of operand ``x``: the tensor, a Python number as it is (PyTorch saves
+    it as a wrapped number: ``t * 2`` saves ``tensor(2)``), else its values."""
+    return x if isinstance(x, Tensor) or x.__class__ in _PYTHON_NUMBERS else values
 
 
 def div(input, other, *, rounding_mode=None, out=None, _call=("div", False)):
@@ -538,7 +553,7 @@ def div(input, other, *, rounding_mode=None, out=None, _call=("div", False)):
     with np.errstate(divide="ignore", invalid="ignore"):
         out = _wrap(_arr(_compute(np.true_divide, da, db, (input, other))))
     if needs_grad(input, other):
-        saved = (other if isinstance(other, Tensor) else db, _saved_operand(input, da, other))
+        saved = (_as_saved(other, db), _saved_operand(input, da, other))
         return record(out, _DivBackward0, (input, other), saved, op="div")
     return record(out, _DivBackward0, (input, other), op="div")
 
@@ -567,8 +582,10 @@ def _floor_or_trunc_div(a, b, mode):
     out = _wrap(_arr(res))
     if out._data.dtype.kind != "f":
         return _nondiff(out._data, (a, b), "div")
-    # differentiable with a zero gradient, as PyTorch's div with a rounding mode
-    return record(out, node_class("DivBackward2"), (a, b), op="div")
+    # differentiable with a zero gradient, as PyTorch's div with a rounding mode, which saves
+    # other, self if other needs grad (their versions are checked), and the mode
+    saved = (b, a if _requires(b) else None)
+    return record(out, _DivBackward2, (a, b), saved, ctx=mode, op="div")
 
 
 def _check_rounding_operands(a, b, mode) -> None:
@@ -643,7 +660,7 @@ def remainder(input, other, *, _call=("remainder", False)):
         raise
     if not isinstance(other, Tensor):
         return record(out, node_class("RemainderBackward0"), (input,), op="remainder")
-    saved = (input, other) if needs_grad(input, other) else ()
+    saved = (input, other) if _requires(other) else ()  # (only other's formula reads them)
     return record(out, node_class("RemainderBackward1"), (input, other), saved, op="remainder")
 
 
@@ -676,8 +693,10 @@ def _remainder_scalar_bw(node, g, ns):
 @backward_formula("RemainderBackward1")
 def _remainder_bw(node, g, ns):
     # self: grad; other: -grad * self.div(other, rounding_mode="floor")
+    if not node.needs(1):
+        return (g, None)
     x, o = node.unpack(ns)
-    return (g if node.needs(0) else None, -g * ns.floor_divide(x, o) if node.needs(1) else None)
+    return (g if node.needs(0) else None, -g * ns.floor_divide(x, o))
 
 
 _NO_OTHER = object()  # fmod called with one argument (the parser's error names the call)
@@ -1095,22 +1114,32 @@ def _zero_grad_formula(node, g, ns):
     return (ns.zeros_like(g),)  # PyTorch's zeros_like(grad): zero even where grad is inf or nan
 
 
-# sgn's formula is _efficientzerotensor for real tensors: zeros as well
 for _name in (
     "RoundBackward0",
     "RoundBackward1",
     "FloorBackward0",
     "CeilBackward0",
     "SignBackward0",
-    "SgnBackward0",
     "TruncBackward0",
 ):
     node_class(_name, _zero_grad_formula)
 
 
+@backward_formula("SgnBackward0")
+def _sgn_bw(node, g, ns):
+    # sgn_backward(self, grad, result): _efficientzerotensor for real tensors, zeros as well;
+    # self and result are saved, and their versions checked
+    node.unpack(ns)
+    return (ns.zeros_like(g),)
+
+
 @backward_formula("DivBackward2")
 def _div_rounded_bw(node, g, ns):
+    node.unpack(ns)  # the saved operands are checked (their versions), as PyTorch's formula reads them
     return ns.zeros_like(g), ns.zeros_like(g)
+
+
+_DivBackward2 = node_class("DivBackward2")
 
 
 def _np_sigmoid(x):
@@ -1187,7 +1216,9 @@ def _np_sign(x):
 
 
 sign = _unary("SignBackward0", _np_sign, float_only=False)
-sgn = _unary("SgnBackward0", _np_sign, float_only=False)  # sign, for real tensors (abs's formula uses it)
+sgn = _unary(
+    "SgnBackward0", _np_sign, save_input=True, save_output=True, float_only=False
+)  # sign, for real tensors (abs's formula uses it)
 
 
 @backward_formula("ClampMinBackward0")
@@ -1369,9 +1400,9 @@ def clamp_max(input, max):
 def _split_grad(g, a, b, a_loses, b_loses, ns):
     """derivatives.yaml's maximum/minimum: ``where(self == other, grad / 2, grad).masked_fill_(loses, 0)``
     for each operand (a nan operand loses nowhere: it gets the whole grad)."""
-    tie = a == b
-    ga = ns.masked_fill_(ns.where(tie, g / 2, g), a_loses, 0) if a_loses is not None else None
-    gb = ns.masked_fill_(ns.where(tie, g / 2, g), b_loses, 0) if b_loses is not None else None
+    # each formula compares the operands itself (under create_graph: a condition per WhereBackward0)
+    ga = ns.masked_fill_(ns.where(a == b, g / 2, g), a_loses, 0) if a_loses is not None else None
+    gb = ns.masked_fill_(ns.where(a == b, g / 2, g), b_loses, 0) if b_loses is not None else None
     return ga, gb
 
 
@@ -3251,8 +3282,8 @@ def _inplace_saved(self, other, db, node_cls) -> tuple:
         return (_snapshot(self), other)
     if node_cls is _MulBackward0 and needs_grad(self, other):
         saved = (_saved_operand(other, db, self), _snapshot(self) if _requires(other) else None)
-    elif node_cls is _DivBackward0 and needs_grad(self, other):
-        saved = (other if isinstance(other, Tensor) else db, _snapshot(self) if _requires(other) else None)
+    elif (node_cls is _DivBackward0 or node_cls is _DivBackward2) and needs_grad(self, other):
+        saved = (_as_saved(other, db), _snapshot(self) if _requires(other) else None)
     return saved
 
 
@@ -3289,7 +3320,7 @@ def div_(self, other, *, rounding_mode=None, _call=("div_", True)):
         with np.errstate(divide="ignore", invalid="ignore"):
             if rounding_mode is not None:
                 return _inplace_binary(
-                    self, other, _rounding_division(rounding_mode), node_class("DivBackward2"), "div_"
+                    self, other, _rounding_division(rounding_mode), _DivBackward2, "div_", ctx=rounding_mode
                 )
             return _inplace_binary(self, other, np.true_divide, _DivBackward0, "div_", result_dtype=_dtype.float_result)
     except Exception:
