@@ -514,10 +514,11 @@ multiply = entry(mul, "multiply", False)
 
 
 def _saved_operand(x, values, partner):
-    """What a binary op saves of operand ``x`` (``_as_saved``) if ``partner`` needs grad, else nothing."""
+    """What a binary op saves of operand ``x`` (``_as_saved``, inline: mul's every call) if
+    ``partner`` needs grad, else nothing."""
     if not (isinstance(partner, Tensor) and partner.requires_grad):
         return None
-    return _as_saved(x, values)
+    return x if isinstance(x, Tensor) or x.__class__ in _PYTHON_NUMBERS else values
 
 
 _PYTHON_NUMBERS = (int, float, bool, complex)
