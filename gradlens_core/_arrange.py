@@ -191,8 +191,9 @@ def _rolled(a: np.ndarray, shifts, dims) -> np.ndarray:
 
 @backward_formula("RollBackward0")
 def _roll_bw(node, g, ns):
+    # derivatives.yaml: grad.roll(-shifts reversed, dims reversed)
     shifts, dims = node._ctx
-    back = tuple(-s for s in shifts)
+    back, dims = tuple(-s for s in reversed(shifts)), tuple(reversed(dims))
     if ns.records_graph:
         return (roll(g, back, dims if dims else None),)
     return (_rolled(g, back, tuple(d % g.ndim for d in dims)),)

@@ -130,7 +130,9 @@ def hypot(input, other, *, _call=("hypot", False)):
     except ValueError:
         raise broadcast_error(input.shape, other.shape) from None
     node = node_class("HypotBackward0")
-    return record(_wrap(np.asarray(res)), node, (input, other), (input, other), save_output=True, op="hypot")
+    # each operand only for its own grad, as PyTorch's
+    saved = (input if input.requires_grad else None, other if other.requires_grad else None)
+    return record(_wrap(np.asarray(res)), node, (input, other), saved, save_output=True, op="hypot")
 
 
 def hypot_(self, other):
@@ -148,7 +150,9 @@ def hypot_(self, other):
     dt = dt or self.dtype
     if not dt.is_floating_point:
         raise no_kernel("hypot_cpu", dt)
-    saved = (_snapshot(self), other) if needs_grad(self, other) else ()
+    saved = ()
+    if needs_grad(self, other):  # each operand only for its own grad, as PyTorch's
+        saved = (_snapshot(self) if self.requires_grad else None, other if other.requires_grad else None)
     _write(self, np.hypot(da, db), op)
     return finish_inplace(self, op, node_class("HypotBackward0"), (self, other), saved, save_output=True)
 
@@ -203,10 +207,10 @@ def _values(a, b, c, value, divide, dt):
 
 
 def _saved3(tensor1, tensor2, value, divide):
-    """What PyTorch saves: tensor2 if tensor1 needs grad (and, for addcdiv, if tensor2 does),
-    tensor1 if tensor2 needs grad; and value."""
+    """What PyTorch saves: tensor2 if tensor1 needs grad (for addcdiv always: both formulas
+    read it), tensor1 if tensor2 needs grad; and value."""
     t1 = tensor1 if tensor2.requires_grad else None
-    t2 = tensor2 if tensor1.requires_grad or (divide and tensor2.requires_grad) else None
+    t2 = tensor2 if divide or tensor1.requires_grad else None
     return (t1, t2, value)
 
 
@@ -311,7 +315,8 @@ def logsumexp(input, dim=None, keepdim=False, *, _call=("logsumexp", False)):
             res = np.log(np.sum(np.exp(data), axis=dims, keepdims=keepdim))
     res = _ns.reduced(np.asarray(res, dtype=data.dtype))
     node = node_class("LogsumexpBackward0")
-    return record(_wrap(res), node, (input,), (input,), ctx=(dims, keepdim), save_output=True, op="logsumexp")
+    ctx = (dims, keepdim, dim)  # the dim as given: PyTorch's ``_saved_dim``
+    return record(_wrap(res), node, (input,), (input,), ctx=ctx, save_output=True, op="logsumexp")
 
 
 @backward_formula("LogsumexpBackward0")
@@ -319,7 +324,7 @@ def _logsumexp_bw(node, g, ns):
     """logsumexp_backward: grad and result unsqueezed at the reduced dims, then
     ``grad * (self - result).exp()``."""
     x, r = node.unpack(ns)
-    dims, keepdim = node._ctx
+    dims, keepdim, _ = node._ctx
     if not keepdim and dims:
         g = ns.unsqueeze_multiple(g, dims)
         r = ns.unsqueeze_multiple(r, dims)
@@ -337,7 +342,7 @@ def _np_softplus(x: np.ndarray, beta, threshold) -> np.ndarray:
 
 
 @autograd_first
-def softplus(input, beta=1.0, threshold=20.0):
+def softplus(input, beta=1, threshold=20):
     """``log(1 + exp(beta * x)) / beta``, and ``x`` where ``beta * x > threshold``
     (SoftplusBackward0: saves self, beta and threshold).
 
@@ -424,7 +429,9 @@ def linalg_cross(input, other, *, dim=-1):
     inputs = (input, other)
     saved = (input if other.requires_grad else None, other if input.requires_grad else None)
     saved = saved if needs_grad(*inputs) else ()
-    return record(_wrap(res), node_class("LinalgCrossBackward0"), inputs, saved, ctx=d, op="linalg_cross")
+    # the node keeps the dim as given, as PyTorch's (``_saved_dim``): its formula takes it so
+    ctx = dim if dim.__class__ is int else d
+    return record(_wrap(res), node_class("LinalgCrossBackward0"), inputs, saved, ctx=ctx, op="linalg_cross")
 
 
 @backward_formula("LinalgCrossBackward0")

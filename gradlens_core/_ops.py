@@ -240,10 +240,14 @@ def _dot_bw(node, g, ns):
 def _saved_operand_value(node, i, g, ns):
     """Saved operand ``i`` of mul/div. PyTorch saves a Python number operand as a wrapped-number
     tensor, so its formula's ``grad * other`` is the Tensor overload (MulBackward0, an empty
-    edge): under create_graph the number is a 0-d tensor of the grad's dtype (a wrapped number
-    does not promote)."""
+    edge): under create_graph the number is that 0-d tensor (``SavedTensor.wrapped_number``:
+    int64 for an int, whose product with a float grad keeps the grad's dtype, as a 0-d tensor
+    of the same category does). A complex number is made a tensor of the grad's dtype (a
+    wrapped number does not promote, a complex128 tensor would)."""
     value = node.saved_value(i, ns)
     if ns.records_graph and not isinstance(value, Tensor):
+        if _is_scalar(value) and not isinstance(value, complex):
+            return node._held[i].wrapped_number()
         return _wrap(np.asarray(value, dtype=g._data.dtype))
     return value
 
@@ -285,6 +289,8 @@ def _pow_scalar_bw(node, g, ns):
     x, e = node.unpack(ns)
     if e == 0:
         return (ns.zeros_like(g),)
+    if not isinstance(e, complex):
+        e = float(e)  # pow_backward's exponent.toDouble(): the Scalars of its graph are doubles
     with np.errstate(divide="ignore", invalid="ignore"):
         return (ns.grad_layout(g * (e * x ** (e - 1)), g, x),)  # grad * (exp * self.pow(exp - 1)), exp a Scalar
 
@@ -500,10 +506,20 @@ multiply = entry(mul, "multiply", False)
 
 
 def _saved_operand(x, values, partner):
-    """What a binary op saves of operand ``x``: the tensor if ``partner`` needs grad, else nothing."""
+    """What a binary op saves of operand ``x`` (``_as_saved``, inline: mul's every call) if
+    ``partner`` needs grad, else nothing."""
     if not (isinstance(partner, Tensor) and partner.requires_grad):
         return None
-    return x if isinstance(x, Tensor) else values
+    return x if isinstance(x, Tensor) or x.__class__ in _PYTHON_NUMBERS else values
+
+
+_PYTHON_NUMBERS = (int, float, bool, complex)
+
+
+def _as_saved(x, values):
+    """What a node saves of operand ``x``: the tensor, a Python number as it is (PyTorch saves
+    it as a wrapped number: ``t * 2`` saves ``tensor(2)``), else its values."""
+    return x if isinstance(x, Tensor) or x.__class__ in _PYTHON_NUMBERS else values
 
 
 def div(input, other, *, rounding_mode=None, out=None, _call=("div", False)):
@@ -530,7 +546,7 @@ def div(input, other, *, rounding_mode=None, out=None, _call=("div", False)):
     with np.errstate(divide="ignore", invalid="ignore"):
         out = _wrap(_arr(_compute(np.true_divide, da, db, (input, other))))
     if needs_grad(input, other):
-        saved = (other if isinstance(other, Tensor) else db, _saved_operand(input, da, other))
+        saved = (_as_saved(other, db), _saved_operand(input, da, other))
         return record(out, _DivBackward0, (input, other), saved, op="div")
     return record(out, _DivBackward0, (input, other), op="div")
 
@@ -563,8 +579,10 @@ def _floor_or_trunc_div(a, b, mode, node=None):
         return _nondiff(out._data, (a, b), "div")
     if node is not None:  # PyTorch's NotImplemented node has edges only to inputs that require grad
         return record(out, NotImplementedNode, (a, b), ctx=node, op=node[6:], grad_edges_only=True)
-    # differentiable with a zero gradient, as PyTorch's div with a rounding mode
-    return record(out, node_class("DivBackward2"), (a, b), op="div")
+    # differentiable with a zero gradient, as PyTorch's div with a rounding mode, which saves
+    # other, self if other needs grad (their versions are checked), and the mode
+    saved = (b, a if _requires(b) else None)
+    return record(out, _DivBackward2, (a, b), saved, ctx=mode, op="div")
 
 
 def _check_rounding_operands(a, b, mode) -> None:
@@ -650,7 +668,7 @@ def remainder(input, other, *, _call=("remainder", False)):
         raise
     if not isinstance(other, Tensor):
         return record(out, node_class("RemainderBackward0"), (input,), op="remainder")
-    saved = (input, other) if _requires(other) else ()
+    saved = (input, other) if _requires(other) else ()  # (only other's formula reads them)
     return record(out, node_class("RemainderBackward1"), (input, other), saved, op="remainder")
 
 
@@ -1106,22 +1124,32 @@ def _zero_grad_formula(node, g, ns):
     return (ns.zeros_like(g),)  # PyTorch's zeros_like(grad): zero even where grad is inf or nan
 
 
-# sgn's formula is _efficientzerotensor for real tensors: zeros as well
 for _name in (
     "RoundBackward0",
     "RoundBackward1",
     "FloorBackward0",
     "CeilBackward0",
     "SignBackward0",
-    "SgnBackward0",
     "TruncBackward0",
 ):
     node_class(_name, _zero_grad_formula)
 
 
+@backward_formula("SgnBackward0")
+def _sgn_bw(node, g, ns):
+    # sgn_backward(self, grad, result): _efficientzerotensor for real tensors, zeros as well;
+    # self and result are saved, and their versions checked
+    node.unpack(ns)
+    return (ns.zeros_like(g),)
+
+
 @backward_formula("DivBackward2")
 def _div_rounded_bw(node, g, ns):
+    node.unpack(ns)  # the saved operands are checked (their versions), as PyTorch's formula reads them
     return ns.zeros_like(g), ns.zeros_like(g)
+
+
+_DivBackward2 = node_class("DivBackward2")
 
 
 def _np_sigmoid(x):
@@ -1198,7 +1226,9 @@ def _np_sign(x):
 
 
 sign = _unary("SignBackward0", _np_sign, float_only=False)
-sgn = _unary("SgnBackward0", _np_sign, float_only=False)  # sign, for real tensors (abs's formula uses it)
+sgn = _unary(
+    "SgnBackward0", _np_sign, save_input=True, save_output=True, float_only=False
+)  # sign, for real tensors (abs's formula uses it)
 
 
 @backward_formula("ClampMinBackward0")
@@ -1416,9 +1446,9 @@ def _clamp_max_tensor_bw(node, g, ns):
 def _split_grad(g, a, b, a_loses, b_loses, ns):
     """derivatives.yaml's maximum/minimum: ``where(self == other, grad / 2, grad).masked_fill_(loses, 0)``
     for each operand (a nan operand loses nowhere: it gets the whole grad)."""
-    tie = a == b
-    ga = ns.masked_fill_(ns.where(tie, g / 2, g), a_loses, 0) if a_loses is not None else None
-    gb = ns.masked_fill_(ns.where(tie, g / 2, g), b_loses, 0) if b_loses is not None else None
+    # each formula compares the operands itself (under create_graph: a condition per WhereBackward0)
+    ga = ns.masked_fill_(ns.where(a == b, g / 2, g), a_loses, 0) if a_loses is not None else None
+    gb = ns.masked_fill_(ns.where(a == b, g / 2, g), b_loses, 0) if b_loses is not None else None
     return ga, gb
 
 
@@ -1776,7 +1806,7 @@ def _sum_bw(node, g, ns):
 @backward_formula("SumBackward1")
 def _sum_dim_bw(node, g, ns):
     # sum_backward: unsqueeze_multiple(grad, dims), expanded to the input's sizes
-    shape, dims, keepdim = node._ctx
+    shape, dims, keepdim, _ = node._ctx
     if not keepdim and shape:
         g = ns.unsqueeze_multiple(g, dims)
     return (ns.expand(g, shape),)
@@ -1790,7 +1820,7 @@ def _mean_bw(node, g, ns):
 
 @backward_formula("MeanBackward1")
 def _mean_dim_bw(node, g, ns):
-    shape, dims, keepdim = node._ctx
+    shape, dims, keepdim, _ = node._ctx
     # mean_backward: sum_backward (unsqueeze_multiple, expand) / the count of elements reduced
     count = 1
     for d in dims:
@@ -1840,7 +1870,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, _call=("sum", False)):
         raise
     with _silent():
         res = _ns.reduced(input._data.sum(axis=dims, keepdims=keepdim, dtype=out_dt))
-    ctx = (input._data.shape, dims, keepdim)
+    ctx = (input._data.shape, dims, keepdim, dim)  # the dim as given: PyTorch's ``_saved_dim``
     return record(_wrap(res), node_class("SumBackward1"), (input,), ctx=ctx, op="sum")
 
 
@@ -1868,7 +1898,8 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, _call=("mean", False)):
         raise
     with np.errstate(divide="ignore", invalid="ignore"):
         res = _ns.reduced(d.mean(axis=dims, keepdims=keepdim, dtype=d.dtype))
-    return record(_wrap(res), node_class("MeanBackward1"), (input,), ctx=(d.shape, dims, keepdim), op="mean")
+    ctx = (d.shape, dims, keepdim, dim)  # the dim as given: PyTorch's ``_saved_dim``
+    return record(_wrap(res), node_class("MeanBackward1"), (input,), ctx=ctx, op="mean")
 
 
 def _prod_safe_zeros(g, x, dim, ns):
@@ -1901,7 +1932,7 @@ def _prod_bw(node, g, ns):
 def _prod_dim_bw(node, g, ns):
     """prod_backward over ``dim``: ``grad * (result / input)`` unless the input holds a zero."""
     x, r = node.unpack(ns)
-    dim, keepdim = node._ctx
+    dim, keepdim, _ = node._ctx
     if dim is None:  # a 0-d input
         return (g,)
     if not keepdim:
@@ -1927,12 +1958,13 @@ def prod(input, dim=_NO_DIM, keepdim=False, *, dtype=None):
     if input._data.ndim == 0:
         out = _wrap(input._data.astype(out_dt))
         return record(
-            out, node_class("ProdBackward1"), (input,), (input,), ctx=(None, keepdim), save_output=True, op="prod"
+            out, node_class("ProdBackward1"), (input,), (input,), ctx=(None, keepdim, dim), save_output=True, op="prod"
         )
     with _silent():
         res = _ns.reduced(input._data.prod(axis=d, keepdims=keepdim, dtype=out_dt))
     out = _wrap(res)
-    return record(out, node_class("ProdBackward1"), (input,), (input,), ctx=(d, keepdim), save_output=True, op="prod")
+    ctx = (d, keepdim, dim)  # the dim as given: PyTorch's ``_saved_dim``
+    return record(out, node_class("ProdBackward1"), (input,), (input,), ctx=ctx, save_output=True, op="prod")
 
 
 def _extreme_all_bw(node, g, ns):
@@ -1961,16 +1993,19 @@ def _extreme_dim_bw(node, g, ns):
     grad and indices unsqueezed at ``dim`` unless kept (zeros, zero_, then scatter_: version 2;
     ScatterBackward0 under create_graph)."""
     (indices,) = node.unpack(ns)
-    shape, dim, keepdim = node._ctx
+    shape, dim, keepdim, given = node._ctx
+    given = given if given.__class__ is int else dim  # the dim as given, as PyTorch's formula takes it
     if dim is None:  # a 0-d input: the value itself was selected
-        return (ns.made_in_place(ns.index_add(g, shape, (), "ScatterBackward0"), 2),)
+        return (ns.made_in_place(ns.index_add(g, shape, (), "ScatterBackward0", (indices, given)), 2),)
     idx = indices if not ns.records_graph else indices._data
     if not keepdim:
-        g = ns.unsqueeze_multiple(g, (dim,))
+        g = ns.unsqueeze(g, given if ns.records_graph else dim)  # grad.unsqueeze(dim)
         idx = np.expand_dims(idx, dim)
+        if ns.records_graph:
+            indices = _wrap(idx)  # indices.unsqueeze(dim), which scatter_ saves
     grid = list(np.indices(idx.shape, sparse=True))
     grid[dim] = idx
-    return (ns.made_in_place(ns.index_add(g, shape, tuple(grid), "ScatterBackward0"), 2),)
+    return (ns.made_in_place(ns.index_add(g, shape, tuple(grid), "ScatterBackward0", (indices, given)), 2),)
 
 
 node_class("MaxBackward0", _extreme_dim_bw)
@@ -2038,7 +2073,7 @@ def _extreme(input, dim, keepdim, other, is_max, call):
     node = node_class("MaxBackward0" if is_max else "MinBackward0")
     if data.ndim == 0:
         idx_t = _wrap(np.zeros((), dtype=np.int64))
-        vals = record(_wrap(data.copy()), node, (input,), (idx_t,), ctx=(data.shape, None, keepdim), op=name)
+        vals = record(_wrap(data.copy()), node, (input,), (idx_t,), ctx=(data.shape, None, keepdim, dim), op=name)
         return (_max_rt if is_max else _min_rt)(vals, idx_t)
     if data.shape[d] == 0:
         refuse_stale_view(input)
@@ -2052,7 +2087,8 @@ def _extreme(input, dim, keepdim, other, is_max, call):
         idx = np.expand_dims(idx, d)
     idx_t = _wrap(idx)
     node = node_class("MaxBackward0" if is_max else "MinBackward0")
-    vals = record(_wrap(values.copy()), node, (input,), (idx_t,), ctx=(data.shape, d, keepdim), op=name)
+    ctx = (data.shape, d, keepdim, dim)  # the dim as given: PyTorch's ``_saved_dim``
+    vals = record(_wrap(values.copy()), node, (input,), (idx_t,), ctx=ctx, op=name)
     return (_max_rt if is_max else _min_rt)(vals, idx_t)
 
 
@@ -2082,14 +2118,15 @@ def _sorted_indices(data: np.ndarray, d: int, descending: bool) -> np.ndarray:
     return np.flip(n - 1 - reverse, d)
 
 
-def _select_along(input, idx, d, node_name, op, rt):
+def _select_along(input, idx, d, node_name, op, rt, dim):
     """(values, indices) picked by ``idx`` along ``d``, recorded as ``node_name`` (PyTorch's
-    value_selecting_reduction_backward with keepdim: the grad is scattered back)."""
+    value_selecting_reduction_backward with keepdim: the grad is scattered back). ``dim``: as
+    given (PyTorch's ``_saved_dim``)."""
     data = input._data
     idx = np.array(idx, dtype=np.int64, order="C")  # (a flip's view: a fresh contiguous copy)
     values = np.take_along_axis(data, idx, axis=d) if data.ndim else data.copy()
     idx_t = _wrap(idx)
-    ctx = (data.shape, d if data.ndim else None, True)
+    ctx = (data.shape, d if data.ndim else None, True, dim)
     vals = record(_wrap(values), node_class(node_name), (input,), (idx_t,), ctx=ctx, op=op)
     return rt(vals, idx_t)
 
@@ -2115,7 +2152,7 @@ def sort(input, dim=-1, descending=False, stable=None, *, _call=("sort", False))
             data, idx, d, descending, lambda queue: _stl.sort(queue, len(queue), _key_order(descending))
         )
     name = "SortBackward0" if stable is None else "SortBackward1"
-    return _select_along(input, idx, d, name, "sort", _sort_rt)
+    return _select_along(input, idx, d, name, "sort", _sort_rt, dim)
 
 
 def argsort(input, dim=-1, descending=False, stable=False, *, _call=("argsort", False)):
@@ -2139,7 +2176,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, _call=("topk", False)):
         refuse_given(_call, (input, k, dim, largest, sorted), (("dim", -1), ("largest", True), ("sorted", True)))
         raise
     if not data.ndim:
-        return _select_along(input, np.zeros((), np.int64), d, "TopkBackward0", "topk", _topk_rt)
+        return _select_along(input, np.zeros((), np.int64), d, "TopkBackward0", "topk", _topk_rt, dim)
     idx = np.take(_sorted_indices(data, d, largest), np.arange(k), axis=d)
     if k:
         # topk_impl_loop: partial_sort, or nth_element then sort of the first k - 1
@@ -2151,7 +2188,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, _call=("topk", False)):
         else:  # nth_element's own order, ties or not
             algorithm = lambda queue: _stl.nth_element(queue, k - 1, comp)  # noqa: E731
         _redo_rows_as_libstdcxx(data, idx, d, largest, algorithm, every_row=not (sorted or k * 64 <= n))
-    return _select_along(input, idx, d, "TopkBackward0", "topk", _topk_rt)
+    return _select_along(input, idx, d, "TopkBackward0", "topk", _topk_rt, dim)
 
 
 def _key_order(descending: bool):
@@ -2211,7 +2248,7 @@ def _amax_bw(node, g, ns):
     """derivatives.yaml: scale_grad_by_count(restore_reduced_dims(grad), restore_reduced_dims(result)
     == self, dims), that is ``(grad / mask.sum(dims, True)) * mask``: ties share the grad."""
     x, r = node.unpack(ns)
-    dims, keepdim = node._ctx
+    dims, keepdim, _ = node._ctx
     g = _restore_reduced_dims(g, dims, keepdim, ns)
     r = _restore_reduced_dims(r, dims, keepdim, ns)
     mask = r == x
@@ -2239,7 +2276,13 @@ def _amax_like(input, dim, keepdim, is_max, call):
         _settle_reduced_zeros(res, input._data, dims, keepdim)
     name = "AmaxBackward0" if is_max else "AminBackward0"
     return record(
-        _wrap(res), node_class(name), (input,), (input,), ctx=(dims, keepdim), save_output=True, op=name[:4].lower()
+        _wrap(res),
+        node_class(name),
+        (input,),
+        (input,),
+        ctx=(dims, keepdim, dim),  # the dim as given: PyTorch's ``_saved_dim``
+        save_output=True,
+        op=name[:4].lower(),
     )
 
 
@@ -2277,7 +2320,7 @@ def _var_backward(g, x, ctx, ns):
     """FunctionsManual's var_backward: ``(2.0 / dof) * grad * (self - self.mean(dim, True))``, with
     ``grad`` unsqueezed back to the input's dims; over all elements ``self.mean()``, and for
     ``dof <= 0`` ``grad * where(self == self.mean(), nan, inf)``."""
-    dims, keepdim, c, all_elements = ctx
+    dims, keepdim, c, all_elements = ctx[:4]
     shape = tuple(x.shape)
     if all_elements:
         dof = _numel(shape) - c
@@ -2346,8 +2389,10 @@ def _var_data(input, dims, c, keepdim, name="var"):
 
 
 def _var_args(input, dim, unbiased, keepdim, correction, call):
-    """var / std's arguments: (dim, the dims reduced, the correction). ``var(input, True)`` is
-    the ``unbiased`` overload; wrong types get PyTorch's parser text (``refuse_given``)."""
+    """var / std's arguments: (dim, the dims reduced, the correction, the correction as
+    PyTorch's node keeps it: ``unbiased`` as 1 or 0 for the overloads taking it (a dim or
+    ``unbiased`` given), else ``correction``, None if not given). ``var(input, True)`` is the
+    ``unbiased`` overload; wrong types get PyTorch's parser text (``refuse_given``)."""
     try:
         if dim.__class__ is bool:  # var(input, unbiased)
             unbiased, dim = dim, None
@@ -2362,22 +2407,23 @@ def _var_args(input, dim, unbiased, keepdim, correction, call):
         optional = (("dim", None), ("unbiased", None), ("keepdim", False))
         refuse_given(call, (input, dim, unbiased, keepdim), optional, correction=(correction, None))
         raise
-    return dim, dims, _correction(unbiased, correction)
+    c = _correction(unbiased, correction)
+    return dim, dims, c, (correction if correction is not None or (unbiased is None and dim is None) else c)
 
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, _call=("var", False)):
     """Variance over ``dim`` (VarBackward0; Bessel's correction by default)."""
-    dim, dims, c = _var_args(input, dim, unbiased, keepdim, correction, _call)
+    dim, dims, c, given = _var_args(input, dim, unbiased, keepdim, correction, _call)
     res = _var_data(input, dims, c, keepdim).astype(input._data.dtype)
-    ctx = (dims, keepdim, c, dim is None or input._data.ndim == 0)
+    ctx = (dims, keepdim, c, dim is None or input._data.ndim == 0, dim, given)
     return record(_wrap(res), node_class("VarBackward0"), (input,), (input,), ctx=ctx, op="var")
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, _call=("std", False)):
     """Standard deviation over ``dim`` (StdBackward0)."""
-    dim, dims, c = _var_args(input, dim, unbiased, keepdim, correction, _call)
+    dim, dims, c, given = _var_args(input, dim, unbiased, keepdim, correction, _call)
     res = np.sqrt(_var_data(input, dims, c, keepdim, "std")).astype(input._data.dtype)
-    ctx = (dims, keepdim, c, dim is None or input._data.ndim == 0)
+    ctx = (dims, keepdim, c, dim is None or input._data.ndim == 0, dim, given)
     return record(
         _wrap(np.asarray(res)), node_class("StdBackward0"), (input,), (input,), ctx=ctx, save_output=True, op="std"
     )
@@ -2388,7 +2434,7 @@ def _norm_bw(node, g, ns):
     """FunctionsManual's norm_backward (through linalg_vector_norm_backward): grad and norm
     unsqueezed at the reduced dims (none when ``dim`` was not given), then by ``p``."""
     x, r = node.unpack(ns)
-    p, dims, keepdim = node._ctx
+    p, dims, keepdim, _ = node._ctx
     shape = tuple(x.shape)
     if not keepdim and dims and shape:
         g = ns.unsqueeze_multiple(g, dims)
@@ -2436,7 +2482,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     d = input._data
     res = _ns.reduced((((np.abs(d) ** p).sum(axis=dims, keepdims=keepdim)) ** (1.0 / p)).astype(d.dtype))
     # the backward sees the dims as given: none (all reduced) are not unsqueezed back
-    ctx = (p, () if _all_dims(dim) else dims, keepdim)
+    ctx = (p, () if _all_dims(dim) else dims, keepdim, dim)  # dim as given: PyTorch's ``_saved_dim``
     out = _wrap(res)
     return record(
         out, node_class("LinalgVectorNormBackward0"), (input,), (input,), ctx=ctx, save_output=True, op="norm"
@@ -2450,8 +2496,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 def _bmm_bw(node, g, ns):
     # derivatives.yaml: self: grad.bmm(mat2.transpose(1, 2)); mat2: self.transpose(1, 2).bmm(grad)
     # saved: (self, mat2); mat2's grad first (the alphabetical order, see _mul_bw)
-    gb = ns.bmm(ns.mT(node.saved_value(0, ns)), g) if node.needs(1) else None
-    ga = ns.bmm(g, ns.mT(node.saved_value(1, ns))) if node.needs(0) else None
+    gb = ns.bmm(ns.swapaxes(node.saved_value(0, ns), 1, 2), g) if node.needs(1) else None
+    ga = ns.bmm(g, ns.swapaxes(node.saved_value(1, ns), 1, 2)) if node.needs(0) else None
     return ga, gb
 
 
@@ -2459,14 +2505,18 @@ def _bmm_bw(node, g, ns):
 def _mm_bw(node, g, ns):
     # saved: (self, mat2); ctx: which of them is column-major. mat2's grad first (the
     # alphabetical order, see _mul_bw)
-    gb = _mm_mat2_grad(g, node.saved_value(0, ns), node._ctx[1], ns) if node.needs(1) else None
-    ga = _mm_mat1_grad(g, node.saved_value(1, ns), node._ctx[0], ns) if node.needs(0) else None
+    gb = _mm_mat2_grad(g, node.saved_value(0, ns), _column_major_input(node, 1), ns) if node.needs(1) else None
+    ga = _mm_mat1_grad(g, node.saved_value(1, ns), _column_major_input(node, 0), ns) if node.needs(0) else None
     return ga, gb
 
 
-def _column_major(a: np.ndarray) -> bool:
-    """PyTorch's test for a column-major matrix (strides (1, rows)), e.g. a transposed weight."""
-    return a.strides[0] == a.itemsize and a.strides[1] == a.itemsize * a.shape[0]
+def _column_major_input(node, i: int, first: int = 0) -> bool:
+    """PyTorch's test for a column-major matrix (strides (1, rows)), e.g. a transposed weight,
+    of the product's ``i``-th matrix (input ``first + i``). MmBackward0 and AddmmBackward0
+    keep the matrices' strides in ``_ctx``, as PyTorch saves them (``self_sym_strides``)."""
+    strides = node._ctx[i]
+    shape, dtype = node._input_meta[first + i]
+    return strides[0] == dtype.itemsize and strides[1] == dtype.itemsize * shape[0]
 
 
 def _mm_mat1_grad(g, mat2, column_major: bool, ns):
@@ -2495,10 +2545,16 @@ def _mv_bw(node, g, ns):
 
 @backward_formula("AddmmBackward0")
 def _addmm_bw(node, g, ns):
-    # saved: (mat1, mat2); ctx: which of them is column-major
-    g1 = _mm_mat1_grad(g, node.saved_value(1, ns), node._ctx[0], ns) if node.needs(1) else None
-    g2 = _mm_mat2_grad(g, node.saved_value(0, ns), node._ctx[1], ns) if node.needs(2) else None
-    return g, g1, g2
+    # saved: (mat1, mat2); ctx: their strides, alpha, beta. derivatives.yaml: self:
+    # maybe_multiply(grad, beta); mat1, mat2: mm_mat1/2_backward(..., alpha), which multiply
+    # their product by alpha unless it is 1
+    alpha, beta = node._ctx[2:]
+    g1 = _mm_mat1_grad(g, node.saved_value(1, ns), _column_major_input(node, 0, 1), ns) if node.needs(1) else None
+    g2 = _mm_mat2_grad(g, node.saved_value(0, ns), _column_major_input(node, 1, 1), ns) if node.needs(2) else None
+    if alpha != 1:
+        g1 = None if g1 is None else g1 * alpha
+        g2 = None if g2 is None else g2 * alpha
+    return (g if beta == 1 else g * beta), g1, g2
 
 
 def _two_saved(a, b):
@@ -2540,8 +2596,8 @@ def mm(input, mat2):
     if not _no_products(input.shape[0] * mat2.shape[1], input.shape[1]):
         _check_product_kernel(input, "mm")
     out = _wrap(input._data @ mat2._data)
-    layouts = (_column_major(input._data), _column_major(mat2._data))
-    return record(out, node_class("MmBackward0"), (input, mat2), _two_saved(input, mat2), ctx=layouts, op="mm")
+    strides = (input._data.strides, mat2._data.strides)
+    return record(out, node_class("MmBackward0"), (input, mat2), _two_saved(input, mat2), ctx=strides, op="mm")
 
 
 @autograd_first
@@ -2717,21 +2773,27 @@ def _batched_matmul(input: Tensor, other: Tensor) -> Tensor:
 
 @autograd_first
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
-    """``input + mat1 @ mat2`` (AddmmBackward0)."""
+    """``beta * input + alpha * (mat1 @ mat2)`` (AddmmBackward0); with ``beta`` 0 the input's
+    values are not read (its nan and inf do not propagate), as PyTorch's."""
     if mat1.shape[1] != mat2.shape[0]:
         raise RuntimeError(
             f"mat1 and mat2 shapes cannot be multiplied ({mat1.shape[0]}x{mat1.shape[1]} and "
             f"{mat2.shape[0]}x{mat2.shape[1]})"
         )
     data = mat1._data @ mat2._data
+    if alpha != 1:
+        data = data * alpha
     try:
-        data = data + input._data
+        if beta == 0:
+            data = np.ascontiguousarray(np.broadcast_to(data, np.broadcast_shapes(input._data.shape, data.shape)))
+        else:
+            data = data + (input._data if beta == 1 else input._data * beta)
     except ValueError:
         raise broadcast_error(input.shape, data.shape) from None
     out = _wrap(data)
     saved = (_saved_operand(mat1, None, mat2), _saved_operand(mat2, None, mat1))
-    layouts = (_column_major(mat1._data), _column_major(mat2._data))
-    return record(out, node_class("AddmmBackward0"), (input, mat1, mat2), saved, ctx=layouts, op="addmm")
+    ctx = (mat1._data.strides, mat2._data.strides, alpha, beta)
+    return record(out, node_class("AddmmBackward0"), (input, mat1, mat2), saved, ctx=ctx, op="addmm")
 
 
 def outer(input, vec2):
@@ -2845,31 +2907,34 @@ def _shift(d, dim):
 @autograd_first(call=("softmax", False))
 def softmax(input, dim=None, dtype=None, _stacklevel=3):
     """Softmax over ``dim`` (SoftmaxBackward0; saves its result)."""
-    d, dim = _softmax_data(input, dim, dtype, "softmax")
+    d, axis = _softmax_data(input, dim, dtype, "softmax")
     if not d.size:  # an empty tensor runs no kernel (of any dtype)
         res = np.empty(d.shape, d.dtype)
     else:
         w = _wide(d)
-        e = np.exp(w - _shift(w, dim))
-        res = _arr((e / e.sum(axis=dim, keepdims=True)).astype(d.dtype, copy=False))
-    return record(_wrap(res), node_class("SoftmaxBackward0"), (input,), ctx=dim, save_output=True, op="softmax")
+        e = np.exp(w - _shift(w, axis))
+        res = _arr((e / e.sum(axis=axis, keepdims=True)).astype(d.dtype, copy=False))
+    # the node keeps the dim as given, as PyTorch's (``_saved_dim``): its formula takes it so
+    ctx = dim if dim.__class__ is int else axis
+    return record(_wrap(res), node_class("SoftmaxBackward0"), (input,), ctx=ctx, save_output=True, op="softmax")
 
 
 @autograd_first(call=("log_softmax", False))
 def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
     """Log-softmax over ``dim`` (LogSoftmaxBackward0; saves its result)."""
-    d, dim = _softmax_data(input, dim, dtype, "log_softmax")
+    d, axis = _softmax_data(input, dim, dtype, "log_softmax")
     if not d.size:  # an empty tensor runs no kernel (of any dtype)
         res = np.empty(d.shape, d.dtype)
-    elif d.dtype == np.float16 and dim == d.ndim - 1:
+    elif d.dtype == np.float16 and axis == d.ndim - 1:
         res = _half_log_softmax_lastdim(d)
     else:
         w = _wide(d)
-        z = w - _shift(w, dim)
+        z = w - _shift(w, axis)
         with np.errstate(divide="ignore", invalid="ignore"):  # log of an empty sum, silently
-            res = _arr((z - np.log(np.exp(z).sum(axis=dim, keepdims=True))).astype(d.dtype, copy=False))
+            res = _arr((z - np.log(np.exp(z).sum(axis=axis, keepdims=True))).astype(d.dtype, copy=False))
     out = _wrap(res)
-    return record(out, node_class("LogSoftmaxBackward0"), (input,), ctx=dim, save_output=True, op="log_softmax")
+    ctx = dim if dim.__class__ is int else axis  # as softmax's
+    return record(out, node_class("LogSoftmaxBackward0"), (input,), ctx=ctx, save_output=True, op="log_softmax")
 
 
 def _half_log_softmax_lastdim(d: np.ndarray) -> np.ndarray:
@@ -2925,7 +2990,7 @@ def where(condition, input=None, other=None, *, _call=("where", False)):
 def _cat_bw(node, g, ns):
     # cat_tensors_backward: each input's part of the grad, grad.narrow(dim, start, size); a
     # skipped empty 1-d input gets zeros({0})
-    dim, sizes = node._ctx
+    dim, sizes, _ = node._ctx
     grads, start = [], 0
     for n in sizes:
         if n is None:
@@ -2956,11 +3021,16 @@ def cat(tensors, dim=0, *, out=None, _call=("cat", False)):
     if not parts:  # only empty 1-d tensors: an empty one
         sizes = [None] * len(tensors)
         return record(
-            _wrap(np.zeros((0,), dtype=dt.np)), node_class("CatBackward0"), tuple(tensors), ctx=(0, sizes), op="cat"
+            _wrap(np.zeros((0,), dtype=dt.np)),
+            node_class("CatBackward0"),
+            tuple(tensors),
+            ctx=(0, sizes, dim),
+            op="cat",
         )
     res = np.concatenate([_cast(t, dt) for t in parts], axis=d)
     sizes = [None if _skipped_in_cat(t) else t.shape[d] for t in tensors]
-    return record(_wrap(res), node_class("CatBackward0"), tuple(tensors), ctx=(d, sizes), op="cat")
+    ctx = (d, sizes, dim)  # the dim as given: PyTorch's ``_saved_dim``
+    return record(_wrap(res), node_class("CatBackward0"), tuple(tensors), ctx=ctx, op="cat")
 
 
 concat = concatenate = cat
@@ -2992,7 +3062,7 @@ def _cat_dim(tensors, dim):
 
 @backward_formula("StackBackward0")
 def _stack_bw(node, g, ns):
-    dim, n = node._ctx
+    dim, n, _ = node._ctx
     return tuple(ns.select(g, dim, i) for i in range(n))
 
 
@@ -3011,7 +3081,8 @@ def stack(tensors, dim=0, *, out=None):
     d = tensors[0]._wrap_dim(dim, tensors[0].ndim + 1)
     dt = _dtype.result_type(*[t.dtype for t in tensors])
     res = np.stack([_cast(t, dt) for t in tensors], axis=d)
-    return record(_wrap(res), node_class("StackBackward0"), tuple(tensors), ctx=(d, len(tensors)), op="stack")
+    ctx = (d, len(tensors), dim)  # the dim as given: PyTorch's ``_saved_dim``
+    return record(_wrap(res), node_class("StackBackward0"), tuple(tensors), ctx=ctx, op="stack")
 
 
 # ============================================================================ copies and casts
@@ -3270,8 +3341,8 @@ def _inplace_saved(self, other, db, node_cls) -> tuple:
         return (_snapshot(self), other)
     if node_cls is _MulBackward0 and needs_grad(self, other):
         saved = (_saved_operand(other, db, self), _snapshot(self) if _requires(other) else None)
-    elif node_cls is _DivBackward0 and needs_grad(self, other):
-        saved = (other if isinstance(other, Tensor) else db, _snapshot(self) if _requires(other) else None)
+    elif (node_cls is _DivBackward0 or node_cls is _DivBackward2) and needs_grad(self, other):
+        saved = (_as_saved(other, db), _snapshot(self) if _requires(other) else None)
     return saved
 
 
@@ -3308,7 +3379,7 @@ def div_(self, other, *, rounding_mode=None, _call=("div_", True)):
         with np.errstate(divide="ignore", invalid="ignore"):
             if rounding_mode is not None:
                 return _inplace_binary(
-                    self, other, _rounding_division(rounding_mode), node_class("DivBackward2"), "div_"
+                    self, other, _rounding_division(rounding_mode), _DivBackward2, "div_", ctx=rounding_mode
                 )
             return _inplace_binary(self, other, np.true_divide, _DivBackward0, "div_", result_dtype=_dtype.float_result)
     except Exception:

@@ -800,7 +800,7 @@ def _edge_and_meta(t):
 
 def _save_output(node, out) -> None:
     s = SavedTensor(out, is_output=True)
-    node._saved = [*node._saved, s]
+    node._held = [*node._held, s]
     if _events.active:
         _events.emit("saved", node=node, tensor=out, version=s.version, is_output=True, saved=s)
 

@@ -338,8 +338,8 @@ class CopySlices(Node):
             self.fn.release()
             self.fn = None
 
-    def _saved_tensors(self) -> tuple:
-        return () if self.fn is None else self.fn._saved
+    def _all_saved(self) -> tuple:
+        return () if self.fn is None else self.fn._held
 
 
 # ----------------------------------------------------------------------------- the view ops
@@ -512,8 +512,11 @@ def transpose(self: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dims (TransposeBackward0)."""
     n = max(self._data.ndim, 1)
     d0, d1 = self._wrap_dim(dim0, n), self._wrap_dim(dim1, n)
-    # the grad is a new view even when the dims are the same (a leaf may then take it)
-    step = ViewStep(lambda a: a.swapaxes(d0, d1) if a.ndim else a.view(), lambda g, ns: ns.swapaxes(g, d0, d1))
+    if dim0.__class__ is not int or dim1.__class__ is not int:
+        dim0, dim1 = d0, d1
+    # the grad is a new view even when the dims are the same (a leaf may then take it); the
+    # backward takes the dims as given, as PyTorch's formula (and ``_saved_dim0``) does
+    step = ViewStep(lambda a: a.swapaxes(d0, d1) if a.ndim else a.view(), lambda g, ns: ns.swapaxes(g, dim0, dim1))
     return make_view(self, step.forward(self._data), "TransposeBackward0", step, "transpose")
 
 
@@ -542,19 +545,23 @@ def permute(self: Tensor, *dims) -> Tensor:
             f"permute(sparse_coo): number of dimensions in the tensor input does not match the length of the "
             f"desired ordering of dimensions i.e. input.dim() = {self._data.ndim} is not equal to len(dims) = {len(dims)}"
         )
-    dims = tuple(self._wrap_dim(d) for d in dims)
-    if len(set(dims)) != len(dims):
+    wrapped = tuple(self._wrap_dim(d) for d in dims)
+    if len(set(wrapped)) != len(wrapped):
         raise RuntimeError("permute(): duplicate dims are not allowed.")
-    inverse = tuple(int(i) for i in np.argsort(dims))
+    inverse = tuple(int(i) for i in np.argsort(wrapped))
+    # the forward step keeps the dims as given (PyTorch's ``_saved_dims``; numpy takes them so)
     step = ViewStep(lambda a: a.transpose(dims), lambda g, ns: ns.permute(g, inverse))
-    return make_view(self, self._data.transpose(dims), "PermuteBackward0", step, "permute")
+    return make_view(self, self._data.transpose(wrapped), "PermuteBackward0", step, "permute")
 
 
 @autograd_first(call=("unsqueeze", False))
 def unsqueeze(self: Tensor, dim: int) -> Tensor:
     """Insert a dim of size 1 (UnsqueezeBackward0)."""
     d = self._wrap_dim(dim, self._data.ndim + 1)
-    step = ViewStep(lambda a: unsqueezed(a, d), lambda g, ns: ns.squeeze(g, d))  # grad.squeeze(dim)
+    if dim.__class__ is not int:
+        dim = d
+    # grad.squeeze(dim), the dim as given (as PyTorch's formula and ``_saved_dim``)
+    step = ViewStep(lambda a: unsqueezed(a, d), lambda g, ns: ns.squeeze(g, dim))
     return make_view(self, unsqueezed(self._data, d), "UnsqueezeBackward0", step, "unsqueeze")
 
 
@@ -570,20 +577,22 @@ def squeeze(self: Tensor, dim=_ALL_DIMS) -> Tensor:
         name = "SqueezeBackward0"
     else:
         one = not isinstance(dim, (list, tuple)) and not (isinstance(dim, Tensor) and dim.ndim)
-        dims = (dim,) if one else tuple(_shape_args((dim,)))
-        wrapped = {self._wrap_dim(d, max(len(shape), 1)) for d in dims}
+        dim = (dim if dim.__class__ is int else int_arg(dim, "dim")) if one else tuple(_shape_args((dim,)))
+        wrapped = {self._wrap_dim(d, max(len(shape), 1)) for d in ((dim,) if one else dim)}
         squeezed = [i for i in sorted(wrapped) if i < len(shape) and shape[i] == 1]
         name = "SqueezeBackward1" if one else "SqueezeBackward2"
     new = tuple(s for i, s in enumerate(shape) if i not in squeezed)
-    step = ViewStep(lambda a: a.reshape(new), lambda g, ns: _unsqueeze_to(g, squeezed, ns))
+    # the backward keeps ``dim`` as given too (PyTorch's ``_saved_dim``)
+    step = ViewStep(lambda a: a.reshape(new), lambda g, ns: _unsqueeze_to(g, squeezed, ns, dim))
     data = self._data.reshape(new)
     if not data.size:  # the kept dims keep their strides (numpy's reshape of an empty array restrides it)
         data = restrided(data, tuple(st for i, st in enumerate(self._data.strides) if i not in squeezed))
     return make_view(self, data, name, step, "squeeze")
 
 
-def _unsqueeze_to(g, dims, ns):
-    """The backward of squeeze: ``grad.unsqueeze(d)`` for each squeezed dim, as PyTorch's unsqueeze_to."""
+def _unsqueeze_to(g, dims, ns, given=None):
+    """The backward of squeeze: ``grad.unsqueeze(d)`` for each squeezed dim, as PyTorch's
+    unsqueeze_to. (``given``: squeeze's dim argument, kept for ``_saved_dim``.)"""
     for d in dims:
         g = ns.unsqueeze(g, d)
     return g
@@ -676,12 +685,19 @@ def select(self: Tensor, dim: int, index: int) -> Tensor:
         raise IndexError(
             f"select(): index {index} out of range for tensor of size {list(self._data.shape)} at dimension {d}"
         )
-    return _select(self, d, int(index))
+    return _select(self, d, int(index), dim)
 
 
-def _select(self: Tensor, d: int, index: int) -> Tensor:
-    key = (slice(None),) * d + (index,)
-    return _key_view(self, key, "SelectBackward0", "select")
+def _select(self: Tensor, d: int, index: int, dim=None) -> Tensor:
+    return _key_view(self, _dim_key(d if dim is None else dim, d, index), "SelectBackward0", "select")
+
+
+def _dim_key(dim, d: int, item) -> tuple:
+    """The basic key applying ``item`` along dim ``d``, counted from the end when ``dim`` was
+    given negative: the view's node keeps the dim as given (PyTorch's ``_saved_dim``)."""
+    if dim.__class__ is int and dim < 0:
+        return (Ellipsis, item) + (slice(None),) * (-dim - 1)
+    return (slice(None),) * d + (item,)
 
 
 def narrow(self: Tensor, dim: int, start: int, length: int, *, _call=("narrow", False)) -> Tensor:
@@ -707,12 +723,12 @@ def narrow(self: Tensor, dim: int, start: int, length: int, *, _call=("narrow", 
         start += n
     if start > n - length:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
-    key = (slice(None),) * d + (slice(start, start + length),)
-    return _key_view(self, key, "SliceBackward0", "narrow")
+    return _key_view(self, _dim_key(dim, d, slice(start, start + length)), "SliceBackward0", "narrow")
 
 
 def _key_view(self, key, name, op):
-    key = key + (Ellipsis,)  # an Ellipsis keeps a 0-d result an array view, not a numpy scalar
+    if key[0] is not Ellipsis:  # an Ellipsis keeps a 0-d result an array view, not a numpy scalar
+        key = key + (Ellipsis,)
     in_shape = self._data.shape
     # select_backward / slice_backward (SelectBackwardBackward0 ... under create_graph)
     backward_op = name.replace("Backward0", "BackwardBackward0")
@@ -727,7 +743,7 @@ class MultiViewNode(Node):
 
     @staticmethod
     def _formula(node, grads, ns):
-        in_shape, dim, sizes = node._ctx
+        in_shape, dim, sizes = node._ctx[:3]
         like = next(g for g in grads if g is not None)
         if sizes is None:
             # unbind_backward: stack(grads, dim), zeros({}).expand(sizes) for a missing grad
@@ -744,9 +760,10 @@ class MultiViewNode(Node):
         return self._formula(self, grads, ns)
 
 
-def _multi_view(self: Tensor, keys, name: str, op: str, dim: int, sizes) -> tuple:
+def _multi_view(self: Tensor, keys, name: str, op: str, dim: int, sizes, given) -> tuple:
     """Views ``self[key]`` for each key, made by one node as PyTorch's split/unbind do: the
-    pieces' ``sizes`` along ``dim`` (split), or None (unbind, whose keys select)."""
+    pieces' ``sizes`` along ``dim`` (split), or None (unbind, whose keys select). ``given``:
+    the dim and split size as given (PyTorch's ``_saved_dim``, ``_saved_split_size``)."""
     from ._tensor import check_differentiable, needs_grad
 
     keys = [k + (Ellipsis,) for k in keys]
@@ -754,7 +771,7 @@ def _multi_view(self: Tensor, keys, name: str, op: str, dim: int, sizes) -> tupl
     node = None
     if needs_grad(self):
         cls = node_class(name, base=MultiViewNode)
-        node = cls((self._edge(),), (), (in_shape, dim, sizes), [(in_shape, self._data.dtype)])
+        node = cls((self._edge(),), (), (in_shape, dim, sizes, given), [(in_shape, self._data.dtype)])
         node._n_outputs = len(keys)
     # each view's own step back to ``self``: select_backward or slice_backward
     backward_op = "SelectBackwardBackward0" if sizes is None else "SliceBackwardBackward0"
@@ -781,7 +798,7 @@ def unbind(self: Tensor, dim: int = 0):
     """The slices along ``dim`` (UnbindBackward0)."""
     d = self._wrap_dim(dim)
     keys = [(slice(None),) * d + (i,) for i in range(self._data.shape[d])]
-    return _multi_view(self, keys, "UnbindBackward0", "unbind", d, None)
+    return _multi_view(self, keys, "UnbindBackward0", "unbind", d, None, (dim,))
 
 
 @autograd_first
@@ -823,7 +840,7 @@ def _split(self: Tensor, split_size, dim: int):
     for size in sizes:
         keys.append((slice(None),) * d + (slice(start, start + size),))
         start += size
-    return _multi_view(self, keys, name, "split", d, sizes)
+    return _multi_view(self, keys, name, "split", d, sizes, (dim, split_size))
 
 
 def chunk(self: Tensor, chunks: int, dim: int = 0, *, _call=("chunk", False)):
@@ -840,8 +857,8 @@ def chunk(self: Tensor, chunks: int, dim: int = 0, *, _call=("chunk", False)):
     n = self._data.shape[d]
     size = -(-n // chunks) if n else 0
     if size == 0:
-        return split(self, [0] * chunks if not n else [n], d)
-    return split(self, size, d)
+        return split(self, [0] * chunks if not n else [n], dim)
+    return split(self, size, dim)
 
 
 # ----------------------------------------------------------------------------- indexing
@@ -975,7 +992,7 @@ def getitem(self: Tensor, key) -> Tensor:
         start, stop, step = key.indices(self._data.shape[0])
         if step <= 0:
             raise ValueError("step must be greater than zero")
-        return _key_view(self, (slice(start, max(stop, start), step),), "SliceBackward0", "slice")
+        return _key_view(self, (_as_given(key),), "SliceBackward0", "slice")
     if self._data.ndim == 0 and isinstance(key, (int, np.integer)) and not isinstance(key, bool):
         # a lone int on a 0-d tensor is a select of a missing dim (PyTorch's applySelect)
         if key == 0:
@@ -1027,7 +1044,7 @@ def _apply_slicing(self: Tensor, items):
             if step <= 0:
                 raise ValueError("step must be greater than zero")
             if not _is_full_slice(item, size):
-                key = (slice(None),) * dim + (slice(start, max(stop, start), step),)
+                key = (slice(None),) * dim + (_as_given(item),)
                 out = _key_view(out, key, "SliceBackward0", "slice")
             dim += 1
         else:
@@ -1037,6 +1054,18 @@ def _apply_slicing(self: Tensor, items):
                 raise IndexError(f"index {item} is out of bounds for dimension {position} with size {size}")
             out = _select(out, dim, item)
     return out, indices
+
+
+_INT64_MAX = (1 << 63) - 1
+
+
+def _as_given(item: slice) -> slice:
+    """The slice as PyTorch's slice op takes it (and its node keeps it: ``_saved_start``,
+    ``_saved_end``): its ints as written, a missing start 0, stop INT64_MAX, step 1. numpy
+    selects the same elements with it as with the normalised slice."""
+    start = 0 if item.start is None else operator.index(item.start)
+    stop = _INT64_MAX if item.stop is None else operator.index(item.stop)
+    return slice(start, stop, 1 if item.step is None else operator.index(item.step))
 
 
 def _is_full_slice(item: slice, size: int) -> bool:
@@ -1121,8 +1150,9 @@ def _advanced_index(self: Tensor, indices) -> Tensor:
     # an empty result reads nothing (numpy would still check the indices)
     data = np.zeros(result_shape, self._data.dtype) if 0 in result_shape else np.ascontiguousarray(self._data[key])
     out = Tensor._wrap(data)
-    # the indices are saved for backward (and freed by it, as PyTorch's saved indices are)
-    ctx = (self._data.shape, _uint8_masks(indices))
+    # the indices are saved for backward (and freed by it, as PyTorch's saved indices are); the
+    # index arrays as given (by dim) are kept for ``_saved_indices``
+    ctx = (self._data.shape, indices, _uint8_masks(indices))
     return record(out, node_class("IndexBackward0", _index_bw), (self,), (key,), ctx=ctx, op="index")
 
 
@@ -1141,11 +1171,11 @@ def index_select(self: Tensor, dim: int, index, *, _call=("index_select", False)
     except Exception:
         refuse(_call, (self, dim, index))
         raise
-    return _index_select(self, d, index)
+    return _index_select(self, d, index, dim if dim.__class__ is int else d)
 
 
 @autograd_first
-def _index_select(self: Tensor, d: int, index: Tensor) -> Tensor:
+def _index_select(self: Tensor, d: int, index: Tensor, dim: int) -> Tensor:
     from ._autograd import node_class
 
     idx = index._data
@@ -1168,33 +1198,41 @@ def _index_select(self: Tensor, d: int, index: Tensor) -> Tensor:
         res = data.copy()
     else:
         res = np.ascontiguousarray(np.take(data, idx, axis=d))
-    key = (slice(None),) * d + (idx,) if data.ndim else ()
+    # saved: the index tensor itself, as PyTorch's (its version is checked); ``dim`` as given
     return record(
         Tensor._wrap(res),
         node_class("IndexSelectBackward0", _index_select_bw),
         (self,),
-        (key,),
-        ctx=data.shape,
+        (index,),
+        ctx=(data.shape, d, dim),
         op="index_select",
     )
 
 
 def _index_select_bw(node, g, ns):
     # index_select_backward: zeros(self.sizes()).index_add_(dim, index, grad)
-    shape, key = node._ctx, node.saved_value(0, ns)
-    return (ns.made_in_place(ns.index_add(g, shape, key, "IndexAddBackward0"), 1),)
+    (shape, d, dim), index = node._ctx, node.saved_value(0, ns)
+    idx = (index._data if ns.records_graph else index).reshape(-1).astype(np.int64)
+    key = (slice(None),) * d + (idx,) if shape else ()
+    return (ns.made_in_place(ns.index_add(g, shape, key, "IndexAddBackward0", (index, g, dim)), 1),)
 
 
 def _index_bw(node, g, ns):
-    (shape, uint8_masks), key = node._ctx, node.saved_value(0, ns)
-    # PyTorch's index_backward: _index_put_impl_(grad.new_zeros(shape), indices, grad, accumulate=True)
-    _warn_uint8(uint8_masks)
-    return (ns.made_in_place(ns.index_add(g, shape, key, "IndexPutImplBackward0"), 1),)
+    shape, key = node._ctx[0], node.saved_value(0, ns)
+    # PyTorch's index_backward: _index_put_impl_(grad.new_zeros(shape), indices, grad, accumulate=True),
+    # whose node saves the same index tensors
+    _warn_uint8(node._ctx[2])
+    saved = ()
+    if ns.records_graph:
+        from ._saved_attrs import index_tensors
+
+        saved = (index_tensors(node),)
+    return (ns.made_in_place(ns.index_add(g, shape, key, "IndexPutImplBackward0", saved), 1),)
 
 
 def _index_put_bw(node, g, ns):
     (key,) = node.unpack(ns)  # saved (as PyTorch saves the indices): gone after a backward
-    value_shape, accumulate, uint8_masks = node._ctx
+    value_shape, accumulate, _, uint8_masks = node._ctx
     # each grad indexes with the indices: self's (unless accumulate) with index_put, values' with index
     _warn_uint8(uint8_masks * ((node.needs(0) and not accumulate) + node.needs(1)))
     if ns.records_graph:
@@ -1341,7 +1379,8 @@ def _index_put(self: Tensor, indices: dict, value: Tensor, accumulate: bool) -> 
     else:
         self._data[key] = vd
     node = node_class("IndexPutBackward0", _index_put_bw)
-    ctx = (value._data.shape, accumulate, 0 if masked else _uint8_masks(indices))
+    # and the index arrays as given (``_saved_indices``)
+    ctx = (value._data.shape, accumulate, indices, 0 if masked else _uint8_masks(indices))
     return finish_inplace(self, "index_put_", node, (self, value), (key,), ctx=ctx)
 
 
@@ -1404,11 +1443,12 @@ def _gather_bw(node, g, ns):
 _SCATTERS = ("ScatterBackward0", "ScatterAddBackward0")
 
 
-def place_into(g: Tensor, shape, key, name: str, into_zeros: bool) -> Tensor:
+def place_into(g: Tensor, shape, key, name: str, into_zeros: bool, saved=()) -> Tensor:
     """Zeros of ``shape`` with ``g`` placed at ``key``, recorded as the op PyTorch's formula
     calls (``name``): select_backward / slice_backward take the grad alone; scatter_ and
     _index_put_impl_ (``into_zeros``, adding up repeats) write into fresh zeros, their first
-    input, which records an empty edge."""
+    input, which records an empty edge. ``saved``: what PyTorch's node saves besides the key
+    (scatter_'s index tensor and dim, ...), for its ``_saved_*`` attributes."""
     out = np.zeros(shape, dtype=g._data.dtype)
     if into_zeros:
         np.add.at(out, key, g._data)
@@ -1416,4 +1456,4 @@ def place_into(g: Tensor, shape, key, name: str, into_zeros: bool) -> Tensor:
         out[key] = g._data
     inputs = (None, g) if into_zeros else (g,)
     formula = _gathered_bw if name in _SCATTERS else _placed_bw
-    return record(Tensor._wrap(out), node_class(name, formula), inputs, ctx=key, op=name)
+    return record(Tensor._wrap(out), node_class(name, formula), inputs, saved, ctx=key, op=name)
