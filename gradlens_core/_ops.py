@@ -1429,18 +1429,28 @@ def clamp_max(input, max):
 
 @backward_formula("ClampMinBackward1")
 def _clamp_min_tensor_bw(node, g, ns):
-    # self: where(self >= min, grad, 0); min: where(self < min, grad, 0) (a tie is self's)
+    # self: where(self >= min, grad, at::scalar_tensor(0.)); min: where(self < min, grad, ...) (a
+    # tie is self's): a 0-d zero of each formula's own
     x, lo = node.unpack(ns)
-    z = ns.zeros_like(g)
-    return (ns.where(x >= lo, g, z) if node.needs(0) else None, ns.where(x < lo, g, z) if node.needs(1) else None)
+    return (
+        _where_or_zero(x >= lo, g, ns) if node.needs(0) else None,
+        _where_or_zero(x < lo, g, ns) if node.needs(1) else None,
+    )
 
 
 @backward_formula("ClampMaxBackward1")
 def _clamp_max_tensor_bw(node, g, ns):
-    # self: where(self <= max, grad, 0); max: where(self > max, grad, 0)
+    # self: where(self <= max, grad, at::scalar_tensor(0.)); max: where(self > max, grad, ...)
     x, hi = node.unpack(ns)
-    z = ns.zeros_like(g)
-    return (ns.where(x <= hi, g, z) if node.needs(0) else None, ns.where(x > hi, g, z) if node.needs(1) else None)
+    return (
+        _where_or_zero(x <= hi, g, ns) if node.needs(0) else None,
+        _where_or_zero(x > hi, g, ns) if node.needs(1) else None,
+    )
+
+
+def _where_or_zero(cond, g, ns):
+    """``where(cond, grad, at::scalar_tensor(0., grad.options()))``."""
+    return ns.where(cond, g, ns.zeros((), g))
 
 
 def _split_grad(g, a, b, a_loses, b_loses, ns):

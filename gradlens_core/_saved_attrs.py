@@ -222,6 +222,8 @@ _register("AddcmulBackward0 AddcdivBackward0", tensor1=Saved(0), tensor2=Saved(1
 _register("ClampBackward1", self=SELF, min=number(1), max=number(2))
 _register("ClampMinBackward0", self=SELF, min=number(1))
 _register("ClampMaxBackward0", self=SELF, max=number(2))
+_register("ClampMinBackward1", self=Saved(0), min=Saved(1))
+_register("ClampMaxBackward1", self=Saved(0), max=Saved(1))
 _register("ClampBackward0", self=SELF, min=Saved(1), max=Saved(2))
 _register("WhereBackward0", condition=SELF)
 _register("MaskedFillBackward0 MaskedFillBackward1", mask=SELF)

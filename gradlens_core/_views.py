@@ -1258,7 +1258,7 @@ def _index_put_zeros(g: Tensor, key, value_shape, uint8_masks: int) -> Tensor:
     out._data[key] = 0
     zeros = Tensor._wrap(np.zeros(value_shape, g._data.dtype))
     node = node_class("IndexPutBackward0", _index_put_bw)
-    return record(out, node, (g, zeros), (key,), ctx=(value_shape, False, uint8_masks), op="index_put")
+    return record(out, node, (g, zeros), (key,), ctx=(value_shape, False, None, uint8_masks), op="index_put")
 
 
 def setitem(self: Tensor, key, value) -> None:
