@@ -49,26 +49,65 @@ __all__ = [
 ]
 
 
+_DEVICE_TYPES = (
+    "cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, fpga, maia, xla, lazy, vulkan, mps, meta, hpu, "
+    "mtia, privateuseone"
+)
+
+
 class device:
-    """A device; only ``cpu`` exists here."""
+    """A device as PyTorch names it; tensors live only on the cpu.
+
+    >>> device("cpu:0"), str(device("cpu", 0)), device("cpu:0") == device("cpu")
+    (device(type='cpu', index=0), 'cpu:0', False)
+    """
 
     __slots__ = ("type", "index")
 
-    def __init__(self, type: str = "cpu", index=None) -> None:
-        self.type = str(type).split(":")[0]
+    def __init__(self, type, index=None) -> None:
+        if isinstance(type, device):
+            type, index = type.type, type.index
+        kind, sep, idx = str(type).partition(":")
+        if kind not in _DEVICE_TYPES.split(", "):
+            raise RuntimeError(f"Expected one of {_DEVICE_TYPES} device type at start of device string: {type}")
+        if sep:
+            if not idx.isdigit():
+                raise RuntimeError(f"Invalid device string: '{type}'")
+            if index is not None:
+                raise RuntimeError(
+                    f"type (string) must not include an index because index was passed explicitly: {type}"
+                )
+            index = int(idx)
+        if index is not None and index < 0:
+            raise RuntimeError("Device index must not be negative")
+        self.type = kind
         self.index = index
 
     def __repr__(self) -> str:
-        return f"device(type='{self.type}')"
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
 
     def __str__(self) -> str:
-        return self.type
+        return self.type if self.index is None else f"{self.type}:{self.index}"
 
     def __eq__(self, other) -> bool:
-        return str(self) == str(other)
+        # PyTorch compares devices only with devices: t.device == "cpu" is False
+        return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
 
     def __hash__(self) -> int:
-        return hash(self.type)
+        return hash((self.type, self.index))
+
+
+def _check_device(dev) -> None:
+    """Refuse a device other than the cpu as PyTorch built without CUDA does."""
+    if dev is None:
+        return
+    kind = dev.type if isinstance(dev, device) else device(dev).type if isinstance(dev, str) else "cpu"
+    if kind == "cuda":
+        raise AssertionError("Torch not compiled with CUDA enabled")
+    if kind != "cpu":
+        raise RuntimeError(f"gradlens_core runs on the CPU only; cannot use device '{kind}'")
 
 
 def _check_requires_grad(t: Tensor, requires_grad: bool) -> Tensor:
@@ -164,6 +203,7 @@ def _list_dtype(data):
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
     """A new leaf tensor holding a copy of ``data`` (float32 for Python floats, int64 for ints)."""
+    _check_device(device)
     if isinstance(data, Tensor):
         warnings.warn(
             "To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() or "
@@ -179,6 +219,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
+    _check_device(device)
     if isinstance(data, Tensor):
         return data if dtype is None or data.dtype is dtype else data.to(dtype)
     if isinstance(data, np.ndarray) and (dtype is None or dtype.np == data.dtype):
@@ -238,18 +279,22 @@ def _filled(size, value, dtype, requires_grad, op) -> Tensor:
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+    _check_device(device)
     return _filled(size, 0, dtype, requires_grad, "zeros")
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+    _check_device(device)
     return _filled(size, 1, dtype, requires_grad, "ones")
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+    _check_device(device)
     return _filled(size, 0, dtype, requires_grad, "empty")
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    _check_device(device)
     if dtype is None:
         dtype = _dtype.result_type(fill_value)
     return _filled((tuple(size),), fill_value, dtype, requires_grad, "full")
@@ -263,23 +308,28 @@ def _like(t: Tensor, value, dtype, requires_grad, op) -> Tensor:
 
 
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    _check_device(device)
     return _like(input, 0, dtype, requires_grad, "zeros_like")
 
 
 def ones_like(input, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    _check_device(device)
     return _like(input, 1, dtype, requires_grad, "ones_like")
 
 
 def empty_like(input, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    _check_device(device)
     return _like(input, 0, dtype, requires_grad, "empty_like")
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    _check_device(device)
     return _like(input, fill_value, dtype, requires_grad, "full_like")
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Values from ``start`` to ``end`` (exclusive); int64 unless an argument is a float."""
+    _check_device(device)
     if end is None:
         start, end = 0, start
     if step == 0:
@@ -295,6 +345,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    _check_device(device)
     dt = dtype or _dtype.default_float
     steps = int(steps)
     if steps < 0:
@@ -366,6 +417,7 @@ def _fma(a, b, c):
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    _check_device(device)
     dt = dtype or _dtype.default_float
     t = Tensor._wrap(np.eye(n, n if m is None else m, dtype=dt.np))
     return _created(_check_requires_grad(t, requires_grad), "eye")
@@ -409,6 +461,7 @@ def _random_dtype(dtype, kernel: str) -> _dtype.dtype:
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``empty(size).uniform_()``: uniform floats of [0, 1)."""
+    _check_device(device)
     dt = _random_dtype(dtype, "check_uniform_bounds")
     shape = _size(size)
     draws = _random.uniform(_random.generator_or_default(generator), math.prod(shape), dt.np)
@@ -417,6 +470,7 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) ->
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``empty(size).normal_()``: standard normal floats."""
+    _check_device(device)
     dt = _random_dtype(dtype, "normal_kernel_cpu")
     data = np.empty(_size(size), dt.np)
     _random.normal_fill(_random.generator_or_default(generator), data, 0.0, 1.0, contiguous=True)
@@ -425,6 +479,7 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -
 
 def rand_like(input, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``empty_like(input).uniform_()`` (laid out as ``input``, drawn in memory order)."""
+    _check_device(device)
     dt = _random_dtype(dtype or input.dtype, "check_uniform_bounds")
     data = empty_preserving(input._data, dt.np)
     _random.store_in_order(data, _random.uniform(_random.generator_or_default(generator), data.size, dt.np))
@@ -434,6 +489,7 @@ def rand_like(input, *, generator=None, dtype=None, device=None, requires_grad=F
 def randn_like(input, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``empty_like(input).normal_()``: a layout that is not C-contiguous (channels last, ...)
     takes the scalar kernel, as in PyTorch."""
+    _check_device(device)
     dt = _random_dtype(dtype or input.dtype, "normal_kernel_cpu")
     data = empty_preserving(input._data, dt.np)
     _random.normal_fill(_random.generator_or_default(generator), data, 0.0, 1.0, data.flags.c_contiguous)
@@ -442,6 +498,7 @@ def randn_like(input, *, generator=None, dtype=None, device=None, requires_grad=
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``empty(size, dtype=int64).random_(low, high)``; ``randint(high, size)`` starts at 0."""
+    _check_device(device)
     if size is None:  # randint(high, size)
         low, high, size = 0, low, high
     if not low < high:
@@ -455,6 +512,7 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A random permutation of ``range(n)`` (PyTorch's CPU shuffle, so PyTorch's order)."""
+    _check_device(device)
     dt = dtype or _dtype.int64
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")

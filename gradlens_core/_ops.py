@@ -3061,6 +3061,8 @@ def _to_dtype(input, dt: _dtype.dtype, copy=False):
 
 def to(input, *args, **kwargs):
     """Convert dtype (``to(torch.float64)``); devices other than cpu are refused."""
+    from ._factories import _check_device
+
     dt = kwargs.get("dtype")
     copy = kwargs.get("copy", False)
     for a in args:
@@ -3070,18 +3072,10 @@ def to(input, *args, **kwargs):
             dt = a.dtype
         elif isinstance(a, str) or type(a).__name__ == "device":
             _check_device(a)
-    dev = kwargs.get("device")
-    if dev is not None:
-        _check_device(dev)
+    _check_device(kwargs.get("device"))
     if dt is None:
         return input
     return _to_dtype(input, dt, copy)
-
-
-def _check_device(dev) -> None:
-    name = str(dev)
-    if not name.startswith("cpu"):
-        raise RuntimeError(f"gradlens_core runs on the CPU only; cannot move a tensor to '{name}'")
 
 
 def _caster(dt):

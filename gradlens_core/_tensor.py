@@ -27,12 +27,48 @@ __all__ = ["Tensor", "Size", "record", "check_inplace", "finish_inplace"]
 
 
 class Size(tuple):
-    """A tensor shape; prints as ``torch.Size([2, 3])``."""
+    """A tensor shape; prints as ``torch.Size([2, 3])``.
+
+    Slicing, ``+`` and ``*`` give a Size again, as PyTorch's do:
+
+    >>> Size([2, 3, 4])[1:] + (1,)
+    torch.Size([3, 4, 1])
+    """
 
     __slots__ = ()
 
+    def __new__(cls, sizes=()):
+        items = []
+        for i, s in enumerate(sizes):
+            try:  # ints, numpy integers, and integer tensors of one element (__index__)
+                items.append(s.__index__())
+            except (AttributeError, TypeError, RuntimeError):
+                raise TypeError(f"torch.Size() takes an iterable of 'int' (item {i} is '{type(s).__name__}')") from None
+        return tuple.__new__(cls, items)
+
     def __repr__(self) -> str:
         return f"torch.Size({list(self)})"
+
+    def __getitem__(self, key):
+        out = tuple.__getitem__(self, key)
+        return tuple.__new__(Size, out) if isinstance(key, slice) else out
+
+    def __add__(self, other):
+        if not isinstance(other, tuple):
+            # PyTorch's message names the type bare: "(not list)"
+            raise TypeError(f"can only concatenate tuple (not {type(other).__name__}) to torch.Size")
+        return tuple.__new__(Size, tuple.__add__(self, other))
+
+    def __radd__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return tuple.__new__(Size, tuple.__add__(other, self))
+
+    def __mul__(self, n):
+        out = tuple.__mul__(self, n)
+        return out if out is NotImplemented else tuple.__new__(Size, out)
+
+    __rmul__ = __mul__
 
     def numel(self) -> int:
         n = 1
@@ -140,11 +176,11 @@ class Tensor:
     # ------------------------------------------------------------------ metadata
     @property
     def shape(self) -> Size:
-        return Size(self._data.shape)
+        return tuple.__new__(Size, self._data.shape)
 
     def size(self, dim: int | None = None):
         if dim is None:
-            return Size(self._data.shape)
+            return tuple.__new__(Size, self._data.shape)
         return self._data.shape[self._wrap_dim(dim)]
 
     @property
@@ -679,9 +715,11 @@ class Tensor:
     __str__ = __repr__
 
     def __format__(self, spec: str) -> str:
-        if self._data.ndim == 0 and spec:
-            return format(self._data.item(), spec)
-        return repr(self)
+        """A 0-d tensor formats as its item (``f"{t}"`` is ``2.5``), others as ``object`` does:
+        ``str(t)`` for an empty spec, a TypeError for any other."""
+        if self._data.ndim == 0 and type(self) is Tensor:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
 
     def __reduce_ex__(self, protocol):
         return (_rebuild, (self._data.copy(), self._requires_grad))
