@@ -1852,6 +1852,11 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, _call=("mean", False)):
                 "mean(): could not infer output dtype. Input dtype must be either a floating point or "
                 f"complex dtype. Got: {input.dtype._legacy}"
             )
+        if isinstance(dtype, _dtype.dtype) and not dtype.is_floating_point:  # mean(dtype=torch.long)
+            raise RuntimeError(
+                "mean(): could not infer output dtype. Optional dtype must be either a floating point or "
+                f"complex dtype. Got: {dtype._legacy}"
+            )
         d = input._data if dtype is None else input._data.astype(dtype.np)
         if dim is None:
             with np.errstate(divide="ignore", invalid="ignore"):  # mean of nothing is nan, silently
@@ -2717,12 +2722,30 @@ def _batched_matmul(input: Tensor, other: Tensor) -> Tensor:
 
 @autograd_first
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
-    """``input + mat1 @ mat2`` (AddmmBackward0)."""
+    """``input + mat1 @ mat2`` (AddmmBackward0).
+
+    Dtypes are checked before shapes, ``input`` against ``mat2`` first, as PyTorch's meta
+    function does: ``addmm(ones(2, 2), ones(2, 3), ones(3, 2, dtype=float64))`` raises
+    "self and mat2 must have the same dtype, but got Float and Double"."""
+    for name, t in (("mat1", mat1), ("mat2", mat2)):
+        if t.ndim != 2:
+            raise RuntimeError(f"{name} must be a matrix, got {t.ndim}-D tensor")
+    for (na, a), (nb, b) in ((("self", input), ("mat2", mat2)), (("mat1", mat1), ("mat2", mat2))):
+        if a.dtype is not b.dtype:
+            raise RuntimeError(
+                f"{na} and {nb} must have the same dtype, but got {a.dtype._legacy} and {b.dtype._legacy}"
+            )
     if mat1.shape[1] != mat2.shape[0]:
         raise RuntimeError(
             f"mat1 and mat2 shapes cannot be multiplied ({mat1.shape[0]}x{mat1.shape[1]} and "
             f"{mat2.shape[0]}x{mat2.shape[1]})"
         )
+    if input.ndim <= 2:  # the kernel expands input to the result's shape (expand's error)
+        from ._views import _expanded_shape
+
+        _expanded_shape(input.shape, (mat1.shape[0], mat2.shape[1]))
+    if not _no_products(mat1.shape[0] * mat2.shape[1], mat1.shape[1]):
+        _check_product_kernel(mat1, "mm")
     data = mat1._data @ mat2._data
     try:
         data = data + input._data

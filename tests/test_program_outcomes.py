@@ -85,6 +85,25 @@ CASES = [
     ("to_cuda_device", lambda t: t.ones(2).to(t.device("cuda"))),
     ("module_cuda", lambda t: t.nn.Linear(1, 1).cuda()),
     ("to_cpu0", lambda t: t.ones(2).to("cpu:0")),
+    # A10: addmm (and linear through it) checks dtypes before shapes, self against mat2 first
+    ("linear_long_input", lambda t: t.nn.Linear(3, 2)(t.ones(2, 3, dtype=t.long))),
+    ("linear_3d_long_input", lambda t: t.nn.Linear(3, 2)(t.ones(4, 2, 3, dtype=t.long))),
+    ("linear_1d_double_input", lambda t: t.nn.Linear(3, 2)(t.ones(3, dtype=t.float64))),
+    ("linear_double_bias", lambda t: t.nn.functional.linear(t.ones(2, 3), t.ones(2, 3), t.ones(2, dtype=t.float64))),
+    ("addmm_self_mat2", lambda t: t.addmm(t.ones(2, 2), t.ones(2, 3), t.ones(3, 2, dtype=t.float64))),
+    ("addmm_double_self", lambda t: t.addmm(t.ones(2, 2, dtype=t.float64), t.ones(2, 3), t.ones(3, 2))),
+    ("addmm_mat1_mat2", lambda t: t.addmm(t.ones(2, 2), t.ones(2, 3, dtype=t.int32), t.ones(3, 2))),
+    ("addmm_dtype_before_shape", lambda t: t.addmm(t.ones(2, 2), t.ones(2, 3), t.ones(4, 2, dtype=t.long))),
+    ("addmm_long", lambda t: t.addmm(t.ones(2, dtype=t.long), t.ones(2, 3, dtype=t.long), t.ones(3, 2, dtype=t.long))),
+    ("addmm_bool", lambda t: t.addmm(t.ones(2, 2).bool(), t.ones(2, 3).bool(), t.ones(3, 2).bool())),
+    ("addmm_1d_mat1", lambda t: t.addmm(t.ones(2, 2), t.ones(3), t.ones(3, 2))),
+    ("addmm_bad_self", lambda t: t.addmm(t.ones(3, 3), t.ones(2, 3), t.ones(3, 2))),
+    ("mm_double", lambda t: t.mm(t.ones(2, 3), t.ones(3, 2, dtype=t.float64))),
+    ("matmul_long_float", lambda t: t.ones(2, 3, dtype=t.long) @ t.ones(3, 2)),
+    # A11: mean's dtype must be floating
+    ("mean_long_dtype", lambda t: t.ones(2, 3).mean(dtype=t.long)),
+    ("mean_dim_bool_dtype", lambda t: t.mean(t.ones(2, 3), 0, dtype=t.bool)),
+    ("mean_long_input_double_dtype", lambda t: t.ones(2, 3, dtype=t.long).mean(dtype=t.float64)),
 ]
 
 
