@@ -20,6 +20,7 @@ import numpy as np
 
 from . import _dtype, _events, _grad_mode
 from ._autograd import NOT_SAVED, AccumulateGrad, SavedTensor, torch_strided_empty, warn_unless_layout_contract
+from ._grad_mode import InferenceCounter
 from ._handles import HookDict, add_hook
 from ._warn import warn_once
 
@@ -169,9 +170,14 @@ class Tensor:
         t._grad_fn = None
         t._output_nr = 0
         t._requires_grad = requires_grad
-        t._version_counter = [0]
+        # made under inference_mode: an inference tensor (its views share the counter's type)
+        t._version_counter = InferenceCounter([0]) if _state.inference else [0]
         t._meta = None
         return t
+
+    def is_inference(self) -> bool:
+        """Whether this tensor (or the tensor it views) was made under ``inference_mode``."""
+        return type(self._version_counter) is InferenceCounter
 
     # ------------------------------------------------------------------ metadata
     @property
@@ -286,6 +292,8 @@ class Tensor:
                     "differentiation use var_no_grad = var.detach()."
                 )
             raise RuntimeError(msg)
+        if value and type(self._version_counter) is InferenceCounter and not _state.inference:
+            raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.")
         if value and self._data.dtype.kind != "f":
             kinds = "floating point" if method else "floating point and complex"
             raise RuntimeError(f"only Tensors of {kinds} dtype can require gradients")
@@ -1078,6 +1086,12 @@ def finish_inplace(
         node = _make_node(node_cls, inputs if node_inputs is None else node_inputs, saved, ctx)
     if node is not None and saved and _ORIGINAL_SELF_CLONES:
         _sequence_original_self(saved)
+    if type(counter) is InferenceCounter and not _state.inference:
+        # PyTorch refuses when it bumps the version, after the kernel wrote the values
+        raise RuntimeError(
+            "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a clone to get a "
+            "normal tensor before doing inplace update.See https://github.com/pytorch/rfcs/pull/17 for more details."
+        )
     counter[0] = old_version + 1
     if node is not None:
         _set_history(self, node)

@@ -36,6 +36,59 @@ def _copy_slices_name(t):
     return y.grad_fn.name()
 
 
+def _inference(t):
+    with t.inference_mode():
+        i = t.ones(2)
+    return i
+
+
+def _edit_inference_then_read(t, edit):
+    i = _inference(t)
+    try:
+        edit(t, i)
+    except RuntimeError as e:
+        return str(e), i  # PyTorch refuses after the kernel wrote the values
+    return None, i
+
+
+def _inference_state(t):
+    x = t.ones(2, requires_grad=True)
+    with t.inference_mode():
+        inside = (t.is_inference_mode_enabled(), t.is_grad_enabled(), t.ones(1).is_inference())
+        y = x * 2
+        view_of_normal = x.view(2).is_inference()
+        j = t.ones(2, requires_grad=True)
+        with t.inference_mode(False):
+            nested = (t.is_inference_mode_enabled(), t.is_grad_enabled(), t.ones(1).is_inference())
+    with t.no_grad(), t.inference_mode(False):
+        false_in_no_grad = t.is_grad_enabled()
+    return inside, nested, false_in_no_grad, y.requires_grad, y.is_inference(), view_of_normal, j.requires_grad, j * 2
+
+
+def _decorated(t):
+    x = t.ones(1, requires_grad=True)
+
+    @t.no_grad
+    def f(a):
+        return (a * 2).requires_grad
+
+    @t.enable_grad
+    def g(a):
+        return (a * 2).requires_grad
+
+    @t.inference_mode
+    def h():
+        return t.is_inference_mode_enabled(), t.ones(1).is_inference()
+
+    @t.set_grad_enabled(False)
+    def k(a):
+        return (a * 2).requires_grad
+
+    with t.no_grad():
+        g_out = g(x)
+    return f(x), g_out, h(), k(x), t.is_grad_enabled(), t.is_inference_mode_enabled()
+
+
 CASES = [
     # B1: a 0-d tensor formats as its item; others refuse a format spec
     ("format_0d", lambda t: f"{t.tensor(2.5)}"),
@@ -104,6 +157,27 @@ CASES = [
     ("mean_long_dtype", lambda t: t.ones(2, 3).mean(dtype=t.long)),
     ("mean_dim_bool_dtype", lambda t: t.mean(t.ones(2, 3), 0, dtype=t.bool)),
     ("mean_long_input_double_dtype", lambda t: t.ones(2, 3, dtype=t.long).mean(dtype=t.float64)),
+    # A12: inference tensors
+    ("inference_state", _inference_state),
+    ("inference_is_inference", lambda t: (_inference(t).is_inference(), t.ones(1).is_inference())),
+    ("inference_views", lambda t: (_inference(t)[0].is_inference(), _inference(t).detach().is_inference())),
+    ("inference_clone", lambda t: _inference(t).clone().is_inference()),
+    ("inference_add_", lambda t: _edit_inference_then_read(t, lambda t, i: i.add_(1))),
+    ("inference_view_mul_", lambda t: _edit_inference_then_read(t, lambda t, i: i.view(2).mul_(3))),
+    ("inference_setitem", lambda t: _edit_inference_then_read(t, lambda t, i: i.__setitem__(0, 7))),
+    ("inference_zero_", lambda t: _edit_inference_then_read(t, lambda t, i: i.zero_())),
+    ("inference_copy_", lambda t: _edit_inference_then_read(t, lambda t, i: i.copy_(t.zeros(2)))),
+    ("inference_edit_inside", lambda t: _edit_inference_then_read(t, lambda t, i: t.inference_mode()(i.add_)(1))),
+    ("inference_copied_from", lambda t: t.ones(2).copy_(_inference(t))),
+    ("inference_saved", lambda t: _inference(t) * t.ones(2, requires_grad=True)),
+    ("inference_not_saved", lambda t: _inference(t) + t.ones(2, requires_grad=True)),
+    ("inference_linear", lambda t: t.nn.functional.linear(_inference(t), t.ones(2, 2, requires_grad=True))),
+    ("inference_requires_grad_", lambda t: _inference(t).requires_grad_()),
+    ("inference_requires_grad_false", lambda t: _inference(t).requires_grad_(False)),
+    ("inference_requires_grad_setter", lambda t: setattr(_inference(t), "requires_grad", True)),
+    ("inference_plain_ops", lambda t: (_inference(t) * 2).is_inference()),
+    # C10: decorators without parentheses
+    ("decorators", _decorated),
 ]
 
 
@@ -111,3 +185,16 @@ CASES = [
 def test_outcome_matches_torch(fn):
     torch = pytest.importorskip("torch")
     assert _outcome(fn, gradlens_core) == _outcome(fn, torch)
+
+
+def test_detect_anomaly_warns_as_torch():
+    torch = pytest.importorskip("torch")
+    for mod in (gradlens_core, torch):
+        with pytest.warns(UserWarning, match="^Anomaly Detection has been enabled. This mode will increase"):
+            with mod.autograd.detect_anomaly():
+                assert mod.is_anomaly_enabled()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with mod.autograd.set_detect_anomaly(True):  # no warning
+                assert mod.is_anomaly_enabled()
+        assert not mod.is_anomaly_enabled()
