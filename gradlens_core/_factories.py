@@ -7,7 +7,9 @@
 
 from __future__ import annotations
 
+import builtins
 import math
+import numbers
 import warnings
 
 import numpy as np
@@ -140,15 +142,101 @@ def _unwrap(data):
     return data
 
 
+def _is_sequence(obj) -> bool:
+    # PySequence_Check: what PyTorch's reader descends into (not a dict or set)
+    return isinstance(obj, (list, tuple, str, bytes, range, np.ndarray, Tensor))
+
+
+def _check_nested(data, dt) -> list:
+    """Raise PyTorch's error for nested data it refuses, in its order: compute_sizes walks
+    the first items (``len`` of a 0-d array fails), infer_scalar_type looks at every item
+    when no dtype is given, recursive_store checks each sequence's length and stores the
+    scalars. Run only where numpy refused the data or may have read it differently.
+    Returns the sizes.
+
+    >>> _check_nested([[1, 2], [3]], None)
+    Traceback (most recent call last):
+    ValueError: expected sequence of length 2 at dim 1 (got 1)
+    """
+    if isinstance(data, (str, bytes)):
+        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+    sizes, seq = [], data
+    while _is_sequence(seq) and not isinstance(seq, Tensor):
+        sizes.append(len(seq))  # a 0-d numpy array: TypeError len() of unsized object
+        if len(sizes) > 64:
+            raise ValueError(f"too many dimensions '{type(seq).__name__}'")
+        if not sizes[-1]:
+            break
+        seq = seq[0]
+
+    def infer(obj) -> int:  # 0 bool, 1 integer, 2 floating: enough to pick store's errors
+        if isinstance(obj, (bool, np.bool_)):
+            return 0
+        if isinstance(obj, (int, np.integer)):
+            return 1
+        if isinstance(obj, (float, complex, np.generic)):
+            return 2
+        if isinstance(obj, (Tensor, np.ndarray)):
+            return "bif".find(np.asarray(obj._data if isinstance(obj, Tensor) else obj).dtype.kind) % 3
+        if isinstance(obj, (str, bytes)):
+            raise TypeError(f"new(): invalid data type '{type(obj).__name__}'")
+        if not _is_sequence(obj):
+            raise RuntimeError(f"Could not infer dtype of {type(obj).__name__}")
+        return builtins.max((infer(item) for item in obj), default=2)
+
+    def store(obj, dim: int) -> None:
+        if dim == len(sizes):
+            if isinstance(obj, Tensor) and obj._data.size != 1:
+                raise ValueError("only one element tensors can be converted to Python scalars")
+            if dt is not None and floating and isinstance(obj, complex):
+                raise TypeError("must be real number, not complex")
+            if not isinstance(obj, (numbers.Number, Tensor, np.ndarray)):
+                if floating:
+                    raise TypeError(f"must be real number, not {type(obj).__name__}")
+                raise TypeError(f"'{type(obj).__name__}' object cannot be interpreted as an integer")
+            if not floating and isinstance(obj, int) and not -(2**63) <= obj < 2**63:
+                raise ValueError("Overflow when unpacking long long")
+            return
+        if not _is_sequence(obj) or (isinstance(obj, np.ndarray) and not obj.ndim):
+            raise TypeError("not a sequence")
+        if len(obj) != sizes[dim]:
+            raise ValueError(f"expected sequence of length {sizes[dim]} at dim {dim} (got {len(obj)})")
+        for item in obj:
+            store(item, dim + 1)
+
+    floating = (infer(data) == 2) if dt is None else dt.is_floating_point
+    if 0 not in sizes:  # an empty result stores nothing (nor checks the other lengths)
+        store(data, 0)
+    return sizes
+
+
+def _first_items_reach_array(data) -> bool:
+    """Whether PyTorch's compute_sizes, walking first items, meets a numpy array (a 0-d one
+    it cannot take the length of)."""
+    while isinstance(data, (list, tuple)) and data:
+        data = data[0]
+    return isinstance(data, np.ndarray)
+
+
 def _array_from(data, dt: _dtype.dtype | None) -> np.ndarray:
     from_numpy_like = isinstance(data, (np.ndarray, np.generic))
-    if not from_numpy_like and _has_tensor(data):
+    if not from_numpy_like and (_has_tensor(data) or _first_items_reach_array(data)):
+        _check_nested(data, dt)  # numpy would read these with its own rules
         data = _unwrap(data)
         from_numpy_like = True
     try:
         arr = np.array(data, dtype=None if dt is None else dt.np)
-    except ValueError as e:
+    except (ValueError, TypeError) as e:
+        sizes = () if from_numpy_like else _check_nested(data, dt)
+        if 0 in sizes:  # [[], [1]] is empty, of shape (2, 0)
+            return np.zeros(sizes, (dt or _dtype.default_float).np)
+        if isinstance(e, TypeError):
+            raise
         raise ValueError(f"expected sequence of equal lengths: {e}") from None
+    if arr.dtype.kind in "OUSc" and not from_numpy_like:
+        _check_nested(data, dt)
+    if arr.dtype.kind == "f" and dt is not None and not from_numpy_like and np.isnan(arr).any():
+        _check_nested(data, dt)  # numpy reads None as nan
     if arr.dtype == object:
         raise TypeError(f"Could not infer dtype of {type(data).__name__}")
     if dt is None:

@@ -119,9 +119,10 @@ class inference_mode(_DecoratorContextManager):
     """Inside, no graph is recorded and new tensors are inference tensors (PyTorch's
     InferenceMode guard: grad mode is ``not mode``, so ``inference_mode(False)`` enables it).
 
-    >>> with inference_mode():
-    ...     i = ones(2)
-    >>> i.is_inference(), is_inference_mode_enabled()
+    >>> import gradlens_core as torch
+    >>> with torch.inference_mode():
+    ...     i = torch.ones(2)
+    >>> i.is_inference(), torch.is_inference_mode_enabled()
     (True, False)
 
     Outside the mode an inference tensor may not be edited in place, saved for backward or

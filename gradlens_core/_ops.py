@@ -152,14 +152,17 @@ def broadcast_error(sa, sb) -> RuntimeError:
 
 
 def check_pairs_broadcast(shapes) -> None:
-    """Raise PyTorch's error for the first pair of ``shapes`` that does not broadcast (an op of
-    three operands: TensorIterator names two of them)."""
-    for i in range(len(shapes)):
-        for j in range(i + 1, len(shapes)):
-            try:
-                np.broadcast_shapes(shapes[i], shapes[j])
-            except ValueError:
-                raise broadcast_error(shapes[i], shapes[j]) from None
+    """Raise PyTorch's error for ``shapes`` that do not broadcast (an op of three operands):
+    TensorIterator broadcasts them in order, so tensor a is the shape of those before.
+
+    For ``where(ones(3) > 0, ones(2, 3), ones(2))``: (3,) and (2, 3) give (2, 3), which does
+    not match (2,) at dim 1."""
+    shape = tuple(shapes[0])
+    for other in shapes[1:]:
+        try:
+            shape = np.broadcast_shapes(shape, other)
+        except ValueError:
+            raise broadcast_error(shape, other) from None
 
 
 def _shape_of(x):
@@ -2107,6 +2110,8 @@ def sort(input, dim=-1, descending=False, stable=None, *, _call=("sort", False))
             raise TypeError("sort(): argument 'dim' must be int, not bool")
         if descending.__class__ is not bool or not (stable is None or stable.__class__ is bool):
             raise TypeError("sort(): argument 'descending' or 'stable' must be bool")
+        if stable is not None:  # only the overload taking stable fits, where dim is keyword-only
+            refuse_given(_call, (input, dim, descending), (("dim", -1), ("descending", False)), stable=(stable, None))
         d = input._wrap_dim(dim, builtins.max(input._data.ndim, 1))
     except Exception:
         given = {} if stable is None else {"stable": (stable, None)}
@@ -2969,7 +2974,7 @@ def cat(tensors, dim=0, *, out=None, _call=("cat", False)):
     try:
         tensors = [as_tensor_arg(t) for t in tensors]
         if not tensors:
-            raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+            raise ValueError("torch.cat(): expected a non-empty list of Tensors")  # a Python-side check
         d = stale_views_first(_cat_dim, (tensors, dim))
     except Exception:
         refuse_given(_call, (tensors, dim), (("dim", 0),))

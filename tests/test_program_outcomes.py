@@ -178,6 +178,46 @@ CASES = [
     ("inference_plain_ops", lambda t: (_inference(t) * 2).is_inference()),
     # C10: decorators without parentheses
     ("decorators", _decorated),
+    # A14: stable= only in the overload where dim and descending are keyword-only
+    ("sort_dim_stable", lambda t: t.tensor([3.0, 1.0]).sort(0, stable=True)),
+    ("sort_fn_dim_stable", lambda t: t.sort(t.tensor([3.0, 1.0]), 0, stable=True)),
+    ("argsort_fn_dim_stable", lambda t: t.argsort(t.tensor([3.0, 1.0]), 0, stable=True)),
+    ("sort_stable", lambda t: t.tensor([3.0, 1.0]).sort(stable=True)),
+    ("sort_keywords_stable", lambda t: t.tensor([3.0, 1.0]).sort(dim=0, descending=True, stable=True)),
+    ("argsort_stable", lambda t: t.tensor([3.0, 1.0]).argsort(stable=True, descending=True)),
+    # C1-C4, C11: nested data read as PyTorch's compute_sizes / infer_scalar_type / recursive_store
+    ("tensor_ragged", lambda t: t.tensor([[1, 2], [3]])),
+    ("tensor_ragged_longer", lambda t: t.tensor([[1, 2], [3, 4, 5]], dtype=t.float32)),
+    ("tensor_ragged_dim_2", lambda t: t.tensor([[[1], [2]], [[3], [4, 5]]])),
+    ("tensor_str", lambda t: t.tensor("abc")),
+    ("tensor_str_item", lambda t: t.tensor([1, "a"])),
+    ("tensor_str_item_float", lambda t: t.tensor([1, "a"], dtype=t.float32)),
+    ("tensor_only_str_item", lambda t: t.tensor(["a"])),
+    ("tensor_none_item", lambda t: t.tensor([1, None])),
+    ("tensor_none", lambda t: t.tensor(None)),
+    ("tensor_none_item_float", lambda t: t.tensor([[1.0, None]], dtype=t.float32)),
+    ("tensor_nan_item_float", lambda t: t.tensor([1.0, float("nan")], dtype=t.float32)),
+    ("tensor_object_item", lambda t: t.tensor([1, {1}])),
+    ("tensor_number_after_list", lambda t: t.tensor([[1, 2], 3])),
+    ("tensor_list_after_number", lambda t: t.tensor([1, [2, 3]])),
+    ("tensor_list_after_float", lambda t: t.tensor([1.0, [2, 3]])),
+    ("tensor_0d_arrays", lambda t: t.tensor([np.array(1.5), np.array(2.5)])),
+    ("tensor_0d_array_after_list", lambda t: t.tensor([[1.0], np.array(1.5)])),
+    ("tensor_empty_then_item", lambda t: t.tensor([[], [1]])),
+    ("tensor_item_then_empty", lambda t: t.tensor([[1], []])),
+    ("tensor_tensors_of_two", lambda t: t.tensor([t.ones(2), t.ones(2)])),
+    ("tensor_list_then_tensor", lambda t: t.tensor([[1, 2], t.ones(3)])),
+    ("tensor_0d_tensors", lambda t: t.tensor([t.tensor(1.0), t.tensor(2.0)])),
+    ("tensor_int_overflow", lambda t: t.tensor([1, 2**70])),
+    # C5: three operands broadcast in order
+    ("where_broadcast", lambda t: t.where(t.ones(3, dtype=t.bool), t.ones(2, 3), t.zeros(2))),
+    ("addcmul_broadcast", lambda t: t.addcmul(t.ones(3), t.ones(2, 3), t.ones(2))),
+    # C6: masked_fill's mask dtype
+    ("masked_fill_float_mask", lambda t: t.ones(3).masked_fill(t.ones(3), 0)),
+    # C7: empty lists
+    ("cat_empty", lambda t: t.cat([])),
+    ("cat_empty_tuple", lambda t: t.cat((), dim=1)),
+    ("stack_empty", lambda t: t.stack([])),
 ]
 
 
