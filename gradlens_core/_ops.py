@@ -16,12 +16,13 @@ from __future__ import annotations
 import builtins
 import math
 import numbers
+import sys
 import warnings
 
 import numpy as np
 
 from . import _dtype, _events, _ns, _stl
-from ._argparse import NotATensor, entry, parser_error, refuse, refuse_given
+from ._argparse import NotATensor, call_keywords, entry, parser_error, refuse, refuse_given
 from ._autograd import NotImplementedNode, backward_formula, node_class, non_overlapping_and_dense
 from ._layout import (
     apply_in_iteration_order,
@@ -2110,7 +2111,9 @@ def sort(input, dim=-1, descending=False, stable=None, *, _call=("sort", False))
             raise TypeError("sort(): argument 'dim' must be int, not bool")
         if descending.__class__ is not bool or not (stable is None or stable.__class__ is bool):
             raise TypeError("sort(): argument 'descending' or 'stable' must be bool")
-        if stable is not None:  # only the overload taking stable fits, where dim is keyword-only
+        if stable is not None and call_keywords(sys._getframe()) is not None:
+            # only the overload taking stable fits, where dim is keyword-only (a call with
+            # **kwargs cannot be read, and is taken as PyTorch would take it)
             refuse_given(_call, (input, dim, descending), (("dim", -1), ("descending", False)), stable=(stable, None))
         d = input._wrap_dim(dim, builtins.max(input._data.ndim, 1))
     except Exception:
