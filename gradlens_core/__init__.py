@@ -69,6 +69,7 @@ from ._grad_mode import (
     inference_mode,
     is_anomaly_enabled,
     is_grad_enabled,
+    is_inference_mode_enabled,
     no_grad,
     set_grad_enabled,
 )

@@ -144,7 +144,7 @@ _SIGNATURES = {
         "Tensor input, int dim = -1, bool descending = False, *, Tensor[] out = None",
     ),
     "argsort": (
-        "Tensor input, *, bool stable, int dim = -1, bool descending = False",
+        "Tensor input, *, bool stable, int dim = -1, bool descending = False, Tensor out = None",
         "Tensor input, int dim = -1, bool descending = False",
     ),
     **{

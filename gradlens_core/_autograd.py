@@ -264,6 +264,13 @@ class SavedTensor:
         self.released = False
         if tensor is not None:
             counter = self.counter = tensor._version_counter
+            if type(counter) is _grad_mode.InferenceCounter:
+                raise RuntimeError(
+                    "Inference tensors cannot be saved for backward. Please do not use Tensors created in inference "
+                    "mode in computation tracked by autograd. To work around this, you can make a clone to get a "
+                    "normal tensor and use it in autograd, or use `torch.no_grad()` instead of "
+                    "`torch.inference_mode()`."
+                )
             self.version = counter[0]
             self.was_leaf = tensor._grad_fn is None
             if is_output:  # PyTorch keeps an output's tensor_data(): ``.data =`` later does not reach it

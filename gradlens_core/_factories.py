@@ -7,7 +7,9 @@
 
 from __future__ import annotations
 
+import builtins
 import math
+import numbers
 import warnings
 
 import numpy as np
@@ -49,26 +51,65 @@ __all__ = [
 ]
 
 
+_DEVICE_TYPES = (
+    "cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, fpga, maia, xla, lazy, vulkan, mps, meta, hpu, "
+    "mtia, privateuseone"
+)
+
+
 class device:
-    """A device; only ``cpu`` exists here."""
+    """A device as PyTorch names it; tensors live only on the cpu.
+
+    >>> device("cpu:0"), str(device("cpu", 0)), device("cpu:0") == device("cpu")
+    (device(type='cpu', index=0), 'cpu:0', False)
+    """
 
     __slots__ = ("type", "index")
 
-    def __init__(self, type: str = "cpu", index=None) -> None:
-        self.type = str(type).split(":")[0]
+    def __init__(self, type, index=None) -> None:
+        if isinstance(type, device):
+            type, index = type.type, type.index
+        kind, sep, idx = str(type).partition(":")
+        if kind not in _DEVICE_TYPES.split(", "):
+            raise RuntimeError(f"Expected one of {_DEVICE_TYPES} device type at start of device string: {type}")
+        if sep:
+            if not idx.isdigit():
+                raise RuntimeError(f"Invalid device string: '{type}'")
+            if index is not None:
+                raise RuntimeError(
+                    f"type (string) must not include an index because index was passed explicitly: {type}"
+                )
+            index = int(idx)
+        if index is not None and index < 0:
+            raise RuntimeError("Device index must not be negative")
+        self.type = kind
         self.index = index
 
     def __repr__(self) -> str:
-        return f"device(type='{self.type}')"
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
 
     def __str__(self) -> str:
-        return self.type
+        return self.type if self.index is None else f"{self.type}:{self.index}"
 
     def __eq__(self, other) -> bool:
-        return str(self) == str(other)
+        # PyTorch compares devices only with devices: t.device == "cpu" is False
+        return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
 
     def __hash__(self) -> int:
-        return hash(self.type)
+        return hash((self.type, self.index))
+
+
+def _check_device(dev) -> None:
+    """Refuse a device other than the cpu as PyTorch built without CUDA does."""
+    if dev is None:
+        return
+    kind = dev.type if isinstance(dev, device) else device(dev).type if isinstance(dev, str) else "cpu"
+    if kind == "cuda":
+        raise AssertionError("Torch not compiled with CUDA enabled")
+    if kind != "cpu":
+        raise RuntimeError(f"gradlens_core runs on the CPU only; cannot use device '{kind}'")
 
 
 def _check_requires_grad(t: Tensor, requires_grad: bool) -> Tensor:
@@ -101,15 +142,101 @@ def _unwrap(data):
     return data
 
 
+def _is_sequence(obj) -> bool:
+    # PySequence_Check: what PyTorch's reader descends into (not a dict or set)
+    return isinstance(obj, (list, tuple, str, bytes, range, np.ndarray, Tensor))
+
+
+def _check_nested(data, dt) -> list:
+    """Raise PyTorch's error for nested data it refuses, in its order: compute_sizes walks
+    the first items (``len`` of a 0-d array fails), infer_scalar_type looks at every item
+    when no dtype is given, recursive_store checks each sequence's length and stores the
+    scalars. Run only where numpy refused the data or may have read it differently.
+    Returns the sizes.
+
+    >>> _check_nested([[1, 2], [3]], None)
+    Traceback (most recent call last):
+    ValueError: expected sequence of length 2 at dim 1 (got 1)
+    """
+    if isinstance(data, (str, bytes)):
+        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+    sizes, seq = [], data
+    while _is_sequence(seq) and not isinstance(seq, Tensor):
+        sizes.append(len(seq))  # a 0-d numpy array: TypeError len() of unsized object
+        if len(sizes) > 64:
+            raise ValueError(f"too many dimensions '{type(seq).__name__}'")
+        if not sizes[-1]:
+            break
+        seq = seq[0]
+
+    def infer(obj) -> int:  # 0 bool, 1 integer, 2 floating: enough to pick store's errors
+        if isinstance(obj, (bool, np.bool_)):
+            return 0
+        if isinstance(obj, (int, np.integer)):
+            return 1
+        if isinstance(obj, (float, complex, np.generic)):
+            return 2
+        if isinstance(obj, (Tensor, np.ndarray)):
+            return "bif".find(np.asarray(obj._data if isinstance(obj, Tensor) else obj).dtype.kind) % 3
+        if isinstance(obj, (str, bytes)):
+            raise TypeError(f"new(): invalid data type '{type(obj).__name__}'")
+        if not _is_sequence(obj):
+            raise RuntimeError(f"Could not infer dtype of {type(obj).__name__}")
+        return builtins.max((infer(item) for item in obj), default=2)
+
+    def store(obj, dim: int) -> None:
+        if dim == len(sizes):
+            if isinstance(obj, Tensor) and obj._data.size != 1:
+                raise ValueError("only one element tensors can be converted to Python scalars")
+            if dt is not None and floating and isinstance(obj, complex):
+                raise TypeError("must be real number, not complex")
+            if not isinstance(obj, (numbers.Number, Tensor, np.ndarray)):
+                if floating:
+                    raise TypeError(f"must be real number, not {type(obj).__name__}")
+                raise TypeError(f"'{type(obj).__name__}' object cannot be interpreted as an integer")
+            if not floating and isinstance(obj, int) and not -(2**63) <= obj < 2**63:
+                raise ValueError("Overflow when unpacking long long")
+            return
+        if not _is_sequence(obj) or (isinstance(obj, np.ndarray) and not obj.ndim):
+            raise TypeError("not a sequence")
+        if len(obj) != sizes[dim]:
+            raise ValueError(f"expected sequence of length {sizes[dim]} at dim {dim} (got {len(obj)})")
+        for item in obj:
+            store(item, dim + 1)
+
+    floating = (infer(data) == 2) if dt is None else dt.is_floating_point
+    if 0 not in sizes:  # an empty result stores nothing (nor checks the other lengths)
+        store(data, 0)
+    return sizes
+
+
+def _first_items_reach_array(data) -> bool:
+    """Whether PyTorch's compute_sizes, walking first items, meets a numpy array (a 0-d one
+    it cannot take the length of)."""
+    while isinstance(data, (list, tuple)) and data:
+        data = data[0]
+    return isinstance(data, np.ndarray)
+
+
 def _array_from(data, dt: _dtype.dtype | None) -> np.ndarray:
     from_numpy_like = isinstance(data, (np.ndarray, np.generic))
-    if not from_numpy_like and _has_tensor(data):
+    if not from_numpy_like and (_has_tensor(data) or _first_items_reach_array(data)):
+        _check_nested(data, dt)  # numpy would read these with its own rules
         data = _unwrap(data)
         from_numpy_like = True
     try:
         arr = np.array(data, dtype=None if dt is None else dt.np)
-    except ValueError as e:
+    except (ValueError, TypeError) as e:
+        sizes = () if from_numpy_like else _check_nested(data, dt)
+        if 0 in sizes:  # [[], [1]] is empty, of shape (2, 0)
+            return np.zeros(sizes, (dt or _dtype.default_float).np)
+        if isinstance(e, TypeError):
+            raise
         raise ValueError(f"expected sequence of equal lengths: {e}") from None
+    if arr.dtype.kind in "OUSc" and not from_numpy_like:
+        _check_nested(data, dt)
+    if arr.dtype.kind == "f" and dt is not None and not from_numpy_like and np.isnan(arr).any():
+        _check_nested(data, dt)  # numpy reads None as nan
     if arr.dtype == object:
         raise TypeError(f"Could not infer dtype of {type(data).__name__}")
     if dt is None:
@@ -164,6 +291,7 @@ def _list_dtype(data):
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
     """A new leaf tensor holding a copy of ``data`` (float32 for Python floats, int64 for ints)."""
+    _check_device(device)
     if isinstance(data, Tensor):
         warnings.warn(
             "To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() or "
@@ -179,6 +307,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
+    _check_device(device)
     if isinstance(data, Tensor):
         return data if dtype is None or data.dtype is dtype else data.to(dtype)
     if isinstance(data, np.ndarray) and (dtype is None or dtype.np == data.dtype):
@@ -238,18 +367,22 @@ def _filled(size, value, dtype, requires_grad, op) -> Tensor:
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+    _check_device(device)
     return _filled(size, 0, dtype, requires_grad, "zeros")
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+    _check_device(device)
     return _filled(size, 1, dtype, requires_grad, "ones")
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+    _check_device(device)
     return _filled(size, 0, dtype, requires_grad, "empty")
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    _check_device(device)
     if dtype is None:
         dtype = _dtype.result_type(fill_value)
     return _filled((tuple(size),), fill_value, dtype, requires_grad, "full")
@@ -263,23 +396,28 @@ def _like(t: Tensor, value, dtype, requires_grad, op) -> Tensor:
 
 
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    _check_device(device)
     return _like(input, 0, dtype, requires_grad, "zeros_like")
 
 
 def ones_like(input, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    _check_device(device)
     return _like(input, 1, dtype, requires_grad, "ones_like")
 
 
 def empty_like(input, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    _check_device(device)
     return _like(input, 0, dtype, requires_grad, "empty_like")
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    _check_device(device)
     return _like(input, fill_value, dtype, requires_grad, "full_like")
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Values from ``start`` to ``end`` (exclusive); int64 unless an argument is a float."""
+    _check_device(device)
     if end is None:
         start, end = 0, start
     if step == 0:
@@ -295,6 +433,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    _check_device(device)
     dt = dtype or _dtype.default_float
     steps = int(steps)
     if steps < 0:
@@ -366,6 +505,7 @@ def _fma(a, b, c):
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    _check_device(device)
     dt = dtype or _dtype.default_float
     t = Tensor._wrap(np.eye(n, n if m is None else m, dtype=dt.np))
     return _created(_check_requires_grad(t, requires_grad), "eye")
@@ -409,6 +549,7 @@ def _random_dtype(dtype, kernel: str) -> _dtype.dtype:
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``empty(size).uniform_()``: uniform floats of [0, 1)."""
+    _check_device(device)
     dt = _random_dtype(dtype, "check_uniform_bounds")
     shape = _size(size)
     draws = _random.uniform(_random.generator_or_default(generator), math.prod(shape), dt.np)
@@ -417,6 +558,7 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) ->
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``empty(size).normal_()``: standard normal floats."""
+    _check_device(device)
     dt = _random_dtype(dtype, "normal_kernel_cpu")
     data = np.empty(_size(size), dt.np)
     _random.normal_fill(_random.generator_or_default(generator), data, 0.0, 1.0, contiguous=True)
@@ -425,6 +567,7 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -
 
 def rand_like(input, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``empty_like(input).uniform_()`` (laid out as ``input``, drawn in memory order)."""
+    _check_device(device)
     dt = _random_dtype(dtype or input.dtype, "check_uniform_bounds")
     data = empty_preserving(input._data, dt.np)
     _random.store_in_order(data, _random.uniform(_random.generator_or_default(generator), data.size, dt.np))
@@ -434,6 +577,7 @@ def rand_like(input, *, generator=None, dtype=None, device=None, requires_grad=F
 def randn_like(input, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``empty_like(input).normal_()``: a layout that is not C-contiguous (channels last, ...)
     takes the scalar kernel, as in PyTorch."""
+    _check_device(device)
     dt = _random_dtype(dtype or input.dtype, "normal_kernel_cpu")
     data = empty_preserving(input._data, dt.np)
     _random.normal_fill(_random.generator_or_default(generator), data, 0.0, 1.0, data.flags.c_contiguous)
@@ -442,6 +586,7 @@ def randn_like(input, *, generator=None, dtype=None, device=None, requires_grad=
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``empty(size, dtype=int64).random_(low, high)``; ``randint(high, size)`` starts at 0."""
+    _check_device(device)
     if size is None:  # randint(high, size)
         low, high, size = 0, low, high
     if not low < high:
@@ -455,6 +600,7 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A random permutation of ``range(n)`` (PyTorch's CPU shuffle, so PyTorch's order)."""
+    _check_device(device)
     dt = dtype or _dtype.int64
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")

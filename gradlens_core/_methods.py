@@ -407,6 +407,11 @@ def _cpu(self, *args, **kwargs):
     return self
 
 
+def _cuda(self, *args, **kwargs):
+    # PyTorch built without CUDA fails in torch.cuda._lazy_init with an AssertionError
+    raise AssertionError("Torch not compiled with CUDA enabled")
+
+
 _OPERAND_TYPES = (Tensor, numbers.Number, np.generic)
 _COMMON_OPERANDS = frozenset((Tensor, float, int))  # checked first: numbers.Number is a slow ABC check
 
@@ -454,3 +459,4 @@ def install() -> None:
     Tensor.new_full = _new_full
     Tensor.cpu = _cpu
     Tensor.detach_cpu = _cpu
+    Tensor.cuda = _cuda

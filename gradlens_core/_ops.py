@@ -16,12 +16,13 @@ from __future__ import annotations
 import builtins
 import math
 import numbers
+import sys
 import warnings
 
 import numpy as np
 
 from . import _dtype, _events, _ns, _stl
-from ._argparse import NotATensor, entry, parser_error, refuse, refuse_given
+from ._argparse import NotATensor, call_keywords, entry, parser_error, refuse, refuse_given
 from ._autograd import NotImplementedNode, backward_formula, node_class, non_overlapping_and_dense
 from ._layout import (
     apply_in_iteration_order,
@@ -152,14 +153,17 @@ def broadcast_error(sa, sb) -> RuntimeError:
 
 
 def check_pairs_broadcast(shapes) -> None:
-    """Raise PyTorch's error for the first pair of ``shapes`` that does not broadcast (an op of
-    three operands: TensorIterator names two of them)."""
-    for i in range(len(shapes)):
-        for j in range(i + 1, len(shapes)):
-            try:
-                np.broadcast_shapes(shapes[i], shapes[j])
-            except ValueError:
-                raise broadcast_error(shapes[i], shapes[j]) from None
+    """Raise PyTorch's error for ``shapes`` that do not broadcast (an op of three operands):
+    TensorIterator broadcasts them in order, so tensor a is the shape of those before.
+
+    For ``where(ones(3) > 0, ones(2, 3), ones(2))``: (3,) and (2, 3) give (2, 3), which does
+    not match (2,) at dim 1."""
+    shape = tuple(shapes[0])
+    for other in shapes[1:]:
+        try:
+            shape = np.broadcast_shapes(shape, other)
+        except ValueError:
+            raise broadcast_error(shape, other) from None
 
 
 def _shape_of(x):
@@ -1892,6 +1896,11 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, _call=("mean", False)):
                 "mean(): could not infer output dtype. Input dtype must be either a floating point or "
                 f"complex dtype. Got: {input.dtype._legacy}"
             )
+        if isinstance(dtype, _dtype.dtype) and not dtype.is_floating_point:  # mean(dtype=torch.long)
+            raise RuntimeError(
+                "mean(): could not infer output dtype. Optional dtype must be either a floating point or "
+                f"complex dtype. Got: {dtype._legacy}"
+            )
         d = input._data if dtype is None else input._data.astype(dtype.np)
         if dim is None:
             with np.errstate(divide="ignore", invalid="ignore"):  # mean of nothing is nan, silently
@@ -2149,6 +2158,10 @@ def sort(input, dim=-1, descending=False, stable=None, *, _call=("sort", False))
             raise TypeError("sort(): argument 'dim' must be int, not bool")
         if descending.__class__ is not bool or not (stable is None or stable.__class__ is bool):
             raise TypeError("sort(): argument 'descending' or 'stable' must be bool")
+        if stable is not None and call_keywords(sys._getframe()) is not None:
+            # only the overload taking stable fits, where dim is keyword-only (a call with
+            # **kwargs cannot be read, and is taken as PyTorch would take it)
+            refuse_given(_call, (input, dim, descending), (("dim", -1), ("descending", False)), stable=(stable, None))
         d = input._wrap_dim(dim, builtins.max(input._data.ndim, 1))
     except Exception:
         given = {} if stable is None else {"stable": (stable, None)}
@@ -2784,12 +2797,30 @@ def _batched_matmul(input: Tensor, other: Tensor) -> Tensor:
 @autograd_first
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """``beta * input + alpha * (mat1 @ mat2)`` (AddmmBackward0); with ``beta`` 0 the input's
-    values are not read (its nan and inf do not propagate), as PyTorch's."""
+    values are not read (its nan and inf do not propagate), as PyTorch's.
+
+    Dtypes are checked before shapes, ``input`` against ``mat2`` first, as PyTorch's meta
+    function does: ``addmm(ones(2, 2), ones(2, 3), ones(3, 2, dtype=float64))`` raises
+    "self and mat2 must have the same dtype, but got Float and Double"."""
+    for name, t in (("mat1", mat1), ("mat2", mat2)):
+        if t.ndim != 2:
+            raise RuntimeError(f"{name} must be a matrix, got {t.ndim}-D tensor")
+    for (na, a), (nb, b) in ((("self", input), ("mat2", mat2)), (("mat1", mat1), ("mat2", mat2))):
+        if a.dtype is not b.dtype:
+            raise RuntimeError(
+                f"{na} and {nb} must have the same dtype, but got {a.dtype._legacy} and {b.dtype._legacy}"
+            )
     if mat1.shape[1] != mat2.shape[0]:
         raise RuntimeError(
             f"mat1 and mat2 shapes cannot be multiplied ({mat1.shape[0]}x{mat1.shape[1]} and "
             f"{mat2.shape[0]}x{mat2.shape[1]})"
         )
+    if input.ndim <= 2:  # the kernel expands input to the result's shape (expand's error)
+        from ._views import _expanded_shape
+
+        _expanded_shape(input.shape, (mat1.shape[0], mat2.shape[1]))
+    if not _no_products(mat1.shape[0] * mat2.shape[1], mat1.shape[1]):
+        _check_product_kernel(mat1, "mm")
     data = mat1._data @ mat2._data
     if alpha != 1:
         data = data * alpha
@@ -3021,7 +3052,7 @@ def cat(tensors, dim=0, *, out=None, _call=("cat", False)):
     try:
         tensors = [as_tensor_arg(t) for t in tensors]
         if not tensors:
-            raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+            raise ValueError("torch.cat(): expected a non-empty list of Tensors")  # a Python-side check
         d = stale_views_first(_cat_dim, (tensors, dim))
     except Exception:
         refuse_given(_call, (tensors, dim), (("dim", 0),))
@@ -3142,6 +3173,8 @@ def _to_dtype(input, dt: _dtype.dtype, copy=False):
 
 def to(input, *args, **kwargs):
     """Convert dtype (``to(torch.float64)``); devices other than cpu are refused."""
+    from ._factories import _check_device
+
     dt = kwargs.get("dtype")
     copy = kwargs.get("copy", False)
     for a in args:
@@ -3151,18 +3184,10 @@ def to(input, *args, **kwargs):
             dt = a.dtype
         elif isinstance(a, str) or type(a).__name__ == "device":
             _check_device(a)
-    dev = kwargs.get("device")
-    if dev is not None:
-        _check_device(dev)
+    _check_device(kwargs.get("device"))
     if dt is None:
         return input
     return _to_dtype(input, dt, copy)
-
-
-def _check_device(dev) -> None:
-    name = str(dev)
-    if not name.startswith("cpu"):
-        raise RuntimeError(f"gradlens_core runs on the CPU only; cannot move a tensor to '{name}'")
 
 
 def _caster(dt):

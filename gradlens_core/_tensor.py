@@ -20,6 +20,7 @@ import numpy as np
 
 from . import _dtype, _events, _grad_mode
 from ._autograd import NOT_SAVED, AccumulateGrad, SavedTensor, torch_strided_empty, warn_unless_layout_contract
+from ._grad_mode import InferenceCounter
 from ._handles import HookDict, add_hook
 from ._warn import warn_once
 
@@ -27,12 +28,48 @@ __all__ = ["Tensor", "Size", "record", "check_inplace", "finish_inplace"]
 
 
 class Size(tuple):
-    """A tensor shape; prints as ``torch.Size([2, 3])``."""
+    """A tensor shape; prints as ``torch.Size([2, 3])``.
+
+    Slicing, ``+`` and ``*`` give a Size again, as PyTorch's do:
+
+    >>> Size([2, 3, 4])[1:] + (1,)
+    torch.Size([3, 4, 1])
+    """
 
     __slots__ = ()
 
+    def __new__(cls, sizes=()):
+        items = []
+        for i, s in enumerate(sizes):
+            try:  # ints, numpy integers, and integer tensors of one element (__index__)
+                items.append(s.__index__())
+            except (AttributeError, TypeError, RuntimeError):
+                raise TypeError(f"torch.Size() takes an iterable of 'int' (item {i} is '{type(s).__name__}')") from None
+        return tuple.__new__(cls, items)
+
     def __repr__(self) -> str:
         return f"torch.Size({list(self)})"
+
+    def __getitem__(self, key):
+        out = tuple.__getitem__(self, key)
+        return tuple.__new__(Size, out) if isinstance(key, slice) else out
+
+    def __add__(self, other):
+        if not isinstance(other, tuple):
+            # PyTorch's message names the type bare: "(not list)"
+            raise TypeError(f"can only concatenate tuple (not {type(other).__name__}) to torch.Size")
+        return tuple.__new__(Size, tuple.__add__(self, other))
+
+    def __radd__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return tuple.__new__(Size, tuple.__add__(other, self))
+
+    def __mul__(self, n):
+        out = tuple.__mul__(self, n)
+        return out if out is NotImplemented else tuple.__new__(Size, out)
+
+    __rmul__ = __mul__
 
     def numel(self) -> int:
         n = 1
@@ -133,18 +170,23 @@ class Tensor:
         t._grad_fn = None
         t._output_nr = 0
         t._requires_grad = requires_grad
-        t._version_counter = [0]
+        # made under inference_mode: an inference tensor (its views share the counter's type)
+        t._version_counter = InferenceCounter([0]) if _state.inference else [0]
         t._meta = None
         return t
+
+    def is_inference(self) -> bool:
+        """Whether this tensor (or the tensor it views) was made under ``inference_mode``."""
+        return type(self._version_counter) is InferenceCounter
 
     # ------------------------------------------------------------------ metadata
     @property
     def shape(self) -> Size:
-        return Size(self._data.shape)
+        return tuple.__new__(Size, self._data.shape)
 
     def size(self, dim: int | None = None):
         if dim is None:
-            return Size(self._data.shape)
+            return tuple.__new__(Size, self._data.shape)
         return self._data.shape[self._wrap_dim(dim)]
 
     @property
@@ -250,6 +292,8 @@ class Tensor:
                     "differentiation use var_no_grad = var.detach()."
                 )
             raise RuntimeError(msg)
+        if value and type(self._version_counter) is InferenceCounter and not _state.inference:
+            raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.")
         if value and self._data.dtype.kind != "f":
             kinds = "floating point" if method else "floating point and complex"
             raise RuntimeError(f"only Tensors of {kinds} dtype can require gradients")
@@ -679,9 +723,11 @@ class Tensor:
     __str__ = __repr__
 
     def __format__(self, spec: str) -> str:
-        if self._data.ndim == 0 and spec:
-            return format(self._data.item(), spec)
-        return repr(self)
+        """A 0-d tensor formats as its item (``f"{t}"`` is ``2.5``), others as ``object`` does:
+        ``str(t)`` for an empty spec, a TypeError for any other."""
+        if self._data.ndim == 0 and type(self) is Tensor:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
 
     def __reduce_ex__(self, protocol):
         return (_rebuild, (self._data.copy(), self._requires_grad))
@@ -1040,6 +1086,12 @@ def finish_inplace(
         node = _make_node(node_cls, inputs if node_inputs is None else node_inputs, saved, ctx)
     if node is not None and saved and _ORIGINAL_SELF_CLONES:
         _sequence_original_self(saved)
+    if type(counter) is InferenceCounter and not _state.inference:
+        # PyTorch refuses when it bumps the version, after the kernel wrote the values
+        raise RuntimeError(
+            "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a clone to get a "
+            "normal tensor before doing inplace update.See https://github.com/pytorch/rfcs/pull/17 for more details."
+        )
     counter[0] = old_version + 1
     if node is not None:
         _set_history(self, node)

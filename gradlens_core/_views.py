@@ -312,6 +312,9 @@ class CopySlices(Node):
 
     __slots__ = ("fn",)
 
+    def name(self) -> str:
+        return "torch::autograd::CopySlices"  # a C++ node, named with its namespace
+
     @staticmethod
     def _formula(node, g, ns):
         fn = node.fn
