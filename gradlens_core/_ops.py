@@ -900,6 +900,9 @@ def _power(base, exp):
     if kind == "b":
         return np.power(np.asarray(base, dtype=np.uint8), np.asarray(exp, dtype=np.uint8)).astype(np.bool_)
     if kind not in "iu":
+        special = _POW_SPECIAL.get(float(exp)) if np.ndim(exp) == 0 and kind == "f" else None
+        if special is not None and base.dtype in (np.float32, np.float64):
+            return special(base)
         return np.power(base, exp)
     negative = np.asarray(exp) < 0
     if not negative.any():
@@ -908,6 +911,15 @@ def _power(base, exp):
     odd = np.asarray(exp) % 2 == 1
     special = np.where(np.asarray(base) == 1, 1, np.where(np.asarray(base) == -1, np.where(odd, -1, 1), 0))
     return np.where(negative, special, values).astype(values.dtype)
+
+
+# PowKernel.cpp's pow_tensor_scalar_optimized_kernel special-cases these exponents (float and
+# double; half goes through float and matches np.power); the rest is std::pow / SLEEF's pow
+_POW_SPECIAL = {
+    3.0: lambda x: x * x * x,
+    -2.0: lambda x: 1 / (x * x),
+    -0.5: lambda x: 1 / np.sqrt(x),  # Vectorized::rsqrt is a division too
+}
 
 
 def _rpow(base, exponent: Tensor):
@@ -930,14 +942,15 @@ def square(input):
 def _lerp_values(start, end, weight):
     """ATen's lerp: ``start + weight * (end - start)`` where ``|weight| < 0.5``, else ``end -
     (end - start) * (1 - weight)``; the vectorized kernel fuses the multiply and the add (one
-    rounding: a float32 product is exact in float64)."""
+    rounding, see ``fma``); float16 in float32 (opmath), then rounded."""
+    dtype = np.result_type(start, end)
+    if dtype == np.float16:
+        start, end, weight = (np.asarray(v, np.float32) for v in (start, end, weight))
     diff = end - start
     small = np.abs(weight) < 0.5
     coeff = np.where(small, weight, weight - 1)
     base = np.where(small, start, end)
-    if diff.dtype.itemsize < 8:
-        return (coeff.astype(np.float64) * diff + base).astype(diff.dtype)
-    return coeff * diff + base
+    return fma(coeff, diff, base, diff.dtype).astype(dtype, copy=False)
 
 
 def lerp(input, end, weight, *, out=None, _call=("lerp", False)):
@@ -972,7 +985,8 @@ def lerp(input, end, weight, *, out=None, _call=("lerp", False)):
         node = node_class("LerpBackward1")
         return record(_wrap(res), node, (input, end, weight), saved, op="lerp")
     _check_broadcast(input._data, end._data)
-    res = _arr(_lerp_values(input._data, end._data, dt.type(weight)))
+    opmath = np.float32 if dt == np.float16 else dt.type  # lerp_kernel_scalar: weight.to<opmath_t>()
+    res = _arr(_lerp_values(input._data, end._data, opmath(weight)))
     return record(_wrap(res), node_class("LerpBackward0"), (input, end), (weight,), op="lerp")
 
 
