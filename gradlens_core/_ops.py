@@ -321,9 +321,8 @@ def _add_like(a, b, alpha, np_fn, node_cls, op):
     da, db, _ = _operands(a, b)
     if not _alpha_is_one(alpha):
         _check_broadcast(da, db)  # TensorIterator's shapes come before add's alpha check
-        scaled = _scaled(db, alpha, da.dtype)  # (its checks)
         fused = _alpha_kernel(np_fn, alpha, da.dtype)
-        np_fn, db = (fused, db) if fused else (np_fn, scaled)
+        np_fn, db = (fused, db) if fused else (np_fn, _scaled(db, alpha, da.dtype))
     out = _wrap(_arr(_compute(np_fn, da, db, (a, b))))
     if _in_builtin_formula[0] and _is_scalar(b):
         return record(out, _SCALAR_OVERLOADS[node_cls], (a,), ctx=alpha, op=op)
@@ -410,6 +409,7 @@ def _alpha_kernel(np_fn, alpha, dtype):
     """
     if dtype != np.float32 and dtype != np.float64:
         return None
+    _scaled(dtype.type(0), alpha, dtype)  # (its checks)
     if isinstance(alpha, Tensor):
         alpha = alpha.item()
     alpha = -float(alpha) if np_fn is np.subtract else float(alpha)
@@ -458,20 +458,34 @@ def fma(x, y, z, dtype=None):
     """
     dtype = np.result_type(x, z) if dtype is None else dtype
     x, y, z = (np.asarray(v, dtype=np.float64 if dtype == np.float64 else np.float32) for v in (x, y, z))
+    kernel = _fma64 if dtype == np.float64 else _fma32
+    shape = np.broadcast_shapes(x.shape, y.shape, z.shape)
+    size = math.prod(shape)
     with np.errstate(over="ignore", invalid="ignore"):
-        r = _fma64(x, y, z) if dtype == np.float64 else _fma32(x, y, z)
-    return r.astype(dtype, copy=False)
+        if size <= _FMA_CHUNK:
+            return kernel(x, y, z).astype(dtype, copy=False)
+        # in blocks of rows: the float64 temporaries stay small (cached, no fresh pages)
+        x, y, z = (np.broadcast_to(v, shape) for v in (x, y, z))
+        out = np.empty(shape, dtype)
+        rows = builtins.max(1, _FMA_CHUNK // (size // shape[0]))
+        for i in range(0, shape[0], rows):
+            out[i : i + rows] = kernel(x[i : i + rows], y[i : i + rows], z[i : i + rows])
+        return out
+
+
+_FMA_CHUNK = 32768  # float64 elements per block (256 KiB: cached)
 
 
 def _fma32(x, y, z):
-    p = x.astype(np.float64) * y.astype(np.float64)  # exact
-    z = z.astype(np.float64)
-    s = np.asarray(p + z)
+    x, y, z = x.astype(np.float64), y.astype(np.float64), z.astype(np.float64)
+    s = np.asarray(x * y)  # exact
+    s = np.add(s, z, out=s if s.shape == z.shape else None)
     bits = s.view(np.uint64)
     # rounding s to float32 can only differ from rounding the exact sum where s is a float32 tie
     # (or in float32's subnormal range, where the ties sit elsewhere) and inexact
-    if np.any((bits & 0x1FFFFFFF) == 0x10000000) or np.any((np.abs(s) < 2.0**-125) & (s != 0)):
-        s = _round_to_odd(s, p, z)
+    tiny = np.count_nonzero(np.abs(s) < 2.0**-125)
+    if np.count_nonzero((bits & 0x1FFFFFFF) == 0x10000000) or (tiny and tiny > np.count_nonzero(s == 0)):
+        s = _round_to_odd(s, x * y, z)
     return s.astype(np.float32)
 
 
@@ -3347,10 +3361,8 @@ def _inplace_binary(
     check_result_dtype(result, self)
     raw = db
     if not _alpha_is_one(alpha):
-        db = _scaled(db, alpha, da.dtype)
         fused = _alpha_kernel(np_fn, alpha, da.dtype)  # add_'s kernel is add's
-        if fused:
-            np_fn, db = fused, raw
+        np_fn, db = (fused, raw) if fused else (np_fn, _scaled(db, alpha, da.dtype))
     if da is self._data and _aliases_unanalysably(da, raw):
         saved = _inplace_saved(self, other, db, node_cls)
         # writes self as PyTorch's loop does, scaling each value of other as it reads it

@@ -69,7 +69,7 @@ def main():
                 key = (name, dtype)
                 same[key] = same.get(key, 0) + int(want.tobytes() == got.tobytes() and want.shape == got.shape)
                 total[key] = total.get(key, 0) + 1
-    for key in sorted(total, key=lambda k: (list(total).index(k))):
+    for key in sorted(total, key=lambda k: list(total).index(k)):
         print(f"{key[0]:14} {key[1]:8} {same[key] / total[key]:7.1%} bit-identical ({total[key]} tensors)")
 
 
