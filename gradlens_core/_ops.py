@@ -416,14 +416,23 @@ def _alpha_kernel(np_fn, alpha, dtype):
 
     def kernel(a, b):
         res = np.asarray(fma(b, alpha, a, dtype))
-        if res.ndim and np.shape(b)[-1:] in ((), (1,)) and res.shape[-1] > 1:
-            # other is constant along the inner loop: GCC hoisted ``alpha * b`` out of the
-            # scalar tail's vectorized loop (measured: unfused there, see _hoisted_tail)
-            run = res.size if np.size(b) == 1 and res.flags.c_contiguous else res.shape[-1]
+        if not res.ndim:
+            return res
+        # TensorIterator's inner loop runs along a's fastest dim (column-major a: the first)
+        fortran = res.ndim > 1 and np.ndim(a) == res.ndim and a.flags.f_contiguous and not a.flags.c_contiguous
+        inner = 0 if fortran else -1
+        b_shape = (1,) * (res.ndim - np.ndim(b)) + np.shape(b)
+        # other constant along the inner loop: GCC hoisted ``alpha * b`` out of the scalar
+        # tail's vectorized loop (measured: unfused there, see _hoisted_tail); a one-element
+        # other over a dense self is one run (TensorIterator coalesces the dims)
+        dense = np.ndim(a) == res.ndim and (a.flags.c_contiguous or a.flags.f_contiguous)
+        run = res.size if np.size(b) == 1 and dense else res.shape[inner] if b_shape[inner] == 1 else 1
+        if run > 1:
             tail = _hoisted_tail(res.size, run, dtype)
             if tail is not None:
                 unfused = np.asarray(a, dtype) + np.asarray(dtype.type(alpha) * np.asarray(b, dtype), dtype)
-                res = np.where(tail.reshape(res.shape), np.broadcast_to(unfused, res.shape), res)
+                tail = tail.reshape(res.shape, order="F" if fortran else "C")
+                res = np.where(tail, np.broadcast_to(unfused, res.shape), res)
         return res
 
     return kernel

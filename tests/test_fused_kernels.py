@@ -46,6 +46,22 @@ def test_add_sub_with_alpha(dtype, shapes):
             _same(call(torch, a, b, alpha), call(gl, a, b, alpha))
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_alpha_with_a_constant_other_over_column_major_self(dtype):
+    """ATen's unfused tail for an other constant along the inner loop follows self's layout."""
+    rng = np.random.default_rng(7)
+    for shape in ((4, 9), (9, 1), (8, 6), (3, 21)):
+        a = np.asfortranarray(rng.normal(size=shape).astype(dtype))
+        for b in (
+            float(rng.normal()),
+            rng.normal(size=(shape[0], 1)).astype(dtype),
+            rng.normal(size=shape[1:]).astype(dtype),
+        ):
+            for t_b in ((torch.tensor(b), gl.tensor(b)) if isinstance(b, np.ndarray) else (b, b),):
+                _same(torch.tensor(a).add(t_b[0], alpha=0.37), gl.tensor(a).add(t_b[1], alpha=0.37))
+                _same(torch.tensor(a).sub_(t_b[0], alpha=-1.3), gl.tensor(a).sub_(t_b[1], alpha=-1.3))
+
+
 def test_add_alpha_transposed_and_under_autograd():
     rng = np.random.default_rng(2)
     a = rng.normal(size=(5, 7)).astype("float32")
