@@ -404,8 +404,8 @@ def _alpha_kernel(np_fn, alpha, dtype):
     add with ``-alpha``. None for other dtypes (integers: exact or wrapping; float16 rounds
     differently, its kernel left as it was).
 
-    >>> _alpha_kernel(np.add, -0.03, np.dtype(np.float32))(np.float32(0.36), np.float32(-2.93))
-    np.float32(0.44790003)
+    >>> float(_alpha_kernel(np.add, -0.03, np.dtype(np.float32))(np.float32(0.36), np.float32(-2.93)))
+    0.44790002703666687
     """
     if dtype != np.float32 and dtype != np.float64:
         return None
@@ -462,8 +462,8 @@ def fma(x, y, z, dtype=None):
     then to float32 is the correctly rounded sum (53 >= 24 + 2 bits). float64: Boldo and
     Melquiond's emulation (an exact product by Veltkamp's split, TwoSum, a sum rounded to odd).
 
-    >>> fma(np.float32(0.1), np.float32(10), np.float32(-1))
-    np.float32(1.4901161e-08)
+    >>> float(fma(np.float32(0.1), np.float32(10), np.float32(-1)))  # unfused: 0.0
+    1.4901161193847656e-08
     """
     dtype = np.result_type(x, z) if dtype is None else dtype
     x, y, z = (np.asarray(v, dtype=np.float64 if dtype == np.float64 else np.float32) for v in (x, y, z))
