@@ -32,6 +32,7 @@ from ._ops import (
     broadcast_error,
     check_pairs_broadcast,
     div_,
+    fma,
     no_kernel,
 )
 from ._tensor import Tensor, autograd_first, check_inplace, check_internal_overlap, finish_inplace, needs_grad, record
@@ -203,6 +204,9 @@ def _pointwise3(input, tensor1, tensor2, value, name):
 def _values(a, b, c, value, divide, dt):
     v = dt.np.type(value)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if not divide and (dt.np == np.float32 or dt.np == np.float64):
+            # PointwiseOpsKernel.cpp's addcmul: vec::fmadd(scalar_vec * t1, t2, self), one rounding
+            return fma(v * b, c, a, dt.np)
         return (a + v * b / c if divide else a + v * b * c).astype(dt.np, copy=False)  # as the kernels
 
 

@@ -331,7 +331,8 @@ def _add_like(a, b, alpha, np_fn, node_cls, op):
     da, db, _ = _operands(a, b)
     if not _alpha_is_one(alpha):
         _check_broadcast(da, db)  # TensorIterator's shapes come before add's alpha check
-        db = _scaled(db, alpha, da.dtype)
+        fused = _alpha_kernel(np_fn, alpha, da.dtype)
+        np_fn, db = (fused, db) if fused else (np_fn, _scaled(db, alpha, da.dtype))
     out = _wrap(_arr(_compute(np_fn, da, db, (a, b))))
     if _in_builtin_formula[0] and _is_scalar(b):
         return record(out, _SCALAR_OVERLOADS[node_cls], (a,), ctx=alpha, op=op)
@@ -406,6 +407,135 @@ def _scaled(values, alpha, dtype):
         return values * np.asarray(alpha).astype(values.dtype)
 
 
+def _alpha_kernel(np_fn, alpha, dtype):
+    """``(a, b) -> np_fn(a, alpha * b)`` as ATen's add kernel computes it for a floating dtype:
+    ``vec::fmadd(b, alpha, a)``, one rounding (BinaryOpsKernel.cpp add_clamp_kernel / the
+    ufunc add_kernel; the scalar tail is fused too: GCC contracts ``a + alpha * b``). sub is
+    add with ``-alpha``. None for other dtypes (integers: exact or wrapping; float16 rounds
+    differently, its kernel left as it was).
+
+    >>> float(_alpha_kernel(np.add, -0.03, np.dtype(np.float32))(np.float32(0.36), np.float32(-2.93)))
+    0.44790002703666687
+    """
+    if dtype != np.float32 and dtype != np.float64:
+        return None
+    _scaled(dtype.type(0), alpha, dtype)  # (its checks)
+    if isinstance(alpha, Tensor):
+        alpha = alpha.item()
+    alpha = -float(alpha) if np_fn is np.subtract else float(alpha)
+
+    def kernel(a, b):
+        res = np.asarray(fma(b, alpha, a, dtype))
+        if not res.ndim:
+            return res
+        # TensorIterator's inner loop runs along a's fastest dim (column-major a: the first)
+        fortran = res.ndim > 1 and np.ndim(a) == res.ndim and a.flags.f_contiguous and not a.flags.c_contiguous
+        inner = 0 if fortran else -1
+        b_shape = (1,) * (res.ndim - np.ndim(b)) + np.shape(b)
+        # other constant along the inner loop: GCC hoisted ``alpha * b`` out of the scalar
+        # tail's vectorized loop (measured: unfused there, see _hoisted_tail); a one-element
+        # other over a dense self is one run (TensorIterator coalesces the dims)
+        dense = np.ndim(a) == res.ndim and (a.flags.c_contiguous or a.flags.f_contiguous)
+        run = res.size if np.size(b) == 1 and dense else res.shape[inner] if b_shape[inner] == 1 else 1
+        if run > 1:
+            tail = _hoisted_tail(res.size, run, dtype)
+            if tail is not None:
+                unfused = np.asarray(a, dtype) + np.asarray(dtype.type(alpha) * np.asarray(b, dtype), dtype)
+                tail = tail.reshape(res.shape, order="F" if fortran else "C")
+                res = np.where(tail, np.broadcast_to(unfused, res.shape), res)
+        return res
+
+    return kernel
+
+
+def _hoisted_tail(size, run, dtype):
+    """Where ATen's add kernel rounds ``a + alpha * b`` twice for a ``b`` constant along runs of
+    ``run`` elements (flat positions of ``size``; None if nowhere): each run is done in vectors
+    of 16 floats (8 doubles, AVX512) by ``vec::fmadd``; of the ``r`` left, the first is fused,
+    then GCC's 128-bit vectorized epilogue (4 floats / 2 doubles at a time) is not, the rest
+    is. Measured on torch 2.13's AVX512 build."""
+    vec, width = (16, 4) if dtype == np.float32 else (8, 2)
+    r = run % vec
+    unfused = width * ((r - 1) // width) if r else 0
+    if not unfused:
+        return None
+    j = np.arange(size) % run - (run - r)  # the position in the tail
+    return (j >= 1) & (j <= unfused)
+
+
+def fma(x, y, z, dtype=None):
+    """``x * y + z`` rounded once in ``dtype`` (by default ``x``'s and ``z``'s), as a fused
+    multiply-add (the kernels' ``vec::fmadd``); ``y`` is a number (a Scalar cast to dtype)
+    or an array; float16 as ATen's opmath computes it: in float32, then rounded.
+
+    float32: the product of two floats is exact in float64, and the float64 sum rounded to odd
+    then to float32 is the correctly rounded sum (53 >= 24 + 2 bits). float64: Boldo and
+    Melquiond's emulation (an exact product by Veltkamp's split, TwoSum, a sum rounded to odd).
+
+    >>> float(fma(np.float32(0.1), np.float32(10), np.float32(-1)))  # unfused: 0.0
+    1.4901161193847656e-08
+    """
+    dtype = np.result_type(x, z) if dtype is None else dtype
+    x, y, z = (np.asarray(v, dtype=np.float64 if dtype == np.float64 else np.float32) for v in (x, y, z))
+    kernel = _fma64 if dtype == np.float64 else _fma32
+    shape = np.broadcast_shapes(x.shape, y.shape, z.shape)
+    size = math.prod(shape)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if size <= _FMA_CHUNK:
+            return kernel(x, y, z).astype(dtype, copy=False)
+        # in blocks of rows: the float64 temporaries stay small (cached, no fresh pages)
+        x, y, z = (np.broadcast_to(v, shape) for v in (x, y, z))
+        out = np.empty(shape, dtype)
+        rows = builtins.max(1, _FMA_CHUNK // (size // shape[0]))
+        for i in range(0, shape[0], rows):
+            out[i : i + rows] = kernel(x[i : i + rows], y[i : i + rows], z[i : i + rows])
+        return out
+
+
+_FMA_CHUNK = 15000  # float64 elements per block: under glibc's 128 KiB mmap threshold (no fresh pages)
+
+
+def _fma32(x, y, z):
+    x, y, z = x.astype(np.float64), y.astype(np.float64), z.astype(np.float64)
+    s = np.asarray(x * y)  # exact
+    s = np.add(s, z, out=s if s.shape == z.shape else None)
+    bits = s.view(np.uint64)
+    # rounding s to float32 can only differ from rounding the exact sum where s is a float32 tie
+    # (or in float32's subnormal range, where the ties sit elsewhere) and inexact
+    tiny = np.count_nonzero(np.abs(s) < 2.0**-125)
+    if np.count_nonzero((bits & 0x1FFFFFFF) == 0x10000000) or (tiny and tiny > np.count_nonzero(s == 0)):
+        s = _round_to_odd(s, x * y, z)
+    return s.astype(np.float32)
+
+
+def _round_to_odd(s, a, b):
+    """``s = a + b`` (rounded to nearest) rounded to odd instead: an inexact sum becomes the
+    neighbour with an odd last bit on the side of the exact value (TwoSum gives the error):
+    on the bits, step toward zero if the exact value is nearer zero, then set the last bit."""
+    bb = s - a
+    err = (a - (s - bb)) + (b - bb)
+    inexact = err != 0
+    toward_zero = inexact & (np.signbit(err) != np.signbit(s))
+    bits = np.asarray(s).view(np.int64) - toward_zero
+    return (bits | inexact).view(np.float64)
+
+
+def _fma64(x, y, z):
+    def split(v):  # Veltkamp: v = hi + lo, each half fits 26 bits, so products are exact
+        t = v * 134217729.0
+        hi = t - (t - v)
+        return hi, v - hi
+
+    p = x * y
+    (xh, xl), (yh, yl) = split(x), split(y)
+    pe = ((xh * yh - p) + xh * yl + xl * yh) + xl * yl  # x * y == p + pe (barring underflow)
+    s = np.asarray(z + p)
+    bb = s - z
+    se = (z - (s - bb)) + (p - bb)  # z + p == s + se
+    r = s + _round_to_odd(se + pe, se, pe)
+    return np.where(np.isfinite(r), r, p + z)  # overflowing splits: the unfused value
+
+
 # The public binary ops hand a failed call to PyTorch's argument parser (``_argparse.refuse``):
 # a wrong argument type gets the parser's TypeError, which PyTorch raises before the op runs.
 # ``_call`` names the call for it (``_argparse.entry``); the fast path pays nothing.
@@ -470,7 +600,8 @@ def rsub(input, other, alpha=1, *, _call=("rsub", False)):
             return _scalar_minus_tensor(other, input)
         _check_bool_sub(input, other)
         da, db, _ = _operands(input, other)
-        res = _arr(db - (da * alpha if alpha != 1 else da))
+        fused = _alpha_kernel(np.subtract, alpha, da.dtype) if alpha != 1 else None
+        res = _arr(fused(db, da) if fused else db - (da * alpha if alpha != 1 else da))
     except Exception:
         refuse(_call, (input, other), alpha=(alpha, 1))
         raise
@@ -814,6 +945,9 @@ def _power(base, exp):
     if kind == "b":
         return np.power(np.asarray(base, dtype=np.uint8), np.asarray(exp, dtype=np.uint8)).astype(np.bool_)
     if kind not in "iu":
+        special = _POW_SPECIAL.get(float(exp)) if np.ndim(exp) == 0 and kind == "f" else None
+        if special is not None and base.dtype in (np.float32, np.float64):
+            return special(base)
         return np.power(base, exp)
     negative = np.asarray(exp) < 0
     if not negative.any():
@@ -822,6 +956,15 @@ def _power(base, exp):
     odd = np.asarray(exp) % 2 == 1
     special = np.where(np.asarray(base) == 1, 1, np.where(np.asarray(base) == -1, np.where(odd, -1, 1), 0))
     return np.where(negative, special, values).astype(values.dtype)
+
+
+# PowKernel.cpp's pow_tensor_scalar_optimized_kernel special-cases these exponents (float and
+# double; half goes through float and matches np.power); the rest is std::pow / SLEEF's pow
+_POW_SPECIAL = {
+    3.0: lambda x: x * x * x,
+    -2.0: lambda x: 1 / (x * x),
+    -0.5: lambda x: 1 / np.sqrt(x),  # Vectorized::rsqrt is a division too
+}
 
 
 def _rpow(base, exponent: Tensor):
@@ -844,14 +987,15 @@ def square(input):
 def _lerp_values(start, end, weight):
     """ATen's lerp: ``start + weight * (end - start)`` where ``|weight| < 0.5``, else ``end -
     (end - start) * (1 - weight)``; the vectorized kernel fuses the multiply and the add (one
-    rounding: a float32 product is exact in float64)."""
+    rounding, see ``fma``); float16 in float32 (opmath), then rounded."""
+    dtype = np.result_type(start, end)
+    if dtype == np.float16:
+        start, end, weight = (np.asarray(v, np.float32) for v in (start, end, weight))
     diff = end - start
     small = np.abs(weight) < 0.5
     coeff = np.where(small, weight, weight - 1)
     base = np.where(small, start, end)
-    if diff.dtype.itemsize < 8:
-        return (coeff.astype(np.float64) * diff + base).astype(diff.dtype)
-    return coeff * diff + base
+    return fma(coeff, diff, base, diff.dtype).astype(dtype, copy=False)
 
 
 def lerp(input, end, weight, *, out=None, _call=("lerp", False)):
@@ -886,7 +1030,8 @@ def lerp(input, end, weight, *, out=None, _call=("lerp", False)):
         node = node_class("LerpBackward1")
         return record(_wrap(res), node, (input, end, weight), saved, op="lerp")
     _check_broadcast(input._data, end._data)
-    res = _arr(_lerp_values(input._data, end._data, dt.type(weight)))
+    opmath = np.float32 if dt == np.float16 else dt.type  # lerp_kernel_scalar: weight.to<opmath_t>()
+    res = _arr(_lerp_values(input._data, end._data, opmath(weight)))
     return record(_wrap(res), node_class("LerpBackward0"), (input, end), (weight,), op="lerp")
 
 
@@ -3331,7 +3476,8 @@ def _inplace_binary(
     check_result_dtype(result, self)
     raw = db
     if not _alpha_is_one(alpha):
-        db = _scaled(db, alpha, da.dtype)
+        fused = _alpha_kernel(np_fn, alpha, da.dtype)  # add_'s kernel is add's
+        np_fn, db = (fused, raw) if fused else (np_fn, _scaled(db, alpha, da.dtype))
     if da is self._data and _aliases_unanalysably(da, raw):
         saved = _inplace_saved(self, other, db, node_cls)
         # writes self as PyTorch's loop does, scaling each value of other as it reads it
