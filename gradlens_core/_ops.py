@@ -17,6 +17,7 @@ import builtins
 import math
 import numbers
 import sys
+import threading
 import warnings
 
 import numpy as np
@@ -496,16 +497,32 @@ _FMA_CHUNK = 15000  # float64 elements per block: under glibc's 128 KiB mmap thr
 
 
 def _fma32(x, y, z):
-    x, y, z = x.astype(np.float64), y.astype(np.float64), z.astype(np.float64)
-    s = np.asarray(x * y)  # exact
-    s = np.add(s, z, out=s if s.shape == z.shape else None)
-    bits = s.view(np.uint64)
+    s = np.asarray(np.multiply(x, y, dtype=np.float64))  # exact (numpy casts block by block: no float64 copies)
+    s = np.add(s, z, out=s if s.shape == np.broadcast_shapes(s.shape, np.shape(z)) else None, dtype=np.float64)
+    scratch = _fma_scratch(s.size)
+    bits = s.view(np.uint64).reshape(-1)
+    low, flags = scratch[0][: bits.size], scratch[1][: bits.size]
     # rounding s to float32 can only differ from rounding the exact sum where s is a float32 tie
     # (or in float32's subnormal range, where the ties sit elsewhere) and inexact
-    tiny = np.count_nonzero(np.abs(s) < 2.0**-125)
-    if np.count_nonzero((bits & 0x1FFFFFFF) == 0x10000000) or (tiny and tiny > np.count_nonzero(s == 0)):
-        s = _round_to_odd(s, x * y, z)
+    np.bitwise_and(bits, 0x1FFFFFFF, out=low)
+    ties = np.count_nonzero(np.equal(low, 0x10000000, out=flags))
+    np.bitwise_and(bits, 0x7FF0000000000000, out=low)  # the exponent: below float32's normal range?
+    tiny = np.count_nonzero(np.less(low, (1023 - 125) << 52, out=flags))
+    if ties or (tiny and tiny > np.count_nonzero(s == 0)):
+        s = _round_to_odd(s, np.multiply(x, y, dtype=np.float64), z)
     return s.astype(np.float32)
+
+
+_FMA_SCRATCH = threading.local()
+
+
+def _fma_scratch(n: int) -> tuple:
+    """Per-thread scratch arrays (uint64, bool) of at least ``n`` elements for ``_fma32``'s tests:
+    fresh arrays of this size would cost their page faults on every call."""
+    have = getattr(_FMA_SCRATCH, "arrays", None)
+    if have is None or have[0].size < n:
+        have = _FMA_SCRATCH.arrays = (np.empty(n, np.uint64), np.empty(n, np.bool_))
+    return have
 
 
 def _round_to_odd(s, a, b):
