@@ -193,11 +193,15 @@ def _pointwise3(input, tensor1, tensor2, value, name):
     except ValueError:
         check_pairs_broadcast([input.shape, tensor1.shape, tensor2.shape])
         raise
+    if dt is _dtype.bool_:  # (addcdiv refused bool above: an integer division)
+        raise no_kernel("addcmul_cpu_out", dt)
     return a, b, c, dt, shape
 
 
 def _values(a, b, c, value, divide, dt):
-    v = dt.np.type(value)
+    # the kernels compute in their math type (float for half: a float value makes numpy's
+    # products float), reading value as it, refused out of its range
+    v = _dtype.checked_scalar(value, _dtype.opmath(dt))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return (a + v * b / c if divide else a + v * b * c).astype(dt.np, copy=False)  # as the kernels
 
@@ -242,7 +246,7 @@ def _addc(name, divide):
     @autograd_first
     def fn(input, tensor1, tensor2, *, value=1, _call=(name, False)):
         refuse_non_tensors(_call, (input, tensor1, tensor2), value)
-        value = value.item() if isinstance(value, Tensor) else value  # a Scalar
+        value = _dtype.parsed_number(value)  # a Scalar, as the parser reads it
         a, b, c, dt, _ = _pointwise3(input, tensor1, tensor2, value, name)
         res = np.asarray(_values(a, b, c, value, divide, dt))
         inputs = (input, tensor1, tensor2)
@@ -252,7 +256,7 @@ def _addc(name, divide):
     def inplace(self, tensor1, tensor2, *, value=1):
         op = name + "_"
         refuse_non_tensors((op, True), (self, tensor1, tensor2), value)
-        value = value.item() if isinstance(value, Tensor) else value
+        value = _dtype.parsed_number(value)
         check_inplace(self, op, (tensor1, tensor2))
         check_internal_overlap(self, op)
         a, b, c, dt, _ = _pointwise3(self, tensor1, tensor2, value, op)

@@ -386,7 +386,7 @@ def _new_filled(value):
 def _new_full(self, size, fill_value, dtype=None, requires_grad=False, device=None):
     from ._factories import _filled
 
-    return _filled((tuple(size),), fill_value, dtype or self.dtype, requires_grad, "new_full")
+    return _filled((tuple(size),), fill_value, dtype or self.dtype, requires_grad, "new_full", checked=True)
 
 
 def _cpu(self, *args, **kwargs):

@@ -105,8 +105,8 @@ def as_tensor_arg(x, like: Tensor | None = None) -> Tensor:
         dt = _dtype.result_type(like, x)
         try:
             return tensor(x, dtype=dt)
-        except OverflowError:
-            return tensor(np.asarray(x).astype(dt.np))
+        except OverflowError:  # wraps around, as in C (beyond [-2**63, 2**64) the parser refuses it)
+            return tensor(np.asarray(_dtype.parsed_number(x)).astype(dt.np))
     return tensor(x)
 
 
@@ -134,7 +134,7 @@ def _operands(a, b):
         try:
             db = dt.np.type(db)
         except OverflowError:  # an integer out of the dtype's range wraps around, as in C
-            db = np.asarray(db).astype(dt.np)[()]
+            db = np.asarray(_dtype.parsed_number(db)).astype(dt.np)[()]
     return _cast(a, dt), db, dt
 
 
@@ -329,7 +329,7 @@ def _add_like(a, b, alpha, np_fn, node_cls, op):
     da, db, _ = _operands(a, b)
     if not _alpha_is_one(alpha):
         _check_broadcast(da, db)  # TensorIterator's shapes come before add's alpha check
-        db = _scaled(db, alpha, da.dtype)
+        db = _scaled(db, alpha, da.dtype, np_fn is np.subtract)
     out = _wrap(_arr(_compute(np_fn, da, db, (a, b))))
     if _in_builtin_formula[0] and _is_scalar(b):
         return record(out, _SCALAR_OVERLOADS[node_cls], (a,), ctx=alpha, op=op)
@@ -385,23 +385,27 @@ def _check_broadcast(a, b) -> None:
         raise broadcast_error(_shape_of(a), _shape_of(b)) from None
 
 
-def _scaled(values, alpha, dtype):
+def _scaled(values, alpha, dtype, subtracted=False):
     """``alpha * values`` as PyTorch's add/sub apply it (ATen's alpha_check: a bool alpha only for
-    bool results, no float alpha for integer tensors)."""
+    bool results, no float alpha for integer tensors); a number alpha is read as ``dtype`` and
+    refused out of its range. ``subtracted``: sub's, which ATen computes as add with ``-alpha``
+    (negated as C++ negates an int64, wrapping): ``-(values * -alpha)``, for the caller to subtract.
+    """
     if not _is_scalar(alpha) and not isinstance(alpha, Tensor):
         raise NotATensor(alpha)
-    if isinstance(alpha, np.generic):  # PyTorch reads a numpy scalar as a Python number
-        alpha = int(alpha) if isinstance(alpha, np.integer) else float(alpha)
+    alpha = _dtype.parsed_number(alpha)
     if isinstance(alpha, bool) and dtype.kind != "b":
         raise RuntimeError("Boolean alpha only supported for Boolean results.")
     if dtype.kind in "iub" and isinstance(alpha, float):
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
     if dtype.kind == "b":
         return values & bool(alpha) if isinstance(values, _ndarray) else (values and bool(alpha))
-    try:
-        return values * alpha
-    except OverflowError:  # an integer alpha out of the dtype's range wraps around, as in C
-        return values * np.asarray(alpha).astype(values.dtype)
+    dt = _dtype.from_numpy_dtype(dtype)
+    if not subtracted:
+        return values * _dtype.checked_scalar(alpha, dt)
+    negated = -alpha if isinstance(alpha, float) else (2**63 - alpha) % 2**64 - 2**63
+    with np.errstate(over="ignore"):
+        return -(values * _dtype.checked_scalar(negated, dt))
 
 
 # The public binary ops hand a failed call to PyTorch's argument parser (``_argparse.refuse``):
@@ -784,6 +788,14 @@ def pow(input, exponent, *, _call=("pow", False)):
         raise
     if da.dtype.kind in "iub" and isinstance(exponent, numbers.Integral) and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
+    # the kernel reads the exponent as the tensor's dtype (an integer one as int64 first); float
+    # and double read it as a double
+    if da.dtype.kind in "iu":
+        _dtype.checked_scalar(exponent, _dtype.int64)
+    if da.dtype.kind != "f" or da.dtype == np.float16:
+        _dtype.checked_scalar(exponent, _dtype.from_numpy_dtype(da.dtype))
+    elif exponent.__class__ is not float:
+        _dtype.parsed_number(exponent)  # (an int beyond the parser's range is refused)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = _wrap(_arr(_power(da, db)))
     return record(out, node_class("PowBackward0"), (input,), (input, exponent), op="pow")
@@ -844,6 +856,8 @@ def lerp(input, end, weight, *, out=None, _call=("lerp", False)):
             raise NotATensor(end)
         if not (isinstance(weight, Tensor) or _is_scalar(weight)):
             raise NotATensor(weight)
+        if not isinstance(weight, Tensor):
+            _dtype.parsed_number(weight)  # (the parser refuses an int beyond [-2**63, 2**64))
     except Exception:
         refuse(_call, (input, end, weight))
         raise
@@ -868,7 +882,10 @@ def lerp(input, end, weight, *, out=None, _call=("lerp", False)):
         node = node_class("LerpBackward1")
         return record(_wrap(res), node, (input, end, weight), saved, op="lerp")
     _check_broadcast(input._data, end._data)
-    res = _arr(_lerp_values(input._data, end._data, dt.type(weight)))
+    # the kernel reads weight as its math type (float for half), refusing it out of its range
+    w = _dtype.checked_scalar(weight, _dtype.opmath(input.dtype))
+    with np.errstate(over="ignore"):
+        res = _arr(_lerp_values(input._data, end._data, w.astype(dt)))
     return record(_wrap(res), node_class("LerpBackward0"), (input, end), (weight,), op="lerp")
 
 
@@ -1301,11 +1318,18 @@ def _clip(data, lo, hi, out=None, dtype=None):
     both: clamp_stub, the same vector/scalar split over its three operands). ``out`` is the
     array written in place, if any."""
     if dtype is None and not isinstance(lo, _ndarray) and not isinstance(hi, _ndarray):  # number bounds
+        # the kernel reads each bound as data's dtype, refusing one out of its range
+        dt = _dtype.from_numpy_dtype(data.dtype)
+        if dt is _dtype.bool_:  # clamp's kernels are not compiled for bool
+            kernel = (
+                "clamp_min_scalar_cpu" if hi is None else "clamp_max_scalar_cpu" if lo is None else "clamp_scalar_cpu"
+            )
+            raise no_kernel(kernel, dt)
         res = data
         if lo is not None:
-            res = _keeping_input(np.maximum, res, res.dtype.type(lo))
+            res = _keeping_input(np.maximum, res, _dtype.checked_scalar(lo, dt))
         if hi is not None:
-            res = _keeping_input(np.minimum, res, res.dtype.type(hi))
+            res = _keeping_input(np.minimum, res, _dtype.checked_scalar(hi, dt))
         return _arr(res) if res is not data else res.copy()
     arrays = [b for b in (lo, hi) if isinstance(b, _ndarray)]
     layouts = [data, *arrays]  # the operands before casting: vectorized_lanes casts as torch does
@@ -1314,6 +1338,8 @@ def _clip(data, lo, hi, out=None, dtype=None):
             b.astype(dtype.np) if isinstance(b, _ndarray) and b.dtype != dtype.np else b for b in (data, lo, hi)
         )
         arrays = [b for b in (lo, hi) if isinstance(b, _ndarray)]
+    if len(arrays) == 2 and data.dtype == np.bool_:  # (maximum's and minimum's, for one bound, are)
+        raise no_kernel("clamp_cpu", _dtype.bool_)
     res = np.broadcast_to(data, np.broadcast_shapes(data.shape, *(b.shape for b in arrays))) if arrays else data
     second = []  # vectorized_lanes' answer, computed once, at the first tie
 
@@ -2904,6 +2930,12 @@ def where(condition, input=None, other=None, *, _call=("where", False)):
     try:
         if input is None and other is None:
             return tuple(_wrap(np.asarray(i, dtype=np.int64)) for i in np.nonzero(condition._data))
+        if _is_scalar(input) or _is_scalar(other):
+            # ATen first makes a number a scalar_tensor of the result dtype (refused out of its range)
+            dt = _dtype.result_type(input, other)
+            for x in (input, other):
+                if _is_scalar(x):
+                    _dtype.scalar_tensor_value(x, dt)
         if condition._data.dtype != np.bool_:
             raise RuntimeError(
                 f"where expected condition to be a boolean tensor, but got a tensor with dtype {condition.dtype._legacy}"
@@ -3228,11 +3260,11 @@ def _inplace_binary(
     check_result_dtype(result, self)
     raw = db
     if not _alpha_is_one(alpha):
-        db = _scaled(db, alpha, da.dtype)
+        db = _scaled(db, alpha, da.dtype, np_fn is np.subtract)
     if da is self._data and _aliases_unanalysably(da, raw):
         saved = _inplace_saved(self, other, db, node_cls)
         # writes self as PyTorch's loop does, scaling each value of other as it reads it
-        fn = np_fn if raw is db else (lambda a, b: np_fn(a, _scaled(b, alpha, da.dtype)))
+        fn = np_fn if raw is db else (lambda a, b: np_fn(a, _scaled(b, alpha, da.dtype, np_fn is np.subtract)))
         apply_in_iteration_order(fn, da, raw)
     else:
         res = _compute(np_fn, da, db)
@@ -3426,7 +3458,7 @@ def fill(input, value):
         _check_fill_value(value)
         out._data[...] = value._data.astype(out._data.dtype)
         return record(out, node_class("FillBackward1"), (input, value), op="fill")
-    out._data[...] = np.asarray(value).astype(out._data.dtype)  # fill_ casts any number, as PyTorch
+    out._data[...] = _dtype.checked_scalar(value, input.dtype)
     return record(out, node_class("FillBackward0"), (input,), op="fill")
 
 
@@ -3455,7 +3487,7 @@ def fill_(self, value, *, _call=("fill_", True)):
         _check_fill_value(value)
         _write(self, value._data.astype(self._data.dtype), "fill_")
         return finish_inplace(self, "fill_", node_class("FillBackward3"), (self, value))
-    self._data[...] = np.asarray(value).astype(self._data.dtype)  # fill_ casts any number, as PyTorch
+    self._data[...] = _dtype.checked_scalar(value, self.dtype)
     return finish_inplace(self, "fill_", node_class("FillBackward2"), (self,))
 
 
@@ -3603,18 +3635,19 @@ def _masked_fill_tensor_bw(node, g, ns):
 
 
 def _masked_fill_args(self, mask, value):
-    """(value as an array, node class, differentiable inputs): a tensor value (0-d only) is an
-    input of its own (MaskedFillBackward1); the mask never is."""
+    """(value, node class, differentiable inputs): a tensor value (0-d only) is an input of
+    its own (MaskedFillBackward1); the mask never is. The value is converted once the shapes
+    are checked."""
     _check_numbers(value)
     if mask._data.dtype != np.bool_:
-        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype._legacy}")
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype._cpp}")
     if not isinstance(value, Tensor):
-        return np.asarray(value, dtype=self._data.dtype), node_class("MaskedFillBackward0"), (self,)
+        return value, node_class("MaskedFillBackward0"), (self,)
     if value.ndim:
         raise RuntimeError(
             f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with {value.ndim} dimension(s)."
         )
-    return value._data.astype(self._data.dtype), node_class("MaskedFillBackward1"), (self, value)
+    return value, node_class("MaskedFillBackward1"), (self, value)
 
 
 @autograd_first(call=("masked_fill", False))
@@ -3623,9 +3656,11 @@ def masked_fill(input, mask, value):
     value; saves the mask)."""
     v, node_cls, inputs = _masked_fill_args(input, mask, value)
     try:
-        res = np.where(mask._data, v, input._data)
-    except ValueError:
-        raise broadcast_error(input.shape, mask.shape) from None
+        np.broadcast_shapes(input.shape, mask.shape)
+    except ValueError:  # expand_outplace(mask, self) names the mask first
+        raise broadcast_error(mask.shape, input.shape) from None
+    # the kernel reads the value (a 0-d tensor's item() too) after the shape checks
+    res = np.where(mask._data, _dtype.checked_scalar(v, input.dtype), input._data)
     return record(_wrap(_arr(res)), node_cls, inputs, (mask,), op="masked_fill")
 
 
@@ -3637,5 +3672,6 @@ def masked_fill_(self, mask, value, *, _call=("masked_fill_", True)):
     except Exception:
         refuse(_call, (self, mask, value))
         raise
-    _write(self, np.where(mask._data, v, self._data), "masked_fill_")
+    check_out_shape(self._data.shape, mask._data.shape)
+    _write(self, np.where(mask._data, _dtype.checked_scalar(v, self.dtype), self._data), "masked_fill_")
     return finish_inplace(self, "masked_fill_", node_cls, inputs, (mask,))
