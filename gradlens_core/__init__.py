@@ -14,7 +14,7 @@ tensor([0.1966, 0.1050, 0.0452])
 
 from __future__ import annotations
 
-from . import _argparse, _methods, _ops, _warn
+from . import _argparse, _math_ops, _methods, _ops, _warn
 from ._arrange import diag, roll, tile, tril, triu
 from ._cumulative import cumprod, cumsum, flip
 from ._dtype import (
@@ -244,9 +244,36 @@ def result_type(a, b) -> dtype:
 
 
 # torch's functions of in-place ops: the Tensor methods, their parser errors naming a function
+# (and their tensor ``input``)
 clamp_min_ = _argparse.entry(_ops.clamp_min_, "clamp_min_", False)
 clamp_max_ = _argparse.entry(_ops.clamp_max_, "clamp_max_", False)
 fill_ = _argparse.entry(_ops.fill_, "fill_", False)
+clamp_ = _argparse.entry(_ops.clamp_, "clamp_", False)
+clip_ = _argparse.entry(_ops.clamp_, "clip_", False)
+round_ = _argparse.entry(_ops.round_, "round_", False)
+index_put_ = _argparse.entry(_methods.index_put_, "index_put_", False)
+abs_ = _argparse.entry(_ops.abs_, "abs_", False)
+ceil_ = _argparse.entry(_ops.ceil_, "ceil_", False)
+cos_ = _argparse.entry(_ops.cos_, "cos_", False)
+erf_ = _argparse.entry(_math_ops.erf_, "erf_", False)
+exp_ = _argparse.entry(_ops.exp_, "exp_", False)
+expm1_ = _argparse.entry(_math_ops.expm1_, "expm1_", False)
+floor_ = _argparse.entry(_ops.floor_, "floor_", False)
+log_ = _argparse.entry(_ops.log_, "log_", False)
+neg_ = _argparse.entry(_ops.neg_, "neg_", False)
+relu_ = _argparse.entry(_ops.relu_, "relu_", False)
+sigmoid_ = _argparse.entry(_ops.sigmoid_, "sigmoid_", False)
+sin_ = _argparse.entry(_ops.sin_, "sin_", False)
+sqrt_ = _argparse.entry(_ops.sqrt_, "sqrt_", False)
+tanh_ = _argparse.entry(_ops.tanh_, "tanh_", False)
+zero_ = _argparse.entry(_ops.zero_, "zero_", False)
+
+
+def detach_(input=_argparse.MISSING, *extra, **unknown) -> Tensor:
+    """``torch.detach_(x)``: ``x.detach_()``."""
+    if extra or unknown or not isinstance(input, Tensor):
+        _argparse.refuse_extra(("detach_", False), (input,), extra, unknown)
+    return input.detach_()
 
 
 class _Cuda:

@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from . import _dtype, _ns
-from ._argparse import refuse, refuse_given
+from ._argparse import MISSING, refuse, refuse_extra, refuse_given, warn_deprecated
 from ._autograd import backward_formula, node_class
 from ._ops import (
     _inplace_unary,
@@ -133,14 +133,16 @@ def hypot(input, other, *, _call=("hypot", False)):
     return record(_wrap(np.asarray(res)), node, (input, other), (input, other), save_output=True, op="hypot")
 
 
-def hypot_(self, other):
+def hypot_(self, other=MISSING, *extra, _call=("hypot_", True), **unknown):
     """In-place ``hypot`` (HypotBackward0: saves a clone of the old self, other and the result).
 
     >>> import gradlens_core as torch
     >>> torch.tensor([3.]).hypot_(torch.tensor([4.]))
     tensor([5.])
     """
-    refuse_non_tensors(("hypot_", True), (self, other))
+    if extra or unknown:
+        refuse_extra(_call, (self, other), extra, unknown)
+    refuse_non_tensors(_call, (self, other))
     op = "hypot_"
     check_inplace(self, op, (other,))
     check_internal_overlap(self, op)
@@ -253,9 +255,14 @@ def _addc(name, divide):
         saved = _saved3(tensor1, tensor2, value, divide) if needs_grad(*inputs) else ()
         return record(_wrap(res), node_cls, inputs, saved, op=name)
 
-    def inplace(self, tensor1, tensor2, *, value=1):
+    def inplace(self, tensor1=MISSING, tensor2=MISSING, *extra, value=1, _call=(name + "_", True), **unknown):
         op = name + "_"
-        refuse_non_tensors((op, True), (self, tensor1, tensor2), value)
+        if extra or unknown:
+            if len(extra) == 1 and not unknown and _is_scalar(tensor1):  # the deprecated (value, t1, t2)
+                warn_deprecated(_call)
+                return inplace(self, tensor2, extra[0], value=tensor1, _call=_call)
+            refuse_extra(_call, (self, tensor1, tensor2), extra, unknown, value=(value, 1))
+        refuse_non_tensors(_call, (self, tensor1, tensor2), value)
         value = _dtype.parsed_number(value)
         check_inplace(self, op, (tensor1, tensor2))
         check_internal_overlap(self, op)

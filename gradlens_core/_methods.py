@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 
 from . import _arrange, _cumulative, _dtype, _factories, _logic, _math_ops, _ops, _order_stats, _random, _views
-from ._argparse import entry, refuse
+from ._argparse import MISSING, entry, refuse, refuse_extra
 from ._tensor import Tensor
 from ._warn import warn_once
 
@@ -37,6 +37,28 @@ def _flip(self, *dims, **kwargs):
         refuse(("flip", True), (self, *dims))
         raise
     return _cumulative.flip(self, shape)
+
+
+def index_put_(
+    self=MISSING, indices=MISSING, values=MISSING, accumulate=False, *extra, _call=("index_put_", True), **unknown
+):
+    """``self[indices] = values`` (``+=`` with ``accumulate``) for a tuple of index tensors, after
+    PyTorch's parser's checks (``values`` a tensor, ``accumulate`` a bool).
+
+    >>> import gradlens_core as torch
+    >>> torch.zeros(3).index_put_((torch.tensor([0, 2]),), torch.tensor(1.0))
+    tensor([1., 0., 1.])
+    """
+    if (
+        extra
+        or unknown
+        or not isinstance(self, Tensor)
+        or not isinstance(indices, (tuple, list))
+        or not isinstance(values, Tensor)
+        or accumulate.__class__ is not bool
+    ):
+        refuse_extra(_call, (self, indices, values, accumulate), extra, unknown, (("accumulate", False),))
+    return _views.index_put_(self, indices, values, accumulate)
 
 
 _METHODS = {
@@ -194,7 +216,7 @@ _METHODS = {
     "hypot_": _math_ops.hypot_,
     "addcdiv_": _math_ops.addcdiv_,
     "ceil_": _ops.ceil_,
-    "index_put_": _views.index_put_,
+    "index_put_": index_put_,
     "masked_fill": entry(_ops.masked_fill, "masked_fill", True),
     "masked_fill_": _ops.masked_fill_,
     "uniform_": _random.uniform_,

@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 
 from . import _dtype, _events, _ns, _stl
-from ._argparse import NotATensor, entry, parser_error, refuse, refuse_given
+from ._argparse import MISSING, NotATensor, entry, parser_error, refuse, refuse_extra, refuse_given, warn_deprecated
 from ._autograd import NotImplementedNode, backward_formula, node_class, non_overlapping_and_dense
 from ._layout import (
     apply_in_iteration_order,
@@ -611,9 +611,11 @@ def floor_divide(input, other, *, _call=("floor_divide", False)):
         raise
 
 
-def floor_divide_(self, other, *, _call=("floor_divide_", True)):
+def floor_divide_(self, other=MISSING, *extra, _call=("floor_divide_", True), **unknown):
     """In-place ``//`` (``x //= y``): PyTorch has no derivative for it, so its node is
     NotImplemented (backward raises) and a number ``other`` is no input of it."""
+    if extra or unknown:
+        refuse_extra(_call, (self, other), extra, unknown)
     try:
         with np.errstate(divide="ignore", invalid="ignore"):
             return _inplace_binary(
@@ -1644,7 +1646,9 @@ def _bitwise_inplace(np_fn, name: str, kernel_name=None):
             raise kernel_not_implemented(f"{kernel_name}_cpu", _dtype.from_numpy_dtype(np.result_type(a, b)))
         return np_fn(a, b)
 
-    def fn(self, other, *, _call=(op, True)):
+    def fn(self, other=MISSING, *extra, _call=(op, True), **unknown):
+        if extra or unknown:
+            refuse_extra(_call, (self, other), extra, unknown)
         try:
             return _inplace_binary(self, other, kernel, None, op)
         except Exception:
@@ -1662,8 +1666,9 @@ bitwise_left_shift_ = _bitwise_inplace(_shift_kernel(True), "bitwise_left_shift"
 bitwise_right_shift_ = _bitwise_inplace(_shift_kernel(False), "bitwise_right_shift", "rshift")
 
 
-def bitwise_not_(self):
+def bitwise_not_(self=MISSING, *extra, _call=("bitwise_not_", True), **unknown):
     """``~self`` in place (no history)."""
+    _self_only(self, extra, unknown, _call)
     check_inplace(self, "bitwise_not_")
     if self._data.dtype.kind == "f":
         raise kernel_not_implemented("bitwise_not_cpu", self.dtype)
@@ -3302,7 +3307,12 @@ def _requires(x) -> bool:
     return isinstance(x, Tensor) and x.requires_grad
 
 
-def add_(self, other, *, alpha=1, _call=("add_", True)):
+def add_(self, other=MISSING, *extra, alpha=1, _call=("add_", True), **unknown):
+    if extra or unknown:
+        if len(extra) == 1 and not unknown and _is_scalar(other):  # the deprecated add_(alpha, other)
+            warn_deprecated(_call)
+            return add_(self, extra[0], alpha=other, _call=_call)
+        refuse_extra(_call, (self, other), extra, unknown, alpha=(alpha, 1))
     try:
         return _inplace_binary(self, other, np.add, _AddBackward0, "add_", alpha)
     except Exception:
@@ -3310,7 +3320,12 @@ def add_(self, other, *, alpha=1, _call=("add_", True)):
         raise
 
 
-def sub_(self, other, *, alpha=1, _call=("sub_", True)):
+def sub_(self, other=MISSING, *extra, alpha=1, _call=("sub_", True), **unknown):
+    if extra or unknown:
+        if len(extra) == 1 and not unknown and _is_scalar(other):  # the deprecated sub_(alpha, other)
+            warn_deprecated(_call)
+            return sub_(self, extra[0], alpha=other, _call=_call)
+        refuse_extra(_call, (self, other), extra, unknown, alpha=(alpha, 1))
     try:
         return _inplace_binary(self, other, np.subtract, _SubBackward0, "sub_", alpha, _check_bool_sub)
     except Exception:
@@ -3318,7 +3333,9 @@ def sub_(self, other, *, alpha=1, _call=("sub_", True)):
         raise
 
 
-def mul_(self, other, *, _call=("mul_", True)):
+def mul_(self, other=MISSING, *extra, _call=("mul_", True), **unknown):
+    if extra or unknown:
+        refuse_extra(_call, (self, other), extra, unknown)
     try:
         return _inplace_binary(self, other, np.multiply, _MulBackward0, "mul_")
     except Exception:
@@ -3326,7 +3343,9 @@ def mul_(self, other, *, _call=("mul_", True)):
         raise
 
 
-def div_(self, other, *, rounding_mode=None, _call=("div_", True)):
+def div_(self, other=MISSING, *extra, rounding_mode=None, _call=("div_", True), **unknown):
+    if extra or unknown:
+        refuse_extra(_call, (self, other), extra, unknown, rounding_mode=(rounding_mode, None))
     try:
         with np.errstate(divide="ignore", invalid="ignore"):
             if rounding_mode is not None:
@@ -3343,8 +3362,10 @@ _FmodBackward1 = node_class("FmodBackward1")
 _RemainderBackward1 = node_class("RemainderBackward1")
 
 
-def fmod_(self, other, *, _call=("fmod_", True)):
+def fmod_(self, other=MISSING, *extra, _call=("fmod_", True), **unknown):
     """In-place ``fmod`` (FmodBackward0 for a number, FmodBackward1 saving self's old values)."""
+    if extra or unknown:
+        refuse_extra(_call, (self, other), extra, unknown)
     try:
         node_cls = _FmodBackward1 if isinstance(other, Tensor) else node_class("FmodBackward0")
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -3354,7 +3375,7 @@ def fmod_(self, other, *, _call=("fmod_", True)):
         raise
 
 
-def remainder_(self, other, *, _call=("remainder_", True)):
+def remainder_(self, other=MISSING, *extra, _call=("remainder_", True), **unknown):
     """In-place ``remainder`` (``x %= y``): RemainderBackward0 for a number, RemainderBackward1
     for a tensor, saving self's old values and other only when other's grad is wanted.
 
@@ -3364,6 +3385,8 @@ def remainder_(self, other, *, _call=("remainder_", True)):
     >>> a
     tensor([1., 1.])
     """
+    if extra or unknown:
+        refuse_extra(_call, (self, other), extra, unknown)
     try:
         node_cls = _RemainderBackward1 if isinstance(other, Tensor) else node_class("RemainderBackward0")
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -3377,7 +3400,8 @@ def _inplace_unary(name, np_fn, save_output=False, save_input=False, float_only=
     node_cls = node_class(name)
     op = name[: name.index("Backward")].lower() + "_"
 
-    def fn(self):
+    def fn(self=MISSING, *extra, _call=(op, True), **unknown):
+        _self_only(self, extra, unknown, _call)
         check_inplace(self, op, overlap="ok")
         if op == "relu_":  # relu's own check of a bool input comes before TensorIterator's
             _check_kernel(self, "relu")
@@ -3390,9 +3414,17 @@ def _inplace_unary(name, np_fn, save_output=False, save_input=False, float_only=
             _write(self, np_fn(self._data), op, result)
         return finish_inplace(self, op, node_cls, (self,), saved, save_output=save_output)
 
-    fn.__name__ = op
+    fn.__name__ = fn.__qualname__ = op
     fn.__doc__ = f"In-place {op[:-1]} (bumps the version counter)."
     return fn
+
+
+def _self_only(self, extra, unknown, call) -> None:
+    """The argument check of an op of the tensor alone (exp_, zero_, ...): anything more, or
+    no tensor (``torch.exp_()``), is refused as PyTorch's parser (for a Tensor method, CPython's
+    METH_NOARGS check) refuses it. The op's catch-alls cost no more than this test."""
+    if extra or unknown or self.__class__ is not Tensor and not isinstance(self, Tensor):
+        refuse_extra(call, (self,), extra, unknown)
 
 
 exp_ = _inplace_unary("ExpBackward0", np.exp, save_output=True)
@@ -3407,8 +3439,9 @@ abs_ = _inplace_unary("AbsBackward0", np.abs, save_input=True, float_only=False)
 _neg_ = _inplace_unary("NegBackward0", np.negative, float_only=False)
 
 
-def neg_(self):
+def neg_(self=MISSING, *extra, _call=("neg_", True), **unknown):
     """In-place negation (refused on bool tensors, as ``-`` is)."""
+    _self_only(self, extra, unknown, _call)
     if self._data.dtype == np.bool_:
         neg(self)  # raises PyTorch's error
     return _neg_(self)
@@ -3417,8 +3450,10 @@ def neg_(self):
 _round_ = _inplace_unary("RoundBackward0", np.round, float_only=False)
 
 
-def round_(self, *, decimals=_NO_DECIMALS, _call=("round_", True)):
+def round_(self=MISSING, *extra, decimals=_NO_DECIMALS, _call=("round_", True), **unknown):
     """In-place ``round`` (RoundBackward0, or RoundBackward1 with ``decimals``)."""
+    if extra or unknown or not isinstance(self, Tensor):
+        refuse_extra(_call, (self,), extra, unknown, decimals=(decimals, _NO_DECIMALS))
     if decimals is _NO_DECIMALS:
         return _round_(self)
     decimals = _decimals_arg(self, decimals, _call)
@@ -3467,21 +3502,24 @@ def _check_fill_value(value: Tensor) -> None:
         raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} dimensions.")
 
 
-def zero_(self):
+def zero_(self=MISSING, *extra, _call=("zero_", True), **unknown):
     """Fill with zeros in place (ZeroBackward0)."""
+    _self_only(self, extra, unknown, _call)
     check_inplace(self, "zero_", overlap="ok")  # filling is idempotent: PyTorch allows expanded tensors
     self._data[...] = 0
     return finish_inplace(self, "zero_", node_class("ZeroBackward0"), (self,))
 
 
-def fill_(self, value, *, _call=("fill_", True)):
+def fill_(self=MISSING, value=MISSING, *extra, _call=("fill_", True), **unknown):
     """Fill with ``value`` in place (FillBackward0, or FillBackward1 for a 0-d tensor value)."""
     # filling with a number is idempotent: PyTorch allows expanded tensors (not with a tensor value)
     try:
+        if extra or unknown:
+            raise NotATensor(extra)
         _check_numbers(value)
         check_inplace(self, "fill_", (value,), overlap="error" if isinstance(value, Tensor) else "ok")
     except Exception:
-        refuse(_call, (self, value))
+        refuse(_call, (self, value, *extra), unknown)
         raise
     if isinstance(value, Tensor):
         _check_fill_value(value)
@@ -3491,23 +3529,24 @@ def fill_(self, value, *, _call=("fill_", True)):
     return finish_inplace(self, "fill_", node_class("FillBackward2"), (self,))
 
 
-def clamp_(self, min=None, max=None, *, _call=("clamp_", True)):
+def clamp_(self=MISSING, min=None, max=None, *extra, _call=("clamp_", True), **unknown):
     """In-place clamp (ClampBackward1; saves the original values; ClampBackward0 for tensor bounds)."""
     try:
+        if extra or unknown:
+            raise NotATensor(extra)
         _check_bounds(min, max)
         check_inplace(self, "clamp_", overlap="ok")
     except Exception:
-        refuse_given(_call, (self, min, max), (("min", None), ("max", None)))
+        if extra:  # (min and max came by position)
+            refuse(_call, (self, min, max, *extra), unknown)
+        refuse_given(_call, (self, min, max), (("min", None), ("max", None)), unknown)
         raise
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     return _clamp_in_place(self, min, max, "clamp_", "ClampBackward1", "ClampBackward0")
 
 
-_NO_BOUND = object()  # clamp_min_ or clamp_max_ called without a bound (the parser's error names the call)
-
-
-def clamp_min_(self, min=_NO_BOUND, *extra, _call=("clamp_min_", True), **unknown):
+def clamp_min_(self=MISSING, min=MISSING, *extra, _call=("clamp_min_", True), **unknown):
     """In-place ``clamp_min``: ClampMinBackward0 for a number, ClampMinBackward1 for a tensor
     (which, as clamp_'s, saves self's old values and the bound).
 
@@ -3520,7 +3559,7 @@ def clamp_min_(self, min=_NO_BOUND, *extra, _call=("clamp_min_", True), **unknow
     return _clamp_in_place(self, min, None, "clamp_min_", "ClampMinBackward0", "ClampMinBackward1")
 
 
-def clamp_max_(self, max=_NO_BOUND, *extra, _call=("clamp_max_", True), **unknown):
+def clamp_max_(self=MISSING, max=MISSING, *extra, _call=("clamp_max_", True), **unknown):
     """In-place ``clamp_max``: ClampMaxBackward0 for a number, ClampMaxBackward1 for a tensor."""
     _one_bound_args(self, max, extra, unknown, _call)
     return _clamp_in_place(self, None, max, "clamp_max_", "ClampMaxBackward0", "ClampMaxBackward1")
@@ -3531,13 +3570,12 @@ def _one_bound_args(self, bound, extra, unknown, call) -> None:
     text: a bound that is no number or tensor, none, more than one, or an unknown keyword),
     then autograd's refusal of the edit."""
     try:
-        if bound is _NO_BOUND or extra or unknown:
+        if bound is MISSING or extra or unknown:
             raise TypeError(f"{call[0]}() takes one bound")
         _check_numbers(bound)
         check_inplace(self, call[0], (bound,), overlap="ok")
     except Exception:
-        args = (self,) if bound is _NO_BOUND else (self, bound, *extra)
-        refuse(call, args, **{k: (v, _NO_BOUND) for k, v in unknown.items()})
+        refuse(call, (self, bound, *extra), unknown)
         raise
 
 
@@ -3592,9 +3630,12 @@ def _second(_, value):
     return value
 
 
-def copy_(self, src, non_blocking=False):
+def copy_(self, src=MISSING, non_blocking=False, *extra, _call=("copy_", True), **unknown):
     """Copy ``src`` into ``self`` (CopyBackwards: self's old values get zero grad)."""
-    src = as_tensor_arg(src)
+    if extra or unknown or not isinstance(src, Tensor) or non_blocking.__class__ is not bool:
+        if extra or unknown or not _is_scalar(src) or non_blocking.__class__ is not bool:
+            refuse_extra(_call, (self, src, non_blocking), extra, unknown, (("non_blocking", False),))
+        src = as_tensor_arg(src)  # a number: PyTorch's parser takes it as a tensor here
     # copying a tensor onto the very same elements: PyTorch returns before its checks (even an
     # expanded tensor may be its own source), the version still moves
     a, b = self._data, src._data
@@ -3664,13 +3705,15 @@ def masked_fill(input, mask, value):
     return record(_wrap(_arr(res)), node_cls, inputs, (mask,), op="masked_fill")
 
 
-def masked_fill_(self, mask, value, *, _call=("masked_fill_", True)):
+def masked_fill_(self, mask=MISSING, value=MISSING, *extra, _call=("masked_fill_", True), **unknown):
     """In-place ``masked_fill`` (MaskedFillBackward0, or 1 for a tensor value)."""
     try:
+        if extra or unknown or mask is MISSING:
+            raise NotATensor(extra)
         check_inplace(self, "masked_fill_", (value,), overlap="warn")
         v, node_cls, inputs = _masked_fill_args(self, mask, value)
     except Exception:
-        refuse(_call, (self, mask, value))
+        refuse(_call, (self, mask, value, *extra), unknown)
         raise
     check_out_shape(self._data.shape, mask._data.shape)
     _write(self, np.where(mask._data, _dtype.checked_scalar(v, self.dtype), self._data), "masked_fill_")
