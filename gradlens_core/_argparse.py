@@ -279,6 +279,14 @@ _SIGNATURES = {
         + ("neg_", "relu_", "sigmoid_", "sin_", "sqrt_", "tanh_", "zero_")
     },
     # (copy_ takes a number as a tensor; its hidden overload is not known here)
+    "t": ("Tensor input",),
+    # ops of the tensor alone (their Tensor methods take nothing: CPython's METH_NOARGS)
+    **{
+        name: ("Tensor input, *, Tensor out = None",)
+        for name in ("abs", "absolute", "ceil", "cos", "erf", "exp", "expm1", "floor", "log", "log1p", "neg")
+        + ("negative", "sgn", "sigmoid", "sign", "sin", "sqrt", "tanh", "trunc")
+    },
+    "relu": ("Tensor input",),
     "copy_": ("Tensor input, Tensor other, bool non_blocking = False", "!Tensor input, Tensor other, bool async"),
     "uniform_": ("Tensor input, float from = 0, float to = 1, *, Generator? generator = None",),
     "normal_": ("Tensor input, float mean = 0, float std = 1, *, Generator? generator = None",),
@@ -513,15 +521,16 @@ def _overloads(name: str, method: bool) -> tuple:
     return tuple(_Signature(name, t, method) for t in texts)
 
 
-def parser_error(name: str, args: tuple, kwargs: dict, method: bool = False) -> TypeError | None:
+def parser_error(name: str, args: tuple, kwargs: dict, method: bool = False, owner="Tensor") -> TypeError | None:
     """The TypeError PyTorch's parser raises for ``torch.<name>(*args, **kwargs)`` (or, with
     ``method``, for ``tensor.<name>(*args, **kwargs)``: ``args`` without the tensor), or None
-    when one of the op's signatures accepts the call."""
+    when one of the op's signatures accepts the call. (``owner``: the class CPython names a
+    method of the tensor alone by, see ``_method_owner``.)"""
     sigs = _overloads(name, method)
     if method and not any(s.params for s in sigs):  # a method of self alone: CPython's METH_NOARGS
         if kwargs:
-            return TypeError(f"Tensor.{name}() takes no keyword arguments")
-        return TypeError(f"Tensor.{name}() takes no arguments ({len(args)} given)") if args else None
+            return TypeError(f"{owner}.{name}() takes no keyword arguments")
+        return TypeError(f"{owner}.{name}() takes no arguments ({len(args)} given)") if args else None
     if len(sigs) == 1:
         return sigs[0].error(args, kwargs) or sigs[0].unpack_error(args, kwargs)
     for s in sigs:  # the first signature that takes the call unpacks it
@@ -670,7 +679,8 @@ def refuse(call: tuple, args: tuple, unknown=None, /, **given) -> None:
         args = args[:n]
     kwargs.update((k, v) for k, (v, default) in given.items() if not (type(v) is type(default) and v == default))
     kwargs.update(unknown or ())
-    error = parser_error(name, args[1:] if method else args, kwargs, method)
+    owner = _method_owner(sys._getframe(1), name, args[0]) if method else None
+    error = parser_error(name, args[1:] if method else args, kwargs, method, owner)
     if error is not None:
         raise error from None
 
@@ -742,10 +752,30 @@ def call_keywords(frame):
     >>> sorted(f(1, dim=0, keepdim=True))
     ['dim', 'keepdim']
     """
+    f = _user_frame(frame)
+    return None if f is None else _keywords_at(f.f_code, f.f_lasti)
+
+
+def _user_frame(frame):
+    """The first frame before ``frame`` outside this package: the user's call."""
     f = frame.f_back
     while f is not None and f.f_code.co_filename.startswith(_PACKAGE):
         f = f.f_back
-    return None if f is None else _keywords_at(f.f_code, f.f_lasti)
+    return f
+
+
+def _method_owner(frame, name: str, self) -> str:
+    """How CPython names a method of the tensor alone in its TypeError: ``x.exp(1)`` calls the
+    method descriptor of the C class, TensorBase; a bound method (``f = x.exp; f(1)``) is
+    named by self's type. Read from the user's bytecode: the last load of ``name``."""
+    f = _user_frame(frame)
+    if f is not None:
+        for i in reversed([i for i in dis.get_instructions(f.f_code) if i.offset <= f.f_lasti]):
+            if i.opname in ("LOAD_METHOD", "LOAD_ATTR") and i.argval == name:
+                if i.opname == "LOAD_METHOD" or (sys.version_info >= (3, 12) and i.arg & 1):
+                    return "TensorBase"
+                break
+    return type(self).__qualname__
 
 
 def _keywords_at(code, lasti: int):
@@ -775,22 +805,37 @@ def _at_default(value, default) -> bool:
 def entry(fn, name: str, method: bool):
     """``fn`` under torch's name ``name``, or as a Tensor method: the same code with its hidden
     ``_call`` argument set, so the parser's error names the call as it was written (a second
-    function object: no wrapper on the op's path)."""
+    function object: no wrapper on the op's path). A function's tensor is named ``input``, as
+    torch's functions name it (``torch.fill_(input=x, value=1)``), where the op calls it ``self``."""
     wrapped = getattr(fn, "__wrapped__", None)
     if wrapped is not None:  # an ``autograd_first`` op: its twin replays the parser as ``name``
         from ._tensor import autograd_first
 
-        twin = autograd_first(wrapped, call=(name, method))
-        twin.__qualname__ = f"Tensor.{name}" if method else name
+        twin = autograd_first(wrapped if method else _input_named(wrapped), call=(name, method))
+        twin.__qualname__ = name
         return twin
+    clone = _input_named(fn) if not method else _copy(fn, fn.__code__)
+    if "_call" in (fn.__kwdefaults__ or {}):
+        clone.__kwdefaults__ = {**fn.__kwdefaults__, "_call": (name, method)}
+    # (Python's own TypeError names the function by this: "add() got an unexpected keyword
+    # argument 'foo'", as PyTorch's parser says it)
+    clone.__name__ = clone.__qualname__ = name
+    return clone
+
+
+def _input_named(fn):
+    """``fn`` with its first parameter named ``input`` if it was ``self`` (the same code, its
+    first local renamed)."""
     code = fn.__code__
-    if not method and code.co_varnames[:1] == ("self",):
-        # torch's functions name the tensor ``input`` (torch.fill_(input=x, value=1)): the same
-        # code, its first local renamed
+    if code.co_varnames[:1] == ("self",):
         code = code.replace(co_varnames=("input", *code.co_varnames[1:]))
-    clone = types.FunctionType(code, fn.__globals__, name, fn.__defaults__, fn.__closure__)
-    clone.__kwdefaults__ = {**fn.__kwdefaults__, "_call": (name, method)}
+    return _copy(fn, code)
+
+
+def _copy(fn, code):
+    clone = types.FunctionType(code, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
+    clone.__kwdefaults__ = dict(fn.__kwdefaults__) if fn.__kwdefaults__ else None
     clone.__doc__ = fn.__doc__
-    clone.__qualname__ = f"Tensor.{name}" if method else name
+    clone.__qualname__ = fn.__qualname__
     clone.__module__ = fn.__module__
     return clone

@@ -112,7 +112,7 @@ erf_ = _inplace_unary("ErfBackward0", _np_erf, save_input=True)
 
 
 @autograd_first
-def hypot(input, other, *, _call=("hypot", False)):
+def hypot(input=MISSING, other=MISSING, *extra, _call=("hypot", False)):
     """``sqrt(input**2 + other**2)`` elementwise, broadcast (HypotBackward0: saves self, other
     and result).
 
@@ -120,6 +120,8 @@ def hypot(input, other, *, _call=("hypot", False)):
     >>> torch.hypot(torch.tensor([3.]), torch.tensor([4.]))
     tensor([5.])
     """
+    if extra:
+        refuse_extra(_call, (input, other), extra, None)
     refuse_non_tensors(_call, (input, other))
     da, db, dt = _operands(input, other)
     dt = dt or input.dtype
@@ -246,7 +248,12 @@ def _addc(name, divide):
     node_cls = node_class("AddcdivBackward0" if divide else "AddcmulBackward0")
 
     @autograd_first
-    def fn(input, tensor1, tensor2, *, value=1, _call=(name, False)):
+    def fn(input=MISSING, tensor1=MISSING, tensor2=MISSING, *extra, value=1, _call=(name, False), **unknown):
+        if extra or unknown:
+            if len(extra) == 1 and not unknown and _is_scalar(tensor1):  # the deprecated (value, t1, t2)
+                warn_deprecated(_call)
+                return fn(input, tensor2, extra[0], value=tensor1, _call=_call)
+            refuse_extra(_call, (input, tensor1, tensor2), extra, unknown, value=(value, 1))
         refuse_non_tensors(_call, (input, tensor1, tensor2), value)
         value = _dtype.parsed_number(value)  # a Scalar, as the parser reads it
         a, b, c, dt, _ = _pointwise3(input, tensor1, tensor2, value, name)

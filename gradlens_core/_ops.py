@@ -413,8 +413,10 @@ def _scaled(values, alpha, dtype, subtracted=False):
 # ``_call`` names the call for it (``_argparse.entry``); the fast path pays nothing.
 
 
-def add(input, other, *, alpha=1, out=None, _call=("add", False)):
+def add(input=MISSING, other=MISSING, *extra, alpha=1, out=None, _call=("add", False)):
     """``input + alpha * other`` (AddBackward0; saves nothing)."""
+    if extra:
+        return _alpha_first(add, input, other, extra, _call)
     try:
         return _add_like(input, other, alpha, np.add, _AddBackward0, "add")
     except Exception:
@@ -422,14 +424,25 @@ def add(input, other, *, alpha=1, out=None, _call=("add", False)):
         raise
 
 
-def sub(input, other, *, alpha=1, out=None, _call=("sub", False)):
+def sub(input=MISSING, other=MISSING, *extra, alpha=1, out=None, _call=("sub", False)):
     """``input - alpha * other`` (SubBackward0; saves nothing)."""
+    if extra:
+        return _alpha_first(sub, input, other, extra, _call)
     try:
         _check_bool_sub(input, other)
         return _add_like(input, other, alpha, np.subtract, _SubBackward0, "sub")
     except Exception:
         refuse(_call, (input, other), alpha=(alpha, 1))
         raise
+
+
+def _alpha_first(op, input, other, extra, call):
+    """``add(input, alpha, other)``, a deprecated overload PyTorch runs with a warning (any
+    other call with more positional arguments is its parser's to refuse)."""
+    if len(extra) == 1 and _is_scalar(other):
+        warn_deprecated(call)
+        return op(input, extra[0], alpha=other, _call=call)
+    refuse_extra(call, (input, other), extra, None)
 
 
 def _is_bool(x) -> bool:
@@ -481,8 +494,10 @@ def rsub(input, other, alpha=1, *, _call=("rsub", False)):
     return record(_wrap(res), node_class("RsubBackward1"), (input,), ctx=alpha, op="rsub")
 
 
-def mul(input, other, *, out=None, _call=("mul", False)):
+def mul(input=MISSING, other=MISSING, *extra, out=None, _call=("mul", False)):
     """Elementwise product (MulBackward0): saves ``other`` if ``input`` needs grad, and vice versa."""
+    if extra:
+        refuse_extra(_call, (input, other), extra, None)
     if not isinstance(input, Tensor):
         return _number_first(mul, input, other, _call)
     if _in_builtin_formula[0]:
@@ -518,8 +533,10 @@ def _saved_operand(x, values, partner):
     return x if isinstance(x, Tensor) else values
 
 
-def div(input, other, *, rounding_mode=None, out=None, _call=("div", False)):
+def div(input=MISSING, other=MISSING, *extra, rounding_mode=None, out=None, _call=("div", False)):
     """True division (DivBackward0): saves ``other``, and ``input`` if ``other`` needs grad."""
+    if extra:
+        refuse_extra(_call, (input, other), extra, None, rounding_mode=(rounding_mode, None))
     try:
         if rounding_mode is not None:
             return _floor_or_trunc_div(input, other, rounding_mode)
@@ -603,7 +620,9 @@ def _rounding_division(mode):
     raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{mode}'")
 
 
-def floor_divide(input, other, *, _call=("floor_divide", False)):
+def floor_divide(input=MISSING, other=MISSING, *extra, _call=("floor_divide", False)):
+    if extra:
+        refuse_extra(_call, (input, other), extra, None)
     try:
         return _floor_or_trunc_div(input, other, "floor")
     except Exception:
@@ -632,7 +651,7 @@ def floor_divide_(self, other=MISSING, *extra, _call=("floor_divide_", True), **
         raise
 
 
-def remainder(input, other, *, _call=("remainder", False)):
+def remainder(input=MISSING, other=MISSING, *extra, _call=("remainder", False)):
     """Python's ``%`` (numpy's mod): RemainderBackward0 for a number ``other``,
     RemainderBackward1 for a tensor, which saves self and other only when other's grad is
     wanted (derivatives.yaml: other: -grad * self.div(other, rounding_mode="floor")). A number
@@ -646,6 +665,8 @@ def remainder(input, other, *, _call=("remainder", False)):
     tensor([10., -6.], grad_fn=<MulBackward0>)
     >>> y.sum().backward()
     """
+    if extra:
+        refuse_extra(_call, (input, other), extra, None)
     try:
         if not isinstance(input, Tensor):
             if _is_scalar(input) and isinstance(other, Tensor):
@@ -701,13 +722,12 @@ def _remainder_bw(node, g, ns):
     return (g if node.needs(0) else None, -g * ns.floor_divide(x, o))
 
 
-_NO_OTHER = object()  # fmod called with one argument (the parser's error names the call)
-
-
-def fmod(input, other=_NO_OTHER, *, _call=("fmod", False)):
+def fmod(input=MISSING, other=MISSING, *extra, _call=("fmod", False)):
     """C's fmod (the result takes the dividend's sign): FmodBackward0 for a number ``other``,
     FmodBackward1 for a tensor, which saves self and other only when other's grad is wanted
     (derivatives.yaml: other: -grad * self.div(other, rounding_mode="trunc"))."""
+    if extra:
+        refuse_extra(_call, (input, other), extra, None)
     try:
         if not isinstance(input, Tensor):
             raise NotATensor(input)  # fmod has no Number-first overload
@@ -715,7 +735,7 @@ def fmod(input, other=_NO_OTHER, *, _call=("fmod", False)):
         with np.errstate(divide="ignore", invalid="ignore"):
             out = _wrap(_arr(_compute(_fmod, da, db, (input, other))))
     except Exception:
-        refuse(_call, (input,) if other is _NO_OTHER else (input, other))
+        refuse(_call, (input, other))
         raise
     if not isinstance(other, Tensor):
         return record(out, node_class("FmodBackward0"), (input,), op="fmod")
@@ -748,8 +768,10 @@ def _fmod_bw(node, g, ns):
     return (g if node.needs(0) else None, -g * ns.trunc_divide(x, o))
 
 
-def neg(input):
+def neg(input=MISSING, *extra, _call=("neg", False)):
     """``-input`` (NegBackward0)."""
+    if extra or not isinstance(input, Tensor):
+        refuse_extra(_call, (input,), extra, None)
     if input._data.dtype == np.bool_:
         raise RuntimeError(
             "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
@@ -758,7 +780,7 @@ def neg(input):
     return record(_wrap(_arr(np.negative(input._data))), node_class("NegBackward0"), (input,), op="neg")
 
 
-negative = neg
+negative = entry(neg, "negative", False)
 
 
 def reciprocal(input):
@@ -957,8 +979,14 @@ def _unary(name, np_fn, save_input=False, save_output=False, float_only=True, qu
     node_cls = node_class(name)
     op = name[: name.index("Backward")].lower()
 
-    def fn(input, *, out=None):
-        data = input._data
+    def fn(input=MISSING, *extra, out=None, _call=(op, False)):
+        try:
+            data = input._data
+        except AttributeError:  # no tensor: PyTorch's parser refuses the call
+            refuse(_call, (input, *extra))
+            raise
+        if extra:
+            refuse_extra(_call, (input,), extra, None)
         kind = data.dtype.kind
         if kind != "f":
             if kind == "b":
@@ -977,7 +1005,7 @@ def _unary(name, np_fn, save_input=False, save_output=False, float_only=True, qu
         args = (input,)
         return record(_wrap(res), node_cls, args, args if save_input else (), None, save_output, op)
 
-    fn.__name__ = op
+    fn.__name__ = fn.__qualname__ = op
     fn.__doc__ = f"Elementwise {op} ({name}{'; saves its input' if save_input else ''}{'; saves its result' if save_output else ''})."
     return fn
 
@@ -1168,17 +1196,19 @@ tanh = _unary("TanhBackward0", np.tanh, save_output=True)
 sigmoid = _unary("SigmoidBackward0", _np_sigmoid, save_output=True)
 relu = _unary("ReluBackward0", _np_relu, save_output=True, float_only=False)
 abs = _unary("AbsBackward0", np.abs, save_input=True, float_only=False)
-absolute = abs
+absolute = entry(abs, "absolute", False)
 _round = _unary("RoundBackward0", np.round, float_only=False)
 
 
 _NO_DECIMALS = type("_NoDecimals", (), {"__repr__": lambda self: "None"})()  # (decimals=None is refused)
 
 
-def round(input, *, decimals=_NO_DECIMALS, out=None, _call=("round", False)):
+def round(input=MISSING, *extra, decimals=_NO_DECIMALS, out=None, _call=("round", False)):
     """Elementwise round half to even (RoundBackward0), or to ``decimals`` decimal places
     (RoundBackward1: ``nearbyint(x * 10**decimals) / 10**decimals`` in the tensor's dtype,
     float for half)."""
+    if extra or not isinstance(input, Tensor):
+        refuse_extra(_call, (input,), extra, None, decimals=(decimals, _NO_DECIMALS))
     if decimals is _NO_DECIMALS:
         return _round(input, out=out)
     decimals = _decimals_arg(input, decimals, _call)
@@ -1402,7 +1432,7 @@ def _clamp_tensor_bw(node, g, ns):
     return gx, glo, ghi
 
 
-clip = clamp
+clip = entry(clamp, "clip", False)
 
 
 @autograd_first(call=("clamp_min", False))
@@ -2580,22 +2610,22 @@ def mm(input, mat2):
 
 
 @autograd_first
-def dot(input, other):
-    if input.ndim != 1 or other.ndim != 1:
-        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
-    if input.dtype is not other.dtype:
+def dot(input, tensor):  # (torch names the second vector ``tensor``)
+    if input.ndim != 1 or tensor.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {tensor.ndim}D tensors")
+    if input.dtype is not tensor.dtype:
         raise RuntimeError(
-            f"dot : expected both vectors to have same dtype, but found {input.dtype._legacy} and {other.dtype._legacy}"
+            f"dot : expected both vectors to have same dtype, but found {input.dtype._legacy} and {tensor.dtype._legacy}"
         )
-    if input.shape[0] != other.shape[0]:
+    if input.shape[0] != tensor.shape[0]:
         raise RuntimeError(
-            f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src [{other.shape[0]}] to have "
-            f"the same number of elements, but got {input.shape[0]} and {other.shape[0]} elements respectively"
+            f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src [{tensor.shape[0]}] to have "
+            f"the same number of elements, but got {input.shape[0]} and {tensor.shape[0]} elements respectively"
         )
     _check_product_kernel(input, "dot")
-    out = _wrap(np.asarray(np.dot(input._data, other._data)))
-    saved = _two_saved(input, other)[::-1]  # (other, self), as MulBackward0's formula reads them
-    return record(out, node_class("DotBackward0"), (input, other), saved, op="dot")
+    out = _wrap(np.asarray(np.dot(input._data, tensor._data)))
+    saved = _two_saved(input, tensor)[::-1]  # (tensor, self), as MulBackward0's formula reads them
+    return record(out, node_class("DotBackward0"), (input, tensor), saved, op="dot")
 
 
 @autograd_first
