@@ -154,3 +154,65 @@ def test_deprecated_overloads_run_and_warn_as_torch(name, torch):
         return x.tolist(), x._version, type(x.grad_fn).__name__, messages
 
     assert run(gradlens_core) == run(torch)
+
+
+def _m(t):
+    return t.tensor([[0.5, -1.5], [2.0, 3.0]])
+
+
+# torch's functions called with their tensor as ``input=`` (and the rest by keyword too)
+INPUT_KEYWORD = {
+    "add": lambda t: t.add(input=_m(t), other=_m(t)),
+    "sum": lambda t: t.sum(input=_m(t), dim=0),
+    "abs": lambda t: t.abs(input=_m(t)),
+    "clamp": lambda t: t.clamp(input=_m(t), min=0.0),
+    "chunk": lambda t: t.chunk(input=_m(t), chunks=2),
+    "dot": lambda t: t.dot(input=t.ones(2), tensor=t.ones(2)),
+    "flatten": lambda t: t.flatten(input=_m(t)),
+    "index_select": lambda t: t.index_select(input=_m(t), dim=0, index=t.tensor([1])),
+    "narrow": lambda t: t.narrow(input=_m(t), dim=0, start=0, length=1),
+    "permute": lambda t: t.permute(input=_m(t), dims=(1, 0)),
+    "select": lambda t: t.select(input=_m(t), dim=0, index=1),
+    "squeeze": lambda t: t.squeeze(input=_m(t)),
+    "t": lambda t: t.t(input=_m(t)),
+    "tile": lambda t: t.tile(input=_m(t), dims=(2,)),
+    "transpose": lambda t: t.transpose(input=_m(t), dim0=0, dim1=1),
+    "unbind": lambda t: t.unbind(input=_m(t)),
+    "unflatten": lambda t: t.unflatten(input=_m(t), dim=0, sizes=(2, 1)),
+    "unsqueeze": lambda t: t.unsqueeze(input=_m(t), dim=0),
+    "split": lambda t: t.split(tensor=_m(t), split_size_or_sections=1),
+    "split_input": lambda t: t.split(input=_m(t), split_size_or_sections=1),
+    "permute_ints": lambda t: t.permute(_m(t), 1, 0),
+    "tile_int": lambda t: t.tile(_m(t), 2),
+    "exp_list": lambda t: t.exp([1.0]),
+    "exp_none": lambda t: t.exp(),
+    "exp_two": lambda t: t.exp(_m(t), _m(t)),
+    "neg_two": lambda t: t.neg(_m(t), 1),
+    "clip_none": lambda t: t.clip(),
+    "round_three": lambda t: t.round(_m(t), 1, 2),
+    "mul_none": lambda t: t.mul(_m(t)),
+    "add_alpha_first": lambda t: t.add(_m(t), 2, _m(t)),
+    "fmod_three": lambda t: t.fmod(_m(t), 1, 2),
+    "hypot_none": lambda t: t.hypot(),
+    "method_exp_args": lambda t: _m(t).exp(1, 2),  # CPython names x.exp's class TensorBase
+    "method_exp__keyword": lambda t: _m(t).exp_(foo=1),
+    "bound_method_exp_": lambda t: (lambda f: f(1))(_m(t).exp_),  # a bound method: self's type
+    "method_round_args": lambda t: _m(t).round(1),
+    "method_add_keyword": lambda t: _m(t).add(_m(t), foo=1),
+    "method_div_none": lambda t: _m(t).div(),
+    "method_remainder_three": lambda t: _m(t).remainder(1, 2, 3),
+    "method_addcmul_value_first": lambda t: _m(t).addcmul(2, _m(t), _m(t)),
+}
+
+
+@pytest.mark.filterwarnings("ignore:This overload")
+@pytest.mark.parametrize("name", INPUT_KEYWORD)
+def test_function_calls_by_keyword_and_bad_calls_match_torch(name, torch):
+    def run(t):
+        try:
+            r = INPUT_KEYWORD[name](t)
+        except Exception as e:  # noqa: BLE001 - compared with torch's
+            return f"{type(e).__name__}: {e}"
+        return repr([x.tolist() for x in r] if isinstance(r, (tuple, list)) else r.tolist())
+
+    assert run(gradlens_core) == run(torch)
