@@ -548,15 +548,15 @@ def parser_error(name: str, args: tuple, kwargs: dict, method: bool = False, own
 def _invalid_args(name: str, args: tuple, kwargs: dict, options: list) -> str:
     """torch::format_invalid_args (invalid_arguments.cpp): the call's argument types against
     the signatures PyTorch lists, each re-read by its own simple parser (``_Option``)."""
-    head = f"{name}() received an invalid combination of arguments - got "
+    head = f"{name}() received an invalid combination of arguments - got"
     if len(options) == 1:
         option = _Option(options[0])
         unmatched = option.unmatched(kwargs)
         if unmatched:
-            return head[:-4] + "got unrecognized keyword arguments: " + ", ".join(unmatched)
+            return f"{head} unrecognized keyword arguments: " + ", ".join(unmatched)
         got = option.marked(args, kwargs) if option.takes(args, kwargs) else _arg_desc(args, kwargs)
-        return f"{head}{got}, but expected ({options[0]})"
-    lines = [f"{head}{_arg_desc(args, kwargs)}, but expected one of:"]
+        return f"{head} {got}, but expected ({options[0]})"
+    lines = [f"{head} {_arg_desc(args, kwargs)}, but expected one of:"]
     for text in options:
         lines.append(f" * ({text})")
         option = _Option(text)
@@ -679,7 +679,8 @@ def refuse(call: tuple, args: tuple, unknown=None, /, **given) -> None:
         args = args[:n]
     kwargs.update((k, v) for k, (v, default) in given.items() if not (type(v) is type(default) and v == default))
     kwargs.update(unknown or ())
-    owner = _method_owner(sys._getframe(1), name, args[0]) if method else None
+    noargs = method and not any(s.params for s in _overloads(name, method))  # (CPython names the class)
+    owner = _method_owner(sys._getframe(1), name, args[0]) if noargs else None
     error = parser_error(name, args[1:] if method else args, kwargs, method, owner)
     if error is not None:
         raise error from None
@@ -833,6 +834,7 @@ def _input_named(fn):
 
 
 def _copy(fn, code):
+    """A second function of ``fn``'s, running ``code``."""
     clone = types.FunctionType(code, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
     clone.__kwdefaults__ = dict(fn.__kwdefaults__) if fn.__kwdefaults__ else None
     clone.__doc__ = fn.__doc__

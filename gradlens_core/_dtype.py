@@ -189,6 +189,11 @@ def _limits(d: dtype) -> tuple:
 
 
 _LIMITS = {d: _limits(d) for d in _SCALAR_NAMES}
+# checked_scalar's shortcut: the floats and the ints (those the parser reads) that need no other test
+_IN_RANGE = {
+    **{(float, d): lim[:2] for d, lim in _LIMITS.items()},
+    **{(int, d): (max(lim[0], -(2**63)), min(lim[1], 2**64 - 1)) for d, lim in _LIMITS.items()},
+}
 
 
 def overflows(value, d: dtype) -> bool:
@@ -226,6 +231,9 @@ def checked_scalar(value, d: dtype, name: str | None = None):
     Traceback (most recent call last):
     RuntimeError: value cannot be converted to type int8_t without overflow
     """
+    limits = _IN_RANGE.get((value.__class__, d))  # the common case: a float or an int well in range
+    if limits is not None and limits[0] <= value <= limits[1]:
+        return d.np.type(value)
     value = parsed_number(value)
     if overflows(value, d):
         raise RuntimeError(f"value cannot be converted to type {name or _SCALAR_NAMES[d]} without overflow")

@@ -113,13 +113,18 @@ def _array_from(data, dt: _dtype.dtype | None) -> np.ndarray:
         arr = np.array(data, dtype=None if dt is None or checked else dt.np)
     except ValueError as e:
         raise ValueError(f"expected sequence of equal lengths: {e}") from None
-    if arr.dtype == object or ((dt is None or checked) and not from_numpy_like and _beyond(arr)):
-        arr = _beyond_int64(data, arr, dt)  # numpy holds ints beyond int64 as objects, uint64 or floats
+    # numpy holds ints beyond int64 as objects, uint64 or (mixed with others) floats (with no dtype
+    # given, a list of ints made floats is found below, from its elements' types)
+    if arr.dtype == object or not from_numpy_like and (arr.dtype == np.uint64 or checked and _beyond(arr)):
+        arr = _beyond_int64(data, arr, dt)
     if checked:
         return _stored_integers(arr, dt)
     if dt is None:
         if arr.dtype.kind in "fiub" and not from_numpy_like and arr.ndim:
-            inferred = _list_dtype(data)  # numpy scalars in a list keep their dtypes
+            types = _element_types(data)
+            if arr.dtype.kind == "f" and float not in types and not any(issubclass(c, np.floating) for c in types):
+                arr = _beyond_int64(data, arr, dt)  # ints made floats: one beyond int64 is refused
+            inferred = _list_dtype(types)  # numpy scalars in a list keep their dtypes
             if inferred is not None:
                 try:
                     return np.array(data, dtype=inferred.np)
@@ -134,6 +139,7 @@ def _array_from(data, dt: _dtype.dtype | None) -> np.ndarray:
 
 
 def _beyond(arr: np.ndarray) -> bool:
+    """Whether numpy's array of numbers holds one beyond int64's range."""
     return arr.dtype.kind in "uf" and arr.size > 0 and bool(np.abs(arr).max() >= 2.0**63)
 
 
@@ -173,9 +179,8 @@ def _stored_integers(arr: np.ndarray, dt: _dtype.dtype) -> np.ndarray:
 _PY_NUMBER_TYPES = {float: None, int: None, bool: None}
 
 
-def _list_dtype(data):
-    """torch.tensor's inferred dtype of a list holding numpy scalars (each counts with its own
-    dtype, a Python number with PyTorch's default for it, all promoted); None without any."""
+def _element_types(data) -> set:
+    """The classes of a (nested) list's elements."""
     types = set()
 
     def walk(items):
@@ -186,6 +191,13 @@ def _list_dtype(data):
                 types.add(v.__class__)
 
     walk(data)
+    return types
+
+
+def _list_dtype(types: set):
+    """torch.tensor's inferred dtype of a list holding numpy scalars (each counts with its own
+    dtype, a Python number with PyTorch's default for it, all promoted); None without any.
+    ``types``: the classes of the list's elements."""
     if types.issubset(_PY_NUMBER_TYPES):
         return None
     result = None

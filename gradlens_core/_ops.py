@@ -770,14 +770,19 @@ def _fmod_bw(node, g, ns):
 
 def neg(input=MISSING, *extra, _call=("neg", False)):
     """``-input`` (NegBackward0)."""
-    if extra or not isinstance(input, Tensor):
+    try:
+        data = input._data
+    except AttributeError:  # no tensor: PyTorch's parser refuses the call
+        refuse(_call, (input, *extra))
+        raise
+    if extra:
         refuse_extra(_call, (input,), extra, None)
-    if input._data.dtype == np.bool_:
+    if data.dtype == np.bool_:
         raise RuntimeError(
             "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
             "invert a mask, use the `~` or `logical_not()` operator instead."
         )
-    return record(_wrap(_arr(np.negative(input._data))), node_class("NegBackward0"), (input,), op="neg")
+    return record(_wrap(_arr(np.negative(data))), node_class("NegBackward0"), (input,), op="neg")
 
 
 negative = entry(neg, "negative", False)
@@ -3726,10 +3731,11 @@ def masked_fill(input, mask, value):
     """Values replaced by ``value`` where ``mask`` is True (MaskedFillBackward0, or 1 for a tensor
     value; saves the mask)."""
     v, node_cls, inputs = _masked_fill_args(input, mask, value)
-    try:
-        np.broadcast_shapes(input.shape, mask.shape)
-    except ValueError:  # expand_outplace(mask, self) names the mask first
-        raise broadcast_error(mask.shape, input.shape) from None
+    if mask.shape != input.shape:
+        try:
+            np.broadcast_shapes(input.shape, mask.shape)
+        except ValueError:  # expand_outplace(mask, self) names the mask first
+            raise broadcast_error(mask.shape, input.shape) from None
     # the kernel reads the value (a 0-d tensor's item() too) after the shape checks
     res = np.where(mask._data, _dtype.checked_scalar(v, input.dtype), input._data)
     return record(_wrap(_arr(res)), node_cls, inputs, (mask,), op="masked_fill")
