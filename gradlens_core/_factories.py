@@ -220,12 +220,14 @@ def _first_items_reach_array(data) -> bool:
 
 def _array_from(data, dt: _dtype.dtype | None) -> np.ndarray:
     from_numpy_like = isinstance(data, (np.ndarray, np.generic))
+    # numbers stored into an integer dtype are checked (an array is cast unchecked)
+    checked = dt is not None and dt.np.kind in "iu" and not isinstance(data, np.ndarray)
     if not from_numpy_like and (_has_tensor(data) or _first_items_reach_array(data)):
         _check_nested(data, dt)  # numpy would read these with its own rules
         data = _unwrap(data)
         from_numpy_like = True
     try:
-        arr = np.array(data, dtype=None if dt is None else dt.np)
+        arr = np.array(data, dtype=None if dt is None or checked else dt.np)
     except (ValueError, TypeError) as e:
         sizes = () if from_numpy_like else _check_nested(data, dt)
         if 0 in sizes:  # [[], [1]] is empty, of shape (2, 0)
@@ -237,11 +239,20 @@ def _array_from(data, dt: _dtype.dtype | None) -> np.ndarray:
         _check_nested(data, dt)
     if arr.dtype.kind == "f" and dt is not None and not from_numpy_like and np.isnan(arr).any():
         _check_nested(data, dt)  # numpy reads None as nan
+    # numpy holds ints beyond int64 as objects, uint64 or (mixed with others) floats (with no dtype
+    # given, a list of ints made floats is found below, from its elements' types)
+    if arr.dtype == object or not from_numpy_like and (arr.dtype == np.uint64 or checked and _beyond(arr)):
+        arr = _beyond_int64(data, arr, dt)
     if arr.dtype == object:
         raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+    if checked:
+        return _stored_integers(arr, dt)
     if dt is None:
         if arr.dtype.kind in "fiub" and not from_numpy_like and arr.ndim:
-            inferred = _list_dtype(data)  # numpy scalars in a list keep their dtypes
+            types = _element_types(data)
+            if arr.dtype.kind == "f" and float not in types and not any(issubclass(c, np.floating) for c in types):
+                arr = _beyond_int64(data, arr, dt)  # ints made floats: one beyond int64 is refused
+            inferred = _list_dtype(types)  # numpy scalars in a list keep their dtypes
             if inferred is not None:
                 try:
                     return np.array(data, dtype=inferred.np)
@@ -255,12 +266,49 @@ def _array_from(data, dt: _dtype.dtype | None) -> np.ndarray:
     return arr
 
 
+def _beyond(arr: np.ndarray) -> bool:
+    """Whether numpy's array of numbers holds one beyond int64's range."""
+    return arr.dtype.kind in "uf" and arr.size > 0 and bool(np.abs(arr).max() >= 2.0**63)
+
+
+def _beyond_int64(data, arr: np.ndarray, dt) -> np.ndarray:
+    """``arr``, numpy's array of ``data``, which may hold a Python int beyond int64: where
+    torch.tensor stores ints (an integer dtype, or none given and no float among the values) it
+    reads each as an int64, refusing such an int; elsewhere it is a double."""
+    flat = list(_flat(data))
+    if not all(isinstance(v, numbers.Number) for v in flat):
+        raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+    stores_ints = dt.np.kind in "iu" if dt is not None else not any(isinstance(v, float) for v in flat)
+    if stores_ints and any(isinstance(v, int) and not -(2**63) <= v < 2**63 for v in flat):
+        raise ValueError("Overflow when unpacking long long")
+    return np.array(data, dtype=np.float64 if dt is None else dt.np) if arr.dtype == object else arr
+
+
+def _flat(data):
+    if isinstance(data, (list, tuple)):
+        for d in data:
+            yield from _flat(d)
+    else:
+        yield data
+
+
+def _stored_integers(arr: np.ndarray, dt: _dtype.dtype) -> np.ndarray:
+    """``arr`` (numpy's array of the numbers) as torch.tensor stores them into the integer dtype
+    ``dt``: each refused out of ``dt``'s range (c10::checked_convert, naming the dtype), a
+    negative int wrapped into uint8. The smallest and largest values decide (the allowed values
+    are a range), a nan among floats too (it is their min)."""
+    if arr.size and arr.dtype.kind != "b":
+        for v in (arr.min(), arr.max()):
+            _dtype.checked_scalar(v.item(), dt, dt.name)
+    with np.errstate(invalid="ignore"):
+        return arr.astype(dt.np)
+
+
 _PY_NUMBER_TYPES = {float: None, int: None, bool: None}
 
 
-def _list_dtype(data):
-    """torch.tensor's inferred dtype of a list holding numpy scalars (each counts with its own
-    dtype, a Python number with PyTorch's default for it, all promoted); None without any."""
+def _element_types(data) -> set:
+    """The classes of a (nested) list's elements."""
     types = set()
 
     def walk(items):
@@ -271,6 +319,13 @@ def _list_dtype(data):
                 types.add(v.__class__)
 
     walk(data)
+    return types
+
+
+def _list_dtype(types: set):
+    """torch.tensor's inferred dtype of a list holding numpy scalars (each counts with its own
+    dtype, a Python number with PyTorch's default for it, all promoted); None without any.
+    ``types``: the classes of the list's elements."""
     if types.issubset(_PY_NUMBER_TYPES):
         return None
     result = None
@@ -360,9 +415,14 @@ def _size_error(given, i, s, op) -> TypeError:
     )
 
 
-def _filled(size, value, dtype, requires_grad, op) -> Tensor:
+def _filled(size, value, dtype, requires_grad, op, checked=False) -> Tensor:
+    """A new tensor of ``size`` filled with ``value``; ``checked``: a fill value of the user's,
+    refused as PyTorch's fill_ refuses a number out of the dtype's range."""
     dt = dtype or _dtype.default_float
-    t = Tensor._wrap(np.full(_size(size, op), value, dtype=dt.np))
+    shape = _size(size, op)
+    if checked:
+        value = _dtype.checked_scalar(value, dt)
+    t = Tensor._wrap(np.full(shape, value, dtype=dt.np))
     return _created(_check_requires_grad(t, requires_grad), op)
 
 
@@ -385,7 +445,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> T
     _check_device(device)
     if dtype is None:
         dtype = _dtype.result_type(fill_value)
-    return _filled((tuple(size),), fill_value, dtype, requires_grad, "full")
+    return _filled((tuple(size),), fill_value, dtype, requires_grad, "full", checked=True)
 
 
 def _like(t: Tensor, value, dtype, requires_grad, op) -> Tensor:
@@ -412,7 +472,7 @@ def empty_like(input, *, dtype=None, device=None, requires_grad=False) -> Tensor
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     _check_device(device)
-    return _like(input, fill_value, dtype, requires_grad, "full_like")
+    return _like(input, _dtype.checked_scalar(fill_value, dtype or input.dtype), dtype, requires_grad, "full_like")
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -433,23 +493,41 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``steps`` values from ``start`` to ``end``, as PyTorch's kernel computes them."""
     _check_device(device)
     dt = dtype or _dtype.default_float
     steps = int(steps)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
-    for value in (start, end):
-        if isinstance(value, int) and abs(value) >= 2**64:  # PyTorch's argument parser
-            raise OverflowError("int too big to convert")
-    if np.dtype(dt.np).kind == "f":
-        values = _linspace_float(start, end, steps, np.dtype(dt.np))
-    else:
-        values = np.linspace(start, end, steps).astype(dt.np)
+    start, end = _dtype.parsed_number(start), _dtype.parsed_number(end)
+    if steps <= 1:  # filled with start (a half takes it unchecked, as at::scalar_tensor does)
+        values = np.full(steps, _dtype.scalar_tensor_value(start, dt) if steps else 0, dt.np)
+    elif dt is _dtype.bool_:
+        raise NotImplementedError("\"linspace_cpu\" not implemented for 'Bool'")
+    else:  # the kernel reads both ends as the dtype, refusing them out of its range
+        first, last = _dtype.checked_scalar(start, dt), _dtype.checked_scalar(end, dt)
+        if dt.is_floating_point:
+            values = _linspace_float(first, last, steps, np.dtype(dt.np))
+        else:
+            values = _linspace_int(first, last, steps, np.dtype(dt.np))
     t = Tensor._wrap(values)
     return _created(_check_requires_grad(t, requires_grad), "linspace")
 
 
-_C_NAMES = {np.float16: "c10::Half", np.float32: "float", np.float64: "double"}
+def _linspace_int(first, last, steps: int, dtype: np.dtype) -> np.ndarray:
+    """PyTorch's linspace kernel for an integer dtype: the ends in the dtype, a double step,
+    ``first + step * i`` for the first half and ``last - step * (steps - i - 1)`` for the rest,
+    each truncated to the dtype.
+
+    >>> _linspace_int(np.uint8(255), np.uint8(200), 5, np.dtype(np.uint8)).tolist()
+    [255, 241, 227, 213, 200]
+    """
+    first, last = float(first), float(last)
+    step = (last - first) / (steps - 1)
+    idx = np.arange(steps)
+    values = np.where(idx < steps // 2, first + step * idx, last - step * (steps - idx - 1))
+    with np.errstate(invalid="ignore"):  # int64's largest end is 2**63 as a double: it wraps, as in C
+        return values.astype(dtype)
 
 
 def _linspace_float(start, end, steps: int, dtype: np.dtype) -> np.ndarray:
@@ -462,14 +540,7 @@ def _linspace_float(start, end, steps: int, dtype: np.dtype) -> np.ndarray:
     >>> _linspace_float(-2.0, 0.0, 4, np.dtype(np.float32))[1]  # torch: -1.3333333 rounded down
     np.float32(-1.3333333)
     """
-    if steps <= 1:
-        with np.errstate(over="ignore"):  # fill_ with a value half cannot hold gives inf
-            return np.full(steps, start, dtype)
     kind = dtype.type
-    limit = float(np.finfo(dtype).max)
-    for value in (start, end):
-        if math.isfinite(value) and abs(value) > limit:  # Scalar::to<float> refuses it
-            raise RuntimeError(f"value cannot be converted to type {_C_NAMES[dtype.type]} without overflow")
     first, last = kind(start), kind(end)
     with np.errstate(over="ignore", invalid="ignore"):
         step = (last - first) / kind(steps - 1)

@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from . import _dtype, _ns
-from ._argparse import refuse, refuse_given
+from ._argparse import MISSING, refuse, refuse_extra, refuse_given, warn_deprecated
 from ._autograd import backward_formula, node_class
 from ._ops import (
     _inplace_unary,
@@ -113,7 +113,7 @@ erf_ = _inplace_unary("ErfBackward0", _np_erf, save_input=True)
 
 
 @autograd_first
-def hypot(input, other, *, _call=("hypot", False)):
+def hypot(input=MISSING, other=MISSING, *extra, _call=("hypot", False)):
     """``sqrt(input**2 + other**2)`` elementwise, broadcast (HypotBackward0: saves self, other
     and result).
 
@@ -121,6 +121,8 @@ def hypot(input, other, *, _call=("hypot", False)):
     >>> torch.hypot(torch.tensor([3.]), torch.tensor([4.]))
     tensor([5.])
     """
+    if extra:
+        refuse_extra(_call, (input, other), extra, None)
     refuse_non_tensors(_call, (input, other))
     da, db, dt = _operands(input, other)
     dt = dt or input.dtype
@@ -136,14 +138,16 @@ def hypot(input, other, *, _call=("hypot", False)):
     return record(_wrap(np.asarray(res)), node, (input, other), saved, save_output=True, op="hypot")
 
 
-def hypot_(self, other):
+def hypot_(self, other=MISSING, *extra, _call=("hypot_", True), **unknown):
     """In-place ``hypot`` (HypotBackward0: saves a clone of the old self, other and the result).
 
     >>> import gradlens_core as torch
     >>> torch.tensor([3.]).hypot_(torch.tensor([4.]))
     tensor([5.])
     """
-    refuse_non_tensors(("hypot_", True), (self, other))
+    if extra or unknown:
+        refuse_extra(_call, (self, other), extra, unknown)
+    refuse_non_tensors(_call, (self, other))
     op = "hypot_"
     check_inplace(self, op, (other,))
     check_internal_overlap(self, op)
@@ -198,11 +202,15 @@ def _pointwise3(input, tensor1, tensor2, value, name):
     except ValueError:
         check_pairs_broadcast([input.shape, tensor1.shape, tensor2.shape])
         raise
+    if dt is _dtype.bool_:  # (addcdiv refused bool above: an integer division)
+        raise no_kernel("addcmul_cpu_out", dt)
     return a, b, c, dt, shape
 
 
 def _values(a, b, c, value, divide, dt):
-    v = dt.np.type(value)
+    # the kernels compute in their math type (float for half: a float value makes numpy's
+    # products float), reading value as it, refused out of its range
+    v = _dtype.checked_scalar(value, _dtype.opmath(dt))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if not divide and (dt.np == np.float32 or dt.np == np.float64):
             # PointwiseOpsKernel.cpp's addcmul: vec::fmadd(scalar_vec * t1, t2, self), one rounding
@@ -248,19 +256,29 @@ def _addc(name, divide):
     node_cls = node_class("AddcdivBackward0" if divide else "AddcmulBackward0")
 
     @autograd_first
-    def fn(input, tensor1, tensor2, *, value=1, _call=(name, False)):
+    def fn(input=MISSING, tensor1=MISSING, tensor2=MISSING, *extra, value=1, _call=(name, False), **unknown):
+        if extra or unknown:
+            if len(extra) == 1 and not unknown and _is_scalar(tensor1):  # the deprecated (value, t1, t2)
+                warn_deprecated(_call)
+                return fn(input, tensor2, extra[0], value=tensor1, _call=_call)
+            refuse_extra(_call, (input, tensor1, tensor2), extra, unknown, value=(value, 1))
         refuse_non_tensors(_call, (input, tensor1, tensor2), value)
-        value = value.item() if isinstance(value, Tensor) else value  # a Scalar
+        value = _dtype.parsed_number(value)  # a Scalar, as the parser reads it
         a, b, c, dt, _ = _pointwise3(input, tensor1, tensor2, value, name)
         res = np.asarray(_values(a, b, c, value, divide, dt))
         inputs = (input, tensor1, tensor2)
         saved = _saved3(tensor1, tensor2, value, divide) if needs_grad(*inputs) else ()
         return record(_wrap(res), node_cls, inputs, saved, op=name)
 
-    def inplace(self, tensor1, tensor2, *, value=1):
+    def inplace(self, tensor1=MISSING, tensor2=MISSING, *extra, value=1, _call=(name + "_", True), **unknown):
         op = name + "_"
-        refuse_non_tensors((op, True), (self, tensor1, tensor2), value)
-        value = value.item() if isinstance(value, Tensor) else value
+        if extra or unknown:
+            if len(extra) == 1 and not unknown and _is_scalar(tensor1):  # the deprecated (value, t1, t2)
+                warn_deprecated(_call)
+                return inplace(self, tensor2, extra[0], value=tensor1, _call=_call)
+            refuse_extra(_call, (self, tensor1, tensor2), extra, unknown, value=(value, 1))
+        refuse_non_tensors(_call, (self, tensor1, tensor2), value)
+        value = _dtype.parsed_number(value)
         check_inplace(self, op, (tensor1, tensor2))
         check_internal_overlap(self, op)
         a, b, c, dt, _ = _pointwise3(self, tensor1, tensor2, value, op)

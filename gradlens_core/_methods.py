@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 
 from . import _arrange, _cumulative, _dtype, _factories, _logic, _math_ops, _ops, _order_stats, _random, _views
-from ._argparse import entry, refuse
+from ._argparse import MISSING, entry, refuse, refuse_extra
 from ._tensor import Tensor
 from ._warn import warn_once
 
@@ -39,6 +39,28 @@ def _flip(self, *dims, **kwargs):
     return _cumulative.flip(self, shape)
 
 
+def index_put_(
+    self=MISSING, indices=MISSING, values=MISSING, accumulate=False, *extra, _call=("index_put_", True), **unknown
+):
+    """``self[indices] = values`` (``+=`` with ``accumulate``) for a tuple of index tensors, after
+    PyTorch's parser's checks (``values`` a tensor, ``accumulate`` a bool).
+
+    >>> import gradlens_core as torch
+    >>> torch.zeros(3).index_put_((torch.tensor([0, 2]),), torch.tensor(1.0))
+    tensor([1., 0., 1.])
+    """
+    if (
+        extra
+        or unknown
+        or not isinstance(self, Tensor)
+        or not isinstance(indices, (tuple, list))
+        or not isinstance(values, Tensor)
+        or accumulate.__class__ is not bool
+    ):
+        refuse_extra(_call, (self, indices, values, accumulate), extra, unknown, (("accumulate", False),))
+    return _views.index_put_(self, indices, values, accumulate)
+
+
 _METHODS = {
     # arithmetic
     # (these replay PyTorch's argument parser when they fail: see _argparse.entry)
@@ -58,15 +80,15 @@ _METHODS = {
     "remainder_": _ops.remainder_,
     "pow": entry(_ops.pow, "pow", True),
     "pow_": _ops.pow_,
-    "neg": _ops.neg,
-    "negative": _ops.neg,
+    "neg": entry(_ops.neg, "neg", True),
+    "negative": entry(_ops.neg, "negative", True),
     "reciprocal": _ops.reciprocal,
     "square": _ops.square,
-    "exp": _ops.exp,
-    "log": _ops.log,
-    "log1p": _ops.log1p,
-    "expm1": _math_ops.expm1,
-    "erf": _math_ops.erf,
+    "exp": entry(_ops.exp, "exp", True),
+    "log": entry(_ops.log, "log", True),
+    "log1p": entry(_ops.log1p, "log1p", True),
+    "expm1": entry(_math_ops.expm1, "expm1", True),
+    "erf": entry(_math_ops.erf, "erf", True),
     "hypot": _as_method(_math_ops.hypot, "hypot"),
     "addcmul": _as_method(_math_ops.addcmul, "addcmul"),
     "addcdiv": _as_method(_math_ops.addcdiv, "addcdiv"),
@@ -74,19 +96,19 @@ _METHODS = {
     "cross": entry(_math_ops.cross, "cross", True),
     "median": entry(_order_stats.median, "median", True),
     "kthvalue": entry(_order_stats.kthvalue, "kthvalue", True),
-    "sqrt": _ops.sqrt,
-    "sin": _ops.sin,
-    "cos": _ops.cos,
-    "tanh": _ops.tanh,
-    "sigmoid": _ops.sigmoid,
-    "relu": _ops.relu,
-    "abs": _ops.abs,
-    "absolute": _ops.abs,
+    "sqrt": entry(_ops.sqrt, "sqrt", True),
+    "sin": entry(_ops.sin, "sin", True),
+    "cos": entry(_ops.cos, "cos", True),
+    "tanh": entry(_ops.tanh, "tanh", True),
+    "sigmoid": entry(_ops.sigmoid, "sigmoid", True),
+    "relu": entry(_ops.relu, "relu", True),
+    "abs": entry(_ops.abs, "abs", True),
+    "absolute": entry(_ops.abs, "absolute", True),
     "round": entry(_ops.round, "round", True),
-    "floor": _ops.floor,
-    "ceil": _ops.ceil,
-    "trunc": _ops.trunc,
-    "sign": _ops.sign,
+    "floor": entry(_ops.floor, "floor", True),
+    "ceil": entry(_ops.ceil, "ceil", True),
+    "trunc": entry(_ops.trunc, "trunc", True),
+    "sign": entry(_ops.sign, "sign", True),
     "clamp": entry(_ops.clamp, "clamp", True),
     "clip": entry(_ops.clamp, "clip", True),
     "clamp_min": entry(_ops.clamp_min, "clamp_min", True),
@@ -195,7 +217,7 @@ _METHODS = {
     "hypot_": _math_ops.hypot_,
     "addcdiv_": _math_ops.addcdiv_,
     "ceil_": _ops.ceil_,
-    "index_put_": _views.index_put_,
+    "index_put_": index_put_,
     "masked_fill": entry(_ops.masked_fill, "masked_fill", True),
     "masked_fill_": _ops.masked_fill_,
     "uniform_": _random.uniform_,
@@ -400,7 +422,7 @@ def _new_filled(value):
 def _new_full(self, size, fill_value, dtype=None, requires_grad=False, device=None):
     from ._factories import _filled
 
-    return _filled((tuple(size),), fill_value, dtype or self.dtype, requires_grad, "new_full")
+    return _filled((tuple(size),), fill_value, dtype or self.dtype, requires_grad, "new_full", checked=True)
 
 
 def _cpu(self, *args, **kwargs):

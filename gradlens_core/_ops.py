@@ -23,7 +23,17 @@ import warnings
 import numpy as np
 
 from . import _dtype, _events, _ns, _stl
-from ._argparse import NotATensor, call_keywords, entry, parser_error, refuse, refuse_given
+from ._argparse import (
+    MISSING,
+    NotATensor,
+    call_keywords,
+    entry,
+    parser_error,
+    refuse,
+    refuse_extra,
+    refuse_given,
+    warn_deprecated,
+)
 from ._autograd import NotImplementedNode, backward_formula, node_class, non_overlapping_and_dense
 from ._layout import (
     apply_in_iteration_order,
@@ -107,8 +117,8 @@ def as_tensor_arg(x, like: Tensor | None = None) -> Tensor:
         dt = _dtype.result_type(like, x)
         try:
             return tensor(x, dtype=dt)
-        except OverflowError:
-            return tensor(np.asarray(x).astype(dt.np))
+        except OverflowError:  # wraps around, as in C (beyond [-2**63, 2**64) the parser refuses it)
+            return tensor(np.asarray(_dtype.parsed_number(x)).astype(dt.np))
     return tensor(x)
 
 
@@ -136,7 +146,7 @@ def _operands(a, b):
         try:
             db = dt.np.type(db)
         except OverflowError:  # an integer out of the dtype's range wraps around, as in C
-            db = np.asarray(db).astype(dt.np)[()]
+            db = np.asarray(_dtype.parsed_number(db)).astype(dt.np)[()]
     return _cast(a, dt), db, dt
 
 
@@ -333,7 +343,7 @@ def _add_like(a, b, alpha, np_fn, node_cls, op):
     if not _alpha_is_one(alpha):
         _check_broadcast(da, db)  # TensorIterator's shapes come before add's alpha check
         fused = _alpha_kernel(np_fn, alpha, da.dtype)
-        np_fn, db = (fused, db) if fused else (np_fn, _scaled(db, alpha, da.dtype))
+        np_fn, db = (fused, db) if fused else (np_fn, _scaled(db, alpha, da.dtype, np_fn is np.subtract))
     out = _wrap(_arr(_compute(np_fn, da, db, (a, b))))
     if _in_builtin_formula[0] and _is_scalar(b):
         return record(out, _SCALAR_OVERLOADS[node_cls], (a,), ctx=alpha, op=op)
@@ -389,23 +399,27 @@ def _check_broadcast(a, b) -> None:
         raise broadcast_error(_shape_of(a), _shape_of(b)) from None
 
 
-def _scaled(values, alpha, dtype):
+def _scaled(values, alpha, dtype, subtracted=False):
     """``alpha * values`` as PyTorch's add/sub apply it (ATen's alpha_check: a bool alpha only for
-    bool results, no float alpha for integer tensors)."""
+    bool results, no float alpha for integer tensors); a number alpha is read as ``dtype`` and
+    refused out of its range. ``subtracted``: sub's, which ATen computes as add with ``-alpha``
+    (negated as C++ negates an int64, wrapping): ``-(values * -alpha)``, for the caller to subtract.
+    """
     if not _is_scalar(alpha) and not isinstance(alpha, Tensor):
         raise NotATensor(alpha)
-    if isinstance(alpha, np.generic):  # PyTorch reads a numpy scalar as a Python number
-        alpha = int(alpha) if isinstance(alpha, np.integer) else float(alpha)
+    alpha = _dtype.parsed_number(alpha)
     if isinstance(alpha, bool) and dtype.kind != "b":
         raise RuntimeError("Boolean alpha only supported for Boolean results.")
     if dtype.kind in "iub" and isinstance(alpha, float):
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
     if dtype.kind == "b":
         return values & bool(alpha) if isinstance(values, _ndarray) else (values and bool(alpha))
-    try:
-        return values * alpha
-    except OverflowError:  # an integer alpha out of the dtype's range wraps around, as in C
-        return values * np.asarray(alpha).astype(values.dtype)
+    dt = _dtype.from_numpy_dtype(dtype)
+    if not subtracted:
+        return values * _dtype.checked_scalar(alpha, dt)
+    negated = -alpha if isinstance(alpha, float) else (2**63 - alpha) % 2**64 - 2**63
+    with np.errstate(over="ignore"):
+        return -(values * _dtype.checked_scalar(negated, dt))
 
 
 def _alpha_kernel(np_fn, alpha, dtype):
@@ -558,8 +572,10 @@ def _fma64(x, y, z):
 # ``_call`` names the call for it (``_argparse.entry``); the fast path pays nothing.
 
 
-def add(input, other, *, alpha=1, out=None, _call=("add", False)):
+def add(input=MISSING, other=MISSING, *extra, alpha=1, out=None, _call=("add", False)):
     """``input + alpha * other`` (AddBackward0; saves nothing)."""
+    if extra:
+        return _alpha_first(add, input, other, extra, _call)
     try:
         return _add_like(input, other, alpha, np.add, _AddBackward0, "add")
     except Exception:
@@ -567,14 +583,25 @@ def add(input, other, *, alpha=1, out=None, _call=("add", False)):
         raise
 
 
-def sub(input, other, *, alpha=1, out=None, _call=("sub", False)):
+def sub(input=MISSING, other=MISSING, *extra, alpha=1, out=None, _call=("sub", False)):
     """``input - alpha * other`` (SubBackward0; saves nothing)."""
+    if extra:
+        return _alpha_first(sub, input, other, extra, _call)
     try:
         _check_bool_sub(input, other)
         return _add_like(input, other, alpha, np.subtract, _SubBackward0, "sub")
     except Exception:
         refuse(_call, (input, other), alpha=(alpha, 1))
         raise
+
+
+def _alpha_first(op, input, other, extra, call):
+    """``add(input, alpha, other)``, a deprecated overload PyTorch runs with a warning (any
+    other call with more positional arguments is its parser's to refuse)."""
+    if len(extra) == 1 and _is_scalar(other):
+        warn_deprecated(call)
+        return op(input, extra[0], alpha=other, _call=call)
+    refuse_extra(call, (input, other), extra, None)
 
 
 def _is_bool(x) -> bool:
@@ -627,8 +654,10 @@ def rsub(input, other, alpha=1, *, _call=("rsub", False)):
     return record(_wrap(res), node_class("RsubBackward1"), (input,), ctx=alpha, op="rsub")
 
 
-def mul(input, other, *, out=None, _call=("mul", False)):
+def mul(input=MISSING, other=MISSING, *extra, out=None, _call=("mul", False)):
     """Elementwise product (MulBackward0): saves ``other`` if ``input`` needs grad, and vice versa."""
+    if extra:
+        refuse_extra(_call, (input, other), extra, None)
     if not isinstance(input, Tensor):
         return _number_first(mul, input, other, _call)
     if _in_builtin_formula[0]:
@@ -674,8 +703,10 @@ def _as_saved(x, values):
     return x if isinstance(x, Tensor) or x.__class__ in _PYTHON_NUMBERS else values
 
 
-def div(input, other, *, rounding_mode=None, out=None, _call=("div", False)):
+def div(input=MISSING, other=MISSING, *extra, rounding_mode=None, out=None, _call=("div", False)):
     """True division (DivBackward0): saves ``other``, and ``input`` if ``other`` needs grad."""
+    if extra:
+        refuse_extra(_call, (input, other), extra, None, rounding_mode=(rounding_mode, None))
     try:
         if rounding_mode is not None:
             return _floor_or_trunc_div(input, other, rounding_mode)
@@ -765,8 +796,10 @@ def _rounding_division(mode):
     raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{mode}'")
 
 
-def floor_divide(input, other, *, _call=("floor_divide", False)):
+def floor_divide(input=MISSING, other=MISSING, *extra, _call=("floor_divide", False)):
     """``input // other`` (PyTorch has no derivative for it: a NotImplemented node)."""
+    if extra:
+        refuse_extra(_call, (input, other), extra, None)
     try:
         return _floor_or_trunc_div(input, other, "floor", "aten::floor_divide")
     except Exception:
@@ -774,9 +807,11 @@ def floor_divide(input, other, *, _call=("floor_divide", False)):
         raise
 
 
-def floor_divide_(self, other, *, _call=("floor_divide_", True)):
+def floor_divide_(self, other=MISSING, *extra, _call=("floor_divide_", True), **unknown):
     """In-place ``//`` (``x //= y``): PyTorch has no derivative for it, so its node is
     NotImplemented (backward raises) and a number ``other`` is no input of it."""
+    if extra or unknown:
+        refuse_extra(_call, (self, other), extra, unknown)
     try:
         with np.errstate(divide="ignore", invalid="ignore"):
             return _inplace_binary(
@@ -793,7 +828,7 @@ def floor_divide_(self, other, *, _call=("floor_divide_", True)):
         raise
 
 
-def remainder(input, other, *, _call=("remainder", False)):
+def remainder(input=MISSING, other=MISSING, *extra, _call=("remainder", False)):
     """Python's ``%`` (numpy's mod): RemainderBackward0 for a number ``other``,
     RemainderBackward1 for a tensor, which saves self and other only when other's grad is
     wanted (derivatives.yaml: other: -grad * self.div(other, rounding_mode="floor")). A number
@@ -807,6 +842,8 @@ def remainder(input, other, *, _call=("remainder", False)):
     tensor([10., -6.], grad_fn=<MulBackward0>)
     >>> y.sum().backward()
     """
+    if extra:
+        refuse_extra(_call, (input, other), extra, None)
     try:
         if not isinstance(input, Tensor):
             if _is_scalar(input) and isinstance(other, Tensor):
@@ -862,13 +899,12 @@ def _remainder_bw(node, g, ns):
     return (g if node.needs(0) else None, -g * ns.floor_divide(x, o))
 
 
-_NO_OTHER = object()  # fmod called with one argument (the parser's error names the call)
-
-
-def fmod(input, other=_NO_OTHER, *, _call=("fmod", False)):
+def fmod(input=MISSING, other=MISSING, *extra, _call=("fmod", False)):
     """C's fmod (the result takes the dividend's sign): FmodBackward0 for a number ``other``,
     FmodBackward1 for a tensor, which saves self and other only when other's grad is wanted
     (derivatives.yaml: other: -grad * self.div(other, rounding_mode="trunc"))."""
+    if extra:
+        refuse_extra(_call, (input, other), extra, None)
     try:
         if not isinstance(input, Tensor):
             raise NotATensor(input)  # fmod has no Number-first overload
@@ -876,7 +912,7 @@ def fmod(input, other=_NO_OTHER, *, _call=("fmod", False)):
         with np.errstate(divide="ignore", invalid="ignore"):
             out = _wrap(_arr(_compute(_fmod, da, db, (input, other))))
     except Exception:
-        refuse(_call, (input,) if other is _NO_OTHER else (input, other))
+        refuse(_call, (input, other))
         raise
     if not isinstance(other, Tensor):
         return record(out, node_class("FmodBackward0"), (input,), op="fmod")
@@ -909,17 +945,24 @@ def _fmod_bw(node, g, ns):
     return (g if node.needs(0) else None, -g * ns.trunc_divide(x, o))
 
 
-def neg(input):
+def neg(input=MISSING, *extra, _call=("neg", False)):
     """``-input`` (NegBackward0)."""
-    if input._data.dtype == np.bool_:
+    try:
+        data = input._data
+    except AttributeError:  # no tensor: PyTorch's parser refuses the call
+        refuse(_call, (input, *extra))
+        raise
+    if extra:
+        refuse_extra(_call, (input,), extra, None)
+    if data.dtype == np.bool_:
         raise RuntimeError(
             "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
             "invert a mask, use the `~` or `logical_not()` operator instead."
         )
-    return record(_wrap(_arr(np.negative(input._data))), node_class("NegBackward0"), (input,), op="neg")
+    return record(_wrap(_arr(np.negative(data))), node_class("NegBackward0"), (input,), op="neg")
 
 
-negative = neg
+negative = entry(neg, "negative", False)
 
 
 def reciprocal(input):
@@ -950,6 +993,14 @@ def pow(input, exponent, *, _call=("pow", False)):
         refuse(_call, (input, exponent))
         raise
     _check_integer_power(input, exponent)
+    # the kernel reads the exponent as the tensor's dtype (an integer one as int64 first); float
+    # and double read it as a double
+    if da.dtype.kind in "iu":
+        _dtype.checked_scalar(exponent, _dtype.int64)
+    if da.dtype.kind != "f" or da.dtype == np.float16:
+        _dtype.checked_scalar(exponent, _dtype.from_numpy_dtype(da.dtype))
+    elif exponent.__class__ is not float:
+        _dtype.parsed_number(exponent)  # (an int beyond the parser's range is refused)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = _wrap(_arr(_power(da, db)))
     return record(out, node_class("PowBackward0"), (input,), (input, exponent), op="pow")
@@ -1023,6 +1074,8 @@ def lerp(input, end, weight, *, out=None, _call=("lerp", False)):
             raise NotATensor(end)
         if not (isinstance(weight, Tensor) or _is_scalar(weight)):
             raise NotATensor(weight)
+        if not isinstance(weight, Tensor):
+            _dtype.parsed_number(weight)  # (the parser refuses an int beyond [-2**63, 2**64))
     except Exception:
         refuse(_call, (input, end, weight))
         raise
@@ -1047,8 +1100,12 @@ def lerp(input, end, weight, *, out=None, _call=("lerp", False)):
         node = node_class("LerpBackward1")
         return record(_wrap(res), node, (input, end, weight), saved, op="lerp")
     _check_broadcast(input._data, end._data)
-    opmath = np.float32 if dt == np.float16 else dt.type  # lerp_kernel_scalar: weight.to<opmath_t>()
-    res = _arr(_lerp_values(input._data, end._data, opmath(weight)))
+    # the kernel reads weight as its math type (float for half: lerp_kernel_scalar's
+    # weight.to<opmath_t>()), refusing it out of its range
+    w = _dtype.checked_scalar(weight, _dtype.opmath(input.dtype))
+    opmath = np.float32 if dt == np.float16 else dt.type
+    with np.errstate(over="ignore"):
+        res = _arr(_lerp_values(input._data, end._data, opmath(w)))
     return record(_wrap(res), node_class("LerpBackward0"), (input, end), (weight,), op="lerp")
 
 
@@ -1118,8 +1175,14 @@ def _unary(name, np_fn, save_input=False, save_output=False, float_only=True, qu
     node_cls = node_class(name)
     op = name[: name.index("Backward")].lower()
 
-    def fn(input, *, out=None):
-        data = input._data
+    def fn(input=MISSING, *extra, out=None, _call=(op, False)):
+        try:
+            data = input._data
+        except AttributeError:  # no tensor: PyTorch's parser refuses the call
+            refuse(_call, (input, *extra))
+            raise
+        if extra:
+            refuse_extra(_call, (input,), extra, None)
         kind = data.dtype.kind
         if kind != "f":
             if kind == "b":
@@ -1138,7 +1201,7 @@ def _unary(name, np_fn, save_input=False, save_output=False, float_only=True, qu
         args = (input,)
         return record(_wrap(res), node_cls, args, args if save_input else (), None, save_output, op)
 
-    fn.__name__ = op
+    fn.__name__ = fn.__qualname__ = op
     fn.__doc__ = f"Elementwise {op} ({name}{'; saves its input' if save_input else ''}{'; saves its result' if save_output else ''})."
     return fn
 
@@ -1339,17 +1402,19 @@ tanh = _unary("TanhBackward0", np.tanh, save_output=True)
 sigmoid = _unary("SigmoidBackward0", _np_sigmoid, save_output=True)
 relu = _unary("ReluBackward0", _np_relu, save_output=True, float_only=False)
 abs = _unary("AbsBackward0", np.abs, save_input=True, float_only=False)
-absolute = abs
+absolute = entry(abs, "absolute", False)
 _round = _unary("RoundBackward0", np.round, float_only=False)
 
 
 _NO_DECIMALS = type("_NoDecimals", (), {"__repr__": lambda self: "None"})()  # (decimals=None is refused)
 
 
-def round(input, *, decimals=_NO_DECIMALS, out=None, _call=("round", False)):
+def round(input=MISSING, *extra, decimals=_NO_DECIMALS, out=None, _call=("round", False)):
     """Elementwise round half to even (RoundBackward0), or to ``decimals`` decimal places
     (RoundBackward1: ``nearbyint(x * 10**decimals) / 10**decimals`` in the tensor's dtype,
     float for half)."""
+    if extra or not isinstance(input, Tensor):
+        refuse_extra(_call, (input,), extra, None, decimals=(decimals, _NO_DECIMALS))
     if decimals is _NO_DECIMALS:
         return _round(input, out=out)
     decimals = _decimals_arg(input, decimals, _call)
@@ -1493,11 +1558,18 @@ def _clip(data, lo, hi, out=None, dtype=None):
     both: clamp_stub, the same vector/scalar split over its three operands). ``out`` is the
     array written in place, if any."""
     if dtype is None and not isinstance(lo, _ndarray) and not isinstance(hi, _ndarray):  # number bounds
+        # the kernel reads each bound as data's dtype, refusing one out of its range
+        dt = _dtype.from_numpy_dtype(data.dtype)
+        if dt is _dtype.bool_:  # clamp's kernels are not compiled for bool
+            kernel = (
+                "clamp_min_scalar_cpu" if hi is None else "clamp_max_scalar_cpu" if lo is None else "clamp_scalar_cpu"
+            )
+            raise no_kernel(kernel, dt)
         res = data
         if lo is not None:
-            res = _keeping_input(np.maximum, res, res.dtype.type(lo))
+            res = _keeping_input(np.maximum, res, _dtype.checked_scalar(lo, dt))
         if hi is not None:
-            res = _keeping_input(np.minimum, res, res.dtype.type(hi))
+            res = _keeping_input(np.minimum, res, _dtype.checked_scalar(hi, dt))
         return _arr(res) if res is not data else res.copy()
     arrays = [b for b in (lo, hi) if isinstance(b, _ndarray)]
     layouts = [data, *arrays]  # the operands before casting: vectorized_lanes casts as torch does
@@ -1506,6 +1578,8 @@ def _clip(data, lo, hi, out=None, dtype=None):
             b.astype(dtype.np) if isinstance(b, _ndarray) and b.dtype != dtype.np else b for b in (data, lo, hi)
         )
         arrays = [b for b in (lo, hi) if isinstance(b, _ndarray)]
+    if len(arrays) == 2 and data.dtype == np.bool_:  # (maximum's and minimum's, for one bound, are)
+        raise no_kernel("clamp_cpu", _dtype.bool_)
     res = np.broadcast_to(data, np.broadcast_shapes(data.shape, *(b.shape for b in arrays))) if arrays else data
     second = []  # vectorized_lanes' answer, computed once, at the first tie
 
@@ -1566,7 +1640,7 @@ def _clamp_tensor_bw(node, g, ns):
     return gx, glo, ghi
 
 
-clip = clamp
+clip = entry(clamp, "clip", False)
 
 
 @autograd_first(call=("clamp_min", False))
@@ -1820,7 +1894,9 @@ def _bitwise_inplace(np_fn, name: str, kernel_name=None):
             raise kernel_not_implemented(f"{kernel_name}_cpu", _dtype.from_numpy_dtype(np.result_type(a, b)))
         return np_fn(a, b)
 
-    def fn(self, other, *, _call=(op, True)):
+    def fn(self, other=MISSING, *extra, _call=(op, True), **unknown):
+        if extra or unknown:
+            refuse_extra(_call, (self, other), extra, unknown)
         try:
             return _inplace_binary(self, other, kernel, None, op)
         except Exception:
@@ -1838,8 +1914,9 @@ bitwise_left_shift_ = _bitwise_inplace(_shift_kernel(True), "bitwise_left_shift"
 bitwise_right_shift_ = _bitwise_inplace(_shift_kernel(False), "bitwise_right_shift", "rshift")
 
 
-def bitwise_not_(self):
+def bitwise_not_(self=MISSING, *extra, _call=("bitwise_not_", True), **unknown):
     """``~self`` in place (no history)."""
+    _self_only(self, extra, unknown, _call)
     check_inplace(self, "bitwise_not_")
     if self._data.dtype.kind == "f":
         raise kernel_not_implemented("bitwise_not_cpu", self.dtype)
@@ -2786,22 +2863,22 @@ def mm(input, mat2):
 
 
 @autograd_first
-def dot(input, other):
-    if input.ndim != 1 or other.ndim != 1:
-        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
-    if input.dtype is not other.dtype:
+def dot(input, tensor):  # (torch names the second vector ``tensor``)
+    if input.ndim != 1 or tensor.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {tensor.ndim}D tensors")
+    if input.dtype is not tensor.dtype:
         raise RuntimeError(
-            f"dot : expected both vectors to have same dtype, but found {input.dtype._legacy} and {other.dtype._legacy}"
+            f"dot : expected both vectors to have same dtype, but found {input.dtype._legacy} and {tensor.dtype._legacy}"
         )
-    if input.shape[0] != other.shape[0]:
+    if input.shape[0] != tensor.shape[0]:
         raise RuntimeError(
-            f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src [{other.shape[0]}] to have "
-            f"the same number of elements, but got {input.shape[0]} and {other.shape[0]} elements respectively"
+            f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src [{tensor.shape[0]}] to have "
+            f"the same number of elements, but got {input.shape[0]} and {tensor.shape[0]} elements respectively"
         )
     _check_product_kernel(input, "dot")
-    out = _wrap(np.asarray(np.dot(input._data, other._data)))
-    saved = _two_saved(input, other)[::-1]  # (other, self), as MulBackward0's formula reads them
-    return record(out, node_class("DotBackward0"), (input, other), saved, op="dot")
+    out = _wrap(np.asarray(np.dot(input._data, tensor._data)))
+    saved = _two_saved(input, tensor)[::-1]  # (tensor, self), as MulBackward0's formula reads them
+    return record(out, node_class("DotBackward0"), (input, tensor), saved, op="dot")
 
 
 @autograd_first
@@ -3168,6 +3245,12 @@ def where(condition, input=None, other=None, *, _call=("where", False)):
     try:
         if input is None and other is None:
             return tuple(_wrap(np.asarray(i, dtype=np.int64)) for i in np.nonzero(condition._data))
+        if _is_scalar(input) or _is_scalar(other):
+            # ATen first makes a number a scalar_tensor of the result dtype (refused out of its range)
+            dt = _dtype.result_type(input, other)
+            for x in (input, other):
+                if _is_scalar(x):
+                    _dtype.scalar_tensor_value(x, dt)
         if condition._data.dtype != np.bool_:
             raise RuntimeError(
                 f"where expected condition to be a boolean tensor, but got a tensor with dtype {condition.dtype._legacy}"
@@ -3494,11 +3577,11 @@ def _inplace_binary(
     raw = db
     if not _alpha_is_one(alpha):
         fused = _alpha_kernel(np_fn, alpha, da.dtype)  # add_'s kernel is add's
-        np_fn, db = (fused, raw) if fused else (np_fn, _scaled(db, alpha, da.dtype))
+        np_fn, db = (fused, raw) if fused else (np_fn, _scaled(db, alpha, da.dtype, np_fn is np.subtract))
     if da is self._data and _aliases_unanalysably(da, raw):
         saved = _inplace_saved(self, other, db, node_cls)
         # writes self as PyTorch's loop does, scaling each value of other as it reads it
-        fn = np_fn if raw is db else (lambda a, b: np_fn(a, _scaled(b, alpha, da.dtype)))
+        fn = np_fn if raw is db else (lambda a, b: np_fn(a, _scaled(b, alpha, da.dtype, np_fn is np.subtract)))
         apply_in_iteration_order(fn, da, raw)
     else:
         res = _compute(np_fn, da, db)
@@ -3548,7 +3631,12 @@ def _requires(x) -> bool:
     return isinstance(x, Tensor) and x.requires_grad
 
 
-def add_(self, other, *, alpha=1, _call=("add_", True)):
+def add_(self, other=MISSING, *extra, alpha=1, _call=("add_", True), **unknown):
+    if extra or unknown:
+        if len(extra) == 1 and not unknown and _is_scalar(other):  # the deprecated add_(alpha, other)
+            warn_deprecated(_call)
+            return add_(self, extra[0], alpha=other, _call=_call)
+        refuse_extra(_call, (self, other), extra, unknown, alpha=(alpha, 1))
     try:
         return _inplace_binary(self, other, np.add, _AddBackward0, "add_", alpha)
     except Exception:
@@ -3556,7 +3644,12 @@ def add_(self, other, *, alpha=1, _call=("add_", True)):
         raise
 
 
-def sub_(self, other, *, alpha=1, _call=("sub_", True)):
+def sub_(self, other=MISSING, *extra, alpha=1, _call=("sub_", True), **unknown):
+    if extra or unknown:
+        if len(extra) == 1 and not unknown and _is_scalar(other):  # the deprecated sub_(alpha, other)
+            warn_deprecated(_call)
+            return sub_(self, extra[0], alpha=other, _call=_call)
+        refuse_extra(_call, (self, other), extra, unknown, alpha=(alpha, 1))
     try:
         return _inplace_binary(self, other, np.subtract, _SubBackward0, "sub_", alpha, _check_bool_sub)
     except Exception:
@@ -3564,7 +3657,9 @@ def sub_(self, other, *, alpha=1, _call=("sub_", True)):
         raise
 
 
-def mul_(self, other, *, _call=("mul_", True)):
+def mul_(self, other=MISSING, *extra, _call=("mul_", True), **unknown):
+    if extra or unknown:
+        refuse_extra(_call, (self, other), extra, unknown)
     try:
         return _inplace_binary(self, other, np.multiply, _MulBackward0, "mul_")
     except Exception:
@@ -3572,7 +3667,9 @@ def mul_(self, other, *, _call=("mul_", True)):
         raise
 
 
-def div_(self, other, *, rounding_mode=None, _call=("div_", True)):
+def div_(self, other=MISSING, *extra, rounding_mode=None, _call=("div_", True), **unknown):
+    if extra or unknown:
+        refuse_extra(_call, (self, other), extra, unknown, rounding_mode=(rounding_mode, None))
     try:
         with np.errstate(divide="ignore", invalid="ignore"):
             if rounding_mode is not None:
@@ -3589,8 +3686,10 @@ _FmodBackward1 = node_class("FmodBackward1")
 _RemainderBackward1 = node_class("RemainderBackward1")
 
 
-def fmod_(self, other, *, _call=("fmod_", True)):
+def fmod_(self, other=MISSING, *extra, _call=("fmod_", True), **unknown):
     """In-place ``fmod`` (FmodBackward0 for a number, FmodBackward1 saving self's old values)."""
+    if extra or unknown:
+        refuse_extra(_call, (self, other), extra, unknown)
     try:
         node_cls = _FmodBackward1 if isinstance(other, Tensor) else node_class("FmodBackward0")
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -3600,7 +3699,7 @@ def fmod_(self, other, *, _call=("fmod_", True)):
         raise
 
 
-def remainder_(self, other, *, _call=("remainder_", True)):
+def remainder_(self, other=MISSING, *extra, _call=("remainder_", True), **unknown):
     """In-place ``remainder`` (``x %= y``): RemainderBackward0 for a number, RemainderBackward1
     for a tensor, saving self's old values and other only when other's grad is wanted.
 
@@ -3610,6 +3709,8 @@ def remainder_(self, other, *, _call=("remainder_", True)):
     >>> a
     tensor([1., 1.])
     """
+    if extra or unknown:
+        refuse_extra(_call, (self, other), extra, unknown)
     try:
         node_cls = _RemainderBackward1 if isinstance(other, Tensor) else node_class("RemainderBackward0")
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -3669,7 +3770,8 @@ def _inplace_unary(name, np_fn, save_output=False, save_input=False, float_only=
     node_cls = node_class(name)
     op = name[: name.index("Backward")].lower() + "_"
 
-    def fn(self):
+    def fn(self=MISSING, *extra, _call=(op, True), **unknown):
+        _self_only(self, extra, unknown, _call)
         check_inplace(self, op, overlap="ok")
         if op == "relu_":  # relu's own check of a bool input comes before TensorIterator's
             _check_kernel(self, "relu")
@@ -3682,9 +3784,17 @@ def _inplace_unary(name, np_fn, save_output=False, save_input=False, float_only=
             _write(self, np_fn(self._data), op, result)
         return finish_inplace(self, op, node_cls, (self,), saved, save_output=save_output)
 
-    fn.__name__ = op
+    fn.__name__ = fn.__qualname__ = op
     fn.__doc__ = f"In-place {op[:-1]} (bumps the version counter)."
     return fn
+
+
+def _self_only(self, extra, unknown, call) -> None:
+    """The argument check of an op of the tensor alone (exp_, zero_, ...): anything more, or
+    no tensor (``torch.exp_()``), is refused as PyTorch's parser (for a Tensor method, CPython's
+    METH_NOARGS check) refuses it. The op's catch-alls cost no more than this test."""
+    if extra or unknown or self.__class__ is not Tensor and not isinstance(self, Tensor):
+        refuse_extra(call, (self,), extra, unknown)
 
 
 exp_ = _inplace_unary("ExpBackward0", np.exp, save_output=True)
@@ -3699,8 +3809,9 @@ abs_ = _inplace_unary("AbsBackward0", np.abs, save_input=True, float_only=False)
 _neg_ = _inplace_unary("NegBackward0", np.negative, float_only=False)
 
 
-def neg_(self):
+def neg_(self=MISSING, *extra, _call=("neg_", True), **unknown):
     """In-place negation (refused on bool tensors, as ``-`` is)."""
+    _self_only(self, extra, unknown, _call)
     if self._data.dtype == np.bool_:
         neg(self)  # raises PyTorch's error
     return _neg_(self)
@@ -3709,8 +3820,10 @@ def neg_(self):
 _round_ = _inplace_unary("RoundBackward0", np.round, float_only=False)
 
 
-def round_(self, *, decimals=_NO_DECIMALS, _call=("round_", True)):
+def round_(self=MISSING, *extra, decimals=_NO_DECIMALS, _call=("round_", True), **unknown):
     """In-place ``round`` (RoundBackward0, or RoundBackward1 with ``decimals``)."""
+    if extra or unknown or not isinstance(self, Tensor):
+        refuse_extra(_call, (self,), extra, unknown, decimals=(decimals, _NO_DECIMALS))
     if decimals is _NO_DECIMALS:
         return _round_(self)
     decimals = _decimals_arg(self, decimals, _call)
@@ -3750,7 +3863,7 @@ def fill(input, value):
         _check_fill_value(value)
         out._data[...] = value._data.astype(out._data.dtype)
         return record(out, node_class("FillBackward1"), (input, value), op="fill")
-    out._data[...] = np.asarray(value).astype(out._data.dtype)  # fill_ casts any number, as PyTorch
+    out._data[...] = _dtype.checked_scalar(value, input.dtype)
     return record(out, node_class("FillBackward0"), (input,), op="fill")
 
 
@@ -3759,47 +3872,51 @@ def _check_fill_value(value: Tensor) -> None:
         raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} dimensions.")
 
 
-def zero_(self):
+def zero_(self=MISSING, *extra, _call=("zero_", True), **unknown):
     """Fill with zeros in place (ZeroBackward0)."""
+    _self_only(self, extra, unknown, _call)
     check_inplace(self, "zero_", overlap="ok")  # filling is idempotent: PyTorch allows expanded tensors
     self._data[...] = 0
     return finish_inplace(self, "zero_", node_class("ZeroBackward0"), (self,))
 
 
-def fill_(self, value, *, _call=("fill_", True)):
+def fill_(self=MISSING, value=MISSING, *extra, _call=("fill_", True), **unknown):
     """Fill with ``value`` in place (FillBackward0, or FillBackward1 for a 0-d tensor value)."""
     # filling with a number is idempotent: PyTorch allows expanded tensors (not with a tensor value)
     try:
+        if extra or unknown:
+            raise NotATensor(extra)
         _check_numbers(value)
         check_inplace(self, "fill_", (value,), overlap="error" if isinstance(value, Tensor) else "ok")
     except Exception:
-        refuse(_call, (self, value))
+        refuse(_call, (self, value, *extra), unknown)
         raise
     if isinstance(value, Tensor):
         _check_fill_value(value)
         _write(self, value._data.astype(self._data.dtype), "fill_")
         return finish_inplace(self, "fill_", node_class("FillBackward3"), (self, value))
-    self._data[...] = np.asarray(value).astype(self._data.dtype)  # fill_ casts any number, as PyTorch
+    self._data[...] = _dtype.checked_scalar(value, self.dtype)
     return finish_inplace(self, "fill_", node_class("FillBackward2"), (self,))
 
 
-def clamp_(self, min=None, max=None, *, _call=("clamp_", True)):
+def clamp_(self=MISSING, min=None, max=None, *extra, _call=("clamp_", True), **unknown):
     """In-place clamp (ClampBackward1; saves the original values; ClampBackward0 for tensor bounds)."""
     try:
+        if extra or unknown:
+            raise NotATensor(extra)
         _check_bounds(min, max)
         check_inplace(self, "clamp_", overlap="ok")
     except Exception:
-        refuse_given(_call, (self, min, max), (("min", None), ("max", None)))
+        if extra:  # (min and max came by position)
+            refuse(_call, (self, min, max, *extra), unknown)
+        refuse_given(_call, (self, min, max), (("min", None), ("max", None)), unknown)
         raise
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     return _clamp_in_place(self, min, max, "clamp_", "ClampBackward1", "ClampBackward0")
 
 
-_NO_BOUND = object()  # clamp_min_ or clamp_max_ called without a bound (the parser's error names the call)
-
-
-def clamp_min_(self, min=_NO_BOUND, *extra, _call=("clamp_min_", True), **unknown):
+def clamp_min_(self=MISSING, min=MISSING, *extra, _call=("clamp_min_", True), **unknown):
     """In-place ``clamp_min``: ClampMinBackward0 for a number, ClampMinBackward1 for a tensor
     (which, as clamp_'s, saves self's old values and the bound).
 
@@ -3812,7 +3929,7 @@ def clamp_min_(self, min=_NO_BOUND, *extra, _call=("clamp_min_", True), **unknow
     return _clamp_in_place(self, min, None, "clamp_min_", "ClampMinBackward0", "ClampMinBackward1")
 
 
-def clamp_max_(self, max=_NO_BOUND, *extra, _call=("clamp_max_", True), **unknown):
+def clamp_max_(self=MISSING, max=MISSING, *extra, _call=("clamp_max_", True), **unknown):
     """In-place ``clamp_max``: ClampMaxBackward0 for a number, ClampMaxBackward1 for a tensor."""
     _one_bound_args(self, max, extra, unknown, _call)
     return _clamp_in_place(self, None, max, "clamp_max_", "ClampMaxBackward0", "ClampMaxBackward1")
@@ -3823,13 +3940,12 @@ def _one_bound_args(self, bound, extra, unknown, call) -> None:
     text: a bound that is no number or tensor, none, more than one, or an unknown keyword),
     then autograd's refusal of the edit."""
     try:
-        if bound is _NO_BOUND or extra or unknown:
+        if bound is MISSING or extra or unknown:
             raise TypeError(f"{call[0]}() takes one bound")
         _check_numbers(bound)
         check_inplace(self, call[0], (bound,), overlap="ok")
     except Exception:
-        args = (self,) if bound is _NO_BOUND else (self, bound, *extra)
-        refuse(call, args, **{k: (v, _NO_BOUND) for k, v in unknown.items()})
+        refuse(call, (self, bound, *extra), unknown)
         raise
 
 
@@ -3884,9 +4000,12 @@ def _second(_, value):
     return value
 
 
-def copy_(self, src, non_blocking=False):
+def copy_(self, src=MISSING, non_blocking=False, *extra, _call=("copy_", True), **unknown):
     """Copy ``src`` into ``self`` (CopyBackwards: self's old values get zero grad)."""
-    src = as_tensor_arg(src)
+    if extra or unknown or not isinstance(src, Tensor) or non_blocking.__class__ is not bool:
+        if extra or unknown or not _is_scalar(src) or non_blocking.__class__ is not bool:
+            refuse_extra(_call, (self, src, non_blocking), extra, unknown, (("non_blocking", False),))
+        src = as_tensor_arg(src)  # a number: PyTorch's parser takes it as a tensor here
     # copying a tensor onto the very same elements: PyTorch returns before its checks (even an
     # expanded tensor may be its own source), the version still moves
     a, b = self._data, src._data
@@ -3932,18 +4051,19 @@ def raise_not_a_bool_mask(dtype: _dtype.dtype):
 
 
 def _masked_fill_args(self, mask, value):
-    """(value as an array, node class, differentiable inputs): a tensor value (0-d only) is an
-    input of its own (MaskedFillBackward1); the mask never is."""
+    """(value, node class, differentiable inputs): a tensor value (0-d only) is an input of
+    its own (MaskedFillBackward1); the mask never is. The value is converted once the shapes
+    are checked."""
     _check_numbers(value)
     if mask._data.dtype != np.bool_:
         raise_not_a_bool_mask(mask.dtype)
     if not isinstance(value, Tensor):
-        return np.asarray(value, dtype=self._data.dtype), node_class("MaskedFillBackward0"), (self,)
+        return value, node_class("MaskedFillBackward0"), (self,)
     if value.ndim:
         raise RuntimeError(
             f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with {value.ndim} dimension(s)."
         )
-    return value._data.astype(self._data.dtype), node_class("MaskedFillBackward1"), (self, value)
+    return value, node_class("MaskedFillBackward1"), (self, value)
 
 
 @autograd_first(call=("masked_fill", False))
@@ -3951,20 +4071,26 @@ def masked_fill(input, mask, value):
     """Values replaced by ``value`` where ``mask`` is True (MaskedFillBackward0, or 1 for a tensor
     value; saves the mask)."""
     v, node_cls, inputs = _masked_fill_args(input, mask, value)
-    try:
-        res = np.where(mask._data, v, input._data)
-    except ValueError:
-        raise broadcast_error(input.shape, mask.shape) from None
+    if mask.shape != input.shape:
+        try:
+            np.broadcast_shapes(input.shape, mask.shape)
+        except ValueError:  # expand_outplace(mask, self) names the mask first
+            raise broadcast_error(mask.shape, input.shape) from None
+    # the kernel reads the value (a 0-d tensor's item() too) after the shape checks
+    res = np.where(mask._data, _dtype.checked_scalar(v, input.dtype), input._data)
     return record(_wrap(_arr(res)), node_cls, inputs, (mask,), op="masked_fill")
 
 
-def masked_fill_(self, mask, value, *, _call=("masked_fill_", True)):
+def masked_fill_(self, mask=MISSING, value=MISSING, *extra, _call=("masked_fill_", True), **unknown):
     """In-place ``masked_fill`` (MaskedFillBackward0, or 1 for a tensor value)."""
     try:
+        if extra or unknown or mask is MISSING:
+            raise NotATensor(extra)
         check_inplace(self, "masked_fill_", (value,), overlap="warn")
         v, node_cls, inputs = _masked_fill_args(self, mask, value)
     except Exception:
-        refuse(_call, (self, mask, value))
+        refuse(_call, (self, mask, value, *extra), unknown)
         raise
-    _write(self, np.where(mask._data, v, self._data), "masked_fill_")
+    check_out_shape(self._data.shape, mask._data.shape)
+    _write(self, np.where(mask._data, _dtype.checked_scalar(v, self.dtype), self._data), "masked_fill_")
     return finish_inplace(self, "masked_fill_", node_cls, inputs, (mask,))

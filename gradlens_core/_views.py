@@ -1282,7 +1282,11 @@ def _value_to_tensor(self: Tensor, value) -> Tensor:
     """A tensor, or a Python number as a 0-d tensor of ``self``'s dtype (PyTorch's valueToTensor)."""
     if isinstance(value, Tensor):
         return value
-    if isinstance(value, (bool, int, float, complex, np.integer)):  # np.float64 is a float
+    if isinstance(value, (bool, int, float, np.integer)):  # np.float64 is a float
+        if not isinstance(value, float) and not -(2**63) <= value < 2**63:
+            raise ValueError("Overflow when unpacking long long")  # an int is read as int64
+        return Tensor._wrap(np.asarray(_dtype.scalar_tensor_value(value, self.dtype)))
+    if isinstance(value, complex):
         return Tensor._wrap(np.asarray(value).astype(self._data.dtype))
     raise TypeError(f"can't assign a {_type_name(value)} to a {self.type()}")
 
