@@ -3724,7 +3724,7 @@ _PowBackward0 = node_class("PowBackward0")
 _PowBackward1 = node_class("PowBackward1")
 
 
-def pow_(self, exponent, *, _call=("pow_", True)):
+def pow_(self, exponent=MISSING, *extra, _call=("pow_", True), **unknown):
     """In-place ``**`` (``x **= y``): PowBackward0 for a number exponent, saving self's old
     values and the exponent; PowBackward1 for a tensor, saving self's old values, the exponent
     and the result (as ``pow`` does).
@@ -3735,6 +3735,8 @@ def pow_(self, exponent, *, _call=("pow_", True)):
     >>> x
     tensor([1., 4., 9.])
     """
+    if extra or unknown:
+        refuse_extra(_call, (self, exponent), extra, unknown)
     try:
         tensor_exponent = isinstance(exponent, Tensor)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
