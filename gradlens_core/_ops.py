@@ -417,9 +417,15 @@ def _scaled(values, alpha, dtype, subtracted=False):
     dt = _dtype.from_numpy_dtype(dtype)
     if not subtracted:
         return values * _dtype.checked_scalar(alpha, dt)
-    negated = -alpha if isinstance(alpha, float) else (2**63 - alpha) % 2**64 - 2**63
     with np.errstate(over="ignore"):
-        return -(values * _dtype.checked_scalar(negated, dt))
+        return -(values * _dtype.checked_scalar(_negated(alpha), dt))
+
+
+def _negated(alpha):
+    """sub's ``-alpha`` as ATen computes it: an integer in int64, wrapping (-(-2**63) is -2**63)."""
+    if isinstance(alpha, numbers.Integral):
+        return (2**63 - int(alpha)) % 2**64 - 2**63
+    return -alpha
 
 
 def _alpha_kernel(np_fn, alpha, dtype):
@@ -434,10 +440,10 @@ def _alpha_kernel(np_fn, alpha, dtype):
     """
     if dtype != np.float32 and dtype != np.float64:
         return None
-    _scaled(dtype.type(0), alpha, dtype)  # (its checks)
+    _scaled(dtype.type(0), alpha, dtype, np_fn is np.subtract)  # (its checks)
     if isinstance(alpha, Tensor):
         alpha = alpha.item()
-    alpha = -float(alpha) if np_fn is np.subtract else float(alpha)
+    alpha = float(_negated(alpha) if np_fn is np.subtract else alpha)
 
     def kernel(a, b):
         res = np.asarray(fma(b, alpha, a, dtype))
