@@ -1833,7 +1833,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, _call=("sum", False)):
         return builtins.sum(input)
     try:
         out_dt = _reduce_dtype(input, dtype)
-        if dim is None or (isinstance(dim, (list, tuple)) and len(dim) == 0):
+        if dim is None:
             with _silent():  # inf - inf is nan, silently
                 res = _sum_data(input._data, tuple(range(input.ndim)), out_dt)
             if keepdim is not False:
@@ -1842,7 +1842,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, _call=("sum", False)):
             return record(_wrap(res), node_class("SumBackward0"), (input,), ctx=input._data.shape, op="sum")
         if keepdim.__class__ is not bool:
             _check_bool(keepdim, "keepdim")
-        dims = _dims(input, dim)
+        dims = _reduce_dims(input, dim)  # dim=() is all dims (SumBackward1)
     except Exception:
         refuse_given(_call, (input, dim, keepdim), _DIM_KEEPDIM, dtype=(dtype, None))
         raise
@@ -1870,7 +1870,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, _call=("mean", False)):
             return record(_wrap(res), node_class("MeanBackward0"), (input,), ctx=d.shape, op="mean")
         if keepdim.__class__ is not bool:
             _check_bool(keepdim, "keepdim")
-        dims = _dims(input, dim)
+        dims = _reduce_dims(input, dim)  # dim=() is all dims (MeanBackward1)
     except Exception:
         refuse_given(_call, (input, dim, keepdim), _DIM_KEEPDIM, dtype=(dtype, None))
         raise
