@@ -62,7 +62,9 @@ def run(op: str, rng) -> dict:
     for dtype, x, dims in cases(rng):
         if op in ("sum", "mean"):
             for keepdim in (False, True):
-                (o, _), (t, _) = both(lambda lib, a, d=dims, k=keepdim: getattr(a, op)(d or (), keepdim=k), x)
+                dim = dims or (tuple(range(x.ndim)) if keepdim else None)  # x.sum() or over dims
+                args = {} if dim is None else {"dim": dim, "keepdim": keepdim}
+                (o, _), (t, _) = both(lambda lib, a, kw=args: getattr(a, op)(**kw), x)
                 count(dtype, same(o, t))
         elif op == "cumsum":
             for d in range(x.ndim) if dims is None else dims[:1]:
