@@ -14,6 +14,8 @@ over the lanes, the rows and the blocks of each level of the cascade.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ._factories import _fma
@@ -37,10 +39,10 @@ def _ceil_log2(x: int) -> int:
 def _seq(a: np.ndarray) -> np.ndarray:
     """``acc = 0; for row in a: acc += row`` along axis 0 (one chain, in order).
 
-    ``np.add.accumulate`` adds in order; ``+ 0.0`` turns the -0.0 it keeps when all rows are
+    ``np.add.accumulate`` adds in order; ``+ 0`` turns the -0.0 it keeps when all rows are
     -0.0 into the +0.0 a chain started from 0 gives.
     """
-    if a.shape[0] <= 32:
+    if a.shape[0] == 0 or (a.shape[0] <= 64 and a[0].size >= 256):  # wide rows: whole-row adds are faster
         acc = np.zeros(a.shape[1:], a.dtype)
         for row in a:
             acc = acc + row
@@ -52,7 +54,7 @@ def _blocks(a: np.ndarray, step: int):
     """(the sums of ``a``'s full blocks of ``step`` rows, each one chain; the rows left over)."""
     full = a.shape[0] // step * step
     head = a[:full].reshape((full // step, step) + a.shape[1:])
-    return _seq(np.moveaxis(head, 1, 0)), a[full:]
+    return _seq(head.swapaxes(0, 1)), a[full:]
 
 
 def multi_row_sum(a: np.ndarray) -> np.ndarray:
@@ -80,12 +82,7 @@ def row_sum(a: np.ndarray) -> np.ndarray:
     rows past the last full group of four added to the first, then the four added in order."""
     k = a.shape[0] // 4
     parts = multi_row_sum(a[: 4 * k].reshape((k, 4) + a.shape[1:]))
-    acc = parts[0]
-    for row in a[4 * k :]:
-        acc = acc + row
-    for part in parts[1:]:
-        acc = acc + part
-    return acc
+    return _seq(np.concatenate([parts[:1], a[4 * k :], parts[1:]]))  # one chain from parts[0]
 
 
 def _inner_sum(x: np.ndarray, acc: np.dtype) -> np.ndarray:
@@ -98,12 +95,7 @@ def _inner_sum(x: np.ndarray, acc: np.dtype) -> np.ndarray:
     if loaded != lanes:  # InnerSumCastLoadPolicy: first + second
         vecs = vecs[..., :lanes] + vecs[..., lanes:]
     vec_acc = row_sum(np.moveaxis(vecs, -2, 0))
-    total = np.zeros(x.shape[:-1], acc)
-    for k in range(n, x.shape[-1]):
-        total = total + x[..., k].astype(acc)
-    for k in range(lanes):
-        total = total + vec_acc[..., k]
-    return total
+    return _seq(np.moveaxis(np.concatenate([x[..., n:].astype(acc), vec_acc], axis=-1), -1, 0))
 
 
 def _outer_sum(x: np.ndarray, acc: np.dtype, group: int) -> np.ndarray:
@@ -133,6 +125,7 @@ def _loop2d(x: np.ndarray, acc: np.dtype) -> np.ndarray:
     return _outer_sum(cols, acc, group)
 
 
+@functools.lru_cache(maxsize=512)
 def _iteration(shape, dims):
     """TensorIterator's reduction layout for a C-contiguous input: the dims innermost first,
     reduced ones before the rest, coalesced where both input and output allow; as a list of
