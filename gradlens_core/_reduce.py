@@ -126,23 +126,19 @@ def _loop2d(x: np.ndarray, acc: np.dtype) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=512)
-def _iteration(shape, dims):
-    """TensorIterator's reduction layout for a C-contiguous input: the dims innermost first,
-    reduced ones before the rest, coalesced where both input and output allow; as a list of
-    (size, input stride, reduced)."""
-    strides, st = [], 1
-    for size in reversed(shape):
-        strides.append(st)
-        st *= size
-    out_strides, ost = [], 1
-    for k, size in reversed(list(enumerate(shape))):
-        out_strides.append(0 if k in dims else ost)
-        ost *= 1 if k in dims else size
-    order = [len(shape) - 1 - k for k in range(len(shape))]  # innermost first
-    its = [(shape[k], strides[i], out_strides[i], k in dims) for i, k in enumerate(order)]
-    its = [d for d in its if d[3]] + [d for d in its if not d[3]]
+def _iteration(shape, strides, dims):
+    """TensorIterator's reduction layout (reorder_dimensions, coalesce_dimensions): the dims
+    innermost first, the reduced ones before the rest, in the order of their input strides
+    (``strides``, in elements), the rest in the order of the output's (contiguous); adjacent
+    dims merged where input and output both allow. A list of (size, input stride, reduced)."""
+    out_strides, ost = {}, 1
+    for k in reversed(range(len(shape))):
+        out_strides[k] = 0 if k in dims else ost
+        ost *= 1 if k in dims else shape[k]
+    inner_first = sorted(dims, key=lambda k: strides[k]) + [k for k in reversed(range(len(shape))) if k not in dims]
     merged = []
-    for size, s, o, red in its:
+    for k in inner_first:
+        size, s, o, red = shape[k], strides[k], out_strides[k], k in dims
         if size == 1:
             continue
         if merged:
@@ -154,6 +150,16 @@ def _iteration(shape, dims):
     return [(size, s, red) for size, s, _, red in merged] or [(1, 1, True)]
 
 
+def _dense(x: np.ndarray) -> np.ndarray:
+    """``x`` if it is a permutation of a C-contiguous array (as PyTorch's transposed views), else
+    a C-contiguous copy (other strided views are read as if contiguous: an approximation)."""
+    if x.ndim == 0 or x.flags.c_contiguous:
+        return x
+    if min(x.strides) >= 0 and np.transpose(x, np.argsort(x.strides, kind="stable")[::-1]).flags.c_contiguous:
+        return x
+    return np.ascontiguousarray(x)
+
+
 def sum_data(x: np.ndarray, dims: tuple, keepdim: bool = False, out_dtype=None) -> np.ndarray:
     """``x.sum(dims)`` of a float array as PyTorch's cascade_sum adds it, in ``out_dtype``
     (the input is cast to it first, as make_reduction_from_out_ty does on CPU).
@@ -162,19 +168,23 @@ def sum_data(x: np.ndarray, dims: tuple, keepdim: bool = False, out_dtype=None) 
     0.0
     """
     out_dtype = np.dtype(out_dtype or x.dtype)
-    x = np.asarray(x, dtype=out_dtype, order="C")  # (ascontiguousarray makes 0-d 1-d)
+    x = _dense(np.asarray(x).astype(out_dtype, copy=False))  # astype keeps a transposed layout
     dims = tuple(sorted(d % x.ndim for d in dims)) if x.ndim else ()
     out_shape = tuple(1 if k in dims else s for k, s in enumerate(x.shape))
     if x.size == 0:
-        res = np.zeros(out_shape, out_dtype)
-        return res if keepdim else res.reshape([s for k, s in enumerate(x.shape) if k not in dims])
-    its = _iteration(x.shape, dims)
+        return np.zeros(out_shape if keepdim else [s for k, s in enumerate(x.shape) if k not in dims], out_dtype)
+    its = _iteration(x.shape, tuple(st // x.itemsize for st in x.strides), dims)
     if out_dtype in _REDUCED and len(its) >= 2 and its[0][2] and its[1][2]:
         # sum_out's should_use_acc_buffer: two reduced dims first are summed in float
         res = sum_data(x.astype(np.float32), dims, True).astype(out_dtype)
     else:
         res = _cascade(x, its, _acc_dtype(out_dtype)).reshape(out_shape)
-    return res if keepdim else res.reshape([s for k, s in enumerate(x.shape) if k not in dims])
+    return _own(res if keepdim else res.reshape([s for k, s in enumerate(x.shape) if k not in dims]))
+
+
+def _own(a: np.ndarray) -> np.ndarray:
+    """``a`` as a fresh array holding its own data (the autograd engine adds into those in place)."""
+    return a if a.base is None else a.copy()
 
 
 def _cascade(x: np.ndarray, its, acc: np.dtype) -> np.ndarray:
@@ -252,13 +262,15 @@ def var_data(x: np.ndarray, dims: tuple, correction: float, keepdim: bool = Fals
             return np.full(final, np.nan, x.dtype)
         if int(np.prod(out_shape)) <= 1 and x.dtype != np.float16:
             mean = float(mean_data(x, tuple(range(x.ndim))))
-            sq = (np.ravel(x).astype(np.float64) - mean) ** 2
+            sq = (np.ravel(_dense(x), order="K").astype(np.float64) - mean) ** 2  # in memory order
             total = 0.0
             for part in _shares(sq.size, np.less_equal):  # at::parallel_reduce: each share from 0
                 total = total + (0.0 + _seq(sq[part]))
             var = np.float64(total) / max(0.0, x.size - correction)
         else:
-            moved = np.moveaxis(x, dims, range(x.ndim - len(dims), x.ndim)) if dims else x[..., None]
+            x = _dense(x)  # the reduced elements in memory order: the outermost first
+            red = sorted(dims, key=lambda k: -x.strides[k])
+            moved = np.moveaxis(x, red, range(x.ndim - len(dims), x.ndim)) if dims else x[..., None]
             cols = moved.reshape(-1, int(np.prod([x.shape[k] for k in dims])))
             mean = np.zeros(cols.shape[0])
             m2 = np.zeros(cols.shape[0])
@@ -271,7 +283,7 @@ def var_data(x: np.ndarray, dims: tuple, correction: float, keepdim: bool = Fals
         if take_sqrt:
             var = np.sqrt(var)
         res = np.asarray(var).astype(np.float32 if x.dtype == np.float16 else x.dtype).astype(x.dtype)
-    return res.reshape(final)
+    return _own(res.reshape(final))
 
 
 def _shares(numel: int, small=np.less):
@@ -376,4 +388,4 @@ def layer_norm_data(x: np.ndarray, k: int, weight, bias, eps: float):
         beta = np.zeros(rows.shape[1], x.dtype) if bias is None else bias._data.astype(x.dtype).ravel()
         y = _fmadd(y, np.broadcast_to(gamma, y.shape), np.broadcast_to(beta, y.shape))
     stat = lead + (1,) * k
-    return mean.reshape(stat), rstd.reshape(stat), y.reshape(x.shape)
+    return _own(mean.reshape(stat)), _own(rstd.reshape(stat)), _own(y.reshape(x.shape))

@@ -129,3 +129,15 @@ def test_random_shapes(shape, dtype, seed, data):
     for op in ("sum", "mean", "var"):
         assert_same(lambda lib, a, op=op: getattr(a, op)(dims), x)
     assert_same(lambda lib, a: a.cumsum(dims[0]), x)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("shape", [(64, 10), (3, 5, 7), (7, 40)])
+def test_permuted_layouts(shape, dtype):
+    # TensorIterator orders the reduced dims by the input's strides: x.T.sum(0) runs along memory
+    x = (np.random.default_rng(5).standard_normal(shape) * 10).astype(dtype)
+    for perm in itertools.permutations(range(len(shape))):
+        for dims in [None, *itertools.combinations(range(len(shape)), 1), (0, len(shape) - 1)]:
+            for op in ("sum", "mean", "var"):
+                call = {} if dims is None else {"dim": dims}
+                assert_same(lambda lib, a, op=op, kw=call, p=perm: getattr(a.permute(p), op)(**kw), x)
