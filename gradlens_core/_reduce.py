@@ -66,6 +66,8 @@ def multi_row_sum(a: np.ndarray) -> np.ndarray:
     [40.0, 40.0]
     """
     step = 1 << max(4, _ceil_log2(a.shape[0]) // 4)
+    if a.shape[0] < step:  # no full block: level 0 alone (the others add +0)
+        return _seq(a)
     level, acc0 = _blocks(a, step)
     rest = []
     for _ in range(2):  # levels 1 and 2: their full groups go up, what is left stays
@@ -94,8 +96,9 @@ def _inner_sum(x: np.ndarray, acc: np.dtype) -> np.ndarray:
     vecs = x[..., :n].reshape(x.shape[:-1] + (n // loaded, loaded)).astype(acc)
     if loaded != lanes:  # InnerSumCastLoadPolicy: first + second
         vecs = vecs[..., :lanes] + vecs[..., lanes:]
-    vec_acc = row_sum(np.moveaxis(vecs, -2, 0))
-    return _seq(np.moveaxis(np.concatenate([x[..., n:].astype(acc), vec_acc], axis=-1), -1, 0))
+    vec_acc = row_sum(vecs.swapaxes(0, 1) if vecs.ndim == 3 else np.moveaxis(vecs, -2, 0))
+    chain = np.concatenate([x[..., n:].astype(acc), vec_acc], axis=-1)
+    return _seq(chain.T if chain.ndim == 2 else np.moveaxis(chain, -1, 0))
 
 
 def _outer_sum(x: np.ndarray, acc: np.dtype, group: int) -> np.ndarray:
@@ -173,6 +176,12 @@ def sum_data(x: np.ndarray, dims: tuple, keepdim: bool = False, out_dtype=None) 
     out_shape = tuple(1 if k in dims else s for k, s in enumerate(x.shape))
     if x.size == 0:
         return np.zeros(out_shape if keepdim else [s for k, s in enumerate(x.shape) if k not in dims], out_dtype)
+    if x.flags.c_contiguous and len(dims) == x.ndim and x.size < _GRAIN_SIZE:  # the common loss.sum()
+        acc = _acc_dtype(out_dtype)
+        flat = x.reshape(1, -1)
+        value = _inner_sum(flat, acc) if x.size >= _VEC_BYTES // x.itemsize else row_sum(flat.T.astype(acc))
+        res = np.asarray(value[0] + acc.type(0)).astype(out_dtype)  # out = 0 + sum
+        return _own(res.reshape(out_shape)) if keepdim else res
     its = _iteration(x.shape, tuple(st // x.itemsize for st in x.strides), dims)
     if out_dtype in _REDUCED and len(its) >= 2 and its[0][2] and its[1][2]:
         # sum_out's should_use_acc_buffer: two reduced dims first are summed in float
