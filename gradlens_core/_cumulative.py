@@ -26,6 +26,7 @@ from ._factories import ones, zeros
 from ._layout import empty_preserving
 from ._ns import NUMPY, accumulated
 from ._ops import _reduce_dtype, cat
+from ._reduce import cumsum_data
 from ._tensor import Tensor, autograd_first, record
 
 _wrap = Tensor._wrap
@@ -76,7 +77,10 @@ def _scan(input: Tensor, dim: int, dtype, ufunc) -> tuple:
     d = input._wrap_dim(dim)
     data = input._data.astype(_reduce_dtype(input, dtype), copy=False)  # int64 for integers
     with np.errstate(over="ignore", invalid="ignore"):
-        res = accumulated(ufunc, data, d) if data.ndim else data.copy()
+        if ufunc is np.add and data.dtype.kind == "f" and data.ndim:
+            res = cumsum_data(data, d)  # PyTorch's chain in double (float for half)
+        else:
+            res = accumulated(ufunc, data, d) if data.ndim else data.copy()
     return d, np.asarray(res, order="C")  # PyTorch allocates it contiguous
 
 
@@ -105,7 +109,8 @@ def _reversed_cumsum(w, dim: int, ns):
     """``w.flip(dim).cumsum(dim).flip(dim)``: the sum of each element and those after it."""
     if ns.records_graph:
         return w.flip([dim]).cumsum(dim).flip([dim])
-    return np.ascontiguousarray(np.flip(accumulated(np.add, np.flip(w, dim), dim), dim))
+    scan = cumsum_data if w.dtype.kind == "f" else lambda a, d: accumulated(np.add, a, d)
+    return np.ascontiguousarray(np.flip(scan(np.flip(w, dim), dim), dim))
 
 
 def _trivial(shape, dim: int) -> bool:

@@ -74,6 +74,18 @@ def accumulated(ufunc, a, axis: int) -> np.ndarray:
     return ufunc.accumulate(a, axis=axis)
 
 
+def _sum(x, axis, keepdims):
+    """``np.sum``, floats in PyTorch's order of additions (``_reduce.sum_data``)."""
+    x = np.asarray(x)
+    if x.dtype.kind != "f":
+        return np.sum(x, axis=axis, keepdims=keepdims)
+    from ._reduce import sum_data  # (_reduce needs modules that need this one)
+
+    axes = range(x.ndim) if axis is None else (axis,) if isinstance(axis, int) else axis
+    with np.errstate(invalid="ignore", over="ignore"):
+        return sum_data(x, tuple(axes), keepdims)
+
+
 def with_unit_dims(shape, dims) -> tuple:
     """``shape`` with a 1 inserted at each of ``dims`` (dims of the result, as a reduction's
     dims are of its input): the shape restore_reduced_dims and unsqueeze_multiple give.
@@ -145,9 +157,9 @@ class _Numpy:
         if axes is None:
             raise invalid_grad(g.shape, shape)
         if not shape:  # at::sum_to's tensor.sum(): a fresh tensor the engine may add into
-            return np.asarray(g.sum())
+            return np.asarray(_sum(g, None, False))
         if axes:
-            g = reduced(g.sum(axis=axes, keepdims=True))
+            g = reduced(_sum(g, axes, True))
         # as at::sum_to: a view only when leading dims go (the sum itself is a fresh array)
         return g.reshape(shape) if g.ndim != len(shape) else g
 
@@ -221,11 +233,11 @@ class _Numpy:
 
     @staticmethod
     def sum(x, axis=None, keepdims=False):
-        return reduced(np.sum(x, axis=axis, keepdims=keepdims))
+        return reduced(_sum(x, axis, keepdims))
 
     @staticmethod
     def mean(x, axis=None, keepdims=False):
-        total = np.sum(x, axis=axis, keepdims=keepdims)
+        total = _sum(x, axis, keepdims)
         return reduced(total / (x.size // max(total.size, 1) if x.size else 0))
 
     @staticmethod

@@ -22,7 +22,7 @@ import warnings
 
 import numpy as np
 
-from . import _dtype, _events, _ns, _stl
+from . import _dtype, _events, _ns, _reduce, _stl
 from ._argparse import (
     MISSING,
     NotATensor,
@@ -2108,27 +2108,35 @@ def _silent():
     return np.errstate(invalid="ignore", over="ignore")
 
 
+def _sum_data(data, dims, out_dt, keepdim=False):
+    """A float sum in PyTorch's order of additions (``_reduce.sum_data``); numpy's otherwise
+    (integer sums are exact, whatever the order)."""
+    if np.dtype(out_dt).kind == "f":
+        return _reduce.sum_data(data, dims, keepdim, out_dt)
+    return np.asarray(data.sum(axis=dims, keepdims=keepdim, dtype=out_dt))
+
+
 def sum(input, dim=None, keepdim=False, *, dtype=None, _call=("sum", False)):
     """Sum of all elements (SumBackward0) or over ``dim`` (SumBackward1)."""
     if not isinstance(input, Tensor):
         return builtins.sum(input)
     try:
         out_dt = _reduce_dtype(input, dtype)
-        if dim is None or (isinstance(dim, (list, tuple)) and len(dim) == 0):
+        if dim is None:
             with _silent():  # inf - inf is nan, silently
-                res = np.asarray(input._data.sum(dtype=out_dt))
+                res = _sum_data(input._data, tuple(range(input.ndim)), out_dt)
             if keepdim is not False:
                 _check_bool(keepdim, "keepdim")
                 res = res.reshape((1,) * input.ndim)
             return record(_wrap(res), node_class("SumBackward0"), (input,), ctx=input._data.shape, op="sum")
         if keepdim.__class__ is not bool:
             _check_bool(keepdim, "keepdim")
-        dims = _dims(input, dim)
+        dims = _reduce_dims(input, dim)  # dim=() is all dims (SumBackward1)
     except Exception:
         refuse_given(_call, (input, dim, keepdim), _DIM_KEEPDIM, dtype=(dtype, None))
         raise
     with _silent():
-        res = _ns.reduced(input._data.sum(axis=dims, keepdims=keepdim, dtype=out_dt))
+        res = _ns.reduced(_sum_data(input._data, dims, out_dt, keepdim))
     ctx = (input._data.shape, dims, keepdim, dim)  # the dim as given: PyTorch's ``_saved_dim``
     return record(_wrap(res), node_class("SumBackward1"), (input,), ctx=ctx, op="sum")
 
@@ -2149,19 +2157,19 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, _call=("mean", False)):
         d = input._data if dtype is None else input._data.astype(dtype.np)
         if dim is None:
             with np.errstate(divide="ignore", invalid="ignore"):  # mean of nothing is nan, silently
-                res = np.asarray(d.mean(dtype=d.dtype) if d.size else np.array(np.nan, dtype=d.dtype))
+                res = _reduce.mean_data(d, tuple(range(d.ndim)))
             if keepdim is not False:
                 _check_bool(keepdim, "keepdim")
                 res = res.reshape((1,) * input.ndim)
             return record(_wrap(res), node_class("MeanBackward0"), (input,), ctx=d.shape, op="mean")
         if keepdim.__class__ is not bool:
             _check_bool(keepdim, "keepdim")
-        dims = _dims(input, dim)
+        dims = _reduce_dims(input, dim)  # dim=() is all dims (MeanBackward1)
     except Exception:
         refuse_given(_call, (input, dim, keepdim), _DIM_KEEPDIM, dtype=(dtype, None))
         raise
     with np.errstate(divide="ignore", invalid="ignore"):
-        res = _ns.reduced(d.mean(axis=dims, keepdims=keepdim, dtype=d.dtype))
+        res = _ns.reduced(_reduce.mean_data(d, dims, keepdim))
     ctx = (d.shape, dims, keepdim, dim)  # the dim as given: PyTorch's ``_saved_dim``
     return record(_wrap(res), node_class("MeanBackward1"), (input,), ctx=ctx, op="mean")
 
@@ -2631,11 +2639,10 @@ def _check_var_dtype(input) -> None:
 
 
 def _var_data(input, dims, c, keepdim, name="var"):
-    """The variance over ``dims`` in the computing dtype (float for half, PyTorch's
-    accumulate type: callers round once, after std's sqrt too)."""
+    """The variance over ``dims`` in the input's dtype, as PyTorch computes it
+    (``_reduce.var_data``; std's sqrt is taken before rounding)."""
     _check_var_dtype(input)
-    d = _wide(input._data)
-    n = _numel(tuple(d.shape[k] for k in dims))
+    d = input._data
     # PyTorch's reduction factor: input numel divided by output numel (0 for an empty input)
     out_numel = _numel(tuple(size for k, size in enumerate(d.shape) if k not in dims))
     factor = d.size // builtins.max(out_numel, 1)
@@ -2646,14 +2653,7 @@ def _var_data(input, dims, c, keepdim, name="var"):
             UserWarning,
             stacklevel=4,
         )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if not dims:
-            m = d
-        elif n:
-            m = d.mean(axis=dims, keepdims=True)
-        else:  # the mean of nothing is nan (np.mean would warn, PyTorch does not)
-            m = np.full(tuple(1 if k in dims else size for k, size in enumerate(d.shape)), np.nan, d.dtype)
-        return _ns.reduced(((d - m) ** 2).sum(axis=dims, keepdims=keepdim) / builtins.max(n - c, 0)).astype(d.dtype)
+    return _ns.reduced(_reduce.var_data(d, dims, c, keepdim, take_sqrt=name == "std"))
 
 
 def _var_args(input, dim, unbiased, keepdim, correction, call):
@@ -2682,7 +2682,7 @@ def _var_args(input, dim, unbiased, keepdim, correction, call):
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, _call=("var", False)):
     """Variance over ``dim`` (VarBackward0; Bessel's correction by default)."""
     dim, dims, c, given = _var_args(input, dim, unbiased, keepdim, correction, _call)
-    res = _var_data(input, dims, c, keepdim).astype(input._data.dtype)
+    res = _var_data(input, dims, c, keepdim)
     ctx = (dims, keepdim, c, dim is None or input._data.ndim == 0, dim, given)
     return record(_wrap(res), node_class("VarBackward0"), (input,), (input,), ctx=ctx, op="var")
 
@@ -2690,7 +2690,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, _call
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, _call=("std", False)):
     """Standard deviation over ``dim`` (StdBackward0)."""
     dim, dims, c, given = _var_args(input, dim, unbiased, keepdim, correction, _call)
-    res = np.sqrt(_var_data(input, dims, c, keepdim, "std")).astype(input._data.dtype)
+    res = _var_data(input, dims, c, keepdim, "std")
     ctx = (dims, keepdim, c, dim is None or input._data.ndim == 0, dim, given)
     return record(
         _wrap(np.asarray(res)), node_class("StdBackward0"), (input,), (input,), ctx=ctx, save_output=True, op="std"

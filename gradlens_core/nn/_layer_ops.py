@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from .. import _events, _ops, _random
+from .. import _events, _ops, _random, _reduce
 from .._autograd import backward_formula, grad_counter, node_class
 from .._layout import empty_preserving
 from .._tensor import Tensor, _make_node, needs_grad, record
@@ -73,15 +73,18 @@ def native_layer_norm(input: Tensor, normalized_shape, weight, bias, eps: float)
     if data.dtype.kind != "f":
         raise _ops.no_kernel("LayerNormKernelImpl", input.dtype)
     axes = tuple(range(data.ndim - k, data.ndim))
-    acc = data.astype(np.float64) if data.dtype.itemsize < 8 else data  # the kernel accumulates wider
-    mean = acc.mean(axis=axes, keepdims=True)
-    var = ((acc - mean) ** 2).mean(axis=axes, keepdims=True)
-    rstd = 1.0 / np.sqrt(var + eps)
-    out = (acc - mean) * rstd
-    if weight is not None:
-        out = out * weight._data
-    if bias is not None:
-        out = out + bias._data
+    if data.dtype in (np.float32, np.float64):
+        mean, rstd, out = _reduce.layer_norm_data(data, k, weight, bias, eps)
+    else:
+        acc = data.astype(np.float64)  # half: the kernel accumulates wider
+        mean = acc.mean(axis=axes, keepdims=True)
+        var = ((acc - mean) ** 2).mean(axis=axes, keepdims=True)
+        rstd = 1.0 / np.sqrt(var + eps)
+        out = (acc - mean) * rstd
+        if weight is not None:
+            out = out * weight._data
+        if bias is not None:
+            out = out + bias._data
     stat_shape = data.shape[: data.ndim - k] + (1,) * k
     mean_t = Tensor._wrap(mean.astype(data.dtype).reshape(stat_shape))
     rstd_t = Tensor._wrap(rstd.astype(data.dtype).reshape(stat_shape))

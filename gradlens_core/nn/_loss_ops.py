@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _dtype
+from .. import _dtype, _reduce
 from .._autograd import backward_formula, node_class
 from .._ns import NUMPY as _NUMPY
 from .._tensor import Tensor, autograd_first, finish_inplace, record
@@ -90,9 +90,9 @@ def mse_loss(input: Tensor, target: Tensor, reduction: int) -> Tensor:
         if reduction == NONE:
             out = sq
         elif reduction == MEAN:
-            out = np.asarray(sq.sum() / dt.np.type(sq.size))  # 0/0 -> nan on empty input, as PyTorch
+            out = _reduce.mean_data(sq, tuple(range(sq.ndim)))  # at::mean_out: 0/0 -> nan on empty input
         else:
-            out = np.asarray(sq.sum())
+            out = _reduce.sum_data(sq, tuple(range(sq.ndim)))
     node = node_class("MseLossBackward0")
     return record(Tensor._wrap(out), node, (input, target), (input, target), ctx=(reduction, a.size), op="mse_loss")
 

@@ -1,0 +1,406 @@
+"""Float sums, means, cumulative sums and variances in PyTorch's CPU order of additions.
+
+Float addition is not associative, so a sum printed with all its digits shows the order the
+elements were added in. numpy adds pairwise in blocks of 8; PyTorch's ``cascade_sum``
+(ATen/native/cpu/SumKernel.cpp) adds vectors of 8 float32 lanes in four interleaved chains,
+each a cascade of partial sums. The functions here replay that order with numpy, vectorized
+over the lanes, the rows and the blocks of each level of the cascade.
+
+>>> import numpy as np
+>>> x = np.array([-0.2, 1.8, 9.1, -9.6, -2.6], np.float32)
+>>> float(x.sum()), float(sum_data(x, (0,)))
+(-1.4999995231628418, -1.5)
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ._factories import _fma
+from ._layout import _intraop_threads
+
+_VEC_BYTES = 32  # Vectorized<T> on the AVX2 build: 8 float32, 4 float64 lanes (16 loaded for 16-bit)
+_GRAIN_SIZE = 32768  # at::internal::GRAIN_SIZE
+_REDUCED = (np.float16,)  # reduced floating types numpy has (bfloat16 is stored as float32 here)
+
+
+def _acc_dtype(dtype) -> np.dtype:
+    """``at::acc_type<T, /*is_cuda=*/true>``, what cascade_sum accumulates in: float for half."""
+    return np.dtype(np.float32) if dtype == np.float16 else np.dtype(dtype)
+
+
+def _ceil_log2(x: int) -> int:
+    """SumKernel.cpp's ``CeilLog2`` (1 for x <= 2)."""
+    return 1 if x <= 2 else (x - 1).bit_length()
+
+
+def _seq(a: np.ndarray) -> np.ndarray:
+    """``acc = 0; for row in a: acc += row`` along axis 0 (one chain, in order).
+
+    ``np.add.accumulate`` adds in order; ``+ 0`` turns the -0.0 it keeps when all rows are
+    -0.0 into the +0.0 a chain started from 0 gives.
+    """
+    if a.shape[0] == 0 or (a.shape[0] <= 64 and a[0].size >= 256):  # wide rows: whole-row adds are faster
+        acc = np.zeros(a.shape[1:], a.dtype)
+        for row in a:
+            acc = acc + row
+        return acc
+    return np.add.accumulate(a, axis=0)[-1] + a.dtype.type(0)
+
+
+def _blocks(a: np.ndarray, step: int):
+    """(the sums of ``a``'s full blocks of ``step`` rows, each one chain; the rows left over)."""
+    full = a.shape[0] // step * step
+    head = a[:full].reshape((full // step, step) + a.shape[1:])
+    return _seq(head.swapaxes(0, 1)), a[full:]
+
+
+def multi_row_sum(a: np.ndarray) -> np.ndarray:
+    """SumKernel.cpp ``multi_row_sum`` along axis 0: four levels of accumulators, level 0 adding
+    ``2**level_power`` rows at a time and passing its sum up (each level flushes after that many
+    sums from below; the top level never does), then the levels added from the bottom.
+
+    >>> multi_row_sum(np.ones((40, 2), np.float32)).tolist()
+    [40.0, 40.0]
+    """
+    step = 1 << max(4, _ceil_log2(a.shape[0]) // 4)
+    if a.shape[0] < step:  # no full block: level 0 alone (the others add +0)
+        return _seq(a)
+    level, acc0 = _blocks(a, step)
+    rest = []
+    for _ in range(2):  # levels 1 and 2: their full groups go up, what is left stays
+        level, left = _blocks(level, step)
+        rest.append(_seq(left))
+    acc = _seq(acc0)
+    for part in (*rest, _seq(level)):
+        acc = acc + part
+    return acc
+
+
+def row_sum(a: np.ndarray) -> np.ndarray:
+    """SumKernel.cpp ``row_sum`` along axis 0: four interleaved chains (``ilp_factor``), the
+    rows past the last full group of four added to the first, then the four added in order."""
+    k = a.shape[0] // 4
+    parts = multi_row_sum(a[: 4 * k].reshape((k, 4) + a.shape[1:]))
+    return _seq(np.concatenate([parts[:1], a[4 * k :], parts[1:]]))  # one chain from parts[0]
+
+
+def _inner_sum(x: np.ndarray, acc: np.dtype) -> np.ndarray:
+    """``vectorized_inner_sum``: each row of ``x`` (..., n) in vectors of contiguous elements,
+    row_sum over the vectors, then the elements past the last vector and the lanes in order."""
+    loaded = _VEC_BYTES // x.dtype.itemsize  # 16-bit: 16 loaded, converted to two float vectors
+    lanes = _VEC_BYTES // acc.itemsize
+    n = x.shape[-1] // loaded * loaded
+    vecs = x[..., :n].reshape(x.shape[:-1] + (n // loaded, loaded)).astype(acc)
+    if loaded != lanes:  # InnerSumCastLoadPolicy: first + second
+        vecs = vecs[..., :lanes] + vecs[..., lanes:]
+    vec_acc = row_sum(vecs.swapaxes(0, 1) if vecs.ndim == 3 else np.moveaxis(vecs, -2, 0))
+    chain = np.concatenate([x[..., n:].astype(acc), vec_acc], axis=-1)
+    return _seq(chain.T if chain.ndim == 2 else np.moveaxis(chain, -1, 0))
+
+
+def _outer_sum(x: np.ndarray, acc: np.dtype, group: int) -> np.ndarray:
+    """``vectorized_outer_sum`` / ``scalar_outer_sum``: columns of ``x`` (n, ..., cols) reduced along
+    axis 0, ``group`` columns at a time with multi_row_sum, the rest with row_sum (column by
+    column the same additions whether in vectors or not)."""
+    x = x.astype(acc)
+    split = x.shape[-1] // group * group
+    return np.concatenate([multi_row_sum(x[..., :split]), row_sum(x[..., split:])], axis=-1)
+
+
+def _loop2d(x: np.ndarray, acc: np.dtype) -> np.ndarray:
+    """cascade_sum's loop over a 2-D block ``x`` (..., size1, size0) reducing size0 (its
+    ``[..., j, :]`` rows); one value per row, in the accumulate type."""
+    s0, s1 = (st // x.itemsize for st in x.strides[-1:-3:-1])
+    size0, size1 = x.shape[-1], x.shape[-2]
+    loaded = _VEC_BYTES // x.itemsize
+    if s0 == 1 and size0 >= loaded:
+        return _inner_sum(x, acc)
+    cols = np.moveaxis(x, -1, 0)  # (size0, ..., size1)
+    if s1 == 1 and size1 >= loaded:
+        group = 4 * (_VEC_BYTES // acc.itemsize)
+    elif abs(s0) < abs(s1) or size1 == 1:
+        return row_sum(cols.astype(acc))
+    else:
+        group = 4
+    return _outer_sum(cols, acc, group)
+
+
+@functools.lru_cache(maxsize=512)
+def _iteration(shape, strides, dims):
+    """TensorIterator's reduction layout (reorder_dimensions, coalesce_dimensions): the dims
+    innermost first, the reduced ones before the rest, in the order of their input strides
+    (``strides``, in elements), the rest in the order of the output's (contiguous); adjacent
+    dims merged where input and output both allow. A list of (size, input stride, reduced)."""
+    out_strides, ost = {}, 1
+    for k in reversed(range(len(shape))):
+        out_strides[k] = 0 if k in dims else ost
+        ost *= 1 if k in dims else shape[k]
+    inner_first = sorted(dims, key=lambda k: strides[k]) + [k for k in reversed(range(len(shape))) if k not in dims]
+    merged = []
+    for k in inner_first:
+        size, s, o, red = shape[k], strides[k], out_strides[k], k in dims
+        if size == 1:
+            continue
+        if merged:
+            psize, ps, po, pred = merged[-1]
+            if s == psize * ps and o == psize * po and red == pred:
+                merged[-1] = (psize * size, ps, po, pred)
+                continue
+        merged.append((size, s, o, red))
+    return [(size, s, red) for size, s, _, red in merged] or [(1, 1, True)]
+
+
+def _dense(x: np.ndarray) -> np.ndarray:
+    """``x`` if it is a permutation of a C-contiguous array (as PyTorch's transposed views), else
+    a C-contiguous copy (other strided views are read as if contiguous: an approximation)."""
+    if x.ndim == 0 or x.flags.c_contiguous:
+        return x
+    if min(x.strides) >= 0 and np.transpose(x, np.argsort(x.strides, kind="stable")[::-1]).flags.c_contiguous:
+        return x
+    return np.ascontiguousarray(x)
+
+
+def sum_data(x: np.ndarray, dims: tuple, keepdim: bool = False, out_dtype=None) -> np.ndarray:
+    """``x.sum(dims)`` of a float array as PyTorch's cascade_sum adds it, in ``out_dtype``
+    (the input is cast to it first, as make_reduction_from_out_ty does on CPU).
+
+    >>> sum_data(np.array([1e8, 1.0, -1e8], np.float32), (0,)).item()
+    0.0
+    """
+    out_dtype = np.dtype(out_dtype or x.dtype)
+    x = _dense(np.asarray(x).astype(out_dtype, copy=False))  # astype keeps a transposed layout
+    dims = tuple(sorted(d % x.ndim for d in dims)) if x.ndim else ()
+    out_shape = tuple(1 if k in dims else s for k, s in enumerate(x.shape))
+    if x.size == 0:
+        return np.zeros(out_shape if keepdim else [s for k, s in enumerate(x.shape) if k not in dims], out_dtype)
+    if x.flags.c_contiguous and len(dims) == x.ndim and x.size < _GRAIN_SIZE:  # the common loss.sum()
+        acc = _acc_dtype(out_dtype)
+        flat = x.reshape(1, -1)
+        value = _inner_sum(flat, acc) if x.size >= _VEC_BYTES // x.itemsize else row_sum(flat.T.astype(acc))
+        res = np.asarray(value[0] + acc.type(0)).astype(out_dtype)  # out = 0 + sum
+        return _own(res.reshape(out_shape)) if keepdim else res
+    its = _iteration(x.shape, tuple(st // x.itemsize for st in x.strides), dims)
+    if out_dtype in _REDUCED and len(its) >= 2 and its[0][2] and its[1][2]:
+        # sum_out's should_use_acc_buffer: two reduced dims first are summed in float
+        res = sum_data(x.astype(np.float32), dims, True).astype(out_dtype)
+    else:
+        res = _cascade(x, its, _acc_dtype(out_dtype)).reshape(out_shape)
+    return _own(res if keepdim else res.reshape([s for k, s in enumerate(x.shape) if k not in dims]))
+
+
+def _own(a: np.ndarray) -> np.ndarray:
+    """``a`` as a fresh array holding its own data (the autograd engine adds into those in place)."""
+    return a if a.base is None else a.copy()
+
+
+def _cascade(x: np.ndarray, its, acc: np.dtype) -> np.ndarray:
+    """cascade_sum over the iteration ``its``: the loop's value for each (outer index, row),
+    stored into the output by ``out = out + value`` (rounded to the output type each time)."""
+    if len(its) == 1:
+        its = its + [(1, 0, True)]
+    size = [d[0] for d in its]
+    view = np.lib.stride_tricks.as_strided(
+        x, shape=tuple(reversed(size)), strides=tuple(d[1] * x.itemsize for d in reversed(its))
+    )
+    if not its[0][2]:  # nothing reduced: out = 0 + x
+        return (x.astype(acc) + acc.type(0)).astype(x.dtype)
+    threads = _intraop_threads()
+    if len(its) == 2 and size[1] == 1 and x.size >= _GRAIN_SIZE and threads > 1:
+        # TensorIteratorBase::two_pass_reduction: one share per thread into its own slot, then the slots
+        share = -(-x.size // min(threads, -(-x.size // _GRAIN_SIZE)))
+        slots = np.zeros(threads, x.dtype)
+        for t, start in enumerate(range(0, x.size, share)):
+            slots[t] = _loop2d(view[:, start : start + share], acc)[0] + acc.type(0)
+        return np.asarray(_loop2d(slots[None], acc) + acc.type(0), x.dtype)
+    values = _loop2d(view, acc)  # (outer..., size1)
+    red = [d[2] for d in reversed(its[1:])]  # the axes of ``values``, outermost first
+    keep = [k for k, r in enumerate(red) if not r]
+    seq = [k for k, r in enumerate(red) if r]  # stored one after another, the innermost fastest
+    values = values.transpose(seq + keep).reshape((-1,) + tuple(values.shape[k] for k in keep))
+    if acc == x.dtype:
+        out = _seq(values)
+    else:
+        out = np.zeros(values.shape[1:], x.dtype)
+        for v in values:
+            out = (out.astype(acc) + v).astype(x.dtype)
+    return out.astype(x.dtype)
+
+
+def mean_data(x: np.ndarray, dims: tuple, keepdim: bool = False, out_dtype=None) -> np.ndarray:
+    """mean_out on CPU: ``sum(dims) / n``, summed in float for half (ReduceOps.cpp)."""
+    out_dtype = np.dtype(out_dtype or x.dtype)
+    wide = _acc_dtype(out_dtype)
+    n = 1
+    for k in set(d % x.ndim for d in dims) if x.ndim else ():
+        n *= x.shape[k]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (sum_data(x, dims, keepdim, wide) / wide.type(n)).astype(out_dtype)
+
+
+def cumsum_data(x: np.ndarray, dim: int) -> np.ndarray:
+    """cumsum_cpu_kernel: one chain along ``dim`` from 0 in ``at::acc_type<T, false>`` (double
+    for float, float for half), each partial sum rounded back (ReduceOpsKernel.cpp).
+
+    >>> cumsum_data(np.array([1e8, 1.0, -1e8], np.float32), 0).tolist()
+    [100000000.0, 100000000.0, 1.0]
+    """
+    acc = np.float32 if x.dtype == np.float16 else np.float64
+    with np.errstate(over="ignore", invalid="ignore"):
+        return (np.cumsum(x, axis=dim, dtype=acc) + acc(0)).astype(x.dtype)
+
+
+def var_data(x: np.ndarray, dims: tuple, correction: float, keepdim: bool = False, take_sqrt: bool = False):
+    """var / std of a float array over ``dims`` as ReduceOps.cpp's std_var_out computes it.
+
+    One output of float or double (``std_var_all_cpu``): the mean by ``mean()``, then the
+    squares of ``double(x) - mean`` added in one chain per thread's share, in double. Otherwise
+    (``std_var_kernel_impl``): WelfordOps in double, one element at a time in memory order,
+    for each output (for more than 64 float or half elements, a two-pass sum in double). The
+    double result is rounded to the input's type (via float for half).
+
+    >>> var_data(np.array([1.0, 0.7, 0.1], np.float32), (0,), 1).item()
+    0.20999999344348907
+    """
+    dims = tuple(sorted(d % x.ndim for d in dims)) if x.ndim else ()
+    out_shape = tuple(1 if k in dims else s for k, s in enumerate(x.shape))
+    final = out_shape if keepdim else tuple(s for k, s in enumerate(x.shape) if k not in dims)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if x.size == 0:
+            return np.full(final, np.nan, x.dtype)
+        if int(np.prod(out_shape)) <= 1 and x.dtype != np.float16:
+            mean = float(mean_data(x, tuple(range(x.ndim))))
+            sq = (np.ravel(_dense(x), order="K").astype(np.float64) - mean) ** 2  # in memory order
+            total = 0.0
+            for part in _shares(sq.size, np.less_equal):  # at::parallel_reduce: each share from 0
+                total = total + (0.0 + _seq(sq[part]))
+            var = np.float64(total) / max(0.0, x.size - correction)
+        else:
+            x = _dense(x)  # the reduced elements in memory order: the outermost first
+            red = sorted(dims, key=lambda k: -x.strides[k])
+            moved = np.moveaxis(x, red, range(x.ndim - len(dims), x.ndim)) if dims else x[..., None]
+            cols = moved.reshape(-1, int(np.prod([x.shape[k] for k in dims])))
+            wide = cols.astype(np.float64)
+            if x.dtype != np.float64 and cols.shape[1] > 64:
+                # long rows of float/half: a two-pass m2 in double rounds to the same float
+                # (Welford's and this one differ by far less than a float's ulp) but is vectorized
+                m2 = ((wide - wide.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+            else:
+                mean = m2 = np.zeros(cols.shape[0])
+                for n, col in enumerate(wide.T, 1):  # WelfordOps::reduce
+                    delta = col - mean
+                    mean = mean + delta / n
+                    m2 = m2 + delta * (col - mean)
+            nf = cols.shape[1]
+            var = m2 / (nf - correction if nf > correction else 0)
+        if take_sqrt:
+            var = np.sqrt(var)
+        res = np.asarray(var).astype(np.float32 if x.dtype == np.float16 else x.dtype).astype(x.dtype)
+    return _own(res.reshape(final))
+
+
+def _shares(numel: int, small=np.less):
+    """The index ranges at::parallel_for gives its threads: one for a small range (``small``
+    against the grain size), else equal shares."""
+    threads = _intraop_threads()
+    if small(numel, _GRAIN_SIZE) or threads == 1:
+        return [slice(0, numel)]
+    share = -(-numel // min(threads, -(-numel // _GRAIN_SIZE)))
+    return [slice(start, start + share) for start in range(0, numel, share)]
+
+
+def _fmadd(a, b, c):
+    """``a * b + c`` rounded once (vec::fmadd): float's product is exact in double, double's
+    by ``_factories._fma``."""
+    if a.dtype == np.float64:
+        return _fma(a, b, c)
+    return (a.astype(np.float64) * b + c).astype(a.dtype)
+
+
+def _add_moments(m0_add, m1_add, m2_add, m0, m1, m2, vec=True):
+    """moments_utils.h ``AddMomentsVec`` (``vec``) or ``AddMoments``: the moments (count,
+    mean, m2) ``add`` merged into the others; counts are ints, the rest arrays of one type."""
+    t = m1.dtype.type
+    n = m0 + m0_add
+    c = t(t(m0_add) / t(n)) if n else t(0)
+    delta = m1_add - m1
+    if vec:
+        cd = c * delta
+        return n, m1 + cd, _fmadd(delta * t(m0), np.broadcast_to(cd, delta.shape), m2 + m2_add)
+    return (
+        n,
+        _fmadd(np.broadcast_to(c, delta.shape), delta, m1),
+        m2 + _fmadd(delta * delta * c, np.broadcast_to(t(m0), delta.shape), m2_add),
+    )
+
+
+def rowwise_moments(x: np.ndarray):
+    """moments_utils.h ``RowwiseMoments`` for each row of ``x`` (..., N), float or double:
+    Welford over chunks of 16 vectors (8 float / 4 double lanes, with fmadd), the chunks'
+    moments merged by a binary counter (a cascade), then the elements past the last vector
+    one by one and the lanes merged in. Returns (mean, biased variance).
+
+    >>> [v.item() for v in rowwise_moments(np.array([5.0, 2.0, -3.0], np.float32))]
+    [1.3333332538604736, 10.888888359069824]
+    """
+    t = x.dtype.type
+    size = x.shape[-1]
+    lanes = _VEC_BYTES // x.dtype.itemsize
+    n = size // lanes
+    m = -(-n // 16)
+    depth = _ceil_log2(m)
+    zero = np.zeros(x.shape[:-1] + (lanes,), x.dtype)
+    stk = [(0, zero, zero) for _ in range(depth)]
+    vecs = x[..., : n * lanes].reshape(x.shape[:-1] + (n, lanes))
+    for i in range(m):  # UpdateMomentsVec, then the binary counter
+        m1v = m2v = zero
+        chunk = vecs[..., 16 * i : 16 * i + 16, :]
+        for j in range(chunk.shape[-2]):
+            xv = chunk[..., j, :]
+            delta = xv - m1v
+            m1v = _fmadd(np.full_like(delta, t(1) / t(j + 1)), delta, m1v)
+            m2v = _fmadd(delta, xv - m1v, m2v)
+        stk[0] = _add_moments(chunk.shape[-2], m1v, m2v, *stk[0])
+        mask, j = i + 1, 1
+        while j < depth and mask & 1 == 0:
+            stk[j] = _add_moments(*stk[j - 1], *stk[j])
+            stk[j - 1] = (0, zero, zero)
+            mask >>= 1
+            j += 1
+    for level in stk[1:]:
+        stk[0] = _add_moments(*level, *stk[0])
+    m0, m1, m2 = 0, np.zeros(x.shape[:-1], x.dtype), np.zeros(x.shape[:-1], x.dtype)
+    for k in range(n * lanes, size):
+        xk = x[..., k]
+        delta = xk - m1
+        m0 += 1
+        m1 = m1 + delta / t(m0)
+        m2 = m2 + delta * (xk - m1)
+    for k in range(lanes):
+        m0, m1, m2 = _add_moments(n, stk[0][1][..., k], stk[0][2][..., k], m0, m1, m2, vec=False)
+    return m1, m2 / t(size)
+
+
+def layer_norm_data(x: np.ndarray, k: int, weight, bias, eps: float):
+    """layer_norm_kernel.cpp ``LayerNormKernelImplInternal`` (float, double) over the last
+    ``k`` dims: RowwiseMoments, ``rstd = 1 / sqrt(var + eps)``, then
+    ``fmadd((x + -mean) * rstd, gamma, beta)`` (the compiled kernel fuses the last multiply-add,
+    gamma 1 and beta 0 when not given). Returns (mean, rstd) with size-1 normalized dims, and y.
+
+    >>> layer_norm_data(np.array([5.0, 2.0, -3.0], np.float32), 1, None, None, 1e-5)[2][1].item()
+    0.20203045010566711
+    """
+    t = x.dtype.type
+    lead = x.shape[: x.ndim - k]
+    rows = x.reshape(int(np.prod(lead)), int(np.prod(x.shape[len(lead) :])))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        mean, var = rowwise_moments(rows)
+        rstd = t(1) / np.sqrt(var + t(eps))
+        y = (rows + (-mean)[:, None]) * rstd[:, None]
+        gamma = np.ones(rows.shape[1], x.dtype) if weight is None else weight._data.astype(x.dtype).ravel()
+        beta = np.zeros(rows.shape[1], x.dtype) if bias is None else bias._data.astype(x.dtype).ravel()
+        y = _fmadd(y, np.broadcast_to(gamma, y.shape), np.broadcast_to(beta, y.shape))
+    stat = lead + (1,) * k
+    return _own(mean.reshape(stat)), _own(rstd.reshape(stat)), _own(y.reshape(x.shape))
