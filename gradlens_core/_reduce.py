@@ -237,7 +237,7 @@ def mean_data(x: np.ndarray, dims: tuple, keepdim: bool = False, out_dtype=None)
     for k in set(d % x.ndim for d in dims) if x.ndim else ():
         n *= x.shape[k]
     with np.errstate(divide="ignore", invalid="ignore"):
-        return (sum_data(x, dims, keepdim, wide) / wide.type(n)).astype(out_dtype)
+        return np.asarray((sum_data(x, dims, keepdim, wide) / wide.type(n)).astype(out_dtype))  # 0-d: an array
 
 
 def cumsum_data(x: np.ndarray, dim: int) -> np.ndarray:

@@ -1521,6 +1521,14 @@ REGRESSIONS = {
     """,  # fuzz seed 132: `.data =` gives t0 sum's expanded grad, strides (0, 0); the first grad
     # is new_empty_strided with exactly those strides (numpy's empty_like made them (1, 1)), so
     # the second backward's sum breaks the layout contract and warns, as PyTorch's
+    "a_whole_mean_is_a_0d_array_edited_in_place": """
+        t0 = torch.tensor([-0.5, 3.0])
+        t2 = t0.mean()
+        t2.clamp_min_(3)
+        t3 = torch.full((1,), -0.5, requires_grad=True)
+        a = torch.sub(t3, t3 - t3, alpha=2).mean().data.numpy()
+    """,  # fuzz seed 147: the reductions in PyTorch's order made a whole mean's data a numpy
+    # scalar, not a 0-d array: an in-place edit failed and .numpy() gave no array
 }
 
 
