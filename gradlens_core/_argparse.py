@@ -22,13 +22,16 @@ import types
 
 import numpy as np
 
-__all__ = ["parser_error", "refuse", "refuse_given", "entry", "NotATensor"]
+__all__ = ["parser_error", "param_index", "refuse", "refuse_given", "entry", "NotATensor"]
 
 
 class NotATensor(TypeError):
     """An op's operand that is neither a tensor nor a number (a list, a string, None): PyTorch's
     parser refuses it, so the op stops before converting it (see ``parser_error``)."""
 
+
+# a factory's keyword arguments, as PyTorch's signatures end
+_FACTORY = "ScalarType? dtype = None, Layout? layout = None, Device? device = None, bool pin_memory = False, bool requires_grad = False"
 
 # The signatures as PyTorch lists them in its error (``?``: may be None; ``!`` before a
 # signature: hidden, a deprecated overload that is tried but never listed).
@@ -139,16 +142,17 @@ _SIGNATURES = {
         "Tensor input, int dim = -1, bool descending = False, *, Tensor[] out = None",
     ),
     "argsort": (
-        "Tensor input, *, bool stable, int dim = -1, bool descending = False",
+        "Tensor input, *, bool stable, int dim = -1, bool descending = False, Tensor out = None",
         "Tensor input, int dim = -1, bool descending = False",
     ),
-    **{
-        name: (
-            "Tensor input, *, ScalarType? dtype = None",
-            "Tensor input, int[1]? dim, bool keepdim = False, *, ScalarType? dtype = None, Tensor out = None",
-        )
-        for name in ("sum", "mean")
-    },
+    "sum": (
+        "Tensor input, *, ScalarType? dtype = None",
+        "Tensor input, int[1]? dim, bool keepdim = False, *, ScalarType? dtype = None, Tensor out = None",
+    ),
+    "mean": (
+        "Tensor input, *, ScalarType? dtype = None, Tensor out = None",
+        "Tensor input, int[1]? dim, bool keepdim = False, *, ScalarType? dtype = None, Tensor out = None",
+    ),
     **{
         name: ("Tensor input, int[1] dim = [], bool keepdim = False, *, Tensor out = None",)
         for name in ("amax", "amin")
@@ -161,7 +165,10 @@ _SIGNATURES = {
         name: ("Tensor input, int dim, *, ScalarType? dtype = None, Tensor out = None",)
         for name in ("cumsum", "cumprod")
     },
-    **{name: ("Tensor input, int dim, ScalarType? dtype = None",) for name in ("softmax", "log_softmax")},
+    **{
+        name: ("Tensor input, int dim, ScalarType? dtype = None, *, Tensor out = None",)
+        for name in ("softmax", "log_softmax")
+    },
     "median": ("Tensor input", "Tensor input, int dim, bool keepdim = False, *, Tensor[] out = None"),
     "transpose": ("Tensor input, int dim0, int dim1",),
     "swapaxes": ("Tensor input, int axis0, int axis1",),
@@ -247,6 +254,49 @@ _SIGNATURES = {
         f"{name}_": (f"Tensor input, Tensor {bound}", f"Tensor input, Number {bound}")
         for name, bound in (("clamp_min", "min"), ("clamp_max", "max"))
     },
+    # ops whose out= error lists their signatures (the factories' keyword arguments included)
+    **{
+        name: (
+            "Tensor input, Tensor mat2, *, Tensor out = None",
+            "Tensor input, Tensor mat2, ScalarType out_dtype, *, Tensor out = None",
+        )
+        for name in ("mm", "bmm")
+    },
+    "addmm": (
+        "Tensor input, Tensor mat1, Tensor mat2, *, Number beta = 1, Number alpha = 1, Tensor out = None",
+        "Tensor input, Tensor mat1, Tensor mat2, ScalarType out_dtype, *, Number beta = 1, Number alpha = 1, "
+        "Tensor out = None",
+    ),
+    "bernoulli": (
+        "Tensor input, *, Generator generator = None, Tensor out = None",
+        "Tensor input, float p, *, Generator generator = None",
+    ),
+    "arange": (
+        f"Number end, *, Tensor out = None, {_FACTORY}",
+        f"Number start, Number end, *, {_FACTORY}",
+        f"Number start, Number end, Number step = 1, *, Tensor out = None, {_FACTORY}",
+    ),
+    "eye": (f"int n, *, Tensor out = None, {_FACTORY}", f"int n, int m, *, Tensor out = None, {_FACTORY}"),
+    "linspace": tuple(
+        f"{a} start, {b} end, int steps, *, Tensor out = None, {_FACTORY}"
+        for a, b in (("Tensor", "Tensor"), ("Number", "Tensor"), ("Tensor", "Number"), ("Number", "Number"))
+    ),
+    **{
+        name: (
+            f"int[] size, *, Generator generator, Tensor out = None, {_FACTORY}",
+            f"int[] size, *, Tensor out = None, {_FACTORY}",
+        )
+        for name in ("rand", "randn")
+    },
+    "randint": tuple(
+        f"{first}int[] size, *, {gen}Tensor out = None, {_FACTORY}"
+        for first in ("int high, ", "int low, int high, ")
+        for gen in ("Generator generator, ", "")
+    ),
+    "randperm": (
+        f"int n, *, Generator generator, Tensor out = None, {_FACTORY}",
+        f"int n, *, Tensor out = None, {_FACTORY}",
+    ),
     # what Tensor.norm calls with a number p (its TypeError names linalg_vector_norm's arguments)
     "linalg_vector_norm": (
         "Tensor input, Number ord = 2, int[1]? dim = None, bool keepdim = False, *, ScalarType? dtype = None, "
@@ -262,7 +312,7 @@ _METHOD_SIGNATURES = {
 
 # ops whose Tensor arguments take Python numbers (PyTorch's should_allow_numbers_as_tensors)
 _NUMBERS_AS_TENSORS = frozenset(
-    ("add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide", "remainder", "pow")
+    ("add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide")
     + ("add_", "sub_", "mul_", "div_")
 )
 
@@ -284,6 +334,9 @@ _TYPE_TEXT = {
     "Tensor[]": "tuple of Tensors",
     "Dimname": "name",
     "Dimname[]": "tuple of names",
+    "Generator": "torch.Generator",
+    "Layout": "torch.layout",
+    "Device": "torch.device",
 }
 
 
@@ -479,17 +532,88 @@ def parser_error(name: str, args: tuple, kwargs: dict, method: bool = False) -> 
     plausible = [s for s in sigs if not s.hidden and s.min_args <= n <= len(s.params)]
     if len(plausible) == 1:
         return plausible[0].error(args, kwargs)
-    keywords = [f"{k}={_arg_type_name(v)}" for k, v in kwargs.items()]
-    if args:
-        got = ", ".join([_arg_type_name(a) for a in args] + keywords)
-    else:  # PyTorch's format_invalid_args ends each keyword with ", " when no positional comes first
-        got = "".join(f"{k}, " for k in keywords)
-    shown = [s for s in sigs if not s.hidden]
-    if len(shown) == 1:
-        expected = f"({shown[0].text})"
+    return TypeError(_invalid_combination(name, args, kwargs, [s.text for s in sigs if not s.hidden]))
+
+
+def _invalid_combination(name: str, args: tuple, kwargs: dict, options: list) -> str:
+    """torch/csrc/utils/invalid_arguments.cpp's format_invalid_args, which reads each
+    signature back from its text: a part's name is what follows its last space (``None`` in
+    ``Tensor out = None``), so a note says why a signature of the right length did not match.
+    The keywords are shown as its std::unordered_map holds them: the last given first."""
+    kwargs = dict(reversed(kwargs.items()))
+    head = f"{name}() received an invalid combination of arguments - "
+    parsed = [[_option_part(p) for p in text.split(", ")] if text else [] for text in options]
+    if len(options) == 1:
+        unmatched = _unmatched_keywords(parsed[0], kwargs)
+        if unmatched:
+            return head + "got unrecognized keyword arguments: " + ", ".join(unmatched)
+        counted = len(parsed[0]) == len(args) + len(kwargs)
+        got = _formatted_args(parsed[0], args, kwargs) if counted else _arg_desc(args, kwargs)
+        return head + f"got {got}, but expected ({options[0]})"
+    text = head + f"got {_arg_desc(args, kwargs)}, but expected one of:\n"
+    for option, parts in zip(options, parsed):
+        text += f" * ({option})\n"
+        if len(parts) == len(args) + len(kwargs):
+            unmatched = _unmatched_keywords(parts, kwargs)
+            if unmatched:
+                text += "      didn't match because some of the keywords were incorrect: " + ", ".join(unmatched) + "\n"
+            else:
+                text += f"      didn't match because some of the arguments have invalid types: {_formatted_args(parts, args, kwargs)}\n"
+    return text
+
+
+def _option_part(part: str) -> tuple:
+    """(type, name) of one comma-separated part of a signature, as _parseOption splits it."""
+    space = part.rfind(" ")
+    return (part[:space], part[space + 1 :]) if space >= 0 else (part, part)
+
+
+def _unmatched_keywords(parts: list, kwargs: dict) -> list:
+    """_tryMatchKwargs: the keywords not named among the signature's last ``len(kwargs)`` parts."""
+    names = [n for _, n in parts[max(len(parts) - len(kwargs), 0) :]]
+    return [k for k in kwargs if k not in names]
+
+
+def _arg_desc(args, kwargs) -> str:
+    # (each keyword ends with ", " when no positional comes first: only the last ", " goes)
+    text = (
+        "("
+        + "".join(f"{_arg_type_name(a)}, " for a in args)
+        + "".join(f"{k}={_arg_type_name(v)}, " for k, v in kwargs.items())
+    )
+    return (text[:-2] if args else text) + ")"
+
+
+def _formatted_args(parts: list, args, kwargs) -> str:
+    """_formattedArgDesc: the arguments, those whose type the signature's text does not name
+    marked (red on a terminal, between "!" otherwise)."""
+    import os
+
+    if os.isatty(1) and os.isatty(2):
+        red, reset_red, green, reset_green = "\33[31;1m", "\33[0m", "\33[32;1m", "\33[0m"
     else:
-        expected = "one of:\n" + "".join(f" * ({s.text})\n" for s in shown)
-    return TypeError(f"{name}() received an invalid combination of arguments - got ({got}), but expected {expected}")
+        red, reset_red, green, reset_green = "!", "!", "", ""
+    values = [*args, *kwargs.values()]
+    text = "("
+    for i, value in enumerate(values):
+        kind, part_name = parts[i] if i < len(parts) else ("", "")
+        typename = _arg_type_name(value)
+        matching = typename in _C_TYPE_MATCHES.get(kind, (kind,))
+        label = f"{part_name}=" if i >= len(args) else ""
+        text += (green if matching else red) + label + typename + (reset_green if matching else reset_red) + ", "
+    return (text[:-2] if args else text) + ")"
+
+
+_C_TYPE_MATCHES = {"float": ("float", "int", "long"), "int": ("int", "long")}
+
+
+def param_index(name: str, args: tuple, kwargs: dict, param: str) -> int | None:
+    """The position of ``param`` in the first signature of ``name`` that takes the call (the
+    argument number some of PyTorch's errors give: "expected Tensor as element 1 in argument 3")."""
+    for s in _overloads(name, False):
+        if s.error(args, kwargs) is None:
+            return next((i for i, p in enumerate(s.params) if p.name == param), None)
+    return None
 
 
 def _arg_type_name(x) -> str:
