@@ -69,13 +69,16 @@ def _flip_bw(node, g, ns):
     return (_flipped(g, dims),)
 
 
-def _scan(input: Tensor, dim: int, dtype, ufunc) -> tuple:
+def _scan(input: Tensor, dim: int, dtype, ufunc, op: str) -> tuple:
     """(the wrapped dim, the accumulated values in the result dtype, C-contiguous)."""
     d = input._wrap_dim(dim)
     data = input._data.astype(_reduce_dtype(input, dtype), copy=False)  # int64 for integers
+    if data.dtype == np.bool_:  # dtype=torch.bool (a bool input alone scans in int64)
+        raise NotImplementedError(f"\"{op}_out_cpu\" not implemented for 'Bool'")
     with np.errstate(over="ignore", invalid="ignore"):
         res = accumulated(ufunc, data, d) if data.ndim else data.copy()
-    return d, np.asarray(res, order="C")  # PyTorch allocates it contiguous
+    # numpy accumulates small integers in 64 bits; the wrap-around to the dtype is the same
+    return d, np.asarray(res, dtype=data.dtype, order="C")  # PyTorch allocates it contiguous
 
 
 @autograd_first(call=("cumsum", False))
@@ -86,7 +89,7 @@ def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     >>> torch.cumsum(torch.tensor([1., 2., 3.]), 0)
     tensor([1., 3., 6.])
     """
-    d, res = _scan(input, dim, dtype, np.add)
+    d, res = _scan(input, dim, dtype, np.add, "cumsum")
     return record(_wrap(res), node_class("CumsumBackward0"), (input,), ctx=(d, input._data.dtype), op="cumsum")
 
 
@@ -127,7 +130,7 @@ def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     >>> torch.cumprod(torch.tensor([1., 2., 3.]), 0)
     tensor([1., 2., 6.])
     """
-    d, res = _scan(input, dim, dtype, np.multiply)
+    d, res = _scan(input, dim, dtype, np.multiply, "cumprod")
     node = node_class("CumprodBackward0")
     return record(_wrap(res), node, (input,), (input,), ctx=d, save_output=True, op="cumprod")
 
