@@ -14,7 +14,7 @@ tensor([0.1966, 0.1050, 0.0452])
 
 from __future__ import annotations
 
-from . import _methods, _warn
+from . import _methods, _out, _warn
 from ._arrange import diag, roll, tile, tril, triu
 from ._cumulative import cumprod, cumsum, flip
 from ._dtype import (
@@ -197,6 +197,7 @@ from ._views import (
 from ._warn import is_warn_always_enabled, set_warn_always
 
 _methods.install()
+_out.install(globals())  # out= for the torch.* functions that take it (_out.OUT)
 
 _warn.silence_numpy_float_warnings()
 
