@@ -43,9 +43,9 @@ class Rule(NamedTuple):
     overlap with an input; checked first), "internal" (only the first), "any" (no overlap at
     all with an input: cat, stack, cross) or "none" (reductions, which do not check).
     ``grad``: "error" (refuses any argument that requires grad), "inputs" (only an input),
-    "fallback" (PyTorch's
-    autograd-not-implemented kernel: refuses an ``out`` that requires grad, gives ``out`` a
-    NotImplemented node when an input does) or "none" (non-differentiable ops check nothing).
+    "fallback" (PyTorch's autograd-not-implemented kernel: refuses an ``out`` that requires
+    grad, gives ``out`` a NotImplemented node when an input does) or "none" (non-differentiable
+    ops check nothing).
     ``resize``: "warn" (TensorIterator's deprecation warning), "silent" (factories), "arange"
     (its own warning), "keepdim" (kthvalue's: out is resized to the keepdim shape), or
     "dispatch" (``resize_`` called through the dispatcher: it bumps the version and refuses an
@@ -206,8 +206,9 @@ def _entering_autograd(name: str, op):
 
 
 # The wrapper has the op's own signature plus ``out``, so a call without ``out`` costs one
-# Python call and no packing of arguments. It is compiled under a name in this package, so
-# gradlens's search for the user's line skips it as it skips the ops.
+# Python call (about 60-100 ns) and no packing of arguments; Tensor methods, operators and nn
+# call the ops themselves. It is compiled under a name in this package, so gradlens's search
+# for the user's line skips it as it skips the ops.
 _WRAPPER_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "<out=>")
 _PARAMS: dict = {}  # name -> the wrapped op's parameters (name, kind, default)
 
@@ -420,6 +421,7 @@ def _computed(name, rule, op, args, kwargs, outs, inputs):
             if rule.dtype == "factory":
                 raise RuntimeError(f"dtype {wanted._legacy} does not match dtype of out parameter ({have._legacy})")
             raise RuntimeError(f"Expected out tensor to have dtype {wanted._cpp}, but got {have._cpp} instead")
+    # (``_events.active`` is process-wide: another thread's ops go unreported meanwhile)
     grad, active = _grad_mode._state.enabled, _events.active
     _grad_mode._state.enabled = _events.active = False
     try:
