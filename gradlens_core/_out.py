@@ -206,7 +206,7 @@ def _entering_autograd(name: str, op):
 
 
 # The wrapper has the op's own signature plus ``out``, so a call without ``out`` costs one
-# Python call (about 60-100 ns) and no packing of arguments; Tensor methods, operators and nn
+# Python call (20-120 ns) and no packing of arguments; Tensor methods, operators and nn
 # call the ops themselves. It is compiled under a name in this package, so gradlens's search
 # for the user's line skips it as it skips the ops.
 _WRAPPER_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "<out=>")
