@@ -124,7 +124,7 @@ class CoreAdapter:
         return node.variable
 
     def saved_entries(self, node):
-        return node._saved_tensors()
+        return node._all_saved()
 
     def saver(self, node):
         """The node that saved what ``saved_entries(node)`` lists: an in-place edit of a view

@@ -376,19 +376,20 @@ class Recorder:
             self._internal_error("stop", exc)
 
     def __call__(self, kind: str, payload: dict) -> None:
+        if kind == "saved" and not self.numpy_exports:
+            # a saved tensor is recorded from its node when asked (_take_pending_saved), with
+            # the node's line: nothing to do, not even the lock
+            return
         with self._lock:  # threads may run ops concurrently; records change one event at a time
             try:
-                # the hot path, one "created" per op and a "saved" per tensor it saves: most
-                # are only journaled
+                # the hot path, one "created" per op: most are only journaled
                 if kind == "created":
                     where = self._where()
                     p = payload
                     if self._journaled(where, p["tensor"], p["grad_fn"], p["inputs"], p["op"]):
                         return  # no record changed
-                elif kind == "saved":
-                    # recorded from its node when asked (_take_pending_saved), with the node's line
-                    if self.numpy_exports:
-                        self._snapshot_if_exported(payload["saved"])
+                elif kind == "saved":  # numpy may write this memory behind our back
+                    self._snapshot_if_exported(payload["saved"])
                     return
                 elif kind == "aliased" and payload["kind"] == "view" and self._view_journaled(payload):
                     return  # the view's record, if it ever needs one, learns it then

@@ -14,8 +14,8 @@ tensor([0.1966, 0.1050, 0.0452])
 
 from __future__ import annotations
 
-from . import _methods, _out, _warn
-from ._arrange import diag, roll, tile, tril, triu
+from . import _argparse, _arrange, _math_ops, _methods, _ops, _out, _views, _warn
+from ._arrange import diag, roll, tril, triu
 from ._cumulative import cumprod, cumsum, flip
 from ._dtype import (
     bool_ as bool,
@@ -69,6 +69,7 @@ from ._grad_mode import (
     inference_mode,
     is_anomaly_enabled,
     is_grad_enabled,
+    is_inference_mode_enabled,
     no_grad,
     set_grad_enabled,
 )
@@ -110,6 +111,7 @@ from ._ops import (
     eq,
     equal,
     exp,
+    fill,
     floor,
     floor_divide,
     fmod,
@@ -177,27 +179,11 @@ from ._order_stats import kthvalue, median
 from ._str import set_printoptions
 from ._tensor import Size, Tensor
 from ._views import (
-    chunk,
-    flatten,
-    index_select,
-    narrow,
-    permute,
-    select,
-    split,
-    squeeze,
-    t,
-    transpose,
-    unbind,
-    unflatten,
-    unsqueeze,
-)
-from ._views import (
     torch_reshape as reshape,
 )
 from ._warn import is_warn_always_enabled, set_warn_always
 
 _methods.install()
-_out.install(globals())  # out= for the torch.* functions that take it (_out.OUT)
 
 _warn.silence_numpy_float_warnings()
 
@@ -243,6 +229,72 @@ def result_type(a, b) -> dtype:
     return _dtype.result_type(a, b)
 
 
+# torch's functions of in-place ops: the Tensor methods, their parser errors naming a function
+# (and their tensor ``input``)
+clamp_min_ = _argparse.entry(_ops.clamp_min_, "clamp_min_", False)
+clamp_max_ = _argparse.entry(_ops.clamp_max_, "clamp_max_", False)
+fill_ = _argparse.entry(_ops.fill_, "fill_", False)
+clamp_ = _argparse.entry(_ops.clamp_, "clamp_", False)
+clip_ = _argparse.entry(_ops.clamp_, "clip_", False)
+round_ = _argparse.entry(_ops.round_, "round_", False)
+index_put_ = _argparse.entry(_methods.index_put_, "index_put_", False)
+abs_ = _argparse.entry(_ops.abs_, "abs_", False)
+ceil_ = _argparse.entry(_ops.ceil_, "ceil_", False)
+cos_ = _argparse.entry(_ops.cos_, "cos_", False)
+erf_ = _argparse.entry(_math_ops.erf_, "erf_", False)
+exp_ = _argparse.entry(_ops.exp_, "exp_", False)
+expm1_ = _argparse.entry(_math_ops.expm1_, "expm1_", False)
+floor_ = _argparse.entry(_ops.floor_, "floor_", False)
+log_ = _argparse.entry(_ops.log_, "log_", False)
+neg_ = _argparse.entry(_ops.neg_, "neg_", False)
+relu_ = _argparse.entry(_ops.relu_, "relu_", False)
+sigmoid_ = _argparse.entry(_ops.sigmoid_, "sigmoid_", False)
+sin_ = _argparse.entry(_ops.sin_, "sin_", False)
+sqrt_ = _argparse.entry(_ops.sqrt_, "sqrt_", False)
+tanh_ = _argparse.entry(_ops.tanh_, "tanh_", False)
+zero_ = _argparse.entry(_ops.zero_, "zero_", False)
+
+
+# torch's functions of the views: their tensor is ``input``
+chunk = _argparse.entry(_views.chunk, "chunk", False)
+flatten = _argparse.entry(_views.flatten, "flatten", False)
+index_select = _argparse.entry(_views.index_select, "index_select", False)
+narrow = _argparse.entry(_views.narrow, "narrow", False)
+select = _argparse.entry(_views.select, "select", False)
+squeeze = _argparse.entry(_views.squeeze, "squeeze", False)
+t = _argparse.entry(_views.t, "t", False)
+transpose = _argparse.entry(_views.transpose, "transpose", False)
+unbind = _argparse.entry(_views.unbind, "unbind", False)
+unflatten = _argparse.entry(_views.unflatten, "unflatten", False)
+unsqueeze = _argparse.entry(_views.unsqueeze, "unsqueeze", False)
+
+
+def permute(input=_argparse.MISSING, dims=_argparse.MISSING, *extra, **unknown) -> Tensor:
+    """``torch.permute(input, dims)``: the dims are one argument (the method takes them as ints too)."""
+    if extra or unknown or not isinstance(dims, (tuple, list)):
+        _argparse.refuse_extra(("permute", False), (input, dims), extra, unknown)
+    return _views.permute(input, dims)
+
+
+def tile(input=_argparse.MISSING, dims=_argparse.MISSING, *extra, **unknown) -> Tensor:
+    """``torch.tile(input, dims)``: the dims are one argument (the method takes them as ints too)."""
+    if extra or unknown or not isinstance(dims, (tuple, list)):
+        _argparse.refuse_extra(("tile", False), (input, dims), extra, unknown)
+    return _arrange.tile(input, dims)
+
+
+def split(tensor, split_size_or_sections, dim=0):  # noqa: F811 - torch.split's keyword names
+    """``torch.split``: a Python function of torch's, ``tensor.split(split_size_or_sections, dim)``."""
+    return tensor.split(split_size_or_sections, dim)
+
+
+def detach_(input=_argparse.MISSING, *extra, **unknown) -> Tensor:
+    """``torch.detach_(x)``: ``x.detach_()``."""
+    if extra or unknown or not isinstance(input, Tensor):
+        _argparse.refuse_extra(("detach_", False), (input,), extra, unknown)
+    return input.detach_()
+
+
 class _Cuda:
     @staticmethod
     def is_available() -> bool:
@@ -254,3 +306,6 @@ class _Cuda:
 
 
 cuda = _Cuda()
+
+# out= for the torch.* functions that take it (_out.OUT), once all of them are defined
+_out.install(globals())

@@ -16,13 +16,26 @@ TypeError("add(): argument 'other' (position 2) must be Tensor, not str")
 
 from __future__ import annotations
 
+import dis
 import functools
 import numbers
+import os
+import sys
 import types
 
 import numpy as np
 
-__all__ = ["parser_error", "param_index", "refuse", "refuse_given", "entry", "NotATensor"]
+__all__ = [
+    "parser_error",
+    "param_index",
+    "refuse",
+    "refuse_given",
+    "refuse_extra",
+    "warn_deprecated",
+    "entry",
+    "NotATensor",
+    "MISSING",
+]
 
 
 class NotATensor(TypeError):
@@ -62,11 +75,13 @@ _SIGNATURES = {
     ),
     "fmod": ("Tensor input, Tensor other, *, Tensor out = None", "Tensor input, Number other, *, Tensor out = None"),
     "fmod_": ("Tensor input, Tensor other", "Tensor input, Number other"),
+    "remainder_": ("Tensor input, Tensor other", "Tensor input, Number other"),
     # in place: Tensor methods only
     "add_": ("Tensor input, Tensor other, *, Number alpha = 1", "!Tensor input, Number alpha, Tensor other"),
     "sub_": ("Tensor input, Tensor other, *, Number alpha = 1", "!Tensor input, Number alpha, Tensor other"),
     "mul_": ("Tensor input, Tensor other",),
     "floor_divide_": ("Tensor input, Tensor other", "Tensor input, Number other"),
+    "pow_": ("Tensor input, Tensor exponent", "Tensor input, Number exponent"),
     "div_": (
         "Tensor input, Tensor other",
         "Tensor input, Tensor other, *, str? rounding_mode",
@@ -217,7 +232,14 @@ _SIGNATURES = {
             "Tensor input, Tensor? min = None, Tensor? max = None, *, Tensor out = None",
             "Tensor input, Number? min = None, Number? max = None, *, Tensor out = None",
         )
-        for name in ("clamp", "clip", "clamp_", "clip_")
+        for name in ("clamp", "clip")
+    },
+    **{
+        name: (
+            "Tensor input, Tensor? min = None, Tensor? max = None",
+            "Tensor input, Number? min = None, Number? max = None",
+        )
+        for name in ("clamp_", "clip_")
     },
     "clamp_min": ("Tensor input, Tensor min, *, Tensor out = None", "Tensor input, Number min, *, Tensor out = None"),
     "clamp_max": ("Tensor input, Tensor max, *, Tensor out = None", "Tensor input, Number max, *, Tensor out = None"),
@@ -302,6 +324,29 @@ _SIGNATURES = {
         "Tensor input, Number ord = 2, int[1]? dim = None, bool keepdim = False, *, ScalarType? dtype = None, "
         "Tensor out = None",
     ),
+    # in-place ops of the tensor alone (their Tensor methods take nothing: CPython's METH_NOARGS)
+    **{
+        name: ("Tensor input",)
+        for name in ("abs_", "bitwise_not_", "ceil_", "cos_", "detach_", "erf_", "exp_", "expm1_", "floor_", "log_")
+        + ("neg_", "relu_", "sigmoid_", "sin_", "sqrt_", "tanh_", "zero_")
+    },
+    # (copy_ takes a number as a tensor; its hidden overload is not known here)
+    "t": ("Tensor input",),
+    # ops of the tensor alone (their Tensor methods take nothing: CPython's METH_NOARGS)
+    **{
+        name: ("Tensor input, *, Tensor out = None",)
+        for name in ("abs", "absolute", "ceil", "cos", "erf", "exp", "expm1", "floor", "log", "log1p", "neg")
+        + ("negative", "sgn", "sigmoid", "sign", "sin", "sqrt", "tanh", "trunc")
+    },
+    "relu": ("Tensor input",),
+    "copy_": ("Tensor input, Tensor other, bool non_blocking = False", "!Tensor input, Tensor other, bool async"),
+    "uniform_": ("Tensor input, float from = 0, float to = 1, *, Generator? generator = None",),
+    "normal_": ("Tensor input, float mean = 0, float std = 1, *, Generator? generator = None",),
+    "bernoulli_": (
+        "Tensor input, Tensor p, *, Generator? generator = None",
+        "Tensor input, float p = 0.5, *, Generator? generator = None",
+    ),
+    "index_put_": ("Tensor input, Tensor[] indices, Tensor values, bool accumulate = False",),
 }
 
 # Tensor methods whose signatures are not the function's without ``input`` and ``out``
@@ -313,7 +358,7 @@ _METHOD_SIGNATURES = {
 # ops whose Tensor arguments take Python numbers (PyTorch's should_allow_numbers_as_tensors)
 _NUMBERS_AS_TENSORS = frozenset(
     ("add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide")
-    + ("add_", "sub_", "mul_", "div_")
+    + ("add_", "sub_", "mul_", "div_", "copy_")
 )
 
 
@@ -331,10 +376,10 @@ def _is_tensor(x) -> bool:
 _TYPE_TEXT = {
     "int[]": "tuple of ints",
     "ScalarType": "torch.dtype",
+    "Generator": "torch.Generator",
     "Tensor[]": "tuple of Tensors",
     "Dimname": "name",
     "Dimname[]": "tuple of names",
-    "Generator": "torch.Generator",
     "Layout": "torch.layout",
     "Device": "torch.device",
 }
@@ -385,7 +430,7 @@ class _Param:
         kind = self.type
         if kind == "Tensor":
             return _is_tensor(x) or (self.numbers_as_tensors and _is_number(x))
-        if kind == "Number":
+        if kind in ("Number", "float"):
             return _is_number(x) or (_is_tensor(x) and x.ndim == 0 and not x.requires_grad)
         if kind == "int":
             return _is_int(x)
@@ -403,6 +448,8 @@ class _Param:
             return isinstance(x, (list, tuple))
         if kind == "ScalarType":
             return type(x).__name__ == "dtype"
+        if kind == "Generator":
+            return type(x).__name__ == "Generator"
         return True
 
     def unpack_error(self, x) -> str | None:
@@ -459,26 +506,38 @@ class _Signature:
                 f"{name}() takes {n} positional argument{'' if n == 1 else 's'} but {given} "
                 f"{'was' if given == 1 else 'were'} given"
             )
-        names = {p.name for p in self.params}
+        used = 0  # keyword arguments taken by a parameter
         for i, p in enumerate(self.params):
             positional = i < len(args)
-            if positional and p.name in kwargs:
-                return TypeError(f"{name}() got multiple values for argument '{p.name}'")
             if not positional and p.name not in kwargs:
                 if p.optional:
                     continue
-                return TypeError(f'{name}() missing 1 required positional arguments: "{p.name}"')
+                return self._missing(i)
             value = args[i] if positional else kwargs[p.name]
+            used += not positional
             refusal = p.refusal(value)
             if refusal is not None:
                 where = f" (position {i + 1})" if positional else ""
                 return TypeError(
                     f"{name}(): argument '{p.name}'{where} must be {_TYPE_TEXT.get(p.type, p.type)}, {refusal}"
                 )
-        for key in kwargs:
-            if key not in names:
-                return TypeError(f"{name}() got an unexpected keyword argument '{key}'")
+        if used < len(kwargs):  # extra_kwargs: the first keyword no parameter took, in the call's order
+            names = [p.name for p in self.params]
+            for key in kwargs:
+                if key not in names:
+                    return TypeError(f"{name}() got an unexpected keyword argument '{key}'")
+                if names.index(key) < len(args):
+                    return TypeError(f"{name}() got multiple values for argument '{key}'")
         return None
+
+    def _missing(self, i: int) -> TypeError:
+        """missing_args: every required parameter from the first missing one on (given or not),
+        with PyTorch's plural ("1 required positional arguments", "2 ... argument")."""
+        missing = [f'"{p.name}"' for p in self.params[i:] if not p.optional]
+        n = len(missing)
+        return TypeError(
+            f"{self.name}() missing {n} required positional argument{'s' if n == 1 else ''}: " + ", ".join(missing)
+        )
 
     def unpack_error(self, args, kwargs) -> TypeError | None:
         """After the signature matched: an int list the parser cannot unpack, or None."""
@@ -516,95 +575,103 @@ def _overloads(name: str, method: bool) -> tuple:
     return tuple(_Signature(name, t, method) for t in texts)
 
 
-def parser_error(name: str, args: tuple, kwargs: dict, method: bool = False) -> TypeError | None:
+def parser_error(name: str, args: tuple, kwargs: dict, method: bool = False, owner="Tensor") -> TypeError | None:
     """The TypeError PyTorch's parser raises for ``torch.<name>(*args, **kwargs)`` (or, with
     ``method``, for ``tensor.<name>(*args, **kwargs)``: ``args`` without the tensor), or None
-    when one of the op's signatures accepts the call."""
+    when one of the op's signatures accepts the call. (``owner``: the class CPython names a
+    method of the tensor alone by, see ``_method_owner``.)"""
     sigs = _overloads(name, method)
+    if method and not any(s.params for s in sigs):  # a method of self alone: CPython's METH_NOARGS
+        if kwargs:
+            return TypeError(f"{owner}.{name}() takes no keyword arguments")
+        return TypeError(f"{owner}.{name}() takes no arguments ({len(args)} given)") if args else None
     if len(sigs) == 1:
         return sigs[0].error(args, kwargs) or sigs[0].unpack_error(args, kwargs)
     for s in sigs:  # the first signature that takes the call unpacks it
         if s.error(args, kwargs) is None:
             return s.unpack_error(args, kwargs)
     # PythonArgParser::print_error: a single plausible signature (by the number of
-    # arguments) names the argument; otherwise all signatures are listed
+    # arguments) names the argument; otherwise format_invalid_args describes the call
     n = len(args) + len(kwargs)
     plausible = [s for s in sigs if not s.hidden and s.min_args <= n <= len(s.params)]
     if len(plausible) == 1:
         return plausible[0].error(args, kwargs)
-    return TypeError(_invalid_combination(name, args, kwargs, [s.text for s in sigs if not s.hidden]))
+    return TypeError(_invalid_args(name, args, kwargs, [s.text for s in sigs if not s.hidden]))
 
 
-def _invalid_combination(name: str, args: tuple, kwargs: dict, options: list) -> str:
-    """torch/csrc/utils/invalid_arguments.cpp's format_invalid_args, which reads each
-    signature back from its text: a part's name is what follows its last space (``None`` in
-    ``Tensor out = None``), so a note says why a signature of the right length did not match.
-    The keywords are shown as its std::unordered_map holds them: the last given first."""
+def _invalid_args(name: str, args: tuple, kwargs: dict, options: list) -> str:
+    """torch::format_invalid_args (invalid_arguments.cpp): the call's argument types against
+    the signatures PyTorch lists, each re-read by its own simple parser (``_Option``). The
+    keywords are shown as its std::unordered_map holds them: the last given first."""
     kwargs = dict(reversed(kwargs.items()))
-    head = f"{name}() received an invalid combination of arguments - "
-    parsed = [[_option_part(p) for p in text.split(", ")] if text else [] for text in options]
+    head = f"{name}() received an invalid combination of arguments - got"
     if len(options) == 1:
-        unmatched = _unmatched_keywords(parsed[0], kwargs)
+        option = _Option(options[0])
+        unmatched = option.unmatched(kwargs)
         if unmatched:
-            return head + "got unrecognized keyword arguments: " + ", ".join(unmatched)
-        counted = len(parsed[0]) == len(args) + len(kwargs)
-        got = _formatted_args(parsed[0], args, kwargs) if counted else _arg_desc(args, kwargs)
-        return head + f"got {got}, but expected ({options[0]})"
-    text = head + f"got {_arg_desc(args, kwargs)}, but expected one of:\n"
-    for option, parts in zip(options, parsed):
-        text += f" * ({option})\n"
-        if len(parts) == len(args) + len(kwargs):
-            unmatched = _unmatched_keywords(parts, kwargs)
+            return f"{head} unrecognized keyword arguments: " + ", ".join(unmatched)
+        got = option.marked(args, kwargs) if option.takes(args, kwargs) else _arg_desc(args, kwargs)
+        return f"{head} {got}, but expected ({options[0]})"
+    lines = [f"{head} {_arg_desc(args, kwargs)}, but expected one of:"]
+    for text in options:
+        lines.append(f" * ({text})")
+        option = _Option(text)
+        if option.takes(args, kwargs):
+            unmatched = option.unmatched(kwargs)
             if unmatched:
-                text += "      didn't match because some of the keywords were incorrect: " + ", ".join(unmatched) + "\n"
+                lines.append("      didn't match because some of the keywords were incorrect: " + ", ".join(unmatched))
             else:
-                text += f"      didn't match because some of the arguments have invalid types: {_formatted_args(parts, args, kwargs)}\n"
-    return text
+                lines.append(
+                    "      didn't match because some of the arguments have invalid types: "
+                    + option.marked(args, kwargs)
+                )
+    return "\n".join(lines) + "\n"
 
 
-def _option_part(part: str) -> tuple:
-    """(type, name) of one comma-separated part of a signature, as _parseOption splits it."""
-    space = part.rfind(" ")
-    return (part[:space], part[space + 1 :]) if space >= 0 else (part, part)
-
-
-def _unmatched_keywords(parts: list, kwargs: dict) -> list:
-    """_tryMatchKwargs: the keywords not named among the signature's last ``len(kwargs)`` parts."""
-    names = [n for _, n in parts[max(len(parts) - len(kwargs), 0) :]]
-    return [k for k in kwargs if k not in names]
-
-
-def _arg_desc(args, kwargs) -> str:
-    # (each keyword ends with ", " when no positional comes first: only the last ", " goes)
-    text = (
-        "("
-        + "".join(f"{_arg_type_name(a)}, " for a in args)
-        + "".join(f"{k}={_arg_type_name(v)}, " for k, v in kwargs.items())
+def _arg_desc(args: tuple, kwargs: dict) -> str:
+    # _argDesc: each type followed by ", ", the last ", " cut only when a positional came first
+    items = "".join(f"{_arg_type_name(a)}, " for a in args) + "".join(
+        f"{k}={_arg_type_name(v)}, " for k, v in kwargs.items()
     )
-    return (text[:-2] if args else text) + ")"
+    return f"({items[:-2] if args else items})"
 
 
-def _formatted_args(parts: list, args, kwargs) -> str:
-    """_formattedArgDesc: the arguments, those whose type the signature's text does not name
-    marked (red on a terminal, between "!" otherwise)."""
-    import os
+class _Option:
+    """A signature as invalid_arguments.cpp's _parseOption reads it back from its text: split
+    at ", ", each part's last word its name, the rest its type ("*" and "Number alpha = 1",
+    whose name is "1", are arguments too)."""
 
-    if os.isatty(1) and os.isatty(2):
-        red, reset_red, green, reset_green = "\33[31;1m", "\33[0m", "\33[32;1m", "\33[0m"
-    else:
-        red, reset_red, green, reset_green = "!", "!", "", ""
-    values = [*args, *kwargs.values()]
-    text = "("
-    for i, value in enumerate(values):
-        kind, part_name = parts[i] if i < len(parts) else ("", "")
-        typename = _arg_type_name(value)
-        matching = typename in _C_TYPE_MATCHES.get(kind, (kind,))
-        label = f"{part_name}=" if i >= len(args) else ""
-        text += (green if matching else red) + label + typename + (reset_green if matching else reset_red) + ", "
-    return (text[:-2] if args else text) + ")"
+    def __init__(self, text: str) -> None:
+        self.args = []
+        for part in text.split(", "):
+            type_, _, arg_name = part.rpartition(" ")
+            self.args.append((type_ or part, arg_name))
 
+    def takes(self, args, kwargs) -> bool:
+        """_argcountMatch."""
+        return len(args) + len(kwargs) == len(self.args)
 
-_C_TYPE_MATCHES = {"float": ("float", "int", "long"), "int": ("int", "long")}
+    def unmatched(self, kwargs) -> list:
+        """_tryMatchKwargs: the keywords not among the last ``len(kwargs)`` arguments' names."""
+        names = [n for _, n in self.args[max(len(self.args) - len(kwargs), 0) :]]
+        return [k for k in kwargs if k not in names]
+
+    def marked(self, args, kwargs) -> str:
+        """_formattedArgDesc: the call's argument types, each not matching its argument's type
+        between "!"s (colours on a terminal, which a test does not have)."""
+        parts = []
+        keywords = list(kwargs.items())
+        for i in range(len(args) + len(kwargs)):
+            if i < len(args):
+                label, value = "", args[i]
+            else:
+                key = self.args[i][1]
+                label, value = (key, kwargs[key]) if key in kwargs else keywords[i - len(args)]
+                label += "="
+            text = label + _described(value)
+            parts.append(text if _type_matches(self.args[i][0], value) else f"!{text}!")
+        items = "".join(f"{p}, " for p in parts)
+        return f"({items[:-2] if args else items})"
 
 
 def param_index(name: str, args: tuple, kwargs: dict, param: str) -> int | None:
@@ -620,32 +687,181 @@ def _arg_type_name(x) -> str:
     return "Tensor" if type(x).__name__ == "Tensor" else _type_name(x)
 
 
-def refuse(call: tuple, args: tuple, **given) -> None:
+def _described(x) -> str:
+    if isinstance(x, (list, tuple)):
+        inner = ", ".join(_arg_type_name(e) for e in x)
+        if isinstance(x, tuple):
+            return f"tuple of ({inner}{',' if len(x) == 1 else ''})"
+        return f"list of [{inner}]"
+    return _arg_type_name(x)
+
+
+def _type_matches(type_text: str, x) -> bool:
+    """SimpleType/MultiType::is_matching: the Python type's name is the argument's type ("float"
+    also takes an int, as PyTorch's legacy parser reads it)."""
+    name = _arg_type_name(x)
+    if type_text == "float":
+        return name in ("float", "int")
+    return name == type_text
+
+
+class _Missing:
+    """An argument the call left out: the default of an op's required parameter, so that the
+    call reaches the op's failure path, whose parser replay names what is missing."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+MISSING = _Missing()
+
+
+def refuse(call: tuple, args: tuple, unknown=None, /, **given) -> None:
     """In an op's ``except`` block: raise PyTorch's parser error if its parser refuses the call.
 
     ``call`` is the op's hidden ``_call`` argument, (torch's name, whether called as a Tensor
-    method; see ``entry``); ``args`` the positional arguments, the tensor first; ``given`` the
-    keyword arguments as ``name=(value, default)`` (a default value counts as not given).
-    Returns if the parser accepts the call: the op's own error stands."""
+    method; see ``entry``); ``args`` the positional arguments, the tensor first, ``MISSING``
+    where the call left one out (those after it came by keyword); ``unknown`` the keywords
+    the op has no parameter for (its ``**unknown``); ``given`` the keyword arguments as
+    ``name=(value, default)`` (a default value counts as not given).
+    Returns if the parser accepts the call: the op's own error stands.
+
+    >>> refuse(("mul_", True), (None, MISSING))
+    Traceback (most recent call last):
+    TypeError: mul_() missing 1 required positional arguments: "other"
+    """
     name, method = call
-    kwargs = {k: v for k, (v, default) in given.items() if not (type(v) is type(default) and v == default)}
-    error = parser_error(name, args[1:] if method else args, kwargs, method)
+    kwargs = {}
+    n = next((i for i, a in enumerate(args) if a is MISSING), None)
+    if n is not None:  # the arguments from the first one given by keyword on are keywords
+        names = [p.name for p in _overloads(name, method)[0].params]
+        start = 1 if method else 0
+        keywords = call_keywords(sys._getframe(1)) or ()
+        n = next((i for i in range(start, n) if names[i - start] in keywords), n)
+        kwargs = {names[i - start]: a for i, a in enumerate(args[n:], n) if a is not MISSING}
+        args = args[:n]
+    kwargs.update((k, v) for k, (v, default) in given.items() if not (type(v) is type(default) and v == default))
+    kwargs.update(unknown or ())
+    noargs = method and not any(s.params for s in _overloads(name, method))  # (CPython names the class)
+    owner = _method_owner(sys._getframe(1), name, args[0]) if noargs else None
+    error = parser_error(name, args[1:] if method else args, kwargs, method, owner)
     if error is not None:
         raise error from None
 
 
-def refuse_given(call: tuple, args: tuple, optional: tuple, **given) -> None:
-    """``refuse`` for an op whose optional parameters may come by position or by keyword (the op
-    cannot tell which): ``args``, the tensor first, end with the parameters ``optional`` names as
-    (name, default) pairs. Those at their default count as not given; the first one at its
-    default ends the positional ones (a later value was given by keyword)."""
+def warn_deprecated(call: tuple) -> None:
+    """PyTorch's warning for a call its parser matched to an op's deprecated overload (``!`` in
+    ``_SIGNATURES``: ``x.add_(2, y)`` for ``x.add_(y, alpha=2)``), once per process for every
+    op (a single TORCH_WARN_ONCE) unless warn-always."""
+    from ._warn import warn_once
+
+    name, method = call
+    sigs = _overloads(name, method)
+    message = f"This overload of {name} is deprecated:\n\t{name}({next(s for s in sigs if s.hidden).text})"
+    shown = [f"\n\t{name}({s.text})" for s in sigs if not s.hidden]
+    if shown:
+        message += "\nConsider using one of the following signatures instead:" + "".join(shown)
+    warn_once(message, stacklevel=None, key="deprecated overload")  # (the user's line: torch.add is wrapped for out=)
+
+
+def refuse_extra(call: tuple, args: tuple, extra: tuple, unknown: dict, optional=(), /, **given) -> None:
+    """``refuse`` for a call an op took into its catch-alls (``*extra``, ``**unknown``), which
+    PyTorch's parser refuses, or whose arguments it may refuse (no tensor, a list, ...: it
+    returns if the parser accepts them). ``args``, the tensor first, end with the optional
+    parameters ``optional`` names as (name, default) pairs: by position when ``extra`` follows
+    them, else read as ``refuse_given`` reads them."""
+    if extra:
+        refuse(call, (*args, *extra), unknown, **given)
+    else:
+        refuse_given(call, args, optional, unknown, **given)
+    if extra or unknown:  # (were the parser to accept them)
+        raise TypeError(f"{call[0]}() got unexpected arguments")
+
+
+def refuse_given(call: tuple, args: tuple, optional: tuple, unknown=None, /, **given) -> None:
+    """``refuse`` for an op whose optional parameters may come by position or by keyword: ``args``,
+    the tensor first, end with the parameters ``optional`` names as (name, default) pairs
+    (``unknown``: as ``refuse``'s).
+
+    Which of them came by keyword is read from the user's call (``call_keywords``); those not
+    given at all sit at their defaults. Where the call cannot be read (``f(**kwargs)``), the
+    first one at its default ends the positional ones (a later value was given by keyword)."""
     first = len(args) - len(optional)
+    keywords = call_keywords(sys._getframe(1))
     n = first
-    while n < len(args) and not _at_default(args[n], optional[n - first][1]):
-        n += 1
+    if keywords is None:
+        while n < len(args) and not _at_default(args[n], optional[n - first][1]):
+            n += 1
+    else:
+        while n < len(args) and optional[n - first][0] not in keywords:
+            n += 1
+        while n > first and _at_default(args[n - 1], optional[n - 1 - first][1]):
+            n -= 1  # left out, not given
     for value, (name, default) in zip(args[n:], optional[n - first :]):
         given[name] = (value, default)
-    refuse(call, args[:n], **given)
+    refuse(call, args[:n], unknown, **given)
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def call_keywords(frame):
+    """The keyword names passed by the call that entered ``frame`` (through any frames of this
+    package: the first caller outside it), read from the caller's bytecode at the call it is
+    making; None when they cannot be read (a call with ``**kwargs``, or a Python whose call
+    bytecode is not known here). Only a refused call pays for this.
+
+    >>> def f(*args, **kwargs):
+    ...     return call_keywords(sys._getframe())
+    >>> sorted(f(1, dim=0, keepdim=True))
+    ['dim', 'keepdim']
+    """
+    f = _user_frame(frame)
+    return None if f is None else _keywords_at(f.f_code, f.f_lasti)
+
+
+def _user_frame(frame):
+    """The first frame before ``frame`` outside this package: the user's call."""
+    f = frame.f_back
+    while f is not None and f.f_code.co_filename.startswith(_PACKAGE):
+        f = f.f_back
+    return f
+
+
+def _method_owner(frame, name: str, self) -> str:
+    """How CPython names a method of the tensor alone in its TypeError: ``x.exp(1)`` calls the
+    method descriptor of the C class, TensorBase; a bound method (``f = x.exp; f(1)``) is
+    named by self's type. Read from the user's bytecode: the last load of ``name``."""
+    f = _user_frame(frame)
+    if f is not None:
+        for i in reversed([i for i in dis.get_instructions(f.f_code) if i.offset <= f.f_lasti]):
+            if i.opname in ("LOAD_METHOD", "LOAD_ATTR") and i.argval == name:
+                if i.opname == "LOAD_METHOD" or (sys.version_info >= (3, 12) and i.arg & 1):
+                    return "TensorBase"
+                break
+    return type(self).__qualname__
+
+
+def _keywords_at(code, lasti: int):
+    """The keyword names of the call instruction at ``lasti`` in ``code``: Python 3.11 and 3.12
+    put them in a KW_NAMES before the CALL (3.11 with a PRECALL between), 3.13 loads them as a
+    constant before CALL_KW."""
+    before = [i for i in dis.get_instructions(code) if i.offset <= lasti]
+    if not before:
+        return None
+    call = before.pop()
+    if call.opname == "CALL_KW":
+        names = before[-1].argval if before and before[-1].opname == "LOAD_CONST" else None
+        return frozenset(names) if isinstance(names, tuple) else None
+    if call.opname != "CALL":
+        return None  # CALL_FUNCTION_EX (``**kwargs``) or an unknown instruction
+    if before and before[-1].opname == "PRECALL":
+        before.pop()
+    if before and before[-1].opname == "KW_NAMES":
+        return frozenset(code.co_consts[before[-1].arg])
+    return frozenset()
 
 
 def _at_default(value, default) -> bool:
@@ -655,17 +871,38 @@ def _at_default(value, default) -> bool:
 def entry(fn, name: str, method: bool):
     """``fn`` under torch's name ``name``, or as a Tensor method: the same code with its hidden
     ``_call`` argument set, so the parser's error names the call as it was written (a second
-    function object: no wrapper on the op's path)."""
+    function object: no wrapper on the op's path). A function's tensor is named ``input``, as
+    torch's functions name it (``torch.fill_(input=x, value=1)``), where the op calls it ``self``."""
     wrapped = getattr(fn, "__wrapped__", None)
     if wrapped is not None:  # an ``autograd_first`` op: its twin replays the parser as ``name``
         from ._tensor import autograd_first
 
-        twin = autograd_first(wrapped, call=(name, method))
-        twin.__qualname__ = f"Tensor.{name}" if method else name
+        twin = autograd_first(wrapped if method else _input_named(wrapped), call=(name, method))
+        twin.__qualname__ = name
         return twin
-    clone = types.FunctionType(fn.__code__, fn.__globals__, name, fn.__defaults__, fn.__closure__)
-    clone.__kwdefaults__ = {**fn.__kwdefaults__, "_call": (name, method)}
+    clone = _input_named(fn) if not method else _copy(fn, fn.__code__)
+    if "_call" in (fn.__kwdefaults__ or {}):
+        clone.__kwdefaults__ = {**fn.__kwdefaults__, "_call": (name, method)}
+    # (Python's own TypeError names the function by this: "add() got an unexpected keyword
+    # argument 'foo'", as PyTorch's parser says it)
+    clone.__name__ = clone.__qualname__ = name
+    return clone
+
+
+def _input_named(fn):
+    """``fn`` with its first parameter named ``input`` if it was ``self`` (the same code, its
+    first local renamed)."""
+    code = fn.__code__
+    if code.co_varnames[:1] == ("self",):
+        code = code.replace(co_varnames=("input", *code.co_varnames[1:]))
+    return _copy(fn, code)
+
+
+def _copy(fn, code):
+    """A second function of ``fn``'s, running ``code``."""
+    clone = types.FunctionType(code, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
+    clone.__kwdefaults__ = dict(fn.__kwdefaults__) if fn.__kwdefaults__ else None
     clone.__doc__ = fn.__doc__
-    clone.__qualname__ = f"Tensor.{name}" if method else name
+    clone.__qualname__ = fn.__qualname__
     clone.__module__ = fn.__module__
     return clone

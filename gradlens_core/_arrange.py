@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._argparse import refuse
+from ._argparse import refuse, refuse_extra
 from ._autograd import backward_formula, node_class
 from ._ops import _write
 from ._tensor import Tensor, autograd_first, check_inplace, check_internal_overlap, finish_inplace, int_arg, record
@@ -52,13 +52,15 @@ def _triangle(np_fn, name):
         res = np.ascontiguousarray(np_fn(input._data, diagonal))
         return record(_wrap(res), node_cls, (input,), ctx=diagonal, op=name)
 
-    def inplace(self, diagonal=0):
+    def inplace(self, diagonal=0, *extra, _call=(name + "_", True), **unknown):
         op = name + "_"
+        if extra or unknown:
+            refuse_extra(_call, (self, diagonal), extra, unknown, (("diagonal", 0),))
         if diagonal.__class__ is not int:
             try:
                 diagonal = int_arg(diagonal, "diagonal")
             except TypeError:
-                refuse((op, True), (self, diagonal))
+                refuse(_call, (self, diagonal))
                 raise
         _check_matrix(self, op[:-1])
         check_inplace(self, op)
@@ -191,8 +193,9 @@ def _rolled(a: np.ndarray, shifts, dims) -> np.ndarray:
 
 @backward_formula("RollBackward0")
 def _roll_bw(node, g, ns):
+    # derivatives.yaml: grad.roll(-shifts reversed, dims reversed)
     shifts, dims = node._ctx
-    back = tuple(-s for s in shifts)
+    back, dims = tuple(-s for s in reversed(shifts)), tuple(reversed(dims))
     if ns.records_graph:
         return (roll(g, back, dims if dims else None),)
     return (_rolled(g, back, tuple(d % g.ndim for d in dims)),)

@@ -40,12 +40,13 @@ ERR_DETACHED_IN_PLACE = (
 
 _seq = itertools.count()
 _ANOMALY = _grad_mode._anomaly  # the process-wide flag's list, bound once for Node()
-_SHORT_NAME = re.compile(r"Backward\d*$")
+_SHORT_NAME = re.compile(r"Backward(\d*)$")
 
 
 def short_name(node: Node) -> str:
-    """``SigmoidBackward0`` -> ``Sigmoid``: how PyTorch names a node in the in-place error."""
-    return _SHORT_NAME.sub("", node.name())
+    """``SigmoidBackward0`` -> ``Sigmoid``, ``PowBackward1`` -> ``Pow1``: how PyTorch names a node
+    in the in-place error (Node::forward_op_name keeps an overload number other than 0)."""
+    return _SHORT_NAME.sub(lambda m: "" if m.group(1) in ("", "0") else m.group(1), node.name())
 
 
 class _NodeExtra:
@@ -74,15 +75,21 @@ def _extra_field(name: str):
 class Node:
     """A backward function: gradients of its outputs in, gradients of its inputs out."""
 
-    __slots__ = ("next_functions", "_saved", "_ctx", "_input_meta", "_seq", "_x", "__weakref__")
+    __slots__ = ("next_functions", "_held", "_ctx", "_input_meta", "_seq", "_x", "__weakref__")
     _formula = None  # (node, grad, ns) -> tuple of input grads; set per node class
     _n_outputs = 1
     # PyTorch's own formula (C++), not Python code such as a custom Function's backward
     builtin_formula = True
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        from ._saved_attrs import install  # (it builds on this module)
+
+        install(cls)  # PyTorch's ``_saved_self``-style attributes, made once per class
+
     def __init__(self, next_functions=(), saved=(), ctx=None, input_meta=()) -> None:
         self.next_functions = next_functions
-        self._saved = saved
+        self._held = saved
         self._ctx = ctx
         self._input_meta = input_meta
         self._seq = next(_seq)
@@ -132,19 +139,20 @@ class Node:
 
     def saved_value(self, i: int, ns):
         """Saved value ``i``, checked against its version."""
-        return self._saved[i].unpack(self, ns)
+        return self._held[i].unpack(self, ns)
 
     def unpack(self, ns):
         """The saved values, checked against their versions; tensors when ns records a graph."""
         __tracebackhide__ = True
-        return [s.unpack(self, ns) for s in self._saved]
+        return [s.unpack(self, ns) for s in self._held]
 
     def release(self) -> None:
-        for s in self._saved:
+        for s in self._held:
             s.release()
 
-    def _saved_tensors(self) -> tuple:
-        return self._saved
+    def _all_saved(self) -> tuple:
+        """Every value the node saved (not named ``_saved_*``: those are PyTorch's)."""
+        return self._held
 
     def apply_formula(self, grads, ns):
         __tracebackhide__ = True
@@ -221,7 +229,7 @@ class _NotSaved:
     is not wanted (shared by all nodes, so it costs nothing)."""
 
     __slots__ = ()
-    tensor = None
+    tensor = data = None
     released = False
 
     def release(self) -> None:
@@ -237,7 +245,17 @@ NOT_SAVED = _NotSaved()
 class SavedTensor:
     """A value a node saved for backward, with the version it had when saved."""
 
-    __slots__ = ("tensor", "data", "counter", "version", "is_output", "was_leaf", "released", "__weakref__")
+    __slots__ = (
+        "tensor",
+        "data",
+        "counter",
+        "version",
+        "is_output",
+        "was_leaf",
+        "released",
+        "as_tensor",
+        "__weakref__",
+    )
 
     def __init__(self, tensor=None, data=None, is_output=False) -> None:
         self.tensor = tensor
@@ -246,6 +264,13 @@ class SavedTensor:
         self.released = False
         if tensor is not None:
             counter = self.counter = tensor._version_counter
+            if type(counter) is _grad_mode.InferenceCounter:
+                raise RuntimeError(
+                    "Inference tensors cannot be saved for backward. Please do not use Tensors created in inference "
+                    "mode in computation tracked by autograd. To work around this, you can make a clone to get a "
+                    "normal tensor and use it in autograd, or use `torch.no_grad()` instead of "
+                    "`torch.inference_mode()`."
+                )
             self.version = counter[0]
             self.was_leaf = tensor._grad_fn is None
             if is_output:  # PyTorch keeps an output's tensor_data(): ``.data =`` later does not reach it
@@ -257,7 +282,8 @@ class SavedTensor:
 
     def release(self) -> None:
         self.released = True
-        self.tensor = self.data = None
+        if self.tensor is not None:  # a Python number stays: PyTorch keeps a Scalar (``_saved_exponent``)
+            self.tensor = self.data = None
 
     def unpack(self, node: Node, ns):
         __tracebackhide__ = True
@@ -280,9 +306,30 @@ class SavedTensor:
             return t._alias_with_grad_fn(node, self.data) if ns.records_graph else self.data
         return t if ns.records_graph else t._data
 
+    def wrapped_number(self):
+        """A saved Python number as the 0-d tensor PyTorch saves for it (``t * 2`` saves
+        ``tensor(2)``), made once: when a graph is recorded through it, or it is read."""
+        return self.tensor_of(lambda v: _tensor_type()._wrap(np.asarray(v)))
+
+    def tensor_of(self, make):
+        """``make(self.data)``, the tensor(s) PyTorch saves for a value kept here as a Python
+        object, made at the first call (``as_tensor``: a slot only set here, so saving such
+        a value costs nothing more) and the same objects afterwards, as PyTorch's."""
+        try:
+            return self.as_tensor
+        except AttributeError:
+            self.as_tensor = make(self.data)
+            return self.as_tensor
+
     def __repr__(self) -> str:
         state = "freed" if self.released else f"version {self.version}"
         return f"<SavedTensor {state}>"
+
+
+def _tensor_type():
+    from ._tensor import Tensor  # (it builds on this module)
+
+    return Tensor
 
 
 def version_error(t, grad_fn, current: int, expected: int) -> str:

@@ -49,8 +49,10 @@ def flip(input: Tensor, dims) -> Tensor:
     >>> torch.flip(torch.arange(3), [0])
     tensor([2, 1, 0])
     """
-    dims = _dims_list(input, dims)
-    return record(_wrap(_flipped(input._data, dims)), node_class("FlipBackward0"), (input,), ctx=dims, op="flip")
+    wrapped = _dims_list(input, dims)
+    # the node keeps the dims as given, as PyTorch's (``_saved_dims``); its formula flips by them
+    kept = tuple(d if d.__class__ is int else w for d, w in zip(dims, wrapped))
+    return record(_wrap(_flipped(input._data, wrapped)), node_class("FlipBackward0"), (input,), ctx=kept, op="flip")
 
 
 def _flipped(a: np.ndarray, dims: tuple) -> np.ndarray:
@@ -90,7 +92,9 @@ def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     tensor([1., 3., 6.])
     """
     d, res = _scan(input, dim, dtype, np.add, "cumsum")
-    return record(_wrap(res), node_class("CumsumBackward0"), (input,), ctx=(d, input._data.dtype), op="cumsum")
+    # the dim as given, as PyTorch's node keeps it (``_saved_dim``) and its formula uses it
+    ctx = (dim if dim.__class__ is int else d, input._data.dtype)
+    return record(_wrap(res), node_class("CumsumBackward0"), (input,), ctx=ctx, op="cumsum")
 
 
 def _to_input_dtype(g, dtype, ns):
@@ -132,7 +136,8 @@ def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     """
     d, res = _scan(input, dim, dtype, np.multiply, "cumprod")
     node = node_class("CumprodBackward0")
-    return record(_wrap(res), node, (input,), (input,), ctx=d, save_output=True, op="cumprod")
+    ctx = (d, dim if dim.__class__ is int else d)  # and the dim as given (PyTorch's ``_saved_dim``)
+    return record(_wrap(res), node, (input,), (input,), ctx=ctx, save_output=True, op="cumprod")
 
 
 @backward_formula("CumprodBackward0")
@@ -140,7 +145,7 @@ def _cumprod_bw(node, g, ns):
     """cumprod_backward: ``reversed_cumsum(result * grad) / input`` without zeros; with zeros,
     the O(n) masked formula, or under create_graph the O(n^2) one PyTorch differentiates."""
     x, out = node.unpack(ns)
-    dim = node._ctx
+    dim = node._ctx[0]
     g = _to_input_dtype(g, x._data.dtype if ns.records_graph else x.dtype, ns)
     if _trivial(x.shape, dim):
         return (g,)

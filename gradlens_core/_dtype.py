@@ -9,7 +9,19 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["dtype", "result_type", "from_numpy_dtype", "promote_types", "can_cast", "float_result"]
+__all__ = [
+    "dtype",
+    "result_type",
+    "from_numpy_dtype",
+    "promote_types",
+    "can_cast",
+    "float_result",
+    "parsed_number",
+    "overflows",
+    "checked_scalar",
+    "scalar_tensor_value",
+    "opmath",
+]
 
 
 class dtype:
@@ -68,7 +80,8 @@ def from_numpy_dtype(np_dtype) -> dtype:
         return _BY_NP[np.dtype(np_dtype)]
     except (KeyError, TypeError):
         raise TypeError(
-            f"can't convert np.ndarray of type {np.dtype(np_dtype)}. The only supported types are: "
+            # (the numpy type's name, as PyTorch prints it: numpy.object_, numpy.str_)
+            f"can't convert np.ndarray of type numpy.{np.dtype(np_dtype).type.__name__}. The only supported types are: "
             "float64, float32, float16, int64, int32, int16, int8, uint8, and bool."
         ) from None
 
@@ -131,6 +144,124 @@ def result_type(*operands) -> dtype:
         else:
             zero = d if zero is None else promote_types(zero, d)
     return _combine(dim, _combine(zero, wrapped))
+
+
+def parsed_number(value):
+    """A number as PyTorch's argument parser reads it into a Scalar: an int as int64, or as
+    uint64 when it is too big for int64 (beyond both it is refused), a numpy integer as an int,
+    any other numpy scalar as a float, a 0-d tensor as its ``item()``.
+
+    >>> parsed_number(np.int8(3)), parsed_number(2**63)
+    (3, 9223372036854775808)
+    """
+    cls = value.__class__
+    if cls is float or cls is bool:
+        return value
+    if isinstance(value, int):
+        if -(2**63) <= value < 2**64:
+            return value
+        raise OverflowError("can't convert negative int to unsigned" if value < 0 else "int too big to convert")
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, (np.floating, np.bool_)):
+        return float(value)
+    data = getattr(value, "_data", None)  # a tensor
+    return value if data is None else data.item()
+
+
+# c10::checked_convert's names of the C++ types a number is converted to
+_SCALAR_NAMES = {
+    uint8: "uint8_t",
+    int8: "int8_t",
+    int16: "int16_t",
+    int32: "int",
+    int64: "int64_t",
+    float16: "c10::Half",
+    float32: "float",
+    float64: "double",
+}
+
+
+def _limits(d: dtype) -> tuple:
+    # (lowest, max) exactly, and as doubles: C++ compares a double with the limit made a double
+    info = np.finfo(d.np) if d.is_floating_point else np.iinfo(d.np)
+    lo, hi = (float(info.min), float(info.max)) if d.is_floating_point else (int(info.min), int(info.max))
+    return lo, hi, float(lo), float(hi)
+
+
+_LIMITS = {d: _limits(d) for d in _SCALAR_NAMES}
+# checked_scalar's shortcut: the floats and the ints (those the parser reads) that need no other test
+_IN_RANGE = {
+    **{(float, d): lim[:2] for d, lim in _LIMITS.items()},
+    **{(int, d): (max(lim[0], -(2**63)), min(lim[1], 2**64 - 1)) for d, lim in _LIMITS.items()},
+}
+
+
+def overflows(value, d: dtype) -> bool:
+    """c10::overflows: whether the number ``value`` (a bool, an int or a float, as
+    ``parsed_number`` gives it) is out of ``d``'s range. Nothing overflows into bool and a
+    bool overflows nothing; a negative int may wrap into uint8 (-1 is 255, -256 is refused);
+    a float is compared as a double, inf is allowed into floating dtypes, nan only there.
+
+    >>> overflows(-1, uint8), overflows(-1.0, uint8), overflows(1e39, float32), overflows(127.5, int8)
+    (False, True, True, True)
+    """
+    if d is bool_ or value.__class__ is bool:
+        return False
+    lo, hi, lo_double, hi_double = _LIMITS[d]
+    if isinstance(value, int):
+        if value < 0 and not d.is_signed:
+            return -value > hi
+        return value < lo or value > hi
+    if value != value:
+        return not d.is_floating_point
+    if d.is_floating_point and (value == np.inf or value == -np.inf):
+        return False
+    return value < lo_double or value > hi_double
+
+
+def checked_scalar(value, d: dtype, name: str | None = None):
+    """PyTorch's ``Scalar::to<T>`` (c10::checked_convert): the Python number ``value`` as a
+    numpy scalar of dtype ``d``, or the RuntimeError PyTorch raises for a value out of ``d``'s
+    range (``name``: the type the error names, by default the C++ one). fill_, full,
+    masked_fill, clamp's bounds, add's alpha, ... write numbers through it.
+
+    >>> checked_scalar(-1, uint8)
+    np.uint8(255)
+    >>> checked_scalar(300, int8)
+    Traceback (most recent call last):
+    RuntimeError: value cannot be converted to type int8_t without overflow
+    """
+    limits = _IN_RANGE.get((value.__class__, d))  # the common case: a float or an int well in range
+    if limits is not None and limits[0] <= value <= limits[1]:
+        return d.np.type(value)
+    value = parsed_number(value)
+    if overflows(value, d):
+        raise RuntimeError(f"value cannot be converted to type {name or _SCALAR_NAMES[d]} without overflow")
+    try:
+        return d.np.type(value)
+    except (OverflowError, ValueError):  # a negative int into uint8, 2.0**63 into int64: cast as C++ does
+        with np.errstate(invalid="ignore", over="ignore"):
+            return np.array(value).astype(d.np)[()]
+
+
+def scalar_tensor_value(value, d: dtype):
+    """The value of ``at::scalar_tensor(value, dtype=d)``, which ``where(cond, x, 2)`` and
+    ``x[i] = 2`` make of a number: ``checked_scalar``'s, except that a half takes the number
+    rounded from a double unchecked (70000.0 is inf).
+
+    >>> scalar_tensor_value(70000.0, float16)
+    np.float16(inf)
+    """
+    if d is not float16:
+        return checked_scalar(value, d)
+    with np.errstate(over="ignore"):
+        return np.float16(parsed_number(value))
+
+
+def opmath(d: dtype) -> dtype:
+    """at::opmath_type: the dtype a kernel computes a half tensor in (float); others their own."""
+    return float32 if d is float16 else d
 
 
 def can_cast(src: dtype, dst: dtype) -> bool:

@@ -7,7 +7,9 @@
 
 from __future__ import annotations
 
+import builtins
 import math
+import numbers
 import warnings
 
 import numpy as np
@@ -49,26 +51,65 @@ __all__ = [
 ]
 
 
+_DEVICE_TYPES = (
+    "cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, fpga, maia, xla, lazy, vulkan, mps, meta, hpu, "
+    "mtia, privateuseone"
+)
+
+
 class device:
-    """A device; only ``cpu`` exists here."""
+    """A device as PyTorch names it; tensors live only on the cpu.
+
+    >>> device("cpu:0"), str(device("cpu", 0)), device("cpu:0") == device("cpu")
+    (device(type='cpu', index=0), 'cpu:0', False)
+    """
 
     __slots__ = ("type", "index")
 
-    def __init__(self, type: str = "cpu", index=None) -> None:
-        self.type = str(type).split(":")[0]
+    def __init__(self, type, index=None) -> None:
+        if isinstance(type, device):
+            type, index = type.type, type.index
+        kind, sep, idx = str(type).partition(":")
+        if kind not in _DEVICE_TYPES.split(", "):
+            raise RuntimeError(f"Expected one of {_DEVICE_TYPES} device type at start of device string: {type}")
+        if sep:
+            if not idx.isdigit():
+                raise RuntimeError(f"Invalid device string: '{type}'")
+            if index is not None:
+                raise RuntimeError(
+                    f"type (string) must not include an index because index was passed explicitly: {type}"
+                )
+            index = int(idx)
+        if index is not None and index < 0:
+            raise RuntimeError("Device index must not be negative")
+        self.type = kind
         self.index = index
 
     def __repr__(self) -> str:
-        return f"device(type='{self.type}')"
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
 
     def __str__(self) -> str:
-        return self.type
+        return self.type if self.index is None else f"{self.type}:{self.index}"
 
     def __eq__(self, other) -> bool:
-        return str(self) == str(other)
+        # PyTorch compares devices only with devices: t.device == "cpu" is False
+        return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
 
     def __hash__(self) -> int:
-        return hash(self.type)
+        return hash((self.type, self.index))
+
+
+def _check_device(dev) -> None:
+    """Refuse a device other than the cpu as PyTorch built without CUDA does."""
+    if dev is None:
+        return
+    kind = dev.type if isinstance(dev, device) else device(dev).type if isinstance(dev, str) else "cpu"
+    if kind == "cuda":
+        raise AssertionError("Torch not compiled with CUDA enabled")
+    if kind != "cpu":
+        raise RuntimeError(f"gradlens_core runs on the CPU only; cannot use device '{kind}'")
 
 
 def _check_requires_grad(t: Tensor, requires_grad: bool) -> Tensor:
@@ -101,20 +142,117 @@ def _unwrap(data):
     return data
 
 
+def _is_sequence(obj) -> bool:
+    # PySequence_Check: what PyTorch's reader descends into (not a dict or set)
+    return isinstance(obj, (list, tuple, str, bytes, range, np.ndarray, Tensor))
+
+
+def _check_nested(data, dt) -> list:
+    """Raise PyTorch's error for nested data it refuses, in its order: compute_sizes walks
+    the first items (``len`` of a 0-d array fails), infer_scalar_type looks at every item
+    when no dtype is given, recursive_store checks each sequence's length and stores the
+    scalars. Run only where numpy refused the data or may have read it differently.
+    Returns the sizes.
+
+    >>> _check_nested([[1, 2], [3]], None)
+    Traceback (most recent call last):
+    ValueError: expected sequence of length 2 at dim 1 (got 1)
+    """
+    if isinstance(data, (str, bytes)):
+        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+    sizes, seq = [], data
+    while _is_sequence(seq) and not isinstance(seq, Tensor):
+        sizes.append(len(seq))  # a 0-d numpy array: TypeError len() of unsized object
+        if len(sizes) > 64:
+            raise ValueError(f"too many dimensions '{type(seq).__name__}'")
+        if not sizes[-1]:
+            break
+        seq = seq[0]
+
+    def infer(obj) -> int:  # 0 bool, 1 integer, 2 floating: enough to pick store's errors
+        if isinstance(obj, (bool, np.bool_)):
+            return 0
+        if isinstance(obj, (int, np.integer)):
+            return 1
+        if isinstance(obj, (float, complex, np.generic)):
+            return 2
+        if isinstance(obj, (Tensor, np.ndarray)):
+            return "bif".find(np.asarray(obj._data if isinstance(obj, Tensor) else obj).dtype.kind) % 3
+        if isinstance(obj, (str, bytes)):
+            raise TypeError(f"new(): invalid data type '{type(obj).__name__}'")
+        if not _is_sequence(obj):
+            raise RuntimeError(f"Could not infer dtype of {type(obj).__name__}")
+        return builtins.max((infer(item) for item in obj), default=2)
+
+    def store(obj, dim: int) -> None:
+        if dim == len(sizes):
+            if isinstance(obj, Tensor) and obj._data.size != 1:
+                raise ValueError("only one element tensors can be converted to Python scalars")
+            if dt is not None and floating and isinstance(obj, complex):
+                raise TypeError("must be real number, not complex")
+            if not isinstance(obj, (numbers.Number, Tensor, np.ndarray)):
+                if floating:
+                    raise TypeError(f"must be real number, not {type(obj).__name__}")
+                raise TypeError(f"'{type(obj).__name__}' object cannot be interpreted as an integer")
+            if not floating and isinstance(obj, int) and not -(2**63) <= obj < 2**63:
+                raise ValueError("Overflow when unpacking long long")
+            return
+        if not _is_sequence(obj) or (isinstance(obj, np.ndarray) and not obj.ndim):
+            raise TypeError("not a sequence")
+        if len(obj) != sizes[dim]:
+            raise ValueError(f"expected sequence of length {sizes[dim]} at dim {dim} (got {len(obj)})")
+        for item in obj:
+            store(item, dim + 1)
+
+    floating = (infer(data) == 2) if dt is None else dt.is_floating_point
+    if 0 not in sizes:  # an empty result stores nothing (nor checks the other lengths)
+        store(data, 0)
+    return sizes
+
+
+def _first_items_reach_array(data) -> bool:
+    """Whether PyTorch's compute_sizes, walking first items, meets a numpy array (a 0-d one
+    it cannot take the length of)."""
+    while isinstance(data, (list, tuple)) and data:
+        data = data[0]
+    return isinstance(data, np.ndarray)
+
+
 def _array_from(data, dt: _dtype.dtype | None) -> np.ndarray:
     from_numpy_like = isinstance(data, (np.ndarray, np.generic))
-    if not from_numpy_like and _has_tensor(data):
+    # numbers stored into an integer dtype are checked (an array is cast unchecked)
+    checked = dt is not None and dt.np.kind in "iu" and not isinstance(data, np.ndarray)
+    if not from_numpy_like and (_has_tensor(data) or _first_items_reach_array(data)):
+        _check_nested(data, dt)  # numpy would read these with its own rules
         data = _unwrap(data)
         from_numpy_like = True
     try:
-        arr = np.array(data, dtype=None if dt is None else dt.np)
-    except ValueError as e:
+        arr = np.array(data, dtype=None if dt is None or checked else dt.np)
+    except (ValueError, TypeError) as e:
+        sizes = () if from_numpy_like else _check_nested(data, dt)
+        if 0 in sizes:  # [[], [1]] is empty, of shape (2, 0)
+            return np.zeros(sizes, (dt or _dtype.default_float).np)
+        if isinstance(e, TypeError):
+            raise
         raise ValueError(f"expected sequence of equal lengths: {e}") from None
+    if arr.dtype.kind in "OUSc" and not from_numpy_like:
+        _check_nested(data, dt)
+    if arr.dtype.kind == "f" and dt is not None and not from_numpy_like and np.isnan(arr).any():
+        _check_nested(data, dt)  # numpy reads None as nan
+    # numpy holds ints beyond int64 as objects, uint64 or (mixed with others) floats (with no dtype
+    # given, a list of ints made floats is found below, from its elements' types)
+    if arr.dtype == object or not from_numpy_like and (arr.dtype == np.uint64 or checked and _beyond(arr)):
+        arr = _beyond_int64(data, arr, dt)
     if arr.dtype == object:
         raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+    if checked:
+        return _stored_integers(arr, dt)
     if dt is None:
         if arr.dtype.kind in "fiub" and not from_numpy_like and arr.ndim:
-            inferred = _list_dtype(data)  # numpy scalars in a list keep their dtypes
+            types = _element_types(data)
+            if arr.dtype.kind == "f" and float not in types and not any(issubclass(c, np.floating) for c in types):
+                arr = _beyond_int64(data, arr, dt)  # ints made floats: one beyond int64 is refused
+            inferred = _list_dtype(types)  # numpy scalars in a list keep their dtypes
             if inferred is not None:
                 try:
                     return np.array(data, dtype=inferred.np)
@@ -128,12 +266,49 @@ def _array_from(data, dt: _dtype.dtype | None) -> np.ndarray:
     return arr
 
 
+def _beyond(arr: np.ndarray) -> bool:
+    """Whether numpy's array of numbers holds one beyond int64's range."""
+    return arr.dtype.kind in "uf" and arr.size > 0 and bool(np.abs(arr).max() >= 2.0**63)
+
+
+def _beyond_int64(data, arr: np.ndarray, dt) -> np.ndarray:
+    """``arr``, numpy's array of ``data``, which may hold a Python int beyond int64: where
+    torch.tensor stores ints (an integer dtype, or none given and no float among the values) it
+    reads each as an int64, refusing such an int; elsewhere it is a double."""
+    flat = list(_flat(data))
+    if not all(isinstance(v, numbers.Number) for v in flat):
+        raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+    stores_ints = dt.np.kind in "iu" if dt is not None else not any(isinstance(v, float) for v in flat)
+    if stores_ints and any(isinstance(v, int) and not -(2**63) <= v < 2**63 for v in flat):
+        raise ValueError("Overflow when unpacking long long")
+    return np.array(data, dtype=np.float64 if dt is None else dt.np) if arr.dtype == object else arr
+
+
+def _flat(data):
+    if isinstance(data, (list, tuple)):
+        for d in data:
+            yield from _flat(d)
+    else:
+        yield data
+
+
+def _stored_integers(arr: np.ndarray, dt: _dtype.dtype) -> np.ndarray:
+    """``arr`` (numpy's array of the numbers) as torch.tensor stores them into the integer dtype
+    ``dt``: each refused out of ``dt``'s range (c10::checked_convert, naming the dtype), a
+    negative int wrapped into uint8. The smallest and largest values decide (the allowed values
+    are a range), a nan among floats too (it is their min)."""
+    if arr.size and arr.dtype.kind != "b":
+        for v in (arr.min(), arr.max()):
+            _dtype.checked_scalar(v.item(), dt, dt.name)
+    with np.errstate(invalid="ignore"):
+        return arr.astype(dt.np)
+
+
 _PY_NUMBER_TYPES = {float: None, int: None, bool: None}
 
 
-def _list_dtype(data):
-    """torch.tensor's inferred dtype of a list holding numpy scalars (each counts with its own
-    dtype, a Python number with PyTorch's default for it, all promoted); None without any."""
+def _element_types(data) -> set:
+    """The classes of a (nested) list's elements."""
     types = set()
 
     def walk(items):
@@ -144,6 +319,13 @@ def _list_dtype(data):
                 types.add(v.__class__)
 
     walk(data)
+    return types
+
+
+def _list_dtype(types: set):
+    """torch.tensor's inferred dtype of a list holding numpy scalars (each counts with its own
+    dtype, a Python number with PyTorch's default for it, all promoted); None without any.
+    ``types``: the classes of the list's elements."""
     if types.issubset(_PY_NUMBER_TYPES):
         return None
     result = None
@@ -164,6 +346,7 @@ def _list_dtype(data):
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
     """A new leaf tensor holding a copy of ``data`` (float32 for Python floats, int64 for ints)."""
+    _check_device(device)
     if isinstance(data, Tensor):
         warnings.warn(
             "To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() or "
@@ -179,6 +362,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
+    _check_device(device)
     if isinstance(data, Tensor):
         return data if dtype is None or data.dtype is dtype else data.to(dtype)
     if isinstance(data, np.ndarray) and (dtype is None or dtype.np == data.dtype):
@@ -231,28 +415,37 @@ def _size_error(given, i, s, op) -> TypeError:
     )
 
 
-def _filled(size, value, dtype, requires_grad, op) -> Tensor:
+def _filled(size, value, dtype, requires_grad, op, checked=False) -> Tensor:
+    """A new tensor of ``size`` filled with ``value``; ``checked``: a fill value of the user's,
+    refused as PyTorch's fill_ refuses a number out of the dtype's range."""
     dt = dtype or _dtype.default_float
-    t = Tensor._wrap(np.full(_size(size, op), value, dtype=dt.np))
+    shape = _size(size, op)
+    if checked:
+        value = _dtype.checked_scalar(value, dt)
+    t = Tensor._wrap(np.full(shape, value, dtype=dt.np))
     return _created(_check_requires_grad(t, requires_grad), op)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    _check_device(device)
     return _filled(size, 0, dtype, requires_grad, "zeros")
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    _check_device(device)
     return _filled(size, 1, dtype, requires_grad, "ones")
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    _check_device(device)
     return _filled(size, 0, dtype, requires_grad, "empty")
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    _check_device(device)
     if dtype is None:
         dtype = _dtype.result_type(fill_value)
-    return _filled((tuple(size),), fill_value, dtype, requires_grad, "full")
+    return _filled((tuple(size),), fill_value, dtype, requires_grad, "full", checked=True)
 
 
 def _like(t: Tensor, value, dtype, requires_grad, op) -> Tensor:
@@ -263,23 +456,28 @@ def _like(t: Tensor, value, dtype, requires_grad, op) -> Tensor:
 
 
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    _check_device(device)
     return _like(input, 0, dtype, requires_grad, "zeros_like")
 
 
 def ones_like(input, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    _check_device(device)
     return _like(input, 1, dtype, requires_grad, "ones_like")
 
 
 def empty_like(input, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    _check_device(device)
     return _like(input, 0, dtype, requires_grad, "empty_like")
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _like(input, fill_value, dtype, requires_grad, "full_like")
+    _check_device(device)
+    return _like(input, _dtype.checked_scalar(fill_value, dtype or input.dtype), dtype, requires_grad, "full_like")
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Values from ``start`` to ``end`` (exclusive); int64 unless an argument is a float."""
+    _check_device(device)
     if end is None:
         start, end = 0, start
     if step == 0:
@@ -297,24 +495,41 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``steps`` values from ``start`` to ``end``, as PyTorch's kernel computes them."""
+    _check_device(device)
     dt = dtype or _dtype.default_float
     steps = int(steps)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
-    for value in (start, end):
-        if isinstance(value, int) and abs(value) >= 2**64:  # PyTorch's argument parser
-            raise OverflowError("int too big to convert")
-    if dt is _dtype.bool_:
+    start, end = _dtype.parsed_number(start), _dtype.parsed_number(end)
+    if steps <= 1:  # filled with start (a half takes it unchecked, as at::scalar_tensor does)
+        values = np.full(steps, _dtype.scalar_tensor_value(start, dt) if steps else 0, dt.np)
+    elif dt is _dtype.bool_:
         raise NotImplementedError("\"linspace_cpu\" not implemented for 'Bool'")
-    if np.dtype(dt.np).kind == "f":
-        values = _linspace_float(start, end, steps, np.dtype(dt.np))
-    else:
-        values = np.linspace(start, end, steps).astype(dt.np)
+    else:  # the kernel reads both ends as the dtype, refusing them out of its range
+        first, last = _dtype.checked_scalar(start, dt), _dtype.checked_scalar(end, dt)
+        if dt.is_floating_point:
+            values = _linspace_float(first, last, steps, np.dtype(dt.np))
+        else:
+            values = _linspace_int(first, last, steps, np.dtype(dt.np))
     t = Tensor._wrap(values)
     return _created(_check_requires_grad(t, requires_grad), "linspace")
 
 
-_C_NAMES = {np.float16: "c10::Half", np.float32: "float", np.float64: "double"}
+def _linspace_int(first, last, steps: int, dtype: np.dtype) -> np.ndarray:
+    """PyTorch's linspace kernel for an integer dtype: the ends in the dtype, a double step,
+    ``first + step * i`` for the first half and ``last - step * (steps - i - 1)`` for the rest,
+    each truncated to the dtype.
+
+    >>> _linspace_int(np.uint8(255), np.uint8(200), 5, np.dtype(np.uint8)).tolist()
+    [255, 241, 227, 213, 200]
+    """
+    first, last = float(first), float(last)
+    step = (last - first) / (steps - 1)
+    idx = np.arange(steps)
+    values = np.where(idx < steps // 2, first + step * idx, last - step * (steps - idx - 1))
+    with np.errstate(invalid="ignore"):  # int64's largest end is 2**63 as a double: it wraps, as in C
+        return values.astype(dtype)
 
 
 def _linspace_float(start, end, steps: int, dtype: np.dtype) -> np.ndarray:
@@ -327,14 +542,7 @@ def _linspace_float(start, end, steps: int, dtype: np.dtype) -> np.ndarray:
     >>> _linspace_float(-2.0, 0.0, 4, np.dtype(np.float32))[1]  # torch: -1.3333333 rounded down
     np.float32(-1.3333333)
     """
-    if steps <= 1:
-        with np.errstate(over="ignore"):  # fill_ with a value half cannot hold gives inf
-            return np.full(steps, start, dtype)
     kind = dtype.type
-    limit = float(np.finfo(dtype).max)
-    for value in (start, end):
-        if math.isfinite(value) and abs(value) > limit:  # Scalar::to<float> refuses it
-            raise RuntimeError(f"value cannot be converted to type {_C_NAMES[dtype.type]} without overflow")
     first, last = kind(start), kind(end)
     with np.errstate(over="ignore", invalid="ignore"):
         step = (last - first) / kind(steps - 1)
@@ -370,6 +578,7 @@ def _fma(a, b, c):
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    _check_device(device)
     dt = dtype or _dtype.default_float
     t = Tensor._wrap(np.eye(n, n if m is None else m, dtype=dt.np))
     return _created(_check_requires_grad(t, requires_grad), "eye")
@@ -413,6 +622,7 @@ def _random_dtype(dtype, kernel: str) -> _dtype.dtype:
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``empty(size).uniform_()``: uniform floats of [0, 1)."""
+    _check_device(device)
     dt = _random_dtype(dtype, "check_uniform_bounds")
     shape = _size(size)
     draws = _random.uniform(_random.generator_or_default(generator), math.prod(shape), dt.np)
@@ -421,6 +631,7 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) ->
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``empty(size).normal_()``: standard normal floats."""
+    _check_device(device)
     dt = _random_dtype(dtype, "normal_kernel_cpu")
     data = np.empty(_size(size), dt.np)
     _random.normal_fill(_random.generator_or_default(generator), data, 0.0, 1.0, contiguous=True)
@@ -429,6 +640,7 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -
 
 def rand_like(input, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``empty_like(input).uniform_()`` (laid out as ``input``, drawn in memory order)."""
+    _check_device(device)
     dt = _random_dtype(dtype or input.dtype, "check_uniform_bounds")
     data = empty_preserving(input._data, dt.np)
     _random.store_in_order(data, _random.uniform(_random.generator_or_default(generator), data.size, dt.np))
@@ -438,6 +650,7 @@ def rand_like(input, *, generator=None, dtype=None, device=None, requires_grad=F
 def randn_like(input, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``empty_like(input).normal_()``: a layout that is not C-contiguous (channels last, ...)
     takes the scalar kernel, as in PyTorch."""
+    _check_device(device)
     dt = _random_dtype(dtype or input.dtype, "normal_kernel_cpu")
     data = empty_preserving(input._data, dt.np)
     _random.normal_fill(_random.generator_or_default(generator), data, 0.0, 1.0, data.flags.c_contiguous)
@@ -446,6 +659,7 @@ def randn_like(input, *, generator=None, dtype=None, device=None, requires_grad=
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``empty(size, dtype=int64).random_(low, high)``; ``randint(high, size)`` starts at 0."""
+    _check_device(device)
     if size is None:  # randint(high, size)
         low, high, size = 0, low, high
     if not low < high:
@@ -461,6 +675,7 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A random permutation of ``range(n)`` (PyTorch's CPU shuffle, so PyTorch's order)."""
+    _check_device(device)
     dt = dtype or _dtype.int64
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")

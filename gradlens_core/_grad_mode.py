@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
+import warnings
 
 __all__ = [
     "no_grad",
@@ -21,11 +22,24 @@ __all__ = [
     "detect_anomaly",
     "is_anomaly_enabled",
     "inference_mode",
+    "is_inference_mode_enabled",
+    "InferenceCounter",
 ]
 
 
 class _State(threading.local):
     enabled = True
+    inference = False
+
+
+class InferenceCounter(list):
+    """The version counter of an inference tensor (one made under ``inference_mode``).
+
+    Its views share it, so they are inference tensors too, as in PyTorch; ``clone()`` makes
+    a normal tensor outside the mode.
+    """
+
+    __slots__ = ()
 
 
 _state = _State()
@@ -39,6 +53,11 @@ def is_grad_enabled() -> bool:
 
 def _set(mode: bool) -> None:
     _state.enabled = bool(mode)
+
+
+def is_inference_mode_enabled() -> bool:
+    """Whether the code runs under ``inference_mode()`` (not ``inference_mode(False)``)."""
+    return _state.inference
 
 
 class _DecoratorContextManager:
@@ -65,7 +84,16 @@ class _DecoratorContextManager:
         return type(self)()
 
 
-class no_grad(_DecoratorContextManager):
+class _NoParamDecoratorContextManager(_DecoratorContextManager):
+    """One that also decorates without parentheses: ``@torch.no_grad`` as ``@torch.no_grad()``."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+
+class no_grad(_NoParamDecoratorContextManager):
     """Disable graph recording inside the block (or the decorated function)."""
 
     def __enter__(self) -> None:
@@ -76,7 +104,7 @@ class no_grad(_DecoratorContextManager):
         _state.enabled = self.prev
 
 
-class enable_grad(_DecoratorContextManager):
+class enable_grad(_NoParamDecoratorContextManager):
     """Enable graph recording inside the block, even within ``no_grad``."""
 
     def __enter__(self) -> None:
@@ -87,15 +115,34 @@ class enable_grad(_DecoratorContextManager):
         _state.enabled = self.prev
 
 
-class inference_mode(no_grad):
-    """Treated as ``no_grad`` (gradlens_core has no inference tensors)."""
+class inference_mode(_DecoratorContextManager):
+    """Inside, no graph is recorded and new tensors are inference tensors (PyTorch's
+    InferenceMode guard: grad mode is ``not mode``, so ``inference_mode(False)`` enables it).
+
+    >>> import gradlens_core as torch
+    >>> with torch.inference_mode():
+    ...     i = torch.ones(2)
+    >>> i.is_inference(), torch.is_inference_mode_enabled()
+    (True, False)
+
+    Outside the mode an inference tensor may not be edited in place, saved for backward or
+    made to require grad. ``@inference_mode`` decorates without parentheses too.
+    """
+
+    def __new__(cls, mode=True):
+        if isinstance(mode, bool):
+            return super().__new__(cls)
+        return cls()(mode)
 
     def __init__(self, mode: bool = True) -> None:
         self.mode = mode
 
     def __enter__(self) -> None:
-        self.prev = _state.enabled
-        _state.enabled = not self.mode and self.prev
+        self.prev = (_state.enabled, _state.inference)
+        _state.enabled, _state.inference = not self.mode, self.mode
+
+    def __exit__(self, *exc) -> None:
+        _state.enabled, _state.inference = self.prev
 
     def clone(self):
         return type(self)(self.mode)
@@ -142,7 +189,14 @@ class set_detect_anomaly:
 
 
 class detect_anomaly(_DecoratorContextManager):
-    """Context manager that enables anomaly detection inside the block."""
+    """Context manager that enables anomaly detection inside the block (warning that it does)."""
+
+    def __init__(self, check_nan: bool = True) -> None:
+        warnings.warn(
+            "Anomaly Detection has been enabled. This mode will increase the runtime and should only be "
+            "enabled for debugging.",
+            stacklevel=2,
+        )
 
     def __enter__(self) -> None:
         self.prev = _anomaly[0]

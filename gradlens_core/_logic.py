@@ -129,4 +129,4 @@ def _masked_select_bw(node, g, ns):
     mv = mask._data if ns.records_graph else mask
     shape = np.broadcast_shapes(xs, ms)
     key = np.nonzero(np.broadcast_to(mv, shape))
-    return (ns.made_in_place(ns.index_add(g, shape, key, "MaskedScatterBackward0"), 1),)
+    return (ns.made_in_place(ns.index_add(g, shape, key, "MaskedScatterBackward0", (mask,)), 1),)

@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from . import _dtype, _ns
-from ._argparse import refuse, refuse_given
+from ._argparse import MISSING, refuse, refuse_extra, refuse_given, warn_deprecated
 from ._autograd import backward_formula, node_class
 from ._ops import (
     _inplace_unary,
@@ -32,6 +32,7 @@ from ._ops import (
     broadcast_error,
     check_pairs_broadcast,
     div_,
+    fma,
     no_kernel,
 )
 from ._tensor import Tensor, autograd_first, check_inplace, check_internal_overlap, finish_inplace, needs_grad, record
@@ -112,7 +113,7 @@ erf_ = _inplace_unary("ErfBackward0", _np_erf, save_input=True)
 
 
 @autograd_first
-def hypot(input, other, *, _call=("hypot", False)):
+def hypot(input=MISSING, other=MISSING, *extra, _call=("hypot", False)):
     """``sqrt(input**2 + other**2)`` elementwise, broadcast (HypotBackward0: saves self, other
     and result).
 
@@ -120,6 +121,8 @@ def hypot(input, other, *, _call=("hypot", False)):
     >>> torch.hypot(torch.tensor([3.]), torch.tensor([4.]))
     tensor([5.])
     """
+    if extra:
+        refuse_extra(_call, (input, other), extra, None)
     refuse_non_tensors(_call, (input, other))
     da, db, dt = _operands(input, other)
     dt = dt or input.dtype
@@ -130,17 +133,21 @@ def hypot(input, other, *, _call=("hypot", False)):
     except ValueError:
         raise broadcast_error(input.shape, other.shape) from None
     node = node_class("HypotBackward0")
-    return record(_wrap(np.asarray(res)), node, (input, other), (input, other), save_output=True, op="hypot")
+    # each operand only for its own grad, as PyTorch's
+    saved = (input if input.requires_grad else None, other if other.requires_grad else None)
+    return record(_wrap(np.asarray(res)), node, (input, other), saved, save_output=True, op="hypot")
 
 
-def hypot_(self, other):
+def hypot_(self, other=MISSING, *extra, _call=("hypot_", True), **unknown):
     """In-place ``hypot`` (HypotBackward0: saves a clone of the old self, other and the result).
 
     >>> import gradlens_core as torch
     >>> torch.tensor([3.]).hypot_(torch.tensor([4.]))
     tensor([5.])
     """
-    refuse_non_tensors(("hypot_", True), (self, other))
+    if extra or unknown:
+        refuse_extra(_call, (self, other), extra, unknown)
+    refuse_non_tensors(_call, (self, other))
     op = "hypot_"
     check_inplace(self, op, (other,))
     check_internal_overlap(self, op)
@@ -148,7 +155,9 @@ def hypot_(self, other):
     dt = dt or self.dtype
     if not dt.is_floating_point:
         raise no_kernel("hypot_cpu", dt)
-    saved = (_snapshot(self), other) if needs_grad(self, other) else ()
+    saved = ()
+    if needs_grad(self, other):  # each operand only for its own grad, as PyTorch's
+        saved = (_snapshot(self) if self.requires_grad else None, other if other.requires_grad else None)
     _write(self, np.hypot(da, db), op)
     return finish_inplace(self, op, node_class("HypotBackward0"), (self, other), saved, save_output=True)
 
@@ -193,20 +202,27 @@ def _pointwise3(input, tensor1, tensor2, value, name):
     except ValueError:
         check_pairs_broadcast([input.shape, tensor1.shape, tensor2.shape])
         raise
+    if dt is _dtype.bool_:  # (addcdiv refused bool above: an integer division)
+        raise no_kernel("addcmul_cpu_out", dt)
     return a, b, c, dt, shape
 
 
 def _values(a, b, c, value, divide, dt):
-    v = dt.np.type(value)
+    # the kernels compute in their math type (float for half: a float value makes numpy's
+    # products float), reading value as it, refused out of its range
+    v = _dtype.checked_scalar(value, _dtype.opmath(dt))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if not divide and (dt.np == np.float32 or dt.np == np.float64):
+            # PointwiseOpsKernel.cpp's addcmul: vec::fmadd(scalar_vec * t1, t2, self), one rounding
+            return fma(v * b, c, a, dt.np)
         return (a + v * b / c if divide else a + v * b * c).astype(dt.np, copy=False)  # as the kernels
 
 
 def _saved3(tensor1, tensor2, value, divide):
-    """What PyTorch saves: tensor2 if tensor1 needs grad (and, for addcdiv, if tensor2 does),
-    tensor1 if tensor2 needs grad; and value."""
+    """What PyTorch saves: tensor2 if tensor1 needs grad (for addcdiv always: both formulas
+    read it), tensor1 if tensor2 needs grad; and value."""
     t1 = tensor1 if tensor2.requires_grad else None
-    t2 = tensor2 if tensor1.requires_grad or (divide and tensor2.requires_grad) else None
+    t2 = tensor2 if divide or tensor1.requires_grad else None
     return (t1, t2, value)
 
 
@@ -240,19 +256,29 @@ def _addc(name, divide):
     node_cls = node_class("AddcdivBackward0" if divide else "AddcmulBackward0")
 
     @autograd_first
-    def fn(input, tensor1, tensor2, *, value=1, _call=(name, False)):
+    def fn(input=MISSING, tensor1=MISSING, tensor2=MISSING, *extra, value=1, _call=(name, False), **unknown):
+        if extra or unknown:
+            if len(extra) == 1 and not unknown and _is_scalar(tensor1):  # the deprecated (value, t1, t2)
+                warn_deprecated(_call)
+                return fn(input, tensor2, extra[0], value=tensor1, _call=_call)
+            refuse_extra(_call, (input, tensor1, tensor2), extra, unknown, value=(value, 1))
         refuse_non_tensors(_call, (input, tensor1, tensor2), value)
-        value = value.item() if isinstance(value, Tensor) else value  # a Scalar
+        value = _dtype.parsed_number(value)  # a Scalar, as the parser reads it
         a, b, c, dt, _ = _pointwise3(input, tensor1, tensor2, value, name)
         res = np.asarray(_values(a, b, c, value, divide, dt))
         inputs = (input, tensor1, tensor2)
         saved = _saved3(tensor1, tensor2, value, divide) if needs_grad(*inputs) else ()
         return record(_wrap(res), node_cls, inputs, saved, op=name)
 
-    def inplace(self, tensor1, tensor2, *, value=1):
+    def inplace(self, tensor1=MISSING, tensor2=MISSING, *extra, value=1, _call=(name + "_", True), **unknown):
         op = name + "_"
-        refuse_non_tensors((op, True), (self, tensor1, tensor2), value)
-        value = value.item() if isinstance(value, Tensor) else value
+        if extra or unknown:
+            if len(extra) == 1 and not unknown and _is_scalar(tensor1):  # the deprecated (value, t1, t2)
+                warn_deprecated(_call)
+                return inplace(self, tensor2, extra[0], value=tensor1, _call=_call)
+            refuse_extra(_call, (self, tensor1, tensor2), extra, unknown, value=(value, 1))
+        refuse_non_tensors(_call, (self, tensor1, tensor2), value)
+        value = _dtype.parsed_number(value)
         check_inplace(self, op, (tensor1, tensor2))
         check_internal_overlap(self, op)
         a, b, c, dt, _ = _pointwise3(self, tensor1, tensor2, value, op)
@@ -311,7 +337,8 @@ def logsumexp(input, dim=None, keepdim=False, *, _call=("logsumexp", False)):
             res = np.log(np.sum(np.exp(data), axis=dims, keepdims=keepdim))
     res = _ns.reduced(np.asarray(res, dtype=data.dtype))
     node = node_class("LogsumexpBackward0")
-    return record(_wrap(res), node, (input,), (input,), ctx=(dims, keepdim), save_output=True, op="logsumexp")
+    ctx = (dims, keepdim, dim)  # the dim as given: PyTorch's ``_saved_dim``
+    return record(_wrap(res), node, (input,), (input,), ctx=ctx, save_output=True, op="logsumexp")
 
 
 @backward_formula("LogsumexpBackward0")
@@ -319,7 +346,7 @@ def _logsumexp_bw(node, g, ns):
     """logsumexp_backward: grad and result unsqueezed at the reduced dims, then
     ``grad * (self - result).exp()``."""
     x, r = node.unpack(ns)
-    dims, keepdim = node._ctx
+    dims, keepdim, _ = node._ctx
     if not keepdim and dims:
         g = ns.unsqueeze_multiple(g, dims)
         r = ns.unsqueeze_multiple(r, dims)
@@ -337,7 +364,7 @@ def _np_softplus(x: np.ndarray, beta, threshold) -> np.ndarray:
 
 
 @autograd_first
-def softplus(input, beta=1.0, threshold=20.0):
+def softplus(input, beta=1, threshold=20):
     """``log(1 + exp(beta * x)) / beta``, and ``x`` where ``beta * x > threshold``
     (SoftplusBackward0: saves self, beta and threshold).
 
@@ -424,7 +451,9 @@ def linalg_cross(input, other, *, dim=-1):
     inputs = (input, other)
     saved = (input if other.requires_grad else None, other if input.requires_grad else None)
     saved = saved if needs_grad(*inputs) else ()
-    return record(_wrap(res), node_class("LinalgCrossBackward0"), inputs, saved, ctx=d, op="linalg_cross")
+    # the node keeps the dim as given, as PyTorch's (``_saved_dim``): its formula takes it so
+    ctx = dim if dim.__class__ is int else d
+    return record(_wrap(res), node_class("LinalgCrossBackward0"), inputs, saved, ctx=ctx, op="linalg_cross")
 
 
 @backward_formula("LinalgCrossBackward0")

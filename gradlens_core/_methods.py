@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 
 from . import _arrange, _cumulative, _dtype, _factories, _logic, _math_ops, _ops, _order_stats, _random, _views
-from ._argparse import entry, refuse
+from ._argparse import MISSING, entry, refuse, refuse_extra
 from ._tensor import Tensor
 from ._warn import warn_once
 
@@ -39,6 +39,28 @@ def _flip(self, *dims, **kwargs):
     return _cumulative.flip(self, shape)
 
 
+def index_put_(
+    self=MISSING, indices=MISSING, values=MISSING, accumulate=False, *extra, _call=("index_put_", True), **unknown
+):
+    """``self[indices] = values`` (``+=`` with ``accumulate``) for a tuple of index tensors, after
+    PyTorch's parser's checks (``values`` a tensor, ``accumulate`` a bool).
+
+    >>> import gradlens_core as torch
+    >>> torch.zeros(3).index_put_((torch.tensor([0, 2]),), torch.tensor(1.0))
+    tensor([1., 0., 1.])
+    """
+    if (
+        extra
+        or unknown
+        or not isinstance(self, Tensor)
+        or not isinstance(indices, (tuple, list))
+        or not isinstance(values, Tensor)
+        or accumulate.__class__ is not bool
+    ):
+        refuse_extra(_call, (self, indices, values, accumulate), extra, unknown, (("accumulate", False),))
+    return _views.index_put_(self, indices, values, accumulate)
+
+
 _METHODS = {
     # arithmetic
     # (these replay PyTorch's argument parser when they fail: see _argparse.entry)
@@ -55,16 +77,18 @@ _METHODS = {
     "remainder": entry(_ops.remainder, "remainder", True),
     "fmod": entry(_ops.fmod, "fmod", True),
     "fmod_": _ops.fmod_,
+    "remainder_": _ops.remainder_,
     "pow": entry(_ops.pow, "pow", True),
-    "neg": _ops.neg,
-    "negative": _ops.neg,
+    "pow_": _ops.pow_,
+    "neg": entry(_ops.neg, "neg", True),
+    "negative": entry(_ops.neg, "negative", True),
     "reciprocal": _ops.reciprocal,
     "square": _ops.square,
-    "exp": _ops.exp,
-    "log": _ops.log,
-    "log1p": _ops.log1p,
-    "expm1": _math_ops.expm1,
-    "erf": _math_ops.erf,
+    "exp": entry(_ops.exp, "exp", True),
+    "log": entry(_ops.log, "log", True),
+    "log1p": entry(_ops.log1p, "log1p", True),
+    "expm1": entry(_math_ops.expm1, "expm1", True),
+    "erf": entry(_math_ops.erf, "erf", True),
     "hypot": _as_method(_math_ops.hypot, "hypot"),
     "addcmul": _as_method(_math_ops.addcmul, "addcmul"),
     "addcdiv": _as_method(_math_ops.addcdiv, "addcdiv"),
@@ -72,19 +96,19 @@ _METHODS = {
     "cross": entry(_math_ops.cross, "cross", True),
     "median": entry(_order_stats.median, "median", True),
     "kthvalue": entry(_order_stats.kthvalue, "kthvalue", True),
-    "sqrt": _ops.sqrt,
-    "sin": _ops.sin,
-    "cos": _ops.cos,
-    "tanh": _ops.tanh,
-    "sigmoid": _ops.sigmoid,
-    "relu": _ops.relu,
-    "abs": _ops.abs,
-    "absolute": _ops.abs,
+    "sqrt": entry(_ops.sqrt, "sqrt", True),
+    "sin": entry(_ops.sin, "sin", True),
+    "cos": entry(_ops.cos, "cos", True),
+    "tanh": entry(_ops.tanh, "tanh", True),
+    "sigmoid": entry(_ops.sigmoid, "sigmoid", True),
+    "relu": entry(_ops.relu, "relu", True),
+    "abs": entry(_ops.abs, "abs", True),
+    "absolute": entry(_ops.abs, "absolute", True),
     "round": entry(_ops.round, "round", True),
-    "floor": _ops.floor,
-    "ceil": _ops.ceil,
-    "trunc": _ops.trunc,
-    "sign": _ops.sign,
+    "floor": entry(_ops.floor, "floor", True),
+    "ceil": entry(_ops.ceil, "ceil", True),
+    "trunc": entry(_ops.trunc, "trunc", True),
+    "sign": entry(_ops.sign, "sign", True),
     "clamp": entry(_ops.clamp, "clamp", True),
     "clip": entry(_ops.clamp, "clip", True),
     "clamp_min": entry(_ops.clamp_min, "clamp_min", True),
@@ -173,6 +197,8 @@ _METHODS = {
     "copy_": _ops.copy_,
     "clamp_": _ops.clamp_,
     "clip_": entry(_ops.clamp_, "clip_", True),
+    "clamp_min_": _ops.clamp_min_,
+    "clamp_max_": _ops.clamp_max_,
     "relu_": _ops.relu_,
     "sigmoid_": _ops.sigmoid_,
     "tanh_": _ops.tanh_,
@@ -191,7 +217,7 @@ _METHODS = {
     "hypot_": _math_ops.hypot_,
     "addcdiv_": _math_ops.addcdiv_,
     "ceil_": _ops.ceil_,
-    "index_put_": _views.index_put_,
+    "index_put_": index_put_,
     "masked_fill": entry(_ops.masked_fill, "masked_fill", True),
     "masked_fill_": _ops.masked_fill_,
     "uniform_": _random.uniform_,
@@ -246,9 +272,12 @@ def _rsub(self, other):
 
 
 def _rtruediv(self, other):
-    if isinstance(other, Tensor):
-        return _ops.div(other, self)
-    return _ops.mul(_ops.reciprocal(self), other)
+    # PyTorch's __rdiv__ is ``self.reciprocal() * other``, a TypeError returning NotImplemented:
+    # the ``*`` operator lets a numpy array multiply the reciprocal itself
+    try:
+        return _ops.reciprocal(self) * other
+    except TypeError:
+        return NotImplemented
 
 
 def _rpow(self, other):
@@ -256,7 +285,7 @@ def _rpow(self, other):
 
 
 def _rmatmul(self, other):
-    return _ops.matmul(_ops.as_tensor_arg(other), self)
+    return _ops.matmul(other, self)
 
 
 def _rmod(self, other):
@@ -268,13 +297,26 @@ def _rfloordiv(self, other):
 
 
 def _reflected_shift(fn):
-    # torch's __rlshift__ is bitwise_left_shift(other, self) in Python: an array is refused
+    # torch's __rlshift__ is bitwise_left_shift(other, self) in Python
     def method(self, other):
-        if isinstance(other, np.ndarray):
-            return NotImplemented
         return fn(other, self)
 
     return method
+
+
+_tensor_eq = _ops.comparison("eq", "__eq__", True)
+
+
+def _eq(self, other):
+    """``==``: PyTorch's reads a numpy array as a tensor (``!=``, ``<`` ... refuse it: NotImplemented,
+    so Python compares identities or refuses); an array of a dtype no tensor has is refused too."""
+    if isinstance(other, np.ndarray):
+        try:
+            _dtype.from_numpy_dtype(other.dtype)
+        except TypeError:
+            return NotImplemented
+        other = Tensor._wrap(other)
+    return _tensor_eq(self, other)
 
 
 def _invert(self):
@@ -282,10 +324,6 @@ def _invert(self):
     if self._data.dtype.kind in "fc":
         raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
     return _ops.bitwise_not(self)
-
-
-def _ipow(self, other):
-    raise RuntimeError("gradlens_core does not support **= in place; use x = x ** y")
 
 
 _OPERATORS = {
@@ -304,15 +342,17 @@ _OPERATORS = {
     "__floordiv__": _ops.floor_divide,
     "__ifloordiv__": _ops.floor_divide_,
     "__rfloordiv__": _rfloordiv,
+    "__imod__": _ops.remainder_,
     "__mod__": _ops.remainder,
     "__rmod__": _rmod,
     "__pow__": _ops.pow,
     "__rpow__": _rpow,
+    "__ipow__": _ops.pow_,
     "__matmul__": _ops.matmul,
     "__rmatmul__": _rmatmul,
     "__neg__": _ops.neg,
     "__abs__": _ops.abs,
-    "__eq__": _ops.comparison("eq", "__eq__", True),
+    "__eq__": _eq,
     "__ne__": _ops.comparison("ne", "__ne__", True),
     "__lt__": _ops.lt,
     "__le__": _ops.le,
@@ -382,26 +422,34 @@ def _new_filled(value):
 def _new_full(self, size, fill_value, dtype=None, requires_grad=False, device=None):
     from ._factories import _filled
 
-    return _filled((tuple(size),), fill_value, dtype or self.dtype, requires_grad, "new_full")
+    return _filled((tuple(size),), fill_value, dtype or self.dtype, requires_grad, "new_full", checked=True)
 
 
 def _cpu(self, *args, **kwargs):
     return self
 
 
+def _cuda(self, *args, **kwargs):
+    # PyTorch built without CUDA fails in torch.cuda._lazy_init with an AssertionError
+    raise AssertionError("Torch not compiled with CUDA enabled")
+
+
 _OPERAND_TYPES = (Tensor, numbers.Number, np.generic)
 _COMMON_OPERANDS = frozenset((Tensor, float, int))  # checked first: numbers.Number is a slow ABC check
 
 
-def _binary_operator(fn):
-    # Unsupported operands (None, strings, lists, ...) make Python raise its own TypeError,
-    # "unsupported operand type(s) for +: 'Tensor' and 'list'", as PyTorch does (its parser's
-    # TypeError becomes NotImplemented). A numpy array is then numpy's to handle: it gives a tensor.
+def _binary_operator(fn, tensors_only=False):
+    # PyTorch's parser refuses an operand that is no tensor or number (None, a string, a list, a
+    # numpy array, even a 0-d one) and the operator returns NotImplemented: Python then raises
+    # its own TypeError ("unsupported operand type(s) for +: 'Tensor' and 'list'"), or a numpy
+    # array computes the op itself (its reflected operator reads the tensor with __array__,
+    # numpy's promotion, and wraps the result with Tensor.__array_wrap__). ``tensors_only``: @
+    # takes no number either.
     def method(self, other):
         if other.__class__ not in _COMMON_OPERANDS and not isinstance(other, _OPERAND_TYPES):
-            if not isinstance(other, np.ndarray):
-                return NotImplemented
-            other = _ops.as_tensor_arg(other)
+            return NotImplemented
+        if tensors_only and not isinstance(other, Tensor):
+            return NotImplemented
         return fn(self, other)
 
     method.__name__ = getattr(fn, "__name__", "operator")
@@ -411,16 +459,19 @@ def _binary_operator(fn):
 
 _UNARY = {"__neg__", "__abs__", "__invert__"}
 _COMPARISONS = {"__eq__", "__ne__"}
+_MATMUL = {"__matmul__", "__rmatmul__"}
+_OWN_CHECKS = {"__rtruediv__"}  # PyTorch's __rdiv__ is Python code that hands any operand on
 
 
 def install() -> None:
     for name, fn in _METHODS.items():
         setattr(Tensor, name, fn)
     for name, fn in _OPERATORS.items():
-        setattr(Tensor, name, fn if name in _UNARY or name in _COMPARISONS else _binary_operator(fn))
+        if name not in _UNARY and name not in _COMPARISONS and name not in _OWN_CHECKS:
+            fn = _binary_operator(fn, tensors_only=name in _MATMUL)
+        setattr(Tensor, name, fn)
     Tensor.__hash__ = lambda self: id(self)
     Tensor.__pos__ = _pos
-    Tensor.__ipow__ = _ipow
     Tensor.T = property(_T)
     Tensor.mT = property(_mT)
     Tensor.new_tensor = _new_tensor
@@ -430,3 +481,4 @@ def install() -> None:
     Tensor.new_full = _new_full
     Tensor.cpu = _cpu
     Tensor.detach_cpu = _cpu
+    Tensor.cuda = _cuda

@@ -302,9 +302,10 @@ class _Numpy:
         return out
 
     @staticmethod
-    def index_add(g, shape, key, name=None):
+    def index_add(g, shape, key, name=None, saved=()):
         """Zeros of ``shape`` with ``g`` added at the advanced index ``key`` (repeats add up):
-        an in-place write into zeros (``name``: scatter_'s or _index_put_impl_'s node)."""
+        an in-place write into zeros (``name``: scatter_'s or _index_put_impl_'s node, which
+        the graph path records with the values in ``saved``)."""
         out = np.zeros(shape, dtype=g.dtype)
         np.add.at(out, key, g)
         return out
@@ -505,10 +506,10 @@ class _Tensor:
 
         return place_into(g, shape, key, name, into_zeros=False)
 
-    def index_add(self, g, shape, key, name):
+    def index_add(self, g, shape, key, name, saved=()):
         from ._views import place_into
 
-        return place_into(g, shape, key, name, into_zeros=True)
+        return place_into(g, shape, key, name, into_zeros=True, saved=saved)
 
     def narrow(self, g, dim, start, length):
         return g.narrow(dim, start, length)

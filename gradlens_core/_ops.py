@@ -16,12 +16,24 @@ from __future__ import annotations
 import builtins
 import math
 import numbers
+import sys
+import threading
 import warnings
 
 import numpy as np
 
 from . import _dtype, _events, _ns, _stl, _warn
-from ._argparse import NotATensor, entry, parser_error, refuse, refuse_given
+from ._argparse import (
+    MISSING,
+    NotATensor,
+    call_keywords,
+    entry,
+    parser_error,
+    refuse,
+    refuse_extra,
+    refuse_given,
+    warn_deprecated,
+)
 from ._autograd import NotImplementedNode, backward_formula, node_class, non_overlapping_and_dense
 from ._layout import (
     apply_in_iteration_order,
@@ -105,8 +117,8 @@ def as_tensor_arg(x, like: Tensor | None = None) -> Tensor:
         dt = _dtype.result_type(like, x)
         try:
             return tensor(x, dtype=dt)
-        except OverflowError:
-            return tensor(np.asarray(x).astype(dt.np))
+        except OverflowError:  # wraps around, as in C (beyond [-2**63, 2**64) the parser refuses it)
+            return tensor(np.asarray(_dtype.parsed_number(x)).astype(dt.np))
     return tensor(x)
 
 
@@ -134,16 +146,8 @@ def _operands(a, b):
         try:
             db = dt.np.type(db)
         except OverflowError:  # an integer out of the dtype's range wraps around, as in C
-            db = np.asarray(db).astype(dt.np)[()]
+            db = np.asarray(_dtype.parsed_number(db)).astype(dt.np)[()]
     return _cast(a, dt), db, dt
-
-
-def _converted_operands(a, b):
-    """``_operands`` for ops that take a list or an array as a tensor (as they always did here)."""
-    try:
-        return _operands(a, b)
-    except NotATensor:
-        return _operands(a, as_tensor_arg(b))
 
 
 def broadcast_error(sa, sb) -> RuntimeError:
@@ -160,14 +164,17 @@ def broadcast_error(sa, sb) -> RuntimeError:
 
 
 def check_pairs_broadcast(shapes) -> None:
-    """Raise PyTorch's error for the first pair of ``shapes`` that does not broadcast (an op of
-    three operands: TensorIterator names two of them)."""
-    for i in range(len(shapes)):
-        for j in range(i + 1, len(shapes)):
-            try:
-                np.broadcast_shapes(shapes[i], shapes[j])
-            except ValueError:
-                raise broadcast_error(shapes[i], shapes[j]) from None
+    """Raise PyTorch's error for ``shapes`` that do not broadcast (an op of three operands):
+    TensorIterator broadcasts them in order, so tensor a is the shape of those before.
+
+    For ``where(ones(3) > 0, ones(2, 3), ones(2))``: (3,) and (2, 3) give (2, 3), which does
+    not match (2,) at dim 1."""
+    shape = tuple(shapes[0])
+    for other in shapes[1:]:
+        try:
+            shape = np.broadcast_shapes(shape, other)
+        except ValueError:
+            raise broadcast_error(shape, other) from None
 
 
 def _shape_of(x):
@@ -248,10 +255,14 @@ def _dot_bw(node, g, ns):
 def _saved_operand_value(node, i, g, ns):
     """Saved operand ``i`` of mul/div. PyTorch saves a Python number operand as a wrapped-number
     tensor, so its formula's ``grad * other`` is the Tensor overload (MulBackward0, an empty
-    edge): under create_graph the number is a 0-d tensor of the grad's dtype (a wrapped number
-    does not promote)."""
+    edge): under create_graph the number is that 0-d tensor (``SavedTensor.wrapped_number``:
+    int64 for an int, whose product with a float grad keeps the grad's dtype, as a 0-d tensor
+    of the same category does). A complex number is made a tensor of the grad's dtype (a
+    wrapped number does not promote, a complex128 tensor would)."""
     value = node.saved_value(i, ns)
     if ns.records_graph and not isinstance(value, Tensor):
+        if _is_scalar(value) and not isinstance(value, complex):
+            return node._held[i].wrapped_number()
         return _wrap(np.asarray(value, dtype=g._data.dtype))
     return value
 
@@ -293,6 +304,8 @@ def _pow_scalar_bw(node, g, ns):
     x, e = node.unpack(ns)
     if e == 0:
         return (ns.zeros_like(g),)
+    if not isinstance(e, complex):
+        e = float(e)  # pow_backward's exponent.toDouble(): the Scalars of its graph are doubles
     with np.errstate(divide="ignore", invalid="ignore"):
         return (ns.grad_layout(g * (e * x ** (e - 1)), g, x),)  # grad * (exp * self.pow(exp - 1)), exp a Scalar
 
@@ -329,7 +342,8 @@ def _add_like(a, b, alpha, np_fn, node_cls, op):
     da, db, _ = _operands(a, b)
     if not _alpha_is_one(alpha):
         _check_broadcast(da, db)  # TensorIterator's shapes come before add's alpha check
-        db = _scaled(db, alpha, da.dtype)
+        fused = _alpha_kernel(np_fn, alpha, da.dtype)
+        np_fn, db = (fused, db) if fused else (np_fn, _scaled(db, alpha, da.dtype, np_fn is np.subtract))
     out = _wrap(_arr(_compute(np_fn, da, db, (a, b))))
     if _in_builtin_formula[0] and _is_scalar(b):
         return record(out, _SCALAR_OVERLOADS[node_cls], (a,), ctx=alpha, op=op)
@@ -385,23 +399,178 @@ def _check_broadcast(a, b) -> None:
         raise broadcast_error(_shape_of(a), _shape_of(b)) from None
 
 
-def _scaled(values, alpha, dtype):
+def _scaled(values, alpha, dtype, subtracted=False):
     """``alpha * values`` as PyTorch's add/sub apply it (ATen's alpha_check: a bool alpha only for
-    bool results, no float alpha for integer tensors)."""
+    bool results, no float alpha for integer tensors); a number alpha is read as ``dtype`` and
+    refused out of its range. ``subtracted``: sub's, which ATen computes as add with ``-alpha``
+    (negated as C++ negates an int64, wrapping): ``-(values * -alpha)``, for the caller to subtract.
+    """
     if not _is_scalar(alpha) and not isinstance(alpha, Tensor):
         raise NotATensor(alpha)
-    if isinstance(alpha, np.generic):  # PyTorch reads a numpy scalar as a Python number
-        alpha = int(alpha) if isinstance(alpha, np.integer) else float(alpha)
+    alpha = _dtype.parsed_number(alpha)
     if isinstance(alpha, bool) and dtype.kind != "b":
         raise RuntimeError("Boolean alpha only supported for Boolean results.")
     if dtype.kind in "iub" and isinstance(alpha, float):
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
     if dtype.kind == "b":
         return values & bool(alpha) if isinstance(values, _ndarray) else (values and bool(alpha))
-    try:
-        return values * alpha
-    except OverflowError:  # an integer alpha out of the dtype's range wraps around, as in C
-        return values * np.asarray(alpha).astype(values.dtype)
+    dt = _dtype.from_numpy_dtype(dtype)
+    if not subtracted:
+        return values * _dtype.checked_scalar(alpha, dt)
+    with np.errstate(over="ignore"):
+        return -(values * _dtype.checked_scalar(_negated(alpha), dt))
+
+
+def _negated(alpha):
+    """sub's ``-alpha`` as ATen computes it: an integer in int64, wrapping (-(-2**63) is -2**63)."""
+    if isinstance(alpha, numbers.Integral):
+        return (2**63 - int(alpha)) % 2**64 - 2**63
+    return -alpha
+
+
+def _alpha_kernel(np_fn, alpha, dtype):
+    """``(a, b) -> np_fn(a, alpha * b)`` as ATen's add kernel computes it for a floating dtype:
+    ``vec::fmadd(b, alpha, a)``, one rounding (BinaryOpsKernel.cpp add_clamp_kernel / the
+    ufunc add_kernel; the scalar tail is fused too: GCC contracts ``a + alpha * b``). sub is
+    add with ``-alpha``. None for other dtypes (integers: exact or wrapping; float16 rounds
+    differently, its kernel left as it was).
+
+    >>> float(_alpha_kernel(np.add, -0.03, np.dtype(np.float32))(np.float32(0.36), np.float32(-2.93)))
+    0.44790002703666687
+    """
+    if dtype != np.float32 and dtype != np.float64:
+        return None
+    _scaled(dtype.type(0), alpha, dtype, np_fn is np.subtract)  # (its checks)
+    if isinstance(alpha, Tensor):
+        alpha = alpha.item()
+    alpha = float(_negated(alpha) if np_fn is np.subtract else alpha)
+
+    def kernel(a, b):
+        res = np.asarray(fma(b, alpha, a, dtype))
+        if not res.ndim:
+            return res
+        # TensorIterator's inner loop runs along a's fastest dim (column-major a: the first)
+        fortran = res.ndim > 1 and np.ndim(a) == res.ndim and a.flags.f_contiguous and not a.flags.c_contiguous
+        inner = 0 if fortran else -1
+        b_shape = (1,) * (res.ndim - np.ndim(b)) + np.shape(b)
+        # other constant along the inner loop: GCC hoisted ``alpha * b`` out of the scalar
+        # tail's vectorized loop (measured: unfused there, see _hoisted_tail); a one-element
+        # other over a dense self is one run (TensorIterator coalesces the dims)
+        dense = np.ndim(a) == res.ndim and (a.flags.c_contiguous or a.flags.f_contiguous)
+        run = res.size if np.size(b) == 1 and dense else res.shape[inner] if b_shape[inner] == 1 else 1
+        if run > 1:
+            tail = _hoisted_tail(res.size, run, dtype)
+            if tail is not None:
+                unfused = np.asarray(a, dtype) + np.asarray(dtype.type(alpha) * np.asarray(b, dtype), dtype)
+                tail = tail.reshape(res.shape, order="F" if fortran else "C")
+                res = np.where(tail, np.broadcast_to(unfused, res.shape), res)
+        return res
+
+    return kernel
+
+
+def _hoisted_tail(size, run, dtype):
+    """Where ATen's add kernel rounds ``a + alpha * b`` twice for a ``b`` constant along runs of
+    ``run`` elements (flat positions of ``size``; None if nowhere): each run is done in vectors
+    of 16 floats (8 doubles, AVX512) by ``vec::fmadd``; of the ``r`` left, the first is fused,
+    then GCC's 128-bit vectorized epilogue (4 floats / 2 doubles at a time) is not, the rest
+    is. Measured on torch 2.13's AVX512 build."""
+    vec, width = (16, 4) if dtype == np.float32 else (8, 2)
+    r = run % vec
+    unfused = width * ((r - 1) // width) if r else 0
+    if not unfused:
+        return None
+    j = np.arange(size) % run - (run - r)  # the position in the tail
+    return (j >= 1) & (j <= unfused)
+
+
+def fma(x, y, z, dtype=None):
+    """``x * y + z`` rounded once in ``dtype`` (by default ``x``'s and ``z``'s), as a fused
+    multiply-add (the kernels' ``vec::fmadd``); ``y`` is a number (a Scalar cast to dtype)
+    or an array; float16 as ATen's opmath computes it: in float32, then rounded.
+
+    float32: the product of two floats is exact in float64, and the float64 sum rounded to odd
+    then to float32 is the correctly rounded sum (53 >= 24 + 2 bits). float64: Boldo and
+    Melquiond's emulation (an exact product by Veltkamp's split, TwoSum, a sum rounded to odd).
+
+    >>> float(fma(np.float32(0.1), np.float32(10), np.float32(-1)))  # unfused: 0.0
+    1.4901161193847656e-08
+    """
+    dtype = np.result_type(x, z) if dtype is None else dtype
+    x, y, z = (np.asarray(v, dtype=np.float64 if dtype == np.float64 else np.float32) for v in (x, y, z))
+    kernel = _fma64 if dtype == np.float64 else _fma32
+    shape = np.broadcast_shapes(x.shape, y.shape, z.shape)
+    size = math.prod(shape)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if size <= _FMA_CHUNK:
+            return kernel(x, y, z).astype(dtype, copy=False)
+        # in blocks of rows: the float64 temporaries stay small (cached, no fresh pages)
+        x, y, z = (np.broadcast_to(v, shape) for v in (x, y, z))
+        out = np.empty(shape, dtype)
+        rows = builtins.max(1, _FMA_CHUNK // (size // shape[0]))
+        for i in range(0, shape[0], rows):
+            out[i : i + rows] = kernel(x[i : i + rows], y[i : i + rows], z[i : i + rows])
+        return out
+
+
+_FMA_CHUNK = 15000  # float64 elements per block: under glibc's 128 KiB mmap threshold (no fresh pages)
+
+
+def _fma32(x, y, z):
+    s = np.asarray(np.multiply(x, y, dtype=np.float64))  # exact (numpy casts block by block: no float64 copies)
+    s = np.add(s, z, out=s if s.shape == np.broadcast_shapes(s.shape, np.shape(z)) else None, dtype=np.float64)
+    scratch = _fma_scratch(s.size)
+    bits = s.view(np.uint64).reshape(-1)
+    low, flags = scratch[0][: bits.size], scratch[1][: bits.size]
+    # rounding s to float32 can only differ from rounding the exact sum where s is a float32 tie
+    # (or in float32's subnormal range, where the ties sit elsewhere) and inexact
+    np.bitwise_and(bits, 0x1FFFFFFF, out=low)
+    ties = np.count_nonzero(np.equal(low, 0x10000000, out=flags))
+    np.bitwise_and(bits, 0x7FF0000000000000, out=low)  # the exponent: below float32's normal range?
+    tiny = np.count_nonzero(np.less(low, (1023 - 125) << 52, out=flags))
+    if ties or (tiny and tiny > np.count_nonzero(s == 0)):
+        s = _round_to_odd(s, np.multiply(x, y, dtype=np.float64), z)
+    return s.astype(np.float32)
+
+
+_FMA_SCRATCH = threading.local()
+
+
+def _fma_scratch(n: int) -> tuple:
+    """Per-thread scratch arrays (uint64, bool) of at least ``n`` elements for ``_fma32``'s tests:
+    fresh arrays of this size would cost their page faults on every call."""
+    have = getattr(_FMA_SCRATCH, "arrays", None)
+    if have is None or have[0].size < n:
+        have = _FMA_SCRATCH.arrays = (np.empty(n, np.uint64), np.empty(n, np.bool_))
+    return have
+
+
+def _round_to_odd(s, a, b):
+    """``s = a + b`` (rounded to nearest) rounded to odd instead: an inexact sum becomes the
+    neighbour with an odd last bit on the side of the exact value (TwoSum gives the error):
+    on the bits, step toward zero if the exact value is nearer zero, then set the last bit."""
+    bb = s - a
+    err = (a - (s - bb)) + (b - bb)
+    inexact = err != 0
+    toward_zero = inexact & (np.signbit(err) != np.signbit(s))
+    bits = np.asarray(s).view(np.int64) - toward_zero
+    return (bits | inexact).view(np.float64)
+
+
+def _fma64(x, y, z):
+    def split(v):  # Veltkamp: v = hi + lo, each half fits 26 bits, so products are exact
+        t = v * 134217729.0
+        hi = t - (t - v)
+        return hi, v - hi
+
+    p = x * y
+    (xh, xl), (yh, yl) = split(x), split(y)
+    pe = ((xh * yh - p) + xh * yl + xl * yh) + xl * yl  # x * y == p + pe (barring underflow)
+    s = np.asarray(z + p)
+    bb = s - z
+    se = (z - (s - bb)) + (p - bb)  # z + p == s + se
+    r = s + _round_to_odd(se + pe, se, pe)
+    return np.where(np.isfinite(r), r, p + z)  # overflowing splits: the unfused value
 
 
 # The public binary ops hand a failed call to PyTorch's argument parser (``_argparse.refuse``):
@@ -409,8 +578,10 @@ def _scaled(values, alpha, dtype):
 # ``_call`` names the call for it (``_argparse.entry``); the fast path pays nothing.
 
 
-def add(input, other, *, alpha=1, _call=("add", False)):
+def add(input=MISSING, other=MISSING, *extra, alpha=1, _call=("add", False)):
     """``input + alpha * other`` (AddBackward0; saves nothing)."""
+    if extra:
+        return _alpha_first(add, input, other, extra, _call)
     try:
         return _add_like(input, other, alpha, np.add, _AddBackward0, "add")
     except Exception:
@@ -418,14 +589,25 @@ def add(input, other, *, alpha=1, _call=("add", False)):
         raise
 
 
-def sub(input, other, *, alpha=1, _call=("sub", False)):
+def sub(input=MISSING, other=MISSING, *extra, alpha=1, _call=("sub", False)):
     """``input - alpha * other`` (SubBackward0; saves nothing)."""
+    if extra:
+        return _alpha_first(sub, input, other, extra, _call)
     try:
         _check_bool_sub(input, other)
         return _add_like(input, other, alpha, np.subtract, _SubBackward0, "sub")
     except Exception:
         refuse(_call, (input, other), alpha=(alpha, 1))
         raise
+
+
+def _alpha_first(op, input, other, extra, call):
+    """``add(input, alpha, other)``, a deprecated overload PyTorch runs with a warning (any
+    other call with more positional arguments is its parser's to refuse)."""
+    if len(extra) == 1 and _is_scalar(other):
+        warn_deprecated(call)
+        return op(input, extra[0], alpha=other, _call=call)
+    refuse_extra(call, (input, other), extra, None)
 
 
 def _is_bool(x) -> bool:
@@ -468,7 +650,8 @@ def rsub(input, other, alpha=1, *, _call=("rsub", False)):
             return _scalar_minus_tensor(other, input)
         _check_bool_sub(input, other)
         da, db, _ = _operands(input, other)
-        res = _arr(db - (da * alpha if alpha != 1 else da))
+        fused = _alpha_kernel(np.subtract, alpha, da.dtype) if alpha != 1 else None
+        res = _arr(fused(db, da) if fused else db - (da * alpha if alpha != 1 else da))
     except Exception:
         refuse(_call, (input, other), alpha=(alpha, 1))
         raise
@@ -477,8 +660,10 @@ def rsub(input, other, alpha=1, *, _call=("rsub", False)):
     return record(_wrap(res), node_class("RsubBackward1"), (input,), ctx=alpha, op="rsub")
 
 
-def mul(input, other, *, _call=("mul", False)):
+def mul(input=MISSING, other=MISSING, *extra, _call=("mul", False)):
     """Elementwise product (MulBackward0): saves ``other`` if ``input`` needs grad, and vice versa."""
+    if extra:
+        refuse_extra(_call, (input, other), extra, None)
     if not isinstance(input, Tensor):
         return _number_first(mul, input, other, _call)
     if _in_builtin_formula[0]:
@@ -508,14 +693,26 @@ multiply = entry(mul, "multiply", False)
 
 
 def _saved_operand(x, values, partner):
-    """What a binary op saves of operand ``x``: the tensor if ``partner`` needs grad, else nothing."""
+    """What a binary op saves of operand ``x`` (``_as_saved``, inline: mul's every call) if
+    ``partner`` needs grad, else nothing."""
     if not (isinstance(partner, Tensor) and partner.requires_grad):
         return None
-    return x if isinstance(x, Tensor) else values
+    return x if isinstance(x, Tensor) or x.__class__ in _PYTHON_NUMBERS else values
 
 
-def div(input, other, *, rounding_mode=None, _call=("div", False)):
+_PYTHON_NUMBERS = (int, float, bool, complex)
+
+
+def _as_saved(x, values):
+    """What a node saves of operand ``x``: the tensor, a Python number as it is (PyTorch saves
+    it as a wrapped number: ``t * 2`` saves ``tensor(2)``), else its values."""
+    return x if isinstance(x, Tensor) or x.__class__ in _PYTHON_NUMBERS else values
+
+
+def div(input=MISSING, other=MISSING, *extra, rounding_mode=None, _call=("div", False)):
     """True division (DivBackward0): saves ``other``, and ``input`` if ``other`` needs grad."""
+    if extra:
+        refuse_extra(_call, (input, other), extra, None, rounding_mode=(rounding_mode, None))
     try:
         if rounding_mode is not None:
             return _floor_or_trunc_div(input, other, rounding_mode)
@@ -538,7 +735,7 @@ def div(input, other, *, rounding_mode=None, _call=("div", False)):
     with np.errstate(divide="ignore", invalid="ignore"):
         out = _wrap(_arr(_compute(np.true_divide, da, db, (input, other))))
     if needs_grad(input, other):
-        saved = (other if isinstance(other, Tensor) else db, _saved_operand(input, da, other))
+        saved = (_as_saved(other, db), _saved_operand(input, da, other))
         return record(out, _DivBackward0, (input, other), saved, op="div")
     return record(out, _DivBackward0, (input, other), op="div")
 
@@ -548,7 +745,9 @@ divide = entry(div, "divide", False)
 
 
 @autograd_first
-def _floor_or_trunc_div(a, b, mode):
+def _floor_or_trunc_div(a, b, mode, node=None):
+    """``div(a, b, rounding_mode=mode)``, recorded as DivBackward2 (a zero gradient), or as the
+    NotImplemented ``node`` of an op that names itself there (``floor_divide``)."""
     a = as_tensor_arg(a, b if isinstance(b, Tensor) else None)
     da, db, _ = _operands(a, b)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -567,8 +766,12 @@ def _floor_or_trunc_div(a, b, mode):
     out = _wrap(_arr(res))
     if out._data.dtype.kind != "f":
         return _nondiff(out._data, (a, b), "div")
-    # differentiable with a zero gradient, as PyTorch's div with a rounding mode
-    return record(out, node_class("DivBackward2"), (a, b), op="div")
+    if node is not None:  # PyTorch's NotImplemented node has edges only to inputs that require grad
+        return record(out, NotImplementedNode, (a, b), ctx=node, op=node[6:], grad_edges_only=True)
+    # differentiable with a zero gradient, as PyTorch's div with a rounding mode, which saves
+    # other, self if other needs grad (their versions are checked), and the mode
+    saved = (b, a if _requires(b) else None)
+    return record(out, _DivBackward2, (a, b), saved, ctx=mode, op="div")
 
 
 def _check_rounding_operands(a, b, mode) -> None:
@@ -599,17 +802,22 @@ def _rounding_division(mode):
     raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{mode}'")
 
 
-def floor_divide(input, other, *, _call=("floor_divide", False)):
+def floor_divide(input=MISSING, other=MISSING, *extra, _call=("floor_divide", False)):
+    """``input // other`` (PyTorch has no derivative for it: a NotImplemented node)."""
+    if extra:
+        refuse_extra(_call, (input, other), extra, None)
     try:
-        return _floor_or_trunc_div(input, other, "floor")
+        return _floor_or_trunc_div(input, other, "floor", "aten::floor_divide")
     except Exception:
         refuse(_call, (input, other))
         raise
 
 
-def floor_divide_(self, other, *, _call=("floor_divide_", True)):
+def floor_divide_(self, other=MISSING, *extra, _call=("floor_divide_", True), **unknown):
     """In-place ``//`` (``x //= y``): PyTorch has no derivative for it, so its node is
     NotImplemented (backward raises) and a number ``other`` is no input of it."""
+    if extra or unknown:
+        refuse_extra(_call, (self, other), extra, unknown)
     try:
         with np.errstate(divide="ignore", invalid="ignore"):
             return _inplace_binary(
@@ -626,10 +834,22 @@ def floor_divide_(self, other, *, _call=("floor_divide_", True)):
         raise
 
 
-def remainder(input, other, *, _call=("remainder", False)):
+def remainder(input=MISSING, other=MISSING, *extra, _call=("remainder", False)):
     """Python's ``%`` (numpy's mod): RemainderBackward0 for a number ``other``,
-    RemainderBackward1 (saving both) for a tensor. A number ``input`` is remainder.Scalar_Tensor,
-    which PyTorch has no derivative for: its node is NotImplemented, and backward raises."""
+    RemainderBackward1 for a tensor, which saves self and other only when other's grad is
+    wanted (derivatives.yaml: other: -grad * self.div(other, rounding_mode="floor")). A number
+    ``input`` is remainder.Scalar_Tensor, which PyTorch has no derivative for: its node is
+    NotImplemented, and backward raises.
+
+    >>> import gradlens_core as torch
+    >>> a = torch.tensor([5., -3.], requires_grad=True) * 1
+    >>> y = a % torch.tensor([2., 2.])
+    >>> a.mul_(2)  # nothing saved a: backward still runs
+    tensor([10., -6.], grad_fn=<MulBackward0>)
+    >>> y.sum().backward()
+    """
+    if extra:
+        refuse_extra(_call, (input, other), extra, None)
     try:
         if not isinstance(input, Tensor):
             if _is_scalar(input) and isinstance(other, Tensor):
@@ -643,16 +863,19 @@ def remainder(input, other, *, _call=("remainder", False)):
         raise
     if not isinstance(other, Tensor):
         return record(out, node_class("RemainderBackward0"), (input,), op="remainder")
-    saved = (input, other) if needs_grad(input, other) else ()
+    saved = (input, other) if _requires(other) else ()  # (only other's formula reads them)
     return record(out, node_class("RemainderBackward1"), (input, other), saved, op="remainder")
 
 
 def _mod(a, b):
-    """PyTorch's remainder kernel: integers refuse a zero divisor; floats take fmod, then add
-    ``b`` where the signs differ, so a zero keeps the dividend's sign (numpy's mod gives the
-    divisor's)."""
-    if np.result_type(a, b).kind in "iub":
+    """PyTorch's remainder kernel: integers refuse a zero divisor, bools have none; floats take
+    fmod, then add ``b`` where the signs differ, so a zero keeps the dividend's sign (numpy's
+    mod gives the divisor's)."""
+    kind = np.result_type(a, b).kind
+    if kind in "iub":
         res = np.mod(a, b)  # (shapes are checked first)
+        if kind == "b":
+            raise kernel_not_implemented("remainder_cpu", _dtype.bool_)
         if not np.all(b):
             raise RuntimeError("ZeroDivisionError")
         return res
@@ -676,17 +899,18 @@ def _remainder_scalar_bw(node, g, ns):
 @backward_formula("RemainderBackward1")
 def _remainder_bw(node, g, ns):
     # self: grad; other: -grad * self.div(other, rounding_mode="floor")
+    if not node.needs(1):
+        return (g, None)
     x, o = node.unpack(ns)
-    return (g if node.needs(0) else None, -g * ns.floor_divide(x, o) if node.needs(1) else None)
+    return (g if node.needs(0) else None, -g * ns.floor_divide(x, o))
 
 
-_NO_OTHER = object()  # fmod called with one argument (the parser's error names the call)
-
-
-def fmod(input, other=_NO_OTHER, *, _call=("fmod", False)):
+def fmod(input=MISSING, other=MISSING, *extra, _call=("fmod", False)):
     """C's fmod (the result takes the dividend's sign): FmodBackward0 for a number ``other``,
     FmodBackward1 for a tensor, which saves self and other only when other's grad is wanted
     (derivatives.yaml: other: -grad * self.div(other, rounding_mode="trunc"))."""
+    if extra:
+        refuse_extra(_call, (input, other), extra, None)
     try:
         if not isinstance(input, Tensor):
             raise NotATensor(input)  # fmod has no Number-first overload
@@ -694,7 +918,7 @@ def fmod(input, other=_NO_OTHER, *, _call=("fmod", False)):
         with np.errstate(divide="ignore", invalid="ignore"):
             out = _wrap(_arr(_compute(_fmod, da, db, (input, other))))
     except Exception:
-        refuse(_call, (input,) if other is _NO_OTHER else (input, other))
+        refuse(_call, (input, other))
         raise
     if not isinstance(other, Tensor):
         return record(out, node_class("FmodBackward0"), (input,), op="fmod")
@@ -727,17 +951,24 @@ def _fmod_bw(node, g, ns):
     return (g if node.needs(0) else None, -g * ns.trunc_divide(x, o))
 
 
-def neg(input):
+def neg(input=MISSING, *extra, _call=("neg", False)):
     """``-input`` (NegBackward0)."""
-    if input._data.dtype == np.bool_:
+    try:
+        data = input._data
+    except AttributeError:  # no tensor: PyTorch's parser refuses the call
+        refuse(_call, (input, *extra))
+        raise
+    if extra:
+        refuse_extra(_call, (input,), extra, None)
+    if data.dtype == np.bool_:
         raise RuntimeError(
             "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
             "invert a mask, use the `~` or `logical_not()` operator instead."
         )
-    return record(_wrap(_arr(np.negative(input._data))), node_class("NegBackward0"), (input,), op="neg")
+    return record(_wrap(_arr(np.negative(data))), node_class("NegBackward0"), (input,), op="neg")
 
 
-negative = neg
+negative = entry(neg, "negative", False)
 
 
 def reciprocal(input):
@@ -767,8 +998,15 @@ def pow(input, exponent, *, _call=("pow", False)):
     except Exception:
         refuse(_call, (input, exponent))
         raise
-    if da.dtype.kind in "iub" and isinstance(exponent, numbers.Integral) and exponent < 0:
-        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    _check_integer_power(input, exponent)
+    # the kernel reads the exponent as the tensor's dtype (an integer one as int64 first); float
+    # and double read it as a double
+    if da.dtype.kind in "iu":
+        _dtype.checked_scalar(exponent, _dtype.int64)
+    if da.dtype.kind != "f" or da.dtype == np.float16:
+        _dtype.checked_scalar(exponent, _dtype.from_numpy_dtype(da.dtype))
+    elif exponent.__class__ is not float:
+        _dtype.parsed_number(exponent)  # (an int beyond the parser's range is refused)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = _wrap(_arr(_power(da, db)))
     return record(out, node_class("PowBackward0"), (input,), (input, exponent), op="pow")
@@ -781,6 +1019,9 @@ def _power(base, exp):
     if kind == "b":
         return np.power(np.asarray(base, dtype=np.uint8), np.asarray(exp, dtype=np.uint8)).astype(np.bool_)
     if kind not in "iu":
+        special = _POW_SPECIAL.get(float(exp)) if np.ndim(exp) == 0 and kind == "f" else None
+        if special is not None and base.dtype in (np.float32, np.float64):
+            return special(base)
         return np.power(base, exp)
     negative = np.asarray(exp) < 0
     if not negative.any():
@@ -789,6 +1030,15 @@ def _power(base, exp):
     odd = np.asarray(exp) % 2 == 1
     special = np.where(np.asarray(base) == 1, 1, np.where(np.asarray(base) == -1, np.where(odd, -1, 1), 0))
     return np.where(negative, special, values).astype(values.dtype)
+
+
+# PowKernel.cpp's pow_tensor_scalar_optimized_kernel special-cases these exponents (float and
+# double; half goes through float and matches np.power); the rest is std::pow / SLEEF's pow
+_POW_SPECIAL = {
+    3.0: lambda x: x * x * x,
+    -2.0: lambda x: 1 / (x * x),
+    -0.5: lambda x: 1 / np.sqrt(x),  # Vectorized::rsqrt is a division too
+}
 
 
 def _rpow(base, exponent: Tensor):
@@ -811,14 +1061,15 @@ def square(input):
 def _lerp_values(start, end, weight):
     """ATen's lerp: ``start + weight * (end - start)`` where ``|weight| < 0.5``, else ``end -
     (end - start) * (1 - weight)``; the vectorized kernel fuses the multiply and the add (one
-    rounding: a float32 product is exact in float64)."""
+    rounding, see ``fma``); float16 in float32 (opmath), then rounded."""
+    dtype = np.result_type(start, end)
+    if dtype == np.float16:
+        start, end, weight = (np.asarray(v, np.float32) for v in (start, end, weight))
     diff = end - start
     small = np.abs(weight) < 0.5
     coeff = np.where(small, weight, weight - 1)
     base = np.where(small, start, end)
-    if diff.dtype.itemsize < 8:
-        return (coeff.astype(np.float64) * diff + base).astype(diff.dtype)
-    return coeff * diff + base
+    return fma(coeff, diff, base, diff.dtype).astype(dtype, copy=False)
 
 
 def lerp(input, end, weight, *, _call=("lerp", False)):
@@ -829,6 +1080,8 @@ def lerp(input, end, weight, *, _call=("lerp", False)):
             raise NotATensor(end)
         if not (isinstance(weight, Tensor) or _is_scalar(weight)):
             raise NotATensor(weight)
+        if not isinstance(weight, Tensor):
+            _dtype.parsed_number(weight)  # (the parser refuses an int beyond [-2**63, 2**64))
     except Exception:
         refuse(_call, (input, end, weight))
         raise
@@ -853,7 +1106,12 @@ def lerp(input, end, weight, *, _call=("lerp", False)):
         node = node_class("LerpBackward1")
         return record(_wrap(res), node, (input, end, weight), saved, op="lerp")
     _check_broadcast(input._data, end._data)
-    res = _arr(_lerp_values(input._data, end._data, dt.type(weight)))
+    # the kernel reads weight as its math type (float for half: lerp_kernel_scalar's
+    # weight.to<opmath_t>()), refusing it out of its range
+    w = _dtype.checked_scalar(weight, _dtype.opmath(input.dtype))
+    opmath = np.float32 if dt == np.float16 else dt.type
+    with np.errstate(over="ignore"):
+        res = _arr(_lerp_values(input._data, end._data, opmath(w)))
     return record(_wrap(res), node_class("LerpBackward0"), (input, end), (weight,), op="lerp")
 
 
@@ -923,8 +1181,14 @@ def _unary(name, np_fn, save_input=False, save_output=False, float_only=True, qu
     node_cls = node_class(name)
     op = name[: name.index("Backward")].lower()
 
-    def fn(input):
-        data = input._data
+    def fn(input=MISSING, *extra, _call=(op, False)):
+        try:
+            data = input._data
+        except AttributeError:  # no tensor: PyTorch's parser refuses the call
+            refuse(_call, (input, *extra))
+            raise
+        if extra:
+            refuse_extra(_call, (input,), extra, None)
         kind = data.dtype.kind
         if kind != "f":
             if kind == "b":
@@ -1095,22 +1359,32 @@ def _zero_grad_formula(node, g, ns):
     return (ns.zeros_like(g),)  # PyTorch's zeros_like(grad): zero even where grad is inf or nan
 
 
-# sgn's formula is _efficientzerotensor for real tensors: zeros as well
 for _name in (
     "RoundBackward0",
     "RoundBackward1",
     "FloorBackward0",
     "CeilBackward0",
     "SignBackward0",
-    "SgnBackward0",
     "TruncBackward0",
 ):
     node_class(_name, _zero_grad_formula)
 
 
+@backward_formula("SgnBackward0")
+def _sgn_bw(node, g, ns):
+    # sgn_backward(self, grad, result): _efficientzerotensor for real tensors, zeros as well;
+    # self and result are saved, and their versions checked
+    node.unpack(ns)
+    return (ns.zeros_like(g),)
+
+
 @backward_formula("DivBackward2")
 def _div_rounded_bw(node, g, ns):
+    node.unpack(ns)  # the saved operands are checked (their versions), as PyTorch's formula reads them
     return ns.zeros_like(g), ns.zeros_like(g)
+
+
+_DivBackward2 = node_class("DivBackward2")
 
 
 def _np_sigmoid(x):
@@ -1134,17 +1408,19 @@ tanh = _unary("TanhBackward0", np.tanh, save_output=True)
 sigmoid = _unary("SigmoidBackward0", _np_sigmoid, save_output=True)
 relu = _unary("ReluBackward0", _np_relu, save_output=True, float_only=False)
 abs = _unary("AbsBackward0", np.abs, save_input=True, float_only=False)
-absolute = abs
+absolute = entry(abs, "absolute", False)
 _round = _unary("RoundBackward0", np.round, float_only=False)
 
 
 _NO_DECIMALS = type("_NoDecimals", (), {"__repr__": lambda self: "None"})()  # (decimals=None is refused)
 
 
-def round(input, *, decimals=_NO_DECIMALS, _call=("round", False)):
+def round(input=MISSING, *extra, decimals=_NO_DECIMALS, _call=("round", False)):
     """Elementwise round half to even (RoundBackward0), or to ``decimals`` decimal places
     (RoundBackward1: ``nearbyint(x * 10**decimals) / 10**decimals`` in the tensor's dtype,
     float for half)."""
+    if extra or not isinstance(input, Tensor):
+        refuse_extra(_call, (input,), extra, None, decimals=(decimals, _NO_DECIMALS))
     if decimals is _NO_DECIMALS:
         return _round(input)
     decimals = _decimals_arg(input, decimals, _call)
@@ -1187,7 +1463,9 @@ def _np_sign(x):
 
 
 sign = _unary("SignBackward0", _np_sign, float_only=False)
-sgn = _unary("SgnBackward0", _np_sign, float_only=False)  # sign, for real tensors (abs's formula uses it)
+sgn = _unary(
+    "SgnBackward0", _np_sign, save_input=True, save_output=True, float_only=False
+)  # sign, for real tensors (abs's formula uses it)
 
 
 @backward_formula("ClampMinBackward0")
@@ -1286,11 +1564,18 @@ def _clip(data, lo, hi, out=None, dtype=None):
     both: clamp_stub, the same vector/scalar split over its three operands). ``out`` is the
     array written in place, if any."""
     if dtype is None and not isinstance(lo, _ndarray) and not isinstance(hi, _ndarray):  # number bounds
+        # the kernel reads each bound as data's dtype, refusing one out of its range
+        dt = _dtype.from_numpy_dtype(data.dtype)
+        if dt is _dtype.bool_:  # clamp's kernels are not compiled for bool
+            kernel = (
+                "clamp_min_scalar_cpu" if hi is None else "clamp_max_scalar_cpu" if lo is None else "clamp_scalar_cpu"
+            )
+            raise no_kernel(kernel, dt)
         res = data
         if lo is not None:
-            res = _keeping_input(np.maximum, res, res.dtype.type(lo))
+            res = _keeping_input(np.maximum, res, _dtype.checked_scalar(lo, dt))
         if hi is not None:
-            res = _keeping_input(np.minimum, res, res.dtype.type(hi))
+            res = _keeping_input(np.minimum, res, _dtype.checked_scalar(hi, dt))
         return _arr(res) if res is not data else res.copy()
     arrays = [b for b in (lo, hi) if isinstance(b, _ndarray)]
     layouts = [data, *arrays]  # the operands before casting: vectorized_lanes casts as torch does
@@ -1299,6 +1584,8 @@ def _clip(data, lo, hi, out=None, dtype=None):
             b.astype(dtype.np) if isinstance(b, _ndarray) and b.dtype != dtype.np else b for b in (data, lo, hi)
         )
         arrays = [b for b in (lo, hi) if isinstance(b, _ndarray)]
+    if len(arrays) == 2 and data.dtype == np.bool_:  # (maximum's and minimum's, for one bound, are)
+        raise no_kernel("clamp_cpu", _dtype.bool_)
     res = np.broadcast_to(data, np.broadcast_shapes(data.shape, *(b.shape for b in arrays))) if arrays else data
     second = []  # vectorized_lanes' answer, computed once, at the first tie
 
@@ -1323,19 +1610,27 @@ def clamp(input, min=None, max=None, _name="ClampBackward1"):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        lo = None if min is None else as_tensor_arg(min)
-        hi = None if max is None else as_tensor_arg(max)
-        dt = _dtype.result_type(input, *(b for b in (lo, hi) if b is not None))  # a 0-d bound does not promote
-        try:
-            res = _clip(input._data, *(None if b is None else b._data for b in (lo, hi)), dtype=dt)
-        except ValueError:
-            raise broadcast_error(input.shape, (lo if lo is not None else hi).shape) from None
-        inputs = (input, lo, hi)
-        return record(_wrap(res), node_class("ClampBackward0"), inputs, inputs, op="clamp")
+        return _clamp_by_tensors(input, min, max, "ClampBackward0")
     _check_bounds(min, max)  # the caller replays the parser for its text
     dt = _dtype.result_type(input, *(v for v in (min, max) if v is not None))  # int.clamp(0.5) is float
     data = _cast(input, dt)
     return record(_wrap(_clip(data, min, max)), node_class(_name), (input,), (input, min, max), op="clamp")
+
+
+def _clamp_by_tensors(input, min, max, name):
+    """clamp with a tensor bound. ClampBackward0 (clamp.Tensor) has an edge to each of input,
+    min and max (None for an absent one); ClampMinBackward1 and ClampMaxBackward1 (clamp_min
+    and clamp_max with a tensor) to input and their one bound. Each saves its inputs."""
+    lo = None if min is None else as_tensor_arg(min)
+    hi = None if max is None else as_tensor_arg(max)
+    bounds = [b for b in (lo, hi) if b is not None]
+    dt = _dtype.result_type(input, *bounds)  # a 0-d bound does not promote
+    try:
+        res = _clip(input._data, *(None if b is None else b._data for b in (lo, hi)), dtype=dt)
+    except ValueError:
+        raise broadcast_error(input.shape, bounds[0].shape) from None
+    inputs = (input, lo, hi) if name == "ClampBackward0" else (input, *bounds)
+    return record(_wrap(res), node_class(name), inputs, inputs, op="clamp")
 
 
 @backward_formula("ClampBackward0")
@@ -1351,27 +1646,65 @@ def _clamp_tensor_bw(node, g, ns):
     return gx, glo, ghi
 
 
-clip = clamp
+clip = entry(clamp, "clip", False)
 
 
 @autograd_first(call=("clamp_min", False))
 def clamp_min(input, min):
-    """``clamp(min=...)`` recorded as PyTorch's clamp_min (ClampMinBackward0)."""
+    """``clamp(min=...)`` recorded as PyTorch's clamp_min: ClampMinBackward0 for a number,
+    ClampMinBackward1 for a tensor (saving self and min; the grad goes to min where it wins).
+
+    >>> import gradlens_core as torch
+    >>> x = torch.tensor([1., -2.], requires_grad=True)
+    >>> x.clamp_min(torch.zeros(2, requires_grad=True))
+    tensor([1., 0.], grad_fn=<ClampMinBackward1>)
+    """
+    if isinstance(min, Tensor):
+        return _clamp_by_tensors(input, min, None, "ClampMinBackward1")
     return clamp.__wrapped__(input, min=min, _name="ClampMinBackward0")
 
 
 @autograd_first(call=("clamp_max", False))
 def clamp_max(input, max):
-    """``clamp(max=...)`` recorded as PyTorch's clamp_max (ClampMaxBackward0)."""
+    """``clamp(max=...)`` recorded as PyTorch's clamp_max: ClampMaxBackward0 for a number,
+    ClampMaxBackward1 for a tensor (saving self and max)."""
+    if isinstance(max, Tensor):
+        return _clamp_by_tensors(input, None, max, "ClampMaxBackward1")
     return clamp.__wrapped__(input, max=max, _name="ClampMaxBackward0")
+
+
+@backward_formula("ClampMinBackward1")
+def _clamp_min_tensor_bw(node, g, ns):
+    # self: where(self >= min, grad, at::scalar_tensor(0.)); min: where(self < min, grad, ...) (a
+    # tie is self's): a 0-d zero of each formula's own
+    x, lo = node.unpack(ns)
+    return (
+        _where_or_zero(x >= lo, g, ns) if node.needs(0) else None,
+        _where_or_zero(x < lo, g, ns) if node.needs(1) else None,
+    )
+
+
+@backward_formula("ClampMaxBackward1")
+def _clamp_max_tensor_bw(node, g, ns):
+    # self: where(self <= max, grad, at::scalar_tensor(0.)); max: where(self > max, grad, ...)
+    x, hi = node.unpack(ns)
+    return (
+        _where_or_zero(x <= hi, g, ns) if node.needs(0) else None,
+        _where_or_zero(x > hi, g, ns) if node.needs(1) else None,
+    )
+
+
+def _where_or_zero(cond, g, ns):
+    """``where(cond, grad, at::scalar_tensor(0., grad.options()))``."""
+    return ns.where(cond, g, ns.zeros((), g))
 
 
 def _split_grad(g, a, b, a_loses, b_loses, ns):
     """derivatives.yaml's maximum/minimum: ``where(self == other, grad / 2, grad).masked_fill_(loses, 0)``
     for each operand (a nan operand loses nowhere: it gets the whole grad)."""
-    tie = a == b
-    ga = ns.masked_fill_(ns.where(tie, g / 2, g), a_loses, 0) if a_loses is not None else None
-    gb = ns.masked_fill_(ns.where(tie, g / 2, g), b_loses, 0) if b_loses is not None else None
+    # each formula compares the operands itself (under create_graph: a condition per WhereBackward0)
+    ga = ns.masked_fill_(ns.where(a == b, g / 2, g), a_loses, 0) if a_loses is not None else None
+    gb = ns.masked_fill_(ns.where(a == b, g / 2, g), b_loses, 0) if b_loses is not None else None
     return ga, gb
 
 
@@ -1490,7 +1823,7 @@ def _logical(np_fn, op, kernel_name=None):
         if not isinstance(input, Tensor) and _is_scalar(input) and isinstance(other, Tensor):
             input, other = other, input  # bitwise_and.Scalar_Tensor: the number is wrapped
             swapped = kernel_name != op  # the shifts keep their order
-        da, db, dt = _converted_operands(input, other)
+        da, db, dt = _operands(input, other)
         if swapped:
             da, db, input, other = db, da, other, input
         if da.dtype.kind == "f":
@@ -1567,7 +1900,9 @@ def _bitwise_inplace(np_fn, name: str, kernel_name=None):
             raise kernel_not_implemented(f"{kernel_name}_cpu", _dtype.from_numpy_dtype(np.result_type(a, b)))
         return np_fn(a, b)
 
-    def fn(self, other, *, _call=(op, True)):
+    def fn(self, other=MISSING, *extra, _call=(op, True), **unknown):
+        if extra or unknown:
+            refuse_extra(_call, (self, other), extra, unknown)
         try:
             return _inplace_binary(self, other, kernel, None, op)
         except Exception:
@@ -1585,8 +1920,9 @@ bitwise_left_shift_ = _bitwise_inplace(_shift_kernel(True), "bitwise_left_shift"
 bitwise_right_shift_ = _bitwise_inplace(_shift_kernel(False), "bitwise_right_shift", "rshift")
 
 
-def bitwise_not_(self):
+def bitwise_not_(self=MISSING, *extra, _call=("bitwise_not_", True), **unknown):
     """``~self`` in place (no history)."""
+    _self_only(self, extra, unknown, _call)
     check_inplace(self, "bitwise_not_")
     if self._data.dtype.kind == "f":
         raise kernel_not_implemented("bitwise_not_cpu", self.dtype)
@@ -1729,7 +2065,7 @@ def _sum_bw(node, g, ns):
 @backward_formula("SumBackward1")
 def _sum_dim_bw(node, g, ns):
     # sum_backward: unsqueeze_multiple(grad, dims), expanded to the input's sizes
-    shape, dims, keepdim = node._ctx
+    shape, dims, keepdim, _ = node._ctx
     if not keepdim and shape:
         g = ns.unsqueeze_multiple(g, dims)
     return (ns.expand(g, shape),)
@@ -1743,7 +2079,7 @@ def _mean_bw(node, g, ns):
 
 @backward_formula("MeanBackward1")
 def _mean_dim_bw(node, g, ns):
-    shape, dims, keepdim = node._ctx
+    shape, dims, keepdim, _ = node._ctx
     # mean_backward: sum_backward (unsqueeze_multiple, expand) / the count of elements reduced
     count = 1
     for d in dims:
@@ -1793,7 +2129,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, _call=("sum", False)):
         raise
     with _silent():
         res = _ns.reduced(input._data.sum(axis=dims, keepdims=keepdim, dtype=out_dt))
-    ctx = (input._data.shape, dims, keepdim)
+    ctx = (input._data.shape, dims, keepdim, dim)  # the dim as given: PyTorch's ``_saved_dim``
     return record(_wrap(res), node_class("SumBackward1"), (input,), ctx=ctx, op="sum")
 
 
@@ -1804,6 +2140,11 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, _call=("mean", False)):
             raise RuntimeError(
                 "mean(): could not infer output dtype. Input dtype must be either a floating point or "
                 f"complex dtype. Got: {input.dtype._legacy}"
+            )
+        if isinstance(dtype, _dtype.dtype) and not dtype.is_floating_point:  # mean(dtype=torch.long)
+            raise RuntimeError(
+                "mean(): could not infer output dtype. Optional dtype must be either a floating point or "
+                f"complex dtype. Got: {dtype._legacy}"
             )
         d = input._data if dtype is None else input._data.astype(dtype.np)
         if dim is None:
@@ -1821,7 +2162,8 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, _call=("mean", False)):
         raise
     with np.errstate(divide="ignore", invalid="ignore"):
         res = _ns.reduced(d.mean(axis=dims, keepdims=keepdim, dtype=d.dtype))
-    return record(_wrap(res), node_class("MeanBackward1"), (input,), ctx=(d.shape, dims, keepdim), op="mean")
+    ctx = (d.shape, dims, keepdim, dim)  # the dim as given: PyTorch's ``_saved_dim``
+    return record(_wrap(res), node_class("MeanBackward1"), (input,), ctx=ctx, op="mean")
 
 
 def _prod_safe_zeros(g, x, dim, ns):
@@ -1854,7 +2196,7 @@ def _prod_bw(node, g, ns):
 def _prod_dim_bw(node, g, ns):
     """prod_backward over ``dim``: ``grad * (result / input)`` unless the input holds a zero."""
     x, r = node.unpack(ns)
-    dim, keepdim = node._ctx
+    dim, keepdim, _ = node._ctx
     if dim is None:  # a 0-d input
         return (g,)
     if not keepdim:
@@ -1880,12 +2222,13 @@ def prod(input, dim=_NO_DIM, keepdim=False, *, dtype=None):
     if input._data.ndim == 0:
         out = _wrap(input._data.astype(out_dt))
         return record(
-            out, node_class("ProdBackward1"), (input,), (input,), ctx=(None, keepdim), save_output=True, op="prod"
+            out, node_class("ProdBackward1"), (input,), (input,), ctx=(None, keepdim, dim), save_output=True, op="prod"
         )
     with _silent():
         res = _ns.reduced(input._data.prod(axis=d, keepdims=keepdim, dtype=out_dt))
     out = _wrap(res)
-    return record(out, node_class("ProdBackward1"), (input,), (input,), ctx=(d, keepdim), save_output=True, op="prod")
+    ctx = (d, keepdim, dim)  # the dim as given: PyTorch's ``_saved_dim``
+    return record(out, node_class("ProdBackward1"), (input,), (input,), ctx=ctx, save_output=True, op="prod")
 
 
 def _extreme_all_bw(node, g, ns):
@@ -1914,16 +2257,19 @@ def _extreme_dim_bw(node, g, ns):
     grad and indices unsqueezed at ``dim`` unless kept (zeros, zero_, then scatter_: version 2;
     ScatterBackward0 under create_graph)."""
     (indices,) = node.unpack(ns)
-    shape, dim, keepdim = node._ctx
+    shape, dim, keepdim, given = node._ctx
+    given = given if given.__class__ is int else dim  # the dim as given, as PyTorch's formula takes it
     if dim is None:  # a 0-d input: the value itself was selected
-        return (ns.made_in_place(ns.index_add(g, shape, (), "ScatterBackward0"), 2),)
+        return (ns.made_in_place(ns.index_add(g, shape, (), "ScatterBackward0", (indices, given)), 2),)
     idx = indices if not ns.records_graph else indices._data
     if not keepdim:
-        g = ns.unsqueeze_multiple(g, (dim,))
+        g = ns.unsqueeze(g, given if ns.records_graph else dim)  # grad.unsqueeze(dim)
         idx = np.expand_dims(idx, dim)
+        if ns.records_graph:
+            indices = _wrap(idx)  # indices.unsqueeze(dim), which scatter_ saves
     grid = list(np.indices(idx.shape, sparse=True))
     grid[dim] = idx
-    return (ns.made_in_place(ns.index_add(g, shape, tuple(grid), "ScatterBackward0"), 2),)
+    return (ns.made_in_place(ns.index_add(g, shape, tuple(grid), "ScatterBackward0", (indices, given)), 2),)
 
 
 node_class("MaxBackward0", _extreme_dim_bw)
@@ -1991,7 +2337,7 @@ def _extreme(input, dim, keepdim, other, is_max, call):
     node = node_class("MaxBackward0" if is_max else "MinBackward0")
     if data.ndim == 0:
         idx_t = _wrap(np.zeros((), dtype=np.int64))
-        vals = record(_wrap(data.copy()), node, (input,), (idx_t,), ctx=(data.shape, None, keepdim), op=name)
+        vals = record(_wrap(data.copy()), node, (input,), (idx_t,), ctx=(data.shape, None, keepdim, dim), op=name)
         return (_max_rt if is_max else _min_rt)(vals, idx_t)
     if data.shape[d] == 0:
         refuse_stale_view(input)
@@ -2005,7 +2351,8 @@ def _extreme(input, dim, keepdim, other, is_max, call):
         idx = np.expand_dims(idx, d)
     idx_t = _wrap(idx)
     node = node_class("MaxBackward0" if is_max else "MinBackward0")
-    vals = record(_wrap(values.copy()), node, (input,), (idx_t,), ctx=(data.shape, d, keepdim), op=name)
+    ctx = (data.shape, d, keepdim, dim)  # the dim as given: PyTorch's ``_saved_dim``
+    vals = record(_wrap(values.copy()), node, (input,), (idx_t,), ctx=ctx, op=name)
     return (_max_rt if is_max else _min_rt)(vals, idx_t)
 
 
@@ -2035,14 +2382,15 @@ def _sorted_indices(data: np.ndarray, d: int, descending: bool) -> np.ndarray:
     return np.flip(n - 1 - reverse, d)
 
 
-def _select_along(input, idx, d, node_name, op, rt):
+def _select_along(input, idx, d, node_name, op, rt, dim):
     """(values, indices) picked by ``idx`` along ``d``, recorded as ``node_name`` (PyTorch's
-    value_selecting_reduction_backward with keepdim: the grad is scattered back)."""
+    value_selecting_reduction_backward with keepdim: the grad is scattered back). ``dim``: as
+    given (PyTorch's ``_saved_dim``)."""
     data = input._data
     idx = np.array(idx, dtype=np.int64, order="C")  # (a flip's view: a fresh contiguous copy)
     values = np.take_along_axis(data, idx, axis=d) if data.ndim else data.copy()
     idx_t = _wrap(idx)
-    ctx = (data.shape, d if data.ndim else None, True)
+    ctx = (data.shape, d if data.ndim else None, True, dim)
     vals = record(_wrap(values), node_class(node_name), (input,), (idx_t,), ctx=ctx, op=op)
     return rt(vals, idx_t)
 
@@ -2055,6 +2403,10 @@ def sort(input, dim=-1, descending=False, stable=None, *, _call=("sort", False))
             raise TypeError("sort(): argument 'dim' must be int, not bool")
         if descending.__class__ is not bool or not (stable is None or stable.__class__ is bool):
             raise TypeError("sort(): argument 'descending' or 'stable' must be bool")
+        if stable is not None and call_keywords(sys._getframe()) is not None:
+            # only the overload taking stable fits, where dim is keyword-only (a call with
+            # **kwargs cannot be read, and is taken as PyTorch would take it)
+            refuse_given(_call, (input, dim, descending), (("dim", -1), ("descending", False)), stable=(stable, None))
         d = input._wrap_dim(dim, builtins.max(input._data.ndim, 1))
     except Exception:
         given = {} if stable is None else {"stable": (stable, None)}
@@ -2068,7 +2420,7 @@ def sort(input, dim=-1, descending=False, stable=None, *, _call=("sort", False))
             data, idx, d, descending, lambda queue: _stl.sort(queue, len(queue), _key_order(descending))
         )
     name = "SortBackward0" if stable is None else "SortBackward1"
-    return _select_along(input, idx, d, name, "sort", _sort_rt)
+    return _select_along(input, idx, d, name, "sort", _sort_rt, dim)
 
 
 def argsort(input, dim=-1, descending=False, stable=False, *, _call=("argsort", False)):
@@ -2092,7 +2444,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, _call=("topk", False)):
         refuse_given(_call, (input, k, dim, largest, sorted), (("dim", -1), ("largest", True), ("sorted", True)))
         raise
     if not data.ndim:
-        return _select_along(input, np.zeros((), np.int64), d, "TopkBackward0", "topk", _topk_rt)
+        return _select_along(input, np.zeros((), np.int64), d, "TopkBackward0", "topk", _topk_rt, dim)
     idx = np.take(_sorted_indices(data, d, largest), np.arange(k), axis=d)
     if k:
         # topk_impl_loop: partial_sort, or nth_element then sort of the first k - 1
@@ -2104,7 +2456,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, _call=("topk", False)):
         else:  # nth_element's own order, ties or not
             algorithm = lambda queue: _stl.nth_element(queue, k - 1, comp)  # noqa: E731
         _redo_rows_as_libstdcxx(data, idx, d, largest, algorithm, every_row=not (sorted or k * 64 <= n))
-    return _select_along(input, idx, d, "TopkBackward0", "topk", _topk_rt)
+    return _select_along(input, idx, d, "TopkBackward0", "topk", _topk_rt, dim)
 
 
 def _key_order(descending: bool):
@@ -2164,7 +2516,7 @@ def _amax_bw(node, g, ns):
     """derivatives.yaml: scale_grad_by_count(restore_reduced_dims(grad), restore_reduced_dims(result)
     == self, dims), that is ``(grad / mask.sum(dims, True)) * mask``: ties share the grad."""
     x, r = node.unpack(ns)
-    dims, keepdim = node._ctx
+    dims, keepdim, _ = node._ctx
     g = _restore_reduced_dims(g, dims, keepdim, ns)
     r = _restore_reduced_dims(r, dims, keepdim, ns)
     mask = r == x
@@ -2192,7 +2544,13 @@ def _amax_like(input, dim, keepdim, is_max, call):
         _settle_reduced_zeros(res, input._data, dims, keepdim)
     name = "AmaxBackward0" if is_max else "AminBackward0"
     return record(
-        _wrap(res), node_class(name), (input,), (input,), ctx=(dims, keepdim), save_output=True, op=name[:4].lower()
+        _wrap(res),
+        node_class(name),
+        (input,),
+        (input,),
+        ctx=(dims, keepdim, dim),  # the dim as given: PyTorch's ``_saved_dim``
+        save_output=True,
+        op=name[:4].lower(),
     )
 
 
@@ -2230,7 +2588,7 @@ def _var_backward(g, x, ctx, ns):
     """FunctionsManual's var_backward: ``(2.0 / dof) * grad * (self - self.mean(dim, True))``, with
     ``grad`` unsqueezed back to the input's dims; over all elements ``self.mean()``, and for
     ``dof <= 0`` ``grad * where(self == self.mean(), nan, inf)``."""
-    dims, keepdim, c, all_elements = ctx
+    dims, keepdim, c, all_elements = ctx[:4]
     shape = tuple(x.shape)
     if all_elements:
         dof = _numel(shape) - c
@@ -2299,8 +2657,10 @@ def _var_data(input, dims, c, keepdim, name="var"):
 
 
 def _var_args(input, dim, unbiased, keepdim, correction, call):
-    """var / std's arguments: (dim, the dims reduced, the correction). ``var(input, True)`` is
-    the ``unbiased`` overload; wrong types get PyTorch's parser text (``refuse_given``)."""
+    """var / std's arguments: (dim, the dims reduced, the correction, the correction as
+    PyTorch's node keeps it: ``unbiased`` as 1 or 0 for the overloads taking it (a dim or
+    ``unbiased`` given), else ``correction``, None if not given). ``var(input, True)`` is the
+    ``unbiased`` overload; wrong types get PyTorch's parser text (``refuse_given``)."""
     try:
         if dim.__class__ is bool:  # var(input, unbiased)
             unbiased, dim = dim, None
@@ -2315,22 +2675,23 @@ def _var_args(input, dim, unbiased, keepdim, correction, call):
         optional = (("dim", None), ("unbiased", None), ("keepdim", False))
         refuse_given(call, (input, dim, unbiased, keepdim), optional, correction=(correction, None))
         raise
-    return dim, dims, _correction(unbiased, correction)
+    c = _correction(unbiased, correction)
+    return dim, dims, c, (correction if correction is not None or (unbiased is None and dim is None) else c)
 
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, _call=("var", False)):
     """Variance over ``dim`` (VarBackward0; Bessel's correction by default)."""
-    dim, dims, c = _var_args(input, dim, unbiased, keepdim, correction, _call)
+    dim, dims, c, given = _var_args(input, dim, unbiased, keepdim, correction, _call)
     res = _var_data(input, dims, c, keepdim).astype(input._data.dtype)
-    ctx = (dims, keepdim, c, dim is None or input._data.ndim == 0)
+    ctx = (dims, keepdim, c, dim is None or input._data.ndim == 0, dim, given)
     return record(_wrap(res), node_class("VarBackward0"), (input,), (input,), ctx=ctx, op="var")
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, _call=("std", False)):
     """Standard deviation over ``dim`` (StdBackward0)."""
-    dim, dims, c = _var_args(input, dim, unbiased, keepdim, correction, _call)
+    dim, dims, c, given = _var_args(input, dim, unbiased, keepdim, correction, _call)
     res = np.sqrt(_var_data(input, dims, c, keepdim, "std")).astype(input._data.dtype)
-    ctx = (dims, keepdim, c, dim is None or input._data.ndim == 0)
+    ctx = (dims, keepdim, c, dim is None or input._data.ndim == 0, dim, given)
     return record(
         _wrap(np.asarray(res)), node_class("StdBackward0"), (input,), (input,), ctx=ctx, save_output=True, op="std"
     )
@@ -2341,7 +2702,7 @@ def _norm_bw(node, g, ns):
     """FunctionsManual's norm_backward (through linalg_vector_norm_backward): grad and norm
     unsqueezed at the reduced dims (none when ``dim`` was not given), then by ``p``."""
     x, r = node.unpack(ns)
-    p, dims, keepdim = node._ctx
+    p, dims, keepdim, _ = node._ctx
     shape = tuple(x.shape)
     if not keepdim and dims and shape:
         g = ns.unsqueeze_multiple(g, dims)
@@ -2389,7 +2750,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     d = input._data
     res = _ns.reduced((((np.abs(d) ** p).sum(axis=dims, keepdims=keepdim)) ** (1.0 / p)).astype(d.dtype))
     # the backward sees the dims as given: none (all reduced) are not unsqueezed back
-    ctx = (p, () if _all_dims(dim) else dims, keepdim)
+    ctx = (p, () if _all_dims(dim) else dims, keepdim, dim)  # dim as given: PyTorch's ``_saved_dim``
     out = _wrap(res)
     return record(
         out, node_class("LinalgVectorNormBackward0"), (input,), (input,), ctx=ctx, save_output=True, op="norm"
@@ -2403,8 +2764,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 def _bmm_bw(node, g, ns):
     # derivatives.yaml: self: grad.bmm(mat2.transpose(1, 2)); mat2: self.transpose(1, 2).bmm(grad)
     # saved: (self, mat2); mat2's grad first (the alphabetical order, see _mul_bw)
-    gb = ns.bmm(ns.mT(node.saved_value(0, ns)), g) if node.needs(1) else None
-    ga = ns.bmm(g, ns.mT(node.saved_value(1, ns))) if node.needs(0) else None
+    gb = ns.bmm(ns.swapaxes(node.saved_value(0, ns), 1, 2), g) if node.needs(1) else None
+    ga = ns.bmm(g, ns.swapaxes(node.saved_value(1, ns), 1, 2)) if node.needs(0) else None
     return ga, gb
 
 
@@ -2412,14 +2773,18 @@ def _bmm_bw(node, g, ns):
 def _mm_bw(node, g, ns):
     # saved: (self, mat2); ctx: which of them is column-major. mat2's grad first (the
     # alphabetical order, see _mul_bw)
-    gb = _mm_mat2_grad(g, node.saved_value(0, ns), node._ctx[1], ns) if node.needs(1) else None
-    ga = _mm_mat1_grad(g, node.saved_value(1, ns), node._ctx[0], ns) if node.needs(0) else None
+    gb = _mm_mat2_grad(g, node.saved_value(0, ns), _column_major_input(node, 1), ns) if node.needs(1) else None
+    ga = _mm_mat1_grad(g, node.saved_value(1, ns), _column_major_input(node, 0), ns) if node.needs(0) else None
     return ga, gb
 
 
-def _column_major(a: np.ndarray) -> bool:
-    """PyTorch's test for a column-major matrix (strides (1, rows)), e.g. a transposed weight."""
-    return a.strides[0] == a.itemsize and a.strides[1] == a.itemsize * a.shape[0]
+def _column_major_input(node, i: int, first: int = 0) -> bool:
+    """PyTorch's test for a column-major matrix (strides (1, rows)), e.g. a transposed weight,
+    of the product's ``i``-th matrix (input ``first + i``). MmBackward0 and AddmmBackward0
+    keep the matrices' strides in ``_ctx``, as PyTorch saves them (``self_sym_strides``)."""
+    strides = node._ctx[i]
+    shape, dtype = node._input_meta[first + i]
+    return strides[0] == dtype.itemsize and strides[1] == dtype.itemsize * shape[0]
 
 
 def _mm_mat1_grad(g, mat2, column_major: bool, ns):
@@ -2448,10 +2813,16 @@ def _mv_bw(node, g, ns):
 
 @backward_formula("AddmmBackward0")
 def _addmm_bw(node, g, ns):
-    # saved: (mat1, mat2); ctx: which of them is column-major
-    g1 = _mm_mat1_grad(g, node.saved_value(1, ns), node._ctx[0], ns) if node.needs(1) else None
-    g2 = _mm_mat2_grad(g, node.saved_value(0, ns), node._ctx[1], ns) if node.needs(2) else None
-    return g, g1, g2
+    # saved: (mat1, mat2); ctx: their strides, alpha, beta. derivatives.yaml: self:
+    # maybe_multiply(grad, beta); mat1, mat2: mm_mat1/2_backward(..., alpha), which multiply
+    # their product by alpha unless it is 1
+    alpha, beta = node._ctx[2:]
+    g1 = _mm_mat1_grad(g, node.saved_value(1, ns), _column_major_input(node, 0, 1), ns) if node.needs(1) else None
+    g2 = _mm_mat2_grad(g, node.saved_value(0, ns), _column_major_input(node, 1, 1), ns) if node.needs(2) else None
+    if alpha != 1:
+        g1 = None if g1 is None else g1 * alpha
+        g2 = None if g2 is None else g2 * alpha
+    return (g if beta == 1 else g * beta), g1, g2
 
 
 def _two_saved(a, b):
@@ -2493,27 +2864,27 @@ def mm(input, mat2):
     if not _no_products(input.shape[0] * mat2.shape[1], input.shape[1]):
         _check_product_kernel(input, "mm")
     out = _wrap(input._data @ mat2._data)
-    layouts = (_column_major(input._data), _column_major(mat2._data))
-    return record(out, node_class("MmBackward0"), (input, mat2), _two_saved(input, mat2), ctx=layouts, op="mm")
+    strides = (input._data.strides, mat2._data.strides)
+    return record(out, node_class("MmBackward0"), (input, mat2), _two_saved(input, mat2), ctx=strides, op="mm")
 
 
 @autograd_first
-def dot(input, other):
-    if input.ndim != 1 or other.ndim != 1:
-        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
-    if input.dtype is not other.dtype:
+def dot(input, tensor):  # (torch names the second vector ``tensor``)
+    if input.ndim != 1 or tensor.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {tensor.ndim}D tensors")
+    if input.dtype is not tensor.dtype:
         raise RuntimeError(
-            f"dot : expected both vectors to have same dtype, but found {input.dtype._legacy} and {other.dtype._legacy}"
+            f"dot : expected both vectors to have same dtype, but found {input.dtype._legacy} and {tensor.dtype._legacy}"
         )
-    if input.shape[0] != other.shape[0]:
+    if input.shape[0] != tensor.shape[0]:
         raise RuntimeError(
-            f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src [{other.shape[0]}] to have "
-            f"the same number of elements, but got {input.shape[0]} and {other.shape[0]} elements respectively"
+            f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src [{tensor.shape[0]}] to have "
+            f"the same number of elements, but got {input.shape[0]} and {tensor.shape[0]} elements respectively"
         )
     _check_product_kernel(input, "dot")
-    out = _wrap(np.asarray(np.dot(input._data, other._data)))
-    saved = _two_saved(input, other)[::-1]  # (other, self), as MulBackward0's formula reads them
-    return record(out, node_class("DotBackward0"), (input, other), saved, op="dot")
+    out = _wrap(np.asarray(np.dot(input._data, tensor._data)))
+    saved = _two_saved(input, tensor)[::-1]  # (tensor, self), as MulBackward0's formula reads them
+    return record(out, node_class("DotBackward0"), (input, tensor), saved, op="dot")
 
 
 @autograd_first
@@ -2670,21 +3041,45 @@ def _batched_matmul(input: Tensor, other: Tensor) -> Tensor:
 
 @autograd_first
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
-    """``input + mat1 @ mat2`` (AddmmBackward0)."""
+    """``beta * input + alpha * (mat1 @ mat2)`` (AddmmBackward0); with ``beta`` 0 the input's
+    values are not read (its nan and inf do not propagate), as PyTorch's.
+
+    Dtypes are checked before shapes, ``input`` against ``mat2`` first, as PyTorch's meta
+    function does: ``addmm(ones(2, 2), ones(2, 3), ones(3, 2, dtype=float64))`` raises
+    "self and mat2 must have the same dtype, but got Float and Double"."""
+    for name, t in (("mat1", mat1), ("mat2", mat2)):
+        if t.ndim != 2:
+            raise RuntimeError(f"{name} must be a matrix, got {t.ndim}-D tensor")
+    for (na, a), (nb, b) in ((("self", input), ("mat2", mat2)), (("mat1", mat1), ("mat2", mat2))):
+        if a.dtype is not b.dtype:
+            raise RuntimeError(
+                f"{na} and {nb} must have the same dtype, but got {a.dtype._legacy} and {b.dtype._legacy}"
+            )
     if mat1.shape[1] != mat2.shape[0]:
         raise RuntimeError(
             f"mat1 and mat2 shapes cannot be multiplied ({mat1.shape[0]}x{mat1.shape[1]} and "
             f"{mat2.shape[0]}x{mat2.shape[1]})"
         )
+    if input.ndim <= 2:  # the kernel expands input to the result's shape (expand's error)
+        from ._views import _expanded_shape
+
+        _expanded_shape(input.shape, (mat1.shape[0], mat2.shape[1]))
+    if not _no_products(mat1.shape[0] * mat2.shape[1], mat1.shape[1]):
+        _check_product_kernel(mat1, "mm")
     data = mat1._data @ mat2._data
+    if alpha != 1:
+        data = data * alpha
     try:
-        data = data + input._data
+        if beta == 0:
+            data = np.ascontiguousarray(np.broadcast_to(data, np.broadcast_shapes(input._data.shape, data.shape)))
+        else:
+            data = data + (input._data if beta == 1 else input._data * beta)
     except ValueError:
         raise broadcast_error(input.shape, data.shape) from None
     out = _wrap(data)
     saved = (_saved_operand(mat1, None, mat2), _saved_operand(mat2, None, mat1))
-    layouts = (_column_major(mat1._data), _column_major(mat2._data))
-    return record(out, node_class("AddmmBackward0"), (input, mat1, mat2), saved, ctx=layouts, op="addmm")
+    ctx = (mat1._data.strides, mat2._data.strides, alpha, beta)
+    return record(out, node_class("AddmmBackward0"), (input, mat1, mat2), saved, ctx=ctx, op="addmm")
 
 
 def outer(input, vec2):
@@ -2798,31 +3193,34 @@ def _shift(d, dim):
 @autograd_first(call=("softmax", False))
 def softmax(input, dim=None, dtype=None, _stacklevel=3):
     """Softmax over ``dim`` (SoftmaxBackward0; saves its result)."""
-    d, dim = _softmax_data(input, dim, dtype, "softmax")
+    d, axis = _softmax_data(input, dim, dtype, "softmax")
     if not d.size:  # an empty tensor runs no kernel (of any dtype)
         res = np.empty(d.shape, d.dtype)
     else:
         w = _wide(d)
-        e = np.exp(w - _shift(w, dim))
-        res = _arr((e / e.sum(axis=dim, keepdims=True)).astype(d.dtype, copy=False))
-    return record(_wrap(res), node_class("SoftmaxBackward0"), (input,), ctx=dim, save_output=True, op="softmax")
+        e = np.exp(w - _shift(w, axis))
+        res = _arr((e / e.sum(axis=axis, keepdims=True)).astype(d.dtype, copy=False))
+    # the node keeps the dim as given, as PyTorch's (``_saved_dim``): its formula takes it so
+    ctx = dim if dim.__class__ is int else axis
+    return record(_wrap(res), node_class("SoftmaxBackward0"), (input,), ctx=ctx, save_output=True, op="softmax")
 
 
 @autograd_first(call=("log_softmax", False))
 def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
     """Log-softmax over ``dim`` (LogSoftmaxBackward0; saves its result)."""
-    d, dim = _softmax_data(input, dim, dtype, "log_softmax")
+    d, axis = _softmax_data(input, dim, dtype, "log_softmax")
     if not d.size:  # an empty tensor runs no kernel (of any dtype)
         res = np.empty(d.shape, d.dtype)
-    elif d.dtype == np.float16 and dim == d.ndim - 1:
+    elif d.dtype == np.float16 and axis == d.ndim - 1:
         res = _half_log_softmax_lastdim(d)
     else:
         w = _wide(d)
-        z = w - _shift(w, dim)
+        z = w - _shift(w, axis)
         with np.errstate(divide="ignore", invalid="ignore"):  # log of an empty sum, silently
-            res = _arr((z - np.log(np.exp(z).sum(axis=dim, keepdims=True))).astype(d.dtype, copy=False))
+            res = _arr((z - np.log(np.exp(z).sum(axis=axis, keepdims=True))).astype(d.dtype, copy=False))
     out = _wrap(res)
-    return record(out, node_class("LogSoftmaxBackward0"), (input,), ctx=dim, save_output=True, op="log_softmax")
+    ctx = dim if dim.__class__ is int else axis  # as softmax's
+    return record(out, node_class("LogSoftmaxBackward0"), (input,), ctx=ctx, save_output=True, op="log_softmax")
 
 
 def _half_log_softmax_lastdim(d: np.ndarray) -> np.ndarray:
@@ -2853,6 +3251,12 @@ def where(condition, input=None, other=None, *, _call=("where", False)):
     try:
         if input is None and other is None:
             return tuple(_wrap(np.asarray(i, dtype=np.int64)) for i in np.nonzero(condition._data))
+        if _is_scalar(input) or _is_scalar(other):
+            # ATen first makes a number a scalar_tensor of the result dtype (refused out of its range)
+            dt = _dtype.result_type(input, other)
+            for x in (input, other):
+                if _is_scalar(x):
+                    _dtype.scalar_tensor_value(x, dt)
         if condition._data.dtype != np.bool_:
             raise RuntimeError(
                 f"where expected condition to be a boolean tensor, but got a tensor with dtype {condition.dtype._legacy}"
@@ -2878,7 +3282,7 @@ def where(condition, input=None, other=None, *, _call=("where", False)):
 def _cat_bw(node, g, ns):
     # cat_tensors_backward: each input's part of the grad, grad.narrow(dim, start, size); a
     # skipped empty 1-d input gets zeros({0})
-    dim, sizes = node._ctx
+    dim, sizes, _ = node._ctx
     grads, start = [], 0
     for n in sizes:
         if n is None:
@@ -2899,7 +3303,7 @@ def cat(tensors, dim=0, *, _call=("cat", False)):
     try:
         tensors = [as_tensor_arg(t) for t in tensors]
         if not tensors:
-            raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+            raise ValueError("torch.cat(): expected a non-empty list of Tensors")  # a Python-side check
         d = stale_views_first(_cat_dim, (tensors, dim))
     except Exception:
         refuse_given(_call, (tensors, dim), (("dim", 0),))
@@ -2909,11 +3313,16 @@ def cat(tensors, dim=0, *, _call=("cat", False)):
     if not parts:  # only empty 1-d tensors: an empty one
         sizes = [None] * len(tensors)
         return record(
-            _wrap(np.zeros((0,), dtype=dt.np)), node_class("CatBackward0"), tuple(tensors), ctx=(0, sizes), op="cat"
+            _wrap(np.zeros((0,), dtype=dt.np)),
+            node_class("CatBackward0"),
+            tuple(tensors),
+            ctx=(0, sizes, dim),
+            op="cat",
         )
     res = np.concatenate([_cast(t, dt) for t in parts], axis=d)
     sizes = [None if _skipped_in_cat(t) else t.shape[d] for t in tensors]
-    return record(_wrap(res), node_class("CatBackward0"), tuple(tensors), ctx=(d, sizes), op="cat")
+    ctx = (d, sizes, dim)  # the dim as given: PyTorch's ``_saved_dim``
+    return record(_wrap(res), node_class("CatBackward0"), tuple(tensors), ctx=ctx, op="cat")
 
 
 concat = concatenate = cat
@@ -2945,7 +3354,7 @@ def _cat_dim(tensors, dim):
 
 @backward_formula("StackBackward0")
 def _stack_bw(node, g, ns):
-    dim, n = node._ctx
+    dim, n, _ = node._ctx
     return tuple(ns.select(g, dim, i) for i in range(n))
 
 
@@ -2964,7 +3373,8 @@ def stack(tensors, dim=0):
     d = tensors[0]._wrap_dim(dim, tensors[0].ndim + 1)
     dt = _dtype.result_type(*[t.dtype for t in tensors])
     res = np.stack([_cast(t, dt) for t in tensors], axis=d)
-    return record(_wrap(res), node_class("StackBackward0"), tuple(tensors), ctx=(d, len(tensors)), op="stack")
+    ctx = (d, len(tensors), dim)  # the dim as given: PyTorch's ``_saved_dim``
+    return record(_wrap(res), node_class("StackBackward0"), tuple(tensors), ctx=ctx, op="stack")
 
 
 # ============================================================================ copies and casts
@@ -3014,6 +3424,8 @@ def _to_dtype(input, dt: _dtype.dtype, copy=False):
 
 def to(input, *args, **kwargs):
     """Convert dtype (``to(torch.float64)``); devices other than cpu are refused."""
+    from ._factories import _check_device
+
     dt = kwargs.get("dtype")
     copy = kwargs.get("copy", False)
     for a in args:
@@ -3023,18 +3435,10 @@ def to(input, *args, **kwargs):
             dt = a.dtype
         elif isinstance(a, str) or type(a).__name__ == "device":
             _check_device(a)
-    dev = kwargs.get("device")
-    if dev is not None:
-        _check_device(dev)
+    _check_device(kwargs.get("device"))
     if dt is None:
         return input
     return _to_dtype(input, dt, copy)
-
-
-def _check_device(dev) -> None:
-    name = str(dev)
-    if not name.startswith("cpu"):
-        raise RuntimeError(f"gradlens_core runs on the CPU only; cannot move a tensor to '{name}'")
 
 
 def _caster(dt):
@@ -3156,10 +3560,11 @@ def _inplace_binary(
     result_dtype=lambda d: d,
     number_edge=True,
     ctx=None,
+    save_output=False,
 ):
     """``self op= other``; ``result_dtype`` maps the promoted dtype to the op's result dtype;
     ``number_edge``: a number ``other`` is an input of the node (a wrapped number, as add_'s);
-    ``ctx``: the node's context (``alpha`` if None)."""
+    ``ctx``: the node's context (``alpha`` if None); ``save_output``: the node saves the result."""
     # autograd's refusals come first, then the kernel's operand checks (sub_ of a bool), then
     # TensorIterator's overlap checks, as PyTorch's
     check_inplace(self, op, (other,), overlap="ok")
@@ -3177,11 +3582,12 @@ def _inplace_binary(
     check_result_dtype(result, self)
     raw = db
     if not _alpha_is_one(alpha):
-        db = _scaled(db, alpha, da.dtype)
+        fused = _alpha_kernel(np_fn, alpha, da.dtype)  # add_'s kernel is add's
+        np_fn, db = (fused, raw) if fused else (np_fn, _scaled(db, alpha, da.dtype, np_fn is np.subtract))
     if da is self._data and _aliases_unanalysably(da, raw):
         saved = _inplace_saved(self, other, db, node_cls)
         # writes self as PyTorch's loop does, scaling each value of other as it reads it
-        fn = np_fn if raw is db else (lambda a, b: np_fn(a, _scaled(b, alpha, da.dtype)))
+        fn = np_fn if raw is db else (lambda a, b: np_fn(a, _scaled(b, alpha, da.dtype, np_fn is np.subtract)))
         apply_in_iteration_order(fn, da, raw)
     else:
         res = _compute(np_fn, da, db)
@@ -3190,7 +3596,16 @@ def _inplace_binary(
     inputs = (self, other) if number_edge or isinstance(other, Tensor) else (self,)
     # PyTorch's NotImplemented node has edges only to the inputs that require grad
     node_inputs = tuple(t for t in inputs if t.requires_grad) if node_cls is NotImplementedNode else None
-    return finish_inplace(self, op, node_cls, inputs, saved, ctx=alpha if ctx is None else ctx, node_inputs=node_inputs)
+    return finish_inplace(
+        self,
+        op,
+        node_cls,
+        inputs,
+        saved,
+        ctx=alpha if ctx is None else ctx,
+        save_output=save_output,
+        node_inputs=node_inputs,
+    )
 
 
 def _aliases_unanalysably(da, db) -> bool:
@@ -3206,12 +3621,15 @@ def _aliases_unanalysably(da, db) -> bool:
 def _inplace_saved(self, other, db, node_cls) -> tuple:
     """What an in-place product or quotient saves (before self changes)."""
     saved = ()
-    if node_cls is _FmodBackward1 and _requires(other):
+    if (node_cls is _FmodBackward1 or node_cls is _RemainderBackward1) and _requires(other):
+        return (_snapshot(self), other)  # only other's formula reads them
+    if node_cls in (_PowBackward0, _PowBackward1) and needs_grad(self, other):
+        # pow's formulas read self as it was: PyTorch's in-place kernel saves self.clone()
         return (_snapshot(self), other)
     if node_cls is _MulBackward0 and needs_grad(self, other):
         saved = (_saved_operand(other, db, self), _snapshot(self) if _requires(other) else None)
-    elif node_cls is _DivBackward0 and needs_grad(self, other):
-        saved = (other if isinstance(other, Tensor) else db, _snapshot(self) if _requires(other) else None)
+    elif (node_cls is _DivBackward0 or node_cls is _DivBackward2) and needs_grad(self, other):
+        saved = (_as_saved(other, db), _snapshot(self) if _requires(other) else None)
     return saved
 
 
@@ -3219,7 +3637,12 @@ def _requires(x) -> bool:
     return isinstance(x, Tensor) and x.requires_grad
 
 
-def add_(self, other, *, alpha=1, _call=("add_", True)):
+def add_(self, other=MISSING, *extra, alpha=1, _call=("add_", True), **unknown):
+    if extra or unknown:
+        if len(extra) == 1 and not unknown and _is_scalar(other):  # the deprecated add_(alpha, other)
+            warn_deprecated(_call)
+            return add_(self, extra[0], alpha=other, _call=_call)
+        refuse_extra(_call, (self, other), extra, unknown, alpha=(alpha, 1))
     try:
         return _inplace_binary(self, other, np.add, _AddBackward0, "add_", alpha)
     except Exception:
@@ -3227,7 +3650,12 @@ def add_(self, other, *, alpha=1, _call=("add_", True)):
         raise
 
 
-def sub_(self, other, *, alpha=1, _call=("sub_", True)):
+def sub_(self, other=MISSING, *extra, alpha=1, _call=("sub_", True), **unknown):
+    if extra or unknown:
+        if len(extra) == 1 and not unknown and _is_scalar(other):  # the deprecated sub_(alpha, other)
+            warn_deprecated(_call)
+            return sub_(self, extra[0], alpha=other, _call=_call)
+        refuse_extra(_call, (self, other), extra, unknown, alpha=(alpha, 1))
     try:
         return _inplace_binary(self, other, np.subtract, _SubBackward0, "sub_", alpha, _check_bool_sub)
     except Exception:
@@ -3235,7 +3663,9 @@ def sub_(self, other, *, alpha=1, _call=("sub_", True)):
         raise
 
 
-def mul_(self, other, *, _call=("mul_", True)):
+def mul_(self, other=MISSING, *extra, _call=("mul_", True), **unknown):
+    if extra or unknown:
+        refuse_extra(_call, (self, other), extra, unknown)
     try:
         return _inplace_binary(self, other, np.multiply, _MulBackward0, "mul_")
     except Exception:
@@ -3243,12 +3673,14 @@ def mul_(self, other, *, _call=("mul_", True)):
         raise
 
 
-def div_(self, other, *, rounding_mode=None, _call=("div_", True)):
+def div_(self, other=MISSING, *extra, rounding_mode=None, _call=("div_", True), **unknown):
+    if extra or unknown:
+        refuse_extra(_call, (self, other), extra, unknown, rounding_mode=(rounding_mode, None))
     try:
         with np.errstate(divide="ignore", invalid="ignore"):
             if rounding_mode is not None:
                 return _inplace_binary(
-                    self, other, _rounding_division(rounding_mode), node_class("DivBackward2"), "div_"
+                    self, other, _rounding_division(rounding_mode), _DivBackward2, "div_", ctx=rounding_mode
                 )
             return _inplace_binary(self, other, np.true_divide, _DivBackward0, "div_", result_dtype=_dtype.float_result)
     except Exception:
@@ -3257,10 +3689,13 @@ def div_(self, other, *, rounding_mode=None, _call=("div_", True)):
 
 
 _FmodBackward1 = node_class("FmodBackward1")
+_RemainderBackward1 = node_class("RemainderBackward1")
 
 
-def fmod_(self, other, *, _call=("fmod_", True)):
+def fmod_(self, other=MISSING, *extra, _call=("fmod_", True), **unknown):
     """In-place ``fmod`` (FmodBackward0 for a number, FmodBackward1 saving self's old values)."""
+    if extra or unknown:
+        refuse_extra(_call, (self, other), extra, unknown)
     try:
         node_cls = _FmodBackward1 if isinstance(other, Tensor) else node_class("FmodBackward0")
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -3270,11 +3705,81 @@ def fmod_(self, other, *, _call=("fmod_", True)):
         raise
 
 
+def remainder_(self, other=MISSING, *extra, _call=("remainder_", True), **unknown):
+    """In-place ``remainder`` (``x %= y``): RemainderBackward0 for a number, RemainderBackward1
+    for a tensor, saving self's old values and other only when other's grad is wanted.
+
+    >>> import gradlens_core as torch
+    >>> a = torch.tensor([5., -3.])
+    >>> a %= 2
+    >>> a
+    tensor([1., 1.])
+    """
+    if extra or unknown:
+        refuse_extra(_call, (self, other), extra, unknown)
+    try:
+        node_cls = _RemainderBackward1 if isinstance(other, Tensor) else node_class("RemainderBackward0")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _inplace_binary(self, other, _mod, node_cls, "remainder_", number_edge=False)
+    except Exception:
+        refuse(_call, (self, other))
+        raise
+
+
+_PowBackward0 = node_class("PowBackward0")
+_PowBackward1 = node_class("PowBackward1")
+
+
+def pow_(self, exponent=MISSING, *extra, _call=("pow_", True), **unknown):
+    """In-place ``**`` (``x **= y``): PowBackward0 for a number exponent, saving self's old
+    values and the exponent; PowBackward1 for a tensor, saving self's old values, the exponent
+    and the result (as ``pow`` does).
+
+    >>> import gradlens_core as torch
+    >>> x = torch.tensor([1.0, 2.0, 3.0])
+    >>> x **= 2
+    >>> x
+    tensor([1., 4., 9.])
+    """
+    if extra or unknown:
+        refuse_extra(_call, (self, exponent), extra, unknown)
+    try:
+        tensor_exponent = isinstance(exponent, Tensor)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return _inplace_binary(
+                self,
+                exponent,
+                _pow_kernel if tensor_exponent else _power,
+                _PowBackward1 if tensor_exponent else _PowBackward0,
+                "pow_",
+                check_operands=_check_integer_power,
+                number_edge=False,
+                save_output=tensor_exponent,
+            )
+    except Exception:
+        refuse(_call, (self, exponent))
+        raise
+
+
+def _check_integer_power(base: Tensor, exponent) -> None:
+    """pow's check of a number exponent (before TensorIterator's checks): NumPy's rule."""
+    if base._data.dtype.kind in "iub" and isinstance(exponent, numbers.Integral) and exponent < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+
+
+def _pow_kernel(base, exponent):
+    """pow's kernel for a tensor exponent: none for bools (after the shape and dtype checks)."""
+    if np.result_type(base, exponent) == np.bool_:
+        raise no_kernel("pow", _dtype.bool_)
+    return _power(base, exponent)
+
+
 def _inplace_unary(name, np_fn, save_output=False, save_input=False, float_only=True):
     node_cls = node_class(name)
     op = name[: name.index("Backward")].lower() + "_"
 
-    def fn(self):
+    def fn(self=MISSING, *extra, _call=(op, True), **unknown):
+        _self_only(self, extra, unknown, _call)
         check_inplace(self, op, overlap="ok")
         if op == "relu_":  # relu's own check of a bool input comes before TensorIterator's
             _check_kernel(self, "relu")
@@ -3287,9 +3792,17 @@ def _inplace_unary(name, np_fn, save_output=False, save_input=False, float_only=
             _write(self, np_fn(self._data), op, result)
         return finish_inplace(self, op, node_cls, (self,), saved, save_output=save_output)
 
-    fn.__name__ = op
+    fn.__name__ = fn.__qualname__ = op
     fn.__doc__ = f"In-place {op[:-1]} (bumps the version counter)."
     return fn
+
+
+def _self_only(self, extra, unknown, call) -> None:
+    """The argument check of an op of the tensor alone (exp_, zero_, ...): anything more, or
+    no tensor (``torch.exp_()``), is refused as PyTorch's parser (for a Tensor method, CPython's
+    METH_NOARGS check) refuses it. The op's catch-alls cost no more than this test."""
+    if extra or unknown or self.__class__ is not Tensor and not isinstance(self, Tensor):
+        refuse_extra(call, (self,), extra, unknown)
 
 
 exp_ = _inplace_unary("ExpBackward0", np.exp, save_output=True)
@@ -3304,8 +3817,9 @@ abs_ = _inplace_unary("AbsBackward0", np.abs, save_input=True, float_only=False)
 _neg_ = _inplace_unary("NegBackward0", np.negative, float_only=False)
 
 
-def neg_(self):
+def neg_(self=MISSING, *extra, _call=("neg_", True), **unknown):
     """In-place negation (refused on bool tensors, as ``-`` is)."""
+    _self_only(self, extra, unknown, _call)
     if self._data.dtype == np.bool_:
         neg(self)  # raises PyTorch's error
     return _neg_(self)
@@ -3314,8 +3828,10 @@ def neg_(self):
 _round_ = _inplace_unary("RoundBackward0", np.round, float_only=False)
 
 
-def round_(self, *, decimals=_NO_DECIMALS, _call=("round_", True)):
+def round_(self=MISSING, *extra, decimals=_NO_DECIMALS, _call=("round_", True), **unknown):
     """In-place ``round`` (RoundBackward0, or RoundBackward1 with ``decimals``)."""
+    if extra or unknown or not isinstance(self, Tensor):
+        refuse_extra(_call, (self,), extra, unknown, decimals=(decimals, _NO_DECIMALS))
     if decimals is _NO_DECIMALS:
         return _round_(self)
     decimals = _decimals_arg(self, decimals, _call)
@@ -3328,54 +3844,125 @@ def round_(self, *, decimals=_NO_DECIMALS, _call=("round_", True)):
 floor_ = _inplace_unary("FloorBackward0", np.floor, float_only=False)
 ceil_ = _inplace_unary("CeilBackward0", np.ceil, float_only=False)
 node_class("ZeroBackward0", _zero_grad_formula)
+node_class("FillBackward0", _zero_grad_formula)
 node_class("FillBackward2", _zero_grad_formula)
 
 
+@backward_formula("FillBackward1")
 @backward_formula("FillBackward3")
 def _fill_tensor_bw(node, g, ns):
-    return ns.zeros_like(g), ns.sum(g)
+    return ns.zeros_like(g), ns.sum(g)  # self: zeros_like(grad); value: grad.sum()
 
 
-def zero_(self):
+@autograd_first(call=("fill", False))
+def fill(input, value):
+    """``torch.fill``: ``empty_like(input).fill_(value)``, a new tensor laid out as ``input``.
+    FillBackward0 for a number; FillBackward1 for a 0-d tensor, whose grad is ``grad.sum()``.
+
+    >>> import gradlens_core as torch
+    >>> torch.fill(torch.ones(2, requires_grad=True), 3.0)
+    tensor([3., 3.], grad_fn=<FillBackward0>)
+    """
+    if not isinstance(input, Tensor):
+        raise NotATensor(input)
+    _check_numbers(value)  # the caller replays the parser for its text
+    out = _wrap(empty_preserving(input._data))
+    if isinstance(value, Tensor):
+        _check_fill_value(value)
+        out._data[...] = value._data.astype(out._data.dtype)
+        return record(out, node_class("FillBackward1"), (input, value), op="fill")
+    out._data[...] = _dtype.checked_scalar(value, input.dtype)
+    return record(out, node_class("FillBackward0"), (input,), op="fill")
+
+
+def _check_fill_value(value: Tensor) -> None:
+    if value.ndim:
+        raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} dimensions.")
+
+
+def zero_(self=MISSING, *extra, _call=("zero_", True), **unknown):
     """Fill with zeros in place (ZeroBackward0)."""
+    _self_only(self, extra, unknown, _call)
     check_inplace(self, "zero_", overlap="ok")  # filling is idempotent: PyTorch allows expanded tensors
     self._data[...] = 0
     return finish_inplace(self, "zero_", node_class("ZeroBackward0"), (self,))
 
 
-def fill_(self, value, *, _call=("fill_", True)):
+def fill_(self=MISSING, value=MISSING, *extra, _call=("fill_", True), **unknown):
     """Fill with ``value`` in place (FillBackward0, or FillBackward1 for a 0-d tensor value)."""
     # filling with a number is idempotent: PyTorch allows expanded tensors (not with a tensor value)
     try:
+        if extra or unknown:
+            raise NotATensor(extra)
         _check_numbers(value)
         check_inplace(self, "fill_", (value,), overlap="error" if isinstance(value, Tensor) else "ok")
     except Exception:
-        refuse(_call, (self, value))
+        refuse(_call, (self, value, *extra), unknown)
         raise
     if isinstance(value, Tensor):
-        if value.ndim:
-            raise RuntimeError(
-                f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} dimensions."
-            )
+        _check_fill_value(value)
         _write(self, value._data.astype(self._data.dtype), "fill_")
         return finish_inplace(self, "fill_", node_class("FillBackward3"), (self, value))
-    self._data[...] = np.asarray(value).astype(self._data.dtype)  # fill_ casts any number, as PyTorch
+    self._data[...] = _dtype.checked_scalar(value, self.dtype)
     return finish_inplace(self, "fill_", node_class("FillBackward2"), (self,))
 
 
-def clamp_(self, min=None, max=None, *, _call=("clamp_", True)):
+def clamp_(self=MISSING, min=None, max=None, *extra, _call=("clamp_", True), **unknown):
     """In-place clamp (ClampBackward1; saves the original values; ClampBackward0 for tensor bounds)."""
     try:
+        if extra or unknown:
+            raise NotATensor(extra)
         _check_bounds(min, max)
         check_inplace(self, "clamp_", overlap="ok")
     except Exception:
-        refuse_given(_call, (self, min, max), (("min", None), ("max", None)))
+        if extra:  # (min and max came by position)
+            refuse(_call, (self, min, max, *extra), unknown)
+        refuse_given(_call, (self, min, max), (("min", None), ("max", None)), unknown)
         raise
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    return _clamp_in_place(self, min, max, "clamp_", "ClampBackward1", "ClampBackward0")
+
+
+def clamp_min_(self=MISSING, min=MISSING, *extra, _call=("clamp_min_", True), **unknown):
+    """In-place ``clamp_min``: ClampMinBackward0 for a number, ClampMinBackward1 for a tensor
+    (which, as clamp_'s, saves self's old values and the bound).
+
+    >>> import gradlens_core as torch
+    >>> a = torch.tensor([1., -2.], requires_grad=True) * 1
+    >>> a.clamp_min_(torch.zeros(2))
+    tensor([1., 0.], grad_fn=<ClampMinBackward1>)
+    """
+    _one_bound_args(self, min, extra, unknown, _call)
+    return _clamp_in_place(self, min, None, "clamp_min_", "ClampMinBackward0", "ClampMinBackward1")
+
+
+def clamp_max_(self=MISSING, max=MISSING, *extra, _call=("clamp_max_", True), **unknown):
+    """In-place ``clamp_max``: ClampMaxBackward0 for a number, ClampMaxBackward1 for a tensor."""
+    _one_bound_args(self, max, extra, unknown, _call)
+    return _clamp_in_place(self, None, max, "clamp_max_", "ClampMaxBackward0", "ClampMaxBackward1")
+
+
+def _one_bound_args(self, bound, extra, unknown, call) -> None:
+    """clamp_min_'s and clamp_max_'s checks before their kernel: the parser's (replayed for its
+    text: a bound that is no number or tensor, none, more than one, or an unknown keyword),
+    then autograd's refusal of the edit."""
+    try:
+        if bound is MISSING or extra or unknown:
+            raise TypeError(f"{call[0]}() takes one bound")
+        _check_numbers(bound)
+        check_inplace(self, call[0], (bound,), overlap="ok")
+    except Exception:
+        refuse(call, (self, bound, *extra), unknown)
+        raise
+
+
+def _clamp_in_place(self, min, max, op, name, tensor_name):
+    """clamp_, clamp_min_ and clamp_max_ after their argument checks: node ``name`` for number
+    bounds, ``tensor_name`` for tensor ones."""
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        check_internal_overlap(self, "clamp_")
-        return _clamp_tensor_(self, min, max)
+        check_internal_overlap(self, op)
+        return _clamp_tensor_(self, min, max, op, tensor_name)
     if not self.dtype.is_floating_point:
         # clamp promotes by hand and allows no promotion in place; its message names the C++ type
         result = _dtype.result_type(self, *(v for v in (min, max) if v is not None))
@@ -3383,13 +3970,13 @@ def clamp_(self, min=None, max=None, *, _call=("clamp_", True)):
             raise RuntimeError(
                 f"result type {result._legacy} can't be cast to the desired output type {self.dtype._cpp}"
             )
-    check_internal_overlap(self, "clamp_")  # TensorIterator's, after clamp's own dtype check
+    check_internal_overlap(self, op)  # TensorIterator's, after clamp's own dtype check
     saved = (_snapshot(self), min, max) if needs_grad(self) else ()
-    _write(self, _clip(self._data, min, max), "clamp_")
-    return finish_inplace(self, "clamp_", node_class("ClampBackward1"), (self,), saved)
+    _write(self, _clip(self._data, min, max), op)
+    return finish_inplace(self, op, node_class(name), (self,), saved)
 
 
-def _clamp_tensor_(self, min, max):
+def _clamp_tensor_(self, min, max, op, name):
     lo = None if min is None else as_tensor_arg(min)
     hi = None if max is None else as_tensor_arg(max)
     bounds = [b for b in (lo, hi) if b is not None]
@@ -3402,10 +3989,11 @@ def _clamp_tensor_(self, min, max):
         raise broadcast_error(self.shape, bounds[0].shape) from None
     check_out_shape(self._data.shape, res.shape)
     check_result_dtype(result, self)
-    inputs = (self, lo, hi)
-    saved = (_snapshot(self), lo, hi) if needs_grad(*inputs) else ()
+    # clamp_ has an edge to each bound (None for an absent one), clamp_min_/clamp_max_ to theirs
+    inputs = (self, lo, hi) if name == "ClampBackward0" else (self, *bounds)
+    saved = (_snapshot(self), *inputs[1:]) if needs_grad(*inputs) else ()
     self._data[...] = res
-    return finish_inplace(self, "clamp_", node_class("ClampBackward0"), inputs, saved)
+    return finish_inplace(self, op, node_class(name), inputs, saved)
 
 
 clip_ = clamp_
@@ -3420,9 +4008,12 @@ def _second(_, value):
     return value
 
 
-def copy_(self, src, non_blocking=False):
+def copy_(self, src=MISSING, non_blocking=False, *extra, _call=("copy_", True), **unknown):
     """Copy ``src`` into ``self`` (CopyBackwards: self's old values get zero grad)."""
-    src = as_tensor_arg(src)
+    if extra or unknown or not isinstance(src, Tensor) or non_blocking.__class__ is not bool:
+        if extra or unknown or not _is_scalar(src) or non_blocking.__class__ is not bool:
+            refuse_extra(_call, (self, src, non_blocking), extra, unknown, (("non_blocking", False),))
+        src = as_tensor_arg(src)  # a number: PyTorch's parser takes it as a tensor here
     # copying a tensor onto the very same elements: PyTorch returns before its checks (even an
     # expanded tensor may be its own source), the version still moves
     a, b = self._data, src._data
@@ -3462,19 +4053,25 @@ def _masked_fill_tensor_bw(node, g, ns):
     return (ns.masked_fill(g, mask, 0) if node.needs(0) else None), gv
 
 
+def raise_not_a_bool_mask(dtype: _dtype.dtype):
+    """masked_fill_'s refusal of a mask that is not bool (the dtype named as C++ names it)."""
+    raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {dtype._cpp}")
+
+
 def _masked_fill_args(self, mask, value):
-    """(value as an array, node class, differentiable inputs): a tensor value (0-d only) is an
-    input of its own (MaskedFillBackward1); the mask never is."""
+    """(value, node class, differentiable inputs): a tensor value (0-d only) is an input of
+    its own (MaskedFillBackward1); the mask never is. The value is converted once the shapes
+    are checked."""
     _check_numbers(value)
     if mask._data.dtype != np.bool_:
-        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype._legacy}")
+        raise_not_a_bool_mask(mask.dtype)
     if not isinstance(value, Tensor):
-        return np.asarray(value, dtype=self._data.dtype), node_class("MaskedFillBackward0"), (self,)
+        return value, node_class("MaskedFillBackward0"), (self,)
     if value.ndim:
         raise RuntimeError(
             f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with {value.ndim} dimension(s)."
         )
-    return value._data.astype(self._data.dtype), node_class("MaskedFillBackward1"), (self, value)
+    return value, node_class("MaskedFillBackward1"), (self, value)
 
 
 @autograd_first(call=("masked_fill", False))
@@ -3482,20 +4079,26 @@ def masked_fill(input, mask, value):
     """Values replaced by ``value`` where ``mask`` is True (MaskedFillBackward0, or 1 for a tensor
     value; saves the mask)."""
     v, node_cls, inputs = _masked_fill_args(input, mask, value)
-    try:
-        res = np.where(mask._data, v, input._data)
-    except ValueError:
-        raise broadcast_error(input.shape, mask.shape) from None
+    if mask.shape != input.shape:
+        try:
+            np.broadcast_shapes(input.shape, mask.shape)
+        except ValueError:  # expand_outplace(mask, self) names the mask first
+            raise broadcast_error(mask.shape, input.shape) from None
+    # the kernel reads the value (a 0-d tensor's item() too) after the shape checks
+    res = np.where(mask._data, _dtype.checked_scalar(v, input.dtype), input._data)
     return record(_wrap(_arr(res)), node_cls, inputs, (mask,), op="masked_fill")
 
 
-def masked_fill_(self, mask, value, *, _call=("masked_fill_", True)):
+def masked_fill_(self, mask=MISSING, value=MISSING, *extra, _call=("masked_fill_", True), **unknown):
     """In-place ``masked_fill`` (MaskedFillBackward0, or 1 for a tensor value)."""
     try:
+        if extra or unknown or mask is MISSING:
+            raise NotATensor(extra)
         check_inplace(self, "masked_fill_", (value,), overlap="warn")
         v, node_cls, inputs = _masked_fill_args(self, mask, value)
     except Exception:
-        refuse(_call, (self, mask, value))
+        refuse(_call, (self, mask, value, *extra), unknown)
         raise
-    _write(self, np.where(mask._data, v, self._data), "masked_fill_")
+    check_out_shape(self._data.shape, mask._data.shape)
+    _write(self, np.where(mask._data, _dtype.checked_scalar(v, self.dtype), self._data), "masked_fill_")
     return finish_inplace(self, "masked_fill_", node_cls, inputs, (mask,))

@@ -61,7 +61,7 @@ def median(input, dim=_ALL, keepdim=False):
         return record(_wrap(res), node, (input,), (input,), save_output=True, op="median")
     d = input._wrap_dim(dim, max(data.ndim, 1))
     if data.ndim == 0:
-        return _picked(input, np.zeros((), np.int64), None, keepdim, "MedianBackward1", "median", _median_rt)
+        return _picked(input, np.zeros((), np.int64), None, keepdim, "MedianBackward1", "median", _median_rt, dim)
     if data.shape[d] == 0:
         raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
     n = data.shape[d]
@@ -72,7 +72,7 @@ def median(input, dim=_ALL, keepdim=False):
         nan = np.isnan(data)
         has_nan = nan.any(axis=d, keepdims=True)
         idx = np.where(has_nan, np.argmax(nan, axis=d, keepdims=True), idx)
-    return _picked(input, idx, d, keepdim, "MedianBackward1", "median", _median_rt)
+    return _picked(input, idx, d, keepdim, "MedianBackward1", "median", _median_rt, dim)
 
 
 @autograd_first(call=("kthvalue", False))
@@ -96,7 +96,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     if not 1 <= k <= n:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
     if data.ndim == 0:
-        return _picked(input, np.zeros((), np.int64), None, keepdim, "KthvalueBackward0", "kthvalue", _kthvalue_rt)
+        return _picked(input, np.zeros((), np.int64), None, keepdim, "KthvalueBackward0", "kthvalue", _kthvalue_rt, dim)
     rows = np.moveaxis(data, d, -1).reshape(-1, n)
     order = np.argsort(rows, axis=1, kind="stable")
     picked = order[:, k - 1].copy()
@@ -107,12 +107,13 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     for r in np.flatnonzero(ties):  # the index depends on PyTorch's quickselect
         picked[r] = _quick_select(rows[r].tolist(), k - 1)
     idx = np.expand_dims(picked.reshape(np.moveaxis(data, d, -1).shape[:-1]), d)
-    return _picked(input, idx, d, keepdim, "KthvalueBackward0", "kthvalue", _kthvalue_rt)
+    return _picked(input, idx, d, keepdim, "KthvalueBackward0", "kthvalue", _kthvalue_rt, dim)
 
 
-def _picked(input, idx, d, keepdim, node_name, op, rt):
+def _picked(input, idx, d, keepdim, node_name, op, rt, dim):
     """(values, indices) at ``idx`` (indices along ``d``, kept dim), as value-selecting
-    reductions record them (the grad is scattered back at the indices)."""
+    reductions record them (the grad is scattered back at the indices). ``dim``: as given
+    (PyTorch's ``_saved_dim``)."""
     data = input._data
     if d is None:
         values, idx = data.copy(), np.asarray(idx, dtype=np.int64)
@@ -122,7 +123,7 @@ def _picked(input, idx, d, keepdim, node_name, op, rt):
         if not keepdim:
             values, idx = values.squeeze(d), idx.squeeze(d)
     idx_t = _wrap(np.array(idx, order="C"))
-    ctx = (data.shape, d, keepdim)
+    ctx = (data.shape, d, keepdim, dim)
     vals = record(_wrap(np.array(values, order="C")), node_class(node_name), (input,), (idx_t,), ctx=ctx, op=op)
     return rt(vals, idx_t)
 

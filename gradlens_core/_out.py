@@ -227,14 +227,15 @@ def _wrapper(name: str, op):
     (parameters whose names start with ``_`` are the op's hidden ones and are left out)."""
     params = [p for p in inspect.signature(op).parameters.values() if not p.name.startswith("_") and p.name != "out"]
     env = {"_op": op, "_write": write, "_NO_OUT": _NO_OUT}
-    decl, positional, keywords = [], [], []
+    decl, positional, keywords, catch_all = [], [], [], ""
     for i, p in enumerate(params):
         default = ""
         if p.default is not p.empty:
             env[f"_d{i}"] = p.default
             default = f"=_d{i}"
-        assert p.kind is not p.VAR_KEYWORD, f"{name}: an op taking **kwargs needs a wrapper of its own"
-        if p.kind is p.VAR_POSITIONAL:
+        if p.kind is p.VAR_KEYWORD:  # (the op's ``**unknown``, for the parser's texts)
+            catch_all = p.name
+        elif p.kind is p.VAR_POSITIONAL:
             decl.append(f"*{p.name}")
             positional.append(f"*{p.name}")
         elif p.kind is p.KEYWORD_ONLY:
@@ -248,13 +249,16 @@ def _wrapper(name: str, op):
     if not any(d.startswith("*") for d in decl):
         decl.append("*")
     decl.append("out=_NO_OUT")
+    if catch_all:
+        decl.append(f"**{catch_all}")
     args = ", ".join(positional)
-    plain = f"_op({args})"
+    more = f", **{catch_all}" if args and catch_all else f"**{catch_all}" if catch_all else ""
+    plain = f"_op({args}{more})"
     if keywords:  # keyword arguments only when given: a positional call is the cheaper one
         given = " and ".join(f"{k} is {d}" for k, d in keywords)
-        full = f"_op({args}{', ' if args else ''}{', '.join(f'{k}={k}' for k, _ in keywords)})"
+        full = f"_op({args}{', ' if args else ''}{', '.join(f'{k}={k}' for k, _ in keywords)}{', ' if catch_all else ''}{more.lstrip(', ')})"
         plain = f"{plain} if {given} else {full}"
-    kwargs = "{" + ", ".join(f"{k!r}: {k}" for k, _ in keywords) + "}"
+    kwargs = "{" + ", ".join([f"{k!r}: {k}" for k, _ in keywords] + ([f"**{catch_all}"] if catch_all else [])) + "}"
     source = (
         f"def {name}({', '.join(decl)}):\n"
         f"    if out is _NO_OUT:\n"

@@ -753,10 +753,13 @@ def zero_grad_formula(node, g, ns):
     return _zero_grad_formula(node, g, ns)
 
 
-def uniform_(self, from_: float = 0.0, to: float = 1.0, *, generator=None):
+def uniform_(self, from_=0.0, to=1.0, *extra, generator=None, _call=("uniform_", True), **unknown):
     """``Tensor.uniform_``: values of ``[from, to)`` in place (UniformBackward0)."""
     from ._tensor import check_inplace
 
+    if "from" in unknown:  # PyTorch's keyword (``x.uniform_(**{"from": 0})``)
+        from_ = unknown.pop("from")
+    _parsed(_call, (self, from_, to), (("from", 0.0), ("to", 1.0)), extra, unknown, generator)
     check_inplace(self, "uniform_")
     _check_float(self, "check_uniform_bounds")
     if from_ > to:
@@ -766,10 +769,11 @@ def uniform_(self, from_: float = 0.0, to: float = 1.0, *, generator=None):
     return _filled(self, "uniform_", "UniformBackward0")
 
 
-def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None):
+def normal_(self, mean=0.0, std=1.0, *extra, generator=None, _call=("normal_", True), **unknown):
     """``Tensor.normal_``: values of N(mean, std**2) in place (NormalBackward0)."""
     from ._tensor import check_inplace
 
+    _parsed(_call, (self, mean, std), (("mean", 0.0), ("std", 1.0)), extra, unknown, generator)
     check_inplace(self, "normal_")
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
@@ -778,13 +782,24 @@ def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None):
     return _filled(self, "normal_", "NormalBackward0")
 
 
-def bernoulli_(self, p: float = 0.5, *, generator=None):
+def bernoulli_(self, p=0.5, *extra, generator=None, _call=("bernoulli_", True), **unknown):
     """``Tensor.bernoulli_(p)`` for a number ``p``: 1 with probability ``p`` (BernoulliBackward2)."""
     from ._tensor import check_inplace
 
+    _parsed(_call, (self, p), (("p", 0.5),), extra, unknown, generator)
     check_inplace(self, "bernoulli_")
     if not 0 <= p <= 1:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p:g}")
     data = self._data
     data[...] = bernoulli(generator_or_default(generator), data, p)
     return _filled(self, "bernoulli_", "BernoulliBackward2")
+
+
+def _parsed(call, args, optional, extra, unknown, generator) -> None:
+    """A random fill's argument check: anything but Python numbers (``args`` after the tensor)
+    and a Generator or None is PyTorch's parser's to judge (its error is replayed)."""
+    odd = any(v.__class__ is not float and v.__class__ is not int for v in args[1:])
+    if extra or unknown or odd or not (generator is None or isinstance(generator, Generator)):
+        from ._argparse import refuse_extra
+
+        refuse_extra(call, args, extra, unknown, optional, generator=(generator, None))

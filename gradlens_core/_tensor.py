@@ -20,6 +20,7 @@ import numpy as np
 
 from . import _dtype, _events, _grad_mode
 from ._autograd import NOT_SAVED, AccumulateGrad, SavedTensor, torch_strided_empty, warn_unless_layout_contract
+from ._grad_mode import InferenceCounter
 from ._handles import HookDict, add_hook
 from ._warn import warn_once
 
@@ -27,12 +28,48 @@ __all__ = ["Tensor", "Size", "record", "check_inplace", "finish_inplace"]
 
 
 class Size(tuple):
-    """A tensor shape; prints as ``torch.Size([2, 3])``."""
+    """A tensor shape; prints as ``torch.Size([2, 3])``.
+
+    Slicing, ``+`` and ``*`` give a Size again, as PyTorch's do:
+
+    >>> Size([2, 3, 4])[1:] + (1,)
+    torch.Size([3, 4, 1])
+    """
 
     __slots__ = ()
 
+    def __new__(cls, sizes=()):
+        items = []
+        for i, s in enumerate(sizes):
+            try:  # ints, numpy integers, and integer tensors of one element (__index__)
+                items.append(s.__index__())
+            except (AttributeError, TypeError, RuntimeError):
+                raise TypeError(f"torch.Size() takes an iterable of 'int' (item {i} is '{type(s).__name__}')") from None
+        return tuple.__new__(cls, items)
+
     def __repr__(self) -> str:
         return f"torch.Size({list(self)})"
+
+    def __getitem__(self, key):
+        out = tuple.__getitem__(self, key)
+        return tuple.__new__(Size, out) if isinstance(key, slice) else out
+
+    def __add__(self, other):
+        if not isinstance(other, tuple):
+            # PyTorch's message names the type bare: "(not list)"
+            raise TypeError(f"can only concatenate tuple (not {type(other).__name__}) to torch.Size")
+        return tuple.__new__(Size, tuple.__add__(self, other))
+
+    def __radd__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return tuple.__new__(Size, tuple.__add__(other, self))
+
+    def __mul__(self, n):
+        out = tuple.__mul__(self, n)
+        return out if out is NotImplemented else tuple.__new__(Size, out)
+
+    __rmul__ = __mul__
 
     def numel(self) -> int:
         n = 1
@@ -133,18 +170,23 @@ class Tensor:
         t._grad_fn = None
         t._output_nr = 0
         t._requires_grad = requires_grad
-        t._version_counter = [0]
+        # made under inference_mode: an inference tensor (its views share the counter's type)
+        t._version_counter = InferenceCounter([0]) if _state.inference else [0]
         t._meta = None
         return t
+
+    def is_inference(self) -> bool:
+        """Whether this tensor (or the tensor it views) was made under ``inference_mode``."""
+        return type(self._version_counter) is InferenceCounter
 
     # ------------------------------------------------------------------ metadata
     @property
     def shape(self) -> Size:
-        return Size(self._data.shape)
+        return tuple.__new__(Size, self._data.shape)
 
     def size(self, dim: int | None = None):
         if dim is None:
-            return Size(self._data.shape)
+            return tuple.__new__(Size, self._data.shape)
         return self._data.shape[self._wrap_dim(dim)]
 
     @property
@@ -250,6 +292,8 @@ class Tensor:
                     "differentiation use var_no_grad = var.detach()."
                 )
             raise RuntimeError(msg)
+        if value and type(self._version_counter) is InferenceCounter and not _state.inference:
+            raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.")
         if value and self._data.dtype.kind != "f":
             kinds = "floating point" if method else "floating point and complex"
             raise RuntimeError(f"only Tensors of {kinds} dtype can require gradients")
@@ -628,10 +672,29 @@ class Tensor:
         self._escaped("bool")
         return bool(self._data.reshape(()))
 
-    def __array__(self, dtype=None, copy=None):
-        if self.requires_grad:
-            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
-        return self._data if dtype is None else self._data.astype(dtype)
+    def __array__(self, dtype=None):
+        """``np.asarray(t)``: ``t.numpy()`` (refused while ``t`` requires grad in grad mode), cast to
+        ``dtype``. PyTorch's signature has no ``copy``: numpy 2 then warns, and copies itself."""
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype, copy=False)
+
+    def __array_wrap__(self, array):
+        """A numpy ufunc's result over this tensor, as a tensor over it (PyTorch's: bools become
+        uint8). Numpy also computes ``t + array``, which the tensor's operator refuses.
+
+        Its signature is PyTorch's, which numpy 2 calls with a DeprecationWarning.
+
+        >>> import numpy as np, gradlens_core as torch, warnings
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     torch.tensor([1, 2]) + np.array([0.5, 1.0])
+        tensor([1.5000, 3.0000], dtype=torch.float64)
+        """
+        from ._factories import from_numpy
+
+        if array.dtype == bool:
+            array = array.astype("uint8")
+        return from_numpy(array)
 
     def __len__(self) -> int:
         if not self._data.ndim:
@@ -660,9 +723,11 @@ class Tensor:
     __str__ = __repr__
 
     def __format__(self, spec: str) -> str:
-        if self._data.ndim == 0 and spec:
-            return format(self._data.item(), spec)
-        return repr(self)
+        """A 0-d tensor formats as its item (``f"{t}"`` is ``2.5``), others as ``object`` does:
+        ``str(t)`` for an empty spec, a TypeError for any other."""
+        if self._data.ndim == 0 and type(self) is Tensor:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
 
     def __reduce_ex__(self, protocol):
         return (_rebuild, (self._data.copy(), self._requires_grad))
@@ -704,18 +769,21 @@ _NO_META = (None, None)
 _NO_EDGE = (None, 0)
 
 
-def record(out, node_cls, inputs, saved=(), ctx=None, save_output=False, op=None):
+def record(out, node_cls, inputs, saved=(), ctx=None, save_output=False, op=None, grad_edges_only=False):
     """Attach history to the fresh result ``out`` of an op over ``inputs``; returns ``out``.
 
     ``saved`` lists what the formula needs: tensors (saved with their version) or Python
     scalars. Nothing is recorded when grad mode is off or no input requires grad.
+    ``grad_edges_only``: the node has edges only to the inputs that require grad (PyTorch's
+    NotImplemented node).
     """
     if _state.enabled:
         for t in inputs:
             if isinstance(t, Tensor) and (
                 t._requires_grad or t._grad_fn is not None or (t._meta is not None and t.requires_grad)
             ):
-                node = _make_node(node_cls, inputs, saved, ctx)
+                edges = tuple(x for x in inputs if _requires_grad(x)) if grad_edges_only else inputs
+                node = _make_node(node_cls, edges, saved, ctx)
                 if out._data.dtype.kind not in "fc":
                     check_differentiable(out)
                 out._grad_fn = node
@@ -778,7 +846,7 @@ def _edge_and_meta(t):
 
 def _save_output(node, out) -> None:
     s = SavedTensor(out, is_output=True)
-    node._saved = [*node._saved, s]
+    node._held = [*node._held, s]
     if _events.active:
         _events.emit("saved", node=node, tensor=out, version=s.version, is_output=True, saved=s)
 
@@ -1019,6 +1087,12 @@ def finish_inplace(
         node = _make_node(node_cls, inputs if node_inputs is None else node_inputs, saved, ctx)
     if node is not None and saved and _ORIGINAL_SELF_CLONES:
         _sequence_original_self(saved)
+    if type(counter) is InferenceCounter and not _state.inference:
+        # PyTorch refuses when it bumps the version, after the kernel wrote the values
+        raise RuntimeError(
+            "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a clone to get a "
+            "normal tensor before doing inplace update.See https://github.com/pytorch/rfcs/pull/17 for more details."
+        )
     counter[0] = old_version + 1
     if node is not None:
         _set_history(self, node)

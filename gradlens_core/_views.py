@@ -14,10 +14,13 @@ the view's own history can be regenerated (``AsStridedBackward0``), as PyTorch d
 from __future__ import annotations
 
 import math
+import numbers
+import operator
+import warnings
 
 import numpy as np
 
-from . import _events, _grad_mode
+from . import _dtype, _events, _grad_mode
 from ._argparse import refuse, refuse_given
 from ._autograd import ERR_BACKWARD_TWICE, Node, node_class
 from ._layout import empty_strided, restrided
@@ -309,6 +312,9 @@ class CopySlices(Node):
 
     __slots__ = ("fn",)
 
+    def name(self) -> str:
+        return "torch::autograd::CopySlices"  # a C++ node, named with its namespace
+
     @staticmethod
     def _formula(node, g, ns):
         fn = node.fn
@@ -335,8 +341,8 @@ class CopySlices(Node):
             self.fn.release()
             self.fn = None
 
-    def _saved_tensors(self) -> tuple:
-        return () if self.fn is None else self.fn._saved
+    def _all_saved(self) -> tuple:
+        return () if self.fn is None else self.fn._held
 
 
 # ----------------------------------------------------------------------------- the view ops
@@ -509,8 +515,11 @@ def transpose(self: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dims (TransposeBackward0)."""
     n = max(self._data.ndim, 1)
     d0, d1 = self._wrap_dim(dim0, n), self._wrap_dim(dim1, n)
-    # the grad is a new view even when the dims are the same (a leaf may then take it)
-    step = ViewStep(lambda a: a.swapaxes(d0, d1) if a.ndim else a.view(), lambda g, ns: ns.swapaxes(g, d0, d1))
+    if dim0.__class__ is not int or dim1.__class__ is not int:
+        dim0, dim1 = d0, d1
+    # the grad is a new view even when the dims are the same (a leaf may then take it); the
+    # backward takes the dims as given, as PyTorch's formula (and ``_saved_dim0``) does
+    step = ViewStep(lambda a: a.swapaxes(d0, d1) if a.ndim else a.view(), lambda g, ns: ns.swapaxes(g, dim0, dim1))
     return make_view(self, step.forward(self._data), "TransposeBackward0", step, "transpose")
 
 
@@ -539,19 +548,23 @@ def permute(self: Tensor, *dims) -> Tensor:
             f"permute(sparse_coo): number of dimensions in the tensor input does not match the length of the "
             f"desired ordering of dimensions i.e. input.dim() = {self._data.ndim} is not equal to len(dims) = {len(dims)}"
         )
-    dims = tuple(self._wrap_dim(d) for d in dims)
-    if len(set(dims)) != len(dims):
+    wrapped = tuple(self._wrap_dim(d) for d in dims)
+    if len(set(wrapped)) != len(wrapped):
         raise RuntimeError("permute(): duplicate dims are not allowed.")
-    inverse = tuple(int(i) for i in np.argsort(dims))
+    inverse = tuple(int(i) for i in np.argsort(wrapped))
+    # the forward step keeps the dims as given (PyTorch's ``_saved_dims``; numpy takes them so)
     step = ViewStep(lambda a: a.transpose(dims), lambda g, ns: ns.permute(g, inverse))
-    return make_view(self, self._data.transpose(dims), "PermuteBackward0", step, "permute")
+    return make_view(self, self._data.transpose(wrapped), "PermuteBackward0", step, "permute")
 
 
 @autograd_first(call=("unsqueeze", False))
 def unsqueeze(self: Tensor, dim: int) -> Tensor:
     """Insert a dim of size 1 (UnsqueezeBackward0)."""
     d = self._wrap_dim(dim, self._data.ndim + 1)
-    step = ViewStep(lambda a: unsqueezed(a, d), lambda g, ns: ns.squeeze(g, d))  # grad.squeeze(dim)
+    if dim.__class__ is not int:
+        dim = d
+    # grad.squeeze(dim), the dim as given (as PyTorch's formula and ``_saved_dim``)
+    step = ViewStep(lambda a: unsqueezed(a, d), lambda g, ns: ns.squeeze(g, dim))
     return make_view(self, unsqueezed(self._data, d), "UnsqueezeBackward0", step, "unsqueeze")
 
 
@@ -567,20 +580,22 @@ def squeeze(self: Tensor, dim=_ALL_DIMS) -> Tensor:
         name = "SqueezeBackward0"
     else:
         one = not isinstance(dim, (list, tuple)) and not (isinstance(dim, Tensor) and dim.ndim)
-        dims = (dim,) if one else tuple(_shape_args((dim,)))
-        wrapped = {self._wrap_dim(d, max(len(shape), 1)) for d in dims}
+        dim = (dim if dim.__class__ is int else int_arg(dim, "dim")) if one else tuple(_shape_args((dim,)))
+        wrapped = {self._wrap_dim(d, max(len(shape), 1)) for d in ((dim,) if one else dim)}
         squeezed = [i for i in sorted(wrapped) if i < len(shape) and shape[i] == 1]
         name = "SqueezeBackward1" if one else "SqueezeBackward2"
     new = tuple(s for i, s in enumerate(shape) if i not in squeezed)
-    step = ViewStep(lambda a: a.reshape(new), lambda g, ns: _unsqueeze_to(g, squeezed, ns))
+    # the backward keeps ``dim`` as given too (PyTorch's ``_saved_dim``)
+    step = ViewStep(lambda a: a.reshape(new), lambda g, ns: _unsqueeze_to(g, squeezed, ns, dim))
     data = self._data.reshape(new)
     if not data.size:  # the kept dims keep their strides (numpy's reshape of an empty array restrides it)
         data = restrided(data, tuple(st for i, st in enumerate(self._data.strides) if i not in squeezed))
     return make_view(self, data, name, step, "squeeze")
 
 
-def _unsqueeze_to(g, dims, ns):
-    """The backward of squeeze: ``grad.unsqueeze(d)`` for each squeezed dim, as PyTorch's unsqueeze_to."""
+def _unsqueeze_to(g, dims, ns, given=None):
+    """The backward of squeeze: ``grad.unsqueeze(d)`` for each squeezed dim, as PyTorch's
+    unsqueeze_to. (``given``: squeeze's dim argument, kept for ``_saved_dim``.)"""
     for d in dims:
         g = ns.unsqueeze(g, d)
     return g
@@ -673,12 +688,19 @@ def select(self: Tensor, dim: int, index: int) -> Tensor:
         raise IndexError(
             f"select(): index {index} out of range for tensor of size {list(self._data.shape)} at dimension {d}"
         )
-    return _select(self, d, int(index))
+    return _select(self, d, int(index), dim)
 
 
-def _select(self: Tensor, d: int, index: int) -> Tensor:
-    key = (slice(None),) * d + (index,)
-    return _key_view(self, key, "SelectBackward0", "select")
+def _select(self: Tensor, d: int, index: int, dim=None) -> Tensor:
+    return _key_view(self, _dim_key(d if dim is None else dim, d, index), "SelectBackward0", "select")
+
+
+def _dim_key(dim, d: int, item) -> tuple:
+    """The basic key applying ``item`` along dim ``d``, counted from the end when ``dim`` was
+    given negative: the view's node keeps the dim as given (PyTorch's ``_saved_dim``)."""
+    if dim.__class__ is int and dim < 0:
+        return (Ellipsis, item) + (slice(None),) * (-dim - 1)
+    return (slice(None),) * d + (item,)
 
 
 def narrow(self: Tensor, dim: int, start: int, length: int, *, _call=("narrow", False)) -> Tensor:
@@ -704,12 +726,12 @@ def narrow(self: Tensor, dim: int, start: int, length: int, *, _call=("narrow", 
         start += n
     if start > n - length:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
-    key = (slice(None),) * d + (slice(start, start + length),)
-    return _key_view(self, key, "SliceBackward0", "narrow")
+    return _key_view(self, _dim_key(dim, d, slice(start, start + length)), "SliceBackward0", "narrow")
 
 
 def _key_view(self, key, name, op):
-    key = key + (Ellipsis,)  # an Ellipsis keeps a 0-d result an array view, not a numpy scalar
+    if key[0] is not Ellipsis:  # an Ellipsis keeps a 0-d result an array view, not a numpy scalar
+        key = key + (Ellipsis,)
     in_shape = self._data.shape
     # select_backward / slice_backward (SelectBackwardBackward0 ... under create_graph)
     backward_op = name.replace("Backward0", "BackwardBackward0")
@@ -724,7 +746,7 @@ class MultiViewNode(Node):
 
     @staticmethod
     def _formula(node, grads, ns):
-        in_shape, dim, sizes = node._ctx
+        in_shape, dim, sizes = node._ctx[:3]
         like = next(g for g in grads if g is not None)
         if sizes is None:
             # unbind_backward: stack(grads, dim), zeros({}).expand(sizes) for a missing grad
@@ -741,9 +763,10 @@ class MultiViewNode(Node):
         return self._formula(self, grads, ns)
 
 
-def _multi_view(self: Tensor, keys, name: str, op: str, dim: int, sizes) -> tuple:
+def _multi_view(self: Tensor, keys, name: str, op: str, dim: int, sizes, given) -> tuple:
     """Views ``self[key]`` for each key, made by one node as PyTorch's split/unbind do: the
-    pieces' ``sizes`` along ``dim`` (split), or None (unbind, whose keys select)."""
+    pieces' ``sizes`` along ``dim`` (split), or None (unbind, whose keys select). ``given``:
+    the dim and split size as given (PyTorch's ``_saved_dim``, ``_saved_split_size``)."""
     from ._tensor import check_differentiable, needs_grad
 
     keys = [k + (Ellipsis,) for k in keys]
@@ -751,7 +774,7 @@ def _multi_view(self: Tensor, keys, name: str, op: str, dim: int, sizes) -> tupl
     node = None
     if needs_grad(self):
         cls = node_class(name, base=MultiViewNode)
-        node = cls((self._edge(),), (), (in_shape, dim, sizes), [(in_shape, self._data.dtype)])
+        node = cls((self._edge(),), (), (in_shape, dim, sizes, given), [(in_shape, self._data.dtype)])
         node._n_outputs = len(keys)
     # each view's own step back to ``self``: select_backward or slice_backward
     backward_op = "SelectBackwardBackward0" if sizes is None else "SliceBackwardBackward0"
@@ -778,7 +801,7 @@ def unbind(self: Tensor, dim: int = 0):
     """The slices along ``dim`` (UnbindBackward0)."""
     d = self._wrap_dim(dim)
     keys = [(slice(None),) * d + (i,) for i in range(self._data.shape[d])]
-    return _multi_view(self, keys, "UnbindBackward0", "unbind", d, None)
+    return _multi_view(self, keys, "UnbindBackward0", "unbind", d, None, (dim,))
 
 
 @autograd_first
@@ -820,7 +843,7 @@ def _split(self: Tensor, split_size, dim: int):
     for size in sizes:
         keys.append((slice(None),) * d + (slice(start, start + size),))
         start += size
-    return _multi_view(self, keys, name, "split", d, sizes)
+    return _multi_view(self, keys, name, "split", d, sizes, (dim, split_size))
 
 
 def chunk(self: Tensor, chunks: int, dim: int = 0, *, _call=("chunk", False)):
@@ -837,63 +860,132 @@ def chunk(self: Tensor, chunks: int, dim: int = 0, *, _call=("chunk", False)):
     n = self._data.shape[d]
     size = -(-n // chunks) if n else 0
     if size == 0:
-        return split(self, [0] * chunks if not n else [n], d)
-    return split(self, size, d)
+        return split(self, [0] * chunks if not n else [n], dim)
+    return split(self, size, dim)
 
 
 # ----------------------------------------------------------------------------- indexing
 
 
-def _is_basic(item) -> bool:
-    if isinstance(item, Tensor):
-        # a 0-d integer tensor indexes like an int (a view), as in PyTorch
-        return item._data.ndim == 0 and item._data.dtype.kind in "iu"
-    return item is None or item is Ellipsis or isinstance(item, (int, slice, np.integer)) and not isinstance(item, bool)
+_INVALID_INDEX = "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid indices"
+_SEQUENCE_AS_TUPLE = (
+    "Using a non-tuple sequence for multidimensional indexing is deprecated and will be changed in pytorch 2.9; "
+    "use x[tuple(seq)] instead of x[seq]. In pytorch 2.9 this will be interpreted as tensor index, "
+    "x[torch.tensor(seq)], which will result either in an error or a different result"
+)
+_UINT8_INDEX = "indexing with dtype torch.uint8 is now deprecated, please use a dtype torch.bool instead."
 
 
-def _normalise_key(key):
-    if not isinstance(key, tuple):
-        key = (key,)
-    return key
+def _is_sequence(x) -> bool:
+    """Python's PySequence_Check, which PyTorch's indexing asks: a list, tuple, range, string or
+    numpy array (even a 0-d one), any object with ``__getitem__`` that is no mapping; not a
+    tensor or a numpy scalar."""
+    return not isinstance(x, (Tensor, dict, np.generic)) and hasattr(type(x), "__getitem__")
+
+
+def _key_items(key) -> tuple:
+    """The items of an index key as PyTorch reads them (its wrapTuple): a tuple's; a short
+    non-tuple sequence holding a tensor, a sequence, a slice, None or Ellipsis (``x[[0, [1, 2]]]``)
+    is read as a tuple too, with PyTorch's deprecation warning; anything else is one item (a
+    list of numbers is one index, a numpy array too).
+
+    >>> _key_items([0, 1]), _key_items((0, [1]))
+    (([0, 1],), (0, [1]))
+    """
+    if isinstance(key, tuple):
+        return key
+    if type(key) is np.ndarray or not _is_sequence(key):
+        return (key,)
+    try:
+        n = len(key)
+    except TypeError:
+        return (key,)
+    if n >= 32:  # numpy's heuristic, which PyTorch follows: a long sequence is an index
+        return (key,)
+    for item in key:
+        if isinstance(item, (Tensor, slice)) or item is None or item is Ellipsis or _is_sequence(item):
+            warnings.warn(_SEQUENCE_AS_TUPLE, UserWarning, stacklevel=3)
+            return tuple(key)
+    return (key,)
+
+
+def _count_specified(items) -> int:
+    """How many dims of the tensor a key's items consume, counted as PyTorch counts them before
+    it reads them (count_specified_dimensions): a bool or uint8 tensor its dims, None, Ellipsis
+    and Python bools none, anything else one (a nested list of bools too)."""
+    n = 0
+    for item in items:
+        if isinstance(item, Tensor):
+            n += item._data.ndim if item._data.dtype in (np.bool_, np.uint8) else 1
+        elif not (item is None or item is Ellipsis or item is True or item is False):
+            n += 1
+    return n
 
 
 def _to_index(item):
-    """A key item as PyTorch reads it: tensors, lists and arrays become index arrays (int64 or
-    bool), a 0-d bool tensor a Python bool; the rest stays as it is."""
-    if isinstance(item, Tensor):
-        d = item._data
-        if d.ndim == 0 and d.dtype == np.bool_:
-            return bool(d)
-    elif isinstance(item, float):
-        raise IndexError(
-            "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid indices "
-            "(got float)"
-        )
-    elif isinstance(item, (list, np.ndarray)):
-        d = np.asarray(item)
-        if d.dtype.kind == "f":
-            # PyTorch's indexing_tensor_from_data: a sequence that is no bool (or uint8) one
-            # becomes an int64 index, its floats truncated ([] is an empty index)
-            d = d.astype(np.int64)
-        elif d.dtype.kind in "US":
-            raise TypeError(f"new(): invalid data type '{'str' if d.dtype.kind == 'U' else 'bytes'}'")
-    elif isinstance(item, (str, bytes)):  # a sequence: torch.tensor of it is refused
-        raise TypeError(f"new(): invalid data type '{type(item).__name__}'")
-    else:
+    """A key item as PyTorch's applySlicing reads it: None, Ellipsis, slices and Python bools
+    stay, integers (numpy's too) become ints; a tensor, or a sequence (a list, a numpy array,
+    even a 0-d one) made an index tensor, becomes an index array -- int64, or a bool or uint8
+    mask -- or, with no dims, an int (a select) or a Python bool; anything else must have
+    ``__index__``."""
+    if item is None or item is Ellipsis or isinstance(item, (bool, slice)):
         return item
+    if isinstance(item, (int, np.integer)):
+        return int(item)
+    if isinstance(item, Tensor):
+        d = _tensor_index(item)
+    elif _is_sequence(item):
+        d = _sequence_index(item)
+    else:
+        try:
+            return operator.index(item)
+        except TypeError:
+            raise IndexError(f"{_INVALID_INDEX} (got {_type_name(item)})") from None
+    if d.ndim:
+        return d
+    return bool(d) if d.dtype in (np.bool_, np.uint8) else int(d)
+
+
+def _tensor_index(t: Tensor) -> np.ndarray:
+    d = t._data
     if d.dtype.kind == "f":
         raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
     return d
 
 
-def _specified_dims(items) -> int:
-    """How many dims of the tensor a key consumes (a bool mask consumes one per dim)."""
-    n = 0
-    for item in items:
-        if item is None or item is Ellipsis or isinstance(item, bool):
-            continue
-        n += item.ndim if isinstance(item, np.ndarray) and item.dtype == np.bool_ else 1
-    return n
+def _sequence_index(seq) -> np.ndarray:
+    """PyTorch's indexing_tensor_from_data: a sequence as an index tensor, bool or uint8 if its
+    values are, else int64 (floats truncated)."""
+    if isinstance(seq, (str, bytes)):  # torch.tensor of it is refused
+        raise TypeError(f"new(): invalid data type '{type(seq).__name__}'")
+    d = np.asarray(_numbers_of(seq))
+    if d.dtype.kind in "US":
+        raise TypeError(f"new(): invalid data type '{'str' if d.dtype.kind == 'U' else 'bytes'}'")
+    if d.dtype == object:  # a long list holding a slice, ...
+        odd = next(v for v in d.flat if not isinstance(v, (numbers.Number, Tensor)))
+        raise RuntimeError(f"Could not infer dtype of {type(odd).__name__}")
+    return d if d.dtype in (np.bool_, np.uint8) else d.astype(np.int64)
+
+
+def _numbers_of(seq):
+    """A nested list with its tensors as the numbers PyTorch stores for them: a bool tensor's
+    value, another's ``__index__`` (a tensor of one integer; a float one is refused)."""
+    if isinstance(seq, Tensor):
+        return bool(seq._data) if seq._data.dtype == np.bool_ and seq._data.size == 1 else operator.index(seq)
+    if isinstance(seq, (list, tuple)) and any(isinstance(v, (Tensor, list, tuple)) for v in seq):
+        return [_numbers_of(v) for v in seq]
+    return seq
+
+
+def _uint8_masks(indices: dict) -> int:
+    return sum(index.dtype == np.uint8 for index in indices.values())
+
+
+def _warn_uint8(masks: int, stacklevel: int = 3) -> None:
+    """PyTorch's warning for each of ``masks`` uint8 masks, each time it expands the indices (in
+    index and index_put_, and again in their backward, which index with them)."""
+    for _ in range(masks):
+        warnings.warn(_UINT8_INDEX, UserWarning, stacklevel=stacklevel)
 
 
 def getitem(self: Tensor, key) -> Tensor:
@@ -903,8 +995,8 @@ def getitem(self: Tensor, key) -> Tensor:
         start, stop, step = key.indices(self._data.shape[0])
         if step <= 0:
             raise ValueError("step must be greater than zero")
-        return _key_view(self, (slice(start, max(stop, start), step),), "SliceBackward0", "slice")
-    if self._data.ndim == 0 and type(key) is int:
+        return _key_view(self, (_as_given(key),), "SliceBackward0", "slice")
+    if self._data.ndim == 0 and isinstance(key, (int, np.integer)) and not isinstance(key, bool):
         # a lone int on a 0-d tensor is a select of a missing dim (PyTorch's applySelect)
         if key == 0:
             raise IndexError(
@@ -912,16 +1004,11 @@ def getitem(self: Tensor, key) -> Tensor:
                 "convert a 0-dim tensor to a number"
             )
         raise IndexError(f"index {key} is out of bounds for dimension 0 with size 0")
-    items = _normalise_key(key)
-    if all(_is_basic(i) for i in items):
-        return _basic_index(self, items)
-    out, indices = _apply_slicing(self, [_to_index(i) for i in items])
-    return _advanced_index(out, indices)
-
-
-def _basic_index(self: Tensor, items, alias: bool = True) -> Tensor:
-    out, _ = _apply_slicing(self, items)
-    if out is self and alias:  # reading: a fresh tensor, as PyTorch's getitem (not setitem)
+    out, indices = _apply_slicing(self, _key_items(key))
+    if indices:
+        _warn_uint8(_uint8_masks(indices))
+        return _advanced_index(out, indices)
+    if out is self:  # reading: a fresh tensor, as PyTorch's getitem (not setitem)
         return make_view(self, self._data.view(), "AliasBackward0", _ALIAS, "alias")
     return out
 
@@ -933,13 +1020,14 @@ def _apply_slicing(self: Tensor, items):
 
     Returns ``(view, {dim: index array})``.
     """
-    n_specified = _specified_dims(items)
+    n_specified = _count_specified(items)
     if n_specified > self._data.ndim:
         raise IndexError(f"too many indices for tensor of dimension {self._data.ndim}")
     out = self
     indices = {}
     dim = 0  # position in ``out``
     for position, item in enumerate(items):
+        item = _to_index(item)
         if item is Ellipsis:
             dim += self._data.ndim - n_specified
         elif item is None:
@@ -952,24 +1040,35 @@ def _apply_slicing(self: Tensor, items):
             dim += 1
         elif isinstance(item, np.ndarray):
             indices[dim] = item
-            dim += item.ndim if item.dtype == np.bool_ else 1
+            dim += item.ndim if item.dtype in (np.bool_, np.uint8) else 1
         elif isinstance(item, slice):
             size = out._data.shape[dim]
             start, stop, step = item.indices(size)
             if step <= 0:
                 raise ValueError("step must be greater than zero")
             if not _is_full_slice(item, size):
-                key = (slice(None),) * dim + (slice(start, max(stop, start), step),)
+                key = (slice(None),) * dim + (_as_given(item),)
                 out = _key_view(out, key, "SliceBackward0", "slice")
             dim += 1
         else:
-            index = int(item)
             size = out._data.shape[dim]
-            if not -size <= index < size:
+            if not -size <= item < size:
                 # PyTorch names the dimension by the index's position in the key
-                raise IndexError(f"index {index} is out of bounds for dimension {position} with size {size}")
-            out = _select(out, dim, index)
+                raise IndexError(f"index {item} is out of bounds for dimension {position} with size {size}")
+            out = _select(out, dim, item)
     return out, indices
+
+
+_INT64_MAX = (1 << 63) - 1
+
+
+def _as_given(item: slice) -> slice:
+    """The slice as PyTorch's slice op takes it (and its node keeps it: ``_saved_start``,
+    ``_saved_end``): its ints as written, a missing start 0, stop INT64_MAX, step 1. numpy
+    selects the same elements with it as with the normalised slice."""
+    start = 0 if item.start is None else operator.index(item.start)
+    stop = _INT64_MAX if item.stop is None else operator.index(item.stop)
+    return slice(start, stop, 1 if item.step is None else operator.index(item.step))
 
 
 def _is_full_slice(item: slice, size: int) -> bool:
@@ -989,15 +1088,10 @@ def _index_key(shape, indices) -> tuple:
     """
     arrays = {}
     for dim, idx in sorted(indices.items()):
-        if idx.dtype != np.bool_:
+        if not _is_mask(idx):
             arrays[dim] = idx
             continue
-        for j in range(idx.ndim):
-            if idx.shape[j] != shape[dim + j]:
-                raise IndexError(
-                    f"The shape of the mask {list(idx.shape)} at index {j} does not match the shape of the indexed "
-                    f"tensor {list(shape)} at index {dim + j}"
-                )
+        _check_mask_shape(idx, shape, dim)
         for j, nz in enumerate(np.nonzero(idx)):
             arrays[dim + j] = nz
     dims = sorted(arrays)
@@ -1016,6 +1110,20 @@ def _index_key(shape, indices) -> tuple:
         result = joint + tuple(n for d, n in enumerate(shape) if d not in arrays)
     key = tuple(arrays.get(d, slice(None)) for d in range(dims[-1] + 1))
     return key, result
+
+
+def _is_mask(index: np.ndarray) -> bool:
+    return index.dtype == np.bool_ or index.dtype == np.uint8  # (uint8: a deprecated mask)
+
+
+def _check_mask_shape(mask: np.ndarray, shape, dim: int) -> None:
+    """A mask indexing the dims from ``dim`` on must have their sizes."""
+    for j in range(mask.ndim):
+        if mask.shape[j] != shape[dim + j]:
+            raise IndexError(
+                f"The shape of the mask {list(mask.shape)} at index {j} does not match the shape of the indexed "
+                f"tensor {list(shape)} at index {dim + j}"
+            )
 
 
 def _check_bounds(shape, key, result_shape) -> None:
@@ -1045,8 +1153,10 @@ def _advanced_index(self: Tensor, indices) -> Tensor:
     # an empty result reads nothing (numpy would still check the indices)
     data = np.zeros(result_shape, self._data.dtype) if 0 in result_shape else np.ascontiguousarray(self._data[key])
     out = Tensor._wrap(data)
-    # the indices are saved for backward (and freed by it, as PyTorch's saved indices are)
-    return record(out, node_class("IndexBackward0", _index_bw), (self,), (key,), ctx=self._data.shape, op="index")
+    # the indices are saved for backward (and freed by it, as PyTorch's saved indices are); the
+    # index arrays as given (by dim) are kept for ``_saved_indices``
+    ctx = (self._data.shape, indices, _uint8_masks(indices))
+    return record(out, node_class("IndexBackward0", _index_bw), (self,), (key,), ctx=ctx, op="index")
 
 
 def index_select(self: Tensor, dim: int, index, *, _call=("index_select", False)) -> Tensor:
@@ -1064,11 +1174,11 @@ def index_select(self: Tensor, dim: int, index, *, _call=("index_select", False)
     except Exception:
         refuse(_call, (self, dim, index))
         raise
-    return _index_select(self, d, index)
+    return _index_select(self, d, index, dim if dim.__class__ is int else d)
 
 
 @autograd_first
-def _index_select(self: Tensor, d: int, index: Tensor) -> Tensor:
+def _index_select(self: Tensor, d: int, index: Tensor, dim: int) -> Tensor:
     from ._autograd import node_class
 
     idx = index._data
@@ -1091,38 +1201,49 @@ def _index_select(self: Tensor, d: int, index: Tensor) -> Tensor:
         res = data.copy()
     else:
         res = np.ascontiguousarray(np.take(data, idx, axis=d))
-    key = (slice(None),) * d + (idx,) if data.ndim else ()
+    # saved: the index tensor itself, as PyTorch's (its version is checked); ``dim`` as given
     return record(
         Tensor._wrap(res),
         node_class("IndexSelectBackward0", _index_select_bw),
         (self,),
-        (key,),
-        ctx=data.shape,
+        (index,),
+        ctx=(data.shape, d, dim),
         op="index_select",
     )
 
 
 def _index_select_bw(node, g, ns):
     # index_select_backward: zeros(self.sizes()).index_add_(dim, index, grad)
-    shape, key = node._ctx, node.saved_value(0, ns)
-    return (ns.made_in_place(ns.index_add(g, shape, key, "IndexAddBackward0"), 1),)
+    (shape, d, dim), index = node._ctx, node.saved_value(0, ns)
+    idx = (index._data if ns.records_graph else index).reshape(-1).astype(np.int64)
+    key = (slice(None),) * d + (idx,) if shape else ()
+    return (ns.made_in_place(ns.index_add(g, shape, key, "IndexAddBackward0", (index, g, dim)), 1),)
 
 
 def _index_bw(node, g, ns):
-    shape, key = node._ctx, node.saved_value(0, ns)
-    # PyTorch's index_backward: _index_put_impl_(grad.new_zeros(shape), indices, grad, accumulate=True)
-    return (ns.made_in_place(ns.index_add(g, shape, key, "IndexPutImplBackward0"), 1),)
+    shape, key = node._ctx[0], node.saved_value(0, ns)
+    # PyTorch's index_backward: _index_put_impl_(grad.new_zeros(shape), indices, grad, accumulate=True),
+    # whose node saves the same index tensors
+    _warn_uint8(node._ctx[2])
+    saved = ()
+    if ns.records_graph:
+        from ._saved_attrs import index_tensors
+
+        saved = (index_tensors(node),)
+    return (ns.made_in_place(ns.index_add(g, shape, key, "IndexPutImplBackward0", saved), 1),)
 
 
 def _index_put_bw(node, g, ns):
     (key,) = node.unpack(ns)  # saved (as PyTorch saves the indices): gone after a backward
-    value_shape, accumulate = node._ctx
+    value_shape, accumulate, _, uint8_masks = node._ctx
+    # each grad indexes with the indices: self's (unless accumulate) with index_put, values' with index
+    _warn_uint8(uint8_masks * ((node.needs(0) and not accumulate) + node.needs(1)))
     if ns.records_graph:
         # derivatives.yaml: self: accumulate ? grad : grad.index_put(indices, zeros_like(values),
         # false); values: grad.index(indices) (self's first, as the generated node computes them)
         gself = gvalues = None
         if node.needs(0):
-            gself = g if accumulate else _index_put_zeros(g, key, value_shape)
+            gself = g if accumulate else _index_put_zeros(g, key, value_shape, uint8_masks)
         if node.needs(1):
             gvalues = ns.take(g, key)
         return gself, gvalues
@@ -1133,14 +1254,14 @@ def _index_put_bw(node, g, ns):
     return gself, ns.take(g, key)
 
 
-def _index_put_zeros(g: Tensor, key, value_shape) -> Tensor:
+def _index_put_zeros(g: Tensor, key, value_shape, uint8_masks: int) -> Tensor:
     """``g.index_put(indices, zeros(value_shape), false)``: a copy of ``g`` with zeros at
     ``key`` (IndexPutBackward0 over ``g``; the zeros have no history)."""
     out = Tensor._wrap(np.array(g._data, copy=True))
     out._data[key] = 0
     zeros = Tensor._wrap(np.zeros(value_shape, g._data.dtype))
     node = node_class("IndexPutBackward0", _index_put_bw)
-    return record(out, node, (g, zeros), (key,), ctx=(value_shape, False), op="index_put")
+    return record(out, node, (g, zeros), (key,), ctx=(value_shape, False, None, uint8_masks), op="index_put")
 
 
 def setitem(self: Tensor, key, value) -> None:
@@ -1150,11 +1271,10 @@ def setitem(self: Tensor, key, value) -> None:
     value = _value_to_tensor(self, value)
     if key is False:
         return  # a lone False selects nothing: not even the version moves
-    items = _normalise_key(None if key is True else key)  # a lone True is an unsqueeze
-    if all(_is_basic(i) for i in items):
-        copy_to(_basic_index(self, items, alias=False), value)
+    target, indices = _apply_slicing(self, _key_items(None if key is True else key))  # a lone True unsqueezes
+    if not indices:
+        copy_to(target, value)
         return
-    target, indices = _apply_slicing(self, [_to_index(i) for i in items])
     _index_put(target, indices, _without_leading_ones(value), False)
 
 
@@ -1162,13 +1282,20 @@ def _value_to_tensor(self: Tensor, value) -> Tensor:
     """A tensor, or a Python number as a 0-d tensor of ``self``'s dtype (PyTorch's valueToTensor)."""
     if isinstance(value, Tensor):
         return value
-    if isinstance(value, (bool, int, float, complex, np.integer)):  # np.float64 is a float
+    if isinstance(value, (bool, int, float, np.integer)):  # np.float64 is a float
+        if not isinstance(value, float) and not -(2**63) <= value < 2**63:
+            raise ValueError("Overflow when unpacking long long")  # an int is read as int64
+        return Tensor._wrap(np.asarray(_dtype.scalar_tensor_value(value, self.dtype)))
+    if isinstance(value, complex):
         return Tensor._wrap(np.asarray(value).astype(self._data.dtype))
     raise TypeError(f"can't assign a {_type_name(value)} to a {self.type()}")
 
 
 def _type_name(value) -> str:
+    """A type's name as PyTorch's errors print it (a C type's tp_name: ``numpy.ndarray``)."""
     cls = type(value)
+    if isinstance(value, Tensor):
+        return "Tensor"
     return cls.__name__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__name__}"
 
 
@@ -1203,12 +1330,19 @@ def _leading_ones(shape) -> int:
 
 def index_put_(self: Tensor, indices, values, accumulate=False) -> Tensor:
     """``self[indices] = values`` (or ``+=`` with ``accumulate``) for a tuple of index tensors (IndexPutBackward0)."""
-    from ._ops import as_tensor_arg
-
+    # PyTorch's parser takes tensors only (a list, a number, a numpy array, None are refused)
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError(
+            f"index_put_(): argument 'indices' (position 1) must be tuple of Tensors, not {_type_name(indices)}"
+        )
+    for position, index in enumerate(indices):
+        if not isinstance(index, Tensor):
+            raise TypeError(f"expected Tensor as element {position} in argument 0, but got {_type_name(index)}")
+    if not isinstance(values, Tensor):
+        raise TypeError(f"index_put_(): argument 'values' (position 2) must be Tensor, not {_type_name(values)}")
     if len(indices) > self._data.ndim:
         raise IndexError(f"too many indices for tensor of dimension {self._data.ndim} (got {len(indices)})")
-    arrays = {d: _to_index(i) for d, i in enumerate(indices) if i is not None}
-    return _index_put(self, arrays, values if isinstance(values, Tensor) else as_tensor_arg(values), accumulate)
+    return _index_put(self, {d: _tensor_index(i) for d, i in enumerate(indices)}, values, accumulate)
 
 
 def _index_put(self: Tensor, indices: dict, value: Tensor, accumulate: bool) -> Tensor:
@@ -1216,16 +1350,20 @@ def _index_put(self: Tensor, indices: dict, value: Tensor, accumulate: bool) -> 
     dispatch of one value through one mask to masked_fill_, memory overlap of the value and
     the indices, the indices, the value's shape and dtype, then the bounds as it writes."""
     from ._autograd import node_class
-    from ._ops import check_no_overlap
+    from ._ops import check_no_overlap, raise_not_a_bool_mask
     from ._tensor import check_inplace, finish_inplace
 
     check_inplace(self, "index_put_", (value,), overlap="warn")
-    masked = not accumulate and _as_masked_fill(indices, value)
+    masked = not accumulate and _as_masked_fill(self, indices, value)
     if masked:
+        (mask,) = indices.values()
+        if mask.dtype != np.bool_:
+            raise_not_a_bool_mask(_dtype.uint8)
         check_inplace(self, "masked_fill_", overlap="warn")
     else:
         for other in (value, *indices.values()):
             check_no_overlap(self, other if isinstance(other, Tensor) else Tensor._wrap(other))
+        _warn_uint8(_uint8_masks(indices), stacklevel=4)  # (setitem and index_put_ call this from the user's line)
     shape = self._data.shape
     key, result_shape = _index_key(shape, indices)
     if not masked:
@@ -1248,7 +1386,9 @@ def _index_put(self: Tensor, indices: dict, value: Tensor, accumulate: bool) -> 
     else:
         self._data[key] = vd
     node = node_class("IndexPutBackward0", _index_put_bw)
-    return finish_inplace(self, "index_put_", node, (self, value), (key,), ctx=(value._data.shape, accumulate))
+    # and the index arrays as given (``_saved_indices``)
+    ctx = (value._data.shape, accumulate, indices, 0 if masked else _uint8_masks(indices))
+    return finish_inplace(self, "index_put_", node, (self, value), (key,), ctx=ctx)
 
 
 def _expandable(shape, target) -> bool:
@@ -1258,13 +1398,17 @@ def _expandable(shape, target) -> bool:
     return all(s == t or s == 1 for s, t in zip(reversed(shape), reversed(target)))
 
 
-def _as_masked_fill(indices: dict, value: Tensor) -> bool:
-    """Whether PyTorch's index_put_ runs as masked_fill_: one value, and one boolean mask as
-    the only index (canDispatchToMaskedFill)."""
+def _as_masked_fill(self: Tensor, indices: dict, value: Tensor) -> bool:
+    """Whether PyTorch's index_put_ runs as masked_fill_ (canDispatchToMaskedFill): one value,
+    and one mask (bool, or uint8, which masked_fill_ then refuses) as the only index; the mask
+    must fit the tensor's shape."""
     if value._data.size != 1 or len(indices) != 1:
         return False
-    (index,) = indices.values()
-    return index.dtype == np.bool_
+    ((dim, index),) = indices.items()
+    if not _is_mask(index):
+        return False
+    _check_mask_shape(index, self._data.shape, dim)
+    return True
 
 
 # ----------------------------------------------------------------------------- scatter (double backward)
@@ -1306,11 +1450,12 @@ def _gather_bw(node, g, ns):
 _SCATTERS = ("ScatterBackward0", "ScatterAddBackward0")
 
 
-def place_into(g: Tensor, shape, key, name: str, into_zeros: bool) -> Tensor:
+def place_into(g: Tensor, shape, key, name: str, into_zeros: bool, saved=()) -> Tensor:
     """Zeros of ``shape`` with ``g`` placed at ``key``, recorded as the op PyTorch's formula
     calls (``name``): select_backward / slice_backward take the grad alone; scatter_ and
     _index_put_impl_ (``into_zeros``, adding up repeats) write into fresh zeros, their first
-    input, which records an empty edge."""
+    input, which records an empty edge. ``saved``: what PyTorch's node saves besides the key
+    (scatter_'s index tensor and dim, ...), for its ``_saved_*`` attributes."""
     out = np.zeros(shape, dtype=g._data.dtype)
     if into_zeros:
         np.add.at(out, key, g._data)
@@ -1318,4 +1463,4 @@ def place_into(g: Tensor, shape, key, name: str, into_zeros: bool) -> Tensor:
         out[key] = g._data
     inputs = (None, g) if into_zeros else (g,)
     formula = _gathered_bw if name in _SCATTERS else _placed_bw
-    return record(Tensor._wrap(out), node_class(name, formula), inputs, ctx=key, op=name)
+    return record(Tensor._wrap(out), node_class(name, formula), inputs, saved, ctx=key, op=name)

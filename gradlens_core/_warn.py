@@ -27,11 +27,13 @@ def is_warn_always_enabled() -> bool:
     return _always
 
 
-def warn_once(message: str, stacklevel: int | None = 3) -> None:
-    """A UserWarning the first time ``message`` is given in this process (every time if
+def warn_once(message: str, stacklevel: int | None = 3, key=None) -> None:
+    """A UserWarning the first time ``message`` (or any message of the same ``key``: one
+    TORCH_WARN_ONCE that says several things) is given in this process (every time if
     warn-always); ``stacklevel`` None names the user's line (``user_stacklevel``)."""
-    if _always or message not in _given:
-        _given.add(message)
+    key = message if key is None else key
+    if _always or key not in _given:
+        _given.add(key)
         warnings.warn(message, UserWarning, stacklevel=user_stacklevel() if stacklevel is None else stacklevel)
 
 

@@ -127,6 +127,9 @@ CASES = {
     "expm1": lambda m: ([x := _x(m, (2, 3), 0)], m.expm1(x)),
     "softplus": lambda m: ([x := _x(m, (2, 3), 0)], _F(m).softplus(x)),
     "clamp": lambda m: ([x := _x(m, (2, 3), 0)], x.clamp(-0.5, 0.5) * x),
+    "clamp_min_tensor": lambda m: ([x := _x(m, (2, 3), 0), y := _x(m, (3,), 1)], m.clamp_min(x, y) * x),
+    "clamp_max__tensor": lambda m: ([x := _x(m, (2, 3), 0), y := _x(m, (3,), 1)], (x * 1).clamp_max_(y) * x),
+    "fill_tensor": lambda m: ([x := _x(m, (2, 3), 0), v := _x(m, (), 1)], m.fill(x, v) * x * v),
     # binary, with broadcasting
     "add": lambda m: ([x := _x(m, (2, 3), 0), y := _x(m, (3,), 1)], (x + y) * (x + 2 * y)),
     "sub": lambda m: ([x := _x(m, (2, 3), 0), y := _x(m, (3,), 1)], (x - y) * (y - x)),
@@ -134,6 +137,8 @@ CASES = {
     "div": lambda m: ([x := _x(m, (2, 3), 0), y := _x(m, (3,), 1, True)], x / y),
     "div_self": lambda m: ([x := _x(m, (2, 3), 0, True)], x / x.sum()),
     "pow": lambda m: ([x := _x(m, (2, 3), 0, True), y := _x(m, (3,), 1)], x**y),
+    "remainder": lambda m: ([x := _x(m, (2, 3), 0), y := _x(m, (3,), 1, True)], m.remainder(x, y) * y),
+    "remainder_only_self": lambda m: ([x := _x(m, (2, 3), 0)], (x % _x(m, (3,), 1, True).detach()) * x),
     "maximum": lambda m: ([x := _x(m, (2, 3), 0), y := _x(m, (3,), 1)], m.maximum(x, y) * x),
     "atan2": lambda m: ([x := _x(m, (2, 3), 0), y := _x(m, (3,), 1, True)], m.atan2(x, y)),
     "lerp": lambda m: ([x := _x(m, (2, 3), 0), y := _x(m, (3,), 1), w := _x(m, (2, 1), 2)], m.lerp(x, y, w)),

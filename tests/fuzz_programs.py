@@ -675,7 +675,11 @@ class _Gen:
     def key(self, name: str, t) -> str:
         shape = tuple(t.shape)
         if shape and self.coin(0.2):
-            kind = self.pick(("list", "mask", "long", "list2"))
+            kind = self.pick(("list", "mask", "long", "list2", "nested"))
+            if kind == "nested" and len(shape) >= 2:  # a list read as a tuple (PyTorch warns)
+                return (
+                    f"[{self.int(-shape[0], shape[0] - 1)}, [{self.int(0, shape[1] - 1)}, {self.int(0, shape[1] - 1)}]]"
+                )
             if kind == "list":
                 return "[" + ", ".join(str(self.int(-shape[0], shape[0] - 1)) for _ in range(self.int(1, 3))) + "]"
             if kind == "mask":
@@ -805,7 +809,7 @@ def _unary(g: _Gen) -> str | None:
     return g.pick((f"{name} = {xn} ** {e}", f"{name} = {xn}.pow({e})", f"{name} = {g.pick(('2', '0.5'))} ** {xn}"))
 
 
-BINARY_OPS = ("+", "-", "*", "/", "+", "*", "**", ">", "==", "<=")
+BINARY_OPS = ("+", "-", "*", "/", "+", "*", "**", ">", "==", "<=", "%")
 
 
 def _binary(g: _Gen) -> str | None:
@@ -820,7 +824,7 @@ def _binary(g: _Gen) -> str | None:
     if form == "rop":
         return f"{name} = {g.scalar()} {g.pick(('+', '-', '*', '/'))} {xn}"
     if form == "fn":
-        fn = g.pick(("add", "sub", "mul", "div", "maximum", "minimum", "pow"))
+        fn = g.pick(("add", "sub", "mul", "div", "maximum", "minimum", "pow", "clamp_min", "clamp_max"))
         if fn in ("maximum", "minimum") and not y.startswith(("t", "g")):
             return f"{name} = torch.{fn}({xn}, {xn} * {y})"
         return g.pick((f"{name} = torch.{fn}({xn}, {y})", f"{name} = {xn}.{fn}({y})"))
@@ -1023,10 +1027,12 @@ def _inplace(g: _Gen) -> str | None:
         src = y[0] if y is not None else "torch.ones(1)"
         return f"{target}.copy_({src})"
     if kind == "aug":
-        return f"{xn} {g.pick(('+=', '-=', '*=', '/=', '//='))} {g.other(t)}"
+        return f"{xn} {g.pick(('+=', '-=', '*=', '/=', '//=', '%=', '**='))} {g.other(t)}"
     if kind == "draw":  # the draws land in the target's memory order
         return f"{target}.{g.pick(('uniform_(-1, 2)', 'normal_()', 'normal_(1.0, 0.5)', 'uniform_()'))}"
     if kind == "clamp":
+        if g.coin(0.5):  # a tensor bound (or a number): ClampMinBackward1 / ClampMaxBackward1
+            return f"{target}.{g.pick(('clamp_min_', 'clamp_max_'))}({g.other(t)})"
         return f"{target}.clamp_({g.pick(('-0.5', '0.0'))}, {g.pick(('0.5', '1.0'))})"
     key = g.key(xn, t)
     sel = g.m.eval(f"{xn}[{key}]")

@@ -576,7 +576,7 @@ def test_layer_norm_backward_node_edges_and_saved_values():
 
     assert edges(gradlens_core) == edges(torch)
     _, first, _ = _layer_norm_grads(gradlens_core, (2, 3), 1, True, True)
-    saved = [s.tensor for s in first[0].grad_fn._saved_tensors()]
+    saved = [s.tensor for s in first[0].grad_fn._all_saved()]
     assert len(saved) == 5  # grad_out, input, mean, rstd, weight (torch's _saved_* of the node)
 
 

@@ -1040,6 +1040,24 @@ def _parser_cases():
         ("round__decimals_float", lambda t, v: v.detach().round_(decimals=1.0)),
         ("norm_numpy_int_dim", lambda t, v: t.ones(2, 3).norm(dim=np.int64(1))),
         ("norm_0d_tensor_dim", lambda t, v: t.ones(2, 3).norm(dim=t.tensor(1))),
+        # session 8: an optional argument given by keyword is named so (read from the call)
+        ("sum_dim_then_keyword_keepdim_int", lambda t, v: t.ones(2, 3).sum(0, keepdim=1)),
+        ("sum_keyword_dim_float", lambda t, v: t.ones(2, 3).sum(dim=1.5)),
+        ("sum_fn_keyword_keepdim_none", lambda t, v: t.sum(t.ones(2, 3), 0, keepdim=None)),
+        ("sum_positional_keepdim_int", lambda t, v: t.ones(2, 3).sum(0, 1)),
+        ("sum_keyword_keepdim_int_alone", lambda t, v: t.ones(2, 3).sum(keepdim=1)),
+        ("mean_keyword_keepdim_str", lambda t, v: t.ones(2, 3).mean(0, keepdim="a")),
+        ("std_keyword_unbiased_int", lambda t, v: t.ones(2, 3).std(0, unbiased=2)),
+        ("std_fn_keyword_keepdim_int", lambda t, v: t.std(t.ones(2, 3), 0, keepdim=2)),
+        ("var_unbiased_then_keyword_keepdim_int", lambda t, v: t.ones(2, 3).var(0, True, keepdim=2)),
+        ("sort_dim_then_keyword_descending_int", lambda t, v: t.ones(2, 3).sort(0, descending=1)),
+        ("sort_keyword_dim_float", lambda t, v: t.ones(2, 3).sort(dim=0.5)),
+        ("topk_keyword_largest_int", lambda t, v: t.topk(t.ones(2, 3), 1, 0, largest=2)),
+        ("amax_keyword_keepdim_int", lambda t, v: t.ones(2, 3).amax(0, keepdim=3)),
+        ("any_keyword_keepdim_int", lambda t, v: t.ones(2, 3).any(0, keepdim=2)),
+        ("flatten_keyword_end_dim_float", lambda t, v: t.ones(2, 3).flatten(0, end_dim=1.5)),
+        ("cat_keyword_dim_float", lambda t, v: t.cat([v, v], dim=0.5)),
+        ("chunk_keyword_dim_float", lambda t, v: t.ones(2, 3).chunk(2, dim=1.5)),
     ]
     return cases
 

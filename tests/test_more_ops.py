@@ -632,6 +632,35 @@ FLOOR_DIVIDE_IN_PLACE = {
 }
 
 
+FLOOR_DIVIDE = {
+    # floor_divide has no derivative: a NotImplemented node with edges to the inputs that require grad
+    "by_number": lambda t: _divided(t, t.tensor([3.0, -4.0], requires_grad=True), 2),
+    "number_by": lambda t: _divided(t, 2, t.tensor([3.0, -4.0], requires_grad=True)),
+    "by_tensor_without_grad": lambda t: _divided(t, t.tensor([3.0, -4.0], requires_grad=True), t.tensor([2.0, 3.0])),
+    "tensor_without_grad_by": lambda t: _divided(t, t.tensor([2.0, 3.0]), t.tensor([3.0, -4.0], requires_grad=True)),
+    "by_itself": lambda t: (lambda x: _divided(t, x, x))(t.tensor([3.0, -4.0], requires_grad=True)),
+    "function": lambda t: _divided(t, t.tensor([3.0, -4.0], requires_grad=True), 2, t.floor_divide),
+    "integers": lambda t: _divided(t, t.tensor([3, -4]), 2),
+    "backward_refused": lambda t: (t.tensor([3.0, 4.0], requires_grad=True) // 2).sum().backward(),
+    "div_floor_is_differentiable": lambda t: _divided(
+        t, t.tensor([3.0, -4.0], requires_grad=True), 2, lambda a, b: t.div(a, b, rounding_mode="floor")
+    ),
+}
+
+
+def _divided(t, x, other, fn=lambda a, b: a // b):
+    y = fn(x, other)
+    node = y.grad_fn
+    edges = None if node is None else [type(n).__name__ for n, _ in node.next_functions]
+    return y.tolist(), str(y.dtype), None if node is None else type(node).__name__, edges
+
+
+@pytest.mark.parametrize("name", list(FLOOR_DIVIDE))
+def test_floor_divide_as_torch(name):
+    (mine, mine_error), (theirs, theirs_error) = _run_both(FLOOR_DIVIDE[name])
+    assert (mine, mine_error) == (theirs, theirs_error)
+
+
 def _floor_divided(t, x, other):
     x //= other
     node = x.grad_fn
@@ -649,5 +678,137 @@ def test_floor_divide_in_place_as_torch(name):
         except Exception as exc:
             return type(exc).__name__, str(exc).splitlines()[0]
         return out[:-1] if isinstance(out, tuple) else out
+
+    assert run(gradlens_core) == run(torch)
+
+
+# ----------------------------------------------------------------------------- pow_ (**=)
+
+
+def _powered(t, x, exponent):
+    x **= exponent
+    node = x.grad_fn
+    edges = None if node is None else [None if n is None else type(n).__name__ for n, _ in node.next_functions]
+    return x.tolist(), str(x.dtype), x._version, None if node is None else type(node).__name__, edges
+
+
+def _pow_backward(t, exponent, edit=None):
+    """Grads through ``b **= exponent`` (``edit``: an in-place edit of the result or of the
+    exponent after it, which breaks backward where pow saved what was edited)."""
+    a = t.tensor([1.0, 2.0, 3.0, 0.0], requires_grad=True)
+    e = exponent(t) if callable(exponent) else exponent
+    b = a * 1
+    b **= e
+    if edit == "result":
+        b.add_(1)
+    elif edit == "exponent":
+        e.add_(1)
+    b.sum().backward()
+    return a.grad.tolist(), None if not isinstance(e, t.Tensor) or e.grad is None else e.grad.tolist()
+
+
+def _pow_of_view(t):
+    a = t.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    b = a * 1
+    v = b[1:3]
+    v **= 2
+    b.sum().backward()
+    return b.tolist(), type(b.grad_fn).__name__, type(v.grad_fn).__name__, v._version, a.grad.tolist()
+
+
+def _pow_double_backward(t):
+    a = t.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    b = a * 1
+    b **= t.tensor([2.0, 3.0, 0.5])
+    (g,) = t.autograd.grad(b.sum(), a, create_graph=True)
+    (gg,) = t.autograd.grad(g.sum(), a)
+    return g.tolist(), type(g.grad_fn).__name__, gg.tolist()
+
+
+def _requiring_grad(values):
+    return lambda t: t.tensor(values, requires_grad=True)
+
+
+def _self_powered_backward(t):
+    b = t.tensor([1.0, 2.0], requires_grad=True) * 1
+    b **= b
+    b.sum().backward()
+
+
+def _pow_of_leaf_under_no_grad(t):
+    with t.no_grad():
+        return _powered(t, t.tensor([1.0, 2.0], requires_grad=True), 2)
+
+
+def _no_grad_view_powered(t):
+    b = t.tensor([1.0, 2.0], requires_grad=True) * 1
+    with t.no_grad():
+        v = b[:1]
+    v **= 2
+
+
+POW_IN_PLACE = {
+    "by_int": lambda t: _powered(t, t.tensor([1.0, 2.0, 3.0], requires_grad=True) * 1, 2),
+    "by_float": lambda t: _powered(t, t.tensor([1.0, 2.0, 3.0], requires_grad=True) * 1, 2.5),
+    "by_numpy_float": lambda t: _powered(t, t.tensor([1.0, 2.0, 3.0], requires_grad=True) * 1, np.float32(0.5)),
+    "by_tensor": lambda t: _powered(
+        t, t.tensor([1.0, 2.0, 3.0], requires_grad=True) * 1, t.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    ),
+    "self_without_grad": lambda t: _powered(t, t.tensor([1.0, 2.0]), t.tensor([1.0, 2.0], requires_grad=True)),
+    "exponent_without_grad": lambda t: _powered(t, t.tensor([1.0, 2.0], requires_grad=True) * 1, t.tensor([1.0, 2.0])),
+    "int_by_int": lambda t: _powered(t, t.tensor([1, 2, 3]), 2),
+    "int_by_negative_tensor": lambda t: _powered(t, t.tensor([2, -1, 1]), t.tensor([-1, -1, -3])),
+    "float_by_0d_float64": lambda t: _powered(t, t.tensor([1.0, 2.0]), t.tensor(2.0, dtype=t.float64)),
+    "float_by_int_tensor": lambda t: _powered(t, t.tensor([1.0, 2.0]), t.tensor([-1, 2])),
+    "bool_by_true": lambda t: _powered(t, t.tensor([True, False]), True),
+    "bool_by_false": lambda t: _powered(t, t.tensor([True, False]), False),
+    "float16": lambda t: _powered(t, t.tensor([2.0, 3.0], dtype=t.float16), 2.5),
+    "self_as_exponent": lambda t: (lambda b: _powered(t, b, b))(t.arange(4.0)),
+    "no_grad": _pow_of_leaf_under_no_grad,
+    "method_returns_self": lambda t: (lambda x: x.pow_(2) is x)(t.tensor([3.0, 4.0])),
+    "method_keyword": lambda t: t.ones(2).pow_(exponent=3).tolist(),
+    "backward_by_number": lambda t: _pow_backward(t, 2),
+    "backward_by_zero": lambda t: _pow_backward(t, 0),
+    "backward_by_half": lambda t: _pow_backward(t, 0.5),
+    "backward_by_tensor": lambda t: _pow_backward(t, _requiring_grad([2.0, 0.5, 1.0, 3.0])),
+    "result_edited_number": lambda t: _pow_backward(t, 2, "result"),  # saves self's old values only
+    "result_edited_tensor": lambda t: _pow_backward(t, _requiring_grad([2.0, 0.5, 1.0, 3.0]), "result"),
+    "exponent_edited": lambda t: _pow_backward(t, lambda t: t.tensor([2.0, 0.5, 1.0, 3.0]), "exponent"),
+    "self_as_exponent_backward": _self_powered_backward,  # the saved exponent is stale
+    "view": _pow_of_view,
+    "double_backward": _pow_double_backward,
+    # refused
+    "leaf": lambda t: _powered(t, t.tensor([1.0, 2.0], requires_grad=True), 2),
+    "view_of_leaf": lambda t: _powered(t, t.tensor([1.0, 2.0], requires_grad=True)[:1], 2),
+    "multi_output_view": lambda t: _powered(t, (t.tensor([1.0, 2.0], requires_grad=True) * 1).split(1)[0], 2),
+    "no_grad_view": _no_grad_view_powered,
+    "int_by_float": lambda t: _powered(t, t.tensor([1, 2]), 2.5),
+    "int_by_float_tensor": lambda t: _powered(t, t.tensor([1, 2]), t.tensor([1.0, 2.0])),
+    "int_by_negative_int": lambda t: _powered(t, t.tensor([1, 2]), -2),
+    "expanded_int_by_negative_int": lambda t: _powered(t, t.tensor([2]).expand(3), -2),  # pow's check first
+    "bool_by_int": lambda t: _powered(t, t.tensor([True, False]), 2),
+    "bool_by_bool_tensor": lambda t: _powered(t, t.tensor([True, False]), t.tensor([True, True])),
+    "shape": lambda t: _powered(t, t.ones(2), t.ones(2, 2)),
+    "broadcast": lambda t: _powered(t, t.ones(2, 2), t.ones(3)),
+    "expanded": lambda t: _powered(t, t.ones(1).expand(3), 2),
+    "partial_overlap": lambda t: (lambda b: _powered(t, b[1:], b[:-1]))(t.arange(4.0)),
+    "string": lambda t: _powered(t, t.ones(2), "a"),
+    "list": lambda t: _powered(t, t.ones(2), [1, 2]),
+    "method_string": lambda t: t.ones(2).pow_("a"),
+    "method_none": lambda t: t.ones(2).pow_(None),
+    # the saved result's error names the node "Pow1" (PyTorch's forward_op_name)
+    "result_edited_exponent_without_grad": lambda t: _pow_backward(t, lambda t: t.tensor([2.0, 0.5, 1, 3]), "result"),
+}
+
+
+@pytest.mark.parametrize("name", list(POW_IN_PLACE))
+def test_pow_in_place_as_torch(name):
+    torch = pytest.importorskip("torch")
+
+    def run(mod):
+        try:
+            return POW_IN_PLACE[name](mod)
+        except Exception as exc:
+            return type(exc).__name__, str(exc).splitlines()[0]
 
     assert run(gradlens_core) == run(torch)

@@ -462,7 +462,7 @@ def test_mse_loss_values_and_node():
     assert F.mse_loss(x, y, reduction="sum").item() == pytest.approx(21.0)
     assert F.mse_loss(x, y, reduction="none").tolist() == [[1.0, 0.0], [4.0, 16.0]]
     assert len(out.grad_fn.next_functions) == 2 and out.grad_fn.next_functions[1][0] is None
-    assert len(out.grad_fn._saved) == 2  # self and target
+    assert len(out.grad_fn._held) == 2  # self and target
     with pytest.raises(ValueError, match="foo is not a valid value for reduction"):
         F.mse_loss(x, y, reduction="foo")
     assert F.mse_loss(x, y.double()).dtype is gl.float64  # promoted like PyTorch

@@ -180,6 +180,17 @@ def _samples(t) -> dict:
         "set_printoptions": ((), {}),
         "set_warn_always": ((False,), {}),
         "is_warn_always_enabled": ((), {}),
+        "is_inference_mode_enabled": ((), {}),
+        # torch's function forms of in-place ops (none takes out=)
+        **{k: ((f,), {}) for k in ("abs_", "ceil_", "cos_", "detach_", "erf_", "exp_", "expm1_", "floor_", "log_")},
+        **{k: ((f,), {}) for k in ("neg_", "relu_", "round_", "sigmoid_", "sin_", "sqrt_", "tanh_", "zero_")},
+        "clamp_": ((f, 0.2, 0.6), {}),
+        "clip_": ((f, 0.2, 0.6), {}),
+        "clamp_min_": ((f, 0.4), {}),
+        "clamp_max_": ((f, 0.4), {}),
+        "fill": ((f, 1.5), {}),
+        "fill_": ((f, 1.5), {}),
+        "index_put_": ((f, (t.tensor([0]),), t.tensor(1.5)), {}),
     }
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _events, _grad_mode
-from .._autograd import Node, SavedTensor
+from .._autograd import ERR_BACKWARD_TWICE, Node, SavedTensor
 from .._tensor import Tensor, _set_history, needs_grad
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
@@ -46,10 +46,18 @@ class FunctionCtx:
 
     @property
     def saved_tensors(self) -> tuple:
-        saved = getattr(self, "_saved_values", None)
+        saved = getattr(self, "_packed", None)  # (not ``_saved_*``: PyTorch's nodes name their values so)
         if saved is None:
             return tuple(getattr(self, "to_save", ()))
         return tuple(None if s is None else s.unpack(self, _grad_mode_ns()) for s in saved)
+
+    @property
+    def _raw_saved_tensors(self) -> tuple:
+        """The SavedTensor of each tensor ``save_for_backward`` saved (PyTorch's; freed by backward)."""
+        saved = getattr(self, "_packed", None) or ()
+        if any(s is not None and s.released for s in saved):
+            raise RuntimeError(ERR_BACKWARD_TWICE)
+        return tuple(SavedTensor() if s is None else s for s in saved)
 
 
 def _grad_mode_ns():
@@ -96,12 +104,12 @@ class BackwardCFunction(FunctionCtx, Node):
         return self._formula(self, grads, ns)
 
     def release(self) -> None:
-        for s in getattr(self, "_saved_values", None) or ():
+        for s in getattr(self, "_packed", None) or ():
             if s is not None:
                 s.release()
 
-    def _saved_tensors(self) -> tuple:
-        return tuple(s for s in getattr(self, "_saved_values", None) or () if s is not None)
+    def _all_saved(self) -> tuple:
+        return tuple(s for s in getattr(self, "_packed", None) or () if s is not None)
 
 
 class _FunctionMeta(type):
@@ -154,7 +162,7 @@ class Function(metaclass=_FunctionMeta):
                     o._output_nr = i
                 else:  # a new output, or an input returned as is: it now comes from this node
                     o._grad_fn, o._output_nr = node, i
-            node._saved_values = tuple(_save(node, t, tensor_outs) for t in getattr(node, "to_save", ()))
+            node._packed = tuple(_save(node, t, tensor_outs) for t in getattr(node, "to_save", ()))
             if single:
                 outputs = tensor_outs[0] if tensor_outs else outputs
         elif getattr(node, "dirty_tensors", ()):

@@ -36,7 +36,7 @@ __all__ = [
 # ----------------------------------------------------------------------------- activations
 
 
-def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+def softplus(input: Tensor, beta: float = 1, threshold: float = 20) -> Tensor:
     """``log(1 + exp(beta * x)) / beta``, and ``x`` where ``beta * x > threshold`` (SoftplusBackward0)."""
     return _math_ops.softplus(input, beta, threshold)
 

@@ -487,7 +487,7 @@ class Module:
         return self
 
     def cuda(self, device=None) -> Module:
-        raise RuntimeError("Torch not compiled with CUDA enabled")
+        raise AssertionError("Torch not compiled with CUDA enabled")
 
     # ------------------------------------------------------------------ state dict
     def _save_to_state_dict(self, destination, prefix, keep_vars) -> None:

@@ -1,8 +1,9 @@
 """``torch.optim.Adam`` (with amsgrad, maximize, L2 or decoupled weight decay).
 
 The update is PyTorch's single-tensor ``_single_tensor_adam`` for CPU tensors:
-``lerp_``, ``addcmul_`` and ``addcdiv_`` are spelled with the engine's ops in the same
-evaluation order, so float32 results match PyTorch's.
+``lerp_``, ``addcmul_`` and ``addcdiv_`` run the engine's fused kernels (as ATen's), so the
+update matches PyTorch's bit for bit wherever ``sqrt`` does (PyTorch's float32 sqrt is MKL's,
+not always correctly rounded; numpy's is).
 
 >>> import gradlens_core as torch
 >>> w = torch.nn.Parameter(torch.tensor([1., -1.]))
@@ -143,10 +144,8 @@ def _value(x):
 
 
 def _lerp_(self: Tensor, end: Tensor, weight: float) -> Tensor:
-    """``self.lerp_(end, weight)`` with ATen's two-branch formula (exact at both ends)."""
-    if abs(weight) < 0.5:
-        return self.add_(end.sub(self), alpha=weight)
-    return self.copy_(end.sub(end.sub(self).mul(1 - weight)))
+    """``self.lerp_(end, weight)``: ATen's lerp kernel (two branches, fused), written back."""
+    return self.copy_(_ops.lerp(self, end, weight))
 
 
 def adam(
@@ -180,8 +179,7 @@ def adam(
             else:
                 grad = grad.add(param, alpha=weight_decay)
         _lerp_(exp_avg, grad, 1 - beta1)
-        # addcmul_(grad, grad, value=v) computes self + v * grad * grad, left to right
-        exp_avg_sq.mul_(beta2).add_(grad.mul(1 - beta2).mul(grad))
+        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
         step = step_t.item()
         bias_correction1 = 1 - beta1**step
         bias_correction2 = 1 - beta2**step
@@ -192,5 +190,4 @@ def adam(
             denom = (max_exp_avg_sqs[i].sqrt() / bias_correction2_sqrt).add_(eps)
         else:
             denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
-        # addcdiv_(exp_avg, denom, value=-step_size) computes self + (value * exp_avg) / denom
-        param.add_(exp_avg.mul(-step_size).div(denom))
+        param.addcdiv_(exp_avg, denom, value=-step_size)
