@@ -6,9 +6,9 @@ had no elements), the result is cast to ``o``'s dtype where the op allows it, ``
 moves, and autograd refuses the call while an argument requires grad. ``OUT`` lists the
 functions that take ``out=`` and how each checks it (measured against torch, see
 tests/test_out.py); ``install`` puts one wrapper per function into the gradlens_core
-namespace. The wrapper runs the ordinary op under no_grad, with listeners muted, and copies
-the result into ``out`` as an in-place edit: listeners see one "mutated" event (op
-``"add(out=)"``), as for ``add_``. Tensor methods and operators take no ``out=`` in PyTorch and
+namespace. The wrapper runs the ordinary op under no_grad, its events muted (in this thread
+only), and copies the result into ``out`` as an in-place edit: listeners see one "mutated"
+event (op ``"add(out=)"``), as for ``add_``. Tensor methods and operators take no ``out=`` in PyTorch and
 are not wrapped.
 
 >>> import gradlens_core as torch
@@ -425,19 +425,20 @@ def _computed(name, rule, op, args, kwargs, outs, inputs):
             if rule.dtype == "factory":
                 raise RuntimeError(f"dtype {wanted._legacy} does not match dtype of out parameter ({have._legacy})")
             raise RuntimeError(f"Expected out tensor to have dtype {wanted._cpp}, but got {have._cpp} instead")
-    # (``_events.active`` is process-wide: another thread's ops go unreported meanwhile)
-    grad, active = _grad_mode._state.enabled, _events.active
-    _grad_mode._state.enabled = _events.active = False
+    # (both per thread: another thread's ops record and are reported meanwhile)
+    grad = _grad_mode._state.enabled
+    _grad_mode._state.enabled = False
     try:
-        if not in_out_dtype:
-            return op(*args, **kwargs)
-        if rule.dtype in ("mean", "mean_all"):  # checked against its own result's dtype first
-            error = _dtype_error(name, rule, [op(*args, **kwargs).dtype], [outs[0].dtype], inputs)
-            if error is not None:
-                raise error
-        return op(*args, **{**kwargs, "dtype": outs[0].dtype})
+        with _events.muted():
+            if not in_out_dtype:
+                return op(*args, **kwargs)
+            if rule.dtype in ("mean", "mean_all"):  # checked against its own result's dtype first
+                error = _dtype_error(name, rule, [op(*args, **kwargs).dtype], [outs[0].dtype], inputs)
+                if error is not None:
+                    raise error
+            return op(*args, **{**kwargs, "dtype": outs[0].dtype})
     finally:
-        _grad_mode._state.enabled, _events.active = grad, active
+        _grad_mode._state.enabled = grad
 
 
 # dtype rules whose op computes in out's dtype (``op(..., dtype=out.dtype)``)

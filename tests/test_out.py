@@ -615,6 +615,24 @@ def test_out_is_reported_as_an_in_place_edit():
     assert payload["inputs"] == (a, b)
 
 
+def test_out_mutes_only_its_own_thread():
+    """The temporary result's events are muted in the writing thread alone (``_events.muted``):
+    another thread's ops are reported meanwhile, and the thread's own afterwards."""
+    import threading
+
+    from gradlens_core import _events
+
+    seen = []
+    with gradlens_core.subscribe(lambda kind, payload: seen.append((kind, payload["tensor"].shape))):
+        with _events.muted():
+            gradlens_core.ones(2)
+            other = threading.Thread(target=gradlens_core.ones, args=(3,))
+            other.start()
+            other.join()
+        gradlens_core.ones(4)
+    assert seen == [("created", (3,)), ("created", (4,))]
+
+
 def test_gradlens_sees_an_out_that_breaks_backward():
     import gradlens
 
