@@ -280,6 +280,8 @@ def _wrapper(name: str, op):
 def write(name: str, op, args: tuple, kwargs: dict, out):
     """``op(*args, **kwargs)`` into ``out`` (a tensor, or a pair for (values, indices)), as
     ``torch.<name>(*args, **kwargs, out=out)``; returns ``out``."""
+    if _argparse.MISSING in args:  # an argument left out: PyTorch's parser refuses the call
+        _refuse_missing(name, op, args, kwargs, out)
     rule = _rule_for(name, args, kwargs)
     outs = _checked_outs(name, rule, args, kwargs, out)
     if not outs:  # out=None: an ordinary call
@@ -305,6 +307,25 @@ def write(name: str, op, args: tuple, kwargs: dict, out):
     if rule.dtype in _TUPLE:
         return _return_type(name)(*outs)
     return outs[0]
+
+
+def _refuse_missing(name, op, args, kwargs, out):
+    """PyTorch's parser error for a call with ``out`` that left an argument out (``MISSING``:
+    the positional ones end there, those after it came by keyword), ``out`` among the keywords."""
+    params = [p[0] for p in _PARAMS[name] if p[1] is not inspect.Parameter.KEYWORD_ONLY]
+    positional, keywords, ended = [], {}, False
+    for pname, value in zip(params, args):
+        ended = ended or value is _argparse.MISSING
+        if not ended:
+            positional.append(value)
+        elif value is not _argparse.MISSING:
+            keywords[pname] = value
+    keywords.update((k, v) for k, v in kwargs.items() if not _at_default(name, k, v))
+    error = _argparse.parser_error(name, tuple(positional), {**keywords, "out": out})
+    if error is not None:
+        raise error
+    op(*args, **kwargs)  # (the op's own refusal)
+    raise TypeError(f"{name}() missing arguments")
 
 
 def _rule_for(name, args, kwargs) -> Rule:

@@ -568,6 +568,29 @@ def test_out_equal_to_none_is_an_ordinary_call():
     _compare(program)
 
 
+_MISSING_WITH_OUT = {
+    "add": lambda t: t.add(t.ones(2), out=t.ones(2)),
+    "add_other_by_keyword": lambda t: t.add(other=t.ones(2), out=t.ones(2)),
+    "addcmul": lambda t: t.addcmul(t.ones(2), t.ones(2), out=t.ones(2)),
+    "div_rounding": lambda t: t.div(t.ones(2), rounding_mode="floor", out=t.ones(2)),
+    "round": lambda t: t.round(out=t.ones(2)),
+    "exp": lambda t: t.exp(out=t.ones(2)),
+    "clamp": lambda t: t.clamp(out=t.ones(2)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_MISSING_WITH_OUT))
+def test_a_missing_argument_with_out_gets_the_parsers_text(case):
+    """A call with ``out=`` that leaves an argument out is refused as PyTorch's parser
+    refuses it (``out`` among the keywords it lists)."""
+    program = _MISSING_WITH_OUT[case]
+    with pytest.raises(TypeError) as expected:
+        program(torch)
+    with pytest.raises(TypeError) as got:
+        program(gradlens_core)
+    assert str(got.value) == str(expected.value)
+
+
 def test_tensor_methods_take_no_out():
     x = gradlens_core.ones(2)
     with pytest.raises(TypeError, match="unexpected keyword argument 'out'"):
