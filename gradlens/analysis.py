@@ -360,7 +360,12 @@ def _make_hazard(recorder, kind, srec, edited, op, where, alias=None) -> Hazard:
     node = srec.node
     alias = alias or (edited.alias_kind or "direct")
     via = f" through {_alias_word(edited)}" if edited.alias_kind else ""
-    edit = f"`{edited.name}.{op}()`" if edited.name and op != "numpy write" else f"`{op}`"
+    if op.endswith("(out=)"):  # torch.add(a, b, out=y): gradlens_core reports the op as "add(out=)"
+        edit = f"`torch.{op[:-6]}(..., out={edited.name or '...'})`"
+    elif edited.name and op != "numpy write":
+        edit = f"`{edited.name}.{op}()`"
+    else:
+        edit = f"`{op}`"
     saved_name = _q(saved_rec)
     if kind == "breaks_backward":
         whose = "its version" if saved_rec is edited else f"the version of {saved_name}"

@@ -14,7 +14,7 @@ tensor([0.1966, 0.1050, 0.0452])
 
 from __future__ import annotations
 
-from . import _argparse, _arrange, _math_ops, _methods, _ops, _views, _warn
+from . import _argparse, _arrange, _math_ops, _methods, _ops, _out, _views, _warn
 from ._arrange import diag, roll, tril, triu
 from ._cumulative import cumprod, cumsum, flip
 from ._dtype import (
@@ -306,3 +306,6 @@ class _Cuda:
 
 
 cuda = _Cuda()
+
+# out= for the torch.* functions that take it (_out.OUT), once all of them are defined
+_out.install(globals())

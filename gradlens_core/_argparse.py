@@ -27,6 +27,7 @@ import numpy as np
 
 __all__ = [
     "parser_error",
+    "param_index",
     "refuse",
     "refuse_given",
     "refuse_extra",
@@ -41,6 +42,9 @@ class NotATensor(TypeError):
     """An op's operand that is neither a tensor nor a number (a list, a string, None): PyTorch's
     parser refuses it, so the op stops before converting it (see ``parser_error``)."""
 
+
+# a factory's keyword arguments, as PyTorch's signatures end
+_FACTORY = "ScalarType? dtype = None, Layout? layout = None, Device? device = None, bool pin_memory = False, bool requires_grad = False"
 
 # The signatures as PyTorch lists them in its error (``?``: may be None; ``!`` before a
 # signature: hidden, a deprecated overload that is tried but never listed).
@@ -156,13 +160,14 @@ _SIGNATURES = {
         "Tensor input, *, bool stable, int dim = -1, bool descending = False, Tensor out = None",
         "Tensor input, int dim = -1, bool descending = False",
     ),
-    **{
-        name: (
-            "Tensor input, *, ScalarType? dtype = None",
-            "Tensor input, int[1]? dim, bool keepdim = False, *, ScalarType? dtype = None, Tensor out = None",
-        )
-        for name in ("sum", "mean")
-    },
+    "sum": (
+        "Tensor input, *, ScalarType? dtype = None",
+        "Tensor input, int[1]? dim, bool keepdim = False, *, ScalarType? dtype = None, Tensor out = None",
+    ),
+    "mean": (
+        "Tensor input, *, ScalarType? dtype = None, Tensor out = None",
+        "Tensor input, int[1]? dim, bool keepdim = False, *, ScalarType? dtype = None, Tensor out = None",
+    ),
     **{
         name: ("Tensor input, int[1] dim = [], bool keepdim = False, *, Tensor out = None",)
         for name in ("amax", "amin")
@@ -175,7 +180,10 @@ _SIGNATURES = {
         name: ("Tensor input, int dim, *, ScalarType? dtype = None, Tensor out = None",)
         for name in ("cumsum", "cumprod")
     },
-    **{name: ("Tensor input, int dim, ScalarType? dtype = None",) for name in ("softmax", "log_softmax")},
+    **{
+        name: ("Tensor input, int dim, ScalarType? dtype = None, *, Tensor out = None",)
+        for name in ("softmax", "log_softmax")
+    },
     "median": ("Tensor input", "Tensor input, int dim, bool keepdim = False, *, Tensor[] out = None"),
     "transpose": ("Tensor input, int dim0, int dim1",),
     "swapaxes": ("Tensor input, int axis0, int axis1",),
@@ -268,6 +276,49 @@ _SIGNATURES = {
         f"{name}_": (f"Tensor input, Tensor {bound}", f"Tensor input, Number {bound}")
         for name, bound in (("clamp_min", "min"), ("clamp_max", "max"))
     },
+    # ops whose out= error lists their signatures (the factories' keyword arguments included)
+    **{
+        name: (
+            "Tensor input, Tensor mat2, *, Tensor out = None",
+            "Tensor input, Tensor mat2, ScalarType out_dtype, *, Tensor out = None",
+        )
+        for name in ("mm", "bmm")
+    },
+    "addmm": (
+        "Tensor input, Tensor mat1, Tensor mat2, *, Number beta = 1, Number alpha = 1, Tensor out = None",
+        "Tensor input, Tensor mat1, Tensor mat2, ScalarType out_dtype, *, Number beta = 1, Number alpha = 1, "
+        "Tensor out = None",
+    ),
+    "bernoulli": (
+        "Tensor input, *, Generator generator = None, Tensor out = None",
+        "Tensor input, float p, *, Generator generator = None",
+    ),
+    "arange": (
+        f"Number end, *, Tensor out = None, {_FACTORY}",
+        f"Number start, Number end, *, {_FACTORY}",
+        f"Number start, Number end, Number step = 1, *, Tensor out = None, {_FACTORY}",
+    ),
+    "eye": (f"int n, *, Tensor out = None, {_FACTORY}", f"int n, int m, *, Tensor out = None, {_FACTORY}"),
+    "linspace": tuple(
+        f"{a} start, {b} end, int steps, *, Tensor out = None, {_FACTORY}"
+        for a, b in (("Tensor", "Tensor"), ("Number", "Tensor"), ("Tensor", "Number"), ("Number", "Number"))
+    ),
+    **{
+        name: (
+            f"int[] size, *, Generator generator, Tensor out = None, {_FACTORY}",
+            f"int[] size, *, Tensor out = None, {_FACTORY}",
+        )
+        for name in ("rand", "randn")
+    },
+    "randint": tuple(
+        f"{first}int[] size, *, {gen}Tensor out = None, {_FACTORY}"
+        for first in ("int high, ", "int low, int high, ")
+        for gen in ("Generator generator, ", "")
+    ),
+    "randperm": (
+        f"int n, *, Generator generator, Tensor out = None, {_FACTORY}",
+        f"int n, *, Tensor out = None, {_FACTORY}",
+    ),
     # what Tensor.norm calls with a number p (its TypeError names linalg_vector_norm's arguments)
     "linalg_vector_norm": (
         "Tensor input, Number ord = 2, int[1]? dim = None, bool keepdim = False, *, ScalarType? dtype = None, "
@@ -306,7 +357,7 @@ _METHOD_SIGNATURES = {
 
 # ops whose Tensor arguments take Python numbers (PyTorch's should_allow_numbers_as_tensors)
 _NUMBERS_AS_TENSORS = frozenset(
-    ("add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide", "remainder", "pow")
+    ("add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide")
     + ("add_", "sub_", "mul_", "div_", "copy_")
 )
 
@@ -329,6 +380,8 @@ _TYPE_TEXT = {
     "Tensor[]": "tuple of Tensors",
     "Dimname": "name",
     "Dimname[]": "tuple of names",
+    "Layout": "torch.layout",
+    "Device": "torch.device",
 }
 
 
@@ -548,7 +601,9 @@ def parser_error(name: str, args: tuple, kwargs: dict, method: bool = False, own
 
 def _invalid_args(name: str, args: tuple, kwargs: dict, options: list) -> str:
     """torch::format_invalid_args (invalid_arguments.cpp): the call's argument types against
-    the signatures PyTorch lists, each re-read by its own simple parser (``_Option``)."""
+    the signatures PyTorch lists, each re-read by its own simple parser (``_Option``). The
+    keywords are shown as its std::unordered_map holds them: the last given first."""
+    kwargs = dict(reversed(kwargs.items()))
     head = f"{name}() received an invalid combination of arguments - got"
     if len(options) == 1:
         option = _Option(options[0])
@@ -617,6 +672,15 @@ class _Option:
             parts.append(text if _type_matches(self.args[i][0], value) else f"!{text}!")
         items = "".join(f"{p}, " for p in parts)
         return f"({items[:-2] if args else items})"
+
+
+def param_index(name: str, args: tuple, kwargs: dict, param: str) -> int | None:
+    """The position of ``param`` in the first signature of ``name`` that takes the call (the
+    argument number some of PyTorch's errors give: "expected Tensor as element 1 in argument 3")."""
+    for s in _overloads(name, False):
+        if s.error(args, kwargs) is None:
+            return next((i for i, p in enumerate(s.params) if p.name == param), None)
+    return None
 
 
 def _arg_type_name(x) -> str:
@@ -699,7 +763,7 @@ def warn_deprecated(call: tuple) -> None:
     shown = [f"\n\t{name}({s.text})" for s in sigs if not s.hidden]
     if shown:
         message += "\nConsider using one of the following signatures instead:" + "".join(shown)
-    warn_once(message, stacklevel=4, key="deprecated overload")
+    warn_once(message, stacklevel=None, key="deprecated overload")  # (the user's line: torch.add is wrapped for out=)
 
 
 def refuse_extra(call: tuple, args: tuple, extra: tuple, unknown: dict, optional=(), /, **given) -> None:

@@ -72,16 +72,19 @@ def _flip_bw(node, g, ns):
     return (_flipped(g, dims),)
 
 
-def _scan(input: Tensor, dim: int, dtype, ufunc) -> tuple:
+def _scan(input: Tensor, dim: int, dtype, ufunc, op: str) -> tuple:
     """(the wrapped dim, the accumulated values in the result dtype, C-contiguous)."""
     d = input._wrap_dim(dim)
     data = input._data.astype(_reduce_dtype(input, dtype), copy=False)  # int64 for integers
+    if data.dtype == np.bool_:  # dtype=torch.bool (a bool input alone scans in int64)
+        raise NotImplementedError(f"\"{op}_out_cpu\" not implemented for 'Bool'")
     with np.errstate(over="ignore", invalid="ignore"):
         if ufunc is np.add and data.dtype.kind == "f" and data.ndim:
             res = cumsum_data(data, d)  # PyTorch's chain in double (float for half)
         else:
             res = accumulated(ufunc, data, d) if data.ndim else data.copy()
-    return d, np.asarray(res, order="C")  # PyTorch allocates it contiguous
+    # numpy accumulates small integers in 64 bits; the wrap-around to the dtype is the same
+    return d, np.asarray(res, dtype=data.dtype, order="C")  # PyTorch allocates it contiguous
 
 
 @autograd_first(call=("cumsum", False))
@@ -92,7 +95,7 @@ def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     >>> torch.cumsum(torch.tensor([1., 2., 3.]), 0)
     tensor([1., 3., 6.])
     """
-    d, res = _scan(input, dim, dtype, np.add)
+    d, res = _scan(input, dim, dtype, np.add, "cumsum")
     # the dim as given, as PyTorch's node keeps it (``_saved_dim``) and its formula uses it
     ctx = (dim if dim.__class__ is int else d, input._data.dtype)
     return record(_wrap(res), node_class("CumsumBackward0"), (input,), ctx=ctx, op="cumsum")
@@ -136,7 +139,7 @@ def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     >>> torch.cumprod(torch.tensor([1., 2., 3.]), 0)
     tensor([1., 2., 6.])
     """
-    d, res = _scan(input, dim, dtype, np.multiply)
+    d, res = _scan(input, dim, dtype, np.multiply, "cumprod")
     node = node_class("CumprodBackward0")
     ctx = (d, dim if dim.__class__ is int else d)  # and the dim as given (PyTorch's ``_saved_dim``)
     return record(_wrap(res), node, (input,), (input,), ctx=ctx, save_output=True, op="cumprod")

@@ -32,6 +32,8 @@ inplace_refused    tensor, op, error (an in-place edit PyTorch refuses, e.g. on 
 
 from __future__ import annotations
 
+import threading
+
 from ._handles import HookDict, RemovableHandle
 
 __all__ = ["subscribe", "emit", "KINDS"]
@@ -84,7 +86,31 @@ def listener_count() -> int:
     return len(_listeners)
 
 
+class _Local(threading.local):
+    muted = False  # set by ``muted()``: this thread's events go to no listener
+
+
+_local = _Local()
+
+
+class muted:
+    """Within ``with muted():`` this thread's events reach no listener (other threads' do).
+    Checked in ``emit``, which only runs while a listener is subscribed: an op without
+    listeners still pays only its check of ``active``."""
+
+    __slots__ = ("_was",)
+
+    def __enter__(self) -> None:
+        self._was, _local.muted = _local.muted, True
+
+    def __exit__(self, *exc) -> None:
+        _local.muted = self._was
+
+
 def emit(event: str, /, **payload) -> None:
-    """Send one event to every listener (callers check ``active`` first)."""
+    """Send one event to every listener (callers check ``active`` first), unless this
+    thread is ``muted``."""
+    if _local.muted:
+        return
     for listener in _current:
         listener(event, payload)

@@ -426,17 +426,17 @@ def _filled(size, value, dtype, requires_grad, op, checked=False) -> Tensor:
     return _created(_check_requires_grad(t, requires_grad), op)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     _check_device(device)
     return _filled(size, 0, dtype, requires_grad, "zeros")
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     _check_device(device)
     return _filled(size, 1, dtype, requires_grad, "ones")
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     _check_device(device)
     return _filled(size, 0, dtype, requires_grad, "empty")
 
@@ -486,6 +486,8 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype is None:
         dtype = _dtype.result_type(start, end, step)
+    if dtype is _dtype.bool_:
+        raise NotImplementedError("\"arange_cpu\" not implemented for 'Bool'")
     n = int(np.ceil((end - start) / step))
     data = (start + step * np.arange(n, dtype=np.float64)).astype(dtype.np)
     t = Tensor._wrap(data)
@@ -663,6 +665,8 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     if not low < high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     dt = dtype or _dtype.int64
+    if dt is _dtype.bool_ and (low < 0 or high > 2):
+        raise RuntimeError(f"{'from' if low < 0 else 'to - 1'} is out of bounds for bool")
     shape = _size(tuple(size))
     gen = _random.generator_or_default(generator)
     t = Tensor._wrap(_random.random_from_to(gen, math.prod(shape), int(low), int(high), dt.np).reshape(shape))
@@ -675,6 +679,8 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False)
     dt = dtype or _dtype.int64
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
+    if dt is _dtype.bool_:
+        raise NotImplementedError("\"randperm\" not implemented for 'Bool'")
     perm = _random.randperm(_random.generator_or_default(generator), int(n)).astype(dt.np)
     return _created(_check_requires_grad(Tensor._wrap(perm), requires_grad), "randperm")
 

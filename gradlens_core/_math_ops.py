@@ -493,7 +493,7 @@ def cross(input, other, dim=None, *, _call=("cross", False)):
     """
     try:
         if dim is None:
-            warn_once(_CROSS_DIM_WARNING)
+            warn_once(_CROSS_DIM_WARNING, stacklevel=None)  # (torch.cross is wrapped for out=)
             shape = np.broadcast_shapes(input.shape, other.shape)
             dim = next((i for i, n in enumerate(shape) if n == 3), None)
             if dim is None:

@@ -22,7 +22,7 @@ import warnings
 
 import numpy as np
 
-from . import _dtype, _events, _ns, _reduce, _stl
+from . import _dtype, _events, _ns, _reduce, _stl, _warn
 from ._argparse import (
     MISSING,
     NotATensor,
@@ -578,7 +578,7 @@ def _fma64(x, y, z):
 # ``_call`` names the call for it (``_argparse.entry``); the fast path pays nothing.
 
 
-def add(input=MISSING, other=MISSING, *extra, alpha=1, out=None, _call=("add", False)):
+def add(input=MISSING, other=MISSING, *extra, alpha=1, _call=("add", False)):
     """``input + alpha * other`` (AddBackward0; saves nothing)."""
     if extra:
         return _alpha_first(add, input, other, extra, _call)
@@ -589,7 +589,7 @@ def add(input=MISSING, other=MISSING, *extra, alpha=1, out=None, _call=("add", F
         raise
 
 
-def sub(input=MISSING, other=MISSING, *extra, alpha=1, out=None, _call=("sub", False)):
+def sub(input=MISSING, other=MISSING, *extra, alpha=1, _call=("sub", False)):
     """``input - alpha * other`` (SubBackward0; saves nothing)."""
     if extra:
         return _alpha_first(sub, input, other, extra, _call)
@@ -660,7 +660,7 @@ def rsub(input, other, alpha=1, *, _call=("rsub", False)):
     return record(_wrap(res), node_class("RsubBackward1"), (input,), ctx=alpha, op="rsub")
 
 
-def mul(input=MISSING, other=MISSING, *extra, out=None, _call=("mul", False)):
+def mul(input=MISSING, other=MISSING, *extra, _call=("mul", False)):
     """Elementwise product (MulBackward0): saves ``other`` if ``input`` needs grad, and vice versa."""
     if extra:
         refuse_extra(_call, (input, other), extra, None)
@@ -709,7 +709,7 @@ def _as_saved(x, values):
     return x if isinstance(x, Tensor) or x.__class__ in _PYTHON_NUMBERS else values
 
 
-def div(input=MISSING, other=MISSING, *extra, rounding_mode=None, out=None, _call=("div", False)):
+def div(input=MISSING, other=MISSING, *extra, rounding_mode=None, _call=("div", False)):
     """True division (DivBackward0): saves ``other``, and ``input`` if ``other`` needs grad."""
     if extra:
         refuse_extra(_call, (input, other), extra, None, rounding_mode=(rounding_mode, None))
@@ -1072,7 +1072,7 @@ def _lerp_values(start, end, weight):
     return fma(coeff, diff, base, diff.dtype).astype(dtype, copy=False)
 
 
-def lerp(input, end, weight, *, out=None, _call=("lerp", False)):
+def lerp(input, end, weight, *, _call=("lerp", False)):
     """``input + weight * (end - input)``: LerpBackward0 for a number weight (saves it),
     LerpBackward1 for a tensor (saves weight, and input and end if weight needs grad)."""
     try:
@@ -1141,7 +1141,7 @@ def _lerp_bw(node, g, ns):
     )
 
 
-def atan2(input, other, *, out=None, _call=("atan2", False)):
+def atan2(input, other, *, _call=("atan2", False)):
     """The angle of (other, input) (Atan2Backward0; saves both)."""
     try:
         if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
@@ -1181,7 +1181,7 @@ def _unary(name, np_fn, save_input=False, save_output=False, float_only=True, qu
     node_cls = node_class(name)
     op = name[: name.index("Backward")].lower()
 
-    def fn(input=MISSING, *extra, out=None, _call=(op, False)):
+    def fn(input=MISSING, *extra, _call=(op, False)):
         try:
             data = input._data
         except AttributeError:  # no tensor: PyTorch's parser refuses the call
@@ -1207,7 +1207,7 @@ def _unary(name, np_fn, save_input=False, save_output=False, float_only=True, qu
         args = (input,)
         return record(_wrap(res), node_cls, args, args if save_input else (), None, save_output, op)
 
-    fn.__name__ = fn.__qualname__ = op
+    fn.__name__ = fn.__qualname__ = op  # (Python's TypeErrors name the qualname)
     fn.__doc__ = f"Elementwise {op} ({name}{'; saves its input' if save_input else ''}{'; saves its result' if save_output else ''})."
     return fn
 
@@ -1415,14 +1415,14 @@ _round = _unary("RoundBackward0", np.round, float_only=False)
 _NO_DECIMALS = type("_NoDecimals", (), {"__repr__": lambda self: "None"})()  # (decimals=None is refused)
 
 
-def round(input=MISSING, *extra, decimals=_NO_DECIMALS, out=None, _call=("round", False)):
+def round(input=MISSING, *extra, decimals=_NO_DECIMALS, _call=("round", False)):
     """Elementwise round half to even (RoundBackward0), or to ``decimals`` decimal places
     (RoundBackward1: ``nearbyint(x * 10**decimals) / 10**decimals`` in the tensor's dtype,
     float for half)."""
     if extra or not isinstance(input, Tensor):
         refuse_extra(_call, (input,), extra, None, decimals=(decimals, _NO_DECIMALS))
     if decimals is _NO_DECIMALS:
-        return _round(input, out=out)
+        return _round(input)
     decimals = _decimals_arg(input, decimals, _call)
     res = _round_decimals(input._data, decimals)
     return record(_wrap(res), node_class("RoundBackward1"), (input,), op="round")
@@ -2651,7 +2651,7 @@ def _var_data(input, dims, c, keepdim, name="var"):
             f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the reduction factor "
             "(input numel divided by output numel).",
             UserWarning,
-            stacklevel=4,
+            stacklevel=_warn.user_stacklevel(),  # (the user's line, however deep: torch.var is wrapped for out=)
         )
     return _ns.reduced(_reduce.var_data(d, dims, c, keepdim, take_sqrt=name == "std"))
 
@@ -3298,7 +3298,7 @@ def _skipped_in_cat(t: Tensor) -> bool:
     return t._data.ndim == 1 and t._data.shape[0] == 0
 
 
-def cat(tensors, dim=0, *, out=None, _call=("cat", False)):
+def cat(tensors, dim=0, *, _call=("cat", False)):
     """Concatenate along ``dim`` (CatBackward0; every input has an edge, even a skipped empty one)."""
     try:
         tensors = [as_tensor_arg(t) for t in tensors]
@@ -3359,7 +3359,7 @@ def _stack_bw(node, g, ns):
 
 
 @autograd_first(call=("stack", False))
-def stack(tensors, dim=0, *, out=None):
+def stack(tensors, dim=0):
     """Stack along a new ``dim`` (StackBackward0)."""
     tensors = [as_tensor_arg(t) for t in tensors]
     if not tensors:

@@ -1013,6 +1013,7 @@ def autograd_first(op=None, *, call=None):
     entering_autograd.__doc__ = op.__doc__
     entering_autograd.__module__ = op.__module__
     entering_autograd.__wrapped__ = op
+    entering_autograd._call = call  # (``_out`` makes the namespace's wrapper of ``op``, with out=)
     return entering_autograd
 
 

@@ -19,6 +19,7 @@ ENGINE_TEST_MODULES = {
     "test_tensor_basics",
     "test_views_inplace",
     "test_autograd_engine",
+    "test_out",
 }
 
 
