@@ -498,30 +498,38 @@ def fma(x, y, z, dtype=None):
     """
     dtype = np.result_type(x, z) if dtype is None else dtype
     x, y, z = (np.asarray(v, dtype=np.float64 if dtype == np.float64 else np.float32) for v in (x, y, z))
-    kernel = _fma64 if dtype == np.float64 else _fma32
+    kernel, chunk = (_fma64, _FMA64_CHUNK) if dtype == np.float64 else (_fma32, _FMA_CHUNK)
     shape = np.broadcast_shapes(x.shape, y.shape, z.shape)
     size = math.prod(shape)
     with np.errstate(over="ignore", invalid="ignore"):
-        if size <= _FMA_CHUNK:
+        if size <= chunk:
             return kernel(x, y, z).astype(dtype, copy=False)
-        # in blocks of rows: the float64 temporaries stay small (cached, no fresh pages)
+        # in blocks of rows: the float64 temporaries stay bounded (float32: in scratch arrays)
         x, y, z = (np.broadcast_to(v, shape) for v in (x, y, z))
         out = np.empty(shape, dtype)
-        rows = builtins.max(1, _FMA_CHUNK // (size // shape[0]))
+        rows = builtins.max(1, chunk // (size // shape[0]))
         for i in range(0, shape[0], rows):
-            out[i : i + rows] = kernel(x[i : i + rows], y[i : i + rows], z[i : i + rows])
+            block = (x[i : i + rows], y[i : i + rows], z[i : i + rows])
+            if kernel is _fma32:
+                _fma32(*block, out=out[i : i + rows])
+            else:
+                out[i : i + rows] = kernel(*block)
         return out
 
 
-_FMA_CHUNK = 15000  # float64 elements per block: under glibc's 128 KiB mmap threshold (no fresh pages)
+_FMA_CHUNK = 262144  # elements per block: float32 works in per-thread scratch arrays of this size (_fma_scratch)
+_FMA64_CHUNK = 15000  # float64's temporaries: under glibc's 128 KiB mmap threshold (no fresh pages)
 
 
-def _fma32(x, y, z):
-    s = np.asarray(np.multiply(x, y, dtype=np.float64))  # exact (numpy casts block by block: no float64 copies)
-    s = np.add(s, z, out=s if s.shape == np.broadcast_shapes(s.shape, np.shape(z)) else None, dtype=np.float64)
-    scratch = _fma_scratch(s.size)
-    bits = s.view(np.uint64).reshape(-1)
-    low, flags = scratch[0][: bits.size], scratch[1][: bits.size]
+def _fma32(x, y, z, out=None):
+    """float32 ``x * y + z`` rounded once, into ``out`` if given (see ``fma``)."""
+    shape = np.broadcast_shapes(np.shape(x), np.shape(y), np.shape(z))
+    n = math.prod(shape)
+    wide, low, flags = (a[:n] for a in _fma_scratch(n))
+    s = wide.reshape(shape)
+    np.multiply(x, y, out=s, dtype=np.float64)  # exact
+    np.add(s, z, out=s)
+    bits = wide.view(np.uint64)
     # rounding s to float32 can only differ from rounding the exact sum where s is a float32 tie
     # (or in float32's subnormal range, where the ties sit elsewhere) and inexact
     np.bitwise_and(bits, 0x1FFFFFFF, out=low)
@@ -529,19 +537,22 @@ def _fma32(x, y, z):
     np.bitwise_and(bits, 0x7FF0000000000000, out=low)  # the exponent: below float32's normal range?
     tiny = np.count_nonzero(np.less(low, (1023 - 125) << 52, out=flags))
     if ties or (tiny and tiny > np.count_nonzero(s == 0)):
-        s = _round_to_odd(s, np.multiply(x, y, dtype=np.float64), z)
-    return s.astype(np.float32)
+        s = _round_to_odd(s.copy(), np.multiply(x, y, dtype=np.float64), z)
+    if out is None:
+        return s.astype(np.float32)
+    out[...] = s
+    return out
 
 
 _FMA_SCRATCH = threading.local()
 
 
 def _fma_scratch(n: int) -> tuple:
-    """Per-thread scratch arrays (uint64, bool) of at least ``n`` elements for ``_fma32``'s tests:
-    fresh arrays of this size would cost their page faults on every call."""
+    """Per-thread scratch arrays (float64, uint64, bool) of at least ``n`` elements for
+    ``_fma32``: fresh arrays of this size would cost their page faults on every call."""
     have = getattr(_FMA_SCRATCH, "arrays", None)
     if have is None or have[0].size < n:
-        have = _FMA_SCRATCH.arrays = (np.empty(n, np.uint64), np.empty(n, np.bool_))
+        have = _FMA_SCRATCH.arrays = (np.empty(n, np.float64), np.empty(n, np.uint64), np.empty(n, np.bool_))
     return have
 
 
