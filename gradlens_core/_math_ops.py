@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from . import _dtype, _ns
-from ._argparse import MISSING, refuse, refuse_extra, refuse_given, warn_deprecated
+from ._argparse import MISSING, refuse, refuse_extra, refuse_given
 from ._autograd import backward_formula, node_class
 from ._ops import (
     _inplace_unary,
@@ -34,6 +34,7 @@ from ._ops import (
     div_,
     fma,
     no_kernel,
+    scalar_first_or_refused,
 )
 from ._tensor import Tensor, autograd_first, check_inplace, check_internal_overlap, finish_inplace, needs_grad, record
 from ._warn import warn_once
@@ -258,10 +259,7 @@ def _addc(name, divide):
     @autograd_first
     def fn(input=MISSING, tensor1=MISSING, tensor2=MISSING, *extra, value=1, _call=(name, False), **unknown):
         if extra or unknown:
-            if len(extra) == 1 and not unknown and _is_scalar(tensor1):  # the deprecated (value, t1, t2)
-                warn_deprecated(_call)
-                return fn(input, tensor2, extra[0], value=tensor1, _call=_call)
-            refuse_extra(_call, (input, tensor1, tensor2), extra, unknown, value=(value, 1))
+            return scalar_first_or_refused(_call, fn, (input, tensor1, tensor2), extra, unknown, "value", value, 1)
         refuse_non_tensors(_call, (input, tensor1, tensor2), value)
         value = _dtype.parsed_number(value)  # a Scalar, as the parser reads it
         a, b, c, dt, _ = _pointwise3(input, tensor1, tensor2, value, name)
@@ -273,10 +271,7 @@ def _addc(name, divide):
     def inplace(self, tensor1=MISSING, tensor2=MISSING, *extra, value=1, _call=(name + "_", True), **unknown):
         op = name + "_"
         if extra or unknown:
-            if len(extra) == 1 and not unknown and _is_scalar(tensor1):  # the deprecated (value, t1, t2)
-                warn_deprecated(_call)
-                return inplace(self, tensor2, extra[0], value=tensor1, _call=_call)
-            refuse_extra(_call, (self, tensor1, tensor2), extra, unknown, value=(value, 1))
+            return scalar_first_or_refused(_call, inplace, (self, tensor1, tensor2), extra, unknown, "value", value, 1)
         refuse_non_tensors(_call, (self, tensor1, tensor2), value)
         value = _dtype.parsed_number(value)
         check_inplace(self, op, (tensor1, tensor2))

@@ -73,6 +73,18 @@ def _is_scalar(x) -> bool:
     return isinstance(x, (numbers.Number, np.generic)) and not isinstance(x, Tensor)
 
 
+def scalar_first_or_refused(call, again, args, extra, unknown, name, value, default):
+    """An op's arguments past its parameters (``*extra``, ``**unknown``): PyTorch's deprecated
+    overload with the Scalar first (``add_(alpha, other)``, ``addcmul(input, value, t1, t2)``)
+    runs ``again`` with the Scalar as ``name``, after PyTorch's warning; any other call gets the
+    parser's refusal."""
+    first, scalar, *rest = args
+    if len(extra) == 1 and not unknown and _is_scalar(scalar):
+        warn_deprecated(call)
+        return again(first, *rest, extra[0], _call=call, **{name: scalar})
+    refuse_extra(call, args, extra, unknown, **{name: (value, default)})
+
+
 def _check_number(x) -> None:
     """Refuse what PyTorch's parser takes for no Number (None, a string, a list; the op then
     replays the parser for its text)."""
@@ -903,17 +915,25 @@ def _number_remainder(number, t: Tensor) -> Tensor:
 
 
 @backward_formula("RemainderBackward0")
+@backward_formula("FmodBackward0")
 def _remainder_scalar_bw(node, g, ns):
     return (g,)  # self: grad
 
 
-@backward_formula("RemainderBackward1")
-def _remainder_bw(node, g, ns):
-    # self: grad; other: -grad * self.div(other, rounding_mode="floor")
-    if not node.needs(1):
-        return (g, None)
-    x, o = node.unpack(ns)
-    return (g if node.needs(0) else None, -g * ns.floor_divide(x, o))
+def _remainder_like_bw(divide: str):
+    """remainder's and fmod's formula for a tensor other: self: grad; other: -grad *
+    self.div(other, rounding_mode=...) (``divide``: the namespace's floor or trunc division)."""
+
+    def formula(node, g, ns):
+        if not node.needs(1):
+            return (g, None)
+        x, o = node.unpack(ns)
+        return (g if node.needs(0) else None, -g * getattr(ns, divide)(x, o))
+
+    return formula
+
+
+_remainder_bw = backward_formula("RemainderBackward1")(_remainder_like_bw("floor_divide"))
 
 
 def fmod(input=MISSING, other=MISSING, *extra, _call=("fmod", False)):
@@ -948,18 +968,7 @@ def _fmod(a, b):
     return res
 
 
-@backward_formula("FmodBackward0")
-def _fmod_scalar_bw(node, g, ns):
-    return (g,)  # self: grad
-
-
-@backward_formula("FmodBackward1")
-def _fmod_bw(node, g, ns):
-    # self: grad; other: -grad * self.div(other, rounding_mode="trunc")
-    if not node.needs(1):
-        return (g, None)
-    x, o = node.unpack(ns)
-    return (g if node.needs(0) else None, -g * ns.trunc_divide(x, o))
+_fmod_bw = backward_formula("FmodBackward1")(_remainder_like_bw("trunc_divide"))
 
 
 def neg(input=MISSING, *extra, _call=("neg", False)):
@@ -3650,10 +3659,7 @@ def _requires(x) -> bool:
 
 def add_(self, other=MISSING, *extra, alpha=1, _call=("add_", True), **unknown):
     if extra or unknown:
-        if len(extra) == 1 and not unknown and _is_scalar(other):  # the deprecated add_(alpha, other)
-            warn_deprecated(_call)
-            return add_(self, extra[0], alpha=other, _call=_call)
-        refuse_extra(_call, (self, other), extra, unknown, alpha=(alpha, 1))
+        return scalar_first_or_refused(_call, add_, (self, other), extra, unknown, "alpha", alpha, 1)
     try:
         return _inplace_binary(self, other, np.add, _AddBackward0, "add_", alpha)
     except Exception:
@@ -3663,10 +3669,7 @@ def add_(self, other=MISSING, *extra, alpha=1, _call=("add_", True), **unknown):
 
 def sub_(self, other=MISSING, *extra, alpha=1, _call=("sub_", True), **unknown):
     if extra or unknown:
-        if len(extra) == 1 and not unknown and _is_scalar(other):  # the deprecated sub_(alpha, other)
-            warn_deprecated(_call)
-            return sub_(self, extra[0], alpha=other, _call=_call)
-        refuse_extra(_call, (self, other), extra, unknown, alpha=(alpha, 1))
+        return scalar_first_or_refused(_call, sub_, (self, other), extra, unknown, "alpha", alpha, 1)
     try:
         return _inplace_binary(self, other, np.subtract, _SubBackward0, "sub_", alpha, _check_bool_sub)
     except Exception:

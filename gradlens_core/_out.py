@@ -476,35 +476,32 @@ _CAN_CAST_TEXT = (
 )
 
 
+# dtype rules under which out must have the result's dtype: PyTorch's text for each
+_MUST_MATCH = {
+    "same": "Found dtype {o._legacy} but expected {r._legacy}",
+    "exact": "Expected out tensor to have dtype {r._cpp}, but got {o._cpp} instead",
+    "where": "Expected out type to be {r._legacy} but got {o._legacy}",
+    "select": "{name}(): self and result must have the same scalar type",
+    "amax": "Expected the dtype for input and out to match, but got {r._legacy} for input's dtype and "
+    "{o._legacy} for out's dtype.",
+    "dot": "result dtype {o._legacy} does not match input dtype {r._legacy}",
+    "mv": "addmv input tensors must have the same dtype, but got {o._legacy}, {r._legacy}, and {r._legacy}",
+}
+
+
 def _dtype_error(name, rule, results, outs, inputs):
     """What PyTorch's kernel says of an ``out`` of the wrong dtype (None if it is right)."""
     kind, r, o = rule.dtype, results[0], outs[0]
     long = _dtype.int64
     if kind in ("cast", "mean") and not _dtype.can_cast(r, o):
         return _cast_error(r, o)
-    if kind == "same" and o is not r:
-        return RuntimeError(f"Found dtype {o._legacy} but expected {r._legacy}")
-    if kind == "exact" and o is not r:
-        return RuntimeError(f"Expected out tensor to have dtype {r._cpp}, but got {o._cpp} instead")
-    if kind == "where" and o is not r:
-        return RuntimeError(f"Expected out type to be {r._legacy} but got {o._legacy}")
-    if kind == "select" and o is not r:
-        return RuntimeError(f"{name}(): self and result must have the same scalar type")
-    if kind == "amax" and o is not r:
-        return RuntimeError(
-            f"Expected the dtype for input and out to match, but got {r._legacy} for input's dtype and "
-            f"{o._legacy} for out's dtype."
-        )
+    text = _MUST_MATCH.get(kind)
+    if text is not None:  # out must have the result's very dtype
+        return None if o is r else RuntimeError(text.format(o=o, r=r, name=name))
     if kind == "bool" and o is not _dtype.bool_ and o is not _dtype.uint8:
         return RuntimeError(f"{name} only supports bool tensor for result, got: {o._legacy}")
     if kind == "nonzero" and o is not long:
         return RuntimeError(f"nonzero: Expected out tensor to have scalar type Long but got scalar type{o._legacy}")
-    if kind == "dot" and o is not r:
-        return RuntimeError(f"result dtype {o._legacy} does not match input dtype {r._legacy}")
-    if kind == "mv" and o is not r:
-        return RuntimeError(
-            f"addmv input tensors must have the same dtype, but got {o._legacy}, {r._legacy}, and {r._legacy}"
-        )
     if kind == "logsumexp":
         if not o.is_floating_point:
             return RuntimeError(f"logsumexp(): Expected floating point type for result tensor, but got: {o._legacy}")
