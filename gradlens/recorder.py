@@ -830,6 +830,8 @@ class Recorder:
         if not into:
             return  # bridged already (src fed several doomed records)
         src.flow_out = [e for e in src.flow_out if e.dst not in doomed]
+        if not any(doomed[e.dst].flow_out for e in into):
+            return  # dead ends (a step's loss): nothing lies beyond them
         existing = {(e.dst, e.cut) for e in src.flow_out}
         stack = [(e, e.cut, e.cut_line) for e in into]
         seen = set()
@@ -1032,8 +1034,15 @@ class Recorder:
                 self._link_grad_fn(self.record_for(base, where, "base"), adapter.grad_fn(base), where)
         for inp in inputs:
             if adapter.is_tensor(inp):
-                cut = "no_grad" if adapter.requires_grad(inp) and node is None else None
-                self._flow(self.record_for(inp), rec, cut, where, op)
+                requires_grad = adapter.requires_grad(inp)
+                src = self._lookup(inp)
+                if src is None:
+                    if not requires_grad:
+                        # a tensor gradlens never saw, with no history (``p.grad`` in an
+                        # optimizer's step): its edge could carry no gradient and would die with it
+                        continue
+                    src = self.record_for(inp)
+                self._flow(src, rec, "no_grad" if requires_grad and node is None else None, where, op)
         self._add_hazards(hazards_for_edit(self, tensor, rec, op, where))
 
     def _snapshot_if_exported(self, saved) -> None:

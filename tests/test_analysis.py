@@ -459,6 +459,23 @@ def test_cutoffs_name_kind_line_and_tensors():
     assert got == [("detach", 3, "a", "b"), ("no_grad", 5, "a", "c"), ("non_differentiable", 6, "a", "d")]
 
 
+def test_an_edit_records_an_unseen_input_only_when_it_carries_history():
+    import gradlens_core as torch
+
+    a = torch.ones(2, requires_grad=True)  # made before the trace: gradlens never saw these
+    w = torch.zeros(2)
+    p = torch.ones(2, requires_grad=True)
+    (p * 2).sum().backward()
+    with gradlens.trace() as tr:
+        with torch.no_grad():
+            w.add_(a)  # a requires grad: the edit cuts it off
+            p.add_(p.grad, alpha=-0.1)  # an optimizer's step: p.grad has no history
+    assert [(c.kind, c.result_name) for c in tr.cutoffs()] == [("no_grad", "w")]
+    assert tr.recorder.record_of(a) is not None
+    assert tr.recorder.record_of(p) is not None
+    assert tr.recorder.record_of(p.grad) is None
+
+
 # ----------------------------------------------------------------------------- graph and report
 
 
