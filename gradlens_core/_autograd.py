@@ -546,6 +546,8 @@ def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumula
     heap = [(-n._seq, n) for n in root_nodes if deps.get(n, 0) == 0]
     heapq.heapify(heap)
     heappop, heappush = heapq.heappop, heapq.heappush
+    from ._tensor import CUSTOM_GRAD_DTYPES as custom_grad_dtypes
+
     slots = holders.slots  # the common holders.store/.release inlined; rarer paths call them
     slot_of = slots.get
     while heap:
@@ -558,6 +560,8 @@ def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumula
         # taken (a node that runs is captured before its hooks).
         run = needed is None or node in needed
         captured = captures is not None and node in targets
+        if custom_grad_dtypes[0] and node.__class__ is AccumulateGrad and grads[0] is not None:
+            grads = _to_grad_dtype(node.variable, grads, ns)
         if run or captured:
             hooked = node._x is not None
             if hooked:  # hooks may replace grads: ``stored`` keeps what the buffer held
@@ -844,6 +848,17 @@ def _as_tensor(g, Tensor):
 
 def _as_array(g):
     return g._data if hasattr(g, "_data") else g
+
+
+def _to_grad_dtype(variable, grads, ns) -> list:
+    """A leaf's grad cast to the ``grad_dtype`` it asks for now (validate_outputs reads it at
+    backward time); None and the default take the grad as it is."""
+    want = variable._meta.grad_dtype if variable._meta is not None else None
+    g = grads[0]
+    data = g._data if hasattr(g, "_data") else g
+    if want is None or isinstance(want, str) or want.np == data.dtype:
+        return grads
+    return [ns.validate(g, data.shape, want.np)]
 
 
 def _capture(node, grads, captures, results) -> None:

@@ -82,6 +82,8 @@ class Size(tuple):
 # returns several views (split, unbind, chunk), may not be edited in place while autograd
 # watches, nor have their history regenerated after their base was edited.
 DEFAULT, NO_GRAD_MODE, MULTI_OUTPUT_NODE = "default", "no_grad", "multi_output"
+OWN_DTYPE = "own"  # a leaf's grad_dtype by default: its own dtype
+CUSTOM_GRAD_DTYPES = [0]  # how many leaves ever set grad_dtype: until one does, backward never looks
 
 
 class _Meta:
@@ -97,6 +99,7 @@ class _Meta:
         "view_version",
         "creation",
         "grad_meta",
+        "grad_dtype",
     )
 
     def __init__(self) -> None:
@@ -109,6 +112,7 @@ class _Meta:
         self.base = None
         self.view_steps = ()
         self.view_version = 0
+        self.grad_dtype = OWN_DTYPE  # what .grad must be (None: any dtype); see Tensor.grad_dtype
 
 
 _NON_LEAF_GRAD_WARNING = (
@@ -350,11 +354,14 @@ class Tensor:
                 raise TypeError(
                     f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}"
                 )
-            if value.dtype is not self.dtype:
+            want = self._grad_dtype()
+            if want is not None and value.dtype is not want:
                 raise RuntimeError(
                     f"attempting to assign a gradient with dtype '{_C_TYPE_NAMES.get(value.dtype.name, value.dtype.name)}'"
-                    f" to a tensor with grad_dtype '{self.dtype._legacy}'. Please ensure that the gradient and the "
-                    "tensor have the same dtype"
+                    f" to a tensor with grad_dtype '{want._legacy}'. The gradient must match the tensor's grad_dtype "
+                    "(defaults to the tensor's dtype). You can set the tensor's grad_dtype attribute with a specific "
+                    "dtype, or None to allow any dtype. Set grad_dtype with caution. Diverging the dtypes of a tensor "
+                    "and its gradient may break downstream systems that assume they match."
                 )
             if value._data.shape != self._data.shape:
                 raise RuntimeError(
@@ -367,6 +374,45 @@ class Tensor:
         meta.grad = value
         if _events.active:
             _events.emit("accumulated", tensor=self, grad=value, how="set")
+
+    def _grad_dtype(self):
+        """The dtype ``.grad`` must have (None: any), as ``grad_dtype`` without its leaf check."""
+        meta = self._meta
+        want = OWN_DTYPE if meta is None else meta.grad_dtype
+        return self.dtype if want is OWN_DTYPE else want
+
+    @property
+    def grad_dtype(self):
+        """The dtype a leaf's ``.grad`` must have: its own unless set (None allows any; backward
+        casts what it accumulates to it).
+
+        >>> a = tensor([1.0], requires_grad=True)
+        >>> a.grad_dtype = float64
+        >>> (a * 2).sum().backward(); a.grad
+        tensor([2.], dtype=torch.float64)
+        """
+        if self._grad_fn is not None:
+            raise RuntimeError("grad_dtype can only be accessed on leaf tensors.")
+        return self._grad_dtype()
+
+    @grad_dtype.setter
+    def grad_dtype(self, value) -> None:
+        if self._grad_fn is not None:
+            if self._meta is None or not self._meta.retains_grad:  # PyTorch's setter reads .grad first
+                warnings.warn(_NON_LEAF_GRAD_WARNING, UserWarning, stacklevel=2)
+            raise RuntimeError("grad_dtype can only be set on leaf tensors.")
+        if value is not None and not isinstance(value, _dtype.dtype):
+            raise RuntimeError(f"grad_dtype must be a torch.dtype or None, but got {type(value).__name__}")
+        meta = self._get_meta()
+        grad = meta.grad
+        if grad is not None and value is not None and grad.dtype is not value:
+            raise RuntimeError(
+                f"Cannot set grad_dtype to '{value._legacy}' because there is already a gradient with dtype "
+                f"'{_C_TYPE_NAMES.get(grad.dtype.name, grad.dtype.name)}'. Please clear the gradient (.grad = None) "
+                "before changing grad_dtype, or ensure the new grad_dtype matches the existing gradient's dtype."
+            )
+        meta.grad_dtype = value
+        CUSTOM_GRAD_DTYPES[0] += 1
 
     @grad.deleter
     def grad(self) -> None:
@@ -458,8 +504,8 @@ class Tensor:
 
     def _contract_buffer(self, g: np.ndarray):
         """Where AccumulateGrad copies a grad it may not take (PyTorch's clone_obey_contract):
-        an empty array laid out as this tensor, in its dtype, if it is dense; else None (the
-        grad is cloned contiguous)."""
+        an empty array laid out as this tensor, in the grad's dtype, if it is dense; else None
+        (the grad is cloned contiguous)."""
         from ._autograd import non_overlapping_and_dense
         from ._layout import empty_strided
         from ._ops import check_out_shape
@@ -469,7 +515,10 @@ class Tensor:
             check_out_shape(d.shape, g.shape)  # ``.data =`` may have changed the shape
             # new_empty_strided(sizes, strides): the strides exactly, a size-1 dim's (even 0, which
             # the contract then refuses) and an empty tensor's too (numpy's empty_like sets its own)
-            return empty_strided(d.shape, d.strides, d.dtype)
+            if g.dtype == d.dtype:
+                return empty_strided(d.shape, d.strides, d.dtype)
+            # a grad_dtype other than the tensor's: its layout, in the grad's dtype
+            return empty_strided(d.shape, tuple(s // d.itemsize * g.itemsize for s in d.strides), g.dtype)
         return None
 
     def _edge(self):
