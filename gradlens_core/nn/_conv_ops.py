@@ -143,7 +143,8 @@ def convolution(input: Tensor, weight: Tensor, bias, stride, padding, dilation, 
     """ATen's ``convolution`` (not transposed) of a batched input: ConvolutionBackward0,
     saving input and weight, with edges to input, weight and bias."""
     _check_conv_shape(input, weight, bias, stride, padding, dilation, groups)
-    params = ConvParams((stride, padding, dilation, groups, None if bias is None else tuple(bias.shape)))
+    # bias_sym_sizes_opt: [0] without a bias, as PyTorch's node shows it
+    params = ConvParams((stride, padding, dilation, groups, (0,) if bias is None else tuple(bias.shape)))
     data = conv_data(input._data, weight._data, None if bias is None else bias._data, params)
     return record(
         _wrap(data),
@@ -311,6 +312,8 @@ def _constant_pad_nd_bw(node, g, ns):
 def pool_out_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
     """ATen's pooling_output_shape: with ceil_mode the last window must start inside the
     input or its left padding."""
+    if s == 0:
+        raise RuntimeError("stride should not be zero")
     out = (size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
     if ceil_mode and (out - 1) * s >= size + p:
         out -= 1
@@ -434,10 +437,11 @@ def max_pool2d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, 
 
 
 def _listed(v, default=None) -> tuple:
-    """An int-list argument as the node keeps it (an int given for it as a 1-tuple)."""
+    """An int[2] argument as the node keeps it: the parser repeats an int given for it; a
+    list stays as given (stride's None is [])."""
     if v is None:
         return default
-    return tuple(int(a) for a in v) if isinstance(v, (list, tuple)) else (int(v),)
+    return tuple(int(a) for a in v) if isinstance(v, (list, tuple)) else (int(v),) * 2
 
 
 @backward_formula("MaxPool2DWithIndicesBackward0")
@@ -682,6 +686,9 @@ def _batch_norm_bw(node, g, ns):
     if not training:
         invstd = 1.0 / ns.sqrt(rv + eps)
         mean = rm
+    elif ns.records_graph:  # the batch's statistics are functions of the input for a higher-order grad
+        mean = ns.mean(x, axes)
+        invstd = 1.0 / ns.sqrt(ns.mean((x - ns.reshape(mean, (1, c) + (1,) * (nd - 2))) ** 2, axes) + eps)
     mean_b, invstd_b = ns.reshape(mean, shape), ns.reshape(invstd, shape)
     xhat = (x - mean_b) * invstd_b
     gi = gw = gb = None

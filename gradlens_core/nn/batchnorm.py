@@ -40,7 +40,7 @@ class _BatchNorm(Module):
         if track_running_stats:
             self.register_buffer("running_mean", _factories.zeros(num_features, dtype=dtype, device=device))
             self.register_buffer("running_var", _factories.ones(num_features, dtype=dtype, device=device))
-            self.register_buffer("num_batches_tracked", _factories.tensor(0, dtype=_dtype.long))
+            self.register_buffer("num_batches_tracked", _factories.tensor(0, dtype=_dtype.int64))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)

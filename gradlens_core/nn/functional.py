@@ -244,7 +244,10 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 def _pool1d_args(fn: str, input, kernel_size, stride, padding, dilation=1):
     """ATen's check_max_pool1d (its words for avg_pool1d too): (k, s, p, d) as 1-tuples."""
     if input.dim() not in (2, 3):
-        raise RuntimeError(f"{fn}() Expected 2D or 3D input tensor, but got {list(input.shape)}")
+        raise RuntimeError(
+            f"{fn}: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for input, but got:"
+            f"{list(input.shape)}"
+        )
     k = _int_list("kernel_size", kernel_size, 1)
     s = _int_list("stride", stride, 1) if stride is not None and stride != [] and stride != () else k
     p = _int_list("padding", padding, 1)
