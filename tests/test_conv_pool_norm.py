@@ -92,6 +92,31 @@ def test_max_pool2d(kw):
     compare_with_torch(lambda t, x: _f(t).max_pool2d(x, **kw), (3, 7, 8))  # unbatched
 
 
+def test_max_pool2d_indices_of_nan_and_inf():
+    """ATen's loop takes each NaN it meets: a window's last NaN is its maximum."""
+    a = np.random.default_rng(4).standard_normal((2, 2, 6, 6)).astype(np.float32)
+    a[0, 0, 0, 0] = a[0, 0, 1, 1] = a[1, 1, 3, 2] = np.nan
+    a[0, 1, 0, 1] = np.inf
+    for kw in (dict(kernel_size=2), dict(kernel_size=3, stride=1, padding=1)):
+        mine = gl.nn.functional.max_pool2d(gl.tensor(a), return_indices=True, **kw)
+        ref = torch.nn.functional.max_pool2d(torch.tensor(a), return_indices=True, **kw)
+        np.testing.assert_array_equal(mine[1].numpy(), ref[1].numpy())
+        np.testing.assert_array_equal(mine[0].numpy(), ref[0].numpy())
+
+
+def test_traced_cnn_reports_no_cutoff_for_hidden_indices():
+    """max_pool2d's indices are reported as created only when returned to the user."""
+    gradlens = pytest.importorskip("gradlens")
+    nn = gl.nn
+    with gradlens.trace() as tr:
+        model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.MaxPool2d(2), nn.Flatten())
+        model(gl.randn(2, 1, 6, 6)).sum().backward()
+        _, idx = nn.functional.max_pool2d(gl.randn(1, 1, 4, 4, requires_grad=True), 2, return_indices=True)
+    kinds = [c.kind for c in tr.cutoffs()]
+    assert kinds == ["non_differentiable"]
+    assert model[0].weight.grad is not None
+
+
 @pytest.mark.parametrize("kw", POOL_CASES, ids=str)
 @pytest.mark.parametrize("count_include_pad", [True, False])
 def test_avg_pool2d(kw, count_include_pad):

@@ -344,6 +344,10 @@ def max_pool2d_data(data, k, s, p, d, ceil_mode):
     out = (pool_out_size(h, k[0], s[0], p[0], d[0], ceil_mode), pool_out_size(w, k[1], s[1], p[1], d[1], ceil_mode))
     win = _pool_windows(x, k, s, p, d, out, -np.inf).reshape(n, c, out[0], out[1], k[0] * k[1])
     arg = np.argmax(win, axis=-1)
+    nan = np.isnan(win)
+    if nan.any():  # ATen's loop takes every NaN it meets (``val > max || isnan(val)``): the last one
+        last = win.shape[-1] - 1 - np.argmax(nan[..., ::-1], axis=-1)
+        arg = np.where(nan.any(axis=-1), last, arg)
     values = np.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
     i, j = np.divmod(arg, k[1])
     rows = np.arange(out[0]).reshape(-1, 1) * s[0] - p[0] + i * d[0]
@@ -415,9 +419,12 @@ def _pool_shape_check(x, k, s, p, d, out, pool="max") -> None:
         )
 
 
-def max_pool2d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+def max_pool2d_with_indices(
+    input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=True
+):
     """ATen's ``max_pool2d_with_indices``: (values, int64 indices into each input plane);
-    MaxPool2DWithIndicesBackward0 saves the input and the indices (``_saved_result1``)."""
+    MaxPool2DWithIndicesBackward0 saves the input and the indices (``_saved_result1``).
+    The indices are reported as created only when the caller hands them to the user."""
     k = _pool_args("kernel_size", kernel_size)
     s = _pool_args("stride", stride, k)
     p = _pool_args("padding", padding)
@@ -431,7 +438,7 @@ def max_pool2d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, 
     result, idx = _wrap(values), _wrap(indices)
     ctx = (_listed(kernel_size), _listed(stride, ()), _listed(padding), _listed(dilation), bool(ceil_mode))
     record(result, node_class("MaxPool2DWithIndicesBackward0"), (input,), (input, idx), ctx, op="max_pool2d")
-    if _events.active:
+    if return_indices and _events.active:
         _events.emit("created", tensor=idx, grad_fn=None, inputs=(input,), op="max_pool2d")
     return result, idx
 

@@ -237,7 +237,9 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     >>> F.max_pool2d(torch.tensor([[[[1., 5.], [3., 2.]]]]), 2, return_indices=True)
     (tensor([[[[5.]]]]), tensor([[[[1]]]]))
     """
-    out, idx = _conv_ops.max_pool2d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode)
+    out, idx = _conv_ops.max_pool2d_with_indices(
+        input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
     return (out, idx) if return_indices else out
 
 
@@ -280,7 +282,7 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     if ow <= 0:
         raise RuntimeError(f"max_pool1d() Invalid computed output size: {ow}")
     out, idx = _conv_ops.max_pool2d_with_indices(
-        input.unsqueeze(-2), (1, k[0]), (1, s[0]), (0, p[0]), (1, d[0]), ceil_mode
+        input.unsqueeze(-2), (1, k[0]), (1, s[0]), (0, p[0]), (1, d[0]), ceil_mode, return_indices
     )
     return (out.squeeze(-2), idx.squeeze(-2)) if return_indices else out.squeeze(-2)
 
