@@ -123,6 +123,19 @@ def test_avg_pool2d(kw, count_include_pad):
     compare_with_torch(lambda t, x: _f(t).avg_pool2d(x, count_include_pad=count_include_pad, **kw), (2, 3, 9, 8))
 
 
+def test_integer_pooling():
+    """max and avg pooling take integers (avg divides as C++ does, toward zero)."""
+    a = np.random.default_rng(5).integers(-50, 50, (2, 3, 7, 6))
+    compare_with_torch(lambda t, x: _f(t).max_pool2d(x, 3, 2, 1, return_indices=True), a, grad=False)
+    compare_with_torch(lambda t, x: _f(t).avg_pool2d(x, 3, 2, 1, ceil_mode=True), a, grad=False)
+    compare_with_torch(lambda t, x: _f(t).avg_pool2d(x, 2, count_include_pad=False, padding=1), a, grad=False)
+
+
+def test_float64_values():
+    compare_with_torch(lambda t, x, w: _f(t).conv2d(x, w, padding=1), (2, 3, 5, 5), (4, 3, 3, 3), dtype="float64")
+    compare_with_torch(lambda t, x: _f(t).avg_pool2d(x, 2), (2, 3, 5, 5), dtype="float64")
+
+
 def test_avg_pool2d_divisor_override():
     compare_with_torch(lambda t, x: _f(t).avg_pool2d(x, 3, 2, 1, divisor_override=5), (2, 3, 7, 7))
 
@@ -336,6 +349,12 @@ def _error_cases(t):
         lambda: F.batch_norm(t.ones(2, 3), t.zeros(4), t.ones(4), training=True),
         lambda: F.batch_norm(t.ones(2, 3), None, None),
         lambda: F.batch_norm(t.ones(2, 3), None, None, t.ones(2), training=True),
+        lambda: F.batch_norm(t.ones(4, 3, dtype=t.float64), t.zeros(3), t.ones(3), training=True),
+        lambda: F.batch_norm(t.ones(4, 3), t.zeros(3), t.ones(3), t.ones(3, dtype=t.float64), training=True),
+        lambda: F.batch_norm(t.ones(4, 3, dtype=t.int64), t.zeros(3), t.ones(3), training=True),
+        lambda: F.conv2d(t.ones(1, 3, 5, 5), t.ones(2, 3, 3, 3, dtype=t.float64)),
+        lambda: F.conv2d(t.ones(1, 3, 5, 5), t.ones(2, 3, 3, 3), t.ones(2, dtype=t.float64)),
+        lambda: F.adaptive_avg_pool2d(t.ones(1, 3, 5, 5, dtype=t.int64), 2),
     ]
 
 

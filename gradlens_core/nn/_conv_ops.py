@@ -195,13 +195,10 @@ def _check_conv_shape(input, weight, bias, stride, padding, dilation, groups) ->
             f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). Kernel size: "
             f"({' x '.join(map(str, kernel))}). Kernel size can't be greater than actual input size"
         )
-    for a, b in ((input, weight), (input, bias)):
-        if b is not None and a._data.dtype != b._data.dtype:
-            kind = "weight" if b is weight else "bias"
-            raise RuntimeError(
-                f"Input type ({a.dtype._legacy.replace('Tensor', '')}) and {kind} type "
-                f"({b.dtype._legacy.replace('Tensor', '')}) should be the same"
-            )
+    if weight.dtype is not input.dtype:  # the kernel's own check
+        raise RuntimeError(f"expected scalar type {input.dtype._legacy} but found {weight.dtype._legacy}")
+    if bias is not None and bias.dtype is not input.dtype:
+        raise RuntimeError(f"Input type ({input.dtype._cpp}) and bias type ({bias.dtype._cpp}) should be the same")
 
 
 def _conv(ns, x, w, b, params):
@@ -342,10 +339,13 @@ def max_pool2d_data(data, k, s, p, d, ceil_mode):
     x = _batched4(data)
     n, c, h, w = x.shape
     out = (pool_out_size(h, k[0], s[0], p[0], d[0], ceil_mode), pool_out_size(w, k[1], s[1], p[1], d[1], ceil_mode))
-    win = _pool_windows(x, k, s, p, d, out, -np.inf).reshape(n, c, out[0], out[1], k[0] * k[1])
+    lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    win = _pool_windows(x, k, s, p, d, out, lowest).reshape(n, c, out[0], out[1], k[0] * k[1])
     arg = np.argmax(win, axis=-1)
-    nan = np.isnan(win)
-    if nan.any():  # ATen's loop takes every NaN it meets (``val > max || isnan(val)``): the last one
+    nan = np.isnan(win) if x.dtype.kind == "f" else None
+    if (
+        nan is not None and nan.any()
+    ):  # ATen's loop takes every NaN it meets (``val > max || isnan(val)``): the last one
         last = win.shape[-1] - 1 - np.argmax(nan[..., ::-1], axis=-1)
         arg = np.where(nan.any(axis=-1), last, arg)
     values = np.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
@@ -432,7 +432,7 @@ def max_pool2d_with_indices(
     h, w = input.shape[-2:] if input.dim() >= 2 else (1, 1)
     out = (pool_out_size(h, k[0], s[0], p[0], d[0], ceil_mode), pool_out_size(w, k[1], s[1], p[1], d[1], ceil_mode))
     _pool_shape_check(input, k, s, p, d, out)
-    if input._data.dtype.kind != "f":
+    if input._data.dtype.kind not in "fiu":
         raise _ops.no_kernel("max_pool2d", input.dtype)
     values, indices = max_pool2d_data(input._data, k, s, p, d, ceil_mode)
     result, idx = _wrap(values), _wrap(indices)
@@ -505,7 +505,11 @@ def avg_pool2d_data(data, k, s, p, ceil_mode, count_include_pad, divisor_overrid
     win = _pool_windows(x, k, s, p, (1, 1), out, 0)
     sums = win.sum(axis=(-2, -1))
     div = _avg_divisors(h, w, out, k, s, p, count_include_pad, divisor_override)
-    return np.ascontiguousarray(sums / div, dtype=data.dtype).reshape(data.shape[:-2] + out)
+    if data.dtype.kind != "f":  # C++'s integer division, toward zero
+        avg = np.sign(sums) * (np.abs(sums) // div)
+    else:
+        avg = sums / div
+    return np.ascontiguousarray(avg, dtype=data.dtype).reshape(data.shape[:-2] + out)
 
 
 def avg_pool2d_grad_data(g, shape, k, s, p, count_include_pad, divisor_override):
@@ -532,7 +536,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode=Fal
     h, w = input.shape[-2:] if input.dim() >= 2 else (1, 1)
     out = (pool_out_size(h, k[0], s[0], p[0], 1, ceil_mode), pool_out_size(w, k[1], s[1], p[1], 1, ceil_mode))
     _pool_shape_check(input, k, s, p, (1, 1), out, pool="avg")
-    if input._data.dtype.kind != "f":
+    if input._data.dtype.kind not in "fiu":
         raise _ops.no_kernel("avg_pool2d", input.dtype)
     data = avg_pool2d_data(input._data, k, s, p, ceil_mode, count_include_pad, divisor_override)
     ctx = (_listed(kernel_size), _listed(stride, ()), _listed(padding), bool(ceil_mode), bool(count_include_pad),
@@ -608,7 +612,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
                 f"has sizes {list(input.shape)} with dimension {i} being empty"
             )
     if input._data.dtype.kind != "f":
-        raise _ops.no_kernel("adaptive_avg_pool2d_cpu", input.dtype)
+        raise _ops.no_kernel("adaptive_avg_pool2d", input.dtype)
     data = adaptive_avg_pool2d_data(input._data, out)
     return record(
         _wrap(data), node_class("AdaptiveAvgPool2DBackward0"), (input,), (input,), out, op="adaptive_avg_pool2d"
@@ -647,6 +651,12 @@ def native_batch_norm(input, weight, bias, running_mean, running_var, training, 
     data = input._data
     if data.dtype.kind != "f":
         raise _ops.no_kernel("batch_norm", input.dtype)
+    params = [t for t in (weight, bias, running_mean, running_var) if t is not None]
+    if params and params[0].dtype is not input.dtype:  # ATen's is_mixed_type, check_mixed_data_type
+        if any(t._data.dtype != np.float32 for t in params):
+            raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+        if data.dtype != np.float16:
+            raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
     c = data.shape[1]
     axes = (0,) + tuple(range(2, data.ndim))
     shape = (1, c) + (1,) * (data.ndim - 2)
