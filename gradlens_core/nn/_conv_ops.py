@@ -75,8 +75,18 @@ def _geometry2d(params: ConvParams, dims: int):
     return stride, padding, dilation
 
 
+def _bmm(a, b):
+    """``a @ b`` per group: numpy's stacked matmul leaves BLAS for a transposed operand, a
+    loop over the groups (not the elements) keeps it."""
+    out = np.empty((a.shape[0], a.shape[1], b.shape[2]), dtype=np.result_type(a, b))
+    for i in range(a.shape[0]):
+        np.matmul(a[i], b[i], out=out[i])
+    return out
+
+
 def _conv_cols(x, kh, kw, stride, padding, dilation, groups):
-    """The unfolded windows of ``x`` (N, C, H, W): (groups, N*Ho*Wo, C/groups*kh*kw), and (Ho, Wo)."""
+    """The unfolded windows of ``x`` (N, C, H, W): (groups, C/groups*kh*kw, N*Ho*Wo), and
+    (Ho, Wo). Laid out so that the copy reads whole rows of the input."""
     n, c, h, w = x.shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     if ph or pw:
@@ -84,10 +94,8 @@ def _conv_cols(x, kh, kw, stride, padding, dilation, groups):
     ho = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
     wo = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
     s = x.strides
-    win = _as_strided(x, (n, c, ho, wo, kh, kw), (s[0], s[1], s[2] * sh, s[3] * sw, s[2] * dh, s[3] * dw))
-    g = groups
-    win = win.reshape(n, g, c // g, ho, wo, kh, kw).transpose(1, 0, 3, 4, 2, 5, 6)
-    return win.reshape(g, n * ho * wo, (c // g) * kh * kw), (ho, wo)
+    win = _as_strided(x, (c, kh, kw, n, ho, wo), (s[1], s[2] * dh, s[3] * dw, s[0], s[2] * sh, s[3] * sw))
+    return win.reshape(groups, (c // groups) * kh * kw, n * ho * wo), (ho, wo)
 
 
 def conv_data(x, w, b, params: ConvParams):
@@ -99,13 +107,12 @@ def conv_data(x, w, b, params: ConvParams):
     o, _, kh, kw = w2.shape
     g = params.groups
     cols, (ho, wo) = _conv_cols(x2, kh, kw, stride, padding, dilation, g)
-    wm = w2.reshape(g, o // g, -1).transpose(0, 2, 1)
-    out = np.matmul(cols, wm)  # (g, N*Ho*Wo, O/g)
-    out = out.reshape(g, n, ho, wo, o // g).transpose(1, 0, 4, 2, 3).reshape(n, o, ho, wo)
+    out = _bmm(w2.reshape(g, o // g, -1), cols)  # (g, O/g, N*Ho*Wo)
+    out = out.reshape(o, n, ho, wo).transpose(1, 0, 2, 3)
     if b is not None:
         out = out + b.reshape(1, o, 1, 1)
-    out = out.reshape((n, o, wo) if dims == 1 else (n, o, ho, wo))
-    return np.ascontiguousarray(out, dtype=x.dtype)
+    out = np.ascontiguousarray(out, dtype=x.dtype)
+    return out.reshape((n, o, wo) if dims == 1 else (n, o, ho, wo))
 
 
 def conv_grads_data(g_out, x, w, params: ConvParams, mask):
@@ -118,22 +125,24 @@ def conv_grads_data(g_out, x, w, params: ConvParams, mask):
     g = params.groups
     go = _as_2d(g_out, dims)
     ho, wo = go.shape[2], go.shape[3]
-    gm = go.reshape(n, g, o // g, ho, wo).transpose(1, 0, 3, 4, 2).reshape(g, n * ho * wo, o // g)
+    gmt = go.reshape(n, g, o // g, ho * wo).transpose(1, 2, 0, 3).reshape(g, o // g, n * ho * wo)
     gi = gw = gb = None
     if mask[0]:
-        wm = w2.reshape(g, o // g, -1)
-        dcols = np.matmul(gm, wm)  # (g, N*Ho*Wo, C/g*kh*kw)
-        dcols = dcols.reshape(g, n, ho, wo, cg, kh, kw).transpose(1, 0, 4, 2, 3, 5, 6).reshape(n, c, ho, wo, kh, kw)
+        # the columns' grads as (g, C/g*kh*kw, N*Ho*Wo): each kernel offset's slab is then a
+        # (C, N, Ho, Wo) view whose rows are contiguous
+        wmt = w2.reshape(g, o // g, -1).transpose(0, 2, 1)
+        dcols = _bmm(wmt, gmt).reshape(g, cg, kh, kw, n, ho, wo)
         (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-        padded = np.zeros((n, c, h + 2 * ph + sh + dh * kh, wd + 2 * pw + sw + dw * kw), dtype=x.dtype)
+        padded = np.zeros((c, n, h + 2 * ph + sh + dh * kh, wd + 2 * pw + sw + dw * kw), dtype=x.dtype)
         for i in range(kh):  # col2im: one kernel offset at a time (kh * kw slices, not elements)
             for j in range(kw):
-                padded[:, :, i * dh : i * dh + sh * ho : sh, j * dw : j * dw + sw * wo : sw] += dcols[..., i, j]
-        gi = np.ascontiguousarray(padded[:, :, ph : ph + h, pw : pw + wd]).reshape(x.shape)
+                slab = dcols[:, :, i, j].reshape(c, n, ho, wo)
+                padded[:, :, i * dh : i * dh + sh * ho : sh, j * dw : j * dw + sw * wo : sw] += slab
+        gi = np.ascontiguousarray(padded[:, :, ph : ph + h, pw : pw + wd].transpose(1, 0, 2, 3)).reshape(x.shape)
     if mask[1]:
         cols, _ = _conv_cols(x2, kh, kw, stride, padding, dilation, g)
-        gwm = np.matmul(cols.transpose(0, 2, 1), gm)  # (g, C/g*kh*kw, O/g)
-        gw = np.ascontiguousarray(gwm.transpose(0, 2, 1).reshape(w.shape), dtype=w.dtype)
+        gwm = _bmm(cols, gmt.transpose(0, 2, 1))  # (g, C/g*kh*kw, O/g): OpenBLAS's faster side
+        gw = np.ascontiguousarray(gwm.transpose(0, 2, 1), dtype=w.dtype).reshape(w.shape)
     if mask[2]:
         gb = np.ascontiguousarray(g_out.sum(axis=(0,) + tuple(range(2, g_out.ndim))), dtype=g_out.dtype)
     return gi, gw, gb
