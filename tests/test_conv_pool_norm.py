@@ -440,3 +440,35 @@ def test_small_cnn_trains_as_torch():
     (r, losses), (ref_r, ref_losses) = _train(gl), _train(torch)
     assert r == ref_r
     np.testing.assert_allclose(losses, ref_losses, rtol=1e-5)
+
+
+def _hazards_and_third_order(t):
+    F = t.nn.functional
+    t.manual_seed(0)
+    out = []
+    conv = t.nn.Conv2d(2, 3, 3)
+    x = t.randn(2, 2, 5, 5, requires_grad=True)
+    for make, edit in (
+        (lambda: conv(x), lambda: conv.weight.add_(1)),
+        (lambda: F.max_pool2d(x, 2), lambda: x.detach().mul_(2)),
+        (lambda: F.batch_norm(x, None, None, training=True), lambda: x.detach().add_(1)),
+    ):
+        y = make()
+        with t.no_grad():
+            edit()
+        try:
+            y.sum().backward()
+            out.append(None)
+        except RuntimeError as e:
+            out.append(first_sentence(str(e)))
+    x = t.randn(1, 1, 5, 5, requires_grad=True)
+    w = t.randn(1, 1, 3, 3, requires_grad=True)
+    (gx,) = t.autograd.grad((F.conv2d(x, w) ** 2).sum(), x, create_graph=True)
+    (gw,) = t.autograd.grad((gx**2).sum(), w, create_graph=True)
+    gw.sum().backward()
+    out.append((gw.grad_fn.name(), round(x.grad.sum().item(), 1), round(w.grad.sum().item(), 1)))
+    return out
+
+
+def test_inplace_errors_and_third_order():
+    assert _hazards_and_third_order(gl) == _hazards_and_third_order(torch)
