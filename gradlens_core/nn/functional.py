@@ -108,6 +108,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     ``(1 - momentum) * running + momentum * batch`` with the unbiased batch variance.
 
     >>> import gradlens_core as torch
+    >>> import gradlens_core.nn.functional as F
     >>> rm, rv = torch.zeros(2), torch.ones(2)
     >>> F.batch_norm(torch.tensor([[0., 1.], [2., 3.]]), rm, rv, training=True)
     tensor([[-1.0000, -1.0000],
@@ -212,6 +213,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
     """1-d convolution (cross-correlation) over (N, C, L) or (C, L) (ConvolutionBackward0).
 
     >>> import gradlens_core as torch
+    >>> import gradlens_core.nn.functional as F
     >>> F.conv1d(torch.tensor([[[1., 2., 3.]]]), torch.tensor([[[1., -1.]]]))
     tensor([[[-1., -1.]]])
     """
@@ -223,6 +225,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
     ``padding`` may be "same" or "valid".
 
     >>> import gradlens_core as torch
+    >>> import gradlens_core.nn.functional as F
     >>> F.conv2d(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2), padding=1)[0, 0, 0]
     tensor([1., 2., 2., 1.])
     """
@@ -234,6 +237,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     maximum's flat index in its input plane.
 
     >>> import gradlens_core as torch
+    >>> import gradlens_core.nn.functional as F
     >>> F.max_pool2d(torch.tensor([[[[1., 5.], [3., 2.]]]]), 2, return_indices=True)
     (tensor([[[[5.]]]]), tensor([[[[1]]]]))
     """
@@ -293,6 +297,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     in the divisor.
 
     >>> import gradlens_core as torch
+    >>> import gradlens_core.nn.functional as F
     >>> F.avg_pool2d(torch.tensor([[[[1., 5.], [3., 3.]]]]), 2)
     tensor([[[[3.]]]])
     """
@@ -316,6 +321,7 @@ def adaptive_avg_pool2d(input, output_size) -> Tensor:
     (AdaptiveAvgPool2DBackward0); an output of 1x1 is ``input.mean((-1, -2), keepdim=True)``.
 
     >>> import gradlens_core as torch
+    >>> import gradlens_core.nn.functional as F
     >>> F.adaptive_avg_pool2d(torch.tensor([[[[1., 2., 3.]]]]), (1, 2))
     tensor([[[[1.5000, 2.5000]]]])
     """
