@@ -356,6 +356,50 @@ _register(
     weight=Saved(4),
     normalized_shape=lambda n: tuple(n._input_meta[1][0][len(n._input_meta[1][0]) - len(n._ctx) :]),
 )
+_CONV_PARAMS = dict(
+    stride=ctx(0, unsigned=True),
+    padding=ctx(1, unsigned=True),
+    dilation=ctx(2, unsigned=True),
+    transposed=const(False),
+    output_padding=lambda n: (0,) * len(n._ctx[0]),
+    groups=ctx(3, unsigned=True),
+)
+_register("ConvolutionBackward0", input=Saved(0), weight=Saved(1), bias_sym_sizes_opt=ctx(4), **_CONV_PARAMS)
+_register("ConvolutionBackwardBackward0", grad_output=Saved(0), input=Saved(1), weight=Saved(2), **_CONV_PARAMS)
+_register("ConstantPadNdBackward0", pad=ctx(unsigned=True))
+_register(
+    "MaxPool2DWithIndicesBackward0",
+    self=Saved(0),
+    result1=Saved(1),
+    kernel_size=ctx(0, unsigned=True),
+    stride=ctx(1, unsigned=True),
+    padding=ctx(2, unsigned=True),
+    dilation=ctx(3, unsigned=True),
+    ceil_mode=ctx(4),
+)
+_register("MaxPool2DWithIndicesBackwardBackward0", indices=Saved(0))
+_AVG_POOL = dict(
+    kernel_size=ctx(0, unsigned=True),
+    stride=ctx(1, unsigned=True),
+    padding=ctx(2, unsigned=True),
+    ceil_mode=ctx(3),
+    count_include_pad=ctx(4),
+    divisor_override=ctx(5),
+)
+_register("AvgPool2DBackward0", self=Saved(0), **_AVG_POOL)
+_register("AvgPool2DBackwardBackward0", self=Saved(0), **_AVG_POOL)
+_register("AdaptiveAvgPool2DBackward0", self=Saved(0))
+_register(
+    "NativeBatchNormBackward0",
+    input=Saved(0),
+    weight=Saved(1),
+    running_mean=Saved(2),
+    running_var=Saved(3),
+    result1=Saved(4),
+    result2=Saved(5),
+    training=ctx(0),
+    eps=ctx(1),
+)
 
 # indexing
 _register("IndexBackward0", indices=Indices(0), self_sym_sizes=ctx(0))

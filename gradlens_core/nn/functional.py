@@ -13,9 +13,9 @@ import warnings
 
 import numpy as np
 
-from .. import _math_ops, _ops
+from .. import _math_ops, _ops, _warn
 from .._tensor import Tensor
-from . import _layer_ops, _loss_ops, _reduction
+from . import _conv_ops, _layer_ops, _loss_ops, _reduction
 
 __all__ = [
     "relu",
@@ -31,6 +31,15 @@ __all__ = [
     "cross_entropy",
     "dropout",
     "layer_norm",
+    "batch_norm",
+    "conv1d",
+    "conv2d",
+    "max_pool1d",
+    "max_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
 ]
 
 # ----------------------------------------------------------------------------- activations
@@ -90,6 +99,262 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 def layer_norm(input: Tensor, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
     """Normalize over the last ``len(normalized_shape)`` dims (NativeLayerNormBackward0)."""
     return _layer_ops.native_layer_norm(input, normalized_shape, weight, bias, eps)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
+               eps=1e-5) -> Tensor:  # fmt: skip
+    """Normalize each channel (dim 1) by the batch's statistics in training, else by the running
+    ones (NativeBatchNormBackward0). In training, given running stats are updated in place:
+    ``(1 - momentum) * running + momentum * batch`` with the unbiased batch variance.
+
+    >>> import gradlens_core as torch
+    >>> import gradlens_core.nn.functional as F
+    >>> rm, rv = torch.zeros(2), torch.ones(2)
+    >>> F.batch_norm(torch.tensor([[0., 1.], [2., 3.]]), rm, rv, training=True)
+    tensor([[-1.0000, -1.0000],
+            [ 1.0000,  1.0000]])
+    >>> rm
+    tensor([0.1000, 0.2000])
+    """
+    if training:
+        size = input.size()
+        prod = size[0]
+        for i in range(len(size) - 2):
+            prod *= size[i + 2]
+        if prod == 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input size {size}")
+    if input.dim() < 2:  # input.size(1) in _batch_norm_impl_index
+        input.size(1)
+    c = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var)):
+        if t is not None:
+            if t.numel() != c:
+                raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
+        elif not training:
+            raise RuntimeError(f"{name} must be defined in evaluation mode")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.numel() != c:
+            raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
+    return _conv_ops.native_batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps)
+
+
+# ----------------------------------------------------------------------------- convolution, pooling
+
+
+def _int_list(name: str, value, n: int) -> tuple:
+    """An int or a list of ints as ATen's int[n] parameter reads it (one int repeated)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(int(v) for v in value)
+    return (int(value),) * n
+
+
+def _expand_param(name: str, value: tuple, dims: int) -> tuple:
+    """at::convolution's expand_param_if_needed: one value for every spatial dim."""
+    if len(value) == 1:
+        return value * dims
+    if len(value) != dims:
+        raise RuntimeError(
+            f"expected {name} to be a single integer value or a list of {dims} values to match the convolution "
+            f"dimensions, but got {name}={list(value)}"
+        )
+    return value
+
+
+def _conv(input, weight, bias, stride, padding, dilation, groups, dims: int, name: str) -> Tensor:
+    """ATen's conv1d/conv2d: an unbatched input is unsqueezed, convolved and squeezed back."""
+    if input.dim() not in (dims + 1, dims + 2):
+        raise RuntimeError(
+            f"Expected {dims + 1}D (unbatched) or {dims + 2}D (batched) input to {name}, but got input of size: "
+            f"{list(input.shape)}"
+        )
+    batched = input.dim() == dims + 2
+    x = input if batched else input.unsqueeze(0)
+    k = weight.dim() - 2
+    if k <= 0:
+        raise RuntimeError("weight should have at least three dimensions")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    stride = _expand_param("stride", _int_list("stride", stride, dims), k)
+    dilation = _expand_param("dilation", _int_list("dilation", dilation, dims), k)
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = (0,) * k
+        elif padding == "same":
+            x, padding = _same_padding(x, weight, stride, dilation, k)
+        else:
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
+    else:
+        padding = _expand_param("padding", _int_list("padding", padding, dims), k)
+    out = _conv_ops.convolution(x, weight, bias, stride, padding, dilation, groups)
+    return out if batched else out.squeeze(0)
+
+
+def _same_padding(x, weight, stride, dilation, k):
+    """ATen's _convolution_mode for 'same': half the total padding on each side; an odd total
+    pads the input's right end by one more first (constant_pad_nd, with a warning)."""
+    if any(s != 1 for s in stride):
+        raise RuntimeError("padding='same' is not supported for strided convolutions")
+    total = [dilation[i] * (weight.shape[i + 2] - 1) for i in range(k)]
+    left = tuple(t // 2 for t in total)
+    if all(t % 2 == 0 for t in total):
+        return x, left
+    _warn.warn_once(
+        "Using padding='same' with even kernel lengths and odd dilation may require a zero-padded copy of the input "
+        "be created (Triggered internally at /__w/pytorch/pytorch/aten/src/ATen/native/Convolution.cpp:1101.)",
+        stacklevel=None,
+    )
+    pad = [0] * (2 * k)
+    for i in range(k):
+        pad[2 * (k - 1 - i) + 1] = total[i] - 2 * left[i]
+    return _conv_ops.constant_pad_nd(x, pad), left
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    """1-d convolution (cross-correlation) over (N, C, L) or (C, L) (ConvolutionBackward0).
+
+    >>> import gradlens_core as torch
+    >>> import gradlens_core.nn.functional as F
+    >>> F.conv1d(torch.tensor([[[1., 2., 3.]]]), torch.tensor([[[1., -1.]]]))
+    tensor([[[-1., -1.]]])
+    """
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    """2-d convolution (cross-correlation) over (N, C, H, W) or (C, H, W) (ConvolutionBackward0);
+    ``padding`` may be "same" or "valid".
+
+    >>> import gradlens_core as torch
+    >>> import gradlens_core.nn.functional as F
+    >>> F.conv2d(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2), padding=1)[0, 0, 0]
+    tensor([1., 2., 2., 1.])
+    """
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over each window (MaxPool2DWithIndicesBackward0); with ``return_indices`` also each
+    maximum's flat index in its input plane.
+
+    >>> import gradlens_core as torch
+    >>> import gradlens_core.nn.functional as F
+    >>> F.max_pool2d(torch.tensor([[[[1., 5.], [3., 2.]]]]), 2, return_indices=True)
+    (tensor([[[[5.]]]]), tensor([[[[1]]]]))
+    """
+    out, idx = _conv_ops.max_pool2d_with_indices(
+        input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
+    return (out, idx) if return_indices else out
+
+
+def _pool1d_args(fn: str, input, kernel_size, stride, padding, dilation=1):
+    """ATen's check_max_pool1d (its words for avg_pool1d too): (k, s, p, d) as 1-tuples."""
+    if input.dim() not in (2, 3):
+        raise RuntimeError(
+            f"{fn}: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for input, but got:"
+            f"{list(input.shape)}"
+        )
+    k = _int_list("kernel_size", kernel_size, 1)
+    s = _int_list("stride", stride, 1) if stride is not None and stride != [] and stride != () else k
+    p = _int_list("padding", padding, 1)
+    d = _int_list("dilation", dilation, 1)
+    for name, v in (("kernel_size", k), ("stride", s), ("padding", p), ("dilation", d)):
+        if len(v) != 1:
+            raise RuntimeError(
+                f"{fn}() {name} must be an int, list of ints or tuple of ints of size 1 but got size {len(v)}"
+            )
+    return k, s, p, d
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """ATen's max_pool1d_with_indices: max_pool2d over ``input.unsqueeze(-2)``, squeezed back."""
+    k, s, p, d = _pool1d_args("max_pool1d", input, kernel_size, stride, padding, dilation)
+    checks = (
+        (k[0] > 0, f"kernel_size must be greater than zero, but got {k[0]}"),
+        (s[0] > 0, f"stride must be greater than zero, but got {s[0]}"),
+        (p[0] >= 0, f"padding must be non-negative, but got {p[0]}"),
+        (
+            p[0] <= k[0] // 2,
+            f"padding should be at most half of kernel size, but got padding={p[0]} and kernel_size={k[0]}",
+        ),  # fmt: skip
+        (d[0] > 0, f"dilation must be greater than zero, but got {d[0]}"),
+    )
+    for ok, text in checks:
+        if not ok:
+            raise RuntimeError(f"max_pool1d() {text}")
+    ow = _conv_ops.pool_out_size(input.shape[-1], k[0], s[0], p[0], d[0], ceil_mode)
+    if ow <= 0:
+        raise RuntimeError(f"max_pool1d() Invalid computed output size: {ow}")
+    out, idx = _conv_ops.max_pool2d_with_indices(
+        input.unsqueeze(-2), (1, k[0]), (1, s[0]), (0, p[0]), (1, d[0]), ceil_mode, return_indices
+    )
+    return (out.squeeze(-2), idx.squeeze(-2)) if return_indices else out.squeeze(-2)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None) -> Tensor:  # fmt: skip
+    """Mean over each window (AvgPool2DBackward0); ``count_include_pad`` counts the padding
+    in the divisor.
+
+    >>> import gradlens_core as torch
+    >>> import gradlens_core.nn.functional as F
+    >>> F.avg_pool2d(torch.tensor([[[[1., 5.], [3., 3.]]]]), 2)
+    tensor([[[[3.]]]])
+    """
+    return _conv_ops.avg_pool2d(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True) -> Tensor:
+    """ATen's avg_pool1d: avg_pool2d over ``input.unsqueeze(-2)``, squeezed back."""
+    if input.dim() not in (2, 3):
+        raise RuntimeError(
+            f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for argument #1 'self' (while "
+            "checking arguments for avg_pool1d)"
+        )
+    k, s, p, _ = _pool1d_args("avg_pool1d", input, kernel_size, stride, padding)
+    out = _conv_ops.avg_pool2d(input.unsqueeze(-2), (1, k[0]), (1, s[0]), (0, p[0]), ceil_mode, count_include_pad)
+    return out.squeeze(-2)
+
+
+def adaptive_avg_pool2d(input, output_size) -> Tensor:
+    """Average over ``output_size`` windows that cover the input evenly
+    (AdaptiveAvgPool2DBackward0); an output of 1x1 is ``input.mean((-1, -2), keepdim=True)``.
+
+    >>> import gradlens_core as torch
+    >>> import gradlens_core.nn.functional as F
+    >>> F.adaptive_avg_pool2d(torch.tensor([[[[1., 2., 3.]]]]), (1, 2))
+    tensor([[[[1.5000, 2.5000]]]])
+    """
+    if isinstance(output_size, int):
+        out = (output_size, output_size)
+    else:
+        out = tuple(output_size)
+        if len(input.shape) <= len(out):
+            raise ValueError(f"Input dimension should be at least {len(out) + 1}")
+        out = tuple(v if v is not None else d for v, d in zip(out, input.shape[-len(out) :]))
+    if len(out) != 2:
+        raise RuntimeError("adaptive_avg_pool2d: output_size must be 2")
+    if out[0] < 0 or out[1] < 0:
+        raise RuntimeError(
+            "adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0 but received "
+            f"{{{out[0]}, {out[1]}}}"
+        )
+    if out == (1, 1):  # ATen's shortcut: a mean over the last two dims (MeanBackward1)
+        return input.mean((-1, -2), keepdim=True)
+    return _conv_ops.adaptive_avg_pool2d(input, out)
+
+
+def adaptive_avg_pool1d(input, output_size) -> Tensor:
+    """ATen's adaptive_avg_pool1d: adaptive_avg_pool2d over ``input.unsqueeze(-2)`` to (1, L)."""
+    if input.dim() not in (2, 3):
+        raise RuntimeError(
+            f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for argument #1 'self' (while "
+            "checking arguments for adaptive_avg_pool1d)"
+        )
+    out = _int_list("output_size", output_size, 1)
+    if len(out) != 1:
+        raise RuntimeError("adaptive_avg_pool1d: output_size must be 1")
+    return adaptive_avg_pool2d(input.unsqueeze(-2), (1, out[0])).squeeze(-2)
 
 
 # ----------------------------------------------------------------------------- linear
