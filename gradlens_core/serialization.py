@@ -356,8 +356,8 @@ def _full_name(obj) -> str:
 def _weights_only_message(full_path: str) -> str:
     message = (
         f"Unsupported global: GLOBAL {full_path} was not an allowed global by default. Please use "
-        f"`torch.serialization.add_safe_globals([{full_path.rsplit('.', 1)[-1]}])` or the "
-        f"`torch.serialization.safe_globals([{full_path.rsplit('.', 1)[-1]}])` context manager to allowlist this "
+        f"`torch.serialization.add_safe_globals([{full_path}])` or the "
+        f"`torch.serialization.safe_globals([{full_path}])` context manager to allowlist this "
         "global if you trust this class/function."
     )
     return (
