@@ -36,6 +36,7 @@ import os
 import pickle
 import struct
 import sys
+import warnings
 import zipfile
 
 import numpy as np
@@ -382,15 +383,19 @@ def _torch_name_here(module: str, name: str):
     raise pickle.UnpicklingError(f"gradlens_core has no {module}.{name}")
 
 
-class _Unpickler(pickle.Unpickler):
-    def __init__(self, file, records, weights_only: bool, big_endian: bool, **kwargs) -> None:
+class Unpickler(pickle.Unpickler):
+    """Reads ``data.pkl``: tensors over the archive's storages, torch's names mapped to ours."""
+
+    def __init__(self, file, **kwargs) -> None:
         super().__init__(file, **kwargs)
-        self._records = records
-        self._weights_only = weights_only
-        self._big_endian = big_endian
+        self._weights_only = False
         self._loaded: dict = {}
         self._allowed = _allowed_globals()
         self._allowed.update({_full_name(g): g for g in _safe_globals})
+
+    def _archive(self, records, big_endian: bool) -> Unpickler:
+        self._records, self._big_endian = records, big_endian
+        return self
 
     def find_class(self, module: str, name: str):
         full = f"{module}.{name}"
@@ -420,6 +425,22 @@ class _Unpickler(pickle.Unpickler):
         return self._loaded[key]
 
 
+class WeightsUnpickler(Unpickler):
+    """``weights_only=True``: only PyTorch's allowed globals (and the safe globals added)."""
+
+    def __init__(self, file, *, encoding: str = "bytes") -> None:
+        super().__init__(file, encoding=encoding)
+        self._weights_only = True
+
+
+def _refuse_keywords(kwargs: dict, allowed: tuple, where: str) -> None:
+    """torch's weights-only loaders take only ``encoding``: another keyword gets the TypeError
+    their Python signatures give."""
+    for key in kwargs:
+        if key not in allowed:
+            raise TypeError(f"{where}() got an unexpected keyword argument '{key}'")
+
+
 def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None, **pickle_load_args):
     """Load what :func:`save` (or PyTorch's ``torch.save``) wrote; ``weights_only`` defaults to True.
 
@@ -431,14 +452,44 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     Parameter containing:
     tensor([1., 1.], requires_grad=True)
     """
-    if weights_only is None:
-        weights_only = os.environ.get("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "0") not in ("1", "y", "yes", "true")
+    true_values = ("1", "y", "yes", "true")
+    force = os.getenv("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "0").lower() in true_values
+    force_no = os.getenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "0").lower() in true_values
+    if force and force_no:
+        raise RuntimeError(
+            "Only one of `TORCH_FORCE_WEIGHTS_ONLY_LOAD` or `TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD` "
+            "should be set, but both were set."
+        )
+    if force:
+        weights_only = True
+    elif force_no and weights_only is None:
+        warnings.warn(
+            "Environment variable TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD detected, since the"
+            "`weights_only` argument was not explicitly passed to `torch.load`, forcing weights_only=False.",
+            UserWarning,
+            stacklevel=2,
+        )
+        weights_only = False
+    elif weights_only is None:
+        weights_only = pickle_module is None  # torch 2.6+: True unless a pickle module is given
+    if weights_only and pickle_module is not None:
+        raise RuntimeError("Can not safely load weights when explicit pickle_module is specified")
+    if pickle_load_args != {} and weights_only:
+        warnings.warn("pickle_load_args only works if `weights_only=False`.", stacklevel=2)
+    pickle_load_args.setdefault("encoding", "utf-8")
     if isinstance(f, (str, os.PathLike)):
         with open(f, "rb") as fh:
             raw = fh.read()
     else:
         raw = f.read()
     if not zipfile.is_zipfile(io.BytesIO(raw)):
+        # torch's legacy loader starts by unpickling a magic number: its errors come first
+        # (an empty file: "Ran out of input"; a bad keyword: "load() got an unexpected ...")
+        if weights_only:
+            _refuse_keywords(pickle_load_args, ("encoding",), "load")
+            if not raw:
+                raise EOFError  # (torch's weights-only unpickler says no more)
+        pickle.load(io.BytesIO(raw), **pickle_load_args)
         raise RuntimeError("gradlens_core loads PyTorch's zip format only (files of torch.save since PyTorch 1.6)")
     zf = zipfile.ZipFile(io.BytesIO(raw))
     names = zf.namelist()
@@ -448,6 +499,8 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
         return zf.read(prefix + name)
 
     big_endian = prefix + "byteorder" in names and records("byteorder") == b"big"
-    pickle_load_args.setdefault("encoding", "utf-8")
-    unpickler = _Unpickler(io.BytesIO(records("data.pkl")), records, bool(weights_only), big_endian, **pickle_load_args)
+    if weights_only:
+        _refuse_keywords(pickle_load_args, ("encoding",), "Unpickler.__init__")
+    cls = WeightsUnpickler if weights_only else Unpickler
+    unpickler = cls(io.BytesIO(records("data.pkl")), **pickle_load_args)._archive(records, big_endian)
     return unpickler.load()
