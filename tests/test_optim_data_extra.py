@@ -462,3 +462,37 @@ def test_load_weights_only_refuses_modules_as_torch_does():
     with pytest.raises(Exception) as ours:
         gl.load(io.BytesIO(buf.getvalue()))
     assert str(ours.value) == str(e.value)
+
+
+# ----------------------------------------------------------------------------- all together
+
+
+def test_training_loop_with_everything_prints_what_torch_prints():
+    def program(lib):
+        lines = []
+        lib.manual_seed(0)
+        x = lib.randn(64, 4)
+        ds = lib.utils.data.TensorDataset(x, (x.sum(1) > 0).long())
+        train, _ = lib.utils.data.random_split(ds, [48, 16])
+        loader = lib.utils.data.DataLoader(train, batch_size=16, shuffle=True)
+        model = lib.nn.Sequential(lib.nn.Linear(4, 16), lib.nn.ReLU(), lib.nn.Linear(16, 2))
+        for name in ("AdamW", "RMSprop", "Adagrad"):
+            opt = getattr(lib.optim, name)(model.parameters(), lr=0.01)
+            sched = lib.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=3)
+            for epoch in range(3):
+                for xb, yb in loader:
+                    opt.zero_grad()
+                    loss = lib.nn.functional.cross_entropy(model(xb), yb)
+                    loss.backward()
+                    norm = lib.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+                    opt.step()
+                sched.step()
+                lines.append(f"{name} {epoch} {loss.item():.4f} {norm.item():.4f} {sched.get_last_lr()}")
+        buf = io.BytesIO()
+        lib.save(model.state_dict(), buf)
+        buf.seek(0)
+        lines.append(repr(lib.load(buf)["0.bias"][:3]))
+        return lines
+
+    ours, theirs = _both(program)
+    assert ours == theirs
