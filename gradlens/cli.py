@@ -101,7 +101,7 @@ def _alias_torch() -> None:
     import gradlens_core
 
     sys.modules["torch"] = gradlens_core
-    for sub in ("nn", "nn.functional", "autograd", "optim"):
+    for sub in ("nn", "nn.functional", "nn.utils", "autograd", "optim", "optim.lr_scheduler", "utils", "utils.data"):
         sys.modules["torch." + sub] = importlib.import_module("gradlens_core." + sub)
 
 

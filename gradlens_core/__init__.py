@@ -187,7 +187,8 @@ _methods.install()
 
 _warn.silence_numpy_float_warnings()
 
-from . import autograd, linalg, nn, optim  # noqa: E402  (they use the installed Tensor methods)
+from . import autograd, linalg, nn, optim, serialization, utils  # noqa: E402
+from .serialization import load, save  # noqa: E402  (they use the installed Tensor methods)
 
 __version__ = "0.1.0"
 

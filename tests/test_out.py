@@ -11,6 +11,9 @@ errors (class and message).
 
 from __future__ import annotations
 
+import io
+import os
+import tempfile
 import types
 import warnings
 
@@ -191,7 +194,16 @@ def _samples(t) -> dict:
         "fill": ((f, 1.5), {}),
         "fill_": ((f, 1.5), {}),
         "index_put_": ((f, (t.tensor([0]),), t.tensor(1.5)), {}),
+        "save": ((f, io.BytesIO()), {}),
+        "load": ((_saved_file(t),), {}),
     }
+
+
+def _saved_file(t) -> str:
+    """A file ``t.save`` wrote (a path: each call of ``load`` reads it afresh)."""
+    path = os.path.join(tempfile.gettempdir(), f"test_out_load_{t.__name__}_{os.getpid()}.pt")
+    t.save(t.ones(2), path)
+    return path
 
 
 # the functions with a second sample: other overloads of the same name

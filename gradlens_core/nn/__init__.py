@@ -10,8 +10,8 @@ Sequential(
 
 from __future__ import annotations
 
-from . import functional, init, modules, parameter
+from . import functional, init, modules, parameter, utils
 from .modules import *  # noqa: F403  (the module classes, listed once in nn.modules)
 from .parameter import Parameter
 
-__all__ = [*modules.__all__, "Parameter", "functional", "init", "modules", "parameter"]
+__all__ = [*modules.__all__, "Parameter", "functional", "init", "modules", "parameter", "utils"]

@@ -59,6 +59,13 @@ def _use_grad_for_differentiable(func):
     return _use_grad
 
 
+def _scalar_dtype():
+    """The dtype of the optimizers' ``step`` tensors: float64 if that is the default dtype, else float32."""
+    from .. import _dtype
+
+    return _dtype.float64 if _dtype.default_float == _dtype.float64 else _dtype.float32
+
+
 def _to_scalar(x):
     """A 1-element hyper-parameter tensor of any rank becomes 0-d; numbers pass through."""
     if isinstance(x, Tensor) and x.dim() != 0:
