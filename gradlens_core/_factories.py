@@ -17,6 +17,7 @@ import numpy as np
 from . import _dtype, _events, _random
 from ._layout import empty_preserving
 from ._tensor import Tensor
+from ._warn import warn_once
 
 __all__ = [
     "tensor",
@@ -218,10 +219,23 @@ def _first_items_reach_array(data) -> bool:
     return isinstance(data, np.ndarray)
 
 
+_LIST_OF_ARRAYS_WARNING = (
+    "Creating a tensor from a list of numpy.ndarrays is extremely slow. Please consider converting the list to a "
+    "single numpy.ndarray with numpy.array() before converting to a tensor."
+)
+
+
 def _array_from(data, dt: _dtype.dtype | None) -> np.ndarray:
     from_numpy_like = isinstance(data, (np.ndarray, np.generic))
     # numbers stored into an integer dtype are checked (an array is cast unchecked)
     checked = dt is not None and dt.np.kind in "iu" and not isinstance(data, np.ndarray)
+    types, arrays = (None, 0) if from_numpy_like or not isinstance(data, (list, tuple)) else _element_types(data)
+    for _ in range(arrays):  # recursive_store's TORCH_WARN_ONCE, at each array it stores
+        warn_once(_LIST_OF_ARRAYS_WARNING, stacklevel=None)
+    if checked:
+        for cls in types or (type(data),):
+            if issubclass(cls, np.floating) and not issubclass(cls, float):  # np.float64 is a float
+                raise TypeError(f"'numpy.{cls.__name__}' object cannot be interpreted as an integer")
     if not from_numpy_like and (_has_tensor(data) or _first_items_reach_array(data)):
         _check_nested(data, dt)  # numpy would read these with its own rules
         data = _unwrap(data)
@@ -249,7 +263,6 @@ def _array_from(data, dt: _dtype.dtype | None) -> np.ndarray:
         return _stored_integers(arr, dt)
     if dt is None:
         if arr.dtype.kind in "fiub" and not from_numpy_like and arr.ndim:
-            types = _element_types(data)
             if arr.dtype.kind == "f" and float not in types and not any(issubclass(c, np.floating) for c in types):
                 arr = _beyond_int64(data, arr, dt)  # ints made floats: one beyond int64 is refused
             inferred = _list_dtype(types)  # numpy scalars in a list keep their dtypes
@@ -307,19 +320,29 @@ def _stored_integers(arr: np.ndarray, dt: _dtype.dtype) -> np.ndarray:
 _PY_NUMBER_TYPES = {float: None, int: None, bool: None}
 
 
-def _element_types(data) -> set:
-    """The classes of a (nested) list's elements."""
+def _element_types(data) -> tuple:
+    """The classes of a (nested) list's elements, and how many numpy arrays it holds (an
+    array counts with its dtype's scalar type: PyTorch reads its items so, and warns).
+
+    >>> _element_types([1.5, [np.array(2.0)]])
+    ({<class 'float'>, <class 'numpy.float64'>}, 1)
+    """
     types = set()
+    arrays = 0
 
     def walk(items):
+        nonlocal arrays
         for v in items:
             if isinstance(v, (list, tuple)):
                 walk(v)
+            elif isinstance(v, np.ndarray):
+                arrays += 1
+                types.add(v.dtype.type)
             else:
                 types.add(v.__class__)
 
     walk(data)
-    return types
+    return types, arrays
 
 
 def _list_dtype(types: set):
