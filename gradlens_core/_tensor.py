@@ -386,8 +386,9 @@ class Tensor:
         """The dtype a leaf's ``.grad`` must have: its own unless set (None allows any; backward
         casts what it accumulates to it).
 
-        >>> a = tensor([1.0], requires_grad=True)
-        >>> a.grad_dtype = float64
+        >>> import gradlens_core as torch
+        >>> a = torch.tensor([1.0], requires_grad=True)
+        >>> a.grad_dtype = torch.float64
         >>> (a * 2).sum().backward(); a.grad
         tensor([2.], dtype=torch.float64)
         """
