@@ -264,7 +264,7 @@ class SavedTensor:
         self.released = False
         if tensor is not None:
             counter = self.counter = tensor._version_counter
-            if type(counter) is _grad_mode.InferenceCounter:
+            if counter.__class__ is not list and isinstance(counter, _grad_mode.InferenceTensorCounter):
                 raise RuntimeError(
                     "Inference tensors cannot be saved for backward. Please do not use Tensors created in inference "
                     "mode in computation tracked by autograd. To work around this, you can make a clone to get a "

@@ -3188,16 +3188,19 @@ def _log_softmax_bw(node, g, ns):
 
 
 def _softmax_data(input, dim, dtype, op):
-    """(values in the computing dtype, wrapped dim); integer dtypes have no kernel."""
+    """(the input in the computing dtype, its values, wrapped dim); integer dtypes have no kernel."""
     if dim is None:  # (F.softmax finds an implicit dim; the op refuses None, as PyTorch's parser)
         raise TypeError(f"{op}(): argument 'dim' must be int, not NoneType")
-    d = input._data if dtype is None else input._data.astype(dtype.np)
+    if dtype is not None and dtype is not input.dtype:
+        # PyTorch's softmax(dtype=) is ``input.to(dtype)`` first: its graph has a ToCopyBackward0
+        input = _to_dtype(input, dtype)
+    d = input._data
     dim = input._wrap_dim(dim)
     if d.dtype.kind != "f" and d.size:  # an empty tensor runs no kernel
         # the kernel for the last dim is a separate one, and named so in the error
         kernel = f"{op}_lastdim_kernel_impl" if dim >= input.ndim - 1 else f"{op}_kernel_impl"
         raise no_kernel(kernel, _dtype.from_numpy_dtype(d.dtype))
-    return d, dim
+    return input, d, dim
 
 
 def _wide(d):
@@ -3213,7 +3216,7 @@ def _shift(d, dim):
 @autograd_first(call=("softmax", False))
 def softmax(input, dim=None, dtype=None, _stacklevel=3):
     """Softmax over ``dim`` (SoftmaxBackward0; saves its result)."""
-    d, axis = _softmax_data(input, dim, dtype, "softmax")
+    input, d, axis = _softmax_data(input, dim, dtype, "softmax")
     if not d.size:  # an empty tensor runs no kernel (of any dtype)
         res = np.empty(d.shape, d.dtype)
     else:
@@ -3228,7 +3231,7 @@ def softmax(input, dim=None, dtype=None, _stacklevel=3):
 @autograd_first(call=("log_softmax", False))
 def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
     """Log-softmax over ``dim`` (LogSoftmaxBackward0; saves its result)."""
-    d, axis = _softmax_data(input, dim, dtype, "log_softmax")
+    input, d, axis = _softmax_data(input, dim, dtype, "log_softmax")
     if not d.size:  # an empty tensor runs no kernel (of any dtype)
         res = np.empty(d.shape, d.dtype)
     elif d.dtype == np.float16 and axis == d.ndim - 1:

@@ -75,7 +75,15 @@ def _view_meta(out: Tensor, source: Tensor, step: ViewStep, creation: str) -> No
     """Make ``out`` a view of ``source`` (through ``step``): the same version counter, the
     root base, the chain of steps from it, and how it was made (PyTorch's CreationMeta: a
     view made under no_grad, or of such a view, stays NO_GRAD_MODE)."""
-    counter = out._version_counter = source._version_counter
+    counter = source._version_counter
+    if counter.__class__ is not list and isinstance(counter, _grad_mode.InferenceTensorCounter):
+        # an inference tensor has no autograd meta: its views are not views to autograd (no
+        # ``_base``), nor do they share a counter (there is none to share)
+        out._version_counter = (
+            counter if counter.__class__ is _grad_mode.InferenceCounter else _grad_mode.InferenceCounter([0])
+        )
+        return
+    out._version_counter = counter
     meta = out._meta = _Meta()
     if not _grad_mode._state.enabled:
         creation = NO_GRAD_MODE
