@@ -57,6 +57,8 @@ class Saved:
         s = self.entry(node)
         if s is _autograd.NOT_SAVED:
             return None
+        if s.hooked:
+            return s.unpack(node, _ns.TENSOR)
         t = s.tensor
         if t is None and not s.released:
             return s.wrapped_number()

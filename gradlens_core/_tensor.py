@@ -852,7 +852,7 @@ def _edge_and_meta(t):
 def _save_output(node, out) -> None:
     s = SavedTensor(out, is_output=True)
     node._held = [*node._held, s]
-    if _events.active:
+    if _events.active and not s.hooked:  # (packed by hooks: nothing backward checks)
         _events.emit("saved", node=node, tensor=out, version=s.version, is_output=True, saved=s)
 
 

@@ -130,3 +130,140 @@ def test_inference_tensors_track_no_version():
 
     ref, got = _both(program)
     assert got == ref
+
+
+# ----------------------------------------------------------------------------- 2. saved-tensor hooks
+
+
+def test_saved_tensors_hooks_pack_when_saved_and_unpack_when_read():
+    def program(m):
+        log = []
+        x = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+
+        def pack(t):
+            log.append(("pack", t is x, t.requires_grad, t.grad_fn is None, m.is_grad_enabled()))
+            return ("packed", t)
+
+        def unpack(p):
+            log.append(("unpack", p[0]))
+            return p[1]
+
+        with m.autograd.graph.saved_tensors_hooks(pack, unpack):
+            y = x.exp()
+            z = x * x
+            w = x * 2  # a Python number is not packed
+            s = (x * 1).sin()
+        log.append(len(log))
+        y_seen = [y.grad_fn._saved_result is y, y.grad_fn._saved_result.grad_fn is y.grad_fn]
+        x_seen = [z.grad_fn._saved_self is x, z.grad_fn._saved_self.requires_grad, z.grad_fn._saved_self.is_leaf]
+        with m.no_grad():
+            x.mul_(2)  # no version check through hooks
+        (y.sum() + z.sum() + w.sum() + s.sum()).backward()
+        return (
+            log,
+            y_seen,
+            x_seen,
+            type(y.grad_fn._raw_saved_result).__name__,
+            x.grad.tolist(),
+            outcome(lambda: y.grad_fn._saved_result),
+        )
+
+    ref, got = _both(program)
+    assert got[:4] == ref[:4]
+    assert got[4] == pytest.approx(ref[4])
+    assert got[5] == ref[5]
+
+
+def test_saved_tensors_hooks_nest_refuse_and_feed_create_graph():
+    def program(m):
+        inner, out = [], []
+        a = m.tensor([1.0, 2.0], requires_grad=True)
+        graph = m.autograd.graph
+        with graph.saved_tensors_hooks(lambda t: t, lambda t: t):
+            with graph.saved_tensors_hooks(lambda t: inner.append(1) or t * 1, lambda t: t):
+                b = a.sin()
+            a.cos()
+        out.append(len(inner))
+        (g,) = m.autograd.grad(b.sum(), a, create_graph=True)
+        out.append([g.grad_fn.name(), [n.name() if n else None for n, _ in g.grad_fn.next_functions]])
+        g.sum().backward()
+        out.append(a.grad.tolist())
+        with graph.saved_tensors_hooks(lambda t: 1, lambda p: p):
+            c = a.sin()
+        out.append(outcome(lambda: c.grad_fn._saved_self))
+        out.append(outcome(lambda: c.sum().backward()))
+        with graph.saved_tensors_hooks(lambda t: t, lambda p: p.double()):
+            d = a.sin()
+        out.append(str(d.grad_fn._saved_self.dtype))
+        a.grad = None
+        d.sum().backward()
+        out.append([a.grad.tolist(), str(a.grad.dtype)])
+
+        def modifies(t):
+            t.mul_(1)
+            return t
+
+        def save_with(pack):
+            with graph.saved_tensors_hooks(pack, lambda t: t):
+                (a * 1).sin()
+
+        out.append(outcome(lambda: save_with(modifies)))
+        out.append(outcome(lambda: graph.saved_tensors_hooks(None, None).__enter__()))
+        with graph.disable_saved_tensors_hooks("no hooks here"):
+            out.append(outcome(lambda: save_with(lambda t: t)))
+        with graph.save_on_cpu():
+            e = a.exp()
+        out.append([e.grad_fn._saved_result is e, e.grad_fn._saved_result.tolist()])
+        return out
+
+    ref, got = _both(program)
+    assert got[:2] == ref[:2]
+    assert got[2] == pytest.approx(ref[2])
+    assert got[3:6] == ref[3:6]
+    assert got[6][0] == pytest.approx(ref[6][0]) and got[6][1] == ref[6][1]
+    assert got[7:10] == ref[7:10]
+    assert got[10][0] == ref[10][0] and got[10][1] == pytest.approx(ref[10][1])
+
+
+def test_register_hooks_on_a_raw_saved_tensor():
+    def program(m):
+        log, out = [], []
+        x = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        b = x.cos()
+        r = b.grad_fn._raw_saved_self
+
+        def pack(t):
+            log.append(("pack", t is x, t.requires_grad, t._version))
+            return t * 10
+
+        def unpack(p):
+            log.append("unpack")
+            return p / 10
+
+        out.append(r.register_hooks(pack, unpack))
+        out.append(outcome(lambda: r.register_hooks(lambda t: t, lambda t: t)))
+        out.append(b.grad_fn._saved_self.tolist())
+        h = x.exp()
+        rr = h.grad_fn._raw_saved_result
+        rr.register_hooks(lambda t: log.append(("out", t is h, t.grad_fn is None, t.requires_grad)) or t, lambda t: t)
+        with m.no_grad():
+            h.mul_(2)
+        out.append(h.grad_fn._saved_result.tolist())  # the edited values: no version check
+        for args in [(None, lambda t: t), (lambda t: t, None), (lambda t: t,), (1, 2)]:
+            out.append(outcome(lambda: x.sin().grad_fn._raw_saved_self.register_hooks(*args))[0])
+        c = x.cos()
+        c.sum().backward()
+        out.append(outcome(lambda: c.grad_fn._raw_saved_self.register_hooks(lambda t: t, lambda t: t)))
+        loss = m.nn.functional.nll_loss(m.ones(2, 3, requires_grad=True), m.tensor([0, 2]))
+        out.append(outcome(lambda: loss.grad_fn._raw_saved_weight.register_hooks(lambda t: t, lambda t: t)))
+        b.sum().backward()
+        out.append(x.grad.tolist())
+        return log, out
+
+    ref, got = _both(program)
+    assert got[0] == ref[0]
+    assert got[1][:2] == ref[1][:2]
+    assert got[1][2] == pytest.approx(ref[1][2])
+    assert got[1][3] == pytest.approx(ref[1][3])
+    assert got[1][4:-1] == ref[1][4:-1]
+    assert got[1][-1] == pytest.approx(ref[1][-1])
