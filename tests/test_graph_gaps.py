@@ -250,7 +250,7 @@ def test_register_hooks_on_a_raw_saved_tensor():
             h.mul_(2)
         out.append(h.grad_fn._saved_result.tolist())  # the edited values: no version check
         for args in [(None, lambda t: t), (lambda t: t, None), (lambda t: t,), (1, 2)]:
-            out.append(outcome(lambda: x.sin().grad_fn._raw_saved_self.register_hooks(*args))[0])
+            out.append(outcome(lambda args=args: x.sin().grad_fn._raw_saved_self.register_hooks(*args))[0])
         c = x.cos()
         c.sum().backward()
         out.append(outcome(lambda: c.grad_fn._raw_saved_self.register_hooks(lambda t: t, lambda t: t)))
