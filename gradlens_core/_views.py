@@ -345,9 +345,10 @@ class CopySlices(Node):
         return [ns.made_in_place(result, 2)] + fn_grads[1:]
 
     def release(self) -> None:
-        if self.fn is not None:
-            self.fn.release()
-            self.fn = None
+        # PyTorch's CopySlices only lets go of ``fn``: its saved values go with it, unless a graph
+        # still holds ``fn`` (a grad taken with create_graph through the edit's saved result),
+        # which backwards through it later, or in the same pass
+        self.fn = None
 
     def _all_saved(self) -> tuple:
         return () if self.fn is None else self.fn._held

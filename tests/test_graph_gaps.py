@@ -267,3 +267,26 @@ def test_register_hooks_on_a_raw_saved_tensor():
     assert got[1][3] == pytest.approx(ref[1][3])
     assert got[1][4:-1] == ref[1][4:-1]
     assert got[1][-1] == pytest.approx(ref[1][-1])
+
+
+# ----------------------------------------------------------------------------- 5. CopySlices' release
+
+
+def test_one_backward_through_an_edit_on_a_view_and_its_create_graph_grad():
+    def program(m):
+        x = m.tensor([[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]], requires_grad=True)
+        y = x * 1
+        y[:, 1:3].exp_()
+        (g,) = m.autograd.grad(y.sum(), x, create_graph=True)
+        out = [outcome(lambda: m.autograd.backward([y.sum(), g.sum()]))]
+        out.append(x.grad.flatten().tolist())
+        out.append(outcome(lambda: y.sum().backward()))  # freed now
+        z = x * 1
+        z[0].sin_()
+        z.sum().backward()
+        out.append(outcome(lambda: z.sum().backward()))
+        return out
+
+    ref, got = _both(program)
+    assert got[0] == ref[0] and got[2:] == ref[2:]
+    assert got[1] == pytest.approx(ref[1])
