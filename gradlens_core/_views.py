@@ -1033,9 +1033,10 @@ def _apply_slicing(self: Tensor, items):
     if n_specified > self._data.ndim:
         raise IndexError(f"too many indices for tensor of dimension {self._data.ndim}")
     out = self
-    indices = {}
+    indices = IndexArrays()
     dim = 0  # position in ``out``
     for position, item in enumerate(items):
+        given = item
         item = _to_index(item)
         if item is Ellipsis:
             dim += self._data.ndim - n_specified
@@ -1049,6 +1050,8 @@ def _apply_slicing(self: Tensor, items):
             dim += 1
         elif isinstance(item, np.ndarray):
             indices[dim] = item
+            if item is getattr(given, "_data", None):  # an index tensor: the node saves it itself
+                indices.passed[dim] = given
             dim += item.ndim if item.dtype in (np.bool_, np.uint8) else 1
         elif isinstance(item, slice):
             size = out._data.shape[dim]
@@ -1119,6 +1122,18 @@ def _index_key(shape, indices) -> tuple:
         result = joint + tuple(n for d, n in enumerate(shape) if d not in arrays)
     key = tuple(arrays.get(d, slice(None)) for d in range(dims[-1] + 1))
     return key, result
+
+
+class IndexArrays(dict):
+    """The index arrays of an advanced index, by the dim they start at; ``passed`` keeps the
+    index tensors among them that were given as tensors (PyTorch's node saves those objects:
+    ``_saved_indices[0] is index``)."""
+
+    __slots__ = ("passed",)
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self.passed = {}
 
 
 def _is_mask(index: np.ndarray) -> bool:
@@ -1351,7 +1366,9 @@ def index_put_(self: Tensor, indices, values, accumulate=False) -> Tensor:
         raise TypeError(f"index_put_(): argument 'values' (position 2) must be Tensor, not {_type_name(values)}")
     if len(indices) > self._data.ndim:
         raise IndexError(f"too many indices for tensor of dimension {self._data.ndim} (got {len(indices)})")
-    return _index_put(self, {d: _tensor_index(i) for d, i in enumerate(indices)}, values, accumulate)
+    arrays = IndexArrays({d: _tensor_index(i) for d, i in enumerate(indices)})
+    arrays.passed = dict(enumerate(indices))
+    return _index_put(self, arrays, values, accumulate)
 
 
 def _index_put(self: Tensor, indices: dict, value: Tensor, accumulate: bool) -> Tensor:

@@ -290,3 +290,35 @@ def test_one_backward_through_an_edit_on_a_view_and_its_create_graph_grad():
     ref, got = _both(program)
     assert got[0] == ref[0] and got[2:] == ref[2:]
     assert got[1] == pytest.approx(ref[1])
+
+
+# ----------------------------------------------------------------------------- 4. saved indices
+
+
+def test_saved_indices_are_the_index_tensors_passed():
+    def program(m):
+        x = m.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+        mask = x > 2
+        rows = m.tensor([1, 0, 1])
+        cols = m.tensor([2, 2, 0], dtype=m.int32)
+        y = x * 1
+        out = []
+        for node in [
+            x[mask].grad_fn,
+            x[rows].grad_fn,
+            x[rows, cols].grad_fn,
+            x[:, m.tensor([True, False, True])].grad_fn,
+            x[[1, 0]].grad_fn,
+        ]:
+            out.append([i is mask or i is rows or i is cols or (i is None and "None") for i in node._saved_indices])
+        y[mask] = m.tensor(0.0)
+        out.append([i is mask for i in y.grad_fn._saved_indices])
+        z = (x * 1).index_put_((rows, cols), m.tensor([1.0, 2.0, 3.0]), accumulate=True)
+        out.append([i is rows or i is cols for i in z.grad_fn._saved_indices])
+        node = x[rows].grad_fn
+        node_indices = node._saved_indices
+        out.append(node_indices[0] is node._saved_indices[0])
+        return out
+
+    ref, got = _both(program)
+    assert got == ref
