@@ -58,6 +58,7 @@ from ._tensor import (
     record,
     refuse_stale_view,
     stale_views_first,
+    symint_arg,
 )
 
 _ndarray = np.ndarray
@@ -132,6 +133,14 @@ def as_tensor_arg(x, like: Tensor | None = None) -> Tensor:
         except OverflowError:  # wraps around, as in C (beyond [-2**63, 2**64) the parser refuses it)
             return tensor(np.asarray(_dtype.parsed_number(x)).astype(dt.np))
     return tensor(x)
+
+
+def tensor_list(tensors) -> list:
+    """A ``Tensor[]`` argument (cat's, stack's): a list or tuple of tensors, nothing else (not a
+    list, a number or a numpy array among them). Raises for the parser's replay to name it."""
+    if not isinstance(tensors, (list, tuple)) or not all(isinstance(t, Tensor) for t in tensors):
+        raise NotATensor("expected a list of tensors")
+    return list(tensors)
 
 
 def _cast(x, dt: _dtype.dtype):
@@ -2068,10 +2077,10 @@ def equal(input, other) -> bool:
     return input._data.shape == other._data.shape and bool(np.array_equal(input._data, other._data))
 
 
-def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    return _nondiff(
-        np.isclose(input._data, as_tensor_arg(other)._data, rtol, atol, equal_nan), (input, other), "isclose"
-    )
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False, *, _call=("isclose", False)):
+    if not (isinstance(other, Tensor) and isinstance(input, Tensor)):  # (a numpy array too: the parser's)
+        refuse(_call, (input, other), rtol=(rtol, 1e-05), atol=(atol, 1e-08), equal_nan=(equal_nan, False))
+    return _nondiff(np.isclose(input._data, other._data, rtol, atol, equal_nan), (input, other), "isclose")
 
 
 # ============================================================================ reductions
@@ -2461,7 +2470,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, _call=("topk", False)):
     data = input._data
     try:
         if k.__class__ is not int:
-            k = int_arg(k, "k")
+            k = symint_arg(k, "k")
         d = input._wrap_dim(dim, builtins.max(data.ndim, 1))
         _check_bool(largest, "largest")
         _check_bool(sorted, "sorted")
@@ -2974,10 +2983,10 @@ def _squeeze0_(t: Tensor) -> Tensor:
     return t
 
 
-def matmul(input, other):
+def matmul(input, other, *, _call=("matmul", False)):
     """``input @ other`` dispatched as PyTorch's ``_matmul_impl`` (dot, mv, mm, folded mm/mv, or bmm)."""
-    if not isinstance(other, Tensor):
-        other = as_tensor_arg(other)
+    if not (isinstance(other, Tensor) and isinstance(input, Tensor)):  # (a numpy array too: the parser's)
+        refuse(_call, (input, other))
     d1, d2 = input.ndim, other.ndim
     if d1 == 0 or d2 == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {d1}D and {d2}D")
@@ -3324,7 +3333,7 @@ def _skipped_in_cat(t: Tensor) -> bool:
 def cat(tensors, dim=0, *, _call=("cat", False)):
     """Concatenate along ``dim`` (CatBackward0; every input has an edge, even a skipped empty one)."""
     try:
-        tensors = [as_tensor_arg(t) for t in tensors]
+        tensors = tensor_list(tensors)
         if not tensors:
             raise ValueError("torch.cat(): expected a non-empty list of Tensors")  # a Python-side check
         d = stale_views_first(_cat_dim, (tensors, dim))
@@ -3384,7 +3393,7 @@ def _stack_bw(node, g, ns):
 @autograd_first(call=("stack", False))
 def stack(tensors, dim=0):
     """Stack along a new ``dim`` (StackBackward0)."""
-    tensors = [as_tensor_arg(t) for t in tensors]
+    tensors = tensor_list(tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
     for i, t in enumerate(tensors):

@@ -146,6 +146,14 @@ def int_arg(x, name: str) -> int:
     return int(x)
 
 
+def symint_arg(x, name: str) -> int:
+    """``x`` where PyTorch's parser takes a SymInt (``select``'s index, a size): as ``int_arg``,
+    and also what ``__index__`` reads as an int, such as a 0-d integer numpy array."""
+    if x.__class__ is np.ndarray and x.ndim == 0 and x.dtype.kind in "iu":
+        return int(x)
+    return int_arg(x, name)
+
+
 class Tensor:
     """A multi-dimensional array that can record the operations applied to it."""
 

@@ -37,6 +37,7 @@ from ._tensor import (
     autograd_first,
     int_arg,
     record,
+    symint_arg,
 )
 
 __all__ = ["ViewStep", "make_view", "CopySlices", "AsStridedBackward0"]
@@ -396,7 +397,7 @@ def _size_element(x, first: bool = False) -> int:
         return int(x._data.reshape(()))
     if isinstance(x, bool) and not first:
         return int(x)
-    return int_arg(x, "size")
+    return symint_arg(x, "size")
 
 
 def view(self: Tensor, *shape) -> Tensor:
@@ -680,7 +681,9 @@ def _expanded_strides(a, shape) -> tuple:
     return tuple(strides)
 
 
-def expand_as(self, other):
+def expand_as(self, other, *, _call=("expand_as", True)):
+    if not isinstance(other, Tensor):  # (a numpy array too: the parser's)
+        refuse(_call, (self, other))
     return expand(self, other.shape)
 
 
@@ -692,7 +695,7 @@ def select(self: Tensor, dim: int, index: int) -> Tensor:
     d = self._wrap_dim(dim)
     n = self._data.shape[d]
     if index.__class__ is not int:
-        index = int_arg(index, "index")
+        index = symint_arg(index, "index")
     if not -n <= index < n:
         raise IndexError(
             f"select(): index {index} out of range for tensor of size {list(self._data.shape)} at dimension {d}"
@@ -717,7 +720,7 @@ def narrow(self: Tensor, dim: int, start: int, length: int, *, _call=("narrow", 
     composite: it checks its arguments before its slice enters autograd."""
     if dim.__class__ is not int or start.__class__ is not int or length.__class__ is not int:
         try:
-            dim, start, length = int_arg(dim, "dim"), int_arg(start, "start"), int_arg(length, "length")
+            dim, start, length = int_arg(dim, "dim"), symint_arg(start, "start"), symint_arg(length, "length")
         except TypeError:
             refuse(_call, (self, dim, start, length))
             if isinstance(start, Tensor):  # the overload taking a tensor start

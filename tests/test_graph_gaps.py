@@ -322,3 +322,81 @@ def test_saved_indices_are_the_index_tensors_passed():
 
     ref, got = _both(program)
     assert got == ref
+
+
+# ----------------------------------------------------------------------------- 6. numpy arrays as arguments
+
+
+def _calls_with_arrays(m):
+    import numpy as np
+
+    x = m.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    v = m.tensor([1.0, 2.0, 3.0])
+    a = np.array([1.0, 2.0, 3.0], dtype=np.float32)
+    i1, i2 = np.array(1), np.array(2, dtype=np.int8)
+    return [
+        # refused: a Tensor or Number parameter takes no numpy array
+        lambda: v.clone().copy_(a),
+        lambda: m.cat([v, a]),
+        lambda: m.cat((a, v), dim=0),
+        lambda: m.cat([v, [1.0]]),
+        lambda: m.stack([v, a]),
+        lambda: m.matmul(v, a),
+        lambda: v.matmul(a),
+        lambda: m.matmul(a, v),
+        lambda: m.isclose(v, a),
+        lambda: v.isclose(a, atol=1e-3),
+        lambda: v.expand_as(np.ones((2, 3))),
+        lambda: m.full((2,), np.array(3.0)),
+        lambda: m.full((2,), np.array(3), dtype=m.float64),
+        lambda: m.arange(np.array(3)),
+        lambda: m.arange(np.array(3.0), dtype=m.float32),
+        lambda: m.arange(0, np.array(3)),
+        lambda: x.view(np.array(6.0)),
+        lambda: x.view(np.array([6])),
+        lambda: x.transpose(np.array(0), 1),
+        lambda: x.select(np.array(0), 1),
+        lambda: x.unsqueeze(i1),
+        # taken: a SymInt (or an int list's element) reads a 0-d integer array with __index__
+        lambda: x.select(0, i1),
+        lambda: m.select(x, 1, i2),
+        lambda: x.view(np.array(3), 2),
+        lambda: x.view([np.array(3), 2]),
+        lambda: x.view((3, np.array(2))),
+        lambda: x.reshape(np.array(6)),
+        lambda: m.reshape(x, (np.array(6),)),
+        lambda: v.expand(np.array(2), 3),
+        lambda: m.zeros(np.array(2)),
+        lambda: m.ones(2, np.array(2)),
+        lambda: m.zeros([np.array(2), 1]),
+        lambda: m.full((np.array(2),), 1.0),
+        lambda: x.narrow(1, i1, i1),
+        lambda: x.topk(i1).values,
+        lambda: x.permute(i1, 0),
+        lambda: x.repeat(np.array(2), 1),
+        lambda: v @ m.tensor(a),  # (an operator is not a parser call)
+        # == reads an array of a dtype gradlens_core lacks as PyTorch does
+        lambda: v == np.array([1, 2, 4], dtype=np.uint16),
+        lambda: v == np.array([1, 2, 3], dtype=np.uint64),
+        lambda: v.double() == np.array([0.1, 2, 3], dtype=np.complex64),
+        lambda: m.tensor(2.0) == np.array([0.5, 2], dtype=np.complex128),
+        lambda: m.tensor([1, 2, 3]) == np.array([1, 2, 3], dtype=np.uint16),
+        lambda: m.tensor(2) == np.array([1, 2, 3], dtype=np.uint32),
+        lambda: m.tensor([True, False]) == np.array(1, dtype=np.uint16),
+        lambda: v == np.array([[1], [2]], dtype=np.uint16),
+        lambda: v == np.array([1, 2], dtype=np.uint16),
+    ]
+
+
+def test_numpy_arrays_as_arguments_as_pytorchs_parser_reads_them():
+    def program(m):
+        out = []
+        for call in _calls_with_arrays(m):
+            r = outcome(call)
+            out.append(r if isinstance(r, tuple) else (str(r.dtype), r.tolist()))
+        return out
+
+    ref, got = _both(program)
+    assert len(got) == len(ref)
+    for i, (g, r) in enumerate(zip(got, ref)):
+        assert g == r, i
