@@ -359,6 +359,8 @@ _SIGNATURES = {
 # Tensor methods whose signatures are not the function's without ``input`` and ``out``
 _METHOD_SIGNATURES = {
     "nonzero": ("Tensor input", "Tensor input, *, bool as_tuple"),
+    "mm": ("Tensor input, Tensor mat2",),  # (out_dtype overloads: functions only)
+    "bmm": ("Tensor input, Tensor mat2",),
 }
 
 

@@ -166,9 +166,9 @@ _METHODS = {
     "norm": _ops.norm,
     # products
     "matmul": entry(_ops.matmul, "matmul", True),
-    "mm": _ops.mm,
+    "mm": entry(_ops.mm, "mm", True),
     "mv": _ops.mv,
-    "bmm": _ops.bmm,
+    "bmm": entry(_ops.bmm, "bmm", True),
     "dot": _ops.dot,
     "outer": _ops.outer,
     "softmax": entry(_ops.softmax, "softmax", True),

@@ -1813,7 +1813,7 @@ def _compare(np_fn, op, call=None):
             raise
         return _nondiff(_arr(_compute(np_fn, da, db)), (input, other), op)
 
-    fn.__name__ = call[0]
+    fn.__name__ = fn.__qualname__ = call[0]  # (Python's binding errors name the function by its qualname)
     return fn
 
 

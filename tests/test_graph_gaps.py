@@ -400,3 +400,26 @@ def test_numpy_arrays_as_arguments_as_pytorchs_parser_reads_them():
     assert len(got) == len(ref)
     for i, (g, r) in enumerate(zip(got, ref)):
         assert g == r, i
+
+
+# ----------------------------------------------------------------------------- 7. unknown keywords
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m, x: m.mm(x, x, foo=1),
+        lambda m, x: m.bmm(x[None], x[None], foo=1),
+        lambda m, x: m.addmm(x, x, x, foo=1),
+        lambda m, x: m.where(x > 0, x, x, foo=1),
+        lambda m, x: x.mm(x, foo=1),
+        lambda m, x: x[None].bmm(x[None], bar=2),
+        lambda m, x: x.mm("a"),
+    ],
+)
+def test_an_unknown_keyword_gets_the_parsers_text(call):
+    def program(m):
+        return outcome(lambda: call(m, m.ones(2, 2)))
+
+    ref, got = _both(program)
+    assert got == ref
