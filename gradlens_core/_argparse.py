@@ -539,7 +539,8 @@ class _Signature:
                 return TypeError(
                     f"{name}(): argument '{p.name}'{where} must be {_TYPE_TEXT.get(p.type, p.type)}, {refusal}"
                 )
-            if p.type == "Tensor[]" and value is not None:  # is_tensor_list's check raises, element by element
+            # is_tensor_list's check raises, element by element (an ``out`` tuple's: ``_out`` says it)
+            if p.type == "Tensor[]" and p.name != "out" and value is not None:
                 bad = next(((j, e) for j, e in enumerate(value) if not _is_tensor(e)), None)
                 if bad is not None:
                     return TypeError(
