@@ -150,8 +150,8 @@ _SIGNATURES = {
     "view": ("Tensor input, ScalarType dtype", "Tensor input, int[] size"),
     "reshape": ("Tensor input, int[] shape",),
     "expand": ("Tensor input, int[] size, *, bool implicit = False",),
-    "kthvalue": ("Tensor input, int k, int dim = -1, bool keepdim = False, *, Tensor[] out = None",),
-    "topk": ("Tensor input, int k, int dim = -1, bool largest = True, bool sorted = True, *, Tensor[] out = None",),
+    "kthvalue": ("Tensor input, SymInt k, int dim = -1, bool keepdim = False, *, Tensor[] out = None",),
+    "topk": ("Tensor input, SymInt k, int dim = -1, bool largest = True, bool sorted = True, *, Tensor[] out = None",),
     "sort": (
         "Tensor input, *, bool stable, int dim = -1, bool descending = False, Tensor[] out = None",
         "Tensor input, int dim = -1, bool descending = False, *, Tensor[] out = None",
@@ -190,8 +190,11 @@ _SIGNATURES = {
     "swapdims": ("Tensor input, int dim0, int dim1",),
     "unsqueeze": ("Tensor input, int dim",),
     "squeeze": ("Tensor input", "Tensor input, int dim", "Tensor input, int[] dim"),
-    "select": ("Tensor input, int dim, int index",),
-    "narrow": ("Tensor input, int dim, Tensor start, int length", "Tensor input, int dim, int start, int length"),
+    "select": ("Tensor input, int dim, SymInt index",),
+    "narrow": (
+        "Tensor input, int dim, Tensor start, SymInt length",
+        "Tensor input, int dim, SymInt start, SymInt length",
+    ),
     "chunk": ("Tensor input, int chunks, int dim = 0",),
     # Tensor.split (Python) calls these as functions, dim positional
     "split": ("Tensor input, int split_size, int dim = 0", "Tensor input, int[] split_size, int dim = 0"),
@@ -298,6 +301,7 @@ _SIGNATURES = {
         f"Number start, Number end, *, {_FACTORY}",
         f"Number start, Number end, Number step = 1, *, Tensor out = None, {_FACTORY}",
     ),
+    "full": (f"int[] size, Number fill_value, *, Tensor out = None, {_FACTORY}",),  # (its names= overload aside)
     "eye": (f"int n, *, Tensor out = None, {_FACTORY}", f"int n, int m, *, Tensor out = None, {_FACTORY}"),
     "linspace": tuple(
         f"{a} start, {b} end, int steps, *, Tensor out = None, {_FACTORY}"
@@ -339,6 +343,9 @@ _SIGNATURES = {
         + ("negative", "sgn", "sigmoid", "sign", "sin", "sqrt", "tanh", "trunc")
     },
     "relu": ("Tensor input",),
+    "matmul": ("Tensor input, Tensor other, *, Tensor out = None",),
+    "isclose": ("Tensor input, Tensor other, float rtol = 1e-05, float atol = 1e-08, bool equal_nan = False",),
+    "expand_as": ("Tensor input, Tensor other",),
     "copy_": ("Tensor input, Tensor other, bool non_blocking = False", "!Tensor input, Tensor other, bool async"),
     "uniform_": ("Tensor input, float from = 0, float to = 1, *, Generator? generator = None",),
     "normal_": ("Tensor input, float mean = 0, float std = 1, *, Generator? generator = None",),
@@ -352,6 +359,8 @@ _SIGNATURES = {
 # Tensor methods whose signatures are not the function's without ``input`` and ``out``
 _METHOD_SIGNATURES = {
     "nonzero": ("Tensor input", "Tensor input, *, bool as_tuple"),
+    "mm": ("Tensor input, Tensor mat2",),  # (out_dtype overloads: functions only)
+    "bmm": ("Tensor input, Tensor mat2",),
 }
 
 
@@ -378,6 +387,7 @@ _TYPE_TEXT = {
     "ScalarType": "torch.dtype",
     "Generator": "torch.Generator",
     "Tensor[]": "tuple of Tensors",
+    "SymInt": "int",
     "Dimname": "name",
     "Dimname[]": "tuple of names",
     "Layout": "torch.layout",
@@ -392,10 +402,16 @@ def _is_int(x) -> bool:
     return _is_tensor(x) and x.ndim == 0 and x._data.dtype.kind in "iu"
 
 
+def _is_index(x) -> bool:
+    """PyTorch's THPUtils_checkIndex (a SymInt parameter, an int list's element): an int, or
+    what ``__index__`` reads as one, such as a 0-d integer numpy array (not a bool)."""
+    return _is_int(x) or (x.__class__ is np.ndarray and x.ndim == 0 and x.dtype.kind in "iu")
+
+
 def _is_int_element(x) -> bool:
     """An element of an int list as PyTorch unpacks it: a bool counts, so does an integer tensor
-    of one element."""
-    if isinstance(x, (int, np.integer)):
+    of one element, or a 0-d integer numpy array (its ``__index__``)."""
+    if isinstance(x, (int, np.integer)) or _is_index(x):
         return True
     return _is_tensor(x) and x._data.size == 1 and x._data.dtype.kind in "iu"
 
@@ -434,9 +450,11 @@ class _Param:
             return _is_number(x) or (_is_tensor(x) and x.ndim == 0 and not x.requires_grad)
         if kind == "int":
             return _is_int(x)
+        if kind == "SymInt":
+            return _is_index(x)
         if kind == "int[]":
             if isinstance(x, (list, tuple)):  # the parser looks at the first element only
-                return not x or _is_int(x[0])
+                return not x or _is_index(x[0])
             return self.size > 0 and _is_int(x)
         if kind == "bool":
             return isinstance(x, bool)
@@ -488,7 +506,7 @@ class _Signature:
     def _positional(self, args: tuple) -> tuple:
         """``args`` as the parser binds them: varargs ints packed into the int list (when the
         first is an int and the list parameter does not take it alone)."""
-        if self.varargs and args and _is_int(args[0]) and (len(args) > 1 or self.params[0].size == 0):
+        if self.varargs and args and _is_index(args[0]) and (len(args) > 1 or self.params[0].size == 0):
             return (tuple(args),)
         return args
 
@@ -521,6 +539,13 @@ class _Signature:
                 return TypeError(
                     f"{name}(): argument '{p.name}'{where} must be {_TYPE_TEXT.get(p.type, p.type)}, {refusal}"
                 )
+            # is_tensor_list's check raises, element by element (an ``out`` tuple's: ``_out`` says it)
+            if p.type == "Tensor[]" and p.name != "out" and value is not None:
+                bad = next(((j, e) for j, e in enumerate(value) if not _is_tensor(e)), None)
+                if bad is not None:
+                    return TypeError(
+                        f"expected Tensor as element {bad[0]} in argument {i}, but got {_type_name(bad[1])}"
+                    )
         if used < len(kwargs):  # extra_kwargs: the first keyword no parameter took, in the call's order
             names = [p.name for p in self.params]
             for key in kwargs:
@@ -560,8 +585,14 @@ def _signature_text(params) -> str:
     return ", ".join(parts)
 
 
+# classes CPython names with their module, as PyTorch's C types are named (``torch.dtype``)
+_TORCH_TYPES = frozenset(("dtype", "Size", "device", "layout"))
+
+
 def _type_name(x) -> str:
     cls = type(x)
+    if cls.__module__.startswith("gradlens_core") and cls.__name__ in _TORCH_TYPES:
+        return f"torch.{cls.__name__}"
     if cls.__module__ == "builtins" or cls.__module__.startswith("gradlens_core"):
         return cls.__name__
     return f"{cls.__module__}.{cls.__name__}"

@@ -18,6 +18,7 @@ import itertools
 import re
 import traceback
 import warnings
+import weakref
 
 import numpy as np
 
@@ -264,7 +265,7 @@ class SavedTensor:
         self.released = False
         if tensor is not None:
             counter = self.counter = tensor._version_counter
-            if type(counter) is _grad_mode.InferenceCounter:
+            if counter.__class__ is not list and isinstance(counter, _grad_mode.InferenceTensorCounter):
                 raise RuntimeError(
                     "Inference tensors cannot be saved for backward. Please do not use Tensors created in inference "
                     "mode in computation tracked by autograd. To work around this, you can make a clone to get a "
@@ -275,6 +276,8 @@ class SavedTensor:
             self.was_leaf = tensor._grad_fn is None
             if is_output:  # PyTorch keeps an output's tensor_data(): ``.data =`` later does not reach it
                 self.data = tensor._data
+            if SAVED_TENSORS_HOOKS and SAVED_TENSORS_HOOKS_DISABLED[0] is None:  # saved_tensors_hooks
+                _set_hooks(self, *SAVED_TENSORS_HOOKS[-1], tensor)
         else:
             self.counter = None
             self.version = 0
@@ -306,6 +309,52 @@ class SavedTensor:
             return t._alias_with_grad_fn(node, self.data) if ns.records_graph else self.data
         return t if ns.records_graph else t._data
 
+    hooked = False  # (HookedSavedTensor: packed by hooks)
+
+    def register_hooks(self, *args, **kwargs) -> None:
+        """Pack this saved tensor now with ``pack_hook(tensor) -> packed`` and unpack it with
+        ``unpack_hook(packed) -> Tensor`` whenever it is read (PyTorch's SavedTensor.register_hooks;
+        then no version check guards it).
+
+        >>> import gradlens_core as torch
+        >>> x = torch.tensor([1., 2.], requires_grad=True)
+        >>> y = x.sin()
+        >>> y.grad_fn._raw_saved_self.register_hooks(lambda t: t * 10, lambda p: p / 10)
+        >>> y.grad_fn._saved_self
+        tensor([1., 2.], requires_grad=True)
+        """
+        if len(args) != 2 or kwargs or not all(callable(a) for a in args):
+            raise TypeError(
+                _incompatible(
+                    "register_hooks",
+                    "self: torch._C._autograd.SavedTensor, arg0: collections.abc.Callable, "
+                    "arg1: collections.abc.Callable",
+                    (self, *args),
+                    kwargs,
+                )
+            )
+        if self.hooked:
+            raise RuntimeError(
+                "Calling register_hooks on a saved tensor whose hooks have already been set. "
+                "Hint: only one pair of hooks is allowed at a time."
+            )
+        t = self.tensor
+        if t is None:
+            if self.released:
+                raise RuntimeError(
+                    "Calling register_hooks on a saved tensor after it has been freed. Saved intermediate values "
+                    "of the graph are freed when you call .backward() or autograd.grad(). Specify "
+                    "retain_graph=True if you need to backward through the graph a second time or if you need "
+                    "to access saved variables after calling backward."
+                )
+            raise RuntimeError("Calling register_hooks on a saved tensor with value None is forbidden")
+        if self.is_output and not self.was_leaf:  # PyTorch's tensor_data(): no history, the same counter
+            arg = _tensor_type()._wrap(self.data)
+            arg._version_counter = self.counter
+        else:  # the saved original, detached
+            arg = t.detach()
+        _set_hooks(self, *args, arg)
+
     def wrapped_number(self):
         """A saved Python number as the 0-d tensor PyTorch saves for it (``t * 2`` saves
         ``tensor(2)``), made once: when a graph is recorded through it, or it is read."""
@@ -324,6 +373,98 @@ class SavedTensor:
     def __repr__(self) -> str:
         state = "freed" if self.released else f"version {self.version}"
         return f"<SavedTensor {state}>"
+
+
+# saved_tensors_hooks' (pack, unpack) pairs, innermost last, and the message
+# disable_saved_tensors_hooks refuses them with (PyTorch's SavedTensorDefaultHooks)
+SAVED_TENSORS_HOOKS: list = []
+SAVED_TENSORS_HOOKS_DISABLED: list = [None]
+
+
+class _Packed:
+    """What a hooked saved tensor keeps instead of the tensor (PyTorch's SavedVariable with
+    hooks_): the packed object, the unpack hook, and the edge the unpacked tensor gets."""
+
+    __slots__ = ("packed", "unpack_hook", "edge")
+
+
+class HookedSavedTensor(SavedTensor):
+    """A saved tensor packed by hooks: ``tensor`` and ``data`` are None (nothing for a version
+    check: PyTorch checks none), ``as_tensor`` is its ``_Packed``."""
+
+    __slots__ = ()
+    hooked = True
+
+    def release(self) -> None:
+        self.released = True
+        self.as_tensor = None  # PyTorch lets go of the hooks and what they packed
+
+    def unpack(self, node: Node, ns):
+        __tracebackhide__ = True
+        if self.released:
+            raise RuntimeError(ERR_BACKWARD_TWICE)
+        p = self.as_tensor
+        Tensor = _tensor_type()
+        data = p.unpack_hook(p.packed)
+        if not isinstance(data, Tensor):
+            raise TypeError(
+                "Output of saved tensor unpack_hook expected to be a Tensor but got result of type "
+                f"{type(data).__name__}"
+            )
+        if not ns.records_graph:
+            return data._data
+        grad_fn, nr = (node, p.edge[1]) if self.is_output else p.edge
+        if grad_fn is None and not data.requires_grad:
+            return data
+        # a new tensor over the unpacked one's values and counter, with the saved tensor's history
+        var = Tensor._wrap(data._data)
+        var._version_counter = data._version_counter
+        if grad_fn.__class__ is AccumulateGrad:  # a leaf: the original's accumulator
+            var._requires_grad = True
+            var._get_meta().accumulator = weakref.ref(grad_fn)
+        elif grad_fn is not None:
+            var._grad_fn = grad_fn
+            var._output_nr = nr
+        return var
+
+
+# one class to the user, as PyTorch's (torch._C._autograd.SavedTensor, hooked or not)
+HookedSavedTensor.__name__ = HookedSavedTensor.__qualname__ = "SavedTensor"
+
+
+def _set_hooks(s: SavedTensor, pack_hook, unpack_hook, arg) -> None:
+    """Pack ``s``'s tensor with ``pack_hook(arg)`` (under no_grad) and keep what it returns."""
+    t = s.tensor
+    p = _Packed()
+    p.unpack_hook = unpack_hook
+    # an output's edge is its node (the one unpacking it); a leaf's its accumulator, kept alive
+    p.edge = (None, t._output_nr) if s.is_output else t._edge()
+    counter = t._version_counter
+    before = counter[0]
+    prev = _grad_mode._state.enabled
+    _grad_mode._state.enabled = False
+    try:
+        p.packed = pack_hook(arg)
+    finally:
+        _grad_mode._state.enabled = prev
+    if counter[0] != before:
+        raise RuntimeError(
+            "A saved tensor pack hook is modifying its input in place. Tensors provided as input to pack hook "
+            "cannot be modified by in-place operations as this can lead to unexpected side-effects. Please open "
+            "an issue if you need to perform in-place operations on the input to a pack hook."
+        )
+    s.tensor = s.data = None
+    s.as_tensor = p
+    s.__class__ = HookedSavedTensor
+
+
+def _incompatible(name: str, signature: str, args, kwargs) -> str:
+    """pybind11's TypeError text for a call that matches no overload."""
+    given = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
+    return (
+        f"{name}(): incompatible function arguments. The following argument types are supported:\n"
+        f"    1. ({signature}) -> None\n\nInvoked with: {given}"
+    )
 
 
 def _tensor_type():

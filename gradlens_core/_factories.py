@@ -411,7 +411,8 @@ def _size(size, op: str | None = None) -> tuple:
         size = tuple(size[0])
     for i, s in enumerate(size):
         if not isinstance(s, (int, np.integer)):
-            raise _size_error(given, i, s, op)
+            if not (s.__class__ is np.ndarray and s.ndim == 0 and s.dtype.kind in "iu"):  # (its __index__)
+                raise _size_error(given, i, s, op)
         if s < 0:
             if op == "zeros":
                 raise RuntimeError("zeros: Dimension size must be non-negative.")
@@ -465,6 +466,8 @@ def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    if fill_value.__class__ is np.ndarray:  # a Number parameter: not even a 0-d array (numpy's scalars are)
+        _refuse_arrays("full", (size, fill_value), dtype, device, requires_grad)
     _check_device(device)
     if dtype is None:
         dtype = _dtype.result_type(fill_value)
@@ -500,6 +503,9 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Values from ``start`` to ``end`` (exclusive); int64 unless an argument is a float."""
+    if np.ndarray in (start.__class__, end.__class__, step.__class__):  # Number parameters: not an array
+        given = (start,) if end is None else (start, end) if step.__class__ is int and step == 1 else (start, end, step)
+        _refuse_arrays("arange", given, dtype, device, requires_grad)
     _check_device(device)
     if end is None:
         start, end = 0, start
@@ -515,6 +521,14 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     data = (start + step * np.arange(n, dtype=np.float64)).astype(dtype.np)
     t = Tensor._wrap(data)
     return _created(_check_requires_grad(t, requires_grad), "arange")
+
+
+def _refuse_arrays(name: str, args: tuple, dtype, device, requires_grad) -> None:
+    """PyTorch's parser error for a numpy array where a factory takes a Number."""
+    from ._argparse import refuse
+
+    refuse((name, False), args, dtype=(dtype, None), device=(device, None), requires_grad=(requires_grad, False))
+    raise TypeError(f"{name}(): expected a number, not a numpy array")  # (the parser names it above)
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False) -> Tensor:

@@ -24,6 +24,9 @@ __all__ = [
     "inference_mode",
     "is_inference_mode_enabled",
     "InferenceCounter",
+    "InferenceAliasCounter",
+    "InferenceTensorCounter",
+    "detached_counter",
 ]
 
 
@@ -32,14 +35,48 @@ class _State(threading.local):
     inference = False
 
 
-class InferenceCounter(list):
-    """The version counter of an inference tensor (one made under ``inference_mode``).
+class InferenceTensorCounter(list):
+    """The version counter of a tensor PyTorch calls an inference tensor (``is_inference()``):
+    it may not be saved for backward nor made to require grad outside the mode."""
+
+    __slots__ = ()
+
+
+class InferenceCounter(InferenceTensorCounter):
+    """The place of the version counter an inference tensor (one made under ``inference_mode``)
+    does not have: reading ``_version`` raises, an in-place edit outside the mode is refused.
 
     Its views share it, so they are inference tensors too, as in PyTorch; ``clone()`` makes
     a normal tensor outside the mode.
     """
 
     __slots__ = ()
+
+
+class InferenceAliasCounter(InferenceTensorCounter):
+    """A real version counter on an inference tensor: the one PyTorch gives ``detach()`` or
+    ``.data`` of an inference tensor outside the mode. That alias is still an inference tensor,
+    yet it may be edited in place outside the mode and counts those edits (not the ones made
+    inside the mode).
+    """
+
+    __slots__ = ()
+
+
+def detached_counter(counter: list) -> list:
+    """The version counter of ``detach()`` of a tensor whose counter is ``counter``.
+
+    >>> import gradlens_core as torch
+    >>> with torch.inference_mode():
+    ...     i = torch.ones(2)
+    >>> i.detach()._version  # i._version raises: an inference tensor tracks no version
+    0
+    """
+    if counter.__class__ is list:  # a normal tensor: detach() shares its counter
+        return counter
+    if _state.inference:
+        return counter if counter.__class__ is InferenceCounter else InferenceCounter([0])
+    return InferenceAliasCounter([0])  # (a detach() of such an alias has its own counter again)
 
 
 _state = _State()

@@ -150,7 +150,7 @@ _METHODS = {
     "argmin": entry(_ops.argmin, "argmin", True),
     "allclose": _ops.allclose,
     "equal": _ops.equal,
-    "isclose": _ops.isclose,
+    "isclose": entry(_ops.isclose, "isclose", True),
     # reductions
     "sum": entry(_ops.sum, "sum", True),
     "mean": entry(_ops.mean, "mean", True),
@@ -165,10 +165,10 @@ _METHODS = {
     "std": entry(_ops.std, "std", True),
     "norm": _ops.norm,
     # products
-    "matmul": _ops.matmul,
-    "mm": _ops.mm,
+    "matmul": entry(_ops.matmul, "matmul", True),
+    "mm": entry(_ops.mm, "mm", True),
     "mv": _ops.mv,
-    "bmm": _ops.bmm,
+    "bmm": entry(_ops.bmm, "bmm", True),
     "dot": _ops.dot,
     "outer": _ops.outer,
     "softmax": entry(_ops.softmax, "softmax", True),
@@ -314,9 +314,49 @@ def _eq(self, other):
         try:
             _dtype.from_numpy_dtype(other.dtype)
         except TypeError:
-            return NotImplemented
+            return _eq_foreign(self, other)
         other = Tensor._wrap(other)
     return _tensor_eq(self, other)
+
+
+_WIDE_UNSIGNED = {np.dtype(np.uint16): "UInt16", np.dtype(np.uint32): "UInt32", np.dtype(np.uint64): "UInt64"}
+
+
+def _eq_foreign(self, other: np.ndarray):
+    """``t == array`` of a dtype PyTorch has and gradlens_core does not (uint16/32/64, complex):
+    compared in the dtype PyTorch's promotion gives (a tensor with dims outranks a 0-d one of
+    the same category); an integer tensor with a wide unsigned one is refused as PyTorch
+    refuses that promotion. Any other array: NotImplemented.
+
+    >>> import numpy as np, gradlens_core as torch
+    >>> torch.tensor([1.0, 2.0]) == np.array([1, 3], dtype=np.uint16)
+    tensor([ True, False])
+    """
+    d = self._data
+    mine, its = d.ndim > 0, other.ndim > 0
+    if other.dtype in _WIDE_UNSIGNED:
+        if d.dtype.kind == "f":
+            common = d.dtype
+        elif not mine and its:
+            common = other.dtype  # a 0-d tensor gives way to the array with dims
+        elif mine and not its and d.dtype.kind != "b":
+            common = d.dtype
+        else:
+            raise RuntimeError(
+                "Promotion for uint16, uint32, uint64 types is not supported, attempted to promote "
+                f"{self.dtype._legacy} and {_WIDE_UNSIGNED[other.dtype]}"
+            )
+    elif other.dtype.kind == "c":
+        wide = other.dtype == np.complex128 or (d.dtype == np.float64 and (mine or not its))
+        common = np.dtype(np.complex128 if wide else np.complex64)
+    else:
+        return NotImplemented
+    try:
+        np.broadcast_shapes(d.shape, other.shape)
+    except ValueError:
+        raise _ops.broadcast_error(d.shape, other.shape) from None
+    result = np.equal(d.astype(common, copy=False), other.astype(common, copy=False))
+    return _ops._nondiff(np.asarray(result), (self,), "eq")
 
 
 def _invert(self):

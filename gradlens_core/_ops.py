@@ -58,6 +58,7 @@ from ._tensor import (
     record,
     refuse_stale_view,
     stale_views_first,
+    symint_arg,
 )
 
 _ndarray = np.ndarray
@@ -132,6 +133,14 @@ def as_tensor_arg(x, like: Tensor | None = None) -> Tensor:
         except OverflowError:  # wraps around, as in C (beyond [-2**63, 2**64) the parser refuses it)
             return tensor(np.asarray(_dtype.parsed_number(x)).astype(dt.np))
     return tensor(x)
+
+
+def tensor_list(tensors) -> list:
+    """A ``Tensor[]`` argument (cat's, stack's): a list or tuple of tensors, nothing else (not a
+    list, a number or a numpy array among them). Raises for the parser's replay to name it."""
+    if not isinstance(tensors, (list, tuple)) or not all(isinstance(t, Tensor) for t in tensors):
+        raise NotATensor("expected a list of tensors")
+    return list(tensors)
 
 
 def _cast(x, dt: _dtype.dtype):
@@ -1804,7 +1813,7 @@ def _compare(np_fn, op, call=None):
             raise
         return _nondiff(_arr(_compute(np_fn, da, db)), (input, other), op)
 
-    fn.__name__ = call[0]
+    fn.__name__ = fn.__qualname__ = call[0]  # (Python's binding errors name the function by its qualname)
     return fn
 
 
@@ -2068,10 +2077,10 @@ def equal(input, other) -> bool:
     return input._data.shape == other._data.shape and bool(np.array_equal(input._data, other._data))
 
 
-def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    return _nondiff(
-        np.isclose(input._data, as_tensor_arg(other)._data, rtol, atol, equal_nan), (input, other), "isclose"
-    )
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False, *, _call=("isclose", False)):
+    if not (isinstance(other, Tensor) and isinstance(input, Tensor)):  # (a numpy array too: the parser's)
+        refuse(_call, (input, other), rtol=(rtol, 1e-05), atol=(atol, 1e-08), equal_nan=(equal_nan, False))
+    return _nondiff(np.isclose(input._data, other._data, rtol, atol, equal_nan), (input, other), "isclose")
 
 
 # ============================================================================ reductions
@@ -2461,7 +2470,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, _call=("topk", False)):
     data = input._data
     try:
         if k.__class__ is not int:
-            k = int_arg(k, "k")
+            k = symint_arg(k, "k")
         d = input._wrap_dim(dim, builtins.max(data.ndim, 1))
         _check_bool(largest, "largest")
         _check_bool(sorted, "sorted")
@@ -2974,10 +2983,10 @@ def _squeeze0_(t: Tensor) -> Tensor:
     return t
 
 
-def matmul(input, other):
+def matmul(input, other, *, _call=("matmul", False)):
     """``input @ other`` dispatched as PyTorch's ``_matmul_impl`` (dot, mv, mm, folded mm/mv, or bmm)."""
-    if not isinstance(other, Tensor):
-        other = as_tensor_arg(other)
+    if not (isinstance(other, Tensor) and isinstance(input, Tensor)):  # (a numpy array too: the parser's)
+        refuse(_call, (input, other))
     d1, d2 = input.ndim, other.ndim
     if d1 == 0 or d2 == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {d1}D and {d2}D")
@@ -3188,16 +3197,19 @@ def _log_softmax_bw(node, g, ns):
 
 
 def _softmax_data(input, dim, dtype, op):
-    """(values in the computing dtype, wrapped dim); integer dtypes have no kernel."""
+    """(the input in the computing dtype, its values, wrapped dim); integer dtypes have no kernel."""
     if dim is None:  # (F.softmax finds an implicit dim; the op refuses None, as PyTorch's parser)
         raise TypeError(f"{op}(): argument 'dim' must be int, not NoneType")
-    d = input._data if dtype is None else input._data.astype(dtype.np)
+    if dtype is not None and dtype is not input.dtype:
+        # PyTorch's softmax(dtype=) is ``input.to(dtype)`` first: its graph has a ToCopyBackward0
+        input = _to_dtype(input, dtype)
+    d = input._data
     dim = input._wrap_dim(dim)
     if d.dtype.kind != "f" and d.size:  # an empty tensor runs no kernel
         # the kernel for the last dim is a separate one, and named so in the error
         kernel = f"{op}_lastdim_kernel_impl" if dim >= input.ndim - 1 else f"{op}_kernel_impl"
         raise no_kernel(kernel, _dtype.from_numpy_dtype(d.dtype))
-    return d, dim
+    return input, d, dim
 
 
 def _wide(d):
@@ -3213,7 +3225,7 @@ def _shift(d, dim):
 @autograd_first(call=("softmax", False))
 def softmax(input, dim=None, dtype=None, _stacklevel=3):
     """Softmax over ``dim`` (SoftmaxBackward0; saves its result)."""
-    d, axis = _softmax_data(input, dim, dtype, "softmax")
+    input, d, axis = _softmax_data(input, dim, dtype, "softmax")
     if not d.size:  # an empty tensor runs no kernel (of any dtype)
         res = np.empty(d.shape, d.dtype)
     else:
@@ -3228,7 +3240,7 @@ def softmax(input, dim=None, dtype=None, _stacklevel=3):
 @autograd_first(call=("log_softmax", False))
 def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
     """Log-softmax over ``dim`` (LogSoftmaxBackward0; saves its result)."""
-    d, axis = _softmax_data(input, dim, dtype, "log_softmax")
+    input, d, axis = _softmax_data(input, dim, dtype, "log_softmax")
     if not d.size:  # an empty tensor runs no kernel (of any dtype)
         res = np.empty(d.shape, d.dtype)
     elif d.dtype == np.float16 and axis == d.ndim - 1:
@@ -3321,7 +3333,7 @@ def _skipped_in_cat(t: Tensor) -> bool:
 def cat(tensors, dim=0, *, _call=("cat", False)):
     """Concatenate along ``dim`` (CatBackward0; every input has an edge, even a skipped empty one)."""
     try:
-        tensors = [as_tensor_arg(t) for t in tensors]
+        tensors = tensor_list(tensors)
         if not tensors:
             raise ValueError("torch.cat(): expected a non-empty list of Tensors")  # a Python-side check
         d = stale_views_first(_cat_dim, (tensors, dim))
@@ -3381,7 +3393,7 @@ def _stack_bw(node, g, ns):
 @autograd_first(call=("stack", False))
 def stack(tensors, dim=0):
     """Stack along a new ``dim`` (StackBackward0)."""
-    tensors = [as_tensor_arg(t) for t in tensors]
+    tensors = tensor_list(tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
     for i, t in enumerate(tensors):

@@ -15,7 +15,7 @@ import numpy as np
 
 from ._autograd import node_class
 from ._ops import _extreme_all_bw, _extreme_dim_bw, _return_type, no_kernel
-from ._tensor import Tensor, autograd_first, int_arg, record
+from ._tensor import Tensor, autograd_first, record, symint_arg
 
 _wrap = Tensor._wrap
 _median_rt, _kthvalue_rt = _return_type("median"), _return_type("kthvalue")
@@ -86,7 +86,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     indices=tensor(2))
     """
     if k.__class__ is not int:
-        k = int_arg(k, "k")
+        k = symint_arg(k, "k")
     if keepdim.__class__ is not bool:
         raise TypeError("kthvalue(): argument 'keepdim' must be bool")
     _check_dtype(input, "kthvalue_cpu")

@@ -189,7 +189,7 @@ def _entering_autograd(name: str, op):
     from ._tensor import stale_views_first
 
     inner, call = op.__wrapped__, op._call
-    if call and name in _argparse._SIGNATURES:
+    if name in _argparse._SIGNATURES:  # its failures (an unknown keyword too) replay the parser: no cost until then
         call = (name, False)
     with_out = _wrapper(name, inner)
 

@@ -57,6 +57,8 @@ class Saved:
         s = self.entry(node)
         if s is _autograd.NOT_SAVED:
             return None
+        if s.hooked:
+            return s.unpack(node, _ns.TENSOR)
         t = s.tensor
         if t is None and not s.released:
             return s.wrapped_number()
@@ -73,7 +75,7 @@ class Indices(Saved):
     """The indices an advanced-indexing node saved (``node._held[index]``: the numpy key it
     indexes with; its ``_ctx`` may keep the index arrays as given, by dim): a tuple with a
     tensor per index, None for a dim not indexed before the last one indexed. Freed by backward.
-    (PyTorch keeps the index tensors passed; these are new tensors over the same values.)"""
+    An index given as a tensor is that tensor, as PyTorch's; a list or an array is a new one."""
 
     __slots__ = ()
 
@@ -99,10 +101,12 @@ def _given_tensors(indices: dict) -> tuple:
     PyTorch's list of optional index tensors."""
     from ._tensor import Tensor
 
+    passed = getattr(indices, "passed", {})  # the index tensors given, saved themselves
     out, d = [], 0
     for dim in sorted(indices):
         a = indices[dim]
-        out += [None] * (dim - d) + [Tensor._wrap(a)]
+        t = passed.get(dim)
+        out += [None] * (dim - d) + [t if t is not None and t._data is a else Tensor._wrap(a)]
         d = dim + (a.ndim if a.dtype == np.bool_ else 1)
     return tuple(out)
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import _dtype, _events, _grad_mode
 from ._autograd import NOT_SAVED, AccumulateGrad, SavedTensor, torch_strided_empty, warn_unless_layout_contract
-from ._grad_mode import InferenceCounter
+from ._grad_mode import InferenceAliasCounter, InferenceCounter, InferenceTensorCounter, detached_counter
 from ._handles import HookDict, add_hook
 from ._warn import warn_once
 
@@ -150,6 +150,14 @@ def int_arg(x, name: str) -> int:
     return int(x)
 
 
+def symint_arg(x, name: str) -> int:
+    """``x`` where PyTorch's parser takes a SymInt (``select``'s index, a size): as ``int_arg``,
+    and also what ``__index__`` reads as an int, such as a 0-d integer numpy array."""
+    if x.__class__ is np.ndarray and x.ndim == 0 and x.dtype.kind in "iu":
+        return int(x)
+    return int_arg(x, name)
+
+
 class Tensor:
     """A multi-dimensional array that can record the operations applied to it."""
 
@@ -181,7 +189,7 @@ class Tensor:
 
     def is_inference(self) -> bool:
         """Whether this tensor (or the tensor it views) was made under ``inference_mode``."""
-        return type(self._version_counter) is InferenceCounter
+        return isinstance(self._version_counter, InferenceTensorCounter)
 
     # ------------------------------------------------------------------ metadata
     @property
@@ -296,7 +304,7 @@ class Tensor:
                     "differentiation use var_no_grad = var.detach()."
                 )
             raise RuntimeError(msg)
-        if value and type(self._version_counter) is InferenceCounter and not _state.inference:
+        if value and isinstance(self._version_counter, InferenceTensorCounter) and not _state.inference:
             raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.")
         if value and self._data.dtype.kind != "f":
             kinds = "floating point" if method else "floating point and complex"
@@ -332,7 +340,10 @@ class Tensor:
 
     @property
     def _version(self) -> int:
-        return self._version_counter[0]
+        counter = self._version_counter
+        if counter.__class__ is InferenceCounter:
+            raise RuntimeError("Inference tensors do not track version counter.")
+        return counter[0]
 
     def _get_meta(self) -> _Meta:
         meta = self._meta
@@ -592,7 +603,7 @@ class Tensor:
     def detach(self) -> Tensor:
         """A new tensor sharing storage and version counter, cut from the graph."""
         out = Tensor._wrap(self._data)
-        out._version_counter = self._version_counter
+        out._version_counter = detached_counter(self._version_counter)
         if _events.active:
             _events.emit("aliased", tensor=out, source=self, kind="detach", op="detach")
         return out
@@ -619,6 +630,8 @@ class Tensor:
     def data(self) -> Tensor:
         """The same storage with a fresh version counter and no history: edits are invisible to autograd."""
         out = Tensor._wrap(self._data)
+        if self._version_counter.__class__ is not list and not _state.inference:
+            out._version_counter = InferenceAliasCounter([0])  # .data of an inference tensor is one
         if _events.active:
             _events.emit("aliased", tensor=out, source=self, kind="data", op="data")
         return out
@@ -897,7 +910,7 @@ def _edge_and_meta(t):
 def _save_output(node, out) -> None:
     s = SavedTensor(out, is_output=True)
     node._held = [*node._held, s]
-    if _events.active:
+    if _events.active and not s.hooked:  # (packed by hooks: nothing backward checks)
         _events.emit("saved", node=node, tensor=out, version=s.version, is_output=True, saved=s)
 
 
@@ -1137,13 +1150,8 @@ def finish_inplace(
         node = _make_node(node_cls, inputs if node_inputs is None else node_inputs, saved, ctx)
     if node is not None and saved and _ORIGINAL_SELF_CLONES:
         _sequence_original_self(saved)
-    if type(counter) is InferenceCounter and not _state.inference:
-        # PyTorch refuses when it bumps the version, after the kernel wrote the values
-        raise RuntimeError(
-            "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a clone to get a "
-            "normal tensor before doing inplace update.See https://github.com/pytorch/rfcs/pull/17 for more details."
-        )
-    counter[0] = old_version + 1
+    if counter.__class__ is list or _inference_edit(counter):
+        counter[0] = old_version + 1
     if node is not None:
         _set_history(self, node)
         if save_output:
@@ -1153,6 +1161,18 @@ def finish_inplace(
             "mutated", tensor=self, op=op, old_version=old_version, new_version=counter[0], inputs=tuple(inputs[1:])
         )
     return self
+
+
+def _inference_edit(counter) -> bool:
+    """Whether an in-place edit of an inference tensor counts (or raises PyTorch's error)."""
+    if counter.__class__ is InferenceCounter and not _state.inference:
+        # PyTorch refuses when it bumps the version, after the kernel wrote the values
+        raise RuntimeError(
+            "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a clone to get a "
+            "normal tensor before doing inplace update.See https://github.com/pytorch/rfcs/pull/17 for more details."
+        )
+    # inside the mode an inference tensor's alias with a counter does not count the edit
+    return counter.__class__ is not InferenceAliasCounter or not _state.inference
 
 
 # the CloneBackward0 nodes of ``self.clone()``, which an in-place op saves for its formula

@@ -37,6 +37,7 @@ from ._tensor import (
     autograd_first,
     int_arg,
     record,
+    symint_arg,
 )
 
 __all__ = ["ViewStep", "make_view", "CopySlices", "AsStridedBackward0"]
@@ -75,7 +76,15 @@ def _view_meta(out: Tensor, source: Tensor, step: ViewStep, creation: str) -> No
     """Make ``out`` a view of ``source`` (through ``step``): the same version counter, the
     root base, the chain of steps from it, and how it was made (PyTorch's CreationMeta: a
     view made under no_grad, or of such a view, stays NO_GRAD_MODE)."""
-    counter = out._version_counter = source._version_counter
+    counter = source._version_counter
+    if counter.__class__ is not list and isinstance(counter, _grad_mode.InferenceTensorCounter):
+        # an inference tensor has no autograd meta: its views are not views to autograd (no
+        # ``_base``), nor do they share a counter (there is none to share)
+        out._version_counter = (
+            counter if counter.__class__ is _grad_mode.InferenceCounter else _grad_mode.InferenceCounter([0])
+        )
+        return
+    out._version_counter = counter
     meta = out._meta = _Meta()
     if not _grad_mode._state.enabled:
         creation = NO_GRAD_MODE
@@ -337,9 +346,10 @@ class CopySlices(Node):
         return [ns.made_in_place(result, 2)] + fn_grads[1:]
 
     def release(self) -> None:
-        if self.fn is not None:
-            self.fn.release()
-            self.fn = None
+        # PyTorch's CopySlices only lets go of ``fn``: its saved values go with it, unless a graph
+        # still holds ``fn`` (a grad taken with create_graph through the edit's saved result),
+        # which backwards through it later, or in the same pass
+        self.fn = None
 
     def _all_saved(self) -> tuple:
         return () if self.fn is None else self.fn._held
@@ -387,7 +397,7 @@ def _size_element(x, first: bool = False) -> int:
         return int(x._data.reshape(()))
     if isinstance(x, bool) and not first:
         return int(x)
-    return int_arg(x, "size")
+    return symint_arg(x, "size")
 
 
 def view(self: Tensor, *shape) -> Tensor:
@@ -671,7 +681,9 @@ def _expanded_strides(a, shape) -> tuple:
     return tuple(strides)
 
 
-def expand_as(self, other):
+def expand_as(self, other, *, _call=("expand_as", True)):
+    if not isinstance(other, Tensor):  # (a numpy array too: the parser's)
+        refuse(_call, (self, other))
     return expand(self, other.shape)
 
 
@@ -683,7 +695,7 @@ def select(self: Tensor, dim: int, index: int) -> Tensor:
     d = self._wrap_dim(dim)
     n = self._data.shape[d]
     if index.__class__ is not int:
-        index = int_arg(index, "index")
+        index = symint_arg(index, "index")
     if not -n <= index < n:
         raise IndexError(
             f"select(): index {index} out of range for tensor of size {list(self._data.shape)} at dimension {d}"
@@ -708,7 +720,7 @@ def narrow(self: Tensor, dim: int, start: int, length: int, *, _call=("narrow", 
     composite: it checks its arguments before its slice enters autograd."""
     if dim.__class__ is not int or start.__class__ is not int or length.__class__ is not int:
         try:
-            dim, start, length = int_arg(dim, "dim"), int_arg(start, "start"), int_arg(length, "length")
+            dim, start, length = int_arg(dim, "dim"), symint_arg(start, "start"), symint_arg(length, "length")
         except TypeError:
             refuse(_call, (self, dim, start, length))
             if isinstance(start, Tensor):  # the overload taking a tensor start
@@ -1024,9 +1036,10 @@ def _apply_slicing(self: Tensor, items):
     if n_specified > self._data.ndim:
         raise IndexError(f"too many indices for tensor of dimension {self._data.ndim}")
     out = self
-    indices = {}
+    indices = IndexArrays()
     dim = 0  # position in ``out``
     for position, item in enumerate(items):
+        given = item
         item = _to_index(item)
         if item is Ellipsis:
             dim += self._data.ndim - n_specified
@@ -1040,6 +1053,8 @@ def _apply_slicing(self: Tensor, items):
             dim += 1
         elif isinstance(item, np.ndarray):
             indices[dim] = item
+            if item is getattr(given, "_data", None):  # an index tensor: the node saves it itself
+                indices.passed[dim] = given
             dim += item.ndim if item.dtype in (np.bool_, np.uint8) else 1
         elif isinstance(item, slice):
             size = out._data.shape[dim]
@@ -1110,6 +1125,18 @@ def _index_key(shape, indices) -> tuple:
         result = joint + tuple(n for d, n in enumerate(shape) if d not in arrays)
     key = tuple(arrays.get(d, slice(None)) for d in range(dims[-1] + 1))
     return key, result
+
+
+class IndexArrays(dict):
+    """The index arrays of an advanced index, by the dim they start at; ``passed`` keeps the
+    index tensors among them that were given as tensors (PyTorch's node saves those objects:
+    ``_saved_indices[0] is index``)."""
+
+    __slots__ = ("passed",)
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self.passed = {}
 
 
 def _is_mask(index: np.ndarray) -> bool:
@@ -1342,7 +1369,9 @@ def index_put_(self: Tensor, indices, values, accumulate=False) -> Tensor:
         raise TypeError(f"index_put_(): argument 'values' (position 2) must be Tensor, not {_type_name(values)}")
     if len(indices) > self._data.ndim:
         raise IndexError(f"too many indices for tensor of dimension {self._data.ndim} (got {len(indices)})")
-    return _index_put(self, {d: _tensor_index(i) for d, i in enumerate(indices)}, values, accumulate)
+    arrays = IndexArrays({d: _tensor_index(i) for d, i in enumerate(indices)})
+    arrays.passed = dict(enumerate(indices))
+    return _index_put(self, arrays, values, accumulate)
 
 
 def _index_put(self: Tensor, indices: dict, value: Tensor, accumulate: bool) -> Tensor:

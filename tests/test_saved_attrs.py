@@ -211,10 +211,8 @@ def test_custom_function_raw_saved_tensors():
     assert got == ref
 
 
-# classes whose values are known to differ (the survey lists the difference): advanced indexing
-# saves the index tensors passed in PyTorch (``_saved_indices[0] is index``), new tensors over
-# the same values here
-KNOWN_DIFFERENT = {"IndexBackward0", "IndexPutBackward0"}
+# classes whose values are known to differ (the survey lists the difference): none
+KNOWN_DIFFERENT: set = set()
 
 
 def test_every_node_class_saves_as_torch():

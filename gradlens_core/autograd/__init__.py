@@ -20,6 +20,7 @@ from .._grad_mode import (
     set_grad_enabled,
 )
 from .._tensor import Tensor
+from . import graph
 from .function import Function, FunctionCtx
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "enable_grad",
     "set_grad_enabled",
     "Variable",
+    "graph",
 ]
 
 Variable = Tensor

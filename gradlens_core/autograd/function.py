@@ -190,7 +190,7 @@ def _save(node, t, outputs):
         s = SavedTensor(t, is_output=True)
     else:
         s = SavedTensor(t)
-    if _events.active:
+    if _events.active and not s.hooked:  # (packed by hooks: nothing backward checks)
         _events.emit("saved", node=node, tensor=t, version=s.version, is_output=is_output, saved=s)
     return s
 
