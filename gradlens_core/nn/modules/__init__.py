@@ -7,13 +7,38 @@ True
 
 from __future__ import annotations
 
-from ..activation import LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from ..activation import (
+    CELU,
+    ELU,
+    GELU,
+    SELU,
+    Hardtanh,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    ReLU6,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
 from ..container import ModuleList, Sequential
 from ..flatten import Flatten
 from ..linear import Identity, Linear
-from ..loss import CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from ..loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from ..module import Module
 from ..normalization import Dropout, LayerNorm
+from ..sparse import Embedding
 
 __all__ = [
     "Module",
@@ -34,4 +59,17 @@ __all__ = [
     "CrossEntropyLoss",
     "Dropout",
     "LayerNorm",
+    "GELU",
+    "LeakyReLU",
+    "SiLU",
+    "ELU",
+    "SELU",
+    "CELU",
+    "Hardtanh",
+    "ReLU6",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "SmoothL1Loss",
+    "HuberLoss",
+    "Embedding",
 ]
