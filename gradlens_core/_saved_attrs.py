@@ -401,7 +401,7 @@ _register(
     sparse=ctx(2),
     weight_sym_argsize_0=ctx(3),
 )
-_register("EmbeddingDenseBackward0", indices=Saved(0), padding_idx=ctx(0, unsigned=True))
+_register("EmbeddingDenseBackwardBackward0", indices=Saved(0), padding_idx=ctx(0, unsigned=True))
 _register(
     "NativeLayerNormBackward0",
     input=Saved(0),

@@ -86,26 +86,28 @@ _GELU_KAPPA = 0.044715
 
 
 def _np_gelu(x: np.ndarray, approximate: str) -> np.ndarray:
-    # in double, rounded once: PyTorch's float kernels are vectorised approximations
-    d = x.astype(np.float64)
+    # in x's dtype, op for op as GeluKernel's scalar formulas (float32's cancellation in
+    # 1 + erf(x / sqrt 2) for x << 0 included); erf and tanh themselves are numpy's
+    t = x.dtype.type
     if approximate == "tanh":
-        out = 0.5 * d * (1 + np.tanh(_GELU_BETA * (d + _GELU_KAPPA * d * d * d)))
-    else:
-        out = d * 0.5 * (1 + _np_erf(d * _SQRT1_2))
-    return out.astype(x.dtype)
+        inner = t(_GELU_BETA) * (x + t(_GELU_KAPPA) * x * x * x)
+        return t(0.5) * x * (t(1) + np.tanh(inner))
+    return x * t(0.5) * (t(1) + _np_erf(x * t(_SQRT1_2)))
 
 
 def _np_gelu_backward(g: np.ndarray, x: np.ndarray, approximate: str) -> np.ndarray:
-    d = x.astype(np.float64)
-    if approximate == "tanh":
-        t = np.tanh(_GELU_BETA * (d + _GELU_KAPPA * d * d * d))
-        left_derivative = 0.5 * (1 + t)
-        right_derivative = 0.5 * d * (1 - t * t) * _GELU_BETA * (1 + 3 * _GELU_KAPPA * d * d)
-        dy = left_derivative + right_derivative
-    else:
-        cdf = 0.5 * (1 + _np_erf(d * _SQRT1_2))
-        dy = cdf + d * np.exp(-0.5 * d * d) * _GELU_PDF
-    return (g * dy).astype(g.dtype)
+    t = x.dtype.type
+    with np.errstate(over="ignore", invalid="ignore"):
+        if approximate == "tanh":
+            x_sq = x * x
+            tanh_inner = np.tanh(t(_GELU_BETA) * (x + t(_GELU_KAPPA) * x_sq * x))
+            left_derivative = t(0.5) * (t(1) + tanh_inner)
+            right_derivative = t(0.5) * x * (t(1) - tanh_inner * tanh_inner) * t(_GELU_BETA)
+            right_derivative = right_derivative * (t(1) + t(3 * _GELU_KAPPA) * x_sq)
+            return g * (left_derivative + right_derivative)
+        cdf = t(0.5) * (t(1) + _np_erf(x * t(_SQRT1_2)))
+        pdf = np.exp(t(-0.5) * x * x) * t(_GELU_PDF)
+        return g * (cdf + x * pdf)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -150,9 +152,9 @@ def _gelu_bb(node, gg, ns):
             f = x * 0.5
             g_ = 1 - t * t
             h = (1 + x * x * (3 * _GELU_KAPPA)) * _GELU_BETA
-            # (2 sech) (-sech tanh) h, with sech^2 = 1 - tanh^2
+            # gelu' = (1 + t) / 2 + f g h; both halves contribute g h / 2 to gelu''; g' = -2 t g h
             g_prime = g_ * t * h * -2
-            dgrad = g_ * h * 0.5 + f * h * g_prime + f * g_ * (x * (6 * _GELU_KAPPA * _GELU_BETA))
+            dgrad = g_ * h + f * h * g_prime + f * g_ * (x * (6 * _GELU_KAPPA * _GELU_BETA))
         else:
             x_sq = x * x
             pdf = ns.exp(x_sq * -0.5) * _GELU_PDF

@@ -325,14 +325,19 @@ def _embedding_grad(g: np.ndarray, idx: np.ndarray, num_weights: int, padding_id
 @backward_formula("EmbeddingBackward0")
 def _embedding_bw(node, g, ns):
     """derivatives.yaml: weight: embedding_backward(grad, indices, num_weights, padding_idx, ...),
-    one node (EmbeddingDenseBackward0, saving indices and padding_idx) under create_graph."""
+    one node (EmbeddingDenseBackwardBackward0, saving indices and padding_idx) under create_graph."""
     (indices,) = node.unpack(ns)
     padding_idx, by_freq, _, num_weights = node._ctx
     if ns.records_graph:
         values = _embedding_grad(g._data, indices._data, num_weights, padding_idx, by_freq)
         return (
             record(
-                Tensor._wrap(values), _EmbeddingDenseBackward0, (g,), (indices,), ctx=node._ctx, op="embedding_backward"
+                Tensor._wrap(values),
+                _EmbeddingDenseBackwardBackward0,
+                (g,),
+                (indices,),
+                ctx=node._ctx,
+                op="embedding_backward",
             ),
         )
     return (_embedding_grad(g, indices, num_weights, padding_idx, by_freq),)
@@ -351,7 +356,7 @@ def _embedding_dense_bw(node, gg, ns):
     return (np.where((idx == padding_idx)[..., None], np.zeros((), gg.dtype), rows),)
 
 
-_EmbeddingDenseBackward0 = node_class("EmbeddingDenseBackward0", _embedding_dense_bw)
+_EmbeddingDenseBackwardBackward0 = node_class("EmbeddingDenseBackwardBackward0", _embedding_dense_bw)
 
 
 def embedding_renorm_(weight: Tensor, indices: Tensor, max_norm: float, norm_type: float) -> Tensor:

@@ -319,7 +319,7 @@ def _bce_target_backward(g, x, t, w, reduction, ns):
     """FunctionsManual's binary_cross_entropy_target_backward: ``-logit(self) * grad``, times
     weight, over numel for 'mean'."""
     if ns.records_graph:
-        res = -ns.log(x / (1 - x)) * g
+        res = -(ns.log(x) - (-x).log1p()) * g
     else:
         with np.errstate(divide="ignore"):
             res = -(np.log(x) - np.log1p(-x)) * g
