@@ -75,6 +75,10 @@ class BackwardCFunction(FunctionCtx, Node):
     def __init__(self) -> None:
         Node.__init__(self)
 
+    def __repr__(self) -> str:
+        # PyTorch makes these classes in torch/autograd/function.py, which names their module
+        return f"<torch.autograd.function.{type(self).__name__} object at {id(self):#x}>"
+
     @staticmethod
     def _formula(node, grads, ns):
         fn = node._function
