@@ -23,7 +23,7 @@ from ..activation import (
     Softplus,
     Tanh,
 )
-from ..container import ModuleList, Sequential
+from ..container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from ..flatten import Flatten
 from ..linear import Identity, Linear
 from ..loss import (
@@ -53,6 +53,9 @@ __all__ = [
     "Flatten",
     "Sequential",
     "ModuleList",
+    "ModuleDict",
+    "ParameterList",
+    "ParameterDict",
     "MSELoss",
     "L1Loss",
     "NLLLoss",
