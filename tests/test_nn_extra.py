@@ -402,3 +402,133 @@ def test_embedding_reprs_and_from_pretrained():
         return [repr(m) for m in mods], pre.weight.requires_grad, pre(lib.tensor([1])).tolist()
 
     assert build(gc) == build(torch)
+
+
+# ----------------------------------------------------------------------------- containers
+
+
+def test_module_dict_and_parameter_containers():
+    def build(lib):
+        nn = lib.nn
+        d = nn.ModuleDict({"a": nn.Linear(1, 2), "b": nn.ReLU()})
+        d["c"] = nn.Tanh()
+        d.update([("e", nn.GELU())])
+        pl = nn.ParameterList([nn.Parameter(lib.ones(2)), lib.zeros(3, 2)])
+        pl.append(lib.ones(1, dtype=lib.float64))
+        pd = nn.ParameterDict({"w": nn.Parameter(lib.ones(2)), "b": lib.zeros(3)})
+        holder = nn.Module()
+        holder.ps, holder.md = pl, d
+        return (
+            repr(d),
+            list(d),
+            "a" in d,
+            repr(pl),
+            len(pl),
+            type(pl[1]).__name__,
+            pl[1].requires_grad,
+            repr(pd),
+            list(pd.keys()),
+            [n for n, _ in holder.named_parameters()],
+            list(holder.state_dict()),
+            repr(nn.ParameterList()),
+        )
+
+    assert build(gc) == build(torch)
+    refused(lambda lib: lib.nn.ParameterList([lib.nn.Parameter(lib.ones(1))])[3])
+    refused(lambda lib: lib.nn.ParameterList()(1))
+
+
+# ----------------------------------------------------------------------------- backward hooks
+
+
+def _hook_program(lib):
+    """A Linear and a ReLU with full backward (pre-)hooks; returns everything they saw."""
+    nn = lib.nn
+    lib.manual_seed(0)
+    lin = nn.Linear(3, 2)
+    log = []
+
+    def as_lists(gs):
+        return [None if g is None else g.tolist() for g in gs]
+
+    def full(m, gi, go):
+        log.append(("full", type(m).__name__, as_lists(gi), as_lists(go)))
+
+    lin.register_full_backward_hook(full)
+    lin.register_full_backward_pre_hook(lambda m, go: log.append(("pre", as_lists(go))))
+    x = lib.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    y = lin(x)
+    graph = (
+        repr(y.grad_fn).split(" at ")[0],
+        [type(n).__name__ for n, _ in y.grad_fn.next_functions],
+        [type(n).__name__ for n, _ in y.grad_fn.next_functions[0][0].next_functions],
+        x.is_leaf,
+        x.grad_fn,
+    )
+    (y * lib.tensor([[1.0, 2.0]])).sum().backward()
+    relu = nn.ReLU()
+    relu.register_full_backward_hook(lambda m, gi, go: (gi[0] * 2,))
+    relu.register_full_backward_hook(full)
+    z = lib.tensor([-1.0, 2.0], requires_grad=True)
+    relu(z).sum().backward()
+    return graph, log, x.grad.tolist(), z.grad.tolist()
+
+
+def test_full_backward_hooks_vs_torch():
+    assert _hook_program(gc) == _hook_program(torch)
+
+
+def test_full_backward_hook_inputs_without_grad():
+    def program(lib):
+        nn = lib.nn
+        log = []
+
+        class Two(nn.Module):
+            def forward(self, a, k, b):
+                return a * k, b + 1
+
+        two = Two()
+        two.register_full_backward_hook(
+            lambda m, gi, go: log.append(([None if g is None else g.tolist() for g in gi], go[1]))
+        )
+        a = lib.tensor([1.0, 2.0], requires_grad=True)
+        p, q = two(a, 3, lib.tensor([3.0]))
+        p.sum().backward()
+        lin = nn.Linear(2, 1)
+        lin.register_full_backward_hook(lambda m, gi, go: log.append(gi))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            lin(lib.ones(1, 2)).sum().backward()
+        return log, q.requires_grad, q.grad_fn, [str(w.message) for w in caught]
+
+    ours, theirs = program(gc), program(torch)
+    assert ours == theirs and ours[3]
+
+
+def test_full_backward_hook_errors():
+    def wrong_count(lib):
+        relu = lib.nn.ReLU()
+        relu.register_full_backward_hook(lambda m, gi, go: (gi[0], gi[0]))
+        relu(lib.tensor([1.0], requires_grad=True)).sum().backward()
+
+    refused(wrong_count)
+
+
+def test_custom_function_hook_sees_returned_grads():
+    def program(lib):
+        class Mul(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, a, b):
+                return a * b
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * 2, g * 3
+
+        seen = []
+        y = Mul.apply(lib.tensor([1.0, 1.0], requires_grad=True), lib.ones(2))
+        y.grad_fn.register_hook(lambda gi, go: seen.append([None if g is None else g.tolist() for g in gi]))
+        y.sum().backward()
+        return seen, repr(y.grad_fn).split(" at ")[0]
+
+    assert program(gc) == program(torch)
