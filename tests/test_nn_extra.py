@@ -532,3 +532,49 @@ def test_custom_function_hook_sees_returned_grads():
         return seen, repr(y.grad_fn).split(" at ")[0]
 
     assert program(gc) == program(torch)
+
+
+def test_custom_function_returns_inputs_as_views():
+    def program(lib):
+        class Same(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x, y):
+                ctx.mark_non_differentiable(y)
+                return x, y
+
+            @staticmethod
+            def backward(ctx, g, h):
+                return g * 2, None
+
+        x = lib.ones(2, requires_grad=True)
+        w = lib.ones(2, requires_grad=True)
+        a, b = Same.apply(x, w)
+        facts = (x.is_leaf, a.is_leaf, a._base is x, b.requires_grad, b._base is w, a._version)
+        (a * 3).sum().backward()
+        return facts, x.grad.tolist()
+
+    assert program(gc) == program(torch)
+
+
+@pytest.mark.parametrize("through_hook", [False, True])
+def test_in_place_edit_of_custom_function_view_refused(through_hook):
+    def program(lib):
+        if through_hook:
+            lin = lib.nn.Linear(2, 2)
+            lin.register_full_backward_hook(lambda m, gi, go: None)
+            y = lin(lib.ones(1, 2, requires_grad=True))
+        else:
+
+            class View(lib.autograd.Function):
+                @staticmethod
+                def forward(ctx, x):
+                    return x.view_as(x)
+
+                @staticmethod
+                def backward(ctx, g):
+                    return g
+
+            y = View.apply(lib.ones(2, requires_grad=True) * 1)
+        y.relu_()
+
+    refused(program)

@@ -35,11 +35,8 @@ class BackwardHookFunction(Function):
 
     @staticmethod
     def forward(ctx, *args):
-        # PyTorch wraps an input returned as is into a new view of it: the caller's tensor
-        # keeps its own history
-        outs = tuple(arg.view_as(arg) for arg in args)
-        ctx.mark_non_differentiable(*[out for arg, out in zip(args, outs) if not arg.requires_grad])
-        return outs
+        ctx.mark_non_differentiable(*[arg for arg in args if not arg.requires_grad])
+        return args
 
     @staticmethod
     def backward(ctx, *args):
