@@ -253,6 +253,10 @@ _register(
     is_result=ctx(3),
 )
 _register("HardtanhBackward0 HardtanhBackwardBackward0", self=SELF, min_val=ctx(0), max_val=ctx(1))
+_register("LogSigmoidBackward0", self=Saved(0), buffer=Saved(1))
+_register("LogSigmoidBackwardBackward0", grad_output=Saved(0), self=Saved(1), buffer=Saved(2))
+_register("MishBackward0 HardswishBackward0 HardsigmoidBackward0", self=SELF)
+_register("HardswishBackwardBackward0", grad_output=Saved(0), self=Saved(1))
 _register("LinalgCrossBackward0", self=Saved(0), other=Saved(1), dim=ctx(unsigned=True))
 
 # reductions

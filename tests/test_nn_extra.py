@@ -124,6 +124,13 @@ ACTIVATIONS = {
     "module_elu": lambda lib, x: lib.nn.ELU()(x),
     "module_relu6_": lambda lib, x: lib.nn.ReLU6(inplace=True)(x * 3),
     "module_hardtanh": lambda lib, x: lib.nn.Hardtanh(-0.5, 0.5)(x),
+    "logsigmoid": lambda lib, x: lib.nn.functional.logsigmoid(x),
+    "mish": lambda lib, x: lib.nn.Mish()(x),
+    "mish_": lambda lib, x: lib.nn.functional.mish(x * 1, inplace=True),
+    "hardswish": lambda lib, x: lib.nn.Hardswish()(x * 2),
+    "hardswish_": lambda lib, x: lib.nn.functional.hardswish(x * 2, inplace=True),
+    "softsign": lambda lib, x: lib.nn.Softsign()(x),
+    "tanhshrink": lambda lib, x: lib.nn.Tanhshrink()(x),
 }
 
 
@@ -134,6 +141,19 @@ def test_activation_vs_torch(name, dtype):
     if "gelu" in name and dtype == "float32":
         atol = 1e-6  # PyTorch's float32 erf/tanh are vectorised approximations (README)
     check(ACTIVATIONS[name], _X, dtype=dtype, rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("inplace", [False, True])
+def test_hardsigmoid_double_backward_not_implemented(inplace):
+    check(lambda lib, x: lib.nn.Hardsigmoid(inplace)(x * 2), _X, double=False)
+
+    def program(lib):
+        x = lib.tensor(_X, requires_grad=True)
+        (g,) = lib.autograd.grad(lib.nn.functional.hardsigmoid(x * 2, inplace).sum(), x, create_graph=True)
+        assert type(g.grad_fn).__name__ == "NotImplemented"
+        lib.autograd.grad(g.sum(), x)
+
+    refused(program)
 
 
 def test_activation_random_values():
@@ -149,6 +169,9 @@ def test_activation_random_values():
         lambda lib: lib.nn.functional.gelu(lib.tensor([1, 2])),
         lambda lib: lib.nn.functional.leaky_relu(lib.tensor([1, 2])),
         lambda lib: lib.nn.functional.silu(lib.tensor([1, 2])),
+        lambda lib: lib.nn.functional.mish(lib.tensor([1, 2])),
+        lambda lib: lib.nn.functional.logsigmoid(lib.tensor([1, 2])),
+        lambda lib: lib.nn.functional.hardswish(lib.tensor([1, 2])),
         lambda lib: lib.nn.functional.elu(lib.tensor([1, 2]), inplace=True),
         lambda lib: lib.nn.functional.hardtanh(lib.tensor([True])),
         lambda lib: lib.nn.functional.gelu(lib.tensor([1.0]), approximate="fast"),
@@ -213,6 +236,13 @@ def test_activation_module_reprs():
             nn.ReLU6(),
             nn.ReLU6(True),
             nn.Softplus(2, 10),
+            nn.LogSigmoid(),
+            nn.Mish(),
+            nn.Mish(True),
+            nn.Hardswish(True),
+            nn.Hardsigmoid(),
+            nn.Softsign(),
+            nn.Tanhshrink(),
         )
 
     assert repr(modules(gc)) == repr(modules(torch))

@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from .._autograd import backward_formula, node_class
+from .._autograd import NotImplementedNode, backward_formula, node_class
 from .._math_ops import _np_erf
 from .._ns import NUMPY
 from .._ops import _np_sigmoid, _snapshot, _write, no_kernel
@@ -391,3 +391,163 @@ def _hardtanh_bb(node, gg, ns):
     (x,) = node.unpack(ns)
     ga = _hardtanh_backward(gg, x, *node._ctx, ns) if node.needs(0) else None
     return ga, ns.zeros_like(gg) if node.needs(1) else None
+
+
+# ----------------------------------------------------------------------------- log_sigmoid, mish, hardswish, hardsigmoid
+
+
+def log_sigmoid(input: Tensor) -> Tensor:
+    """``log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|))`` (LogSigmoidBackward0: saves self and
+    the forward's buffer ``exp(-|x|)``)."""
+    data = _float_only(input, "log_sigmoid_cpu")
+    with np.errstate(over="ignore"):
+        buffer = np.exp(-np.abs(data))
+        out = np.minimum(data, data.dtype.type(0)) - np.log1p(buffer)
+    node = node_class("LogSigmoidBackward0")
+    return record(_wrap(np.asarray(out)), node, (input,), (input, _wrap(buffer)), op="log_sigmoid")
+
+
+def _log_sigmoid_backward(g, x, buffer, ns):
+    """ATen's log_sigmoid_backward(grad, self, buffer): ``(1 - z / (1 + z)) * grad`` for x < 0,
+    ``z / (1 + z) * grad`` otherwise, with ``z = exp(-|x|)``; one node
+    (LogSigmoidBackwardBackward0, saving grad_output, self and buffer) under create_graph."""
+    if ns.records_graph:
+        values = _log_sigmoid_backward(g._data, x._data, buffer._data, NUMPY)
+        node = node_class("LogSigmoidBackwardBackward0", _log_sigmoid_bb)
+        return record(_wrap(values), node, (g, x, buffer), (g, x, buffer), op="log_sigmoid_backward")
+    one = x.dtype.type(1)
+    z = np.exp(-np.abs(x))
+    r = z / (one + z)
+    return np.asarray(np.where(x < 0, one - r, r) * g, dtype=g.dtype)
+
+
+@backward_formula("LogSigmoidBackward0")
+def _log_sigmoid_bw(node, g, ns):
+    x, buffer = node.unpack(ns)
+    return (_log_sigmoid_backward(g, x, buffer, ns),)
+
+
+def _log_sigmoid_bb(node, gg, ns):
+    # derivatives.yaml: grad_output: log_sigmoid_backward(grad, self, buffer); self:
+    # log_sigmoid_double_backward(grad * grad_output, self) = w * (sigmoid - 1) * sigmoid
+    g, x, buffer = node.unpack(ns)
+    ga = _log_sigmoid_backward(gg, x, buffer, ns) if node.needs(0) else None
+    gx = None
+    if node.needs(1):
+        s = x.sigmoid() if ns.records_graph else _np_sigmoid(x)
+        gx = gg * g * (s - 1) * s
+    return ga, gx, None
+
+
+def _np_mish(x: np.ndarray) -> np.ndarray:
+    from .._math_ops import _np_softplus
+
+    return x * np.tanh(_np_softplus(x, 1, 20))
+
+
+def mish(input: Tensor) -> Tensor:
+    """``x * tanh(softplus(x))`` (MishBackward0, saving self)."""
+    data = _float_only(input, "mish_cpu")
+    return _apply(input, "MishBackward0", _np_mish(data), None, "mish")
+
+
+@backward_formula("MishBackward0")
+def _mish_bw(node, g, ns):
+    """derivatives.yaml: mish_backward(grad, self) with grad mode off, under create_graph
+    infinitely_differentiable_mish_backward: ``grad * (tanh(softplus) + self * sigmoid *
+    (1 - tanh(softplus)^2))``."""
+    (x,) = node.unpack(ns)
+    if ns.records_graph:
+        from .._math_ops import softplus
+
+        s = x.sigmoid()
+        t = softplus(x).tanh()
+        return (g * (t + x * s * (1 - t * t)),)
+    from .._math_ops import _np_softplus
+
+    s = _np_sigmoid(x)
+    t = np.tanh(_np_softplus(x, 1, 20))
+    return (np.asarray(g * (t + x * s * (1 - t * t)), dtype=g.dtype),)
+
+
+def _np_hardswish(x: np.ndarray) -> np.ndarray:
+    t = x.dtype.type
+    return x * np.minimum(np.maximum(x + t(3), t(0)), t(6)) / t(6)
+
+
+def hardswish(input: Tensor) -> Tensor:
+    """``x * relu6(x + 3) / 6`` (HardswishBackward0, saving self)."""
+    data = _float_only(input, "hardswish_cpu")
+    return _apply(input, "HardswishBackward0", _np_hardswish(data), None, "hardswish")
+
+
+def _hardswish_backward(g, x, ns):
+    """ATen's hardswish_backward: 0 up to -3, ``grad * (x / 3 + 0.5)`` below 3, grad from 3; one
+    node (HardswishBackwardBackward0, saving grad_output and self) under create_graph."""
+    if ns.records_graph:
+        values = _hardswish_backward(g._data, x._data, NUMPY)
+        return _fused_backward("HardswishBackwardBackward0", _hardswish_bb, g, x, values, None)
+    t = x.dtype.type
+    mid = g * (x / t(3) + t(0.5))
+    return np.asarray(np.where(x <= -3, t(0), np.where(x < 3, mid, g)), dtype=g.dtype)
+
+
+@backward_formula("HardswishBackward0")
+def _hardswish_bw(node, g, ns):
+    (x,) = node.unpack(ns)
+    return (_hardswish_backward(g, x, ns),)
+
+
+def _hardswish_bb(node, gg, ns):
+    # derivatives.yaml: grad_output: hardswish_backward(grad, self); self: where(-3 < self < 3,
+    # grad * grad_output / 3.0, 0)
+    g, x = node.unpack(ns)
+    ga = _hardswish_backward(gg, x, ns) if node.needs(0) else None
+    gx = None
+    if node.needs(1):
+        inside = (x > -3) & (x < 3) if not ns.records_graph else (x > -3).logical_and(x < 3)
+        gx = ns.where(inside, gg * g / 3.0, ns.zeros_like(gg))
+    return ga, gx
+
+
+def hardsigmoid(input: Tensor) -> Tensor:
+    """``relu6(x + 3) / 6`` (HardsigmoidBackward0, saving self; its backward has no derivative)."""
+    data = _float_only(input, "hardsigmoid_cpu")
+    t = data.dtype.type
+    values = np.minimum(np.maximum(data + t(3), t(0)), t(6)) / t(6)
+    return _apply(input, "HardsigmoidBackward0", values, None, "hardsigmoid")
+
+
+@backward_formula("HardsigmoidBackward0")
+def _hardsigmoid_bw(node, g, ns):
+    (x,) = node.unpack(ns)
+    if ns.records_graph:  # hardsigmoid_backward is not differentiable in PyTorch
+        values = _hardsigmoid_bw(node, g._data, NUMPY)[0]
+        return (
+            record(_wrap(values), NotImplementedNode, (g, x), ctx="aten::hardsigmoid_backward", grad_edges_only=True),
+        )
+    t = x.dtype.type
+    return (np.asarray(np.where((x > -3) & (x < 3), g / t(6), t(0)), dtype=g.dtype),)
+
+
+def mish_(input: Tensor) -> Tensor:
+    """In place (MishBackward0, saving a clone of self taken before the edit)."""
+    _float_only(input, "mish_cpu")
+    return _apply_(input, "MishBackward0", _np_mish, None, "mish_", save_result=False)
+
+
+def hardswish_(input: Tensor) -> Tensor:
+    """In place (HardswishBackward0, saving a clone of self taken before the edit)."""
+    _float_only(input, "hardswish_cpu")
+    return _apply_(input, "HardswishBackward0", _np_hardswish, None, "hardswish_", save_result=False)
+
+
+def hardsigmoid_(input: Tensor) -> Tensor:
+    """In place (HardsigmoidBackward0, saving a clone of self taken before the edit)."""
+    _float_only(input, "hardsigmoid_cpu")
+
+    def values(d):
+        t = d.dtype.type
+        return np.minimum(np.maximum(d + t(3), t(0)), t(6)) / t(6)
+
+    return _apply_(input, "HardsigmoidBackward0", values, None, "hardsigmoid_", save_result=False)

@@ -39,6 +39,12 @@ __all__ = [
     "celu",
     "hardtanh",
     "relu6",
+    "logsigmoid",
+    "mish",
+    "hardswish",
+    "hardsigmoid",
+    "softsign",
+    "tanhshrink",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "smooth_l1_loss",
@@ -113,6 +119,36 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """``hardtanh(x, 0, 6)`` (HardtanhBackward0)."""
     f = _activation_ops.hardtanh_ if inplace else _activation_ops.hardtanh
     return f(input, 0, 6)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """``log(sigmoid(x))``, computed stably (LogSigmoidBackward0)."""
+    return _activation_ops.log_sigmoid(input)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * tanh(softplus(x))`` (MishBackward0)."""
+    return _activation_ops.mish_(input) if inplace else _activation_ops.mish(input)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * relu6(x + 3) / 6`` (HardswishBackward0)."""
+    return _activation_ops.hardswish_(input) if inplace else _activation_ops.hardswish(input)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """``relu6(x + 3) / 6`` (HardsigmoidBackward0)."""
+    return _activation_ops.hardsigmoid_(input) if inplace else _activation_ops.hardsigmoid(input)
+
+
+def softsign(input: Tensor) -> Tensor:
+    """``x / (1 + |x|)``, composed as in PyTorch (DivBackward0)."""
+    return input / (input.abs() + 1)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """``x - tanh(x)``, composed as in PyTorch (SubBackward0)."""
+    return input - input.tanh()
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
