@@ -1,5 +1,6 @@
-"""Kernels of the activations ``gelu``, ``leaky_relu``, ``silu``, ``elu`` (and ``selu``, ``celu``)
-and ``hardtanh`` (and ``relu6``), with PyTorch's graphs.
+"""Kernels of the activations ``gelu``, ``leaky_relu``, ``silu``, ``elu`` (and ``selu``, ``celu``),
+``hardtanh`` (and ``relu6``), ``log_sigmoid``, ``mish``, ``hardswish`` and ``hardsigmoid``, with
+PyTorch's graphs.
 
 Each is one ATen op and one autograd node, saving what ``derivatives.yaml`` saves:
 GeluBackward0 (self, approximate), LeakyReluBackward0 (self, negative_slope), SiluBackward0
@@ -9,7 +10,8 @@ their result save it (LeakyReluBackward1, EluBackward1, CeluBackward1); ``silu_`
 ``hardtanh_`` save a clone of self taken before the edit, as PyTorch's generated kernels do.
 Under ``create_graph=True`` the backward is itself one node (GeluBackwardBackward0,
 LeakyReluBackwardBackward0, EluBackwardBackward0, HardtanhBackwardBackward0); silu's is
-composite (``grad * sigmoid * (1 + x * (1 - sigmoid))``), as in PyTorch.
+composite (``grad * sigmoid * (1 + x * (1 - sigmoid))``), as in PyTorch, and so is mish's;
+hardsigmoid's backward has no derivative (NotImplemented).
 
 >>> import gradlens_core as torch
 >>> x = torch.tensor([-1., 2.], requires_grad=True)
