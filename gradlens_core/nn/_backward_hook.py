@@ -14,7 +14,7 @@ hooks with ``(module, grad_input, grad_output)``, and what they return replaces 
 >>> type(y.grad_fn).__name__
 'BackwardHookFunctionBackward'
 >>> y.sum().backward(); seen
-[(1, 1)]
+[torch.Size([1, 1])]
 """
 
 from __future__ import annotations
