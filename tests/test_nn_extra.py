@@ -309,6 +309,12 @@ def test_loss_float32(name):
             lib.tensor([0.5, 0.5]), lib.tensor([1.0, 1.0]), weight=lib.ones(3)
         ),
         lambda lib: lib.nn.functional.binary_cross_entropy_with_logits(lib.tensor([0.5]), lib.tensor([1.0, 1.0])),
+        lambda lib: lib.nn.functional.binary_cross_entropy(
+            lib.tensor([0.5]), lib.tensor([1.0]), weight=lib.ones(1, requires_grad=True)
+        ),
+        lambda lib: lib.nn.functional.binary_cross_entropy_with_logits(
+            lib.tensor([0.5]), lib.tensor([1.0]), pos_weight=lib.ones(1, requires_grad=True)
+        ),
         lambda lib: lib.nn.functional.smooth_l1_loss(lib.tensor([0.5]), lib.tensor([1.0]), beta=-1.0),
         lambda lib: lib.nn.functional.huber_loss(lib.tensor([0.5]), lib.tensor([1.0]), delta=0.0),
     ],

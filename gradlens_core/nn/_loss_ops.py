@@ -280,10 +280,23 @@ def _mask_like(cond, like, ns):
 _BCE_EPSILON = 1e-12
 
 
+def _refuse_grad_of(op: str, **arguments) -> None:
+    """The autograd kernel's check of arguments its formula cannot differentiate."""
+    from .._grad_mode import is_grad_enabled
+
+    for name, t in arguments.items():
+        if t is not None and t.requires_grad and is_grad_enabled():
+            raise RuntimeError(
+                f"The function '{op}' is not differentiable with respect to argument '{name}'. This input cannot "
+                "have requires_grad True."
+            )
+
+
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None, reduction: int) -> Tensor:
     """ATen's binary_cross_entropy on same-shaped float tensors: ``-(t * max(log x, -100) +
     (1 - t) * max(log(1 - x), -100))``, times weight (BinaryCrossEntropyBackward0: saves self,
     target, weight and reduction)."""
+    _refuse_grad_of("binary_cross_entropy", weight=weight)
     x, t = input._data, target._data
     if ((x < 0) | (x > 1)).any() or np.isnan(x).any():
         raise RuntimeError("all elements of input should be between 0 and 1")
@@ -382,6 +395,7 @@ def binary_cross_entropy_with_logits(input, target, weight, pos_weight, reductio
     """ATen's composite kernel, run as one node (BinaryCrossEntropyWithLogitsBackward0: saves
     self, target, weight, pos_weight and reduction): ``(1 - t) * x - log_weight * log_sigmoid(x)``
     with ``log_weight = (pos_weight - 1) * t + 1``, times weight."""
+    _refuse_grad_of("binary_cross_entropy_with_logits", weight=weight, pos_weight=pos_weight)
     dt = _dtype.promote_types(input.dtype, target.dtype)
     x = input._data.astype(dt.np, copy=False)
     t = target._data.astype(dt.np, copy=False)
