@@ -147,8 +147,9 @@ class Function(metaclass=_FunctionMeta):
             outputs = cls.forward(node, *args, **kwargs)
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
+        aliases = ()
         if record:
-            outs = _inputs_as_views(node, args, outs)
+            outs, aliases = _inputs_as_views(node, args, outs)
             outputs = outs[0] if single else outs
         tensor_outs = [o for o in outs if isinstance(o, Tensor)]
         if record:
@@ -187,33 +188,38 @@ class Function(metaclass=_FunctionMeta):
                     inputs=tuple(a for a in args if isinstance(a, Tensor)),
                     op=cls.__name__,
                 )
+            for view, source, kind in aliases:  # reported once the view has its history
+                _events.emit("aliased", tensor=view, source=source, kind=kind, op=cls.__name__)
         return outputs
 
 
 def _inputs_as_views(node, args, outs) -> tuple:
     """PyTorch's _wrap_outputs: an input that forward returned as is (and did not mark dirty)
     comes out as a new view of it, so that the caller's tensor keeps its own history (one
-    marked non-differentiable that requires grad: as a detached alias)."""
+    marked non-differentiable that requires grad: as a detached alias). Returns the outputs
+    and the (view, input, kind) aliases to report."""
     inputs = {id(a) for a in args if isinstance(a, Tensor)}
     dirty = {id(t) for t in getattr(node, "dirty_tensors", ())}
     if not any(isinstance(o, Tensor) and id(o) in inputs and id(o) not in dirty for o in outs):
-        return outs
+        return outs, ()
     non_diff = list(getattr(node, "non_differentiable", ()))
-    new = []
+    new, aliases = [], []
     for o in outs:
         if isinstance(o, Tensor) and id(o) in inputs and id(o) not in dirty:
             marked = any(t is o for t in non_diff)
-            if marked and o.requires_grad:  # a detached alias, rather than a change of its flag
-                view = o.detach()
-            else:
-                with _grad_mode.no_grad():
-                    view = o.view_as(o)
+            # made without events: a view made under no_grad would read as a cut to listeners
+            with _events.muted(), _grad_mode.no_grad():
+                if marked and o.requires_grad:  # a detached alias, rather than a change of its flag
+                    view, kind = o.detach(), "detach"
+                else:
+                    view, kind = o.view_as(o), "view"
             if marked:
                 non_diff.append(view)
+            aliases.append((view, o, kind))
             o = view
         new.append(o)
     node.non_differentiable = tuple(non_diff)
-    return tuple(new)
+    return tuple(new), aliases
 
 
 def _save(node, t, outputs):
