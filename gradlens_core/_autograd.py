@@ -1065,6 +1065,10 @@ def _apply(node, grads, ns, retain_graph, Tensor, holders=None):
     if not retain_graph:
         node.release()
     out = list(out)
+    x = node._x
+    # a custom Function's hooks see what its backward returned for inputs without an edge too
+    # (PyTorch's PyNode): the engine drops those grads after the hooks
+    returned = out[:] if not node.builtin_formula and x is not None and x.hooks else None
     meta = node._input_meta
     fast = not ns.records_graph
     for i, (nxt, _) in enumerate(node.next_functions):
@@ -1080,8 +1084,9 @@ def _apply(node, grads, ns, retain_graph, Tensor, holders=None):
             if not (fast and g.__class__ is np.ndarray and g.shape == shape and g.dtype == dt):
                 _check_grad_shape(node, i, g, shape)
                 out[i] = ns.validate(g, shape, dt)  # summed or cast: a fresh grad, at version 0
-    x = node._x
     if x is not None and x.hooks:
+        if returned is not None:
+            out = [returned[i] if nxt is None else out[i] for i, (nxt, _) in enumerate(node.next_functions)]
         for fn in tuple(x.hooks.values()):
             res = fn(
                 tuple(None if g is None else _as_tensor(g, Tensor) for g in out),
@@ -1089,6 +1094,8 @@ def _apply(node, grads, ns, retain_graph, Tensor, holders=None):
             )
             if res is not None:
                 out = [None if g is None else (g if ns.records_graph else _as_array(g)) for g in res]
+        if returned is not None:
+            out = [None if nxt is None else out[i] for i, (nxt, _) in enumerate(node.next_functions)]
     if _grad_mode._anomaly[0]:
         for i, g in enumerate(out):
             if g is not None and np.isnan(_as_array(g)).any():

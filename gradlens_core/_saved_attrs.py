@@ -237,6 +237,30 @@ _register("SoftplusBackward0", self=SELF, beta=ctx(0), threshold=ctx(1))
 _register("SoftplusBackwardBackward0", grad_output=Saved(0), self=Saved(1), beta=ctx(0), threshold=ctx(1))
 _register("ThresholdBackwardBackward0", self=SELF, threshold=ctx())
 _register("TanhBackwardBackward0 SigmoidBackwardBackward0", grad_output=Saved(0), output=Saved(1))
+_register("GeluBackward0", self=SELF, approximate=ctx())
+_register("GeluBackwardBackward0", grad_output=Saved(0), self=Saved(1), approximate=ctx())
+_register("LeakyReluBackward0", self=SELF, negative_slope=ctx())
+_register("LeakyReluBackward1", result=RESULT, negative_slope=ctx())
+_register("LeakyReluBackwardBackward0", self=SELF, negative_slope=ctx())
+_register("SiluBackward0", self=SELF)
+_register("EluBackward0", self=SELF, alpha=ctx(0), scale=ctx(1), input_scale=ctx(2))
+_register("EluBackward1", result=RESULT, alpha=ctx(0), scale=ctx(1), input_scale=ctx(2))
+_register("CeluBackward0", self=SELF, alpha=ctx(0))
+_register("CeluBackward1", result=RESULT, alpha=ctx(0))
+_register(
+    "EluBackwardBackward0",
+    grad_output=Saved(0),
+    self_or_result=Saved(1),
+    alpha=ctx(0),
+    scale=ctx(1),
+    input_scale=ctx(2),
+    is_result=ctx(3),
+)
+_register("HardtanhBackward0 HardtanhBackwardBackward0", self=SELF, min_val=ctx(0), max_val=ctx(1))
+_register("LogSigmoidBackward0", self=Saved(0), buffer=Saved(1))
+_register("LogSigmoidBackwardBackward0", grad_output=Saved(0), self=Saved(1), buffer=Saved(2))
+_register("MishBackward0 HardswishBackward0 HardsigmoidBackward0", self=SELF)
+_register("HardswishBackwardBackward0", grad_output=Saved(0), self=Saved(1))
 _register("LinalgCrossBackward0", self=Saved(0), other=Saved(1), dim=ctx(unsigned=True))
 
 # reductions
@@ -342,6 +366,50 @@ _register(
     reduction=ctx(0),
     ignore_index=ctx(1, unsigned=True),
 )
+_register("BinaryCrossEntropyBackward0", self=Saved(0), target=Saved(1), weight=Saved(2), reduction=ctx())
+_register(
+    "BinaryCrossEntropyBackwardBackward0",
+    grad_output=Saved(0),
+    self=Saved(1),
+    target=Saved(2),
+    weight=Saved(3),
+    reduction=ctx(),
+)
+_register(
+    "BinaryCrossEntropyWithLogitsBackward0",
+    self=Saved(0),
+    target=Saved(1),
+    weight=Saved(2),
+    pos_weight=Saved(3),
+    reduction=ctx(),
+)
+_register("SmoothL1LossBackward0", self=Saved(0), target=Saved(1), reduction=ctx(0), beta=ctx(1))
+_register("HuberLossBackward0", self=Saved(0), target=Saved(1), reduction=ctx(0), delta=ctx(1))
+_register(
+    "SmoothL1LossBackwardBackward0",
+    grad_output=Saved(0),
+    self=Saved(1),
+    target=Saved(2),
+    reduction=ctx(0),
+    beta=ctx(1),
+)
+_register(
+    "HuberLossBackwardBackward0",
+    grad_output=Saved(0),
+    self=Saved(1),
+    target=Saved(2),
+    reduction=ctx(0),
+    delta=ctx(1),
+)
+_register(
+    "EmbeddingBackward0",
+    indices=Saved(0),
+    padding_idx=ctx(0, unsigned=True),
+    scale_grad_by_freq=ctx(1),
+    sparse=ctx(2),
+    weight_sym_argsize_0=ctx(3),
+)
+_register("EmbeddingDenseBackwardBackward0", indices=Saved(0), padding_idx=ctx(0, unsigned=True))
 _register(
     "NativeLayerNormBackward0",
     input=Saved(0),

@@ -84,6 +84,7 @@ class Size(tuple):
 DEFAULT, NO_GRAD_MODE, MULTI_OUTPUT_NODE = "default", "no_grad", "multi_output"
 OWN_DTYPE = "own"  # a leaf's grad_dtype by default: its own dtype
 CUSTOM_GRAD_DTYPES = [0]  # how many leaves ever set grad_dtype: until one does, backward never looks
+IN_CUSTOM_FUNCTION = "in_custom_function"  # a view a custom Function's forward returned
 
 
 class _Meta:
@@ -1100,7 +1101,14 @@ def check_view_edit(self: Tensor, indirect: bool = False, op: str = "in-place op
         msg = f"{prefix} no_grad mode and {modified} modified inplace with grad mode enabled."
     else:
         msg = f"Output {self._output_nr} of {short_name(node)} is a view and {modified} modified inplace."
-    if creation == MULTI_OUTPUT_NODE:
+    if creation == IN_CUSTOM_FUNCTION:
+        msg += (
+            " This view was created inside a custom Function (or because an input was returned as-is) and the "
+            "autograd logic to handle view+inplace would override the custom backward associated with the custom "
+            "Function, leading to incorrect gradients. This behavior is forbidden. You can fix this by cloning the "
+            "output of the custom Function."
+        )
+    elif creation == MULTI_OUTPUT_NODE:
         msg += (
             " This view is the output of a function that returns multiple views. Such functions do not allow the "
             "output views to be modified inplace. You should replace the inplace operation by an out-of-place one."

@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import _events, _grad_mode
 from .._autograd import ERR_BACKWARD_TWICE, Node, SavedTensor
-from .._tensor import Tensor, _set_history, needs_grad
+from .._tensor import IN_CUSTOM_FUNCTION, Tensor, _set_history, needs_grad
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 
@@ -74,6 +74,10 @@ class BackwardCFunction(FunctionCtx, Node):
 
     def __init__(self) -> None:
         Node.__init__(self)
+
+    def __repr__(self) -> str:
+        # PyTorch makes these classes in torch/autograd/function.py, which names their module
+        return f"<torch.autograd.function.{type(self).__name__} object at {id(self):#x}>"
 
     @staticmethod
     def _formula(node, grads, ns):
@@ -143,6 +147,10 @@ class Function(metaclass=_FunctionMeta):
             outputs = cls.forward(node, *args, **kwargs)
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
+        aliases = ()
+        if record:
+            outs, aliases = _inputs_as_views(node, args, outs)
+            outputs = outs[0] if single else outs
         tensor_outs = [o for o in outs if isinstance(o, Tensor)]
         if record:
             node.next_functions = edges
@@ -162,6 +170,9 @@ class Function(metaclass=_FunctionMeta):
                     o._output_nr = i
                 else:  # a new output, or an input returned as is: it now comes from this node
                     o._grad_fn, o._output_nr = node, i
+                    if o._meta is not None and o._meta.base is not None:
+                        # PyTorch refuses in-place edits of a view made in forward (CreationMeta)
+                        o._meta.creation = IN_CUSTOM_FUNCTION
             node._packed = tuple(_save(node, t, tensor_outs) for t in getattr(node, "to_save", ()))
             if single:
                 outputs = tensor_outs[0] if tensor_outs else outputs
@@ -177,7 +188,38 @@ class Function(metaclass=_FunctionMeta):
                     inputs=tuple(a for a in args if isinstance(a, Tensor)),
                     op=cls.__name__,
                 )
+            for view, source, kind in aliases:  # reported once the view has its history
+                _events.emit("aliased", tensor=view, source=source, kind=kind, op=cls.__name__)
         return outputs
+
+
+def _inputs_as_views(node, args, outs) -> tuple:
+    """PyTorch's _wrap_outputs: an input that forward returned as is (and did not mark dirty)
+    comes out as a new view of it, so that the caller's tensor keeps its own history (one
+    marked non-differentiable that requires grad: as a detached alias). Returns the outputs
+    and the (view, input, kind) aliases to report."""
+    inputs = {id(a) for a in args if isinstance(a, Tensor)}
+    dirty = {id(t) for t in getattr(node, "dirty_tensors", ())}
+    if not any(isinstance(o, Tensor) and id(o) in inputs and id(o) not in dirty for o in outs):
+        return outs, ()
+    non_diff = list(getattr(node, "non_differentiable", ()))
+    new, aliases = [], []
+    for o in outs:
+        if isinstance(o, Tensor) and id(o) in inputs and id(o) not in dirty:
+            marked = any(t is o for t in non_diff)
+            # made without events: a view made under no_grad would read as a cut to listeners
+            with _events.muted(), _grad_mode.no_grad():
+                if marked and o.requires_grad:  # a detached alias, rather than a change of its flag
+                    view, kind = o.detach(), "detach"
+                else:
+                    view, kind = o.view_as(o), "view"
+            if marked:
+                non_diff.append(view)
+            aliases.append((view, o, kind))
+            o = view
+        new.append(o)
+    node.non_differentiable = tuple(non_diff)
+    return tuple(new), aliases
 
 
 def _save(node, t, outputs):

@@ -23,10 +23,10 @@ import numpy as np
 from .. import _events, _ops, _random, _reduce
 from .._autograd import backward_formula, grad_counter, node_class
 from .._layout import empty_preserving
-from .._tensor import Tensor, _make_node, needs_grad, record
+from .._tensor import Tensor, _make_node, finish_inplace, needs_grad, record
 from . import _loss_ops
 
-__all__ = ["dropout", "native_layer_norm"]
+__all__ = ["dropout", "native_layer_norm", "embedding"]
 
 
 def dropout(input: Tensor, p: float, train: bool, inplace: bool) -> Tensor:
@@ -282,3 +282,93 @@ def _ones(shape, like, ns):
     """``at::ones(shape, like.options())``: a constant."""
     data = np.ones(shape, dtype=like.dtype if not ns.records_graph else like._data.dtype)
     return Tensor._wrap(data) if ns.records_graph else data
+
+
+# ----------------------------------------------------------------------------- embedding
+
+
+def embedding(weight: Tensor, indices: Tensor, padding_idx: int, scale_grad_by_freq: bool, sparse: bool) -> Tensor:
+    """ATen's embedding: the rows of ``weight`` at ``indices``, shaped ``indices.shape + (dim,)``
+    (EmbeddingBackward0: saves indices, padding_idx, scale_grad_by_freq, sparse and the number
+    of rows). ``sparse=True`` gives a dense grad here (gradlens_core has no sparse tensors)."""
+    idx = indices._data
+    if idx.dtype not in (np.int64, np.int32):
+        raise RuntimeError(
+            "Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; but "
+            f"got torch.{indices.dtype._legacy}Tensor instead (while checking arguments for embedding)"
+        )
+    w = weight._data
+    if w.ndim != 2:
+        raise RuntimeError("'weight' must be 2-D")
+    if idx.size and (idx.min() < 0 or idx.max() >= w.shape[0]):
+        raise IndexError("index out of range in self")
+    res = np.ascontiguousarray(w[idx.reshape(-1)].reshape(idx.shape + (w.shape[1],)))
+    node = node_class("EmbeddingBackward0")
+    ctx = (padding_idx, scale_grad_by_freq, sparse, w.shape[0])
+    return record(Tensor._wrap(res), node, (weight,), (indices,), ctx=ctx, op="embedding")
+
+
+def _embedding_grad(g: np.ndarray, idx: np.ndarray, num_weights: int, padding_idx: int, by_freq: bool) -> np.ndarray:
+    """embedding_dense_backward_cpu: each index's grad row added into its weight row, in order;
+    none into padding_idx; divided by the index's count with ``scale_grad_by_freq``."""
+    flat = idx.reshape(-1)
+    rows = g.reshape(flat.size, -1)
+    out = np.zeros((num_weights, rows.shape[1]), g.dtype)
+    keep = flat != padding_idx
+    if by_freq:
+        counts = np.bincount(flat, minlength=num_weights)
+        rows = rows / counts[flat][:, None].astype(g.dtype)
+    np.add.at(out, flat[keep], rows[keep])
+    return out
+
+
+@backward_formula("EmbeddingBackward0")
+def _embedding_bw(node, g, ns):
+    """derivatives.yaml: weight: embedding_backward(grad, indices, num_weights, padding_idx, ...),
+    one node (EmbeddingDenseBackwardBackward0, saving indices and padding_idx) under create_graph."""
+    (indices,) = node.unpack(ns)
+    padding_idx, by_freq, _, num_weights = node._ctx
+    if ns.records_graph:
+        values = _embedding_grad(g._data, indices._data, num_weights, padding_idx, by_freq)
+        return (
+            record(
+                Tensor._wrap(values),
+                _EmbeddingDenseBackwardBackward0,
+                (g,),
+                (indices,),
+                ctx=node._ctx,
+                op="embedding_backward",
+            ),
+        )
+    return (_embedding_grad(g, indices, num_weights, padding_idx, by_freq),)
+
+
+def _embedding_dense_bw(node, gg, ns):
+    """derivatives.yaml: grad_output: embedding_dense_double_backward(grad, indices, padding_idx):
+    the grad's rows at indices, zero where the index is padding_idx."""
+    (indices,) = node.unpack(ns)
+    padding_idx = node._ctx[0]
+    if ns.records_graph:
+        rows = embedding(gg, indices, -1, False, False)
+        return (_ops.masked_fill(rows, (indices == padding_idx).unsqueeze(-1), 0),)
+    idx = indices
+    rows = gg[idx.reshape(-1)].reshape(idx.shape + (gg.shape[1],))
+    return (np.where((idx == padding_idx)[..., None], np.zeros((), gg.dtype), rows),)
+
+
+_EmbeddingDenseBackwardBackward0 = node_class("EmbeddingDenseBackwardBackward0", _embedding_dense_bw)
+
+
+def embedding_renorm_(weight: Tensor, indices: Tensor, max_norm: float, norm_type: float) -> Tensor:
+    """``torch.embedding_renorm_`` (under no_grad): each row used by ``indices`` whose
+    ``norm_type``-norm exceeds ``max_norm`` is scaled by ``max_norm / (norm + 1e-7)``."""
+    w = weight._data
+    rows = np.unique(indices._data.reshape(-1))
+    if rows.size and (rows.min() < 0 or rows.max() >= w.shape[0]):
+        raise IndexError("index out of range in self")
+    acc = w[rows].astype(np.float64)
+    norms = np.linalg.norm(acc, ord=norm_type, axis=1) if acc.size else np.zeros(0)
+    big = norms > max_norm
+    scale = (max_norm / (norms[big] + 1e-7)).astype(w.dtype)
+    w[rows[big]] = w[rows[big]] * scale[:, None]
+    return finish_inplace(weight, "embedding_renorm_", None, (weight, indices))

@@ -248,3 +248,285 @@ def masked_fill(t: Tensor, mask: Tensor, value: float) -> Tensor:
     from .. import _ops
 
     return _ops.masked_fill(t, mask, value)
+
+
+# ----------------------------------------------------------------------------- shared by the losses below
+
+
+def _reduced(loss: np.ndarray, reduction: int) -> np.ndarray:
+    """apply_loss_reduction: ``loss.mean()`` / ``loss.sum()`` in PyTorch's order, or ``loss``."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if reduction == MEAN:
+            return _reduce.mean_data(loss, tuple(range(loss.ndim)))
+        if reduction == 2:
+            return _reduce.sum_data(loss, tuple(range(loss.ndim)))
+    return loss
+
+
+def _mean_div(x, numel: int, reduction: int, ns):
+    """C++ ``grad_input.div_(numel)`` for 'mean' (DivBackward1 under create_graph)."""
+    if reduction != MEAN:
+        return x
+    return div_scalar(x, numel) if ns.records_graph else x / x.dtype.type(numel)
+
+
+def _mask_like(cond, like, ns):
+    """``cond.type_as(like)``."""
+    return cond.type_as(like) if ns.records_graph else cond.astype(like.dtype)
+
+
+# ----------------------------------------------------------------------------- binary cross entropy
+
+_BCE_EPSILON = 1e-12
+
+
+def _refuse_grad_of(op: str, **arguments) -> None:
+    """The autograd kernel's check of arguments its formula cannot differentiate."""
+    from .._grad_mode import is_grad_enabled
+
+    for name, t in arguments.items():
+        if t is not None and t.requires_grad and is_grad_enabled():
+            raise RuntimeError(
+                f"The function '{op}' is not differentiable with respect to argument '{name}'. This input cannot "
+                "have requires_grad True."
+            )
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None, reduction: int) -> Tensor:
+    """ATen's binary_cross_entropy on same-shaped float tensors: ``-(t * max(log x, -100) +
+    (1 - t) * max(log(1 - x), -100))``, times weight (BinaryCrossEntropyBackward0: saves self,
+    target, weight and reduction)."""
+    _refuse_grad_of("binary_cross_entropy", weight=weight)
+    x, t = input._data, target._data
+    if ((x < 0) | (x > 1)).any() or np.isnan(x).any():
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    one = x.dtype.type(1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        low = x.dtype.type(-100)
+        loss = (t - one) * np.maximum(np.log1p(-x), low) - t * np.maximum(np.log(x), low)
+    if weight is not None:
+        loss = loss * weight._data
+    out = _reduced(np.asarray(loss, dtype=x.dtype), reduction)
+    node = node_class("BinaryCrossEntropyBackward0")
+    inputs = (input, target)
+    return record(Tensor._wrap(np.asarray(out)), node, inputs, (input, target, weight), ctx=reduction, op="bce")
+
+
+def _bce_backward(g, x, t, w, reduction, ns):
+    """ATen's binary_cross_entropy_backward: ``grad * (x - t) / max((1 - x) x, 1e-12)``, times
+    weight, over numel for 'mean'; one node (BinaryCrossEntropyBackwardBackward0) under
+    create_graph."""
+    if ns.records_graph:
+        values = _bce_backward(g._data, x._data, t._data, _np(w), reduction, _NUMPY)
+        node = node_class("BinaryCrossEntropyBackwardBackward0", _bce_bb)
+        inputs = (g, x, t, w)
+        return record(Tensor._wrap(values), node, inputs, (g, x, t, w), ctx=reduction, op="bce_backward")
+    one = x.dtype.type(1)
+    res = g * (x - t) / np.maximum((one - x) * x, x.dtype.type(_BCE_EPSILON))
+    if w is not None:
+        res = res * w
+    return np.asarray(_mean_div(np.asarray(res, dtype=x.dtype), x.size, reduction, ns))
+
+
+def _bce_target_backward(g, x, t, w, reduction, ns):
+    """FunctionsManual's binary_cross_entropy_target_backward: ``-logit(self) * grad``, times
+    weight, over numel for 'mean'."""
+    if ns.records_graph:
+        res = -(ns.log(x) - (-x).log1p()) * g
+    else:
+        with np.errstate(divide="ignore"):
+            res = -(np.log(x) - np.log1p(-x)) * g
+    if w is not None:
+        res = res * w
+    return _mean_div(res, _numel(t), reduction, ns)
+
+
+def _numel(t) -> int:
+    return t.numel() if isinstance(t, Tensor) else t.size
+
+
+@backward_formula("BinaryCrossEntropyBackward0")
+def _bce_bw(node, g, ns):
+    x, t, w = node.unpack(ns)
+    reduction = node._ctx
+    gx = _bce_backward(g, x, t, w, reduction, ns) if node.needs(0) else None
+    gt = _bce_target_backward(g, x, t, w, reduction, ns) if node.needs(1) else None
+    return gx, gt
+
+
+def _bce_bb(node, gg, ns):
+    """derivatives.yaml (binary_cross_entropy_backward): grad_output, self and target get
+    FunctionsManual's binary_cross_entropy_double_backward{_grad_output,,_target}."""
+    g, x, t, w = node.unpack(ns)
+    reduction = node._ctx
+    eps = _BCE_EPSILON
+    ggo = gx = gt = None
+    if node.needs(0):
+        ggo = (x - t) / ((x + eps) * (1 - x + eps)) * gg
+        if w is not None:
+            ggo = ggo * w
+        if reduction != NONE:
+            ggo = ns.sum(ggo)
+            ggo = _mean_div(ggo, _numel(x), reduction, ns)
+    if node.needs(1):
+        gx = (x * x - 2 * x * t + t) / ((x + eps) ** 2 * (1 - x + eps) ** 2) * (gg * g)
+        if w is not None:
+            gx = gx * w
+        gx = _mean_div(gx, _numel(x), reduction, ns)
+    if node.needs(2):
+        res = -gg * g
+        if w is not None:
+            res = res * w
+        denom = (1 - x) * x
+        denom = denom.detach().clamp_min(eps) if ns.records_graph else np.maximum(denom, eps)
+        gt = _mean_div(res / denom, _numel(t), reduction, ns)
+    return ggo, gx, gt, None
+
+
+# ----------------------------------------------------------------------------- binary cross entropy with logits
+
+
+def _np_log_sigmoid(z: np.ndarray) -> np.ndarray:
+    """ATen's log_sigmoid: ``min(z, 0) - log1p(exp(-|z|))``."""
+    return np.minimum(z, z.dtype.type(0)) - np.log1p(np.exp(-np.abs(z)))
+
+
+def binary_cross_entropy_with_logits(input, target, weight, pos_weight, reduction: int) -> Tensor:
+    """ATen's composite kernel, run as one node (BinaryCrossEntropyWithLogitsBackward0: saves
+    self, target, weight, pos_weight and reduction): ``(1 - t) * x - log_weight * log_sigmoid(x)``
+    with ``log_weight = (pos_weight - 1) * t + 1``, times weight."""
+    _refuse_grad_of("binary_cross_entropy_with_logits", weight=weight, pos_weight=pos_weight)
+    dt = _dtype.promote_types(input.dtype, target.dtype)
+    x = input._data.astype(dt.np, copy=False)
+    t = target._data.astype(dt.np, copy=False)
+    one = x.dtype.type(1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        log_sig = _np_log_sigmoid(x)
+        if pos_weight is not None:
+            log_sig = log_sig * ((pos_weight._data - one) * t + one)
+        loss = (one - t) * x - log_sig
+        if weight is not None:
+            loss = loss * weight._data
+    out = _reduced(np.asarray(loss, dtype=x.dtype), reduction)
+    node = node_class("BinaryCrossEntropyWithLogitsBackward0")
+    saved = (input, target, weight, pos_weight)
+    return record(Tensor._wrap(np.asarray(out)), node, (input, target), saved, ctx=reduction, op="bce_with_logits")
+
+
+@backward_formula("BinaryCrossEntropyWithLogitsBackward0")
+def _bce_logits_bw(node, g, ns):
+    """FunctionsManual's binary_cross_entropy_with_logits_backward and _target_backward (composite:
+    under create_graph they record their ops)."""
+    x, t, w, pw = node.unpack(ns)
+    reduction = node._ctx
+    gx = gt = None
+    sig = x.sigmoid() if ns.records_graph else _np_sigmoid(x)
+    if node.needs(0):
+        if pw is not None:
+            pt = pw * t
+            gx = (pt + 1 - t) * sig - pt
+        else:
+            gx = sig - t
+        gx = gx * g
+        if w is not None:
+            gx = gx * w
+        gx = _mean_div(gx, _numel(x), reduction, ns)
+    if node.needs(1):
+        if pw is not None:
+            if ns.records_graph:
+                ls_neg, ls_pos = -_softplus_of(x), -_softplus_of(-x)
+            else:
+                ls_neg, ls_pos = _np_log_sigmoid(-x), _np_log_sigmoid(x)
+            gt = (ls_neg - ls_pos * pw) * g
+        else:
+            gt = -x * g
+        if w is not None:
+            gt = gt * w
+        gt = _mean_div(gt, _numel(t), reduction, ns)
+    return gx, gt
+
+
+def _softplus_of(x):
+    from .. import _math_ops
+
+    return _math_ops.softplus(x)
+
+
+def _np_sigmoid(x):
+    from .._ops import _np_sigmoid as sigmoid
+
+    return sigmoid(x)
+
+
+# ----------------------------------------------------------------------------- smooth_l1, huber
+
+
+def _smooth_values(d: np.ndarray, beta, huber: bool) -> np.ndarray:
+    z = np.abs(d)
+    t = d.dtype.type
+    if huber:
+        return np.where(z < t(beta), t(0.5) * z * z, t(beta) * (z - t(0.5) * t(beta)))
+    return np.where(z < t(beta), t(0.5) * z * z / t(beta), z - t(0.5) * t(beta))
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, reduction: int, beta, huber: bool = False) -> Tensor:
+    """ATen's smooth_l1_loss (SmoothL1LossBackward0: saves self, target, reduction, beta) or
+    huber_loss (HuberLossBackward0: ..., delta) on same-shaped tensors."""
+    dt = _dtype.promote_types(input.dtype, target.dtype)
+    if not dt.is_floating_point:
+        raise NotImplementedError(f"\"{'huber' if huber else 'smooth_l1'}_cpu\" not implemented for '{dt._legacy}'")
+    d = input._data.astype(dt.np, copy=False) - target._data.astype(dt.np, copy=False)
+    out = _reduced(np.asarray(_smooth_values(d, beta, huber), dtype=dt.np), reduction)
+    node = node_class("HuberLossBackward0" if huber else "SmoothL1LossBackward0")
+    ctx = (reduction, beta, huber)
+    return record(Tensor._wrap(np.asarray(out)), node, (input, target), (input, target), ctx=ctx, op="smooth_l1")
+
+
+def _smooth_backward(g, x, y, ctx, ns):
+    """ATen's smooth_l1_loss_backward / huber_loss_backward(grad, self, target, reduction, beta);
+    one node (SmoothL1LossBackwardBackward0 / HuberLossBackwardBackward0) under create_graph."""
+    reduction, beta, huber = ctx
+    if ns.records_graph:
+        values = _smooth_backward(g._data, x._data, y._data, ctx, _NUMPY)
+        name = "HuberLossBackwardBackward0" if huber else "SmoothL1LossBackwardBackward0"
+        node = node_class(name, _smooth_bb)
+        return record(Tensor._wrap(np.asarray(values)), node, (g, x, y), (g, x, y), ctx=ctx, op=name)
+    t = x.dtype.type
+    norm = t(1.0 / x.size) if reduction == MEAN else t(1)
+    d = x - y
+    b = t(beta)
+    scale = b if huber else t(1)
+    inner = norm * d * g if huber else norm * d * g / b
+    res = np.where(d <= -b, -norm * g * scale, np.where(d >= b, norm * g * scale, inner))
+    return np.asarray(res, dtype=x.dtype)
+
+
+def _smooth_double_backward(w, x, y, ctx, ns):
+    """FunctionsManual's smooth_l1_loss_double_backward / huber_loss_double_backward."""
+    reduction, beta, huber = ctx
+    inside = _mask_like(ns.abs(x - y) < beta, w, ns)
+    res = w * inside if huber else w * inside / beta
+    return _mean_div(res, _numel(x), reduction, ns)
+
+
+@backward_formula("SmoothL1LossBackward0")
+def _smooth_bw(node, g, ns):
+    # derivatives.yaml: self: smooth_l1_loss_backward(grad, self, target, ...); target: the same, swapped
+    x, y = node.unpack(ns)
+    gx = _smooth_backward(g, x, y, node._ctx, ns) if node.needs(0) else None
+    gy = _smooth_backward(g, y, x, node._ctx, ns) if node.needs(1) else None
+    return gx, gy
+
+
+node_class("HuberLossBackward0", _smooth_bw)
+
+
+def _smooth_bb(node, gg, ns):
+    # derivatives.yaml: grad_output: smooth_l1_loss_backward(grad, self, target, ...);
+    # self: smooth_l1_loss_double_backward(grad * grad_output, ...); target: its negation
+    g, x, y = node.unpack(ns)
+    ctx = node._ctx
+    ga = _smooth_backward(gg, x, y, ctx, ns) if node.needs(0) else None
+    gx = _smooth_double_backward(gg * g, x, y, ctx, ns) if node.needs(1) else None
+    gy = -_smooth_double_backward(gg * g, x, y, ctx, ns) if node.needs(2) else None
+    return ga, gx, gy

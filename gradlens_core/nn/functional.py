@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _math_ops, _ops, _warn
 from .._tensor import Tensor
-from . import _conv_ops, _layer_ops, _loss_ops, _reduction
+from . import _activation_ops, _conv_ops, _layer_ops, _loss_ops, _reduction
 
 __all__ = [
     "relu",
@@ -40,6 +40,25 @@ __all__ = [
     "avg_pool2d",
     "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
+    "gelu",
+    "leaky_relu",
+    "silu",
+    "elu",
+    "selu",
+    "celu",
+    "hardtanh",
+    "relu6",
+    "logsigmoid",
+    "mish",
+    "hardswish",
+    "hardsigmoid",
+    "softsign",
+    "tanhshrink",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "smooth_l1_loss",
+    "huber_loss",
+    "embedding",
 ]
 
 # ----------------------------------------------------------------------------- activations
@@ -48,6 +67,97 @@ __all__ = [
 def softplus(input: Tensor, beta: float = 1, threshold: float = 20) -> Tensor:
     """``log(1 + exp(beta * x)) / beta``, and ``x`` where ``beta * x > threshold`` (SoftplusBackward0)."""
     return _math_ops.softplus(input, beta, threshold)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """``x * Phi(x)``, or its tanh approximation (GeluBackward0).
+
+    >>> import gradlens_core as torch
+    >>> torch.nn.functional.gelu(torch.tensor([-1., 1.]), approximate="tanh")
+    tensor([-0.1588,  0.8412])
+    """
+    return _activation_ops.gelu(input, approximate)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """``x`` where positive, else ``negative_slope * x`` (LeakyReluBackward0; in place LeakyReluBackward1).
+
+    >>> import gradlens_core as torch
+    >>> torch.nn.functional.leaky_relu(torch.tensor([-1., 1.]), 0.1)
+    tensor([-0.1000,  1.0000])
+    """
+    if inplace:
+        return _activation_ops.leaky_relu_(input, negative_slope)
+    return _activation_ops.leaky_relu(input, negative_slope)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * sigmoid(x)`` (SiluBackward0)."""
+    return _activation_ops.silu_(input) if inplace else _activation_ops.silu(input)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """``x`` where positive, else ``alpha * (exp(x) - 1)`` (EluBackward0; in place EluBackward1)."""
+    return _activation_ops.elu_(input, alpha) if inplace else _activation_ops.elu(input, alpha)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``elu`` with SELU's alpha and scale (EluBackward0 / EluBackward1, as in PyTorch)."""
+    f = _activation_ops.elu_ if inplace else _activation_ops.elu
+    return f(input, _SELU_ALPHA, _SELU_SCALE, 1)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))`` (CeluBackward0; in place CeluBackward1)."""
+    return _activation_ops.celu_(input, alpha) if inplace else _activation_ops.celu(input, alpha)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """``clamp(x, min_val, max_val)`` (HardtanhBackward0)."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    f = _activation_ops.hardtanh_ if inplace else _activation_ops.hardtanh
+    return f(input, min_val, max_val)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """``hardtanh(x, 0, 6)`` (HardtanhBackward0)."""
+    f = _activation_ops.hardtanh_ if inplace else _activation_ops.hardtanh
+    return f(input, 0, 6)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """``log(sigmoid(x))``, computed stably (LogSigmoidBackward0)."""
+    return _activation_ops.log_sigmoid(input)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * tanh(softplus(x))`` (MishBackward0)."""
+    return _activation_ops.mish_(input) if inplace else _activation_ops.mish(input)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * relu6(x + 3) / 6`` (HardswishBackward0)."""
+    return _activation_ops.hardswish_(input) if inplace else _activation_ops.hardswish(input)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """``relu6(x + 3) / 6`` (HardsigmoidBackward0)."""
+    return _activation_ops.hardsigmoid_(input) if inplace else _activation_ops.hardsigmoid(input)
+
+
+def softsign(input: Tensor) -> Tensor:
+    """``x / (1 + |x|)``, composed as in PyTorch (DivBackward0)."""
+    return input / (input.abs() + 1)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """``x - tanh(x)``, composed as in PyTorch (SubBackward0)."""
+    return input - input.tanh()
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -357,6 +467,44 @@ def adaptive_avg_pool1d(input, output_size) -> Tensor:
     return adaptive_avg_pool2d(input.unsqueeze(-2), (1, out[0])).squeeze(-2)
 
 
+# ----------------------------------------------------------------------------- embedding
+
+
+def embedding(
+    input: Tensor,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
+    """The rows of ``weight`` at the indices ``input`` (EmbeddingBackward0); no grad flows into
+    row ``padding_idx``; with ``max_norm`` the rows used are renormalized in place first.
+
+    >>> import gradlens_core as torch
+    >>> torch.nn.functional.embedding(torch.tensor([1]), torch.tensor([[0., 1.], [2., 3.]]))
+    tensor([[2., 3.]])
+    """
+    if padding_idx is not None:
+        if padding_idx > 0:
+            if padding_idx >= weight.size(0):
+                raise AssertionError("Padding_idx must be within num_embeddings")
+        elif padding_idx < 0:
+            if padding_idx < -weight.size(0):
+                raise AssertionError("Padding_idx must be within num_embeddings")
+            padding_idx = weight.size(0) + padding_idx
+    else:
+        padding_idx = -1
+    if max_norm is not None:
+        input = input.contiguous()
+        from .._grad_mode import no_grad
+
+        with no_grad():
+            _layer_ops.embedding_renorm_(weight, input, max_norm, norm_type)
+    return _layer_ops.embedding(weight, input, padding_idx, scale_grad_by_freq, sparse)
+
+
 # ----------------------------------------------------------------------------- linear
 
 
@@ -576,3 +724,99 @@ def _cross_entropy_probs(lsm, target, weight, red, label_smoothing, class_dim, n
     if red == _reduction.SUM:
         return -prod.sum()
     return _loss_ops.div_scalar(-prod.sum(), lsm.numel() // n_classes if n_classes else 0)
+
+
+# ----------------------------------------------------------------------------- bce, smooth_l1, huber
+
+
+def _infer_size(a, b):
+    """``torch._C._infer_size``: the broadcast shape, refused with PyTorch's text."""
+    common = [1] * max(len(a), len(b))
+    for arg_idx, shape in enumerate((tuple(a), tuple(b))):
+        for idx in range(-1, -1 - len(shape), -1):
+            if common[idx] == 1:
+                common[idx] = shape[idx]
+            elif shape[idx] != 1 and common[idx] != shape[idx]:
+                raise RuntimeError(
+                    f"Attempting to broadcast a dimension of length {shape[idx]} at {idx}! Mismatching argument at "
+                    f"index {arg_idx} had torch.Size({list(shape)}); but expected shape should be broadcastable to "
+                    f"{common}"
+                )
+    return tuple(common)
+
+
+def _check_same_dtype(input: Tensor, other: Tensor) -> None:
+    if other.dtype != input.dtype:
+        raise RuntimeError(f"Found dtype {other.dtype._legacy} but expected {input.dtype._legacy}")
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean") -> Tensor:
+    """Binary cross entropy of probabilities ``input`` against ``target`` (BinaryCrossEntropyBackward0).
+
+    >>> import gradlens_core as torch
+    >>> torch.nn.functional.binary_cross_entropy(torch.tensor([0.5]), torch.tensor([1.]))
+    tensor(0.6931)
+    """
+    red = _reduction_enum(size_average, reduce, reduction)
+    if target.size() != input.size():
+        raise ValueError(
+            f"Using a target size ({target.size()}) that is different to the input size ({input.size()}) is "
+            "deprecated. Please ensure they have the same size."
+        )
+    if weight is not None:
+        weight = weight.expand(_infer_size(target.size(), weight.size()))
+    _check_same_dtype(input, target)
+    if weight is not None:
+        _check_same_dtype(input, weight)
+    if input._data.dtype.kind != "f":
+        raise _ops.no_kernel("binary_cross_entropy", input.dtype)
+    return _loss_ops.binary_cross_entropy(input, target, weight, red)
+
+
+def binary_cross_entropy_with_logits(
+    input, target, weight=None, size_average=None, reduce=None, reduction="mean", pos_weight=None
+) -> Tensor:
+    """``binary_cross_entropy(sigmoid(input), target)`` computed stably, ``pos_weight`` weighing
+    the positive term (BinaryCrossEntropyWithLogitsBackward0).
+
+    >>> import gradlens_core as torch
+    >>> torch.nn.functional.binary_cross_entropy_with_logits(torch.tensor([0.]), torch.tensor([1.]))
+    tensor(0.6931)
+    """
+    red = _reduction_enum(size_average, reduce, reduction)
+    if target.size() != input.size():
+        raise ValueError(f"Target size ({target.size()}) must be the same as input size ({input.size()})")
+    shape = tuple(input.shape)
+    for extra in (pos_weight, weight):  # ATen's composite kernel broadcasts them
+        if extra is not None:
+            try:
+                shape = np.broadcast_shapes(shape, tuple(extra.shape))
+            except ValueError:
+                raise _ops.broadcast_error(shape, tuple(extra.shape)) from None
+    return _loss_ops.binary_cross_entropy_with_logits(input, target, weight, pos_weight, red)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta: float = 1.0) -> Tensor:
+    """Squared error below ``beta``, absolute error above (SmoothL1LossBackward0); ``beta=0`` is
+    ``l1_loss``."""
+    _warn_size(input, target)
+    red = _reduction_enum(size_average, reduce, reduction)
+    a, b = _broadcast_pair(input, target)
+    if beta == 0.0:
+        return _reduce((a - b).abs(), red)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    return _loss_ops.smooth_l1_loss(a, b, red, beta)
+
+
+def huber_loss(input, target, reduction="mean", delta: float = 1.0, weight=None) -> Tensor:
+    """Squared error below ``delta``, ``delta``-scaled absolute error above (HuberLossBackward0)."""
+    _warn_size(input, target)
+    a, b = _broadcast_pair(input, target)
+    red = _reduction.get_enum(reduction)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    if weight is None:
+        return _loss_ops.smooth_l1_loss(a, b, red, delta, huber=True)
+    loss = _loss_ops.smooth_l1_loss(a, b, _reduction.NONE, delta, huber=True) * weight
+    return _reduce(loss, red)

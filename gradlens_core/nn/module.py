@@ -2,7 +2,7 @@
 
 Ported from ``torch/nn/modules/module.py`` (2.13), keeping its observable behaviour:
 attribute registration, naming (``0.weight``), ``state_dict`` round trips, error texts
-and the nested ``repr``. Backward hooks on modules are not supported.
+and the nested ``repr``; full backward hooks as PyTorch runs them (``_backward_hook``).
 
 >>> import gradlens_core as torch
 >>> class Net(torch.nn.Module):
@@ -18,6 +18,7 @@ and the nested ``repr``. Backward hooks on modules are not supported.
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
@@ -96,6 +97,9 @@ class Module:
         setattr_("_forward_hooks_with_kwargs", OrderedDict())
         setattr_("_forward_pre_hooks", OrderedDict())
         setattr_("_forward_pre_hooks_with_kwargs", OrderedDict())
+        setattr_("_backward_hooks", OrderedDict())
+        setattr_("_backward_pre_hooks", OrderedDict())
+        setattr_("_is_full_backward_hook", None)
         setattr_("_state_dict_hooks", OrderedDict())
         setattr_("_load_state_dict_post_hooks", OrderedDict())
         setattr_("_modules", {})
@@ -272,7 +276,7 @@ class Module:
 
     # ------------------------------------------------------------------ calling
     def __call__(self, *args, **kwargs):
-        if not (self._forward_hooks or self._forward_pre_hooks):
+        if not (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
         for hook_id, hook in tuple(self._forward_pre_hooks.items()):
             if hook_id in self._forward_pre_hooks_with_kwargs:
@@ -288,6 +292,12 @@ class Module:
                 res = hook(self, args)
                 if res is not None:
                     args = res if isinstance(res, tuple) else (res,)
+        bw_hook = None
+        if self._backward_hooks or self._backward_pre_hooks:
+            from ._backward_hook import BackwardHook
+
+            bw_hook = BackwardHook(self, list(self._backward_hooks.values()), list(self._backward_pre_hooks.values()))
+            args = bw_hook.setup_input_hook(args)
         result = self.forward(*args, **kwargs)
         for hook_id, hook in tuple(self._forward_hooks.items()):
             if hook_id in self._forward_hooks_with_kwargs:
@@ -296,7 +306,47 @@ class Module:
                 res = hook(self, args, result)
             if res is not None:
                 result = res
+        if bw_hook:
+            if not isinstance(result, (Tensor, tuple)):
+                warnings.warn(
+                    "For backward hooks to be called, module output should be a Tensor or a tuple of Tensors but "
+                    f"received {type(result)}",
+                    stacklevel=2,
+                )
+            result = bw_hook.setup_output_hook(result)
         return result
+
+    def register_full_backward_hook(self, hook, prepend: bool = False):
+        """``hook(module, grad_input, grad_output)`` runs when the grads of the module's inputs
+        are computed (tuples, None for a non-tensor or an input that needs no grad); a returned
+        tuple replaces grad_input.
+
+        >>> import gradlens_core as torch
+        >>> m = torch.nn.ReLU()
+        >>> _ = m.register_full_backward_hook(lambda mod, gi, go: print(gi, go))
+        >>> m(torch.tensor([-1., 2.], requires_grad=True)).sum().backward()
+        (tensor([0., 1.]),) (tensor([1., 1.]),)
+        """
+        if self._is_full_backward_hook is False:
+            raise RuntimeError(
+                "Cannot use both regular backward hooks and full backward hooks on a single Module. Please use only "
+                "one of them."
+            )
+        self._is_full_backward_hook = True
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        if prepend:
+            self._backward_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_full_backward_pre_hook(self, hook, prepend: bool = False):
+        """``hook(module, grad_output)`` runs when the grads of the module's outputs are known;
+        a returned tuple replaces grad_output."""
+        handle = RemovableHandle(self._backward_pre_hooks)
+        self._backward_pre_hooks[handle.id] = hook
+        if prepend:
+            self._backward_pre_hooks.move_to_end(handle.id, last=False)
+        return handle
 
     def register_forward_pre_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False):
         """``hook(module, args)`` runs before ``forward``; a returned value replaces the args."""

@@ -7,16 +7,47 @@ True
 
 from __future__ import annotations
 
-from ..activation import LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from ..activation import (
+    CELU,
+    ELU,
+    GELU,
+    SELU,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    LeakyReLU,
+    LogSigmoid,
+    LogSoftmax,
+    Mish,
+    ReLU,
+    ReLU6,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Softsign,
+    Tanh,
+    Tanhshrink,
+)
 from ..batchnorm import BatchNorm1d, BatchNorm2d
-from ..container import ModuleList, Sequential
+from ..container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from ..conv import Conv1d, Conv2d
 from ..flatten import Flatten, Unflatten
 from ..linear import Identity, Linear
-from ..loss import CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from ..loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from ..module import Module
 from ..normalization import Dropout, LayerNorm
 from ..pooling import AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
+from ..sparse import Embedding
 
 __all__ = [
     "Module",
@@ -32,6 +63,9 @@ __all__ = [
     "Unflatten",
     "Sequential",
     "ModuleList",
+    "ModuleDict",
+    "ParameterList",
+    "ParameterDict",
     "MSELoss",
     "L1Loss",
     "NLLLoss",
@@ -48,4 +82,23 @@ __all__ = [
     "AvgPool2d",
     "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
+    "GELU",
+    "LeakyReLU",
+    "SiLU",
+    "ELU",
+    "SELU",
+    "CELU",
+    "Hardtanh",
+    "ReLU6",
+    "LogSigmoid",
+    "Mish",
+    "Hardswish",
+    "Hardsigmoid",
+    "Softsign",
+    "Tanhshrink",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "SmoothL1Loss",
+    "HuberLoss",
+    "Embedding",
 ]
