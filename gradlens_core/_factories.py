@@ -227,11 +227,20 @@ _LIST_OF_ARRAYS_WARNING = (
 
 def _array_from(data, dt: _dtype.dtype | None) -> np.ndarray:
     from_numpy_like = isinstance(data, (np.ndarray, np.generic))
+    types, arrays = (None, 0) if from_numpy_like or not isinstance(data, (list, tuple)) else _element_types(data)
+    arr = _read(data, dt, from_numpy_like, types)
+    for _ in range(
+        arrays
+    ):  # recursive_store's TORCH_WARN_ONCE, at each array it stores (once sizes and dtype are known)
+        warn_once(_LIST_OF_ARRAYS_WARNING, stacklevel=None)
+    return arr
+
+
+def _read(data, dt, from_numpy_like: bool, types) -> np.ndarray:
+    """``data`` as numpy array of torch.tensor's dtype and values (``types``: a list's
+    ``_element_types``, else None)."""
     # numbers stored into an integer dtype are checked (an array is cast unchecked)
     checked = dt is not None and dt.np.kind in "iu" and not isinstance(data, np.ndarray)
-    types, arrays = (None, 0) if from_numpy_like or not isinstance(data, (list, tuple)) else _element_types(data)
-    for _ in range(arrays):  # recursive_store's TORCH_WARN_ONCE, at each array it stores
-        warn_once(_LIST_OF_ARRAYS_WARNING, stacklevel=None)
     if checked:
         for cls in types or (type(data),):
             if issubclass(cls, np.floating) and not issubclass(cls, float):  # np.float64 is a float

@@ -18,6 +18,7 @@ import gradlens_core
 CASES = {
     "float_then_0d_array": lambda: [1.5, np.array(2.5)],
     "0d_array_first": lambda: [np.array(2.5), 1.5],
+    "0d_array_alone": lambda: [np.array(1.5)],
     "nested_0d_array": lambda: [[1.5], [np.array(2.5)]],
     "arrays": lambda: [np.array([1.0, 2.0]), np.array([3.0, 4.0])],
     "int_arrays": lambda: [np.array([1, 2]), np.array([3, 4])],
@@ -45,15 +46,16 @@ INTEGER_CASES = {
 
 def _outcome(mod, data, **kw):
     mod.set_warn_always(True)
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
             t = mod.tensor(data, **kw)
-        return ("tensor", str(t.dtype), t.tolist(), [first_sentence(str(w.message)) for w in caught])
-    except Exception as e:  # noqa: BLE001 - the error is the outcome compared
-        return ("raises", type(e).__name__, first_sentence(str(e)))
-    finally:
-        mod.set_warn_always(False)
+            got = ("tensor", str(t.dtype), t.tolist())
+        except Exception as e:  # noqa: BLE001 - the error is the outcome compared
+            got = ("raises", type(e).__name__, first_sentence(str(e)))
+        finally:
+            mod.set_warn_always(False)
+    return got + ([first_sentence(str(w.message)) for w in caught],)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
