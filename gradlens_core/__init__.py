@@ -176,6 +176,7 @@ from ._ops import (
     where,
 )
 from ._order_stats import kthvalue, median
+from ._scatter import gather, index_add, scatter, scatter_add
 from ._str import set_printoptions
 from ._tensor import Size, Tensor
 from ._views import (

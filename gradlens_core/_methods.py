@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from . import _arrange, _cumulative, _dtype, _factories, _logic, _math_ops, _ops, _order_stats, _random, _views
+from . import _arrange, _cumulative, _dtype, _factories, _logic, _math_ops, _ops, _order_stats, _random, _scatter, _views
 from ._argparse import MISSING, entry, refuse, refuse_extra
 from ._tensor import Tensor
 from ._warn import warn_once
@@ -255,6 +255,13 @@ _METHODS = {
     "tile": entry(_arrange.tile, "tile", True),
     "roll": entry(_arrange.roll, "roll", True),
     "diag": entry(_arrange.diag, "diag", True),
+    "gather": _scatter.gather,
+    "scatter": _scatter.scatter,
+    "scatter_": _scatter.scatter_,
+    "scatter_add": _scatter.scatter_add,
+    "scatter_add_": _scatter.scatter_add_,
+    "index_add": _scatter.index_add,
+    "index_add_": _scatter.index_add_,
     "__getitem__": _views.getitem,
     "__setitem__": _views.setitem,
 }

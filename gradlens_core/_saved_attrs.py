@@ -363,14 +363,24 @@ _register("IndexPutBackward0", indices=Indices(0), accumulate=ctx(1))
 _register("IndexSelectBackward0", index=SELF, dim=ctx(2, unsigned=True), self_sym_sizes=ctx(0))
 # the nodes of backward formulas that write into zeros (under create_graph): _ctx is the key
 _register("IndexPutImplBackward0", indices=Indices(0), accumulate=const(True))
-_register("ScatterBackward0", index=SELF, dim=lambda n: _unsigned(number(1)(n)))
+_register(
+    "ScatterBackward0 ScatterBackward1 ScatterAddBackward0", index=SELF, dim=lambda n: _unsigned(number(1)(n))
+)
+# torch.gather's (the gather a scatter's backward makes under create_graph saves nothing)
+_register(
+    "GatherBackward0",
+    self=SELF,
+    index=Saved(1),
+    dim=lambda n: _unsigned(number(2)(n)) if n._held else None,
+    sparse_grad=const(False),
+)
 _register("MaskedScatterBackward0", mask=SELF, source_sym_sizes=sizes(1))
 _register(
     "IndexAddBackward0",
     index=SELF,
     source=Saved(1),
     dim=lambda n: _unsigned(number(2)(n)),
-    alpha=const(1),
+    alpha=lambda n: number(3)(n) if len(n._held) > 3 else 1,  # (index_select's backward: none)
     source_dim=lambda n: len(n._input_meta[1][0]),
 )
 _register(
