@@ -15,7 +15,7 @@ tensor([0.1966, 0.1050, 0.0452])
 from __future__ import annotations
 
 from . import _argparse, _arrange, _math_ops, _methods, _ops, _out, _views, _warn
-from ._arrange import diag, roll, tril, triu
+from ._arrange import diag, diagonal, meshgrid, roll, tril, triu
 from ._cumulative import cumprod, cumsum, flip
 from ._dtype import (
     bool_ as bool,
@@ -179,6 +179,12 @@ from ._order_stats import kthvalue, median
 from ._scatter import gather, index_add, scatter, scatter_add
 from ._str import set_printoptions
 from ._tensor import Size, Tensor
+from ._views import (
+    movedim,
+)
+from ._views import (
+    movedim as moveaxis,
+)
 from ._views import (
     torch_reshape as reshape,
 )

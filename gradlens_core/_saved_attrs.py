@@ -383,11 +383,23 @@ _register(
     alpha=lambda n: number(3)(n) if len(n._held) > 3 else 1,  # (index_select's backward: none)
     source_dim=lambda n: len(n._input_meta[1][0]),
 )
+def _diag_bb(i, of_matrix):
+    """DiagonalBackwardBackward0's value: torch.diagonal's backward keeps ("nd", sizes, offset,
+    the dims as given); diag's of a matrix keeps the key of its diagonal's rows and columns."""
+
+    def get(n):
+        if n._ctx[0] == "nd":
+            return _unsigned(n._ctx[2] if i is None else n._ctx[3][i])
+        return of_matrix(n)
+
+    return get
+
+
 _register(
-    "DiagonalBackwardBackward0",  # (of a matrix: the key is its diagonal's rows and columns)
-    dim1=const(0),
-    dim2=const(1),
-    offset=lambda n: _unsigned(int(n._ctx[1][0] - n._ctx[0][0]) if len(n._ctx[0]) else 0),
+    "DiagonalBackwardBackward0",
+    dim1=_diag_bb(0, const(0)),
+    dim2=_diag_bb(1, const(1)),
+    offset=_diag_bb(None, lambda n: _unsigned(int(n._ctx[1][0] - n._ctx[0][0]) if len(n._ctx[0]) else 0)),
 )
 
 # views: their _ctx is the view's step (``_views.ViewStep``)
@@ -414,12 +426,25 @@ _register(
     dim=lambda n: _unsigned(n._ctx[3][0]),
     split_sizes=lambda n: _unsigned(tuple(n._ctx[3][1])),
 )
+def _diagonal_dim(i: int, default: int):
+    """torch.diagonal's dims as given (its view's step keeps them); diag_embed's backward's
+    view is over the last two dims."""
+
+    def get(n):
+        fn = n._ctx.forward
+        if "given" not in fn.__code__.co_freevars:
+            return _unsigned(default)
+        return _unsigned(captured("forward", "given", False)(n)[i])
+
+    return get
+
+
 _register(
-    "DiagonalBackward0",  # (the view diag_embed's backward makes)
+    "DiagonalBackward0",
     self_sym_sizes=sizes(),
     offset=captured("forward", "offset"),
-    dim1=const(_unsigned(-2)),
-    dim2=const(_unsigned(-1)),
+    dim1=_diagonal_dim(0, -2),
+    dim2=_diagonal_dim(1, -1),
 )
 _register("DiagEmbedBackward0", offset=ctx(1, unsigned=True), dim1=const(_unsigned(-2)), dim2=const(_unsigned(-1)))
 _register("DiagonalBackward0_copy", offset=ctx(1, unsigned=True), dim1=const(0), dim2=const(1), self_sym_sizes=ctx(0))

@@ -557,6 +557,37 @@ def permute(self: Tensor, *dims) -> Tensor:
     return make_view(self, self._data.transpose(wrapped), "PermuteBackward0", step, "permute")
 
 
+def movedim(self: Tensor, source, destination) -> Tensor:
+    """The dims at ``source`` moved to ``destination`` (ints or sequences), the others kept in
+    order: ATen's movedim, a permute (PermuteBackward0, even when nothing moves).
+
+    >>> import gradlens_core as torch
+    >>> torch.zeros(2, 3, 4).movedim(0, -1).shape
+    torch.Size([3, 4, 2])
+    """
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(
+            f"movedim: Invalid source or destination dims: source ({src} dims) should contain the same number "
+            f"of dims as destination ({dst} dims)"
+        )
+    n = self._data.ndim
+    src = [self._wrap_dim(d) for d in src]
+    dst = [self._wrap_dim(d) for d in dst]
+    for name, dims, given in (("source", src, source), ("destination", dst, destination)):
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({list(given)})")
+    order = [-1] * n
+    for s_, d_ in zip(src, dst):
+        order[d_] = s_
+    rest_src = [d for d in range(n) if d not in src]
+    rest_dst = [d for d in range(n) if d not in dst]
+    for s_, d_ in zip(rest_src, rest_dst):
+        order[d_] = s_
+    return permute(self, *order)
+
+
 @autograd_first(call=("unsqueeze", False))
 def unsqueeze(self: Tensor, dim: int) -> Tensor:
     """Insert a dim of size 1 (UnsqueezeBackward0)."""
