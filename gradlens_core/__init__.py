@@ -88,6 +88,7 @@ from ._ops import (
     argmax,
     argmin,
     argsort,
+    atan,
     atan2,
     bitwise_and,
     bitwise_left_shift,
@@ -129,6 +130,8 @@ from ._ops import (
     less_equal,
     log,
     log1p,
+    log2,
+    log10,
     log_softmax,
     logical_and,
     logical_not,
@@ -155,6 +158,7 @@ from ._ops import (
     relu,
     remainder,
     round,
+    rsqrt,
     rsub,
     sigmoid,
     sign,
@@ -257,6 +261,10 @@ neg_ = _argparse.entry(_ops.neg_, "neg_", False)
 relu_ = _argparse.entry(_ops.relu_, "relu_", False)
 sigmoid_ = _argparse.entry(_ops.sigmoid_, "sigmoid_", False)
 sin_ = _argparse.entry(_ops.sin_, "sin_", False)
+log2_ = _argparse.entry(_ops.log2_, "log2_", False)
+log10_ = _argparse.entry(_ops.log10_, "log10_", False)
+atan_ = _argparse.entry(_ops.atan_, "atan_", False)
+rsqrt_ = _argparse.entry(_ops.rsqrt_, "rsqrt_", False)
 sqrt_ = _argparse.entry(_ops.sqrt_, "sqrt_", False)
 tanh_ = _argparse.entry(_ops.tanh_, "tanh_", False)
 zero_ = _argparse.entry(_ops.zero_, "zero_", False)

@@ -202,8 +202,10 @@ def _register(names, **attrs) -> None:
 
 # elementwise: the input or the result
 _register("AbsBackward0 CosBackward0 SinBackward0 ErfBackward0 Log1PBackward0 LogBackward0", self=SELF)
+_register("Log2Backward0 Log10Backward0 AtanBackward0", self=SELF)
 _register(
-    "ExpBackward0 Expm1Backward0 SqrtBackward0 TanhBackward0 SigmoidBackward0 ReluBackward0 ReciprocalBackward0",
+    "ExpBackward0 Expm1Backward0 SqrtBackward0 TanhBackward0 SigmoidBackward0 ReluBackward0 ReciprocalBackward0"
+    " RsqrtBackward0",
     result=RESULT,
 )
 _register("AddBackward0 SubBackward0 RsubBackward1", alpha=ctx())
