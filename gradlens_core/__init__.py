@@ -184,12 +184,6 @@ from ._scatter import gather, index_add, scatter, scatter_add
 from ._str import set_printoptions
 from ._tensor import Size, Tensor
 from ._views import (
-    movedim,
-)
-from ._views import (
-    movedim as moveaxis,
-)
-from ._views import (
     torch_reshape as reshape,
 )
 from ._warn import is_warn_always_enabled, set_warn_always
@@ -289,6 +283,20 @@ def permute(input=_argparse.MISSING, dims=_argparse.MISSING, *extra, **unknown) 
     if extra or unknown or not isinstance(dims, (tuple, list)):
         _argparse.refuse_extra(("permute", False), (input, dims), extra, unknown)
     return _views.permute(input, dims)
+
+
+def movedim(input=_argparse.MISSING, source=_argparse.MISSING, destination=_argparse.MISSING, *extra, **unknown):
+    """``torch.movedim(input, source, destination)`` (see ``Tensor.movedim``)."""
+    if extra or unknown or _argparse.MISSING in (input, source, destination):
+        _argparse.refuse_extra(("movedim", False), (input, source, destination), extra, unknown)
+    return _views.movedim(input, source, destination)
+
+
+def moveaxis(input=_argparse.MISSING, source=_argparse.MISSING, destination=_argparse.MISSING, *extra, **unknown):
+    """``torch.moveaxis``: ``torch.movedim`` under numpy's name."""
+    if extra or unknown or _argparse.MISSING in (input, source, destination):
+        _argparse.refuse_extra(("moveaxis", False), (input, source, destination), extra, unknown)
+    return _views.movedim(input, source, destination)
 
 
 def tile(input=_argparse.MISSING, dims=_argparse.MISSING, *extra, **unknown) -> Tensor:

@@ -219,6 +219,18 @@ _SIGNATURES = {
     "logsumexp": ("Tensor input, int[1] dim, bool keepdim = False, *, Tensor out = None",),
     "cross": ("Tensor input, Tensor other, int? dim = None, *, Tensor out = None",),
     "index_select": ("Tensor input, int dim, Tensor index, *, Tensor out = None",),
+    "gather": ("Tensor input, int dim, Tensor index, *, bool sparse_grad = False, Tensor out = None",),
+    "scatter": tuple(
+        f"Tensor input, int dim, Tensor index, {what}, *, {reduce}Tensor out = None"
+        for what in ("Tensor src", "Number value")
+        for reduce in ("", "str reduce, ")
+    ),
+    "scatter_add": ("Tensor input, int dim, Tensor index, Tensor src, *, Tensor out = None",),
+    "index_add": ("Tensor input, int dim, Tensor index, Tensor source, *, Scalar alpha = 1, Tensor out = None",),
+    **{
+        name: ("Tensor input, int source, int destination", "Tensor input, int[] source, int[] destination")
+        for name in ("movedim", "moveaxis")
+    },
     "round": ("Tensor input, *, Tensor out = None", "Tensor input, *, int decimals, Tensor out = None"),
     "round_": ("Tensor input", "Tensor input, *, int decimals"),
     "unbind": ("Tensor input, int dim = 0",),

@@ -316,7 +316,7 @@ def _diagonal_bb(node, gg, ns):
 node_class("DiagonalBackwardBackward0", _diagonal_bb)
 
 
-@autograd_first(call=("diagonal", False))
+@autograd_first
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     """The ``offset``-th diagonal over ``dim1`` and ``dim2``, as the last dim: a view sharing
     ``input``'s memory and version counter (DiagonalBackward0).

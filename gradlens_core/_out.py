@@ -147,6 +147,7 @@ OUT: dict = {
     "tril": Rule("tril", "exact", "none"),
     "triu": Rule("triu", "exact", "none"),
     "diag": Rule("diagonal_copy", "exact", "internal", "fallback"),
+    **{n: Rule(n, "exact", "pointwise") for n in ("gather", "scatter", "scatter_add", "index_add")},
     # factories: the result takes out's dtype
     **{n: _factory(n) for n in ("zeros", "ones", "full", "eye", "randperm")},
     "linspace": _factory("linspace", "internal"),

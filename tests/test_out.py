@@ -191,6 +191,15 @@ def _samples(t) -> dict:
         "fill": ((f, 1.5), {}),
         "fill_": ((f, 1.5), {}),
         "index_put_": ((f, (t.tensor([0]),), t.tensor(1.5)), {}),
+        **{k: ((f,), {}) for k in ("log2", "log10", "atan", "rsqrt", "log2_", "log10_", "atan_", "rsqrt_")},
+        "gather": ((f, 1, t.tensor([[2, 0], [1, 1]])), {}),
+        "scatter": ((f, 1, t.tensor([[2, 0], [1, 1]]), g), {}),
+        "scatter_add": ((f, 1, t.tensor([[2, 0], [1, 1]]), g), {}),
+        "index_add": ((f, 1, t.tensor([2, 0]), g[:, :2]), {}),
+        "diagonal": ((m,), {}),
+        "movedim": ((f, 0, 1), {}),
+        "moveaxis": ((f, 0, 1), {}),
+        "meshgrid": ((v, w), {"indexing": "ij"}),
     }
 
 
