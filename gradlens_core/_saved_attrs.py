@@ -448,6 +448,11 @@ _register(
     dim1=_diagonal_dim(0, -2),
     dim2=_diagonal_dim(1, -1),
 )
+_register("ConstantPadNdBackward0", pad=lambda n: _unsigned(tuple(number(0)(n))))
+for _mode in ("Reflection", "Replication"):
+    for _k in (1, 2, 3):
+        _register(f"{_mode}Pad{_k}DBackward0", padding=lambda n: _unsigned(tuple(number(1)(n))), self=SELF)
+        _register(f"{_mode}Pad{_k}DBackwardBackward0", padding=lambda n: _unsigned(tuple(number(0)(n))))
 _register("DiagEmbedBackward0", offset=ctx(1, unsigned=True), dim1=const(_unsigned(-2)), dim2=const(_unsigned(-1)))
 _register("DiagonalBackward0_copy", offset=ctx(1, unsigned=True), dim1=const(0), dim2=const(1), self_sym_sizes=ctx(0))
 
