@@ -226,6 +226,13 @@ _SIGNATURES = {
         for reduce in ("", "str reduce, ")
     ),
     "scatter_add": ("Tensor input, int dim, Tensor index, Tensor src, *, Tensor out = None",),
+    "scatter_": tuple(
+        f"Tensor input, int dim, Tensor index, {what}{reduce}"
+        for what in ("Tensor src", "Number value")
+        for reduce in ("", ", *, str reduce")
+    ),
+    "scatter_add_": ("Tensor input, int dim, Tensor index, Tensor src",),
+    "index_add_": ("Tensor input, int dim, Tensor index, Tensor source, *, Scalar alpha = 1",),
     "index_add": ("Tensor input, int dim, Tensor index, Tensor source, *, Scalar alpha = 1, Tensor out = None",),
     **{
         name: ("Tensor input, int source, int destination", "Tensor input, int[] source, int[] destination")

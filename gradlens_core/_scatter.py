@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _dtype
+from ._argparse import MISSING, refuse_extra
 from ._autograd import backward_formula, node_class
 from ._tensor import Tensor, autograd_first, check_inplace, finish_inplace, record
 from ._views import _gather_bw, _gathered_bw
@@ -206,9 +207,18 @@ def _inplace(self: Tensor, res: np.ndarray, op: str, node, inputs, saved, key) -
     return finish_inplace(self, op, node, inputs, saved, ctx=key)
 
 
-@autograd_first
-def scatter_(self: Tensor, dim: int, index: Tensor, src=None, *, value=None) -> Tensor:
+def scatter_(
+    self=MISSING, dim=MISSING, index=MISSING, src=MISSING, *extra, value=MISSING, _call=("scatter_", True), **unknown
+) -> Tensor:
     """In-place ``scatter`` (bumps the version counter)."""
+    if extra or unknown or MISSING in (self, dim, index) or (src is MISSING) == (value is MISSING):
+        given = {"value": (value, MISSING)} if value is not MISSING else {}
+        refuse_extra(_call, (self, dim, index, src), extra, unknown, **given)
+    return _scatter_in_place(self, dim, index, None if src is MISSING else src, None if value is MISSING else value)
+
+
+@autograd_first
+def _scatter_in_place(self: Tensor, dim: int, index: Tensor, src, value) -> Tensor:
     src, value = _src_or_value(src, value, "scatter_")
     check_inplace(self, "scatter_", () if src is None else (src,))
     res, key, node = _scatter_values(self, dim, index, src, value, "scatter_", add=False)
@@ -216,9 +226,17 @@ def scatter_(self: Tensor, dim: int, index: Tensor, src=None, *, value=None) -> 
     return _inplace(self, res, "scatter_", node, inputs, (index, dim), key)
 
 
-@autograd_first
-def scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+def scatter_add_(
+    self=MISSING, dim=MISSING, index=MISSING, src=MISSING, *extra, _call=("scatter_add_", True), **unknown
+) -> Tensor:
     """In-place ``scatter_add`` (bumps the version counter)."""
+    if extra or unknown or MISSING in (self, dim, index, src) or not isinstance(index, Tensor):
+        refuse_extra(_call, (self, dim, index, src), extra, unknown)
+    return _scatter_add_in_place(self, dim, index, src)
+
+
+@autograd_first
+def _scatter_add_in_place(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     if not isinstance(src, Tensor):
         raise TypeError(f"scatter_add_(): argument 'src' (position 3) must be Tensor, not {type(src).__name__}")
     check_inplace(self, "scatter_add_", (src,))
@@ -290,9 +308,17 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
     return record(_wrap(res), node_class("IndexAddBackward0"), (input, source), saved, ctx=key, op="index_add")
 
 
-@autograd_first
-def index_add_(self: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+def index_add_(
+    self=MISSING, dim=MISSING, index=MISSING, source=MISSING, *extra, alpha=1, _call=("index_add_", True), **unknown
+) -> Tensor:
     """In-place ``index_add`` (bumps the version counter)."""
+    if extra or unknown or MISSING in (self, dim, index, source) or not isinstance(index, Tensor):
+        refuse_extra(_call, (self, dim, index, source), extra, unknown, alpha=(alpha, 1))
+    return _index_add_in_place(self, dim, index, source, alpha)
+
+
+@autograd_first
+def _index_add_in_place(self: Tensor, dim: int, index: Tensor, source: Tensor, alpha) -> Tensor:
     check_inplace(self, "index_add_", (source,))
     res, key = _index_add_values(self, dim, index, source, alpha)
     saved = (index, source, dim, alpha, source._data.ndim)
