@@ -181,6 +181,8 @@ from ._ops import (
 )
 from ._order_stats import kthvalue, median
 from ._scatter import gather, index_add, scatter, scatter_add
+from ._unique import bincount
+from ._unique import torch_unique as unique
 from ._str import set_printoptions
 from ._tensor import Size, Tensor
 from ._views import (

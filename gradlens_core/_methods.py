@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from . import _arrange, _cumulative, _dtype, _factories, _logic, _math_ops, _ops, _order_stats, _random, _scatter, _views
+from . import _arrange, _cumulative, _dtype, _factories, _logic, _math_ops, _ops, _order_stats, _random, _scatter, _unique, _views
 from ._argparse import MISSING, entry, refuse, refuse_extra
 from ._tensor import Tensor
 from ._warn import warn_once
@@ -264,6 +264,8 @@ _METHODS = {
     "roll": entry(_arrange.roll, "roll", True),
     "diag": entry(_arrange.diag, "diag", True),
     "gather": _scatter.gather,
+    "unique": _unique.unique,
+    "bincount": _unique.bincount,
     "diagonal": _arrange.diagonal,
     "movedim": _views.movedim,
     "moveaxis": _views.movedim,

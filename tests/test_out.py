@@ -200,6 +200,8 @@ def _samples(t) -> dict:
         "movedim": ((f, 0, 1), {}),
         "moveaxis": ((f, 0, 1), {}),
         "meshgrid": ((v, w), {"indexing": "ij"}),
+        "unique": ((i,), {}),
+        "bincount": ((t.tensor([0, 2, 2]),), {}),
     }
 
 

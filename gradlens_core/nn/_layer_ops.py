@@ -296,7 +296,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     if not data.size:
         if num_classes == -1:
             raise RuntimeError("Can not infer total number of classes from empty tensor.")
-        return record(Tensor._wrap(np.zeros(data.shape + (num_classes,), np.int64)), None, (tensor,), op="one_hot")
+        return _ops._nondiff(np.zeros(data.shape + (num_classes,), np.int64), (tensor,), "one_hot")
     if data.min() < 0:
         raise RuntimeError("Class values must be non-negative.")
     if num_classes == -1:
@@ -304,7 +304,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     elif data.max() >= num_classes:
         raise RuntimeError("Class values must be smaller than num_classes.")
     out = (data[..., None] == np.arange(num_classes)).astype(np.int64)
-    return record(Tensor._wrap(out), None, (tensor,), op="one_hot")
+    return _ops._nondiff(out, (tensor,), "one_hot")
 
 
 def _check_pad(pad, ndim: int) -> tuple:
