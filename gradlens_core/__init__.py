@@ -179,6 +179,7 @@ from ._ops import (
     var,
     where,
 )
+from ._einsum import einsum
 from ._order_stats import kthvalue, median
 from ._scatter import gather, index_add, scatter, scatter_add
 from ._unique import bincount

@@ -202,6 +202,7 @@ def _samples(t) -> dict:
         "meshgrid": ((v, w), {"indexing": "ij"}),
         "unique": ((i,), {}),
         "bincount": ((t.tensor([0, 2, 2]),), {}),
+        "einsum": (("ij,kj->ik", f, g), {}),
     }
 
 
