@@ -296,7 +296,7 @@ def _diagonal_backward(g, shape, offset: int, d1: int, d2: int, given, ns):
     if ns.records_graph:
         out = np.zeros(shape, g._data.dtype)
         _diagonal_nd(out, offset, d1, d2)[...] = g._data
-        ctx = ("nd", shape, offset, given)
+        ctx = ("nd", shape, offset, given, (d1, d2))
         return record(_wrap(out), node_class("DiagonalBackwardBackward0"), (g,), ctx=ctx, op="diagonal_backward")
     out = np.zeros(shape, g.dtype)
     _diagonal_nd(out, offset, d1, d2)[...] = g
@@ -306,8 +306,10 @@ def _diagonal_backward(g, shape, offset: int, d1: int, d2: int, given, ns):
 def _diagonal_bb(node, gg, ns):
     # derivatives.yaml: grad.diagonal(offset, dim1, dim2); a matrix's diag's node keeps its key
     if node._ctx[0] == "nd":
-        _, _, offset, (dim1, dim2) = node._ctx
-        return (diagonal(gg, offset, dim1, dim2),)
+        _, _, offset, (dim1, dim2), (d1, d2) = node._ctx
+        if ns.records_graph:
+            return (diagonal(gg, offset, dim1, dim2),)
+        return (_diagonal_nd(gg, offset, d1, d2),)
     from ._views import _placed_bw
 
     return _placed_bw(node, gg, ns)

@@ -22,7 +22,7 @@ _wrap = Tensor._wrap
 
 def _not_implemented(op: str):
     def formula(node, grad, ns):
-        raise RuntimeError(f"the derivative for '{op}' is not implemented.")
+        raise NotImplementedError(f"the derivative for '{op}' is not implemented.")
 
     return formula
 

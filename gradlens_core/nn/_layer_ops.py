@@ -303,8 +303,9 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         num_classes = int(data.max()) + 1
     elif data.max() >= num_classes:
         raise RuntimeError("Class values must be smaller than num_classes.")
-    out = (data[..., None] == np.arange(num_classes)).astype(np.int64)
-    return _ops._nondiff(out, (tensor,), "one_hot")
+    out = _ops._nondiff((data[..., None] == np.arange(num_classes)).astype(np.int64), (tensor,), "one_hot")
+    out._version_counter[0] = 2  # ATen's: zeros (empty, zero_), then scatter_
+    return out
 
 
 def _check_pad(pad, ndim: int) -> tuple:
@@ -419,7 +420,8 @@ def _pad_bw(node, g, ns):
 def _pad_bb(node, gg, ns):
     # derivatives.yaml: grad_output: the pad of the grad; self: zeros_like(self)
     (pad,) = node.unpack(ns)
-    self_grad = ns.zeros(node._input_meta[1][0], gg) if node.needs(1) else None
+    # (zeros_like: empty_like, then zero_, version 1)
+    self_grad = ns.made_in_place(ns.zeros(node._input_meta[1][0], gg), 1) if node.needs(1) else None
     if not ns.records_graph:
         return np.ascontiguousarray(gg[_pad_key(gg.shape, pad, node._ctx)]), self_grad
     return reflect_or_replicate_pad(gg, pad, node._ctx), self_grad
