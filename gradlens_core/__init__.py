@@ -32,6 +32,7 @@ from ._dtype import (
     promote_types,
     uint8,
 )
+from ._einsum import einsum
 from ._events import subscribe
 from ._factories import (
     Generator,
@@ -179,13 +180,12 @@ from ._ops import (
     var,
     where,
 )
-from ._einsum import einsum
 from ._order_stats import kthvalue, median
 from ._scatter import gather, index_add, scatter, scatter_add
-from ._unique import bincount
-from ._unique import torch_unique as unique
 from ._str import set_printoptions
 from ._tensor import Size, Tensor
+from ._unique import bincount
+from ._unique import torch_unique as unique
 from ._views import (
     torch_reshape as reshape,
 )

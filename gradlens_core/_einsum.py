@@ -119,7 +119,9 @@ def einsum(*args) -> Tensor:
     tensor(3.)
     """
     if len(args) < 2:
-        raise ValueError("einsum(): must specify the equation string and at least one operand, or at least one operand and its subscripts list")
+        raise ValueError(
+            "einsum(): must specify the equation string and at least one operand, or at least one operand and its subscripts list"
+        )
     equation, operands = args[0], args[1:]
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
@@ -145,7 +147,11 @@ def einsum(*args) -> Tensor:
         if not (nlabels <= ndims if has_ellipsis else nlabels == ndims):
             raise RuntimeError(
                 f"einsum(): the number of subscripts in the equation ({nlabels}) "
-                + ("is more than the number of dimensions (" if has_ellipsis else "does not match the number of dimensions (")
+                + (
+                    "is more than the number of dimensions ("
+                    if has_ellipsis
+                    else "does not match the number of dimensions ("
+                )
                 + f"{ndims}) for operand {i}"
                 + ("" if has_ellipsis else " and no ellipsis was given")
             )

@@ -6,7 +6,20 @@ import numbers
 
 import numpy as np
 
-from . import _arrange, _cumulative, _dtype, _factories, _logic, _math_ops, _ops, _order_stats, _random, _scatter, _unique, _views
+from . import (
+    _arrange,
+    _cumulative,
+    _dtype,
+    _factories,
+    _logic,
+    _math_ops,
+    _ops,
+    _order_stats,
+    _random,
+    _scatter,
+    _unique,
+    _views,
+)
 from ._argparse import MISSING, entry, refuse, refuse_extra
 from ._tensor import Tensor
 from ._warn import warn_once

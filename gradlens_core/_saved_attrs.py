@@ -365,9 +365,7 @@ _register("IndexPutBackward0", indices=Indices(0), accumulate=ctx(1))
 _register("IndexSelectBackward0", index=SELF, dim=ctx(2, unsigned=True), self_sym_sizes=ctx(0))
 # the nodes of backward formulas that write into zeros (under create_graph): _ctx is the key
 _register("IndexPutImplBackward0", indices=Indices(0), accumulate=const(True))
-_register(
-    "ScatterBackward0 ScatterBackward1 ScatterAddBackward0", index=SELF, dim=lambda n: _unsigned(number(1)(n))
-)
+_register("ScatterBackward0 ScatterBackward1 ScatterAddBackward0", index=SELF, dim=lambda n: _unsigned(number(1)(n)))
 # torch.gather's (the gather a scatter's backward makes under create_graph saves nothing)
 _register(
     "GatherBackward0",
@@ -385,6 +383,8 @@ _register(
     alpha=lambda n: number(3)(n) if len(n._held) > 3 else 1,  # (index_select's backward: none)
     source_dim=lambda n: len(n._input_meta[1][0]),
 )
+
+
 def _diag_bb(i, of_matrix):
     """DiagonalBackwardBackward0's value: torch.diagonal's backward keeps ("nd", sizes, offset,
     the dims as given); diag's of a matrix keeps the key of its diagonal's rows and columns."""
@@ -428,6 +428,8 @@ _register(
     dim=lambda n: _unsigned(n._ctx[3][0]),
     split_sizes=lambda n: _unsigned(tuple(n._ctx[3][1])),
 )
+
+
 def _diagonal_dim(i: int, default: int):
     """torch.diagonal's dims as given (its view's step keeps them); diag_embed's backward's
     view is over the last two dims."""
