@@ -275,11 +275,7 @@ def _index_add_values(self: Tensor, dim, index, source, alpha):
             f"index_add_(): Number of indices ({idx.size}) should be equal to source.size(dim): ({n_src}), for dim: {d}"
         )
     shape = _sizes(data)
-    if (
-        src.ndim
-        and data.ndim
-        and (src.ndim != data.ndim or any(a != b for k, (a, b) in enumerate(zip(shape, src.shape)) if k != d))
-    ):
+    if src.ndim != data.ndim or any(a != b for k, (a, b) in enumerate(zip(data.shape, src.shape)) if k != d):
         raise RuntimeError(
             "source tensor shape must match self tensor shape, excluding the specified dimension. Got self.shape = "
             f"{list(data.shape)} source.shape = {list(src.shape)}"
