@@ -88,7 +88,7 @@ def _check_scatter_shapes(self: np.ndarray, d: int, idx: np.ndarray, src: np.nda
 # ----------------------------------------------------------------------------- gather
 
 
-@autograd_first
+@autograd_first(call=("gather", False))
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
     """``out[i][j] = input[index[i][j]][j]`` along ``dim`` (GatherBackward0: saves input and index;
     the grad is added back at the index, repeats adding up).
@@ -170,7 +170,7 @@ def _src_or_value(src, value, op: str):
     return src, None
 
 
-@autograd_first
+@autograd_first(call=("scatter", False))
 def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None) -> Tensor:
     """A copy of ``input`` with ``src[i][j]`` (or the number ``value``) written at
     ``index[i][j]`` along ``dim`` (ScatterBackward0, ScatterBackward1 for a value; both save
@@ -187,7 +187,7 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None) -> 
     return record(_wrap(res), node, inputs, (index, dim), ctx=key, op="scatter")
 
 
-@autograd_first
+@autograd_first(call=("scatter_add", False))
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """A copy of ``input`` with ``src[i][j]`` added at ``index[i][j]`` along ``dim``, repeats adding
     up (ScatterAddBackward0: saves index and dim).
@@ -248,6 +248,8 @@ def _scatter_add_in_place(self: Tensor, dim: int, index: Tensor, src: Tensor) ->
 
 
 def _index_add_values(self: Tensor, dim, index, source, alpha):
+    if not isinstance(alpha, (bool, int, float, complex, np.number)):
+        raise TypeError(f"index_add(): argument 'alpha' must be Number, not {type(alpha).__name__}")
     d = _dim_of(self, dim)
     if not isinstance(source, Tensor):
         raise TypeError(f"index_add(): argument 'source' (position 4) must be Tensor, not {type(source).__name__}")
@@ -291,7 +293,7 @@ def _index_add_values(self: Tensor, dim, index, source, alpha):
     return out.reshape(data.shape), key
 
 
-@autograd_first
+@autograd_first(call=("index_add", False))
 def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
     """A copy of ``input`` with ``alpha * source``'s slices added at ``index`` along ``dim``
     (IndexAddBackward0: saves index and source, whose grad is ``grad.index_select(dim, index)``).
