@@ -305,7 +305,7 @@ def _diagonal_backward(g, shape, offset: int, d1: int, d2: int, given, ns):
 
 def _diagonal_bb(node, gg, ns):
     # derivatives.yaml: grad.diagonal(offset, dim1, dim2); a matrix's diag's node keeps its key
-    if node._ctx[0] == "nd":
+    if isinstance(node._ctx[0], str):  # ("nd", ...): torch.diagonal's
         _, _, offset, (dim1, dim2), (d1, d2) = node._ctx
         if ns.records_graph:
             return (diagonal(gg, offset, dim1, dim2),)

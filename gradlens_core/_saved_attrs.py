@@ -390,7 +390,7 @@ def _diag_bb(i, of_matrix):
     the dims as given); diag's of a matrix keeps the key of its diagonal's rows and columns."""
 
     def get(n):
-        if n._ctx[0] == "nd":
+        if isinstance(n._ctx[0], str):
             return _unsigned(n._ctx[2] if i is None else n._ctx[3][i])
         return of_matrix(n)
 
