@@ -85,6 +85,7 @@ from ._ops import (
     allclose,
     amax,
     amin,
+    arctan,
     arctan2,
     argmax,
     argmin,
@@ -261,6 +262,7 @@ sin_ = _argparse.entry(_ops.sin_, "sin_", False)
 log2_ = _argparse.entry(_ops.log2_, "log2_", False)
 log10_ = _argparse.entry(_ops.log10_, "log10_", False)
 atan_ = _argparse.entry(_ops.atan_, "atan_", False)
+arctan_ = _argparse.entry(_ops.atan_, "arctan_", False)
 rsqrt_ = _argparse.entry(_ops.rsqrt_, "rsqrt_", False)
 sqrt_ = _argparse.entry(_ops.sqrt_, "sqrt_", False)
 tanh_ = _argparse.entry(_ops.tanh_, "tanh_", False)

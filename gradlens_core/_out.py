@@ -83,6 +83,7 @@ OUT: dict = {
     **{n: _pointwise(n) for n in ("exp", "log", "log1p", "expm1", "erf", "sqrt", "sin", "cos", "tanh", "sigmoid")},
     "reciprocal": _pointwise("reciprocal"),
     **{n: _pointwise(n) for n in ("log2", "log10", "atan", "rsqrt")},
+    "arctan": _pointwise("atan"),
     "subtract": _pointwise("sub"),
     "multiply": _pointwise("mul"),
     "divide": _pointwise("div"),

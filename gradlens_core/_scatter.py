@@ -19,9 +19,10 @@ import numpy as np
 
 from . import _dtype
 from ._argparse import MISSING, refuse_extra
-from ._autograd import backward_formula, node_class
+from ._autograd import NotImplementedNode, backward_formula, node_class
 from ._tensor import Tensor, autograd_first, check_inplace, finish_inplace, record
 from ._views import _gather_bw, _gathered_bw
+from ._warn import warn_once
 
 __all__ = ["gather", "index_add", "index_add_", "scatter", "scatter_", "scatter_add", "scatter_add_"]
 
@@ -125,8 +126,19 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
 # ----------------------------------------------------------------------------- scatter
 
 
-def _scatter_values(self: Tensor, dim, index, src, value, op: str, add: bool):
-    """(values of self after the scatter, d, key, src tensor or None, the node class)."""
+def _scatter_values(self: Tensor, dim, index, src, value, op: str, add: bool, reduce=None):
+    """(values of self after the scatter, the key, the node class). ``reduce`` ("add" or
+    "multiply"): the values are combined with self's (repeats too), and autograd has no
+    derivative (PyTorch's NotImplemented node)."""
+    if reduce is not None:
+        if reduce not in ("add", "multiply"):
+            raise RuntimeError("reduce argument must be either add or multiply.")
+        if isinstance(src, Tensor):
+            warn_once(
+                "The reduce argument of torch.scatter with Tensor src is deprecated and will be removed in a future "
+                "PyTorch release. Use torch.scatter_reduce instead for more reduction options.",
+                None,
+            )
     d = _dim_of(self, dim)
     idx = _index_array(index, "scatter")
     data = self._data
@@ -146,10 +158,14 @@ def _scatter_values(self: Tensor, dim, index, src, value, op: str, add: bool):
             values = s[tuple(slice(0, n) for n in _sizes(idx))]
         else:
             values = np.asarray(value).astype(data.dtype)
-        if add:
+        if add or reduce == "add":
             np.add.at(out, key, values)
+        elif reduce == "multiply":
+            np.multiply.at(out, key, values)
         else:
             out[key] = values
+    if reduce is not None:
+        return out.reshape(data.shape), key, NotImplementedNode
     name = "ScatterAddBackward0" if add else "ScatterBackward0" if isinstance(src, Tensor) else "ScatterBackward1"
     return out.reshape(data.shape), key, node_class(name)
 
@@ -171,10 +187,11 @@ def _src_or_value(src, value, op: str):
 
 
 @autograd_first(call=("scatter", False))
-def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None) -> Tensor:
+def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None, reduce=None) -> Tensor:
     """A copy of ``input`` with ``src[i][j]`` (or the number ``value``) written at
     ``index[i][j]`` along ``dim`` (ScatterBackward0, ScatterBackward1 for a value; both save
-    index and dim).
+    index and dim), or added or multiplied in with ``reduce`` (no derivative; deprecated for
+    a tensor ``src``, with PyTorch's warning).
 
     >>> import gradlens_core as torch
     >>> torch.zeros(2, 3).scatter(1, torch.tensor([[2], [0]]), 5.0)
@@ -182,8 +199,10 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None) -> 
             [5., 0., 0.]])
     """
     src, value = _src_or_value(src, value, "scatter")
-    res, key, node = _scatter_values(input, dim, index, src, value, "scatter", add=False)
+    res, key, node = _scatter_values(input, dim, index, src, value, "scatter", False, reduce)
     inputs = (input,) if src is None else (input, src)
+    if node is NotImplementedNode:
+        return record(_wrap(res), node, inputs, ctx="aten::scatter", op="scatter", grad_edges_only=True)
     return record(_wrap(res), node, inputs, (index, dim), ctx=key, op="scatter")
 
 
@@ -208,21 +227,34 @@ def _inplace(self: Tensor, res: np.ndarray, op: str, node, inputs, saved, key) -
 
 
 def scatter_(
-    self=MISSING, dim=MISSING, index=MISSING, src=MISSING, *extra, value=MISSING, _call=("scatter_", True), **unknown
+    self=MISSING,
+    dim=MISSING,
+    index=MISSING,
+    src=MISSING,
+    *extra,
+    value=MISSING,
+    reduce=None,
+    _call=("scatter_", True),
+    **unknown,
 ) -> Tensor:
     """In-place ``scatter`` (bumps the version counter)."""
     if extra or unknown or MISSING in (self, dim, index) or (src is MISSING) == (value is MISSING):
         given = {"value": (value, MISSING)} if value is not MISSING else {}
-        refuse_extra(_call, (self, dim, index, src), extra, unknown, **given)
-    return _scatter_in_place(self, dim, index, None if src is MISSING else src, None if value is MISSING else value)
+        refuse_extra(_call, (self, dim, index, src), extra, unknown, reduce=(reduce, None), **given)
+    src = None if src is MISSING else src
+    return _scatter_in_place(self, dim, index, src, None if value is MISSING else value, reduce)
 
 
 @autograd_first
-def _scatter_in_place(self: Tensor, dim: int, index: Tensor, src, value) -> Tensor:
+def _scatter_in_place(self: Tensor, dim: int, index: Tensor, src, value, reduce) -> Tensor:
     src, value = _src_or_value(src, value, "scatter_")
     check_inplace(self, "scatter_", () if src is None else (src,))
-    res, key, node = _scatter_values(self, dim, index, src, value, "scatter_", add=False)
+    res, key, node = _scatter_values(self, dim, index, src, value, "scatter_", False, reduce)
     inputs = (self,) if src is None else (self, src)
+    if node is NotImplementedNode:
+        self._data[...] = res
+        edges = tuple(t for t in inputs if t.requires_grad)
+        return finish_inplace(self, "scatter_", node, inputs, ctx="aten::scatter_", node_inputs=edges)
     return _inplace(self, res, "scatter_", node, inputs, (index, dim), key)
 
 

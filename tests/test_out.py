@@ -192,6 +192,7 @@ def _samples(t) -> dict:
         "fill_": ((f, 1.5), {}),
         "index_put_": ((f, (t.tensor([0]),), t.tensor(1.5)), {}),
         **{k: ((f,), {}) for k in ("log2", "log10", "atan", "rsqrt", "log2_", "log10_", "atan_", "rsqrt_")},
+        **{k: ((f,), {}) for k in ("arctan", "arctan_")},
         "gather": ((f, 1, t.tensor([[2, 0], [1, 1]])), {}),
         "scatter": ((f, 1, t.tensor([[2, 0], [1, 1]]), g), {}),
         "scatter_add": ((f, 1, t.tensor([[2, 0], [1, 1]]), g), {}),

@@ -177,6 +177,23 @@ def _in_place_forms(t):
     return [(v, v.grad_fn, v._version, _grads(t, v, (x, s))) for v in (a, b, c, d)]
 
 
+def _scatter_reduce(t):
+    x, s = _leaf(t, _X), _leaf(t, _S)
+    t.set_warn_always(True)  # (PyTorch warns once per process)
+    try:
+        y = t.scatter(x, 0, t.tensor(_IDX), s, reduce="add")
+    finally:
+        t.set_warn_always(False)
+    z = x.scatter(1, t.tensor(_IDX), 3.0, reduce="multiply")
+    w = t.ones(3, 4)
+    w.scatter_(0, t.tensor(_IDX), 2.0, reduce="multiply")
+    return y, y.grad_fn, z, z.grad_fn, w, w._version
+
+
+def _scatter_reduce_backward(t):
+    t.scatter(_leaf(t, _X), 0, t.tensor(_IDX), 3.0, reduce="add").sum().backward()
+
+
 def _in_place_on_leaf(t):
     x = _leaf(t, _X)
     x.scatter_(0, t.tensor(_IDX), 1.0)
@@ -205,6 +222,7 @@ _ERRORS = {
     "scatter_add_missing": lambda t: t.ones(2).scatter_add_(0),
     "index_add_missing": lambda t: t.ones(2).index_add_(0, foo=1),
     "scatter_no_args": lambda t: t.ones(2).scatter_(),
+    "scatter_reduce_name": lambda t: t.scatter(t.ones(3, 4), 0, t.tensor(_IDX), 1.0, reduce="max"),
     "gather_dim_type": lambda t: t.gather(t.ones(3, 4), "a", t.tensor(_IDX)),
     "gather_method_index_type": lambda t: t.ones(3, 4).gather(1, "a"),
     "scatter_src_type": lambda t: t.ones(3, 4).scatter(0, t.tensor(_IDX), [1]),
@@ -291,7 +309,7 @@ def _meshgrid_warning(t):
         t.set_warn_always(False)
 
 
-@pytest.fixture(params=["log2", "log10", "atan", "rsqrt"])
+@pytest.fixture(params=["log2", "log10", "atan", "rsqrt", "arctan"])
 def unary(request):
     return request.param
 
@@ -442,6 +460,8 @@ _PROGRAMS = {
     "index_add": _index_add,
     "in_place_forms": _in_place_forms,
     "in_place_on_leaf": _in_place_on_leaf,
+    "scatter_reduce": _scatter_reduce,
+    "scatter_reduce_backward": _scatter_reduce_backward,
     "diagonal": _diagonal,
     "diagonal_aliases": _diagonal_aliases,
     "movedim": _movedim,
