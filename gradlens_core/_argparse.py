@@ -347,20 +347,8 @@ _SIGNATURES = {
     **{
         name: ("Tensor input",)
         for name in ("abs_", "bitwise_not_", "ceil_", "cos_", "detach_", "erf_", "exp_", "expm1_", "floor_", "log_")
-        + (
-            "neg_",
-            "relu_",
-            "sigmoid_",
-            "sin_",
-            "sqrt_",
-            "tanh_",
-            "zero_",
-            "log2_",
-            "log10_",
-            "atan_",
-            "rsqrt_",
-            "arctan_",
-        )
+        + ("neg_", "relu_", "sigmoid_", "sin_", "sqrt_", "tanh_", "zero_")
+        + ("log2_", "log10_", "atan_", "arctan_", "rsqrt_")
     },
     # (copy_ takes a number as a tensor; its hidden overload is not known here)
     "t": ("Tensor input",),
@@ -368,21 +356,8 @@ _SIGNATURES = {
     **{
         name: ("Tensor input, *, Tensor out = None",)
         for name in ("abs", "absolute", "ceil", "cos", "erf", "exp", "expm1", "floor", "log", "log1p", "neg")
-        + (
-            "negative",
-            "sgn",
-            "sigmoid",
-            "sign",
-            "sin",
-            "sqrt",
-            "tanh",
-            "trunc",
-            "log2",
-            "log10",
-            "atan",
-            "rsqrt",
-            "arctan",
-        )
+        + ("negative", "sgn", "sigmoid", "sign", "sin", "sqrt", "tanh", "trunc")
+        + ("log2", "log10", "atan", "arctan", "rsqrt")
     },
     "relu": ("Tensor input",),
     "copy_": ("Tensor input, Tensor other, bool non_blocking = False", "!Tensor input, Tensor other, bool async"),
