@@ -15,7 +15,7 @@ tensor([0.1966, 0.1050, 0.0452])
 from __future__ import annotations
 
 from . import _argparse, _arrange, _math_ops, _methods, _ops, _out, _views, _warn
-from ._arrange import diag, roll, tril, triu
+from ._arrange import diag, diagonal, meshgrid, roll, tril, triu
 from ._cumulative import cumprod, cumsum, flip
 from ._dtype import (
     bool_ as bool,
@@ -32,6 +32,7 @@ from ._dtype import (
     promote_types,
     uint8,
 )
+from ._einsum import einsum
 from ._events import subscribe
 from ._factories import (
     Generator,
@@ -84,10 +85,12 @@ from ._ops import (
     allclose,
     amax,
     amin,
+    arctan,
     arctan2,
     argmax,
     argmin,
     argsort,
+    atan,
     atan2,
     bitwise_and,
     bitwise_left_shift,
@@ -129,6 +132,8 @@ from ._ops import (
     less_equal,
     log,
     log1p,
+    log2,
+    log10,
     log_softmax,
     logical_and,
     logical_not,
@@ -155,6 +160,7 @@ from ._ops import (
     relu,
     remainder,
     round,
+    rsqrt,
     rsub,
     sigmoid,
     sign,
@@ -176,8 +182,11 @@ from ._ops import (
     where,
 )
 from ._order_stats import kthvalue, median
+from ._scatter import gather, index_add, scatter, scatter_add
 from ._str import set_printoptions
 from ._tensor import Size, Tensor
+from ._unique import bincount
+from ._unique import torch_unique as unique
 from ._views import (
     torch_reshape as reshape,
 )
@@ -251,6 +260,11 @@ neg_ = _argparse.entry(_ops.neg_, "neg_", False)
 relu_ = _argparse.entry(_ops.relu_, "relu_", False)
 sigmoid_ = _argparse.entry(_ops.sigmoid_, "sigmoid_", False)
 sin_ = _argparse.entry(_ops.sin_, "sin_", False)
+log2_ = _argparse.entry(_ops.log2_, "log2_", False)
+log10_ = _argparse.entry(_ops.log10_, "log10_", False)
+atan_ = _argparse.entry(_ops.atan_, "atan_", False)
+arctan_ = _argparse.entry(_ops.atan_, "arctan_", False)
+rsqrt_ = _argparse.entry(_ops.rsqrt_, "rsqrt_", False)
 sqrt_ = _argparse.entry(_ops.sqrt_, "sqrt_", False)
 tanh_ = _argparse.entry(_ops.tanh_, "tanh_", False)
 zero_ = _argparse.entry(_ops.zero_, "zero_", False)
@@ -275,6 +289,20 @@ def permute(input=_argparse.MISSING, dims=_argparse.MISSING, *extra, **unknown) 
     if extra or unknown or not isinstance(dims, (tuple, list)):
         _argparse.refuse_extra(("permute", False), (input, dims), extra, unknown)
     return _views.permute(input, dims)
+
+
+def movedim(input=_argparse.MISSING, source=_argparse.MISSING, destination=_argparse.MISSING, *extra, **unknown):
+    """``torch.movedim(input, source, destination)`` (see ``Tensor.movedim``)."""
+    if extra or unknown or _argparse.MISSING in (input, source, destination):
+        _argparse.refuse_extra(("movedim", False), (input, source, destination), extra, unknown)
+    return _views.movedim(input, source, destination)
+
+
+def moveaxis(input=_argparse.MISSING, source=_argparse.MISSING, destination=_argparse.MISSING, *extra, **unknown):
+    """``torch.moveaxis``: ``torch.movedim`` under numpy's name."""
+    if extra or unknown or _argparse.MISSING in (input, source, destination):
+        _argparse.refuse_extra(("moveaxis", False), (input, source, destination), extra, unknown)
+    return _views.movedim(input, source, destination)
 
 
 def tile(input=_argparse.MISSING, dims=_argparse.MISSING, *extra, **unknown) -> Tensor:

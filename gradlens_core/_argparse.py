@@ -222,6 +222,25 @@ _SIGNATURES = {
     "logsumexp": ("Tensor input, int[1] dim, bool keepdim = False, *, Tensor out = None",),
     "cross": ("Tensor input, Tensor other, int? dim = None, *, Tensor out = None",),
     "index_select": ("Tensor input, int dim, Tensor index, *, Tensor out = None",),
+    "gather": ("Tensor input, int dim, Tensor index, *, bool sparse_grad = False, Tensor out = None",),
+    "scatter": tuple(
+        f"Tensor input, int dim, Tensor index, {what}, *, {reduce}Tensor out = None"
+        for what in ("Tensor src", "Number value")
+        for reduce in ("", "str reduce, ")
+    ),
+    "scatter_add": ("Tensor input, int dim, Tensor index, Tensor src, *, Tensor out = None",),
+    "scatter_": tuple(
+        f"Tensor input, int dim, Tensor index, {what}{reduce}"
+        for what in ("Tensor src", "Number value")
+        for reduce in ("", ", *, str reduce")
+    ),
+    "scatter_add_": ("Tensor input, int dim, Tensor index, Tensor src",),
+    "index_add_": ("Tensor input, int dim, Tensor index, Tensor source, *, Scalar alpha = 1",),
+    "index_add": ("Tensor input, int dim, Tensor index, Tensor source, *, Scalar alpha = 1, Tensor out = None",),
+    **{
+        name: ("Tensor input, int source, int destination", "Tensor input, int[] source, int[] destination")
+        for name in ("movedim", "moveaxis")
+    },
     "round": ("Tensor input, *, Tensor out = None", "Tensor input, *, int decimals, Tensor out = None"),
     "round_": ("Tensor input", "Tensor input, *, int decimals"),
     "unbind": ("Tensor input, int dim = 0",),
@@ -333,6 +352,7 @@ _SIGNATURES = {
         name: ("Tensor input",)
         for name in ("abs_", "bitwise_not_", "ceil_", "cos_", "detach_", "erf_", "exp_", "expm1_", "floor_", "log_")
         + ("neg_", "relu_", "sigmoid_", "sin_", "sqrt_", "tanh_", "zero_")
+        + ("log2_", "log10_", "atan_", "arctan_", "rsqrt_")
     },
     # (copy_ takes a number as a tensor; its hidden overload is not known here)
     "t": ("Tensor input",),
@@ -341,6 +361,7 @@ _SIGNATURES = {
         name: ("Tensor input, *, Tensor out = None",)
         for name in ("abs", "absolute", "ceil", "cos", "erf", "exp", "expm1", "floor", "log", "log1p", "neg")
         + ("negative", "sgn", "sigmoid", "sign", "sin", "sqrt", "tanh", "trunc")
+        + ("log2", "log10", "atan", "arctan", "rsqrt")
     },
     "relu": ("Tensor input",),
     "matmul": ("Tensor input, Tensor other, *, Tensor out = None",),

@@ -269,3 +269,120 @@ def _diagonal_bw(node, g, ns):
     (DiagonalBackwardBackward0 under create_graph, whose own backward reads it back)."""
     shape, offset = node._ctx
     return (ns.scatter(g, shape, _diagonal_key(shape, offset), "DiagonalBackwardBackward0"),)
+
+
+# ============================================================================ diagonal (a view)
+
+
+def _diagonal_nd(a: np.ndarray, offset: int, d1: int, d2: int, given=None) -> np.ndarray:
+    """The ``offset``-th diagonal of ``a`` over dims ``d1`` and ``d2`` (wrapped), appended as
+    the last dim: a writable view of ``a``'s memory (numpy's ``diagonal`` is read-only).
+    ``given``: the dims as the user gave them (kept by the view's step for ``_saved_dim1``)."""
+    n1, n2 = a.shape[d1], a.shape[d2]
+    n = max(0, min(n1, n2 - offset) if offset >= 0 else min(n1 + offset, n2))
+    start = [slice(None)] * a.ndim
+    if n:  # (an empty diagonal starts at the storage offset of ``a``, as PyTorch's)
+        start[d2 if offset >= 0 else d1] = slice(abs(offset), None)
+    first = a[tuple(start)]
+    keep = [k for k in range(a.ndim) if k not in (d1, d2)]
+    shape = tuple(a.shape[k] for k in keep) + (n,)
+    strides = tuple(a.strides[k] for k in keep) + (a.strides[d1] + a.strides[d2],)
+    return np.lib.stride_tricks.as_strided(first, shape, strides, writeable=a.flags.writeable)
+
+
+def _diagonal_backward(g, shape, offset: int, d1: int, d2: int, given, ns):
+    """diagonal_backward: zeros of the input's shape with the grad on the diagonal
+    (DiagonalBackwardBackward0 under create_graph, whose backward takes the diagonal again)."""
+    if ns.records_graph:
+        out = np.zeros(shape, g._data.dtype)
+        _diagonal_nd(out, offset, d1, d2)[...] = g._data
+        ctx = ("nd", shape, offset, given, (d1, d2))
+        return record(_wrap(out), node_class("DiagonalBackwardBackward0"), (g,), ctx=ctx, op="diagonal_backward")
+    out = np.zeros(shape, g.dtype)
+    _diagonal_nd(out, offset, d1, d2)[...] = g
+    return out
+
+
+def _diagonal_bb(node, gg, ns):
+    # derivatives.yaml: grad.diagonal(offset, dim1, dim2); a matrix's diag's node keeps its key
+    if isinstance(node._ctx[0], str):  # ("nd", ...): torch.diagonal's
+        _, _, offset, (dim1, dim2), (d1, d2) = node._ctx
+        if ns.records_graph:
+            return (diagonal(gg, offset, dim1, dim2),)
+        return (_diagonal_nd(gg, offset, d1, d2),)
+    from ._views import _placed_bw
+
+    return _placed_bw(node, gg, ns)
+
+
+node_class("DiagonalBackwardBackward0", _diagonal_bb)
+
+
+@autograd_first
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The ``offset``-th diagonal over ``dim1`` and ``dim2``, as the last dim: a view sharing
+    ``input``'s memory and version counter (DiagonalBackward0).
+
+    >>> import gradlens_core as torch
+    >>> torch.arange(9.).view(3, 3).diagonal(1)
+    tensor([1., 5.])
+    """
+    data = input._data
+    for name, v in (("offset", offset), ("dim1", dim1), ("dim2", dim2)):
+        if v.__class__ is not int:
+            int_arg(v, name)
+    d1, d2 = input._wrap_dim(dim1), input._wrap_dim(dim2)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    shape = data.shape
+    # the forward step keeps offset and the dims as given (PyTorch's ``_saved_*``)
+    given = (dim1, dim2)
+    step = ViewStep(
+        lambda a: _diagonal_nd(a, offset, d1, d2, given),
+        lambda g, ns: _diagonal_backward(g, shape, offset, d1, d2, given, ns),
+    )
+    return make_view(input, _diagonal_nd(data, offset, d1, d2), "DiagonalBackward0", step, "diagonal")
+
+
+# ============================================================================ meshgrid
+
+
+def meshgrid(*tensors, indexing: str | None = None):
+    """Coordinate grids of 0-d or 1-d tensors: each input viewed and expanded to the grid's
+    shape (ExpandBackward0 over ViewBackward0, views of the inputs). ``indexing`` is "ij"
+    (the default, with PyTorch's warning when it is not given) or "xy" (the first two dims
+    swapped).
+
+    >>> import gradlens_core as torch
+    >>> torch.meshgrid(torch.tensor([1, 2]), torch.tensor([3, 4, 5]), indexing="ij")[1]
+    tensor([[3, 4, 5],
+            [3, 4, 5]])
+    """
+    from ._warn import warn_once
+
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        warn_once("torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument.", None)
+        indexing = "ij"
+    if not tensors:
+        raise RuntimeError("meshgrid expects a non-empty TensorList")
+    for t in tensors:
+        if t._data.ndim > 1:
+            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: {t}")
+    if any(t._data.dtype != tensors[0]._data.dtype for t in tensors):
+        raise RuntimeError("meshgrid expects all tensors to have the same dtype")
+    if indexing not in ("xy", "ij"):
+        raise RuntimeError(f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')
+    swap = indexing == "xy" and len(tensors) >= 2
+    if swap:
+        tensors = (tensors[1], tensors[0], *tensors[2:])
+    shape = [t._data.size for t in tensors]
+    grids = []
+    for i, t in enumerate(tensors):
+        view_shape = [1] * len(tensors)
+        view_shape[i] = -1
+        grids.append(t.view(view_shape).expand(shape))
+    if swap:
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)

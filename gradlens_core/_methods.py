@@ -6,7 +6,20 @@ import numbers
 
 import numpy as np
 
-from . import _arrange, _cumulative, _dtype, _factories, _logic, _math_ops, _ops, _order_stats, _random, _views
+from . import (
+    _arrange,
+    _cumulative,
+    _dtype,
+    _factories,
+    _logic,
+    _math_ops,
+    _ops,
+    _order_stats,
+    _random,
+    _scatter,
+    _unique,
+    _views,
+)
 from ._argparse import MISSING, entry, refuse, refuse_extra
 from ._tensor import Tensor
 from ._warn import warn_once
@@ -98,6 +111,11 @@ _METHODS = {
     "kthvalue": entry(_order_stats.kthvalue, "kthvalue", True),
     "sqrt": entry(_ops.sqrt, "sqrt", True),
     "sin": entry(_ops.sin, "sin", True),
+    "log2": entry(_ops.log2, "log2", True),
+    "log10": entry(_ops.log10, "log10", True),
+    "atan": entry(_ops.atan, "atan", True),
+    "arctan": entry(_ops.atan, "arctan", True),
+    "rsqrt": entry(_ops.rsqrt, "rsqrt", True),
     "cos": entry(_ops.cos, "cos", True),
     "tanh": entry(_ops.tanh, "tanh", True),
     "sigmoid": entry(_ops.sigmoid, "sigmoid", True),
@@ -206,6 +224,11 @@ _METHODS = {
     "log_": _ops.log_,
     "sqrt_": _ops.sqrt_,
     "sin_": _ops.sin_,
+    "log2_": _ops.log2_,
+    "log10_": _ops.log10_,
+    "atan_": _ops.atan_,
+    "arctan_": entry(_ops.atan_, "arctan_", True),
+    "rsqrt_": _ops.rsqrt_,
     "cos_": _ops.cos_,
     "abs_": _ops.abs_,
     "neg_": _ops.neg_,
@@ -255,6 +278,18 @@ _METHODS = {
     "tile": entry(_arrange.tile, "tile", True),
     "roll": entry(_arrange.roll, "roll", True),
     "diag": entry(_arrange.diag, "diag", True),
+    "gather": entry(_scatter.gather, "gather", True),
+    "unique": _unique.unique,
+    "bincount": _unique.bincount,
+    "diagonal": _arrange.diagonal,
+    "movedim": _views.movedim,
+    "moveaxis": _views.movedim,
+    "scatter": entry(_scatter.scatter, "scatter", True),
+    "scatter_": _scatter.scatter_,
+    "scatter_add": entry(_scatter.scatter_add, "scatter_add", True),
+    "scatter_add_": _scatter.scatter_add_,
+    "index_add": entry(_scatter.index_add, "index_add", True),
+    "index_add_": _scatter.index_add_,
     "__getitem__": _views.getitem,
     "__setitem__": _views.setitem,
 }

@@ -1384,6 +1384,56 @@ def _log1p_bw(node, g, ns):
     return (res if res.ndim < 2 else ns.grad_layout(res, g, x),)
 
 
+@backward_formula("Log2Backward0")
+def _log2_bw(node, g, ns):
+    (x,) = node.unpack(ns)
+    res = g / (x * 0.6931471805599453)  # derivatives.yaml: grad / (self * ln 2)
+    return (res if res.ndim < 2 else ns.grad_layout(res, g, x),)
+
+
+@backward_formula("Log10Backward0")
+def _log10_bw(node, g, ns):
+    (x,) = node.unpack(ns)
+    res = g / (x * 2.3025850929940456)  # derivatives.yaml: grad / (self * ln 10)
+    return (res if res.ndim < 2 else ns.grad_layout(res, g, x),)
+
+
+@backward_formula("AtanBackward0")
+def _atan_bw(node, g, ns):
+    (x,) = node.unpack(ns)
+    res = g / (x * x + 1)  # derivatives.yaml: grad / (self * self + 1)
+    return (res if res.ndim < 2 else ns.grad_layout(res, g, x),)
+
+
+@backward_formula("RsqrtBackward0")
+def _rsqrt_bw(node, g, ns):
+    (r,) = node.unpack(ns)
+    res = -0.5 * g * r**3  # derivatives.yaml: -0.5 * grad * result.pow(3)
+    return (res if res.ndim < 2 else ns.grad_layout(res, g, r),)
+
+
+def _in_double(np_fn):
+    """``np_fn`` of a float32 array computed in float64 and rounded: PyTorch's SLEEF kernels (log2,
+    log10, atan) are within 1 ulp, and the rounded exact value is theirs far more often than
+    numpy's float32 one (log10: 0.05% of values differ, not 40%; atan: 6%, not 28%)."""
+
+    def fn(x):
+        if x.dtype == np.float32:
+            return np_fn(x.astype(np.float64)).astype(np.float32)
+        return np_fn(x)
+
+    fn.__name__ = np_fn.__name__
+    return fn
+
+
+_np_log2, _np_log10, _np_atan = _in_double(np.log2), _in_double(np.log10), _in_double(np.arctan)
+
+
+def _np_rsqrt(x):
+    # ATen's rsqrt is 1 / sqrt(x), each correctly rounded (its vectorised kernel divides too)
+    return np.reciprocal(np.sqrt(x))
+
+
 def _zero_grad_formula(node, g, ns):
     return (ns.zeros_like(g),)  # PyTorch's zeros_like(grad): zero even where grad is inf or nan
 
@@ -1432,6 +1482,11 @@ log = _unary("LogBackward0", np.log, save_input=True, quiet=True)
 log1p = _unary("Log1PBackward0", np.log1p, save_input=True, quiet=True)
 sqrt = _unary("SqrtBackward0", np.sqrt, save_output=True, quiet=True)
 sin = _unary("SinBackward0", np.sin, save_input=True)
+log2 = _unary("Log2Backward0", _np_log2, save_input=True, quiet=True)
+log10 = _unary("Log10Backward0", _np_log10, save_input=True, quiet=True)
+atan = _unary("AtanBackward0", _np_atan, save_input=True)
+arctan = entry(atan, "arctan", False)
+rsqrt = _unary("RsqrtBackward0", _np_rsqrt, save_output=True, quiet=True)
 cos = _unary("CosBackward0", np.cos, save_input=True)
 tanh = _unary("TanhBackward0", np.tanh, save_output=True)
 sigmoid = _unary("SigmoidBackward0", _np_sigmoid, save_output=True)
@@ -3838,6 +3893,11 @@ relu_ = _inplace_unary("ReluBackward0", _np_relu, save_output=True, float_only=F
 sqrt_ = _inplace_unary("SqrtBackward0", np.sqrt, save_output=True)
 log_ = _inplace_unary("LogBackward0", np.log, save_input=True)
 sin_ = _inplace_unary("SinBackward0", np.sin, save_input=True)
+log2_ = _inplace_unary("Log2Backward0", _np_log2, save_input=True)
+log10_ = _inplace_unary("Log10Backward0", _np_log10, save_input=True)
+atan_ = _inplace_unary("AtanBackward0", _np_atan, save_input=True)
+arctan_ = entry(atan_, "arctan_", False)
+rsqrt_ = _inplace_unary("RsqrtBackward0", _np_rsqrt, save_output=True)
 cos_ = _inplace_unary("CosBackward0", np.cos, save_input=True)
 abs_ = _inplace_unary("AbsBackward0", np.abs, save_input=True, float_only=False)
 _neg_ = _inplace_unary("NegBackward0", np.negative, float_only=False)

@@ -82,6 +82,8 @@ OUT: dict = {
     "bernoulli": Rule("bernoulli", "any", resize="silent"),
     **{n: _pointwise(n) for n in ("exp", "log", "log1p", "expm1", "erf", "sqrt", "sin", "cos", "tanh", "sigmoid")},
     "reciprocal": _pointwise("reciprocal"),
+    **{n: _pointwise(n) for n in ("log2", "log10", "atan", "rsqrt")},
+    "arctan": _pointwise("atan"),
     "subtract": _pointwise("sub"),
     "multiply": _pointwise("mul"),
     "divide": _pointwise("div"),
@@ -146,6 +148,7 @@ OUT: dict = {
     "tril": Rule("tril", "exact", "none"),
     "triu": Rule("triu", "exact", "none"),
     "diag": Rule("diagonal_copy", "exact", "internal", "fallback"),
+    **{n: Rule(n, "exact", "pointwise") for n in ("gather", "scatter", "scatter_add", "index_add")},
     # factories: the result takes out's dtype
     **{n: _factory(n) for n in ("zeros", "ones", "full", "eye", "randperm")},
     "linspace": _factory("linspace", "internal"),

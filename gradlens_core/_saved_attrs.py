@@ -206,8 +206,10 @@ def _register(names, **attrs) -> None:
 
 # elementwise: the input or the result
 _register("AbsBackward0 CosBackward0 SinBackward0 ErfBackward0 Log1PBackward0 LogBackward0", self=SELF)
+_register("Log2Backward0 Log10Backward0 AtanBackward0", self=SELF)
 _register(
-    "ExpBackward0 Expm1Backward0 SqrtBackward0 TanhBackward0 SigmoidBackward0 ReluBackward0 ReciprocalBackward0",
+    "ExpBackward0 Expm1Backward0 SqrtBackward0 TanhBackward0 SigmoidBackward0 ReluBackward0 ReciprocalBackward0"
+    " RsqrtBackward0",
     result=RESULT,
 )
 _register("AddBackward0 SubBackward0 RsubBackward1", alpha=ctx())
@@ -479,21 +481,43 @@ _register("IndexPutBackward0", indices=Indices(0), accumulate=ctx(1))
 _register("IndexSelectBackward0", index=SELF, dim=ctx(2, unsigned=True), self_sym_sizes=ctx(0))
 # the nodes of backward formulas that write into zeros (under create_graph): _ctx is the key
 _register("IndexPutImplBackward0", indices=Indices(0), accumulate=const(True))
-_register("ScatterBackward0", index=SELF, dim=lambda n: _unsigned(number(1)(n)))
+_register("ScatterBackward0 ScatterBackward1 ScatterAddBackward0", index=SELF, dim=lambda n: _unsigned(number(1)(n)))
+# torch.gather's (the gather a scatter's backward makes under create_graph saves nothing)
+_register(
+    "GatherBackward0",
+    self=SELF,
+    index=Saved(1),
+    dim=lambda n: _unsigned(number(2)(n)) if n._held else None,
+    sparse_grad=const(False),
+)
 _register("MaskedScatterBackward0", mask=SELF, source_sym_sizes=sizes(1))
 _register(
     "IndexAddBackward0",
     index=SELF,
     source=Saved(1),
     dim=lambda n: _unsigned(number(2)(n)),
-    alpha=const(1),
+    alpha=lambda n: number(3)(n) if len(n._held) > 3 else 1,  # (index_select's backward: none)
     source_dim=lambda n: len(n._input_meta[1][0]),
 )
+
+
+def _diag_bb(i, of_matrix):
+    """DiagonalBackwardBackward0's value: torch.diagonal's backward keeps ("nd", sizes, offset,
+    the dims as given); diag's of a matrix keeps the key of its diagonal's rows and columns."""
+
+    def get(n):
+        if isinstance(n._ctx[0], str):
+            return _unsigned(n._ctx[2] if i is None else n._ctx[3][i])
+        return of_matrix(n)
+
+    return get
+
+
 _register(
-    "DiagonalBackwardBackward0",  # (of a matrix: the key is its diagonal's rows and columns)
-    dim1=const(0),
-    dim2=const(1),
-    offset=lambda n: _unsigned(int(n._ctx[1][0] - n._ctx[0][0]) if len(n._ctx[0]) else 0),
+    "DiagonalBackwardBackward0",
+    dim1=_diag_bb(0, const(0)),
+    dim2=_diag_bb(1, const(1)),
+    offset=_diag_bb(None, lambda n: _unsigned(int(n._ctx[1][0] - n._ctx[0][0]) if len(n._ctx[0]) else 0)),
 )
 
 # views: their _ctx is the view's step (``_views.ViewStep``)
@@ -520,13 +544,33 @@ _register(
     dim=lambda n: _unsigned(n._ctx[3][0]),
     split_sizes=lambda n: _unsigned(tuple(n._ctx[3][1])),
 )
+
+
+def _diagonal_dim(i: int, default: int):
+    """torch.diagonal's dims as given (its view's step keeps them); diag_embed's backward's
+    view is over the last two dims."""
+
+    def get(n):
+        fn = n._ctx.forward
+        if "given" not in fn.__code__.co_freevars:
+            return _unsigned(default)
+        return _unsigned(captured("forward", "given", False)(n)[i])
+
+    return get
+
+
 _register(
-    "DiagonalBackward0",  # (the view diag_embed's backward makes)
+    "DiagonalBackward0",
     self_sym_sizes=sizes(),
     offset=captured("forward", "offset"),
-    dim1=const(_unsigned(-2)),
-    dim2=const(_unsigned(-1)),
+    dim1=_diagonal_dim(0, -2),
+    dim2=_diagonal_dim(1, -1),
 )
+_register("ConstantPadNdBackward0", pad=lambda n: _unsigned(tuple(number(0)(n))))
+for _mode in ("Reflection", "Replication"):
+    for _k in (1, 2, 3):
+        _register(f"{_mode}Pad{_k}DBackward0", padding=lambda n: _unsigned(tuple(number(1)(n))), self=SELF)
+        _register(f"{_mode}Pad{_k}DBackwardBackward0", padding=lambda n: _unsigned(tuple(number(0)(n))))
 _register("DiagEmbedBackward0", offset=ctx(1, unsigned=True), dim1=const(_unsigned(-2)), dim2=const(_unsigned(-1)))
 _register("DiagonalBackward0_copy", offset=ctx(1, unsigned=True), dim1=const(0), dim2=const(1), self_sym_sizes=ctx(0))
 

@@ -567,6 +567,37 @@ def permute(self: Tensor, *dims) -> Tensor:
     return make_view(self, self._data.transpose(wrapped), "PermuteBackward0", step, "permute")
 
 
+def movedim(self: Tensor, source, destination) -> Tensor:
+    """The dims at ``source`` moved to ``destination`` (ints or sequences), the others kept in
+    order: ATen's movedim, a permute (PermuteBackward0, even when nothing moves).
+
+    >>> import gradlens_core as torch
+    >>> torch.zeros(2, 3, 4).movedim(0, -1).shape
+    torch.Size([3, 4, 2])
+    """
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(
+            f"movedim: Invalid source or destination dims: source ({src} dims) should contain the same number "
+            f"of dims as destination ({dst} dims)"
+        )
+    n = self._data.ndim
+    src = [self._wrap_dim(d) for d in src]
+    dst = [self._wrap_dim(d) for d in dst]
+    for name, dims, given in (("source", src, source), ("destination", dst, destination)):
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({list(given)})")
+    order = [-1] * n
+    for s_, d_ in zip(src, dst):
+        order[d_] = s_
+    rest_src = [d for d in range(n) if d not in src]
+    rest_dst = [d for d in range(n) if d not in dst]
+    for s_, d_ in zip(rest_src, rest_dst):
+        order[d_] = s_
+    return permute(self, *order)
+
+
 @autograd_first(call=("unsqueeze", False))
 def unsqueeze(self: Tensor, dim: int) -> Tensor:
     """Insert a dim of size 1 (UnsqueezeBackward0)."""
@@ -1453,10 +1484,33 @@ def _placed_bw(node, gg, ns):
 
 
 def _gathered_bw(node, gg, ns):
-    """The backward of scatter_ / scatter_add_ into zeros (derivatives.yaml's
-    ``src: grad.gather(dim, index)``): the grad read back at ``key`` by gather."""
+    """ScatterBackward0/1's and ScatterAddBackward0's formula (derivatives.yaml): self:
+    ``grad.scatter(dim, index, 0)`` (scatter_add's: ``grad``); src: ``grad.gather(dim, index)``,
+    the grad read back at ``key``. Into the zeros a backward formula scatters into, there is
+    no self edge (the zeros have no history)."""
     key = node._ctx
-    return (None,) * (len(node.next_functions) - 1) + (gather(gg, key, ns),)
+    held = node.unpack(ns)  # (index, dim): their versions are checked
+    n = len(node.next_functions)
+    gself = None
+    if node.needs(0):
+        if type(node).__name__ == "ScatterAddBackward0":
+            gself = gg
+        elif ns.records_graph:
+            gself = gg.scatter(held[1], held[0], 0)
+        else:
+            gself = gg.copy()
+            gself[key] = 0
+    if n == 1:  # scatter of a value: self alone
+        return (gself,)
+    gsrc = None
+    if node.needs(n - 1):
+        if ns.records_graph and len(held) == 2 and held[0] is not None and held[0]._data.ndim:
+            from ._scatter import gather as gather_op
+
+            gsrc = gather_op(gg, held[1], held[0])
+        else:
+            gsrc = gather(gg, key, ns)
+    return (gself, gsrc)
 
 
 def gather(g, key, ns):
@@ -1470,9 +1524,13 @@ def gather(g, key, ns):
 
 def _gather_bw(node, g, ns):
     """gather_backward: ``grad.new_zeros(sizes).scatter_add_(dim, index, grad)`` (version 1;
-    ScatterAddBackward0 under create_graph)."""
-    shape, key = node._ctx
-    return (ns.made_in_place(ns.index_add(g, shape, key, "ScatterAddBackward0"), 1),)
+    ScatterAddBackward0 under create_graph). torch.gather's node saved self (checked here)
+    and index."""
+    shape, key = node._ctx[:2]
+    held = node.unpack(ns)
+    saved = (held[1], held[2]) if held else ()
+    res = ns.made_in_place(ns.index_add(g, shape, key, "ScatterAddBackward0", saved), 1)
+    return (res if len(node._ctx) == 2 else ns.reshape(res, node._ctx[2]),)  # (a 0-d self: as 1-d)
 
 
 # the nodes of scatter_ and scatter_add_, whose backward gathers (the others index)

@@ -196,6 +196,19 @@ def _samples(t) -> dict:
         "index_put_": ((f, (t.tensor([0]),), t.tensor(1.5)), {}),
         "save": ((f, io.BytesIO()), {}),
         "load": ((_saved_file(t),), {}),
+        **{k: ((f,), {}) for k in ("log2", "log10", "atan", "rsqrt", "log2_", "log10_", "atan_", "rsqrt_")},
+        **{k: ((f,), {}) for k in ("arctan", "arctan_")},
+        "gather": ((f, 1, t.tensor([[2, 0], [1, 1]])), {}),
+        "scatter": ((f, 1, t.tensor([[2, 0], [1, 1]]), g), {}),
+        "scatter_add": ((f, 1, t.tensor([[2, 0], [1, 1]]), g), {}),
+        "index_add": ((f, 1, t.tensor([2, 0]), g[:, :2]), {}),
+        "diagonal": ((m,), {}),
+        "movedim": ((f, 0, 1), {}),
+        "moveaxis": ((f, 0, 1), {}),
+        "meshgrid": ((v, w), {"indexing": "ij"}),
+        "unique": ((i,), {}),
+        "bincount": ((t.tensor([0, 2, 2]),), {}),
+        "einsum": (("ij,kj->ik", f, g), {}),
     }
 
 

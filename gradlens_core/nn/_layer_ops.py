@@ -372,3 +372,146 @@ def embedding_renorm_(weight: Tensor, indices: Tensor, max_norm: float, norm_typ
     scale = (max_norm / (norms[big] + 1e-7)).astype(w.dtype)
     w[rows[big]] = w[rows[big]] * scale[:, None]
     return finish_inplace(weight, "embedding_renorm_", None, (weight, indices))
+
+
+# ----------------------------------------------------------------------------- one_hot, padding
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """ATen's one_hot: an int64 tensor of ``tensor``'s shape plus a last dim of ``num_classes``
+    (the largest class + 1 by default), 1 at each class. Not differentiable."""
+    data = tensor._data
+    if data.dtype != np.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if not data.size:
+        if num_classes == -1:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        return _ops._nondiff(np.zeros(data.shape + (num_classes,), np.int64), (tensor,), "one_hot")
+    if data.min() < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if num_classes == -1:
+        num_classes = int(data.max()) + 1
+    elif data.max() >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    out = _ops._nondiff((data[..., None] == np.arange(num_classes)).astype(np.int64), (tensor,), "one_hot")
+    out._version_counter[0] = 2  # ATen's: zeros (empty, zero_), then scatter_
+    return out
+
+
+def _check_pad(pad, ndim: int) -> tuple:
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pad) // 2 > ndim:
+        raise RuntimeError(
+            "Padding length should be less than or equal to two times the input dimension but got padding "
+            f"length {len(pad)} and input of dimension {ndim}"
+        )
+    return pad
+
+
+def constant_pad_nd(input: Tensor, pad, value=0) -> Tensor:
+    """``pad`` = (before, after) pairs from the last dim backwards, filled with ``value``;
+    negative pads crop (ConstantPadNdBackward0: saves pad; the grad is the input's region)."""
+    data = input._data
+    pad = _check_pad(pad, data.ndim)
+    shape, src, dst = list(data.shape), [slice(None)] * data.ndim, [slice(None)] * data.ndim
+    for k in range(len(pad) // 2):
+        d = data.ndim - 1 - k
+        before, after = pad[2 * k], pad[2 * k + 1]
+        size = shape[d]
+        kept = size - max(-before, 0) - max(-after, 0)
+        if kept < 0:
+            raise RuntimeError("narrow(): length must be non-negative.")
+        shape[d] = size + before + after
+        src[d] = slice(max(-before, 0), max(-before, 0) + kept)
+        dst[d] = slice(max(before, 0), max(before, 0) + kept)
+    out = np.full(shape, np.asarray(value).astype(data.dtype), dtype=data.dtype)
+    out[tuple(dst)] = data[tuple(src)]
+    return record(Tensor._wrap(out), _ConstantPadNdBackward0, (input,), (pad,), op="constant_pad_nd")
+
+
+def _constant_pad_bw(node, g, ns):
+    # derivatives.yaml: constant_pad_nd_backward(grad, pad): constant_pad_nd(grad, -pad)
+    (pad,) = node.unpack(ns)
+    back = tuple(-p for p in pad)
+    if ns.records_graph:
+        return (constant_pad_nd(g, back),)
+    return (constant_pad_nd(Tensor._wrap(g), back)._data,)
+
+
+_ConstantPadNdBackward0 = node_class("ConstantPadNdBackward0", _constant_pad_bw)
+
+
+def _pad_index(n: int, before: int, after: int, mode: str) -> np.ndarray:
+    """The input position each output position of a padded dim reads (reflect or replicate)."""
+    pos = np.arange(-before, n + after)
+    if mode == "replicate":
+        return np.clip(pos, 0, n - 1)
+    period = 2 * (n - 1) if n > 1 else 1
+    pos = np.abs(pos) % period
+    return np.where(pos >= n, period - pos, pos)
+
+
+def _pad_key(shape, pad, mode):
+    key = [np.arange(n) for n in shape]
+    for k in range(len(pad) // 2):
+        d = len(shape) - 1 - k
+        key[d] = _pad_index(shape[d], pad[2 * k], pad[2 * k + 1], mode)
+    return np.ix_(*key)
+
+
+def _pad_name(mode: str, pad) -> str:
+    return f"{'Reflection' if mode == 'reflect' else 'Replication'}Pad{len(pad) // 2}D"
+
+
+def reflect_or_replicate_pad(input: Tensor, pad, mode: str) -> Tensor:
+    """``mode`` "reflect" (mirrored at the edges, the edge itself not repeated) or "replicate"
+    (the edge repeated) over the last ``len(pad) // 2`` dims (ReflectionPad{1,2,3}DBackward0 or
+    ReplicationPad{1,2,3}DBackward0: save self and padding; the grad adds back where it was read)."""
+    data = input._data
+    pad = _check_pad(pad, data.ndim)
+    k = len(pad) // 2
+    if k not in (1, 2, 3) or data.ndim not in (k + 1, k + 2):
+        raise NotImplementedError(
+            f"Padding size {len(pad)} is not supported for {data.ndim}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)"
+        )
+    for j in range(k):
+        d = data.ndim - 1 - j
+        if mode == "reflect" and (pad[2 * j] >= data.shape[d] or pad[2 * j + 1] >= data.shape[d]):
+            raise RuntimeError(
+                f"Argument #4: Padding size should be less than the corresponding input dimension, but got: "
+                f"padding ({pad[2 * j]}, {pad[2 * j + 1]}) at dimension {d} of input {list(data.shape)}"
+            )
+    out = np.ascontiguousarray(data[_pad_key(data.shape, pad, mode)])
+    node = node_class(f"{_pad_name(mode, pad)}Backward0", _pad_bw)
+    return record(Tensor._wrap(out), node, (input,), (input, pad), ctx=mode, op=f"{mode}_pad")
+
+
+def _pad_bw(node, g, ns):
+    # reflection_padNd_backward / replication_padNd_backward: the grad added back where the
+    # forward read (one node, ...BackwardBackward0, under create_graph)
+    x, pad = node.unpack(ns)
+    mode = node._ctx
+    shape = x._data.shape if ns.records_graph else x.shape
+    gd = g._data if ns.records_graph else g
+    res = np.zeros(shape, gd.dtype)
+    np.add.at(res, _pad_key(shape, pad, mode), gd)
+    if not ns.records_graph:
+        return (res,)
+    name = f"{_pad_name(mode, pad)}BackwardBackward0"
+    return (record(Tensor._wrap(res), node_class(name, _pad_bb), (g, x), (pad,), ctx=mode, op=name),)
+
+
+def _pad_bb(node, gg, ns):
+    # derivatives.yaml: grad_output: the pad of the grad; self: zeros_like(self)
+    (pad,) = node.unpack(ns)
+    # (zeros_like: empty_like, then zero_, version 1)
+    self_grad = ns.made_in_place(ns.zeros(node._input_meta[1][0], gg), 1) if node.needs(1) else None
+    if not ns.records_graph:
+        return np.ascontiguousarray(gg[_pad_key(gg.shape, pad, node._ctx)]), self_grad
+    return reflect_or_replicate_pad(gg, pad, node._ctx), self_grad

@@ -59,6 +59,9 @@ __all__ = [
     "smooth_l1_loss",
     "huber_loss",
     "embedding",
+    "one_hot",
+    "pad",
+    "normalize",
 ]
 
 # ----------------------------------------------------------------------------- activations
@@ -506,6 +509,53 @@ def embedding(
 
 
 # ----------------------------------------------------------------------------- linear
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """An int64 tensor with a last dim of ``num_classes``, 1 at each value of ``tensor``.
+
+    >>> import gradlens_core as torch
+    >>> torch.nn.functional.one_hot(torch.tensor([0, 2]))
+    tensor([[1, 0, 0],
+            [0, 0, 1]])
+    """
+    return _layer_ops.one_hot(tensor, num_classes)
+
+
+def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
+    """Pad the last ``len(pad) // 2`` dims by ``pad``'s (before, after) pairs, last dim first:
+    "constant" (``value``, 0 by default; negative pads crop: ConstantPadNdBackward0), "reflect"
+    or "replicate".
+
+    >>> import gradlens_core as torch
+    >>> torch.nn.functional.pad(torch.ones(2), (1, 2))
+    tensor([0., 1., 1., 0., 0.])
+    """
+    if mode == "constant":
+        return _layer_ops.constant_pad_nd(input, pad, 0 if value is None else value)
+    if value is not None and value != 0:
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+    if mode in ("reflect", "replicate"):
+        return _layer_ops.reflect_or_replicate_pad(input, pad, mode)
+    if mode == "circular":
+        raise NotImplementedError("gradlens_core: F.pad's circular mode is not implemented")
+    raise NotImplementedError(f"Unrecognised padding mode {mode}")
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None) -> Tensor:
+    """``input`` divided by its ``p``-norm over ``dim``, at least ``eps``: PyTorch's composition
+    ``input / input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)`` (DivBackward0).
+
+    >>> import gradlens_core as torch
+    >>> torch.nn.functional.normalize(torch.tensor([[3., 4.]]))
+    tensor([[0.6000, 0.8000]])
+    """
+    denom = input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
+    if out is None:
+        return input / denom
+    from .. import div  # (the namespace's div takes out=)
+
+    return div(input, denom, out=out)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
