@@ -440,7 +440,6 @@ _CONV_PARAMS = dict(
 )
 _register("ConvolutionBackward0", input=Saved(0), weight=Saved(1), bias_sym_sizes_opt=ctx(4), **_CONV_PARAMS)
 _register("ConvolutionBackwardBackward0", grad_output=Saved(0), input=Saved(1), weight=Saved(2), **_CONV_PARAMS)
-_register("ConstantPadNdBackward0", pad=ctx(unsigned=True))
 _register(
     "MaxPool2DWithIndicesBackward0",
     self=Saved(0),

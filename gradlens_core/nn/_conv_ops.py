@@ -38,7 +38,6 @@ __all__ = [
     "avg_pool2d",
     "adaptive_avg_pool2d",
     "native_batch_norm",
-    "constant_pad_nd",
 ]
 
 _as_strided = np.lib.stride_tricks.as_strided
@@ -286,30 +285,6 @@ def _conv_grads(ns, g, x, w, params, mask):
 
 
 node_class("ConvolutionBackwardBackward0", _convolution_double_bw, n_outputs=3)
-
-
-# ----------------------------------------------------------------------------- constant_pad_nd
-
-
-def constant_pad_nd(input: Tensor, pad, value: float = 0.0) -> Tensor:
-    """``at::constant_pad_nd`` with non-negative ``pad`` (last dim first, as F.pad's):
-    ConstantPadNdBackward0, saving the pad."""
-    data = input._data
-    widths = [(0, 0)] * data.ndim
-    for i in range(len(pad) // 2):
-        widths[data.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-    out = np.pad(data, widths, constant_values=value)
-    return record(_wrap(out), node_class("ConstantPadNdBackward0"), (input,), (), tuple(pad), op="constant_pad_nd")
-
-
-@backward_formula("ConstantPadNdBackward0")
-def _constant_pad_nd_bw(node, g, ns):
-    shape = node._input_meta[0][0]
-    key = [slice(None)] * len(shape)
-    for i in range(len(node._ctx) // 2):
-        d = len(shape) - 1 - i
-        key[d] = slice(node._ctx[2 * i], node._ctx[2 * i] + shape[d])
-    return (ns.take(g, tuple(key)),)
 
 
 # ----------------------------------------------------------------------------- pooling

@@ -319,7 +319,7 @@ def _same_padding(x, weight, stride, dilation, k):
     pad = [0] * (2 * k)
     for i in range(k):
         pad[2 * (k - 1 - i) + 1] = total[i] - 2 * left[i]
-    return _conv_ops.constant_pad_nd(x, pad), left
+    return _layer_ops.constant_pad_nd(x, pad), left
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
