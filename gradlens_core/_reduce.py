@@ -39,22 +39,25 @@ def _ceil_log2(x: int) -> int:
 def _seq(a: np.ndarray) -> np.ndarray:
     """``acc = 0; for row in a: acc += row`` along axis 0 (one chain, in order).
 
-    ``np.add.accumulate`` adds in order; ``+ 0`` turns the -0.0 it keeps when all rows are
-    -0.0 into the +0.0 a chain started from 0 gives.
+    numpy adds pairwise only along the axis its inner loop runs over; when another axis of
+    ``a`` is the closer one in memory, ``np.add.reduce`` over axis 0 adds row after row into
+    its output, in order, in one call. Otherwise ``np.add.accumulate`` (always in order);
+    ``+ 0`` turns the -0.0 it keeps when all rows are -0.0 into the +0.0 a chain from 0 gives.
+    A chain from +0 never ends at -0.0, so adding its result to another is the same as
+    starting that one's chain from it (the callers skip empty chains on that ground).
     """
-    if a.shape[0] == 0 or (a.shape[0] <= 64 and a[0].size >= 256):  # wide rows: whole-row adds are faster
-        acc = np.zeros(a.shape[1:], a.dtype)
-        for row in a:
-            acc = acc + row
-        return acc
+    n = a.shape[0]
+    if n <= 1:
+        return a[0] + a.dtype.type(0) if n else np.zeros(a.shape[1:], a.dtype)
+    s0 = abs(a.strides[0])
+    if any(0 < abs(st) < s0 and size > 1 for st, size in zip(a.strides[1:], a.shape[1:])):
+        return np.add.reduce(a, axis=0, initial=0)
     return np.add.accumulate(a, axis=0)[-1] + a.dtype.type(0)
 
 
-def _blocks(a: np.ndarray, step: int):
-    """(the sums of ``a``'s full blocks of ``step`` rows, each one chain; the rows left over)."""
-    full = a.shape[0] // step * step
-    head = a[:full].reshape((full // step, step) + a.shape[1:])
-    return _seq(head.swapaxes(0, 1)), a[full:]
+def _block_sums(a: np.ndarray, full: int, step: int) -> np.ndarray:
+    """The sums of ``a[:full]``'s blocks of ``step`` rows, each one chain (all in one call)."""
+    return _seq(a[:full].reshape((full // step, step) + a.shape[1:]).swapaxes(0, 1))
 
 
 def multi_row_sum(a: np.ndarray) -> np.ndarray:
@@ -65,16 +68,25 @@ def multi_row_sum(a: np.ndarray) -> np.ndarray:
     >>> multi_row_sum(np.ones((40, 2), np.float32)).tolist()
     [40.0, 40.0]
     """
-    step = 1 << max(4, _ceil_log2(a.shape[0]) // 4)
-    if a.shape[0] < step:  # no full block: level 0 alone (the others add +0)
+    n = a.shape[0]
+    step = 1 << max(4, _ceil_log2(n) // 4)
+    if n < step:  # no full block: level 0 alone (the others add +0)
         return _seq(a)
-    level, acc0 = _blocks(a, step)
-    rest = []
+    full = n // step * step
+    level = _block_sums(a, full, step)
+    pieces = [_seq(a[full:])] if full < n else []  # level 0's rows left over
     for _ in range(2):  # levels 1 and 2: their full groups go up, what is left stays
-        level, left = _blocks(level, step)
-        rest.append(_seq(left))
-    acc = _seq(acc0)
-    for part in (*rest, _seq(level)):
+        m = level.shape[0]
+        full = m // step * step
+        if full < m:
+            pieces.append(_seq(level[full:]))
+        level = _block_sums(level, full, step) if full else None
+        if level is None:
+            break
+    if level is not None:
+        pieces.append(_seq(level))
+    acc = pieces[0]  # the levels' accumulators added from the bottom (empty ones add +0)
+    for part in pieces[1:]:
         acc = acc + part
     return acc
 
@@ -83,7 +95,11 @@ def row_sum(a: np.ndarray) -> np.ndarray:
     """SumKernel.cpp ``row_sum`` along axis 0: four interleaved chains (``ilp_factor``), the
     rows past the last full group of four added to the first, then the four added in order."""
     k = a.shape[0] // 4
+    if k == 0:  # the chains are empty: the rows alone, in one chain
+        return _seq(a)
     parts = multi_row_sum(a[: 4 * k].reshape((k, 4) + a.shape[1:]))
+    if 4 * k == a.shape[0]:
+        return _seq(parts)
     return _seq(np.concatenate([parts[:1], a[4 * k :], parts[1:]]))  # one chain from parts[0]
 
 
@@ -93,20 +109,24 @@ def _inner_sum(x: np.ndarray, acc: np.dtype) -> np.ndarray:
     loaded = _VEC_BYTES // x.dtype.itemsize  # 16-bit: 16 loaded, converted to two float vectors
     lanes = _VEC_BYTES // acc.itemsize
     n = x.shape[-1] // loaded * loaded
-    vecs = x[..., :n].reshape(x.shape[:-1] + (n // loaded, loaded)).astype(acc)
+    vecs = x[..., :n].reshape(x.shape[:-1] + (n // loaded, loaded)).astype(acc, copy=False)
     if loaded != lanes:  # InnerSumCastLoadPolicy: first + second
         vecs = vecs[..., :lanes] + vecs[..., lanes:]
-    vec_acc = row_sum(vecs.swapaxes(0, 1) if vecs.ndim == 3 else np.moveaxis(vecs, -2, 0))
-    chain = np.concatenate([x[..., n:].astype(acc), vec_acc], axis=-1)
-    return _seq(chain.T if chain.ndim == 2 else np.moveaxis(chain, -1, 0))
+    vec_acc = row_sum(np.moveaxis(vecs, -2, 0))
+    chain = vec_acc if n == x.shape[-1] else np.concatenate([x[..., n:].astype(acc), vec_acc], axis=-1)
+    return np.add.accumulate(chain, axis=-1)[..., -1] + acc.type(0)  # along the last axis: in order
 
 
 def _outer_sum(x: np.ndarray, acc: np.dtype, group: int) -> np.ndarray:
     """``vectorized_outer_sum`` / ``scalar_outer_sum``: columns of ``x`` (n, ..., cols) reduced along
     axis 0, ``group`` columns at a time with multi_row_sum, the rest with row_sum (column by
     column the same additions whether in vectors or not)."""
-    x = x.astype(acc)
+    x = x.astype(acc, copy=False)
     split = x.shape[-1] // group * group
+    if split == x.shape[-1]:
+        return multi_row_sum(x)
+    if split == 0:
+        return row_sum(x)
     return np.concatenate([multi_row_sum(x[..., :split]), row_sum(x[..., split:])], axis=-1)
 
 
