@@ -112,7 +112,7 @@ def _inner_sum(x: np.ndarray, acc: np.dtype) -> np.ndarray:
     vecs = x[..., :n].reshape(x.shape[:-1] + (n // loaded, loaded)).astype(acc, copy=False)
     if loaded != lanes:  # InnerSumCastLoadPolicy: first + second
         vecs = vecs[..., :lanes] + vecs[..., lanes:]
-    vec_acc = row_sum(np.moveaxis(vecs, -2, 0))
+    vec_acc = row_sum(_front(vecs, vecs.ndim - 2))
     chain = vec_acc if n == x.shape[-1] else np.concatenate([x[..., n:].astype(acc), vec_acc], axis=-1)
     return np.add.accumulate(chain, axis=-1)[..., -1] + acc.type(0)  # along the last axis: in order
 
@@ -138,7 +138,7 @@ def _loop2d(x: np.ndarray, acc: np.dtype) -> np.ndarray:
     loaded = _VEC_BYTES // x.itemsize
     if s0 == 1 and size0 >= loaded:
         return _inner_sum(x, acc)
-    cols = np.moveaxis(x, -1, 0)  # (size0, ..., size1)
+    cols = _front(x, x.ndim - 1)  # (size0, ..., size1)
     if s1 == 1 and size1 >= loaded:
         group = 4 * (_VEC_BYTES // acc.itemsize)
     elif abs(s0) < abs(s1) or size1 == 1:
@@ -153,7 +153,8 @@ def _iteration(shape, strides, dims):
     """TensorIterator's reduction layout (reorder_dimensions, coalesce_dimensions): the dims
     innermost first, the reduced ones before the rest, in the order of their input strides
     (``strides``, in elements), the rest in the order of the output's (contiguous); adjacent
-    dims merged where input and output both allow. A list of (size, input stride, reduced)."""
+    dims merged where input and output both allow. A list of (size, input stride, reduced),
+    and the order of the input's axes, outermost first, that reads it as a view."""
     out_strides, ost = {}, 1
     for k in reversed(range(len(shape))):
         out_strides[k] = 0 if k in dims else ost
@@ -170,7 +171,13 @@ def _iteration(shape, strides, dims):
                 merged[-1] = (psize * size, ps, po, pred)
                 continue
         merged.append((size, s, o, red))
-    return [(size, s, red) for size, s, _, red in merged] or [(1, 1, True)]
+    perm = tuple(k for k in range(len(shape)) if shape[k] == 1) + tuple(k for k in reversed(inner_first) if shape[k] > 1)
+    return [(size, s, red) for size, s, _, red in merged] or [(1, 1, True)], perm
+
+
+def _front(a: np.ndarray, axis: int) -> np.ndarray:
+    """``np.moveaxis(a, axis, 0)`` for a non-negative ``axis``, at a transpose's cost."""
+    return a.transpose((axis,) + tuple(k for k in range(a.ndim) if k != axis))
 
 
 def _dense(x: np.ndarray) -> np.ndarray:
@@ -202,12 +209,12 @@ def sum_data(x: np.ndarray, dims: tuple, keepdim: bool = False, out_dtype=None) 
         value = _inner_sum(flat, acc) if x.size >= _VEC_BYTES // x.itemsize else row_sum(flat.T.astype(acc))
         res = np.asarray(value[0] + acc.type(0)).astype(out_dtype)  # out = 0 + sum
         return _own(res.reshape(out_shape)) if keepdim else res
-    its = _iteration(x.shape, tuple(st // x.itemsize for st in x.strides), dims)
+    its, perm = _iteration(x.shape, tuple(st // x.itemsize for st in x.strides), dims)
     if out_dtype in _REDUCED and len(its) >= 2 and its[0][2] and its[1][2]:
         # sum_out's should_use_acc_buffer: two reduced dims first are summed in float
         res = sum_data(x.astype(np.float32), dims, True).astype(out_dtype)
     else:
-        res = _cascade(x, its, _acc_dtype(out_dtype)).reshape(out_shape)
+        res = _cascade(x, its, perm, _acc_dtype(out_dtype)).reshape(out_shape)
     return _own(res if keepdim else res.reshape([s for k, s in enumerate(x.shape) if k not in dims]))
 
 
@@ -216,15 +223,13 @@ def _own(a: np.ndarray) -> np.ndarray:
     return a if a.base is None else a.copy()
 
 
-def _cascade(x: np.ndarray, its, acc: np.dtype) -> np.ndarray:
+def _cascade(x: np.ndarray, its, perm, acc: np.dtype) -> np.ndarray:
     """cascade_sum over the iteration ``its``: the loop's value for each (outer index, row),
     stored into the output by ``out = out + value`` (rounded to the output type each time)."""
     if len(its) == 1:
         its = its + [(1, 0, True)]
     size = [d[0] for d in its]
-    view = np.lib.stride_tricks.as_strided(
-        x, shape=tuple(reversed(size)), strides=tuple(d[1] * x.itemsize for d in reversed(its))
-    )
+    view = x.transpose(perm).reshape(tuple(reversed(size)))  # merges only what is one stride: a view
     if not its[0][2]:  # nothing reduced: out = 0 + x
         return (x.astype(acc) + acc.type(0)).astype(x.dtype)
     threads = _intraop_threads()
