@@ -56,8 +56,16 @@ def _seq(a: np.ndarray) -> np.ndarray:
 
 
 def _block_sums(a: np.ndarray, full: int, step: int) -> np.ndarray:
-    """The sums of ``a[:full]``'s blocks of ``step`` rows, each one chain (all in one call)."""
-    return _seq(a[:full].reshape((full // step, step) + a.shape[1:]).swapaxes(0, 1))
+    """The sums of ``a[:full]``'s blocks of ``step`` rows, each one chain (all in one call, or
+    for many blocks in ``step`` whole-slice adds: numpy's reduce loops over a block's short
+    rows, the adds over all blocks at once, twice as fast on 2**20 floats)."""
+    blocks = a[:full].reshape((full // step, step) + a.shape[1:])
+    if blocks.size < 1 << 16:
+        return _seq(blocks.swapaxes(0, 1))
+    acc = blocks[:, 0] + a.dtype.type(0)
+    for i in range(1, step):
+        acc += blocks[:, i]
+    return acc
 
 
 def multi_row_sum(a: np.ndarray) -> np.ndarray:
@@ -312,9 +320,13 @@ def var_data(x: np.ndarray, dims: tuple, correction: float, keepdim: bool = Fals
                 # long rows of float/half: a two-pass m2 in double rounds to the same float
                 # (Welford's and this one differ by far less than a float's ulp) but is vectorized
                 m2 = ((wide - wide.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+            elif cols.shape[0] * 16 <= cols.shape[1]:
+                # few long rows: Welford's steps depend on each other's rounding, so no array op
+                # can take them at once; Python's floats (doubles) step ~50x faster than arrays
+                m2 = np.array([_welford_m2(row) for row in wide.tolist()])
             else:
                 mean = m2 = np.zeros(cols.shape[0])
-                for n, col in enumerate(wide.T, 1):  # WelfordOps::reduce
+                for n, col in enumerate(wide.T, 1):  # WelfordOps::reduce, all rows at once
                     delta = col - mean
                     mean = mean + delta / n
                     m2 = m2 + delta * (col - mean)
@@ -324,6 +336,23 @@ def var_data(x: np.ndarray, dims: tuple, correction: float, keepdim: bool = Fals
             var = np.sqrt(var)
         res = np.asarray(var).astype(np.float32 if x.dtype == np.float16 else x.dtype).astype(x.dtype)
     return _own(res.reshape(final))
+
+
+def _welford_m2(row: list) -> float:
+    """WelfordOps::reduce over ``row`` (Python floats) in order, in double: the sum of squared
+    deviations m2 (the mean's steps rounded as ``mean + delta / n``).
+
+    >>> _welford_m2([1.0, 2.0, 4.0])
+    4.666666666666666
+    """
+    mean = m2 = 0.0
+    n = 0
+    for v in row:
+        n += 1
+        delta = v - mean
+        mean += delta / n
+        m2 += delta * (v - mean)
+    return m2
 
 
 def _shares(numel: int, small=np.less):
