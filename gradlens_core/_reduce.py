@@ -188,6 +188,17 @@ def _front(a: np.ndarray, axis: int) -> np.ndarray:
     return a.transpose((axis,) + tuple(k for k in range(a.ndim) if k != axis))
 
 
+def _strided(x: np.ndarray) -> np.ndarray:
+    """``x`` if TensorIterator can read it where it is (positive strides, whole elements: a
+    slice, a transposition), else a C-contiguous copy (numpy's negative or zero strides, which
+    a PyTorch tensor reaches only through a copy: flip, or an expand that sum_out copies)."""
+    if x.ndim == 0 or x.flags.c_contiguous:
+        return x
+    if all(st > 0 and st % x.itemsize == 0 for st, n in zip(x.strides, x.shape) if n > 1):
+        return x
+    return np.ascontiguousarray(x)
+
+
 def _dense(x: np.ndarray) -> np.ndarray:
     """``x`` if it is a permutation of a C-contiguous array (as PyTorch's transposed views), else
     a C-contiguous copy (other strided views are read as if contiguous: an approximation)."""
@@ -206,7 +217,7 @@ def sum_data(x: np.ndarray, dims: tuple, keepdim: bool = False, out_dtype=None) 
     0.0
     """
     out_dtype = np.dtype(out_dtype or x.dtype)
-    x = _dense(np.asarray(x).astype(out_dtype, copy=False))  # astype keeps a transposed layout
+    x = _strided(np.asarray(x).astype(out_dtype, copy=False))  # astype keeps a transposed layout
     dims = tuple(sorted(d % x.ndim for d in dims)) if x.ndim else ()
     out_shape = tuple(1 if k in dims else s for k, s in enumerate(x.shape))
     if x.size == 0:
@@ -241,25 +252,56 @@ def _cascade(x: np.ndarray, its, perm, acc: np.dtype) -> np.ndarray:
     if not its[0][2]:  # nothing reduced: out = 0 + x
         return (x.astype(acc) + acc.type(0)).astype(x.dtype)
     threads = _intraop_threads()
-    if len(its) == 2 and size[1] == 1 and x.size >= _GRAIN_SIZE and threads > 1:
-        # TensorIteratorBase::two_pass_reduction: one share per thread into its own slot, then the slots
+    if all(r for *_, r in its) and x.size >= _GRAIN_SIZE and threads > 1:
+        # TensorIteratorBase::two_pass_reduction: one share of the elements (in iteration
+        # order) per thread, summed by serial_for_each's 2-D blocks into its own slot, then the slots
         share = -(-x.size // min(threads, -(-x.size // _GRAIN_SIZE)))
         slots = np.zeros(threads, x.dtype)
         for t, start in enumerate(range(0, x.size, share)):
-            slots[t] = _loop2d(view[:, start : start + share], acc)[0] + acc.type(0)
+            values = []
+            for at, step0, step1 in _dim_counter(size, start, min(start + share, x.size)):
+                block = tuple(reversed(at[2:])) + (slice(at[1], at[1] + step1), slice(at[0], at[0] + step0))
+                values.append(_loop2d(view[block], acc))
+            slots[t] = _store(np.concatenate(values), x.dtype, acc)
         return np.asarray(_loop2d(slots[None], acc) + acc.type(0), x.dtype)
     values = _loop2d(view, acc)  # (outer..., size1)
     red = [d[2] for d in reversed(its[1:])]  # the axes of ``values``, outermost first
     keep = [k for k, r in enumerate(red) if not r]
     seq = [k for k, r in enumerate(red) if r]  # stored one after another, the innermost fastest
-    values = values.transpose(seq + keep).reshape((-1,) + tuple(values.shape[k] for k in keep))
-    if acc == x.dtype:
-        out = _seq(values)
-    else:
-        out = np.zeros(values.shape[1:], x.dtype)
-        for v in values:
-            out = (out.astype(acc) + v).astype(x.dtype)
-    return out.astype(x.dtype)
+    return _store(values.transpose(seq + keep).reshape((-1,) + tuple(values.shape[k] for k in keep)), x.dtype, acc)
+
+
+def _store(values: np.ndarray, dtype: np.dtype, acc: np.dtype) -> np.ndarray:
+    """The loop's values stored one after another (axis 0) into an output from 0: ``out = out +
+    value``, in the accumulate type, rounded to the output's each time."""
+    if acc == dtype:
+        return _seq(values)
+    out = np.zeros(values.shape[1:], dtype)
+    for v in values:
+        out = (out.astype(acc) + v).astype(dtype)
+    return out
+
+
+def _dim_counter(shape, begin: int, end: int):
+    """serial_for_each's loop calls over elements [begin, end) of an iteration of ``shape``
+    (innermost first), as DimCounter steps them: (index of the first element, size0, size1):
+    a partial row, then whole rows up to the end of dim 1, and so on."""
+    values, rest = [], begin
+    for n in shape:
+        values.append(rest % n)
+        rest //= n
+    offset = begin
+    while offset < end:
+        step0 = min(shape[0] - values[0], end - offset)
+        step1 = min(shape[1] - values[1], (end - offset) // shape[0]) if step0 == shape[0] else 1
+        yield tuple(values), step0, step1
+        offset += step0 * step1
+        i, overflow = (1, step1) if step1 != 1 else (0, step0)
+        while i < len(shape) and overflow > 0:
+            value = values[i] + overflow
+            overflow = 1 if value >= shape[i] else 0
+            values[i] = value - shape[i] if overflow else value
+            i += 1
 
 
 def mean_data(x: np.ndarray, dims: tuple, keepdim: bool = False, out_dtype=None) -> np.ndarray:
