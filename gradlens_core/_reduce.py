@@ -264,11 +264,42 @@ def _cascade(x: np.ndarray, its, perm, acc: np.dtype) -> np.ndarray:
                 values.append(_loop2d(view[block], acc))
             slots[t] = _store(np.concatenate(values), x.dtype, acc)
         return np.asarray(_loop2d(slots[None], acc) + acc.type(0), x.dtype)
+    red = [d[2] for d in reversed(its[1:])]  # the axes of ``view`` but its last, outermost first
+    keep = [k for k, r in enumerate(red) if not r]
+    if x.size < _GRAIN_SIZE or threads == 1:
+        return _serial(view, red, x.dtype, acc)
+    # parallel_dim_reduction: the outermost kept dim with a column per thread (else the largest)
+    # split in equal shares of columns, rounded to 128 bytes where the columns are adjacent;
+    # each share is its own iteration (its loops see their share's sizes)
+    dim = len(its) - 1
+    for d in range(len(its) - 1, -1, -1):
+        if its[d][2]:
+            break
+        if size[d] >= threads:
+            dim = d
+            break
+        if size[d] > size[dim]:
+            dim = d
+    cols, axis = size[dim], len(its) - 1 - dim
+    chunk = -(-cols // min(threads, cols))
+    multiple = 128 // x.itemsize if its[dim][1] == 1 else 1
+    parts = []
+    for begin in range(0, cols, chunk):
+        end = min(cols, begin + chunk)
+        begin, end = begin - begin % multiple, end if end == cols else end - end % multiple
+        if begin < end:
+            share = view[(slice(None),) * axis + (slice(begin, end),)]
+            parts.append(_serial(share, red, x.dtype, acc))
+    return np.concatenate(parts, axis=keep.index(axis))
+
+
+def _serial(view: np.ndarray, red: list, dtype: np.dtype, acc: np.dtype) -> np.ndarray:
+    """serial_for_each over the whole iteration ``view`` (its 2-D blocks one per outer index):
+    the loop's values stored into the output (the kept axes of ``red``, outermost first)."""
     values = _loop2d(view, acc)  # (outer..., size1)
-    red = [d[2] for d in reversed(its[1:])]  # the axes of ``values``, outermost first
     keep = [k for k, r in enumerate(red) if not r]
     seq = [k for k, r in enumerate(red) if r]  # stored one after another, the innermost fastest
-    return _store(values.transpose(seq + keep).reshape((-1,) + tuple(values.shape[k] for k in keep)), x.dtype, acc)
+    return _store(values.transpose(seq + keep).reshape((-1,) + tuple(values.shape[k] for k in keep)), dtype, acc)
 
 
 def _store(values: np.ndarray, dtype: np.dtype, acc: np.dtype) -> np.ndarray:
