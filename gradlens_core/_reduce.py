@@ -531,3 +531,54 @@ def layer_norm_data(x: np.ndarray, k: int, weight, bias, eps: float):
         y = _fmadd(y, np.broadcast_to(gamma, y.shape), np.broadcast_to(beta, y.shape))
     stat = lead + (1,) * k
     return _own(mean.reshape(stat)), _own(rstd.reshape(stat)), _own(y.reshape(x.shape))
+
+
+def nll_sum(terms: np.ndarray, kept: np.ndarray | None = None) -> np.ndarray:
+    """LossNLL.cpp's sum of ``terms`` (one per sample, in order; ``loss -= x * w`` adds
+    ``-(x * w)``, ``weight += w`` adds w): eight levels of partial sums; after the sample at
+    index ``i``, level j is added into level j + 1 (and cleared) while ``i``'s bits j*4 to
+    j*4 + 3 are all 0, so sample 0 rises to the top alone and then blocks of 16 go up; then
+    the levels added in order from 0. An ignored sample (``kept`` False) adds nothing and
+    moves nothing up.
+
+    >>> nll_sum(np.array([1e8, 1.0, -1e8, 1.0], np.float32)).item()
+    2.0
+    """
+    t = terms.dtype.type
+    n = terms.shape[0]
+    power = max(4, _ceil_log2(n) // 8)
+    if kept is not None and not kept.all():
+        # ignored samples move the flushes: replay the loop (rare, and short of float arrays)
+        partial = [t(0)] * 8
+        mask = (1 << power) - 1
+        for i in np.flatnonzero(kept).tolist():
+            partial[0] = t(partial[0] + terms[i])
+            for j in range(7):
+                if i & (mask << (j * power)):
+                    break
+                partial[j + 1], partial[j] = t(partial[j + 1] + partial[j]), t(0)
+        total = t(0)
+        for p in partial:
+            total = t(total + p)
+        return np.asarray(total)
+    if n == 0:
+        return np.zeros((), terms.dtype)
+    if n <= 256:  # fewer than 16 blocks: level 0's leftover, level 1's blocks, then sample 0
+        # (numpy's chains start from their first term, not +0: a -0.0 they keep turns +0 at the end)
+        full = (n - 1) // 16 * 16
+        p0 = np.add.accumulate(terms[1 + full :])[-1] if full < n - 1 else t(0)
+        if full:
+            p0 = p0 + np.add.accumulate(np.add.accumulate(terms[1 : 1 + full].reshape(-1, 16), axis=1)[:, -1])[-1]
+        return np.asarray(p0 + terms[0] + t(0))
+    step = 1 << power
+    level, tops = terms[1:], terms[:1]  # sample 0 went up alone
+    pieces = []
+    for _ in range(7):  # levels 0 to 6: full blocks of ``step`` go up, what is left stays
+        full = level.shape[0] // step * step
+        pieces.append(_seq(level[full:]))
+        level = _block_sums(level, full, step) if full else level[:0]
+    pieces.append(_seq(np.concatenate([tops, level])))  # the top level: sample 0, then what came up
+    total = pieces[0]
+    for p in pieces[1:]:
+        total = total + p
+    return np.asarray(total + t(0))
