@@ -36,7 +36,59 @@ def _ceil_log2(x: int) -> int:
     return 1 if x <= 2 else (x - 1).bit_length()
 
 
-def _seq(a: np.ndarray) -> np.ndarray:
+@functools.lru_cache(maxsize=1)
+def _avx512() -> bool:
+    """Whether PyTorch runs its AVX512 kernels here (DispatchStub's cpu capability: AVX512VL,
+    BW and DQ and FMA in /proc/cpuinfo's flags, unless ATEN_CPU_CAPABILITY asks for less).
+    Most reductions have no AVX512 build and run their AVX2 one; the softmax kernels have one."""
+    import os
+
+    if os.environ.get("ATEN_CPU_CAPABILITY", "").lower() in ("default", "avx2", "avx"):
+        return False
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return {"avx512vl", "avx512bw", "avx512dq", "fma"} <= set(flags)
+
+
+def vec_sum(a: np.ndarray) -> np.ndarray:
+    """``vec::reduce_all`` / ``map_reduce_all`` with ``+`` over the last axis, as the softmax
+    kernels sum a row: one vector accumulator from the row's first vector (16 float / 8 double
+    lanes with AVX512, else 8 / 4), the elements past the last vector added to its first lanes,
+    then the lanes combined: float by the shuffle tree (lane i + lane i + width/2, halving),
+    double one after another; a row shorter than a vector adds its elements in order.
+
+    >>> vec_sum(np.array([[1e8, 1.0, -1e8, 1.0]], np.float32)).tolist()
+    [1.0]
+    """
+    lanes = (64 if _avx512() else 32) // a.itemsize
+    d = a.shape[-1]
+    if d < lanes:
+        return np.add.accumulate(a, axis=-1)[..., -1]
+    n = d // lanes * lanes
+    acc = _seq(_front(a[..., :n].reshape(a.shape[:-1] + (n // lanes, lanes)), a.ndim - 1), from_zero=False)
+    if n < d:  # Vec::set(acc, acc + tail, d - n)
+        acc[..., : d - n] += a[..., n:]
+    if a.dtype != np.float32:
+        return np.add.accumulate(acc, axis=-1)[..., -1]
+    while acc.shape[-1] > 1:
+        half = acc.shape[-1] // 2
+        acc = acc[..., :half] + acc[..., half:]
+    return acc[..., 0]
+
+
+def softmax_sum(a: np.ndarray, axis: int, from_zero: bool = True) -> np.ndarray:
+    """The sum over ``axis`` (kept) of the softmax kernels, float or double: over the last dim
+    the lastdim kernels' ``vec_sum``; over another, the vertical kernels' chain, one per inner
+    element, in order (``from_zero``: the forward's accumulators start at 0)."""
+    if axis == a.ndim - 1:
+        return vec_sum(a)[..., None]
+    return np.expand_dims(_seq(_front(a, axis), from_zero), axis)
+
+
+def _seq(a: np.ndarray, from_zero: bool = True) -> np.ndarray:
     """``acc = 0; for row in a: acc += row`` along axis 0 (one chain, in order).
 
     numpy adds pairwise only along the axis its inner loop runs over; when another axis of
@@ -47,12 +99,14 @@ def _seq(a: np.ndarray) -> np.ndarray:
     starting that one's chain from it (the callers skip empty chains on that ground).
     """
     n = a.shape[0]
+    zero = a.dtype.type(0) if from_zero else None  # (else the chain starts from the first row)
     if n <= 1:
-        return a[0] + a.dtype.type(0) if n else np.zeros(a.shape[1:], a.dtype)
+        return (a[0] + zero if from_zero else a[0].copy()) if n else np.zeros(a.shape[1:], a.dtype)
     s0 = abs(a.strides[0])
     if any(0 < abs(st) < s0 and size > 1 for st, size in zip(a.strides[1:], a.shape[1:])):
-        return np.add.reduce(a, axis=0, initial=0)
-    return np.add.accumulate(a, axis=0)[-1] + a.dtype.type(0)
+        return np.add.reduce(a, axis=0, initial=zero)
+    res = np.add.accumulate(a, axis=0)[-1]
+    return res + zero if from_zero else res
 
 
 def _block_sums(a: np.ndarray, full: int, step: int) -> np.ndarray:
@@ -582,3 +636,48 @@ def nll_sum(terms: np.ndarray, kept: np.ndarray | None = None) -> np.ndarray:
     for p in pieces[1:]:
         total = total + p
     return np.asarray(total + t(0))
+
+
+def _kernel_float(a: np.ndarray) -> bool:
+    """Float or double with at least one dim: what the softmax kernels replayed here take (half
+    goes through float in other kernels)."""
+    return a.ndim > 0 and a.dtype in (np.float32, np.float64)
+
+
+def softmax_data(w: np.ndarray, axis: int, log: bool) -> np.ndarray:
+    """softmax / log_softmax of float or double ``w`` over ``axis`` as SoftMaxKernel.cpp computes
+    them: ``e = exp(x - max)`` and its sum (``softmax_sum``), then ``x - max - log(sum)``, or
+    ``e * (1 / sum)`` (last dim) / ``e / sum`` (another). numpy's exp and log may differ from
+    PyTorch's vectorised ones in the last bit; the order of the additions is PyTorch's.
+
+    >>> softmax_data(np.array([[0.0, 0.0]], np.float32), 1, log=True).tolist()
+    [[-0.6931471824645996, -0.6931471824645996]]
+    """
+    z = w - w.max(axis=axis, keepdims=True, initial=-np.inf)
+    e = np.exp(z)
+    s = softmax_sum(e, axis)
+    if log:
+        return z - np.log(s)
+    return e * (w.dtype.type(1) / s) if axis == w.ndim - 1 else e / s
+
+
+def softmax_backward_data(g: np.ndarray, r: np.ndarray, axis: int, log: bool) -> np.ndarray:
+    """_softmax_backward_data / _log_softmax_backward_data on CPU (float, double):
+    ``(g - sum(g * r)) * r`` and ``g - exp(r) * sum(g)``, summed as the kernels do: over the last
+    dim by ``vec_sum`` (from the first vector); over another, a chain per inner element from 0,
+    softmax's with fused multiply-adds (``sum = fma(g, r, sum)``).
+
+    >>> softmax_backward_data(np.ones((1, 3)), np.zeros((1, 3)), 1, log=True).tolist()
+    [[-2.0, -2.0, -2.0]]
+    """
+    last = axis == g.ndim - 1
+    if log:
+        s = vec_sum(g)[..., None] if last else softmax_sum(g, axis)
+        return g - np.exp(r) * s
+    if last:
+        return (g - vec_sum(g * r)[..., None]) * r
+    gs, rs = _front(g, axis), _front(r, axis)
+    s = np.zeros(gs.shape[1:], g.dtype)
+    for gk, rk in zip(gs, rs):
+        s = _fmadd(gk, rk, s)
+    return (g - np.expand_dims(s, axis)) * r
