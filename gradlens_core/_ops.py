@@ -2768,7 +2768,10 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         refuse_given(("linalg_vector_norm", False), (input, p, dims, keepdim), _DIM_KEEPDIM)
         raise
     d = input._data
-    res = _ns.reduced((((np.abs(d) ** p).sum(axis=dims, keepdims=keepdim)) ** (1.0 / p)).astype(d.dtype))
+    res = _reduce.norm2_data(d, tuple(dims), keepdim) if p == 2 else None  # PyTorch's order where replayed
+    if res is None:
+        res = (((np.abs(d) ** p).sum(axis=dims, keepdims=keepdim)) ** (1.0 / p)).astype(d.dtype)
+    res = _ns.reduced(res)
     # the backward sees the dims as given: none (all reduced) are not unsqueezed back
     ctx = (p, () if _all_dims(dim) else dims, keepdim, dim)  # dim as given: PyTorch's ``_saved_dim``
     out = _wrap(res)

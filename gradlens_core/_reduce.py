@@ -681,3 +681,36 @@ def softmax_backward_data(g: np.ndarray, r: np.ndarray, axis: int, log: bool) ->
     for gk, rk in zip(gs, rs):
         s = _fmadd(gk, rk, s)
     return (g - np.expand_dims(s, axis)) * r
+
+
+def norm2_data(x: np.ndarray, dims: tuple, keepdim: bool = False):
+    """``linalg.vector_norm(x, 2, dims)`` of float or double ``x`` through ReduceOpsKernel.cpp's
+    vectorised last-dim path (one reduced dim, contiguous): per row, squares added into the
+    lanes of one AVX2 vector from 0, the lanes added in order, then the elements past the last
+    vector (as GCC compiled that loop: float's in 4-lane pieces of rounded squares first, the
+    rest with fused multiply-adds; double's all fused), then ``sqrt``. None where PyTorch takes
+    another path (binary_kernel_reduce's NormTwoOps), left to numpy.
+
+    >>> norm2_data(np.array([3.0, 4.0], np.float32), (0,)).item()
+    5.0
+    """
+    if x.dtype not in (np.float32, np.float64) or x.size == 0:
+        return None
+    dims = tuple(sorted(d % x.ndim for d in dims)) if x.ndim else ()
+    x = _strided(x)
+    its, perm = _iteration(x.shape, tuple(st // x.itemsize for st in x.strides), dims)
+    if not (its[0][2] and its[0][1] == 1) or any(r for *_, r in its[1:]):
+        return None
+    rows = x.transpose(perm).reshape(-1, its[0][0])
+    lanes, piece = _VEC_BYTES // x.itemsize, 4  # (double's tail is shorter than 4: all fused)
+    n = rows.shape[1] // lanes * lanes
+    sq = rows[:, :n] * rows[:, :n]
+    acc = _seq(sq.reshape(rows.shape[0], n // lanes, lanes).transpose(1, 0, 2))  # (rows, lanes)
+    total = np.add.accumulate(acc, axis=1)[:, -1]
+    rest = rows.shape[1] - n
+    for k in range(n, rows.shape[1]):
+        xk = rows[:, k]
+        total = total + xk * xk if k < n + rest // piece * piece else _fmadd(xk, xk, total)
+    out_shape = tuple(1 if k in dims else s for k, s in enumerate(x.shape))
+    res = np.sqrt(total).reshape(out_shape)
+    return _own(res if keepdim else res.reshape([s for k, s in enumerate(x.shape) if k not in dims]))
