@@ -233,7 +233,9 @@ def _iteration(shape, strides, dims):
                 merged[-1] = (psize * size, ps, po, pred)
                 continue
         merged.append((size, s, o, red))
-    perm = tuple(k for k in range(len(shape)) if shape[k] == 1) + tuple(k for k in reversed(inner_first) if shape[k] > 1)
+    perm = tuple(k for k in range(len(shape)) if shape[k] == 1) + tuple(
+        k for k in reversed(inner_first) if shape[k] > 1
+    )
     return [(size, s, red) for size, s, _, red in merged] or [(1, 1, True)], perm
 
 
