@@ -690,8 +690,9 @@ def norm2_data(x: np.ndarray, dims: tuple, keepdim: bool = False):
     vectorised last-dim path (one reduced dim, contiguous): per row, squares added into the
     lanes of one AVX2 vector from 0, the lanes added in order, then the elements past the last
     vector (as GCC compiled that loop: float's in 4-lane pieces of rounded squares first, the
-    rest with fused multiply-adds; double's all fused), then ``sqrt``. None where PyTorch takes
-    another path (binary_kernel_reduce's NormTwoOps), left to numpy.
+    rest with fused multiply-adds; double's all fused), then ``sqrt``. Otherwise
+    binary_kernel_reduce's NormTwoOps, one chain per output; None (left to numpy) where that
+    is split over threads.
 
     >>> norm2_data(np.array([3.0, 4.0], np.float32), (0,)).item()
     5.0
@@ -701,8 +702,17 @@ def norm2_data(x: np.ndarray, dims: tuple, keepdim: bool = False):
     dims = tuple(sorted(d % x.ndim for d in dims)) if x.ndim else ()
     x = _strided(x)
     its, perm = _iteration(x.shape, tuple(st // x.itemsize for st in x.strides), dims)
+    out_shape = tuple(1 if k in dims else s for k, s in enumerate(x.shape))
     if not (its[0][2] and its[0][1] == 1) or any(r for *_, r in its[1:]):
-        return None
+        # binary_kernel_reduce's NormTwoOps: ``acc + x * x`` from 0 in iteration order, one
+        # chain per output (a small one: past the grain size PyTorch splits it over threads)
+        if x.size // max(1, int(np.prod(out_shape))) >= _GRAIN_SIZE:
+            return None
+        red = [k for k in perm if k in dims]  # outermost first
+        kept = [k for k in range(x.ndim) if k not in dims]
+        cols = x.transpose(red + kept).reshape((-1,) + tuple(x.shape[k] for k in kept))
+        res = np.sqrt(_seq(cols * cols)).reshape(out_shape)
+        return _own(res if keepdim else res.reshape([s for k, s in enumerate(x.shape) if k not in dims]))
     rows = x.transpose(perm).reshape(-1, its[0][0])
     lanes, piece = _VEC_BYTES // x.itemsize, 4  # (double's tail is shorter than 4: all fused)
     n = rows.shape[1] // lanes * lanes
@@ -713,6 +723,5 @@ def norm2_data(x: np.ndarray, dims: tuple, keepdim: bool = False):
     for k in range(n, rows.shape[1]):
         xk = rows[:, k]
         total = total + xk * xk if k < n + rest // piece * piece else _fmadd(xk, xk, total)
-    out_shape = tuple(1 if k in dims else s for k, s in enumerate(x.shape))
     res = np.sqrt(total).reshape(out_shape)
     return _own(res if keepdim else res.reshape([s for k, s in enumerate(x.shape) if k not in dims]))
