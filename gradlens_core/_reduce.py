@@ -597,8 +597,8 @@ def nll_sum(terms: np.ndarray, kept: np.ndarray | None = None) -> np.ndarray:
     the levels added in order from 0. An ignored sample (``kept`` False) adds nothing and
     moves nothing up.
 
-    >>> nll_sum(np.array([1e8, 1.0, -1e8, 1.0], np.float32)).item()
-    2.0
+    >>> nll_sum(np.array([1.0, 1e8, 1.0, -1e8], np.float32)).item()  # numpy's sum: 0.0
+    1.0
     """
     t = terms.dtype.type
     n = terms.shape[0]
