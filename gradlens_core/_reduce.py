@@ -725,3 +725,74 @@ def norm2_data(x: np.ndarray, dims: tuple, keepdim: bool = False):
         total = total + xk * xk if k < n + rest // piece * piece else _fmadd(xk, xk, total)
     res = np.sqrt(total).reshape(out_shape)
     return _own(res if keepdim else res.reshape([s for k, s in enumerate(x.shape) if k not in dims]))
+
+
+def _prod_sum(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``vec::map2_reduce_all(x * y, +)`` over the last axis as layer_norm_kernel.cpp's AVX2 build
+    compiled it: products added into 8 float / 4 double lanes from the first vector's, the
+    tail's products fused into the first lanes (``acc + x * y`` contracted there), the lanes
+    then combined (float's shuffle tree, double's in order); a row shorter than a vector in
+    order."""
+    lanes = _VEC_BYTES // p.itemsize
+    d = p.shape[-1]
+    if d < lanes:
+        return np.add.accumulate(p * q, axis=-1)[..., -1]
+    n = d // lanes * lanes
+    prods = (p[..., :n] * q[..., :n]).reshape(p.shape[:-1] + (n // lanes, lanes))
+    acc = _seq(_front(prods, p.ndim - 1), from_zero=False)
+    if n < d:
+        acc[..., : d - n] = _fmadd(p[..., n:].copy(), np.ascontiguousarray(q[..., n:]), acc[..., : d - n].copy())
+    if p.dtype != np.float32:
+        return np.add.accumulate(acc, axis=-1)[..., -1]
+    while acc.shape[-1] > 1:
+        half = acc.shape[-1] // 2
+        acc = acc[..., :half] + acc[..., half:]
+    return acc[..., 0]
+
+
+def layer_norm_backward_data(dy: np.ndarray, x: np.ndarray, mean: np.ndarray, rstd: np.ndarray, gamma, mask):
+    """layer_norm_kernel.cpp ``LayerNormBackwardKernelImplInternal`` (float, double) on rows
+    (M, N), as its AVX2 build computes it (where GCC fused a multiply-add, so does this):
+    ``ds = sum(dy * x * gamma)``, ``db = sum(dy * gamma)`` (``_prod_sum``), ``b = fma(db, mean,
+    -ds) * rstd**3 / N``, ``c = fma(-b, mean, -(db * rstd / N))``, ``dx = fma(b, x, rstd * dy *
+    gamma) + c``; dgamma and dbeta in one buffer per thread over its share of the rows
+    (``fma(dy, fma(rstd, x, -rstd * mean), buf)`` and ``buf + dy``), the buffers then added
+    from 0. Returns (dx, dgamma, dbeta), None where ``mask`` does not ask.
+
+    >>> dx = layer_norm_backward_data(np.ones((1, 2)), np.array([[0.0, 2.0]]), np.ones(1), np.ones(1), None, (1, 0, 0))[0]
+    >>> dx.tolist()
+    [[0.0, 0.0]]
+    """
+    t = x.dtype.type
+    m, n = x.shape
+    dx = dgamma = dbeta = None
+    g = None if gamma is None else np.broadcast_to(gamma, x.shape)
+    if mask[0]:
+        scale = t(1) / t(n)
+        ones = np.ones_like(dy)
+        ds = _prod_sum(dy, x) if g is None else _prod_sum(dy * x, g)
+        db = _prod_sum(dy, ones if g is None else g)
+        b = _fmadd(db, mean, -ds) * rstd * rstd * rstd * scale
+        c = _fmadd(-b, mean, -(db * rstd * scale))
+        ady = rstd[:, None] * dy if g is None else rstd[:, None] * dy * g
+        dx = _fmadd(np.ascontiguousarray(np.broadcast_to(b[:, None], x.shape)), x, ady) + c[:, None]
+    if mask[1] or mask[2]:
+        threads = _intraop_threads()
+        chunk = -(-m // min(threads, m))
+        shares = -(-m // chunk)
+        pad = shares * chunk - m  # (zero rows add nothing: fma(0, 0, buf) is buf)
+        dyp = np.concatenate([dy, np.zeros((pad, n), x.dtype)]).reshape(shares, chunk, n)
+        if mask[1]:
+            h = _fmadd(
+                np.broadcast_to(rstd[:, None], x.shape).copy(),
+                x,
+                np.broadcast_to((-rstd * mean)[:, None], x.shape).copy(),
+            )
+            hp = np.concatenate([h, np.zeros((pad, n), x.dtype)]).reshape(shares, chunk, n)
+            buf = np.zeros((shares, n), x.dtype)
+            for i in range(chunk):  # each step rounds on the last: one row of every share at a time
+                buf = _fmadd(dyp[:, i].copy(), hp[:, i].copy(), buf)
+            dgamma = _seq(buf)
+        if mask[2]:
+            dbeta = _seq(_seq(dyp.swapaxes(0, 1)))
+    return dx, dgamma, dbeta
