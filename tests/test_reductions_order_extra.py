@@ -163,3 +163,25 @@ def test_chain_helper_adds_in_order_whatever_the_layout(shape):
     for view in (a, np.swapaxes(a, 0, -1).copy().swapaxes(0, -1), a[::1, ...]):
         expected = np.add.accumulate(view, axis=0)[-1] + np.float32(0)
         assert _reduce._seq(view).tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(
+    "shape,k", [((3, 8), 1), ((20, 10), 1), ((33, 17), 1), ((64, 100), 1), ((4, 5, 6), 2), ((5,), 1)]
+)
+def test_layer_norm_backward(shape, k, dtype):
+    # LayerNormBackwardKernelImplInternal: its sums, its fused multiply-adds, and dgamma/dbeta
+    # summed in one buffer per thread's share of the rows
+    rng = np.random.default_rng(sum(shape))
+    x = (rng.standard_normal(shape) * 2 + 1).astype(dtype)
+    ns = shape[-k:]
+    w, b = rng.standard_normal(ns).astype(dtype), rng.standard_normal(ns).astype(dtype)
+    dy = rng.standard_normal(shape).astype(dtype)
+    for affine in (False, True):
+        grads = []
+        for lib in (g, torch):
+            xt = lib.tensor(x, requires_grad=True)
+            wt, bt = (lib.tensor(w, requires_grad=True), lib.tensor(b, requires_grad=True)) if affine else (None, None)
+            lib.nn.functional.layer_norm(xt, ns, wt, bt).backward(lib.tensor(dy))
+            grads.append([bits(t.grad) for t in ((xt, wt, bt) if affine else (xt,))])
+        assert grads[0] == grads[1], affine
