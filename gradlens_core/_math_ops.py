@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from . import _dtype, _ns
+from . import _dtype, _ns, _reduce
 from ._argparse import MISSING, refuse, refuse_extra, refuse_given
 from ._autograd import backward_formula, node_class
 from ._ops import (
@@ -326,7 +326,8 @@ def logsumexp(input, dim=None, keepdim=False, *, _call=("logsumexp", False)):
         if data.size:
             maxes = np.amax(data, axis=dims, keepdims=True)
             maxes = np.where(np.abs(maxes) == np.inf, data.dtype.type(0), maxes)
-            total = np.sum(np.exp(data - maxes), axis=dims, keepdims=keepdim)
+            # at::sum_out of the exps: PyTorch's order of additions (the exps are numpy's)
+            total = _reduce.sum_data(np.exp(data - maxes), tuple(dims), keepdim)
             res = np.log(total) + (maxes if keepdim else np.squeeze(maxes, dims))
         else:
             res = np.log(np.sum(np.exp(data), axis=dims, keepdims=keepdim))

@@ -2832,7 +2832,10 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         refuse_given(("linalg_vector_norm", False), (input, p, dims, keepdim), _DIM_KEEPDIM)
         raise
     d = input._data
-    res = _ns.reduced((((np.abs(d) ** p).sum(axis=dims, keepdims=keepdim)) ** (1.0 / p)).astype(d.dtype))
+    res = _reduce.norm2_data(d, tuple(dims), keepdim) if p == 2 else None  # PyTorch's order where replayed
+    if res is None:
+        res = (((np.abs(d) ** p).sum(axis=dims, keepdims=keepdim)) ** (1.0 / p)).astype(d.dtype)
+    res = _ns.reduced(res)
     # the backward sees the dims as given: none (all reduced) are not unsqueezed back
     ctx = (p, () if _all_dims(dim) else dims, keepdim, dim)  # dim as given: PyTorch's ``_saved_dim``
     out = _wrap(res)
@@ -3185,12 +3188,21 @@ def _softmax_backward_data(g, r, dim, ns):
     (grad_output * output).sum(dim, True))``; one node (SoftmaxBackwardDataBackward0, saving
     grad_output and output) under create_graph."""
     if ns.records_graph:
-        gd, rd = g._data, r._data
-        values = rd * (gd - np.sum(gd * rd, axis=dim, keepdims=True))
+        values = _softmax_backward_values(g._data, r._data, dim, log=False)
         return record(
             _wrap(_arr(values)), _SoftmaxBackwardDataBackward0, (g, r), (g, r), ctx=dim, op="softmax_backward"
         )
-    return r * (g - ns.sum(g * r, dim, True))
+    return _softmax_backward_values(g, r, dim, log=False)
+
+
+def _softmax_backward_values(gd, rd, dim, log):
+    """The values of (log_)softmax's backward kernel: float and double in the kernels' order
+    (``_reduce.softmax_backward_data``), others in numpy's."""
+    if _reduce._kernel_float(gd) and gd.dtype == rd.dtype:
+        return _reduce.softmax_backward_data(gd, rd, dim % gd.ndim, log)
+    if log:
+        return gd - np.exp(rd) * np.sum(gd, axis=dim, keepdims=True)
+    return rd * (gd - np.sum(gd * rd, axis=dim, keepdims=True))
 
 
 def _softmax_bdb(node, gg, ns):
@@ -3223,11 +3235,10 @@ def _log_softmax_backward_data(g, r, dim, ns):
     output.exp() * grad_output.sum(dim, True)``; one node (LogSoftmaxBackwardDataBackward0,
     saving grad_output and output) under create_graph."""
     if ns.records_graph:
-        gd, rd = g._data, r._data
-        values = gd - np.exp(rd) * np.sum(gd, axis=dim, keepdims=True)
+        values = _softmax_backward_values(g._data, r._data, dim, log=True)
         node = _LogSoftmaxBackwardDataBackward0
         return record(_wrap(_arr(values)), node, (g, r), (g, r), ctx=dim, op="log_softmax_backward")
-    return g - ns.exp(r) * ns.sum(g, dim, True)
+    return _softmax_backward_values(g, r, dim, log=True)
 
 
 def _log_softmax_bdb(node, gg, ns):
@@ -3283,6 +3294,8 @@ def softmax(input, dim=None, dtype=None, _stacklevel=3):
     input, d, axis = _softmax_data(input, dim, dtype, "softmax")
     if not d.size:  # an empty tensor runs no kernel (of any dtype)
         res = np.empty(d.shape, d.dtype)
+    elif _reduce._kernel_float(d):
+        res = _arr(_reduce.softmax_data(d, axis, log=False))  # in the kernel's order of additions
     else:
         w = _wide(d)
         e = np.exp(w - _shift(w, axis))
@@ -3300,6 +3313,9 @@ def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
         res = np.empty(d.shape, d.dtype)
     elif d.dtype == np.float16 and axis == d.ndim - 1:
         res = _half_log_softmax_lastdim(d)
+    elif _reduce._kernel_float(d):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            res = _arr(_reduce.softmax_data(d, axis, log=True))  # in the kernel's order of additions
     else:
         w = _wide(d)
         z = w - _shift(w, axis)

@@ -112,6 +112,23 @@ def _layer_norm_grads(g, x, w, mean, rstd, axes, mask):
     and ``dy = grad * weight``, ``dx = rstd * (dy - mean(dy) - x_hat * mean(dy * x_hat))``,
     ``dweight = sum(grad * x_hat)``, ``dbias = sum(grad)`` over the leading dims; each only
     where ``mask`` asks for it."""
+    if x.dtype in (np.float32, np.float64) and g.dtype == x.dtype and (w is None or w.dtype == x.dtype) and x.size:
+        # the kernel's own order of additions and fused multiply-adds (_reduce)
+        rows = (x.shape[: x.ndim - len(axes)], math.prod(x.shape[a] for a in axes))
+        grads = _reduce.layer_norm_backward_data(
+            np.ascontiguousarray(g).reshape(-1, rows[1]),
+            np.ascontiguousarray(x).reshape(-1, rows[1]),
+            mean.reshape(-1).astype(x.dtype),
+            rstd.reshape(-1).astype(x.dtype),
+            None if w is None else w.reshape(-1),
+            mask,
+        )
+        dx, dw, db = grads
+        return (
+            None if dx is None else dx.reshape(x.shape),
+            None if dw is None else dw.reshape(x.shape[x.ndim - len(axes) :]),
+            None if db is None else db.reshape(x.shape[x.ndim - len(axes) :]),
+        )
     wide = np.float64 if x.dtype.itemsize < 8 else x.dtype
     gw, xw = g.astype(wide), x.astype(wide)
     x_hat = (xw - mean) * rstd

@@ -185,14 +185,19 @@ def _nll_loss_values(x: np.ndarray, target: np.ndarray, weight, reduction: int, 
     picked = np.take_along_axis(xb, safe[:, None], axis=1)[:, 0]
     # ignored targets give +0, not -0 (PyTorch writes 0 there rather than computing -x * 0)
     losses = np.where(valid, -picked * w, 0)  # ignored targets give +0, not -x * 0
-    total = np.asarray(w.sum(dtype=x.dtype)) if reduction != NONE else np.zeros((), x.dtype)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if reduction == NONE:
-            out = losses if x.ndim > 1 else losses.reshape(())
-        elif reduction == MEAN:
-            out = np.asarray(losses.sum(dtype=x.dtype) / total)
-        else:
-            out = np.asarray(losses.sum(dtype=x.dtype))
+    if reduction == NONE:
+        return (losses if x.ndim > 1 else losses.reshape(())), np.zeros((), x.dtype)
+    # the loss and the weights summed as nll_loss_out_frame adds them, sample by sample (in
+    # C order of the batch and spatial dims); without weights the total is the count kept
+    kept = valid.ravel()
+    if w_np is None:
+        total = np.asarray(x.dtype.type(np.count_nonzero(kept)))
+    else:
+        total = _reduce.nll_sum(w.ravel(), kept)
+    out = _reduce.nll_sum(losses.ravel(), kept)
+    if reduction == MEAN:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = np.asarray(out / total)
     return out, total
 
 
