@@ -76,6 +76,7 @@ from ._grad_mode import (
 from ._handles import RemovableHandle
 from ._logic import all, any, argwhere, masked_select, nonzero
 from ._math_ops import addcdiv, addcmul, cross, erf, expm1, hypot, logsumexp
+from ._more_functions import *  # noqa: F403  (its __all__: torch functions and legacy types)
 from ._ops import (
     abs,
     absolute,
@@ -215,6 +216,7 @@ def detach(input: Tensor) -> Tensor:
 
 
 def get_default_dtype() -> dtype:
+    """The default float dtype (``set_default_dtype``'s)."""
     from . import _dtype
 
     return _dtype.default_float

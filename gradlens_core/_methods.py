@@ -6,7 +6,19 @@ import numbers
 
 import numpy as np
 
-from . import _arrange, _cumulative, _dtype, _factories, _logic, _math_ops, _ops, _order_stats, _random, _views
+from . import (
+    _arrange,
+    _cumulative,
+    _dtype,
+    _factories,
+    _logic,
+    _math_ops,
+    _more_functions,
+    _ops,
+    _order_stats,
+    _random,
+    _views,
+)
 from ._argparse import MISSING, entry, refuse, refuse_extra
 from ._tensor import Tensor
 from ._warn import warn_once
@@ -257,6 +269,7 @@ _METHODS = {
     "diag": entry(_arrange.diag, "diag", True),
     "__getitem__": _views.getitem,
     "__setitem__": _views.setitem,
+    **_more_functions.METHODS,
 }
 
 

@@ -212,7 +212,7 @@ def _compute(fn, a, b, inputs=()):
 
 def _float_data(x: Tensor) -> np.ndarray:
     d = x._data
-    return d if d.dtype.kind == "f" else d.astype(np.float32)
+    return d if d.dtype.kind == "f" else d.astype(_dtype.default_float.np)
 
 
 # ============================================================================ arithmetic
@@ -1214,7 +1214,7 @@ def _unary(name, np_fn, save_input=False, save_output=False, float_only=True, qu
             if kind == "b":
                 _check_kernel(input, op)
             if float_only:
-                data = data.astype(np.float32)
+                data = data.astype(_dtype.default_float.np)  # (set_default_dtype)
         if quiet:
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 res = np_fn(data)

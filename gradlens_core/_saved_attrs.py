@@ -207,6 +207,13 @@ _register(
     result=RESULT,
 )
 _register("AddBackward0 SubBackward0 RsubBackward1", alpha=ctx())
+# (_more_functions)
+_register("SinhBackward0 CoshBackward0 AsinBackward0 AcosBackward0 NanToNumBackward0", self=SELF)
+_register("TanBackward0 Exp2Backward0", result=RESULT)
+_register("LogitBackward0", self=Saved(0), eps=number(1))
+_register("NormalBackward1", mean_sym_sizes=sizes())
+_register("NormalBackward2", std_sym_sizes=sizes())
+_register("NormalBackward3", mean_sym_sizes=sizes(), std_sym_sizes=sizes(1))
 _register("MulBackward0 DivBackward0", other=Saved(0), self=Saved(1))
 _register("DivBackward2", other=Saved(0), self=Saved(1), rounding_mode=ctx())
 _register("MulBackward1 DivBackward1", other=ctx())

@@ -1,0 +1,493 @@
+"""More of torch's functions, with PyTorch's nodes and saved values: elementwise math
+(``sinh``, ``cosh``, ``asin``, ``acos``, ``tan``, ``exp2``, ``frac``, ``logit``,
+``float_power``, ``nan_to_num``, ``logical_xor``), ``normal``, ``can_cast``,
+``set_default_dtype``, the legacy constructors (``torch.FloatTensor`` ...), the shape
+functions PyTorch composes from views and joins (``broadcast_to``, ``atleast_1d``,
+``vstack``, ``tensor_split``, ``rot90``, ``kron``, ``tensordot`` ...), reductions and scans
+(``count_nonzero``, ``std_mean``, ``var_mean``, ``aminmax``, ``cummax``/``cummin``, ``diff``)
+and the matrix products ``baddbmm`` and ``addmv``.
+
+Where PyTorch's own implementation is composite (CompositeImplicitAutograd), the function is
+written from the ops it calls, so that the recorded nodes are PyTorch's.
+
+>>> import gradlens_core as torch
+>>> torch.sinh(torch.tensor([0.0, 1.0], requires_grad=True))
+tensor([0.0000, 1.1752], grad_fn=<SinhBackward0>)
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+import numbers
+
+import numpy as np
+
+from . import _dtype, _ops, _views
+from ._autograd import backward_formula, node_class
+from ._ops import _inplace_unary, _snapshot, _unary, _write
+from ._tensor import Tensor, check_inplace, check_internal_overlap, finish_inplace, needs_grad, record
+
+_wrap = Tensor._wrap
+
+
+def _np_or_method(ns, name, x):
+    """``x.<name>()`` under create_graph (recorded), numpy's ``np.<name>(x)`` otherwise."""
+    return getattr(x, name)() if ns.records_graph else getattr(np, name)(x)
+
+
+# ============================================================================ elementwise
+
+
+@backward_formula("SinhBackward0")
+def _sinh_bw(node, g, ns):
+    (x,) = node.unpack(ns)
+    return (g * _np_or_method(ns, "cosh", x),)  # derivatives.yaml: grad * self.cosh().conj()
+
+
+@backward_formula("CoshBackward0")
+def _cosh_bw(node, g, ns):
+    (x,) = node.unpack(ns)
+    return (g * _np_or_method(ns, "sinh", x),)
+
+
+@backward_formula("AsinBackward0")
+def _asin_bw(node, g, ns):
+    (x,) = node.unpack(ns)
+    return (g / ns.sqrt(-x * x + 1),)  # grad * (-self * self + 1).rsqrt()
+
+
+@backward_formula("AcosBackward0")
+def _acos_bw(node, g, ns):
+    (x,) = node.unpack(ns)
+    return (g * -(1 / ns.sqrt(-x * x + 1)),)  # grad * -((-self * self + 1).rsqrt())
+
+
+@backward_formula("TanBackward0")
+def _tan_bw(node, g, ns):
+    (r,) = node.unpack(ns)
+    return (g * (r * r + 1),)  # grad * (1 + result.pow(2))
+
+
+@backward_formula("Exp2Backward0")
+def _exp2_bw(node, g, ns):
+    (r,) = node.unpack(ns)
+    return (g * r * math.log(2.0),)  # grad * result * M_LN2
+
+
+@backward_formula("FracBackward0")
+def _frac_bw(node, g, ns):
+    return (g,)
+
+
+def _np_exp2(x):
+    return np.exp2(x)
+
+
+def _np_frac(x):
+    return x - np.trunc(x)
+
+
+sinh = _unary("SinhBackward0", np.sinh, save_input=True, quiet=True)
+cosh = _unary("CoshBackward0", np.cosh, save_input=True, quiet=True)
+asin = _unary("AsinBackward0", np.arcsin, save_input=True, quiet=True)
+acos = _unary("AcosBackward0", np.arccos, save_input=True, quiet=True)
+tan = _unary("TanBackward0", np.tan, save_output=True, quiet=True)
+exp2 = _unary("Exp2Backward0", _np_exp2, save_output=True, quiet=True)
+_frac = _unary("FracBackward0", _np_frac, float_only=False)
+
+sinh_ = _inplace_unary("SinhBackward0", np.sinh, save_input=True)
+cosh_ = _inplace_unary("CoshBackward0", np.cosh, save_input=True)
+asin_ = _inplace_unary("AsinBackward0", np.arcsin, save_input=True)
+acos_ = _inplace_unary("AcosBackward0", np.arccos, save_input=True)
+tan_ = _inplace_unary("TanBackward0", np.tan, save_output=True)
+exp2_ = _inplace_unary("Exp2Backward0", _np_exp2, save_output=True)
+_frac_ = _inplace_unary("FracBackward0", _np_frac, float_only=False)
+sign_ = _inplace_unary("SignBackward0", _ops._np_sign, float_only=False)
+reciprocal_ = _inplace_unary("ReciprocalBackward0", np.reciprocal, save_output=True)
+
+
+def _float_only(input, kernel):
+    if input._data.dtype.kind != "f":
+        raise _ops.no_kernel(kernel, input.dtype)
+
+
+def frac(input):
+    """``input - trunc(input)`` (FracBackward0; floats only, as PyTorch's kernel).
+
+    >>> import gradlens_core as torch
+    >>> torch.frac(torch.tensor([1.5, -2.25]))
+    tensor([ 0.5000, -0.2500])
+    """
+    _float_only(input, "frac_cpu")
+    return _frac(input)
+
+
+def frac_(self):
+    """In-place ``frac`` (FracBackward0)."""
+    _float_only(self, "frac_cpu")
+    return _frac_(self)
+
+
+def _logit_values(data, eps):
+    if eps is not None:
+        data = np.clip(data, data.dtype.type(eps), data.dtype.type(1 - eps))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(data / (1 - data))
+
+
+def logit(input, eps=None):
+    """``log(p / (1 - p))``, with ``p`` clamped to ``[eps, 1 - eps]`` when ``eps`` is given
+    (LogitBackward0: saves self and eps).
+
+    >>> import gradlens_core as torch
+    >>> torch.logit(torch.tensor([0.5, 0.75]))
+    tensor([0.0000, 1.0986])
+    """
+    data = input._data
+    if data.dtype.kind != "f":
+        data = data.astype(_dtype.default_float.np)
+    res = np.asarray(_logit_values(data, eps))
+    return record(_wrap(res), node_class("LogitBackward0"), (input,), (input, eps), op="logit")
+
+
+def logit_(self, eps=None):
+    """In-place ``logit`` (LogitBackward0: saves the old self and eps)."""
+    op = "logit_"
+    check_inplace(self, op)
+    check_internal_overlap(self, op)
+    saved = (_snapshot(self), eps) if needs_grad(self) else ()
+    _write(self, _logit_values(self._data, eps), op, _dtype.float_result(self.dtype))
+    return finish_inplace(self, op, node_class("LogitBackward0"), (self,), saved)
+
+
+@backward_formula("LogitBackward0")
+def _logit_bw(node, g, ns):
+    # logit_backward(grad, self, eps): grad / (self * (1 - self)), 0 outside [eps, 1 - eps]
+    # when eps is given, nan outside [0, 1] when not
+    x, eps = node.unpack(ns)
+    res = g / (x * (1 - x))
+    if eps is None:
+        outside = (x < 0) | (x > 1)
+        return (ns.masked_fill(res, outside, float("nan")),)
+    return (ns.masked_fill(res, (x < eps) | (x > 1 - eps), 0.0),)
+
+
+def _nan_to_num_values(data, nan, posinf, neginf):
+    if data.dtype.kind != "f":
+        return data.copy()
+    info = np.finfo(data.dtype)
+    res = np.where(np.isnan(data), data.dtype.type(0.0 if nan is None else nan), data)
+    res = np.where(res == np.inf, info.max if posinf is None else data.dtype.type(posinf), res)
+    res = np.where(res == -np.inf, info.min if neginf is None else data.dtype.type(neginf), res)
+    return res.astype(data.dtype, copy=False)
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    """nan, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default 0 and the
+    dtype's largest and smallest values; NanToNumBackward0: saves self).
+
+    >>> import gradlens_core as torch
+    >>> torch.nan_to_num(torch.tensor([float("nan"), 1.0]))
+    tensor([0., 1.])
+    """
+    res = np.asarray(_nan_to_num_values(input._data, nan, posinf, neginf))
+    return record(_wrap(res), node_class("NanToNumBackward0"), (input,), (input,), op="nan_to_num")
+
+
+def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
+    """In-place ``nan_to_num`` (NanToNumBackward0: saves the old self)."""
+    op = "nan_to_num_"
+    check_inplace(self, op)
+    check_internal_overlap(self, op)
+    saved = (_snapshot(self),) if needs_grad(self) else ()
+    _write(self, _nan_to_num_values(self._data, nan, posinf, neginf), op)
+    return finish_inplace(self, op, node_class("NanToNumBackward0"), (self,), saved)
+
+
+@backward_formula("NanToNumBackward0")
+def _nan_to_num_bw(node, g, ns):
+    (x,) = node.unpack(ns)
+    # grad * at::isfinite(self)
+    finite = x.isfinite() if ns.records_graph else np.isfinite(x)
+    return (g * finite,)
+
+
+def float_power(input, exponent):
+    """``pow`` in float64: PyTorch's composite ``input.to(double).pow(exponent)``
+    (ToCopyBackward0, then PowBackward0 or PowBackward1).
+
+    >>> import gradlens_core as torch
+    >>> torch.float_power(torch.tensor([2, 3]), 2)
+    tensor([4., 9.], dtype=torch.float64)
+    """
+    if isinstance(input, Tensor):
+        base = input.to(_dtype.float64)
+    else:
+        base = float(input)
+    if isinstance(exponent, Tensor):
+        exponent = exponent.to(_dtype.float64)
+    elif isinstance(exponent, numbers.Number) and not isinstance(exponent, bool):
+        exponent = float(exponent)
+    if not isinstance(base, Tensor):
+        return _ops._rpow(base, exponent)
+    return _ops.pow(base, exponent)
+
+
+def float_power_(self, exponent):
+    """In-place ``float_power``: only a float64 tensor may take it, as in PyTorch."""
+    if self.dtype is not _dtype.float64:
+        raise RuntimeError(
+            f"the base given to float_power_ has dtype {self.dtype._legacy} but the operation's result requires "
+            "dtype Double"
+        )
+    if isinstance(exponent, Tensor):
+        exponent = exponent.to(_dtype.float64)
+    return self.pow_(exponent)
+
+
+def logical_xor(input, other):
+    """Elementwise ``bool(input) != bool(other)``, a bool tensor (no grad).
+
+    >>> import gradlens_core as torch
+    >>> torch.logical_xor(torch.tensor([True, False]), torch.tensor([True, True]))
+    tensor([False,  True])
+    """
+    other = _ops.as_tensor_arg(other, input)
+    try:
+        res = np.logical_xor(input._data, other._data)
+    except ValueError:
+        raise _ops.broadcast_error(input.shape, other.shape) from None
+    return _ops._nondiff(np.asarray(res), (input, other), "logical_xor")
+
+
+def logical_xor_(self, other):
+    """In-place ``logical_xor`` (into self's dtype)."""
+    other = _ops.as_tensor_arg(other, self)
+    op = "logical_xor_"
+    check_inplace(self, op, (other,))
+    _write(self, np.logical_xor(self._data, other._data).astype(self._data.dtype), op)
+    return finish_inplace(self, op, None, (self, other))
+
+
+def square_(self):
+    """In-place ``square``: ``pow_(2)`` (PowBackward0)."""
+    return self.pow_(2)
+
+
+def lerp_(self, end, weight):
+    """In-place ``lerp`` (LerpBackward0 for a number weight, LerpBackward1 for a tensor).
+
+    >>> import gradlens_core as torch
+    >>> torch.zeros(2).lerp_(torch.ones(2), 0.25)
+    tensor([0.2500, 0.2500])
+    """
+    op = "lerp_"
+    others = (end, weight) if isinstance(weight, Tensor) else (end,)
+    check_inplace(self, op, others)
+    check_internal_overlap(self, op)
+    from ._grad_mode import no_grad
+
+    with no_grad():
+        values = _ops.lerp(self.detach(), end.detach(), weight.detach() if isinstance(weight, Tensor) else weight)
+    if isinstance(weight, Tensor):
+        saved = ()
+        if needs_grad(self, end, weight):
+            saved = (_snapshot(self), end, weight) if weight.requires_grad else (None, None, weight)
+        node, inputs = node_class("LerpBackward1"), (self, end, weight)
+    else:
+        saved, node, inputs = (weight,), node_class("LerpBackward0"), (self, end)
+    _write(self, values._data, op)
+    return finish_inplace(self, op, node, inputs, saved)
+
+
+# ============================================================================ dtypes, constructors
+
+
+def can_cast(from_, to) -> bool:
+    """Whether PyTorch's type promotion lets a ``from_`` value be cast to ``to`` in place:
+    no float into an integer type, nothing but bool into bool.
+
+    >>> import gradlens_core as torch
+    >>> torch.can_cast(torch.float64, torch.int32), torch.can_cast(torch.int32, torch.float16)
+    (False, True)
+    """
+    for name, d in (("from", from_), ("to", to)):
+        if not isinstance(d, _dtype.dtype):
+            raise TypeError(
+                "can_cast(): argument '"
+                + name
+                + f"' (position {1 if name == 'from' else 2}) must be torch.dtype, not {type(d).__name__}"
+            )
+    return _dtype.can_cast(from_, to)
+
+
+def set_default_dtype(d) -> None:
+    """The dtype of float factories and Python floats (float32 at start; only float types).
+
+    >>> import gradlens_core as torch
+    >>> torch.set_default_dtype(torch.float64); torch.tensor([1.5]).dtype
+    torch.float64
+    >>> torch.set_default_dtype(torch.float32)
+    """
+    if not isinstance(d, _dtype.dtype):
+        raise TypeError(f"dtype must be a torch.dtype (got {type(d).__name__})")
+    if not d.is_floating_point:
+        raise TypeError("only floating-point types are supported as the default type")
+    _dtype.default_float = d
+
+
+class _LegacyType(type):
+    """``isinstance(x, torch.FloatTensor)``: a CPU tensor of that dtype, as PyTorch's
+    legacy tensor types answer."""
+
+    def __instancecheck__(cls, obj) -> bool:
+        return isinstance(obj, Tensor) and obj.dtype is cls._dtype
+
+    def __repr__(cls) -> str:
+        return f"<class 'torch.{cls.__name__}'>"
+
+
+def _legacy(name, d):
+    def __new__(cls, *args, **kwargs):
+        if kwargs.pop("device", None) not in (None, "cpu"):
+            raise RuntimeError(f"legacy constructor expects device type: cpu but device type: {kwargs} was passed")
+        if kwargs:
+            raise TypeError(f"new() got an unexpected keyword argument '{next(iter(kwargs))}'")
+        from ._factories import empty, tensor
+
+        if not args:
+            return empty(0, dtype=d)
+        if len(args) == 1:
+            a = args[0]
+            if isinstance(a, Tensor):
+                if a.dtype is not d:
+                    raise TypeError(f"expected {d._legacy} (got {a.dtype._legacy})")
+                return a.detach() if a.requires_grad else a
+            if isinstance(a, (list, tuple)) and not type(a).__name__ == "Size":
+                return tensor(a, dtype=d)
+            if isinstance(a, np.ndarray):
+                return tensor(a, dtype=d)
+            if isinstance(a, numbers.Integral) and not isinstance(a, bool):
+                return empty(int(a), dtype=d)
+            if type(a).__name__ == "Size":
+                return empty(*a, dtype=d)
+        if all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in args):
+            return empty(*(int(a) for a in args), dtype=d)
+        raise TypeError(
+            f"new() received an invalid combination of arguments - got ({', '.join(type(a).__name__ for a in args)}, )"
+        )
+
+    return _LegacyType(name, (), {"_dtype": d, "__new__": __new__, "__doc__": f"Legacy ``torch.{name}``."})
+
+
+FloatTensor = _legacy("FloatTensor", _dtype.float32)
+DoubleTensor = _legacy("DoubleTensor", _dtype.float64)
+HalfTensor = _legacy("HalfTensor", _dtype.float16)
+LongTensor = _legacy("LongTensor", _dtype.int64)
+IntTensor = _legacy("IntTensor", _dtype.int32)
+ShortTensor = _legacy("ShortTensor", _dtype.int16)
+CharTensor = _legacy("CharTensor", _dtype.int8)
+ByteTensor = _legacy("ByteTensor", _dtype.uint8)
+BoolTensor = _legacy("BoolTensor", _dtype.bool_)
+
+
+# ============================================================================ normal
+
+
+@backward_formula("NormalBackward1")
+def _normal1_bw(node, g, ns):
+    return (ns.zeros_like(g),)
+
+
+@backward_formula("NormalBackward2")
+def _normal2_bw(node, g, ns):
+    return (ns.zeros_like(g),)
+
+
+@backward_formula("NormalBackward3")
+def _normal3_bw(node, g, ns):
+    return (ns.zeros_like(g) if node.needs(0) else None, ns.zeros_like(g) if node.needs(1) else None)
+
+
+def _check_std(std) -> None:
+    if isinstance(std, Tensor):
+        if std.numel() and bool(np.any(std._data < 0)):
+            raise RuntimeError("normal expects all elements of std >= 0.0")
+    elif std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
+    """Normal draws, as PyTorch's overloads make them (bit for bit after ``manual_seed``):
+    ``normal(mean, std, size)`` for numbers is ``empty(size).normal_(mean, std)``; with a tensor
+    ``mean`` and a number ``std``, draws of N(0, std) plus ``mean`` (NormalBackward1); with a
+    tensor ``std``, standard draws times ``std`` plus ``mean`` (NormalBackward2, or 3 when both
+    are tensors). The grads are zero.
+
+    >>> import gradlens_core as torch
+    >>> _ = torch.manual_seed(0)
+    >>> torch.normal(2.0, 3.0, (2,))
+    tensor([6.6230, 1.1197])
+    """
+    from . import _factories, _random
+
+    gen = _random.generator_or_default(generator)
+    t_mean, t_std = isinstance(mean, Tensor), isinstance(std, Tensor)
+    if not t_mean and not t_std:
+        if size is None:
+            raise TypeError(
+                "normal() received an invalid combination of arguments - got (float, float), but expected one of:"
+            )
+        _check_std(std)
+        out = _factories.empty(*(size if isinstance(size, (tuple, list)) else (size,)), dtype=dtype)
+        _random.normal_fill(gen, out._data, float(mean), float(std), True)
+        if requires_grad:
+            out.requires_grad_(True)
+        return out
+    _check_std(std)
+    ref = mean if t_mean else std
+    if not ref.dtype.is_floating_point:
+        raise NotImplementedError(f"\"normal_kernel_cpu\" not implemented for '{ref.dtype._legacy}'")
+    if t_mean and not t_std:
+        shape = mean.shape
+        data = np.empty(shape, mean._data.dtype)
+        _random.normal_fill(gen, data, 0.0, float(std), True)
+        with np.errstate(all="ignore"):
+            res = np.asarray(data + mean._data)
+        return record(_wrap(res), node_class("NormalBackward1"), (mean,), op="normal")
+    try:
+        shape = np.broadcast_shapes(mean.shape if t_mean else (), std.shape)
+    except ValueError:
+        raise _ops.broadcast_error(mean.shape, std.shape) from None
+    data = np.empty(shape, std._data.dtype)
+    _random.normal_fill(gen, data, 0.0, 1.0, True)
+    m = mean._data if t_mean else std._data.dtype.type(mean)
+    with np.errstate(all="ignore"):
+        res = np.asarray((data * std._data).astype(data.dtype) + m).astype(data.dtype)
+    if t_mean:
+        return record(_wrap(res), node_class("NormalBackward3"), (mean, std), op="normal")
+    return record(_wrap(res), node_class("NormalBackward2"), (std,), op="normal")
+
+
+# ============================================================================ the namespace
+
+__all__ = [
+    "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor",
+    "ByteTensor", "BoolTensor",
+    "sinh", "cosh", "asin", "acos", "tan", "exp2", "frac", "logit", "float_power", "nan_to_num",
+    "logical_xor", "can_cast", "set_default_dtype", "normal",
+]  # fmt: skip
+
+# the Tensor methods (installed by _methods)
+METHODS = {
+    **{name: globals()[name] for name in ("sinh", "cosh", "asin", "acos", "tan", "exp2", "frac", "logit")},
+    **{name: globals()[name] for name in ("float_power", "nan_to_num", "logical_xor")},
+    **{name + "_": globals()[name + "_"] for name in ("sinh", "cosh", "asin", "acos", "tan", "exp2", "frac")},
+    **{name + "_": globals()[name + "_"] for name in ("logit", "float_power", "nan_to_num", "logical_xor")},
+    **{name: globals()[name] for name in ("square_", "sign_", "reciprocal_", "lerp_")},
+    "arcsin": asin,
+    "arccos": acos,
+    "arcsin_": asin_,
+    "arccos_": acos_,
+}
