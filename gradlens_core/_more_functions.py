@@ -470,13 +470,328 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     return record(_wrap(res), node_class("NormalBackward2"), (std,), op="normal")
 
 
+# ============================================================================ shapes
+
+
+def broadcast_to(input, size):
+    """``input.expand(size)`` (ExpandBackward0).
+
+    >>> import gradlens_core as torch
+    >>> torch.broadcast_to(torch.tensor([1, 2]), (2, 2))
+    tensor([[1, 2],
+            [1, 2]])
+    """
+    return _views.expand(input, *((size,) if not isinstance(size, (tuple, list)) else (tuple(size),)))
+
+
+def broadcast_tensors(*tensors):
+    """The tensors expanded to their common shape (ExpandBackward0 each; one that has it
+    already is returned as it is, as PyTorch's).
+
+    >>> import gradlens_core as torch
+    >>> [t.shape for t in torch.broadcast_tensors(torch.zeros(2, 1), torch.zeros(3))]
+    [torch.Size([2, 3]), torch.Size([2, 3])]
+    """
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    try:
+        shape = np.broadcast_shapes(*(t._data.shape for t in tensors))
+    except ValueError:
+        _ops.check_pairs_broadcast([t.shape for t in tensors])
+        raise
+    return tuple(t if t._data.shape == shape else _views.expand(t, shape) for t in tensors)
+
+
+def _atleast(fn, tensors):
+    if len(tensors) == 1:
+        if isinstance(tensors[0], Tensor):
+            return fn(tensors[0])
+        tensors = tuple(tensors[0])
+    return tuple(fn(t) for t in tensors)
+
+
+def _at_least_1d(t):
+    return _views.reshape(t, 1) if t.ndim == 0 else t
+
+
+def _at_least_2d(t):
+    if t.ndim == 0:
+        return _views.reshape(t, 1, 1)
+    return _views.unsqueeze(t, 0) if t.ndim == 1 else t
+
+
+def _at_least_3d(t):
+    if t.ndim == 0:
+        return _views.reshape(t, 1, 1, 1)
+    if t.ndim == 1:
+        return _views.unsqueeze(_views.unsqueeze(t, 0), -1)
+    return _views.unsqueeze(t, -1) if t.ndim == 2 else t
+
+
+def atleast_1d(*tensors):
+    """Each tensor with at least one dim (a 0-d one reshaped: ViewBackward0).
+
+    >>> import gradlens_core as torch
+    >>> torch.atleast_1d(torch.tensor(2.0))
+    tensor([2.])
+    """
+    return _atleast(_at_least_1d, tensors)
+
+
+def atleast_2d(*tensors):
+    """Each tensor with at least two dims (a 1-d one unsqueezed in front).
+
+    >>> import gradlens_core as torch
+    >>> torch.atleast_2d(torch.tensor([1, 2])).shape
+    torch.Size([1, 2])
+    """
+    return _atleast(_at_least_2d, tensors)
+
+
+def atleast_3d(*tensors):
+    """Each tensor with at least three dims (1-d: ``(1, n, 1)``; 2-d: ``(m, n, 1)``).
+
+    >>> import gradlens_core as torch
+    >>> torch.atleast_3d(torch.tensor([1, 2])).shape
+    torch.Size([1, 2, 1])
+    """
+    return _atleast(_at_least_3d, tensors)
+
+
+def _joined(name, tensors):
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(
+            f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, not {type(tensors).__name__}"
+        )
+    if not tensors:
+        raise RuntimeError(f"{name} expects a non-empty TensorList")
+    return tensors
+
+
+def vstack(tensors):
+    """``cat(atleast_2d(tensors), 0)`` (CatBackward0).
+
+    >>> import gradlens_core as torch
+    >>> torch.vstack([torch.tensor([1, 2]), torch.tensor([3, 4])])
+    tensor([[1, 2],
+            [3, 4]])
+    """
+    return _ops.cat(atleast_2d(_joined("vstack", tensors)), 0)
+
+
+def hstack(tensors):
+    """``cat(atleast_1d(tensors), 0 if they are 1-d else 1)`` (CatBackward0).
+
+    >>> import gradlens_core as torch
+    >>> torch.hstack([torch.tensor([1, 2]), torch.tensor([3])])
+    tensor([1, 2, 3])
+    """
+    parts = atleast_1d(_joined("hstack", tensors))
+    return _ops.cat(parts, 0 if parts[0].ndim == 1 else 1)
+
+
+def dstack(tensors):
+    """``cat(atleast_3d(tensors), 2)`` (CatBackward0).
+
+    >>> import gradlens_core as torch
+    >>> torch.dstack([torch.tensor([1, 2]), torch.tensor([3, 4])]).shape
+    torch.Size([1, 2, 2])
+    """
+    return _ops.cat(atleast_3d(_joined("dstack", tensors)), 2)
+
+
+def column_stack(tensors):
+    """The tensors as columns: 0-d and 1-d ones reshaped to ``(n, 1)``, then ``hstack``.
+
+    >>> import gradlens_core as torch
+    >>> torch.column_stack([torch.tensor([1, 2]), torch.tensor([3, 4])])
+    tensor([[1, 3],
+            [2, 4]])
+    """
+    parts = [_views.reshape(t, t.numel(), 1) if t.ndim <= 1 else t for t in _joined("column_stack", tensors)]
+    return hstack(parts)
+
+
+def swapaxes(input, axis0, axis1):
+    """``input.transpose(axis0, axis1)`` (TransposeBackward0).
+
+    >>> import gradlens_core as torch
+    >>> torch.swapaxes(torch.zeros(2, 3), 0, 1).shape
+    torch.Size([3, 2])
+    """
+    return _views.transpose(input, axis0, axis1)
+
+
+def swapdims(input, dim0, dim1):
+    """``input.transpose(dim0, dim1)`` (TransposeBackward0)."""
+    return _views.transpose(input, dim0, dim1)
+
+
+def tensor_split(input, indices_or_sections, dim=0):
+    """Slices of ``input`` along ``dim`` (SliceBackward0 views): ``n`` sections as equal as
+    may be (the first ones one longer), or split before each index given.
+
+    >>> import gradlens_core as torch
+    >>> [t.tolist() for t in torch.tensor_split(torch.arange(5), 2)]
+    [[0, 1, 2], [3, 4]]
+    """
+    if input.ndim == 0:
+        raise RuntimeError(
+            "tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims"
+        )
+    d = input._wrap_dim(dim)
+    n = input.shape[d]
+    spec = indices_or_sections
+    if isinstance(spec, Tensor):
+        if spec.dtype is not _dtype.int64:
+            raise RuntimeError(
+                "tensor_split expected tensor_indices_or_sections to have integer dtype, but got "
+                f"{spec.dtype._legacy}"
+            )
+        if spec.ndim > 1:
+            raise RuntimeError(
+                "tensor_split expected tensor_indices_or_sections to be a zero-dimensional or one-dimensional "
+                f"tensor, but got a tensor with {spec.ndim} dims"
+            )
+        spec = spec.item() if spec.ndim == 0 else spec.tolist()
+    if isinstance(spec, numbers.Integral) and not isinstance(spec, bool):
+        sections = int(spec)
+        if sections <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {sections}")
+        small, extra = divmod(n, sections)
+        bounds, start = [], 0
+        for i in range(sections):
+            size = small + (1 if i < extra else 0)
+            bounds.append((start, start + size))
+            start += size
+    else:
+        points = [int(i) for i in spec]
+        bounds, start = [], 0
+        for p in points:
+            bounds.append((start, p))
+            start = p
+        bounds.append((start, n))
+    pieces = []
+    for lo, hi in bounds:
+        lo_c = builtins.min(builtins.max(lo, 0), n)
+        hi_c = builtins.max(builtins.min(hi, n), lo_c)
+        pieces.append(_views.getitem(input, (slice(None),) * d + (slice(lo_c, hi_c),)))
+    return tuple(pieces)
+
+
+def split_with_sizes(input, split_sizes, dim=0):
+    """Pieces of the given sizes along ``dim`` (SplitWithSizesBackward0).
+
+    >>> import gradlens_core as torch
+    >>> [t.tolist() for t in torch.split_with_sizes(torch.arange(3), [1, 2])]
+    [[0], [1, 2]]
+    """
+    return _views.split(input, list(split_sizes), dim)
+
+
+@backward_formula("Rot90Backward0")
+def _rot90_bw(node, g, ns):
+    k, dims = node._ctx
+    if ns.records_graph:
+        return (rot90(g, -k, dims),)
+    return (_rotated(g, -k, dims),)
+
+
+def _rotated(a, k, dims):
+    """np.rot90 laid out as PyTorch's result (flip, then transpose: not C-contiguous for odd k)."""
+    return np.array(np.rot90(a, k, axes=dims), order="K")
+
+
+def rot90(input, k=1, dims=(0, 1)):
+    """``input`` turned ``k`` quarter turns from ``dims[0]`` towards ``dims[1]`` (Rot90Backward0:
+    saves k and dims).
+
+    >>> import gradlens_core as torch
+    >>> torch.rot90(torch.tensor([[1, 2], [3, 4]]))
+    tensor([[2, 4],
+            [1, 3]])
+    """
+    dims = list(dims)
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if input.ndim < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {input.ndim}")
+    d0, d1 = input._wrap_dim(dims[0]), input._wrap_dim(dims[1])
+    if d0 == d1:
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {d0} and dim1 = {d1}")
+    res = _rotated(input._data, k, (d0, d1))
+    return record(_wrap(res), node_class("Rot90Backward0"), (input,), ctx=(k, tuple(dims)), op="rot90")
+
+
+def kron(input, other):
+    """The Kronecker product: PyTorch's ``_unsafe_view(mul(_unsafe_view(a), _unsafe_view(b)))``
+    over interleaved dims (UnsafeViewBackward0 over MulBackward0).
+
+    >>> import gradlens_core as torch
+    >>> torch.kron(torch.tensor([1, 2]), torch.tensor([1, 10]))
+    tensor([ 1, 10,  2, 20])
+    """
+    nd = builtins.max(input.ndim, other.ndim)
+    a_shape = (1,) * (nd - input.ndim) + tuple(input.shape)
+    b_shape = (1,) * (nd - other.ndim) + tuple(other.shape)
+    a_view, b_view, result = [], [], []
+    for x, y in zip(a_shape, b_shape):
+        a_view += [x, 1]
+        b_view += [1, y]
+        result.append(x * y)
+    prod = _ops.mul(_ops._unsafe_view(input, tuple(a_view)), _ops._unsafe_view(other, tuple(b_view)))
+    return _ops._unsafe_view(prod, tuple(result))
+
+
+def tensordot(a, b, dims=2):
+    """Sums of products over ``dims`` (the last ``dims`` of ``a`` with the first of ``b``, or
+    the two lists of dims given): PyTorch's permute, reshape, ``mm``, reshape.
+
+    >>> import gradlens_core as torch
+    >>> torch.tensordot(torch.ones(2, 3), torch.ones(3, 4), dims=1).shape
+    torch.Size([2, 4])
+    """
+    if isinstance(dims, Tensor):
+        dims = dims.item() if dims.ndim == 0 else dims.tolist()
+    if isinstance(dims, numbers.Integral):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        if dims > builtins.min(a.ndim, b.ndim):
+            raise RuntimeError(f"tensordot expects dims < ndim_a or ndim_b, but got dims={dims}")
+        dims_a, dims_b = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        dims_a, dims_b = (list(d) if isinstance(d, (list, tuple)) else [d] for d in dims)
+    if len(dims_a) != len(dims_b):
+        raise RuntimeError("both dimension lists should have same length")
+    dims_a = [a._wrap_dim(d) for d in dims_a]
+    dims_b = [b._wrap_dim(d) for d in dims_b]
+    for da, db in zip(dims_a, dims_b):
+        if a.shape[da] != b.shape[db]:
+            raise RuntimeError(
+                f"contracted dimensions need to match, but first has size {a.shape[da]} in dim {da} and second "
+                f"has size {b.shape[db]} in dim {db}"
+            )
+    keep_a = [i for i in range(a.ndim) if i not in dims_a]
+    keep_b = [i for i in range(b.ndim) if i not in dims_b]
+    csize = math.prod(a.shape[d] for d in dims_a)
+    size1 = math.prod(a.shape[i] for i in keep_a)
+    size2 = math.prod(b.shape[i] for i in keep_b)
+    t1 = _views.reshape(_views.permute(a, *(keep_a + dims_a)), size1, csize)
+    t2 = _views.reshape(_views.permute(b, *(dims_b + keep_b)), csize, size2)
+    rsizes = [a.shape[i] for i in keep_a] + [b.shape[i] for i in keep_b]
+    res = _views.reshape(_ops.mm(t1, t2), *rsizes) if rsizes else _views.reshape(_ops.mm(t1, t2), ())
+    return res
+
+
 # ============================================================================ the namespace
 
 __all__ = [
     "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor",
     "ByteTensor", "BoolTensor",
     "sinh", "cosh", "asin", "acos", "tan", "exp2", "frac", "logit", "float_power", "nan_to_num",
-    "logical_xor", "can_cast", "set_default_dtype", "normal",
+    "logical_xor", "can_cast", "set_default_dtype", "normal", "broadcast_to", "broadcast_tensors", "atleast_1d",
+    "atleast_2d", "atleast_3d", "vstack", "hstack", "dstack", "column_stack", "swapaxes", "swapdims",
+    "tensor_split", "split_with_sizes", "rot90", "kron", "tensordot",
 ]  # fmt: skip
 
 # the Tensor methods (installed by _methods)
@@ -486,6 +801,7 @@ METHODS = {
     **{name + "_": globals()[name + "_"] for name in ("sinh", "cosh", "asin", "acos", "tan", "exp2", "frac")},
     **{name + "_": globals()[name + "_"] for name in ("logit", "float_power", "nan_to_num", "logical_xor")},
     **{name: globals()[name] for name in ("square_", "sign_", "reciprocal_", "lerp_")},
+    **{name: globals()[name] for name in ("broadcast_to", "tensor_split", "split_with_sizes", "rot90", "kron")},
     "arcsin": asin,
     "arccos": acos,
     "arcsin_": asin_,
