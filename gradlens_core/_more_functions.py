@@ -783,6 +783,302 @@ def tensordot(a, b, dims=2):
     return res
 
 
+# ============================================================================ reductions and scans
+
+
+def count_nonzero(input, dim=None):
+    """How many elements are not zero, over ``dim`` (int64; no grad).
+
+    >>> import gradlens_core as torch
+    >>> torch.count_nonzero(torch.tensor([[0, 1], [2, 0]]), dim=0)
+    tensor([1, 1])
+    """
+    dims = tuple(range(input.ndim)) if dim is None else _ops._reduce_dims(input, dim)
+    res = np.asarray(np.count_nonzero(input._data, axis=dims if input.ndim else None), dtype=np.int64)
+    return _ops._nondiff(res, (input,), "count_nonzero")
+
+
+def _second_output(out, node, inputs, op):
+    """Make ``out`` output 1 of ``node`` (a two-output node ``record`` made for output 0)."""
+    from . import _events
+
+    if node is not None:
+        out._grad_fn = node
+        out._output_nr = 1
+    if _events.active:
+        _events.emit("created", tensor=out, grad_fn=out._grad_fn, inputs=tuple(inputs), op=op)
+    return out
+
+
+def _pair(values, values2, name, inputs, saved, ctx, save_outputs, op):
+    """Two outputs of one node ``name`` (StdMeanBackward0, AminmaxBackward0 ...)."""
+    node_cls = node_class(name, n_outputs=2)
+    first = record(_wrap(values), node_cls, inputs, saved, ctx=ctx, save_output=save_outputs > 0, op=op)
+    second = _wrap(values2)
+    node = first._grad_fn
+    if node is not None and save_outputs > 1:
+        second._grad_fn, second._output_nr = node, 1
+        from ._tensor import _save_output
+
+        _save_output(node, second)
+    return first, _second_output(second, node, inputs, op)
+
+
+def _moments(name, input, dim, unbiased, keepdim, correction):
+    call = ("std" if name == "std_mean" else "var", False)
+    dim, dims, c, given = _ops._var_args(input, dim, unbiased, keepdim, correction, call)
+    spread = _ops._var_data(input, dims, c, keepdim, "std" if name == "std_mean" else "var")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        from . import _ns, _reduce
+
+        mean = _ns.reduced(_reduce.mean_data(input._data, dims, keepdim))
+    ctx = (dims, keepdim, c, dim is None or input._data.ndim == 0, dim, given)
+    node = "StdMeanBackward0" if name == "std_mean" else "VarMeanBackward0"
+    saved = (input,)
+    return _pair(np.asarray(spread), np.asarray(mean), node, (input,), saved, ctx, name == "std_mean", name)
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(std, mean)`` over ``dim``, one node for both (StdMeanBackward0: saves self and the std).
+
+    >>> import gradlens_core as torch
+    >>> torch.std_mean(torch.tensor([1.0, 3.0]))
+    (tensor(1.4142), tensor(2.))
+    """
+    return _moments("std_mean", input, dim, unbiased, keepdim, correction)
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(var, mean)`` over ``dim``, one node for both (VarMeanBackward0: saves self).
+
+    >>> import gradlens_core as torch
+    >>> torch.var_mean(torch.tensor([1.0, 3.0]))
+    (tensor(2.), tensor(2.))
+    """
+    return _moments("var_mean", input, dim, unbiased, keepdim, correction)
+
+
+def _mean_part(g, x, ctx, ns):
+    """mean_backward: the grad spread evenly over the elements each mean reduced."""
+    dims, keepdim = ctx[0], ctx[1]
+    shape = tuple(x.shape)
+    count = math.prod(shape[d] for d in dims) if dims else 1
+    if not keepdim and shape:
+        g = ns.unsqueeze_multiple(g, dims)
+    return ns.div_scalar(ns.expand(g, shape), count)
+
+
+def _moments_bw(is_std):
+    def formula(node, grads, ns):
+        held = node.unpack(ns)
+        x = held[0]
+        g_spread, g_mean = grads
+        res = None
+        if g_spread is not None:
+            if is_std:
+                r = held[1]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    g_spread = ns.masked_fill_(g_spread / (r * 2), r == 0, 0)
+            res = _ops._var_backward(g_spread, x, node._ctx, ns)
+        if g_mean is not None:
+            part = _mean_part(g_mean, x, node._ctx, ns)
+            res = part if res is None else res + part
+        return (res,)
+
+    return formula
+
+
+node_class("StdMeanBackward0", _moments_bw(True), n_outputs=2)
+node_class("VarMeanBackward0", _moments_bw(False), n_outputs=2)
+
+
+class _MinMax(tuple):
+    """``torch.return_types.aminmax(min=..., max=...)``."""
+
+    def __new__(cls, lo, hi):
+        return tuple.__new__(cls, (lo, hi))
+
+    min = property(lambda self: self[0])
+    max = property(lambda self: self[1])
+
+    def __repr__(self) -> str:
+        return f"torch.return_types.aminmax(\nmin={self[0]!r},\nmax={self[1]!r})"
+
+
+_MinMax.__name__ = _MinMax.__qualname__ = "aminmax"
+
+
+def aminmax(input, *, dim=None, keepdim=False):
+    """``(min, max)`` over ``dim`` (or all elements), one node for both (AminmaxBackward0: saves
+    self, min and max; ties share the grad, as amin's and amax's).
+
+    >>> import gradlens_core as torch
+    >>> torch.aminmax(torch.tensor([3, 1, 2])).max
+    tensor(3)
+    """
+    if input.numel() == 0:
+        raise RuntimeError(
+            "aminmax(): cannot compute aminmax over an empty dimension as the operation has no identity."
+        )
+    dims = tuple(range(input.ndim)) if dim is None else (input._wrap_dim(dim),)
+    if input.ndim == 0:
+        dims = ()
+    kd = keepdim if dim is not None else keepdim
+    lo = np.asarray(np.amin(input._data, axis=dims, keepdims=kd))
+    hi = np.asarray(np.amax(input._data, axis=dims, keepdims=kd))
+    ctx = (dims, kd, dim)
+    first, second = _pair(lo, hi, "AminmaxBackward0", (input,), (input,), ctx, 2, "aminmax")
+    return _MinMax(first, second)
+
+
+def _aminmax_bw(node, grads, ns):
+    x, lo, hi = node.unpack(ns)
+    res = None
+    for g, r in zip(grads, (lo, hi)):
+        if g is None:
+            continue
+        part = _ops._amax_bw(_OneNode(node, (x, r)), g, ns)[0]
+        res = part if res is None else res + part
+    return (res,)
+
+
+class _OneNode:
+    """A stand-in node for amax's formula: its saved (self, result) and ctx."""
+
+    def __init__(self, node, held):
+        self._ctx, self._held_values = node._ctx, held
+
+    def unpack(self, ns):
+        return self._held_values
+
+
+node_class("AminmaxBackward0", _aminmax_bw, n_outputs=2)
+
+
+def _cumulative_extreme(input, dim, is_max):
+    data = input._data
+    if data.ndim == 0:
+        return data.copy(), np.zeros((), np.int64)
+    d = input._wrap_dim(dim)
+    moved = np.moveaxis(data, d, 0)
+    values = np.empty_like(moved)
+    indices = np.empty(moved.shape, np.int64)
+    if moved.shape[0]:
+        out, idx = moved[0].copy(), np.zeros(moved.shape[1:], np.int64)
+        for i in range(moved.shape[0]):
+            cur = moved[i]
+            with np.errstate(invalid="ignore"):
+                better = cur >= out if is_max else cur <= out
+            if data.dtype.kind == "f":
+                better = np.isnan(cur) | (~np.isnan(out) & better)
+            out = np.where(better, cur, out)
+            idx = np.where(better, i, idx)
+            values[i], indices[i] = out, idx
+    return np.ascontiguousarray(np.moveaxis(values, 0, d)), np.ascontiguousarray(np.moveaxis(indices, 0, d))
+
+
+class _Scan(tuple):
+    _name = ""
+
+    def __new__(cls, values, indices):
+        return tuple.__new__(cls, (values, indices))
+
+    values = property(lambda self: self[0])
+    indices = property(lambda self: self[1])
+
+    def __repr__(self) -> str:
+        return f"torch.return_types.{self._name}(\nvalues={self[0]!r},\nindices={self[1]!r})"
+
+
+_cummax_rt = type("cummax", (_Scan,), {"_name": "cummax", "__slots__": ()})
+_cummin_rt = type("cummin", (_Scan,), {"_name": "cummin", "__slots__": ()})
+
+
+def _cum_extreme(input, dim, is_max):
+    values, indices = _cumulative_extreme(input, dim, is_max)
+    idx = _ops._nondiff(indices, (input,), "cummax" if is_max else "cummin")
+    name = "CummaxBackward0" if is_max else "CumminBackward0"
+    saved = (input, idx)
+    out = record(_wrap(values), node_class(name), (input,), saved, ctx=dim, op=name[:6].lower())
+    return (_cummax_rt if is_max else _cummin_rt)(out, idx)
+
+
+def cummax(input, dim):
+    """Running maxima along ``dim`` and where each was found (the last of equal ones; a nan
+    stays; CummaxBackward0: saves self and the indices).
+
+    >>> import gradlens_core as torch
+    >>> torch.cummax(torch.tensor([1, 3, 2]), 0).values
+    tensor([1, 3, 3])
+    """
+    return _cum_extreme(input, dim, True)
+
+
+def cummin(input, dim):
+    """Running minima along ``dim`` and where each was found (CumminBackward0).
+
+    >>> import gradlens_core as torch
+    >>> torch.cummin(torch.tensor([3, 1, 2]), 0).values
+    tensor([3, 1, 1])
+    """
+    return _cum_extreme(input, dim, False)
+
+
+def _cum_extreme_bw(node, g, ns):
+    """cummaxmin_backward: ``zeros_like(self).scatter_add_(dim, indices, grad)`` (under
+    create_graph recorded as a product with the indices' one-hot, not ScatterAddBackward0)."""
+    x, idx = node.unpack(ns)
+    if x.ndim == 0:
+        return (g,)
+    d = node._ctx % x.ndim
+    if not ns.records_graph:
+        res = np.zeros_like(g)
+        moved_res, moved_idx, moved_g = (np.moveaxis(a, d, -1) for a in (res, idx, g))
+        rows = np.indices(moved_idx.shape)[:-1]
+        np.add.at(moved_res, (*rows, moved_idx), moved_g)
+        return (res,)
+    n = x.shape[d]
+    onehot = np.moveaxis(np.moveaxis(idx._data, d, -1)[..., None] == np.arange(n), -2, d)
+    weights = _wrap(onehot.astype(g._data.dtype))  # [..., i (at d), ..., j]: idx[i] == j
+    return ((g.unsqueeze(-1) * weights).sum(d),)
+
+
+node_class("CummaxBackward0", _cum_extreme_bw)
+node_class("CumminBackward0", _cum_extreme_bw)
+
+
+def diff(input, n=1, dim=-1, prepend=None, append=None):
+    """The ``n``-th forward difference along ``dim``: PyTorch's ``narrow(1:) - narrow(:-1)``
+    repeated (SubBackward0; ``logical_xor`` for bool), after ``prepend`` and ``append`` are
+    joined on (CatBackward0).
+
+    >>> import gradlens_core as torch
+    >>> torch.diff(torch.tensor([1, 4, 9]))
+    tensor([3, 5])
+    """
+    if input.ndim == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    if n < 0:
+        raise RuntimeError(f"order must be non-negative but got {n}")
+    if prepend is not None or append is not None:
+        parts = [t for t in (prepend, input, append) if t is not None]
+        parts = [t if t.ndim else _views.expand(t, tuple(input.shape[:-1]) + (1,)) for t in parts]
+        input = _ops.cat(parts, dim)
+    d = input._wrap_dim(dim)
+    if n == 0:
+        res = _ops.zeros_like(input) if hasattr(_ops, "zeros_like") else input.clone()
+        return res
+    out_len = input.shape[d] - 1
+    n = builtins.min(n, input.shape[d])
+    result = input
+    for _ in range(n):
+        hi = _views.narrow(result, d, 1, out_len)
+        lo = _views.narrow(result, d, 0, out_len)
+        result = logical_xor(hi, lo) if input.dtype is _dtype.bool_ else _ops.sub(hi, lo)
+        out_len -= 1
+    return result
+
+
 # ============================================================================ the namespace
 
 __all__ = [
@@ -791,7 +1087,8 @@ __all__ = [
     "sinh", "cosh", "asin", "acos", "tan", "exp2", "frac", "logit", "float_power", "nan_to_num",
     "logical_xor", "can_cast", "set_default_dtype", "normal", "broadcast_to", "broadcast_tensors", "atleast_1d",
     "atleast_2d", "atleast_3d", "vstack", "hstack", "dstack", "column_stack", "swapaxes", "swapdims",
-    "tensor_split", "split_with_sizes", "rot90", "kron", "tensordot",
+    "tensor_split", "split_with_sizes", "rot90", "kron", "tensordot", "count_nonzero", "std_mean", "var_mean",
+    "aminmax", "cummax", "cummin", "diff",
 ]  # fmt: skip
 
 # the Tensor methods (installed by _methods)
@@ -802,6 +1099,7 @@ METHODS = {
     **{name + "_": globals()[name + "_"] for name in ("logit", "float_power", "nan_to_num", "logical_xor")},
     **{name: globals()[name] for name in ("square_", "sign_", "reciprocal_", "lerp_")},
     **{name: globals()[name] for name in ("broadcast_to", "tensor_split", "split_with_sizes", "rot90", "kron")},
+    **{name: globals()[name] for name in ("count_nonzero", "aminmax", "cummax", "cummin", "diff")},
     "arcsin": asin,
     "arccos": acos,
     "arcsin_": asin_,
