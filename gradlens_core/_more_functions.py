@@ -1079,6 +1079,106 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
     return result
 
 
+# ============================================================================ matrix products
+
+
+def _scaled_sum(product, input, beta, alpha):
+    """``beta * input + alpha * product`` as the kernels compute it (beta 0: input not read)."""
+    if alpha != 1:
+        product = product * alpha
+    shape = np.broadcast_shapes(input._data.shape, product.shape)
+    if beta == 0:
+        return np.ascontiguousarray(np.broadcast_to(product, shape))
+    return np.asarray(product + (input._data if beta == 1 else input._data * beta))
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """``beta * input + alpha * bmm(batch1, batch2)`` (BaddbmmBackward0: saves batch1, batch2,
+    alpha and beta).
+
+    >>> import gradlens_core as torch
+    >>> torch.baddbmm(torch.ones(1, 1, 1), torch.ones(1, 1, 2), torch.ones(1, 2, 1))
+    tensor([[[3.]]])
+    """
+    for name, t in (("batch1", batch1), ("batch2", batch2)):
+        if t.ndim != 3:
+            raise RuntimeError(f"{name} must be a 3D tensor")
+    if batch1.shape[0] != batch2.shape[0] or batch1.shape[2] != batch2.shape[1]:
+        raise RuntimeError(
+            f"Expected size for first two dimensions of batch2 tensor to be: [{batch1.shape[0]}, "
+            f"{batch1.shape[2]}] but got: [{batch2.shape[0]}, {batch2.shape[1]}]."
+        )
+    for a, b in ((input, batch1), (batch1, batch2)):
+        if a.dtype is not b.dtype:
+            raise RuntimeError(f"expected scalar type {a.dtype._legacy} but found {b.dtype._legacy}")
+    try:
+        res = _scaled_sum(batch1._data @ batch2._data, input, beta, alpha)
+    except ValueError:
+        raise _ops.broadcast_error(input.shape, (batch1.shape[0], batch1.shape[1], batch2.shape[2])) from None
+    inputs = (input, batch1, batch2)
+    saved = (batch1 if batch2.requires_grad else None, batch2 if batch1.requires_grad else None, alpha, beta)
+    return record(_wrap(res), node_class("BaddbmmBackward0"), inputs, saved, op="baddbmm")
+
+
+@backward_formula("BaddbmmBackward0")
+def _baddbmm_bw(node, g, ns):
+    # self: maybe_multiply(grad, beta); batch1: grad.bmm(batch2.transpose(1, 2)).mul(alpha);
+    # batch2: batch1.transpose(1, 2).bmm(grad).mul(alpha)
+    b1, b2, alpha, beta = node.unpack(ns)
+    g2 = ns.bmm(ns.swapaxes(b1, 1, 2), g) * alpha if node.needs(2) else None
+    g1 = ns.bmm(g, ns.swapaxes(b2, 1, 2)) * alpha if node.needs(1) else None
+    return (g if beta == 1 else g * beta) if node.needs(0) else None, g1, g2
+
+
+def addmv(input, mat, vec, *, beta=1, alpha=1):
+    """``beta * input + alpha * mv(mat, vec)`` (AddmvBackward0: saves mat, vec, alpha, beta).
+
+    >>> import gradlens_core as torch
+    >>> torch.addmv(torch.ones(2), torch.ones(2, 3), torch.ones(3))
+    tensor([4., 4.])
+    """
+    if mat.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(
+            f"vector + matrix @ vector expected, got {input.ndim}, {mat.ndim}, {vec.ndim}"
+        )
+    if mat.shape[1] != vec.shape[0]:
+        raise RuntimeError(
+            f"size mismatch, got input ({input.shape[0] if input.ndim else 1}), mat ({mat.shape[0]}x{mat.shape[1]}), "
+            f"vec ({vec.shape[0]})"
+        )
+    try:
+        res = _scaled_sum(mat._data @ vec._data, input, beta, alpha)
+    except ValueError:
+        raise _ops.broadcast_error(input.shape, (mat.shape[0],)) from None
+    inputs = (input, mat, vec)
+    saved = (mat if vec.requires_grad else None, vec if mat.requires_grad else None, alpha, beta)
+    return record(_wrap(res), node_class("AddmvBackward0"), inputs, saved, op="addmv")
+
+
+@backward_formula("AddmvBackward0")
+def _addmv_bw(node, g, ns):
+    # self: maybe_multiply(grad, beta); mat: grad.ger(vec) * alpha; vec: mat.t().mv(grad) * alpha
+    m, v, alpha, beta = node.unpack(ns)
+    gv = ns.matmul(ns.t(m), g) * alpha if node.needs(2) else None
+    gm = ns.outer(g, v) * alpha if node.needs(1) else None
+    return (g if beta == 1 else g * beta) if node.needs(0) else None, gm, gv
+
+
+def is_nonzero(input) -> bool:
+    """The truth of a one-element tensor (``bool(input)``).
+
+    >>> import gradlens_core as torch
+    >>> torch.is_nonzero(torch.tensor([1.5]))
+    True
+    """
+    n = input.numel()
+    if n == 0:
+        raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
+    if n > 1:
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+    return bool(input._data.reshape(-1)[0])
+
+
 # ============================================================================ the namespace
 
 __all__ = [
@@ -1088,7 +1188,7 @@ __all__ = [
     "logical_xor", "can_cast", "set_default_dtype", "normal", "broadcast_to", "broadcast_tensors", "atleast_1d",
     "atleast_2d", "atleast_3d", "vstack", "hstack", "dstack", "column_stack", "swapaxes", "swapdims",
     "tensor_split", "split_with_sizes", "rot90", "kron", "tensordot", "count_nonzero", "std_mean", "var_mean",
-    "aminmax", "cummax", "cummin", "diff",
+    "aminmax", "cummax", "cummin", "diff", "baddbmm", "addmv", "is_nonzero",
 ]  # fmt: skip
 
 # the Tensor methods (installed by _methods)
@@ -1100,6 +1200,8 @@ METHODS = {
     **{name: globals()[name] for name in ("square_", "sign_", "reciprocal_", "lerp_")},
     **{name: globals()[name] for name in ("broadcast_to", "tensor_split", "split_with_sizes", "rot90", "kron")},
     **{name: globals()[name] for name in ("count_nonzero", "aminmax", "cummax", "cummin", "diff")},
+    **{name: globals()[name] for name in ("baddbmm", "addmv", "is_nonzero")},
+    "addmm": _ops.addmm,
     "arcsin": asin,
     "arccos": acos,
     "arcsin_": asin_,

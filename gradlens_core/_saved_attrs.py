@@ -219,6 +219,8 @@ _register("StdMeanBackward0", self=SELF, result0=RESULT, dim=dims(ctx(4)), keepd
 _register("VarMeanBackward0", self=SELF, dim=dims(ctx(4)), keepdim=ctx(1), correction=ctx(5))
 _register("AminmaxBackward0", self=SELF, min=Saved(1), max=Saved(2), dim=ctx(2), keepdim=ctx(1))
 _register("CummaxBackward0 CumminBackward0", self=SELF, indices=Saved(1), dim=ctx(unsigned=True))
+_register("BaddbmmBackward0", batch1=Saved(0), batch2=Saved(1), alpha=number(2), beta=number(3))
+_register("AddmvBackward0", mat=Saved(0), vec=Saved(1), alpha=number(2), beta=number(3))
 _register("MulBackward0 DivBackward0", other=Saved(0), self=Saved(1))
 _register("DivBackward2", other=Saved(0), self=Saved(1), rounding_mode=ctx())
 _register("MulBackward1 DivBackward1", other=ctx())
