@@ -185,6 +185,8 @@ _SIGNATURES = {
         for name in ("softmax", "log_softmax")
     },
     "median": ("Tensor input", "Tensor input, int dim, bool keepdim = False, *, Tensor[] out = None"),
+    **{name: ("Tensor input, int dim, *, Tensor[] out = None",) for name in ("cummax", "cummin")},
+    "aminmax": ("Tensor input, *, int? dim = None, bool keepdim = False, Tensor[] out = None",),
     "transpose": ("Tensor input, int dim0, int dim1",),
     "swapaxes": ("Tensor input, int axis0, int axis1",),
     "swapdims": ("Tensor input, int dim0, int dim1",),
@@ -288,6 +290,22 @@ _SIGNATURES = {
         "Tensor input, Tensor mat1, Tensor mat2, *, Number beta = 1, Number alpha = 1, Tensor out = None",
         "Tensor input, Tensor mat1, Tensor mat2, ScalarType out_dtype, *, Number beta = 1, Number alpha = 1, "
         "Tensor out = None",
+    ),
+    "baddbmm": (
+        "Tensor input, Tensor batch1, Tensor batch2, *, Number beta = 1, Number alpha = 1, Tensor out = None",
+        "Tensor input, Tensor batch1, Tensor batch2, ScalarType out_dtype, *, Number beta = 1, Number alpha = 1, "
+        "Tensor out = None",
+    ),
+    "float_power": (
+        "Tensor input, Tensor exponent, *, Tensor out = None",
+        "Number self, Tensor exponent, *, Tensor out = None",
+        "Tensor input, Number exponent, *, Tensor out = None",
+    ),
+    "normal": (
+        "Tensor mean, Tensor std, *, Generator generator = None, Tensor out = None",
+        "Tensor mean, float std = 1, *, Generator generator = None, Tensor out = None",
+        "float mean, Tensor std, *, Generator generator = None, Tensor out = None",
+        f"float mean, float std, int[] size, *, Generator generator = None, Tensor out = None, {_FACTORY}",
     ),
     "bernoulli": (
         "Tensor input, *, Generator generator = None, Tensor out = None",

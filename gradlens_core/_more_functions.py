@@ -23,7 +23,7 @@ import numbers
 
 import numpy as np
 
-from . import _dtype, _ops, _views
+from . import _argparse, _dtype, _ops, _views
 from ._autograd import backward_formula, node_class
 from ._ops import _inplace_unary, _snapshot, _unary, _write
 from ._tensor import Tensor, check_inplace, check_internal_overlap, finish_inplace, needs_grad, record
@@ -612,19 +612,8 @@ def column_stack(tensors):
     return hstack(parts)
 
 
-def swapaxes(input, axis0, axis1):
-    """``input.transpose(axis0, axis1)`` (TransposeBackward0).
-
-    >>> import gradlens_core as torch
-    >>> torch.swapaxes(torch.zeros(2, 3), 0, 1).shape
-    torch.Size([3, 2])
-    """
-    return _views.transpose(input, axis0, axis1)
-
-
-def swapdims(input, dim0, dim1):
-    """``input.transpose(dim0, dim1)`` (TransposeBackward0)."""
-    return _views.transpose(input, dim0, dim1)
+swapaxes = _argparse.entry(_views.transpose, "swapaxes", False)
+swapdims = _argparse.entry(_views.transpose, "swapdims", False)
 
 
 def tensor_split(input, indices_or_sections, dim=0):

@@ -154,6 +154,20 @@ OUT: dict = {
     "arange": _factory("arange", "internal", "arange"),
     "randn": _factory("randn", "internal", "dispatch", fill="memory"),
     "empty": _factory("empty", resize="dispatch", fill="none"),
+    # (_more_functions)
+    **{n: _pointwise(n) for n in ("sinh", "cosh", "asin", "acos", "tan", "exp2", "frac", "logit")},
+    "logical_xor": _pointwise("logical_xor", grad="none", temporary=False),
+    "nan_to_num": _pointwise("nan_to_num", "same"),
+    "float_power": _pointwise("pow", "float_power"),
+    **{n: Rule("cat", "cat", "any") for n in ("vstack", "hstack", "dstack", "column_stack")},
+    "kron": _pointwise("mul"),
+    "tensordot": Rule("mm", "exact", "internal"),
+    "diff": _pointwise("sub"),
+    "baddbmm": Rule("baddbmm", "exact"),
+    "addmv": Rule("addmv", "exact"),
+    **{n: Rule(n, "values", "internal") for n in ("cummax", "cummin")},
+    "aminmax": Rule("aminmax", "values", "internal"),
+    "normal": _factory("normal", "internal", fill="memory"),
 }
 
 # overloads with rules of their own: "all" without dim, "dim" with one, "other" with a second
@@ -485,6 +499,8 @@ _MUST_MATCH = {
     "amax": "Expected the dtype for input and out to match, but got {r._legacy} for input's dtype and "
     "{o._legacy} for out's dtype.",
     "dot": "result dtype {o._legacy} does not match input dtype {r._legacy}",
+    "float_power": "the output given to float_power has dtype {o._legacy} but the operation's result requires dtype "
+    "{r._legacy}",
     "mv": "addmv input tensors must have the same dtype, but got {o._legacy}, {r._legacy}, and {r._legacy}",
 }
 
