@@ -440,6 +440,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
                 "normal() received an invalid combination of arguments - got (float, float), but expected one of:"
             )
         _check_std(std)
+        dtype = _factories._random_dtype(dtype, "normal_kernel_cpu")
         out = _factories.empty(*(size if isinstance(size, (tuple, list)) else (size,)), dtype=dtype)
         _random.normal_fill(gen, out._data, float(mean), float(std), True)
         if requires_grad:
