@@ -626,17 +626,14 @@ def tensor_split(input, indices_or_sections, dim=0):
     [[0, 1, 2], [3, 4]]
     """
     if input.ndim == 0:
-        raise RuntimeError(
-            "tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims"
-        )
+        raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims")
     d = input._wrap_dim(dim)
     n = input.shape[d]
     spec = indices_or_sections
     if isinstance(spec, Tensor):
         if spec.dtype is not _dtype.int64:
             raise RuntimeError(
-                "tensor_split expected tensor_indices_or_sections to have integer dtype, but got "
-                f"{spec.dtype._legacy}"
+                f"tensor_split expected tensor_indices_or_sections to have integer dtype, but got {spec.dtype._legacy}"
             )
         if spec.ndim > 1:
             raise RuntimeError(
@@ -665,7 +662,8 @@ def tensor_split(input, indices_or_sections, dim=0):
     for lo, hi in bounds:
         lo_c = builtins.min(builtins.max(lo, 0), n)
         hi_c = builtins.max(builtins.min(hi, n), lo_c)
-        pieces.append(_views.getitem(input, (slice(None),) * d + (slice(lo_c, hi_c),)))
+        # always a slice (SliceBackward0), even of the whole dim, as PyTorch's
+        pieces.append(_views._key_view(input, (slice(None),) * d + (slice(lo_c, hi_c),), "SliceBackward0", "slice"))
     return tuple(pieces)
 
 
@@ -1128,9 +1126,7 @@ def addmv(input, mat, vec, *, beta=1, alpha=1):
     tensor([4., 4.])
     """
     if mat.ndim != 2 or vec.ndim != 1:
-        raise RuntimeError(
-            f"vector + matrix @ vector expected, got {input.ndim}, {mat.ndim}, {vec.ndim}"
-        )
+        raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {mat.ndim}, {vec.ndim}")
     if mat.shape[1] != vec.shape[0]:
         raise RuntimeError(
             f"size mismatch, got input ({input.shape[0] if input.ndim else 1}), mat ({mat.shape[0]}x{mat.shape[1]}), "

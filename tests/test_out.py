@@ -263,7 +263,17 @@ _OVERLOADS = {
 _NOT_IN_TORCH = {"subscribe"}
 # functions that take no out= whose refusal PyTorch's parser words itself (it lists their
 # signatures); gradlens_core's function refuses the keyword as Python does
-_PARSER_WORDED = {"narrow", "rand_like", "randn_like", "result_type", "rsub", "count_nonzero", "std_mean", "var_mean", "tensor_split"}
+_PARSER_WORDED = {
+    "narrow",
+    "rand_like",
+    "randn_like",
+    "result_type",
+    "rsub",
+    "count_nonzero",
+    "std_mean",
+    "var_mean",
+    "tensor_split",
+}
 _RANDOM = {"rand", "randn", "randint", "randperm", "bernoulli"}
 
 
