@@ -347,6 +347,7 @@ _SIGNATURES = {
         name: ("Tensor input",)
         for name in ("abs_", "bitwise_not_", "ceil_", "cos_", "detach_", "erf_", "exp_", "expm1_", "floor_", "log_")
         + ("neg_", "relu_", "sigmoid_", "sin_", "sqrt_", "tanh_", "zero_")
+        + ("sinh_", "cosh_", "asin_", "acos_", "arcsin_", "arccos_", "tan_", "exp2_")
     },
     # (copy_ takes a number as a tensor; its hidden overload is not known here)
     "t": ("Tensor input",),
@@ -355,6 +356,7 @@ _SIGNATURES = {
         name: ("Tensor input, *, Tensor out = None",)
         for name in ("abs", "absolute", "ceil", "cos", "erf", "exp", "expm1", "floor", "log", "log1p", "neg")
         + ("negative", "sgn", "sigmoid", "sign", "sin", "sqrt", "tanh", "trunc")
+        + ("sinh", "cosh", "asin", "acos", "arcsin", "arccos", "tan", "exp2")
     },
     "relu": ("Tensor input",),
     "copy_": ("Tensor input, Tensor other, bool non_blocking = False", "!Tensor input, Tensor other, bool async"),

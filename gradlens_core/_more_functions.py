@@ -1179,7 +1179,8 @@ __all__ = [
 
 # the Tensor methods (installed by _methods)
 METHODS = {
-    **{name: globals()[name] for name in ("sinh", "cosh", "asin", "acos", "tan", "exp2", "frac", "logit")},
+    **{name: _argparse.entry(globals()[name], name, True) for name in ("sinh", "cosh", "asin", "acos", "tan", "exp2")},
+    **{name: globals()[name] for name in ("frac", "logit")},
     **{name: globals()[name] for name in ("float_power", "nan_to_num", "logical_xor")},
     **{name + "_": globals()[name + "_"] for name in ("sinh", "cosh", "asin", "acos", "tan", "exp2", "frac")},
     **{name + "_": globals()[name + "_"] for name in ("logit", "float_power", "nan_to_num", "logical_xor")},
@@ -1188,8 +1189,8 @@ METHODS = {
     **{name: globals()[name] for name in ("count_nonzero", "aminmax", "cummax", "cummin", "diff")},
     **{name: globals()[name] for name in ("baddbmm", "addmv", "is_nonzero")},
     "addmm": _ops.addmm,
-    "arcsin": asin,
-    "arccos": acos,
+    "arcsin": _argparse.entry(asin, "arcsin", True),
+    "arccos": _argparse.entry(acos, "arccos", True),
     "arcsin_": asin_,
     "arccos_": acos_,
 }

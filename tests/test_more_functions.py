@@ -324,3 +324,35 @@ def test_baddbmm_addmv_addmm_is_nonzero():
         with pytest.raises(RuntimeError) as f:
             torch.is_nonzero(torch.tensor(data))
         assert str(e.value) == str(f.value)
+
+
+def _error(fn):
+    try:
+        fn()
+    except Exception as e:  # noqa: BLE001 - the class and first line are compared
+        return type(e).__name__, str(e).splitlines()[0]
+    return None
+
+
+@pytest.mark.parametrize("name", ["sinh", "cosh", "asin", "acos", "tan", "exp2"])
+def test_unary_parser_errors(name):
+    assert _error(lambda: getattr(gc, name)("a")) == _error(lambda: getattr(torch, name)("a"))
+    assert _error(lambda: getattr(gc.zeros(2), name)(1)) == _error(lambda: getattr(torch.zeros(2), name)(1))
+    assert _error(lambda: getattr(gc.zeros(2), name + "_")(1)) == _error(lambda: getattr(torch.zeros(2), name + "_")(1))
+
+
+def test_value_errors():
+    cases = [
+        lambda t: t.frac(t.tensor([1, 2])),
+        lambda t: t.rot90(t.zeros(2)),
+        lambda t: t.rot90(t.zeros(2, 2), 1, [0, 0]),
+        lambda t: t.diff(t.tensor(1.0)),
+        lambda t: t.tensor_split(t.zeros(3), 0),
+        lambda t: t.baddbmm(t.zeros(2, 2, 2), t.zeros(2, 2), t.zeros(2, 2, 2)),
+        lambda t: t.normal(t.tensor([1, 2]), 1.0),
+        lambda t: t.normal(0.0, -1.0, (2,)),
+        lambda t: t.float_power(t.zeros(2), 2, out=t.zeros(2)),
+    ]
+    for case in cases:
+        got, want = _error(lambda: case(gc)), _error(lambda: case(torch))  # noqa: B023
+        assert want is not None and got == want
