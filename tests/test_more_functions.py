@@ -141,6 +141,13 @@ def test_set_default_dtype_changes_factories_and_float_promotion():
             t.set_default_dtype(t.float64)
         _run(lambda t, L: (t.tensor([1.5]), t.zeros(2), t.tensor([1, 2]).sin(), t.tensor([1]) * 1.5), backward=False)
         assert str(gc.get_default_dtype()) == str(torch.get_default_dtype())
+        for make in (
+            lambda t: t.tensor([1, 2]) / t.tensor([3, 4]),
+            lambda t: t.tensor([1.5], dtype=t.float32),
+            lambda t: t.zeros(0),
+            lambda t: t.arange(0.5, 2),
+        ):
+            assert repr(make(gc)) == repr(make(torch))
         with pytest.raises(TypeError) as e:
             gc.set_default_dtype(gc.int64)
         with pytest.raises(TypeError) as f:
