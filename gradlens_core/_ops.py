@@ -753,8 +753,14 @@ def div(input=MISSING, other=MISSING, *extra, rounding_mode=None, _call=("div", 
         raise
     if (dt.np if dt else da.dtype).kind != "f":
         # a number keeps its value (the integer dtype it was promoted to does not wrap it)
-        da = da.astype(_dtype.default_float.np) if number is None else np.asarray(float(number), _dtype.default_float.np)
-        db = db.astype(_dtype.default_float.np) if isinstance(db, _ndarray) else float(other if _is_scalar(other) else db)
+        da = (
+            da.astype(_dtype.default_float.np) if number is None else np.asarray(float(number), _dtype.default_float.np)
+        )
+        db = (
+            db.astype(_dtype.default_float.np)
+            if isinstance(db, _ndarray)
+            else float(other if _is_scalar(other) else db)
+        )
     with np.errstate(divide="ignore", invalid="ignore"):
         out = _wrap(_arr(_compute(np.true_divide, da, db, (input, other))))
     if needs_grad(input, other):
