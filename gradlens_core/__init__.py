@@ -14,7 +14,7 @@ tensor([0.1966, 0.1050, 0.0452])
 
 from __future__ import annotations
 
-from . import _argparse, _arrange, _math_ops, _methods, _ops, _out, _views, _warn
+from . import _argparse, _arrange, _math_ops, _methods, _more_functions, _ops, _out, _views, _warn
 from ._arrange import diag, roll, tril, triu
 from ._cumulative import cumprod, cumsum, flip
 from ._dtype import (
@@ -256,6 +256,9 @@ sin_ = _argparse.entry(_ops.sin_, "sin_", False)
 sqrt_ = _argparse.entry(_ops.sqrt_, "sqrt_", False)
 tanh_ = _argparse.entry(_ops.tanh_, "tanh_", False)
 zero_ = _argparse.entry(_ops.zero_, "zero_", False)
+
+
+globals().update(_more_functions.FUNCTION_FORMS)  # (sinh_, frac_, square_, ...)
 
 
 # torch's functions of the views: their tensor is ``input``

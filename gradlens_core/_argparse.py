@@ -347,8 +347,14 @@ _SIGNATURES = {
         name: ("Tensor input",)
         for name in ("abs_", "bitwise_not_", "ceil_", "cos_", "detach_", "erf_", "exp_", "expm1_", "floor_", "log_")
         + ("neg_", "relu_", "sigmoid_", "sin_", "sqrt_", "tanh_", "zero_")
-        + ("sinh_", "cosh_", "asin_", "acos_", "arcsin_", "arccos_", "tan_", "exp2_")
+        + ("sinh_", "cosh_", "asin_", "acos_", "arcsin_", "arccos_", "tan_", "exp2_", "frac_", "square_", "sign_")
+        + ("reciprocal_",)
     },
+    "logit_": ("Tensor input, float? eps = None",),
+    "nan_to_num_": ("Tensor input, float? nan = None, float? posinf = None, float? neginf = None",),
+    "logical_xor_": ("Tensor input, Tensor other",),
+    "float_power_": ("Tensor input, Tensor exponent", "Tensor input, Number exponent"),
+    "lerp_": ("Tensor input, Tensor end, Tensor weight", "Tensor input, Tensor end, Number weight"),
     # (copy_ takes a number as a tensor; its hidden overload is not known here)
     "t": ("Tensor input",),
     # ops of the tensor alone (their Tensor methods take nothing: CPython's METH_NOARGS)

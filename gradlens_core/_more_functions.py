@@ -24,6 +24,7 @@ import numbers
 import numpy as np
 
 from . import _argparse, _dtype, _ops, _views
+from ._argparse import MISSING, refuse_extra
 from ._autograd import backward_formula, node_class
 from ._ops import _inplace_unary, _snapshot, _unary, _write
 from ._tensor import Tensor, check_inplace, check_internal_overlap, finish_inplace, needs_grad, record
@@ -123,8 +124,9 @@ def frac(input):
     return _frac(input)
 
 
-def frac_(self):
+def frac_(self=MISSING, *extra, _call=("frac_", True), **unknown):
     """In-place ``frac`` (FracBackward0)."""
+    _ops._self_only(self, extra, unknown, _call)
     _float_only(self, "frac_cpu")
     return _frac_(self)
 
@@ -151,8 +153,10 @@ def logit(input, eps=None):
     return record(_wrap(res), node_class("LogitBackward0"), (input,), (input, eps), op="logit")
 
 
-def logit_(self, eps=None):
+def logit_(self=MISSING, eps=None, *extra, _call=("logit_", True), **unknown):
     """In-place ``logit`` (LogitBackward0: saves the old self and eps)."""
+    if extra or unknown or not isinstance(self, Tensor) or not (eps is None or isinstance(eps, (int, float))):
+        refuse_extra(_call, (self, eps), extra, unknown, (("eps", None),))
     op = "logit_"
     check_inplace(self, op)
     check_internal_overlap(self, op)
@@ -183,7 +187,7 @@ def _nan_to_num_values(data, nan, posinf, neginf):
     return res.astype(data.dtype, copy=False)
 
 
-def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+def nan_to_num(input, nan=None, posinf=None, neginf=None):
     """nan, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default 0 and the
     dtype's largest and smallest values; NanToNumBackward0: saves self).
 
@@ -195,8 +199,12 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     return record(_wrap(res), node_class("NanToNumBackward0"), (input,), (input,), op="nan_to_num")
 
 
-def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
+def nan_to_num_(self=MISSING, nan=None, posinf=None, neginf=None, *extra, _call=("nan_to_num_", True), **unknown):
     """In-place ``nan_to_num`` (NanToNumBackward0: saves the old self)."""
+    numbers_ok = all(v is None or isinstance(v, (int, float)) for v in (nan, posinf, neginf))
+    if extra or unknown or not isinstance(self, Tensor) or not numbers_ok:
+        optional = (("nan", None), ("posinf", None), ("neginf", None))
+        refuse_extra(_call, (self, nan, posinf, neginf), extra, unknown, optional)
     op = "nan_to_num_"
     check_inplace(self, op)
     check_internal_overlap(self, op)
@@ -234,8 +242,10 @@ def float_power(input, exponent):
     return _ops.pow(base, exponent)
 
 
-def float_power_(self, exponent):
+def float_power_(self=MISSING, exponent=MISSING, *extra, _call=("float_power_", True), **unknown):
     """In-place ``float_power``: only a float64 tensor may take it, as in PyTorch."""
+    if extra or unknown or not isinstance(self, Tensor) or not isinstance(exponent, (Tensor, int, float)):
+        refuse_extra(_call, (self, exponent), extra, unknown)
     if self.dtype is not _dtype.float64:
         raise RuntimeError(
             f"the base given to float_power_ has dtype {self.dtype._legacy} but the operation's result requires "
@@ -261,8 +271,10 @@ def logical_xor(input, other):
     return _ops._nondiff(np.asarray(res), (input, other), "logical_xor")
 
 
-def logical_xor_(self, other):
+def logical_xor_(self=MISSING, other=MISSING, *extra, _call=("logical_xor_", True), **unknown):
     """In-place ``logical_xor`` (into self's dtype)."""
+    if extra or unknown or not isinstance(self, Tensor) or not isinstance(other, Tensor):
+        refuse_extra(_call, (self, other), extra, unknown)
     other = _ops.as_tensor_arg(other, self)
     op = "logical_xor_"
     check_inplace(self, op, (other,))
@@ -270,18 +282,23 @@ def logical_xor_(self, other):
     return finish_inplace(self, op, None, (self, other))
 
 
-def square_(self):
+def square_(self=MISSING, *extra, _call=("square_", True), **unknown):
     """In-place ``square``: ``pow_(2)`` (PowBackward0)."""
+    _ops._self_only(self, extra, unknown, _call)
     return self.pow_(2)
 
 
-def lerp_(self, end, weight):
+def lerp_(self=MISSING, end=MISSING, weight=MISSING, *extra, _call=("lerp_", True), **unknown):
     """In-place ``lerp`` (LerpBackward0 for a number weight, LerpBackward1 for a tensor).
 
     >>> import gradlens_core as torch
     >>> torch.zeros(2).lerp_(torch.ones(2), 0.25)
     tensor([0.2500, 0.2500])
     """
+    if extra or unknown or not (isinstance(self, Tensor) and isinstance(end, Tensor)):
+        refuse_extra(_call, (self, end, weight), extra, unknown)
+    if not isinstance(weight, (Tensor, int, float)):
+        refuse_extra(_call, (self, end, weight), extra, unknown)
     op = "lerp_"
     others = (end, weight) if isinstance(weight, Tensor) else (end,)
     check_inplace(self, op, others)
@@ -1177,6 +1194,13 @@ __all__ = [
     "aminmax", "cummax", "cummin", "diff", "baddbmm", "addmv", "is_nonzero",
 ]  # fmt: skip
 
+# torch's function forms of the in-place ones (their tensor is ``input``)
+_FUNCTION_FORMS = ("sinh_", "cosh_", "asin_", "acos_", "tan_", "exp2_", "frac_", "logit_", "nan_to_num_")
+_FUNCTION_FORMS += ("reciprocal_", "square_")
+FUNCTION_FORMS = {name: _argparse.entry(globals()[name], name, False) for name in _FUNCTION_FORMS}
+FUNCTION_FORMS["arcsin_"] = _argparse.entry(asin_, "arcsin_", False)
+FUNCTION_FORMS["arccos_"] = _argparse.entry(acos_, "arccos_", False)
+
 # the Tensor methods (installed by _methods)
 METHODS = {
     **{name: _argparse.entry(globals()[name], name, True) for name in ("sinh", "cosh", "asin", "acos", "tan", "exp2")},
@@ -1191,6 +1215,6 @@ METHODS = {
     "addmm": _ops.addmm,
     "arcsin": _argparse.entry(asin, "arcsin", True),
     "arccos": _argparse.entry(acos, "arccos", True),
-    "arcsin_": asin_,
-    "arccos_": acos_,
+    "arcsin_": _argparse.entry(asin_, "arcsin_", True),
+    "arccos_": _argparse.entry(acos_, "arccos_", True),
 }

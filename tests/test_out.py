@@ -197,6 +197,8 @@ def _samples(t) -> dict:
         # _more_functions
         **{k: ((f,), {}) for k in ("sinh", "cosh", "asin", "acos", "tan", "exp2", "frac", "logit", "nan_to_num")},
         **{k: ((f,), {}) for k in ("atleast_1d", "atleast_2d", "atleast_3d", "rot90", "diff", "count_nonzero")},
+        **{k: ((f,), {}) for k in ("sinh_", "cosh_", "asin_", "acos_", "arcsin_", "arccos_", "tan_", "exp2_")},
+        **{k: ((f,), {}) for k in ("frac_", "logit_", "nan_to_num_", "reciprocal_", "square_")},
         "float_power": ((f, 2), {}),
         "logical_xor": ((b, c), {}),
         "can_cast": ((t.float32, t.int64), {}),
