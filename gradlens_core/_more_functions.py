@@ -1071,8 +1071,9 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
         input = _ops.cat(parts, dim)
     d = input._wrap_dim(dim)
     if n == 0:
-        res = _ops.zeros_like(input) if hasattr(_ops, "zeros_like") else input.clone()
-        return res
+        from ._factories import zeros_like
+
+        return zeros_like(input).copy_(input)  # as PyTorch's diff_helper (CopyBackwards)
     out_len = input.shape[d] - 1
     n = builtins.min(n, input.shape[d])
     result = input

@@ -306,6 +306,8 @@ def test_diff():
     _run(lambda t, L: t.diff(L[0], dim=0, prepend=L[1], append=L[0]))
     _run(lambda t, L: t.diff(t.tensor([True, False, False])), exact=True, backward=False)
     _run(lambda t, L: L[2].diff())
+    _run(lambda t, L: t.diff(L[2], n=0))
+    _run(lambda t, L: t.diff(L[2], n=5))
 
 
 # ----------------------------------------------------------------------------- matrix products
