@@ -365,6 +365,13 @@ class _LegacyType(type):
         return f"<class 'torch.{cls.__name__}'>"
 
 
+def _options(d) -> str:
+    return (
+        f"TensorOptions(dtype={d._cpp}, device=cpu, layout=Strided, requires_grad=false (default), "
+        "pinned_memory=false (default), memory_format=(nullopt))"
+    )
+
+
 def _legacy(name, d):
     def __new__(cls, *args, **kwargs):
         if kwargs.pop("device", None) not in (None, "cpu"):
@@ -379,8 +386,8 @@ def _legacy(name, d):
             a = args[0]
             if isinstance(a, Tensor):
                 if a.dtype is not d:
-                    raise TypeError(f"expected {d._legacy} (got {a.dtype._legacy})")
-                return a.detach() if a.requires_grad else a
+                    raise TypeError(f"expected {_options(d)} (got {_options(a.dtype)})")
+                return a.detach()  # a new tensor over the same memory, as PyTorch's alias
             if isinstance(a, (list, tuple)) and not type(a).__name__ == "Size":
                 return tensor(a, dtype=d)
             if isinstance(a, np.ndarray):

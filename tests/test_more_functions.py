@@ -167,6 +167,8 @@ def test_legacy_constructors(name):
     assert tuple(a.shape) == tuple(b.shape) and str(a.dtype) == str(b.dtype)
     assert isinstance(getattr(gc, name)([1]), getattr(gc, name))
     assert not isinstance(gc.tensor([1], dtype=gc.float16), getattr(gc, name))
+    other = gc.tensor([1], dtype=gc.float16), torch.tensor([1], dtype=torch.float16)
+    assert _error(lambda: getattr(gc, name)(other[0])) == _error(lambda: getattr(torch, name)(other[1]))
 
 
 # ----------------------------------------------------------------------------- normal
