@@ -192,8 +192,8 @@ def nan_to_num(input, nan=None, posinf=None, neginf=None):
     dtype's largest and smallest values; NanToNumBackward0: saves self).
 
     >>> import gradlens_core as torch
-    >>> torch.nan_to_num(torch.tensor([float("nan"), 1.0]))
-    tensor([0., 1.])
+    >>> torch.nan_to_num(torch.tensor([2.0, -1.0]).log())  # log(-1) is nan
+    tensor([0.6931, 0.0000])
     """
     res = np.asarray(_nan_to_num_values(input._data, nan, posinf, neginf))
     return record(_wrap(res), node_class("NanToNumBackward0"), (input,), (input,), op="nan_to_num")
