@@ -14,7 +14,7 @@ tensor([0.1966, 0.1050, 0.0452])
 
 from __future__ import annotations
 
-from . import _argparse, _arrange, _math_ops, _methods, _ops, _out, _views, _warn
+from . import _argparse, _arrange, _math_ops, _methods, _more_functions, _ops, _out, _views, _warn
 from ._arrange import diag, diagonal, meshgrid, roll, tril, triu
 from ._cumulative import cumprod, cumsum, flip
 from ._dtype import (
@@ -77,6 +77,7 @@ from ._grad_mode import (
 from ._handles import RemovableHandle
 from ._logic import all, any, argwhere, masked_select, nonzero
 from ._math_ops import addcdiv, addcmul, cross, erf, expm1, hypot, logsumexp
+from ._more_functions import *  # noqa: F403  (its __all__: torch functions and legacy types)
 from ._ops import (
     abs,
     absolute,
@@ -224,6 +225,7 @@ def detach(input: Tensor) -> Tensor:
 
 
 def get_default_dtype() -> dtype:
+    """The default float dtype (``set_default_dtype``'s)."""
     from . import _dtype
 
     return _dtype.default_float
@@ -268,6 +270,9 @@ rsqrt_ = _argparse.entry(_ops.rsqrt_, "rsqrt_", False)
 sqrt_ = _argparse.entry(_ops.sqrt_, "sqrt_", False)
 tanh_ = _argparse.entry(_ops.tanh_, "tanh_", False)
 zero_ = _argparse.entry(_ops.zero_, "zero_", False)
+
+
+globals().update(_more_functions.FUNCTION_FORMS)  # (sinh_, frac_, square_, ...)
 
 
 # torch's functions of the views: their tensor is ``input``

@@ -185,6 +185,8 @@ _SIGNATURES = {
         for name in ("softmax", "log_softmax")
     },
     "median": ("Tensor input", "Tensor input, int dim, bool keepdim = False, *, Tensor[] out = None"),
+    **{name: ("Tensor input, int dim, *, Tensor[] out = None",) for name in ("cummax", "cummin")},
+    "aminmax": ("Tensor input, *, int? dim = None, bool keepdim = False, Tensor[] out = None",),
     "transpose": ("Tensor input, int dim0, int dim1",),
     "swapaxes": ("Tensor input, int axis0, int axis1",),
     "swapdims": ("Tensor input, int dim0, int dim1",),
@@ -311,6 +313,22 @@ _SIGNATURES = {
         "Tensor input, Tensor mat1, Tensor mat2, ScalarType out_dtype, *, Number beta = 1, Number alpha = 1, "
         "Tensor out = None",
     ),
+    "baddbmm": (
+        "Tensor input, Tensor batch1, Tensor batch2, *, Number beta = 1, Number alpha = 1, Tensor out = None",
+        "Tensor input, Tensor batch1, Tensor batch2, ScalarType out_dtype, *, Number beta = 1, Number alpha = 1, "
+        "Tensor out = None",
+    ),
+    "float_power": (
+        "Tensor input, Tensor exponent, *, Tensor out = None",
+        "Number self, Tensor exponent, *, Tensor out = None",
+        "Tensor input, Number exponent, *, Tensor out = None",
+    ),
+    "normal": (
+        "Tensor mean, Tensor std, *, Generator generator = None, Tensor out = None",
+        "Tensor mean, float std = 1, *, Generator generator = None, Tensor out = None",
+        "float mean, Tensor std, *, Generator generator = None, Tensor out = None",
+        f"float mean, float std, int[] size, *, Generator generator = None, Tensor out = None, {_FACTORY}",
+    ),
     "bernoulli": (
         "Tensor input, *, Generator generator = None, Tensor out = None",
         "Tensor input, float p, *, Generator generator = None",
@@ -353,7 +371,14 @@ _SIGNATURES = {
         for name in ("abs_", "bitwise_not_", "ceil_", "cos_", "detach_", "erf_", "exp_", "expm1_", "floor_", "log_")
         + ("neg_", "relu_", "sigmoid_", "sin_", "sqrt_", "tanh_", "zero_")
         + ("log2_", "log10_", "atan_", "arctan_", "rsqrt_")
+        + ("sinh_", "cosh_", "asin_", "acos_", "arcsin_", "arccos_", "tan_", "exp2_", "frac_", "square_", "sign_")
+        + ("reciprocal_",)
     },
+    "logit_": ("Tensor input, float? eps = None",),
+    "nan_to_num_": ("Tensor input, float? nan = None, float? posinf = None, float? neginf = None",),
+    "logical_xor_": ("Tensor input, Tensor other",),
+    "float_power_": ("Tensor input, Tensor exponent", "Tensor input, Number exponent"),
+    "lerp_": ("Tensor input, Tensor end, Tensor weight", "Tensor input, Tensor end, Number weight"),
     # (copy_ takes a number as a tensor; its hidden overload is not known here)
     "t": ("Tensor input",),
     # ops of the tensor alone (their Tensor methods take nothing: CPython's METH_NOARGS)
@@ -362,6 +387,7 @@ _SIGNATURES = {
         for name in ("abs", "absolute", "ceil", "cos", "erf", "exp", "expm1", "floor", "log", "log1p", "neg")
         + ("negative", "sgn", "sigmoid", "sign", "sin", "sqrt", "tanh", "trunc")
         + ("log2", "log10", "atan", "arctan", "rsqrt")
+        + ("sinh", "cosh", "asin", "acos", "arcsin", "arccos", "tan", "exp2")
     },
     "relu": ("Tensor input",),
     "matmul": ("Tensor input, Tensor other, *, Tensor out = None",),

@@ -13,6 +13,7 @@ from . import (
     _factories,
     _logic,
     _math_ops,
+    _more_functions,
     _ops,
     _order_stats,
     _random,
@@ -292,6 +293,7 @@ _METHODS = {
     "index_add_": _scatter.index_add_,
     "__getitem__": _views.getitem,
     "__setitem__": _views.setitem,
+    **_more_functions.METHODS,
 }
 
 

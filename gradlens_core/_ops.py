@@ -221,7 +221,7 @@ def _compute(fn, a, b, inputs=()):
 
 def _float_data(x: Tensor) -> np.ndarray:
     d = x._data
-    return d if d.dtype.kind == "f" else d.astype(np.float32)
+    return d if d.dtype.kind == "f" else d.astype(_dtype.default_float.np)
 
 
 # ============================================================================ arithmetic
@@ -762,8 +762,14 @@ def div(input=MISSING, other=MISSING, *extra, rounding_mode=None, _call=("div", 
         raise
     if (dt.np if dt else da.dtype).kind != "f":
         # a number keeps its value (the integer dtype it was promoted to does not wrap it)
-        da = da.astype(np.float32) if number is None else np.asarray(float(number), np.float32)
-        db = db.astype(np.float32) if isinstance(db, _ndarray) else float(other if _is_scalar(other) else db)
+        da = (
+            da.astype(_dtype.default_float.np) if number is None else np.asarray(float(number), _dtype.default_float.np)
+        )
+        db = (
+            db.astype(_dtype.default_float.np)
+            if isinstance(db, _ndarray)
+            else float(other if _is_scalar(other) else db)
+        )
     with np.errstate(divide="ignore", invalid="ignore"):
         out = _wrap(_arr(_compute(np.true_divide, da, db, (input, other))))
     if needs_grad(input, other):
@@ -1223,7 +1229,7 @@ def _unary(name, np_fn, save_input=False, save_output=False, float_only=True, qu
             if kind == "b":
                 _check_kernel(input, op)
             if float_only:
-                data = data.astype(np.float32)
+                data = data.astype(_dtype.default_float.np)  # (set_default_dtype)
         if quiet:
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 res = np_fn(data)

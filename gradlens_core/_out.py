@@ -44,14 +44,16 @@ class Rule(NamedTuple):
     all with an input: cat, stack, cross) or "none" (reductions, which do not check).
     ``grad``: "error" (refuses any argument that requires grad), "inputs" (only an input),
     "fallback" (PyTorch's autograd-not-implemented kernel: refuses an ``out`` that requires
-    grad, gives ``out`` a NotImplemented node when an input does) or "none" (non-differentiable
+    grad, gives ``out`` a NotImplemented node when an input does), "copy" (a composite op copies
+    its recorded result into ``out``: tensordot) or "none" (non-differentiable
     ops check nothing).
     ``resize``: "warn" (TensorIterator's deprecation warning), "silent" (factories), "arange"
     (its own warning), "keepdim" (kthvalue's: out is resized to the keepdim shape), or
     "dispatch" (``resize_`` called through the dispatcher: it bumps the version and refuses an
     ``out`` that requires grad).
     ``fill``: "values" (the result is copied in), "memory" (random draws: PyTorch fills ``out``
-    itself, in its memory order) or "none" (``empty`` writes nothing).
+    itself, in its memory order), "unversioned" (written through an ``_unsafe_view`` of out, whose
+    version does not move: kron) or "none" (``empty`` writes nothing).
     ``temporary``: TensorIterator computes a result of another dtype than out's into a
     temporary and resizes ``out`` again when it copies it in (the warning comes twice).
     """
@@ -157,6 +159,21 @@ OUT: dict = {
     "arange": _factory("arange", "internal", "arange"),
     "randn": _factory("randn", "internal", "dispatch", fill="memory"),
     "empty": _factory("empty", resize="dispatch", fill="none"),
+    # (_more_functions)
+    **{n: _pointwise(n) for n in ("sinh", "cosh", "asin", "acos", "tan", "exp2", "logit")},
+    "logical_xor": _pointwise("logical_xor", grad="none", temporary=False),
+    "nan_to_num": _pointwise("nan_to_num", "nan_to_num"),
+    "frac": _pointwise("frac", "same"),
+    "float_power": _pointwise("pow", "float_power"),
+    **{n: Rule("cat", "cat", "any") for n in ("vstack", "hstack", "dstack", "column_stack")},
+    "kron": Rule("mul", "cast", "pointwise", fill="unversioned"),  # (mul_out into an _unsafe_view)
+    "tensordot": Rule("tensordot", "tensordot", "internal", "copy"),
+    "diff": _pointwise("sub"),
+    "baddbmm": Rule("baddbmm", "exact"),
+    "addmv": Rule("addmv", "exact"),
+    **{n: Rule(n, "scan", "internal") for n in ("cummax", "cummin")},
+    "aminmax": Rule("aminmax", "values", "internal"),
+    "normal": _factory("normal", "internal", fill="memory"),
 }
 
 # overloads with rules of their own: "all" without dim, "dim" with one, "other" with a second
@@ -172,7 +189,7 @@ _CLAMPS = frozenset(("clamp", "clip", "clamp_min", "clamp_max"))
 # where PyTorch's parser error for ``out`` comes from another op (torch.norm is Python code)
 _PARSER_NAME = {"norm": "linalg_vector_norm"}
 
-_TUPLE = frozenset(("values", "kthvalue", "median"))  # dtype rules of (values, indices) results
+_TUPLE = frozenset(("values", "kthvalue", "median", "scan"))  # dtype rules of (values, indices) results
 
 
 def install(namespace: dict) -> None:
@@ -290,6 +307,8 @@ def write(name: str, op, args: tuple, kwargs: dict, out):
     if not outs:  # out=None: an ordinary call
         return op(*args, **kwargs)
     inputs = _tensors(args) + _tensors(kwargs.values())
+    if rule.grad == "copy":
+        return _copied(name, rule, op(*args, **kwargs), outs[0], args)
     _check_autograd(rule, inputs, outs)
     if rule.overlap == "pointwise":  # TensorIterator checks memory before shapes and dtypes
         _check_overlap(name, rule, inputs, outs)
@@ -310,6 +329,17 @@ def write(name: str, op, args: tuple, kwargs: dict, out):
     if rule.dtype in _TUPLE:
         return _return_type(name)(*outs)
     return outs[0]
+
+
+def _copied(name, rule, result: Tensor, out: Tensor, args) -> Tensor:
+    """A composite op's ``out=`` (tensordot's): its ordinary result, recorded, then resized into
+    and ``out.copy_(result)`` (CopyBackwards when the inputs require grad, as in PyTorch)."""
+    error = _dtype_error(name, rule, [result.dtype], [out.dtype], ())
+    if error is not None:
+        raise error
+    if out._data.shape != result._data.shape:
+        _resize(name, rule, out, result._data, args)
+    return out.copy_(result)
 
 
 def _refuse_missing(name, op, args, kwargs, out):
@@ -488,6 +518,11 @@ _MUST_MATCH = {
     "amax": "Expected the dtype for input and out to match, but got {r._legacy} for input's dtype and "
     "{o._legacy} for out's dtype.",
     "dot": "result dtype {o._legacy} does not match input dtype {r._legacy}",
+    "tensordot": "tensordot: Expected the output tensor to have dtype {r._legacy}, but got an output tensor with "
+    "dtype {o._legacy}",
+    "nan_to_num": "nan_to_num: dtype of out: {o._legacy} should be same as input: {r._legacy}",
+    "float_power": "the output given to float_power has dtype {o._legacy} but the operation's result requires dtype "
+    "{r._legacy}",
     "mv": "addmv input tensors must have the same dtype, but got {o._legacy}, {r._legacy}, and {r._legacy}",
 }
 
@@ -519,6 +554,10 @@ def _dtype_error(name, rule, results, outs, inputs):
         for want, have in zip(results, outs):
             if have is not want:
                 return RuntimeError(f"Expected out tensor to have dtype {want._cpp}, but got {have._cpp} instead")
+    if kind == "scan":
+        for want, have in zip(results, outs):
+            if have is not want:
+                return RuntimeError(f"expected scalar_type {want._legacy} but found {have._legacy}")
     if kind == "kthvalue":
         if o is not r:
             return RuntimeError("output values must be of same type as input")
@@ -606,6 +645,9 @@ def _store(name, rule, out: Tensor, res: np.ndarray, resized: bool, inputs) -> N
     bumps = 0
     if rule.resize == "dispatch" and resized:  # resize_ through the dispatcher is an edit of its own
         bumps += 1
+    if rule.fill == "unversioned":  # written through another version counter: no edit to report
+        np.copyto(out._data, res, casting="unsafe")
+        return
     if rule.fill != "none":
         into = out._data
         if rule.fill == "memory":  # the draws go into out's elements in memory order

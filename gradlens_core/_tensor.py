@@ -782,6 +782,7 @@ class Tensor:
             self.dtype.name,
             grad_fn_name=None if node is None else type(node).__name__,
             requires_grad=self._requires_grad,
+            default_dtype=_dtype.default_float.name,  # (set_default_dtype's: its name is not printed)
         )
 
     __str__ = __repr__

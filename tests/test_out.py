@@ -194,6 +194,33 @@ def _samples(t) -> dict:
         "fill": ((f, 1.5), {}),
         "fill_": ((f, 1.5), {}),
         "index_put_": ((f, (t.tensor([0]),), t.tensor(1.5)), {}),
+        # _more_functions
+        **{k: ((f,), {}) for k in ("sinh", "cosh", "asin", "acos", "tan", "exp2", "frac", "logit", "nan_to_num")},
+        **{k: ((f,), {}) for k in ("atleast_1d", "atleast_2d", "atleast_3d", "rot90", "diff", "count_nonzero")},
+        **{k: ((f,), {}) for k in ("sinh_", "cosh_", "asin_", "acos_", "arcsin_", "arccos_", "tan_", "exp2_")},
+        **{k: ((f,), {}) for k in ("frac_", "logit_", "nan_to_num_", "reciprocal_", "square_")},
+        "float_power": ((f, 2), {}),
+        "logical_xor": ((b, c), {}),
+        "can_cast": ((t.float32, t.int64), {}),
+        "set_default_dtype": ((t.float32,), {}),
+        "normal": ((2.0, 3.0, (2, 3)), {}),
+        "broadcast_to": ((v, (2, 3)), {}),
+        "broadcast_tensors": ((f, v), {}),
+        **{k: (([f, g],), {}) for k in ("vstack", "hstack", "dstack", "column_stack")},
+        "swapaxes": ((f, 0, 1), {}),
+        "swapdims": ((f, 0, 1), {}),
+        "tensor_split": ((f, 2), {}),
+        "split_with_sizes": ((f, [1, 1]), {}),
+        "kron": ((f, g), {}),
+        "tensordot": ((f, g.t()), {"dims": 1}),
+        "std_mean": ((f, 1), {}),
+        "var_mean": ((f, 1), {}),
+        "aminmax": ((f,), {"dim": 1}),
+        "cummax": ((f, 1), {}),
+        "cummin": ((f, 1), {}),
+        "baddbmm": ((T(_F223[:, :, :2]), T(_F223), T(_F232)), {}),
+        "addmv": ((T(_F3), m, v), {}),
+        "is_nonzero": ((T([1.5]),), {}),
         "save": ((f, io.BytesIO()), {}),
         "load": ((_saved_file(t),), {}),
         **{k: ((f,), {}) for k in ("log2", "log10", "atan", "rsqrt", "log2_", "log10_", "atan_", "rsqrt_")},
@@ -251,7 +278,17 @@ _OVERLOADS = {
 _NOT_IN_TORCH = {"subscribe"}
 # functions that take no out= whose refusal PyTorch's parser words itself (it lists their
 # signatures); gradlens_core's function refuses the keyword as Python does
-_PARSER_WORDED = {"narrow", "rand_like", "randn_like", "result_type", "rsub"}
+_PARSER_WORDED = {
+    "narrow",
+    "rand_like",
+    "randn_like",
+    "result_type",
+    "rsub",
+    "count_nonzero",
+    "std_mean",
+    "var_mean",
+    "tensor_split",
+}
 _RANDOM = {"rand", "randn", "randint", "randperm", "bernoulli"}
 
 
