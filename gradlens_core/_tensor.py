@@ -243,10 +243,28 @@ class Tensor:
     def is_complex(self) -> bool:
         return False
 
-    def type(self, dtype=None):
+    def type(self, dtype=None, non_blocking=False):
+        """The legacy type name (``'torch.FloatTensor'``), or this tensor cast to a dtype, a
+        legacy class (``torch.LongTensor``) or a legacy name; itself if it has that type.
+
+        >>> import gradlens_core as torch
+        >>> torch.tensor([1.5]).type(torch.LongTensor)
+        tensor([1])
+        """
         if dtype is None:
             return f"torch.{self.dtype._legacy}Tensor"
-        return self.to(dtype)
+        if isinstance(dtype, str):
+            by_name = {f"torch.{d._legacy}Tensor": d for d in _dtype.ALL}
+            if dtype.startswith("torch.cuda."):  # a CPU-only build, as gradlens_core is
+                raise RuntimeError("Cannot initialize CUDA without ATen_cuda library.")
+            if dtype not in by_name:
+                raise ValueError(f"invalid type: '{dtype}'")
+            dtype = by_name[dtype]
+        elif isinstance(getattr(dtype, "_dtype", None), _dtype.dtype):  # a legacy class
+            dtype = dtype._dtype
+        elif not isinstance(dtype, _dtype.dtype):
+            raise TypeError("dtype must be a type, str, or dtype object")
+        return self if dtype is self.dtype else self.to(dtype)
 
     def stride(self, dim: int | None = None):
         strides = tuple(s // self._data.itemsize for s in self._data.strides)

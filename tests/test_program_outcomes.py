@@ -218,6 +218,15 @@ CASES = [
     ("cat_empty", lambda t: t.cat([])),
     ("cat_empty_tuple", lambda t: t.cat((), dim=1)),
     ("stack_empty", lambda t: t.stack([])),
+    # C8: Tensor.type with a legacy class, a legacy name, a dtype
+    ("type_legacy_class", lambda t: t.tensor([1.5, 2.5]).type(t.LongTensor)),
+    ("type_legacy_name", lambda t: t.tensor([1.5, 2.5]).type("torch.IntTensor")),
+    ("type_dtype", lambda t: t.tensor([1.5, 2.5]).type(t.float64)),
+    ("type_same_is_self", lambda t: (lambda x: x.type(t.FloatTensor) is x)(t.tensor([1.5]))),
+    ("type_unknown_name", lambda t: t.tensor([1.5]).type("foo")),
+    ("type_cuda_name", lambda t: t.tensor([1.5]).type("torch.cuda.FloatTensor")),
+    ("type_not_a_type", lambda t: t.tensor([1.5]).type(3)),
+    ("type_name", lambda t: t.tensor([True]).type()),
 ]
 
 
