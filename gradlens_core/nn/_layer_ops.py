@@ -482,21 +482,74 @@ def _pad_name(mode: str, pad) -> str:
     return f"{'Reflection' if mode == 'reflect' else 'Replication'}Pad{len(pad) // 2}D"
 
 
-def reflect_or_replicate_pad(input: Tensor, pad, mode: str) -> Tensor:
-    """``mode`` "reflect" (mirrored at the edges, the edge itself not repeated) or "replicate"
-    (the edge repeated) over the last ``len(pad) // 2`` dims (ReflectionPad{1,2,3}DBackward0 or
-    ReplicationPad{1,2,3}DBackward0: save self and padding; the grad adds back where it was read)."""
-    data = input._data
-    pad = _check_pad(pad, data.ndim)
+def _check_non_constant_pad(pad, ndim: int) -> tuple:
+    """``pad`` for the reflect, replicate and circular modes: 1 to 3 padded dims of an input
+    with one or two more (_pad_enum's dispatch)."""
+    pad = _check_pad(pad, ndim)
     k = len(pad) // 2
-    if k not in (1, 2, 3) or data.ndim not in (k + 1, k + 2):
+    if k not in (1, 2, 3) or ndim not in (k + 1, k + 2):
         raise NotImplementedError(
-            f"Padding size {len(pad)} is not supported for {data.ndim}D input tensor.\n"
+            f"Padding size {len(pad)} is not supported for {ndim}D input tensor.\n"
             "Supported combinations for non-constant padding:\n"
             "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
             "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
             "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)"
         )
+    return pad
+
+
+def circular_pad(input: Tensor, pad) -> Tensor:
+    """ATen's _pad_circular: the input copied into a new tensor's middle, then each padded dim's
+    ends copied from its other side (a chain of CopySlices, as PyTorch records it).
+
+    >>> import gradlens_core as torch
+    >>> circular_pad(torch.tensor([[1.0, 2.0, 3.0]]), (1, 2))
+    tensor([[3., 1., 2., 3., 1., 2.]])
+    """
+    shape = input._data.shape
+    pad = _check_non_constant_pad(pad, len(shape))
+    k = len(pad) // 2
+    lead = len(shape) - k
+    out_shape = list(shape)
+    for i in range(k):
+        left, right = pad[2 * (k - i - 1)], pad[2 * (k - i - 1) + 1]
+        size = shape[lead + i]
+        out_shape[lead + i] = size + left + right
+        if left > size or right > size:
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        if out_shape[lead + i] < 0:
+            raise RuntimeError("Negative padding value is resulting in an empty dimension")
+
+    def sliced(t, dim, start, end):  # ATen's slice: SliceBackward0 even when it takes all
+        return t.narrow(dim, start, end - start)
+
+    out = input.new_empty(out_shape)
+    out_slice, in_slice = out, input
+    for i in range(k):
+        dim = len(shape) - 1 - i
+        left, right = pad[2 * i], pad[2 * i + 1]
+        out_slice = sliced(out_slice, dim, max(left, 0), out_shape[dim] - max(right, 0))
+        in_slice = sliced(in_slice, dim, max(-left, 0), shape[dim] - max(-right, 0))
+    out_slice.copy_(in_slice)
+    for i in range(k):  # the left ends, then the right ones (corners are written more than once)
+        dim = len(shape) - 1 - i
+        left, right = pad[2 * i], pad[2 * i + 1]
+        if left > 0:
+            end = out_shape[dim] - max(right, 0)
+            sliced(out, dim, 0, left).copy_(sliced(out, dim, end - left, end))
+        if right > 0:
+            start = max(left, 0)
+            sliced(out, dim, out_shape[dim] - right, out_shape[dim]).copy_(sliced(out, dim, start, start + right))
+    return out
+
+
+def reflect_or_replicate_pad(input: Tensor, pad, mode: str) -> Tensor:
+    """``mode`` "reflect" (mirrored at the edges, the edge itself not repeated) or "replicate"
+    (the edge repeated) over the last ``len(pad) // 2`` dims (ReflectionPad{1,2,3}DBackward0 or
+    ReplicationPad{1,2,3}DBackward0: save self and padding; the grad adds back where it was read)."""
+    data = input._data
+    pad = _check_non_constant_pad(pad, data.ndim)
+    k = len(pad) // 2
     for j in range(k):
         d = data.ndim - 1 - j
         if mode == "reflect" and (pad[2 * j] >= data.shape[d] or pad[2 * j + 1] >= data.shape[d]):

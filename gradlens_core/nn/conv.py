@@ -80,9 +80,25 @@ class _ConvNd(Module):
             bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
             init.uniform_(self.bias, -bound, bound)
 
+    def _reversed_padding_repeated_twice(self) -> tuple:
+        """F.pad's pads for ``padding`` (last dim first, each side), as PyTorch's _ConvNd keeps
+        them: 'same' puts the odd one of an even kernel's padding on the right."""
+        if self.padding == "valid":
+            return (0, 0) * len(self.kernel_size)
+        if self.padding == "same":
+            pads = []
+            for d, k in zip(reversed(self.dilation), reversed(self.kernel_size)):
+                total = d * (k - 1)
+                pads += [total // 2, total - total // 2]
+            return tuple(pads)
+        return tuple(p for p in reversed(self.padding) for _ in range(2))
+
     def forward(self, input):
-        if self.padding_mode != "zeros":
-            raise NotImplementedError(f"gradlens_core: padding_mode={self.padding_mode!r} (F.pad) is not supported")
+        if self.padding_mode != "zeros":  # padded by F.pad first, then convolved unpadded
+            padded = F.pad(input, self._reversed_padding_repeated_twice(), mode=self.padding_mode)
+            return type(self)._functional(
+                padded, self.weight, self.bias, self.stride, (0,) * self._dims, self.dilation, self.groups
+            )
         return type(self)._functional(
             input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
         )

@@ -524,8 +524,8 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 
 def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
     """Pad the last ``len(pad) // 2`` dims by ``pad``'s (before, after) pairs, last dim first:
-    "constant" (``value``, 0 by default; negative pads crop: ConstantPadNdBackward0), "reflect"
-    or "replicate".
+    "constant" (``value``, 0 by default; negative pads crop: ConstantPadNdBackward0), "reflect",
+    "replicate" or "circular".
 
     >>> import gradlens_core as torch
     >>> torch.nn.functional.pad(torch.ones(2), (1, 2))
@@ -538,7 +538,7 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
     if mode in ("reflect", "replicate"):
         return _layer_ops.reflect_or_replicate_pad(input, pad, mode)
     if mode == "circular":
-        raise NotImplementedError("gradlens_core: F.pad's circular mode is not implemented")
+        return _layer_ops.circular_pad(input, pad)
     raise NotImplementedError(f"Unrecognised padding mode {mode}")
 
 
