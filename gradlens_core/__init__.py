@@ -188,6 +188,7 @@ from ._ops import (
     where,
 )
 from ._order_stats import kthvalue, median
+from ._sampling import multinomial
 from ._str import set_printoptions
 from ._tensor import Size, Tensor
 from ._views import (

@@ -280,6 +280,7 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0) -> Tensor:
 def install() -> None:
     """The Tensor methods of this module's ops and of ``_index_ops``'s."""
     from . import _index_ops as ix
+    from . import _sampling
 
     for name, fn in {
         "msort": msort,
@@ -295,5 +296,6 @@ def install() -> None:
         "masked_scatter": ix.masked_scatter,
         "fill_diagonal_": ix.fill_diagonal_,
         "histc": histc,
+        "multinomial": _sampling.multinomial,
     }.items():
         setattr(Tensor, name, fn)

@@ -248,7 +248,11 @@ def _grad_index_filled(node, g, ns):
 
 def _index_copy_args(self: Tensor, dim: int, index: Tensor, source: Tensor):
     d, idx = _dim_index(
-        "index_copy_", self, dim, index, f"index_copy_(): Expected a long tensor for index, but got {index.dtype._legacy}"
+        "index_copy_",
+        self,
+        dim,
+        index,
+        f"index_copy_(): Expected a long tensor for index, but got {index.dtype._legacy}",
     )
     n = self._data.shape[d] if self._data.ndim else 1
     src_n = source._data.shape[d] if source._data.ndim else 1
