@@ -18,7 +18,16 @@ import numpy as np
 
 from . import _dtype
 from ._autograd import backward_formula, node_class
+from ._saved_attrs import _register, captured, sizes
 from ._tensor import Tensor, record
+
+_register(
+    "UnfoldBackward0",
+    dimension=captured("backward", "dimension"),
+    self_sym_sizes=sizes(),
+    size=captured("backward", "size"),
+    step=captured("backward", "step"),
+)
 
 __all__ = [
     "msort",
@@ -296,6 +305,84 @@ def install() -> None:
         "masked_scatter": ix.masked_scatter,
         "fill_diagonal_": ix.fill_diagonal_,
         "histc": histc,
+        "unfold": unfold,
         "multinomial": _sampling.multinomial,
     }.items():
         setattr(Tensor, name, fn)
+
+
+# ----------------------------------------------------------------------------- unfold (a view)
+def _unfold_array(a: np.ndarray, d: int, size: int, step: int) -> np.ndarray:
+    if a.ndim == 0:
+        return np.lib.stride_tricks.as_strided(a, (1,), (0,), writeable=a.flags.writeable)
+    shape = list(a.shape)
+    strides = list(a.strides)
+    n = (shape[d] - size) // step + 1
+    shape[d] = n
+    strides[d] = a.strides[d] * step
+    return np.lib.stride_tricks.as_strided(
+        a, tuple(shape) + (size,), tuple(strides) + (a.strides[d],), writeable=a.flags.writeable
+    )
+
+
+def _unfold_backward(g, in_shape, d: int, size: int, step: int, ns, dimension=None):
+    """unfold_backward: zeros of the input's shape with every window's grad added back at its
+    place (UnfoldBackwardBackward0 under create_graph, whose backward is unfold again)."""
+    if ns.records_graph:
+        out = _unfold_backward(g._data, in_shape, d, size, step, _numpy_ns())
+        return record(
+            Tensor._wrap(out),
+            node_class("UnfoldBackwardBackward0", _unfold_backward_bw),
+            (g,),
+            ctx=(d, size, step),
+            op="unfold_backward",
+        )
+    out = np.zeros(in_shape, dtype=g.dtype)
+    if not in_shape:
+        out[...] = g.reshape(())
+        return out
+    windows = g.shape[d]
+    for w in range(windows):
+        sl = [slice(None)] * len(in_shape)
+        sl[d] = slice(w * step, w * step + size)
+        out[tuple(sl)] += np.moveaxis(np.take(g, w, axis=d), -1, d)
+    return out
+
+
+def _numpy_ns():
+    from ._ns import NUMPY
+
+    return NUMPY
+
+
+def _unfold_backward_bw(node, g, ns):
+    d, size, step = node._ctx
+    return (g.unfold(d, size, step) if ns.records_graph else _unfold_array(g, d, size, step).copy(),)
+
+
+def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """A view with every window of ``size`` elements along ``dimension``, ``step`` apart, as a
+    new last dim (UnfoldBackward0).
+
+    >>> import gradlens_core as torch
+    >>> torch.arange(5.0).unfold(0, 2, 2)
+    tensor([[0., 1.],
+            [2., 3.]])
+    """
+    from ._views import ViewStep, make_view
+
+    d = self._wrap_dim(dimension) if self._data.ndim else 0
+    n = self._data.shape[d] if self._data.ndim else 1
+    if size > n:
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {n} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    in_shape = self._data.shape
+    step_ = ViewStep(
+        lambda a: _unfold_array(a, d, size, step),
+        lambda g, ns: _unfold_backward(
+            g, in_shape, d, size, step, ns, dimension
+        ),  # (dimension: as given, for _saved_dimension)
+    )
+    out = make_view(self, _unfold_array(self._data, d, size, step), "UnfoldBackward0", step_, "unfold")
+    return out

@@ -18,7 +18,20 @@ import numpy as np
 
 from . import _dtype
 from ._autograd import backward_formula, node_class
+from ._saved_attrs import Saved, _register, ctx
 from ._tensor import Tensor, check_inplace, finish_inplace, record
+
+# what each node shows as ``_saved_*`` (registered before the classes are made below)
+_register("TakeBackward0", self=Saved(0), index=Saved(1))
+_register("PutBackward0", index=Saved(0), source=Saved(1), accumulate=ctx())
+_register("IndexFillBackward0 IndexFillBackward1", index=Saved(0), dim=ctx(unsigned=True))
+_register(
+    "IndexCopyBackward0",
+    index=Saved(0),
+    source=Saved(1),
+    dim=ctx(unsigned=True),
+    source_dim=lambda n: len(n._input_meta[1][0]),
+)
 
 __all__ = [
     "take",
