@@ -23,6 +23,7 @@ from ._composite_ops import (
     combinations,
     histc,
     msort,
+    renorm,
     searchsorted,
     trapezoid,
     trapz,

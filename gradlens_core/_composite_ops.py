@@ -18,7 +18,8 @@ import numpy as np
 
 from . import _dtype
 from ._autograd import backward_formula, node_class
-from ._saved_attrs import _register, captured, sizes
+from ._saved_attrs import Saved as _Saved
+from ._saved_attrs import _register, _unsigned, captured, sizes
 from ._tensor import Tensor, record
 
 _register(
@@ -40,6 +41,8 @@ __all__ = [
     "searchsorted",
     "bucketize",
     "histc",
+    "renorm",
+    "unfold",
 ]
 
 
@@ -306,6 +309,7 @@ def install() -> None:
         "fill_diagonal_": ix.fill_diagonal_,
         "histc": histc,
         "unfold": unfold,
+        "renorm": renorm,
         "multinomial": _sampling.multinomial,
     }.items():
         setattr(Tensor, name, fn)
@@ -386,3 +390,99 @@ def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
     )
     out = make_view(self, _unfold_array(self._data, d, size, step), "UnfoldBackward0", step_, "unfold")
     return out
+
+
+# ----------------------------------------------------------------------------- renorm
+_register(
+    "RenormBackward0", self=_Saved(0), p=lambda n: n._ctx[0], dim=lambda n: n._ctx[1], maxnorm=lambda n: n._ctx[2]
+)
+
+
+def _vector_norm(x, p: float, axes, xp=np):
+    """linalg_vector_norm over ``axes`` (kept as 1) on an array or a tensor."""
+    if xp is np:
+        a = np.abs(x)
+        if p == np.inf:
+            return a.max(axis=axes, keepdims=True)
+        if p == 2:
+            return np.sqrt((a * a).sum(axis=axes, keepdims=True))
+        if p == 1:
+            return a.sum(axis=axes, keepdims=True)
+        return (a**p).sum(axis=axes, keepdims=True) ** (1.0 / p)
+    a = x.abs()
+    if p == np.inf:
+        return a.amax(list(axes), keepdim=True)
+    if p == 2:
+        return (a * a).sum(list(axes), keepdim=True).sqrt()
+    if p == 1:
+        return a.sum(list(axes), keepdim=True)
+    return (a**p).sum(list(axes), keepdim=True) ** (1.0 / p)
+
+
+def renorm(input: Tensor, p, dim: int, maxnorm) -> Tensor:
+    """Each slice along ``dim`` whose ``p``-norm exceeds ``maxnorm`` scaled down to
+    ``maxnorm / (norm + 1e-7)`` times itself (RenormBackward0).
+
+    >>> import gradlens_core as torch
+    >>> torch.tensor([[3.0, 4.0], [0.3, 0.4]]).renorm(2, 0, 1.0)
+    tensor([[0.6000, 0.8000],
+            [0.3000, 0.4000]])
+    """
+    if not float(p) > 0:
+        raise RuntimeError("renorm: non-positive-norm not supported")
+    if float(maxnorm) < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {float(maxnorm):g}")
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(
+            f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {input.dtype._legacy}"
+        )
+    x = input._data
+    d = input._wrap_dim(dim)
+    axes = tuple(i for i in range(x.ndim) if i != d)
+    ct = x.dtype.type
+    norm = _vector_norm(x, float(p), axes).astype(x.dtype)
+    # renorm_scale_factor in the input's dtype: norm > maxnorm ? maxnorm / (norm + eps) : 1
+    factor = np.where(norm > ct(maxnorm), ct(maxnorm) / (norm + ct(1e-7)), ct(1)).astype(x.dtype)
+    res = x * factor
+    return record(
+        Tensor._wrap(res), node_class("RenormBackward0"), (input,), (input,), ctx=(p, dim, maxnorm), op="renorm"
+    )
+
+
+@backward_formula("RenormBackward0")
+def _renorm_bw(node, g, ns):
+    # renorm_backward: where(norm > maxnorm, maxnorm * invnorm * (grad - invnorm * nb), grad), with
+    # nb = norm_backward((self * grad).sum(reduce_dims, keepdim), self, p, norm) and
+    # invnorm = 1 / (norm + 1e-7)
+    (x,) = node.unpack(ns)
+    p, dim, maxnorm = node._ctx
+    p = float(p)
+    rec = ns.records_graph
+    nd = x.ndim
+    d = dim % nd if nd else 0
+    axes = tuple(i for i in range(nd) if i != d)
+    xp = None if rec else np
+    norm = _vector_norm(x, p, axes, xp or "tensor")
+    go = (x * g).sum(list(axes), keepdim=True) if rec else (x * g).sum(axis=axes, keepdims=True)
+    if p == 2:
+        scale = go / norm
+        nb = x * (scale.masked_fill(norm == 0, 0) if rec else np.where(norm == 0, 0, scale))
+    elif p == 1:
+        nb = (x.sgn() if rec else np.sign(x)) * go
+    elif p == np.inf:
+        ax = x.abs() if rec else np.abs(x)
+        is_max = ax == norm
+        count = is_max.sum(list(axes), keepdim=True) if rec else is_max.sum(axis=axes, keepdims=True)
+        nb = (x.sgn() if rec else np.sign(x)) * is_max * go / count
+    else:
+        ax = x.abs() if rec else np.abs(x)
+        sg = x.sgn() if rec else np.sign(x)
+        nb = sg * ax ** (p - 1) * go / norm ** (p - 1)
+        nb = nb.masked_fill(norm == 0, 0) if rec else np.where(norm == 0, 0, nb)
+    invnorm = 1 / (norm + 1e-7)
+    grad_norm = maxnorm * invnorm * (g - invnorm * nb)
+    if rec:
+        from ._ops import where
+
+        return (where(norm > maxnorm, grad_norm.to(g.dtype), g),)
+    return (np.where(norm > maxnorm, grad_norm, g).astype(g.dtype),)
