@@ -394,7 +394,11 @@ def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
 
 # ----------------------------------------------------------------------------- renorm
 _register(
-    "RenormBackward0", self=_Saved(0), p=lambda n: n._ctx[0], dim=lambda n: n._ctx[1], maxnorm=lambda n: n._ctx[2]
+    "RenormBackward0",
+    self=_Saved(0),
+    p=lambda n: n._ctx[0],
+    dim=lambda n: _unsigned(n._ctx[1]),
+    maxnorm=lambda n: n._ctx[2],
 )
 
 
