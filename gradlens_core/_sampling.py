@@ -10,6 +10,8 @@ tensor([2, 1])
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import _random
@@ -23,7 +25,9 @@ def _exponential(gen, shape, dtype: np.dtype) -> np.ndarray:
     in C order, ``-1 / lambda * log1p(-u)`` in double, cast to ``dtype``."""
     n = int(np.prod(shape))
     u = _random.uniform(gen, n, np.dtype(np.float64))
-    return (-1.0 * np.log1p(-u)).astype(dtype).reshape(shape)
+    # libm's log1p (math's), not numpy's own: numpy's differs in the last bit of some doubles
+    e = np.fromiter((-math.log1p(-x) for x in u.tolist()), dtype=np.float64, count=n)
+    return e.astype(dtype).reshape(shape)
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator=None) -> Tensor:
