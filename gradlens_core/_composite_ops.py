@@ -18,6 +18,7 @@ import numpy as np
 
 from . import _dtype
 from ._autograd import backward_formula, node_class
+from ._ops import _nondiff
 from ._saved_attrs import Saved as _Saved
 from ._saved_attrs import _register, _unsigned, captured, sizes
 from ._tensor import Tensor, record
@@ -249,7 +250,9 @@ def searchsorted(sorted_sequence: Tensor, input, *, out_int32=False, right=False
         flat_seq = seq.reshape(-1, seq.shape[-1])
         flat_vals = vals.reshape(flat_seq.shape[0], -1)
         res = np.stack([np.searchsorted(a, v, side=s) for a, v in zip(flat_seq, flat_vals)]).reshape(vals.shape)
-    return Tensor._wrap(np.asarray(res, dtype=np.int32 if out_int32 else np.int64))
+    return _nondiff(
+        np.asarray(res, dtype=np.int32 if out_int32 else np.int64), (sorted_sequence, input), "searchsorted"
+    )
 
 
 def bucketize(input, boundaries: Tensor, *, out_int32=False, right=False) -> Tensor:
@@ -286,7 +289,7 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0) -> Tensor:
     pos = ((x - ct(lo)) * ct(bins) / (ct(hi) - ct(lo))).astype(np.int64)
     pos[pos == bins] = bins - 1
     out = np.bincount(pos, minlength=bins).astype(data.dtype)
-    return Tensor._wrap(out)
+    return _nondiff(out, (input,), "histc")  # (histc has no derivative formula)
 
 
 def install() -> None:

@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from . import _random
+from ._ops import _nondiff
 from ._tensor import Tensor
 
 __all__ = ["multinomial"]
@@ -61,10 +62,10 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
             raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
         q = p / _exponential(gen, p.shape, p.dtype)
         if num_samples == 1:
-            return Tensor._wrap(np.argmax(q, axis=-1).reshape(out_shape).astype(np.int64))
+            return _nondiff(np.argmax(q, axis=-1).reshape(out_shape).astype(np.int64), (input,), "multinomial")
         from ._ops import topk
 
-        return topk(Tensor._wrap(q), num_samples)[1]
+        return _nondiff(topk(Tensor._wrap(q), num_samples)[1]._data, (input,), "multinomial")
     rows = p.reshape(-1, n_categories)
     out = np.empty((rows.shape[0], num_samples), dtype=np.int64)
     for i, row in enumerate(rows):
@@ -81,4 +82,4 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
         u = _random.uniform(gen, num_samples, np.dtype(np.float64))
         # the kernel's binary search: the first slot whose cumulative probability is >= u
         out[i] = np.searchsorted(cum.astype(np.float64), u, side="left")
-    return Tensor._wrap(out.reshape(out_shape))
+    return _nondiff(out.reshape(out_shape), (input,), "multinomial")
