@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _dtype
+from ._argparse import MISSING, NotATensor, refuse, refuse_extra
 from ._autograd import backward_formula, node_class
 from ._saved_attrs import Saved, _register, ctx
 from ._tensor import Tensor, check_inplace, finish_inplace, record
@@ -113,7 +114,7 @@ def _put_values(data: np.ndarray, idx, source: Tensor, accumulate: bool) -> np.n
     return out
 
 
-def put_(self: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+def put_(self, index=MISSING, source=MISSING, accumulate=False, *extra, _call=("put_", True), **unknown) -> Tensor:
     """Write ``source`` into ``self`` read as flat, at ``index`` (added with ``accumulate``);
     PutBackward0.
 
@@ -122,12 +123,19 @@ def put_(self: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) 
     tensor([[0., 5.],
             [6., 0.]])
     """
+    if (
+        extra
+        or unknown
+        or not isinstance(index, Tensor)
+        or not isinstance(source, Tensor)
+        or accumulate.__class__ is not bool
+    ):
+        refuse_extra(_call, (self, index, source, accumulate), extra, unknown, (("accumulate", False),))
     check_inplace(self, "put_", (source,))
     idx = _put_args(self, index, source)
     self._data[...] = _put_values(self._data, idx, source, accumulate)
-    return finish_inplace(
-        self, "put_", node_class("PutBackward0"), (self, source), _put_saved(index, source, accumulate), ctx=accumulate
-    )
+    saved = _put_saved(index, source, accumulate)
+    return finish_inplace(self, "put_", node_class("PutBackward0"), (self, source), saved, ctx=accumulate)
 
 
 def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
@@ -196,7 +204,9 @@ def _index_fill_args(self: Tensor, dim: int, index: Tensor, value):
     return key, _dtype.checked_scalar(v, self.dtype), node_cls, inputs
 
 
-def index_fill_(self: Tensor, dim: int, index: Tensor, value) -> Tensor:
+def index_fill_(
+    self, dim=MISSING, index=MISSING, value=MISSING, *extra, _call=("index_fill_", True), **unknown
+) -> Tensor:
     """Fill the entries at ``index`` along ``dim`` with ``value`` (a number or a 0-d tensor).
 
     >>> import gradlens_core as torch
@@ -204,6 +214,20 @@ def index_fill_(self: Tensor, dim: int, index: Tensor, value) -> Tensor:
     tensor([[1., 0., 1.],
             [1., 0., 1.]])
     """
+    try:
+        if (
+            extra
+            or unknown
+            or dim is MISSING
+            or index is MISSING
+            or value is MISSING
+            or not isinstance(index, Tensor)
+            or not isinstance(dim, int)
+        ):
+            raise NotATensor(extra)
+    except Exception:
+        refuse(_call, (self, dim, index, value, *extra), unknown)
+        raise
     check_inplace(self, "index_fill_", (value,))
     key, v, node_cls, inputs = _index_fill_args(self, dim, index, value)
     self._data[key] = v
@@ -284,7 +308,9 @@ def _index_copy_args(self: Tensor, dim: int, index: Tensor, source: Tensor):
     return ((slice(None),) * d + (idx,) if self._data.ndim else ()), d
 
 
-def index_copy_(self: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+def index_copy_(
+    self, dim=MISSING, index=MISSING, source=MISSING, *extra, _call=("index_copy_", True), **unknown
+) -> Tensor:
     """Copy the slices of ``source`` along ``dim`` to the positions ``index`` of ``self``.
 
     >>> import gradlens_core as torch
@@ -292,6 +318,21 @@ def index_copy_(self: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
     tensor([[0., 0., 1.],
             [0., 0., 1.]])
     """
+    try:
+        if (
+            extra
+            or unknown
+            or dim is MISSING
+            or index is MISSING
+            or source is MISSING
+            or not isinstance(index, Tensor)
+            or not isinstance(source, Tensor)
+            or not isinstance(dim, int)
+        ):
+            raise NotATensor(extra)
+    except Exception:
+        refuse(_call, (self, dim, index, source, *extra), unknown)
+        raise
     check_inplace(self, "index_copy_", (source,))
     key, d = _index_copy_args(self, dim, index, source)
     self._data[key] = source._data
@@ -343,13 +384,26 @@ def _masked_scatter_args(self: Tensor, mask: Tensor, source: Tensor, op: str = "
     return key
 
 
-def masked_scatter_(self: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+def masked_scatter_(self, mask=MISSING, source=MISSING, *extra, _call=("masked_scatter_", True), **unknown) -> Tensor:
     """Copy ``source``'s elements, in order, to where ``mask`` is True (MaskedScatterBackward0).
 
     >>> import gradlens_core as torch
     >>> torch.zeros(3).masked_scatter_(torch.tensor([True, False, True]), torch.tensor([7.0, 8.0, 9.0]))
     tensor([7., 0., 8.])
     """
+    try:
+        if (
+            extra
+            or unknown
+            or mask is MISSING
+            or source is MISSING
+            or not isinstance(mask, Tensor)
+            or not isinstance(source, Tensor)
+        ):
+            raise NotATensor(extra)
+    except Exception:
+        refuse(_call, (self, mask, source, *extra), unknown)
+        raise
     check_inplace(self, "masked_scatter_", (source,))
     key = _masked_scatter_args(self, mask, source)
     self._data[key] = source._data.reshape(-1)[: key[0].size]
@@ -392,7 +446,7 @@ def _masked_scatter_bw(node, g, ns):
 
 
 # ----------------------------------------------------------------------------- fill_diagonal_
-def fill_diagonal_(self: Tensor, fill_value, wrap: bool = False) -> Tensor:
+def fill_diagonal_(self, fill_value=MISSING, wrap=False, *extra, _call=("fill_diagonal_", True), **unknown) -> Tensor:
     """Fill the main diagonal (all indices equal) with ``fill_value``; with ``wrap`` a tall
     matrix's diagonal starts again after a blank row (PyTorch's ``as_strided`` positions).
     The history is recorded as ``self[rows, cols] = fill_value`` (IndexPutBackward0), where
@@ -403,6 +457,8 @@ def fill_diagonal_(self: Tensor, fill_value, wrap: bool = False) -> Tensor:
     tensor([[5., 0., 0.],
             [0., 5., 0.]])
     """
+    if extra or unknown or fill_value is MISSING or isinstance(fill_value, Tensor) or wrap.__class__ is not bool:
+        refuse_extra(_call, (self, fill_value, wrap), extra, unknown, (("wrap", False),))
     shape = self._data.shape
     if len(shape) < 2:
         raise RuntimeError("dimensions must larger than 1")
