@@ -369,6 +369,16 @@ def _index_copy_bw(node, g, ns):
 
 
 # ----------------------------------------------------------------------------- masked_scatter_
+class _MaskedScatterKey:
+    """masked_scatter's node context: the positions written (masked_select's backward makes
+    nodes of this class too, with the bare key of ``place_into``)."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key) -> None:
+        self.key = key
+
+
 def _masked_scatter_args(self: Tensor, mask: Tensor, source: Tensor, op: str = "masked_scatter_"):
     if mask._data.dtype != np.bool_:
         raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with dtype {mask.dtype._legacy}")
@@ -408,7 +418,7 @@ def masked_scatter_(self, mask=MISSING, source=MISSING, *extra, _call=("masked_s
     key = _masked_scatter_args(self, mask, source)
     self._data[key] = source._data.reshape(-1)[: key[0].size]
     node = node_class("MaskedScatterBackward0")
-    return finish_inplace(self, "masked_scatter_", node, (self, source), (mask,), ctx=("masked_scatter", key))
+    return finish_inplace(self, "masked_scatter_", node, (self, source), (mask,), ctx=_MaskedScatterKey(key))
 
 
 def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
@@ -418,7 +428,7 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     key = _masked_scatter_args(Tensor._wrap(res), mask, source)
     res[key] = source._data.reshape(-1)[: key[0].size]
     node = node_class("MaskedScatterBackward0")
-    return record(Tensor._wrap(res), node, (input, source), (mask,), ctx=("masked_scatter", key), op="masked_scatter")
+    return record(Tensor._wrap(res), node, (input, source), (mask,), ctx=_MaskedScatterKey(key), op="masked_scatter")
 
 
 @backward_formula("MaskedScatterBackward0")
@@ -426,11 +436,11 @@ def _masked_scatter_bw(node, g, ns):
     # self: grad.masked_fill(mask, 0); source: masked_scatter_backward(grad, mask, source.sizes()):
     # the grad at the mask, padded with zeros to source's numel, viewed as source
     ctx = node._ctx
-    if not (isinstance(ctx, tuple) and len(ctx) == 2 and ctx[0] == "masked_scatter"):
+    if ctx.__class__ is not _MaskedScatterKey:
         from ._views import _placed_bw
 
         return _placed_bw(node, g, ns)  # masked_select's backward writes through this node too
-    key = ctx[1]
+    key = ctx.key
     (mask,) = node.unpack(ns)
     shape = tuple(node._input_meta[1][0])
     numel = int(np.prod(shape))
