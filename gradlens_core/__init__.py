@@ -14,8 +14,20 @@ tensor([0.1966, 0.1050, 0.0452])
 
 from __future__ import annotations
 
-from . import _argparse, _arrange, _math_ops, _methods, _more_functions, _ops, _out, _views, _warn
+from . import _argparse, _arrange, _composite_ops, _math_ops, _methods, _more_functions, _ops, _out, _views, _warn
 from ._arrange import diag, diagonal, meshgrid, roll, tril, triu
+from ._composite_ops import (
+    block_diag,
+    bucketize,
+    cartesian_prod,
+    combinations,
+    histc,
+    msort,
+    renorm,
+    searchsorted,
+    trapezoid,
+    trapz,
+)
 from ._cumulative import cumprod, cumsum, flip
 from ._dtype import (
     bool_ as bool,
@@ -75,6 +87,7 @@ from ._grad_mode import (
     set_grad_enabled,
 )
 from ._handles import RemovableHandle
+from ._index_ops import index_copy, index_fill, masked_scatter, put, take
 from ._logic import all, any, argwhere, masked_select, nonzero
 from ._math_ops import addcdiv, addcmul, cross, erf, expm1, hypot, logsumexp
 from ._more_functions import *  # noqa: F403  (its __all__: torch functions and legacy types)
@@ -183,6 +196,7 @@ from ._ops import (
     where,
 )
 from ._order_stats import kthvalue, median
+from ._sampling import multinomial
 from ._scatter import gather, index_add, scatter, scatter_add
 from ._str import set_printoptions
 from ._tensor import Size, Tensor
@@ -194,6 +208,7 @@ from ._views import (
 from ._warn import is_warn_always_enabled, set_warn_always
 
 _methods.install()
+_composite_ops.install()
 
 _warn.silence_numpy_float_warnings()
 

@@ -300,6 +300,15 @@ _SIGNATURES = {
         f"{name}_": (f"Tensor input, Tensor {bound}", f"Tensor input, Number {bound}")
         for name, bound in (("clamp_min", "min"), ("clamp_max", "max"))
     },
+    # the in-place index ops (``_index_ops``)
+    "put_": ("Tensor input, Tensor index, Tensor source, bool accumulate = False",),
+    "index_fill_": (
+        "Tensor input, int dim, Tensor index, Tensor value",
+        "Tensor input, int dim, Tensor index, Number value",
+    ),
+    "index_copy_": ("Tensor input, int dim, Tensor index, Tensor source",),
+    "masked_scatter_": ("Tensor input, Tensor mask, Tensor source",),
+    "fill_diagonal_": ("Tensor input, Number fill_value, bool wrap = False",),
     # ops whose out= error lists their signatures (the factories' keyword arguments included)
     **{
         name: (

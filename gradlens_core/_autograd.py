@@ -1050,6 +1050,9 @@ def _apply(node, grads, ns, retain_graph, Tensor, holders=None):
                 and obeys_layout_contract(g, variable._data)
             )
             variable._accumulate(g, ns.records_graph, steal, grad_counter(g) if steal else None)
+            meta = variable._meta
+            if meta is not None and meta.post_acc_hooks:
+                _run_post_accumulate_hooks(variable, meta.post_acc_hooks, Tensor)
         return ()
     for g in grads:
         if g is not None:
@@ -1102,6 +1105,18 @@ def _apply(node, grads, ns, retain_graph, Tensor, holders=None):
                 _warn_anomaly(node)
                 raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.")
     return out
+
+
+def _run_post_accumulate_hooks(variable, hooks, Tensor) -> None:
+    """AccumulateGrad's tensor_post_acc_grad_hooks: each is called with the leaf, after its .grad
+    was written, and must return None (PyTorch's check of the returned value)."""
+    for fn in tuple(hooks.values()):
+        res = fn(variable)
+        if res is None:
+            continue
+        if isinstance(res, Tensor):
+            raise RuntimeError("Tensor post accumulate grad hooks should return None.")
+        raise TypeError(f"expected Variable, but hook returned '{type(res).__name__}'")
 
 
 def _recorded_formula(node, grads, ns):

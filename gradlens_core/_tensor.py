@@ -101,6 +101,7 @@ class _Meta:
         "creation",
         "grad_meta",
         "grad_dtype",
+        "post_acc_hooks",
     )
 
     def __init__(self) -> None:
@@ -114,6 +115,7 @@ class _Meta:
         self.view_steps = ()
         self.view_version = 0
         self.grad_dtype = OWN_DTYPE  # what .grad must be (None: any dtype); see Tensor.grad_dtype
+        self.post_acc_hooks = None  # register_post_accumulate_grad_hook's HookDict
 
 
 _NON_LEAF_GRAD_WARNING = (
@@ -610,6 +612,29 @@ class Tensor:
             if acc is not None:
                 acc._tensor_pre_hooks = meta.hooks
         return add_hook(meta.hooks, (0, hook))
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` after backward accumulated into this leaf's ``.grad``; it must return None.
+
+        >>> import gradlens_core as torch
+        >>> w = torch.ones(2, requires_grad=True)
+        >>> h = w.register_post_accumulate_grad_hook(lambda t: print(t.grad))
+        >>> (w * 3).sum().backward()
+        tensor([3., 3.])
+        """
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        meta = self._get_meta()
+        if meta.post_acc_hooks is None:
+            meta.post_acc_hooks = HookDict()
+        return add_hook(meta.post_acc_hooks, hook)
+
+    @property
+    def _post_accumulate_grad_hooks(self):
+        meta = self._meta
+        return None if meta is None else meta.post_acc_hooks
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
         """Compute the gradient of this tensor w.r.t. graph leaves (see ``autograd.backward``)."""

@@ -20,7 +20,7 @@ from .._grad_mode import (
     set_grad_enabled,
 )
 from .._tensor import Tensor
-from . import graph
+from . import functional, graph  # noqa: F401  (submodules, as torch.autograd.functional and .graph)
 from .function import Function, FunctionCtx
 
 __all__ = [

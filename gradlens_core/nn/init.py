@@ -31,6 +31,10 @@ __all__ = [
     "xavier_normal_",
     "kaiming_uniform_",
     "kaiming_normal_",
+    "trunc_normal_",
+    "orthogonal_",
+    "eye_",
+    "dirac_",
 ]
 
 
@@ -141,3 +145,122 @@ def kaiming_normal_(
     fan = _calculate_correct_fan(tensor, mode)
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
     return normal_(tensor, 0.0, std, generator)
+
+
+def trunc_normal_(
+    tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0, generator=None
+) -> Tensor:
+    """Fill with N(mean, std**2) values truncated to [a, b] (PyTorch's sampler, draw for draw:
+    redraw the values outside while the interval holds more than 30% of the mass, else
+    rejection sampling from U(a, b)).
+
+    >>> import gradlens_core as torch
+    >>> w = torch.nn.init.trunc_normal_(torch.empty(1000), std=0.5, a=-0.1, b=0.1)
+    >>> bool(((w >= -0.1) & (w <= 0.1)).all())
+    True
+    """
+    from .. import _factories, _ops
+
+    def norm_cdf(x: float) -> float:
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn(
+            "mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
+            "The distribution of values may be incorrect.",
+            stacklevel=2,
+        )
+    with _grad_mode.no_grad():
+        p = norm_cdf((b - mean) / std) - norm_cdf((a - mean) / std)
+        if p > 0.3:
+            lo = tensor.new_tensor(a).item()
+            hi = tensor.new_tensor(b).item()
+            result = tensor.normal_(mean, std, generator=generator)
+            while True:
+                mask = (result < lo) | (result > hi)
+                if not mask.any():
+                    break
+                redrawn = _factories.empty_like(result).normal_(mean, std, generator=generator)
+                result = _ops.where(mask, redrawn, result)
+            if tensor is not result:
+                tensor.copy_(result)
+        else:
+            mode = max(a, min(mean, b))
+            log_peak = -0.5 * ((mode - mean) / std) ** 2
+            candidates = _factories.empty_like(tensor)
+            accept_buf = _factories.empty_like(tensor)
+            tensor.uniform_(a, b, generator=generator)
+            candidates.copy_(tensor)
+            candidates.sub_(mean).div_(std).pow_(2).mul_(-0.5).sub_(log_peak)
+            pending = accept_buf.uniform_(generator=generator).log_().gt(candidates)
+            if pending.any():
+                result = tensor
+                while True:
+                    candidates.uniform_(a, b, generator=generator)
+                    result = _ops.where(pending, candidates, result)
+                    candidates.sub_(mean).div_(std).pow_(2).mul_(-0.5).sub_(log_peak)
+                    accepted = accept_buf.uniform_(generator=generator).log_().gt(candidates)
+                    pending = _ops.where(pending, accepted, pending)
+                    if not pending.any():
+                        break
+                tensor.copy_(result)
+        return tensor
+
+
+def orthogonal_(tensor: Tensor, gain: float = 1, generator=None) -> Tensor:
+    """Fill with a (semi-)orthogonal matrix: the Q of the QR decomposition of normal draws
+    (PyTorch's draws; the decomposition is numpy's LAPACK, equal to PyTorch's to rounding).
+
+    >>> import gradlens_core as torch
+    >>> q = torch.nn.init.orthogonal_(torch.empty(3, 3))
+    >>> bool(torch.allclose(q @ q.T, torch.eye(3), atol=1e-5))
+    True
+    """
+    import numpy as np
+
+    if tensor.ndimension() < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor.size(0)
+    cols = tensor.numel() // rows
+    flattened = tensor.new_empty((rows, cols)).normal_(0, 1, generator=generator)
+    flat = flattened._data.T if rows < cols else flattened._data
+    q, r = np.linalg.qr(flat)
+    q = q * np.sign(np.diagonal(r))  # Q's columns signed as R's diagonal, for a unique Q
+    if rows < cols:
+        q = q.T
+    with _grad_mode.no_grad():
+        tensor.view(q.shape).copy_(Tensor._wrap(np.ascontiguousarray(q, dtype=tensor._data.dtype)))
+        tensor.mul_(gain)
+    return tensor
+
+
+def eye_(tensor: Tensor) -> Tensor:
+    """Fill a matrix with the identity (ones on the main diagonal)."""
+    from .._factories import eye
+
+    if tensor.ndimension() != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    with _grad_mode.no_grad():
+        tensor.copy_(eye(*tensor.shape, dtype=tensor.dtype))
+    return tensor
+
+
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
+    """Fill a 3-, 4- or 5-d convolution weight so that the convolution keeps its input (per group)."""
+    dimensions = tensor.ndimension()
+    if dimensions not in [3, 4, 5]:
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    sizes = tensor.size()
+    if sizes[0] % groups != 0:
+        raise ValueError("dim 0 must be divisible by groups")
+    out_chans_per_grp = sizes[0] // groups
+    min_dim = min(out_chans_per_grp, sizes[1])
+    with _grad_mode.no_grad():
+        tensor.zero_()
+        centre = tuple(s // 2 for s in sizes[2:])
+        for g in range(groups):
+            for d in range(min_dim):
+                tensor[(g * out_chans_per_grp + d, d) + centre] = 1
+    return tensor
