@@ -16,6 +16,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import re
+import threading
 import traceback
 import warnings
 import weakref
@@ -276,8 +277,10 @@ class SavedTensor:
             self.was_leaf = tensor._grad_fn is None
             if is_output:  # PyTorch keeps an output's tensor_data(): ``.data =`` later does not reach it
                 self.data = tensor._data
-            if SAVED_TENSORS_HOOKS and SAVED_TENSORS_HOOKS_DISABLED[0] is None:  # saved_tensors_hooks
-                _set_hooks(self, *SAVED_TENSORS_HOOKS[-1], tensor)
+            if SAVED_TENSORS_HOOKS_PUSHED[0]:  # saved_tensors_hooks somewhere: this thread's, if any
+                hooks = SAVED_TENSORS_HOOKS
+                if hooks.stack and hooks.disabled is None:
+                    _set_hooks(self, *hooks.stack[-1], tensor)
         else:
             self.counter = None
             self.version = 0
@@ -375,10 +378,17 @@ class SavedTensor:
         return f"<SavedTensor {state}>"
 
 
-# saved_tensors_hooks' (pack, unpack) pairs, innermost last, and the message
-# disable_saved_tensors_hooks refuses them with (PyTorch's SavedTensorDefaultHooks)
-SAVED_TENSORS_HOOKS: list = []
-SAVED_TENSORS_HOOKS_DISABLED: list = [None]
+class _SavedTensorsHooks(threading.local):
+    """Per thread, as PyTorch's SavedTensorDefaultHooksTLS: saved_tensors_hooks' (pack, unpack)
+    pairs, innermost last, and the message disable_saved_tensors_hooks refuses them with."""
+
+    def __init__(self) -> None:
+        self.stack = []
+        self.disabled = None
+
+
+SAVED_TENSORS_HOOKS = _SavedTensorsHooks()
+SAVED_TENSORS_HOOKS_PUSHED = [0]  # pairs pushed in all threads: while 0, saving looks no further
 
 
 class _Packed:

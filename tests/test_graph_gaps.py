@@ -423,3 +423,28 @@ def test_an_unknown_keyword_gets_the_parsers_text(call):
 
     ref, got = _both(program)
     assert got == ref
+
+
+def _packs_seen_per_thread(t):
+    """Which threads' saves the main thread's saved_tensors_hooks pack (PyTorch: its own only)."""
+    import threading
+
+    packed = []
+    x = t.ones(2, requires_grad=True)
+
+    def save_in_other_thread():
+        (x * x).sum()
+
+    with t.autograd.graph.saved_tensors_hooks(
+        lambda v: packed.append(threading.current_thread().name) or v, lambda v: v
+    ):
+        worker = threading.Thread(target=save_in_other_thread, name="worker")
+        worker.start()
+        worker.join()
+        (x * x).sum()
+    return sorted(set(packed))
+
+
+def test_saved_tensors_hooks_are_per_thread():
+    torch = pytest.importorskip("torch")
+    assert _packs_seen_per_thread(gradlens_core) == _packs_seen_per_thread(torch) == ["MainThread"]

@@ -14,7 +14,7 @@ import contextlib
 from collections.abc import Callable, Generator
 from typing import Any
 
-from .._autograd import SAVED_TENSORS_HOOKS, SAVED_TENSORS_HOOKS_DISABLED, Node, _incompatible
+from .._autograd import SAVED_TENSORS_HOOKS, SAVED_TENSORS_HOOKS_PUSHED, Node, _incompatible
 
 __all__ = ["Node", "saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks"]
 
@@ -40,12 +40,14 @@ class saved_tensors_hooks:
                     {},
                 )
             )
-        if SAVED_TENSORS_HOOKS_DISABLED[0] is not None:
-            raise RuntimeError(SAVED_TENSORS_HOOKS_DISABLED[0])
-        SAVED_TENSORS_HOOKS.append((self.pack_hook, self.unpack_hook))
+        if SAVED_TENSORS_HOOKS.disabled is not None:
+            raise RuntimeError(SAVED_TENSORS_HOOKS.disabled)
+        SAVED_TENSORS_HOOKS.stack.append((self.pack_hook, self.unpack_hook))
+        SAVED_TENSORS_HOOKS_PUSHED[0] += 1
 
     def __exit__(self, *args: object) -> None:
-        SAVED_TENSORS_HOOKS.pop()
+        SAVED_TENSORS_HOOKS.stack.pop()
+        SAVED_TENSORS_HOOKS_PUSHED[0] -= 1
 
 
 class save_on_cpu(saved_tensors_hooks):
@@ -67,9 +69,9 @@ class save_on_cpu(saved_tensors_hooks):
 def disable_saved_tensors_hooks(error_message: str) -> Generator[None, None, None]:
     """Inside, entering ``saved_tensors_hooks`` raises ``RuntimeError(error_message)`` and no
     saved tensor is packed by hooks pushed before."""
-    previous = SAVED_TENSORS_HOOKS_DISABLED[0]
-    SAVED_TENSORS_HOOKS_DISABLED[0] = error_message
+    previous = SAVED_TENSORS_HOOKS.disabled
+    SAVED_TENSORS_HOOKS.disabled = error_message
     try:
         yield
     finally:
-        SAVED_TENSORS_HOOKS_DISABLED[0] = previous
+        SAVED_TENSORS_HOOKS.disabled = previous
