@@ -620,6 +620,7 @@ def test_backward_hook_views_are_not_cutoffs_for_gradlens():
     """The views a backward hook puts around a module's inputs and outputs carry history:
     gradlens must not report them as cut off."""
     import gradlens
+
     with gradlens.trace() as tr:
         lin = gc.nn.Linear(2, 1)
         lin.register_full_backward_hook(lambda m, gi, go: None)

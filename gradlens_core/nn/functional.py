@@ -316,6 +316,7 @@ _CONV_DEFAULTS = (None, 1, 0, 1, 1)  # bias, stride, padding, dilation, groups
 def _described(args, positional: bool) -> str:
     """The arguments of a call as PyTorch's parser lists them in its error: by type, those
     passed by keyword as ``name=type`` (here: a functional call's non-default ones)."""
+
     def kind(v):
         return type(v).__name__
 
