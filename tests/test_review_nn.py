@@ -129,3 +129,27 @@ BN_CASES = {
 @pytest.mark.parametrize("name", sorted(BN_CASES))
 def test_batch_norm_zero_channels(name):
     _same(BN_CASES[name])
+
+
+@pytest.mark.parametrize("affine", ["none", "weight", "both"])
+def test_batch_norm_empty_batch(affine):
+    """An empty input is cloned (and scaled by the weight's and shifted by the bias's first
+    element): PyTorch's graph, and the running stats stay as they were."""
+
+    def program(t):
+        x = t.ones(0, 2, 3, requires_grad=True)
+        w = t.full((2,), 2.0, requires_grad=True) if affine != "none" else None
+        b = t.zeros(2, requires_grad=True) if affine == "both" else None
+        rm, rv = t.zeros(2), t.ones(2)
+        out = t.nn.functional.batch_norm(x, rm, rv, w, b, training=True)
+        out.sum().backward()
+        return out, rm, rv, None if w is None else w.grad
+
+    mine, ref = program(gl), program(torch)
+    assert type(mine[0].grad_fn).__name__ == type(ref[0].grad_fn).__name__
+    assert tuple(mine[0].shape) == tuple(ref[0].shape)
+    for a, b in zip(mine[1:], ref[1:]):
+        if b is None:
+            assert a is None
+        else:
+            np.testing.assert_array_equal(a.numpy(), b.numpy())

@@ -248,8 +248,13 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and t.numel() != c:
             raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
-    if c == 0 and (weight is not None or bias is not None):  # the CPU kernel reads their element 0
-        raise IndexError("select(): index 0 out of range for tensor of size [0] at dimension 0")
+    if input.numel() == 0:  # ATen's _batch_norm_impl_index for an empty input: no kernel, stats untouched
+        out = input.clone()
+        if weight is not None:
+            out = out * weight.select(0, 0)
+        if bias is not None:
+            out = out + bias.select(0, 0)
+        return out
     return _conv_ops.native_batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps)
 
 
