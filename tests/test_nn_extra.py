@@ -619,7 +619,8 @@ def test_in_place_edit_of_custom_function_view_refused(through_hook):
 def test_backward_hook_views_are_not_cutoffs_for_gradlens():
     """The views a backward hook puts around a module's inputs and outputs carry history:
     gradlens must not report them as cut off."""
-    gradlens = pytest.importorskip("gradlens")
+    import gradlens
+
     with gradlens.trace() as tr:
         lin = gc.nn.Linear(2, 1)
         lin.register_full_backward_hook(lambda m, gi, go: None)

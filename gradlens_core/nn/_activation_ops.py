@@ -277,13 +277,21 @@ def elu_(input: Tensor, alpha=1.0, scale=1, input_scale=1, node="EluBackward1") 
     return _apply_(input, node, f, (alpha, scale, input_scale), "elu_", save_result=True)
 
 
+def _check_celu_alpha(alpha) -> None:
+    # ATen's celu checks before it divides by alpha; its text names C++'s would-be error
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
+
+
 def celu(input: Tensor, alpha=1.0) -> Tensor:
     """``elu(x, alpha, 1, 1 / alpha)`` (CeluBackward0, saving self and alpha)."""
+    _check_celu_alpha(alpha)
     return elu(input, alpha, 1, 1.0 / alpha, node="CeluBackward0")
 
 
 def celu_(input: Tensor, alpha=1.0) -> Tensor:
     """In place (CeluBackward1, saving the result)."""
+    _check_celu_alpha(alpha)
     return elu_(input, alpha, 1, 1.0 / alpha, node="CeluBackward1")
 
 

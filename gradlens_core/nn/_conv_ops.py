@@ -47,6 +47,29 @@ def _wrap(a) -> Tensor:
     return Tensor._wrap(np.ascontiguousarray(a))
 
 
+def int_tuple(value, n: int, arg: tuple | None = None) -> tuple:
+    """An int or a list of ints as a tuple: an int is repeated ``n`` times, a list kept as given.
+
+    With ``arg = (fn, name, position)`` it is ATen's parser of an ``int[n]`` argument: the
+    items must be ints (not bools, floats or strings), else PyTorch's TypeError; without,
+    it is torch.nn.modules.utils._ntuple, which takes anything.
+
+    >>> int_tuple(3, 2), int_tuple([1, 2], 2)
+    ((3, 3), (1, 2))
+    """
+    listed = isinstance(value, (list, tuple))
+    if arg is None:
+        return tuple(value) if listed else (value,) * n
+    fn, name, pos = arg
+    items = value if listed else (value,)
+    for i, v in enumerate(items):
+        if isinstance(v, bool) or not hasattr(v, "__index__"):
+            head = f"{fn}(): argument '{name}' (position {pos}) must be tuple of ints, "
+            raise TypeError(head + (f"but found element of type {type(v).__name__} at pos {i}" if listed
+                                    else f"not {type(v).__name__}"))  # fmt: skip
+    return tuple(int(v) for v in value) if listed else (int(value),) * n
+
+
 # ----------------------------------------------------------------------------- convolution
 
 
@@ -86,15 +109,10 @@ def _bmm(a, b):
 def _conv_cols(x, kh, kw, stride, padding, dilation, groups):
     """The unfolded windows of ``x`` (N, C, H, W): (groups, C/groups*kh*kw, N*Ho*Wo), and
     (Ho, Wo). Laid out so that the copy reads whole rows of the input."""
-    n, c, h, w = x.shape
-    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    if ph or pw:
-        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    ho = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
-    wo = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
-    s = x.strides
-    win = _as_strided(x, (c, kh, kw, n, ho, wo), (s[1], s[2] * dh, s[3] * dw, s[0], s[2] * sh, s[3] * sw))
-    return win.reshape(groups, (c // groups) * kh * kw, n * ho * wo), (ho, wo)
+    n, c = x.shape[:2]
+    win, (ho, wo) = _windows(x, (kh, kw), stride, padding, dilation, False, 0)
+    cols = win.transpose(1, 4, 5, 0, 2, 3)  # (C, kh, kw, N, Ho, Wo)
+    return cols.reshape(groups, (c // groups) * kh * kw, n * ho * wo), (ho, wo)
 
 
 def conv_data(x, w, b, params: ConvParams):
@@ -203,10 +221,17 @@ def _check_conv_shape(input, weight, bias, stride, padding, dilation, groups) ->
             f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). Kernel size: "
             f"({' x '.join(map(str, kernel))}). Kernel size can't be greater than actual input size"
         )
-    if weight.dtype is not input.dtype:  # the kernel's own check
-        raise RuntimeError(f"expected scalar type {input.dtype._legacy} but found {weight.dtype._legacy}")
     if bias is not None and bias.dtype is not input.dtype:
         raise RuntimeError(f"Input type ({input.dtype._cpp}) and bias type ({bias.dtype._cpp}) should be the same")
+    kernel2d = ([1] if k == 3 else []) + ws[2:]  # a 1-d convolution runs as a 2-d one of height 1
+    if any(v <= 0 for v in kernel2d):  # the CPU kernels' shape checks: slow_conv2d's, or slow_conv_dilated's
+        if any(v != 1 for v in dilation):
+            raise RuntimeError(f"kernel size should be greater than zero, but got {kernel2d}")
+        raise RuntimeError(
+            f"kernel size should be greater than zero, but got kernel_height: {kernel2d[0]} kernel_width: {kernel2d[1]}"
+        )
+    if weight.dtype is not input.dtype:  # the kernel's own check
+        raise RuntimeError(f"expected scalar type {input.dtype._legacy} but found {weight.dtype._legacy}")
 
 
 def _conv(ns, x, w, b, params):
@@ -301,16 +326,19 @@ def pool_out_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) ->
     return out
 
 
-def _pool_windows(x, k, s, p, d, out, fill):
-    """(N, C, Ho, Wo, kh, kw) windows of ``x`` (N, C, H, W) padded with ``fill`` far enough
-    for ``out`` windows (ceil_mode's last ones may pass the right padding)."""
+def _windows(x, k, s, p, d, ceil_mode, fill):
+    """The (N, C, Ho, Wo, kh, kw) windows of ``x`` (N, C, H, W), a strided view of ``x`` padded
+    with ``fill``, and (Ho, Wo) as pool_out_size counts them: the padding on the right reaches
+    as far as the last window (ceil_mode's may pass the right padding)."""
     n, c, h, w = x.shape
+    out = tuple(pool_out_size(x.shape[2 + i], k[i], s[i], p[i], d[i], ceil_mode) for i in range(2))
     need = [(out[i] - 1) * s[i] + d[i] * (k[i] - 1) + 1 for i in range(2)]
     right = [max(need[0] - h - p[0], 0), max(need[1] - w - p[1], 0)]
-    xp = np.pad(x, ((0, 0), (0, 0), (p[0], right[0]), (p[1], right[1])), constant_values=fill)
-    st = xp.strides
+    if p[0] or p[1] or right[0] or right[1]:
+        x = np.pad(x, ((0, 0), (0, 0), (p[0], right[0]), (p[1], right[1])), constant_values=fill)
+    st = x.strides
     shape = (n, c, out[0], out[1], k[0], k[1])
-    return _as_strided(xp, shape, (st[0], st[1], st[2] * s[0], st[3] * s[1], st[2] * d[0], st[3] * d[1]))
+    return _as_strided(x, shape, (st[0], st[1], st[2] * s[0], st[3] * s[1], st[2] * d[0], st[3] * d[1])), out
 
 
 def _batched4(data):
@@ -322,9 +350,9 @@ def max_pool2d_data(data, k, s, p, d, ceil_mode):
     """(values, indices into each plane's H*W) of max pooling over an (N, C, H, W) array."""
     x = _batched4(data)
     n, c, h, w = x.shape
-    out = (pool_out_size(h, k[0], s[0], p[0], d[0], ceil_mode), pool_out_size(w, k[1], s[1], p[1], d[1], ceil_mode))
     lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-    win = _pool_windows(x, k, s, p, d, out, lowest).reshape(n, c, out[0], out[1], k[0] * k[1])
+    win, out = _windows(x, k, s, p, d, ceil_mode, lowest)
+    win = win.reshape(n, c, out[0], out[1], k[0] * k[1])
     arg = np.argmax(win, axis=-1)
     nan = np.isnan(win) if x.dtype.kind == "f" else None
     if (
@@ -350,22 +378,24 @@ def max_pool2d_grad_data(g, shape, indices):
     return gi.astype(g.dtype).reshape(shape)
 
 
-def _pool_args(name, value, default=None):
-    """A pooling argument as a 2-tuple (an int, or a list of one or two ints)."""
-    if value is None or (isinstance(value, (list, tuple)) and len(value) == 0):
+def _pool_args(fn: str, name: str, value, default=None) -> tuple:
+    """A pooling argument of op ``fn`` as a 2-tuple (an int, or a list of one or two ints):
+    PyTorch's parser checks the types, the op the length, in its own words."""
+    pos = _POOL_ARG_POSITIONS[name]
+    if value is None or (isinstance(value, (list, tuple)) and len(value) == 0 and name == "stride"):
         value = default
-    if isinstance(value, (list, tuple)):
-        if len(value) not in (1, 2):
-            raise RuntimeError(_POOL_ARG_ERRORS[name])
-        return (int(value[0]), int(value[-1]))
-    return (int(value), int(value))
+    v = int_tuple(value, 2, (fn, name, pos))
+    if len(v) not in (1, 2):
+        raise RuntimeError(f"{fn}: {_POOL_ARG_ERRORS[name]}")
+    return (v[0], v[-1])
 
 
+_POOL_ARG_POSITIONS = {"kernel_size": 2, "stride": 3, "padding": 4, "dilation": 5}
 _POOL_ARG_ERRORS = {
-    "kernel_size": "max_pool2d: kernel_size must either be a single int, or a tuple of two ints",
-    "stride": "max_pool2d: stride must either be omitted, a single int, or a tuple of two ints",
-    "padding": "max_pool2d: padding must either be a single int, or a tuple of two ints",
-    "dilation": "max_pool2d: dilation must be either a single int, or a tuple of two ints",
+    "kernel_size": "kernel_size must either be a single int, or a tuple of two ints",
+    "stride": "stride must either be omitted, a single int, or a tuple of two ints",
+    "padding": "padding must either be a single int, or a tuple of two ints",
+    "dilation": "dilation must be either a single int, or a tuple of two ints",
 }
 
 
@@ -409,10 +439,11 @@ def max_pool2d_with_indices(
     """ATen's ``max_pool2d_with_indices``: (values, int64 indices into each input plane);
     MaxPool2DWithIndicesBackward0 saves the input and the indices (``_saved_result1``).
     The indices are reported as created only when the caller hands them to the user."""
-    k = _pool_args("kernel_size", kernel_size)
-    s = _pool_args("stride", stride, k)
-    p = _pool_args("padding", padding)
-    d = _pool_args("dilation", dilation)
+    fn = "max_pool2d"
+    k = _pool_args(fn, "kernel_size", kernel_size)
+    s = _pool_args(fn, "stride", stride, k)
+    p = _pool_args(fn, "padding", padding)
+    d = _pool_args(fn, "dilation", dilation)
     h, w = input.shape[-2:] if input.dim() >= 2 else (1, 1)
     out = (pool_out_size(h, k[0], s[0], p[0], d[0], ceil_mode), pool_out_size(w, k[1], s[1], p[1], d[1], ceil_mode))
     _pool_shape_check(input, k, s, p, d, out)
@@ -420,19 +451,13 @@ def max_pool2d_with_indices(
         raise _ops.no_kernel("max_pool2d", input.dtype)
     values, indices = max_pool2d_data(input._data, k, s, p, d, ceil_mode)
     result, idx = _wrap(values), _wrap(indices)
-    ctx = (_listed(kernel_size), _listed(stride, ()), _listed(padding), _listed(dilation), bool(ceil_mode))
+    # the node keeps the lists as the parser made them (an int repeated, stride's None is [])
+    ctx = (int_tuple(kernel_size, 2), () if stride is None else int_tuple(stride, 2), int_tuple(padding, 2),
+           int_tuple(dilation, 2), bool(ceil_mode))  # fmt: skip
     record(result, node_class("MaxPool2DWithIndicesBackward0"), (input,), (input, idx), ctx, op="max_pool2d")
     if return_indices and _events.active:
         _events.emit("created", tensor=idx, grad_fn=None, inputs=(input,), op="max_pool2d")
     return result, idx
-
-
-def _listed(v, default=None) -> tuple:
-    """An int[2] argument as the node keeps it: the parser repeats an int given for it; a
-    list stays as given (stride's None is [])."""
-    if v is None:
-        return default
-    return tuple(int(a) for a in v) if isinstance(v, (list, tuple)) else (int(v),) * 2
 
 
 @backward_formula("MaxPool2DWithIndicesBackward0")
@@ -485,8 +510,7 @@ def _avg_divisors(h, w, out, k, s, p, count_include_pad, divisor_override):
 def avg_pool2d_data(data, k, s, p, ceil_mode, count_include_pad, divisor_override):
     x = _batched4(data)
     h, w = x.shape[-2:]
-    out = (pool_out_size(h, k[0], s[0], p[0], 1, ceil_mode), pool_out_size(w, k[1], s[1], p[1], 1, ceil_mode))
-    win = _pool_windows(x, k, s, p, (1, 1), out, 0)
+    win, out = _windows(x, k, s, p, (1, 1), ceil_mode, 0)
     sums = win.sum(axis=(-2, -1))
     div = _avg_divisors(h, w, out, k, s, p, count_include_pad, divisor_override)
     if data.dtype.kind != "f":  # C++'s integer division, toward zero
@@ -512,9 +536,10 @@ def avg_pool2d_grad_data(g, shape, k, s, p, count_include_pad, divisor_override)
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None) -> Tensor:  # fmt: skip
     """ATen's ``avg_pool2d``: AvgPool2DBackward0, saving the input and the arguments."""
-    k = _pool_args("kernel_size", kernel_size)
-    s = _pool_args("stride", stride, k)
-    p = _pool_args("padding", padding)
+    fn = "avg_pool2d"
+    k = _pool_args(fn, "kernel_size", kernel_size)
+    s = _pool_args(fn, "stride", stride, k)
+    p = _pool_args(fn, "padding", padding)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
     h, w = input.shape[-2:] if input.dim() >= 2 else (1, 1)
@@ -523,14 +548,14 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode=Fal
     if input._data.dtype.kind not in "fiu":
         raise _ops.no_kernel("avg_pool2d", input.dtype)
     data = avg_pool2d_data(input._data, k, s, p, ceil_mode, count_include_pad, divisor_override)
-    ctx = (_listed(kernel_size), _listed(stride, ()), _listed(padding), bool(ceil_mode), bool(count_include_pad),
-           divisor_override)  # fmt: skip
+    ctx = (int_tuple(kernel_size, 2), () if stride is None else int_tuple(stride, 2), int_tuple(padding, 2),
+           bool(ceil_mode), bool(count_include_pad), divisor_override)  # fmt: skip
     return record(_wrap(data), node_class("AvgPool2DBackward0"), (input,), (input,), ctx, op="avg_pool2d")
 
 
 def _avg_geometry(ctx):
-    k = _pool_args("kernel_size", ctx[0])
-    return k, _pool_args("stride", ctx[1], k), _pool_args("padding", ctx[2])
+    k = _pool_args("avg_pool2d", "kernel_size", ctx[0])
+    return k, _pool_args("avg_pool2d", "stride", ctx[1], k), _pool_args("avg_pool2d", "padding", ctx[2])
 
 
 @backward_formula("AvgPool2DBackward0")

@@ -16,29 +16,23 @@ import math
 from .. import _factories
 from . import functional as F
 from . import init
+from ._conv_ops import int_tuple
 from .module import Module
 from .parameter import Parameter
 
 __all__ = ["Conv1d", "Conv2d"]
 
 
-def _ntuple(v, n: int) -> tuple:
-    """torch.nn.modules.utils._single / _pair: an iterable as a tuple, else ``v`` repeated."""
-    if isinstance(v, (list, tuple)):
-        return tuple(v)
-    return (v,) * n
-
-
 class _ConvNd(Module):
     _dims = 0
-    _functional = None
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                  bias=True, padding_mode="zeros", device=None, dtype=None) -> None:  # fmt: skip
         super().__init__()
         n = self._dims
-        kernel_size, stride, dilation = _ntuple(kernel_size, n), _ntuple(stride, n), _ntuple(dilation, n)
-        padding = padding if isinstance(padding, str) else _ntuple(padding, n)
+        # torch.nn.modules.utils._pair: no type checks here, the op's parser makes them
+        kernel_size, stride, dilation = int_tuple(kernel_size, n), int_tuple(stride, n), int_tuple(dilation, n)
+        padding = padding if isinstance(padding, str) else int_tuple(padding, n)
         if groups <= 0:
             raise ValueError("groups must be a positive integer")
         if in_channels % groups != 0:
@@ -86,22 +80,20 @@ class _ConvNd(Module):
         if self.padding == "valid":
             return (0, 0) * len(self.kernel_size)
         if self.padding == "same":
-            pads = []
-            for d, k in zip(reversed(self.dilation), reversed(self.kernel_size)):
-                total = d * (k - 1)
-                pads += [total // 2, total - total // 2]
-            return tuple(pads)
+            return tuple(v for pair in reversed(F.same_padding(self.kernel_size, self.dilation)) for v in pair)
         return tuple(p for p in reversed(self.padding) for _ in range(2))
 
     def forward(self, input):
         if self.padding_mode != "zeros":  # padded by F.pad first, then convolved unpadded
             padded = F.pad(input, self._reversed_padding_repeated_twice(), mode=self.padding_mode)
-            return type(self)._functional(
-                padded, self.weight, self.bias, self.stride, (0,) * self._dims, self.dilation, self.groups
-            )
-        return type(self)._functional(
-            input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
-        )
+            return self._conv(padded, (0,) * self._dims)
+        return self._conv(input, self.padding)
+
+    def _conv(self, input, padding):
+        # every argument by position, as PyTorch's module passes them (its parser errors list them so)
+        n = self._dims
+        return F._conv(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups, n,
+                       f"conv{n}d", positional=True)  # fmt: skip
 
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
@@ -124,11 +116,9 @@ class Conv1d(_ConvNd):
     """1-d convolution over (N, C, L) inputs (``F.conv1d``)."""
 
     _dims = 1
-    _functional = staticmethod(F.conv1d)
 
 
 class Conv2d(_ConvNd):
     """2-d convolution over (N, C, H, W) inputs (``F.conv2d``)."""
 
     _dims = 2
-    _functional = staticmethod(F.conv2d)

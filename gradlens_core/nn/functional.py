@@ -248,17 +248,17 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and t.numel() != c:
             raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
+    if input.numel() == 0:  # ATen's _batch_norm_impl_index for an empty input: no kernel, stats untouched
+        out = input.clone()
+        if weight is not None:
+            out = out * weight.select(0, 0)
+        if bias is not None:
+            out = out + bias.select(0, 0)
+        return out
     return _conv_ops.native_batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps)
 
 
 # ----------------------------------------------------------------------------- convolution, pooling
-
-
-def _int_list(name: str, value, n: int) -> tuple:
-    """An int or a list of ints as ATen's int[n] parameter reads it (one int repeated)."""
-    if isinstance(value, (list, tuple)):
-        return tuple(int(v) for v in value)
-    return (int(value),) * n
 
 
 def _expand_param(name: str, value: tuple, dims: int) -> tuple:
@@ -273,8 +273,21 @@ def _expand_param(name: str, value: tuple, dims: int) -> tuple:
     return value
 
 
-def _conv(input, weight, bias, stride, padding, dilation, groups, dims: int, name: str) -> Tensor:
-    """ATen's conv1d/conv2d: an unbatched input is unsqueezed, convolved and squeezed back."""
+def _conv(input, weight, bias, stride, padding, dilation, groups, dims: int, name: str, positional=False) -> Tensor:
+    """ATen's conv1d/conv2d: an unbatched input is unsqueezed, convolved and squeezed back.
+    ``positional``: the caller (a module) passed every argument by position, as PyTorch's
+    parser error then lists them."""
+    args = (input, weight, bias, stride, padding, dilation, groups)
+    try:
+        stride = _conv_ops.int_tuple(stride, dims, (name, "stride", 0))
+        dilation = _conv_ops.int_tuple(dilation, dims, (name, "dilation", 0))
+        if not isinstance(padding, str):
+            padding = _conv_ops.int_tuple(padding, dims, (name, "padding", 0))
+    except TypeError:
+        raise TypeError(
+            f"{name}() received an invalid combination of arguments - got ({_described(args, positional)}), but "
+            "expected one of:"
+        ) from None
     if input.dim() not in (dims + 1, dims + 2):
         raise RuntimeError(
             f"Expected {dims + 1}D (unbatched) or {dims + 2}D (batched) input to {name}, but got input of size: "
@@ -287,8 +300,8 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, dims: int, nam
         raise RuntimeError("weight should have at least three dimensions")
     if groups <= 0:
         raise RuntimeError("non-positive groups is not supported")
-    stride = _expand_param("stride", _int_list("stride", stride, dims), k)
-    dilation = _expand_param("dilation", _int_list("dilation", dilation, dims), k)
+    stride = _expand_param("stride", stride, k)
+    dilation = _expand_param("dilation", dilation, k)
     if isinstance(padding, str):
         if padding == "valid":
             padding = (0,) * k
@@ -297,9 +310,36 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, dims: int, nam
         else:
             raise RuntimeError(f"Invalid padding string: '{padding}'")
     else:
-        padding = _expand_param("padding", _int_list("padding", padding, dims), k)
+        padding = _expand_param("padding", padding, k)
     out = _conv_ops.convolution(x, weight, bias, stride, padding, dilation, groups)
     return out if batched else out.squeeze(0)
+
+
+_CONV_DEFAULTS = (None, 1, 0, 1, 1)  # bias, stride, padding, dilation, groups
+
+
+def _described(args, positional: bool) -> str:
+    """The arguments of a call as PyTorch's parser lists them in its error: by type, those
+    passed by keyword as ``name=type`` (here: a functional call's non-default ones)."""
+
+    def kind(v):
+        return type(v).__name__
+
+    if positional:
+        return ", ".join(kind(v) for v in args)
+    names = ("bias", "stride", "padding", "dilation", "groups")
+    extra = [f"{n}={kind(v)}" for n, v, d in zip(names, args[2:], _CONV_DEFAULTS) if v is not d and v != d]
+    return ", ".join([kind(args[0]), kind(args[1])] + extra)
+
+
+def same_padding(kernel_size, dilation) -> list:
+    """Each dim's (left, right) padding for ``padding="same"``: ``d * (k - 1)`` in all, the odd
+    one of an even kernel's on the right (ATen's _convolution_mode, PyTorch's _ConvNd).
+
+    >>> same_padding((2, 3), (1, 1))
+    [(0, 1), (1, 1)]
+    """
+    return [(d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for k, d in zip(kernel_size, dilation)]
 
 
 def _same_padding(x, weight, stride, dilation, k):
@@ -307,9 +347,9 @@ def _same_padding(x, weight, stride, dilation, k):
     pads the input's right end by one more first (constant_pad_nd, with a warning)."""
     if any(s != 1 for s in stride):
         raise RuntimeError("padding='same' is not supported for strided convolutions")
-    total = [dilation[i] * (weight.shape[i + 2] - 1) for i in range(k)]
-    left = tuple(t // 2 for t in total)
-    if all(t % 2 == 0 for t in total):
+    pads = same_padding(weight.shape[2:], dilation)
+    left = tuple(a for a, _ in pads)
+    if all(a == b for a, b in pads):
         return x, left
     _warn.warn_once(
         "Using padding='same' with even kernel lengths and odd dilation may require a zero-padded copy of the input "
@@ -317,8 +357,8 @@ def _same_padding(x, weight, stride, dilation, k):
         stacklevel=None,
     )
     pad = [0] * (2 * k)
-    for i in range(k):
-        pad[2 * (k - 1 - i) + 1] = total[i] - 2 * left[i]
+    for i, (a, b) in enumerate(pads):
+        pad[2 * (k - 1 - i) + 1] = b - a
     return _layer_ops.constant_pad_nd(x, pad), left
 
 
@@ -367,12 +407,15 @@ def _pool1d_args(fn: str, input, kernel_size, stride, padding, dilation=1):
             f"{fn}: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for input, but got:"
             f"{list(input.shape)}"
         )
-    k = _int_list("kernel_size", kernel_size, 1)
-    s = _int_list("stride", stride, 1) if stride is not None and stride != [] and stride != () else k
-    p = _int_list("padding", padding, 1)
-    d = _int_list("dilation", dilation, 1)
+    arg = _conv_ops.int_tuple
+    k = arg(kernel_size, 1, (fn, "kernel_size", 2))
+    s = arg(stride, 1, (fn, "stride", 3)) if stride is not None and stride != [] and stride != () else k
+    p = arg(padding, 1, (fn, "padding", 4))
+    d = arg(dilation, 1, (fn, "dilation", 5))
     for name, v in (("kernel_size", k), ("stride", s), ("padding", p), ("dilation", d)):
         if len(v) != 1:
+            if fn == "avg_pool1d":  # ATen's check1d, its own words
+                raise RuntimeError(f"avg_pool1d() argument '{name}' should contain one int (got {len(v)})")
             raise RuntimeError(
                 f"{fn}() {name} must be an int, list of ints or tuple of ints of size 1 but got size {len(v)}"
             )
@@ -464,7 +507,7 @@ def adaptive_avg_pool1d(input, output_size) -> Tensor:
             f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for argument #1 'self' (while "
             "checking arguments for adaptive_avg_pool1d)"
         )
-    out = _int_list("output_size", output_size, 1)
+    out = _conv_ops.int_tuple(output_size, 1, ("adaptive_avg_pool1d", "output_size", 2))
     if len(out) != 1:
         raise RuntimeError("adaptive_avg_pool1d: output_size must be 1")
     return adaptive_avg_pool2d(input.unsqueeze(-2), (1, out[0])).squeeze(-2)

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from . import functional as F
-from .conv import _ntuple
+from ._conv_ops import int_tuple
 from .module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d"]
@@ -47,9 +47,9 @@ class MaxPool2d(_MaxPoolNd):
 class AvgPool1d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True) -> None:
         super().__init__()
-        self.kernel_size = _ntuple(kernel_size, 1)
-        self.stride = _ntuple(stride if stride is not None else kernel_size, 1)
-        self.padding = _ntuple(padding, 1)
+        self.kernel_size = int_tuple(kernel_size, 1)
+        self.stride = int_tuple(stride if stride is not None else kernel_size, 1)
+        self.padding = int_tuple(padding, 1)
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
 
