@@ -282,7 +282,9 @@ def _check_storage_bounds(arr: np.ndarray, storage_offset, size, stride) -> None
     for n, st in zip(size, stride):
         extent += st * (n - 1)
         if st * (n - 1) < 0 or extent > _INT64_MAX:
-            raise RuntimeError(f"Storage size calculation overflowed with sizes={list(size)} and strides={list(stride)}")
+            raise RuntimeError(
+                f"Storage size calculation overflowed with sizes={list(size)} and strides={list(stride)}"
+            )
     if (storage_offset + extent) * arr.itemsize > _INT64_MAX:
         raise RuntimeError(f"Storage size calculation overflowed with sizes={list(size)} and strides={list(stride)}")
     if storage_offset + extent > arr.size:
