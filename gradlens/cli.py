@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
+import importlib.abc
+import importlib.util
 import json
 import os
 import sys
@@ -83,26 +86,68 @@ def _script_context(path, argv, as_torch):
     saved_modules = {k: v for k, v in sys.modules.items() if k == "torch" or k.startswith("torch.")}
     sys.argv = [path, *argv]
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
-    if as_torch:
-        _alias_torch()
+    finder = _alias_torch() if as_torch else None
     try:
         yield
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
-        if as_torch:
+        if finder is not None:
+            with contextlib.suppress(ValueError):
+                sys.meta_path.remove(finder)
             for k in [k for k in sys.modules if k == "torch" or k.startswith("torch.")]:
                 del sys.modules[k]
             sys.modules.update(saved_modules)
 
 
-def _alias_torch() -> None:
-    import importlib
+class _TorchAliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Makes ``import torch.X`` give the module ``gradlens_core.X`` itself, for any X.
 
+    Aliasing through ``sys.modules`` alone covers only the names put there: any other
+    submodule would be found on ``torch``'s ``__path__`` (gradlens_core's folder) and executed
+    a second time as ``torch.X``, a copy with its own state (hooks registered on the copy
+    never fire). This finder runs before the path finders and hands back the one module.
+
+    >>> finder = _TorchAliasFinder()
+    >>> finder.find_spec("torch.autograd.graph", None).name
+    'torch.autograd.graph'
+    >>> finder.find_spec("torchvision", None) is None
+    True
+    """
+
+    _PREFIX = "torch."
+
+    def find_spec(self, fullname, path=None, target=None):
+        if not fullname.startswith(self._PREFIX):
+            return None
+        target_name = "gradlens_core." + fullname[len(self._PREFIX) :]
+        try:
+            if importlib.util.find_spec(target_name) is None:
+                return None
+        except (ImportError, ValueError):
+            return None
+        return importlib.util.spec_from_loader(fullname, self)
+
+    def create_module(self, spec):
+        # the existing module object: import machinery then binds it under the torch.* name
+        module = importlib.import_module("gradlens_core." + spec.name[len(self._PREFIX) :])
+        spec.loader_state = module.__spec__  # the machinery overwrites __spec__: put it back
+        return module
+
+    def exec_module(self, module):
+        # already executed once, as gradlens_core.X; it keeps its own spec (reload, pickling)
+        module.__spec__ = module.__spec__.loader_state
+
+
+def _alias_torch() -> _TorchAliasFinder:
+    """Let `import torch` and `import torch.<anything>` load gradlens_core's modules."""
     import gradlens_core
 
     sys.modules["torch"] = gradlens_core
-    for sub in ("nn", "nn.functional", "nn.utils", "autograd", "optim", "optim.lr_scheduler", "utils", "utils.data"):
-        sys.modules["torch." + sub] = importlib.import_module("gradlens_core." + sub)
+    for k in [k for k in sys.modules if k.startswith("torch.")]:
+        del sys.modules[k]  # a real torch's submodules must not be found under the alias
+    finder = _TorchAliasFinder()
+    sys.meta_path.insert(0, finder)
+    return finder
 
 
 def main(argv=None) -> int:

@@ -28,6 +28,7 @@ tensor([[0., 1., 2.],
 
 from __future__ import annotations
 
+import _compat_pickle
 import collections
 import contextlib
 import importlib
@@ -47,6 +48,7 @@ from ._tensor import Size, Tensor
 __all__ = ["add_safe_globals", "clear_safe_globals", "get_safe_globals", "load", "safe_globals", "save"]
 
 DEFAULT_PROTOCOL = 2
+_LEGACY_MAGIC_NUMBER = 0x1950A86A20F9469CFC6C  # the first pickle of torch's pre-1.6 files
 _ALIGNMENT = 64
 
 _UNSAFE_MESSAGE = (
@@ -234,6 +236,9 @@ def save(
         serialization_id = str(int.from_bytes(os.urandom(16), "little")).zfill(40)[:40]
         _aligned_record(zf, prefix + ".data/serialization_id", serialization_id.encode())
     if isinstance(f, (str, os.PathLike)):
+        parent = os.path.dirname(os.fspath(f))
+        if parent and not os.path.isdir(parent):
+            raise RuntimeError(f"Parent directory {parent} does not exist.")
         with open(f, "wb") as fh:
             fh.write(out.getvalue())
     else:
@@ -257,8 +262,42 @@ class _LoadedStorage:
         self.array = array
 
 
+_INT64_MAX = 2**63 - 1
+
+
+def _check_storage_bounds(arr: np.ndarray, storage_offset, size, stride) -> None:
+    """Refuse a view reaching outside its storage with the errors of torch's ``set_`` (a
+    crafted file must not make as_strided read other memory)."""
+    if storage_offset < 0:
+        raise RuntimeError(f"Tensor: invalid storage offset {storage_offset}")
+    numel = 1
+    for n in size:
+        numel *= n
+        if n < 0 or numel > _INT64_MAX:
+            raise RuntimeError("numel: integer multiplication overflow")
+    if numel == 0:
+        return  # an empty tensor touches no memory (torch keeps any offset)
+    # c10's computeStorageNbytes, in unsigned 64-bit: a negative step over a dimension overflows
+    extent = 1
+    for n, st in zip(size, stride):
+        extent += st * (n - 1)
+        if st * (n - 1) < 0 or extent > _INT64_MAX:
+            raise RuntimeError(
+                f"Storage size calculation overflowed with sizes={list(size)} and strides={list(stride)}"
+            )
+    if (storage_offset + extent) * arr.itemsize > _INT64_MAX:
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={list(size)} and strides={list(stride)}")
+    if storage_offset + extent > arr.size:
+        # torch grows the storage in set_; a loaded storage is not resizable
+        raise RuntimeError("Trying to resize storage that is not resizable")
+
+
 def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks, metadata=None):
     arr = storage.array
+    size, stride = tuple(size), tuple(stride)
+    if len(size) != len(stride):
+        raise RuntimeError(f"unequal size length ({len(size)}) and stride length ({len(stride)})")
+    _check_storage_bounds(arr, storage_offset, size, stride)
     view = np.lib.stride_tricks.as_strided(
         arr[storage_offset:], shape=tuple(size), strides=tuple(s * arr.itemsize for s in stride)
     )
@@ -355,6 +394,8 @@ def _full_name(obj) -> str:
 
 
 def _weights_only_message(full_path: str) -> str:
+    if full_path.startswith("builtins."):  # torch names a builtin bare: GLOBAL print
+        full_path = full_path[len("builtins.") :]
     message = (
         f"Unsupported global: GLOBAL {full_path} was not an allowed global by default. Please use "
         f"`torch.serialization.add_safe_globals([{full_path}])` or the "
@@ -367,6 +408,71 @@ def _weights_only_message(full_path: str) -> str:
         f"\n\t(1) {_UNSAFE_MESSAGE}\n\t(2) Alternatively, to load with `weights_only=True` please check "
         "the recommended steps in the following error message.\n\tWeightsUnpickler error: " + message + _DOCS_MESSAGE
     )
+
+
+def _weights_only_error(message: str) -> str:
+    """torch's wrapping of a weights-only error other than a refused global."""
+    return (
+        f"Weights only load failed. {_UNSAFE_MESSAGE}\nPlease file an issue with the following so that we can "
+        "make `weights_only=True` compatible with your use case: WeightsUnpickler error: \n\n" + message + _DOCS_MESSAGE
+    )
+
+
+# the opcodes torch's weights-only unpickler executes (torch/_weights_only_unpickler.py); any
+# other one is refused before anything of the pickle runs
+_WEIGHTS_ONLY_OPCODES = frozenset(
+    getattr(pickle, name)
+    for name in (
+        "GLOBAL NEWOBJ REDUCE BUILD APPEND APPENDS SETITEM SETITEMS MARK TUPLE TUPLE1 TUPLE2 TUPLE3 NONE "
+        "NEWFALSE NEWTRUE EMPTY_TUPLE EMPTY_LIST EMPTY_DICT EMPTY_SET BININT BININT1 BININT2 BINFLOAT "
+        "BINUNICODE SHORT_BINSTRING BINPERSID BINGET LONG_BINGET BINPUT LONG_BINPUT LONG1 PROTO STOP"
+    ).split()
+)
+
+
+def _scan_weights_only(data: bytes, allowed: dict) -> None:
+    """Walk the first pickle of ``data`` without running it, refusing what torch's weights-only
+    unpickler refuses, in its order: a global not allowed, an opcode it does not execute.
+
+    >>> try:
+    ...     _scan_weights_only(pickle.dumps(print, 2), {})
+    ... except pickle.UnpicklingError as e:
+    ...     print(str(e).split("WeightsUnpickler error: ")[1][:40])
+    Unsupported global: GLOBAL print was not
+    """
+    import pickletools
+
+    stream = io.BytesIO(data)
+    try:
+        while True:
+            code = stream.read(1)
+            if not code:
+                return  # truncated: the unpickler itself says what is wrong
+            # the opcode is judged before its argument is read, as torch's loop does
+            if code not in _WEIGHTS_ONLY_OPCODES:
+                raise pickle.UnpicklingError(_weights_only_error(f"Unsupported operand {code[0]}"))
+            op = pickletools.code2op[code.decode("latin1")]
+            arg = None if op.arg is None else op.arg.reader(stream)
+            if op.name == "STOP":
+                return
+            if op.name == "GLOBAL":
+                module, name = arg.split(" ", 1)
+                # the Python 2 names protocol 2 writes (__builtin__.print), mapped as torch does
+                module, name = _compat_pickle.NAME_MAPPING.get((module, name), (module, name))
+                module = _compat_pickle.IMPORT_MAPPING.get(module, module)
+                full = f"{module}.{name}"
+                if full not in allowed:
+                    raise pickle.UnpicklingError(_weights_only_message(full))
+            elif op.name == "PROTO" and arg != 2:
+                warnings.warn(
+                    f"Detected pickle protocol {arg} in the checkpoint, which was not the default pickle "
+                    "protocol used by `torch.load` (2). The weights_only Unpickler might not support all "
+                    "instructions implemented by this protocol, please file an issue for adding support if "
+                    "you encounter this.",
+                    stacklevel=3,
+                )
+    except ValueError:
+        pass  # a malformed pickle: the unpickler itself says what is wrong
 
 
 def _torch_name_here(module: str, name: str):
@@ -389,6 +495,7 @@ class Unpickler(pickle.Unpickler):
     def __init__(self, file, **kwargs) -> None:
         super().__init__(file, **kwargs)
         self._weights_only = False
+        self._records = None  # no archive: a legacy file's first pickle has no storages
         self._loaded: dict = {}
         self._allowed = _allowed_globals()
         self._allowed.update({_full_name(g): g for g in _safe_globals})
@@ -408,6 +515,8 @@ class Unpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
     def persistent_load(self, saved_id):
+        if self._records is None:
+            raise pickle.UnpicklingError("unsupported persistent id encountered")
         typename, storage_type, key, _location, numel = saved_id
         if typename != "storage":
             raise pickle.UnpicklingError(f"Unknown saved id type: {typename}")
@@ -482,14 +591,22 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
             raw = fh.read()
     else:
         raw = f.read()
-    if not zipfile.is_zipfile(io.BytesIO(raw)):
-        # torch's legacy loader starts by unpickling a magic number: its errors come first
-        # (an empty file: "Ran out of input"; a bad keyword: "load() got an unexpected ...")
+    if raw[:4] != b"PK\x03\x04":
+        # torch takes only a file starting with a zip local header for an archive (an empty zip
+        # is not one); its legacy loader starts by unpickling a magic number: its errors come
+        # first (an empty file: "Ran out of input"; a bad keyword: "load() got an unexpected ...")
         if weights_only:
             _refuse_keywords(pickle_load_args, ("encoding",), "load")
             if not raw:
                 raise EOFError  # (torch's weights-only unpickler says no more)
-        pickle.load(io.BytesIO(raw), **pickle_load_args)
+            # never plain pickle here: the file is untrusted and nothing of it may run
+            unpickler = WeightsUnpickler(io.BytesIO(raw), **pickle_load_args)
+            _scan_weights_only(raw, unpickler._allowed)
+            magic_number = unpickler.load()
+        else:
+            magic_number = pickle.load(io.BytesIO(raw), **pickle_load_args)
+        if magic_number != _LEGACY_MAGIC_NUMBER:
+            raise RuntimeError("Invalid magic number; corrupt file?")
         raise RuntimeError("gradlens_core loads PyTorch's zip format only (files of torch.save since PyTorch 1.6)")
     zf = zipfile.ZipFile(io.BytesIO(raw))
     names = zf.namelist()
@@ -502,5 +619,8 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     if weights_only:
         _refuse_keywords(pickle_load_args, ("encoding",), "Unpickler.__init__")
     cls = WeightsUnpickler if weights_only else Unpickler
-    unpickler = cls(io.BytesIO(records("data.pkl")), **pickle_load_args)._archive(records, big_endian)
+    data = records("data.pkl")
+    unpickler = cls(io.BytesIO(data), **pickle_load_args)._archive(records, big_endian)
+    if weights_only:
+        _scan_weights_only(data, unpickler._allowed)
     return unpickler.load()
