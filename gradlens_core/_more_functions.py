@@ -37,6 +37,12 @@ def _np_or_method(ns, name, x):
     return getattr(x, name)() if ns.records_graph else getattr(np, name)(x)
 
 
+def _rsqrt(ns, x):
+    """``x.rsqrt()`` under create_graph (RsqrtBackward0, as derivatives.yaml's formulas record it),
+    ATen's ``1 / sqrt(x)`` on arrays."""
+    return x.rsqrt() if ns.records_graph else _ops._np_rsqrt(x)
+
+
 # ============================================================================ elementwise
 
 
@@ -55,13 +61,13 @@ def _cosh_bw(node, g, ns):
 @backward_formula("AsinBackward0")
 def _asin_bw(node, g, ns):
     (x,) = node.unpack(ns)
-    return (g / ns.sqrt(-x * x + 1),)  # grad * (-self * self + 1).rsqrt()
+    return (g * _rsqrt(ns, -x * x + 1),)  # derivatives.yaml: grad * (-self * self + 1).rsqrt().conj()
 
 
 @backward_formula("AcosBackward0")
 def _acos_bw(node, g, ns):
     (x,) = node.unpack(ns)
-    return (g * -(1 / ns.sqrt(-x * x + 1)),)  # grad * -((-self * self + 1).rsqrt())
+    return (g * -_rsqrt(ns, -x * x + 1),)  # derivatives.yaml: grad * -((-self * self + 1).rsqrt()).conj()
 
 
 @backward_formula("TanBackward0")
@@ -374,8 +380,11 @@ def _options(d) -> str:
 
 def _legacy(name, d):
     def __new__(cls, *args, **kwargs):
-        if kwargs.pop("device", None) not in (None, "cpu"):
-            raise RuntimeError(f"legacy constructor expects device type: cpu but device type: {kwargs} was passed")
+        device = kwargs.pop("device", None)
+        if device is not None and str(device).split(":")[0] != "cpu":
+            raise RuntimeError(
+                f"legacy constructor expects device type: cpu but device type: {str(device).split(':')[0]} was passed"
+            )
         if kwargs:
             raise TypeError(f"new() got an unexpected keyword argument '{next(iter(kwargs))}'")
         from ._factories import empty, tensor
@@ -470,6 +479,8 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
         if requires_grad:
             out.requires_grad_(True)
         return out
+    if size is not None:  # no overload takes a tensor with a size
+        _argparse.refuse_given(("normal", False), (mean, std, size), (("size", None),))
     _check_std(std)
     ref = mean if t_mean else std
     if not ref.dtype.is_floating_point:
@@ -641,7 +652,16 @@ swapaxes = _argparse.entry(_views.transpose, "swapaxes", False)
 swapdims = _argparse.entry(_views.transpose, "swapdims", False)
 
 
-def tensor_split(input, indices_or_sections, dim=0):
+# the signatures PyTorch's parser lists for these (read by _argparse's error replay)
+_argparse._SIGNATURES["kron"] = ("Tensor input, Tensor other, *, Tensor out = None",)
+_argparse._SIGNATURES["tensor_split"] = (
+    "Tensor input, int[] indices, int dim = 0",
+    "Tensor input, Tensor tensor_indices_or_sections, int dim = 0",
+    "Tensor input, int sections, int dim = 0",
+)
+
+
+def tensor_split(input, indices_or_sections, dim=0, *, _call=("tensor_split", False)):
     """Slices of ``input`` along ``dim`` (SliceBackward0 views): ``n`` sections as equal as
     may be (the first ones one longer), or split before each index given.
 
@@ -676,6 +696,8 @@ def tensor_split(input, indices_or_sections, dim=0):
             bounds.append((start, start + size))
             start += size
     else:
+        if not isinstance(spec, (list, tuple)) or not all(_argparse._is_int(i) for i in spec):
+            _argparse.refuse_given(_call, (input, indices_or_sections, dim), (("dim", 0),))
         points = [int(i) for i in spec]
         bounds, start = [], 0
         for p in points:
@@ -735,7 +757,7 @@ def rot90(input, k=1, dims=(0, 1)):
     return record(_wrap(res), node_class("Rot90Backward0"), (input,), ctx=(k, tuple(dims)), op="rot90")
 
 
-def kron(input, other):
+def kron(input, other, *, _call=("kron", False)):
     """The Kronecker product: PyTorch's ``_unsafe_view(mul(_unsafe_view(a), _unsafe_view(b)))``
     over interleaved dims (UnsafeViewBackward0 over MulBackward0).
 
@@ -743,6 +765,8 @@ def kron(input, other):
     >>> torch.kron(torch.tensor([1, 2]), torch.tensor([1, 10]))
     tensor([ 1, 10,  2, 20])
     """
+    if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
+        _argparse.refuse(_call, (input, other))
     nd = builtins.max(input.ndim, other.ndim)
     a_shape = (1,) * (nd - input.ndim) + tuple(input.shape)
     b_shape = (1,) * (nd - other.ndim) + tuple(other.shape)
@@ -1217,7 +1241,8 @@ METHODS = {
     **{name + "_": globals()[name + "_"] for name in ("sinh", "cosh", "asin", "acos", "tan", "exp2", "frac")},
     **{name + "_": globals()[name + "_"] for name in ("logit", "float_power", "nan_to_num", "logical_xor")},
     **{name: globals()[name] for name in ("square_", "sign_", "reciprocal_", "lerp_")},
-    **{name: globals()[name] for name in ("broadcast_to", "tensor_split", "split_with_sizes", "rot90", "kron")},
+    **{name: globals()[name] for name in ("broadcast_to", "split_with_sizes", "rot90")},
+    **{name: _argparse.entry(globals()[name], name, True) for name in ("tensor_split", "kron")},
     **{name: globals()[name] for name in ("count_nonzero", "aminmax", "cummax", "cummin", "diff")},
     **{name: globals()[name] for name in ("baddbmm", "addmv", "is_nonzero")},
     "addmm": _ops.addmm,
