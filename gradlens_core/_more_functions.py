@@ -1062,21 +1062,20 @@ def cummin(input, dim):
 
 def _cum_extreme_bw(node, g, ns):
     """cummaxmin_backward: ``zeros_like(self).scatter_add_(dim, indices, grad)`` (under
-    create_graph recorded as a product with the indices' one-hot, not ScatterAddBackward0)."""
+    create_graph recorded as that: ScatterAddBackward0)."""
     x, idx = node.unpack(ns)
-    if x.ndim == 0:
+    if x.ndim == 0:  # (a 0-d scatter_add's own backward is not supported: g itself here)
         return (g,)
+    if ns.records_graph:
+        from . import _scatter
+
+        return (_scatter.scatter_add(ns.zeros_like(x), node._ctx, idx, g),)
     d = node._ctx % x.ndim
-    if not ns.records_graph:
-        res = np.zeros_like(g)
-        moved_res, moved_idx, moved_g = (np.moveaxis(a, d, -1) for a in (res, idx, g))
-        rows = np.indices(moved_idx.shape)[:-1]
-        np.add.at(moved_res, (*rows, moved_idx), moved_g)
-        return (res,)
-    n = x.shape[d]
-    onehot = np.moveaxis(np.moveaxis(idx._data, d, -1)[..., None] == np.arange(n), -2, d)
-    weights = _wrap(onehot.astype(g._data.dtype))  # [..., i (at d), ..., j]: idx[i] == j
-    return ((g.unsqueeze(-1) * weights).sum(d),)
+    res = np.zeros_like(g)
+    moved_res, moved_idx, moved_g = (np.moveaxis(a, d, -1) for a in (res, idx, g))
+    rows = np.indices(moved_idx.shape)[:-1]
+    np.add.at(moved_res, (*rows, moved_idx), moved_g)
+    return (res,)
 
 
 node_class("CummaxBackward0", _cum_extreme_bw)
