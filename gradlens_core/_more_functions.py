@@ -414,15 +414,9 @@ def _legacy(name, d):
     return _LegacyType(name, (), {"_dtype": d, "__new__": __new__, "__doc__": f"Legacy ``torch.{name}``."})
 
 
-FloatTensor = _legacy("FloatTensor", _dtype.float32)
-DoubleTensor = _legacy("DoubleTensor", _dtype.float64)
-HalfTensor = _legacy("HalfTensor", _dtype.float16)
-LongTensor = _legacy("LongTensor", _dtype.int64)
-IntTensor = _legacy("IntTensor", _dtype.int32)
-ShortTensor = _legacy("ShortTensor", _dtype.int16)
-CharTensor = _legacy("CharTensor", _dtype.int8)
-ByteTensor = _legacy("ByteTensor", _dtype.uint8)
-BoolTensor = _legacy("BoolTensor", _dtype.bool_)
+# torch.FloatTensor ... torch.BoolTensor, one for each name of _dtype's table
+LEGACY_CLASSES = {name[6:]: _legacy(name[6:], d) for name, d in _dtype.LEGACY_TENSOR_NAMES.items()}
+globals().update(LEGACY_CLASSES)
 
 
 # ============================================================================ normal
@@ -1216,8 +1210,7 @@ def is_nonzero(input) -> bool:
 # ============================================================================ the namespace
 
 __all__ = [
-    "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor",
-    "ByteTensor", "BoolTensor",
+    *LEGACY_CLASSES,
     "sinh", "cosh", "asin", "acos", "tan", "exp2", "frac", "logit", "float_power", "nan_to_num",
     "logical_xor", "can_cast", "set_default_dtype", "normal", "broadcast_to", "broadcast_tensors", "atleast_1d",
     "atleast_2d", "atleast_3d", "vstack", "hstack", "dstack", "column_stack", "swapaxes", "swapdims",
