@@ -66,6 +66,9 @@ float64 = dtype("float64", np.float64, 7, "Double", "double")
 ALL = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64)
 _BY_NP = {d.np: d for d in ALL}
 _BY_NAME = {d.name: d for d in ALL}
+# PyTorch's legacy tensor types by name ("torch.FloatTensor": float32): Tensor.type's names and
+# the legacy constructor classes
+LEGACY_TENSOR_NAMES = {f"torch.{d._legacy}Tensor": d for d in ALL}
 
 default_float = float32
 

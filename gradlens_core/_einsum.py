@@ -11,6 +11,7 @@ tensor([[3., 3.],
 
 from __future__ import annotations
 
+from ._argparse import _type_name
 from ._tensor import Tensor
 
 __all__ = ["einsum"]
@@ -110,21 +111,47 @@ def _parse_operands(equation: str, n_ops: int) -> list:
     return op_labels
 
 
+def _sublist_label(n) -> str:
+    """A subscript of einsum's sublist form as a letter of the equation (torch.functional's
+    parse_subscript: 0-25 are A-Z, 26-51 a-z, ``...`` the ellipsis)."""
+    if n == Ellipsis:
+        return "..."
+    if 0 <= n < 26:
+        return chr(ord("A") + n)
+    if 26 <= n < 52:
+        return chr(ord("a") + n - 26)
+    raise ValueError("einsum(): subscript in subscript list is not within the valid range [0, 52)")
+
+
 def einsum(*args) -> Tensor:
-    """Einstein summation: ``einsum("bij,bjk->bik", a, b)`` (operands also as one list), with
-    ``...`` for broadcast dims and the implicit output (the labels seen once, in order).
+    """Einstein summation: ``einsum("bij,bjk->bik", a, b)`` (operands also as one list), or
+    in the sublist form (``einsum(a, [0, 1], b, [1, 2], [0, 2])``), with ``...`` for broadcast dims and the implicit output (the labels seen once, in order).
 
     >>> import gradlens_core as torch
     >>> torch.einsum("ii", torch.eye(3))
+    tensor(3.)
+    >>> torch.einsum(torch.eye(3), [0, 0], [])  # the sublist form
     tensor(3.)
     """
     if len(args) < 2:
         raise ValueError(
             "einsum(): must specify the equation string and at least one operand, or at least one operand and its subscripts list"
         )
-    equation, operands = args[0], args[1:]
+    if isinstance(args[0], Tensor):  # the sublist form: operands each followed by its subscripts
+        equation = ",".join("".join(_sublist_label(n) for n in labels) for labels in args[1::2])
+        if len(args) % 2 == 1:  # the output's subscripts last
+            equation += "->" + "".join(_sublist_label(n) for n in args[-1])
+        operands = args[:-1:2] if len(args) % 2 == 1 else args[::2]
+    else:
+        equation, operands = args[0], args[1:]
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
-        operands = tuple(operands[0])
+        return einsum(equation, *operands[0])  # (as torch.functional: a list within is unpacked again)
+    # the checks of PyTorch's parser for einsum(str equation, Tensor[] tensors)
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum(): argument 'equation' (position 1) must be str, not {_type_name(equation)}")
+    for i, op in enumerate(operands):
+        if not isinstance(op, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 1, but got {_type_name(op)}")
     if not operands:
         raise RuntimeError("einsum(): must provide at least one operand")
     n_ops = len(operands)

@@ -37,6 +37,12 @@ def _np_or_method(ns, name, x):
     return getattr(x, name)() if ns.records_graph else getattr(np, name)(x)
 
 
+def _rsqrt(ns, x):
+    """``x.rsqrt()`` under create_graph (RsqrtBackward0, as derivatives.yaml's formulas record it),
+    ATen's ``1 / sqrt(x)`` on arrays."""
+    return x.rsqrt() if ns.records_graph else _ops._np_rsqrt(x)
+
+
 # ============================================================================ elementwise
 
 
@@ -55,13 +61,13 @@ def _cosh_bw(node, g, ns):
 @backward_formula("AsinBackward0")
 def _asin_bw(node, g, ns):
     (x,) = node.unpack(ns)
-    return (g / ns.sqrt(-x * x + 1),)  # grad * (-self * self + 1).rsqrt()
+    return (g * _rsqrt(ns, -x * x + 1),)  # derivatives.yaml: grad * (-self * self + 1).rsqrt().conj()
 
 
 @backward_formula("AcosBackward0")
 def _acos_bw(node, g, ns):
     (x,) = node.unpack(ns)
-    return (g * -(1 / ns.sqrt(-x * x + 1)),)  # grad * -((-self * self + 1).rsqrt())
+    return (g * -_rsqrt(ns, -x * x + 1),)  # derivatives.yaml: grad * -((-self * self + 1).rsqrt()).conj()
 
 
 @backward_formula("TanBackward0")
@@ -374,8 +380,11 @@ def _options(d) -> str:
 
 def _legacy(name, d):
     def __new__(cls, *args, **kwargs):
-        if kwargs.pop("device", None) not in (None, "cpu"):
-            raise RuntimeError(f"legacy constructor expects device type: cpu but device type: {kwargs} was passed")
+        device = kwargs.pop("device", None)
+        if device is not None and str(device).split(":")[0] != "cpu":
+            raise RuntimeError(
+                f"legacy constructor expects device type: cpu but device type: {str(device).split(':')[0]} was passed"
+            )
         if kwargs:
             raise TypeError(f"new() got an unexpected keyword argument '{next(iter(kwargs))}'")
         from ._factories import empty, tensor
@@ -405,15 +414,9 @@ def _legacy(name, d):
     return _LegacyType(name, (), {"_dtype": d, "__new__": __new__, "__doc__": f"Legacy ``torch.{name}``."})
 
 
-FloatTensor = _legacy("FloatTensor", _dtype.float32)
-DoubleTensor = _legacy("DoubleTensor", _dtype.float64)
-HalfTensor = _legacy("HalfTensor", _dtype.float16)
-LongTensor = _legacy("LongTensor", _dtype.int64)
-IntTensor = _legacy("IntTensor", _dtype.int32)
-ShortTensor = _legacy("ShortTensor", _dtype.int16)
-CharTensor = _legacy("CharTensor", _dtype.int8)
-ByteTensor = _legacy("ByteTensor", _dtype.uint8)
-BoolTensor = _legacy("BoolTensor", _dtype.bool_)
+# torch.FloatTensor ... torch.BoolTensor, one for each name of _dtype's table
+LEGACY_CLASSES = {name[6:]: _legacy(name[6:], d) for name, d in _dtype.LEGACY_TENSOR_NAMES.items()}
+globals().update(LEGACY_CLASSES)
 
 
 # ============================================================================ normal
@@ -470,6 +473,8 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
         if requires_grad:
             out.requires_grad_(True)
         return out
+    if size is not None:  # no overload takes a tensor with a size
+        _argparse.refuse_given(("normal", False), (mean, std, size), (("size", None),))
     _check_std(std)
     ref = mean if t_mean else std
     if not ref.dtype.is_floating_point:
@@ -641,7 +646,16 @@ swapaxes = _argparse.entry(_views.transpose, "swapaxes", False)
 swapdims = _argparse.entry(_views.transpose, "swapdims", False)
 
 
-def tensor_split(input, indices_or_sections, dim=0):
+# the signatures PyTorch's parser lists for these (read by _argparse's error replay)
+_argparse._SIGNATURES["kron"] = ("Tensor input, Tensor other, *, Tensor out = None",)
+_argparse._SIGNATURES["tensor_split"] = (
+    "Tensor input, int[] indices, int dim = 0",
+    "Tensor input, Tensor tensor_indices_or_sections, int dim = 0",
+    "Tensor input, int sections, int dim = 0",
+)
+
+
+def tensor_split(input, indices_or_sections, dim=0, *, _call=("tensor_split", False)):
     """Slices of ``input`` along ``dim`` (SliceBackward0 views): ``n`` sections as equal as
     may be (the first ones one longer), or split before each index given.
 
@@ -676,6 +690,8 @@ def tensor_split(input, indices_or_sections, dim=0):
             bounds.append((start, start + size))
             start += size
     else:
+        if not isinstance(spec, (list, tuple)) or not all(_argparse._is_int(i) for i in spec):
+            _argparse.refuse_given(_call, (input, indices_or_sections, dim), (("dim", 0),))
         points = [int(i) for i in spec]
         bounds, start = [], 0
         for p in points:
@@ -735,7 +751,7 @@ def rot90(input, k=1, dims=(0, 1)):
     return record(_wrap(res), node_class("Rot90Backward0"), (input,), ctx=(k, tuple(dims)), op="rot90")
 
 
-def kron(input, other):
+def kron(input, other, *, _call=("kron", False)):
     """The Kronecker product: PyTorch's ``_unsafe_view(mul(_unsafe_view(a), _unsafe_view(b)))``
     over interleaved dims (UnsafeViewBackward0 over MulBackward0).
 
@@ -743,6 +759,8 @@ def kron(input, other):
     >>> torch.kron(torch.tensor([1, 2]), torch.tensor([1, 10]))
     tensor([ 1, 10,  2, 20])
     """
+    if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
+        _argparse.refuse(_call, (input, other))
     nd = builtins.max(input.ndim, other.ndim)
     a_shape = (1,) * (nd - input.ndim) + tuple(input.shape)
     b_shape = (1,) * (nd - other.ndim) + tuple(other.shape)
@@ -1038,21 +1056,20 @@ def cummin(input, dim):
 
 def _cum_extreme_bw(node, g, ns):
     """cummaxmin_backward: ``zeros_like(self).scatter_add_(dim, indices, grad)`` (under
-    create_graph recorded as a product with the indices' one-hot, not ScatterAddBackward0)."""
+    create_graph recorded as that: ScatterAddBackward0)."""
     x, idx = node.unpack(ns)
-    if x.ndim == 0:
+    if x.ndim == 0:  # (a 0-d scatter_add's own backward is not supported: g itself here)
         return (g,)
+    if ns.records_graph:
+        from . import _scatter
+
+        return (_scatter.scatter_add(ns.zeros_like(x), node._ctx, idx, g),)
     d = node._ctx % x.ndim
-    if not ns.records_graph:
-        res = np.zeros_like(g)
-        moved_res, moved_idx, moved_g = (np.moveaxis(a, d, -1) for a in (res, idx, g))
-        rows = np.indices(moved_idx.shape)[:-1]
-        np.add.at(moved_res, (*rows, moved_idx), moved_g)
-        return (res,)
-    n = x.shape[d]
-    onehot = np.moveaxis(np.moveaxis(idx._data, d, -1)[..., None] == np.arange(n), -2, d)
-    weights = _wrap(onehot.astype(g._data.dtype))  # [..., i (at d), ..., j]: idx[i] == j
-    return ((g.unsqueeze(-1) * weights).sum(d),)
+    res = np.zeros_like(g)
+    moved_res, moved_idx, moved_g = (np.moveaxis(a, d, -1) for a in (res, idx, g))
+    rows = np.indices(moved_idx.shape)[:-1]
+    np.add.at(moved_res, (*rows, moved_idx), moved_g)
+    return (res,)
 
 
 node_class("CummaxBackward0", _cum_extreme_bw)
@@ -1193,8 +1210,7 @@ def is_nonzero(input) -> bool:
 # ============================================================================ the namespace
 
 __all__ = [
-    "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor",
-    "ByteTensor", "BoolTensor",
+    *LEGACY_CLASSES,
     "sinh", "cosh", "asin", "acos", "tan", "exp2", "frac", "logit", "float_power", "nan_to_num",
     "logical_xor", "can_cast", "set_default_dtype", "normal", "broadcast_to", "broadcast_tensors", "atleast_1d",
     "atleast_2d", "atleast_3d", "vstack", "hstack", "dstack", "column_stack", "swapaxes", "swapdims",
@@ -1217,7 +1233,8 @@ METHODS = {
     **{name + "_": globals()[name + "_"] for name in ("sinh", "cosh", "asin", "acos", "tan", "exp2", "frac")},
     **{name + "_": globals()[name + "_"] for name in ("logit", "float_power", "nan_to_num", "logical_xor")},
     **{name: globals()[name] for name in ("square_", "sign_", "reciprocal_", "lerp_")},
-    **{name: globals()[name] for name in ("broadcast_to", "tensor_split", "split_with_sizes", "rot90", "kron")},
+    **{name: globals()[name] for name in ("broadcast_to", "split_with_sizes", "rot90")},
+    **{name: _argparse.entry(globals()[name], name, True) for name in ("tensor_split", "kron")},
     **{name: globals()[name] for name in ("count_nonzero", "aminmax", "cummax", "cummin", "diff")},
     **{name: globals()[name] for name in ("baddbmm", "addmv", "is_nonzero")},
     "addmm": _ops.addmm,

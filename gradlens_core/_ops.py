@@ -2797,9 +2797,17 @@ def _norm_bw(node, g, ns):
     if not keepdim and dims and shape:
         g = ns.unsqueeze_multiple(g, dims)
         r = ns.unsqueeze_multiple(r, dims)
+    if p == 0:
+        return (None,)  # the count of non-zeros is flat: PyTorch returns an undefined grad
     with np.errstate(divide="ignore", invalid="ignore"):
         if p == 1:
             return (ns.sgn(x) * g,)
+        if p in (float("inf"), float("-inf")):
+            # amax(abs(self))'s derivative, shared among the ties (and NaNs, which win)
+            a = ns.abs(x)
+            mask = (a == r) | (a != a)
+            count = ns.cast_like(ns.sum(mask, axis=tuple(dims) or None, keepdims=True), g)
+            return (ns.sgn(x) * ((g / count) * mask),)
         if p == 2:
             return (g * ns.masked_fill_(x / r, r == 0, 0),)
         if p < 1:
@@ -2817,14 +2825,14 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         p = 2
     elif p is None:
         p = 2
-    if not isinstance(p, (int, float)) or p in (0, float("inf"), float("-inf")):
+    if not isinstance(p, (int, float)):
         if isinstance(p, str):  # torch.norm takes any other string for a matrix norm
             if p != "nuc":
                 raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
             if input.ndim < 2:
                 raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
         refuse(("linalg_vector_norm", False), (input, p))
-        raise NotImplementedError(f"gradlens_core supports a finite, non-zero norm p, got {p!r}")
+        raise TypeError(f"norm(): p must be a number or a string, got {type(p).__name__}")
     try:
         if keepdim.__class__ is not bool:
             _check_bool(keepdim, "keepdim")
@@ -2839,6 +2847,22 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         raise
     d = input._data
     res = _reduce.norm2_data(d, tuple(dims), keepdim) if p == 2 else None  # PyTorch's order where replayed
+    if p in (float("inf"), float("-inf")):
+        name = "inf" if p > 0 else "-inf"
+        if d.size == 0 and _all_dims(dim):
+            raise RuntimeError(
+                f"linalg.vector_norm cannot compute the {name} norm on an empty tensor because the operation "
+                "does not have an identity"
+            )
+        for k in dims:
+            if d.shape[k] == 0:  # (PyTorch's text lacks the space after the dim)
+                raise RuntimeError(
+                    f"linalg.vector_norm cannot compute the {name} norm on the dimension {k}because this "
+                    "dimension is empty and the operation does not have an identity"
+                )
+        res = (np.abs(d).max if p > 0 else np.abs(d).min)(axis=tuple(dims), keepdims=keepdim)
+    elif p == 0:
+        res = np.count_nonzero(d, axis=tuple(dims), keepdims=keepdim).astype(d.dtype)
     if res is None:
         res = (((np.abs(d) ** p).sum(axis=dims, keepdims=keepdim)) ** (1.0 / p)).astype(d.dtype)
     res = _ns.reduced(res)

@@ -128,19 +128,6 @@ _NON_LEAF_GRAD_WARNING = (
 
 _new = object.__new__
 
-# c10's names of scalar types, as PyTorch prints them in the grad-assignment error
-_C_TYPE_NAMES = {
-    "float32": "float",
-    "float64": "double",
-    "float16": "c10::Half",
-    "int64": "long int",
-    "int32": "int",
-    "int16": "short int",
-    "int8": "signed char",
-    "uint8": "unsigned char",
-    "bool": "bool",
-}
-
 
 def int_arg(x, name: str) -> int:
     """``x`` where PyTorch's parser takes an int (a Python or numpy integer, a 0-d integer
@@ -256,12 +243,11 @@ class Tensor:
         if dtype is None:
             return f"torch.{self.dtype._legacy}Tensor"
         if isinstance(dtype, str):
-            by_name = {f"torch.{d._legacy}Tensor": d for d in _dtype.ALL}
             if dtype.startswith("torch.cuda."):  # a CPU-only build, as gradlens_core is
                 raise RuntimeError("Cannot initialize CUDA without ATen_cuda library.")
-            if dtype not in by_name:
+            if dtype not in _dtype.LEGACY_TENSOR_NAMES:
                 raise ValueError(f"invalid type: '{dtype}'")
-            dtype = by_name[dtype]
+            dtype = _dtype.LEGACY_TENSOR_NAMES[dtype]
         elif isinstance(getattr(dtype, "_dtype", None), _dtype.dtype):  # a legacy class
             dtype = dtype._dtype
         elif not isinstance(dtype, _dtype.dtype):
@@ -389,7 +375,7 @@ class Tensor:
             want = self._grad_dtype()
             if want is not None and value.dtype is not want:
                 raise RuntimeError(
-                    f"attempting to assign a gradient with dtype '{_C_TYPE_NAMES.get(value.dtype.name, value.dtype.name)}'"
+                    f"attempting to assign a gradient with dtype '{value.dtype._cpp}'"
                     f" to a tensor with grad_dtype '{want._legacy}'. The gradient must match the tensor's grad_dtype "
                     "(defaults to the tensor's dtype). You can set the tensor's grad_dtype attribute with a specific "
                     "dtype, or None to allow any dtype. Set grad_dtype with caution. Diverging the dtypes of a tensor "
@@ -441,7 +427,7 @@ class Tensor:
         if grad is not None and value is not None and grad.dtype is not value:
             raise RuntimeError(
                 f"Cannot set grad_dtype to '{value._legacy}' because there is already a gradient with dtype "
-                f"'{_C_TYPE_NAMES.get(grad.dtype.name, grad.dtype.name)}'. Please clear the gradient (.grad = None) "
+                f"'{grad.dtype._cpp}'. Please clear the gradient (.grad = None) "
                 "before changing grad_dtype, or ensure the new grad_dtype matches the existing gradient's dtype."
             )
         meta.grad_dtype = value

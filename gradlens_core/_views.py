@@ -533,8 +533,6 @@ def transpose(self: Tensor, dim0: int, dim1: int) -> Tensor:
     return make_view(self, step.forward(self._data), "TransposeBackward0", step, "transpose")
 
 
-swapaxes = swapdims = transpose
-
 _ALIAS = ViewStep(lambda a: a.view(), lambda g, ns: g)  # AliasBackward0 passes its grad on as it is
 _T = ViewStep(lambda a: a.T, lambda g, ns: ns.t(g))
 

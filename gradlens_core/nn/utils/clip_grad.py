@@ -32,17 +32,6 @@ def _no_grad(func):
     return wrapper
 
 
-def _vector_norm(t: Tensor, norm_type: float) -> Tensor:
-    """``torch.linalg.vector_norm(t, norm_type)`` over all elements (a 0-d tensor of t's dtype)."""
-    if norm_type == float("inf"):
-        return t.abs().max() if t.numel() else _factories.zeros((), dtype=t.dtype)
-    if norm_type == float("-inf"):
-        return t.abs().min()
-    if norm_type == 0:
-        return (t != 0).sum().to(t.dtype)
-    return t.norm(norm_type)
-
-
 @_no_grad
 def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False, foreach=None) -> Tensor:
     """The ``norm_type``-norm of all ``tensors`` together, as if they were one vector.
@@ -55,8 +44,14 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
     norm_type = float(norm_type)
     if len(tensors) == 0:
         return _factories.tensor(0.0)
-    norms = [_vector_norm(t, norm_type) for t in tensors]
-    total_norm = _vector_norm(_ops.stack(norms), norm_type)
+    if foreach is not False and norm_type == float("inf") and any(t.numel() == 0 for t in tensors):
+        # the foreach path (the default) refuses in _foreach_norm's words, linalg.vector_norm in its own
+        raise RuntimeError(
+            "_foreach_norm cannot compute the infinity norm on an empty tensor because the operation "
+            "does not have an identity"
+        )
+    norms = [_ops.norm(t, norm_type) for t in tensors]
+    total_norm = _ops.norm(_ops.stack(norms), norm_type)
     if error_if_nonfinite and (total_norm.isnan() | total_norm.isinf()).item():
         raise RuntimeError(
             f"The total norm of order {norm_type} for gradients from "
