@@ -242,6 +242,32 @@ def apply_in_iteration_order(fn, out: np.ndarray, other: np.ndarray) -> None:
         out[at] = fn(out[at], live[at])
 
 
+def write_before_first(out: np.ndarray, values, stop, operands=()) -> None:
+    """What a kernel loop leaves in ``out`` when it raises at an element (the integer kernels'
+    ZeroDivisionError): ``values`` written at the elements before the first true ``stop``, in
+    TensorIterator's order over ``out`` and ``operands``; the rest untouched. (One thread's
+    loop: an op of more than _GRAIN_SIZE elements, split over threads, may have written more.)
+
+    >>> out = np.array([4, 5, 6])
+    >>> write_before_first(out, np.array([0, 0, 0]), np.array([False, True, False]))
+    >>> out
+    array([0, 5, 6])
+    """
+    shape = out.shape
+    if not shape:
+        return  # one element, the one that raised
+    stop = np.broadcast_to(stop, shape)
+    strides = [out.strides] + [_broadcast_strides(np.asarray(x), shape) for x in operands]
+    order = _iteration_order(shape, strides)
+    flat_stop = stop.transpose(order).reshape(-1)
+    first = int(np.argmax(flat_stop)) if flat_stop.any() else flat_stop.size
+    at = np.unravel_index(np.arange(first), tuple(shape[d] for d in order))
+    index = [None] * len(shape)
+    for d, i in zip(order, at):
+        index[d] = i
+    out[tuple(index)] = np.broadcast_to(values, shape)[tuple(index)]
+
+
 # ----------------------------------------------------------------------------- vectorized lanes
 
 # PyTorch's cpu_kernel_vec (ATen/native/cpu/Loops.h) runs each inner row in steps of two

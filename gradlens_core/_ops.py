@@ -43,6 +43,7 @@ from ._layout import (
     reduce_all_winner,
     reduction_tie_keys,
     vectorized_lanes,
+    write_before_first,
 )
 from ._tensor import (
     Tensor,
@@ -3723,7 +3724,13 @@ def _inplace_binary(
         fn = np_fn if raw is db else (lambda a, b: np_fn(a, _scaled(b, alpha, da.dtype, np_fn is np.subtract)))
         apply_in_iteration_order(fn, da, raw)
     else:
-        res = _compute(np_fn, da, db)
+        try:
+            res = _compute(np_fn, da, db)
+        except RuntimeError as e:
+            if str(e) == "ZeroDivisionError":  # the integer kernel's loop stopped at the first zero divisor
+                zero = np.equal(db, 0)
+                write_before_first(da, np_fn(da, np.where(zero, 1, db)), zero, (db,))
+            raise
         saved = _inplace_saved(self, other, db, node_cls)
         _write(self, res, op, result)
     inputs = (self, other) if number_edge or isinstance(other, Tensor) else (self,)
