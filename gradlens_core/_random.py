@@ -777,7 +777,8 @@ def normal_(self, mean=0.0, std=1.0, *extra, generator=None, _call=("normal_", T
     check_inplace(self, "normal_")
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
-    _check_float(self, "normal_kernel_cpu")
+    if self._data.size:  # an empty tensor returns before the kernel's dtype dispatch
+        _check_float(self, "normal_kernel_cpu")
     normal_fill(generator_or_default(generator), self._data, mean, std, self._data.flags.c_contiguous)
     return _filled(self, "normal_", "NormalBackward0")
 

@@ -1538,6 +1538,13 @@ REGRESSIONS = {
         t2 //= torch.tensor([2, 0, 3])
     """,  # fuzz seed 155: PyTorch's integer kernel raises ZeroDivisionError at the first zero
     # divisor, in its loop's order, having written the elements before it (no version bump)
+    "normal_of_an_empty_integer_slice": """
+        t0 = torch.tensor([False])
+        t0[1:].normal_(1.0, 0.5)
+        t1 = torch.arange(1)
+        t1[:-1].normal_(1.0, 0.5)
+    """,  # fuzz seed 156: PyTorch fills an empty tensor of any dtype (no dtype dispatch), and
+    # bumps its version
 }
 
 
