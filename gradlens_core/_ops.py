@@ -2847,6 +2847,17 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         refuse_given(("linalg_vector_norm", False), (input, p, dims, keepdim), _DIM_KEEPDIM)
         raise
     d = input._data
+    if dtype is not None and dtype.np != d.dtype:  # computed in dtype (the grad is cast back to input's)
+        if not dtype.is_floating_point:
+            raise RuntimeError(
+                f"linalg.vector_norm: dtype should be floating point or complex, but got {dtype._legacy}"
+            )
+        if _dtype.promote_types(input.dtype, dtype) is not dtype:
+            raise RuntimeError(
+                f"linalg.vector_norm: the dtype of the input ({input.dtype._legacy}) should be convertible without "
+                f"narrowing to the specified dtype ({dtype._legacy})"
+            )
+        d = d.astype(dtype.np)
     res = _reduce.norm2_data(d, tuple(dims), keepdim) if p == 2 else None  # PyTorch's order where replayed
     if p in (float("inf"), float("-inf")):
         name = "inf" if p > 0 else "-inf"

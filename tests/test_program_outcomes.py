@@ -227,7 +227,27 @@ CASES = [
     ("type_cuda_name", lambda t: t.tensor([1.5]).type("torch.cuda.FloatTensor")),
     ("type_not_a_type", lambda t: t.tensor([1.5]).type(3)),
     ("type_name", lambda t: t.tensor([True]).type()),
+    # C9: torch.linalg.norm / vector_norm, and a norm's dtype
+    ("linalg_norm", lambda t: _norm_and_grad(t, lambda x: t.linalg.norm(x))),
+    ("linalg_norm_fro", lambda t: _norm_and_grad(t, lambda x: t.linalg.norm(x, "fro"))),
+    ("linalg_norm_dim", lambda t: _norm_and_grad(t, lambda x: t.linalg.norm(x, dim=1))),
+    ("linalg_norm_ord_dim", lambda t: _norm_and_grad(t, lambda x: t.linalg.norm(x, 1, dim=0))),
+    ("linalg_norm_vector_ord", lambda t: _norm_and_grad(t, lambda x: t.linalg.norm(x[0], 3))),
+    ("linalg_norm_two_dims", lambda t: _norm_and_grad(t, lambda x: t.linalg.norm(x, dim=(0, 1), keepdim=True))),
+    ("vector_norm_ord", lambda t: _norm_and_grad(t, lambda x: t.linalg.vector_norm(x, ord=3))),
+    ("vector_norm_inf", lambda t: _norm_and_grad(t, lambda x: t.linalg.vector_norm(x, float("inf")))),
+    ("vector_norm_dtype", lambda t: _norm_and_grad(t, lambda x: t.linalg.vector_norm(x, 3, dtype=t.float64))),
+    ("norm_method_dtype", lambda t: _norm_and_grad(t, lambda x: x.norm(dtype=t.float64))),
+    ("vector_norm_narrowing", lambda t: t.linalg.vector_norm(t.ones(2), dtype=t.float16)),
+    ("vector_norm_integer_dtype", lambda t: t.linalg.vector_norm(t.ones(2), dtype=t.long)),
 ]
+
+
+def _norm_and_grad(t, fn):
+    x = t.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    r = fn(x)
+    r.sum().backward()
+    return r, x.grad
 
 
 @pytest.mark.parametrize("fn", [c[1] for c in CASES], ids=[c[0] for c in CASES])
