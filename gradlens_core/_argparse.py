@@ -805,6 +805,14 @@ class _Missing:
 MISSING = _Missing()
 
 
+def refuse_unless(well_formed: bool, call: tuple, args: tuple, unknown=None) -> None:
+    """An op's first check: unless ``well_formed`` (no extra or unknown arguments, the right
+    types), raise the parser's error for the call (see ``refuse``), or ``NotATensor``."""
+    if not well_formed:
+        refuse(call, args, unknown)
+        raise NotATensor(args)
+
+
 def refuse(call: tuple, args: tuple, unknown=None, /, **given) -> None:
     """In an op's ``except`` block: raise PyTorch's parser error if its parser refuses the call.
 

@@ -697,8 +697,6 @@ def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumula
     heap = [(-n._seq, n) for n in root_nodes if deps.get(n, 0) == 0]
     heapq.heapify(heap)
     heappop, heappush = heapq.heappop, heapq.heappush
-    from ._tensor import CUSTOM_GRAD_DTYPES as custom_grad_dtypes
-
     slots = holders.slots  # the common holders.store/.release inlined; rarer paths call them
     slot_of = slots.get
     while heap:
@@ -711,7 +709,7 @@ def _execute(roots, grad_roots, retain_graph, ns, inputs, allow_unused, accumula
         # taken (a node that runs is captured before its hooks).
         run = needed is None or node in needed
         captured = captures is not None and node in targets
-        if custom_grad_dtypes[0] and node.__class__ is AccumulateGrad and grads[0] is not None:
+        if CUSTOM_GRAD_DTYPES[0] and node.__class__ is AccumulateGrad and grads[0] is not None:
             grads = _to_grad_dtype(node.variable, grads, ns)
         if run or captured:
             hooked = node._x is not None
@@ -999,6 +997,9 @@ def _as_tensor(g, Tensor):
 
 def _as_array(g):
     return g._data if hasattr(g, "_data") else g
+
+
+CUSTOM_GRAD_DTYPES = [0]  # how many times a leaf's grad_dtype was set: until then backward never looks
 
 
 def _to_grad_dtype(variable, grads, ns) -> list:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _dtype
-from ._argparse import MISSING, NotATensor, refuse, refuse_extra
+from ._argparse import MISSING, refuse_extra, refuse_unless
 from ._autograd import backward_formula, node_class
 from ._saved_attrs import Saved, _register, ctx
 from ._tensor import Tensor, check_inplace, finish_inplace, record
@@ -214,20 +214,8 @@ def index_fill_(
     tensor([[1., 0., 1.],
             [1., 0., 1.]])
     """
-    try:
-        if (
-            extra
-            or unknown
-            or dim is MISSING
-            or index is MISSING
-            or value is MISSING
-            or not isinstance(index, Tensor)
-            or not isinstance(dim, int)
-        ):
-            raise NotATensor(extra)
-    except Exception:
-        refuse(_call, (self, dim, index, value, *extra), unknown)
-        raise
+    well_formed = not (extra or unknown) and isinstance(dim, int) and isinstance(index, Tensor) and value is not MISSING
+    refuse_unless(well_formed, _call, (self, dim, index, value, *extra), unknown)
     check_inplace(self, "index_fill_", (value,))
     key, v, node_cls, inputs = _index_fill_args(self, dim, index, value)
     self._data[key] = v
@@ -318,21 +306,8 @@ def index_copy_(
     tensor([[0., 0., 1.],
             [0., 0., 1.]])
     """
-    try:
-        if (
-            extra
-            or unknown
-            or dim is MISSING
-            or index is MISSING
-            or source is MISSING
-            or not isinstance(index, Tensor)
-            or not isinstance(source, Tensor)
-            or not isinstance(dim, int)
-        ):
-            raise NotATensor(extra)
-    except Exception:
-        refuse(_call, (self, dim, index, source, *extra), unknown)
-        raise
+    well_formed = not (extra or unknown) and isinstance(dim, int) and isinstance(index, Tensor)
+    refuse_unless(well_formed and isinstance(source, Tensor), _call, (self, dim, index, source, *extra), unknown)
     check_inplace(self, "index_copy_", (source,))
     key, d = _index_copy_args(self, dim, index, source)
     self._data[key] = source._data
@@ -401,19 +376,8 @@ def masked_scatter_(self, mask=MISSING, source=MISSING, *extra, _call=("masked_s
     >>> torch.zeros(3).masked_scatter_(torch.tensor([True, False, True]), torch.tensor([7.0, 8.0, 9.0]))
     tensor([7., 0., 8.])
     """
-    try:
-        if (
-            extra
-            or unknown
-            or mask is MISSING
-            or source is MISSING
-            or not isinstance(mask, Tensor)
-            or not isinstance(source, Tensor)
-        ):
-            raise NotATensor(extra)
-    except Exception:
-        refuse(_call, (self, mask, source, *extra), unknown)
-        raise
+    well_formed = not (extra or unknown) and isinstance(mask, Tensor) and isinstance(source, Tensor)
+    refuse_unless(well_formed, _call, (self, mask, source, *extra), unknown)
     check_inplace(self, "masked_scatter_", (source,))
     key = _masked_scatter_args(self, mask, source)
     self._data[key] = source._data.reshape(-1)[: key[0].size]

@@ -19,7 +19,14 @@ import weakref
 import numpy as np
 
 from . import _dtype, _events, _grad_mode
-from ._autograd import NOT_SAVED, AccumulateGrad, SavedTensor, torch_strided_empty, warn_unless_layout_contract
+from ._autograd import (
+    CUSTOM_GRAD_DTYPES,
+    NOT_SAVED,
+    AccumulateGrad,
+    SavedTensor,
+    torch_strided_empty,
+    warn_unless_layout_contract,
+)
 from ._grad_mode import InferenceAliasCounter, InferenceCounter, InferenceTensorCounter, detached_counter
 from ._handles import HookDict, add_hook
 from ._warn import warn_once
@@ -83,7 +90,6 @@ class Size(tuple):
 # watches, nor have their history regenerated after their base was edited.
 DEFAULT, NO_GRAD_MODE, MULTI_OUTPUT_NODE = "default", "no_grad", "multi_output"
 OWN_DTYPE = "own"  # a leaf's grad_dtype by default: its own dtype
-CUSTOM_GRAD_DTYPES = [0]  # how many leaves ever set grad_dtype: until one does, backward never looks
 IN_CUSTOM_FUNCTION = "in_custom_function"  # a view a custom Function's forward returned
 
 

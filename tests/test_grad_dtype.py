@@ -15,12 +15,16 @@ import gradlens_core
 
 
 def _outcome(fn, mod):
+    # warn-always: torch's once-per-process warnings (create_graph's) stay unspent for other tests
+    mod.set_warn_always(True)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             v = fn(mod)
     except Exception as e:  # noqa: BLE001 - the error is the outcome compared
         return ("raises", type(e).__name__, first_sentence(str(e)))
+    finally:
+        mod.set_warn_always(False)
     said = [first_sentence(str(w.message)) for w in caught if "reference cycle" not in str(w.message)]
     return ("returns", repr(v), said)
 

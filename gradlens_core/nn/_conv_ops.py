@@ -30,7 +30,8 @@ import numpy as np
 
 from .. import _events, _ops
 from .._autograd import backward_formula, node_class
-from .._tensor import Tensor, _make_node, needs_grad, record
+from .._tensor import Tensor, record
+from ._layer_ops import multi_output_op
 
 __all__ = [
     "convolution",
@@ -257,24 +258,7 @@ def convolution_backward(g, x, w, params, mask):
     """ATen's convolution_backward on tensors: its results share one node,
     ConvolutionBackwardBackward0, with edges (grad_output, input, weight) and saving them."""
     arrays = conv_grads_data(g._data, x._data, w._data, params, mask)
-    return _multi_output_op(
-        "ConvolutionBackwardBackward0", arrays, (g, x, w), (g, x, w), params, "convolution_backward"
-    )
-
-
-def _multi_output_op(name, arrays, inputs, saved, ctx, op):
-    """Tensors over ``arrays`` (None stays None), the outputs of one new node ``name``."""
-    outs = [None if a is None else _wrap(a) for a in arrays]
-    if needs_grad(*inputs):
-        node = _make_node(node_class(name), inputs, saved, ctx)
-        for i, out in enumerate(outs):
-            if out is not None:
-                out._grad_fn, out._output_nr = node, i
-    if _events.active:
-        for out in outs:
-            if out is not None:
-                _events.emit("created", tensor=out, grad_fn=out._grad_fn, inputs=inputs, op=op)
-    return tuple(outs)
+    return multi_output_op("ConvolutionBackwardBackward0", arrays, (g, x, w), (g, x, w), params, "convolution_backward")
 
 
 def _convolution_double_bw(node, grads, ns):
@@ -466,7 +450,7 @@ def _max_pool2d_bw(node, g, ns):
     x, idx = node.unpack(ns)
     if ns.records_graph:
         data = max_pool2d_grad_data(g._data, x._data.shape, idx._data)
-        (gi,) = _multi_output_op(
+        (gi,) = multi_output_op(
             "MaxPool2DWithIndicesBackwardBackward0", (data,), (g, x), (idx,), None, "max_pool2d_with_indices_backward"
         )
         return (gi,)
@@ -565,7 +549,7 @@ def _avg_pool2d_bw(node, g, ns):
     args = (k, s, p, node._ctx[4], node._ctx[5])
     if ns.records_graph:
         data = avg_pool2d_grad_data(g._data, x._data.shape, *args)
-        return _multi_output_op("AvgPool2DBackwardBackward0", (data,), (g, x), (x,), node._ctx, "avg_pool2d_backward")
+        return multi_output_op("AvgPool2DBackwardBackward0", (data,), (g, x), (x,), node._ctx, "avg_pool2d_backward")
     return (avg_pool2d_grad_data(g, x.shape, *args),)
 
 
@@ -633,7 +617,7 @@ def _adaptive_avg_pool2d_bw(node, g, ns):
     (x,) = node.unpack(ns)
     if ns.records_graph:
         data = adaptive_avg_pool2d_grad_data(g._data, x._data.shape)
-        return _multi_output_op(
+        return multi_output_op(
             "AdaptiveAvgPool2DBackwardBackward0", (data,), (g, x), (), node._ctx, "_adaptive_avg_pool2d_backward"
         )
     return (adaptive_avg_pool2d_grad_data(g, x.shape),)

@@ -154,19 +154,26 @@ def _native_layer_norm_backward(g, x, mean, rstd, w, b, axes, mask):
     mean, rstd and weight (mean and rstd never require grad: native_layer_norm's second
     and third results are not differentiable)."""
     arrays = _layer_norm_grads(g._data, x._data, None if w is None else w._data, mean._data, rstd._data, axes, mask)
-    outs = [None if a is None else Tensor._wrap(np.ascontiguousarray(a)) for a in arrays]
+    arrays = [None if a is None else np.ascontiguousarray(a) for a in arrays]
     inputs = (g, x, mean, rstd, w, b)
+    return multi_output_op(
+        "NativeLayerNormBackwardBackward0", arrays, inputs, (g, x, mean, rstd, w), axes, "native_layer_norm_backward"
+    )
+
+
+def multi_output_op(name, arrays, inputs, saved, ctx, op):
+    """Tensors over ``arrays`` (None stays None), the outputs of one new node ``name`` (made
+    only if an input needs grad), each reported as created."""
+    outs = [None if a is None else Tensor._wrap(a) for a in arrays]
     if needs_grad(*inputs):
-        node = _make_node(_NativeLayerNormBackwardBackward0, inputs, (g, x, mean, rstd, w), axes)
+        node = _make_node(node_class(name), inputs, saved, ctx)
         for i, out in enumerate(outs):
             if out is not None:
                 out._grad_fn, out._output_nr = node, i
     if _events.active:
         for out in outs:
             if out is not None:
-                _events.emit(
-                    "created", tensor=out, grad_fn=out._grad_fn, inputs=inputs, op="native_layer_norm_backward"
-                )
+                _events.emit("created", tensor=out, grad_fn=out._grad_fn, inputs=inputs, op=op)
     return tuple(outs)
 
 

@@ -11,8 +11,6 @@ Conv2d(1, 8, kernel_size=(3, 3), stride=(1, 1))
 
 from __future__ import annotations
 
-import math
-
 from .. import _factories
 from . import functional as F
 from . import init
@@ -68,11 +66,7 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init._reset_weight_and_bias(self.weight, self.bias)
 
     def _reversed_padding_repeated_twice(self) -> tuple:
         """F.pad's pads for ``padding`` (last dim first, each side), as PyTorch's _ConvNd keeps

@@ -264,3 +264,13 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
             for d in range(min_dim):
                 tensor[(g * out_chans_per_grp + d, d) + centre] = 1
     return tensor
+
+
+def _reset_weight_and_bias(weight: Tensor, bias) -> None:
+    """nn.Linear's and the convolutions' reset_parameters: kaiming-uniform with ``a=sqrt(5)``,
+    then the bias (if any) uniform in ``±1/sqrt(fan_in)``, drawn in PyTorch's order."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = _calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        uniform_(bias, -bound, bound)

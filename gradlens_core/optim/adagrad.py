@@ -16,7 +16,7 @@ tensor([ 0.9000, -0.9000], requires_grad=True)
 
 from __future__ import annotations
 
-from .. import _factories, _grad_mode
+from .. import _factories
 from .._tensor import Tensor
 from .optimizer import Optimizer, _scalar_dtype, _to_scalar, _use_grad_for_differentiable
 
@@ -101,10 +101,7 @@ class Adagrad(Optimizer):
     @_use_grad_for_differentiable
     def step(self, closure=None):
         """One Adagrad update of every parameter that has a grad; returns ``closure()``'s loss if given."""
-        loss = None
-        if closure is not None:
-            with _grad_mode.enable_grad():
-                loss = closure()
+        loss = self._closure_loss(closure)
         for group in self.param_groups:
             params, grads, state_sums, state_steps = [], [], [], []
             self._init_group(group, params, grads, state_sums, state_steps)

@@ -17,7 +17,7 @@ tensor([ 0.9000, -0.9000], requires_grad=True)
 
 from __future__ import annotations
 
-from .. import _dtype, _factories, _grad_mode, _ops
+from .. import _dtype, _factories, _ops
 from .._tensor import Tensor
 from .optimizer import Optimizer, _to_scalar, _use_grad_for_differentiable
 
@@ -112,10 +112,7 @@ class Adam(Optimizer):
     @_use_grad_for_differentiable
     def step(self, closure=None):
         """One Adam update of every parameter that has a grad; returns ``closure()``'s loss if given."""
-        loss = None
-        if closure is not None:
-            with _grad_mode.enable_grad():
-                loss = closure()
+        loss = self._closure_loss(closure)
         for group in self.param_groups:
             params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps = [], [], [], [], [], []
             self._init_group(group, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps)

@@ -194,6 +194,15 @@ class Optimizer:
         """Update the parameters once (implemented by subclasses)."""
         raise NotImplementedError
 
+    @staticmethod
+    def _closure_loss(closure):
+        """What a step returns: ``closure()`` run with grad enabled (the step itself runs under
+        no_grad), or None without a closure."""
+        if closure is None:
+            return None
+        with _grad_mode.enable_grad():
+            return closure()
+
     # ------------------------------------------------------------------ state dicts
     def state_dict(self) -> dict:
         """``{"state": {index: {...}}, "param_groups": [{..., "params": [indices]}]}`` (tensors not copied)."""

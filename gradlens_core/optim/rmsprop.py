@@ -16,7 +16,7 @@ tensor([ 0.9000, -0.9000], requires_grad=True)
 
 from __future__ import annotations
 
-from .. import _factories, _grad_mode
+from .. import _factories
 from .._tensor import Tensor
 from .adam import _lerp_
 from .optimizer import Optimizer, _scalar_dtype, _to_scalar, _use_grad_for_differentiable
@@ -103,10 +103,7 @@ class RMSprop(Optimizer):
     @_use_grad_for_differentiable
     def step(self, closure=None):
         """One RMSprop update of every parameter that has a grad; returns ``closure()``'s loss if given."""
-        loss = None
-        if closure is not None:
-            with _grad_mode.enable_grad():
-                loss = closure()
+        loss = self._closure_loss(closure)
         for group in self.param_groups:
             params, grads, square_avgs, grad_avgs, momentum_buffer_list, state_steps = [], [], [], [], [], []
             self._init_group(group, params, grads, square_avgs, momentum_buffer_list, grad_avgs, state_steps)

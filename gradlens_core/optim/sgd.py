@@ -74,12 +74,7 @@ class SGD(Optimizer):
     @_use_grad_for_differentiable
     def step(self, closure=None):
         """One update of every parameter that has a grad; returns ``closure()``'s loss if given."""
-        loss = None
-        if closure is not None:
-            from .. import _grad_mode
-
-            with _grad_mode.enable_grad():
-                loss = closure()
+        loss = self._closure_loss(closure)
         for group in self.param_groups:
             params, grads, buffers = [], [], []
             for p in group["params"]:
